@@ -1,0 +1,165 @@
+# libdisent - GNU Make build. Meson (meson.build) builds the same files with
+# the same flags; scripts/list-sources.sh gives both the file lists.
+#
+#   make              shared + static library and disent.pc in $(BUILD)
+#   make test         build and run every Check suite, the header and export checks
+#   make check        setup + both builds + tests + sanitizer run (what .ci/run calls)
+#   make demo         setup, build, and the main job (see README)
+#   make bench        build the benchmarks in $(BUILD)/bench
+#   make install PREFIX=/usr/local
+#
+# Variables: BUILD (output dir, default build), BLAS=openblas|blis, SAN=1
+# (AddressSanitizer + UBSan), CC, PREFIX, DESTDIR.
+
+BUILD   ?= build
+PREFIX  ?= /usr/local
+LIBDIR  ?= $(PREFIX)/lib
+INCDIR  ?= $(PREFIX)/include
+BLAS    ?= openblas
+SAN     ?= 0
+CC      ?= cc
+CXX     ?= c++
+
+ifeq ($(V),1)
+  Q :=
+else
+  Q := @
+endif
+
+VERSION := $(shell scripts/version.sh)
+MAJOR   := $(shell scripts/version.sh major)
+
+MULTIARCH := $(shell $(CC) -print-multiarch 2>/dev/null || echo x86_64-linux-gnu)
+ifeq ($(BLAS),blis)
+  # Debian's BLIS ships no .pc file; its OpenMP build lives in its own folders.
+  BLIS_DIR ?= blis-openmp
+  BLAS_PKG :=
+  BLAS_DEF := -DDSN_USE_BLIS -isystem /usr/include/$(MULTIARCH)/$(BLIS_DIR)
+  BLAS_LIB := -L/usr/lib/$(MULTIARCH)/$(BLIS_DIR) -Wl,-rpath,/usr/lib/$(MULTIARCH)/$(BLIS_DIR) -lblis -fopenmp
+else ifeq ($(BLAS),openblas)
+  BLAS_PKG := openblas
+  BLAS_DEF :=
+  BLAS_LIB :=
+else
+  $(error BLAS must be openblas or blis)
+endif
+
+PKGS      := $(BLAS_PKG) kissfft-float sndfile samplerate
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+WARN     := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter
+OPT      ?= -O2 -g
+BASE_CFLAGS := -std=c11 $(OPT) $(WARN) -fPIC -fvisibility=hidden -pthread \
+               -D_POSIX_C_SOURCE=200809L -DDSN_BUILDING_LIBRARY $(BLAS_DEF) \
+               -Iinclude -Ilib $(PKG_CFLAGS)
+ifeq ($(SAN),1)
+  SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+endif
+ALL_CFLAGS  = $(BASE_CFLAGS) $(SAN_FLAGS) $(CFLAGS)
+LIBS        = $(PKG_LIBS) $(BLAS_LIB) -lm -pthread
+CHECK_LIBS  = $(shell pkg-config --libs check 2>/dev/null)
+
+LIB_SRC   := $(shell scripts/list-sources.sh lib)
+LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
+TEST_SRC  := $(shell scripts/list-sources.sh tests)
+TEST_BIN  := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
+SUP_SRC   := $(shell scripts/list-sources.sh support)
+SUP_OBJ   := $(SUP_SRC:%.c=$(BUILD)/obj/%.o)
+BENCH_SRC := $(shell scripts/list-sources.sh bench)
+BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
+
+SO_NAME   := libdisent.so.$(MAJOR)
+SO_FILE   := $(BUILD)/libdisent.so.$(VERSION)
+A_FILE    := $(BUILD)/libdisent.a
+PC_FILE   := $(BUILD)/disent.pc
+
+.SECONDARY:
+.PHONY: FORCE all lib test check demo bench install uninstall clean setup check-header check-exports examples
+all: lib
+lib: $(SO_FILE) $(BUILD)/libdisent.so $(A_FILE) $(PC_FILE)
+
+setup:
+	@scripts/setup-deps.sh
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	@echo '  CC      $<'
+	$(Q)$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
+
+$(A_FILE): $(LIB_OBJ)
+	@rm -f $@
+	@echo '  AR      $@'
+	$(Q)ar rcs $@ $^
+
+$(SO_FILE): $(LIB_OBJ) lib/disent.map
+	@echo '  LD      $@'
+	$(Q)$(CC) -shared -o $@ $(LIB_OBJ) -Wl,-soname,$(SO_NAME) -Wl,--version-script=lib/disent.map \
+	    -Wl,--no-undefined $(SAN_FLAGS) $(LIBS) $(LDFLAGS)
+	$(Q)ln -sf libdisent.so.$(VERSION) $(BUILD)/$(SO_NAME)
+
+$(BUILD)/libdisent.so: $(SO_FILE)
+	$(Q)ln -sf $(SO_NAME) $@
+
+PC_SED = sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' -e 's|@INCDIR@|$(INCDIR)|' \
+	    -e 's|@VERSION@|$(VERSION)|' -e 's|@REQUIRES@|$(PKGS)|' disent.pc.in
+
+# the .pc records PREFIX, so it is rewritten when PREFIX changes
+$(PC_FILE): disent.pc.in include/disent.h FORCE
+	@mkdir -p $(BUILD)
+	$(Q)$(PC_SED) > $@.new && { cmp -s $@.new $@ && rm $@.new || mv $@.new $@; }
+FORCE:
+
+# ---- tests ---------------------------------------------------------------
+TEST_CFLAGS = $(ALL_CFLAGS) -Wno-missing-field-initializers -Itests -DDSN_SOURCE_DIR='"$(CURDIR)"'
+$(BUILD)/tests/%: tests/%.c $(SUP_OBJ) $(A_FILE)
+	@mkdir -p $(dir $@)
+	@echo '  TEST    $@'
+	$(Q)$(CC) $(TEST_CFLAGS) $< $(SUP_OBJ) -o $@ $(A_FILE) $(CHECK_LIBS) $(LIBS)
+
+$(BUILD)/obj/tests/%.o: tests/%.c
+	@mkdir -p $(dir $@)
+	@echo '  CC      $<'
+	$(Q)$(CC) $(TEST_CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/cxx_header_test: tests/cxx/header_test.cpp include/disent.h $(SO_FILE)
+	$(CXX) -std=c++11 -Wall -Wextra -Werror -Iinclude $(SAN_FLAGS) $< -o $@ -L$(BUILD) -l:libdisent.so.$(VERSION) -Wl,-rpath,$(CURDIR)/$(BUILD)
+
+check-header: $(BUILD)/cxx_header_test
+	$(CC) -std=c99 -pedantic -Wall -Wextra -Werror -fsyntax-only -x c include/disent.h
+	$(CXX) -std=c++98 -pedantic -Wall -Wextra -Werror -fsyntax-only -x c++ include/disent.h
+	$(BUILD)/cxx_header_test
+
+check-exports: $(SO_FILE)
+	scripts/check-exports.sh $(SO_FILE)
+
+test: lib $(TEST_BIN) check-header check-exports
+	scripts/run-suites.sh $(TEST_BIN)
+
+bench: $(BENCH_BIN)
+$(BUILD)/bench/%: bench/%.c $(A_FILE)
+	@mkdir -p $(dir $@)
+	@echo '  BENCH   $@'
+	$(Q)$(CC) $(ALL_CFLAGS) -O3 $< -o $@ $(A_FILE) $(LIBS)
+
+# The whole test command of the README: dependencies, both builds, all suites,
+# then all suites again under ASan + UBSan.
+check: setup
+	scripts/check-all.sh
+
+install: lib
+	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCDIR) $(DESTDIR)$(LIBDIR)/pkgconfig
+	install -m 644 include/disent.h $(DESTDIR)$(INCDIR)/
+	install -m 755 $(SO_FILE) $(DESTDIR)$(LIBDIR)/
+	ln -sf libdisent.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(SO_NAME)
+	ln -sf $(SO_NAME) $(DESTDIR)$(LIBDIR)/libdisent.so
+	install -m 644 $(A_FILE) $(DESTDIR)$(LIBDIR)/
+	install -m 644 $(PC_FILE) $(DESTDIR)$(LIBDIR)/pkgconfig/
+
+uninstall:
+	rm -f $(DESTDIR)$(INCDIR)/disent.h $(DESTDIR)$(LIBDIR)/libdisent.* $(DESTDIR)$(LIBDIR)/pkgconfig/disent.pc
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(LIB_OBJ:.o=.d) $(SUP_OBJ:.o=.d)

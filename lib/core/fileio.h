@@ -1,0 +1,59 @@
+/* fileio.h - checked file input/output (internal).
+ *
+ * Reading: a file is read whole into memory (bounded by a caller limit) and
+ * parsed through a dsi_reader that checks every length against what is left,
+ * so a truncated or hostile file can never make us read out of bounds or
+ * allocate more than the file could hold.
+ * Writing: a dsi_writer collects bytes in memory; dsi_write_atomic writes them
+ * to "path.tmp.<pid>", fsyncs, and renames over the target, so an existing
+ * file is never left half-written. */
+#ifndef DSI_CORE_FILEIO_H
+#define DSI_CORE_FILEIO_H
+
+#include "disent.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Read a whole file. On success *data (dsi_free it) and *len are set.
+ * Files larger than max_len give DSN_E_FORMAT. */
+dsn_status dsi_read_file(const char *path, size_t max_len, unsigned char **data, size_t *len);
+
+/* Write len bytes atomically (temp file, fsync, rename). */
+dsn_status dsi_write_atomic(const char *path, const void *data, size_t len);
+
+typedef struct dsi_reader {
+    const unsigned char *p;
+    size_t len, pos;
+    int failed;         /* sticky: once set, every read returns zeros */
+    const char *what;   /* file name for messages */
+} dsi_reader;
+
+void dsi_reader_init(dsi_reader *r, const void *data, size_t len, const char *what);
+size_t dsi_reader_left(const dsi_reader *r);
+/* Each returns 0 on success, -1 (and sets the error message, DSN_E_FORMAT)
+ * when fewer than the needed bytes are left. */
+int dsi_read_bytes(dsi_reader *r, void *out, size_t n);
+int dsi_read_u32(dsi_reader *r, uint32_t *v);
+int dsi_read_u64(dsi_reader *r, uint64_t *v);
+int dsi_read_f32s(dsi_reader *r, float *out, size_t n);
+/* Borrow n bytes in place (no copy). */
+const unsigned char *dsi_read_view(dsi_reader *r, size_t n);
+
+typedef struct dsi_writer {
+    unsigned char *buf;
+    size_t len, cap;
+    int failed; /* sticky out-of-memory flag */
+} dsi_writer;
+
+void dsi_writer_init(dsi_writer *w);
+void dsi_writer_free(dsi_writer *w);
+void dsi_write_bytes(dsi_writer *w, const void *data, size_t n);
+void dsi_write_u32(dsi_writer *w, uint32_t v);
+void dsi_write_u64(dsi_writer *w, uint64_t v);
+void dsi_write_f32s(dsi_writer *w, const float *x, size_t n);
+
+/* CRC-32 (IEEE 802.3, reflected, as in zlib/PNG); chain with crc = previous. */
+uint32_t dsi_crc32(uint32_t crc, const void *data, size_t len);
+
+#endif

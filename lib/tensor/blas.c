@@ -1,0 +1,51 @@
+/* blas.c - thin wrappers over cblas (OpenBLAS or BLIS). */
+#include "tensor/blas.h"
+
+#ifdef DSN_USE_BLIS
+#include <blis.h>
+#include <cblas.h>
+#else
+#include <cblas.h>
+#endif
+
+void dsi_gemm(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda,
+              const float *B, int ldb, float beta, float *C, int ldc)
+{
+    if (M <= 0 || N <= 0) return;
+    if (K <= 0) { /* cblas leaves C untouched when K == 0; we want beta*C */
+        for (int i = 0; i < M; i++)
+            for (int j = 0; j < N; j++) C[(long)i * ldc + j] = beta == 0.0f ? 0.0f : beta * C[(long)i * ldc + j];
+        return;
+    }
+    cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, M, N, K,
+                alpha, A, lda, B, ldb, beta, C, ldc);
+}
+
+void dsi_gemv(int ta, int M, int N, float alpha, const float *A, int lda, const float *x,
+              float beta, float *y)
+{
+    if (M <= 0 || N <= 0) return;
+    cblas_sgemv(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, M, N, alpha, A, lda, x, 1, beta, y, 1);
+}
+
+void dsi_axpy(int n, float alpha, const float *x, float *y)
+{
+    if (n > 0) cblas_saxpy(n, alpha, x, 1, y, 1);
+}
+
+#ifdef DSN_USE_BLIS
+void dsi_blas_set_threads(int n)
+{
+    if (n > 0) bli_thread_set_num_threads(n);
+}
+int dsi_blas_get_threads(void) { return (int)bli_thread_get_num_threads(); }
+const char *dsi_blas_name(void) { return "blis"; }
+#else
+/* OpenBLAS extensions (declared in its cblas.h) */
+void dsi_blas_set_threads(int n)
+{
+    if (n > 0) openblas_set_num_threads(n);
+}
+int dsi_blas_get_threads(void) { return openblas_get_num_threads(); }
+const char *dsi_blas_name(void) { return openblas_get_config(); }
+#endif

@@ -1,0 +1,25 @@
+/* blas.h - the one door to cblas (internal). Row-major everywhere.
+ * Which BLAS (OpenBLAS default, BLIS with BLAS=blis / -Dblas=blis) is a build
+ * choice hidden here; nothing else includes cblas.h. */
+#ifndef DSI_TENSOR_BLAS_H
+#define DSI_TENSOR_BLAS_H
+
+/* C[M,N] = alpha * op(A)[M,K] * op(B)[K,N] + beta * C, row-major.
+ * ta/tb non-zero: A (or B) is stored transposed. */
+void dsi_gemm(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda,
+              const float *B, int ldb, float beta, float *C, int ldc);
+
+/* y = alpha * op(A) x + beta * y, A row-major [M,N] */
+void dsi_gemv(int ta, int M, int N, float alpha, const float *A, int lda, const float *x,
+              float beta, float *y);
+
+/* y += alpha * x */
+void dsi_axpy(int n, float alpha, const float *x, float *y);
+
+/* Threads used by the BLAS (<= 0: leave the BLAS default). */
+void dsi_blas_set_threads(int n);
+int dsi_blas_get_threads(void);
+/* "openblas 0.3.21 (pthreads)" or "blis" */
+const char *dsi_blas_name(void);
+
+#endif

@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# The README's test command (make check) runs this after installing the
+# packages: both build systems, gcc and clang warning-free, every Check suite,
+# the Python tests, the BLIS build, an install + pkg-config link test, and the
+# suites again under AddressSanitizer + UndefinedBehaviorSanitizer.
+# Exits non-zero on the first failure.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+JOBS=${JOBS:-$(nproc)}
+OUT=${CHECK_OUT:-build-check}
+t0=$(date +%s)
+step() { printf '\n==== %s (%ds)\n' "$*" $(( $(date +%s) - t0 )); }
+
+step "make (gcc, -Werror) + suites"
+make -j"$JOBS" BUILD="$OUT/gcc" CFLAGS=-Werror test
+
+step "make (clang, -Werror)"
+make -j"$JOBS" BUILD="$OUT/clang" CC=clang CXX=clang++ CFLAGS=-Werror lib
+
+step "meson + ninja + meson test"
+rm -rf "$OUT/meson"
+meson setup "$OUT/meson" -Dwerror=true >/dev/null
+ninja -C "$OUT/meson"
+meson test -C "$OUT/meson" --print-errorlogs
+
+step "both builds export the same symbols"
+so="libdisent.so.$(scripts/version.sh)"
+diff <(nm -D --defined-only "$OUT/gcc/$so" | awk '{print $3}' | sort) \
+     <(nm -D --defined-only "$OUT/meson/$so" | awk '{print $3}' | sort)
+echo "same exported symbols"
+
+step "BLIS build"
+make -j"$JOBS" BUILD="$OUT/blis" BLAS=blis CFLAGS=-Werror lib "$OUT/blis/tests/test_autodiff"
+"$OUT/blis/tests/test_autodiff"
+
+step "install + link through pkg-config"
+rm -rf "$OUT/stage"
+make BUILD="$OUT/gcc" PREFIX="$PWD/$OUT/stage" install >/dev/null
+PKG_CONFIG_PATH="$PWD/$OUT/stage/lib/pkgconfig" cc tests/cxx/pkgconfig_test.c -o "$OUT/pkgconfig_test" \
+    $(PKG_CONFIG_PATH="$PWD/$OUT/stage/lib/pkgconfig" pkg-config --cflags --libs disent) -Wl,-rpath,"$PWD/$OUT/stage/lib"
+"$OUT/pkgconfig_test"
+
+if [ -d bindings/python/tests ]; then
+  step "Python tests"
+  export DISENT_LIBRARY="$PWD/$OUT/gcc/libdisent.so.$(scripts/version.sh)"
+  set +e
+  /usr/bin/python3 -m pytest -q bindings/python/tests
+  rc=$?
+  set -e
+  [ "$rc" -eq 0 ] || [ "$rc" -eq 5 ] || exit "$rc"
+fi
+
+step "AddressSanitizer + UndefinedBehaviorSanitizer"
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+make -j"$JOBS" BUILD="$OUT/asan" SAN=1 OPT="-O1 -g" test
+
+step "all checks passed"

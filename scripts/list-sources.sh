@@ -1,0 +1,16 @@
+#!/bin/sh
+# Prints the source files of one part of the tree, one per line, sorted.
+# Both the Makefile and meson.build take their file lists from here, so the
+# two builds always compile the same files.
+#   lib    library sources (lib/*/*.c)
+#   tests  test suites (tests/test_*.c)
+#   support test support sources (tests/support/*.c)
+#   bench  benchmark programs (bench/*.c)
+cd "$(dirname "$0")/.." || exit 1
+case "$1" in
+  lib) ls lib/*/*.c ;;
+  tests) ls tests/test_*.c ;;
+  support) ls tests/support/*.c 2>/dev/null ;;
+  bench) ls bench/*.c 2>/dev/null ;;
+  *) echo "usage: $0 lib|tests|support|bench" >&2; exit 2 ;;
+esac | LC_ALL=C sort

