@@ -68,6 +68,11 @@ SUP_SRC   := $(shell scripts/list-sources.sh support)
 SUP_OBJ   := $(SUP_SRC:%.c=$(BUILD)/obj/%.o)
 BENCH_SRC := $(shell scripts/list-sources.sh bench)
 BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
+TOOL_SRC  := $(shell scripts/list-sources.sh tools)
+TOOL_BIN  := $(TOOL_SRC:tools/%.c=$(BUILD)/tools/%)
+# programs in tools/ may use libfluidsynth (the dMelodies renderer)
+TOOL_LIBS  = $(shell pkg-config --libs fluidsynth 2>/dev/null)
+TOOL_CFLAGS = $(shell pkg-config --cflags fluidsynth 2>/dev/null)
 
 SO_NAME   := libdisent.so.$(MAJOR)
 SO_FILE   := $(BUILD)/libdisent.so.$(VERSION)
@@ -75,8 +80,9 @@ A_FILE    := $(BUILD)/libdisent.a
 PC_FILE   := $(BUILD)/disent.pc
 
 .SECONDARY:
-.PHONY: FORCE all lib test check demo bench install uninstall clean setup check-header check-exports examples
-all: lib
+.PHONY: FORCE all lib tools test check demo bench install uninstall clean setup check-header check-exports examples
+all: lib tools
+tools: $(TOOL_BIN)
 lib: $(SO_FILE) $(BUILD)/libdisent.so $(A_FILE) $(PC_FILE)
 
 setup:
@@ -133,8 +139,13 @@ check-header: $(BUILD)/cxx_header_test
 check-exports: $(SO_FILE)
 	scripts/check-exports.sh $(SO_FILE)
 
-test: lib $(TEST_BIN) check-header check-exports
+test: lib tools $(TEST_BIN) check-header check-exports
 	scripts/run-suites.sh $(TEST_BIN)
+
+$(BUILD)/tools/%: tools/%.c $(A_FILE)
+	@mkdir -p $(dir $@)
+	@echo '  TOOL    $@'
+	$(Q)$(CC) $(ALL_CFLAGS) $(TOOL_CFLAGS) $< -o $@ $(A_FILE) $(TOOL_LIBS) $(LIBS)
 
 bench: $(BENCH_BIN)
 $(BUILD)/bench/%: bench/%.c $(A_FILE)
@@ -147,7 +158,8 @@ $(BUILD)/bench/%: bench/%.c $(A_FILE)
 check: setup
 	scripts/check-all.sh
 
-install: lib
+install: lib tools
+tools: $(TOOL_BIN)
 	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCDIR) $(DESTDIR)$(LIBDIR)/pkgconfig
 	install -m 644 include/disent.h $(DESTDIR)$(INCDIR)/
 	install -m 755 $(SO_FILE) $(DESTDIR)$(LIBDIR)/

@@ -6,11 +6,13 @@
 #   tests  test suites (tests/test_*.c)
 #   support test support sources (tests/support/*.c)
 #   bench  benchmark programs (bench/*.c)
+#   tools  command-line programs (tools/*.c), one program per file
 cd "$(dirname "$0")/.." || exit 1
 case "$1" in
   lib) ls lib/*/*.c ;;
   tests) ls tests/test_*.c ;;
   support) ls tests/support/*.c 2>/dev/null ;;
   bench) ls bench/*.c 2>/dev/null ;;
-  *) echo "usage: $0 lib|tests|support|bench" >&2; exit 2 ;;
+  tools) ls tools/*.c 2>/dev/null ;;
+  *) echo "usage: $0 lib|tests|support|bench|tools" >&2; exit 2 ;;
 esac | LC_ALL=C sort
