@@ -124,6 +124,35 @@ DSN_API dsn_status dsn_set_allocator(const dsn_allocator *allocator);
  * allocate: read it before and after. Thread-safe, no allocation. */
 DSN_API uint64_t dsn_allocation_count(void);
 
+
+/* ==== options =================================================================
+ * A bag of string key/value pairs. Models, optimizers and dsn_fit read the keys
+ * they know; an unknown key, or a value that does not parse or is out of range,
+ * makes the consuming call fail with DSN_E_OPTION and a message naming the key.
+ * Numbers use the C locale ("0.001", "1e-3"); booleans are 0/1/true/false. */
+typedef struct dsn_options dsn_options;
+
+/* Create an empty bag. *out is NULL on failure. Allocates. */
+DSN_API DSN_NODISCARD dsn_status dsn_options_create(dsn_options **out);
+/* Release a bag; NULL is a no-op. */
+DSN_API void dsn_options_free(dsn_options *opts);
+/* Set key to value (both copied; a later set of the same key replaces it).
+ * Keys are [a-z0-9_.-]+ and at most 63 bytes; values at most 1023 bytes.
+ * Allocates. */
+DSN_API DSN_NODISCARD dsn_status dsn_options_set(dsn_options *opts, const char *key, const char *value);
+/* Parse "key = value" pairs separated by newlines, ';' or ',' ('#' starts a
+ * comment to the end of the line), e.g. "style_dim=10, content_dim=10".
+ * On failure nothing is added and the message names the line. Allocates. */
+DSN_API DSN_NODISCARD dsn_status dsn_options_parse(dsn_options *opts, const char *text);
+/* dsn_options_parse on the contents of a file (at most 1 MiB). */
+DSN_API DSN_NODISCARD dsn_status dsn_options_load(dsn_options *opts, const char *path);
+/* The value for key, or NULL if absent. The pointer is owned by the bag and
+ * valid until the key is set again or the bag is freed. No allocation. */
+DSN_API const char *dsn_options_get(const dsn_options *opts, const char *key);
+/* Number of keys, and the key at index i (0 <= i < count), or NULL. */
+DSN_API size_t dsn_options_count(const dsn_options *opts);
+DSN_API const char *dsn_options_key(const dsn_options *opts, size_t i);
+
 #ifdef __cplusplus
 } /* extern "C" */
 #endif

@@ -1,0 +1,51 @@
+/* options.h - the key/value option bag behind dsn_options, and typed readers
+ * that consume keys so that unknown keys can be reported (internal). */
+#ifndef DSI_API_OPTIONS_H
+#define DSI_API_OPTIONS_H
+
+#include "disent.h"
+
+#include <stdint.h>
+
+#define DSI_OPT_KEY 64
+#define DSI_OPT_VALUE 1024
+
+typedef struct dsi_opt_entry {
+    char key[DSI_OPT_KEY];
+    char *value;
+} dsi_opt_entry;
+
+struct dsn_options {
+    dsi_opt_entry *items;
+    size_t count, cap;
+};
+
+/* A reader walks a bag (which may be NULL = empty), marking each key it reads,
+ * so dsi_optr_finish can report the first key nobody asked for. */
+typedef struct dsi_optr {
+    const dsn_options *opts;
+    unsigned char used[256];   /* bags with more keys than this are refused */
+    const char *context;       /* e.g. "ml-vae" for messages */
+    dsn_status status;         /* first failure */
+} dsi_optr;
+
+dsn_status dsi_optr_init(dsi_optr *r, const dsn_options *opts, const char *context);
+/* Each reader sets *out to the key's value, or leaves the default already in
+ * *out when the key is absent. On a bad value the reader records
+ * DSN_E_OPTION (first failure wins) with a message naming the key. */
+void dsi_opt_int(dsi_optr *r, const char *key, int *out, int lo, int hi);
+void dsi_opt_i64(dsi_optr *r, const char *key, int64_t *out, int64_t lo, int64_t hi);
+void dsi_opt_u64(dsi_optr *r, const char *key, uint64_t *out);
+void dsi_opt_float(dsi_optr *r, const char *key, float *out, double lo, double hi);
+void dsi_opt_bool(dsi_optr *r, const char *key, int *out);
+/* One of a list of names (NULL-terminated); *out is the index. */
+void dsi_opt_enum(dsi_optr *r, const char *key, int *out, const char *const *names);
+/* A string (copied into out, at most len-1 bytes, else DSN_E_OPTION). */
+void dsi_opt_str(dsi_optr *r, const char *key, char *out, size_t len);
+/* A list of ints like "500:500" (or "500x500") into out[max]; *n set to the count. */
+void dsi_opt_ints(dsi_optr *r, const char *key, int *out, int max, int *n, int lo, int hi);
+/* DSN_OK if every key was read and every value was good; otherwise the first
+ * failure, or DSN_E_OPTION naming the first unknown key. */
+dsn_status dsi_optr_finish(dsi_optr *r);
+
+#endif
