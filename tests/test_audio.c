@@ -1,0 +1,538 @@
+/* test_audio.c - audio front end: file I/O, resampling, STFT/iSTFT, mel
+ * filterbanks, a numpy cross-check of the log-mel features, mel inversion and
+ * Griffin-Lim, YIN, the dMelodies generator and renderer, datasets + cache. */
+#include "audio/io.h"
+#include "audio/mel.h"
+#include "audio/stft.h"
+#include "core/alloc.h"
+#include "core/fileio.h"
+#include "support/testutil.h"
+
+#include <limits.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define PI 3.14159265358979323846
+
+static void write_file(const char *path, const void *data, size_t n)
+{
+    FILE *f = fopen(path, "wb");
+    ck_assert_ptr_nonnull(f);
+    if (n) ck_assert_uint_eq(fwrite(data, 1, n, f), n);
+    fclose(f);
+}
+
+static char *tmp_path(const char *name)
+{
+    static char buf[8][512];
+    static int k;
+    char *p = buf[k++ & 7];
+    snprintf(p, 512, "%s/%s", tu_tmpdir(), name);
+    return p;
+}
+
+/* a "real-audio-like" signal: a few harmonic notes with attack/decay envelopes,
+ * vibrato and a little noise */
+static float *music_like(size_t n, int sr, uint64_t seed)
+{
+    dsi_rng r;
+    dsi_rng_seed(&r, seed);
+    float *x = calloc(n, sizeof(float));
+    const double notes[] = {261.63, 329.63, 392.0, 523.25, 440.0, 349.23};
+    size_t note_len = (size_t)(0.5 * sr);
+    for (size_t i = 0; i < n; i++) {
+        size_t k = i / note_len;
+        double f0 = notes[k % 6], t = (double)(i % note_len) / sr;
+        double env = (1.0 - exp(-t / 0.01)) * exp(-t / 0.3);
+        double ph = 2 * PI * f0 * ((double)i / sr) + 0.3 * sin(2 * PI * 5.0 * (double)i / sr);
+        double v = 0;
+        for (int h = 1; h <= 8; h++) v += sin(h * ph) / (h * h);
+        x[i] = (float)(0.5 * env * v + 0.003 * (dsi_rng_uniform(&r) - 0.5));
+    }
+    return x;
+}
+
+/* ---- STFT --------------------------------------------------------------- */
+
+START_TEST(stft_istft_roundtrip)
+{
+    /* odd lengths, hops that do and do not divide n_fft, short and long windows */
+    struct { int n_fft, hop, win; size_t n; dsi_window w; } cases[] = {
+        {2048, 256, 0, 16000, DSI_WIN_HANN}, {512, 128, 400, 3001, DSI_WIN_HANN},
+        {64, 16, 0, 257, DSI_WIN_HAMMING}, {256, 100, 0, 999, DSI_WIN_HANN}, {16, 4, 0, 9, DSI_WIN_HANN},
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
+        dsi_stft s;
+        ck_assert_int_eq(dsi_stft_init(&s, cases[c].n_fft, cases[c].hop, cases[c].win, cases[c].w, 1), DSN_OK);
+        size_t n = cases[c].n;
+        float *x = music_like(n, 16000, 7 + c);
+        int T = dsi_stft_frames(&s, n);
+        ck_assert_int_eq(T, 1 + (int)(n / cases[c].hop));
+        float *X = malloc(sizeof(float) * 2 * T * s.n_bins), *y = malloc(sizeof(float) * n);
+        ck_assert_int_eq(dsi_stft_forward(&s, x, n, X), DSN_OK);
+        ck_assert_int_eq(dsi_stft_inverse(&s, X, T, y, n), DSN_OK);
+        double err = 0, ref = 0;
+        for (size_t i = 0; i < n; i++) {
+            double d = fabs(y[i] - x[i]);
+            if (d > err) err = d;
+            if (fabs(x[i]) > ref) ref = fabs(x[i]);
+        }
+        ck_assert_msg(err <= 1e-5 * ref + 1e-6, "case %zu: max error %g (peak %g)", c, err, ref);
+        free(x); free(X); free(y);
+        dsi_stft_free(&s);
+    }
+}
+END_TEST
+
+START_TEST(stft_matches_naive_dft)
+{
+    /* one frame of a random signal against a direct DFT in double */
+    dsi_rng r;
+    dsi_rng_seed(&r, 11);
+    const int nf = 30, hop = 7;
+    const size_t n = 61;
+    float x[61];
+    tu_fill(&r, x, n);
+    dsi_stft s;
+    ck_assert_int_eq(dsi_stft_init(&s, nf, hop, 0, DSI_WIN_HANN, 1), DSN_OK);
+    int T = dsi_stft_frames(&s, n), F = s.n_bins;
+    float *X = malloc(sizeof(float) * 2 * T * F);
+    ck_assert_int_eq(dsi_stft_forward(&s, x, n, X), DSN_OK);
+    for (int t = 0; t < T; t++)
+        for (int k = 0; k < F; k++) {
+            double re = 0, im = 0;
+            for (int i = 0; i < nf; i++) {
+                long j = (long)t * hop - nf / 2 + i; /* reflect padding */
+                if (j < 0) j = -j;
+                if (j >= (long)n) j = 2 * ((long)n - 1) - j;
+                double w = 0.5 - 0.5 * cos(2 * PI * i / nf);
+                re += x[j] * w * cos(2 * PI * k * i / nf);
+                im -= x[j] * w * sin(2 * PI * k * i / nf);
+            }
+            ck_assert_double_le(fabs(X[2 * (t * F + k)] - re), 1e-4);
+            ck_assert_double_le(fabs(X[2 * (t * F + k) + 1] - im), 1e-4);
+        }
+    /* bad arguments: status, never a crash */
+    ck_assert_int_eq(dsi_stft_init(&s, 31, 8, 0, DSI_WIN_HANN, 1), DSN_E_INVALID);
+    ck_assert_int_eq(dsi_stft_init(&s, 32, 0, 0, DSI_WIN_HANN, 1), DSN_E_INVALID);
+    ck_assert_int_eq(dsi_stft_init(&s, 32, 8, 64, DSI_WIN_HANN, 1), DSN_E_INVALID);
+    ck_assert_int_eq(dsi_stft_init(&s, 32, 8, 0, DSI_WIN_HANN, 0), DSN_OK);
+    ck_assert_int_eq(dsi_stft_forward(&s, x, 20, X), DSN_E_SHAPE); /* shorter than n_fft, no centering */
+    dsi_stft_free(&s);
+    free(X);
+}
+END_TEST
+
+/* ---- mel filterbank ------------------------------------------------------ */
+
+START_TEST(mel_filterbank_shape_and_coverage)
+{
+    const int sr = 16000, nf = 2048, M = 80, F = nf / 2 + 1;
+    float *fb = malloc(sizeof(float) * M * F);
+    for (int scale = 0; scale < 2; scale++)
+        for (int norm = 0; norm < 2; norm++) {
+            ck_assert_int_eq(dsi_mel_filterbank(fb, M, nf, sr, 0, 0, scale, norm), DSN_OK);
+            double m0 = dsi_hz_to_mel(0, scale), m1 = dsi_hz_to_mel(sr / 2.0, scale);
+            int prev_peak = -1;
+            for (int m = 0; m < M; m++) {
+                const float *row = fb + m * F;
+                int peak = 0, first = -1, last = -1;
+                double area = 0;
+                for (int k = 0; k < F; k++) {
+                    ck_assert(row[k] >= 0.0f);
+                    if (row[k] > row[peak]) peak = k;
+                    if (row[k] > 0) {
+                        if (first < 0) first = k;
+                        last = k;
+                    }
+                    area += row[k] * (sr / 2.0 / (F - 1));
+                }
+                /* every filter is non-empty, triangular (one peak, contiguous
+                 * support) and the peaks move up */
+                ck_assert_int_ge(first, 0);
+                ck_assert_int_gt(peak, prev_peak);
+                prev_peak = peak;
+                for (int k = first; k < peak; k++) ck_assert(row[k] <= row[k + 1]);
+                for (int k = peak; k < last; k++) ck_assert(row[k] >= row[k + 1]);
+                /* support lies within the triangle's corner frequencies */
+                double lo = dsi_mel_to_hz(m0 + (m1 - m0) * m / (M + 1.0), scale);
+                double hi = dsi_mel_to_hz(m0 + (m1 - m0) * (m + 2) / (M + 1.0), scale);
+                ck_assert_double_ge(first * (sr / 2.0 / (F - 1)), lo - 1e-6);
+                ck_assert_double_le(last * (sr / 2.0 / (F - 1)), hi + 1e-6);
+                if (norm) /* Slaney: unit area up to the bin discretisation (2% at the narrowest) */
+                    ck_assert_double_le(fabs(area - 1.0), 0.05);
+                else
+                    ck_assert_double_le(row[peak], 1.0f + 1e-6f);
+            }
+            /* coverage: every bin from the first to the last centre frequency
+             * gets weight from some filter; without normalisation adjacent
+             * triangles sum to one there */
+            double c0 = dsi_mel_to_hz(m0 + (m1 - m0) / (M + 1.0), scale);
+            double c1 = dsi_mel_to_hz(m0 + (m1 - m0) * M / (M + 1.0), scale);
+            for (int k = 0; k < F; k++) {
+                double f = k * (sr / 2.0 / (F - 1));
+                if (f < c0 || f > c1) continue;
+                double sum = 0;
+                for (int m = 0; m < M; m++) sum += fb[m * F + k];
+                ck_assert_double_gt(sum, 0);
+                if (!norm) ck_assert_double_le(fabs(sum - 1.0), 1e-4);
+            }
+        }
+    /* known points of the two scales */
+    ck_assert_double_le(fabs(dsi_hz_to_mel(1000, DSI_MEL_SLANEY) - 15.0), 1e-9);
+    ck_assert_double_le(fabs(dsi_hz_to_mel(700, DSI_MEL_HTK) - 2595 * log10(2.0)), 1e-9);
+    ck_assert_double_le(fabs(dsi_mel_to_hz(dsi_hz_to_mel(3210, DSI_MEL_SLANEY), DSI_MEL_SLANEY) - 3210), 1e-6);
+    ck_assert_int_eq(dsi_mel_filterbank(fb, 0, nf, sr, 0, 0, 0, 0), DSN_E_INVALID);
+    ck_assert_int_eq(dsi_mel_filterbank(fb, M, nf, sr, 5000, 4000, 0, 0), DSN_E_INVALID);
+    free(fb);
+}
+END_TEST
+
+/* ---- numpy cross-check ---------------------------------------------------- */
+
+/* Directory of this test binary's build tree (BUILD/tests/.. -> BUILD). */
+static const char *build_dir(void)
+{
+    static char dir[PATH_MAX];
+    if (!dir[0]) {
+        ssize_t k = readlink("/proc/self/exe", dir, sizeof dir - 1);
+        if (k <= 0) return NULL;
+        dir[k] = '\0';
+        for (int up = 0; up < 2; up++) {
+            char *sl = strrchr(dir, '/');
+            if (sl) *sl = '\0';
+        }
+    }
+    return dir;
+}
+
+/* Render two dMelodies clips with the tool (built with the tests) into
+ * tmp/render; returns the path of the CSV or NULL if the tool is missing. */
+static const char *rendered_clips(void)
+{
+    static char csv[600];
+    static int done;
+    if (done) return csv[0] ? csv : NULL;
+    done = 1;
+    char tool[PATH_MAX + 32], cmd[2 * PATH_MAX];
+    snprintf(tool, sizeof tool, "%s/tools/dmelodies", build_dir());
+    if (access(tool, X_OK) != 0) return NULL;
+    snprintf(cmd, sizeof cmd, "%s --count 2 --instruments 40,56 --subset C4major --ts-filter --seed 5 --out %s/render --quiet",
+             tool, tu_tmpdir());
+    if (system(cmd) != 0) return NULL;
+    snprintf(csv, sizeof csv, "%s/render/factors.csv", tu_tmpdir());
+    if (access(csv, R_OK) != 0) csv[0] = '\0';
+    return csv[0] ? csv : NULL;
+}
+
+/* A real clip (rendered violin) or, without the renderer, the music-like signal. */
+static float *real_clip(size_t *n, const char **what)
+{
+    float *x = NULL;
+    int sr = 0;
+    if (rendered_clips()) {
+        if (dsi_audio_read(tmp_path("render/clip_00000.wav"), 16000, &x, n, &sr) == DSN_OK) {
+            *what = "rendered dMelodies clip";
+            float *y = malloc(*n * sizeof(float));
+            memcpy(y, x, *n * sizeof(float));
+            dsi_free(x);
+            return y;
+        }
+    }
+    *what = "synthetic music-like signal (renderer not built)";
+    *n = 64000;
+    return music_like(*n, 16000, 99);
+}
+
+START_TEST(logmel_matches_numpy)
+{
+    size_t n;
+    const char *what;
+    float *x = real_clip(&n, &what);
+    const char *in = tmp_path("mel_in.f32"), *out = tmp_path("mel_out.f32");
+    write_file(in, x, n * sizeof(float));
+    struct { dsi_mel_scale scale; dsi_mel_norm norm; int power; dsi_feat_log log; } cases[] = {
+        {DSI_MEL_HTK, DSI_MEL_NORM_NONE, 2, DSI_FEAT_LOG},       /* the reference setting */
+        {DSI_MEL_SLANEY, DSI_MEL_NORM_SLANEY, 2, DSI_FEAT_DB},
+        {DSI_MEL_HTK, DSI_MEL_NORM_SLANEY, 1, DSI_FEAT_LOG},
+        {DSI_MEL_SLANEY, DSI_MEL_NORM_NONE, 2, DSI_FEAT_LINEAR},
+    };
+    const char *lognames[] = {"linear", "log", "db"};
+    for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
+        dsi_feat_cfg cfg;
+        dsi_feat_cfg_default(&cfg);
+        cfg.scale = cases[c].scale;
+        cfg.norm = cases[c].norm;
+        cfg.power = cases[c].power;
+        cfg.log = cases[c].log;
+        dsi_featurizer fz;
+        ck_assert_int_eq(dsi_featurizer_init(&fz, &cfg), DSN_OK);
+        int T = dsi_featurizer_frames(&fz, n), M = cfg.n_mels;
+        float *a = malloc(sizeof(float) * T * M);
+        ck_assert_int_eq(dsi_featurizer_run(&fz, x, n, a), DSN_OK);
+        char cmd[2048];
+        snprintf(cmd, sizeof cmd, "/usr/bin/python3 %s/tests/audio/mel_ref.py %s %s %d %d %d %d %s %s %d %s %g",
+                 DSN_SOURCE_DIR, in, out, cfg.sr, cfg.n_fft, cfg.hop, M, cfg.scale ? "slaney" : "htk",
+                 cfg.norm ? "slaney" : "none", cfg.power, lognames[cfg.log], (double)cfg.eps);
+        ck_assert_int_eq(system(cmd), 0);
+        unsigned char *buf;
+        size_t len;
+        ck_assert_int_eq(dsi_read_file(out, (size_t)1 << 30, &buf, &len), DSN_OK);
+        ck_assert_uint_eq(len, sizeof(float) * T * M);
+        const float *b = (const float *)buf;
+        /* Tolerance. Log/dB features: |c - numpy| <= 2e-3 absolute (natural log
+         * or 0.01 dB) wherever the mel energy is above 1e-6 of the clip's
+         * largest, and <= 5e-2 everywhere (deep-silence bins where float32
+         * FFT round-off of ~1e-7 x frame energy dominates). Linear features:
+         * |c - numpy| <= 1e-4 x the clip maximum. */
+        double bmax = -INFINITY, worst = 0, worst_all = 0, lin_max = 0;
+        for (int i = 0; i < T * M; i++) bmax = b[i] > bmax ? b[i] : bmax;
+        for (int i = 0; i < T * M; i++) {
+            double d = fabs((double)a[i] - b[i]);
+            int loud;
+            if (cfg.log == DSI_FEAT_LOG) loud = b[i] > bmax + log(1e-6);
+            else if (cfg.log == DSI_FEAT_DB) loud = b[i] > bmax - (cfg.power == 2 ? 60 : 120);
+            else loud = 1;
+            if (loud && d > worst) worst = d;
+            if (d > worst_all) worst_all = d;
+            if (cfg.log == DSI_FEAT_LINEAR && d > lin_max) lin_max = d;
+        }
+        if (cfg.log == DSI_FEAT_LINEAR) {
+            ck_assert_msg(lin_max <= 1e-4 * bmax, "%s: linear max diff %g (max %g)", what, lin_max, bmax);
+        } else {
+            double tol_loud = cfg.log == DSI_FEAT_DB ? 1e-2 : 2e-3, tol_all = cfg.log == DSI_FEAT_DB ? 0.2 : 5e-2;
+            ck_assert_msg(worst <= tol_loud && worst_all <= tol_all, "%s case %zu: worst %g (loud), %g (all)", what,
+                          c, worst, worst_all);
+        }
+        if (c == 0)
+            fprintf(stderr, "logmel vs numpy (%s, %d frames): max |diff| %.3g (mel > 1e-6 max), %.3g (all)\n", what,
+                    T, worst, worst_all);
+        dsi_free(buf);
+        free(a);
+        dsi_featurizer_free(&fz);
+    }
+    free(x);
+}
+END_TEST
+
+/* ---- file I/O ------------------------------------------------------------- */
+
+START_TEST(wav_flac_roundtrip)
+{
+    const int sr = 22050;
+    const size_t n = 12345;
+    float *x = music_like(n, sr, 3);
+    struct { const char *name; dsi_audio_format fmt; double tol; } cases[] = {
+        {"rt16.wav", DSI_AUDIO_WAV_PCM16, 1.0 / 32768 + 1e-7}, {"rtf.wav", DSI_AUDIO_WAV_FLOAT, 0},
+        {"rt16.flac", DSI_AUDIO_FLAC_PCM16, 1.0 / 32768 + 1e-7}, {"rt24.flac", DSI_AUDIO_FLAC_PCM24, 1.0 / 8388608 + 1e-7},
+        {"auto.flac", DSI_AUDIO_AUTO, 1.0 / 32768 + 1e-7},
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
+        const char *p = tmp_path(cases[c].name);
+        ck_assert_int_eq(dsi_audio_write(p, x, n, sr, cases[c].fmt), DSN_OK);
+        float *y = NULL;
+        size_t m = 0;
+        int rsr = 0;
+        ck_assert_int_eq(dsi_audio_read(p, 0, &y, &m, &rsr), DSN_OK);
+        ck_assert_uint_eq(m, n);
+        ck_assert_int_eq(rsr, sr);
+        double err = 0;
+        for (size_t i = 0; i < n; i++) err = fmax(err, fabs(y[i] - x[i]));
+        ck_assert_msg(err <= cases[c].tol, "%s: max error %g", cases[c].name, err);
+        dsi_free(y);
+    }
+    /* a stereo file is mixed down to the mean of its channels */
+    {
+        const char *p = tmp_path("stereo.wav");
+        float st[2 * 100];
+        for (int i = 0; i < 100; i++) {
+            st[2 * i] = 0.5f * sinf(0.1f * i);
+            st[2 * i + 1] = 0.25f;
+        }
+        /* write with libsndfile directly through a raw float WAV */
+        unsigned char hdr[44];
+        memcpy(hdr, "RIFF", 4);
+        uint32_t v;
+        v = 36 + sizeof st; memcpy(hdr + 4, &v, 4);
+        memcpy(hdr + 8, "WAVEfmt ", 8);
+        v = 16; memcpy(hdr + 16, &v, 4);
+        uint16_t h = 3; memcpy(hdr + 20, &h, 2);          /* IEEE float */
+        h = 2; memcpy(hdr + 22, &h, 2);                   /* channels */
+        v = 8000; memcpy(hdr + 24, &v, 4);
+        v = 8000 * 8; memcpy(hdr + 28, &v, 4);
+        h = 8; memcpy(hdr + 32, &h, 2);
+        h = 32; memcpy(hdr + 34, &h, 2);
+        memcpy(hdr + 36, "data", 4);
+        v = sizeof st; memcpy(hdr + 40, &v, 4);
+        unsigned char file[44 + sizeof st];
+        memcpy(file, hdr, 44);
+        memcpy(file + 44, st, sizeof st);
+        write_file(p, file, sizeof file);
+        float *y;
+        size_t m;
+        int rsr;
+        ck_assert_int_eq(dsi_audio_read(p, 0, &y, &m, &rsr), DSN_OK);
+        ck_assert_uint_eq(m, 100);
+        for (int i = 0; i < 100; i++) ck_assert_double_le(fabs(y[i] - 0.5 * (st[2 * i] + st[2 * i + 1])), 1e-7);
+        dsi_free(y);
+    }
+    /* normalisation */
+    float z[4] = {0.1f, -0.4f, 0.2f, 0.0f};
+    dsi_audio_peak_normalize(z, 4, 1.0f);
+    ck_assert_double_le(fabs(z[1] + 1.0), 1e-7);
+    dsi_audio_rms_normalize(z, 4, 0.5f);
+    double ms = 0;
+    for (int i = 0; i < 4; i++) ms += z[i] * z[i];
+    ck_assert_double_le(fabs(sqrt(ms / 4) - 0.5), 1e-6);
+    free(x);
+}
+END_TEST
+
+/* frequency of a sine by the zero-crossing rate over the middle of the signal */
+static double sine_freq(const float *x, size_t n, int sr)
+{
+    size_t a = n / 10, b = n - n / 10, first = 0, last = 0, count = 0;
+    for (size_t i = a; i + 1 < b; i++)
+        if (x[i] <= 0 && x[i + 1] > 0) {
+            double frac = i + (double)-x[i] / (x[i + 1] - x[i]);
+            if (!count) first = i;
+            (void)frac;
+            last = i;
+            count++;
+        }
+    return count > 1 ? (double)(count - 1) * sr / (double)(last - first) : 0;
+}
+
+START_TEST(resample_keeps_frequency)
+{
+    const int rates[][2] = {{44100, 16000}, {16000, 48000}, {22050, 16000}, {8000, 11025}};
+    for (size_t c = 0; c < 4; c++) {
+        int si = rates[c][0], so = rates[c][1];
+        size_t n = (size_t)si; /* one second */
+        float *x = malloc(n * sizeof(float));
+        for (size_t i = 0; i < n; i++) x[i] = 0.8f * (float)sin(2 * PI * 440.0 * i / si);
+        /* through a file, so dsi_audio_read's resampling path is covered */
+        const char *p = tmp_path("sine.wav");
+        ck_assert_int_eq(dsi_audio_write(p, x, n, si, DSI_AUDIO_WAV_FLOAT), DSN_OK);
+        float *y;
+        size_t m;
+        int sr;
+        ck_assert_int_eq(dsi_audio_read(p, so, &y, &m, &sr), DSN_OK);
+        ck_assert_int_eq(sr, so);
+        ck_assert_uint_eq(m, (size_t)so);
+        double f = sine_freq(y, m, so);
+        ck_assert_msg(fabs(f - 440.0) < 0.5, "%d -> %d: %.3f Hz", si, so, f);
+        /* amplitude kept (passband) */
+        double pk = 0;
+        for (size_t i = m / 10; i < m - m / 10; i++) pk = fmax(pk, fabs(y[i]));
+        ck_assert_double_le(fabs(pk - 0.8), 0.01);
+        dsi_free(y);
+        free(x);
+    }
+    float one = 0.0f, *y;
+    size_t m;
+    ck_assert_int_eq(dsi_audio_resample(&one, 1, 0, 16000, DSI_RESAMPLE_MEDIUM, &y, &m), DSN_E_INVALID);
+}
+END_TEST
+
+static void put16(unsigned char *p, unsigned v) { p[0] = (unsigned char)v; p[1] = (unsigned char)(v >> 8); }
+static void put32(unsigned char *p, uint32_t v) { put16(p, v & 0xffff); put16(p + 2, v >> 16); }
+
+/* a 16-bit PCM WAV with the given header fields and `ndata` bytes of data */
+static size_t make_wav(unsigned char *buf, uint32_t riff, unsigned ch, uint32_t sr, uint32_t datasz, size_t ndata)
+{
+    memcpy(buf, "RIFF", 4);
+    put32(buf + 4, riff);
+    memcpy(buf + 8, "WAVEfmt ", 8);
+    put32(buf + 16, 16);
+    put16(buf + 20, 1);
+    put16(buf + 22, ch);
+    put32(buf + 24, sr);
+    put32(buf + 28, sr * 2 * ch);
+    put16(buf + 32, 2 * ch);
+    put16(buf + 34, 16);
+    memcpy(buf + 36, "data", 4);
+    put32(buf + 40, datasz);
+    for (size_t i = 0; i < ndata; i++) buf[44 + i] = (unsigned char)(i * 37 + 1);
+    return 44 + ndata;
+}
+
+START_TEST(bad_files_give_status)
+{
+    unsigned char buf[44 + 4096];
+    struct { const char *name; size_t len; dsn_status want; const char *msg; } cases[8];
+    int nc = 0;
+    const char *p;
+    float *x = NULL;
+    size_t n;
+    int sr;
+
+    /* a good one first, to show the builder makes readable files */
+    size_t len = make_wav(buf, 36 + 200, 1, 16000, 200, 200);
+    p = tmp_path("good.wav");
+    write_file(p, buf, len);
+    ck_assert_int_eq(dsi_audio_read(p, 0, &x, &n, &sr), DSN_OK);
+    ck_assert_uint_eq(n, 100);
+    dsi_free(x);
+
+    p = tmp_path("empty.wav");
+    write_file(p, buf, 0);
+    cases[nc++] = (__typeof__(cases[0])){"empty.wav", 0, DSN_E_FORMAT, "empty"};
+    p = tmp_path("trunc_header.wav");
+    write_file(p, buf, 20);
+    cases[nc++] = (__typeof__(cases[0])){"trunc_header.wav", 0, DSN_E_FORMAT, "cannot read audio"};
+    len = make_wav(buf, 36 + 200, 0, 16000, 200, 200);
+    write_file(tmp_path("zero_channels.wav"), buf, len);
+    cases[nc++] = (__typeof__(cases[0])){"zero_channels.wav", 0, DSN_E_FORMAT, "hannel"};
+    len = make_wav(buf, 36 + 200, 60000, 16000, 200, 200);
+    write_file(tmp_path("many_channels.wav"), buf, len);
+    cases[nc++] = (__typeof__(cases[0])){"many_channels.wav", 0, DSN_E_FORMAT, "hannel"};
+    len = make_wav(buf, 0xFFFFFFF0u, 1, 16000, 0x7FFFFF00u, 200);
+    write_file(tmp_path("huge_sizes.wav"), buf, len);
+    cases[nc++] = (__typeof__(cases[0])){"huge_sizes.wav", 0, DSN_E_FORMAT, "truncated"};
+    len = make_wav(buf, 36 + 4000, 1, 16000, 4000, 1000);
+    write_file(tmp_path("trunc_data.wav"), buf, len);
+    cases[nc++] = (__typeof__(cases[0])){"trunc_data.wav", 0, DSN_E_FORMAT, "truncated"};
+    len = make_wav(buf, 36, 1, 16000, 0, 0);
+    write_file(tmp_path("no_samples.wav"), buf, len);
+    cases[nc++] = (__typeof__(cases[0])){"no_samples.wav", 0, DSN_E_FORMAT, "no audio"};
+    dsi_rng r;
+    dsi_rng_seed(&r, 1234);
+    for (size_t i = 0; i < 4096; i++) buf[i] = (unsigned char)dsi_rng_u64(&r);
+    write_file(tmp_path("random.wav"), buf, 4096);
+    cases[nc++] = (__typeof__(cases[0])){"random.wav", 0, DSN_E_FORMAT, "cannot read audio"};
+
+    for (int c = 0; c < nc; c++) {
+        x = (float *)(uintptr_t)1; /* must stay untouched */
+        dsn_status st = dsi_audio_read(tmp_path(cases[c].name), 16000, &x, &n, &sr);
+        ck_assert_msg(st == cases[c].want, "%s: status %d (%s)", cases[c].name, st, dsn_last_error());
+        ck_assert_msg(strstr(dsn_last_error(), cases[c].msg) != NULL, "%s: message '%s'", cases[c].name,
+                      dsn_last_error());
+        ck_assert_ptr_eq(x, (float *)(uintptr_t)1);
+    }
+    ck_assert_int_eq(dsi_audio_read(tmp_path("does_not_exist.wav"), 0, &x, &n, &sr), DSN_E_IO);
+    ck_assert_int_eq(dsi_audio_read(tu_tmpdir(), 0, &x, &n, &sr), DSN_E_IO);
+}
+END_TEST
+
+static Suite *audio_suite(void)
+{
+    Suite *s = suite_create("audio");
+    TCase *tc = tcase_create("core");
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, stft_istft_roundtrip);
+    tcase_add_test(tc, stft_matches_naive_dft);
+    tcase_add_test(tc, mel_filterbank_shape_and_coverage);
+    tcase_add_test(tc, logmel_matches_numpy);
+    tcase_add_test(tc, wav_flac_roundtrip);
+    tcase_add_test(tc, resample_keeps_frequency);
+    tcase_add_test(tc, bad_files_give_status);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void) { return tu_run(audio_suite()) ? 1 : 0; }
