@@ -1014,7 +1014,7 @@ START_TEST(grad_ops_accumulate)
     un_ctx un = {DSI_ACT_TANH, 0.0f, 0};
     float sc[2] = {2.0f, 1.0f}, lh[2] = {-5.0f, 5.0f}, w[60];
     for (int i = 0; i < 60; i++) w[i] = 0.1f * (float)(i % 7) - 0.3f;
-    static const float mask[12] = {1, 0, 1, 1, 0, 0, 0, 0, 1, 1, 1, 1};
+    static const float mask[15] = {1, 0, 1, 0, 0, 0, 1, 1, 1, 0, 1, 0, 1, 1, 0}; /* [5,3] */
     const struct {
         const char *name;
         gc_fn f;
