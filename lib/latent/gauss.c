@@ -1,0 +1,366 @@
+/* gauss.c - diagonal Gaussian latents: heads, sampling, KL, log-density. */
+#include "latent/gauss.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#define LOG2PI 1.8378770664093453
+
+/* ---- heads ---- */
+
+dsn_status dsi_gauss_head_add(dsi_gauss_head *h, dsi_params *ps, const char *prefix, int group, int in, int dim)
+{
+    if (!h || !ps || !prefix) return dsi_error(DSN_E_INVALID, "gauss head: NULL argument");
+    if (in < 1 || dim < 1) return dsi_error(DSN_E_INVALID, "gauss head: sizes %d -> %d", in, dim);
+    char name[DSI_PARAM_NAME];
+    int sw[2] = {in, 2 * dim}, sb[1] = {2 * dim};
+    snprintf(name, sizeof name, "%s.w", prefix);
+    h->w = dsi_params_add(ps, name, group, 2, sw);
+    snprintf(name, sizeof name, "%s.b", prefix);
+    h->b = dsi_params_add(ps, name, group, 1, sb);
+    if (h->w < 0 || h->b < 0) return DSN_E_INVALID; /* message set by dsi_params_add */
+    h->in = in;
+    h->dim = dim;
+    return DSN_OK;
+}
+
+void dsi_gauss_head_init(const dsi_gauss_head *h, dsi_params *ps, dsi_rng *rng, float lv_bias)
+{
+    dsi_params_init_glorot(ps, h->w, h->in, 2 * h->dim, 1.0f, rng);
+    dsi_var *b = dsi_params_var(ps, h->b);
+    for (int j = 0; j < h->dim; j++) {
+        b->x[j] = 0.0f;
+        b->x[h->dim + j] = lv_bias;
+    }
+}
+
+dsn_status dsi_gauss_head_forward(dsi_tape *t, const dsi_gauss_head *h, dsi_params *ps, dsi_var *x,
+                                  dsi_var **mu, dsi_var **logvar)
+{
+    *mu = *logvar = NULL;
+    dsi_var *y = dsi_linear(t, x, dsi_params_var(ps, h->w), dsi_params_var(ps, h->b), DSI_ACT_NONE);
+    if (!y) return t->status != DSN_OK ? t->status : DSN_E_INVALID;
+    return dsi_gauss_split(t, y, mu, logvar);
+}
+
+/* mu = y[.., :D]; lv = clamp(y[.., D:]) */
+static void split_backward(dsi_node *n)
+{
+    dsi_var *y = n->in[0], *mu = n->out, *lv = n->saved;
+    if (!y->g) return;
+    int D = n->ip[0], R = n->ip[1];
+    for (int r = 0; r < R; r++) {
+        float *gy = y->g + (size_t)r * 2 * D;
+        const float *yx = y->x + (size_t)r * 2 * D;
+        const float *gm = mu->g + (size_t)r * D, *gl = lv->g ? lv->g + (size_t)r * D : NULL;
+        for (int d = 0; d < D; d++) gy[d] += gm[d];
+        if (gl)
+            for (int d = 0; d < D; d++) gy[D + d] += gl[d] * dsi_lv_pass(yx[D + d]);
+    }
+}
+
+dsn_status dsi_gauss_split(dsi_tape *t, dsi_var *y, dsi_var **mu, dsi_var **logvar)
+{
+    *mu = *logvar = NULL;
+    if (!y) return t->status != DSN_OK ? t->status : DSN_E_INVALID;
+    int C = dsi_var_cols(y);
+    if (y->nd < 1 || C % 2) {
+        dsi_tape_fail(t, DSN_E_SHAPE, "gauss split: last dimension %d is not even", C);
+        return t->status;
+    }
+    int D = C / 2, R = dsi_var_rows(y);
+    int shape[DSI_MAXDIM];
+    memcpy(shape, y->shape, sizeof shape);
+    shape[y->nd - 1] = D;
+    int ng = dsi_tape_needs_grad(t, 1, &y);
+    dsi_var *m = dsi_tape_new(t, y->nd, shape, ng), *l = dsi_tape_new(t, y->nd, shape, ng);
+    if (!m || !l) return t->status;
+    for (int r = 0; r < R; r++) {
+        const float *yr = y->x + (size_t)r * C;
+        memcpy(m->x + (size_t)r * D, yr, sizeof(float) * D);
+        float *lr = l->x + (size_t)r * D;
+        for (int d = 0; d < D; d++) lr[d] = dsi_lv_clamp(yr[D + d]);
+    }
+    /* one node for both outputs: the logvar gradient is read from l->g */
+    dsi_node *n = dsi_tape_record(t, split_backward, m, 1, &y);
+    if (n) {
+        n->ip[0] = D;
+        n->ip[1] = R;
+        n->saved = l;
+    }
+    *mu = m;
+    *logvar = l;
+    return DSN_OK;
+}
+
+/* y = clamp(x, MIN, MAX) */
+static void lvclamp_backward(dsi_node *n)
+{
+    dsi_var *x = n->in[0], *y = n->out;
+    if (!x->g) return;
+    for (size_t i = 0; i < x->n; i++) x->g[i] += y->g[i] * dsi_lv_pass(x->x[i]);
+}
+
+dsi_var *dsi_logvar_clamp(dsi_tape *t, dsi_var *lv)
+{
+    if (!lv) return NULL;
+    dsi_var *y = dsi_tape_new(t, lv->nd, lv->shape, dsi_tape_needs_grad(t, 1, &lv));
+    if (!y) return NULL;
+    for (size_t i = 0; i < lv->n; i++) y->x[i] = dsi_lv_clamp(lv->x[i]);
+    dsi_tape_record(t, lvclamp_backward, y, 1, &lv);
+    return y;
+}
+
+/* ---- sampling ---- */
+
+/* z = mu + exp(lv/2) eps: dmu = dz, dlv = dz eps exp(lv/2) / 2 */
+static void sample_backward(dsi_node *n)
+{
+    dsi_var *mu = n->in[0], *lv = n->in[1], *z = n->out;
+    const float *eps = n->saved;
+    if (mu->g)
+        for (size_t i = 0; i < z->n; i++) mu->g[i] += z->g[i];
+    if (lv->g && eps)
+        for (size_t i = 0; i < z->n; i++) {
+            float l = lv->x[i];
+            lv->g[i] += z->g[i] * eps[i] * 0.5f * expf(0.5f * dsi_lv_clamp(l)) * dsi_lv_pass(l);
+        }
+}
+
+dsi_var *dsi_gauss_sample(dsi_tape *t, dsi_var *mu, dsi_var *logvar, dsi_rng *rng, int use_mean)
+{
+    if (!mu || !logvar) return NULL;
+    char s1[64], s2[64];
+    if (!dsi_same_shape(mu, logvar))
+        return dsi_tape_fail(t, DSN_E_SHAPE, "gauss sample: mean %s and logvar %s differ",
+                             dsi_shape_str(mu, s1, sizeof s1), dsi_shape_str(logvar, s2, sizeof s2));
+    if (!use_mean && !rng) return dsi_tape_fail(t, DSN_E_INVALID, "gauss sample: no rng");
+    dsi_var *in[2] = {mu, logvar};
+    dsi_var *z = dsi_tape_new(t, mu->nd, mu->shape, dsi_tape_needs_grad(t, use_mean ? 1 : 2, in));
+    if (!z) return NULL;
+    float *eps = NULL;
+    if (use_mean) {
+        memcpy(z->x, mu->x, sizeof(float) * mu->n);
+    } else {
+        eps = dsi_tape_scratch(t, sizeof(float) * (mu->n ? mu->n : 1));
+        if (!eps) return NULL;
+        dsi_rng_fill_normal(rng, eps, mu->n, 0.0f, 1.0f);
+        for (size_t i = 0; i < mu->n; i++)
+            z->x[i] = mu->x[i] + expf(0.5f * dsi_lv_clamp(logvar->x[i])) * eps[i];
+    }
+    dsi_node *n = dsi_tape_record(t, sample_backward, z, 2, in);
+    if (n) n->saved = eps;
+    return z;
+}
+
+/* ---- KL to N(0, I) ---- */
+
+typedef struct red_saved {
+    const float *mask;
+    const int *p_batch;
+    double f;
+    int D, rows_per_b;
+} red_saved;
+
+/* l = 0.5 (mu^2 + expm1(lv) - lv): dmu = mu, dlv = 0.5 expm1(lv) */
+static void klstd_backward(dsi_node *n)
+{
+    dsi_var *mu = n->in[0], *lv = n->in[1];
+    const red_saved *s = n->saved;
+    double g0 = n->out->g[0] * s->f;
+    size_t R = mu->n / (size_t)s->D;
+    for (size_t r = 0; r < R; r++) {
+        float g = (float)(g0 * (s->mask ? s->mask[r] : 1.0f));
+        if (g == 0.0f) continue;
+        size_t o = r * (size_t)s->D;
+        if (mu->g)
+            for (int d = 0; d < s->D; d++) mu->g[o + d] += g * mu->x[o + d];
+        if (lv->g)
+            for (int d = 0; d < s->D; d++) {
+                float l = lv->x[o + d];
+                lv->g[o + d] += g * 0.5f * (float)expm1((double)dsi_lv_clamp(l)) * dsi_lv_pass(l);
+            }
+    }
+}
+
+static int check_pair(dsi_tape *t, dsi_var *a, dsi_var *b, const char *what)
+{
+    char s1[64], s2[64];
+    if (!dsi_same_shape(a, b) || a->nd < 1) {
+        dsi_tape_fail(t, DSN_E_SHAPE, "%s: shapes %s and %s differ", what, dsi_shape_str(a, s1, sizeof s1),
+                      dsi_shape_str(b, s2, sizeof s2));
+        return 0;
+    }
+    return 1;
+}
+
+dsi_var *dsi_kl_std_normal(dsi_tape *t, dsi_var *mu, dsi_var *logvar, const float *mask, dsi_reduction red)
+{
+    if (!mu || !logvar) return NULL;
+    if (!check_pair(t, mu, logvar, "kl_std_normal")) return NULL;
+    int D = dsi_var_cols(mu);
+    size_t R = D ? mu->n / (size_t)D : 0;
+    double f;
+    if (dsi_reduce_factor(t, red, mask, R, D, &f, "kl_std_normal")) return NULL;
+    double sum = 0.0;
+    for (size_t r = 0; r < R; r++) {
+        double m = mask ? mask[r] : 1.0, acc = 0.0;
+        if (m == 0.0) continue;
+        const float *mr = mu->x + r * D, *lr = logvar->x + r * D;
+        for (int d = 0; d < D; d++) {
+            double l = dsi_lv_clamp(lr[d]), u = mr[d];
+            acc += u * u + (expm1(l) - l);
+        }
+        sum += m * acc;
+    }
+    dsi_var *in[2] = {mu, logvar};
+    dsi_var *out = dsi_loss_scalar(t, 2, in, 0.5 * f * sum, "kl_std_normal");
+    if (!out) return NULL;
+    if (out->g) {
+        red_saved *s = dsi_tape_scratch(t, sizeof *s);
+        if (!s) return NULL;
+        *s = (red_saved){mask, NULL, f, D, 0};
+        dsi_node *n = dsi_tape_record(t, klstd_backward, out, 2, in);
+        if (n) n->saved = s;
+    }
+    return out;
+}
+
+/* ---- KL between diagonal Gaussians ---- */
+
+/* l = 0.5 (expm1(d) - d + dm^2 e^-lp), d = lq - lp, dm = mq - mp:
+ * dmq = dm e^-lp = -dmp; dlq = 0.5 expm1(d); dlp = -0.5 (expm1(d) + dm^2 e^-lp) */
+static void klg_backward(dsi_node *n)
+{
+    dsi_var *mq = n->in[0], *lq = n->in[1], *mp = n->in[2], *lp = n->in[3];
+    const red_saved *s = n->saved;
+    int fixed = n->ip[0], D = s->D;
+    float *gmq = fixed == DSI_KL_FIX_Q ? NULL : mq->g, *glq = fixed == DSI_KL_FIX_Q ? NULL : lq->g;
+    float *gmp = fixed == DSI_KL_FIX_P ? NULL : mp->g, *glp = fixed == DSI_KL_FIX_P ? NULL : lp->g;
+    double g0 = n->out->g[0] * s->f;
+    size_t R = mq->n / (size_t)D;
+    for (size_t r = 0; r < R; r++) {
+        double g = g0 * (s->mask ? s->mask[r] : 1.0f);
+        if (g == 0.0) continue;
+        size_t oq = r * (size_t)D, op = oq;
+        if (s->p_batch) {
+            size_t b = r / (size_t)s->rows_per_b, rr = r % (size_t)s->rows_per_b;
+            op = ((size_t)s->p_batch[b] * (size_t)s->rows_per_b + rr) * (size_t)D;
+        }
+        for (int d = 0; d < D; d++) {
+            float lqr = lq->x[oq + d], lpr = lp->x[op + d];
+            double a = dsi_lv_clamp(lqr), b = dsi_lv_clamp(lpr);
+            double dm = (double)mq->x[oq + d] - mp->x[op + d], ip = exp(-b), e = expm1(a - b);
+            double gm = g * dm * ip;
+            if (gmq) gmq[oq + d] += (float)gm;
+            if (gmp) gmp[op + d] -= (float)gm;
+            if (glq) glq[oq + d] += (float)(g * 0.5 * e) * dsi_lv_pass(lqr);
+            if (glp) glp[op + d] -= (float)(g * 0.5 * (e + dm * dm * ip)) * dsi_lv_pass(lpr);
+        }
+    }
+}
+
+dsi_var *dsi_kl_gauss_idx(dsi_tape *t, dsi_var *mu_q, dsi_var *lv_q, dsi_var *mu_p, dsi_var *lv_p,
+                          const int *p_batch, const float *mask, dsi_reduction red, dsi_kl_fixed fixed)
+{
+    if (!mu_q || !lv_q || !mu_p || !lv_p) return NULL;
+    if (!check_pair(t, mu_q, lv_q, "kl_gauss") || !check_pair(t, mu_q, mu_p, "kl_gauss") ||
+        !check_pair(t, mu_q, lv_p, "kl_gauss"))
+        return NULL;
+    if (fixed < DSI_KL_FIX_NONE || fixed > DSI_KL_FIX_Q)
+        return dsi_tape_fail(t, DSN_E_INVALID, "kl_gauss: unknown fixed side %d", (int)fixed);
+    int D = dsi_var_cols(mu_q);
+    size_t R = D ? mu_q->n / (size_t)D : 0;
+    int B = mu_q->shape[0], rpb = B ? (int)(R / (size_t)B) : 0;
+    if (p_batch)
+        for (int b = 0; b < B; b++)
+            if (p_batch[b] < 0 || p_batch[b] >= B)
+                return dsi_tape_fail(t, DSN_E_INVALID, "kl_gauss: partner %d of batch %d out of [0,%d)", p_batch[b],
+                                     b, B);
+    double f;
+    if (dsi_reduce_factor(t, red, mask, R, D, &f, "kl_gauss")) return NULL;
+    double sum = 0.0;
+    for (size_t r = 0; r < R; r++) {
+        double m = mask ? mask[r] : 1.0, acc = 0.0;
+        if (m == 0.0) continue;
+        size_t oq = r * (size_t)D, op = oq;
+        if (p_batch) op = ((size_t)p_batch[r / (size_t)rpb] * (size_t)rpb + r % (size_t)rpb) * (size_t)D;
+        for (int d = 0; d < D; d++) {
+            double a = dsi_lv_clamp(lv_q->x[oq + d]), b = dsi_lv_clamp(lv_p->x[op + d]);
+            double dm = (double)mu_q->x[oq + d] - mu_p->x[op + d], dl = a - b;
+            acc += expm1(dl) - dl + dm * dm * exp(-b);
+        }
+        sum += m * acc;
+    }
+    /* the fixed side does not make the result need a gradient */
+    dsi_var *live[4] = {fixed == DSI_KL_FIX_Q ? NULL : mu_q, fixed == DSI_KL_FIX_Q ? NULL : lv_q,
+                        fixed == DSI_KL_FIX_P ? NULL : mu_p, fixed == DSI_KL_FIX_P ? NULL : lv_p};
+    dsi_var *out = dsi_loss_scalar(t, 4, live, 0.5 * f * sum, "kl_gauss");
+    if (!out) return NULL;
+    if (out->g) {
+        red_saved *s = dsi_tape_scratch(t, sizeof *s);
+        if (!s) return NULL;
+        *s = (red_saved){mask, p_batch, f, D, rpb};
+        dsi_var *in[4] = {mu_q, lv_q, mu_p, lv_p};
+        dsi_node *n = dsi_tape_record(t, klg_backward, out, 4, in);
+        if (n) {
+            n->ip[0] = fixed;
+            n->saved = s;
+        }
+    }
+    return out;
+}
+
+dsi_var *dsi_kl_gauss(dsi_tape *t, dsi_var *mu_q, dsi_var *lv_q, dsi_var *mu_p, dsi_var *lv_p,
+                      const float *mask, dsi_reduction red, dsi_kl_fixed fixed)
+{
+    return dsi_kl_gauss_idx(t, mu_q, lv_q, mu_p, lv_p, NULL, mask, red, fixed);
+}
+
+/* ---- log-density ---- */
+
+/* out[r] = -0.5 sum_d (log 2pi + lv + (x-mu)^2 e^-lv):
+ * dx = -(x-mu) e^-lv = -dmu; dlv = -0.5 (1 - (x-mu)^2 e^-lv) */
+static void logdens_backward(dsi_node *n)
+{
+    dsi_var *x = n->in[0], *mu = n->in[1], *lv = n->in[2], *o = n->out;
+    int D = n->ip[0];
+    size_t R = o->n;
+    for (size_t r = 0; r < R; r++) {
+        double g = o->g[r];
+        if (g == 0.0) continue;
+        for (int d = 0; d < D; d++) {
+            size_t i = r * (size_t)D + d;
+            double l = dsi_lv_clamp(lv->x[i]), ip = exp(-l), dm = (double)x->x[i] - mu->x[i];
+            if (x->g) x->g[i] -= (float)(g * dm * ip);
+            if (mu->g) mu->g[i] += (float)(g * dm * ip);
+            if (lv->g) lv->g[i] -= (float)(g * 0.5 * (1.0 - dm * dm * ip)) * dsi_lv_pass(lv->x[i]);
+        }
+    }
+}
+
+dsi_var *dsi_gauss_log_density(dsi_tape *t, dsi_var *x, dsi_var *mu, dsi_var *logvar)
+{
+    if (!x || !mu || !logvar) return NULL;
+    if (!check_pair(t, x, mu, "gauss_log_density") || !check_pair(t, x, logvar, "gauss_log_density")) return NULL;
+    int D = dsi_var_cols(x);
+    dsi_var *in[3] = {x, mu, logvar};
+    int nd = x->nd - 1, shape[DSI_MAXDIM] = {0};
+    memcpy(shape, x->shape, sizeof(int) * (size_t)nd);
+    if (nd == 0) { nd = 1; shape[0] = 1; }
+    dsi_var *o = dsi_tape_new(t, nd, shape, dsi_tape_needs_grad(t, 3, in));
+    if (!o) return NULL;
+    for (size_t r = 0; r < o->n; r++) {
+        double acc = 0.0;
+        for (int d = 0; d < D; d++) {
+            size_t i = r * (size_t)D + d;
+            double l = dsi_lv_clamp(logvar->x[i]), dm = (double)x->x[i] - mu->x[i];
+            acc += LOG2PI + l + dm * dm * exp(-l);
+        }
+        o->x[r] = (float)(-0.5 * acc);
+    }
+    dsi_node *n = dsi_tape_record(t, logdens_backward, o, 3, in);
+    if (n) n->ip[0] = D;
+    return o;
+}

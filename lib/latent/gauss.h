@@ -1,0 +1,101 @@
+/* gauss.h - diagonal Gaussian latents (internal).
+ *
+ * A Gaussian latent is a pair (mu, logvar) of equal shape [..., D]. Every op
+ * here clamps log-variances to [DSI_LOGVAR_MIN, DSI_LOGVAR_MAX] = [-30, 20]
+ * before use (exp(20) = 4.9e8, exp(-30) = 9.4e-14: wide enough for any real
+ * posterior, narrow enough that exp() and 1/exp() stay finite in float) and
+ * passes a log-variance gradient only where MIN <= logvar <= MAX (zero
+ * outside), the same rule in every op. NaN inputs are not hidden: they give a
+ * DSN_E_NUMERIC failure from the losses.
+ *
+ * KL and density terms are computed per element in double with expm1 forms
+ * (KL(q||p) = 0.5 (expm1(d) - d + (mq-mp)^2 e^-lp), d = lq - lp), so equal
+ * Gaussians give exactly 0 and tiny differences keep their precision.
+ * Reductions and masks: loss/reduce.h. */
+#ifndef DSI_LATENT_GAUSS_H
+#define DSI_LATENT_GAUSS_H
+
+#include "autodiff/ops.h"
+#include "autodiff/params.h"
+#include "core/rng.h"
+#include "loss/reduce.h"
+
+#define DSI_LOGVAR_MIN (-30.0f)
+#define DSI_LOGVAR_MAX 20.0f
+
+/* clamp keeping NaN as NaN */
+static inline float dsi_lv_clamp(float v)
+{
+    return v < DSI_LOGVAR_MIN ? DSI_LOGVAR_MIN : v > DSI_LOGVAR_MAX ? DSI_LOGVAR_MAX : v;
+}
+/* 1 where the log-variance gradient passes, else 0 */
+static inline float dsi_lv_pass(float v) { return v >= DSI_LOGVAR_MIN && v <= DSI_LOGVAR_MAX ? 1.0f : 0.0f; }
+
+/* ---- heads ---- */
+/* One linear layer giving both mean and log-variance: y = x W + b with
+ * W [in, 2D] (columns 0..D-1 the mean, D..2D-1 the log-variance), so one gemm
+ * serves both. Parameters "<prefix>.w", "<prefix>.b" in `group`. */
+typedef struct dsi_gauss_head {
+    int w, b;      /* parameter indices */
+    int in, dim;
+} dsi_gauss_head;
+
+dsn_status dsi_gauss_head_add(dsi_gauss_head *h, dsi_params *ps, const char *prefix, int group, int in, int dim);
+/* After dsi_params_finalize: Glorot weights, zero mean bias, log-variance bias lv_bias. */
+void dsi_gauss_head_init(const dsi_gauss_head *h, dsi_params *ps, dsi_rng *rng, float lv_bias);
+/* x [.., in] -> mu, logvar [.., dim] (logvar clamped). Returns the tape status. */
+dsn_status dsi_gauss_head_forward(dsi_tape *t, const dsi_gauss_head *h, dsi_params *ps, dsi_var *x,
+                                  dsi_var **mu, dsi_var **logvar);
+
+/* Split y [.., 2D] into mu = y[.., :D] and logvar = clamp(y[.., D:]); one node.
+ * Returns the tape status; *mu and *logvar are NULL on failure. */
+dsn_status dsi_gauss_split(dsi_tape *t, dsi_var *y, dsi_var **mu, dsi_var **logvar);
+
+/* y = clamp(x, -30, 20); gradient passes where -30 <= x <= 20 */
+dsi_var *dsi_logvar_clamp(dsi_tape *t, dsi_var *lv);
+
+/* ---- sampling ---- */
+/* z = mu + exp(lv / 2) * eps, eps ~ N(0, I) drawn from rng (the owning
+ * object's generator); use_mean: z = mu (no draw, no logvar gradient). */
+dsi_var *dsi_gauss_sample(dsi_tape *t, dsi_var *mu, dsi_var *logvar, dsi_rng *rng, int use_mean);
+
+/* ---- KL terms (scalars) ---- */
+/* KL(N(mu, e^lv) || N(0, I)): l = 0.5 (mu^2 + expm1(lv) - lv), reduced. */
+dsi_var *dsi_kl_std_normal(dsi_tape *t, dsi_var *mu, dsi_var *logvar, const float *mask, dsi_reduction red);
+
+/* Which side of KL(q || p) is held fixed (gets no gradient even if it has one). */
+typedef enum dsi_kl_fixed {
+    DSI_KL_FIX_NONE = 0,
+    DSI_KL_FIX_P = 1,  /* p is a target: informed prior, swap regulariser reference */
+    DSI_KL_FIX_Q = 2
+} dsi_kl_fixed;
+
+/* KL(q || p) between diagonal Gaussians of the same shape:
+ * l = 0.5 (expm1(lq - lp) - (lq - lp) + (mq - mp)^2 exp(-lp)), reduced. */
+dsi_var *dsi_kl_gauss(dsi_tape *t, dsi_var *mu_q, dsi_var *lv_q, dsi_var *mu_p, dsi_var *lv_p,
+                      const float *mask, dsi_reduction red, dsi_kl_fixed fixed);
+/* Same, but q's batch b (first dimension) is compared with p's batch
+ * p_batch[b] (NULL = b): KL(q[b] || p[p_batch[b]]). p has q's shape. */
+dsi_var *dsi_kl_gauss_idx(dsi_tape *t, dsi_var *mu_q, dsi_var *lv_q, dsi_var *mu_p, dsi_var *lv_p,
+                          const int *p_batch, const float *mask, dsi_reduction red, dsi_kl_fixed fixed);
+
+/* ---- density ---- */
+/* Per-row log-density: out[r] = sum_d -0.5 (log 2pi + lv + (x - mu)^2 e^-lv);
+ * x, mu, logvar [.., D] -> out [rows] (shape of x without the last dim). */
+dsi_var *dsi_gauss_log_density(dsi_tape *t, dsi_var *x, dsi_var *mu, dsi_var *logvar);
+
+/* ---- product of Gaussians (ML-VAE evidence accumulation, pog.c) ---- */
+typedef enum dsi_pog_mode {
+    DSI_POG_PRODUCT = 0, /* precision-weighted: 1/s_G^2 = sum 1/s_i^2, mu_G = s_G^2 sum mu_i/s_i^2 */
+    DSI_POG_MEAN = 1     /* unweighted: mu_G = mean mu_i, lv_G = mean lv_i */
+} dsi_pog_mode;
+
+/* mu, logvar [N, D] (rows N); group_idx[i] in [0, n_groups) gives each row's
+ * group (any sizes, any order). Out: mu_out, lv_out [n_groups, D]. An empty
+ * group gives N(0, 1) (mu 0, logvar 0). Gradients reach every member's mu and
+ * logvar (one node for both outputs). group_idx must stay valid until the
+ * backward pass. Returns the tape status. */
+dsn_status dsi_pog(dsi_tape *t, dsi_var *mu, dsi_var *logvar, const int *group_idx, int n_groups,
+                   dsi_pog_mode mode, dsi_var **mu_out, dsi_var **lv_out);
+
+#endif
