@@ -589,7 +589,10 @@ START_TEST(group_sampler_batches)
 
     ck_assert_int_eq(dsi_group_sampler_create(&s, ds, 0, 2, 1), DSN_E_INVALID);
     ck_assert_int_eq(dsi_group_sampler_create(&s, ds, 2, 0, 1), DSN_E_INVALID);
+    ck_assert_int_eq(dsi_group_sampler_create(&s, ds, 2, 2, 1), DSN_OK);
     ck_assert_int_eq(dsi_dataset_set_labels(ds, NULL), DSN_OK);
+    ck_assert_int_eq(dsi_group_sampler_next(s, &bb), DSN_E_STATE); /* regrouped under it */
+    dsi_group_sampler_free(s);
     ck_assert_int_eq(dsi_group_sampler_create(&s, ds, 2, 2, 1), DSN_E_STATE);
     dsi_dataset_free(ds);
 }

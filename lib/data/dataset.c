@@ -141,6 +141,7 @@ static void groups_install(dsi_dataset *ds, groups *g)
     ds->group_of = g->of;
     ds->group_members = g->members;
     ds->group_start = g->start;
+    ds->groups_gen++;
 }
 
 static dsn_status regroup(dsi_dataset *ds, const int32_t *key)

@@ -45,6 +45,7 @@ typedef struct dsi_dataset {
     size_t *group_start;           /* [n_groups + 1] offsets into group_members */
     int32_t *group_members;        /* [n] rows grouped by dense group, increasing within a group */
     size_t max_group_size;
+    uint64_t groups_gen;           /* bumped at each regrouping (samplers check it) */
 } dsi_dataset;
 
 /* ---- construction -------------------------------------------------------- */
@@ -156,6 +157,7 @@ typedef struct dsi_group_sampler {
     int32_t *group_perm;     /* [n_groups] scratch permutation of the groups */
     int32_t *member_perm;    /* [n] per-group scratch permutations of the rows */
     int32_t *rows;           /* [G * k] rows of the current batch */
+    uint64_t groups_gen;     /* ds->groups_gen at creation */
 } dsi_group_sampler;
 
 /* Needs a dataset with groups (DSN_E_STATE otherwise), G >= 1 and k >= 1. */
@@ -163,7 +165,9 @@ dsn_status dsi_group_sampler_create(dsi_group_sampler **out, const dsi_dataset *
                                     uint64_t seed);
 /* Rows per batch: groups * k. */
 static inline size_t dsi_group_sampler_batch_size(const dsi_group_sampler *s) { return s->groups * s->k; }
-/* Draw one batch into b (b->cap >= batch size). No allocation. */
+/* Draw one batch into b (b->cap >= batch size). No allocation. If the
+ * dataset was regrouped (set_labels/set_groups) after the sampler was made,
+ * gives DSN_E_STATE: make a new sampler. */
 dsn_status dsi_group_sampler_next(dsi_group_sampler *s, dsi_batch *b);
 void dsi_group_sampler_free(dsi_group_sampler *s);
 

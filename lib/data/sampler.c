@@ -27,6 +27,7 @@ dsn_status dsi_group_sampler_create(dsi_group_sampler **out, const dsi_dataset *
     s->ds = ds;
     s->groups = G;
     s->k = k;
+    s->groups_gen = ds->groups_gen;
     dsi_rng_seed(&s->rng, seed);
     s->group_perm = dsi_malloc(ds->n_groups * sizeof(int32_t));
     s->member_perm = dsi_malloc(ds->n * sizeof(int32_t));
@@ -47,6 +48,8 @@ dsn_status dsi_group_sampler_next(dsi_group_sampler *s, dsi_batch *b)
     DSI_CHECK_NULL(b, "batch");
     const dsi_dataset *ds = s->ds;
     size_t G = s->groups, k = s->k, NG = ds->n_groups;
+    if (s->groups_gen != ds->groups_gen)
+        return dsi_error(DSN_E_STATE, "the dataset was regrouped after the sampler was created");
     if (b->cap < G * k) return dsi_error(DSN_E_SHAPE, "batch holds %zu rows, the sampler draws %zu", b->cap, G * k);
     /* The scratch arrays stay permutations, so partial Fisher-Yates on their
      * first entries draws without replacement and never needs a reset. */
