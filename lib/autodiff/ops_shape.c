@@ -248,9 +248,9 @@ static void tr_run(const tr_plan *p, const float *src, float *dst, int bwd)
                         for (size_t iq = qb; iq < qe; iq++)
                             for (size_t k = kb; k < ke; k++)
                                 dst[bo + iq * qs_o + k] = src[bi + iq * qs_i + k * s3];
-                    } else {
-                        for (size_t iq = qb; iq < qe; iq++)
-                            for (size_t k = kb; k < ke; k++)
+                    } else { /* read-modify-write runs along the input's contiguous dim */
+                        for (size_t k = kb; k < ke; k++)
+                            for (size_t iq = qb; iq < qe; iq++)
                                 dst[bi + iq * qs_i + k * s3] += src[bo + iq * qs_o + k];
                     }
                 }
