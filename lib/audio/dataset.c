@@ -1,0 +1,944 @@
+/* dataset.c - manifests, feature cache, windowing, dataset files. */
+#include "audio/dataset.h"
+#include "audio/io.h"
+#include "core/alloc.h"
+#include "core/endian.h"
+#include "core/error.h"
+#include "core/fileio.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#define CACHE_MAGIC "DSNAFC\r\n"
+#define CACHE_VERSION 1u
+#define SET_MAGIC "DSNASET\n"
+#define SET_VERSION 1u
+#define MAX_MANIFEST ((size_t)256 << 20)
+#define MAX_BIG_FILE ((size_t)1 << 40)
+#define MAX_STR 65536u
+
+void dsi_audio_set_opts_default(dsi_audio_set_opts *o)
+{
+    memset(o, 0, sizeof *o);
+    dsi_feat_cfg_default(&o->feat);
+    o->threads = 1;
+}
+
+/* ---- clip list -------------------------------------------------------------- */
+
+typedef struct clip_src {
+    char *path;      /* resolved path */
+    char *id;        /* as written */
+    char **cells;    /* [n_cols] label strings */
+    uint64_t size;
+    int64_t mtime_s;
+    uint32_t mtime_ns;
+    float *feat;     /* [frames][n_mels] */
+    int frames;
+} clip_src;
+
+typedef struct clip_list {
+    clip_src *c;
+    int n, cap;
+    int n_cols;
+    char **col_names;
+} clip_list;
+
+static void clip_list_free(clip_list *l)
+{
+    for (int i = 0; i < l->n; i++) {
+        dsi_free(l->c[i].path);
+        dsi_free(l->c[i].id);
+        if (l->c[i].cells)
+            for (int k = 0; k < l->n_cols; k++) dsi_free(l->c[i].cells[k]);
+        dsi_free(l->c[i].cells);
+        dsi_free(l->c[i].feat);
+    }
+    dsi_free(l->c);
+    for (int k = 0; k < l->n_cols; k++) dsi_free(l->col_names[k]);
+    dsi_free(l->col_names);
+    memset(l, 0, sizeof *l);
+}
+
+static clip_src *clip_list_add(clip_list *l)
+{
+    if (l->n == l->cap) {
+        int nc = l->cap ? l->cap * 2 : 64;
+        clip_src *t = dsi_realloc(l->c, sizeof(clip_src) * (size_t)l->cap, sizeof(clip_src) * (size_t)nc);
+        if (!t) return NULL;
+        l->c = t;
+        l->cap = nc;
+    }
+    clip_src *c = &l->c[l->n++];
+    memset(c, 0, sizeof *c);
+    return c;
+}
+
+static char *join_path(const char *dir, const char *name)
+{
+    if (name[0] == '/' || !dir || !dir[0]) return dsi_strdup(name);
+    size_t a = strlen(dir), b = strlen(name);
+    char *p = dsi_malloc(a + b + 2);
+    if (!p) return NULL;
+    memcpy(p, dir, a);
+    p[a] = '/';
+    memcpy(p + a + 1, name, b + 1);
+    return p;
+}
+
+static int has_audio_ext(const char *name)
+{
+    static const char *const ext[] = {".wav", ".flac", ".ogg", ".oga", ".aif", ".aiff", ".au", ".mp3", ".opus", ".caf", ".w64"};
+    const char *dot = strrchr(name, '.');
+    if (!dot) return 0;
+    for (size_t i = 0; i < sizeof ext / sizeof *ext; i++) {
+        const char *a = dot, *b = ext[i];
+        while (*a && *b) {
+            char ca = *a >= 'A' && *a <= 'Z' ? (char)(*a - 'A' + 'a') : *a;
+            if (ca != *b) break;
+            a++;
+            b++;
+        }
+        if (!*a && !*b) return 1;
+    }
+    return 0;
+}
+
+static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+static dsn_status list_dir(clip_list *l, const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d) return dsi_error(DSN_E_IO, "cannot open folder '%s': %s", dir, strerror(errno));
+    char **names = NULL;
+    int n = 0, cap = 0;
+    dsn_status st = DSN_OK;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        if (e->d_name[0] == '.' || !has_audio_ext(e->d_name)) continue;
+        if (n == cap) {
+            int nc = cap ? cap * 2 : 64;
+            char **t = dsi_realloc(names, sizeof(char *) * (size_t)cap, sizeof(char *) * (size_t)nc);
+            if (!t) {
+                st = dsi_error(DSN_E_NOMEM, "out of memory listing '%s'", dir);
+                break;
+            }
+            names = t;
+            cap = nc;
+        }
+        if (!(names[n] = dsi_strdup(e->d_name))) {
+            st = dsi_error(DSN_E_NOMEM, "out of memory listing '%s'", dir);
+            break;
+        }
+        n++;
+    }
+    closedir(d);
+    if (st == DSN_OK) {
+        qsort(names, (size_t)n, sizeof *names, cmp_str);
+        for (int i = 0; i < n && st == DSN_OK; i++) {
+            clip_src *c = clip_list_add(l);
+            if (!c || !(c->id = dsi_strdup(names[i])) || !(c->path = join_path(dir, names[i])))
+                st = dsi_error(DSN_E_NOMEM, "out of memory listing '%s'", dir);
+        }
+        if (st == DSN_OK && l->n == 0) st = dsi_error(DSN_E_INVALID, "folder '%s' holds no audio files", dir);
+    }
+    for (int i = 0; i < n; i++) dsi_free(names[i]);
+    dsi_free(names);
+    return st;
+}
+
+/* Parse one CSV record starting at *p (RFC 4180 quoting). Fields are copied
+ * into fresh strings. Returns the number of fields, -1 on memory failure. */
+static int csv_record(const char **pp, const char *end, char ***out)
+{
+    const char *p = *pp;
+    int n = 0, cap = 0;
+    char **f = NULL;
+    for (;;) {
+        /* one field */
+        size_t cap_s = 16, len = 0;
+        char *s = dsi_malloc(cap_s);
+        if (!s) goto oom;
+        int quoted = p < end && *p == '"';
+        if (quoted) p++;
+        while (p < end) {
+            char ch = *p;
+            if (quoted) {
+                if (ch == '"') {
+                    if (p + 1 < end && p[1] == '"') {
+                        p += 2;
+                    } else {
+                        p++;
+                        quoted = 0;
+                        continue;
+                    }
+                } else {
+                    p++;
+                }
+            } else {
+                if (ch == ',' || ch == '\n' || ch == '\r') break;
+                p++;
+            }
+            if (len + 2 > cap_s) {
+                char *t = dsi_realloc(s, cap_s, cap_s * 2);
+                if (!t) {
+                    dsi_free(s);
+                    goto oom;
+                }
+                s = t;
+                cap_s *= 2;
+            }
+            s[len++] = ch;
+        }
+        s[len] = '\0';
+        if (n == cap) {
+            int nc = cap ? cap * 2 : 8;
+            char **t = dsi_realloc(f, sizeof(char *) * (size_t)cap, sizeof(char *) * (size_t)nc);
+            if (!t) {
+                dsi_free(s);
+                goto oom;
+            }
+            f = t;
+            cap = nc;
+        }
+        f[n++] = s;
+        if (p < end && *p == ',') {
+            p++;
+            continue;
+        }
+        break;
+    }
+    while (p < end && (*p == '\r' || *p == '\n')) p++;
+    *pp = p;
+    *out = f;
+    return n;
+oom:
+    for (int i = 0; i < n; i++) dsi_free(f[i]);
+    dsi_free(f);
+    return -1;
+}
+
+static void free_fields(char **f, int n)
+{
+    for (int i = 0; i < n; i++) dsi_free(f[i]);
+    dsi_free(f);
+}
+
+static dsn_status list_csv(clip_list *l, const char *csv)
+{
+    unsigned char *data;
+    size_t len;
+    dsn_status st = dsi_read_file(csv, MAX_MANIFEST, &data, &len);
+    if (st != DSN_OK) return st;
+    char *dir = dsi_strdup(csv);
+    if (!dir) {
+        dsi_free(data);
+        return dsi_error(DSN_E_NOMEM, "out of memory");
+    }
+    char *slash = strrchr(dir, '/');
+    if (slash) *slash = '\0';
+    else dir[0] = '\0';
+    const char *p = (const char *)data, *end = p + len;
+    if (len >= 3 && data[0] == 0xEF && data[1] == 0xBB && data[2] == 0xBF) p += 3; /* UTF-8 BOM */
+    while (p < end && (*p == '\r' || *p == '\n')) p++;
+    char **hdr = NULL;
+    int nh = p < end ? csv_record(&p, end, &hdr) : 0;
+    int path_col = 0;
+    if (nh < 0) {
+        st = dsi_error(DSN_E_NOMEM, "out of memory reading '%s'", csv);
+        goto done;
+    }
+    if (nh == 0) {
+        st = dsi_error(DSN_E_FORMAT, "'%s': empty manifest", csv);
+        goto done;
+    }
+    for (int i = 0; i < nh; i++)
+        if (!strcmp(hdr[i], "path") || !strcmp(hdr[i], "file") || !strcmp(hdr[i], "filename")) {
+            path_col = i;
+            break;
+        }
+    l->n_cols = nh - 1;
+    if (l->n_cols) {
+        l->col_names = dsi_calloc((size_t)l->n_cols, sizeof(char *));
+        if (!l->col_names) {
+            l->n_cols = 0;
+            st = dsi_error(DSN_E_NOMEM, "out of memory");
+            goto done;
+        }
+        for (int i = 0, k = 0; i < nh; i++)
+            if (i != path_col) {
+                l->col_names[k++] = hdr[i];
+                hdr[i] = NULL;
+            }
+    }
+    int line = 1;
+    while (p < end && st == DSN_OK) {
+        char **f;
+        line++;
+        int nf = csv_record(&p, end, &f);
+        if (nf < 0) {
+            st = dsi_error(DSN_E_NOMEM, "out of memory reading '%s'", csv);
+            break;
+        }
+        if (nf == 1 && !f[0][0]) { /* blank line */
+            free_fields(f, nf);
+            continue;
+        }
+        if (nf != nh) {
+            st = dsi_error(DSN_E_FORMAT, "'%s' record %d: %d fields, the header has %d", csv, line, nf, nh);
+            free_fields(f, nf);
+            break;
+        }
+        if (!f[path_col][0]) {
+            st = dsi_error(DSN_E_FORMAT, "'%s' record %d: empty path", csv, line);
+            free_fields(f, nf);
+            break;
+        }
+        clip_src *c = clip_list_add(l);
+        if (!c || !(c->path = join_path(dir, f[path_col])) ||
+            (l->n_cols && !(c->cells = dsi_calloc((size_t)l->n_cols, sizeof(char *))))) {
+            st = dsi_error(DSN_E_NOMEM, "out of memory reading '%s'", csv);
+            free_fields(f, nf);
+            break;
+        }
+        c->id = f[path_col];
+        f[path_col] = NULL;
+        for (int i = 0, k = 0; i < nf; i++)
+            if (i != path_col) {
+                c->cells[k++] = f[i];
+                f[i] = NULL;
+            }
+        free_fields(f, nf);
+    }
+    if (st == DSN_OK && l->n == 0) st = dsi_error(DSN_E_FORMAT, "'%s': manifest lists no files", csv);
+done:
+    if (nh > 0) free_fields(hdr, nh);
+    dsi_free(dir);
+    dsi_free(data);
+    return st;
+}
+
+/* ---- cache -------------------------------------------------------------- */
+
+static void write_str(dsi_writer *w, const char *s)
+{
+    uint32_t n = (uint32_t)strlen(s);
+    dsi_write_u32(w, n);
+    dsi_write_bytes(w, s, n);
+}
+
+/* returns a fresh string or NULL (failure flagged on the reader, or NOMEM) */
+static char *read_str(dsi_reader *r)
+{
+    uint32_t n;
+    if (dsi_read_u32(r, &n) || n > MAX_STR) {
+        r->failed = 1;
+        return NULL;
+    }
+    const unsigned char *p = dsi_read_view(r, n);
+    if (!p) return NULL;
+    char *s = dsi_malloc(n + 1);
+    if (!s) {
+        r->failed = 1;
+        return NULL;
+    }
+    memcpy(s, p, n);
+    s[n] = '\0';
+    return s;
+}
+
+/* Fill clips whose key matches an entry of the cache. Any problem with the
+ * cache file just means nothing is reused. */
+static void cache_lookup(clip_list *l, const char *path, uint64_t hash, int n_mels)
+{
+    unsigned char *data;
+    size_t len;
+    struct stat st;
+    if (stat(path, &st) != 0) return;
+    if (dsi_read_file(path, MAX_BIG_FILE, &data, &len) != DSN_OK) return;
+    if (len < 8 + 4 + 8 + 4 + 4 + 4 || memcmp(data, CACHE_MAGIC, 8) != 0 ||
+        dsi_crc32(0, data, len - 4) != dsi_get_u32(data + len - 4)) {
+        dsi_free(data);
+        return;
+    }
+    dsi_reader r;
+    dsi_reader_init(&r, data + 8, len - 12, path);
+    uint32_t ver, mels, count;
+    uint64_t h;
+    dsi_read_u32(&r, &ver);
+    dsi_read_u64(&r, &h);
+    dsi_read_u32(&r, &mels);
+    dsi_read_u32(&r, &count);
+    if (r.failed || ver != CACHE_VERSION || h != hash || mels != (uint32_t)n_mels) {
+        dsi_free(data);
+        return;
+    }
+    for (uint32_t e = 0; e < count && !r.failed; e++) {
+        char *p = read_str(&r);
+        uint64_t size, ms;
+        uint32_t mns, frames;
+        dsi_read_u64(&r, &size);
+        dsi_read_u64(&r, &ms);
+        dsi_read_u32(&r, &mns);
+        dsi_read_u32(&r, &frames);
+        if (r.failed || !p || frames == 0 || frames > (1u << 28) ||
+            (uint64_t)frames * (uint64_t)mels * 4 > dsi_reader_left(&r)) {
+            dsi_free(p);
+            break;
+        }
+        const unsigned char *fv = dsi_read_view(&r, (size_t)frames * mels * 4);
+        for (int i = 0; i < l->n && fv; i++) {
+            clip_src *c = &l->c[i];
+            if (c->feat || strcmp(c->path, p) || c->size != size || (uint64_t)c->mtime_s != ms || c->mtime_ns != mns)
+                continue;
+            c->feat = dsi_malloc(sizeof(float) * (size_t)frames * mels);
+            if (!c->feat) break;
+            for (size_t k = 0; k < (size_t)frames * mels; k++) c->feat[k] = dsi_get_f32(fv + 4 * k);
+            c->frames = (int)frames;
+        }
+        dsi_free(p);
+    }
+    dsi_free(data);
+}
+
+static dsn_status cache_store(const clip_list *l, const char *path, uint64_t hash, int n_mels)
+{
+    dsi_writer w;
+    dsi_writer_init(&w);
+    dsi_write_bytes(&w, CACHE_MAGIC, 8);
+    dsi_write_u32(&w, CACHE_VERSION);
+    dsi_write_u64(&w, hash);
+    dsi_write_u32(&w, (uint32_t)n_mels);
+    dsi_write_u32(&w, (uint32_t)l->n);
+    for (int i = 0; i < l->n; i++) {
+        const clip_src *c = &l->c[i];
+        write_str(&w, c->path);
+        dsi_write_u64(&w, c->size);
+        dsi_write_u64(&w, (uint64_t)c->mtime_s);
+        dsi_write_u32(&w, c->mtime_ns);
+        dsi_write_u32(&w, (uint32_t)c->frames);
+        dsi_write_f32s(&w, c->feat, (size_t)c->frames * n_mels);
+    }
+    dsn_status st;
+    if (w.failed) {
+        st = dsi_error(DSN_E_NOMEM, "out of memory writing the feature cache");
+    } else {
+        dsi_write_u32(&w, dsi_crc32(0, w.buf, w.len));
+        st = w.failed ? dsi_error(DSN_E_NOMEM, "out of memory") : dsi_write_atomic(path, w.buf, w.len);
+    }
+    dsi_writer_free(&w);
+    return st;
+}
+
+/* ---- feature workers ------------------------------------------------------- */
+
+typedef struct worker {
+    clip_list *l;
+    const dsi_feat_cfg *cfg;
+    int id, stride;
+    int computed;
+    dsn_status st;
+    char msg[512];
+} worker;
+
+static void *work(void *arg)
+{
+    worker *w = arg;
+    dsi_featurizer fz;
+    w->st = dsi_featurizer_init(&fz, w->cfg);
+    if (w->st != DSN_OK) {
+        snprintf(w->msg, sizeof w->msg, "%s", dsn_last_error());
+        return NULL;
+    }
+    const int M = w->cfg->n_mels;
+    for (int i = w->id; i < w->l->n; i += w->stride) {
+        clip_src *c = &w->l->c[i];
+        if (c->feat) continue;
+        float *x = NULL;
+        size_t n = 0;
+        dsn_status st = dsi_audio_read(c->path, w->cfg->sr, &x, &n, NULL);
+        if (st == DSN_OK) {
+            int T = dsi_featurizer_frames(&fz, n);
+            if (T < 1) {
+                st = dsi_error(DSN_E_FORMAT, "'%s' is too short (%zu samples) for n_fft %d", c->path, n,
+                               w->cfg->n_fft);
+            } else if (!(c->feat = dsi_malloc(sizeof(float) * (size_t)T * M))) {
+                st = dsi_error(DSN_E_NOMEM, "cannot allocate features of '%s'", c->path);
+            } else if ((st = dsi_featurizer_run(&fz, x, n, c->feat)) != DSN_OK) {
+                dsi_free(c->feat);
+                c->feat = NULL;
+            } else {
+                c->frames = T;
+                w->computed++;
+            }
+        }
+        dsi_free(x);
+        if (st != DSN_OK) {
+            w->st = st;
+            snprintf(w->msg, sizeof w->msg, "%s", dsn_last_error());
+            break;
+        }
+    }
+    dsi_featurizer_free(&fz);
+    return NULL;
+}
+
+/* ---- assembling the set ------------------------------------------------------ */
+
+static int all_ints(char **v, int n)
+{
+    for (int i = 0; i < n; i++) {
+        char *e;
+        errno = 0;
+        strtol(v[i], &e, 10);
+        if (!v[i][0] || *e || errno) return 0;
+    }
+    return 1;
+}
+
+static int cmp_num(const void *a, const void *b)
+{
+    long x = strtol(*(char *const *)a, NULL, 10), y = strtol(*(char *const *)b, NULL, 10);
+    return (x > y) - (x < y);
+}
+
+static dsn_status build_labels(dsi_audio_set *s, clip_list *l)
+{
+    const int C = l->n_cols;
+    s->n_label_cols = C;
+    if (!C) return DSN_OK;
+    s->label_names = dsi_calloc((size_t)C, sizeof(char *));
+    s->vocab_size = dsi_calloc((size_t)C, sizeof(int));
+    s->vocab = dsi_calloc((size_t)C, sizeof(char **));
+    s->labels = dsi_malloc(sizeof(int) * (size_t)s->n * C);
+    int *cls = dsi_malloc(sizeof(int) * (size_t)l->n);
+    char **tmp = dsi_malloc(sizeof(char *) * (size_t)l->n);
+    if (!s->label_names || !s->vocab_size || !s->vocab || !s->labels || !cls || !tmp) {
+        dsi_free(cls);
+        dsi_free(tmp);
+        return dsi_error(DSN_E_NOMEM, "out of memory building label vocabularies");
+    }
+    dsn_status st = DSN_OK;
+    for (int k = 0; k < C && st == DSN_OK; k++) {
+        s->label_names[k] = l->col_names[k];
+        l->col_names[k] = NULL;
+        int m = 0;
+        for (int i = 0; i < l->n; i++)
+            if (l->c[i].cells[k][0]) tmp[m++] = l->c[i].cells[k];
+        qsort(tmp, (size_t)m, sizeof *tmp, all_ints(tmp, m) ? cmp_num : cmp_str);
+        int u = 0;
+        for (int i = 0; i < m; i++)
+            if (!u || strcmp(tmp[i], tmp[u - 1])) tmp[u++] = tmp[i];
+        s->vocab_size[k] = u;
+        s->vocab[k] = dsi_calloc((size_t)(u ? u : 1), sizeof(char *));
+        if (!s->vocab[k]) {
+            st = dsi_error(DSN_E_NOMEM, "out of memory");
+            break;
+        }
+        for (int i = 0; i < u; i++)
+            if (!(s->vocab[k][i] = dsi_strdup(tmp[i]))) st = dsi_error(DSN_E_NOMEM, "out of memory");
+        for (int i = 0; i < l->n; i++) {
+            cls[i] = -1;
+            const char *v = l->c[i].cells[k];
+            if (!v[0]) continue;
+            for (int j = 0; j < u; j++) /* vocabularies are small (classes) */
+                if (s->vocab[k][j] && !strcmp(s->vocab[k][j], v)) {
+                    cls[i] = j;
+                    break;
+                }
+        }
+        for (int w = 0; w < s->n; w++) s->labels[(size_t)w * C + k] = cls[s->clip[w]];
+    }
+    dsi_free(cls);
+    dsi_free(tmp);
+    return st;
+}
+
+static dsn_status assemble(dsi_audio_set *s, clip_list *l, const dsi_audio_set_opts *o)
+{
+    const int M = o->feat.n_mels;
+    int maxf = 0;
+    for (int i = 0; i < l->n; i++)
+        if (l->c[i].frames > maxf) maxf = l->c[i].frames;
+    int T = o->T > 0 ? o->T : maxf, hop = o->hop > 0 ? o->hop : T;
+    size_t nw = 0;
+    for (int i = 0; i < l->n; i++) {
+        int L = l->c[i].frames;
+        nw += L <= T ? 1 : (size_t)((L - T + hop - 1) / hop) + 1;
+    }
+    if (nw > (size_t)1 << 30 || (double)nw * T * M > 4e9)
+        return dsi_error(DSN_E_INVALID, "dataset too large (%zu windows of %d x %d)", nw, T, M);
+    s->n = (int)nw;
+    s->T = T;
+    s->n_mels = M;
+    s->feat = o->feat;
+    s->x = dsi_aligned_alloc(sizeof(float) * nw * T * M);
+    s->mask = dsi_malloc(sizeof(float) * nw * T);
+    s->lengths = dsi_malloc(sizeof(int) * nw);
+    s->clip = dsi_malloc(sizeof(int) * nw);
+    s->start = dsi_malloc(sizeof(int) * nw);
+    s->n_clips = l->n;
+    s->clip_ids = dsi_calloc((size_t)l->n, sizeof(char *));
+    s->clip_frames = dsi_malloc(sizeof(int) * (size_t)l->n);
+    if (!s->x || !s->mask || !s->lengths || !s->clip || !s->start || !s->clip_ids || !s->clip_frames)
+        return dsi_error(DSN_E_NOMEM, "cannot allocate a dataset of %zu windows of %d x %d", nw, T, M);
+    memset(s->x, 0, sizeof(float) * nw * T * M);
+    size_t w = 0;
+    for (int i = 0; i < l->n; i++) {
+        clip_src *c = &l->c[i];
+        s->clip_ids[i] = c->id;
+        c->id = NULL;
+        s->clip_frames[i] = c->frames;
+        for (int st = 0;; st += hop) {
+            int len = c->frames - st < T ? c->frames - st : T;
+            memcpy(s->x + w * T * M, c->feat + (size_t)st * M, sizeof(float) * (size_t)len * M);
+            for (int t = 0; t < T; t++) s->mask[w * T + t] = t < len ? 1.0f : 0.0f;
+            s->lengths[w] = len;
+            s->clip[w] = i;
+            s->start[w] = st;
+            w++;
+            if (st + T >= c->frames) break;
+        }
+    }
+    return build_labels(s, l);
+}
+
+static dsn_status load_set(dsi_audio_set *s, clip_list *l, const dsi_audio_set_opts *o)
+{
+    dsn_status st = dsi_feat_cfg_check(&o->feat);
+    if (st != DSN_OK) return st;
+    if (o->T < 0 || o->hop < 0 || o->threads < 0 || o->threads > 64)
+        return dsi_error(DSN_E_OPTION, "bad window options (T %d, hop %d, threads %d)", o->T, o->hop, o->threads);
+    for (int i = 0; i < l->n; i++) {
+        struct stat sb;
+        clip_src *c = &l->c[i];
+        if (stat(c->path, &sb) != 0) return dsi_error(DSN_E_IO, "cannot open '%s': %s", c->path, strerror(errno));
+        c->size = (uint64_t)sb.st_size;
+        c->mtime_s = (int64_t)sb.st_mtim.tv_sec;
+        c->mtime_ns = (uint32_t)sb.st_mtim.tv_nsec;
+    }
+    const uint64_t hash = dsi_feat_cfg_hash(&o->feat);
+    if (o->cache_path) cache_lookup(l, o->cache_path, hash, o->feat.n_mels);
+    int cached = 0;
+    for (int i = 0; i < l->n; i++) cached += l->c[i].feat != NULL;
+    int nt = o->threads > 0 ? o->threads : 1;
+    if (nt > l->n - cached) nt = l->n - cached > 0 ? l->n - cached : 1;
+    worker ws[64];
+    pthread_t th[64];
+    int started[64] = {0};
+    for (int k = 0; k < nt; k++) {
+        ws[k] = (worker){.l = l, .cfg = &o->feat, .id = k, .stride = nt};
+        if (k > 0) started[k] = pthread_create(&th[k], NULL, work, &ws[k]) == 0;
+    }
+    work(&ws[0]);
+    for (int k = 1; k < nt; k++) {
+        if (started[k]) pthread_join(th[k], NULL);
+        else work(&ws[k]); /* thread creation failed: do its share here */
+    }
+    int computed = 0;
+    for (int k = 0; k < nt; k++) {
+        computed += ws[k].computed;
+        if (ws[k].st != DSN_OK && st == DSN_OK) st = dsi_error(ws[k].st, "%s", ws[k].msg);
+    }
+    if (st != DSN_OK) return st;
+    if (o->cache_path && computed > 0) {
+        st = cache_store(l, o->cache_path, hash, o->feat.n_mels);
+        if (st != DSN_OK) return st;
+    }
+    memset(s, 0, sizeof *s);
+    st = assemble(s, l, o);
+    s->n_computed = computed;
+    s->n_cached = cached;
+    if (st != DSN_OK) dsi_audio_set_free(s);
+    return st;
+}
+
+dsn_status dsi_audio_set_from_dir(dsi_audio_set *s, const char *dir, const dsi_audio_set_opts *o)
+{
+    DSI_CHECK_NULL(s, "set");
+    DSI_CHECK_NULL(dir, "dir");
+    dsi_audio_set_opts def;
+    if (!o) {
+        dsi_audio_set_opts_default(&def);
+        o = &def;
+    }
+    clip_list l;
+    memset(&l, 0, sizeof l);
+    dsn_status st = list_dir(&l, dir);
+    if (st == DSN_OK) st = load_set(s, &l, o);
+    clip_list_free(&l);
+    return st;
+}
+
+dsn_status dsi_audio_set_from_csv(dsi_audio_set *s, const char *csv, const dsi_audio_set_opts *o)
+{
+    DSI_CHECK_NULL(s, "set");
+    DSI_CHECK_NULL(csv, "csv");
+    dsi_audio_set_opts def;
+    if (!o) {
+        dsi_audio_set_opts_default(&def);
+        o = &def;
+    }
+    clip_list l;
+    memset(&l, 0, sizeof l);
+    dsn_status st = list_csv(&l, csv);
+    if (st == DSN_OK) st = load_set(s, &l, o);
+    clip_list_free(&l);
+    return st;
+}
+
+void dsi_audio_set_free(dsi_audio_set *s)
+{
+    if (!s) return;
+    dsi_aligned_free(s->x);
+    dsi_free(s->mask);
+    dsi_free(s->lengths);
+    dsi_free(s->clip);
+    dsi_free(s->start);
+    if (s->clip_ids)
+        for (int i = 0; i < s->n_clips; i++) dsi_free(s->clip_ids[i]);
+    dsi_free(s->clip_ids);
+    dsi_free(s->clip_frames);
+    for (int k = 0; k < s->n_label_cols; k++) {
+        if (s->label_names) dsi_free(s->label_names[k]);
+        if (s->vocab && s->vocab[k]) {
+            for (int j = 0; j < s->vocab_size[k]; j++) dsi_free(s->vocab[k][j]);
+            dsi_free(s->vocab[k]);
+        }
+    }
+    dsi_free(s->label_names);
+    dsi_free(s->vocab);
+    dsi_free(s->vocab_size);
+    dsi_free(s->labels);
+    memset(s, 0, sizeof *s);
+}
+
+int dsi_audio_set_label_col(const dsi_audio_set *s, const char *name)
+{
+    if (!s || !name) return -1;
+    for (int k = 0; k < s->n_label_cols; k++)
+        if (!strcmp(s->label_names[k], name)) return k;
+    return -1;
+}
+
+/* ---- dataset file ----------------------------------------------------------- */
+
+static void write_cfg(dsi_writer *w, const dsi_feat_cfg *c)
+{
+    int32_t iv[] = {c->sr, c->n_fft, c->hop, c->win_length, (int)c->window, c->center, c->power,
+                    c->n_mels, (int)c->scale, (int)c->norm, (int)c->log};
+    for (size_t i = 0; i < sizeof iv / sizeof *iv; i++) dsi_write_u32(w, (uint32_t)iv[i]);
+    float fv[] = {c->fmin, c->fmax, c->eps, c->amin, c->top_db};
+    dsi_write_f32s(w, fv, 5);
+}
+
+static void read_cfg(dsi_reader *r, dsi_feat_cfg *c)
+{
+    uint32_t iv[11];
+    for (int i = 0; i < 11; i++) dsi_read_u32(r, &iv[i]);
+    c->sr = (int)iv[0];
+    c->n_fft = (int)iv[1];
+    c->hop = (int)iv[2];
+    c->win_length = (int)iv[3];
+    c->window = (dsi_window)iv[4];
+    c->center = (int)iv[5];
+    c->power = (int)iv[6];
+    c->n_mels = (int)iv[7];
+    c->scale = (dsi_mel_scale)iv[8];
+    c->norm = (dsi_mel_norm)iv[9];
+    c->log = (dsi_feat_log)iv[10];
+    float fv[5];
+    dsi_read_f32s(r, fv, 5);
+    c->fmin = fv[0];
+    c->fmax = fv[1];
+    c->eps = fv[2];
+    c->amin = fv[3];
+    c->top_db = fv[4];
+}
+
+static void write_ints(dsi_writer *w, const int *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++) dsi_write_u32(w, (uint32_t)v[i]);
+}
+
+static int read_ints(dsi_reader *r, int *v, size_t n)
+{
+    const unsigned char *p = dsi_read_view(r, n * 4);
+    if (!p) return -1;
+    for (size_t i = 0; i < n; i++) v[i] = (int)dsi_get_u32(p + 4 * i);
+    return 0;
+}
+
+dsn_status dsi_audio_set_save(const dsi_audio_set *s, const char *path)
+{
+    DSI_CHECK_NULL(s, "set");
+    DSI_CHECK_NULL(path, "path");
+    const size_t n = (size_t)s->n, T = (size_t)s->T, M = (size_t)s->n_mels, C = (size_t)s->n_label_cols;
+    dsi_writer w;
+    dsi_writer_init(&w);
+    dsi_write_bytes(&w, SET_MAGIC, 8);
+    dsi_write_u32(&w, SET_VERSION);
+    uint32_t dims[] = {(uint32_t)s->n, (uint32_t)s->T, (uint32_t)s->n_mels, (uint32_t)s->n_clips,
+                       (uint32_t)s->n_label_cols};
+    for (int i = 0; i < 5; i++) dsi_write_u32(&w, dims[i]);
+    write_cfg(&w, &s->feat);
+    dsi_write_f32s(&w, s->x, n * T * M);
+    dsi_write_f32s(&w, s->mask, n * T);
+    write_ints(&w, s->lengths, n);
+    write_ints(&w, s->clip, n);
+    write_ints(&w, s->start, n);
+    for (int i = 0; i < s->n_clips; i++) write_str(&w, s->clip_ids[i]);
+    write_ints(&w, s->clip_frames, (size_t)s->n_clips);
+    for (size_t k = 0; k < C; k++) {
+        write_str(&w, s->label_names[k]);
+        dsi_write_u32(&w, (uint32_t)s->vocab_size[k]);
+        for (int j = 0; j < s->vocab_size[k]; j++) write_str(&w, s->vocab[k][j]);
+    }
+    if (C) write_ints(&w, s->labels, n * C);
+    dsn_status st;
+    if (w.failed) {
+        st = dsi_error(DSN_E_NOMEM, "out of memory writing '%s'", path);
+    } else {
+        dsi_write_u32(&w, dsi_crc32(0, w.buf, w.len));
+        st = dsi_write_atomic(path, w.buf, w.len);
+    }
+    dsi_writer_free(&w);
+    return st;
+}
+
+dsn_status dsi_audio_set_load(dsi_audio_set *out, const char *path)
+{
+    DSI_CHECK_NULL(out, "set");
+    DSI_CHECK_NULL(path, "path");
+    unsigned char *data;
+    size_t len;
+    dsn_status st = dsi_read_file(path, MAX_BIG_FILE, &data, &len);
+    if (st != DSN_OK) return st;
+    if (len < 16 || memcmp(data, SET_MAGIC, 8) != 0) {
+        dsi_free(data);
+        return dsi_error(DSN_E_FORMAT, "'%s' is not an audio dataset file", path);
+    }
+    if (dsi_crc32(0, data, len - 4) != dsi_get_u32(data + len - 4)) {
+        dsi_free(data);
+        return dsi_error(DSN_E_FORMAT, "'%s': checksum mismatch (damaged file)", path);
+    }
+    dsi_reader r;
+    dsi_reader_init(&r, data + 8, len - 12, path);
+    dsi_audio_set s;
+    memset(&s, 0, sizeof s);
+    uint32_t ver, dims[5];
+    dsi_read_u32(&r, &ver);
+    for (int i = 0; i < 5; i++) dsi_read_u32(&r, &dims[i]);
+    read_cfg(&r, &s.feat);
+    if (r.failed) {
+        st = DSN_E_FORMAT;
+        goto done;
+    }
+    if (ver != SET_VERSION) {
+        st = dsi_error(DSN_E_FORMAT, "'%s': unsupported version %u", path, ver);
+        goto done;
+    }
+    const size_t n = dims[0], T = dims[1], M = dims[2], NC = dims[3], C = dims[4];
+    /* every count is bounded by the bytes that must follow it */
+    if (n == 0 || T == 0 || M == 0 || NC == 0 || C > 4096 || n > (1u << 30) || T > (1u << 24) || M > 4096 ||
+        (double)n * T * M * 4 > (double)dsi_reader_left(&r) || NC * 4 > dsi_reader_left(&r)) {
+        st = dsi_error(DSN_E_FORMAT, "'%s': bad sizes (n %zu, T %zu, n_mels %zu, clips %zu, labels %zu)", path, n,
+                       T, M, NC, C);
+        goto done;
+    }
+    s.n = (int)n;
+    s.T = (int)T;
+    s.n_mels = (int)M;
+    s.n_clips = (int)NC;
+    s.x = dsi_aligned_alloc(sizeof(float) * n * T * M);
+    s.mask = dsi_malloc(sizeof(float) * n * T);
+    s.lengths = dsi_malloc(sizeof(int) * n);
+    s.clip = dsi_malloc(sizeof(int) * n);
+    s.start = dsi_malloc(sizeof(int) * n);
+    s.clip_ids = dsi_calloc(NC, sizeof(char *));
+    s.clip_frames = dsi_malloc(sizeof(int) * NC);
+    if (!s.x || !s.mask || !s.lengths || !s.clip || !s.start || !s.clip_ids || !s.clip_frames) {
+        st = dsi_error(DSN_E_NOMEM, "cannot allocate the dataset of '%s'", path);
+        goto done;
+    }
+    if (dsi_read_f32s(&r, s.x, n * T * M) || dsi_read_f32s(&r, s.mask, n * T) || read_ints(&r, s.lengths, n) ||
+        read_ints(&r, s.clip, n) || read_ints(&r, s.start, n)) {
+        st = DSN_E_FORMAT;
+        goto done;
+    }
+    for (size_t i = 0; i < NC; i++)
+        if (!(s.clip_ids[i] = read_str(&r))) {
+            st = r.failed ? dsi_error(DSN_E_FORMAT, "'%s': bad clip id", path) : DSN_E_NOMEM;
+            goto done;
+        }
+    if (read_ints(&r, s.clip_frames, NC)) {
+        st = DSN_E_FORMAT;
+        goto done;
+    }
+    if (C) {
+        s.label_names = dsi_calloc(C, sizeof(char *));
+        s.vocab_size = dsi_calloc(C, sizeof(int));
+        s.vocab = dsi_calloc(C, sizeof(char **));
+        if (!s.label_names || !s.vocab_size || !s.vocab || n * C > dsi_reader_left(&r)) {
+            st = dsi_error(DSN_E_FORMAT, "'%s': bad label section", path);
+            goto done;
+        }
+        s.n_label_cols = (int)C;
+        for (size_t k = 0; k < C; k++) {
+            uint32_t vs;
+            s.label_names[k] = read_str(&r);
+            dsi_read_u32(&r, &vs);
+            if (r.failed || !s.label_names[k] || (size_t)vs * 4 > dsi_reader_left(&r)) {
+                st = dsi_error(DSN_E_FORMAT, "'%s': bad label column %zu", path, k);
+                goto done;
+            }
+            s.vocab[k] = dsi_calloc(vs ? vs : 1, sizeof(char *));
+            if (!s.vocab[k]) {
+                st = dsi_error(DSN_E_NOMEM, "out of memory");
+                goto done;
+            }
+            s.vocab_size[k] = (int)vs;
+            for (uint32_t j = 0; j < vs; j++)
+                if (!(s.vocab[k][j] = read_str(&r))) {
+                    st = dsi_error(DSN_E_FORMAT, "'%s': bad vocabulary", path);
+                    goto done;
+                }
+        }
+        s.labels = dsi_malloc(sizeof(int) * n * C);
+        if (!s.labels || read_ints(&r, s.labels, n * C)) {
+            st = s.labels ? DSN_E_FORMAT : dsi_error(DSN_E_NOMEM, "out of memory");
+            goto done;
+        }
+    }
+    /* indices must be in range */
+    for (size_t i = 0; i < n; i++) {
+        if (s.clip[i] < 0 || (size_t)s.clip[i] >= NC || s.lengths[i] < 0 || (size_t)s.lengths[i] > T) {
+            st = dsi_error(DSN_E_FORMAT, "'%s': window %zu has bad clip/length", path, i);
+            goto done;
+        }
+        for (size_t k = 0; k < C; k++) {
+            int v = s.labels[i * C + k];
+            if (v < -1 || v >= s.vocab_size[k]) {
+                st = dsi_error(DSN_E_FORMAT, "'%s': label out of range", path);
+                goto done;
+            }
+        }
+    }
+    if (dsi_reader_left(&r) != 0) {
+        st = dsi_error(DSN_E_FORMAT, "'%s': %zu trailing bytes", path, dsi_reader_left(&r));
+        goto done;
+    }
+done:
+    dsi_free(data);
+    if (st != DSN_OK) {
+        dsi_audio_set_free(&s);
+        return st;
+    }
+    *out = s;
+    return DSN_OK;
+}

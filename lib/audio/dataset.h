@@ -1,0 +1,73 @@
+/* dataset.h - audio datasets: clips -> log-mel features -> fixed windows (internal).
+ *
+ * Sources: a folder of audio files (sorted by name, no labels) or a CSV
+ * manifest with a header row: the column named "path" (or "file"/"filename";
+ * else the first column) holds the audio path, relative paths are taken from
+ * the manifest's folder, and every other column is a label column. Labels are
+ * strings; each column gets a vocabulary (sorted: numerically when all values
+ * are integers, else by strcmp) and the set stores class indices (-1 for an
+ * empty cell).
+ *
+ * Windows: a clip of L frames gives windows starting at 0, hop, 2 hop, ...
+ * up to the first window that reaches the clip's end; frames past the end are
+ * zero with mask 0. T = 0 makes one window per clip of the longest clip's
+ * length.
+ *
+ * Cache: per-clip features are kept in one file keyed on the feature settings
+ * (dsi_feat_cfg_hash) and, per clip, on the resolved path, size and mtime
+ * (ns). A second run reads the features back instead of recomputing; changed
+ * settings or files are recomputed and the cache rewritten atomically. The
+ * file has a magic, a version and a CRC-32; a damaged cache is ignored
+ * (recomputed), never fatal.
+ *
+ * The struct below is plain data meant to be wrapped by the public dataset
+ * handle: x [n][T][n_mels], mask [n][T], lengths [n], labels [n][n_label_cols]. */
+#ifndef DSI_AUDIO_DATASET_H
+#define DSI_AUDIO_DATASET_H
+
+#include "audio/mel.h"
+#include "disent.h"
+
+typedef struct dsi_audio_set_opts {
+    dsi_feat_cfg feat;      /* feature settings (dsi_feat_cfg_default) */
+    int T;                  /* window length in frames; 0: whole clips */
+    int hop;                /* window hop in frames; 0: T (no overlap) */
+    const char *cache_path; /* feature cache file, NULL: none */
+    int threads;            /* feature workers (1..64; 0 = 1) */
+} dsi_audio_set_opts;
+
+void dsi_audio_set_opts_default(dsi_audio_set_opts *o);
+
+typedef struct dsi_audio_set {
+    int n;               /* windows */
+    int T, n_mels;
+    float *x;            /* [n][T][n_mels] features, 0 in padding */
+    float *mask;         /* [n][T] 1 valid, 0 padding */
+    int *lengths;        /* [n] valid frames of each window */
+    int *clip;           /* [n] clip index of each window */
+    int *start;          /* [n] first frame of the window in its clip */
+    int n_clips;
+    char **clip_ids;     /* [n_clips] path as written in the manifest (or file name) */
+    int *clip_frames;    /* [n_clips] frames of each clip */
+    int n_label_cols;
+    char **label_names;  /* [n_label_cols] */
+    int *labels;         /* [n][n_label_cols] class index, -1 = missing */
+    int *vocab_size;     /* [n_label_cols] */
+    char ***vocab;       /* [n_label_cols][vocab_size] */
+    dsi_feat_cfg feat;   /* settings the features were made with */
+    int n_computed;      /* clips whose features were computed in this load */
+    int n_cached;        /* clips read back from the cache */
+} dsi_audio_set;
+
+dsn_status dsi_audio_set_from_dir(dsi_audio_set *s, const char *dir, const dsi_audio_set_opts *o);
+dsn_status dsi_audio_set_from_csv(dsi_audio_set *s, const char *csv, const dsi_audio_set_opts *o);
+void dsi_audio_set_free(dsi_audio_set *s);
+
+/* Whole set to one file (magic, version, CRC) and back. */
+dsn_status dsi_audio_set_save(const dsi_audio_set *s, const char *path);
+dsn_status dsi_audio_set_load(dsi_audio_set *s, const char *path);
+
+/* Column index of a label column by name, -1 if absent. */
+int dsi_audio_set_label_col(const dsi_audio_set *s, const char *name);
+
+#endif
