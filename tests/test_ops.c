@@ -218,6 +218,17 @@ START_TEST(binary_errors)
     ck_assert_int_eq(t.status, DSN_E_SHAPE);
     ck_assert_ptr_nonnull(strstr(dsn_last_error(), "broadcast"));
     ck_assert_ptr_nonnull(strstr(dsn_last_error(), "[3,4]"));
+    /* an empty dimension broadcasts to an empty result; backward is a no-op */
+    dsi_tape_reset(&t);
+    int se[3] = {2, 0, 3}, sr[1] = {3};
+    dsi_var *e = rand_var(&t, &r, 3, se, 1), *row = rand_var(&t, &r, 1, sr, 1);
+    dsi_var *ye = dsi_mul(&t, row, e);
+    ck_assert_ptr_nonnull(ye);
+    ck_assert_uint_eq(ye->n, 0);
+    ck_assert_int_eq(ye->shape[1], 0);
+    dsi_var *se_sum = dsi_sum(&t, ye);
+    ck_assert_int_eq(dsi_tape_backward(&t, se_sum), DSN_OK);
+    for (int i = 0; i < 3; i++) ck_assert_float_eq(row->g[i], 0.0f);
     /* the first failure wins */
     dsi_tape_reset(&t);
     ck_assert_ptr_null(dsi_div(&t, b, a));

@@ -164,6 +164,7 @@ static void bin_backward(dsi_node *nd)
     const dsi_var *av = nd->in[0], *bv = nd->in[1], *y = nd->out;
     const bc_plan *p = nd->saved;
     const bin_op op = (bin_op)nd->ip[0];
+    if (y->n == 0) return; /* an empty dim: the plan's outer loops would not be skipped */
     const size_t n = p->len[p->nd - 1];
     const int sa = p->sa[p->nd - 1] != 0, sb = p->sb[p->nd - 1] != 0;
     const float *GY = y->g, *Y = y->x, *A = av->x, *B = bv->x;
