@@ -110,6 +110,73 @@ dsn_status dsi_vq_init_uniform(dsi_vq *vq)
 
 /* ---- assignment ---- */
 
+/* row[k] = max(row[k] + en2[k] + zn, 0) for the first K - K % 8 codes, with a
+ * lane-wise running minimum in mn[8]; returns how many codes were done.
+ * GNU vector extensions (SSE/AVX/NEON as the target allows); a plain loop
+ * elsewhere. Same float operations in the same order as the scalar tail. */
+#if defined(__GNUC__)
+/* 16-byte vectors: native on every x86-64 (SSE2) and on NEON */
+typedef float dsi_v4f __attribute__((vector_size(16)));
+typedef int dsi_v4i __attribute__((vector_size(16)));
+static inline dsi_v4f clamp_min4(float *p, const float *e, dsi_v4f znv, dsi_v4f m)
+{
+    dsi_v4f v, ev, zero = {0};
+    memcpy(&v, p, sizeof v);
+    memcpy(&ev, e, sizeof ev);
+    v = v + ev + znv;
+    v = (dsi_v4f)((dsi_v4i)v & (v > zero));
+    memcpy(p, &v, sizeof v);
+    dsi_v4i lt = v < m;
+    return (dsi_v4f)(((dsi_v4i)v & lt) | ((dsi_v4i)m & ~lt));
+}
+static int clamp_min8(float *row, const float *en2, float zn, int K, float *mn)
+{
+    dsi_v4f m0, m1, znv = {zn, zn, zn, zn};
+    memcpy(&m0, mn, sizeof m0);
+    memcpy(&m1, mn + 4, sizeof m1);
+    int k = 0;
+    for (; k + 8 <= K; k += 8) {
+        m0 = clamp_min4(row + k, en2 + k, znv, m0);
+        m1 = clamp_min4(row + k + 4, en2 + k + 4, znv, m1);
+    }
+    memcpy(mn, &m0, sizeof m0);
+    memcpy(mn + 4, &m1, sizeof m1);
+    return k;
+}
+#else
+static int clamp_min8(float *row, const float *en2, float zn, int K, float *mn)
+{
+    int k = 0;
+    for (; k + 8 <= K; k += 8)
+        for (int j = 0; j < 8; j++) {
+            float v = row[k + j] + en2[k + j] + zn;
+            v = v > 0.0f ? v : 0.0f;
+            row[k + j] = v;
+            mn[j] = v < mn[j] ? v : mn[j];
+        }
+    return k;
+}
+#endif
+
+/* index of the first row[k] == x (K - 1 when none: cannot happen for the minimum) */
+static int find_first(const float *row, int K, float x)
+{
+    int k = 0;
+#if defined(__GNUC__)
+    dsi_v4f xv = {x, x, x, x};
+    for (; k + 4 <= K; k += 4) {
+        dsi_v4f v;
+        memcpy(&v, row + k, sizeof v);
+        dsi_v4i eq = v == xv;
+        uint64_t w[2];
+        memcpy(w, &eq, sizeof w);
+        if (w[0] | w[1]) break;
+    }
+#endif
+    while (k < K - 1 && row[k] != x) k++;
+    return k;
+}
+
 void dsi_vq_assign_rows(const float *z, int n, const float *E, const float *en2, int K, int D, float *work,
                         int *idx, float *dmin)
 {
@@ -123,17 +190,19 @@ void dsi_vq_assign_rows(const float *z, int n, const float *E, const float *en2,
             float zn = 0.0f;
             for (int d = 0; d < D; d++) zn += zi[d] * zi[d];
             float *row = work + (size_t)i * K;
-            for (int k = 0; k < K; k++) {
+            /* pass 1: clamped distances and their minimum */
+            float mn[8] = {FLT_MAX, FLT_MAX, FLT_MAX, FLT_MAX, FLT_MAX, FLT_MAX, FLT_MAX, FLT_MAX};
+            int k = clamp_min8(row, en2, zn, K, mn);
+            for (; k < K; k++) {
                 float v = row[k] + en2[k] + zn;
-                row[k] = v > 0.0f ? v : 0.0f;
+                v = v > 0.0f ? v : 0.0f;
+                row[k] = v;
+                mn[0] = v < mn[0] ? v : mn[0];
             }
-            float best = row[0];
-            int bk = 0;
-            for (int k = 1; k < K; k++)
-                if (row[k] < best) {
-                    best = row[k];
-                    bk = k;
-                }
+            float best = mn[0];
+            for (int j = 1; j < 8; j++) best = mn[j] < best ? mn[j] : best;
+            /* pass 2: the first code reaching it (ties go to the lowest index) */
+            int bk = find_first(row, K, best);
             idx[r0 + i] = bk;
             if (dmin) dmin[r0 + i] = best;
         }
