@@ -68,6 +68,8 @@ SUP_SRC   := $(shell scripts/list-sources.sh support)
 SUP_OBJ   := $(SUP_SRC:%.c=$(BUILD)/obj/%.o)
 BENCH_SRC := $(shell scripts/list-sources.sh bench)
 BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
+EX_SRC    := $(shell scripts/list-sources.sh examples)
+EX_BIN    := $(EX_SRC:examples/%.c=$(BUILD)/examples/%)
 TOOL_SRC  := $(shell scripts/list-sources.sh tools)
 TOOL_BIN  := $(TOOL_SRC:tools/%.c=$(BUILD)/tools/%)
 # programs in tools/ may use libfluidsynth (the dMelodies renderer)
@@ -80,8 +82,9 @@ A_FILE    := $(BUILD)/libdisent.a
 PC_FILE   := $(BUILD)/disent.pc
 
 .SECONDARY:
-.PHONY: FORCE all lib tools test check demo bench install uninstall clean setup check-header check-exports examples
-all: lib tools
+.PHONY: FORCE all lib tools examples test check demo bench install uninstall clean setup check-header check-exports examples
+all: lib tools examples
+examples: $(EX_BIN)
 tools: $(TOOL_BIN)
 lib: $(SO_FILE) $(BUILD)/libdisent.so $(A_FILE) $(PC_FILE)
 
@@ -139,13 +142,27 @@ check-header: $(BUILD)/cxx_header_test
 check-exports: $(SO_FILE)
 	scripts/check-exports.sh $(SO_FILE)
 
-test: lib tools $(TEST_BIN) check-header check-exports
+test: lib tools examples $(TEST_BIN) check-header check-exports
 	scripts/run-suites.sh $(TEST_BIN)
 
 $(BUILD)/tools/%: tools/%.c $(A_FILE)
 	@mkdir -p $(dir $@)
 	@echo '  TOOL    $@'
 	$(Q)$(CC) $(ALL_CFLAGS) $(TOOL_CFLAGS) $< -o $@ $(A_FILE) $(TOOL_LIBS) $(LIBS)
+
+# examples link the shared library, as a host program would
+$(BUILD)/examples/%: examples/%.c $(SO_FILE) include/disent.h
+	@mkdir -p $(dir $@)
+	@echo '  EXAMPLE $@'
+	$(Q)$(CC) -std=c11 $(OPT) $(WARN) $(SAN_FLAGS) $(CFLAGS) -D_POSIX_C_SOURCE=200809L -Iinclude $< -o $@ \
+	    -L$(BUILD) -l:libdisent.so.$(VERSION) -Wl,-rpath,'$$ORIGIN/..' -lm
+
+# The main job of the README: fetch MNIST, train ML-VAE, evaluate, write a swap grid.
+DEMO_EPOCHS ?= 20
+DEMO_STEPS  ?= 200
+demo: setup lib $(BUILD)/examples/mlvae_mnist
+	scripts/fetch-mnist.sh data/mnist
+	$(BUILD)/examples/mlvae_mnist data/mnist mlvae_swap.png $(DEMO_EPOCHS) $(DEMO_STEPS)
 
 bench: $(BENCH_BIN)
 $(BUILD)/bench/%: bench/%.c $(A_FILE)
@@ -158,7 +175,8 @@ $(BUILD)/bench/%: bench/%.c $(A_FILE)
 check: setup
 	scripts/check-all.sh
 
-install: lib tools
+install: lib tools examples
+examples: $(EX_BIN)
 tools: $(TOOL_BIN)
 	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCDIR) $(DESTDIR)$(LIBDIR)/pkgconfig
 	install -m 644 include/disent.h $(DESTDIR)$(INCDIR)/

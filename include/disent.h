@@ -125,12 +125,19 @@ DSN_API dsn_status dsn_set_allocator(const dsn_allocator *allocator);
 DSN_API uint64_t dsn_allocation_count(void);
 
 
+/* ==== handles: opaque objects, made by _create/_load and released by _free == */
+typedef struct dsn_options dsn_options;     /* key/value options */
+typedef struct dsn_model dsn_model;         /* a model: family, options, weights */
+typedef struct dsn_optimizer dsn_optimizer; /* optimizer state bound to one model */
+typedef struct dsn_encoding dsn_encoding;   /* latent parts of a batch of observations */
+typedef struct dsn_session dsn_session;     /* per-thread scratch for encode/decode/sample */
+typedef struct dsn_dataset dsn_dataset;     /* observations with optional labels/groups and masks */
+
 /* ==== options =================================================================
  * A bag of string key/value pairs. Models, optimizers and dsn_fit read the keys
  * they know; an unknown key, or a value that does not parse or is out of range,
  * makes the consuming call fail with DSN_E_OPTION and a message naming the key.
  * Numbers use the C locale ("0.001", "1e-3"); booleans are 0/1/true/false. */
-typedef struct dsn_options dsn_options;
 
 /* Create an empty bag. *out is NULL on failure. Allocates. */
 DSN_API DSN_NODISCARD dsn_status dsn_options_create(dsn_options **out);
@@ -142,6 +149,7 @@ DSN_API void dsn_options_free(dsn_options *opts);
 DSN_API DSN_NODISCARD dsn_status dsn_options_set(dsn_options *opts, const char *key, const char *value);
 /* Parse "key = value" pairs separated by newlines, ';' or ',' ('#' starts a
  * comment to the end of the line), e.g. "style_dim=10, content_dim=10".
+ * List values use ':' ("hidden = 500:500").
  * On failure nothing is added and the message names the line. Allocates. */
 DSN_API DSN_NODISCARD dsn_status dsn_options_parse(dsn_options *opts, const char *text);
 /* dsn_options_parse on the contents of a file (at most 1 MiB). */
@@ -152,6 +160,204 @@ DSN_API const char *dsn_options_get(const dsn_options *opts, const char *key);
 /* Number of keys, and the key at index i (0 <= i < count), or NULL. */
 DSN_API size_t dsn_options_count(const dsn_options *opts);
 DSN_API const char *dsn_options_key(const dsn_options *opts, size_t i);
+
+/* ==== models ===================================================================
+ * A model is created by family name and options:
+ *   "ml-vae"   grouped observations: parts "content" (per group) and "style" (per item)
+ * and later "vq-vae", "dsae", "ts-dsae". Options common to all families:
+ *   seed (default 1): initial weights and training noise.
+ * Each family documents its own keys in docs/models.md; unknown keys fail with
+ * DSN_E_OPTION naming the key.
+ *
+ * Threads: a model may be read by several sessions at once (encode/decode take
+ * it const) but must not be trained while it is read. */
+/* Latent part scopes: how many rows a part has for a batch of n items. */
+typedef enum dsn_scope {
+    DSN_SCOPE_GROUP = 0,    /* one row per group */
+    DSN_SCOPE_ITEM = 1,     /* one row per observation */
+    DSN_SCOPE_FRAME = 2,    /* one row per frame of each observation */
+    DSN_SCOPE_POSITION = 3  /* one row per code position of each observation */
+} dsn_scope;
+
+/* Build a model of family `name` with options (opts may be NULL for all
+ * defaults; it is copied). *out is NULL on failure. Allocates. */
+DSN_API DSN_NODISCARD dsn_status dsn_model_create(dsn_model **out, const char *name, const dsn_options *opts);
+/* Release a model; NULL is a no-op. Sessions, encodings and optimizers made
+ * from it must be freed first. */
+DSN_API void dsn_model_free(dsn_model *model);
+/* Family name ("ml-vae"); static text. NULL for a NULL model. */
+DSN_API const char *dsn_model_family(const dsn_model *model);
+/* The options the model was created with (owned by the model). */
+DSN_API const dsn_options *dsn_model_options(const dsn_model *model);
+/* Number of trainable floats. */
+DSN_API size_t dsn_model_num_params(const dsn_model *model);
+/* Floats per observation (e.g. 784), and the observation shape: up to 3 dims
+ * written to dims[0..max-1]; returns the number of dims (0 on NULL). */
+DSN_API size_t dsn_model_obs_size(const dsn_model *model);
+DSN_API int dsn_model_obs_shape(const dsn_model *model, size_t *dims, int max);
+/* Latent parts: their number, and for part i its name, floats per row and scope. */
+DSN_API int dsn_model_num_parts(const dsn_model *model);
+DSN_API const char *dsn_model_part_name(const dsn_model *model, int i);
+DSN_API int dsn_model_part_dim(const dsn_model *model, int i);
+DSN_API dsn_scope dsn_model_part_scope(const dsn_model *model, int i);
+
+/* Save the model (family, options, weights) to path, atomically (a temp file
+ * in the same folder, fsync, rename): an existing file is replaced only by a
+ * complete new one. If opt is not NULL its state, the model's RNG and the
+ * training counters are saved too, so training resumes exactly. */
+DSN_API DSN_NODISCARD dsn_status dsn_model_save(const dsn_model *model, const dsn_optimizer *opt, const char *path);
+/* Load a model saved by dsn_model_save. Damaged, truncated, foreign or newer
+ * files fail with DSN_E_FORMAT and a message; nothing is allocated for a size
+ * the file does not actually hold. Allocates. */
+DSN_API DSN_NODISCARD dsn_status dsn_model_load(dsn_model **out, const char *path);
+
+/* ==== optimizers ===============================================================
+ * kind: "adam" (default), "adamw" or "sgd". Option keys:
+ *   lr (1e-3; sgd 0.01), beta1 (0.9), beta2 (0.999), eps (1e-8),
+ *   weight_decay (0; adamw 0.01), momentum (sgd, 0), nesterov (0), amsgrad (0),
+ *   clip_norm (0 = off): scale gradients to this global L2 norm at most,
+ *   schedule: constant (default) | step | cosine, with step_size and gamma
+ *   (step), warmup, total_steps and min_ratio (cosine).
+ * The optimizer keeps a pointer to the model: free it before the model.
+ * Frozen parameter groups (two-stage models) are skipped. */
+
+/* Create an optimizer for model. Allocates its state once. */
+DSN_API DSN_NODISCARD dsn_status dsn_optimizer_create(dsn_optimizer **out, dsn_model *model, const char *kind,
+                                                      const dsn_options *opts);
+/* Create an optimizer for model from the state saved in a checkpoint written
+ * by dsn_model_save(model, opt, path) (DSN_E_FORMAT if it holds none). */
+DSN_API DSN_NODISCARD dsn_status dsn_optimizer_load(dsn_optimizer **out, dsn_model *model, const char *path);
+/* Release; NULL is a no-op. */
+DSN_API void dsn_optimizer_free(dsn_optimizer *opt);
+/* Change the base learning rate (> 0, finite). */
+DSN_API DSN_NODISCARD dsn_status dsn_optimizer_set_lr(dsn_optimizer *opt, float lr);
+/* Number of updates taken so far. */
+DSN_API int64_t dsn_optimizer_steps(const dsn_optimizer *opt);
+
+/* ==== training ================================================================= */
+
+/* One optimizer update on a caller-given batch: x holds n observations
+ * (n * dsn_model_obs_size floats, finite); groups (may be NULL = every item
+ * its own group) gives any int32 group id per item (ML-VAE: items with the
+ * same id share content); mask (may be NULL) is [n, T] 0/1 frame validity
+ * for sequence models. *loss (may be NULL) gets the batch objective.
+ * After the first call with a given batch shape no heap allocation happens.
+ * The model and optimizer must not be used by another thread meanwhile.
+ * DSN_E_NUMERIC if the loss or a gradient is not finite (weights unchanged). */
+DSN_API DSN_NODISCARD dsn_status dsn_train_step(dsn_model *model, dsn_optimizer *opt, const float *x, size_t n,
+                                                const int32_t *groups, const float *mask, float *loss);
+/* Named loss terms of the last training step ("loss", "rec", ...): writes up
+ * to max names (static text) and values; returns how many terms there are. */
+DSN_API int dsn_train_terms(const dsn_model *model, const char **names, float *values, int max);
+
+/* ==== inference: sessions and encodings =========================================
+ * A host creates, once, a session and encodings sized for the most items it
+ * will pass; afterwards encode / swap / decode / sample do not allocate, lock,
+ * log or do I/O (the session's scratch grows during the first call of each
+ * kind and is then reused), so they can run on a real-time thread.
+ * One session per thread; a model may be shared by many sessions. */
+
+/* Scratch for up to max_items observations per call. Allocates. */
+DSN_API DSN_NODISCARD dsn_status dsn_session_create(dsn_session **out, const dsn_model *model, size_t max_items);
+DSN_API void dsn_session_free(dsn_session *session);
+
+/* An encoding with room for max_items observations (and as many groups,
+ * frames or positions as the model's parts need). Allocates. */
+DSN_API DSN_NODISCARD dsn_status dsn_encoding_create(dsn_encoding **out, const dsn_model *model, size_t max_items);
+DSN_API void dsn_encoding_free(dsn_encoding *enc);
+/* Observations and groups currently held. */
+DSN_API size_t dsn_encoding_num_items(const dsn_encoding *enc);
+DSN_API size_t dsn_encoding_num_groups(const dsn_encoding *enc);
+
+/* Encode n observations (x as in dsn_train_step) into enc. groups (may be
+ * NULL: each item alone) pools items with equal ids: ML-VAE's content is then
+ * accumulated over them (evidence accumulation), which works for groups never
+ * seen in training. Values are set to the posterior means. */
+DSN_API DSN_NODISCARD dsn_status dsn_encode(dsn_session *session, dsn_encoding *enc, const float *x, size_t n,
+                                            const int32_t *groups);
+/* Observations from enc's values: n_items * obs_size floats into out (ML-VAE
+ * Bernoulli: pixel probabilities). */
+DSN_API DSN_NODISCARD dsn_status dsn_decode(dsn_session *session, const dsn_encoding *enc, float *out, size_t out_len);
+/* Exchange one part ("content", "style", ...) between two encodings of the
+ * same model whose part has the same number of rows. No allocation. */
+DSN_API DSN_NODISCARD dsn_status dsn_swap(dsn_encoding *a, dsn_encoding *b, const char *part);
+/* Copy one item's row(s) of a part from src to dst (a group-scoped part
+ * copies the item's group row). No allocation. */
+DSN_API DSN_NODISCARD dsn_status dsn_encoding_copy_item(dsn_encoding *dst, size_t dst_item, const dsn_encoding *src,
+                                                        size_t src_item, const char *part);
+/* Size an encoding for n items (groups as in dsn_encode) without encoding,
+ * zeroing every part: for sampling from scratch. */
+DSN_API DSN_NODISCARD dsn_status dsn_encoding_prepare(dsn_encoding *enc, size_t n_items, const int32_t *groups);
+/* Replace a part's values by draws from the prior (seeded; same seed, same
+ * draws), e.g. fresh styles for fixed contents. */
+DSN_API DSN_NODISCARD dsn_status dsn_sample(dsn_session *session, dsn_encoding *enc, const char *part, uint64_t seed);
+/* Copy a part's field ("value", "mean" or "logvar") into out (len floats).
+ * *rows and *dim (may be NULL) get its size; out may be NULL to ask the size. */
+DSN_API DSN_NODISCARD dsn_status dsn_encoding_get(const dsn_encoding *enc, const char *part, const char *field,
+                                                  float *out, size_t len, size_t *rows, size_t *dim);
+/* Overwrite a part's field with rows x dim finite floats (rows must match). */
+DSN_API DSN_NODISCARD dsn_status dsn_encoding_set(dsn_encoding *enc, const char *part, const char *field,
+                                                  const float *data, size_t rows);
+
+/* ==== datasets ==================================================================
+ * n observations of one shape (1 to 3 dims, float32), optional int32 labels
+ * (>= 0; they are also the groups for grouped training) and, for sequences
+ * [T, D], an optional [n, T] frame mask. A dataset owns copies of its arrays
+ * and is read-only once built: several threads may read one dataset. */
+
+/* Copy caller memory: x is n * prod(shape) floats (finite); labels [n] and
+ * mask [n * shape[0]] may be NULL. Allocates. */
+DSN_API DSN_NODISCARD dsn_status dsn_dataset_from_memory(dsn_dataset **out, const float *x, size_t n,
+                                                         const size_t *shape, int ndim, const int32_t *labels,
+                                                         const float *mask);
+/* MNIST-style IDX files (labels may be NULL); pixels scaled to [0, 1]. */
+DSN_API DSN_NODISCARD dsn_status dsn_dataset_from_idx(dsn_dataset **out, const char *images, const char *labels);
+/* The four standard MNIST files in dir: training set (test_set 0) or test set (1). */
+DSN_API DSN_NODISCARD dsn_status dsn_dataset_from_mnist(dsn_dataset **out, const char *dir, int test_set);
+/* NumPy .npy: x [N, ...] (float32/float64/uint8), labels [N] integers (may be NULL). */
+DSN_API DSN_NODISCARD dsn_status dsn_dataset_from_npy(dsn_dataset **out, const char *x_path, const char *labels_path);
+/* Random split (stratified by label if asked) into two new datasets. */
+DSN_API DSN_NODISCARD dsn_status dsn_dataset_split(const dsn_dataset *ds, double valid_fraction, uint64_t seed,
+                                                   int stratified, dsn_dataset **train, dsn_dataset **valid);
+/* Rows whose label is in labels[0..n-1] into *in, the others into *rest
+ * (either may be NULL): e.g. train on digits 0-6, test on unseen 7-9. */
+DSN_API DSN_NODISCARD dsn_status dsn_dataset_select_labels(const dsn_dataset *ds, const int32_t *labels,
+                                                           size_t n_labels, dsn_dataset **in, dsn_dataset **rest);
+DSN_API void dsn_dataset_free(dsn_dataset *ds);
+DSN_API size_t dsn_dataset_size(const dsn_dataset *ds);
+DSN_API size_t dsn_dataset_obs_size(const dsn_dataset *ds);
+DSN_API size_t dsn_dataset_num_groups(const dsn_dataset *ds);
+DSN_API int dsn_dataset_obs_shape(const dsn_dataset *ds, size_t *dims, int max);
+/* Copy observation i into x (len >= obs_size floats; x may be NULL) and its
+ * label (-1 if none) into *label (may be NULL). */
+DSN_API DSN_NODISCARD dsn_status dsn_dataset_get(const dsn_dataset *ds, size_t i, float *x, size_t len,
+                                                 int32_t *label);
+
+/* ==== the training loop =========================================================
+ * Progress callback: called every log_every steps with the step's named loss
+ * terms (epoch_end 0), and after each epoch (epoch_end 1) with "train_loss"
+ * and, with a validation set, "valid_loss" and "best_valid_loss". Return
+ * non-zero to stop training after the current step (dsn_fit then returns
+ * DSN_OK). Names are static text; values are valid during the call only. */
+typedef int (*dsn_progress_fn)(void *user, int epoch, int64_t step, int epoch_end, int n_terms,
+                               const char *const *names, const float *values);
+
+/* Train for epochs with batches drawn from train:
+ *  - a dataset with labels/groups: batch_groups (16) groups x group_size (16)
+ *    members, sampled with a seeded RNG (groups smaller than group_size are
+ *    drawn with replacement);
+ *  - otherwise shuffled batches of batch_size (256).
+ * Options: epochs (10), steps_per_epoch (0 = one pass), seed (model seed),
+ * patience (0 = no early stopping; else stop after that many epochs without a
+ * better validation loss), keep_best (1: end with the weights of the best
+ * validation epoch), checkpoint (path; saved atomically with the optimizer
+ * every checkpoint_every (1) epochs and at the end), log_every (10).
+ * Resuming: a model and optimizer loaded from a checkpoint continue from the
+ * epoch after the saved one. Allocates its batch buffers once at the start;
+ * no allocation per step after the first. valid may be NULL. */
+DSN_API DSN_NODISCARD dsn_status dsn_fit(dsn_model *model, dsn_optimizer *opt, const dsn_dataset *train,
+                                         const dsn_dataset *valid, const dsn_options *opts,
+                                         dsn_progress_fn progress, void *user);
 
 #ifdef __cplusplus
 } /* extern "C" */

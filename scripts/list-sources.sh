@@ -7,6 +7,7 @@
 #   support test support sources (tests/support/*.c)
 #   bench  benchmark programs (bench/*.c)
 #   tools  command-line programs (tools/*.c), one program per file
+#   examples  example programs (examples/*.c), one program per file
 cd "$(dirname "$0")/.." || exit 1
 case "$1" in
   lib) ls lib/*/*.c ;;
@@ -14,5 +15,6 @@ case "$1" in
   support) ls tests/support/*.c 2>/dev/null ;;
   bench) ls bench/*.c 2>/dev/null ;;
   tools) ls tools/*.c 2>/dev/null ;;
-  *) echo "usage: $0 lib|tests|support|bench|tools" >&2; exit 2 ;;
+  examples) ls examples/*.c 2>/dev/null ;;
+  *) echo "usage: $0 lib|tests|support|bench|tools|examples" >&2; exit 2 ;;
 esac | LC_ALL=C sort

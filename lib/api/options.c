@@ -3,6 +3,7 @@
 #include "core/alloc.h"
 #include "core/error.h"
 #include "core/fileio.h"
+#include "io/modelfile.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -307,5 +308,36 @@ dsn_status dsi_optr_finish(dsi_optr *r)
         for (size_t i = 0; i < r->opts->count; i++)
             if (!r->used[i])
                 return r->status = dsi_error(DSN_E_OPTION, "%s: unknown option '%s'", r->context, r->opts->items[i].key);
+    return DSN_OK;
+}
+
+void dsi_options_write(dsi_writer *w, const dsn_options *o)
+{
+    dsi_write_u32(w, (uint32_t)(o ? o->count : 0));
+    for (size_t i = 0; o && i < o->count; i++) {
+        dsi_write_str(w, o->items[i].key);
+        dsi_write_str(w, o->items[i].value);
+    }
+}
+
+dsn_status dsi_options_read(dsi_reader *r, dsn_options **out)
+{
+    *out = NULL;
+    uint32_t count;
+    if (dsi_read_u32(r, &count)) return DSN_E_FORMAT;
+    if (count > 256) return dsi_error(DSN_E_FORMAT, "'%s': %u options is more than allowed", r->what, count);
+    dsn_options *o;
+    dsn_status st = dsn_options_create(&o);
+    for (uint32_t i = 0; st == DSN_OK && i < count; i++) {
+        char key[DSI_OPT_KEY], val[DSI_OPT_VALUE];
+        if (dsi_read_str(r, key, sizeof key) || dsi_read_str(r, val, sizeof val)) st = DSN_E_FORMAT;
+        else if ((st = dsn_options_set(o, key, val)) != DSN_OK)
+            st = dsi_error(DSN_E_FORMAT, "'%s': bad stored option: %s", r->what, dsn_last_error());
+    }
+    if (st != DSN_OK) {
+        dsn_options_free(o);
+        return st;
+    }
+    *out = o;
     return DSN_OK;
 }

@@ -48,4 +48,10 @@ void dsi_opt_ints(dsi_optr *r, const char *key, int *out, int max, int *n, int l
  * failure, or DSN_E_OPTION naming the first unknown key. */
 dsn_status dsi_optr_finish(dsi_optr *r);
 
+/* Serialise a bag (u32 count, then key and value strings) and read it back
+ * into a new bag (*out; DSN_E_FORMAT on damage, with a message). */
+#include "core/fileio.h"
+void dsi_options_write(dsi_writer *w, const dsn_options *opts);
+dsn_status dsi_options_read(dsi_reader *r, dsn_options **out);
+
 #endif

@@ -1,0 +1,149 @@
+/* dataset.c - dsn_dataset: the public handle over lib/data's dsi_dataset. */
+#include "api/dataset.h"
+#include "core/alloc.h"
+#include "core/error.h"
+
+#include <string.h>
+
+static dsn_status wrap(dsn_dataset **out, dsi_dataset *d, dsn_status st, const char *where)
+{
+    if (st != DSN_OK) {
+        dsi_error_prefix(where);
+        return st;
+    }
+    dsn_dataset *w = dsi_calloc(1, sizeof *w);
+    if (!w) {
+        dsi_dataset_free(d);
+        return dsi_error(DSN_E_NOMEM, "%s: out of memory", where);
+    }
+    w->d = d;
+    *out = w;
+    return DSN_OK;
+}
+
+dsn_status dsn_dataset_from_memory(dsn_dataset **out, const float *x, size_t n, const size_t *shape, int ndim,
+                                   const int32_t *labels, const float *mask)
+{
+    DSI_CHECK_NULL(out, "dsn_dataset_from_memory: out");
+    *out = NULL;
+    DSI_CHECK_NULL(shape, "dsn_dataset_from_memory: shape");
+    if (ndim < 1 || ndim > DSI_DATA_MAX_DIMS)
+        return dsi_error(DSN_E_INVALID, "dsn_dataset_from_memory: ndim %d out of range [1, %d]", ndim, DSI_DATA_MAX_DIMS);
+    int sh[DSI_DATA_MAX_DIMS];
+    for (int i = 0; i < ndim; i++) {
+        if (shape[i] == 0 || shape[i] > (1u << 30)) return dsi_error(DSN_E_INVALID, "dsn_dataset_from_memory: shape[%d] = %zu", i, shape[i]);
+        sh[i] = (int)shape[i];
+    }
+    dsi_dataset *d = NULL;
+    dsn_status st = dsi_dataset_from_memory(&d, x, n, ndim, sh, labels, mask);
+    return wrap(out, d, st, "dsn_dataset_from_memory");
+}
+
+dsn_status dsn_dataset_from_idx(dsn_dataset **out, const char *images, const char *labels)
+{
+    DSI_CHECK_NULL(out, "dsn_dataset_from_idx: out");
+    *out = NULL;
+    dsi_dataset *d = NULL;
+    dsn_status st = dsi_dataset_load_idx(&d, images, labels);
+    return wrap(out, d, st, "dsn_dataset_from_idx");
+}
+
+dsn_status dsn_dataset_from_mnist(dsn_dataset **out, const char *dir, int test_set)
+{
+    DSI_CHECK_NULL(out, "dsn_dataset_from_mnist: out");
+    *out = NULL;
+    dsi_dataset *d = NULL;
+    dsn_status st = dsi_dataset_load_mnist(&d, dir, test_set);
+    return wrap(out, d, st, "dsn_dataset_from_mnist");
+}
+
+dsn_status dsn_dataset_from_npy(dsn_dataset **out, const char *x_path, const char *labels_path)
+{
+    DSI_CHECK_NULL(out, "dsn_dataset_from_npy: out");
+    *out = NULL;
+    dsi_dataset *d = NULL;
+    dsn_status st = dsi_dataset_load_npy(&d, x_path, labels_path);
+    return wrap(out, d, st, "dsn_dataset_from_npy");
+}
+
+dsn_status dsn_dataset_split(const dsn_dataset *ds, double valid_fraction, uint64_t seed, int stratified,
+                             dsn_dataset **train, dsn_dataset **valid)
+{
+    DSI_CHECK_NULL(ds, "dsn_dataset_split: dataset");
+    DSI_CHECK_NULL(train, "dsn_dataset_split: train");
+    DSI_CHECK_NULL(valid, "dsn_dataset_split: valid");
+    *train = *valid = NULL;
+    dsi_dataset *a = NULL, *b = NULL;
+    dsn_status st = dsi_dataset_split_random(ds->d, valid_fraction, seed, stratified, &a, &b);
+    if (st != DSN_OK) {
+        dsi_error_prefix("dsn_dataset_split");
+        return st;
+    }
+    st = wrap(train, a, DSN_OK, "dsn_dataset_split");
+    if (st != DSN_OK) {
+        dsi_dataset_free(b);
+        return st;
+    }
+    st = wrap(valid, b, DSN_OK, "dsn_dataset_split");
+    if (st != DSN_OK) {
+        dsn_dataset_free(*train);
+        *train = NULL;
+    }
+    return st;
+}
+
+dsn_status dsn_dataset_select_labels(const dsn_dataset *ds, const int32_t *labels, size_t n_labels, dsn_dataset **in,
+                                     dsn_dataset **rest)
+{
+    DSI_CHECK_NULL(ds, "dsn_dataset_select_labels: dataset");
+    if (in) *in = NULL;
+    if (rest) *rest = NULL;
+    dsi_dataset *a = NULL, *b = NULL;
+    dsn_status st = dsi_dataset_split_by_labels(ds->d, labels, n_labels, in ? &a : NULL, rest ? &b : NULL);
+    if (st != DSN_OK) {
+        dsi_error_prefix("dsn_dataset_select_labels");
+        return st;
+    }
+    if (in && (st = wrap(in, a, DSN_OK, "dsn_dataset_select_labels")) != DSN_OK) {
+        dsi_dataset_free(b);
+        return st;
+    }
+    if (rest && (st = wrap(rest, b, DSN_OK, "dsn_dataset_select_labels")) != DSN_OK) {
+        if (in) {
+            dsn_dataset_free(*in);
+            *in = NULL;
+        }
+    }
+    return st;
+}
+
+void dsn_dataset_free(dsn_dataset *ds)
+{
+    if (!ds) return;
+    dsi_dataset_free(ds->d);
+    dsi_free(ds);
+}
+
+size_t dsn_dataset_size(const dsn_dataset *ds) { return ds ? ds->d->n : 0; }
+size_t dsn_dataset_obs_size(const dsn_dataset *ds) { return ds ? ds->d->obs_size : 0; }
+size_t dsn_dataset_num_groups(const dsn_dataset *ds) { return ds ? ds->d->n_groups : 0; }
+
+int dsn_dataset_obs_shape(const dsn_dataset *ds, size_t *dims, int max)
+{
+    if (!ds) return 0;
+    for (int i = 0; dims && i < ds->d->ndim && i < max; i++) dims[i] = (size_t)ds->d->shape[i];
+    return ds->d->ndim;
+}
+
+dsn_status dsn_dataset_get(const dsn_dataset *ds, size_t i, float *x, size_t len, int32_t *label)
+{
+    DSI_CHECK_NULL(ds, "dsn_dataset_get: dataset");
+    if (i >= ds->d->n) return dsi_error(DSN_E_INVALID, "dsn_dataset_get: index %zu out of range (%zu items)", i, ds->d->n);
+    if (x) {
+        if (len < ds->d->obs_size)
+            return dsi_error(DSN_E_SHAPE, "dsn_dataset_get: buffer holds %zu floats, need %zu", len, ds->d->obs_size);
+        memcpy(x, dsi_dataset_row(ds->d, i), ds->d->obs_size * sizeof(float));
+    }
+    if (label) *label = dsi_dataset_label(ds->d, i);
+    return DSN_OK;
+}

@@ -1,0 +1,193 @@
+/* fit.c - dsn_fit: epochs of grouped (or plain) mini-batches, validation,
+ * early stopping, best weights, periodic atomic checkpoints, resumable. */
+#include "api/dataset.h"
+#include "api/groups.h"
+#include "api/optimizer.h"
+#include "api/options.h"
+#include "core/alloc.h"
+#include "core/error.h"
+#include "models/model.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+dsn_status dsi_train_on(dsn_model *m, dsn_optimizer *opt, const dsi_input *in_raw, float *loss_out);
+
+typedef struct fit_cfg {
+    int epochs, batch_groups, group_size, batch_size, patience, keep_best, checkpoint_every;
+    int64_t steps_per_epoch, log_every;
+    uint64_t seed;
+    char checkpoint[512];
+} fit_cfg;
+
+static dsn_status read_cfg(fit_cfg *c, const dsn_options *opts, const dsn_model *m)
+{
+    memset(c, 0, sizeof *c);
+    c->epochs = 10;
+    c->batch_groups = 16;
+    c->group_size = 16;
+    c->batch_size = 256;
+    c->keep_best = 1;
+    c->checkpoint_every = 1;
+    c->log_every = 10;
+    c->seed = m->seed;
+    dsi_optr r;
+    dsn_status st = dsi_optr_init(&r, opts, "dsn_fit");
+    if (st != DSN_OK) return st;
+    dsi_opt_int(&r, "epochs", &c->epochs, 1, 1 << 30);
+    dsi_opt_i64(&r, "steps_per_epoch", &c->steps_per_epoch, 0, INT64_MAX);
+    dsi_opt_int(&r, "batch_groups", &c->batch_groups, 1, 1 << 20);
+    dsi_opt_int(&r, "group_size", &c->group_size, 1, 1 << 20);
+    dsi_opt_int(&r, "batch_size", &c->batch_size, 1, 1 << 24);
+    dsi_opt_int(&r, "patience", &c->patience, 0, 1 << 30);
+    dsi_opt_bool(&r, "keep_best", &c->keep_best);
+    dsi_opt_str(&r, "checkpoint", c->checkpoint, sizeof c->checkpoint);
+    dsi_opt_int(&r, "checkpoint_every", &c->checkpoint_every, 1, 1 << 30);
+    dsi_opt_i64(&r, "log_every", &c->log_every, 1, INT64_MAX);
+    dsi_opt_u64(&r, "seed", &c->seed);
+    return dsi_optr_finish(&r);
+}
+
+/* Mean batch loss over one pass of ds, without updates; the model's training
+ * RNG is left as it was (validation draws from its own seeded stream). */
+static dsn_status validate(dsn_model *m, const dsi_dataset *ds, size_t batch, uint64_t seed, dsi_batch *b,
+                           int32_t *dense, int32_t *seen, double *out)
+{
+    dsi_epoch_iter *it = NULL;
+    dsn_status st = dsi_epoch_iter_create(&it, ds, batch, 0, seed);
+    if (st != DSN_OK) return st;
+    dsi_rng saved = m->rng;
+    dsi_rng_seed(&m->rng, seed ^ 0xa5a5a5a5ULL);
+    double sum = 0.0;
+    size_t count = 0;
+    dsi_tape *t = &m->tape;
+    while ((st = dsi_epoch_iter_next(it, b)) == DSN_OK && b->n) {
+        dsi_tape_reset(t);
+        dsi_tape_set_recording(t, 0);
+        size_t g = dsi_dense_groups(ds->n_groups ? b->group : NULL, b->n, dense, seen);
+        dsi_input in = {b->x, b->n, dense, g, ds->mask ? b->mask : NULL};
+        dsi_var *loss = NULL;
+        dsi_terms terms = {0};
+        st = m->vt->loss(m, t, &in, &loss, &terms);
+        if (st == DSN_OK && (!loss || t->status != DSN_OK)) st = t->status != DSN_OK ? t->status : DSN_E_INTERNAL;
+        if (st != DSN_OK) break;
+        sum += loss->x[0];
+        count++;
+    }
+    dsi_tape_set_recording(t, 1);
+    m->rng = saved;
+    dsi_epoch_iter_free(it);
+    *out = count ? sum / (double)count : 0.0;
+    return st;
+}
+
+static dsn_status fit(dsn_model *m, dsn_optimizer *opt, const dsi_dataset *train, const dsi_dataset *valid,
+                      const fit_cfg *c, dsn_progress_fn cb, void *user)
+{
+    int grouped = train->n_groups > 0;
+    size_t batch = grouped ? (size_t)c->batch_groups * (size_t)c->group_size : (size_t)c->batch_size;
+    if (batch > train->n && !grouped) batch = train->n;
+    dsi_group_sampler *gs = NULL;
+    dsi_epoch_iter *it = NULL;
+    float *best = NULL;
+    dsi_batch b = {0};
+    int32_t *dense = NULL, *seen = NULL;
+    dsn_status st = DSN_OK;
+    /* everything a run needs is allocated here, before the first step */
+    b.cap = batch;
+    b.x = dsi_aligned_alloc(batch * train->obs_size * sizeof(float));
+    b.group = dsi_calloc(batch, sizeof(int32_t));
+    b.label = dsi_calloc(batch, sizeof(int32_t));
+    b.mask = dsi_calloc(batch * (size_t)train->shape[0], sizeof(float));
+    dense = dsi_calloc(batch, sizeof(int32_t));
+    seen = dsi_calloc(batch, sizeof(int32_t));
+    if (c->keep_best && valid) best = dsi_aligned_alloc(m->params.n * sizeof(float) + 1);
+    if (!b.x || !b.group || !b.label || !b.mask || !dense || !seen || (c->keep_best && valid && !best)) {
+        st = dsi_error(DSN_E_NOMEM, "out of memory for batches of %zu", batch);
+        goto done;
+    }
+    if (grouped) st = dsi_group_sampler_create(&gs, train, (size_t)c->batch_groups, (size_t)c->group_size, c->seed + (uint64_t)m->epoch);
+    else st = dsi_epoch_iter_create(&it, train, batch, 1, c->seed + (uint64_t)m->epoch);
+    if (st != DSN_OK) goto done;
+    int64_t steps = c->steps_per_epoch ? c->steps_per_epoch : (int64_t)((train->n + batch - 1) / batch);
+    double best_loss = INFINITY;
+    int since_best = 0, stop = 0;
+    int64_t step = opt->optim.step;
+    for (int epoch = m->epoch; epoch < c->epochs && !stop; epoch++) {
+        double sum = 0;
+        int64_t done_steps = 0;
+        for (int64_t s = 0; s < steps && !stop; s++) {
+            if (grouped) st = dsi_group_sampler_next(gs, &b);
+            else {
+                st = dsi_epoch_iter_next(it, &b);
+                if (st == DSN_OK && b.n == 0) st = dsi_epoch_iter_next(it, &b);
+            }
+            if (st != DSN_OK) goto done;
+            dsi_input in = {b.x, b.n, grouped ? b.group : NULL, 0, train->mask ? b.mask : NULL};
+            float l;
+            st = dsi_train_on(m, opt, &in, &l);
+            if (st != DSN_OK) goto done;
+            sum += l;
+            done_steps++;
+            step++;
+            if (cb && (step % c->log_every == 0 || s + 1 == steps) &&
+                cb(user, epoch, step, 0, m->last_terms.n, m->last_terms.names, m->last_terms.values))
+                stop = 1;
+        }
+        m->epoch = epoch + 1;
+        if (m->vt->epoch_end && (st = m->vt->epoch_end(m, m->epoch)) != DSN_OK) goto done;
+        const char *names[3] = {"train_loss", "valid_loss", "best_valid_loss"};
+        float vals[3] = {(float)(done_steps ? sum / (double)done_steps : 0), NAN, NAN};
+        int nv = 1;
+        if (valid) {
+            double vl;
+            st = validate(m, valid, batch, c->seed, &b, dense, seen, &vl);
+            if (st != DSN_OK) goto done;
+            if (vl < best_loss) {
+                best_loss = vl;
+                since_best = 0;
+                if (best) memcpy(best, m->params.data, m->params.n * sizeof(float));
+            } else if (c->patience && ++since_best >= c->patience) {
+                stop = 1;
+            }
+            vals[1] = (float)vl;
+            vals[2] = (float)best_loss;
+            nv = 3;
+        }
+        if (c->checkpoint[0] && (m->epoch % c->checkpoint_every == 0 || stop || m->epoch == c->epochs)) {
+            st = dsn_model_save(m, opt, c->checkpoint);
+            if (st != DSN_OK) goto done;
+        }
+        if (cb && cb(user, m->epoch, step, 1, nv, names, vals)) stop = 1;
+    }
+    if (best && isfinite(best_loss)) memcpy(m->params.data, best, m->params.n * sizeof(float));
+done:
+    dsi_group_sampler_free(gs);
+    dsi_epoch_iter_free(it);
+    dsi_aligned_free(best);
+    dsi_aligned_free(b.x);
+    dsi_free(b.group);
+    dsi_free(b.label);
+    dsi_free(b.mask);
+    dsi_free(dense);
+    dsi_free(seen);
+    return st;
+}
+
+dsn_status dsn_fit(dsn_model *m, dsn_optimizer *opt, const dsn_dataset *train, const dsn_dataset *valid,
+                   const dsn_options *opts, dsn_progress_fn progress, void *user)
+{
+    DSI_CHECK_NULL(m, "dsn_fit: model");
+    DSI_CHECK_NULL(opt, "dsn_fit: optimizer");
+    DSI_CHECK_NULL(train, "dsn_fit: train");
+    if (opt->model != m) return dsi_error(DSN_E_INVALID, "dsn_fit: the optimizer belongs to another model");
+    if (train->d->obs_size != m->obs_size || (valid && valid->d->obs_size != m->obs_size))
+        return dsi_error(DSN_E_SHAPE, "dsn_fit: observations of %zu floats, the model wants %zu", train->d->obs_size,
+                         m->obs_size);
+    fit_cfg c;
+    dsn_status st = read_cfg(&c, opts, m);
+    if (st == DSN_OK) st = fit(m, opt, train->d, valid ? valid->d : NULL, &c, progress, user);
+    if (st != DSN_OK) dsi_error_prefix("dsn_fit");
+    return st;
+}

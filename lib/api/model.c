@@ -1,0 +1,191 @@
+/* model.c - dsn_model: create by family name, describe, save and load. */
+#include "api/optimizer.h"
+#include "core/alloc.h"
+#include "core/error.h"
+#include "io/modelfile.h"
+#include "models/model.h"
+
+#include <string.h>
+
+static dsn_status copy_options(dsn_options **dst, const dsn_options *src)
+{
+    dsn_status st = dsn_options_create(dst);
+    for (size_t i = 0; st == DSN_OK && src && i < src->count; i++)
+        st = dsn_options_set(*dst, src->items[i].key, src->items[i].value);
+    return st;
+}
+
+dsn_status dsn_model_create(dsn_model **out, const char *name, const dsn_options *opts)
+{
+    DSI_CHECK_NULL(out, "dsn_model_create: out");
+    *out = NULL;
+    DSI_CHECK_NULL(name, "dsn_model_create: name");
+    const dsi_model_vt *vt = dsi_model_find(name);
+    if (!vt) return dsi_error(DSN_E_INVALID, "dsn_model_create: unknown model family '%.64s' (known: %s)", name, dsi_model_names());
+    dsn_model *m = dsi_calloc(1, sizeof *m);
+    if (!m) return dsi_error(DSN_E_NOMEM, "dsn_model_create: out of memory");
+    m->vt = vt;
+    dsi_params_init(&m->params);
+    dsi_tape_init(&m->tape);
+    dsn_status st = copy_options(&m->opts, opts);
+    dsi_optr r;
+    if (st == DSN_OK) st = dsi_optr_init(&r, opts, name);
+    if (st == DSN_OK) {
+        m->seed = 1;
+        dsi_opt_u64(&r, "seed", &m->seed);
+        st = vt->create(m, &r);
+        if (st == DSN_OK) st = dsi_optr_finish(&r);
+    }
+    if (st == DSN_OK) st = dsi_params_finalize(&m->params);
+    if (st == DSN_OK) {
+        dsi_rng_seed(&m->rng, m->seed);
+        vt->init_params(m);
+    }
+    if (st != DSN_OK) {
+        dsi_error_prefix("dsn_model_create");
+        dsn_model_free(m);
+        return st;
+    }
+    *out = m;
+    return DSN_OK;
+}
+
+void dsn_model_free(dsn_model *m)
+{
+    if (!m) return;
+    if (m->vt && m->vt->destroy) m->vt->destroy(m);
+    dsi_params_release(&m->params);
+    dsi_tape_release(&m->tape);
+    dsn_options_free(m->opts);
+    dsi_free(m);
+}
+
+const char *dsn_model_family(const dsn_model *m) { return m ? m->vt->name : NULL; }
+const dsn_options *dsn_model_options(const dsn_model *m) { return m ? m->opts : NULL; }
+size_t dsn_model_num_params(const dsn_model *m)
+{
+    if (!m) return 0;
+    size_t n = 0;
+    for (int i = 0; i < m->params.count; i++) n += m->params.list[i].var.n;
+    return n;
+}
+size_t dsn_model_obs_size(const dsn_model *m) { return m ? m->obs_size : 0; }
+
+int dsn_model_obs_shape(const dsn_model *m, size_t *dims, int max)
+{
+    if (!m) return 0;
+    for (int i = 0; dims && i < m->obs_nd && i < max; i++) dims[i] = (size_t)m->obs_shape[i];
+    return m->obs_nd;
+}
+
+int dsn_model_num_parts(const dsn_model *m) { return m ? m->n_parts : 0; }
+const char *dsn_model_part_name(const dsn_model *m, int i) { return m && i >= 0 && i < m->n_parts ? m->parts[i].name : NULL; }
+int dsn_model_part_dim(const dsn_model *m, int i) { return m && i >= 0 && i < m->n_parts ? m->parts[i].dim : 0; }
+dsn_scope dsn_model_part_scope(const dsn_model *m, int i)
+{
+    return m && i >= 0 && i < m->n_parts ? (dsn_scope)m->parts[i].scope : DSN_SCOPE_ITEM;
+}
+
+/* ---- file ---- */
+
+dsn_status dsn_model_save(const dsn_model *m, const dsn_optimizer *opt, const char *path)
+{
+    DSI_CHECK_NULL(m, "dsn_model_save: model");
+    DSI_CHECK_NULL(path, "dsn_model_save: path");
+    if (opt && opt->model != m) return dsi_error(DSN_E_INVALID, "dsn_model_save: the optimizer belongs to another model");
+    dsi_mfile_out f;
+    dsi_mfile_out_init(&f);
+    dsi_writer *w = dsi_mfile_payload(&f);
+    dsi_mfile_begin_section(&f, "META");
+    dsi_write_str(w, m->vt->name);
+    dsi_options_write(w, m->opts);
+    dsi_mfile_end_section(&f);
+    dsi_mfile_begin_section(&f, "PARM");
+    dsi_mfile_put_params(w, &m->params);
+    dsi_mfile_end_section(&f);
+    dsn_status st = DSN_OK;
+    if (opt) {
+        unsigned char rs[DSI_RNG_STATE_BYTES];
+        dsi_rng_save(&m->rng, rs);
+        dsi_mfile_begin_section(&f, "RNGS");
+        dsi_write_bytes(w, rs, sizeof rs);
+        dsi_mfile_end_section(&f);
+        dsi_mfile_begin_section(&f, "TRNR");
+        dsi_write_u32(w, (uint32_t)m->epoch);
+        dsi_write_u32(w, (uint32_t)m->params.n_groups);
+        for (int g = 0; g < m->params.n_groups; g++) dsi_write_u32(w, m->params.frozen[g]);
+        dsi_mfile_end_section(&f);
+        dsi_mfile_begin_section(&f, "OPTC");
+        dsi_write_str(w, opt->kind);
+        dsi_options_write(w, opt->opts);
+        dsi_mfile_end_section(&f);
+        dsi_mfile_begin_section(&f, "OPTM");
+        st = dsi_optim_save(&opt->optim, w);
+        dsi_mfile_end_section(&f);
+    }
+    if (st == DSN_OK) st = dsi_mfile_save(&f, path);
+    dsi_mfile_out_free(&f);
+    if (st != DSN_OK) dsi_error_prefix("dsn_model_save");
+    return st;
+}
+
+/* Build the model a file describes and load its weights (and, when present,
+ * RNG and trainer counters). */
+static dsn_status load_model(dsi_mfile_in *f, dsn_model **out)
+{
+    dsi_reader r;
+    if (!dsi_mfile_find(f, "META", &r)) return dsi_error(DSN_E_FORMAT, "'%s': no META section", f->path);
+    char name[64];
+    dsn_options *opts;
+    if (dsi_read_str(&r, name, sizeof name)) return DSN_E_FORMAT;
+    dsn_status st = dsi_options_read(&r, &opts);
+    if (st != DSN_OK) return st;
+    if (!dsi_model_find(name)) {
+        dsn_options_free(opts);
+        return dsi_error(DSN_E_FORMAT, "'%s': unknown model family '%s' (file from a newer library?)", f->path, name);
+    }
+    dsn_model *m;
+    st = dsn_model_create(&m, name, opts);
+    dsn_options_free(opts);
+    if (st != DSN_OK) return dsi_error(DSN_E_FORMAT, "'%s': cannot rebuild the model: %s", f->path, dsn_last_error());
+    if (!dsi_mfile_find(f, "PARM", &r)) st = dsi_error(DSN_E_FORMAT, "'%s': no PARM section", f->path);
+    else st = dsi_mfile_get_params(&r, &m->params);
+    if (st == DSN_OK && dsi_mfile_find(f, "RNGS", &r)) {
+        const unsigned char *rs = dsi_read_view(&r, DSI_RNG_STATE_BYTES);
+        if (rs) dsi_rng_load(&m->rng, rs);
+        else st = DSN_E_FORMAT;
+    }
+    if (st == DSN_OK && dsi_mfile_find(f, "TRNR", &r)) {
+        uint32_t epoch, ng, fr;
+        if (dsi_read_u32(&r, &epoch) || dsi_read_u32(&r, &ng) || ng != (uint32_t)m->params.n_groups) {
+            st = dsi_error(DSN_E_FORMAT, "'%s': bad trainer section", f->path);
+        } else {
+            m->epoch = (int)epoch;
+            for (uint32_t g = 0; st == DSN_OK && g < ng; g++) {
+                if (dsi_read_u32(&r, &fr)) st = DSN_E_FORMAT;
+                else dsi_params_set_frozen(&m->params, (int)g, fr != 0);
+            }
+        }
+    }
+    if (st != DSN_OK) {
+        dsn_model_free(m);
+        return st;
+    }
+    *out = m;
+    return DSN_OK;
+}
+
+dsn_status dsn_model_load(dsn_model **out, const char *path)
+{
+    DSI_CHECK_NULL(out, "dsn_model_load: out");
+    *out = NULL;
+    DSI_CHECK_NULL(path, "dsn_model_load: path");
+    dsi_mfile_in f;
+    dsn_status st = dsi_mfile_open(&f, path);
+    if (st == DSN_OK) {
+        st = load_model(&f, out);
+        dsi_mfile_close(&f);
+    }
+    if (st != DSN_OK) dsi_error_prefix("dsn_model_load");
+    return st;
+}

@@ -1,0 +1,63 @@
+/* train.c - one training step on a caller-given batch. */
+#include "api/groups.h"
+#include "api/optimizer.h"
+#include "core/error.h"
+#include "models/model.h"
+
+#include <math.h>
+#include <string.h>
+
+dsn_status dsi_train_on(dsn_model *m, dsn_optimizer *opt, const dsi_input *in_raw, float *loss_out);
+
+/* Shared by dsn_train_step and dsn_fit: in->group may be raw ids (mapped to
+ * dense ones here, in the step's arena). */
+dsn_status dsi_train_on(dsn_model *m, dsn_optimizer *opt, const dsi_input *in_raw, float *loss_out)
+{
+    dsi_tape *t = &m->tape;
+    dsi_tape_reset(t);
+    dsi_tape_set_recording(t, 1);
+    dsi_input in = *in_raw;
+    int32_t *dense = dsi_tape_scratch(t, in.n * sizeof(int32_t));
+    int32_t *seen = dsi_tape_scratch(t, in.n * sizeof(int32_t));
+    if (!dense || !seen) return t->status;
+    in.n_groups = dsi_dense_groups(in_raw->group, in.n, dense, seen);
+    in.group = dense;
+    dsi_params_zero_grad(&m->params);
+    dsi_var *loss = NULL;
+    m->last_terms.n = 0;
+    dsn_status st = m->vt->loss(m, t, &in, &loss, &m->last_terms);
+    if (st == DSN_OK && t->status != DSN_OK) st = t->status;
+    if (st == DSN_OK && !loss) st = dsi_error(DSN_E_INTERNAL, "model returned no loss");
+    if (st == DSN_OK && !isfinite(loss->x[0])) st = dsi_error(DSN_E_NUMERIC, "the loss is not finite (%g)", (double)loss->x[0]);
+    if (st == DSN_OK) st = dsi_tape_backward(t, loss);
+    if (st == DSN_OK) st = dsi_optim_step(&opt->optim, NULL);
+    if (st == DSN_OK && loss_out) *loss_out = loss->x[0];
+    return st;
+}
+
+dsn_status dsn_train_step(dsn_model *m, dsn_optimizer *opt, const float *x, size_t n, const int32_t *groups,
+                          const float *mask, float *loss)
+{
+    DSI_CHECK_NULL(m, "dsn_train_step: model");
+    DSI_CHECK_NULL(opt, "dsn_train_step: optimizer");
+    DSI_CHECK_NULL(x, "dsn_train_step: x");
+    if (opt->model != m) return dsi_error(DSN_E_INVALID, "dsn_train_step: the optimizer belongs to another model");
+    if (n == 0 || n > ((size_t)1 << 24)) return dsi_error(DSN_E_SHAPE, "dsn_train_step: batch of %zu items", n);
+    for (size_t i = 0; i < n * m->obs_size; i++)
+        if (!isfinite(x[i])) return dsi_error(DSN_E_NUMERIC, "dsn_train_step: x[%zu] is not finite", i);
+    dsi_input in = {x, n, groups, 0, mask};
+    dsn_status st = dsi_train_on(m, opt, &in, loss);
+    if (st != DSN_OK) dsi_error_prefix("dsn_train_step");
+    return st;
+}
+
+int dsn_train_terms(const dsn_model *m, const char **names, float *values, int max)
+{
+    if (!m) return 0;
+    int n = m->last_terms.n < max ? m->last_terms.n : max;
+    for (int i = 0; i < n; i++) {
+        if (names) names[i] = m->last_terms.names[i];
+        if (values) values[i] = m->last_terms.values[i];
+    }
+    return m->last_terms.n;
+}

@@ -1,0 +1,376 @@
+/* test_api.c - the public API end to end with ML-VAE on small synthetic
+ * grouped data: options, training, encode / swap / decode / sample, model file
+ * round trip, exact resume, damaged files and bad arguments. */
+#include "disent.h"
+#include "support/testutil.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define D 16
+#define CLASSES 4
+
+/* Observation = class prototype (content) scaled by a per-item brightness
+ * (style) plus a little noise, clipped to [0, 1]. */
+static void make_data(float *x, int32_t *lab, int n, uint64_t seed)
+{
+    dsi_rng r;
+    dsi_rng_seed(&r, seed);
+    for (int i = 0; i < n; i++) {
+        int c = i % CLASSES;
+        float b = 0.3f + 0.7f * dsi_rng_uniform(&r);
+        for (int d = 0; d < D; d++) {
+            float proto = ((d / 4) == c) ? 1.0f : 0.1f;
+            float v = proto * b + 0.02f * dsi_rng_normal(&r);
+            x[i * D + d] = v < 0 ? 0 : v > 1 ? 1 : v;
+        }
+        lab[i] = c;
+    }
+}
+
+static dsn_model *small_model(uint64_t seed)
+{
+    dsn_options *o;
+    ck_assert_int_eq(dsn_options_create(&o), DSN_OK);
+    char text[128];
+    snprintf(text, sizeof text, "input_dim=%d, hidden=32, style_dim=2, content_dim=3, seed=%llu", D,
+             (unsigned long long)seed);
+    ck_assert_int_eq(dsn_options_parse(o, text), DSN_OK);
+    dsn_model *m = NULL;
+    ck_assert_int_eq(dsn_model_create(&m, "ml-vae", o), DSN_OK);
+    dsn_options_free(o);
+    return m;
+}
+
+static void train(dsn_model *m, dsn_optimizer *opt, const float *x, const int32_t *lab, int n, int steps,
+                  float *first, float *last)
+{
+    for (int s = 0; s < steps; s++) {
+        float l;
+        ck_assert_int_eq(dsn_train_step(m, opt, x, (size_t)n, lab, NULL, &l), DSN_OK);
+        if (s == 0 && first) *first = l;
+        if (last) *last = l;
+    }
+}
+
+START_TEST(describe_and_bad_options)
+{
+    dsn_model *m = small_model(1);
+    ck_assert_str_eq(dsn_model_family(m), "ml-vae");
+    ck_assert_int_eq(dsn_model_num_parts(m), 2);
+    ck_assert_str_eq(dsn_model_part_name(m, 0), "content");
+    ck_assert_int_eq(dsn_model_part_scope(m, 0), DSN_SCOPE_GROUP);
+    ck_assert_int_eq(dsn_model_part_dim(m, 1), 2);
+    ck_assert_uint_eq(dsn_model_obs_size(m), D);
+    /* enc 16x32+32, heads 2*(32x4+4)+... just check it is positive and stable */
+    ck_assert_uint_gt(dsn_model_num_params(m), 1000);
+    dsn_model_free(m);
+    dsn_options *o;
+    ck_assert_int_eq(dsn_options_create(&o), DSN_OK);
+    ck_assert_int_eq(dsn_options_set(o, "stlye_dim", "3"), DSN_OK);
+    dsn_model *bad = (dsn_model *)1;
+    ck_assert_int_eq(dsn_model_create(&bad, "ml-vae", o), DSN_E_OPTION);
+    ck_assert_ptr_null(bad);
+    ck_assert_ptr_nonnull(strstr(dsn_last_error(), "stlye_dim"));
+    ck_assert_int_eq(dsn_options_set(o, "stlye_dim", "x"), DSN_OK);
+    dsn_options_free(o);
+    ck_assert_int_eq(dsn_model_create(&bad, "no-such-model", NULL), DSN_E_INVALID);
+    ck_assert_int_eq(dsn_model_create(NULL, "ml-vae", NULL), DSN_E_INVALID);
+    ck_assert_int_eq(dsn_model_create(&bad, NULL, NULL), DSN_E_INVALID);
+    dsn_model_free(NULL);
+    dsn_optimizer *opt;
+    m = small_model(1);
+    ck_assert_int_eq(dsn_optimizer_create(&opt, m, "rmsprop", NULL), DSN_E_OPTION);
+    ck_assert_int_eq(dsn_optimizer_create(&opt, NULL, "adam", NULL), DSN_E_INVALID);
+    dsn_model_free(m);
+}
+END_TEST
+
+START_TEST(learns_and_swaps_content)
+{
+    enum { N = 64 };
+    float x[N * D];
+    int32_t lab[N];
+    make_data(x, lab, N, 3);
+    dsn_model *m = small_model(7);
+    dsn_options *oo;
+    ck_assert_int_eq(dsn_options_create(&oo), DSN_OK);
+    ck_assert_int_eq(dsn_options_set(oo, "lr", "0.01"), DSN_OK);
+    dsn_optimizer *opt;
+    ck_assert_int_eq(dsn_optimizer_create(&opt, m, "adam", oo), DSN_OK);
+    dsn_options_free(oo);
+    float first = 0, last = 0;
+    uint64_t a0 = 0;
+    for (int s = 0; s < 400; s++) {
+        if (s == 2) a0 = dsn_allocation_count();
+        float l;
+        ck_assert_int_eq(dsn_train_step(m, opt, x, N, lab, NULL, &l), DSN_OK);
+        if (s == 0) first = l;
+        last = l;
+    }
+    ck_assert_uint_eq(dsn_allocation_count() - a0, 0); /* no allocation after the first steps */
+    ck_assert_msg(last < 0.7f * first, "loss %g -> %g", first, last);
+    const char *names[8];
+    float vals[8];
+    ck_assert_int_eq(dsn_train_terms(m, names, vals, 8), 4);
+    ck_assert_str_eq(names[1], "rec");
+
+    /* encode every item alone, swap content between a class-0 and a class-1 item */
+    dsn_session *s;
+    dsn_encoding *e, *f;
+    ck_assert_int_eq(dsn_session_create(&s, m, N), DSN_OK);
+    ck_assert_int_eq(dsn_encoding_create(&e, m, N), DSN_OK);
+    ck_assert_int_eq(dsn_encoding_create(&f, m, N), DSN_OK);
+    ck_assert_int_eq(dsn_encode(s, e, x, 1, NULL), DSN_OK);          /* item 0: class 0 */
+    ck_assert_int_eq(dsn_encode(s, f, x + D, 1, NULL), DSN_OK);      /* item 1: class 1 */
+    ck_assert_int_eq(dsn_swap(e, f, "content"), DSN_OK);
+    float y[D];
+    uint64_t a1 = dsn_allocation_count();
+    ck_assert_int_eq(dsn_decode(s, e, y, D), DSN_OK);
+    ck_assert_int_eq(dsn_decode(s, e, y, D), DSN_OK);
+    /* decoded with class-1 content: block 1 (dims 4..7) brighter than block 0 */
+    float b0 = 0, b1 = 0;
+    for (int d = 0; d < 4; d++) {
+        b0 += y[d];
+        b1 += y[4 + d];
+    }
+    ck_assert_msg(b1 > b0 + 0.5f, "swapped content not decoded: block0 %g block1 %g", b0, b1);
+    /* encode + swap + decode do not allocate once warmed up */
+    uint64_t a2 = dsn_allocation_count();
+    ck_assert_int_eq(dsn_encode(s, e, x, 1, NULL), DSN_OK);
+    ck_assert_int_eq(dsn_swap(e, f, "style"), DSN_OK);
+    ck_assert_int_eq(dsn_decode(s, e, y, D), DSN_OK);
+    ck_assert_uint_eq(dsn_allocation_count(), a2);
+    (void)a1;
+
+    /* evidence accumulation: more members -> smaller content variance */
+    int32_t g[N];
+    float lv1[3], lv8[3];
+    for (int i = 0; i < N; i++) g[i] = 0;
+    float x0[8 * D];
+    for (int i = 0; i < 8; i++) memcpy(x0 + i * D, x + (size_t)(i * CLASSES) * D, sizeof(float) * D);
+    ck_assert_int_eq(dsn_encode(s, e, x0, 1, g), DSN_OK);
+    ck_assert_int_eq(dsn_encoding_get(e, "content", "logvar", lv1, 3, NULL, NULL), DSN_OK);
+    ck_assert_int_eq(dsn_encode(s, e, x0, 8, g), DSN_OK);
+    ck_assert_uint_eq(dsn_encoding_num_groups(e), 1);
+    size_t rows, dim;
+    ck_assert_int_eq(dsn_encoding_get(e, "content", "logvar", lv8, 3, &rows, &dim), DSN_OK);
+    ck_assert_uint_eq(rows, 1);
+    ck_assert_uint_eq(dim, 3);
+    for (int k = 0; k < 3; k++) ck_assert_float_lt(lv8[k], lv1[k] - 1.0f); /* about log(8) = 2.1 lower */
+
+    /* sampling: reproducible for a seed */
+    float s1[2 * 4], s2[2 * 4];
+    ck_assert_int_eq(dsn_encode(s, e, x, 4, NULL), DSN_OK);
+    ck_assert_int_eq(dsn_sample(s, e, "style", 42), DSN_OK);
+    ck_assert_int_eq(dsn_encoding_get(e, "style", "value", s1, 8, NULL, NULL), DSN_OK);
+    ck_assert_int_eq(dsn_sample(s, e, "style", 42), DSN_OK);
+    ck_assert_int_eq(dsn_encoding_get(e, "style", "value", s2, 8, NULL, NULL), DSN_OK);
+    ck_assert_int_eq(memcmp(s1, s2, sizeof s1), 0);
+
+    /* bad arguments */
+    ck_assert_int_eq(dsn_encode(s, e, x, N + 1, NULL), DSN_E_SHAPE);
+    ck_assert_int_eq(dsn_decode(s, e, y, 3), DSN_E_SHAPE);
+    ck_assert_int_eq(dsn_swap(e, f, "colour"), DSN_E_INVALID);
+    ck_assert_int_eq(dsn_encoding_get(e, "style", "variance", s1, 8, NULL, NULL), DSN_E_INVALID);
+    float nan_x[D];
+    memcpy(nan_x, x, sizeof nan_x);
+    nan_x[5] = 0.0f / 0.0f;
+    ck_assert_int_eq(dsn_encode(s, e, nan_x, 1, NULL), DSN_E_NUMERIC);
+    ck_assert_int_eq(dsn_train_step(m, opt, nan_x, 1, NULL, NULL, NULL), DSN_E_NUMERIC);
+    ck_assert_int_eq(dsn_encode(NULL, e, x, 1, NULL), DSN_E_INVALID);
+
+    dsn_encoding_free(e);
+    dsn_encoding_free(f);
+    dsn_session_free(s);
+    dsn_optimizer_free(opt);
+    dsn_model_free(m);
+}
+END_TEST
+
+START_TEST(save_load_and_exact_resume)
+{
+    enum { N = 32 };
+    float x[N * D];
+    int32_t lab[N];
+    make_data(x, lab, N, 5);
+    char path[512], bad[512];
+    snprintf(path, sizeof path, "%s/ml.dsn", tu_tmpdir());
+    snprintf(bad, sizeof bad, "%s/ml-bad.dsn", tu_tmpdir());
+
+    /* uninterrupted: 20 steps */
+    dsn_model *a = small_model(9);
+    dsn_optimizer *oa;
+    ck_assert_int_eq(dsn_optimizer_create(&oa, a, "adam", NULL), DSN_OK);
+    train(a, oa, x, lab, N, 20, NULL, NULL);
+
+    /* interrupted: 10 steps, save with optimizer, load, 10 more */
+    dsn_model *b = small_model(9);
+    dsn_optimizer *ob;
+    ck_assert_int_eq(dsn_optimizer_create(&ob, b, "adam", NULL), DSN_OK);
+    train(b, ob, x, lab, N, 10, NULL, NULL);
+    ck_assert_int_eq(dsn_model_save(b, ob, path), DSN_OK);
+    dsn_optimizer_free(ob);
+    dsn_model_free(b);
+    ck_assert_int_eq(dsn_model_load(&b, path), DSN_OK);
+    ck_assert_int_eq(dsn_optimizer_load(&ob, b, path), DSN_OK);
+    ck_assert_int_eq(dsn_optimizer_steps(ob), 10);
+    train(b, ob, x, lab, N, 10, NULL, NULL);
+
+    /* identical encodings */
+    dsn_session *sa, *sb;
+    dsn_encoding *ea, *eb;
+    ck_assert_int_eq(dsn_session_create(&sa, a, N), DSN_OK);
+    ck_assert_int_eq(dsn_session_create(&sb, b, N), DSN_OK);
+    ck_assert_int_eq(dsn_encoding_create(&ea, a, N), DSN_OK);
+    ck_assert_int_eq(dsn_encoding_create(&eb, b, N), DSN_OK);
+    ck_assert_int_eq(dsn_encode(sa, ea, x, N, lab), DSN_OK);
+    ck_assert_int_eq(dsn_encode(sb, eb, x, N, lab), DSN_OK);
+    float va[N * 3], vb[N * 3];
+    ck_assert_int_eq(dsn_encoding_get(ea, "content", "mean", va, N * 3, NULL, NULL), DSN_OK);
+    ck_assert_int_eq(dsn_encoding_get(eb, "content", "mean", vb, N * 3, NULL, NULL), DSN_OK);
+    ck_assert_int_eq(memcmp(va, vb, sizeof(float) * CLASSES * 3), 0);
+
+    /* damaged files: truncated and flipped give DSN_E_FORMAT, never a crash;
+     * the good file on disk is untouched by a failed save */
+    FILE *fp = fopen(path, "rb");
+    fseek(fp, 0, SEEK_END);
+    long len = ftell(fp);
+    fseek(fp, 0, SEEK_SET);
+    unsigned char *buf = malloc((size_t)len);
+    ck_assert_int_eq((int)fread(buf, 1, (size_t)len, fp), (int)len);
+    fclose(fp);
+    long cuts[] = {0, 7, 16, 40, len / 2, len - 1};
+    for (size_t i = 0; i < sizeof cuts / sizeof *cuts; i++) {
+        fp = fopen(bad, "wb");
+        fwrite(buf, 1, (size_t)cuts[i], fp);
+        fclose(fp);
+        dsn_model *c = (dsn_model *)1;
+        ck_assert_int_eq(dsn_model_load(&c, bad), DSN_E_FORMAT);
+        ck_assert_ptr_null(c);
+        ck_assert_ptr_nonnull(strstr(dsn_last_error(), "dsn_model_load"));
+    }
+    buf[len / 3] ^= 1;
+    fp = fopen(bad, "wb");
+    fwrite(buf, 1, (size_t)len, fp);
+    fclose(fp);
+    dsn_model *c;
+    ck_assert_int_eq(dsn_model_load(&c, bad), DSN_E_FORMAT);
+    ck_assert_int_eq(dsn_model_save(a, NULL, "/nonexistent-dir/x.dsn"), DSN_E_IO);
+    ck_assert_int_eq(dsn_model_save(a, ob, path), DSN_E_INVALID); /* optimizer of another model */
+    ck_assert_int_eq(dsn_model_load(&c, path), DSN_OK);            /* still intact */
+    dsn_model_free(c);
+    /* a checkpoint saved without optimizer has no optimizer to load */
+    ck_assert_int_eq(dsn_model_save(a, NULL, bad), DSN_OK);
+    dsn_optimizer *od;
+    ck_assert_int_eq(dsn_optimizer_load(&od, a, bad), DSN_E_FORMAT);
+    free(buf);
+
+    dsn_encoding_free(ea);
+    dsn_encoding_free(eb);
+    dsn_session_free(sa);
+    dsn_session_free(sb);
+    dsn_optimizer_free(oa);
+    dsn_optimizer_free(ob);
+    dsn_model_free(a);
+    dsn_model_free(b);
+}
+END_TEST
+
+typedef struct progress_log {
+    int steps, epochs, stop_at_epoch;
+    float last_valid;
+} progress_log;
+
+static int on_progress(void *user, int epoch, int64_t step, int epoch_end, int n, const char *const *names,
+                       const float *values)
+{
+    progress_log *p = user;
+    (void)step;
+    if (!epoch_end) {
+        p->steps++;
+        ck_assert_int_ge(n, 1);
+        ck_assert_str_eq(names[0], "loss");
+        return 0;
+    }
+    p->epochs++;
+    ck_assert_int_eq(n, 3);
+    ck_assert_str_eq(names[1], "valid_loss");
+    p->last_valid = values[1];
+    return p->stop_at_epoch && epoch >= p->stop_at_epoch;
+}
+
+START_TEST(fit_with_validation_checkpoint_and_stop)
+{
+    enum { N = 256 };
+    static float x[N * D];
+    int32_t lab[N];
+    make_data(x, lab, N, 11);
+    size_t shape[1] = {D};
+    dsn_dataset *all, *tr, *va;
+    ck_assert_int_eq(dsn_dataset_from_memory(&all, x, N, shape, 1, lab, NULL), DSN_OK);
+    ck_assert_uint_eq(dsn_dataset_num_groups(all), CLASSES);
+    ck_assert_int_eq(dsn_dataset_split(all, 0.25, 3, 1, &tr, &va), DSN_OK);
+    ck_assert_uint_eq(dsn_dataset_size(tr) + dsn_dataset_size(va), N);
+    dsn_model *m = small_model(4);
+    dsn_optimizer *opt;
+    ck_assert_int_eq(dsn_optimizer_create(&opt, m, "adam", NULL), DSN_OK);
+    char ckpt[512], text[700];
+    snprintf(ckpt, sizeof ckpt, "%s/fit.dsn", tu_tmpdir());
+    snprintf(text, sizeof text, "epochs=4, steps_per_epoch=20, batch_groups=4, group_size=8, log_every=5, checkpoint=%s", ckpt);
+    dsn_options *fo;
+    ck_assert_int_eq(dsn_options_create(&fo), DSN_OK);
+    ck_assert_int_eq(dsn_options_parse(fo, text), DSN_OK);
+    progress_log log = {0, 0, 2, 0};
+    ck_assert_int_eq(dsn_fit(m, opt, tr, va, fo, on_progress, &log), DSN_OK);
+    ck_assert_int_eq(log.epochs, 2); /* stopped by the callback after epoch 2 */
+    ck_assert_int_eq(log.steps, 8);
+    ck_assert(isfinite(log.last_valid));
+    /* resume from the checkpoint: continues with epochs 3 and 4 */
+    dsn_model *m2;
+    dsn_optimizer *o2;
+    ck_assert_int_eq(dsn_model_load(&m2, ckpt), DSN_OK);
+    ck_assert_int_eq(dsn_optimizer_load(&o2, m2, ckpt), DSN_OK);
+    log.epochs = 0;
+    log.stop_at_epoch = 0;
+    ck_assert_int_eq(dsn_fit(m2, o2, tr, va, fo, on_progress, &log), DSN_OK);
+    ck_assert_int_eq(log.epochs, 2);
+    ck_assert_int_eq(dsn_optimizer_steps(o2), 80);
+    /* unknown fit option and shape mismatch */
+    ck_assert_int_eq(dsn_options_set(fo, "epocs", "3"), DSN_OK);
+    ck_assert_int_eq(dsn_fit(m, opt, tr, va, fo, NULL, NULL), DSN_E_OPTION);
+    ck_assert_ptr_nonnull(strstr(dsn_last_error(), "epocs"));
+    dsn_options_free(fo);
+    float row[D];
+    int32_t l;
+    ck_assert_int_eq(dsn_dataset_get(all, 5, row, D, &l), DSN_OK);
+    ck_assert_int_eq(l, 5 % CLASSES);
+    ck_assert_int_eq(dsn_dataset_get(all, N, row, D, &l), DSN_E_INVALID);
+    size_t sh2[1] = {D + 1};
+    dsn_dataset *wrong;
+    ck_assert_int_eq(dsn_dataset_from_memory(&wrong, x, 8, sh2, 1, NULL, NULL), DSN_OK);
+    ck_assert_int_eq(dsn_fit(m, opt, wrong, NULL, NULL, NULL, NULL), DSN_E_SHAPE);
+    dsn_dataset_free(wrong);
+    dsn_optimizer_free(o2);
+    dsn_model_free(m2);
+    dsn_optimizer_free(opt);
+    dsn_model_free(m);
+    dsn_dataset_free(tr);
+    dsn_dataset_free(va);
+    dsn_dataset_free(all);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("api");
+    TCase *tc = tcase_create("api");
+    tcase_set_timeout(tc, 300);
+    tcase_add_test(tc, describe_and_bad_options);
+    tcase_add_test(tc, learns_and_swaps_content);
+    tcase_add_test(tc, save_load_and_exact_resume);
+    tcase_add_test(tc, fit_with_validation_checkpoint_and_stop);
+    suite_add_tcase(s, tc);
+    return tu_run(s) ? 1 : 0;
+}
