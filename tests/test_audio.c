@@ -1,6 +1,8 @@
 /* test_audio.c - audio front end: file I/O, resampling, STFT/iSTFT, mel
  * filterbanks, a numpy cross-check of the log-mel features, mel inversion and
  * Griffin-Lim, YIN, the dMelodies generator and renderer, datasets + cache. */
+#include "audio/dataset.h"
+#include "audio/dmelodies.h"
 #include "audio/invert.h"
 #include "audio/io.h"
 #include "audio/mel.h"
@@ -671,6 +673,391 @@ START_TEST(yin_on_sines)
 }
 END_TEST
 
+
+/* ---- dMelodies ------------------------------------------------------------ */
+
+START_TEST(dmelodies_generator)
+{
+    int prev[6] = {-1}, sl[6];
+    for (int r = 0; r < DSI_DMEL_RHYTHMS; r++) {
+        dsi_dmel_rhythm(r, sl);
+        for (int i = 0; i < 6; i++) {
+            ck_assert(sl[i] >= 0 && sl[i] < 8);
+            if (i) ck_assert_int_lt(sl[i - 1], sl[i]);
+        }
+        if (r) { /* strictly increasing in lexicographic order */
+            int k = 0;
+            while (k < 6 && sl[k] == prev[k]) k++;
+            ck_assert(k < 6 && sl[k] > prev[k]);
+        }
+        memcpy(prev, sl, sizeof sl);
+    }
+    dsi_dmel_rhythm(0, sl);
+    ck_assert_int_eq(sl[5], 5);
+    dsi_dmel_rhythm(27, sl);
+    ck_assert_int_eq(sl[0], 2);
+    /* C4 major, I up, IV down, V up, I down, rhythms 0 and 27 */
+    dsi_dmel m = {.tonic = 0, .octave = 4, .scale = 0, .rhythm1 = 0, .rhythm2 = 27, .dir = {0, 1, 0, 1}};
+    dsi_dmel_note nt[12];
+    ck_assert_int_eq(dsi_dmel_notes(&m, nt), DSN_OK);
+    const int want[12] = {60, 64, 67, 72, 69, 65, 67, 71, 74, 67, 64, 60};
+    const int slots[12] = {0, 1, 2, 3, 4, 5, 10, 11, 12, 13, 14, 15};
+    for (int i = 0; i < 12; i++) {
+        ck_assert_int_eq(nt[i].pitch, want[i]);
+        ck_assert_int_eq(nt[i].slot, slots[i]);
+        ck_assert_double_eq(nt[i].onset, 0.25 * slots[i]);
+    }
+    ck_assert(dsi_dmel_ts_rhythm(&m));
+    /* D#5 blues: root 75, positions 0 2 4 -> +0 +3 +6 */
+    dsi_dmel b = {.tonic = 3, .octave = 5, .scale = 2};
+    ck_assert_int_eq(dsi_dmel_notes(&b, nt), DSN_OK);
+    ck_assert_int_eq(nt[0].pitch, 75);
+    ck_assert_int_eq(nt[1].pitch, 78);
+    ck_assert_int_eq(nt[2].pitch, 81);
+    b.octave = 7;
+    ck_assert_int_eq(dsi_dmel_notes(&b, nt), DSN_E_INVALID);
+    /* index round trip over a stride of the space */
+    for (uint64_t i = 0; i < DSI_DMEL_COUNT; i += 9973) {
+        dsi_dmel x;
+        dsi_dmel_from_index(i, &x);
+        ck_assert(dsi_dmel_valid(&x));
+        ck_assert_uint_eq(dsi_dmel_index(&x), i);
+    }
+    /* the TS-DSAE subset: C4 major, 21 x 21 rhythms x 16 directions */
+    dsi_dmel_filter f;
+    ck_assert_int_eq(dsi_dmel_parse_subset("C4major", &f), 0);
+    ck_assert_int_eq(f.tonic, 0);
+    ck_assert_int_eq(f.octave, 4);
+    ck_assert_int_eq(f.scale, 0);
+    f.ts_rhythm = 1;
+    dsi_dmel a1[50], a2[50];
+    int avail;
+    ck_assert_int_eq(dsi_dmel_sample(&f, 9, 50, a1, &avail), DSN_OK);
+    ck_assert_int_eq(avail, 21 * 21 * 16);
+    ck_assert_int_eq(dsi_dmel_sample(&f, 9, 50, a2, NULL), DSN_OK);
+    ck_assert_mem_eq(a1, a2, sizeof a1);
+    for (int i = 0; i < 50; i++) {
+        ck_assert(dsi_dmel_matches(&a1[i], &f));
+        for (int j = 0; j < i; j++) ck_assert_uint_ne(dsi_dmel_index(&a1[i]), dsi_dmel_index(&a1[j]));
+    }
+    ck_assert_int_eq(dsi_dmel_sample(&f, 9, 7057, a1, NULL), DSN_E_INVALID);
+    ck_assert_int_eq(dsi_dmel_parse_subset("D#5blues", &f), 0);
+    ck_assert_int_eq(f.tonic, 3);
+    ck_assert_int_eq(f.scale, 2);
+    ck_assert_int_eq(dsi_dmel_parse_subset("minor", &f), 0);
+    ck_assert_int_eq(f.tonic, -1);
+    ck_assert_int_eq(f.scale, 1);
+    ck_assert_int_eq(dsi_dmel_parse_subset("H7major", &f), -1);
+}
+END_TEST
+
+/* factors of row `row` (0-based) of the renderer's CSV */
+static int read_factors(const char *csv, int row, dsi_dmel *m, int *program)
+{
+    FILE *f = fopen(csv, "r");
+    if (!f) return -1;
+    char line[512];
+    int r = -1, ok = -1;
+    while (fgets(line, sizeof line, f)) {
+        if (r++ != row) continue;
+        char path[64], tonic[8], scale[32], d[4][8];
+        if (sscanf(line, "%63[^,],%7[^,],%d,%31[^,],%d,%d,%7[^,],%7[^,],%7[^,],%7[^,],%d", path, tonic, &m->octave,
+                   scale, &m->rhythm1, &m->rhythm2, d[0], d[1], d[2], d[3], program) != 11)
+            break;
+        dsi_dmel_filter flt;
+        char spec[48];
+        snprintf(spec, sizeof spec, "%s%s", tonic, scale);
+        if (dsi_dmel_parse_subset(spec, &flt) != 0) break;
+        m->tonic = flt.tonic;
+        m->scale = flt.scale;
+        for (int k = 0; k < 4; k++) m->dir[k] = !strcmp(d[k], "down");
+        ok = 0;
+        break;
+    }
+    fclose(f);
+    return ok;
+}
+
+START_TEST(renderer_pitches)
+{
+    const char *csv = rendered_clips();
+    if (!csv) {
+        fprintf(stderr, "renderer_pitches: %s/tools/dmelodies not built, skipped\n", build_dir());
+        return;
+    }
+    for (int clip = 0; clip < 2; clip++) {
+        dsi_dmel m;
+        int prog;
+        ck_assert_int_eq(read_factors(csv, clip, &m, &prog), 0);
+        ck_assert_int_eq(prog, clip == 0 ? 40 : 56);
+        ck_assert_int_eq(m.tonic, 0);
+        ck_assert_int_eq(m.octave, 4);
+        ck_assert(dsi_dmel_ts_rhythm(&m));
+        dsi_dmel_note nt[12];
+        ck_assert_int_eq(dsi_dmel_notes(&m, nt), DSN_OK);
+        char name[64];
+        snprintf(name, sizeof name, "render/clip_%05d.wav", clip);
+        float *x;
+        size_t n;
+        int sr;
+        ck_assert_int_eq(dsi_audio_read(tmp_path(name), 0, &x, &n, &sr), DSN_OK);
+        ck_assert_int_eq(sr, 16000);
+        ck_assert_uint_eq(n, 64000);
+        float pk = 0;
+        for (size_t i = 0; i < n; i++) pk = fmaxf(pk, fabsf(x[i]));
+        ck_assert_double_le(fabs(pk - 1.0), 2.0 / 32768);
+        /* YIN against the note list, ignoring 50 ms after each onset and the
+         * last 60 ms of each note (attacks, and YIN windows reaching the next note) */
+        dsi_yin_opts yo;
+        dsi_yin_opts_default(&yo);
+        int T = dsi_yin_frames(&yo, n);
+        float *f0 = malloc(sizeof(float) * T), *ref = calloc(T, sizeof(float));
+        ck_assert_int_eq(dsi_yin(x, n, sr, &yo, f0, NULL), DSN_OK);
+        for (int t = 0; t < T; t++) {
+            double tc = (double)t * yo.hop / sr;
+            for (int k = 0; k < 12; k++)
+                if (tc >= nt[k].onset + 0.05 && tc <= nt[k].onset + nt[k].duration - 0.06)
+                    ref[t] = (float)dsi_midi_to_hz(nt[k].pitch);
+        }
+        int nv;
+        double rpa = dsi_raw_pitch_accuracy(ref, f0, T, 50.0, &nv);
+        /* per note: the median YIN estimate over the note's frames must be
+         * within 50 cents. Frame-wise accuracy is lower because the previous
+         * note's release overlaps the next note (two pitches: YIN then finds
+         * their common sub-harmonic). */
+        int notes_ok = 0;
+        for (int k = 0; k < 12; k++) {
+            float v[64];
+            int nvk = 0;
+            for (int t = 0; t < T && nvk < 64; t++) {
+                double tc = (double)t * yo.hop / sr;
+                if (tc >= nt[k].onset + 0.05 && tc <= nt[k].onset + nt[k].duration - 0.06) v[nvk++] = f0[t];
+            }
+            for (int a = 1; a < nvk; a++) /* sort */
+                for (int b = a; b > 0 && v[b] < v[b - 1]; b--) {
+                    float tmp = v[b];
+                    v[b] = v[b - 1];
+                    v[b - 1] = tmp;
+                }
+            double med = nvk ? v[nvk / 2] : 0, want_hz = dsi_midi_to_hz(nt[k].pitch);
+            if (med > 0 && fabs(1200 * log2(med / want_hz)) <= 50) notes_ok++;
+        }
+        fprintf(stderr, "rendered clip %d (GM %d): YIN raw pitch accuracy %.3f over %d frames, %d/12 notes right\n",
+                clip, prog, rpa, nv, notes_ok);
+        if (getenv("DSN_DEBUG_YIN"))
+            for (int t = 0; t < T; t++)
+                if (ref[t] > 0) fprintf(stderr, "  %d %.1f %.1f\n", t, (double)ref[t], (double)f0[t]);
+        ck_assert_int_eq(notes_ok, 12);
+        ck_assert_double_ge(rpa, 0.75);
+        free(f0);
+        free(ref);
+        dsi_free(x);
+    }
+    /* same seed, one thread instead of two: identical files */
+    char cmd[2 * PATH_MAX];
+    snprintf(cmd, sizeof cmd, "%s/tools/dmelodies --count 2 --instruments 40,56 --subset C4major --ts-filter --seed 5 "
+             "--threads 1 --out %s/render2 --quiet", build_dir(), tu_tmpdir());
+    ck_assert_int_eq(system(cmd), 0);
+    const char *files[] = {"clip_00000.wav", "clip_00001.wav", "factors.csv"};
+    for (int i = 0; i < 3; i++) {
+        char a[600], b[600];
+        snprintf(a, sizeof a, "%s/render/%s", tu_tmpdir(), files[i]);
+        snprintf(b, sizeof b, "%s/render2/%s", tu_tmpdir(), files[i]);
+        unsigned char *da, *db;
+        size_t la, lb;
+        ck_assert_int_eq(dsi_read_file(a, 1 << 24, &da, &la), DSN_OK);
+        ck_assert_int_eq(dsi_read_file(b, 1 << 24, &db, &lb), DSN_OK);
+        ck_assert_uint_eq(la, lb);
+        ck_assert_msg(memcmp(da, db, la) == 0, "%s differs between runs", files[i]);
+        dsi_free(da);
+        dsi_free(db);
+    }
+}
+END_TEST
+
+/* ---- datasets ----------------------------------------------------------- */
+
+static void make_corpus(const char *dir)
+{
+    mkdir(dir, 0755);
+    const double secs[3] = {4.0, 1.5, 2.2};
+    for (int i = 0; i < 3; i++) {
+        char p[600];
+        size_t n = (size_t)(secs[i] * 22050);
+        float *x = music_like(n, 22050, 40 + i); /* 22.05 kHz: exercises resampling */
+        snprintf(p, sizeof p, "%s/c%d.%s", dir, i, i == 1 ? "flac" : "wav");
+        ck_assert_int_eq(dsi_audio_write(p, x, n, 22050, DSI_AUDIO_AUTO), DSN_OK);
+        free(x);
+    }
+    char p[600];
+    snprintf(p, sizeof p, "%s/manifest.csv", dir);
+    const char *csv = "path,instrument,\"note, quoted\"\nc0.wav,56,a\n\nc1.flac,40,\"b,x\"\r\nc2.wav,56,\n";
+    write_file(p, csv, strlen(csv));
+}
+
+START_TEST(dataset_windows_labels_cache)
+{
+    char dir[600], csv[700], cache[700], setf[700];
+    snprintf(dir, sizeof dir, "%s/corpus", tu_tmpdir());
+    make_corpus(dir);
+    snprintf(csv, sizeof csv, "%s/manifest.csv", dir);
+    snprintf(cache, sizeof cache, "%s/feat.cache", tu_tmpdir());
+    snprintf(setf, sizeof setf, "%s/set.dsa", tu_tmpdir());
+    unlink(cache);
+    dsi_audio_set_opts o;
+    dsi_audio_set_opts_default(&o);
+    o.T = 100;
+    o.hop = 50;
+    o.cache_path = cache;
+    o.threads = 2;
+    dsi_audio_set s;
+    ck_assert_int_eq(dsi_audio_set_from_csv(&s, csv, &o), DSN_OK);
+    ck_assert_int_eq(s.n_computed, 3);
+    ck_assert_int_eq(s.n_cached, 0);
+    ck_assert_int_eq(s.n_clips, 3);
+    /* 4.0 s -> 251 frames: windows at 0, 50, 100, 150, 200 (the last has 51);
+     * 1.5 s -> 94 frames: one padded window; 2.2 s -> 138: 0, 50 (88) */
+    ck_assert_int_eq(s.clip_frames[0], 251);
+    ck_assert_int_eq(s.clip_frames[1], 94);
+    ck_assert_int_eq(s.clip_frames[2], 138);
+    ck_assert_int_eq(s.n, 5 + 1 + 2);
+    ck_assert_int_eq(s.T, 100);
+    ck_assert_int_eq(s.n_mels, 80);
+    const int lens[8] = {100, 100, 100, 100, 51, 94, 100, 88};
+    const int starts[8] = {0, 50, 100, 150, 200, 0, 0, 50};
+    for (int w = 0; w < 8; w++) {
+        ck_assert_int_eq(s.lengths[w], lens[w]);
+        ck_assert_int_eq(s.start[w], starts[w]);
+        for (int t = 0; t < s.T; t++) {
+            ck_assert_float_eq(s.mask[w * s.T + t], t < lens[w] ? 1.0f : 0.0f);
+            if (t >= lens[w]) ck_assert_float_eq(s.x[((size_t)w * s.T + t) * 80 + 7], 0.0f);
+        }
+    }
+    /* features equal a direct computation on the resampled audio */
+    {
+        float *x;
+        size_t n;
+        ck_assert_int_eq(dsi_audio_read(tmp_path("corpus/c0.wav"), 16000, &x, &n, NULL), DSN_OK);
+        dsi_featurizer fz;
+        ck_assert_int_eq(dsi_featurizer_init(&fz, &o.feat), DSN_OK);
+        float *ref = malloc(sizeof(float) * 251 * 80);
+        ck_assert_int_eq(dsi_featurizer_run(&fz, x, n, ref), DSN_OK);
+        ck_assert_mem_eq(s.x + (size_t)1 * 100 * 80, ref + 50 * 80, sizeof(float) * 100 * 80);
+        free(ref);
+        dsi_free(x);
+        dsi_featurizer_free(&fz);
+    }
+    /* labels and vocabularies (numeric columns sort numerically) */
+    ck_assert_int_eq(s.n_label_cols, 2);
+    int ci = dsi_audio_set_label_col(&s, "instrument"), cq = dsi_audio_set_label_col(&s, "note, quoted");
+    ck_assert_int_eq(ci, 0);
+    ck_assert_int_eq(cq, 1);
+    ck_assert_int_eq(s.vocab_size[ci], 2);
+    ck_assert_str_eq(s.vocab[ci][0], "40");
+    ck_assert_str_eq(s.vocab[ci][1], "56");
+    ck_assert_int_eq(s.labels[0 * 2 + ci], 1);
+    ck_assert_int_eq(s.labels[5 * 2 + ci], 0);
+    ck_assert_int_eq(s.labels[5 * 2 + cq], 1); /* "b,x" */
+    ck_assert_str_eq(s.vocab[cq][1], "b,x");
+    ck_assert_int_eq(s.labels[7 * 2 + cq], -1); /* empty cell */
+    ck_assert_str_eq(s.clip_ids[1], "c1.flac");
+
+    /* dataset file round trip */
+    ck_assert_int_eq(dsi_audio_set_save(&s, setf), DSN_OK);
+    dsi_audio_set l2;
+    ck_assert_int_eq(dsi_audio_set_load(&l2, setf), DSN_OK);
+    ck_assert_int_eq(l2.n, s.n);
+    ck_assert_mem_eq(l2.x, s.x, sizeof(float) * s.n * s.T * s.n_mels);
+    ck_assert_mem_eq(l2.mask, s.mask, sizeof(float) * s.n * s.T);
+    ck_assert_mem_eq(l2.labels, s.labels, sizeof(int) * s.n * 2);
+    ck_assert_str_eq(l2.vocab[1][1], "b,x");
+    ck_assert_int_eq(dsi_feat_cfg_hash(&l2.feat) == dsi_feat_cfg_hash(&s.feat), 1);
+    dsi_audio_set_free(&l2);
+    /* damaged dataset files: status, no crash */
+    {
+        unsigned char *d;
+        size_t len;
+        ck_assert_int_eq(dsi_read_file(setf, 1 << 28, &d, &len), DSN_OK);
+        d[len / 2] ^= 0x40;
+        write_file(tmp_path("bad.dsa"), d, len);
+        ck_assert_int_eq(dsi_audio_set_load(&l2, tmp_path("bad.dsa")), DSN_E_FORMAT);
+        write_file(tmp_path("bad.dsa"), d, 30);
+        ck_assert_int_eq(dsi_audio_set_load(&l2, tmp_path("bad.dsa")), DSN_E_FORMAT);
+        dsi_free(d);
+    }
+    dsi_audio_set_free(&s);
+
+    /* second run: everything from the cache, same features */
+    dsi_audio_set s2;
+    ck_assert_int_eq(dsi_audio_set_from_csv(&s2, csv, &o), DSN_OK);
+    ck_assert_int_eq(s2.n_cached, 3);
+    ck_assert_int_eq(s2.n_computed, 0);
+    ck_assert_int_eq(dsi_audio_set_load(&l2, setf), DSN_OK);
+    ck_assert_mem_eq(l2.x, s2.x, sizeof(float) * s2.n * s2.T * s2.n_mels);
+    dsi_audio_set_free(&l2);
+    dsi_audio_set_free(&s2);
+
+    /* a changed file is recomputed (new mtime and size) */
+    {
+        float *x = music_like(30000, 22050, 77);
+        ck_assert_int_eq(dsi_audio_write(tmp_path("corpus/c2.wav"), x, 30000, 22050, DSI_AUDIO_WAV_PCM16), DSN_OK);
+        free(x);
+        ck_assert_int_eq(dsi_audio_set_from_csv(&s2, csv, &o), DSN_OK);
+        ck_assert_int_eq(s2.n_computed, 1);
+        ck_assert_int_eq(s2.n_cached, 2);
+        dsi_audio_set_free(&s2);
+    }
+    /* changed settings: all recomputed */
+    o.feat.n_mels = 64;
+    ck_assert_int_eq(dsi_audio_set_from_csv(&s2, csv, &o), DSN_OK);
+    ck_assert_int_eq(s2.n_computed, 3);
+    ck_assert_int_eq(s2.n_mels, 64);
+    dsi_audio_set_free(&s2);
+    /* a damaged cache is ignored and rewritten */
+    {
+        unsigned char *d;
+        size_t len;
+        ck_assert_int_eq(dsi_read_file(cache, 1 << 28, &d, &len), DSN_OK);
+        d[len - 100] ^= 1;
+        write_file(cache, d, len);
+        ck_assert_int_eq(dsi_audio_set_from_csv(&s2, csv, &o), DSN_OK);
+        ck_assert_int_eq(s2.n_computed, 3);
+        dsi_audio_set_free(&s2);
+        write_file(cache, d, 17); /* truncated */
+        ck_assert_int_eq(dsi_audio_set_from_csv(&s2, csv, &o), DSN_OK);
+        ck_assert_int_eq(s2.n_computed, 3);
+        dsi_audio_set_free(&s2);
+        write_file(cache, "garbage", 7);
+        ck_assert_int_eq(dsi_audio_set_from_csv(&s2, csv, &o), DSN_OK);
+        ck_assert_int_eq(s2.n_computed, 3);
+        dsi_audio_set_free(&s2);
+        ck_assert_int_eq(dsi_audio_set_from_csv(&s2, csv, &o), DSN_OK);
+        ck_assert_int_eq(s2.n_cached, 3);
+        dsi_audio_set_free(&s2);
+        dsi_free(d);
+    }
+    /* a folder: whole clips (T = longest), no labels */
+    o.T = 0;
+    o.cache_path = NULL;
+    ck_assert_int_eq(dsi_audio_set_from_dir(&s2, dir, &o), DSN_OK);
+    ck_assert_int_eq(s2.n, 3);
+    ck_assert_int_eq(s2.T, 251);
+    ck_assert_int_eq(s2.n_label_cols, 0);
+    ck_assert_str_eq(s2.clip_ids[0], "c0.wav");
+    dsi_audio_set_free(&s2);
+    /* bad manifests and files */
+    write_file(tmp_path("corpus/bad.csv"), "path,label\nc0.wav,1,2\n", 22);
+    ck_assert_int_eq(dsi_audio_set_from_csv(&s2, tmp_path("corpus/bad.csv"), &o), DSN_E_FORMAT);
+    write_file(tmp_path("corpus/missing.csv"), "path\nnope.wav\n", 14);
+    ck_assert_int_eq(dsi_audio_set_from_csv(&s2, tmp_path("corpus/missing.csv"), &o), DSN_E_IO);
+    write_file(tmp_path("corpus/junk.wav"), "RIFFjunk", 8);
+    write_file(tmp_path("corpus/junk.csv"), "file\njunk.wav\n", 14);
+    ck_assert_int_eq(dsi_audio_set_from_csv(&s2, tmp_path("corpus/junk.csv"), &o), DSN_E_FORMAT);
+    ck_assert_ptr_nonnull(strstr(dsn_last_error(), "junk.wav"));
+    ck_assert_int_eq(dsi_audio_set_from_csv(&s2, tmp_path("corpus/none.csv"), &o), DSN_E_IO);
+}
+END_TEST
+
 static Suite *audio_suite(void)
 {
     Suite *s = suite_create("audio");
@@ -687,6 +1074,9 @@ static Suite *audio_suite(void)
     tcase_add_test(tc, griffin_lim_converges);
     tcase_add_test(tc, features_to_audio_chain);
     tcase_add_test(tc, yin_on_sines);
+    tcase_add_test(tc, dmelodies_generator);
+    tcase_add_test(tc, renderer_pitches);
+    tcase_add_test(tc, dataset_windows_labels_cache);
     suite_add_tcase(s, tc);
     return s;
 }

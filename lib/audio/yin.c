@@ -13,6 +13,7 @@ void dsi_yin_opts_default(dsi_yin_opts *o)
     o->fmin = 50.0f;
     o->fmax = 2000.0f;
     o->threshold = 0.15f;
+    o->max_aperiodicity = 0.5f;
     o->silence = 1e-4f;
 }
 
@@ -76,14 +77,22 @@ dsn_status dsi_yin(const float *x, size_t n, int sr, const dsi_yin_opts *o, floa
             run += d[tau];
             d[tau] = run > 0 ? d[tau] * tau / run : 1.0;
         }
+        /* the absolute threshold, relaxed to (global minimum + 0.1) so that a
+         * period whose dip is shallow (bowing noise, vibrato) still beats its
+         * multiples, whose dips the cumulative normalisation deepens */
+        double g = 1e30;
+        for (int tau = tau_min; tau <= tau_max; tau++)
+            if (d[tau] < g) g = d[tau];
+        double thr = g + 0.1 > o->threshold ? g + 0.1 : o->threshold;
         int best = -1;
-        for (int tau = tau_min; tau <= tau_max; tau++) {
-            if (d[tau] < o->threshold) {
-                while (tau + 1 <= tau_max && d[tau + 1] < d[tau]) tau++;
-                best = tau;
-                break;
+        if (g < o->max_aperiodicity)
+            for (int tau = tau_min; tau <= tau_max; tau++) {
+                if (d[tau] < thr) {
+                    while (tau + 1 <= tau_max && d[tau + 1] < d[tau]) tau++;
+                    best = tau;
+                    break;
+                }
             }
-        }
         if (best < 0) continue;
         double shift = 0;
         if (best > 1 && best < tau_max) {

@@ -5,9 +5,11 @@
  * centred STFT with the same hop, so there are 1 + n/hop frames. For each
  * frame: difference d(tau) = sum_{j<W} (x_j - x_{j+tau})^2 over a window of
  * W samples, cumulative-mean normalisation d'(tau) = d(tau) tau / sum_{k<=tau}
- * d(k), the first tau in [sr/fmax, sr/fmin] with d' < threshold followed down
- * to its local minimum, and parabolic interpolation. No dip below the
- * threshold (or a silent frame) means unvoiced: f0 = 0. */
+ * d(k), the first tau in [sr/fmax, sr/fmin] with d' below max(threshold,
+ * global minimum + 0.1) followed down to its local minimum (the relaxed
+ * threshold keeps shallow true-period dips ahead of the deeper dips of their
+ * multiples), and parabolic interpolation of the raw d. A frame whose
+ * smallest d' exceeds max_aperiodicity, or a silent one, is unvoiced: f0 = 0. */
 #ifndef DSI_AUDIO_YIN_H
 #define DSI_AUDIO_YIN_H
 
@@ -21,6 +23,7 @@ typedef struct dsi_yin_opts {
     int hop;          /* 256 */
     float fmin, fmax; /* search range in Hz (50, 2000) */
     float threshold;  /* 0.15 */
+    float max_aperiodicity; /* frames whose smallest d' is above this are unvoiced (0.5) */
     float silence;    /* frames with RMS below this are unvoiced (1e-4) */
 } dsi_yin_opts;
 
