@@ -273,6 +273,8 @@ dsi_var *dsi_kl_gauss_idx(dsi_tape *t, dsi_var *mu_q, dsi_var *lv_q, dsi_var *mu
     int D = dsi_var_cols(mu_q);
     size_t R = D ? mu_q->n / (size_t)D : 0;
     int B = mu_q->shape[0], rpb = B ? (int)(R / (size_t)B) : 0;
+    if (p_batch && (mu_q->nd < 2 || B < 1))
+        return dsi_tape_fail(t, DSN_E_SHAPE, "kl_gauss: a partner index needs a [B, ..., D] input");
     if (p_batch)
         for (int b = 0; b < B; b++)
             if (p_batch[b] < 0 || p_batch[b] >= B)
