@@ -175,9 +175,7 @@ $(BUILD)/bench/%: bench/%.c $(A_FILE)
 check: setup
 	scripts/check-all.sh
 
-install: lib tools examples
-examples: $(EX_BIN)
-tools: $(TOOL_BIN)
+install: lib
 	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCDIR) $(DESTDIR)$(LIBDIR)/pkgconfig
 	install -m 644 include/disent.h $(DESTDIR)$(INCDIR)/
 	install -m 755 $(SO_FILE) $(DESTDIR)$(LIBDIR)/
