@@ -120,7 +120,7 @@ $(PC_FILE): disent.pc.in include/disent.h FORCE
 FORCE:
 
 # ---- tests ---------------------------------------------------------------
-TEST_CFLAGS = $(ALL_CFLAGS) -Wno-missing-field-initializers -Itests -DDSN_SOURCE_DIR='"$(CURDIR)"'
+TEST_CFLAGS = $(ALL_CFLAGS) -Wno-missing-field-initializers -Wno-format-truncation -Itests -DDSN_SOURCE_DIR='"$(CURDIR)"'
 $(BUILD)/tests/%: tests/%.c $(SUP_OBJ) $(A_FILE)
 	@mkdir -p $(dir $@)
 	@echo '  TEST    $@'
