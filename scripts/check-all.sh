@@ -14,6 +14,9 @@ step() { printf '\n==== %s (%ds)\n' "$*" $(( $(date +%s) - t0 )); }
 step "make (gcc, -Werror) + suites"
 make -j"$JOBS" BUILD="$OUT/gcc" CFLAGS=-Werror test
 
+step "benchmarks compile (not run: speed targets live in bench/, not in tests)"
+make -j"$JOBS" BUILD="$OUT/gcc" CFLAGS=-Werror bench
+
 step "make (clang, -Werror)"
 make -j"$JOBS" BUILD="$OUT/clang" CC=clang CXX=clang++ CFLAGS=-Werror lib
 
