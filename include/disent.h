@@ -316,6 +316,22 @@ DSN_API DSN_NODISCARD dsn_status dsn_dataset_from_idx(dsn_dataset **out, const c
 DSN_API DSN_NODISCARD dsn_status dsn_dataset_from_mnist(dsn_dataset **out, const char *dir, int test_set);
 /* NumPy .npy: x [N, ...] (float32/float64/uint8), labels [N] integers (may be NULL). */
 DSN_API DSN_NODISCARD dsn_status dsn_dataset_from_npy(dsn_dataset **out, const char *x_path, const char *labels_path);
+/* Log-mel windows of audio clips, for the sequence models: source is a
+ * folder of audio files (any format libsndfile reads) or a CSV manifest
+ * (a "path" column plus label columns). Clips are mixed to mono, resampled,
+ * turned into log-mel frames and cut into windows of `frames` frames; the last
+ * window of a clip is padded and masked. Observations are [frames, n_mels].
+ * Options: frames (250), hop (0 = frames), cache (path of a feature cache:
+ * a second run reads features back; entries are invalidated when the settings
+ * or a file's size or mtime change), threads (1), label (manifest column
+ * giving the labels; default the first), sample_rate (16000), n_fft (2048),
+ * hop_length (256), n_mels (80), fmin (0), fmax (0 = Nyquist).
+ * Unreadable, truncated or empty audio files fail with a message naming them. */
+DSN_API DSN_NODISCARD dsn_status dsn_dataset_from_audio(dsn_dataset **out, const char *source,
+                                                        const dsn_options *opts);
+/* A dataset file written by the `features` tool; label_column may be NULL. */
+DSN_API DSN_NODISCARD dsn_status dsn_dataset_load_audio(dsn_dataset **out, const char *path,
+                                                        const char *label_column);
 /* Random split (stratified by label if asked) into two new datasets. */
 DSN_API DSN_NODISCARD dsn_status dsn_dataset_split(const dsn_dataset *ds, double valid_fraction, uint64_t seed,
                                                    int stratified, dsn_dataset **train, dsn_dataset **valid);

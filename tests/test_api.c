@@ -1,12 +1,14 @@
 /* test_api.c - the public API end to end with ML-VAE on small synthetic
  * grouped data: options, training, encode / swap / decode / sample, model file
  * round trip, exact resume, damaged files and bad arguments. */
+#include "audio/io.h"
 #include "disent.h"
 #include "support/testutil.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #define D 16
 #define CLASSES 4
@@ -362,6 +364,49 @@ START_TEST(fit_with_validation_checkpoint_and_stop)
 }
 END_TEST
 
+START_TEST(dataset_from_audio_manifest)
+{
+    char dir[512], path[700];
+    snprintf(dir, sizeof dir, "%s/clips", tu_tmpdir());
+    mkdir(dir, 0755);
+    const int sr = 16000;
+    float *x = malloc(sizeof(float) * sr);
+    for (int c = 0; c < 3; c++) {
+        size_t n = (size_t)(sr / 2 + c * 2000);
+        for (size_t i = 0; i < n; i++) x[i] = 0.5f * sinf(6.2831853f * (220.0f + 110.0f * c) * (float)i / sr);
+        snprintf(path, sizeof path, "%s/c%d.wav", dir, c);
+        ck_assert_int_eq(dsi_audio_write(path, x, n, sr, DSI_AUDIO_AUTO), DSN_OK);
+    }
+    free(x);
+    snprintf(path, sizeof path, "%s/manifest.csv", dir);
+    FILE *fp = fopen(path, "w");
+    fputs("path,instrument\nc0.wav,violin\nc1.wav,trumpet\nc2.wav,violin\n", fp);
+    fclose(fp);
+    dsn_options *o;
+    ck_assert_int_eq(dsn_options_create(&o), DSN_OK);
+    ck_assert_int_eq(dsn_options_parse(o, "frames=16, n_fft=256, hop_length=64, n_mels=20, label=instrument"), DSN_OK);
+    dsn_dataset *ds;
+    ck_assert_int_eq(dsn_dataset_from_audio(&ds, path, o), DSN_OK);
+    size_t dims[3];
+    ck_assert_int_eq(dsn_dataset_obs_shape(ds, dims, 3), 2);
+    ck_assert_uint_eq(dims[0], 16);
+    ck_assert_uint_eq(dims[1], 20);
+    ck_assert_uint_ge(dsn_dataset_size(ds), 3 * 7); /* >= 8000 samples / 64 hop / 16 frames each */
+    ck_assert_uint_eq(dsn_dataset_num_groups(ds), 2);
+    dsn_dataset_free(ds);
+    /* a broken clip is named in the error; unknown options are rejected */
+    fp = fopen(path, "a");
+    fputs("missing.wav,violin\n", fp);
+    fclose(fp);
+    ck_assert_int_ne(dsn_dataset_from_audio(&ds, path, o), DSN_OK);
+    ck_assert_ptr_nonnull(strstr(dsn_last_error(), "missing.wav"));
+    ck_assert_int_eq(dsn_options_set(o, "n_mel", "3"), DSN_OK);
+    ck_assert_int_eq(dsn_dataset_from_audio(&ds, dir, o), DSN_E_OPTION);
+    ck_assert_int_eq(dsn_dataset_load_audio(&ds, "/nonexistent.dsa", NULL), DSN_E_IO);
+    dsn_options_free(o);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("api");
@@ -371,6 +416,7 @@ int main(void)
     tcase_add_test(tc, learns_and_swaps_content);
     tcase_add_test(tc, save_load_and_exact_resume);
     tcase_add_test(tc, fit_with_validation_checkpoint_and_stop);
+    tcase_add_test(tc, dataset_from_audio_manifest);
     suite_add_tcase(s, tc);
     return tu_run(s) ? 1 : 0;
 }
