@@ -143,17 +143,7 @@ static void run_op(void *p)
     }
 }
 
-static dsi_var mk(float *x, float *g, int nd, const int *shape)
-{
-    dsi_var v;
-    memset(&v, 0, sizeof v);
-    v.x = x;
-    v.g = g;
-    v.nd = nd;
-    for (int i = 0; i < nd; i++) v.shape[i] = shape[i];
-    v.n = dsi_shape_count(nd, shape);
-    return v;
-}
+#define mk dsi_var_view
 
 static void bench_linear(dsi_rng *r, int M, int K, int N)
 {

@@ -11,17 +11,7 @@
 
 /* ---------- helpers ---------- */
 
-static dsi_var mkvar(float *x, float *g, int nd, const int *shape)
-{
-    dsi_var v;
-    memset(&v, 0, sizeof v);
-    v.x = x;
-    v.g = g;
-    v.nd = nd;
-    for (int i = 0; i < nd; i++) v.shape[i] = shape[i];
-    v.n = dsi_shape_count(nd, shape);
-    return v;
-}
+#define mkvar dsi_var_view
 
 static int all_finite(const float *x, size_t n)
 {

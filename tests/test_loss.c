@@ -9,17 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static dsi_var mkvar(float *x, float *g, int nd, const int *shape)
-{
-    dsi_var v;
-    memset(&v, 0, sizeof v);
-    v.x = x;
-    v.g = g;
-    v.nd = nd;
-    for (int i = 0; i < nd; i++) v.shape[i] = shape[i];
-    v.n = dsi_shape_count(nd, shape);
-    return v;
-}
+#define mkvar dsi_var_view
 
 enum { L_BERN, L_MSE, L_GAUSS_FIXED, L_GAUSS, L_LAPLACE_FIXED, L_LAPLACE, L_COUNT };
 static const char *const lname[L_COUNT] = {"bernoulli", "mse", "gauss_fixed", "gauss", "laplace_fixed", "laplace"};

@@ -7,6 +7,7 @@
 #define DSI_AUTODIFF_VAR_H
 
 #include <stddef.h>
+#include <string.h>
 
 #define DSI_MAXDIM 4
 
@@ -23,6 +24,19 @@ static inline size_t dsi_shape_count(int nd, const int *shape)
     size_t n = 1;
     for (int i = 0; i < nd; i++) n *= (size_t)shape[i];
     return n;
+}
+
+/* A var over caller memory (no arena, no node): x values, g gradient or NULL. */
+static inline dsi_var dsi_var_view(float *x, float *g, int nd, const int *shape)
+{
+    dsi_var v;
+    memset(&v, 0, sizeof v);
+    v.x = x;
+    v.g = g;
+    v.nd = nd;
+    for (int i = 0; i < nd; i++) v.shape[i] = shape[i];
+    v.n = dsi_shape_count(nd, shape);
+    return v;
 }
 
 /* rows = product of all but the last dimension, cols = last dimension */
