@@ -658,10 +658,10 @@ static dsn_status load_set(dsi_audio_set *s, clip_list *l, const dsi_audio_set_o
     return st;
 }
 
-dsn_status dsi_audio_set_from_dir(dsi_audio_set *s, const char *dir, const dsi_audio_set_opts *o)
+/* List the clips with `lister`, then load them: shared by folder and manifest. */
+static dsn_status load_listed(dsi_audio_set *s, const char *src, const dsi_audio_set_opts *o,
+                              dsn_status (*lister)(clip_list *, const char *))
 {
-    DSI_CHECK_NULL(s, "set");
-    DSI_CHECK_NULL(dir, "dir");
     dsi_audio_set_opts def;
     if (!o) {
         dsi_audio_set_opts_default(&def);
@@ -669,27 +669,24 @@ dsn_status dsi_audio_set_from_dir(dsi_audio_set *s, const char *dir, const dsi_a
     }
     clip_list l;
     memset(&l, 0, sizeof l);
-    dsn_status st = list_dir(&l, dir);
+    dsn_status st = lister(&l, src);
     if (st == DSN_OK) st = load_set(s, &l, o);
     clip_list_free(&l);
     return st;
+}
+
+dsn_status dsi_audio_set_from_dir(dsi_audio_set *s, const char *dir, const dsi_audio_set_opts *o)
+{
+    DSI_CHECK_NULL(s, "set");
+    DSI_CHECK_NULL(dir, "dir");
+    return load_listed(s, dir, o, list_dir);
 }
 
 dsn_status dsi_audio_set_from_csv(dsi_audio_set *s, const char *csv, const dsi_audio_set_opts *o)
 {
     DSI_CHECK_NULL(s, "set");
     DSI_CHECK_NULL(csv, "csv");
-    dsi_audio_set_opts def;
-    if (!o) {
-        dsi_audio_set_opts_default(&def);
-        o = &def;
-    }
-    clip_list l;
-    memset(&l, 0, sizeof l);
-    dsn_status st = list_csv(&l, csv);
-    if (st == DSN_OK) st = load_set(s, &l, o);
-    clip_list_free(&l);
-    return st;
+    return load_listed(s, csv, o, list_csv);
 }
 
 void dsi_audio_set_free(dsi_audio_set *s)
