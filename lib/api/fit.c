@@ -65,7 +65,7 @@ static dsn_status validate(dsn_model *m, const dsi_dataset *ds, size_t batch, ui
     while ((st = dsi_epoch_iter_next(it, b)) == DSN_OK && b->n) {
         dsi_tape_reset(t);
         dsi_tape_set_recording(t, 0);
-        size_t g = dsi_dense_groups(ds->n_groups ? b->group : NULL, b->n, dense, seen);
+        size_t g = dsi_dense_groups(ds->n_groups && m->vt->grouped ? b->group : NULL, b->n, dense, seen);
         dsi_input in = {b->x, b->n, dense, g, ds->mask ? b->mask : NULL};
         dsi_var *loss = NULL;
         dsi_terms terms = {0};
@@ -85,7 +85,7 @@ static dsn_status validate(dsn_model *m, const dsi_dataset *ds, size_t batch, ui
 static dsn_status fit(dsn_model *m, dsn_optimizer *opt, const dsi_dataset *train, const dsi_dataset *valid,
                       const fit_cfg *c, dsn_progress_fn cb, void *user)
 {
-    int grouped = train->n_groups > 0;
+    int grouped = train->n_groups > 0 && m->vt->grouped;
     size_t batch = grouped ? (size_t)c->batch_groups * (size_t)c->group_size : (size_t)c->batch_size;
     if (batch > train->n && !grouped) batch = train->n;
     dsi_group_sampler *gs = NULL;

@@ -117,6 +117,9 @@ struct dsi_model_vt {
     dsn_status (*sample)(const struct dsn_model *m, dsi_tape *t, struct dsn_encoding *enc, int part, dsi_rng *rng);
     /* Called by the trainer after each epoch (may be NULL): stage switches. */
     dsn_status (*epoch_end)(struct dsn_model *m, int epoch);
+    /* 1: dsn_fit draws batches of groups from a labelled dataset (ML-VAE);
+     * 0: labels are for evaluation only and batches are plain shuffles. */
+    int grouped;
 };
 
 /* Registry: the model families built into this library. */
