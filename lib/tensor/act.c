@@ -1,5 +1,6 @@
 /* act.c - activation kernels. */
 #include "tensor/act.h"
+#include "tensor/fastmath.h"
 
 #include <math.h>
 
@@ -29,10 +30,12 @@ void dsi_act_forward(dsi_act act, float alpha, const float *x, float *y, size_t 
         for (size_t i = 0; i < n; i++) y[i] = x[i] > 0 ? x[i] : alpha * x[i];
         break;
     case DSI_ACT_TANH:
-        for (size_t i = 0; i < n; i++) y[i] = tanhf(x[i]);
+        dsi_tanh_vec(x, y, n);
         break;
     case DSI_ACT_SIGMOID:
-        for (size_t i = 0; i < n; i++) y[i] = sigmoid(x[i]);
+        if (y != x)
+            for (size_t i = 0; i < n; i++) y[i] = x[i];
+        dsi_sigm_vec(y, n);
         break;
     case DSI_ACT_SOFTPLUS:
         for (size_t i = 0; i < n; i++) y[i] = softplus(x[i]);
