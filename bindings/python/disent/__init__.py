@@ -1,0 +1,32 @@
+"""disent: Python bindings (ctypes) for libdisent, disentangled representation
+learning in C (ML-VAE, and further families as the library adds them).
+
+    import numpy as np, disent
+    model = disent.Model("ml-vae", input_dim=64, hidden=[64])
+    enc = model.encode(np.random.rand(8, 64).astype(np.float32))
+    print(enc["content"].shape, model.decode(enc).shape)
+
+The library is found through $DISENT_LIBRARY, this package's folder, the
+source tree's build folders, then the system loader (see disent._lib).
+Every failing C call raises a DisentError subclass carrying dsn_last_error().
+"""
+
+from . import errors
+from ._lib import LIBRARY_PATH, MISSING as _MISSING, VERSION_MAJOR, VERSION_MINOR
+from .core import (Dataset, Encoding, History, Model, Optimizer, Options, Part, Progress, Scope, Session,
+                   allocation_count, clear_error, fit, last_error, set_allocator, status_string, version,
+                   version_number)
+from .errors import (ClosedError, DisentError, FileIOError, FormatError, InternalError, InvalidArgumentError,
+                     LibraryNotFoundError, NumericError, OptionError, OutOfMemoryError, ShapeError, StateError,
+                     UnsupportedError, VersionMismatchError)
+
+__version__ = "%d.%d.0" % (VERSION_MAJOR, VERSION_MINOR)
+
+__all__ = [
+    "Dataset", "Encoding", "History", "Model", "Optimizer", "Options", "Part", "Progress", "Scope", "Session",
+    "allocation_count", "clear_error", "fit", "last_error", "set_allocator", "status_string", "version",
+    "version_number", "errors", "LIBRARY_PATH",
+    "DisentError", "InvalidArgumentError", "ShapeError", "OutOfMemoryError", "FileIOError", "FormatError",
+    "OptionError", "NumericError", "StateError", "ClosedError", "UnsupportedError", "InternalError",
+    "LibraryNotFoundError", "VersionMismatchError",
+]

@@ -1,0 +1,300 @@
+"""Low level: find and load libdisent, declare every C function it exports.
+
+Adding a C function to the bindings is one line in FUNCTIONS below:
+``"dsn_name": (restype, (argtypes...))``. A restype of STATUS means the
+function returns a dsn_status; the call then raises the DisentError subclass
+for any non-OK code, carrying dsn_last_error(). Functions the loaded library
+does not export (an older build) are replaced by stubs that raise
+UnsupportedError when called, so the rest of the API keeps working.
+"""
+
+import ctypes
+import ctypes.util
+import os
+from ctypes import (CFUNCTYPE, POINTER, Structure, c_char_p, c_double, c_float, c_int, c_int32, c_int64,
+                    c_size_t, c_uint64, c_void_p)
+
+from . import errors
+
+# The library version these bindings were written for (include/disent.h).
+VERSION_MAJOR = 0
+VERSION_MINOR = 1
+
+
+# ---- opaque handles: distinct pointer types, so ctypes rejects a mix-up ----
+class _Opaque(Structure):
+    _fields_ = []
+
+
+class dsn_options(_Opaque):
+    pass
+
+
+class dsn_model(_Opaque):
+    pass
+
+
+class dsn_optimizer(_Opaque):
+    pass
+
+
+class dsn_encoding(_Opaque):
+    pass
+
+
+class dsn_session(_Opaque):
+    pass
+
+
+class dsn_dataset(_Opaque):
+    pass
+
+
+Options_p = POINTER(dsn_options)
+Model_p = POINTER(dsn_model)
+Optimizer_p = POINTER(dsn_optimizer)
+Encoding_p = POINTER(dsn_encoding)
+Session_p = POINTER(dsn_session)
+Dataset_p = POINTER(dsn_dataset)
+
+f32_p = POINTER(c_float)
+i32_p = POINTER(c_int32)
+size_p = POINTER(c_size_t)
+
+# typedef int (*dsn_progress_fn)(void *user, int epoch, int64_t step, int epoch_end,
+#                                int n_terms, const char *const *names, const float *values);
+PROGRESS_FN = CFUNCTYPE(c_int, c_void_p, c_int, c_int64, c_int, c_int, POINTER(c_char_p), f32_p)
+
+ALLOC_FN = CFUNCTYPE(c_void_p, c_void_p, c_size_t)
+FREE_FN = CFUNCTYPE(None, c_void_p, c_void_p)
+
+
+class dsn_allocator(Structure):
+    _fields_ = [("alloc", ALLOC_FN), ("free", FREE_FN), ("ctx", c_void_p)]
+
+
+STATUS = "dsn_status"  # marker restype: c_int checked by _check_status
+
+# ---- the declarative table: name -> (restype, argtypes) ---------------------
+FUNCTIONS = {
+    # version, errors, allocator
+    "dsn_version_number": (c_int, ()),
+    "dsn_version_string": (c_char_p, ()),
+    "dsn_status_string": (c_char_p, (c_int,)),
+    "dsn_last_error": (c_char_p, ()),
+    "dsn_clear_error": (None, ()),
+    "dsn_set_allocator": (STATUS, (POINTER(dsn_allocator),)),
+    "dsn_allocation_count": (c_uint64, ()),
+    # options
+    "dsn_options_create": (STATUS, (POINTER(Options_p),)),
+    "dsn_options_free": (None, (Options_p,)),
+    "dsn_options_set": (STATUS, (Options_p, c_char_p, c_char_p)),
+    "dsn_options_parse": (STATUS, (Options_p, c_char_p)),
+    "dsn_options_load": (STATUS, (Options_p, c_char_p)),
+    "dsn_options_get": (c_char_p, (Options_p, c_char_p)),
+    "dsn_options_count": (c_size_t, (Options_p,)),
+    "dsn_options_key": (c_char_p, (Options_p, c_size_t)),
+    # models
+    "dsn_model_create": (STATUS, (POINTER(Model_p), c_char_p, Options_p)),
+    "dsn_model_free": (None, (Model_p,)),
+    "dsn_model_family": (c_char_p, (Model_p,)),
+    "dsn_model_options": (Options_p, (Model_p,)),
+    "dsn_model_num_params": (c_size_t, (Model_p,)),
+    "dsn_model_obs_size": (c_size_t, (Model_p,)),
+    "dsn_model_obs_shape": (c_int, (Model_p, size_p, c_int)),
+    "dsn_model_num_parts": (c_int, (Model_p,)),
+    "dsn_model_part_name": (c_char_p, (Model_p, c_int)),
+    "dsn_model_part_dim": (c_int, (Model_p, c_int)),
+    "dsn_model_part_scope": (c_int, (Model_p, c_int)),
+    "dsn_model_save": (STATUS, (Model_p, Optimizer_p, c_char_p)),
+    "dsn_model_load": (STATUS, (POINTER(Model_p), c_char_p)),
+    # optimizers
+    "dsn_optimizer_create": (STATUS, (POINTER(Optimizer_p), Model_p, c_char_p, Options_p)),
+    "dsn_optimizer_load": (STATUS, (POINTER(Optimizer_p), Model_p, c_char_p)),
+    "dsn_optimizer_free": (None, (Optimizer_p,)),
+    "dsn_optimizer_set_lr": (STATUS, (Optimizer_p, c_float)),
+    "dsn_optimizer_steps": (c_int64, (Optimizer_p,)),
+    # training
+    "dsn_train_step": (STATUS, (Model_p, Optimizer_p, f32_p, c_size_t, i32_p, f32_p, f32_p)),
+    "dsn_train_terms": (c_int, (Model_p, POINTER(c_char_p), f32_p, c_int)),
+    # sessions and encodings
+    "dsn_session_create": (STATUS, (POINTER(Session_p), Model_p, c_size_t)),
+    "dsn_session_free": (None, (Session_p,)),
+    "dsn_encoding_create": (STATUS, (POINTER(Encoding_p), Model_p, c_size_t)),
+    "dsn_encoding_free": (None, (Encoding_p,)),
+    "dsn_encoding_num_items": (c_size_t, (Encoding_p,)),
+    "dsn_encoding_num_groups": (c_size_t, (Encoding_p,)),
+    "dsn_encode": (STATUS, (Session_p, Encoding_p, f32_p, c_size_t, i32_p)),
+    "dsn_decode": (STATUS, (Session_p, Encoding_p, f32_p, c_size_t)),
+    "dsn_swap": (STATUS, (Encoding_p, Encoding_p, c_char_p)),
+    "dsn_encoding_copy_item": (STATUS, (Encoding_p, c_size_t, Encoding_p, c_size_t, c_char_p)),
+    "dsn_encoding_prepare": (STATUS, (Encoding_p, c_size_t, i32_p)),
+    "dsn_sample": (STATUS, (Session_p, Encoding_p, c_char_p, c_uint64)),
+    "dsn_encoding_get": (STATUS, (Encoding_p, c_char_p, c_char_p, f32_p, c_size_t, size_p, size_p)),
+    "dsn_encoding_set": (STATUS, (Encoding_p, c_char_p, c_char_p, f32_p, c_size_t)),
+    # datasets
+    "dsn_dataset_from_memory": (STATUS, (POINTER(Dataset_p), f32_p, c_size_t, size_p, c_int, i32_p, f32_p)),
+    "dsn_dataset_from_idx": (STATUS, (POINTER(Dataset_p), c_char_p, c_char_p)),
+    "dsn_dataset_from_mnist": (STATUS, (POINTER(Dataset_p), c_char_p, c_int)),
+    "dsn_dataset_from_npy": (STATUS, (POINTER(Dataset_p), c_char_p, c_char_p)),
+    "dsn_dataset_from_audio": (STATUS, (POINTER(Dataset_p), c_char_p, Options_p)),
+    "dsn_dataset_load_audio": (STATUS, (POINTER(Dataset_p), c_char_p, c_char_p)),
+    "dsn_dataset_split": (STATUS, (Dataset_p, c_double, c_uint64, c_int, POINTER(Dataset_p), POINTER(Dataset_p))),
+    "dsn_dataset_select_labels": (STATUS, (Dataset_p, i32_p, c_size_t, POINTER(Dataset_p), POINTER(Dataset_p))),
+    "dsn_dataset_free": (None, (Dataset_p,)),
+    "dsn_dataset_size": (c_size_t, (Dataset_p,)),
+    "dsn_dataset_obs_size": (c_size_t, (Dataset_p,)),
+    "dsn_dataset_num_groups": (c_size_t, (Dataset_p,)),
+    "dsn_dataset_obs_shape": (c_int, (Dataset_p, size_p, c_int)),
+    "dsn_dataset_get": (STATUS, (Dataset_p, c_size_t, f32_p, c_size_t, i32_p)),
+    # the training loop
+    "dsn_fit": (STATUS, (Model_p, Optimizer_p, Dataset_p, Dataset_p, Options_p, PROGRESS_FN, c_void_p)),
+}
+
+
+# ---- finding the library -----------------------------------------------------
+_NAMES = ("libdisent.so.%d" % VERSION_MAJOR, "libdisent.so", "libdisent.dylib", "disent.dll")
+
+
+def _repo_build_dirs():
+    """Build folders of the source tree this package sits in (if it does):
+    ``build`` first, then other ``build*`` folders, newest first (sanitizer
+    builds are skipped: they cannot be loaded into a plain Python)."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    root = os.path.dirname(os.path.dirname(os.path.dirname(here)))
+    if not os.path.isfile(os.path.join(root, "include", "disent.h")):
+        return []
+    dirs = [os.path.join(root, "build")]
+    try:
+        others = [os.path.join(root, d) for d in os.listdir(root)
+                  if d.startswith("build") and d != "build" and "san" not in d]
+    except OSError:
+        others = []
+    others = [d for d in others if os.path.isdir(d)]
+    others.sort(key=lambda d: os.path.getmtime(d), reverse=True)
+    return dirs + others
+
+
+def _candidates():
+    """(where, path-or-name) pairs in lookup order, after DISENT_LIBRARY."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    out = [("package folder", os.path.join(here, n)) for n in _NAMES]
+    for d in _repo_build_dirs():
+        out += [("build folder", os.path.join(d, n)) for n in _NAMES[:2]]
+    found = ctypes.util.find_library("disent")
+    if found:
+        out.append(("system loader (find_library)", found))
+    out.append(("system loader", _NAMES[0]))
+    return out
+
+
+def _load():
+    tried = []
+    env = os.environ.get("DISENT_LIBRARY")
+    if env:
+        try:
+            return ctypes.CDLL(env), env
+        except OSError as e:
+            raise errors.LibraryNotFoundError(
+                "cannot load libdisent from DISENT_LIBRARY=%r: %s" % (env, e)) from None
+    for where, path in _candidates():
+        is_file = os.sep in path
+        if is_file and not os.path.exists(path):
+            tried.append("  %s: %s (no such file)" % (where, path))
+            continue
+        try:
+            return ctypes.CDLL(path), path
+        except OSError as e:
+            tried.append("  %s: %s (%s)" % (where, path, e))
+    raise errors.LibraryNotFoundError(
+        "cannot find libdisent; tried DISENT_LIBRARY (unset) and:\n" + "\n".join(tried) +
+        "\nBuild it with `make lib` (then it is found in build/), install it with `make install`, "
+        "or set DISENT_LIBRARY to the path of libdisent.so.")
+
+
+def _check_status(result, func, args):
+    if result != errors.OK:
+        msg = C.dsn_last_error()
+        msg = msg.decode("utf-8", "replace") if msg else ""
+        if not msg:
+            msg = "%s: %s" % (func.__name__, C.dsn_status_string(result).decode())
+        raise errors.error_for(result, msg, func.__name__)
+    return result
+
+
+def _missing_stub(name, path):
+    def stub(*args, **kwargs):
+        raise errors.UnsupportedError("%s is not exported by %s (a library older than the bindings?)"
+                                      % (name, path), errors.E_UNSUPPORTED, name)
+    stub.__name__ = name
+    return stub
+
+
+class _Namespace:
+    """The bound C functions as attributes: C.dsn_model_create(...)."""
+
+
+C = _Namespace()
+MISSING = []  # names in FUNCTIONS the loaded library does not export
+
+
+def bind(table, cdll, path):
+    """Declare restype/argtypes for every entry of table and put it on C."""
+    for name, (restype, argtypes) in table.items():
+        try:
+            f = getattr(cdll, name)
+        except AttributeError:
+            MISSING.append(name)
+            setattr(C, name, _missing_stub(name, path))
+            continue
+        if restype == STATUS:
+            f.restype = c_int
+            f.errcheck = _check_status
+        else:
+            f.restype = restype
+        f.argtypes = list(argtypes)
+        setattr(C, name, f)
+
+
+def _check_version(cdll, path):
+    try:
+        vn = cdll.dsn_version_number
+    except AttributeError:
+        raise errors.VersionMismatchError("%s has no dsn_version_number: not libdisent?" % path) from None
+    vn.restype = c_int
+    vn.argtypes = []
+    n = vn()
+    major, minor = n // 10000, n // 100 % 100
+    ok = major == VERSION_MAJOR and (minor == VERSION_MINOR if major == 0 else minor >= VERSION_MINOR)
+    if not ok:
+        raise errors.VersionMismatchError(
+            "%s is libdisent %d.%d.%d; these bindings were written for %d.%d (set DISENT_LIBRARY to a "
+            "matching build)" % (path, major, minor, n % 100, VERSION_MAJOR, VERSION_MINOR))
+
+
+LIB, LIBRARY_PATH = _load()
+_check_version(LIB, LIBRARY_PATH)
+bind(FUNCTIONS, LIB, LIBRARY_PATH)
+
+
+def last_error():
+    """dsn_last_error() as a str."""
+    return C.dsn_last_error().decode("utf-8", "replace")
+
+
+def enc(s):
+    """A str/bytes/PathLike as bytes for a const char * argument (None stays None)."""
+    if s is None:
+        return None
+    if isinstance(s, bytes):
+        return s
+    if isinstance(s, str):
+        return s.encode("utf-8")
+    return os.fsencode(s)
+
+
+def dec(b):
+    return None if b is None else b.decode("utf-8", "replace")
+
+
+__all__ = ["C", "FUNCTIONS", "STATUS", "LIBRARY_PATH", "bind", "enc", "dec", "last_error"]

@@ -1,0 +1,915 @@
+"""Pythonic classes over the C API: Options, Model, Session, Encoding,
+Optimizer, Dataset and fit()."""
+
+import collections
+import ctypes
+import enum
+import os
+import sys
+import weakref
+from ctypes import byref, c_char_p, c_float, c_size_t
+
+import numpy as np
+
+from . import errors
+from ._arrays import as_f32, as_i32, batch, fptr, groups as _groups, iptr, shape_error
+from ._lib import (C, PROGRESS_FN, Dataset_p, Encoding_p, Model_p, Optimizer_p, Options_p, Session_p, dec,
+                   dsn_allocator, ALLOC_FN, FREE_FN, enc)
+
+_MAX_DIMS = 3  # observation dims the C API reports (dsn_model_obs_shape, dsn_dataset_obs_shape)
+
+
+class Scope(enum.IntEnum):
+    """How many rows a latent part has for a batch (dsn_scope)."""
+    GROUP = 0     # one row per group
+    ITEM = 1      # one row per observation
+    FRAME = 2     # one row per frame of each observation
+    POSITION = 3  # one row per code position of each observation
+
+
+Part = collections.namedtuple("Part", "name dim scope")
+Part.__doc__ = "A latent part of a model: its name, floats per row and Scope."
+
+Progress = collections.namedtuple("Progress", "epoch step epoch_end terms")
+Progress.__doc__ = """What fit() passes to its callback: epoch (0-based during an
+epoch, the number of finished epochs at epoch_end), the global step, whether
+this is the end-of-epoch report, and a dict of named loss terms."""
+
+
+# ---- library-wide functions -------------------------------------------------
+
+def version():
+    """Version string of the loaded library ("0.1.0")."""
+    return dec(C.dsn_version_string())
+
+
+def version_number():
+    """MAJOR*10000 + MINOR*100 + PATCH of the loaded library."""
+    return C.dsn_version_number()
+
+
+def status_string(status):
+    """Human-readable name of a dsn_status code."""
+    return dec(C.dsn_status_string(int(status)))
+
+
+def last_error():
+    """The calling thread's last error message ('' if none)."""
+    return dec(C.dsn_last_error())
+
+
+def clear_error():
+    """Clear the calling thread's last error message."""
+    C.dsn_clear_error()
+
+
+def allocation_count():
+    """Heap allocations the library has made since the process started."""
+    return C.dsn_allocation_count()
+
+
+_allocator_keepalive = None
+
+
+def set_allocator(alloc=None, free=None):
+    """Route every library allocation through Python callables:
+    alloc(size) -> address (int, 16-byte aligned, 0 on failure) and free(address).
+    With no arguments, restore malloc/free. Must be called before any object
+    is created (memory must be released by the allocator that made it)."""
+    global _allocator_keepalive
+    if alloc is None and free is None:
+        C.dsn_set_allocator(None)
+        _allocator_keepalive = None
+        return
+    if alloc is None or free is None:
+        raise errors.InvalidArgumentError("set_allocator: give both alloc and free, or neither",
+                                          errors.E_INVALID)
+
+    def _alloc(ctx, size):
+        try:
+            return alloc(size) or None
+        except BaseException:  # never let an exception cross into C
+            return None
+
+    def _free(ctx, ptr):
+        if ptr:
+            try:
+                free(ptr)
+            except BaseException:
+                pass
+
+    a = dsn_allocator(ALLOC_FN(_alloc), FREE_FN(_free), None)
+    C.dsn_set_allocator(byref(a))
+    _allocator_keepalive = a
+
+
+# ---- handles ----------------------------------------------------------------
+
+class _Handle:
+    """Owns one C handle: close() frees it (idempotent), `with` closes it, and
+    the finaliser frees it as a safety net. Using it after close() raises
+    ClosedError."""
+
+    _free_fn = None  # name of the dsn_X_free function
+    _ptr = None
+
+    def _adopt(self, ptr):
+        self._ptr = ptr
+        return self
+
+    @property
+    def _h(self):
+        p = self._ptr
+        if not p:
+            raise errors.ClosedError("%s is closed (close() was called, or its model was closed)"
+                                     % type(self).__name__, errors.E_STATE)
+        return p
+
+    @property
+    def closed(self):
+        return not self._ptr
+
+    def close(self):
+        """Release the C object now. Safe to call twice."""
+        p, self._ptr = self._ptr, None
+        if p:
+            getattr(C, self._free_fn)(p)
+
+    def __enter__(self):
+        self._h
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+        return False
+
+    def __del__(self):
+        try:
+            self.close()
+        except Exception:  # interpreter shutdown: the library may be gone
+            pass
+
+
+class _Dependent(_Handle):
+    """A handle that points into a model (session, encoding, optimizer): it
+    keeps the model alive, and is closed first when the model is closed."""
+
+    def _attach(self, model):
+        self.model = model
+        model._deps.add(self)
+
+
+def _format_value(key, v):
+    if isinstance(v, bool):
+        return "1" if v else "0"
+    if isinstance(v, (int, np.integer)):
+        return str(int(v))
+    if isinstance(v, (float, np.floating)):
+        return repr(float(v))
+    if isinstance(v, str):
+        return v
+    if isinstance(v, os.PathLike):
+        return os.fspath(v)
+    if isinstance(v, (list, tuple)):
+        return ":".join(_format_value(key, x) for x in v)
+    raise TypeError("option %r: cannot pass a %s (use str, int, float, bool or a list of them)"
+                    % (key, type(v).__name__))
+
+
+def _read_options(ptr):
+    """A dsn_options (borrowed) as an ordered dict."""
+    out = {}
+    if not ptr:
+        return out
+    for i in range(C.dsn_options_count(ptr)):
+        k = C.dsn_options_key(ptr, i)
+        out[dec(k)] = dec(C.dsn_options_get(ptr, k))
+    return out
+
+
+class Options(_Handle):
+    """A dsn_options bag of string key/value pairs, usable like a dict.
+    Values given as bool/int/float/list are formatted the way the library
+    parses them (lists joined by ':')."""
+
+    _free_fn = "dsn_options_free"
+
+    def __init__(self, items=None, **kw):
+        p = Options_p()
+        C.dsn_options_create(byref(p))
+        self._adopt(p)
+        for k, v in dict(items or {}, **kw).items():
+            self[k] = v
+
+    @classmethod
+    def of(cls, items=None, **kw):
+        """An Options from an Options (returned as is), a dict, a "k=v, ..."
+        string or keywords; None when there is nothing to set."""
+        if isinstance(items, Options) and not kw:
+            return items
+        if isinstance(items, str):
+            o = cls(**kw)
+            o.parse(items)
+            return o
+        if items is None and not kw:
+            return None
+        if isinstance(items, Options):
+            items = items.to_dict()
+        return cls(items, **kw)
+
+    def set(self, key, value):
+        C.dsn_options_set(self._h, enc(key), enc(_format_value(key, value)))
+
+    def parse(self, text):
+        """Add "key = value" pairs separated by newlines, ';' or ','."""
+        C.dsn_options_parse(self._h, enc(text))
+
+    def load(self, path):
+        """Add the pairs in a text file (see parse)."""
+        C.dsn_options_load(self._h, enc(path))
+
+    def get(self, key, default=None):
+        v = C.dsn_options_get(self._h, enc(key))
+        return default if v is None else dec(v)
+
+    def keys(self):
+        h = self._h
+        return [dec(C.dsn_options_key(h, i)) for i in range(C.dsn_options_count(h))]
+
+    def to_dict(self):
+        return _read_options(self._h)
+
+    def items(self):
+        return self.to_dict().items()
+
+    def __len__(self):
+        return C.dsn_options_count(self._h)
+
+    def __iter__(self):
+        return iter(self.keys())
+
+    def __contains__(self, key):
+        return C.dsn_options_get(self._h, enc(key)) is not None
+
+    def __getitem__(self, key):
+        v = C.dsn_options_get(self._h, enc(key))
+        if v is None:
+            raise KeyError(key)
+        return dec(v)
+
+    def __setitem__(self, key, value):
+        self.set(key, value)
+
+    def __repr__(self):
+        return "Options(closed)" if self.closed else "Options(%r)" % self.to_dict()
+
+
+def _opts_ptr(o):
+    return o._h if o is not None else None
+
+
+# ---- models -------------------------------------------------------------------
+
+class Model(_Handle):
+    """A model of one family ("ml-vae", ...) with its options and weights.
+
+    Model("ml-vae", input_dim=64, hidden=[128], seed=3) creates one (options
+    as keywords, or as a dict/str in `options` for keys that are not Python
+    identifiers); Model.load(path) reads a saved one. encode/decode/swap/
+    sample run through a session the model keeps; use model.session() for one
+    session per thread.
+    """
+
+    _free_fn = "dsn_model_free"
+
+    def __init__(self, family, options=None, **kw):
+        self._init_fields()
+        o = Options.of(options, **kw)
+        p = Model_p()
+        try:
+            C.dsn_model_create(byref(p), enc(family), _opts_ptr(o))
+        finally:
+            if o is not None and o is not options:
+                o.close()
+        self._adopt(p)
+
+    def _init_fields(self):
+        self._deps = weakref.WeakSet()
+        self._session = None
+
+    @classmethod
+    def load(cls, path):
+        """A model saved with save() (FormatError for damaged files)."""
+        p = Model_p()
+        C.dsn_model_load(byref(p), enc(path))
+        m = cls.__new__(cls)
+        m._init_fields()
+        return m._adopt(p)
+
+    def save(self, path, optimizer=None):
+        """Save family, options and weights atomically; with an optimizer also
+        its state and the training counters (exact resume)."""
+        if optimizer is not None and optimizer.model is not self:
+            raise errors.InvalidArgumentError("save: the optimizer belongs to another model", errors.E_INVALID)
+        C.dsn_model_save(self._h, optimizer._h if optimizer is not None else None, enc(path))
+
+    def close(self):
+        """Release the model, after closing its sessions, encodings and optimizers."""
+        deps = getattr(self, "_deps", None)
+        if deps is not None:
+            for d in list(deps):
+                d.close()
+        self._session = None
+        super().close()
+
+    # -- description
+    @property
+    def family(self):
+        return dec(C.dsn_model_family(self._h))
+
+    @property
+    def options(self):
+        """The options the model was created with, as a dict of strings."""
+        return _read_options(C.dsn_model_options(self._h))
+
+    @property
+    def num_params(self):
+        return C.dsn_model_num_params(self._h)
+
+    @property
+    def obs_size(self):
+        return C.dsn_model_obs_size(self._h)
+
+    @property
+    def obs_shape(self):
+        dims = (c_size_t * _MAX_DIMS)()
+        n = C.dsn_model_obs_shape(self._h, dims, _MAX_DIMS)
+        return tuple(dims[i] for i in range(min(n, _MAX_DIMS)))
+
+    @property
+    def parts(self):
+        """The latent parts, as a tuple of Part(name, dim, scope)."""
+        h = self._h
+        return tuple(Part(dec(C.dsn_model_part_name(h, i)), C.dsn_model_part_dim(h, i),
+                          Scope(C.dsn_model_part_scope(h, i))) for i in range(C.dsn_model_num_parts(h)))
+
+    @property
+    def part_names(self):
+        return tuple(p.name for p in self.parts)
+
+    def __repr__(self):
+        if self.closed:
+            return "Model(closed)"
+        return "Model(%r, params=%d, obs_shape=%s, parts=%s)" % (
+            self.family, self.num_params, self.obs_shape, ", ".join("%s[%d]" % (p.name, p.dim) for p in self.parts))
+
+    # -- inference
+    def session(self, max_items):
+        """A new Session (scratch for up to max_items per call)."""
+        return Session(self, max_items)
+
+    def encoding(self, max_items):
+        """A new empty Encoding with room for max_items observations."""
+        return Encoding(self, max_items)
+
+    def _sess(self, n):
+        s = self._session
+        if s is None or s.closed or s.max_items < n:
+            if s is not None:
+                s.close()
+            s = self._session = Session(self, max(int(n), 64))
+        return s
+
+    def encode(self, x, groups=None, out=None):
+        """Encode a batch x of shape (n, *obs_shape) (or (n, obs_size)); items
+        with equal group ids share group-scoped parts. Returns an Encoding
+        (`out`, reused, if given)."""
+        xa, n = batch(x, self.obs_shape, self.obs_size, "encode: x")
+        return self._sess(n).encode(xa, groups, out)
+
+    def decode(self, encoding, out=None):
+        """Observations from an encoding: array of shape (n, *obs_shape)."""
+        return self._sess(max(encoding.num_items, 1)).decode(encoding, out)
+
+    def reconstruct(self, x, groups=None):
+        """decode(encode(x, groups))."""
+        with self.encode(x, groups) as e:
+            return self.decode(e)
+
+    def swap(self, a, b, part):
+        """Exchange `part` between encodings a and b (in place)."""
+        a.swap(b, part)
+
+    def sample(self, encoding, part, seed=0):
+        """Replace `part` of encoding by draws from the prior (in place);
+        returns the encoding."""
+        return self._sess(max(encoding.num_items, 1)).sample(encoding, part, seed)
+
+    def sample_prior(self, n, groups=None, seed=0):
+        """A new Encoding of n items with every part drawn from the prior
+        (part i with seed + i)."""
+        e = Encoding(self, n)
+        try:
+            e.prepare(n, groups)
+            for i, p in enumerate(self.part_names):
+                self.sample(e, p, seed + i)
+        except BaseException:
+            e.close()
+            raise
+        return e
+
+    # -- training
+    def optimizer(self, kind="adam", options=None, **kw):
+        """Optimizer(self, kind, ...)."""
+        return Optimizer(self, kind, options, **kw)
+
+    def train_step(self, optimizer, x, groups=None, mask=None):
+        """One update on a batch; returns the batch loss."""
+        if optimizer.model is not self:
+            raise errors.InvalidArgumentError("train_step: the optimizer belongs to another model", errors.E_INVALID)
+        xa, n = batch(x, self.obs_shape, self.obs_size, "train_step: x")
+        g = _groups(groups, n)
+        m = None
+        if mask is not None:
+            m = as_f32(mask, "train_step: mask")
+            T = self.obs_shape[0]
+            if m.shape != (n, T):
+                raise shape_error("train_step: mask must have shape (n, T) = (%d, %d), got %s" % (n, T, m.shape))
+        loss = c_float()
+        C.dsn_train_step(self._h, optimizer._h, fptr(xa), n, iptr(g), fptr(m), byref(loss))
+        return loss.value
+
+    def train_terms(self):
+        """Named loss terms of the last training step, as a dict."""
+        h = self._h
+        k = C.dsn_train_terms(h, None, None, 0)
+        names = (c_char_p * max(k, 1))()
+        vals = (c_float * max(k, 1))()
+        k = min(C.dsn_train_terms(h, names, vals, k), k)
+        return {dec(names[i]): vals[i] for i in range(k)}
+
+    def fit(self, train, optimizer=None, valid=None, callback=None, progress=None, options=None, **kw):
+        """fit(self, optimizer, train, ...); a default Adam optimizer is made
+        (and closed afterwards) when none is given. Returns the history."""
+        if optimizer is not None:
+            return fit(self, optimizer, train, valid, callback, progress, options, **kw)
+        with Optimizer(self) as opt:
+            return fit(self, opt, train, valid, callback, progress, options, **kw)
+
+
+class Session(_Dependent):
+    """Per-thread scratch for encode / decode / sample of one model. After
+    the first call of each kind these do not allocate in C."""
+
+    _free_fn = "dsn_session_free"
+
+    def __init__(self, model, max_items):
+        max_items = int(max_items)
+        p = Session_p()
+        C.dsn_session_create(byref(p), model._h, max_items)
+        self._adopt(p)
+        self.max_items = max_items
+        self._attach(model)
+
+    def encode(self, x, groups=None, out=None):
+        m = self.model
+        xa, n = batch(x, m.obs_shape, m.obs_size, "encode: x")
+        if n > self.max_items:
+            raise shape_error("encode: %d observations, the session holds %d" % (n, self.max_items))
+        g = _groups(groups, n)
+        e = out if out is not None else Encoding(m, n)
+        if e.max_items < n:
+            raise shape_error("encode: %d observations, the encoding holds %d" % (n, e.max_items))
+        try:
+            C.dsn_encode(self._h, e._h, fptr(xa), n, iptr(g))
+        except BaseException:
+            if out is None:
+                e.close()
+            raise
+        return e
+
+    def decode(self, encoding, out=None):
+        m = self.model
+        n = encoding.num_items
+        shape = (n,) + m.obs_shape
+        if out is None:
+            out = np.empty(shape, dtype=np.float32)
+        else:
+            if not isinstance(out, np.ndarray) or out.dtype != np.float32 or not out.flags.c_contiguous \
+                    or not out.flags.writeable:
+                raise TypeError("decode: out must be a writeable C-contiguous float32 numpy array")
+            if out.size != n * m.obs_size:
+                raise shape_error("decode: out has %d floats, %d items need %s" % (out.size, n, shape))
+        C.dsn_decode(self._h, encoding._h, fptr(out), out.size)
+        return out
+
+    def sample(self, encoding, part, seed=0):
+        C.dsn_sample(self._h, encoding._h, enc(part), int(seed) & 0xFFFFFFFFFFFFFFFF)
+        return encoding
+
+
+class Encoding(_Dependent):
+    """Latent parts of a batch of observations. enc["content"] (or
+    enc.get("content", "mean")) copies a part out as a (rows, dim) float32
+    array; enc["style"] = array (or set()) writes one."""
+
+    _free_fn = "dsn_encoding_free"
+
+    def __init__(self, model, max_items):
+        max_items = int(max_items)
+        p = Encoding_p()
+        C.dsn_encoding_create(byref(p), model._h, max_items)
+        self._adopt(p)
+        self.max_items = max_items
+        self._attach(model)
+
+    @property
+    def num_items(self):
+        return C.dsn_encoding_num_items(self._h)
+
+    @property
+    def num_groups(self):
+        return C.dsn_encoding_num_groups(self._h)
+
+    def __len__(self):
+        return self.num_items
+
+    @property
+    def part_names(self):
+        return self.model.part_names
+
+    def shape(self, part):
+        """(rows, dim) of a part as currently held."""
+        rows, dim = c_size_t(), c_size_t()
+        C.dsn_encoding_get(self._h, enc(part), b"value", None, 0, byref(rows), byref(dim))
+        return rows.value, dim.value
+
+    def get(self, part, field="value", out=None):
+        """Copy a part's field ("value", "mean" or "logvar") into a new (or the
+        given) float32 array of shape (rows, dim)."""
+        h = self._h
+        rows, dim = c_size_t(), c_size_t()
+        C.dsn_encoding_get(h, enc(part), enc(field), None, 0, byref(rows), byref(dim))
+        shape = (rows.value, dim.value)
+        if out is None:
+            out = np.empty(shape, dtype=np.float32)
+        elif not isinstance(out, np.ndarray) or out.dtype != np.float32 or not out.flags.c_contiguous \
+                or not out.flags.writeable:
+            raise TypeError("get: out must be a writeable C-contiguous float32 numpy array")
+        elif out.size != shape[0] * shape[1]:
+            raise shape_error("get: out has %d floats, part %r is %s" % (out.size, part, shape))
+        C.dsn_encoding_get(h, enc(part), enc(field), fptr(out), out.size, None, None)
+        return out
+
+    def set(self, part, data, field="value"):
+        """Overwrite a part's field with data of shape (rows, dim) (or rows*dim
+        flat); rows must match what the encoding holds."""
+        rows, dim = self.shape(part)
+        a = as_f32(data, "set: data")
+        if a.shape not in ((rows, dim), (rows * dim,)) and not (dim == 1 and a.shape == (rows,)):
+            raise shape_error("set: part %r holds shape (%d, %d), got data of shape %s" % (part, rows, dim, a.shape))
+        C.dsn_encoding_set(self._h, enc(part), enc(field), fptr(a), rows)
+
+    def __getitem__(self, part):
+        return self.get(part)
+
+    def __setitem__(self, part, data):
+        self.set(part, data)
+
+    @property
+    def parts(self):
+        """{name: value array} for every part."""
+        return {p: self.get(p) for p in self.part_names}
+
+    def swap(self, other, part):
+        """Exchange `part` with another encoding of the same model (in place)."""
+        C.dsn_swap(self._h, other._h, enc(part))
+
+    def copy_item(self, dst_item, src, src_item, part):
+        """Copy item src_item's row(s) of `part` from encoding src into item
+        dst_item of this one (a group-scoped part copies the item's group row)."""
+        if dst_item < 0 or src_item < 0:
+            raise errors.InvalidArgumentError("copy_item: negative item index", errors.E_INVALID)
+        C.dsn_encoding_copy_item(self._h, int(dst_item), src._h, int(src_item), enc(part))
+
+    def prepare(self, n_items, groups=None):
+        """Size for n_items (groups as in encode) and zero every part."""
+        n_items = int(n_items)
+        if n_items <= 0:
+            raise shape_error("prepare: n_items must be positive, got %d" % n_items)
+        g = _groups(groups, n_items)
+        C.dsn_encoding_prepare(self._h, n_items, iptr(g))
+        return self
+
+    def sample(self, part, seed=0):
+        """Draw `part` from the prior, in place (through the model's session)."""
+        return self.model.sample(self, part, seed)
+
+    def __repr__(self):
+        if self.closed:
+            return "Encoding(closed)"
+        return "Encoding(%s items, %s groups, parts=%s)" % (self.num_items, self.num_groups, self.part_names)
+
+
+# ---- optimizers ----------------------------------------------------------------
+
+class Optimizer(_Dependent):
+    """Optimizer state bound to one model: kind "adam" (default), "adamw" or
+    "sgd", options as keywords (lr, beta1, clip_norm, schedule, ...)."""
+
+    _free_fn = "dsn_optimizer_free"
+
+    def __init__(self, model, kind="adam", options=None, **kw):
+        o = Options.of(options, **kw)
+        p = Optimizer_p()
+        try:
+            C.dsn_optimizer_create(byref(p), model._h, enc(kind), _opts_ptr(o))
+        finally:
+            if o is not None and o is not options:
+                o.close()
+        self._adopt(p)
+        self.kind = kind
+        self._attach(model)
+
+    @classmethod
+    def load(cls, model, path):
+        """The optimizer state saved with model.save(path, optimizer)."""
+        p = Optimizer_p()
+        C.dsn_optimizer_load(byref(p), model._h, enc(path))
+        o = cls.__new__(cls)
+        o._adopt(p)
+        o.kind = None
+        o._attach(model)
+        return o
+
+    def set_lr(self, lr):
+        """Change the base learning rate (> 0, finite)."""
+        C.dsn_optimizer_set_lr(self._h, float(lr))
+
+    @property
+    def steps(self):
+        """Updates taken so far."""
+        return C.dsn_optimizer_steps(self._h)
+
+
+# ---- datasets --------------------------------------------------------------------
+
+class Dataset(_Handle):
+    """Observations of one shape with optional int labels (also the groups of
+    grouped training) and frame masks. Dataset(x, labels, mask) copies numpy
+    arrays; the from_* class methods read files."""
+
+    _free_fn = "dsn_dataset_free"
+
+    def __init__(self, x, labels=None, mask=None):
+        a = as_f32(x, "Dataset: x")
+        if a.ndim < 2 or a.ndim > _MAX_DIMS + 1:
+            raise shape_error("Dataset: x must have shape (n, d1[, d2[, d3]]) (1 to 3 dims per observation), "
+                              "got %s" % (a.shape,))
+        n = a.shape[0]
+        if n == 0:
+            raise shape_error("Dataset: x holds no observations")
+        lab = None
+        if labels is not None:
+            lab = as_i32(labels, "Dataset: labels")
+            if lab.shape != (n,):
+                raise shape_error("Dataset: labels must have shape (%d,), got %s" % (n, lab.shape))
+        m = None
+        if mask is not None:
+            m = as_f32(mask, "Dataset: mask")
+            if m.shape != (n, a.shape[1]):
+                raise shape_error("Dataset: mask must have shape (n, T) = (%d, %d), got %s" % (n, a.shape[1], m.shape))
+        shape = (c_size_t * (a.ndim - 1))(*a.shape[1:])
+        p = Dataset_p()
+        C.dsn_dataset_from_memory(byref(p), fptr(a), n, shape, a.ndim - 1, iptr(lab), fptr(m))
+        self._adopt(p)
+
+    @classmethod
+    def _wrap(cls, p):
+        return cls.__new__(cls)._adopt(p)
+
+    @classmethod
+    def from_arrays(cls, x, labels=None, mask=None):
+        return cls(x, labels, mask)
+
+    @classmethod
+    def from_idx(cls, images, labels=None):
+        """MNIST-style IDX files (pixels scaled to [0, 1])."""
+        p = Dataset_p()
+        C.dsn_dataset_from_idx(byref(p), enc(images), enc(labels))
+        return cls._wrap(p)
+
+    @classmethod
+    def from_mnist(cls, directory, test=False):
+        """The four standard MNIST files in a folder: training or test set."""
+        p = Dataset_p()
+        C.dsn_dataset_from_mnist(byref(p), enc(directory), 1 if test else 0)
+        return cls._wrap(p)
+
+    @classmethod
+    def from_npy(cls, x_path, labels_path=None):
+        """NumPy .npy files: x [N, ...] float32/float64/uint8, labels [N]."""
+        p = Dataset_p()
+        C.dsn_dataset_from_npy(byref(p), enc(x_path), enc(labels_path))
+        return cls._wrap(p)
+
+    @classmethod
+    def from_audio(cls, source, options=None, **kw):
+        """Log-mel windows of an audio folder or CSV manifest; options as in
+        dsn_dataset_from_audio (frames, hop, cache, threads, label, n_mels, ...)."""
+        o = Options.of(options, **kw)
+        p = Dataset_p()
+        try:
+            C.dsn_dataset_from_audio(byref(p), enc(source), _opts_ptr(o))
+        finally:
+            if o is not None and o is not options:
+                o.close()
+        return cls._wrap(p)
+
+    @classmethod
+    def load_audio(cls, path, label_column=None):
+        """A dataset file written by the `features` tool."""
+        p = Dataset_p()
+        C.dsn_dataset_load_audio(byref(p), enc(path), enc(label_column))
+        return cls._wrap(p)
+
+    def split(self, valid_fraction, seed=0, stratified=False):
+        """Random (optionally label-stratified) split: (train, valid)."""
+        a, b = Dataset_p(), Dataset_p()
+        C.dsn_dataset_split(self._h, float(valid_fraction), int(seed) & 0xFFFFFFFFFFFFFFFF, 1 if stratified else 0,
+                            byref(a), byref(b))
+        return Dataset._wrap(a), Dataset._wrap(b)
+
+    def select_labels(self, labels):
+        """(rows whose label is in labels, the other rows)."""
+        lab = as_i32(np.atleast_1d(np.asarray(labels)), "select_labels: labels").ravel()
+        a, b = Dataset_p(), Dataset_p()
+        C.dsn_dataset_select_labels(self._h, iptr(lab), lab.size, byref(a), byref(b))
+        return Dataset._wrap(a), Dataset._wrap(b)
+
+    def __len__(self):
+        return C.dsn_dataset_size(self._h)
+
+    @property
+    def obs_size(self):
+        return C.dsn_dataset_obs_size(self._h)
+
+    @property
+    def obs_shape(self):
+        dims = (c_size_t * _MAX_DIMS)()
+        n = C.dsn_dataset_obs_shape(self._h, dims, _MAX_DIMS)
+        return tuple(dims[i] for i in range(min(n, _MAX_DIMS)))
+
+    @property
+    def num_groups(self):
+        return C.dsn_dataset_num_groups(self._h)
+
+    def label(self, i):
+        """Label of item i (None if the dataset has none)."""
+        lab = ctypes.c_int32()
+        C.dsn_dataset_get(self._h, self._index(i), None, 0, byref(lab))
+        return None if lab.value < 0 else lab.value
+
+    def _index(self, i):
+        n = len(self)
+        i = int(i)
+        if i < 0:
+            i += n
+        if not 0 <= i < n:
+            raise IndexError("dataset index %d out of range (%d items)" % (i, n))
+        return i
+
+    def get(self, i, out=None):
+        """(observation i as a float32 array of obs_shape, label or None)."""
+        i = self._index(i)
+        if out is None:
+            out = np.empty(self.obs_shape, dtype=np.float32)
+        elif not isinstance(out, np.ndarray) or out.dtype != np.float32 or not out.flags.c_contiguous \
+                or not out.flags.writeable:
+            raise TypeError("get: out must be a writeable C-contiguous float32 numpy array")
+        elif out.size != self.obs_size:
+            raise shape_error("get: out has %d floats, an observation has %d" % (out.size, self.obs_size))
+        lab = ctypes.c_int32()
+        C.dsn_dataset_get(self._h, i, fptr(out), out.size, byref(lab))
+        return out, (None if lab.value < 0 else lab.value)
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return self.arrays(range(*i.indices(len(self))))
+        return self.get(i)
+
+    def __iter__(self):
+        for i in range(len(self)):
+            yield self.get(i)
+
+    def arrays(self, indices=None):
+        """(x of shape (k, *obs_shape), labels int32 (k,), -1 where none) for
+        the given indices (default all)."""
+        idx = range(len(self)) if indices is None else indices
+        idx = [self._index(i) for i in idx]
+        x = np.empty((len(idx),) + self.obs_shape, dtype=np.float32)
+        labels = np.empty(len(idx), dtype=np.int32)
+        h, size, lab = self._h, self.obs_size, ctypes.c_int32()
+        for k, i in enumerate(idx):
+            C.dsn_dataset_get(h, i, fptr(x[k]), size, byref(lab))
+            labels[k] = lab.value
+        return x, labels
+
+    def __repr__(self):
+        if self.closed:
+            return "Dataset(closed)"
+        return "Dataset(%d items, obs_shape=%s, %d groups)" % (len(self), self.obs_shape, self.num_groups)
+
+
+# ---- the training loop ---------------------------------------------------------------
+
+def _tqdm():
+    try:
+        from tqdm import tqdm
+        return tqdm
+    except ImportError:
+        return None
+
+
+class History(list):
+    """fit()'s result: one dict per finished epoch ({"epoch", "step",
+    "train_loss", ...}); .steps holds the per-step reports."""
+
+    def __init__(self):
+        super().__init__()
+        self.steps = []
+
+
+def fit(model, optimizer, train, valid=None, callback=None, progress=None, options=None, **kw):
+    """Train model with optimizer on the Dataset train (dsn_fit).
+
+    Options as keywords or `options` (epochs, steps_per_epoch, batch_groups,
+    group_size, batch_size, patience, keep_best, checkpoint, checkpoint_every,
+    log_every, seed). callback(Progress) is called every log_every steps and
+    after each epoch; return True to stop training. An exception raised in the
+    callback stops training and is re-raised here. progress: True shows a
+    tqdm bar, False none, None one when tqdm is installed and stderr is a
+    terminal. Returns a History of the end-of-epoch reports.
+    """
+    o = Options.of(options, **kw)
+    try:
+        opts = o.to_dict() if o is not None else {}
+        epochs = int(opts.get("epochs", 10))
+        spe = int(opts.get("steps_per_epoch", 0))
+        show = progress if progress is not None else sys.stderr.isatty()
+        tq = _tqdm() if show else None
+        history = History()
+        state = {"exc": None, "bar": None, "last": None, "first_epoch": None}
+
+        def on_progress(user, epoch, step, epoch_end, n, names, values):
+            try:
+                terms = {names[i].decode(): values[i] for i in range(n)}
+                if state["first_epoch"] is None:
+                    state["first_epoch"] = epoch - 1 if epoch_end else epoch
+                if epoch_end:
+                    history.append(dict(terms, epoch=epoch, step=step))
+                else:
+                    history.steps.append(dict(terms, epoch=epoch, step=step))
+                if tq is not None:
+                    bar = state["bar"]
+                    if bar is None:
+                        bar = state["bar"] = tq(total=None, unit="step", desc="fit", leave=False)
+                    if bar.total is None:
+                        per = spe if spe else (step - state["start"] if epoch_end else 0)
+                        if per > 0:
+                            bar.total = per * (epochs - state["first_epoch"])
+                            bar.refresh()
+                    bar.update(max(0, step - state["last"]))
+                    state["last"] = step
+                    post = {k: "%.4g" % v for k, v in terms.items() if k in ("loss", "train_loss", "valid_loss")}
+                    if post:
+                        bar.set_postfix(post, refresh=False)
+                if callback is not None and callback(Progress(epoch, step, bool(epoch_end), terms)):
+                    return 1
+                return 0
+            except BaseException as e:  # must not cross into C: stop, re-raise after dsn_fit
+                state["exc"] = e
+                return 1
+
+        state["start"] = state["last"] = optimizer.steps
+        cb = PROGRESS_FN(on_progress)
+        try:
+            C.dsn_fit(model._h, optimizer._h, train._h, valid._h if valid is not None else None, _opts_ptr(o), cb,
+                      None)
+        except errors.DisentError:
+            if state["exc"] is None:
+                raise
+        finally:
+            if state["bar"] is not None:
+                state["bar"].close()
+        if state["exc"] is not None:
+            raise state["exc"]
+        return history
+    finally:
+        if o is not None and o is not options:
+            o.close()
+
+
+__all__ = ["Scope", "Part", "Progress", "History", "Options", "Model", "Session", "Encoding", "Optimizer",
+           "Dataset", "fit", "version", "version_number", "status_string", "last_error", "clear_error",
+           "allocation_count", "set_allocator"]
