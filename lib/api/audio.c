@@ -1,0 +1,205 @@
+/* audio.c - public audio functions for hosts: file read/write, the log-mel
+ * features of the audio datasets, and log-mel -> audio (NNLS + Griffin-Lim). */
+#include "api/options.h"
+#include "audio/invert.h"
+#include "audio/io.h"
+#include "audio/mel.h"
+#include "core/alloc.h"
+#include "core/error.h"
+
+#include <math.h>
+#include <string.h>
+
+static dsn_status fail(dsn_status st, const char *where)
+{
+    dsi_error_prefix(where);
+    return st;
+}
+
+static dsn_status check_finite(const float *x, size_t n, const char *what)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!isfinite(x[i])) return dsi_error(DSN_E_NUMERIC, "non-finite %s at index %zu", what, i);
+    return DSN_OK;
+}
+
+dsn_status dsn_audio_read(float **samples, size_t *n, int *rate, const char *path, int sample_rate)
+{
+    DSI_CHECK_NULL(samples, "dsn_audio_read: samples");
+    DSI_CHECK_NULL(n, "dsn_audio_read: n");
+    DSI_CHECK_NULL(path, "dsn_audio_read: path");
+    float *x = NULL;
+    size_t len = 0;
+    int sr = 0;
+    dsn_status st = dsi_audio_read(path, sample_rate, &x, &len, &sr);
+    if (st != DSN_OK) return fail(st, "dsn_audio_read");
+    *samples = x;
+    *n = len;
+    if (rate) *rate = sr;
+    return DSN_OK;
+}
+
+void dsn_audio_free(float *samples) { dsi_free(samples); }
+
+dsn_status dsn_audio_write(const char *path, const float *samples, size_t n, int sample_rate,
+                           const dsn_options *opts)
+{
+    static const char *const where = "dsn_audio_write";
+    DSI_CHECK_NULL(path, "dsn_audio_write: path");
+    DSI_CHECK_NULL(samples, "dsn_audio_write: samples");
+    static const char *const formats[] = {"auto", "wav16", "wav_float", "flac16", "flac24", NULL};
+    int fmt = 0;
+    dsi_optr r;
+    dsn_status st = dsi_optr_init(&r, opts, where);
+    if (st != DSN_OK) return fail(st, where);
+    dsi_opt_enum(&r, "format", &fmt, formats);
+    st = dsi_optr_finish(&r);
+    if (st == DSN_OK) st = check_finite(samples, n, "sample");
+    if (st == DSN_OK) st = dsi_audio_write(path, samples, n, sample_rate, (dsi_audio_format)fmt);
+    return st == DSN_OK ? st : fail(st, where);
+}
+
+/* Feature settings from a bag, as dsn_dataset_from_audio reads them; the
+ * dataset's window keys are read and ignored so its bag can be reused. */
+static void read_feat(dsi_optr *r, dsi_feat_cfg *c)
+{
+    int ignore_i = 0;
+    char ignore_s[DSI_OPT_VALUE];
+    dsi_opt_int(r, "frames", &ignore_i, 0, 1 << 20);
+    dsi_opt_int(r, "hop", &ignore_i, 0, 1 << 20);
+    dsi_opt_int(r, "threads", &ignore_i, 0, 64);
+    dsi_opt_str(r, "cache", ignore_s, sizeof ignore_s);
+    dsi_opt_str(r, "label", ignore_s, sizeof ignore_s);
+    dsi_opt_int(r, "sample_rate", &c->sr, 1000, 384000);
+    dsi_opt_int(r, "n_fft", &c->n_fft, 16, 1 << 16);
+    dsi_opt_int(r, "hop_length", &c->hop, 1, 1 << 16);
+    dsi_opt_int(r, "n_mels", &c->n_mels, 1, 1024);
+    dsi_opt_float(r, "fmin", &c->fmin, 0, 1e6);
+    dsi_opt_float(r, "fmax", &c->fmax, 0, 1e6);
+}
+
+dsn_status dsn_audio_features(float *out, size_t len, size_t *n_frames, size_t *n_mels, const float *x, size_t n,
+                              int sample_rate, const dsn_options *opts)
+{
+    static const char *const where = "dsn_audio_features";
+    DSI_CHECK_NULL(n_frames, "dsn_audio_features: n_frames");
+    DSI_CHECK_NULL(x, "dsn_audio_features: x");
+    if (sample_rate < 1 || sample_rate > DSI_AUDIO_MAX_RATE)
+        return fail(dsi_error(DSN_E_INVALID, "sample rate %d out of range", sample_rate), where);
+    if (n == 0 || n > DSI_AUDIO_MAX_SAMPLES)
+        return fail(dsi_error(DSN_E_SHAPE, "bad signal length %zu", n), where);
+    dsi_feat_cfg cfg;
+    dsi_feat_cfg_default(&cfg);
+    dsi_optr r;
+    dsn_status st = dsi_optr_init(&r, opts, where);
+    if (st != DSN_OK) return fail(st, where);
+    read_feat(&r, &cfg);
+    st = dsi_optr_finish(&r);
+    if (st == DSN_OK) st = dsi_feat_cfg_check(&cfg);
+    if (st != DSN_OK) return fail(st, where);
+    /* samples after resampling: the formula of dsi_audio_resample */
+    size_t m = n;
+    if (sample_rate != cfg.sr) {
+        m = (size_t)floor((double)n * ((double)cfg.sr / (double)sample_rate) + 0.5);
+        if (m == 0) m = 1;
+    }
+    const int center = cfg.center;
+    const size_t T = center ? 1 + m / (size_t)cfg.hop
+                            : (m >= (size_t)cfg.n_fft ? 1 + (m - (size_t)cfg.n_fft) / (size_t)cfg.hop : 0);
+    if (T < 1)
+        return fail(dsi_error(DSN_E_SHAPE, "a clip of %zu samples (at %d Hz) is too short for n_fft %d", m, cfg.sr,
+                              cfg.n_fft),
+                    where);
+    const size_t M = (size_t)cfg.n_mels;
+    if (!out) {
+        *n_frames = T;
+        if (n_mels) *n_mels = M;
+        return DSN_OK;
+    }
+    if (len / M < T)
+        return fail(dsi_error(DSN_E_SHAPE, "out has room for %zu floats, %zu x %zu needed", len, T, M), where);
+    st = check_finite(x, n, "sample");
+    if (st != DSN_OK) return fail(st, where);
+    float *y = NULL;
+    const float *sig = x;
+    if (sample_rate != cfg.sr) {
+        size_t ny = 0;
+        st = dsi_audio_resample(x, n, sample_rate, cfg.sr, DSI_RESAMPLE_MEDIUM, &y, &ny);
+        if (st != DSN_OK) return fail(st, where);
+        if (ny != m) {
+            dsi_free(y);
+            return fail(dsi_error(DSN_E_INTERNAL, "resampled length %zu, expected %zu", ny, m), where);
+        }
+        sig = y;
+    }
+    dsi_featurizer fz;
+    st = dsi_featurizer_init(&fz, &cfg);
+    if (st == DSN_OK) {
+        if ((size_t)dsi_featurizer_frames(&fz, m) != T)
+            st = dsi_error(DSN_E_INTERNAL, "frame count mismatch");
+        else
+            st = dsi_featurizer_run(&fz, sig, m, out);
+        dsi_featurizer_free(&fz);
+    }
+    dsi_free(y);
+    if (st != DSN_OK) return fail(st, where);
+    *n_frames = T;
+    if (n_mels) *n_mels = M;
+    return DSN_OK;
+}
+
+dsn_status dsn_mel_to_audio(float *out, size_t len, size_t *n_samples, const float *mel, size_t n_frames,
+                            size_t n_mels, const dsn_options *opts)
+{
+    static const char *const where = "dsn_mel_to_audio";
+    DSI_CHECK_NULL(n_samples, "dsn_mel_to_audio: n_samples");
+    DSI_CHECK_NULL(mel, "dsn_mel_to_audio: mel");
+    if (n_frames < 1 || n_frames > (1u << 24))
+        return fail(dsi_error(DSN_E_SHAPE, "bad frame count %zu", n_frames), where);
+    if (n_mels < 1 || n_mels > 1024) return fail(dsi_error(DSN_E_SHAPE, "bad n_mels %zu", n_mels), where);
+    dsi_feat_cfg cfg;
+    dsi_feat_cfg_default(&cfg);
+    cfg.n_mels = (int)n_mels;
+    dsi_gl_opts gl;
+    dsi_gl_opts_default(&gl);
+    gl.seed = 1;
+    int method = DSI_MELINV_NNLS, nnls_iter = 100;
+    static const char *const methods[] = {"nnls", "pinv", NULL};
+    dsi_optr r;
+    dsn_status st = dsi_optr_init(&r, opts, where);
+    if (st != DSN_OK) return fail(st, where);
+    read_feat(&r, &cfg);
+    dsi_opt_int(&r, "gl_iter", &gl.n_iter, 0, 100000);
+    dsi_opt_float(&r, "gl_momentum", &gl.momentum, 0.0, 1.5);
+    dsi_opt_u64(&r, "seed", &gl.seed);
+    dsi_opt_enum(&r, "mel_inversion", &method, methods);
+    dsi_opt_int(&r, "nnls_iter", &nnls_iter, 0, 100000);
+    st = dsi_optr_finish(&r);
+    if (st == DSN_OK && (size_t)cfg.n_mels != n_mels)
+        st = dsi_error(DSN_E_SHAPE, "option n_mels = %d but the frames have %zu mels", cfg.n_mels, n_mels);
+    if (st == DSN_OK) st = dsi_feat_cfg_check(&cfg);
+    if (st != DSN_OK) return fail(st, where);
+    const size_t ns = (n_frames - 1) * (size_t)cfg.hop;
+    if (!cfg.center) return fail(dsi_error(DSN_E_UNSUPPORTED, "only centred features can be inverted"), where);
+    if (!out) {
+        *n_samples = ns;
+        return DSN_OK;
+    }
+    if (len < ns) return fail(dsi_error(DSN_E_SHAPE, "out has room for %zu samples, %zu needed", len, ns), where);
+    st = check_finite(mel, n_frames * n_mels, "feature");
+    if (st != DSN_OK) return fail(st, where);
+    if (ns == 0) {
+        *n_samples = 0;
+        return DSN_OK;
+    }
+    dsi_featurizer fz;
+    st = dsi_featurizer_init(&fz, &cfg);
+    if (st == DSN_OK) {
+        st = dsi_features_to_audio(&fz, mel, (int)n_frames, (dsi_melinv_method)method, nnls_iter, &gl, out, ns,
+                                   NULL);
+        dsi_featurizer_free(&fz);
+    }
+    if (st != DSN_OK) return fail(st, where);
+    *n_samples = ns;
+    return DSN_OK;
+}
