@@ -862,6 +862,8 @@ def fit(model, optimizer, train, valid=None, callback=None, progress=None, optio
         state = {"exc": None, "bar": None, "last": None, "first_epoch": None}
 
         def on_progress(user, epoch, step, epoch_end, n, names, values):
+            if state["exc"] is not None:  # already failing: just keep stopping
+                return 1
             try:
                 terms = {names[i].decode(): values[i] for i in range(n)}
                 if state["first_epoch"] is None:

@@ -1,0 +1,135 @@
+"""Training: train_step, train_terms, Optimizer, fit with callbacks,
+progress bar, checkpoints and exact resume."""
+import numpy as np
+import pytest
+
+import disent
+from conftest import OBS, small_model
+
+
+def test_optimizer(model):
+    with disent.Optimizer(model, "sgd", lr=0.1, momentum=0.9) as o:
+        assert o.steps == 0 and o.model is model and o.kind == "sgd"
+        o.set_lr(0.01)
+        with pytest.raises(disent.InvalidArgumentError):
+            o.set_lr(-1)
+        with pytest.raises(disent.InvalidArgumentError):
+            o.set_lr(float("nan"))
+    with pytest.raises(disent.OptionError, match="unknown optimizer"):
+        disent.Optimizer(model, "rmsprop")
+    with pytest.raises(disent.OptionError):
+        disent.Optimizer(model, lr="fast")
+    with pytest.raises(disent.OptionError):
+        disent.Optimizer(model, no_such=1)
+    for kind in ("adam", "adamw"):
+        model.optimizer(kind, schedule="cosine", total_steps=10, clip_norm=1.0).close()
+
+
+def test_train_step_and_terms(model, data):
+    x, g = data
+    opt = model.optimizer(lr=1e-2)
+    losses = [model.train_step(opt, x[:32], g[:32]) for _ in range(20)]
+    assert opt.steps == 20
+    assert all(np.isfinite(losses)) and losses[-1] < losses[0]
+    terms = model.train_terms()
+    assert "loss" in terms and len(terms) >= 2
+    assert model.train_step(opt, x[:8]) > 0  # no groups
+    with pytest.raises(disent.ShapeError):
+        model.train_step(opt, x[:8, :5])
+    with pytest.raises(disent.NumericError):
+        model.train_step(opt, np.full((2, OBS), np.nan, np.float32))
+    with pytest.raises(disent.ShapeError, match="mask"):
+        model.train_step(opt, x[:8], mask=np.ones((8, 3)))
+    with small_model() as other:
+        with pytest.raises(disent.InvalidArgumentError, match="another model"):
+            other.train_step(opt, x[:8])
+
+
+def test_fit_callback_and_history(model, data):
+    x, g = data
+    ds = disent.Dataset(x, g)
+    seen = []
+    h = disent.fit(model, model.optimizer(), ds, epochs=3, steps_per_epoch=4, batch_groups=4, group_size=4,
+                   log_every=2, callback=seen.append, progress=False)
+    assert [e["epoch"] for e in h] == [1, 2, 3] and h[-1]["step"] == 12
+    assert all("train_loss" in e for e in h)
+    steps = [p for p in seen if not p.epoch_end]
+    ends = [p for p in seen if p.epoch_end]
+    assert [p.step for p in steps] == [2, 4, 6, 8, 10, 12] and len(ends) == 3
+    assert "loss" in steps[0].terms and isinstance(steps[0], disent.Progress)
+    assert len(h.steps) == 6
+
+
+def test_fit_stop_and_exception(model, data):
+    x, g = data
+    ds = disent.Dataset(x, g)
+    opt = model.optimizer()
+    h = disent.fit(model, opt, ds, epochs=5, steps_per_epoch=4, log_every=1, callback=lambda p: p.step >= 3)
+    # stopped after step 3; dsn_fit still closes (and reports) the current epoch
+    assert opt.steps == 3 and [e["step"] for e in h] == [3]
+
+    class Boom(Exception):
+        pass
+
+    calls = []
+
+    def bad(p):
+        calls.append(p)
+        raise Boom("from the callback")
+
+    before = opt.steps
+    with pytest.raises(Boom, match="from the callback"):
+        disent.fit(model, opt, ds, epochs=10, steps_per_epoch=4, log_every=1, callback=bad)
+    assert opt.steps == before + 1 and len(calls) == 1  # stopped right after the first report
+
+    def interrupt(p):
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        disent.fit(model, opt, ds, epochs=10, steps_per_epoch=4, log_every=1, callback=interrupt)
+
+
+def test_fit_validation_checkpoint_resume(model, data, tmp_path):
+    x, g = data
+    ds = disent.Dataset(x, g)
+    tr, va = ds.split(0.25, seed=3)
+    ck = tmp_path / "ck.dsn"
+    opt = model.optimizer(lr=1e-3)
+    h = model.fit(tr, opt, valid=va, epochs=2, steps_per_epoch=3, checkpoint=ck, keep_best=False,
+                  batch_groups=4, group_size=4)
+    assert "valid_loss" in h[-1] and "best_valid_loss" in h[-1]
+    # resume exactly: continue in memory vs from the checkpoint
+    m2 = disent.Model.load(ck)
+    o2 = disent.Optimizer.load(m2, ck)
+    assert o2.steps == opt.steps == 6
+    kw = dict(epochs=3, steps_per_epoch=3, keep_best=False, batch_groups=4, group_size=4)
+    model.fit(tr, opt, valid=va, **kw)
+    m2.fit(tr, o2, valid=va, **kw)
+    e1, e2 = model.encode(x[:5]), m2.encode(x[:5])
+    np.testing.assert_array_equal(e1["style"], e2["style"])
+    # a plain model file holds no optimizer
+    model.save(tmp_path / "plain.dsn")
+    with pytest.raises(disent.FormatError, match="no optimizer"):
+        disent.Optimizer.load(model, tmp_path / "plain.dsn")
+
+
+def test_fit_errors_and_defaults(model, data):
+    x, g = data
+    ds = disent.Dataset(x, g)
+    with pytest.raises(disent.OptionError, match="no_such"):
+        model.fit(ds, no_such=1)
+    with pytest.raises(disent.ShapeError):
+        model.fit(disent.Dataset(np.zeros((4, 3))), epochs=1)
+    with small_model() as other, other.optimizer() as o:
+        with pytest.raises(disent.InvalidArgumentError):
+            disent.fit(model, o, ds)
+    h = model.fit(ds, epochs=1, steps_per_epoch=2)  # default optimizer
+    assert len(h) == 1
+
+
+def test_fit_progress_bar(model, data, capsys):
+    pytest.importorskip("tqdm")
+    x, g = data
+    model.fit(disent.Dataset(x, g), epochs=2, steps_per_epoch=3, log_every=1, progress=True)
+    err = capsys.readouterr().err
+    assert "fit" in err and "step" in err
