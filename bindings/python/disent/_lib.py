@@ -50,16 +50,24 @@ class dsn_dataset(_Opaque):
     pass
 
 
+class dsn_classifier(_Opaque):
+    pass
+
+
 Options_p = POINTER(dsn_options)
 Model_p = POINTER(dsn_model)
 Optimizer_p = POINTER(dsn_optimizer)
 Encoding_p = POINTER(dsn_encoding)
 Session_p = POINTER(dsn_session)
 Dataset_p = POINTER(dsn_dataset)
+Classifier_p = POINTER(dsn_classifier)
 
 f32_p = POINTER(c_float)
 i32_p = POINTER(c_int32)
 size_p = POINTER(c_size_t)
+int_p = POINTER(c_int)
+double_p = POINTER(c_double)
+u64_p = POINTER(c_uint64)
 
 # typedef int (*dsn_progress_fn)(void *user, int epoch, int64_t step, int epoch_end,
 #                                int n_terms, const char *const *names, const float *values);
@@ -71,6 +79,12 @@ FREE_FN = CFUNCTYPE(None, c_void_p, c_void_p)
 
 class dsn_allocator(Structure):
     _fields_ = [("alloc", ALLOC_FN), ("free", FREE_FN), ("ctx", c_void_p)]
+
+
+class dsn_codebook_stats(Structure):
+    _fields_ = [("num_codes", c_int), ("perplexity", c_double), ("used_fraction", c_double), ("used", c_int),
+                ("dead", c_int), ("total_perplexity", c_double), ("total_used_fraction", c_double),
+                ("steps", c_int64), ("restarts", c_int64)]
 
 
 STATUS = "dsn_status"  # marker restype: c_int checked by _check_status
@@ -149,6 +163,34 @@ FUNCTIONS = {
     "dsn_dataset_get": (STATUS, (Dataset_p, c_size_t, f32_p, c_size_t, i32_p)),
     # the training loop
     "dsn_fit": (STATUS, (Model_p, Optimizer_p, Dataset_p, Dataset_p, Options_p, PROGRESS_FN, c_void_p)),
+    # evaluation: classifiers, metrics, pitch
+    "dsn_classifier_create": (STATUS, (POINTER(Classifier_p), c_char_p, Options_p)),
+    "dsn_classifier_free": (None, (Classifier_p,)),
+    "dsn_classifier_fit": (STATUS, (Classifier_p, f32_p, c_size_t, c_size_t, i32_p)),
+    "dsn_classifier_predict": (STATUS, (Classifier_p, i32_p, f32_p, c_size_t, c_size_t)),
+    "dsn_classifier_scores": (STATUS, (Classifier_p, f32_p, c_size_t, f32_p, c_size_t, c_size_t)),
+    "dsn_classifier_classes": (c_size_t, (Classifier_p, i32_p, c_size_t)),
+    "dsn_classifier_report": (STATUS, (Classifier_p, int_p, int_p, double_p)),
+    "dsn_accuracy": (STATUS, (double_p, i32_p, i32_p, c_size_t)),
+    "dsn_macro_f1": (STATUS, (double_p, i32_p, i32_p, c_size_t)),
+    "dsn_confusion_matrix": (STATUS, (u64_p, c_size_t, i32_p, i32_p, c_size_t, c_int32)),
+    "dsn_raw_pitch_accuracy": (STATUS, (double_p, double_p, size_p, f32_p, f32_p, c_size_t, c_int, c_double)),
+    "dsn_pitch_track": (STATUS, (f32_p, c_size_t, size_p, f32_p, c_size_t, c_int, Options_p)),
+    # audio for hosts
+    "dsn_audio_read": (STATUS, (POINTER(f32_p), size_p, int_p, c_char_p, c_int)),
+    "dsn_audio_free": (None, (f32_p,)),
+    "dsn_audio_write": (STATUS, (c_char_p, f32_p, c_size_t, c_int, Options_p)),
+    "dsn_audio_features": (STATUS, (f32_p, c_size_t, size_p, size_p, f32_p, c_size_t, c_int, Options_p)),
+    "dsn_mel_to_audio": (STATUS, (f32_p, c_size_t, size_p, f32_p, c_size_t, c_size_t, Options_p)),
+    # VQ-VAE: codes and prior
+    "dsn_model_codebook_stats": (STATUS, (Model_p, POINTER(dsn_codebook_stats))),
+    "dsn_model_code_usage": (STATUS, (Model_p, Dataset_p, POINTER(dsn_codebook_stats))),
+    "dsn_model_set_stage": (STATUS, (Model_p, c_char_p)),
+    "dsn_model_stage": (c_char_p, (Model_p,)),
+    "dsn_model_set_sampling": (STATUS, (Model_p, c_float, c_int)),
+    "dsn_model_prior_bits": (STATUS, (Model_p, Dataset_p, double_p)),
+    "dsn_encoding_get_codes": (STATUS, (Encoding_p, c_char_p, i32_p, c_size_t, size_p)),
+    "dsn_encoding_set_codes": (STATUS, (Encoding_p, c_char_p, i32_p, c_size_t)),
 }
 
 

@@ -14,7 +14,7 @@ import numpy as np
 from . import errors
 from ._arrays import as_f32, as_i32, batch, fptr, groups as _groups, iptr, shape_error
 from ._lib import (C, PROGRESS_FN, Dataset_p, Encoding_p, Model_p, Optimizer_p, Options_p, Session_p, dec,
-                   dsn_allocator, ALLOC_FN, FREE_FN, enc)
+                   dsn_allocator, dsn_codebook_stats, ALLOC_FN, FREE_FN, enc)
 
 _MAX_DIMS = 3  # observation dims the C API reports (dsn_model_obs_shape, dsn_dataset_obs_shape)
 
@@ -29,6 +29,15 @@ class Scope(enum.IntEnum):
 
 Part = collections.namedtuple("Part", "name dim scope")
 Part.__doc__ = "A latent part of a model: its name, floats per row and Scope."
+
+CodebookStats = collections.namedtuple(
+    "CodebookStats", "num_codes perplexity used_fraction used dead total_perplexity total_used_fraction steps restarts")
+CodebookStats.__doc__ = "Codebook health of a VQ model (dsn_codebook_stats)."
+
+
+def _stats(st):
+    return CodebookStats(*(getattr(st, f) for f, _ in st._fields_))
+
 
 Progress = collections.namedtuple("Progress", "epoch step epoch_end terms")
 Progress.__doc__ = """What fit() passes to its callback: epoch (0-based during an
@@ -418,6 +427,41 @@ class Model(_Handle):
             raise
         return e
 
+    # -- VQ-VAE: stages, sampling settings, codebook statistics
+    @property
+    def stage(self):
+        """Training stage ("autoencoder" or "prior"), None for a model without stages."""
+        return dec(C.dsn_model_stage(self._h))
+
+    def set_stage(self, stage):
+        """Switch the training stage ("autoencoder" or "prior"); make a new
+        Optimizer afterwards."""
+        C.dsn_model_set_stage(self._h, enc(stage))
+
+    def set_sampling(self, temperature=1.0, top_k=0):
+        """Settings of sample() on codes: temperature (0 = most likely code)
+        and top_k (0 = all codes)."""
+        C.dsn_model_set_sampling(self._h, float(temperature), int(top_k))
+
+    def codebook_stats(self):
+        """The training-time codebook tracker, as a CodebookStats."""
+        st = dsn_codebook_stats()
+        C.dsn_model_codebook_stats(self._h, byref(st))
+        return _stats(st)
+
+    def code_usage(self, dataset):
+        """Codebook usage over a Dataset, as a CodebookStats."""
+        st = dsn_codebook_stats()
+        C.dsn_model_code_usage(self._h, dataset._h, byref(st))
+        return _stats(st)
+
+    def prior_bits(self, dataset):
+        """The prior's mean negative log-likelihood of a dataset's codes, in
+        bits per code."""
+        v = ctypes.c_double()
+        C.dsn_model_prior_bits(self._h, dataset._h, byref(v))
+        return v.value
+
     # -- training
     def optimizer(self, kind="adam", options=None, **kw):
         """Optimizer(self, kind, ...)."""
@@ -580,6 +624,29 @@ class Encoding(_Dependent):
     def parts(self):
         """{name: value array} for every part."""
         return {p: self.get(p) for p in self.part_names}
+
+    def get_codes(self, part="codes"):
+        """A codes part's int32 indices as an array of shape (num_items,
+        positions per item)."""
+        h = self._h
+        rows = c_size_t()
+        C.dsn_encoding_get_codes(h, enc(part), None, 0, byref(rows))
+        out = np.empty(rows.value, dtype=np.int32)
+        C.dsn_encoding_get_codes(h, enc(part), iptr(out), out.size, None)
+        n = self.num_items
+        return out.reshape(n, -1) if n and out.size % n == 0 else out
+
+    def set_codes(self, codes, part="codes"):
+        """Overwrite a codes part with indices in [0, K) (any shape holding
+        the part's rows) and refresh its vectors from the codebook."""
+        h = self._h
+        rows = c_size_t()
+        C.dsn_encoding_get_codes(h, enc(part), None, 0, byref(rows))
+        a = as_i32(codes, "set_codes: codes")
+        if a.size != rows.value:
+            raise shape_error("set_codes: part %r holds %d codes (%d items), got an array of shape %s"
+                              % (part, rows.value, self.num_items, a.shape))
+        C.dsn_encoding_set_codes(h, enc(part), iptr(a), a.size)
 
     def swap(self, other, part):
         """Exchange `part` with another encoding of the same model (in place)."""
@@ -912,6 +979,6 @@ def fit(model, optimizer, train, valid=None, callback=None, progress=None, optio
             o.close()
 
 
-__all__ = ["Scope", "Part", "Progress", "History", "Options", "Model", "Session", "Encoding", "Optimizer",
+__all__ = ["Scope", "Part", "CodebookStats", "Progress", "History", "Options", "Model", "Session", "Encoding", "Optimizer",
            "Dataset", "fit", "version", "version_number", "status_string", "last_error", "clear_error",
            "allocation_count", "set_allocator"]

@@ -1,0 +1,163 @@
+"""Evaluation: linear classifiers on latent features, metrics, pitch."""
+
+import collections
+import ctypes
+import enum
+from ctypes import byref, c_double, c_int, c_size_t
+
+import numpy as np
+
+from . import errors
+from ._arrays import as_f32, as_i32, fptr, iptr, shape_error
+from ._lib import C, Classifier_p, enc
+from .core import Options, _Handle, _opts_ptr
+
+ClassifierReport = collections.namedtuple("ClassifierReport", "iterations converged value")
+PitchAccuracy = collections.namedtuple("PitchAccuracy", "accuracy chroma n_voiced")
+
+
+class PitchUnit(enum.IntEnum):
+    """Units of a reference pitch track (dsn_pitch_unit)."""
+    HZ = 0
+    MIDI = 1
+
+
+def _features(x, name):
+    a = as_f32(x, name)
+    if a.ndim != 2:
+        raise shape_error("%s: expected features of shape (n, dim), got %s" % (name, a.shape))
+    return a
+
+
+def _labels(y, n, name):
+    a = as_i32(y, name)
+    if a.shape != (n,):
+        raise shape_error("%s: expected shape (%d,), got %s" % (name, n, a.shape))
+    return a
+
+
+class Classifier(_Handle):
+    """A linear classifier over float features: kind "logreg", "lda" or
+    "centroid", options as keywords (standardize, l2, max_iter, tol, history,
+    shrinkage)."""
+
+    _free_fn = "dsn_classifier_free"
+
+    def __init__(self, kind="logreg", options=None, **kw):
+        o = Options.of(options, **kw)
+        p = Classifier_p()
+        try:
+            C.dsn_classifier_create(byref(p), enc(kind), _opts_ptr(o))
+        finally:
+            if o is not None and o is not options:
+                o.close()
+        self._adopt(p)
+        self.kind = kind
+        self.dim = None
+
+    def fit(self, x, labels):
+        """Fit on x (n, dim) with int labels (n,); returns self."""
+        a = _features(x, "fit: x")
+        y = _labels(labels, a.shape[0], "fit: labels")
+        C.dsn_classifier_fit(self._h, fptr(a), a.shape[0], a.shape[1], iptr(y))
+        self.dim = a.shape[1]
+        return self
+
+    def predict(self, x):
+        """Predicted labels (int32, shape (n,)) for x (n, dim)."""
+        a = _features(x, "predict: x")
+        out = np.empty(a.shape[0], dtype=np.int32)
+        C.dsn_classifier_predict(self._h, iptr(out), fptr(a), a.shape[0], a.shape[1])
+        return out
+
+    def scores(self, x):
+        """Decision scores (n, classes), columns in the order of .classes."""
+        a = _features(x, "scores: x")
+        k = C.dsn_classifier_classes(self._h, None, 0)
+        out = np.empty((a.shape[0], k), dtype=np.float32)
+        C.dsn_classifier_scores(self._h, fptr(out), out.size, fptr(a), a.shape[0], a.shape[1])
+        return out
+
+    @property
+    def classes(self):
+        """The class values of the fit, ascending (empty before a fit)."""
+        h = self._h
+        k = C.dsn_classifier_classes(h, None, 0)
+        out = np.empty(k, dtype=np.int32)
+        C.dsn_classifier_classes(h, iptr(out), k)
+        return out
+
+    def report(self):
+        """ClassifierReport(iterations, converged, value) of the last fit."""
+        it, conv, val = c_int(), c_int(), c_double()
+        C.dsn_classifier_report(self._h, byref(it), byref(conv), byref(val))
+        return ClassifierReport(it.value, bool(conv.value), val.value)
+
+
+def _pair(truth, pred, name):
+    t = as_i32(np.ravel(truth), name + ": truth")
+    p = as_i32(np.ravel(pred), name + ": pred")
+    if t.shape != p.shape:
+        raise shape_error("%s: truth has %d labels, pred %d" % (name, t.size, p.size))
+    return t, p
+
+
+def accuracy(truth, pred):
+    """Fraction of equal labels."""
+    t, p = _pair(truth, pred, "accuracy")
+    out = c_double()
+    C.dsn_accuracy(byref(out), iptr(t), iptr(p), t.size)
+    return out.value
+
+
+def macro_f1(truth, pred):
+    """Macro-averaged F1 over every label value in truth or pred."""
+    t, p = _pair(truth, pred, "macro_f1")
+    out = c_double()
+    C.dsn_macro_f1(byref(out), iptr(t), iptr(p), t.size)
+    return out.value
+
+
+def confusion_matrix(truth, pred, n_classes=None):
+    """counts[a, b] = items with truth a predicted as b, labels in
+    [0, n_classes) (default: 1 + the largest label)."""
+    t, p = _pair(truth, pred, "confusion_matrix")
+    if n_classes is None:
+        n_classes = int(max(t.max(initial=-1), p.max(initial=-1))) + 1 if t.size else 1
+    n_classes = int(n_classes)
+    if n_classes <= 0:
+        raise errors.InvalidArgumentError("confusion_matrix: n_classes must be positive", errors.E_INVALID)
+    out = np.zeros((n_classes, n_classes), dtype=np.uint64)
+    C.dsn_confusion_matrix(out.ctypes.data_as(ctypes.POINTER(ctypes.c_uint64)), out.size, iptr(t), iptr(p),
+                           t.size, n_classes)
+    return out
+
+
+def raw_pitch_accuracy(est_hz, ref, unit=PitchUnit.HZ, cents=50.0):
+    """PitchAccuracy(accuracy, chroma, n_voiced) of an F0 track (Hz) against a
+    reference in Hz or MIDI (unit "hz"/"midi" or PitchUnit)."""
+    if isinstance(unit, str):
+        unit = PitchUnit[unit.upper()]
+    e = as_f32(np.ravel(est_hz), "raw_pitch_accuracy: est_hz")
+    r = as_f32(np.ravel(ref), "raw_pitch_accuracy: ref")
+    if e.shape != r.shape:
+        raise shape_error("raw_pitch_accuracy: est_hz has %d frames, ref %d" % (e.size, r.size))
+    acc, chroma, nv = c_double(), c_double(), c_size_t()
+    C.dsn_raw_pitch_accuracy(byref(acc), byref(chroma), byref(nv), fptr(e), fptr(r), e.size, int(unit), float(cents))
+    return PitchAccuracy(acc.value, chroma.value, nv.value)
+
+
+def pitch_track(x, sample_rate, options=None, **kw):
+    """YIN F0 track (Hz, 0 = unvoiced) of mono samples; options window, hop,
+    fmin, fmax, threshold, max_aperiodicity, silence."""
+    a = as_f32(np.ravel(x), "pitch_track: x")
+    o = Options.of(options, **kw)
+    try:
+        n = c_size_t()
+        C.dsn_pitch_track(None, 0, byref(n), fptr(a), a.size, int(sample_rate), _opts_ptr(o))
+        out = np.empty(n.value, dtype=np.float32)
+        C.dsn_pitch_track(fptr(out), out.size, byref(n), fptr(a), a.size, int(sample_rate), _opts_ptr(o))
+        return out
+    finally:
+        if o is not None and o is not options:
+            o.close()

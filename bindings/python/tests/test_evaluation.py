@@ -1,0 +1,96 @@
+"""Classifiers, metrics and pitch functions."""
+import numpy as np
+import pytest
+
+import disent
+
+
+@pytest.fixture
+def blobs():
+    rng = np.random.default_rng(5)
+    centres = np.array([[0, 0, 0], [4, 0, 0], [0, 4, 0]], np.float32)
+    y = np.repeat(np.array([3, 7, 9], np.int32), 30)
+    x = centres[np.searchsorted([3, 7, 9], y)] + rng.normal(0, 0.5, (90, 3)).astype(np.float32)
+    return x, y
+
+
+@pytest.mark.parametrize("kind,opts", [("logreg", {"l2": 1e-3}), ("lda", {"shrinkage": "auto"}),
+                                       ("centroid", {})])
+def test_classifiers(blobs, kind, opts):
+    x, y = blobs
+    with disent.Classifier(kind, **opts) as c:
+        with pytest.raises(disent.StateError):
+            c.predict(x)
+        assert c.fit(x, y) is c
+        np.testing.assert_array_equal(c.classes, [3, 7, 9])
+        pred = c.predict(x)
+        assert pred.dtype == np.int32 and disent.accuracy(y, pred) > 0.95
+        s = c.scores(x[:5])
+        assert s.shape == (5, 3)
+        np.testing.assert_array_equal(c.classes[np.argmax(s, 1)], pred[:5])
+        rep = c.report()
+        assert isinstance(rep, disent.ClassifierReport) and rep.converged
+        with pytest.raises(disent.ShapeError):
+            c.predict(x[:, :2])
+        with pytest.raises(disent.ShapeError, match=r"\(n, dim\)"):
+            c.predict(x[0])
+        with pytest.raises(disent.NumericError):
+            c.predict(np.full((2, 3), np.nan))
+        assert c.predict(np.zeros((0, 3))).shape == (0,)
+
+
+def test_classifier_errors(blobs):
+    x, y = blobs
+    # disent.h says DSN_E_OPTION for an unknown kind; lib/api/eval.c returns DSN_E_INVALID (reported)
+    with pytest.raises((disent.OptionError, disent.InvalidArgumentError), match="svm"):
+        disent.Classifier("svm")
+    with pytest.raises(disent.OptionError):
+        disent.Classifier("centroid", l2=1)
+    c = disent.Classifier()
+    with pytest.raises(disent.InvalidArgumentError):
+        c.fit(x, np.zeros(90, np.int32))  # one class
+    with pytest.raises(disent.ShapeError):
+        c.fit(x, y[:10])
+    with pytest.raises(TypeError):
+        c.fit(x, y.astype(np.float32))
+    c.close()
+    with pytest.raises(disent.ClosedError):
+        c.fit(x, y)
+
+
+def test_metrics():
+    t = [0, 1, 2, 2, 1]
+    p = [0, 2, 2, 2, 1]
+    assert disent.accuracy(t, p) == pytest.approx(0.8)
+    assert disent.accuracy([], []) == 0
+    # F1: class 0 -> 1, class 1 -> 2/3, class 2 -> 0.8
+    assert disent.macro_f1(t, p) == pytest.approx((1 + 2 / 3 + 0.8) / 3)
+    cm = disent.confusion_matrix(t, p)
+    assert cm.dtype == np.uint64 and cm.shape == (3, 3)
+    np.testing.assert_array_equal(cm, [[1, 0, 0], [0, 1, 1], [0, 0, 2]])
+    assert disent.confusion_matrix(t, p, n_classes=4).shape == (4, 4)
+    with pytest.raises(disent.InvalidArgumentError):
+        disent.confusion_matrix(t, p, n_classes=2)
+    with pytest.raises(disent.ShapeError):
+        disent.accuracy([1, 2], [1])
+
+
+def test_pitch():
+    sr = 16000
+    t = np.arange(sr // 2) / sr
+    x = (0.5 * np.sin(2 * np.pi * 220 * t)).astype(np.float32)
+    f0 = disent.pitch_track(x, sr, hop=256)
+    assert f0.shape == (1 + x.size // 256,)
+    assert np.median(f0) == pytest.approx(220, rel=0.01)
+    r = disent.raw_pitch_accuracy(f0, np.full(f0.shape, 220.0))
+    assert r.accuracy > 0.9 and r.chroma >= r.accuracy and r.n_voiced == f0.size
+    midi = disent.raw_pitch_accuracy(f0, np.full(f0.shape, 57.0), unit="midi")  # A3 = 220 Hz
+    assert midi.accuracy == pytest.approx(r.accuracy)
+    octave = disent.raw_pitch_accuracy(f0, np.full(f0.shape, 440.0), disent.PitchUnit.HZ, cents=50)
+    assert octave.accuracy < 0.1 and octave.chroma > 0.9
+    with pytest.raises(disent.ShapeError):
+        disent.raw_pitch_accuracy(f0, f0[:-1])
+    with pytest.raises(disent.NumericError):
+        disent.pitch_track(np.full(1000, np.nan), sr)
+    with pytest.raises(disent.OptionError):
+        disent.pitch_track(x, sr, bogus=1)
