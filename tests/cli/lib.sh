@@ -1,0 +1,39 @@
+# lib.sh - helpers shared by the CLI and example tests (sourced, POSIX sh + bash printf).
+
+# npy_header DESCR SHAPE: the .npy v1 header for e.g. '|u1' '(256, 16)', padded to 64 bytes
+npy_header() {
+  h="{'descr': '$1', 'fortran_order': False, 'shape': $2, }"
+  len=$(( ${#h} + 1 ))
+  pad=$(( (64 - (10 + len) % 64) % 64 ))
+  len=$(( len + pad ))
+  printf '\223NUMPY\001\000'
+  printf "\\$(printf %03o $(( len % 256 )))\\$(printf %03o $(( len / 256 )))"
+  printf '%s' "$h"
+  printf "%${pad}s\n" ""
+}
+
+# make_data DIR N: a tiny synthetic image set of 4x4 binary pictures in 4 classes.
+# Class c lights the 2x2 quadrant c (the content); one more pixel, chosen by a
+# fixed pseudo-random sequence, is lit elsewhere (the style).
+# Writes DIR/x.npy (uint8 [N, 16]) and DIR/y.npy (int32 [N]).
+make_data() {
+  dir=$1; n=$2; seed=12345
+  x=""; y=""
+  i=0
+  while [ "$i" -lt "$n" ]; do
+    c=$(( i % 4 ))
+    seed=$(( (seed * 1103515245 + 12345) % 2147483648 ))
+    extra=$(( (seed / 65536) % 16 ))
+    p=0
+    while [ "$p" -lt 16 ]; do
+      r=$(( p / 4 )); q=$(( p % 4 ))
+      quad=$(( (r / 2) * 2 + q / 2 ))
+      if [ "$quad" -eq "$c" ] || [ "$p" -eq "$extra" ]; then x="$x\\001"; else x="$x\\000"; fi
+      p=$(( p + 1 ))
+    done
+    y="$y\\$(printf %03o "$c")\\000\\000\\000"
+    i=$(( i + 1 ))
+  done
+  { npy_header '|u1' "($n, 16)"; printf "$x"; } > "$dir/x.npy"
+  { npy_header '<i4' "($n,)"; printf "$y"; } > "$dir/y.npy"
+}

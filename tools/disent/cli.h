@@ -1,0 +1,102 @@
+/* cli.h - shared pieces of the `disent` command-line program.
+ *
+ * The program is a host of the public API only (include/disent.h): it never
+ * includes a lib/ header. Each subcommand is one function
+ *     int cmd_NAME(int argc, char **argv)   (argv[0] is the subcommand name)
+ * listed in the table in main.c with a one-line summary; it returns the exit
+ * code (0 ok, 1 failure, 2 usage error, 130 interrupted). To add a subcommand:
+ * write tools/disent/cmd_NAME.c, declare it below, add one table row. */
+#ifndef DISENT_CLI_H
+#define DISENT_CLI_H
+
+#include <disent.h>
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* ---- subcommands ---------------------------------------------------------- */
+int cmd_train(int argc, char **argv);
+int cmd_encode(int argc, char **argv);
+int cmd_swap(int argc, char **argv);
+int cmd_decode(int argc, char **argv);
+int cmd_info(int argc, char **argv);
+
+/* ---- errors ----------------------------------------------------------------
+ * All messages go to stderr as "disent: <what>: <status>: <detail>". */
+int cli_fail(const char *what, dsn_status st); /* prints, returns 1 */
+int cli_usage_error(const char *cmd, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ; /* prints "disent CMD: ...; see disent CMD --help", returns 2 */
+void cli_note(const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 1, 2)))
+#endif
+    ;
+
+/* ---- argument helpers -------------------------------------------------------
+ * cli_flag_value: if argv[*i] is `name` (with the value in the next argument)
+ * or `name=value`, stores the value, advances *i and returns 1; returns -1 when
+ * the value is missing (after printing a usage error) and 0 if no match. */
+int cli_flag_value(const char *cmd, int argc, char **argv, int *i, const char *name, const char **value);
+int cli_is_help(const char *arg);
+/* Parse "0-6,8,10-12" into a fresh array (free with free()); each value in
+ * [0, limit) unless limit is 0. Returns 0 on success, -1 on a bad list. */
+int cli_parse_ranges(const char *text, size_t limit, size_t **out, size_t *n);
+/* Parse "HxW" ("28x28"). */
+int cli_parse_hw(const char *text, size_t *h, size_t *w);
+/* mkdir -p for one level (an existing folder is fine). 0 on success. */
+int cli_mkdir(const char *path);
+/* "dir/name" into buf. */
+void cli_join(char *buf, size_t cap, const char *dir, const char *name);
+
+/* ---- data sources shared by train, encode and swap ------------------------- */
+typedef struct cli_data {
+    const char *mnist;      /* --mnist DIR */
+    int mnist_test;         /* --test-set: the MNIST test files */
+    const char *npy;        /* --npy X.npy */
+    const char *labels;     /* --labels Y.npy */
+    const char *audio;      /* --audio DIR|CSV */
+    const char *features;   /* --features FILE.dsa */
+    const char *label_column; /* --label-column NAME (features files) */
+    const char *classes;    /* --classes / --digits 0-6: keep these labels only */
+} cli_data;
+
+/* Consume a data flag at argv[*i]; 1 if consumed, 0 if not a data flag, -1 on error. */
+int cli_data_arg(cli_data *d, const char *cmd, int argc, char **argv, int *i);
+/* Load the dataset the flags name (audio options: the audio.* keys of opts,
+ * prefix removed; opts may be NULL). Returns the exit code (0 ok). */
+int cli_data_load(const cli_data *d, const char *cmd, const dsn_options *audio_opts, dsn_dataset **out);
+int cli_data_given(const cli_data *d);
+extern const char cli_data_help[];
+
+/* ---- .npy arrays (little-endian, C order) -------------------------------------
+ * Writing: float32 or int32 with up to 4 dims, atomically enough for a CLI
+ * (written in full, then closed). Reading: float32/float64/int32/int64 into a
+ * fresh float or int32 array of prod(shape) values (free with free()). */
+int cli_npy_write_f32(const char *path, const float *data, const size_t *shape, int ndim);
+int cli_npy_write_i32(const char *path, const int32_t *data, const size_t *shape, int ndim);
+/* Returns 0 on success; on failure prints a message and returns 1. */
+int cli_npy_read_f32(const char *path, float **data, size_t *shape, int *ndim, int max_dim);
+int cli_npy_read_i32(const char *path, int32_t **data, size_t *shape, int *ndim, int max_dim);
+
+/* ---- pictures ---------------------------------------------------------------------
+ * How an observation is drawn: an image of h x w, or a spectrogram of a [T, D]
+ * sequence (time to the right, first feature at the bottom). */
+typedef struct cli_view {
+    int kind;      /* 0 none (no picture), 1 image, 2 spectrogram */
+    size_t h, w;   /* size of one cell in pixels */
+    size_t T, D;   /* spectrogram: frames and features */
+} cli_view;
+/* Pick the view for a model's observations: --image HxW (may be NULL) wins;
+ * one dim of square size: image; two dims [T, D]: spectrogram. */
+int cli_view_for(const dsn_model *m, const char *image_hw, cli_view *v);
+/* Write a grid of rows x cols cells; cell (r, c) is observation cells[r*cols+c]
+ * (NULL leaves it blank). Values are shown as they are when they all lie in
+ * [0, 1], otherwise scaled from the grid's min..max. 0 on success. */
+int cli_grid_png(const char *path, const cli_view *v, const float *const *cells, size_t rows, size_t cols);
+/* 8-bit grey PNG (stored deflate blocks). 0 on success. */
+int cli_png_write(const char *path, const unsigned char *pix, size_t w, size_t h);
+
+#endif /* DISENT_CLI_H */

@@ -1,0 +1,219 @@
+/* cmd_swap.c - `disent swap`: decode one latent part of A with the other parts of B. */
+#include "cli.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char swap_help[] =
+    "usage: disent swap MODEL --part NAME (DATA --a LIST --b LIST | --a-file A.npy --b-file B.npy)\n"
+    "                   --out DIR [--image HxW]\n"
+    "\n"
+    "Encodes two sets of observations A and B and decodes, for every pair (a, b), the\n"
+    "part NAME taken from a with all the other parts taken from b. Writes:\n"
+    "  DIR/swap.npy  float32 [nA, nB, observation shape...]: cell [i, j] = decode(NAME of\n"
+    "                A[i], the rest of B[j]); for sequence models the decoded log-mel frames\n"
+    "  DIR/swap.png  for image or sequence ([T, D]: spectrogram, time to the right)\n"
+    "                observations, the swap grid: row i+1 holds A[i]'s NAME, column j+1\n"
+    "                holds B[j]'s other parts; the first column shows the A observations\n"
+    "                and the first row the B observations.\n"
+    "For ML-VAE with --part content: rows = content source, columns = style source.\n"
+    "\n"
+    "  --a LIST, --b LIST   rows of the dataset (or of the --a-file / --b-file arrays),\n"
+    "                       e.g. 0-7 or 3,10,12; default all rows of a file\n"
+    "  --a-file, --b-file   .npy files of observations [n, ...] instead of dataset rows\n"
+    "  --image HxW          draw observations as HxW images\n"
+    "\n"
+    "Example:\n"
+    "  disent swap mnist.dsn --part content --mnist data/mnist --test-set --a 3,2,1,18 --b 4,8,11 --out swap/\n"
+    "\n";
+
+typedef struct source {
+    const char *list, *file;
+    dsn_dataset *own; /* loaded from file */
+    const dsn_dataset *ds;
+    size_t *idx, n;
+    float *x;
+} source;
+
+static int load_source(source *s, const char *which, const dsn_dataset *data, size_t obs)
+{
+    if (s->file) {
+        dsn_status st = dsn_dataset_from_npy(&s->own, s->file, NULL);
+        if (st != DSN_OK) {
+            char what[600];
+            snprintf(what, sizeof what, "reading '%s'", s->file);
+            return cli_fail(what, st);
+        }
+        s->ds = s->own;
+    } else {
+        s->ds = data;
+    }
+    if (!s->ds) return cli_usage_error("swap", "no observations for %s: give DATA with --%s, or --%s-file", which, which, which);
+    if (dsn_dataset_obs_size(s->ds) != obs) {
+        fprintf(stderr, "disent: swap: %s has observations of %zu floats, the model wants %zu\n", which,
+                dsn_dataset_obs_size(s->ds), obs);
+        return 1;
+    }
+    size_t size = dsn_dataset_size(s->ds);
+    if (s->list) {
+        if (cli_parse_ranges(s->list, size, &s->idx, &s->n))
+            return cli_usage_error("swap", "--%s '%s': rows in 0..%zu expected", which, s->list, size ? size - 1 : 0);
+    } else if (s->file) {
+        s->n = size;
+        s->idx = malloc((size + 1) * sizeof *s->idx);
+        for (size_t i = 0; s->idx && i < size; i++) s->idx[i] = i;
+    } else {
+        return cli_usage_error("swap", "give the rows of %s with --%s LIST", which, which);
+    }
+    s->x = malloc(s->n * obs * sizeof *s->x + 1);
+    if (!s->idx || !s->x) return cli_fail("swap", DSN_E_NOMEM);
+    for (size_t i = 0; i < s->n; i++) {
+        dsn_status st = dsn_dataset_get(s->ds, s->idx[i], s->x + i * obs, obs, NULL);
+        if (st != DSN_OK) return cli_fail("reading observations", st);
+    }
+    return 0;
+}
+
+int cmd_swap(int argc, char **argv)
+{
+    const char *model_path = NULL, *out = NULL, *part = NULL, *image = NULL;
+    source a = {0}, b = {0};
+    cli_data data = {0};
+    int r, rc = 0;
+    for (int i = 1; i < argc; i++)
+        if (cli_is_help(argv[i])) {
+            fputs(swap_help, stdout);
+            fputs(cli_data_help, stdout);
+            return 0;
+        }
+    for (int i = 1; i < argc; i++) {
+        if (argv[i][0] != '-') {
+            if (model_path) return cli_usage_error("swap", "unexpected argument '%s'", argv[i]);
+            model_path = argv[i];
+        } else if ((r = cli_flag_value("swap", argc, argv, &i, "--out", &out)) != 0 ||
+                   (r = cli_flag_value("swap", argc, argv, &i, "--part", &part)) != 0 ||
+                   (r = cli_flag_value("swap", argc, argv, &i, "--image", &image)) != 0 ||
+                   (r = cli_flag_value("swap", argc, argv, &i, "--a", &a.list)) != 0 ||
+                   (r = cli_flag_value("swap", argc, argv, &i, "--b", &b.list)) != 0 ||
+                   (r = cli_flag_value("swap", argc, argv, &i, "--a-file", &a.file)) != 0 ||
+                   (r = cli_flag_value("swap", argc, argv, &i, "--b-file", &b.file)) != 0 ||
+                   (r = cli_data_arg(&data, "swap", argc, argv, &i)) != 0) {
+            if (r < 0) return 2;
+        } else {
+            return cli_usage_error("swap", "unknown flag '%s'", argv[i]);
+        }
+    }
+    if (!model_path) return cli_usage_error("swap", "give a model file");
+    if (!out) return cli_usage_error("swap", "give the output folder with --out DIR");
+    if (!part) return cli_usage_error("swap", "give the part to swap with --part NAME");
+
+    dsn_model *m = NULL;
+    dsn_dataset *ds = NULL;
+    dsn_session *s = NULL;
+    dsn_encoding *ea = NULL, *eb = NULL, *e = NULL;
+    float *grid = NULL;
+    const float **cells = NULL;
+    char path[1200];
+    dsn_status st;
+    cli_view view;
+
+    if ((st = dsn_model_load(&m, model_path)) != DSN_OK) {
+        snprintf(path, sizeof path, "loading '%s'", model_path);
+        rc = cli_fail(path, st);
+        goto done;
+    }
+    int np = dsn_model_num_parts(m), found = 0;
+    for (int p = 0; p < np; p++) found |= !strcmp(dsn_model_part_name(m, p), part);
+    if (!found) {
+        fprintf(stderr, "disent: swap: the %s model has no part '%s' (parts:", dsn_model_family(m), part);
+        for (int p = 0; p < np; p++) fprintf(stderr, " %s", dsn_model_part_name(m, p));
+        fprintf(stderr, ")\n");
+        rc = 2;
+        goto done;
+    }
+    if (cli_view_for(m, image, &view)) {
+        rc = 2;
+        goto done;
+    }
+    if (cli_data_given(&data) && (rc = cli_data_load(&data, "swap", NULL, &ds)) != 0) goto done;
+    size_t obs = dsn_model_obs_size(m);
+    if ((rc = load_source(&a, "a", ds, obs)) != 0 || (rc = load_source(&b, "b", ds, obs)) != 0) goto done;
+    size_t nmax = a.n > b.n ? a.n : b.n;
+    if ((st = dsn_session_create(&s, m, nmax)) != DSN_OK || (st = dsn_encoding_create(&ea, m, a.n)) != DSN_OK ||
+        (st = dsn_encoding_create(&eb, m, b.n)) != DSN_OK || (st = dsn_encoding_create(&e, m, b.n)) != DSN_OK) {
+        rc = cli_fail("creating a session", st);
+        goto done;
+    }
+    if ((st = dsn_encode(s, ea, a.x, a.n, NULL)) != DSN_OK || (st = dsn_encode(s, eb, b.x, b.n, NULL)) != DSN_OK) {
+        rc = cli_fail("encoding", st);
+        goto done;
+    }
+    grid = malloc(a.n * b.n * obs * sizeof *grid);
+    cells = calloc((a.n + 1) * (b.n + 1), sizeof *cells);
+    if (!grid || !cells) {
+        rc = cli_fail("swap", DSN_E_NOMEM);
+        goto done;
+    }
+    if ((st = dsn_encoding_prepare(e, b.n, NULL)) != DSN_OK) {
+        rc = cli_fail("preparing an encoding", st);
+        goto done;
+    }
+    for (size_t i = 0; i < a.n; i++) {
+        /* row i: every part from B[j], except `part` from A[i] */
+        for (size_t j = 0; j < b.n; j++)
+            for (int p = 0; p < np; p++) {
+                const char *name = dsn_model_part_name(m, p);
+                int from_a = !strcmp(name, part);
+                st = dsn_encoding_copy_item(e, j, from_a ? ea : eb, from_a ? i : j, name);
+                if (st != DSN_OK) {
+                    rc = cli_fail("swapping", st);
+                    goto done;
+                }
+            }
+        if ((st = dsn_decode(s, e, grid + i * b.n * obs, b.n * obs)) != DSN_OK) {
+            rc = cli_fail("decoding", st);
+            goto done;
+        }
+    }
+    if (cli_mkdir(out)) {
+        rc = 1;
+        goto done;
+    }
+    size_t shape[5] = {a.n, b.n};
+    int nd = 2 + dsn_model_obs_shape(m, shape + 2, 3);
+    cli_join(path, sizeof path, out, "swap.npy");
+    if ((rc = cli_npy_write_f32(path, grid, shape, nd)) != 0) goto done;
+    printf("swapped part '%s' of %zu A observations into %zu B observations: %s", part, a.n, b.n, path);
+    if (view.kind) {
+        size_t cols = b.n + 1;
+        for (size_t j = 0; j < b.n; j++) cells[j + 1] = b.x + j * obs;
+        for (size_t i = 0; i < a.n; i++) {
+            cells[(i + 1) * cols] = a.x + i * obs;
+            for (size_t j = 0; j < b.n; j++) cells[(i + 1) * cols + j + 1] = grid + (i * b.n + j) * obs;
+        }
+        cli_join(path, sizeof path, out, "swap.png");
+        if (cli_grid_png(path, &view, cells, a.n + 1, cols)) {
+            rc = 1;
+            goto done;
+        }
+        printf(", %s (rows: '%s' of A; columns: the rest of B)", path, part);
+    }
+    printf("\n");
+done:
+    free(grid);
+    free(cells);
+    free(a.idx);
+    free(a.x);
+    free(b.idx);
+    free(b.x);
+    dsn_dataset_free(a.own);
+    dsn_dataset_free(b.own);
+    dsn_encoding_free(e);
+    dsn_encoding_free(ea);
+    dsn_encoding_free(eb);
+    dsn_session_free(s);
+    dsn_dataset_free(ds);
+    dsn_model_free(m);
+    return rc;
+}

@@ -1,0 +1,521 @@
+/* cmd_train.c - `disent train`: options file and flags -> model, optimizer and
+ * dsn_fit, with a progress bar, Ctrl-C checkpointing and --resume. */
+#include "cli.h"
+
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+static const char train_help[] =
+    "usage: disent train [CONFIG] --out MODEL [--model FAMILY] [--set KEY=VALUE]... DATA\n"
+    "                    [--resume CHECKPOINT] [--checkpoint FILE] [--quiet]\n"
+    "\n"
+    "Trains a model and writes it to MODEL (weights and options, no optimizer state).\n"
+    "CONFIG is a `key = value` file (one per line, '#' comments); --set flags override it.\n"
+    "Keys are routed by name; a prefix forces the destination:\n"
+    "  model = FAMILY          the model family (or --model), e.g. ml-vae\n"
+    "  optimizer = KIND        adam (default), adamw or sgd\n"
+    "  valid = FRACTION        hold out this fraction for validation (0 = none, default)\n"
+    "  fit keys (fit.*):       epochs, steps_per_epoch, batch_groups, group_size, batch_size,\n"
+    "                          patience, keep_best, checkpoint_every, log_every, fit.seed\n"
+    "  optimizer keys (optim.*): lr, beta1, beta2, eps, weight_decay, momentum, nesterov,\n"
+    "                          amsgrad, clip_norm, schedule, step_size, gamma, warmup,\n"
+    "                          total_steps, min_ratio\n"
+    "  audio keys (audio.*):   settings of --audio, e.g. audio.frames = 128\n"
+    "  anything else (model.*): an option of the model family, e.g. style_dim = 10, seed = 1\n"
+    "log_every is the step interval of the plain progress lines (default 100) when stderr\n"
+    "is not a terminal; on a terminal a progress bar shows the ETA and the loss terms.\n"
+    "\n"
+    "Checkpoints: the model with its optimizer state is saved to FILE (default MODEL.ckpt)\n"
+    "every checkpoint_every epochs and at the end. Ctrl-C stops after the current step,\n"
+    "saves the checkpoint (atomically) and exits with status 130; the interrupted epoch\n"
+    "counts as done. --resume CHECKPOINT continues from it: model, optimizer and their\n"
+    "options come from the file (model and optimizer keys are ignored, except lr);\n"
+    "fit keys apply (set epochs to the new total). Resuming from an epoch boundary gives\n"
+    "the same weights as an uninterrupted run.\n"
+    "\n"
+    "Example:\n"
+    "  disent train --model ml-vae --mnist data/mnist --set epochs=20 --set steps_per_epoch=200 \\\n"
+    "      --set batch_groups=10 --set group_size=25 --set hidden=500 --out mnist.dsn\n"
+    "\n";
+
+/* ---- option routing ---------------------------------------------------------------- */
+static const char *const fit_keys[] = {"epochs", "steps_per_epoch", "batch_groups", "group_size", "batch_size",
+                                       "patience", "keep_best", "checkpoint_every", "log_every", NULL};
+static const char *const optim_keys[] = {"lr", "beta1", "beta2", "eps", "weight_decay", "momentum", "nesterov",
+                                         "amsgrad", "clip_norm", "schedule", "step_size", "gamma", "warmup",
+                                         "total_steps", "min_ratio", NULL};
+
+static int in_list(const char *const *list, const char *k)
+{
+    for (; *list; list++)
+        if (!strcmp(*list, k)) return 1;
+    return 0;
+}
+
+typedef struct train_cfg {
+    dsn_options *model, *optim, *fit, *audio;
+    char family[64], kind[16];
+    double valid;
+    int64_t log_every;
+    int checkpoint_every, epochs, patience, keep_best;
+    int64_t steps_per_epoch;
+    int batch_groups, group_size, batch_size;
+} train_cfg;
+
+static int route(train_cfg *c, const dsn_options *raw)
+{
+    for (size_t i = 0; i < dsn_options_count(raw); i++) {
+        const char *key = dsn_options_key(raw, i), *val = dsn_options_get(raw, key);
+        dsn_options *dst = NULL;
+        const char *k = key;
+        if (!strncmp(key, "model.", 6)) dst = c->model, k = key + 6;
+        else if (!strncmp(key, "optim.", 6)) dst = c->optim, k = key + 6;
+        else if (!strncmp(key, "fit.", 4)) dst = c->fit, k = key + 4;
+        else if (!strncmp(key, "audio.", 6)) dst = c->audio, k = key + 6;
+        else if (!strcmp(key, "model")) {
+            snprintf(c->family, sizeof c->family, "%s", val);
+            continue;
+        } else if (!strcmp(key, "optimizer")) {
+            snprintf(c->kind, sizeof c->kind, "%s", val);
+            continue;
+        } else if (!strcmp(key, "valid")) {
+            char *end;
+            c->valid = strtod(val, &end);
+            if (*end || !(c->valid >= 0 && c->valid < 1))
+                return cli_usage_error("train", "valid = '%s': a fraction in [0, 1) expected", val);
+            continue;
+        } else if (in_list(fit_keys, key)) dst = c->fit;
+        else if (in_list(optim_keys, key)) dst = c->optim;
+        else dst = c->model;
+        if (dst == c->fit && !strcmp(k, "log_every")) { /* the CLI's print interval, see cb_progress */
+            c->log_every = atoll(val);
+            if (c->log_every < 1) return cli_usage_error("train", "log_every = '%s': a positive integer expected", val);
+            continue;
+        }
+        if (dst == c->fit && (!strcmp(k, "patience") || !strcmp(k, "keep_best"))) { /* done here, see cmd_train */
+            char *end;
+            long x = strtol(val, &end, 10);
+            if (!strcmp(val, "true")) x = 1, end = (char *)"";
+            if (!strcmp(val, "false")) x = 0, end = (char *)"";
+            if (*end || x < 0 || x > (1L << 30) || (k[0] == 'k' && x > 1))
+                return cli_usage_error("train", "%s = '%s': %s expected", k, val,
+                                       k[0] == 'k' ? "0 or 1" : "a count of epochs");
+            if (k[0] == 'p') c->patience = (int)x;
+            else c->keep_best = (int)x;
+            continue;
+        }
+        if (dst == c->fit && !strcmp(k, "checkpoint"))
+            return cli_usage_error("train", "give the checkpoint path with --checkpoint FILE");
+        dsn_status st = dsn_options_set(dst, k, val);
+        if (st != DSN_OK) return cli_fail("setting options", st);
+        if (dst == c->fit) { /* values the progress display needs */
+            if (!strcmp(k, "epochs")) c->epochs = atoi(val);
+            if (!strcmp(k, "checkpoint_every")) c->checkpoint_every = atoi(val);
+            if (!strcmp(k, "steps_per_epoch")) c->steps_per_epoch = atoll(val);
+            if (!strcmp(k, "batch_groups")) c->batch_groups = atoi(val);
+            if (!strcmp(k, "group_size")) c->group_size = atoi(val);
+            if (!strcmp(k, "batch_size")) c->batch_size = atoi(val);
+        }
+    }
+    return 0;
+}
+
+/* --set KEY=VALUE: split at the first '=', trim blanks around key and value */
+static int set_flag(dsn_options *raw, const char *arg)
+{
+    const char *eq = strchr(arg, '=');
+    if (!eq) return cli_usage_error("train", "--set '%s': KEY=VALUE expected", arg);
+    char key[128], val[1024];
+    const char *a = arg, *b = eq;
+    while (*a == ' ') a++;
+    while (b > a && b[-1] == ' ') b--;
+    if ((size_t)(b - a) >= sizeof key || b == a) return cli_usage_error("train", "--set '%s': bad key", arg);
+    memcpy(key, a, (size_t)(b - a));
+    key[b - a] = 0;
+    a = eq + 1;
+    while (*a == ' ') a++;
+    snprintf(val, sizeof val, "%s", a);
+    for (size_t n = strlen(val); n && val[n - 1] == ' ';) val[--n] = 0;
+    dsn_status st = dsn_options_set(raw, key, val);
+    if (st != DSN_OK) return cli_fail("--set", st);
+    return 0;
+}
+
+/* ---- Ctrl-C ------------------------------------------------------------------------ */
+static volatile sig_atomic_t interrupted;
+static void on_signal(int sig)
+{
+    (void)sig;
+    interrupted = 1;
+}
+
+/* ---- progress ---------------------------------------------------------------------- */
+typedef struct progress {
+    int tty, quiet, epochs, checkpoint_every;
+    int64_t log_every, steps_per_epoch, first_step, epoch_first_step, last_step;
+    int first_epoch, est_exact;
+    double t0, t_epoch, t_draw, t_line;
+    int epoch_done;      /* the epoch just finished (1-based), 0 if none in this dsn_fit call */
+    float valid_loss;    /* its validation loss (NaN without a validation set) */
+} progress;
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static void fmt_time(char *buf, size_t cap, double s)
+{
+    if (!(s >= 0) || s > 1e7) {
+        snprintf(buf, cap, "--:--");
+        return;
+    }
+    long t = (long)(s + 0.5);
+    if (t >= 3600) snprintf(buf, cap, "%ld:%02ld:%02ld", t / 3600, t / 60 % 60, t % 60);
+    else snprintf(buf, cap, "%ld:%02ld", t / 60, t % 60);
+}
+
+static void terms(FILE *f, int n, const char *const *names, const float *values)
+{
+    for (int i = 0; i < n; i++) fprintf(f, " %s %.4g", names[i], values[i]);
+}
+
+static int cb_progress(void *user, int epoch, int64_t step, int epoch_end, int n, const char *const *names,
+                       const float *values)
+{
+    progress *p = user;
+    double t = now();
+    if (p->first_step < 0) { /* first call: where this run started */
+        p->first_step = step - 1;
+        p->epoch_first_step = step - 1;
+        p->first_epoch = epoch;
+        p->t0 = p->t_epoch = t;
+    }
+    p->last_step = step;
+    if (epoch_end) {
+        if (!p->est_exact && step > p->epoch_first_step) {
+            p->steps_per_epoch = step - p->epoch_first_step; /* measured */
+            p->est_exact = 1;
+        }
+        /* one line per epoch, at most one a second when epochs are short */
+        if (!p->quiet && (t - p->t_line >= 1.0 || epoch >= p->epochs || epoch == p->first_epoch + 1 || interrupted)) {
+            p->t_line = t;
+            if (p->tty) fprintf(stderr, "\r\033[K");
+            fprintf(stderr, "epoch %d/%d done (step %lld, %.1f s):", epoch, p->epochs, (long long)step,
+                    t - p->t_epoch);
+            terms(stderr, n, names, values);
+            fputc('\n', stderr);
+            fflush(stderr);
+        }
+        p->epoch_first_step = step;
+        p->t_epoch = t;
+        p->epoch_done = epoch;
+        p->valid_loss = n > 1 ? values[1] : NAN;
+        return 1; /* one epoch per dsn_fit call, see cmd_train */
+    }
+    if (interrupted) return 1;
+    if (p->quiet) return 0;
+    int64_t done = step - p->first_step;
+    int64_t in_epoch = step - p->epoch_first_step;
+    int64_t total = (int64_t)(p->epochs - p->first_epoch) * p->steps_per_epoch;
+    int64_t remaining = (int64_t)(p->epochs - epoch - 1) * p->steps_per_epoch + (p->steps_per_epoch - in_epoch);
+    if (remaining < 0) remaining = 0;
+    double rate = (t - p->t0) / (double)(done > 0 ? done : 1);
+    char eta[32], el[32];
+    fmt_time(eta, sizeof eta, rate * (double)remaining);
+    fmt_time(el, sizeof el, t - p->t0);
+    if (p->tty) {
+        if (t - p->t_draw < 0.1 && in_epoch != p->steps_per_epoch) return 0;
+        p->t_draw = t;
+        double frac = total > 0 ? (double)(total - remaining) / (double)total : 0;
+        if (frac > 1) frac = 1;
+        char bar[26];
+        int fill = (int)(frac * 24);
+        for (int i = 0; i < 24; i++) bar[i] = i < fill ? '=' : i == fill ? '>' : ' ';
+        bar[24] = 0;
+        fprintf(stderr, "\r\033[Kepoch %d/%d [%s] %3d%% %s<%s", epoch + 1, p->epochs, bar, (int)(frac * 100), el,
+                eta);
+        terms(stderr, n, names, values);
+        fflush(stderr);
+    } else if (step % p->log_every == 0) {
+        fprintf(stderr, "epoch %d/%d step %lld/%lld elapsed %s eta %s:", epoch + 1, p->epochs,
+                (long long)in_epoch, (long long)p->steps_per_epoch, el, eta);
+        terms(stderr, n, names, values);
+        fputc('\n', stderr);
+        fflush(stderr);
+    }
+    return 0;
+}
+
+/* ---- the subcommand -------------------------------------------------------------------- */
+int cmd_train(int argc, char **argv)
+{
+    const char *config = NULL, *out = NULL, *resume = NULL, *ckpt = NULL, *model_flag = NULL, *v;
+    int quiet = 0, rc = 0, r;
+    cli_data data = {0};
+    train_cfg c = {0};
+    dsn_options *raw = NULL;
+    dsn_dataset *ds = NULL, *tr = NULL, *va = NULL;
+    dsn_model *m = NULL;
+    dsn_optimizer *opt = NULL;
+    dsn_status st;
+    char ckpt_buf[1100];
+
+    for (int i = 1; i < argc; i++)
+        if (cli_is_help(argv[i])) {
+            fputs(train_help, stdout);
+            fputs(cli_data_help, stdout);
+            return 0;
+        }
+    if ((st = dsn_options_create(&raw)) != DSN_OK || (st = dsn_options_create(&c.model)) != DSN_OK ||
+        (st = dsn_options_create(&c.optim)) != DSN_OK || (st = dsn_options_create(&c.fit)) != DSN_OK ||
+        (st = dsn_options_create(&c.audio)) != DSN_OK) {
+        rc = cli_fail("options", st);
+        goto done;
+    }
+    /* one pass over the flags; --set values are applied after the config file,
+     * so that they override it whatever their order */
+    const char **sets = calloc((size_t)argc, sizeof *sets);
+    size_t n_sets = 0;
+    if (!sets) {
+        rc = cli_fail("arguments", DSN_E_NOMEM);
+        goto done;
+    }
+    for (int i = 1; i < argc && !rc; i++) {
+        if (argv[i][0] != '-') {
+            if (config) rc = cli_usage_error("train", "unexpected argument '%s'", argv[i]);
+            config = argv[i];
+        } else if ((r = cli_flag_value("train", argc, argv, &i, "--config", &v)) != 0) {
+            if (r < 0 || config) rc = r < 0 ? 2 : cli_usage_error("train", "more than one config file");
+            config = v;
+        } else if ((r = cli_flag_value("train", argc, argv, &i, "--set", &v)) != 0) {
+            if (r < 0) rc = 2;
+            sets[n_sets++] = v;
+        } else if ((r = cli_flag_value("train", argc, argv, &i, "--model", &v)) != 0) {
+            if (r < 0) rc = 2;
+            model_flag = v;
+        } else if ((r = cli_flag_value("train", argc, argv, &i, "--out", &out)) != 0) {
+            if (r < 0) rc = 2;
+        } else if ((r = cli_flag_value("train", argc, argv, &i, "--resume", &resume)) != 0) {
+            if (r < 0) rc = 2;
+        } else if ((r = cli_flag_value("train", argc, argv, &i, "--checkpoint", &ckpt)) != 0) {
+            if (r < 0) rc = 2;
+        } else if (!strcmp(argv[i], "--quiet") || !strcmp(argv[i], "-q")) {
+            quiet = 1;
+        } else if ((r = cli_data_arg(&data, "train", argc, argv, &i)) != 0) {
+            if (r < 0) rc = 2;
+        } else {
+            rc = cli_usage_error("train", "unknown flag '%s'", argv[i]);
+        }
+    }
+    if (!rc && config && (st = dsn_options_load(raw, config)) != DSN_OK) {
+        char what[600];
+        snprintf(what, sizeof what, "reading options file '%s'", config);
+        rc = cli_fail(what, st);
+    }
+    if (!rc && model_flag && (st = dsn_options_set(raw, "model", model_flag)) != DSN_OK) rc = cli_fail("--model", st);
+    for (size_t k = 0; k < n_sets && !rc; k++) rc = set_flag(raw, sets[k]);
+    free(sets);
+    if (rc) goto done;
+    if (!out) {
+        rc = cli_usage_error("train", "give the output model file with --out FILE");
+        goto done;
+    }
+    c.epochs = 10;
+    c.checkpoint_every = 1;
+    c.log_every = 100;
+    c.batch_groups = 16;
+    c.group_size = 16;
+    c.batch_size = 256;
+    c.keep_best = 1;
+    snprintf(c.kind, sizeof c.kind, "adam");
+    if ((rc = route(&c, raw)) != 0) goto done;
+    if (!resume && !c.family[0]) {
+        rc = cli_usage_error("train", "no model family: give --model NAME or `model = NAME` in the options file");
+        goto done;
+    }
+    if (!ckpt) {
+        snprintf(ckpt_buf, sizeof ckpt_buf, "%s.ckpt", out);
+        ckpt = ckpt_buf;
+    }
+
+    if ((rc = cli_data_load(&data, "train", c.audio, &ds)) != 0) goto done;
+    if (c.valid > 0) {
+        const char *seed_text = dsn_options_get(c.fit, "seed");
+        uint64_t seed = seed_text ? strtoull(seed_text, NULL, 10) : 1;
+        if ((st = dsn_dataset_split(ds, c.valid, seed, dsn_dataset_num_groups(ds) > 0, &tr, &va)) != DSN_OK) {
+            rc = cli_fail("splitting off the validation set", st);
+            goto done;
+        }
+    }
+
+    if (resume) {
+        char what[1200];
+        snprintf(what, sizeof what, "loading checkpoint '%s'", resume);
+        if ((st = dsn_model_load(&m, resume)) != DSN_OK || (st = dsn_optimizer_load(&opt, m, resume)) != DSN_OK) {
+            rc = cli_fail(what, st);
+            goto done;
+        }
+        if (c.family[0] && strcmp(c.family, dsn_model_family(m)) != 0) {
+            rc = cli_usage_error("train", "model = %s, but the checkpoint holds a %s model", c.family,
+                                 dsn_model_family(m));
+            goto done;
+        }
+        for (size_t i = 0; i < dsn_options_count(c.model); i++)
+            cli_note("--resume: model option '%s' ignored (the checkpoint's options apply)", dsn_options_key(c.model, i));
+        for (size_t i = 0; i < dsn_options_count(c.optim); i++) {
+            const char *k = dsn_options_key(c.optim, i);
+            if (!strcmp(k, "lr")) {
+                char *end;
+                double lr = strtod(dsn_options_get(c.optim, k), &end);
+                if (*end || (st = dsn_optimizer_set_lr(opt, (float)lr)) != DSN_OK) {
+                    rc = *end ? cli_usage_error("train", "lr = '%s': a number expected", dsn_options_get(c.optim, k))
+                              : cli_fail("setting lr", st);
+                    goto done;
+                }
+            } else {
+                cli_note("--resume: optimizer option '%s' ignored (the checkpoint's state applies)", k);
+            }
+        }
+    } else {
+        char what[200];
+        snprintf(what, sizeof what, "creating a %.64s model", c.family);
+        if ((st = dsn_model_create(&m, c.family, c.model)) != DSN_OK) {
+            rc = cli_fail(what, st);
+            goto done;
+        }
+        snprintf(what, sizeof what, "creating the %.16s optimizer", c.kind);
+        if ((st = dsn_optimizer_create(&opt, m, c.kind, c.optim)) != DSN_OK) {
+            rc = cli_fail(what, st);
+            goto done;
+        }
+    }
+
+    const dsn_dataset *train_set = tr ? tr : ds;
+    progress p = {0};
+    p.tty = isatty(2);
+    p.quiet = quiet;
+    p.epochs = c.epochs;
+    p.checkpoint_every = c.checkpoint_every > 0 ? c.checkpoint_every : 1;
+    p.log_every = c.log_every;
+    p.first_step = -1;
+    p.steps_per_epoch = c.steps_per_epoch;
+    if (!p.steps_per_epoch) { /* a guess until the first epoch has been measured */
+        size_t batch = dsn_dataset_num_groups(train_set) ? (size_t)c.batch_groups * (size_t)c.group_size
+                                                          : (size_t)c.batch_size;
+        p.steps_per_epoch = (int64_t)((dsn_dataset_size(train_set) + batch - 1) / batch);
+        if (p.steps_per_epoch < 1) p.steps_per_epoch = 1;
+    } else {
+        p.est_exact = 1;
+    }
+    /* dsn_fit runs one epoch per call (the callback stops it at the epoch's end):
+     * each epoch's batches are then drawn from a stream seeded by (seed, epoch),
+     * so a run resumed at an epoch boundary draws exactly what an uninterrupted
+     * run draws. Early stopping and best weights are therefore handled here:
+     * with a validation set, MODEL is rewritten whenever the validation loss
+     * improves (keep_best) and training stops after `patience` epochs without. */
+    if ((st = dsn_options_set(c.fit, "checkpoint", ckpt)) != DSN_OK ||
+        (st = dsn_options_set(c.fit, "log_every", "1")) != DSN_OK || /* every step, so Ctrl-C acts at once */
+        (st = dsn_options_set(c.fit, "keep_best", "0")) != DSN_OK ||
+        (st = dsn_options_set(c.fit, "patience", "0")) != DSN_OK) {
+        rc = cli_fail("options", st);
+        goto done;
+    }
+    if (!quiet) {
+        size_t dims[3] = {0};
+        int nd = dsn_dataset_obs_shape(train_set, dims, 3);
+        fprintf(stderr, "disent: %s %s model, %zu parameters; %zu training observations [",
+                resume ? "resuming a" : "training a", dsn_model_family(m), dsn_model_num_params(m),
+                dsn_dataset_size(train_set));
+        for (int i = 0; i < nd; i++) fprintf(stderr, "%s%zu", i ? ", " : "", dims[i]);
+        fprintf(stderr, "], %zu groups%s; %d epochs; checkpoint %s\n", dsn_dataset_num_groups(train_set),
+                va ? " (+ validation)" : "", c.epochs, ckpt);
+    }
+
+    struct sigaction sa, old_int, old_term;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_RESETHAND; /* a second Ctrl-C kills at once */
+    interrupted = 0;
+    sigaction(SIGINT, &sa, &old_int);
+    sigaction(SIGTERM, &sa, &old_term);
+    double t0 = now(), best = INFINITY;
+    int64_t steps0 = dsn_optimizer_steps(opt);
+    int since_best = 0, saved_best = 0, early = 0;
+    for (;;) {
+        p.epoch_done = 0;
+        st = dsn_fit(m, opt, train_set, va, c.fit, cb_progress, &p);
+        if (st != DSN_OK || interrupted || !p.epoch_done) break; /* no epoch left */
+        if (va && isfinite(p.valid_loss)) {
+            if (p.valid_loss < best) {
+                best = p.valid_loss;
+                since_best = 0;
+                if (c.keep_best) {
+                    if ((st = dsn_model_save(m, NULL, out)) != DSN_OK) break;
+                    saved_best = 1;
+                }
+            } else if (c.patience && ++since_best >= c.patience) {
+                early = 1;
+                if (!quiet)
+                    fprintf(stderr, "disent: early stop: no better validation loss for %d epochs (best %.4g)\n",
+                            c.patience, best);
+                if ((st = dsn_model_save(m, opt, ckpt)) != DSN_OK) break;
+                break;
+            }
+        }
+        if (p.epoch_done >= c.epochs) break;
+    }
+    sigaction(SIGINT, &old_int, NULL);
+    sigaction(SIGTERM, &old_term, NULL);
+    if (p.tty && !quiet) fprintf(stderr, "\r\033[K");
+    if (st != DSN_OK) {
+        rc = cli_fail("training", st);
+        goto done;
+    }
+    double secs = now() - t0;
+    int64_t steps = dsn_optimizer_steps(opt) - steps0;
+    if (interrupted) {
+        /* dsn_fit saved the checkpoint when it stopped mid-epoch; at an epoch's
+         * end it saved only every checkpoint_every epochs, so save it (again) */
+        if ((st = dsn_model_save(m, opt, ckpt)) != DSN_OK) {
+            rc = cli_fail("saving the checkpoint", st);
+            goto done;
+        }
+        fprintf(stderr,
+                "disent: interrupted after %lld steps (%.1f s); checkpoint saved to %s\n"
+                "disent: continue with: disent train --resume %s --out %s [the same data and fit options]\n",
+                (long long)steps, secs, ckpt, ckpt, out);
+        rc = 130;
+        goto done;
+    }
+    if (!saved_best && (st = dsn_model_save(m, NULL, out)) != DSN_OK) {
+        rc = cli_fail("saving the model", st);
+        goto done;
+    }
+    struct stat sb;
+    printf("trained %lld steps in %.1f s (%.2f ms/step)%s; wrote %s (%lld bytes%s); checkpoint %s\n",
+           (long long)steps, secs, steps ? 1e3 * secs / (double)steps : 0.0, early ? ", stopped early" : "", out,
+           stat(out, &sb) == 0 ? (long long)sb.st_size : -1LL,
+           saved_best ? ", best validation epoch" : "", ckpt);
+done:
+    dsn_optimizer_free(opt);
+    dsn_model_free(m);
+    dsn_dataset_free(tr);
+    dsn_dataset_free(va);
+    dsn_dataset_free(ds);
+    dsn_options_free(raw);
+    dsn_options_free(c.model);
+    dsn_options_free(c.optim);
+    dsn_options_free(c.fit);
+    dsn_options_free(c.audio);
+    return rc;
+}

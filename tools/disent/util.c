@@ -1,0 +1,387 @@
+/* util.c - errors, argument helpers, data sources and .npy files for `disent`. */
+#include "cli.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
+/* ---- errors -------------------------------------------------------------------- */
+int cli_fail(const char *what, dsn_status st)
+{
+    fprintf(stderr, "disent: %s: %s: %s\n", what, dsn_status_string(st), dsn_last_error());
+    return 1;
+}
+
+int cli_usage_error(const char *cmd, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "disent %s: ", cmd);
+    vfprintf(stderr, fmt, ap);
+    fprintf(stderr, "\n(see: disent %s --help)\n", cmd);
+    va_end(ap);
+    return 2;
+}
+
+void cli_note(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "disent: ");
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+}
+
+/* ---- arguments ------------------------------------------------------------------- */
+int cli_is_help(const char *arg) { return !strcmp(arg, "--help") || !strcmp(arg, "-h"); }
+
+int cli_flag_value(const char *cmd, int argc, char **argv, int *i, const char *name, const char **value)
+{
+    const char *a = argv[*i];
+    size_t n = strlen(name);
+    if (strncmp(a, name, n) != 0) return 0;
+    if (a[n] == '=') {
+        *value = a + n + 1;
+        return 1;
+    }
+    if (a[n] != '\0') return 0;
+    if (*i + 1 >= argc) {
+        cli_usage_error(cmd, "%s needs a value", name);
+        return -1;
+    }
+    *value = argv[++*i];
+    return 1;
+}
+
+static int parse_size(const char **p, size_t *v)
+{
+    char *end;
+    if (**p < '0' || **p > '9') return -1;
+    errno = 0;
+    unsigned long long x = strtoull(*p, &end, 10);
+    if (errno || end == *p) return -1;
+    *v = (size_t)x;
+    *p = end;
+    return 0;
+}
+
+int cli_parse_ranges(const char *text, size_t limit, size_t **out, size_t *n)
+{
+    size_t cap = 16, k = 0;
+    size_t *v = malloc(cap * sizeof *v);
+    const char *p = text;
+    if (!v) return -1;
+    while (*p) {
+        size_t a, b;
+        if (parse_size(&p, &a)) goto bad;
+        b = a;
+        if (*p == '-') {
+            p++;
+            if (parse_size(&p, &b) || b < a) goto bad;
+        }
+        if (limit && b >= limit) goto bad;
+        for (size_t x = a; x <= b; x++) {
+            if (k == cap) {
+                size_t *nv = realloc(v, (cap *= 2) * sizeof *v);
+                if (!nv) goto bad;
+                v = nv;
+            }
+            v[k++] = x;
+        }
+        if (*p == ',') p++;
+        else if (*p) goto bad;
+    }
+    if (k == 0) goto bad;
+    *out = v;
+    *n = k;
+    return 0;
+bad:
+    free(v);
+    return -1;
+}
+
+int cli_parse_hw(const char *text, size_t *h, size_t *w)
+{
+    const char *p = text;
+    if (parse_size(&p, h) || (*p != 'x' && *p != 'X')) return -1;
+    p++;
+    if (parse_size(&p, w) || *p || !*h || !*w) return -1;
+    return 0;
+}
+
+int cli_mkdir(const char *path)
+{
+    struct stat sb;
+    if (mkdir(path, 0777) == 0) return 0;
+    if (errno == EEXIST && stat(path, &sb) == 0 && S_ISDIR(sb.st_mode)) return 0;
+    fprintf(stderr, "disent: cannot create folder '%s': %s\n", path, strerror(errno));
+    return -1;
+}
+
+void cli_join(char *buf, size_t cap, const char *dir, const char *name)
+{
+    snprintf(buf, cap, "%s/%s", dir, name);
+}
+
+/* ---- data sources ------------------------------------------------------------------ */
+const char cli_data_help[] =
+    "Data (one source):\n"
+    "  --mnist DIR            the MNIST IDX files in DIR (training set; --test-set for the test set)\n"
+    "  --npy X.npy            observations [N, ...] (float32, float64 or uint8)\n"
+    "  --labels Y.npy         with --npy: integer labels [N] (the groups of grouped models)\n"
+    "  --audio DIR|FILE.csv   log-mel windows of an audio folder or CSV manifest\n"
+    "                         (settings: audio.KEY = VALUE options, e.g. audio.frames = 128)\n"
+    "  --features FILE        a dataset file written by the `features` tool\n"
+    "  --label-column NAME    with --features: the label column\n"
+    "  --classes LIST         keep only these labels, e.g. 0-6 (alias: --digits)\n";
+
+int cli_data_given(const cli_data *d) { return d->mnist || d->npy || d->audio || d->features; }
+
+int cli_data_arg(cli_data *d, const char *cmd, int argc, char **argv, int *i)
+{
+    static const struct {
+        const char *flag;
+        size_t off;
+    } flags[] = {
+        {"--mnist", offsetof(cli_data, mnist)},       {"--npy", offsetof(cli_data, npy)},
+        {"--labels", offsetof(cli_data, labels)},     {"--audio", offsetof(cli_data, audio)},
+        {"--features", offsetof(cli_data, features)}, {"--label-column", offsetof(cli_data, label_column)},
+        {"--classes", offsetof(cli_data, classes)},   {"--digits", offsetof(cli_data, classes)},
+    };
+    if (!strcmp(argv[*i], "--test-set")) {
+        d->mnist_test = 1;
+        return 1;
+    }
+    for (size_t k = 0; k < sizeof flags / sizeof *flags; k++) {
+        const char *v;
+        int r = cli_flag_value(cmd, argc, argv, i, flags[k].flag, &v);
+        if (r < 0) return -1;
+        if (r) {
+            *(const char **)((char *)d + flags[k].off) = v;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+int cli_data_load(const cli_data *d, const char *cmd, const dsn_options *audio_opts, dsn_dataset **out)
+{
+    int sources = !!d->mnist + !!d->npy + !!d->audio + !!d->features;
+    if (sources != 1)
+        return cli_usage_error(cmd, sources ? "give only one data source" :
+                                              "no data: give --mnist, --npy, --audio or --features");
+    if (d->labels && !d->npy) return cli_usage_error(cmd, "--labels goes with --npy");
+    dsn_dataset *ds = NULL;
+    dsn_status st;
+    char what[600];
+    if (d->mnist) {
+        snprintf(what, sizeof what, "reading MNIST from '%s'", d->mnist);
+        st = dsn_dataset_from_mnist(&ds, d->mnist, d->mnist_test);
+    } else if (d->npy) {
+        snprintf(what, sizeof what, "reading '%s'", d->npy);
+        st = dsn_dataset_from_npy(&ds, d->npy, d->labels);
+    } else if (d->audio) {
+        snprintf(what, sizeof what, "reading audio from '%s'", d->audio);
+        st = dsn_dataset_from_audio(&ds, d->audio, audio_opts);
+    } else {
+        snprintf(what, sizeof what, "reading '%s'", d->features);
+        st = dsn_dataset_load_audio(&ds, d->features, d->label_column);
+    }
+    if (st != DSN_OK) return cli_fail(what, st);
+    if (d->classes) {
+        size_t *v, n;
+        if (cli_parse_ranges(d->classes, 1u << 30, &v, &n)) {
+            dsn_dataset_free(ds);
+            return cli_usage_error(cmd, "bad label list '%s' (e.g. 0-6 or 1,3,5)", d->classes);
+        }
+        int32_t *lab = malloc(n * sizeof *lab);
+        if (!lab) {
+            free(v);
+            dsn_dataset_free(ds);
+            return cli_fail("selecting labels", DSN_E_NOMEM);
+        }
+        for (size_t k = 0; k < n; k++) lab[k] = (int32_t)v[k];
+        dsn_dataset *in = NULL;
+        st = dsn_dataset_select_labels(ds, lab, n, &in, NULL);
+        free(v);
+        free(lab);
+        dsn_dataset_free(ds);
+        if (st != DSN_OK) return cli_fail("selecting labels", st);
+        ds = in;
+    }
+    *out = ds;
+    return 0;
+}
+
+/* ---- .npy ------------------------------------------------------------------------------ */
+static int npy_write(const char *path, const void *data, size_t elem, const char *descr, const size_t *shape,
+                     int ndim)
+{
+    char dims[160] = "", head[256];
+    size_t count = 1, k = 0;
+    for (int i = 0; i < ndim; i++) {
+        k += (size_t)snprintf(dims + k, sizeof dims - k, "%zu%s", shape[i], ndim == 1 ? "," : i + 1 < ndim ? ", " : "");
+        count *= shape[i];
+    }
+    int len = snprintf(head, sizeof head, "{'descr': '%s', 'fortran_order': False, 'shape': (%s), }", descr, dims);
+    size_t total = 10 + (size_t)len + 1;
+    size_t pad = (64 - total % 64) % 64;
+    FILE *f = fopen(path, "wb");
+    if (!f) {
+        fprintf(stderr, "disent: cannot write '%s': %s\n", path, strerror(errno));
+        return 1;
+    }
+    unsigned hl = (unsigned)((size_t)len + pad + 1);
+    unsigned char pre[10] = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0, (unsigned char)(hl & 255), (unsigned char)(hl >> 8)};
+    fwrite(pre, 1, 10, f);
+    fwrite(head, 1, (size_t)len, f);
+    for (size_t i = 0; i < pad; i++) fputc(' ', f);
+    fputc('\n', f);
+    /* values are written in the host's order; the tools run on little-endian hosts */
+    size_t wrote = count ? fwrite(data, elem, count, f) : 0;
+    if (fclose(f) != 0 || wrote != count) {
+        fprintf(stderr, "disent: cannot write '%s': %s\n", path, strerror(errno));
+        return 1;
+    }
+    return 0;
+}
+
+int cli_npy_write_f32(const char *path, const float *data, const size_t *shape, int ndim)
+{
+    return npy_write(path, data, 4, "<f4", shape, ndim);
+}
+
+int cli_npy_write_i32(const char *path, const int32_t *data, const size_t *shape, int ndim)
+{
+    return npy_write(path, data, 4, "<i4", shape, ndim);
+}
+
+/* Reads the header and raw values; *kind is 'f' or 'i', *size 4 or 8. */
+static int npy_read(const char *path, void **raw, char *kind, int *size, size_t *shape, int *ndim, int max_dim)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        fprintf(stderr, "disent: cannot open '%s': %s\n", path, strerror(errno));
+        return 1;
+    }
+    unsigned char pre[12];
+    char head[4096];
+    size_t hl = 0;
+    int ok = fread(pre, 1, 10, f) == 10 && !memcmp(pre, "\x93NUMPY", 6);
+    if (ok && pre[6] == 1) hl = pre[8] | (size_t)pre[9] << 8;
+    else if (ok && (pre[6] == 2 || pre[6] == 3) && fread(pre + 10, 1, 2, f) == 2)
+        hl = pre[8] | (size_t)pre[9] << 8 | (size_t)pre[10] << 16 | (size_t)pre[11] << 24;
+    else ok = 0;
+    if (!ok || hl >= sizeof head || fread(head, 1, hl, f) != hl) {
+        fclose(f);
+        fprintf(stderr, "disent: '%s' is not a .npy file (or its header is too long)\n", path);
+        return 1;
+    }
+    head[hl] = 0;
+    const char *d = strstr(head, "'descr':"), *s = strstr(head, "'shape':");
+    const char *fo = strstr(head, "'fortran_order':");
+    if (!d || !s || !fo || strstr(fo, "True") == fo + 17) {
+        fclose(f);
+        fprintf(stderr, "disent: '%s': unsupported .npy header (need C order): %s\n", path, head);
+        return 1;
+    }
+    d = strchr(d + 8, '\'');
+    if (!d || (d[1] != '<' && d[1] != '|') || (d[2] != 'f' && d[2] != 'i') || (d[3] != '4' && d[3] != '8') ||
+        d[4] != '\'') {
+        fclose(f);
+        fprintf(stderr, "disent: '%s': dtype not supported (use float32, float64, int32 or int64): %s\n", path, head);
+        return 1;
+    }
+    *kind = d[2];
+    *size = d[3] - '0';
+    s = strchr(s, '(');
+    int nd = 0;
+    size_t count = 1;
+    for (s = s ? s + 1 : NULL; s && *s && *s != ')';) {
+        while (*s == ' ' || *s == ',') s++;
+        if (*s == ')') break;
+        char *end;
+        unsigned long long v = strtoull(s, &end, 10);
+        if (end == s || nd == max_dim) {
+            s = NULL;
+            break;
+        }
+        shape[nd++] = (size_t)v;
+        count *= (size_t)v;
+        s = end;
+    }
+    if (!s || nd == 0) {
+        fclose(f);
+        fprintf(stderr, "disent: '%s': shape must have 1 to %d dims: %s\n", path, max_dim, head);
+        return 1;
+    }
+    *ndim = nd;
+    void *buf = malloc(count * (size_t)*size + 1);
+    if (!buf || fread(buf, (size_t)*size, count, f) != count) {
+        free(buf);
+        fclose(f);
+        fprintf(stderr, "disent: '%s': truncated data (%zu values expected)\n", path, count);
+        return 1;
+    }
+    fclose(f);
+    *raw = buf;
+    return 0;
+}
+
+static size_t prod(const size_t *shape, int nd)
+{
+    size_t n = 1;
+    for (int i = 0; i < nd; i++) n *= shape[i];
+    return n;
+}
+
+int cli_npy_read_f32(const char *path, float **data, size_t *shape, int *ndim, int max_dim)
+{
+    void *raw;
+    char kind;
+    int size;
+    if (npy_read(path, &raw, &kind, &size, shape, ndim, max_dim)) return 1;
+    size_t n = prod(shape, *ndim);
+    float *out = malloc(n * sizeof *out + 1);
+    if (!out) {
+        free(raw);
+        return cli_fail("reading .npy", DSN_E_NOMEM);
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (kind == 'f' && size == 4) memcpy(out + i, (char *)raw + 4 * i, 4);
+        else if (kind == 'f') out[i] = (float)((double *)raw)[i];
+        else if (size == 4) out[i] = (float)((int32_t *)raw)[i];
+        else out[i] = (float)((int64_t *)raw)[i];
+    }
+    free(raw);
+    *data = out;
+    return 0;
+}
+
+int cli_npy_read_i32(const char *path, int32_t **data, size_t *shape, int *ndim, int max_dim)
+{
+    void *raw;
+    char kind;
+    int size;
+    if (npy_read(path, &raw, &kind, &size, shape, ndim, max_dim)) return 1;
+    if (kind != 'i') {
+        free(raw);
+        fprintf(stderr, "disent: '%s': integers expected\n", path);
+        return 1;
+    }
+    size_t n = prod(shape, *ndim);
+    int32_t *out = malloc(n * sizeof *out + 1);
+    if (!out) {
+        free(raw);
+        return cli_fail("reading .npy", DSN_E_NOMEM);
+    }
+    for (size_t i = 0; i < n; i++) out[i] = size == 4 ? ((int32_t *)raw)[i] : (int32_t)((int64_t *)raw)[i];
+    free(raw);
+    *data = out;
+    return 0;
+}
