@@ -4,9 +4,13 @@
 #include <string.h>
 
 extern const dsi_model_vt dsi_ml_vae_vt;
+extern const dsi_model_vt dsi_vq_vae_vt;
+extern const dsi_model_vt dsi_dsae_vt, dsi_ts_dsae_vt;
 
 static const dsi_model_vt *const families[] = {
     &dsi_ml_vae_vt,
+    &dsi_vq_vae_vt,
+    &dsi_dsae_vt, &dsi_ts_dsae_vt,
 };
 
 const dsi_model_vt *dsi_model_find(const char *name)
@@ -17,7 +21,7 @@ const dsi_model_vt *dsi_model_find(const char *name)
     return NULL;
 }
 
-const char *dsi_model_names(void) { return "ml-vae"; }
+const char *dsi_model_names(void) { return "ml-vae, vq-vae, dsae, ts-dsae"; }
 
 int dsi_model_part_index(const struct dsn_model *m, const char *name)
 {

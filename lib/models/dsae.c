@@ -1,0 +1,673 @@
+/* dsae.c - DSAE (Li & Mandt 2018) and TS-DSAE (Luo, Ewert & Dixon 2022):
+ * a static latent v per sequence and a dynamic latent z_t per frame.
+ *
+ * Observations are sequences x [T, F] (log-mel frames) with an optional
+ * [n, T] frame mask. Parts: "global" (v, one row per item) and "local"
+ * (z_t, T rows per item).
+ *
+ * Networks (all per-frame layers are one gemm over the B T rows of a batch):
+ *   global encoder  f^g_t = MLP_g(x_t) (hidden, tanh);
+ *                   mlp:    h = masked_mean_t f^g_t
+ *                   bilstm: h = masked_mean_t (LSTM_fwd(f^g)_t + LSTM_bwd(f^g)_t) / 2
+ *                   q(v|x) = N(head_v(h))
+ *   local encoder   f^l_t = MLP_l(x_t); full posterior: u_t = [f^l_t; v], else u_t = f^l_t;
+ *                   mlp: q(z_t) = N(head_z(u_t)); lstm: head_z(LSTM(u)_t);
+ *                   bilstm: head_z([LSTM_fwd(u)_t; LSTM_bwd(u)_t])
+ *   prior           p(z_1) = N(0, I); p(z_t | z_<t) = N(head_p(LSTM^L(z_1..z_{t-1}))),
+ *                   teacher-forced on the posterior samples
+ *   decoder         mlp:    y_t = MLP_d([z_t; v]) (dec_hidden, tanh, linear output)
+ *                   bilstm: y_t = MLP_d([z_t; LSTM_fwd(z)_t; LSTM_bwd(z)_t; v])
+ * Objective (m the frame mask, R the reduction: "mean" averages each term over
+ * its unmasked elements (the reference), "sum" sums it and divides by B):
+ *   L = R[(x - y)^2 / (2 obs_var)] + beta_v R[KL(q(v|x) || p(v))]
+ *       + beta_z R_t[KL(q(z_t|.) || p(z_t|z_<t))]  (+ TS-DSAE swap terms)
+ * with p(v) = N(0, I), or in TS-DSAE's full stage the informed prior q_1(v|x)
+ * of the frozen stage-1 global encoder (snapshot).
+ * TS-DSAE ("ts-dsae"): for the first constrained_epochs epochs the groups
+ * "local" (MLP_l, encoder LSTMs, head_z) and "prior" are frozen at their
+ * initialisation; at the epoch_end hook that ends the stage, the global
+ * encoder is copied into the frozen group "snapshot" (saved with the
+ * parameters), the local groups are unfrozen, and the loss gains the informed
+ * prior and the four swap regularisers: with a random partner j != i,
+ * x_g = dec(z_i, v_j), x_l = dec(z_j, v_i), re-encoded,
+ *   swap_vg KL(q(v|x_g)||q(v|x_j)) + swap_zg KL(q(z|x_g)||q(z|x_i))
+ * + swap_vl KL(q(v|x_l)||q(v|x_i)) + swap_zl KL(q(z|x_l)||q(z|x_j)),
+ * each reduced like the KL terms with x_l's mask taken from x_j.
+ * The stage is the frozen state of "local" (saved in checkpoints).
+ *
+ * Options (both families): frames (250), n_mels (80), v_dim (16), z_dim (16),
+ * hidden (64:64, the per-frame feature MLPs of both encoders), activation
+ * (tanh | relu | leaky | sigmoid), global_encoder (mlp | bilstm),
+ * local_encoder (mlp | lstm | bilstm), encoder_lstm (64, units per
+ * direction), posterior (factorised | full), prior_hidden (32), prior_layers
+ * (2), decoder (mlp | bilstm), dec_hidden (64:64), decoder_lstm (64),
+ * obs_var (0.5: the reconstruction term is then the reference's MSE),
+ * scaling (mean | sum), beta_v (1), beta_z (1), noise (sample | mean: mean
+ * trains a deterministic autoencoder, for tests and debugging).
+ * ts-dsae only: constrained_epochs (300), informed_prior (1), swap_vg, swap_zg,
+ * swap_vl, swap_zl (1 each), swap_stop_grad (0: both sides of the swap KLs
+ * learn; 1: the reference posteriors of x are targets). */
+#include "core/alloc.h"
+#include "core/error.h"
+#include "latent/gauss.h"
+#include "loss/composite.h"
+#include "loss/likelihood.h"
+#include "models/model.h"
+#include "nn/mlp.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#define MAX_PRIOR_LAYERS 4
+
+enum { ENC_MLP = 0, ENC_LSTM = 1, ENC_BILSTM = 2 };
+enum { SCALE_MEAN = 0, SCALE_SUM = 1 };
+enum { SW_VG = 0, SW_ZG, SW_VL, SW_ZL };
+
+/* one LSTM layer's parameters: wx [I,4H], wh [H,4H], b [4H] */
+typedef struct lstm_p {
+    int wx, wh, b;
+    int in, hid;
+} lstm_p;
+
+/* global encoder (the live one and its stage-1 snapshot share this) */
+typedef struct genc {
+    dsi_mlp feat;
+    lstm_p fw, bw;
+    dsi_gauss_head head;
+    int first, count; /* parameter index range */
+} genc;
+
+typedef struct dsae {
+    int two_stage;
+    int T, F, dv, dz;
+    int hidden[DSI_MLP_MAX_LAYERS], n_hidden;
+    int dec_hidden[DSI_MLP_MAX_LAYERS], n_dec_hidden;
+    int act, genc_kind, lenc_kind, full, dec_kind, scaling, noise_mean;
+    int enc_lstm, prior_hidden, prior_layers, dec_lstm;
+    float obs_var, beta_v, beta_z;
+    int constrained, informed, stop_grad;
+    float w_swap[4];
+    int g_global, g_local, g_prior, g_dec, g_snap;
+    genc genc, snap;
+    dsi_mlp lfeat;
+    lstm_p lfw, lbw;
+    dsi_gauss_head zhead;
+    lstm_p prior[MAX_PRIOR_LAYERS];
+    dsi_gauss_head phead;
+    lstm_p dfw, dbw;
+    dsi_mlp dec;
+} dsae;
+
+static const dsi_act acts[] = {DSI_ACT_TANH, DSI_ACT_RELU, DSI_ACT_LEAKY, DSI_ACT_SIGMOID};
+
+/* ---- small building blocks ---- */
+
+static dsn_status lstm_add(lstm_p *l, dsi_params *ps, const char *prefix, int group, int in, int hid)
+{
+    char name[DSI_PARAM_NAME];
+    int sx[2] = {in, 4 * hid}, sh[2] = {hid, 4 * hid}, sb[1] = {4 * hid};
+    l->in = in;
+    l->hid = hid;
+    snprintf(name, sizeof name, "%s.wx", prefix);
+    l->wx = dsi_params_add(ps, name, group, 2, sx);
+    snprintf(name, sizeof name, "%s.wh", prefix);
+    l->wh = dsi_params_add(ps, name, group, 2, sh);
+    snprintf(name, sizeof name, "%s.b", prefix);
+    l->b = dsi_params_add(ps, name, group, 1, sb);
+    return l->wx < 0 || l->wh < 0 || l->b < 0 ? DSN_E_INTERNAL : DSN_OK;
+}
+
+/* PyTorch's LSTM initialisation: uniform(-1/sqrt(H), 1/sqrt(H)) for every weight and bias */
+static void lstm_init(const lstm_p *l, dsi_params *ps, dsi_rng *rng)
+{
+    dsi_params_init_fanin(ps, l->wx, l->hid, rng);
+    dsi_params_init_fanin(ps, l->wh, l->hid, rng);
+    dsi_params_init_fanin(ps, l->b, l->hid, rng);
+}
+
+static dsi_var *lstm_run(dsi_tape *t, const lstm_p *l, dsi_params *ps, dsi_var *x, int reverse, const int *len)
+{
+    return dsi_lstm(t, x, dsi_params_var(ps, l->wx), dsi_params_var(ps, l->wh), dsi_params_var(ps, l->b), NULL, NULL,
+                    reverse, len);
+}
+
+static dsn_status genc_add(dsae *s, genc *g, dsi_params *ps, const char *prefix, int group)
+{
+    char name[DSI_PARAM_NAME];
+    int sizes[DSI_MLP_MAX_LAYERS + 1];
+    sizes[0] = s->F;
+    for (int i = 0; i < s->n_hidden; i++) sizes[i + 1] = s->hidden[i];
+    int hf = s->hidden[s->n_hidden - 1];
+    g->first = ps->count;
+    snprintf(name, sizeof name, "%s.feat", prefix);
+    dsn_status st = dsi_mlp_add(&g->feat, ps, name, group, sizes, s->n_hidden + 1, acts[s->act], acts[s->act]);
+    if (st == DSN_OK && s->genc_kind == ENC_BILSTM) {
+        snprintf(name, sizeof name, "%s.fw", prefix);
+        st = lstm_add(&g->fw, ps, name, group, hf, s->enc_lstm);
+        snprintf(name, sizeof name, "%s.bw", prefix);
+        if (st == DSN_OK) st = lstm_add(&g->bw, ps, name, group, hf, s->enc_lstm);
+        hf = s->enc_lstm;
+    }
+    snprintf(name, sizeof name, "%s.v", prefix);
+    if (st == DSN_OK) st = dsi_gauss_head_add(&g->head, ps, name, group, hf, s->dv);
+    g->count = ps->count - g->first;
+    return st;
+}
+
+static void genc_init(const dsae *s, const genc *g, dsi_params *ps, dsi_rng *rng)
+{
+    dsi_mlp_init(&g->feat, ps, rng);
+    if (s->genc_kind == ENC_BILSTM) {
+        lstm_init(&g->fw, ps, rng);
+        lstm_init(&g->bw, ps, rng);
+    }
+    dsi_gauss_head_init(&g->head, ps, rng, 0.0f);
+}
+
+/* Per-batch context: masks, LSTM lengths and index arrays (tape scratch). */
+typedef struct batch_ctx {
+    int B, T;
+    const float *mask; /* [B,T] or NULL */
+    const int *len;    /* [B] or NULL (all T) */
+    int *frame_item;   /* [B T] item of each frame, for broadcasting v */
+} batch_ctx;
+
+static dsn_status ctx_make(dsi_tape *t, batch_ctx *c, int B, int T, const float *mask)
+{
+    c->B = B;
+    c->T = T;
+    c->mask = mask;
+    c->len = NULL;
+    c->frame_item = dsi_tape_scratch(t, sizeof(int) * (size_t)B * T);
+    if (!c->frame_item) return t->status;
+    for (int b = 0; b < B; b++)
+        for (int k = 0; k < T; k++) c->frame_item[(size_t)b * T + k] = b;
+    if (mask) {
+        int *len = dsi_tape_scratch(t, sizeof(int) * (size_t)B);
+        if (!len) return t->status;
+        for (int b = 0; b < B; b++) {
+            int L = 0;
+            for (int k = 0; k < T; k++)
+                if (mask[(size_t)b * T + k] != 0.0f) L = k + 1;
+            len[b] = L;
+        }
+        c->len = len;
+    }
+    return DSN_OK;
+}
+
+/* [B,D] -> [B,T,D]: every frame gets its item's row */
+static dsi_var *bcast_frames(dsi_tape *t, const batch_ctx *c, dsi_var *v)
+{
+    dsi_var *r = dsi_gather_rows(t, v, c->frame_item, c->B * c->T);
+    if (!r) return NULL;
+    int sh[3] = {c->B, c->T, v->shape[1]};
+    return dsi_reshape(t, r, 3, sh);
+}
+
+static dsi_var *mean_time(dsi_tape *t, const batch_ctx *c, dsi_var *h)
+{
+    return c->mask ? dsi_masked_mean_time(t, h, c->mask) : dsi_mean_axis(t, h, 1, 0);
+}
+
+/* q(v|x): x [B,T,F] -> mu, lv [B,dv] */
+static dsn_status global_post(dsi_tape *t, const dsae *s, const genc *g, dsi_params *ps, const batch_ctx *c, dsi_var *x,
+                              dsi_gauss_post *q)
+{
+    dsi_var *f = dsi_mlp_forward(t, &g->feat, ps, x);
+    if (s->genc_kind == ENC_BILSTM) {
+        dsi_var *hf = lstm_run(t, &g->fw, ps, f, 0, c->len);
+        dsi_var *hb = lstm_run(t, &g->bw, ps, f, 1, c->len);
+        f = dsi_affine_scalar(t, dsi_add(t, hf, hb), 0.5f, 0.0f);
+    }
+    dsi_var *h = mean_time(t, c, f);
+    return dsi_gauss_head_forward(t, &g->head, ps, h, &q->mu, &q->lv);
+}
+
+/* q(z_t|.): x [B,T,F], v [B,dv] (full posterior only) -> mu, lv [B,T,dz] */
+static dsn_status local_post(dsi_tape *t, const dsae *s, dsi_params *ps, const batch_ctx *c, dsi_var *x, dsi_var *v,
+                             dsi_gauss_post *q)
+{
+    dsi_var *u = dsi_mlp_forward(t, &s->lfeat, ps, x);
+    if (s->full) {
+        dsi_var *uv[2] = {u, bcast_frames(t, c, v)};
+        u = dsi_concat(t, uv, 2, 2);
+    }
+    if (s->lenc_kind == ENC_LSTM) {
+        u = lstm_run(t, &s->lfw, ps, u, 0, NULL);
+    } else if (s->lenc_kind == ENC_BILSTM) {
+        dsi_var *hh[2] = {lstm_run(t, &s->lfw, ps, u, 0, NULL), lstm_run(t, &s->lbw, ps, u, 1, c->len)};
+        u = dsi_concat(t, hh, 2, 2);
+    }
+    return dsi_gauss_head_forward(t, &s->zhead, ps, u, &q->mu, &q->lv);
+}
+
+/* p(z_t|z_<t) teacher-forced on z [B,T,dz]; frame 0 is N(0, I). */
+static dsn_status prior_seq(dsi_tape *t, const dsae *s, dsi_params *ps, const batch_ctx *c, dsi_var *z,
+                            dsi_gauss_post *p)
+{
+    int B = c->B, T = c->T;
+    int s0[3] = {B, 1, 2 * s->dz};
+    dsi_var *first = dsi_tape_zeros(t, 3, s0, 0);
+    dsi_var *y = first;
+    if (T > 1) {
+        dsi_var *h = dsi_slice(t, z, 1, 0, T - 1);
+        for (int l = 0; l < s->prior_layers; l++) h = lstm_run(t, &s->prior[l], ps, h, 0, NULL);
+        dsi_var *rest = dsi_linear(t, h, dsi_params_var(ps, s->phead.w), dsi_params_var(ps, s->phead.b), DSI_ACT_NONE);
+        dsi_var *parts[2] = {first, rest};
+        y = dsi_concat(t, parts, 2, 1);
+    }
+    return dsi_gauss_split(t, y, &p->mu, &p->lv);
+}
+
+/* y [B,T,F] from z [B,T,dz] and v [B,dv]; len: lengths for the bi-LSTM decoder */
+static dsi_var *decode_seq(dsi_tape *t, const dsae *s, dsi_params *ps, const batch_ctx *c, dsi_var *z, dsi_var *v)
+{
+    dsi_var *parts[4];
+    int n = 0;
+    parts[n++] = z;
+    if (s->dec_kind == ENC_BILSTM) {
+        parts[n++] = lstm_run(t, &s->dfw, ps, z, 0, NULL);
+        parts[n++] = lstm_run(t, &s->dbw, ps, z, 1, c->len);
+    }
+    parts[n++] = bcast_frames(t, c, v);
+    dsi_var *in = dsi_concat(t, parts, n, 2);
+    return dsi_mlp_forward(t, &s->dec, ps, in);
+}
+
+/* ---- create / init ---- */
+
+static dsn_status create_common(dsn_model *m, dsi_optr *r, int two_stage)
+{
+    dsae *s = dsi_calloc(1, sizeof *s);
+    if (!s) return dsi_error(DSN_E_NOMEM, "out of memory");
+    m->state = s;
+    s->two_stage = two_stage;
+    s->T = 250;
+    s->F = 80;
+    s->dv = 16;
+    s->dz = 16;
+    s->hidden[0] = s->hidden[1] = 64;
+    s->n_hidden = 2;
+    s->dec_hidden[0] = s->dec_hidden[1] = 64;
+    s->n_dec_hidden = 2;
+    s->enc_lstm = 64;
+    s->prior_hidden = 32;
+    s->prior_layers = 2;
+    s->dec_lstm = 64;
+    s->obs_var = 0.5f;
+    s->beta_v = s->beta_z = 1.0f;
+    s->constrained = 300;
+    s->informed = 1;
+    for (int k = 0; k < 4; k++) s->w_swap[k] = 1.0f;
+    static const char *const act_names[] = {"tanh", "relu", "leaky", "sigmoid", NULL};
+    static const char *const genc_names[] = {"mlp", "bilstm", NULL};
+    static const char *const lenc_names[] = {"mlp", "lstm", "bilstm", NULL};
+    static const char *const post_names[] = {"factorised", "full", NULL};
+    static const char *const dec_names[] = {"mlp", "bilstm", NULL};
+    static const char *const scale_names[] = {"mean", "sum", NULL};
+    static const char *const noise_names[] = {"sample", "mean", NULL};
+    int gk = 0, dk = 0;
+    dsi_opt_int(r, "frames", &s->T, 1, 1 << 16);
+    dsi_opt_int(r, "n_mels", &s->F, 1, 1 << 14);
+    dsi_opt_int(r, "v_dim", &s->dv, 1, 4096);
+    dsi_opt_int(r, "z_dim", &s->dz, 1, 4096);
+    dsi_opt_ints(r, "hidden", s->hidden, DSI_MLP_MAX_LAYERS - 1, &s->n_hidden, 1, 1 << 16);
+    dsi_opt_ints(r, "dec_hidden", s->dec_hidden, DSI_MLP_MAX_LAYERS - 1, &s->n_dec_hidden, 1, 1 << 16);
+    dsi_opt_enum(r, "activation", &s->act, act_names);
+    dsi_opt_enum(r, "global_encoder", &gk, genc_names);
+    dsi_opt_enum(r, "local_encoder", &s->lenc_kind, lenc_names);
+    dsi_opt_int(r, "encoder_lstm", &s->enc_lstm, 1, 1 << 14);
+    dsi_opt_enum(r, "posterior", &s->full, post_names);
+    dsi_opt_int(r, "prior_hidden", &s->prior_hidden, 1, 1 << 14);
+    dsi_opt_int(r, "prior_layers", &s->prior_layers, 1, MAX_PRIOR_LAYERS);
+    dsi_opt_enum(r, "decoder", &dk, dec_names);
+    dsi_opt_int(r, "decoder_lstm", &s->dec_lstm, 1, 1 << 14);
+    dsi_opt_float(r, "obs_var", &s->obs_var, 1e-6, 1e6);
+    dsi_opt_enum(r, "scaling", &s->scaling, scale_names);
+    dsi_opt_float(r, "beta_v", &s->beta_v, 0, 1e6);
+    dsi_opt_float(r, "beta_z", &s->beta_z, 0, 1e6);
+    dsi_opt_enum(r, "noise", &s->noise_mean, noise_names);
+    if (two_stage) {
+        dsi_opt_int(r, "constrained_epochs", &s->constrained, 0, 1 << 30);
+        dsi_opt_bool(r, "informed_prior", &s->informed);
+        dsi_opt_float(r, "swap_vg", &s->w_swap[SW_VG], 0, 1e6);
+        dsi_opt_float(r, "swap_zg", &s->w_swap[SW_ZG], 0, 1e6);
+        dsi_opt_float(r, "swap_vl", &s->w_swap[SW_VL], 0, 1e6);
+        dsi_opt_float(r, "swap_zl", &s->w_swap[SW_ZL], 0, 1e6);
+        dsi_opt_bool(r, "swap_stop_grad", &s->stop_grad);
+    }
+    if (r->status != DSN_OK) return r->status;
+    s->genc_kind = gk == 1 ? ENC_BILSTM : ENC_MLP;
+    s->dec_kind = dk == 1 ? ENC_BILSTM : ENC_MLP;
+
+    m->obs_nd = 2;
+    m->obs_shape[0] = s->T;
+    m->obs_shape[1] = s->F;
+    m->obs_size = (size_t)s->T * (size_t)s->F;
+    m->n_parts = 2;
+    m->parts[0] = (dsi_part_desc){"global", DSI_SCOPE_ITEM, DSI_PART_GAUSSIAN, s->dv, 1};
+    m->parts[1] = (dsi_part_desc){"local", DSI_SCOPE_FRAME, DSI_PART_GAUSSIAN, s->dz, s->T};
+
+    dsi_params *ps = &m->params;
+    s->g_global = dsi_params_group(ps, "global");
+    s->g_local = dsi_params_group(ps, "local");
+    s->g_prior = dsi_params_group(ps, "prior");
+    s->g_dec = dsi_params_group(ps, "decoder");
+    s->g_snap = two_stage ? dsi_params_group(ps, "snapshot") : -1;
+    if (s->g_global < 0 || s->g_local < 0 || s->g_prior < 0 || s->g_dec < 0 || (two_stage && s->g_snap < 0))
+        return DSN_E_INTERNAL;
+    dsn_status st = genc_add(s, &s->genc, ps, "genc", s->g_global);
+    /* local encoder */
+    int sizes[DSI_MLP_MAX_LAYERS + 1];
+    sizes[0] = s->F;
+    for (int i = 0; i < s->n_hidden; i++) sizes[i + 1] = s->hidden[i];
+    int hl = s->hidden[s->n_hidden - 1] + (s->full ? s->dv : 0);
+    if (st == DSN_OK)
+        st = dsi_mlp_add(&s->lfeat, ps, "lenc.feat", s->g_local, sizes, s->n_hidden + 1, acts[s->act], acts[s->act]);
+    if (st == DSN_OK && s->lenc_kind != ENC_MLP) {
+        st = lstm_add(&s->lfw, ps, "lenc.fw", s->g_local, hl, s->enc_lstm);
+        if (st == DSN_OK && s->lenc_kind == ENC_BILSTM) st = lstm_add(&s->lbw, ps, "lenc.bw", s->g_local, hl, s->enc_lstm);
+        hl = s->lenc_kind == ENC_BILSTM ? 2 * s->enc_lstm : s->enc_lstm;
+    }
+    if (st == DSN_OK) st = dsi_gauss_head_add(&s->zhead, ps, "lenc.z", s->g_local, hl, s->dz);
+    /* prior */
+    for (int l = 0; st == DSN_OK && l < s->prior_layers; l++) {
+        char name[32];
+        snprintf(name, sizeof name, "prior.%d", l);
+        st = lstm_add(&s->prior[l], ps, name, s->g_prior, l ? s->prior_hidden : s->dz, s->prior_hidden);
+    }
+    if (st == DSN_OK) st = dsi_gauss_head_add(&s->phead, ps, "prior.z", s->g_prior, s->prior_hidden, s->dz);
+    /* decoder */
+    int din = s->dz + s->dv;
+    if (st == DSN_OK && s->dec_kind == ENC_BILSTM) {
+        st = lstm_add(&s->dfw, ps, "dec.fw", s->g_dec, s->dz, s->dec_lstm);
+        if (st == DSN_OK) st = lstm_add(&s->dbw, ps, "dec.bw", s->g_dec, s->dz, s->dec_lstm);
+        din += 2 * s->dec_lstm;
+    }
+    sizes[0] = din;
+    for (int i = 0; i < s->n_dec_hidden; i++) sizes[i + 1] = s->dec_hidden[i];
+    sizes[s->n_dec_hidden + 1] = s->F;
+    if (st == DSN_OK)
+        st = dsi_mlp_add(&s->dec, ps, "dec", s->g_dec, sizes, s->n_dec_hidden + 2, acts[s->act], DSI_ACT_NONE);
+    /* TS-DSAE: the stage-1 snapshot of the global encoder, same shapes */
+    if (st == DSN_OK && two_stage) st = genc_add(s, &s->snap, ps, "snap", s->g_snap);
+    return st;
+}
+
+static dsn_status create_dsae(dsn_model *m, dsi_optr *r) { return create_common(m, r, 0); }
+static dsn_status create_ts(dsn_model *m, dsi_optr *r) { return create_common(m, r, 1); }
+
+/* snapshot <- live global encoder (values only) */
+static void copy_snapshot(dsn_model *m)
+{
+    dsae *s = m->state;
+    for (int k = 0; k < s->genc.count; k++) {
+        dsi_var *src = dsi_params_var(&m->params, s->genc.first + k);
+        dsi_var *dst = dsi_params_var(&m->params, s->snap.first + k);
+        memcpy(dst->x, src->x, src->n * sizeof(float));
+    }
+}
+
+static void init_params(dsn_model *m)
+{
+    dsae *s = m->state;
+    dsi_params *ps = &m->params;
+    genc_init(s, &s->genc, ps, &m->rng);
+    dsi_mlp_init(&s->lfeat, ps, &m->rng);
+    if (s->lenc_kind != ENC_MLP) lstm_init(&s->lfw, ps, &m->rng);
+    if (s->lenc_kind == ENC_BILSTM) lstm_init(&s->lbw, ps, &m->rng);
+    dsi_gauss_head_init(&s->zhead, ps, &m->rng, 0.0f);
+    for (int l = 0; l < s->prior_layers; l++) lstm_init(&s->prior[l], ps, &m->rng);
+    dsi_gauss_head_init(&s->phead, ps, &m->rng, 0.0f);
+    if (s->dec_kind == ENC_BILSTM) {
+        lstm_init(&s->dfw, ps, &m->rng);
+        lstm_init(&s->dbw, ps, &m->rng);
+    }
+    dsi_mlp_init(&s->dec, ps, &m->rng);
+    if (s->two_stage) {
+        dsi_params_set_frozen(ps, s->g_snap, 1);
+        if (s->constrained > 0) {
+            dsi_params_set_frozen(ps, s->g_local, 1);
+            dsi_params_set_frozen(ps, s->g_prior, 1);
+        } else {
+            copy_snapshot(m);
+        }
+    }
+}
+
+static void destroy(dsn_model *m) { dsi_free(m->state); }
+
+static int full_stage(const dsn_model *m)
+{
+    const dsae *s = m->state;
+    return s->two_stage && !dsi_params_is_frozen(&m->params, s->g_local);
+}
+
+/* The stage switch: after constrained_epochs epochs, snapshot and unfreeze. */
+static dsn_status epoch_end(dsn_model *m, int epoch)
+{
+    dsae *s = m->state;
+    if (!s->two_stage || full_stage(m) || epoch < s->constrained) return DSN_OK;
+    copy_snapshot(m);
+    dsi_params_set_frozen(&m->params, s->g_local, 0);
+    dsi_params_set_frozen(&m->params, s->g_prior, 0);
+    return DSN_OK;
+}
+
+/* ---- loss ---- */
+
+static dsi_var *wrap_x(dsi_tape *t, const dsae *s, const float *x, size_t n)
+{
+    int sx[3] = {(int)n, s->T, s->F};
+    return dsi_tape_wrap(t, x, 3, sx);
+}
+
+static dsn_status fail_status(dsi_tape *t) { return t->status != DSN_OK ? t->status : DSN_E_INTERNAL; }
+
+/* The four swap regularisers (unweighted) into out[4]. */
+static dsn_status swap_terms(dsi_tape *t, dsn_model *m, const batch_ctx *c, dsi_var *z, dsi_var *v, dsi_gauss_post qv,
+                             dsi_gauss_post qz, dsi_reduction red, dsi_var **out)
+{
+    dsae *s = m->state;
+    dsi_params *ps = &m->params;
+    const int B = c->B, T = c->T;
+    int *partner = dsi_tape_scratch(t, sizeof(int) * (size_t)B);
+    if (!partner) return t->status;
+    for (int b = 0; b < B; b++) partner[b] = B > 1 ? (int)((b + 1 + (int)dsi_rng_below(&m->rng, (uint64_t)(B - 1))) % B) : b;
+    /* the doubled batch: rows 0..B-1 are x_g = dec(z_i, v_j), rows B..2B-1 x_l = dec(z_j, v_i) */
+    batch_ctx c2;
+    float *mask2 = NULL;
+    if (c->mask) {
+        mask2 = dsi_tape_scratch(t, sizeof(float) * (size_t)2 * B * T);
+        if (!mask2) return t->status;
+        memcpy(mask2, c->mask, sizeof(float) * (size_t)B * T);
+        dsi_mask_permute(c->mask, B, T, partner, mask2 + (size_t)B * T);
+    }
+    dsn_status st = ctx_make(t, &c2, 2 * B, T, mask2);
+    if (st != DSN_OK) return st;
+    int szf[2] = {B, T * s->dz};
+    dsi_var *zflat = dsi_reshape(t, z, 2, szf);
+    int sz3[3] = {B, T, s->dz};
+    dsi_var *zp = dsi_reshape(t, dsi_gather_rows(t, zflat, partner, B), 3, sz3);
+    dsi_var *vp = dsi_gather_rows(t, v, partner, B);
+    dsi_var *zz[2] = {z, zp}, *vv[2] = {vp, v};
+    dsi_var *z2 = dsi_concat(t, zz, 2, 0), *v2 = dsi_concat(t, vv, 2, 0);
+    dsi_var *x2 = decode_seq(t, s, ps, &c2, z2, v2);
+    dsi_gauss_post qv2, qz2;
+    st = global_post(t, s, &s->genc, ps, &c2, x2, &qv2);
+    if (st != DSN_OK) return st;
+    dsi_var *v2s = s->full ? dsi_gauss_sample(t, qv2.mu, qv2.lv, &m->rng, s->noise_mean) : NULL;
+    st = local_post(t, s, ps, &c2, x2, v2s, &qz2);
+    if (st != DSN_OK) return st;
+    dsi_gauss_post vg = {dsi_slice(t, qv2.mu, 0, 0, B), dsi_slice(t, qv2.lv, 0, 0, B)};
+    dsi_gauss_post vl = {dsi_slice(t, qv2.mu, 0, B, B), dsi_slice(t, qv2.lv, 0, B, B)};
+    dsi_gauss_post zg = {dsi_slice(t, qz2.mu, 0, 0, B), dsi_slice(t, qz2.lv, 0, 0, B)};
+    dsi_gauss_post zl = {dsi_slice(t, qz2.mu, 0, B, B), dsi_slice(t, qz2.lv, 0, B, B)};
+    dsi_kl_fixed fix = s->stop_grad ? DSI_KL_FIX_P : DSI_KL_FIX_NONE;
+    out[SW_VG] = dsi_kl_swap(t, vg, qv, partner, NULL, red, fix);
+    out[SW_ZG] = dsi_kl_swap(t, zg, qz, NULL, c->mask, red, fix);
+    out[SW_VL] = dsi_kl_swap(t, vl, qv, NULL, NULL, red, fix);
+    out[SW_ZL] = dsi_kl_swap(t, zl, qz, partner, mask2 ? mask2 + (size_t)B * T : NULL, red, fix);
+    return t->status;
+}
+
+static dsn_status loss(dsn_model *m, dsi_tape *t, const dsi_input *in, dsi_var **out, dsi_terms *terms)
+{
+    dsae *s = m->state;
+    dsi_params *ps = &m->params;
+    const int B = (int)in->n;
+    batch_ctx c;
+    dsn_status st = ctx_make(t, &c, B, s->T, in->mask);
+    if (st != DSN_OK) return st;
+    dsi_var *x = wrap_x(t, s, in->x, in->n);
+    dsi_gauss_post qv, qz, pz;
+    st = global_post(t, s, &s->genc, ps, &c, x, &qv);
+    if (st != DSN_OK) return st;
+    dsi_var *v = dsi_gauss_sample(t, qv.mu, qv.lv, &m->rng, s->noise_mean);
+    st = local_post(t, s, ps, &c, x, v, &qz);
+    if (st != DSN_OK) return st;
+    dsi_var *z = dsi_gauss_sample(t, qz.mu, qz.lv, &m->rng, s->noise_mean);
+    st = prior_seq(t, s, ps, &c, z, &pz);
+    if (st != DSN_OK) return st;
+    dsi_var *y = decode_seq(t, s, ps, &c, z, v);
+
+    const dsi_reduction red = s->scaling == SCALE_MEAN ? DSI_RED_MEAN : DSI_RED_SUM;
+    const float k = s->scaling == SCALE_MEAN ? 1.0f : 1.0f / (float)B;
+    const int full = full_stage(m);
+    dsi_var *rec = dsi_mse(t, y, x, c.mask, red);
+    dsi_var *kl_v;
+    if (full && s->informed) {
+        dsi_gauss_post q1;
+        st = global_post(t, s, &s->snap, ps, &c, x, &q1);
+        if (st != DSN_OK) return st;
+        kl_v = dsi_kl_informed(t, qv, q1, NULL, red);
+    } else {
+        kl_v = dsi_kl_std_normal(t, qv.mu, qv.lv, NULL, red);
+    }
+    dsi_var *kl_z = dsi_kl_seq(t, qz, pz, c.mask, red);
+    dsi_var *parts[7] = {rec, kl_v, kl_z};
+    float w[7] = {k / (2.0f * s->obs_var), k * s->beta_v, k * s->beta_z, 1.0f};
+    int np = 3;
+    int any_swap = 0;
+    for (int j = 0; j < 4; j++) any_swap |= s->w_swap[j] > 0.0f;
+    dsi_var *total;
+    if (full && any_swap) {
+        st = swap_terms(t, m, &c, z, v, qv, qz, red, parts + 3);
+        if (st != DSN_OK) return st;
+        float ws[4];
+        for (int j = 0; j < 4; j++) ws[j] = k * s->w_swap[j];
+        dsi_var *sum4[4] = {rec, kl_v, kl_z, dsi_loss_sum(t, 4, parts + 3, ws)};
+        total = dsi_loss_sum(t, 4, sum4, w); /* loss_sum takes at most 6 inputs */
+        np = 7;
+    } else {
+        total = dsi_loss_sum(t, 3, parts, w);
+    }
+    if (t->status != DSN_OK || !total) return fail_status(t);
+    static const char *const names[7] = {"rec", "kl_v", "kl_z", "swap_vg", "swap_zg", "swap_vl", "swap_zl"};
+    dsi_terms_add(terms, "loss", total->x[0]);
+    for (int j = 0; j < np; j++) dsi_terms_add(terms, names[j], parts[j]->x[0] * (j == 0 ? w[0] : k));
+    *out = total;
+    return DSN_OK;
+}
+
+/* ---- inference ---- */
+
+static void copy_var(float *dst, const dsi_var *v) { memcpy(dst, v->x, v->n * sizeof(float)); }
+
+static dsn_status encode(const dsn_model *m, dsi_tape *t, const dsi_input *in, dsn_encoding *enc)
+{
+    dsae *s = m->state;
+    dsi_params *ps = (dsi_params *)&m->params;
+    batch_ctx c;
+    dsn_status st = ctx_make(t, &c, (int)in->n, s->T, in->mask);
+    if (st != DSN_OK) return st;
+    dsi_var *x = wrap_x(t, s, in->x, in->n);
+    dsi_gauss_post qv, qz;
+    st = global_post(t, s, &s->genc, ps, &c, x, &qv);
+    if (st == DSN_OK) st = local_post(t, s, ps, &c, x, qv.mu, &qz);
+    if (st != DSN_OK) return st;
+    dsi_part_data *g = &enc->parts[0], *l = &enc->parts[1];
+    copy_var(g->mean, qv.mu);
+    copy_var(g->logvar, qv.lv);
+    copy_var(g->value, qv.mu);
+    copy_var(l->mean, qz.mu);
+    copy_var(l->logvar, qz.lv);
+    copy_var(l->value, qz.mu);
+    return DSN_OK;
+}
+
+static dsn_status decode(const dsn_model *m, dsi_tape *t, const dsn_encoding *enc, float *out)
+{
+    dsae *s = m->state;
+    int n = (int)enc->n_items;
+    batch_ctx c;
+    dsn_status st = ctx_make(t, &c, n, s->T, NULL);
+    if (st != DSN_OK) return st;
+    int sv[2] = {n, s->dv}, sz[3] = {n, s->T, s->dz};
+    dsi_var *v = dsi_tape_wrap(t, enc->parts[0].value, 2, sv);
+    dsi_var *z = dsi_tape_wrap(t, enc->parts[1].value, 3, sz);
+    dsi_var *y = decode_seq(t, s, (dsi_params *)&m->params, &c, z, v);
+    if (!y) return fail_status(t);
+    copy_var(out, y);
+    return DSN_OK;
+}
+
+/* global: v ~ N(0, I); local: z_1 ~ N(0, I), z_t ~ p(z_t | z_<t) through the LSTM prior */
+static dsn_status sample(const dsn_model *m, dsi_tape *t, dsn_encoding *enc, int part, dsi_rng *rng)
+{
+    dsae *s = m->state;
+    dsi_params *ps = (dsi_params *)&m->params;
+    dsi_part_data *pd = &enc->parts[part];
+    if (part == 0) {
+        size_t n = pd->rows * (size_t)s->dv;
+        dsi_rng_fill_normal(rng, pd->value, n, 0.0f, 1.0f);
+        memset(pd->mean, 0, n * sizeof(float));
+        memset(pd->logvar, 0, n * sizeof(float));
+        return DSN_OK;
+    }
+    const int n = (int)enc->n_items, T = s->T, D = s->dz, L = s->prior_layers;
+    dsi_var *h[MAX_PRIOR_LAYERS] = {0}, *cs[MAX_PRIOR_LAYERS] = {0};
+    dsi_var *zp = dsi_tape_new2(t, n, D, 0);
+    if (!zp) return fail_status(t);
+    for (int k = 0; k < T; k++) {
+        const float *mu = NULL, *lv = NULL;
+        if (k > 0) {
+            dsi_var *x = zp;
+            for (int l = 0; l < L; l++) {
+                const lstm_p *lp = &s->prior[l];
+                dsi_lstm_cell(t, x, h[l], cs[l], dsi_params_var(ps, lp->wx), dsi_params_var(ps, lp->wh),
+                              dsi_params_var(ps, lp->b), &h[l], &cs[l]);
+                x = h[l];
+            }
+            dsi_var *pm, *pl;
+            if (dsi_gauss_head_forward(t, &s->phead, ps, x, &pm, &pl) != DSN_OK) return fail_status(t);
+            mu = pm->x;
+            lv = pl->x;
+            zp = dsi_tape_new2(t, n, D, 0); /* a fresh input: the cells above keep theirs */
+            if (!zp) return fail_status(t);
+        }
+        for (int i = 0; i < n; i++) {
+            const size_t o = ((size_t)i * T + k) * D;
+            for (int d = 0; d < D; d++) {
+                float a = mu ? mu[(size_t)i * D + d] : 0.0f, b = lv ? lv[(size_t)i * D + d] : 0.0f;
+                float zz = a + expf(0.5f * b) * dsi_rng_normal(rng);
+                zp->x[(size_t)i * D + d] = zz;
+                pd->value[o + d] = zz;
+                pd->mean[o + d] = a;
+                pd->logvar[o + d] = b;
+            }
+        }
+    }
+    return DSN_OK;
+}
+
+const dsi_model_vt dsi_dsae_vt = {
+    "dsae", create_dsae, init_params, destroy, loss, encode, decode, sample, epoch_end, 0,
+};
+
+const dsi_model_vt dsi_ts_dsae_vt = {
+    "ts-dsae", create_ts, init_params, destroy, loss, encode, decode, sample, epoch_end, 0,
+};
