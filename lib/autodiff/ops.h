@@ -112,4 +112,14 @@ int dsi_lstm_cell(dsi_tape *t, dsi_var *x, dsi_var *h, dsi_var *c, dsi_var *wx, 
 dsi_var *dsi_lstm(dsi_tape *t, dsi_var *x, dsi_var *wx, dsi_var *wh, dsi_var *b, dsi_var *h0,
                   dsi_var *c0, int reverse, const int *lengths);
 
+
+/* ---- categorical (ops_xent.c) ---- */
+/* L = scale * sum_{o,i} -log softmax(x[o,:,i])[target[o,i]]: x [..., K, ...]
+ * with the K classes on class_axis (outer = dims before it, inner = dims
+ * after it), target [outer * inner] int32 in [0, K) (caller or arena memory,
+ * valid until backward); scale = 1/(outer*inner) if mean else 1. A scalar.
+ * dL/dx = scale (softmax(x) - onehot(target)). */
+#include <stdint.h>
+dsi_var *dsi_softmax_xent(dsi_tape *t, dsi_var *x, const int32_t *target, int class_axis, int mean);
+
 #endif
