@@ -5,12 +5,10 @@
 
 extern const dsi_model_vt dsi_ml_vae_vt;
 extern const dsi_model_vt dsi_vq_vae_vt;
-extern const dsi_model_vt dsi_vq_vae_vt;
 extern const dsi_model_vt dsi_dsae_vt, dsi_ts_dsae_vt;
 
 static const dsi_model_vt *const families[] = {
     &dsi_ml_vae_vt,
-    &dsi_vq_vae_vt,
     &dsi_vq_vae_vt,
     &dsi_dsae_vt, &dsi_ts_dsae_vt,
 };
