@@ -224,7 +224,7 @@ def _candidates():
     for d in _repo_build_dirs():
         out += [("build folder", os.path.join(d, n)) for n in _NAMES[:2]]
     found = ctypes.util.find_library("disent")
-    if found:
+    if found and found != _NAMES[0]:
         out.append(("system loader (find_library)", found))
     out.append(("system loader", _NAMES[0]))
     return out
