@@ -96,7 +96,8 @@ dsn_status dsn_classifier_fit(dsn_classifier *clf, const float *x, size_t n, siz
     static const char *const where = "dsn_classifier_fit";
     DSI_CHECK_NULL(clf, "dsn_classifier_fit: classifier");
     dsn_status st = check_dims(n, dim);
-    if (st == DSN_OK) st = dsi_clf_fit(&clf->c, x, (int)n, (int)dim, labels);
+    if (st != DSN_OK) dsi_clf_free(&clf->c); /* a failed fit leaves it unfitted */
+    else st = dsi_clf_fit(&clf->c, x, (int)n, (int)dim, labels);
     return st == DSN_OK ? st : fail(st, where);
 }
 

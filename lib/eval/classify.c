@@ -402,13 +402,13 @@ static dsn_status check_finite(const float *x, size_t n, const char *what)
 dsn_status dsi_clf_fit(dsi_clf *c, const float *x, int n, int d, const int32_t *labels)
 {
     DSI_CHECK_NULL(c, "classifier");
+    clear_fit(c);
     DSI_CHECK_NULL(x, "x");
     DSI_CHECK_NULL(labels, "labels");
     if (n < 1 || d < 1) return dsi_error(DSN_E_SHAPE, "need n >= 1 rows and d >= 1 features (got %d x %d)", n, d);
     if ((size_t)n * (size_t)d > (size_t)INT_MAX) return dsi_error(DSN_E_SHAPE, "%d x %d features is too large", n, d);
     dsn_status st = check_finite(x, (size_t)n * d, "features");
     if (st != DSN_OK) return st;
-    clear_fit(c);
     const dsi_clf_opts *o = &c->opts;
     int32_t *cls = dsi_malloc(sizeof(int32_t) * (size_t)n);
     int *y = dsi_malloc(sizeof(int) * (size_t)n);
