@@ -2,7 +2,8 @@
 # the same flags; scripts/list-sources.sh gives both the file lists.
 #
 #   make              shared + static library and disent.pc in $(BUILD)
-#   make test         build and run every Check suite, the header and export checks
+#   make test         build and run every Check suite, the header and export checks,
+#                     the CLI tests and the minimal C/C++ host examples
 #   make check        setup + both builds + tests + sanitizer run (what .ci/run calls)
 #   make demo         setup, build, and the main job (see README)
 #   make bench        build the benchmarks in $(BUILD)/bench
@@ -70,11 +71,19 @@ BENCH_SRC := $(shell scripts/list-sources.sh bench)
 BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 EX_SRC    := $(shell scripts/list-sources.sh examples)
 EX_BIN    := $(EX_SRC:examples/%.c=$(BUILD)/examples/%)
+EXX_SRC   := $(shell scripts/list-sources.sh examples-cxx)
+EXX_BIN   := $(EXX_SRC:examples/%.cpp=$(BUILD)/examples/%)
 TOOL_SRC  := $(shell scripts/list-sources.sh tools)
 TOOL_BIN  := $(TOOL_SRC:tools/%.c=$(BUILD)/tools/%)
 # programs in tools/ may use libfluidsynth (the dMelodies renderer)
 TOOL_LIBS  = $(shell pkg-config --libs fluidsynth 2>/dev/null)
 TOOL_CFLAGS = $(shell pkg-config --cflags fluidsynth 2>/dev/null)
+# the `disent` command-line program: several files, a host of the public API
+# only (include/ but not lib/ on its include path), linked with the static library
+CLI_SRC   := $(shell scripts/list-sources.sh disent)
+CLI_OBJ   := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
+CLI_BIN   := $(BUILD)/tools/disent
+HOST_CFLAGS = -std=c11 $(OPT) $(WARN) $(SAN_FLAGS) $(CFLAGS) -D_POSIX_C_SOURCE=200809L -Iinclude
 
 SO_NAME   := libdisent.so.$(MAJOR)
 SO_FILE   := $(BUILD)/libdisent.so.$(VERSION)
@@ -84,8 +93,8 @@ PC_FILE   := $(BUILD)/disent.pc
 .SECONDARY:
 .PHONY: FORCE all lib tools examples test check demo bench install uninstall clean setup check-header check-exports examples
 all: lib tools examples
-examples: $(EX_BIN)
-tools: $(TOOL_BIN)
+examples: $(EX_BIN) $(EXX_BIN)
+tools: $(TOOL_BIN) $(CLI_BIN)
 lib: $(SO_FILE) $(BUILD)/libdisent.so $(A_FILE) $(PC_FILE)
 
 setup:
@@ -144,11 +153,23 @@ check-exports: $(SO_FILE)
 
 test: lib tools examples $(TEST_BIN) check-header check-exports
 	scripts/run-suites.sh $(TEST_BIN)
+	tests/cli/test_cli.sh $(CLI_BIN)
+	tests/cli/test_examples.sh $(CLI_BIN) $(BUILD)/examples/minimal $(BUILD)/examples/minimal_cxx
 
 $(BUILD)/tools/%: tools/%.c $(A_FILE)
 	@mkdir -p $(dir $@)
 	@echo '  TOOL    $@'
 	$(Q)$(CC) $(ALL_CFLAGS) $(TOOL_CFLAGS) $< -o $@ $(A_FILE) $(TOOL_LIBS) $(LIBS)
+
+$(BUILD)/obj/tools/disent/%.o: tools/disent/%.c
+	@mkdir -p $(dir $@)
+	@echo '  CC      $<'
+	$(Q)$(CC) $(HOST_CFLAGS) -MMD -MP -c $< -o $@
+
+$(CLI_BIN): $(CLI_OBJ) $(A_FILE)
+	@mkdir -p $(dir $@)
+	@echo '  TOOL    $@'
+	$(Q)$(CC) $(SAN_FLAGS) $(CLI_OBJ) -o $@ $(A_FILE) $(LIBS) $(LDFLAGS)
 
 # examples link the shared library, as a host program would
 $(BUILD)/examples/%: examples/%.c $(SO_FILE) include/disent.h
@@ -156,6 +177,12 @@ $(BUILD)/examples/%: examples/%.c $(SO_FILE) include/disent.h
 	@echo '  EXAMPLE $@'
 	$(Q)$(CC) -std=c11 $(OPT) $(WARN) $(SAN_FLAGS) $(CFLAGS) -D_POSIX_C_SOURCE=200809L -Iinclude $< -o $@ \
 	    -L$(BUILD) -l:libdisent.so.$(VERSION) -Wl,-rpath,'$$ORIGIN/..' -lm
+
+$(BUILD)/examples/%: examples/%.cpp $(SO_FILE) include/disent.h
+	@mkdir -p $(dir $@)
+	@echo '  EXAMPLE $@'
+	$(Q)$(CXX) -std=c++11 $(OPT) -Wall -Wextra -Wshadow $(SAN_FLAGS) $(CXXFLAGS) -Iinclude $< -o $@ \
+	    -L$(BUILD) -l:libdisent.so.$(VERSION) -Wl,-rpath,'$$ORIGIN/..'
 
 # The main job of the README: fetch MNIST, train ML-VAE, evaluate, write a swap grid.
 DEMO_EPOCHS ?= 20
@@ -190,4 +217,4 @@ uninstall:
 clean:
 	rm -rf $(BUILD)
 
--include $(LIB_OBJ:.o=.d) $(SUP_OBJ:.o=.d)
+-include $(LIB_OBJ:.o=.d) $(SUP_OBJ:.o=.d) $(CLI_OBJ:.o=.d)

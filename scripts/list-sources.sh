@@ -8,6 +8,8 @@
 #   bench  benchmark programs (bench/*.c)
 #   tools  command-line programs (tools/*.c), one program per file
 #   examples  example programs (examples/*.c), one program per file
+#   examples-cxx  C++ example programs (examples/*.cpp), one program per file
+#   disent the `disent` command-line program (tools/disent/*.c), one program
 cd "$(dirname "$0")/.." || exit 1
 case "$1" in
   lib) ls lib/*/*.c ;;
@@ -16,5 +18,7 @@ case "$1" in
   bench) ls bench/*.c 2>/dev/null ;;
   tools) ls tools/*.c 2>/dev/null ;;
   examples) ls examples/*.c 2>/dev/null ;;
-  *) echo "usage: $0 lib|tests|support|bench|tools|examples" >&2; exit 2 ;;
+  examples-cxx) ls examples/*.cpp 2>/dev/null ;;
+  disent) ls tools/disent/*.c ;;
+  *) echo "usage: $0 lib|tests|support|bench|tools|examples|examples-cxx|disent" >&2; exit 2 ;;
 esac | LC_ALL=C sort

@@ -1,0 +1,150 @@
+#!/bin/sh
+# test_cli.sh DISENT - end-to-end tests of the `disent` command-line program on a
+# tiny synthetic image set (4x4 pictures, 4 classes): train, info, encode,
+# decode, swap, exact resume, Ctrl-C checkpointing, bad arguments and damaged
+# files. Runs in a few seconds; exits non-zero on the first failure.
+set -u
+D=${1:?usage: test_cli.sh path/to/disent}
+case "$D" in /*) ;; *) D="$PWD/$D" ;; esac
+HERE=$(cd "$(dirname "$0")" && pwd)
+. "$HERE/lib.sh"
+T=$(mktemp -d "${TMPDIR:-/tmp}/disent-cli.XXXXXX")
+trap 'rm -rf "$T"' EXIT
+cd "$T" || exit 1
+n_ok=0
+fail() { echo "FAIL: $*"; echo "--- stderr:"; cat err.txt 2>/dev/null; echo "--- stdout:"; cat out.txt 2>/dev/null; exit 1; }
+ok() { n_ok=$((n_ok + 1)); echo "ok $n_ok - $*"; }
+# run EXPECTED_RC CMD...: stdout -> out.txt, stderr -> err.txt
+run() {
+  want=$1; shift
+  "$@" >out.txt 2>err.txt
+  rc=$?
+  [ "$rc" -eq "$want" ] || fail "exit $rc (wanted $want): $*"
+}
+has() { grep -q -- "$2" "$1" || fail "'$2' not in $1"; }
+npy_shape() { head -c 128 "$1" | LC_ALL=C tr -d '\000' | LC_ALL=C sed -n "s/.*'shape': \(([^)]*)\).*/\1/p"; }
+is_png() { [ "$(head -c 8 "$1" | od -An -tx1 | tr -d ' \n')" = 89504e470d0a1a0a ] || fail "$1 is not a PNG"; }
+
+make_data "$T" 256
+cat > opts.conf <<'CONF'
+# a tiny ML-VAE: 4x4 binary pictures
+model = ml-vae
+input_dim = 16
+hidden = 32
+style_dim = 2
+content_dim = 2
+batch_groups = 4
+group_size = 8
+steps_per_epoch = 20
+epochs = 3
+lr = 0.003
+CONF
+DATA="--npy x.npy --labels y.npy"
+
+# ---- help and usage
+run 0 "$D" help; has out.txt "train"; has out.txt "swap"
+for c in train encode swap decode info; do
+  run 0 "$D" "$c" --help; has out.txt "usage: disent $c"
+done
+run 0 "$D" help swap; has out.txt "usage: disent swap"
+ok "help for every subcommand"
+
+# ---- train: options file, --set overrides it
+run 0 "$D" train opts.conf $DATA --set epochs=2 --out m.dsn --quiet
+has out.txt "trained 40 steps"
+[ -s m.dsn ] && [ -s m.dsn.ckpt ] || fail "no model or checkpoint"
+run 0 "$D" train opts.conf $DATA --out plain.dsn
+has err.txt "epoch 3/3 done"
+ok "train from an options file with --set overrides; plain progress lines"
+
+# ---- info
+run 0 "$D" info m.dsn
+has out.txt "family: *ml-vae"; has out.txt "content *scope group *dim 2"; has out.txt "style *scope item *dim 2"
+has out.txt "observation: \[16\]"; has out.txt "checkpoint: *no"; has out.txt "parameters: *[1-9]"
+run 0 "$D" info m.dsn.ckpt; has out.txt "checkpoint: *yes (optimizer state after 40 updates"
+ok "info on a model and a checkpoint"
+
+# ---- encode
+run 0 "$D" encode m.dsn $DATA --index 0-9 --fields value,logvar --out enc
+for f in content style content.logvar style.logvar; do [ -s "enc/$f.npy" ] || fail "no enc/$f.npy"; done
+[ "$(npy_shape enc/content.npy)" = "(10, 2)" ] || fail "content shape $(npy_shape enc/content.npy)"
+[ "$(npy_shape enc/groups.npy)" = "(10,)" ] || fail "groups shape"
+[ -s enc/labels.npy ] && [ -s enc/index.npy ] || fail "no labels/index"
+run 0 "$D" encode m.dsn $DATA --group-by-label --out encg
+[ "$(npy_shape encg/content.npy)" = "(4, 2)" ] || fail "grouped content shape $(npy_shape encg/content.npy)"
+[ "$(npy_shape encg/style.npy)" = "(256, 2)" ] || fail "grouped style shape"
+ok "encode: one .npy per part and field; --group-by-label accumulates content per label"
+
+# ---- decode
+run 0 "$D" decode m.dsn --in enc --out dec
+[ "$(npy_shape dec/decoded.npy)" = "(10, 16)" ] || fail "decoded shape $(npy_shape dec/decoded.npy)"
+is_png dec/decoded.png
+run 0 "$D" decode m.dsn --in encg --out decg
+[ "$(npy_shape decg/decoded.npy)" = "(256, 16)" ] || fail "grouped decoded shape"
+mkdir -p only && cp enc/style.npy only/
+run 0 "$D" decode m.dsn --in only --out deco; has err.txt "part 'content' set to zeros"
+ok "decode: .npy and PNG; a missing part is zeros"
+
+# ---- swap
+run 0 "$D" swap m.dsn --part content $DATA --a 0-3 --b 4-9 --out sw
+[ "$(npy_shape sw/swap.npy)" = "(4, 6, 16)" ] || fail "swap shape $(npy_shape sw/swap.npy)"
+is_png sw/swap.png
+has out.txt "rows: 'content' of A"
+run 0 "$D" swap m.dsn --part style --a-file x.npy --a 0,1 --b-file x.npy --b 2 --out sw2
+[ "$(npy_shape sw2/swap.npy)" = "(2, 1, 16)" ] || fail "swap from files"
+ok "swap: grid .npy and PNG, from dataset rows and from files"
+
+# ---- resume from an epoch boundary == uninterrupted
+run 0 "$D" train opts.conf $DATA --set epochs=4 --out full.dsn --quiet
+run 0 "$D" train opts.conf $DATA --set epochs=2 --out half.dsn --quiet
+run 0 "$D" train $DATA --set epochs=4 --set steps_per_epoch=20 --set batch_groups=4 --set group_size=8 \
+    --resume half.dsn.ckpt --out resumed.dsn --quiet
+cmp -s full.dsn resumed.dsn || fail "resumed model differs from the uninterrupted one"
+cmp -s full.dsn.ckpt resumed.dsn.ckpt || fail "resumed checkpoint differs from the uninterrupted one"
+ok "2 epochs + --resume to 4 == 4 epochs (model and checkpoint files bitwise)"
+
+# ---- Ctrl-C: a valid checkpoint, a message, exit status 130
+"$D" train opts.conf $DATA --set epochs=1000000 --set checkpoint_every=1 --out int.dsn >out.txt 2>err.txt &
+pid=$!
+i=0
+while [ ! -s int.dsn.ckpt ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i + 1)); done
+[ -s int.dsn.ckpt ] || { kill "$pid"; fail "no checkpoint after 30 s"; }
+sleep 0.3
+kill -INT "$pid"
+wait "$pid"; rc=$?
+[ "$rc" -eq 130 ] || fail "exit $rc after SIGINT (wanted 130)"
+has err.txt "interrupted after"; has err.txt "checkpoint saved to int.dsn.ckpt"
+[ ! -e int.dsn ] || fail "an interrupted run wrote the model file"
+run 0 "$D" info int.dsn.ckpt; has out.txt "checkpoint: *yes"
+run 0 "$D" train opts.conf $DATA --set epochs=1 --resume int.dsn.ckpt --out int.dsn --quiet
+[ -s int.dsn ] || fail "resume after interrupt wrote no model"
+ok "SIGINT saves a valid checkpoint and exits 130; it resumes"
+
+# ---- bad arguments and damaged files
+run 2 "$D"; has err.txt "usage: disent"
+run 2 "$D" frobnicate; has err.txt "no subcommand 'frobnicate'"
+run 2 "$D" train $DATA --model ml-vae; has err.txt "--out"
+run 2 "$D" train $DATA --out x.dsn; has err.txt "no model family"
+run 2 "$D" train opts.conf $DATA --out x.dsn --bogus; has err.txt "unknown flag '--bogus'"
+run 2 "$D" train opts.conf --out x.dsn; has err.txt "no data"
+run 2 "$D" train opts.conf $DATA --set novalue --out x.dsn; has err.txt "KEY=VALUE"
+run 1 "$D" train opts.conf $DATA --set bogus_key=1 --out x.dsn; has err.txt "disent: creating a ml-vae model: bad option: .*bogus_key"
+run 1 "$D" train opts.conf $DATA --set model=no-such-model --out x.dsn; has err.txt "invalid argument: .*no-such-model"
+run 1 "$D" train opts.conf $DATA --set epochs=0 --out x.dsn; has err.txt "bad option: .*epochs"
+run 1 "$D" train opts.conf --npy missing.npy --out x.dsn; has err.txt "disent: reading 'missing.npy': "
+run 1 "$D" train opts.conf --out x.dsn --npy x.npy --labels y.npy --set input_dim=9; has err.txt "disent: training: shape mismatch"
+run 1 "$D" train no-such.conf $DATA --out x.dsn; has err.txt "disent: reading options file 'no-such.conf'"
+run 2 "$D" encode m.dsn $DATA --index 0-999 --out e2; has err.txt "--index"
+run 2 "$D" swap m.dsn --part nope $DATA --a 0 --b 1 --out s2; has err.txt "no part 'nope'"
+run 2 "$D" decode m.dsn --out d2; has err.txt "--in"
+run 2 "$D" swap m.dsn --part content $DATA --a 0 --b 1 --out s2 --image 3x3; has err.txt "16 floats"
+head -c 200 m.dsn > trunc.dsn
+run 1 "$D" info trunc.dsn; has err.txt "disent: loading 'trunc.dsn': bad file format: "
+run 1 "$D" encode trunc.dsn $DATA --out e3; has err.txt "bad file format"
+cp m.dsn flip.dsn; printf '\377' | dd of=flip.dsn bs=1 seek=300 conv=notrunc 2>/dev/null
+run 1 "$D" info flip.dsn; has err.txt "bad file format"
+run 1 "$D" info x.npy; has err.txt "bad file format"
+run 1 "$D" info no-such.dsn; has err.txt "disent: loading 'no-such.dsn': input/output error"
+ok "bad arguments exit 2, failures exit 1 with 'disent: <what>: <status>: <detail>'"
+
+echo "cli tests: $n_ok passed"
