@@ -412,8 +412,9 @@ DSN_API void dsn_classifier_free(dsn_classifier *clf);
  * classifier is left unfitted. Allocates a standardised copy of x and solver
  * scratch (logreg: about n * (dim + 2 * classes) floats) for the duration of
  * the call. Deterministic: the same data give the same classifier.
- * Measured: logreg on 60000 x 20 with 10 classes fits in well under a second
- * (docs/evaluation.md). Not thread-safe on the same handle. */
+ * Measured: logreg on 60000 x 20 with 10 classes fits in 0.2 - 1.3 s on one
+ * core, depending on how correlated the features are (docs/evaluation.md).
+ * Not thread-safe on the same handle. */
 DSN_API DSN_NODISCARD dsn_status dsn_classifier_fit(dsn_classifier *clf, const float *x, size_t n, size_t dim,
                                                     const int32_t *labels);
 /* Predicted label values (as given to fit) for x [n][dim] into labels [n].
@@ -544,8 +545,8 @@ DSN_API DSN_NODISCARD dsn_status dsn_audio_features(float *out, size_t len, size
  * n_mels argument and must equal it), and gl_iter (32 Griffin-Lim
  * iterations), gl_momentum (0.99; 0 = classic Griffin-Lim), seed (for the
  * random initial phases, 1), mel_inversion (nnls (default) | pinv),
- * nnls_iter (100). NaN input: DSN_E_NUMERIC. Allocates per call; roughly
- * 0.1 s for a 4 s clip at the defaults on one core. */
+ * nnls_iter (100). NaN input: DSN_E_NUMERIC. Allocates per call; about
+ * 0.4 s for a 4 s clip at the defaults on one core (docs/evaluation.md). */
 DSN_API DSN_NODISCARD dsn_status dsn_mel_to_audio(float *out, size_t len, size_t *n_samples, const float *mel,
                                                   size_t n_frames, size_t n_mels, const dsn_options *opts);
 

@@ -32,6 +32,26 @@ static void blobs(dsi_rng *r, float *x, int32_t *y, int n, int d, int K, float s
     }
 }
 
+/* K classes of n points in d dims that mix 16 latent factors (class k shifts
+ * factor k by 1.5) through a fixed random matrix, times mix, plus unit noise;
+ * a tenth of the features is constant 0 (like image borders). */
+static void correlated(dsi_rng *r, float *x, int32_t *y, int n, int d, int K, float mix)
+{
+    enum { L = 16 };
+    float *A = malloc(sizeof(float) * L * (size_t)d), lat[L];
+    for (size_t i = 0; i < (size_t)L * d; i++) A[i] = dsi_rng_normal(r);
+    for (int i = 0; i < n; i++) {
+        y[i] = i % K;
+        for (int l = 0; l < L; l++) lat[l] = dsi_rng_normal(r) + (l == y[i] % L ? 1.5f : 0.0f);
+        for (int j = 0; j < d; j++) {
+            float v = 0;
+            for (int l = 0; l < L; l++) v += lat[l] * A[(size_t)l * d + j];
+            x[(size_t)i * d + j] = j < d / 10 ? 0.0f : mix * v + dsi_rng_normal(r);
+        }
+    }
+    free(A);
+}
+
 static double now_s(void)
 {
     struct timespec t;
@@ -316,6 +336,14 @@ START_TEST(logreg_60000x20_fits_quickly)
     printf("logreg 60000x20, 10 classes: fit %.3f s (%d L-BFGS iterations, loss %.6f), predict %.3f s, "
            "train accuracy %.4f\n",
            t1 - t0, it, f, t2 - t1, acc);
+    /* correlated features (rank-16 mixture plus noise): a harder conditioning */
+    correlated(&r, x, y, n, d, K, 3.0f);
+    t0 = now_s();
+    ck_assert_int_eq(dsn_classifier_fit(c, x, (size_t)n, (size_t)d, y), DSN_OK);
+    t1 = now_s();
+    ck_assert_int_eq(dsn_classifier_report(c, &it, &conv, &f), DSN_OK);
+    ck_assert_int_eq(conv, 1);
+    printf("logreg 60000x20 correlated features, 10 classes: fit %.3f s (%d L-BFGS iterations)\n", t1 - t0, it);
     dsn_classifier *l = NULL;
     ck_assert_int_eq(dsn_classifier_create(&l, "lda", NULL), DSN_OK);
     t0 = now_s();
@@ -326,6 +354,30 @@ START_TEST(logreg_60000x20_fits_quickly)
     dsn_classifier_free(c);
     dsn_classifier_free(l);
     free(x); free(y); free(p);
+    /* optional: a pixel-sized problem (DSN_EVAL_BENCH=1; tens of seconds) */
+    const char *bench = getenv("DSN_EVAL_BENCH");
+    if (bench && bench[0] == '1') {
+        n = 60000;
+        d = 784;
+        x = malloc(sizeof(float) * (size_t)n * d);
+        y = malloc(sizeof(int32_t) * n);
+        correlated(&r, x, y, n, d, K, 1.0f);
+        ck_assert_int_eq(dsn_classifier_create(&c, "logreg", NULL), DSN_OK);
+        t0 = now_s();
+        ck_assert_int_eq(dsn_classifier_fit(c, x, (size_t)n, (size_t)d, y), DSN_OK);
+        t1 = now_s();
+        ck_assert_int_eq(dsn_classifier_report(c, &it, &conv, &f), DSN_OK);
+        printf("logreg 60000x784 (pixel-sized), 10 classes: fit %.1f s (%d L-BFGS iterations)\n", t1 - t0, it);
+        ck_assert_int_eq(dsn_classifier_create(&l, "lda", NULL), DSN_OK);
+        t0 = now_s();
+        ck_assert_int_eq(dsn_classifier_fit(l, x, (size_t)n, (size_t)d, y), DSN_OK);
+        t1 = now_s();
+        printf("lda 60000x784 (pixel-sized), 10 classes: fit %.1f s\n", t1 - t0);
+        dsn_classifier_free(c);
+        dsn_classifier_free(l);
+        free(x);
+        free(y);
+    }
 }
 END_TEST
 
