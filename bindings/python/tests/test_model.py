@@ -113,3 +113,26 @@ def test_closed_model_cannot_enter():
     with pytest.raises(disent.ClosedError):
         with m:
             pass
+
+
+def test_cycles_and_shutdown_leave_no_error():
+    """Objects in reference cycles, and objects still alive at interpreter
+    exit, are freed by the finalisers without errors or crashes."""
+    import gc
+    import os
+    import subprocess
+    import sys
+    m = small_model()
+    e = m.encoding(2)
+    o = m.optimizer()
+    m.cycle = (m, e, o)  # model -> encoding -> model
+    del m, e, o
+    gc.collect()
+    code = ("import numpy as np, disent\n"
+            "m = disent.Model('ml-vae', input_dim=8, hidden=[4])\n"
+            "e = m.encode(np.zeros((2, 8), np.float32)); o = m.optimizer(); s = m.session(3)\n"
+            "d = disent.Dataset(np.zeros((4, 8))); opts = disent.Options(a=1)\n"
+            "m.loop = m\n")
+    here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    r = subprocess.run([sys.executable, "-c", code], cwd=here, capture_output=True, text=True)
+    assert r.returncode == 0 and r.stderr == "", r.stderr
