@@ -13,7 +13,7 @@ import numpy as np
 
 from . import errors
 from ._arrays import as_f32, as_i32, batch, fptr, groups as _groups, iptr, shape_error
-from ._lib import (C, PROGRESS_FN, Dataset_p, Encoding_p, Model_p, Optimizer_p, Options_p, Session_p, dec,
+from ._lib import (C, PROGRESS_FN, f32_p, Dataset_p, Encoding_p, Model_p, Optimizer_p, Options_p, Session_p, dec,
                    dsn_allocator, dsn_codebook_stats, ALLOC_FN, FREE_FN, enc)
 
 _MAX_DIMS = 3  # observation dims the C API reports (dsn_model_obs_shape, dsn_dataset_obs_shape)
@@ -25,6 +25,13 @@ class Scope(enum.IntEnum):
     ITEM = 1      # one row per observation
     FRAME = 2     # one row per frame of each observation
     POSITION = 3  # one row per code position of each observation
+
+
+def _scope(v):
+    try:
+        return Scope(v)
+    except ValueError:  # a scope newer than these bindings: keep the number
+        return v
 
 
 Part = collections.namedtuple("Part", "name dim scope")
@@ -360,7 +367,7 @@ class Model(_Handle):
         """The latent parts, as a tuple of Part(name, dim, scope)."""
         h = self._h
         return tuple(Part(dec(C.dsn_model_part_name(h, i)), C.dsn_model_part_dim(h, i),
-                          Scope(C.dsn_model_part_scope(h, i))) for i in range(C.dsn_model_num_parts(h)))
+                          _scope(C.dsn_model_part_scope(h, i))) for i in range(C.dsn_model_num_parts(h)))
 
     @property
     def part_names(self):
@@ -877,8 +884,9 @@ class Dataset(_Handle):
         x = np.empty((len(idx),) + self.obs_shape, dtype=np.float32)
         labels = np.empty(len(idx), dtype=np.int32)
         h, size, lab = self._h, self.obs_size, ctypes.c_int32()
+        get, base, stride, plab = C.dsn_dataset_get, x.ctypes.data, size * 4, byref(lab)
         for k, i in enumerate(idx):
-            C.dsn_dataset_get(h, i, fptr(x[k]), size, byref(lab))
+            get(h, i, ctypes.cast(base + k * stride, f32_p), size, plab)
             labels[k] = lab.value
         return x, labels
 

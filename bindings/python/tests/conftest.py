@@ -54,3 +54,38 @@ def tool(name):
         if os.access(p, os.X_OK):
             return p
     return None
+
+
+# ---- every bound C function must be called by the suite ----------------------
+# Each entry of the FUNCTIONS table is wrapped to record that it was called;
+# when the whole suite runs, the session fails if one never was.
+from disent import _lib  # noqa: E402
+
+CALLED = set()
+
+
+def _counting(name, f):
+    def wrapper(*args):
+        CALLED.add(name)
+        return f(*args)
+    wrapper.__wrapped__ = f
+    wrapper.__name__ = name
+    return wrapper
+
+
+for _name in _lib.FUNCTIONS:
+    setattr(_lib.C, _name, _counting(_name, getattr(_lib.C, _name)))
+
+
+def pytest_sessionfinish(session, exitstatus):
+    cfg = session.config
+    files = {os.path.basename(str(item.fspath)) for item in session.items}
+    everything = {f for f in os.listdir(HERE) if f.startswith("test_") and f.endswith(".py")}
+    if cfg.getoption("keyword") or cfg.getoption("markexpr") or files != everything or exitstatus != 0:
+        return  # a partial run: nothing to conclude
+    uncalled = sorted(set(_lib.FUNCTIONS) - CALLED - set(_lib.MISSING))
+    if uncalled:
+        tr = cfg.pluginmanager.get_plugin("terminalreporter")
+        if tr is not None:
+            tr.write_line("C functions bound but never called by the tests: %s" % ", ".join(uncalled), red=True)
+        session.exitstatus = 1
