@@ -6,6 +6,7 @@ import ctypes
 import enum
 import os
 import sys
+import threading
 import weakref
 from ctypes import byref, c_char_p, c_float, c_size_t
 
@@ -292,8 +293,9 @@ class Model(_Handle):
     Model("ml-vae", input_dim=64, hidden=[128], seed=3) creates one (options
     as keywords, or as a dict/str in `options` for keys that are not Python
     identifiers); Model.load(path) reads a saved one. encode/decode/swap/
-    sample run through a session the model keeps; use model.session() for one
-    session per thread.
+    sample run through a session the model keeps (calls from several threads
+    take turns); use model.session() for one session per thread to run them
+    in parallel.
     """
 
     _free_fn = "dsn_model_free"
@@ -312,6 +314,9 @@ class Model(_Handle):
     def _init_fields(self):
         self._deps = weakref.WeakSet()
         self._session = None
+        # the internal session is scratch for one call at a time, and ctypes
+        # releases the GIL during C calls: serialise the model's own calls
+        self._lock = threading.Lock()
 
     @classmethod
     def load(cls, path):
@@ -401,11 +406,13 @@ class Model(_Handle):
         with equal group ids share group-scoped parts. Returns an Encoding
         (`out`, reused, if given)."""
         xa, n = batch(x, self.obs_shape, self.obs_size, "encode: x")
-        return self._sess(n).encode(xa, groups, out)
+        with self._lock:
+            return self._sess(n).encode(xa, groups, out)
 
     def decode(self, encoding, out=None):
         """Observations from an encoding: array of shape (n, *obs_shape)."""
-        return self._sess(max(encoding.num_items, 1)).decode(encoding, out)
+        with self._lock:
+            return self._sess(max(encoding.num_items, 1)).decode(encoding, out)
 
     def reconstruct(self, x, groups=None):
         """decode(encode(x, groups))."""
@@ -419,7 +426,8 @@ class Model(_Handle):
     def sample(self, encoding, part, seed=0):
         """Replace `part` of encoding by draws from the prior (in place);
         returns the encoding."""
-        return self._sess(max(encoding.num_items, 1)).sample(encoding, part, seed)
+        with self._lock:
+            return self._sess(max(encoding.num_items, 1)).sample(encoding, part, seed)
 
     def sample_prior(self, n, groups=None, seed=0):
         """A new Encoding of n items with every part drawn from the prior
@@ -929,8 +937,11 @@ def fit(model, optimizer, train, valid=None, callback=None, progress=None, optio
     o = Options.of(options, **kw)
     try:
         opts = o.to_dict() if o is not None else {}
-        epochs = int(opts.get("epochs", 10))
-        spe = int(opts.get("steps_per_epoch", 0))
+        try:  # only for the progress bar; the library validates the options
+            epochs = int(opts.get("epochs", 10))
+            spe = int(opts.get("steps_per_epoch", 0))
+        except ValueError:
+            epochs, spe = 10, 0
         show = progress if progress is not None else sys.stderr.isatty()
         tq = _tqdm() if show else None
         history = History()

@@ -210,3 +210,29 @@ def test_encode_reuse_does_not_allocate(model, data):
             s.sample(e, "style", 1)
             e.swap(e, "style")
         assert disent.allocation_count() == before
+
+
+def test_threads(model, data):
+    """The model's own session is shared safely; per-thread sessions run in
+    parallel (the GIL is released during C calls). Same results either way."""
+    import threading
+    x, g = data
+    ref = model.encode(x[:16], g[:16])["style"]
+    results, errs = [], []
+
+    def work(own):
+        try:
+            s = model.session(16) if own else None
+            for _ in range(20):
+                e = s.encode(x[:16], g[:16]) if own else model.encode(x[:16], g[:16])
+                results.append(np.array_equal(e["style"], ref))
+                e.close()
+        except BaseException as ex:  # pragma: no cover
+            errs.append(ex)
+
+    ts = [threading.Thread(target=work, args=(i % 2 == 0,)) for i in range(4)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    assert not errs and len(results) == 80 and all(results)

@@ -133,3 +133,9 @@ def test_fit_progress_bar(model, data, capsys):
     model.fit(disent.Dataset(x, g), epochs=2, steps_per_epoch=3, log_every=1, progress=True)
     err = capsys.readouterr().err
     assert "fit" in err and "step" in err
+
+
+def test_fit_bad_epochs_value_reaches_the_library(model, data):
+    x, g = data
+    with pytest.raises(disent.OptionError, match="epochs"):
+        model.fit(disent.Dataset(x, g), epochs="many")
