@@ -5,6 +5,7 @@
  * trips, prior sampling and allocation-free steps, encode and decode.
  * DSN_DSAE_BENCH=1 also times a training step of the reference configuration
  * (batch 128, T 250). */
+#include "autodiff/ops.h"
 #include "disent.h"
 #include "models/model.h"
 #include "support/gradcheck.h"
@@ -459,6 +460,23 @@ START_TEST(stage_switch_freezes_snapshots_and_resumes)
         dsn_model_free(ref);
     }
 
+    /* the two-stage model without regularisers (weights 0): no swap terms;
+     * right after the switch the informed prior equals q(v|x), so KL_v = 0 */
+    {
+        dsn_model *z = make("ts-dsae", TINY ", seed=8, constrained_epochs=0, swap_vg=0, swap_zg=0, swap_vl=0, swap_zl=0");
+        dsi_terms tt = {0};
+        dsi_tape tp;
+        dsi_tape_init(&tp);
+        dsi_input in = {x, N, NULL, 0, mask};
+        dsi_var *l = NULL;
+        ck_assert_int_eq(z->vt->loss(z, &tp, &in, &l, &tt), DSN_OK);
+        ck_assert_int_eq(tt.n, 4);
+        ck_assert_str_eq(tt.names[2], "kl_v");
+        ck_assert_float_eq(tt.values[2], 0.0f);
+        dsi_tape_release(&tp);
+        dsn_model_free(z);
+    }
+
     /* vanilla DSAE: nothing frozen, no snapshot group, the hook does nothing */
     dsn_model *d = make("dsae", TINY ", seed=8");
     ck_assert_int_eq(group_id(d, "snapshot"), -1);
@@ -687,6 +705,35 @@ START_TEST(save_load_sample_and_no_allocation)
         ck_assert_float_eq(mu[0], 0.0f);
         ck_assert_float_ne(mu[T * 2 - 1], 0.0f);
         for (size_t i = 0; i < sizeof z1 / 4; i++) ck_assert(isfinite(z1[i]));
+        /* the step-by-step sampler and the teacher-forced layer agree: the
+         * prior means of the samples are the LSTM prior run over them */
+        {
+            dsi_tape tp;
+            dsi_tape_init(&tp);
+            dsi_tape_set_recording(&tp, 0);
+            int sh[3] = {N, T, 2};
+            dsi_var *h = dsi_slice(&tp, dsi_tape_wrap(&tp, z1, 3, sh), 1, 0, T - 1);
+            for (int l = 0; l < 4; l++) {
+                char nm[32];
+                snprintf(nm, sizeof nm, "prior.%d.wx", l);
+                if (param_index(m, nm) < 0) break;
+                dsi_params *ps = &m->params;
+                snprintf(nm, sizeof nm, "prior.%d.wh", l);
+                dsi_var *wh = dsi_params_var(ps, param_index(m, nm));
+                snprintf(nm, sizeof nm, "prior.%d.b", l);
+                dsi_var *bb = dsi_params_var(ps, param_index(m, nm));
+                snprintf(nm, sizeof nm, "prior.%d.wx", l);
+                h = dsi_lstm(&tp, h, dsi_params_var(ps, param_index(m, nm)), wh, bb, NULL, NULL, 0, NULL);
+            }
+            dsi_var *py = dsi_linear(&tp, h, dsi_params_var(&m->params, param_index(m, "prior.z.w")),
+                                    dsi_params_var(&m->params, param_index(m, "prior.z.b")), DSI_ACT_NONE);
+            ck_assert_ptr_nonnull(py);
+            for (int i = 0; i < N; i++)
+                for (int t = 1; t < T; t++)
+                    for (int d = 0; d < 2; d++)
+                        ck_assert_float_eq_tol(mu[(i * T + t) * 2 + d], py->x[(i * (T - 1) + t - 1) * 4 + d], 1e-5f);
+            dsi_tape_release(&tp);
+        }
 
         /* model file round trip: identical encodings and decodings */
         ck_assert_int_eq(dsn_model_save(m, NULL, path), DSN_OK);
