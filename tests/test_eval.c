@@ -1032,6 +1032,24 @@ START_TEST(mel_to_audio_keeps_the_pitch)
     ck_assert_int_eq(dsn_mel_to_audio(NULL, 0, &ns, mel2, 1, M, NULL), DSN_OK);
     ck_assert_uint_eq(ns, 0);
     free(x); free(mel); free(mel2); free(y); free(y2); free(y3); free(f0); free(ref);
+    /* optional: timings of the host calls on a 4-s clip (DSN_EVAL_BENCH=1) */
+    const char *bench = getenv("DSN_EVAL_BENCH");
+    if (bench && bench[0] == '1') {
+        const int n16 = 16, notes16[16] = {60, 62, 64, 65, 67, 69, 71, 72, 71, 69, 67, 65, 64, 62, 60, 55};
+        float *c4 = melody(sr, n16, 4000, notes16);
+        n = 64000;
+        float *m4 = malloc(sizeof(float) * 251 * 80), *a4 = malloc(sizeof(float) * n), *p4 = malloc(sizeof(float) * 251);
+        double u0 = now_s();
+        for (int k = 0; k < 5; k++) ck_assert_int_eq(dsn_audio_features(m4, 251 * 80, &T, &M, c4, n, sr, NULL), DSN_OK);
+        double u1 = now_s();
+        for (int k = 0; k < 5; k++) ck_assert_int_eq(dsn_pitch_track(p4, 251, &TF, c4, n, sr, NULL), DSN_OK);
+        double u2 = now_s();
+        for (int k = 0; k < 3; k++) ck_assert_int_eq(dsn_mel_to_audio(a4, n, &ns, m4, T, M, NULL), DSN_OK);
+        double u3 = now_s();
+        printf("4-s clip (%zu frames): dsn_audio_features %.1f ms, dsn_pitch_track %.1f ms, dsn_mel_to_audio %.1f ms\n",
+               T, (u1 - u0) / 5 * 1e3, (u2 - u1) / 5 * 1e3, (u3 - u2) / 3 * 1e3);
+        free(c4); free(m4); free(a4); free(p4);
+    }
 }
 END_TEST
 
