@@ -628,6 +628,23 @@ START_TEST(two_timbres_swap_accuracy)
                   ev.err_g_truth, ev.err_g_src);
     /* z carries the melody: another sequence's z_t reconstructs x_i much worse */
     ck_assert_msg(ev.err_pre < 0.5 * ev.err_l_src, "pre-swap mse %.3f, local swap %.3f", ev.err_pre, ev.err_l_src);
+    dsn_optimizer_free(opt);
+    dsn_model_free(m);
+
+    /* the baseline, vanilla DSAE, same settings: v predicts the timbre but
+     * the timbre also lives in z_t, so swapping v changes nothing (the
+     * paper's collapse) */
+    m = make("dsae", "frames=16, n_mels=20, v_dim=4, z_dim=4, hidden=32:32, dec_hidden=32:32, prior_hidden=16, "
+                     "obs_var=0.05, seed=2");
+    opt = adam(m, "0.003");
+    ck_assert_int_eq(dsn_fit(m, opt, ds, NULL, fo, NULL, NULL), DSN_OK);
+    swap_eval ed;
+    swap_scores(m, xv, xf, labv, NV, T, &ed);
+    fprintf(stderr,
+            "two timbres: dsae accuracy pre %.3f, global swap %.3f, local swap %.3f; mse: global swap vs truth %.3f vs "
+            "source %.3f\n",
+            ed.acc[0], ed.acc[1], ed.acc[2], ed.err_g_truth, ed.err_g_src);
+    ck_assert_msg(ed.acc[1] < ev.acc[1] - 0.3, "vanilla DSAE global swap %.3f, TS-DSAE %.3f", ed.acc[1], ev.acc[1]);
     dsn_options_free(fo);
     dsn_optimizer_free(opt);
     dsn_model_free(m);
