@@ -546,7 +546,7 @@ DSN_API DSN_NODISCARD dsn_status dsn_audio_features(float *out, size_t len, size
  * iterations), gl_momentum (0.99; 0 = classic Griffin-Lim), seed (for the
  * random initial phases, 1), mel_inversion (nnls (default) | pinv),
  * nnls_iter (100). NaN input: DSN_E_NUMERIC. Allocates per call; about
- * 0.4 s for a 4 s clip at the defaults on one core (docs/evaluation.md). */
+ * 0.5 s for a 4 s clip at the defaults on one core (docs/evaluation.md). */
 DSN_API DSN_NODISCARD dsn_status dsn_mel_to_audio(float *out, size_t len, size_t *n_samples, const float *mel,
                                                   size_t n_frames, size_t n_mels, const dsn_options *opts);
 
