@@ -7,7 +7,7 @@
 #   make check        setup + both builds + tests + sanitizer run (what .ci/run calls)
 #   make demo         setup, build, and the main job (see README)
 #   make bench        build the benchmarks in $(BUILD)/bench
-#   make install PREFIX=/usr/local
+#   make install PREFIX=/usr/local   (library, header, disent.pc and the disent program)
 #
 # Variables: BUILD (output dir, default build), BLAS=openblas|blis, SAN=1
 # (AddressSanitizer + UBSan), CC, PREFIX, DESTDIR.
@@ -202,8 +202,9 @@ $(BUILD)/bench/%: bench/%.c $(A_FILE)
 check: setup
 	scripts/check-all.sh
 
-install: lib
-	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCDIR) $(DESTDIR)$(LIBDIR)/pkgconfig
+install: lib $(CLI_BIN)
+	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCDIR) $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(PREFIX)/bin
+	install -m 755 $(CLI_BIN) $(DESTDIR)$(PREFIX)/bin/
 	install -m 644 include/disent.h $(DESTDIR)$(INCDIR)/
 	install -m 755 $(SO_FILE) $(DESTDIR)$(LIBDIR)/
 	ln -sf libdisent.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(SO_NAME)
@@ -212,7 +213,7 @@ install: lib
 	install -m 644 $(PC_FILE) $(DESTDIR)$(LIBDIR)/pkgconfig/
 
 uninstall:
-	rm -f $(DESTDIR)$(INCDIR)/disent.h $(DESTDIR)$(LIBDIR)/libdisent.* $(DESTDIR)$(LIBDIR)/pkgconfig/disent.pc
+	rm -f $(DESTDIR)$(INCDIR)/disent.h $(DESTDIR)$(LIBDIR)/libdisent.* $(DESTDIR)$(LIBDIR)/pkgconfig/disent.pc $(DESTDIR)$(PREFIX)/bin/disent
 
 clean:
 	rm -rf $(BUILD)

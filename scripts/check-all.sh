@@ -17,8 +17,9 @@ make -j"$JOBS" BUILD="$OUT/gcc" CFLAGS=-Werror test
 step "benchmarks compile (not run: speed targets live in bench/, not in tests)"
 make -j"$JOBS" BUILD="$OUT/gcc" CFLAGS=-Werror bench
 
-step "make (clang, -Werror)"
-make -j"$JOBS" BUILD="$OUT/clang" CC=clang CXX=clang++ CFLAGS=-Werror lib
+step "make (clang, -Werror): library, disent CLI, minimal C/C++ examples"
+make -j"$JOBS" BUILD="$OUT/clang" CC=clang CXX=clang++ CFLAGS=-Werror CXXFLAGS=-Werror lib \
+    "$OUT/clang/tools/disent" "$OUT/clang/examples/minimal" "$OUT/clang/examples/minimal_cxx"
 
 step "meson + ninja + meson test"
 rm -rf "$OUT/meson"
