@@ -37,3 +37,28 @@ make_data() {
   { npy_header '|u1' "($n, 16)"; printf "$x"; } > "$dir/x.npy"
   { npy_header '<i4' "($n,)"; printf "$y"; } > "$dir/y.npy"
 }
+
+# make_seq DIR N: tiny binary "spectrograms" [N, 8, 6] (uint8) in 3 classes:
+# class c lights feature c in every frame (global), plus a diagonal that
+# starts at frame i % 6 (local). Writes DIR/s.npy and DIR/sy.npy (int32 [N]).
+make_seq() {
+  dir=$1; n=$2
+  x=""; y=""
+  i=0
+  while [ "$i" -lt "$n" ]; do
+    c=$(( i % 3 ))
+    t=0
+    while [ "$t" -lt 8 ]; do
+      f=0
+      while [ "$f" -lt 6 ]; do
+        if [ "$f" -eq "$c" ] || [ "$f" -eq $(( (t + i) % 6 )) ]; then x="$x\\001"; else x="$x\\000"; fi
+        f=$(( f + 1 ))
+      done
+      t=$(( t + 1 ))
+    done
+    y="$y\\$(printf %03o "$c")\\000\\000\\000"
+    i=$(( i + 1 ))
+  done
+  { npy_header '|u1' "($n, 8, 6)"; printf "$x"; } > "$dir/s.npy"
+  { npy_header '<i4' "($n,)"; printf "$y"; } > "$dir/sy.npy"
+}

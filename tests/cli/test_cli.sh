@@ -94,6 +94,26 @@ run 0 "$D" swap m.dsn --part style --a-file x.npy --a 0,1 --b-file x.npy --b 2 -
 [ "$(npy_shape sw2/swap.npy)" = "(2, 1, 16)" ] || fail "swap from files"
 ok "swap: grid .npy and PNG, from dataset rows and from files"
 
+# ---- a sequence model ([T, D] observations): the same commands, spectrogram pictures
+make_seq "$T" 24
+run 0 "$D" train --model dsae --npy s.npy --labels sy.npy --set frames=8 --set n_mels=6 --set v_dim=2 \
+    --set z_dim=2 --set hidden=8 --set dec_hidden=8 --set prior_hidden=4 --set prior_layers=1 \
+    --set epochs=1 --set steps_per_epoch=2 --set batch_size=8 --out seq.dsn --quiet
+run 0 "$D" info seq.dsn; has out.txt "observation: \[8, 6\]"
+run 0 "$D" encode seq.dsn --npy s.npy --index 0-3 --out sen
+run 0 "$D" info seq.dsn
+pf=$(sed -n 's/^  \([a-z_-]*\) *scope frame .*/\1/p' out.txt | head -1)
+pi=$(sed -n 's/^  \([a-z_-]*\) *scope item .*/\1/p' out.txt | head -1)
+[ -n "$pf" ] && [ -n "$pi" ] || fail "no frame- and item-scoped parts"
+[ "$(npy_shape "sen/$pf.npy")" = "(32, 2)" ] || fail "frame part shape $(npy_shape "sen/$pf.npy")"
+run 0 "$D" swap seq.dsn --part "$pi" --npy s.npy --a 0-2 --b 3,4 --out ssw
+[ "$(npy_shape ssw/swap.npy)" = "(3, 2, 8, 6)" ] || fail "sequence swap shape $(npy_shape ssw/swap.npy)"
+is_png ssw/swap.png
+run 0 "$D" decode seq.dsn --in sen --out sde
+[ "$(npy_shape sde/decoded.npy)" = "(4, 8, 6)" ] || fail "sequence decode shape"
+is_png sde/decoded.png
+ok "sequence model: info, encode (frame rows), swap and decode with spectrogram PNGs"
+
 # ---- resume from an epoch boundary == uninterrupted
 run 0 "$D" train opts.conf $DATA --set epochs=4 --out full.dsn --quiet
 run 0 "$D" train opts.conf $DATA --set epochs=2 --out half.dsn --quiet

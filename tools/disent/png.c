@@ -143,8 +143,8 @@ int cli_grid_png(const char *path, const cli_view *v, const float *const *cells,
         hi = 1.0f;
     }
     float scale = hi > lo ? 255.0f / (hi - lo) : 0.0f;
-    /* small images are enlarged (nearest neighbour) to about 28 pixels */
-    size_t zoom = v->kind == 1 && v->h < 28 && v->w < 28 ? (28 + v->h - 1) / v->h : 1;
+    /* small cells are enlarged (nearest neighbour) to about 28 pixels high */
+    size_t zoom = v->h < 28 && v->w < 28 ? (28 + v->h - 1) / v->h : 1;
     size_t ch = v->h * zoom, cw = v->w * zoom;
     size_t W = cols * cw + (cols + 1) * gap, H = rows * ch + (rows + 1) * gap;
     unsigned char *pix = malloc(W * H);
