@@ -667,7 +667,7 @@ START_TEST(save_load_sample_and_no_allocation)
         for (int t = 0; t < T; t++) mask[i * T + t] = t < T - i % 4 ? 1.0f : 0.0f;
     const char *configs[][2] = {
         {"dsae", ""},
-        {"ts-dsae", ", constrained_epochs=0"},
+        {"ts-dsae", ", constrained_epochs=0, swap_stop_grad=1, informed_prior=0"},
         {"ts-dsae", ", constrained_epochs=0, posterior=full, global_encoder=bilstm, local_encoder=bilstm, decoder=bilstm"},
         {"ts-dsae", ", constrained_epochs=5, local_encoder=lstm"},
     };
