@@ -275,6 +275,14 @@ DSN_API size_t dsn_encoding_num_groups(const dsn_encoding *enc);
  * seen in training. Values are set to the posterior means. */
 DSN_API DSN_NODISCARD dsn_status dsn_encode(dsn_session *session, dsn_encoding *enc, const float *x, size_t n,
                                             const int32_t *groups);
+/* dsn_encode for sequence models with a frame mask: mask [n, T] (T =
+ * dsn_model_obs_shape's first dimension) is 1 for a valid frame and 0 for
+ * padding (values in [0, 1]); e.g. the tail of a clip shorter than T. mask
+ * may be NULL (all valid). DSN_E_INVALID for a non-NULL mask on a model whose
+ * observations are not sequences, or for mask values outside [0, 1]. Same
+ * allocation and thread rules as dsn_encode. */
+DSN_API DSN_NODISCARD dsn_status dsn_encode_masked(dsn_session *session, dsn_encoding *enc, const float *x, size_t n,
+                                                   const int32_t *groups, const float *mask);
 /* Observations from enc's values: n_items * obs_size floats into out (ML-VAE
  * Bernoulli: pixel probabilities). */
 DSN_API DSN_NODISCARD dsn_status dsn_decode(dsn_session *session, const dsn_encoding *enc, float *out, size_t out_len);
@@ -362,11 +370,13 @@ typedef int (*dsn_progress_fn)(void *user, int epoch, int64_t step, int epoch_en
  *  - a dataset with labels/groups: batch_groups (16) groups x group_size (16)
  *    members, sampled with a seeded RNG (groups smaller than group_size are
  *    drawn with replacement);
- *  - otherwise shuffled batches of batch_size (256).
+ *  - otherwise (or when the model does not use groups: DSAE, TS-DSAE and
+ *    VQ-VAE train without labels) shuffled batches of batch_size (256).
  * Options: epochs (10), steps_per_epoch (0 = one pass), seed (model seed),
  * patience (0 = no early stopping; else stop after that many epochs without a
  * better validation loss), keep_best (1: end with the weights of the best
- * validation epoch), checkpoint (path; saved atomically with the optimizer
+ * validation epoch; a model whose objective changes at a stage switch, as
+ * TS-DSAE's, only compares epochs after its latest switch), checkpoint (path; saved atomically with the optimizer
  * every checkpoint_every (1) epochs and at the end), log_every (10).
  * Resuming: a model and optimizer loaded from a checkpoint continue from the
  * epoch after the saved one. Allocates its batch buffers once at the start;

@@ -5,6 +5,7 @@
 #include "disent.h"
 #include "support/testutil.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -407,6 +408,71 @@ START_TEST(dataset_from_audio_manifest)
 }
 END_TEST
 
+
+/* dsn_encode_masked: padding frames do not change a sequence model's
+ * encoding; a mask on a non-sequence model and bad mask values are errors. */
+START_TEST(encode_masked_sequences)
+{
+    enum { T = 12, F = 6 };
+    dsn_options *o;
+    ck_assert_int_eq(dsn_options_create(&o), DSN_OK);
+    ck_assert_int_eq(dsn_options_parse(o, "frames=12, n_mels=6, hidden=8, dec_hidden=8, v_dim=3, z_dim=2, seed=3"), DSN_OK);
+    dsn_model *m = NULL;
+    ck_assert_int_eq(dsn_model_create(&m, "dsae", o), DSN_OK);
+    dsn_options_free(o);
+    dsn_session *s;
+    dsn_encoding *a, *b;
+    ck_assert_int_eq(dsn_session_create(&s, m, 2), DSN_OK);
+    ck_assert_int_eq(dsn_encoding_create(&a, m, 2), DSN_OK);
+    ck_assert_int_eq(dsn_encoding_create(&b, m, 2), DSN_OK);
+    float x[2 * T * F], y[2 * T * F], mask[2 * T];
+    dsi_rng r;
+    dsi_rng_seed(&r, 5);
+    for (int i = 0; i < 2 * T * F; i++) x[i] = y[i] = dsi_rng_normal(&r);
+    for (int i = 0; i < 2 * T; i++) mask[i] = (i % T) < 8 ? 1.0f : 0.0f;
+    for (int i = 0; i < 2; i++) /* garbage in the padded frames of y */
+        for (int t = 8; t < T; t++)
+            for (int f = 0; f < F; f++) y[(i * T + t) * F + f] = 100.0f + (float)f;
+    ck_assert_int_eq(dsn_encode_masked(s, a, x, 2, NULL, mask), DSN_OK);
+    ck_assert_int_eq(dsn_encode_masked(s, b, y, 2, NULL, mask), DSN_OK);
+    float va[6], vb[6];
+    ck_assert_int_eq(dsn_encoding_get(a, "global", "mean", va, 6, NULL, NULL), DSN_OK);
+    ck_assert_int_eq(dsn_encoding_get(b, "global", "mean", vb, 6, NULL, NULL), DSN_OK);
+    for (int i = 0; i < 6; i++) ck_assert_float_eq_tol(va[i], vb[i], 1e-6);
+    /* without the mask the garbage does change v */
+    ck_assert_int_eq(dsn_encode(s, b, y, 2, NULL), DSN_OK);
+    ck_assert_int_eq(dsn_encoding_get(b, "global", "mean", vb, 6, NULL, NULL), DSN_OK);
+    int differs = 0;
+    for (int i = 0; i < 6; i++) differs |= fabsf(va[i] - vb[i]) > 1e-3f;
+    ck_assert(differs);
+    /* an all-ones mask is the same as no mask */
+    for (int i = 0; i < 2 * T; i++) mask[i] = 1.0f;
+    ck_assert_int_eq(dsn_encode_masked(s, a, y, 2, NULL, mask), DSN_OK);
+    ck_assert_int_eq(dsn_encoding_get(a, "global", "mean", va, 6, NULL, NULL), DSN_OK);
+    for (int i = 0; i < 6; i++) ck_assert_float_eq_tol(va[i], vb[i], 1e-6);
+    mask[3] = 2.0f;
+    ck_assert_int_eq(dsn_encode_masked(s, a, y, 2, NULL, mask), DSN_E_INVALID);
+    ck_assert_ptr_nonnull(strstr(dsn_last_error(), "mask"));
+    mask[3] = NAN;
+    ck_assert_int_eq(dsn_encode_masked(s, a, y, 2, NULL, mask), DSN_E_INVALID);
+    ck_assert_int_eq(dsn_encode_masked(NULL, a, y, 2, NULL, mask), DSN_E_INVALID);
+    dsn_encoding_free(a);
+    dsn_encoding_free(b);
+    dsn_session_free(s);
+    dsn_model_free(m);
+
+    /* ML-VAE observations are not sequences */
+    m = small_model(1);
+    ck_assert_int_eq(dsn_session_create(&s, m, 2), DSN_OK);
+    ck_assert_int_eq(dsn_encoding_create(&a, m, 2), DSN_OK);
+    ck_assert_int_eq(dsn_encode_masked(s, a, x, 2, NULL, mask), DSN_E_INVALID);
+    ck_assert_int_eq(dsn_encode_masked(s, a, x, 2, NULL, NULL), DSN_OK);
+    dsn_encoding_free(a);
+    dsn_session_free(s);
+    dsn_model_free(m);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("api");
@@ -417,6 +483,7 @@ int main(void)
     tcase_add_test(tc, save_load_and_exact_resume);
     tcase_add_test(tc, fit_with_validation_checkpoint_and_stop);
     tcase_add_test(tc, dataset_from_audio_manifest);
+    tcase_add_test(tc, encode_masked_sequences);
     suite_add_tcase(s, tc);
     return tu_run(s) ? 1 : 0;
 }

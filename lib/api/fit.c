@@ -112,7 +112,7 @@ static dsn_status fit(dsn_model *m, dsn_optimizer *opt, const dsi_dataset *train
     if (st != DSN_OK) goto done;
     int64_t steps = c->steps_per_epoch ? c->steps_per_epoch : (int64_t)((train->n + batch - 1) / batch);
     double best_loss = INFINITY;
-    int since_best = 0, stop = 0;
+    int since_best = 0, stop = 0, objective = m->objective;
     int64_t step = opt->optim.step;
     for (int epoch = m->epoch; epoch < c->epochs && !stop; epoch++) {
         double sum = 0;
@@ -137,6 +137,13 @@ static dsn_status fit(dsn_model *m, dsn_optimizer *opt, const dsi_dataset *train
         }
         m->epoch = epoch + 1;
         if (m->vt->epoch_end && (st = m->vt->epoch_end(m, m->epoch)) != DSN_OK) goto done;
+        if (m->objective != objective) {
+            /* a stage switch changed the objective: earlier validation losses
+             * (and the weights kept for them) no longer compete */
+            objective = m->objective;
+            best_loss = INFINITY;
+            since_best = 0;
+        }
         const char *names[3] = {"train_loss", "valid_loss", "best_valid_loss"};
         float vals[3] = {(float)(done_steps ? sum / (double)done_steps : 0), NAN, NAN};
         int nv = 1;

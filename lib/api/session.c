@@ -58,28 +58,47 @@ static dsn_status check_finite(const float *x, size_t n, const char *where)
     return DSN_OK;
 }
 
-dsn_status dsn_encode(dsn_session *s, dsn_encoding *enc, const float *x, size_t n, const int32_t *groups)
+static dsn_status encode_impl(dsn_session *s, dsn_encoding *enc, const float *x, size_t n, const int32_t *groups,
+                              const float *mask, const char *fn)
 {
-    DSI_CHECK_NULL(s, "dsn_encode: session");
-    DSI_CHECK_NULL(enc, "dsn_encode: encoding");
-    DSI_CHECK_NULL(x, "dsn_encode: x");
+    if (!s || !enc || !x)
+        return dsi_error(DSN_E_INVALID, "%s: %s must not be NULL", fn, !s ? "session" : !enc ? "encoding" : "x");
     const dsn_model *m = s->model;
-    if (enc->model != m) return dsi_error(DSN_E_INVALID, "dsn_encode: the encoding belongs to another model");
+    if (enc->model != m) return dsi_error(DSN_E_INVALID, "%s: the encoding belongs to another model", fn);
     if (n == 0 || n > s->max_items || n > enc->max_items)
-        return dsi_error(DSN_E_SHAPE, "dsn_encode: %zu items, session holds %zu and encoding %zu", n, s->max_items,
+        return dsi_error(DSN_E_SHAPE, "%s: %zu items, session holds %zu and encoding %zu", fn, n, s->max_items,
                          enc->max_items);
-    dsn_status st = check_finite(x, n * m->obs_size, "dsn_encode");
+    dsn_status st = check_finite(x, n * m->obs_size, fn);
     if (st != DSN_OK) return st;
+    if (mask) {
+        if (m->obs_nd < 2)
+            return dsi_error(DSN_E_INVALID, "%s: a frame mask needs a sequence model (observations [T, D])", fn);
+        size_t nm = n * (size_t)m->obs_shape[0];
+        for (size_t i = 0; i < nm; i++)
+            if (!(mask[i] >= 0.0f && mask[i] <= 1.0f))
+                return dsi_error(DSN_E_INVALID, "%s: mask value %zu is not in [0, 1]", fn, i);
+    }
     size_t g = dsi_dense_groups(groups, n, s->dense, s->seen);
-    dsi_input in = {x, n, s->dense, g, NULL};
+    dsi_input in = {x, n, s->dense, g, mask};
     dsi_tape_reset(&s->tape);
     enc->n_items = n;
     enc->n_groups = g;
     memcpy(enc->group_of, s->dense, n * sizeof(int32_t));
     for (int p = 0; p < m->n_parts; p++) enc->parts[p].rows = dsi_part_rows(&m->parts[p], n, g);
     st = m->vt->encode(m, &s->tape, &in, enc);
-    if (st != DSN_OK) dsi_error_prefix("dsn_encode");
+    if (st != DSN_OK) dsi_error_prefix(fn);
     return st;
+}
+
+dsn_status dsn_encode(dsn_session *s, dsn_encoding *enc, const float *x, size_t n, const int32_t *groups)
+{
+    return encode_impl(s, enc, x, n, groups, NULL, "dsn_encode");
+}
+
+dsn_status dsn_encode_masked(dsn_session *s, dsn_encoding *enc, const float *x, size_t n, const int32_t *groups,
+                             const float *mask)
+{
+    return encode_impl(s, enc, x, n, groups, mask, "dsn_encode_masked");
 }
 
 dsn_status dsn_decode(dsn_session *s, const dsn_encoding *enc, float *out, size_t out_len)

@@ -454,6 +454,7 @@ static dsn_status epoch_end(dsn_model *m, int epoch)
     copy_snapshot(m);
     dsi_params_set_frozen(&m->params, s->g_local, 0);
     dsi_params_set_frozen(&m->params, s->g_prior, 0);
+    m->objective++; /* informed prior and swap terms from now on */
     return DSN_OK;
 }
 

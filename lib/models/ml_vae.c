@@ -5,13 +5,18 @@
  * of its members' Gaussians (evidence accumulation, gradients reach every
  * member). Decoder: MLP on [C_G(i); S_i] -> likelihood parameters.
  * Objective per batch (groups of the batch, G of them):
- *   L = (1/G) [ sum_i -log p(x_i | C_G(i), S_i) + beta sum_i KL(q(S_i)||N(0,I))
+ *   L = (1/G) [ sum_i -log p(x_i | C_G(i), S_i) + beta_s sum_i KL(q(S_i)||N(0,I))
  *               + beta sum_G KL(q(C_G)||N(0,I)) ]
  * with one content sample per group broadcast to its members.
  * Options: input_dim (784), hidden (500; ':'-separated list), activation
  * (tanh | relu | leaky | sigmoid), style_dim (10), content_dim (10),
  * likelihood (bernoulli | gaussian), obs_var (gaussian variance, 1),
- * accumulation (product | mean), beta (1). */
+ * accumulation (product | mean), beta (1: weight of both KL terms),
+ * style_beta (default beta: weight of the style KL alone) and a style warm-up:
+ * for the first warmup_epochs (0) epochs the style KL weight falls linearly
+ * from warmup_style_beta (default style_beta) to style_beta. A heavy early
+ * style penalty makes the group's content, whose KL is paid once per group,
+ * the cheaper carrier of what members share, before style can learn it. */
 #include "latent/gauss.h"
 #include "loss/likelihood.h"
 #include "models/model.h"
@@ -28,7 +33,8 @@ typedef struct ml_vae {
     int input_dim, style_dim, content_dim;
     int hidden[DSI_MLP_MAX_LAYERS], n_hidden;
     int act, likelihood, accumulation;
-    float obs_var, beta;
+    float obs_var, beta, style_beta, warmup_style_beta;
+    int warmup_epochs;
     dsi_mlp enc, dec;
     dsi_gauss_head style, content;
 } ml_vae;
@@ -59,6 +65,11 @@ static dsn_status create(dsn_model *m, dsi_optr *r)
     dsi_opt_float(r, "obs_var", &v->obs_var, 1e-6, 1e6);
     dsi_opt_enum(r, "accumulation", &v->accumulation, acc_names);
     dsi_opt_float(r, "beta", &v->beta, 0, 1e6);
+    v->style_beta = v->beta;
+    dsi_opt_float(r, "style_beta", &v->style_beta, 0, 1e6);
+    v->warmup_style_beta = v->style_beta;
+    dsi_opt_float(r, "warmup_style_beta", &v->warmup_style_beta, 0, 1e6);
+    dsi_opt_int(r, "warmup_epochs", &v->warmup_epochs, 0, 1 << 24);
     if (r->status != DSN_OK) return r->status;
 
     m->obs_nd = 1;
@@ -139,7 +150,12 @@ static dsn_status loss(dsn_model *m, dsi_tape *t, const dsi_input *in, dsi_var *
     dsi_var *kl_c = dsi_kl_std_normal(t, mu_g, lv_g, NULL, DSI_RED_SUM);
     /* total = (rec + beta kl_s + beta kl_c) / G, one node */
     dsi_var *parts[3] = {rec, kl_s, kl_c};
-    const float w[3] = {1.0f / (float)G, v->beta / (float)G, v->beta / (float)G};
+    float sb = v->style_beta;
+    if (m->epoch < v->warmup_epochs) {
+        float f = (float)m->epoch / (float)v->warmup_epochs;
+        sb = v->warmup_style_beta + f * (v->style_beta - v->warmup_style_beta);
+    }
+    const float w[3] = {1.0f / (float)G, sb / (float)G, v->beta / (float)G};
     dsi_var *total = dsi_loss_sum(t, 3, parts, w);
     if (t->status != DSN_OK || !total) return t->status != DSN_OK ? t->status : DSN_E_INTERNAL;
     dsi_terms_add(terms, "loss", total->x[0]);

@@ -95,6 +95,8 @@ struct dsn_model {
     int n_parts;
     dsi_part_desc parts[DSI_MAX_PARTS];
     int epoch;                    /* epochs completed (for stage schedules) */
+    int objective;                /* bumped by a model whose objective changes (a stage
+                                   * switch): losses before and after are not comparable */
     dsi_tape tape;                /* training tape, reused every step */
     dsi_terms last_terms;         /* loss terms of the last training step */
 };

@@ -401,13 +401,14 @@ class Model(_Handle):
             s = self._session = Session(self, max(int(n), 64))
         return s
 
-    def encode(self, x, groups=None, out=None):
+    def encode(self, x, groups=None, out=None, mask=None):
         """Encode a batch x of shape (n, *obs_shape) (or (n, obs_size)); items
-        with equal group ids share group-scoped parts. Returns an Encoding
+        with equal group ids share group-scoped parts. mask (sequence models
+        only): (n, T) frame validity, 1 valid / 0 padding. Returns an Encoding
         (`out`, reused, if given)."""
         xa, n = batch(x, self.obs_shape, self.obs_size, "encode: x")
         with self._lock:
-            return self._sess(n).encode(xa, groups, out)
+            return self._sess(n).encode(xa, groups, out, mask)
 
     def decode(self, encoding, out=None):
         """Observations from an encoding: array of shape (n, *obs_shape)."""
@@ -530,9 +531,16 @@ class Session(_Dependent):
         self.max_items = max_items
         self._attach(model)
 
-    def encode(self, x, groups=None, out=None):
+    def encode(self, x, groups=None, out=None, mask=None):
         m = self.model
         xa, n = batch(x, m.obs_shape, m.obs_size, "encode: x")
+        ma = None
+        if mask is not None:
+            if len(m.obs_shape) < 2:
+                raise shape_error("encode: a frame mask needs a sequence model")
+            ma = as_f32(mask, "encode: mask")
+            if ma.shape != (n, m.obs_shape[0]):
+                raise shape_error("encode: mask has shape %s, expected %s" % (ma.shape, (n, m.obs_shape[0])))
         if n > self.max_items:
             raise shape_error("encode: %d observations, the session holds %d" % (n, self.max_items))
         g = _groups(groups, n)
@@ -540,7 +548,10 @@ class Session(_Dependent):
         if e.max_items < n:
             raise shape_error("encode: %d observations, the encoding holds %d" % (n, e.max_items))
         try:
-            C.dsn_encode(self._h, e._h, fptr(xa), n, iptr(g))
+            if ma is None:
+                C.dsn_encode(self._h, e._h, fptr(xa), n, iptr(g))
+            else:
+                C.dsn_encode_masked(self._h, e._h, fptr(xa), n, iptr(g), fptr(ma))
         except BaseException:
             if out is None:
                 e.close()

@@ -133,3 +133,16 @@ def test_sequence_mask():
             m.train_step(opt, x, mask=mask[:, :-1])
         ds = disent.Dataset(x, mask=mask)
         assert np.isfinite(m.fit(ds, opt, epochs=1, steps_per_epoch=1, batch_size=4)[-1]["train_loss"])
+        # encode with a frame mask: padded frames do not move v
+        y = x.copy()
+        y[:, -2:, :] = 50.0
+        va = m.encode(x, mask=mask)["global"]
+        vb = m.encode(y, mask=mask)["global"]
+        np.testing.assert_allclose(va, vb, atol=1e-6)
+        assert not np.allclose(m.encode(y)["global"], va, atol=1e-3)
+        with pytest.raises(disent.ShapeError, match="mask"):
+            m.encode(x, mask=mask[:, :-1])
+        bad = mask.copy()
+        bad[0, 0] = 2.0
+        with pytest.raises(disent.InvalidArgumentError, match="mask"):
+            m.encode(x, mask=bad)
