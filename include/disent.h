@@ -410,8 +410,9 @@ typedef struct dsn_classifier dsn_classifier; /* a linear classifier over float 
  *           is at most this), history (10; L-BFGS memory);
  *   lda:    shrinkage (0): a value in [0, 1] blends the covariance with
  *           (trace/d) I, or "auto" for the Ledoit-Wolf estimate.
- * A key that the kind does not read is rejected with DSN_E_OPTION, as is an
- * unknown kind. *out is NULL on failure. Allocates a small struct. */
+ * A key that the kind does not read is rejected with DSN_E_OPTION; an
+ * unknown kind gives DSN_E_INVALID (like an unknown model family). *out is
+ * NULL on failure. Allocates a small struct. */
 DSN_API DSN_NODISCARD dsn_status dsn_classifier_create(dsn_classifier **out, const char *kind,
                                                        const dsn_options *opts);
 /* Release a classifier; NULL is a no-op. */

@@ -41,8 +41,7 @@ def test_classifiers(blobs, kind, opts):
 
 def test_classifier_errors(blobs):
     x, y = blobs
-    # disent.h says DSN_E_OPTION for an unknown kind; lib/api/eval.c returns DSN_E_INVALID (reported)
-    with pytest.raises((disent.OptionError, disent.InvalidArgumentError), match="svm"):
+    with pytest.raises(disent.InvalidArgumentError, match="svm"):
         disent.Classifier("svm")
     with pytest.raises(disent.OptionError):
         disent.Classifier("centroid", l2=1)
