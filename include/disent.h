@@ -187,6 +187,9 @@ DSN_API DSN_NODISCARD dsn_status dsn_model_create(dsn_model **out, const char *n
 DSN_API void dsn_model_free(dsn_model *model);
 /* Family name ("ml-vae"); static text. NULL for a NULL model. */
 DSN_API const char *dsn_model_family(const dsn_model *model);
+/* The model families built into this library, comma-separated
+ * ("ml-vae, vq-vae, dsae, ts-dsae"): static text, never NULL. */
+DSN_API const char *dsn_model_families(void);
 /* The options the model was created with (owned by the model). */
 DSN_API const dsn_options *dsn_model_options(const dsn_model *model);
 /* Number of trainable floats. */
@@ -268,6 +271,10 @@ DSN_API void dsn_encoding_free(dsn_encoding *enc);
 /* Observations and groups currently held. */
 DSN_API size_t dsn_encoding_num_items(const dsn_encoding *enc);
 DSN_API size_t dsn_encoding_num_groups(const dsn_encoding *enc);
+/* The group row of each item (dense ids 0..num_groups-1, in order of first
+ * appearance, as dsn_encode assigned them) into groups (len >= num_items,
+ * else DSN_E_SHAPE). No allocation. */
+DSN_API DSN_NODISCARD dsn_status dsn_encoding_groups(const dsn_encoding *enc, int32_t *groups, size_t len);
 
 /* Encode n observations (x as in dsn_train_step) into enc. groups (may be
  * NULL: each item alone) pools items with equal ids: ML-VAE's content is then

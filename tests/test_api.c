@@ -467,6 +467,17 @@ START_TEST(encode_masked_sequences)
     ck_assert_int_eq(dsn_encoding_create(&a, m, 2), DSN_OK);
     ck_assert_int_eq(dsn_encode_masked(s, a, x, 2, NULL, mask), DSN_E_INVALID);
     ck_assert_int_eq(dsn_encode_masked(s, a, x, 2, NULL, NULL), DSN_OK);
+    /* the item -> group rows of an encoding */
+    const int32_t g2[2] = {9, 9};
+    int32_t rows[2] = {-1, -1};
+    ck_assert_int_eq(dsn_encode(s, a, x, 2, g2), DSN_OK);
+    ck_assert_int_eq(dsn_encoding_groups(a, rows, 2), DSN_OK);
+    ck_assert_int_eq(rows[0], 0);
+    ck_assert_int_eq(rows[1], 0);
+    ck_assert_int_eq(dsn_encoding_groups(a, rows, 1), DSN_E_SHAPE);
+    ck_assert_int_eq(dsn_encoding_groups(NULL, rows, 2), DSN_E_INVALID);
+    ck_assert_ptr_nonnull(strstr(dsn_model_families(), "ts-dsae"));
+    ck_assert_ptr_nonnull(strstr(dsn_model_families(), "ml-vae"));
     dsn_encoding_free(a);
     dsn_session_free(s);
     dsn_model_free(m);

@@ -70,6 +70,16 @@ void dsn_encoding_free(dsn_encoding *e)
 size_t dsn_encoding_num_items(const dsn_encoding *e) { return e ? e->n_items : 0; }
 size_t dsn_encoding_num_groups(const dsn_encoding *e) { return e ? e->n_groups : 0; }
 
+dsn_status dsn_encoding_groups(const dsn_encoding *e, int32_t *groups, size_t len)
+{
+    DSI_CHECK_NULL(e, "dsn_encoding_groups: encoding");
+    DSI_CHECK_NULL(groups, "dsn_encoding_groups: groups");
+    if (len < e->n_items)
+        return dsi_error(DSN_E_SHAPE, "dsn_encoding_groups: groups holds %zu, the encoding has %zu items", len, e->n_items);
+    memcpy(groups, e->group_of, e->n_items * sizeof(int32_t));
+    return DSN_OK;
+}
+
 static int find_part(const dsn_encoding *e, const char *part)
 {
     return e ? dsi_model_part_index(e->model, part) : -1;

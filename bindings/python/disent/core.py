@@ -65,6 +65,11 @@ def version_number():
     return C.dsn_version_number()
 
 
+def model_families():
+    """Names of the model families built into the library (list of str)."""
+    return [f.strip() for f in dec(C.dsn_model_families()).split(",") if f.strip()]
+
+
 def status_string(status):
     """Human-readable name of a dsn_status code."""
     return dec(C.dsn_status_string(int(status)))
@@ -600,6 +605,13 @@ class Encoding(_Dependent):
     @property
     def num_groups(self):
         return C.dsn_encoding_num_groups(self._h)
+
+    @property
+    def groups(self):
+        """Group row of each item (int32 array of num_items)."""
+        out = np.empty(self.num_items, dtype=np.int32)
+        C.dsn_encoding_groups(self._h, iptr(out), out.size)
+        return out
 
     def __len__(self):
         return self.num_items

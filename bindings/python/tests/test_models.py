@@ -146,3 +146,12 @@ def test_sequence_mask():
         bad[0, 0] = 2.0
         with pytest.raises(disent.InvalidArgumentError, match="mask"):
             m.encode(x, mask=bad)
+
+
+def test_families_and_encoding_groups():
+    assert set(disent.model_families()) >= {"ml-vae", "vq-vae", "dsae", "ts-dsae"}
+    with make("ml-vae") as m:
+        x = np.random.default_rng(1).random((5, m.obs_size), dtype=np.float32)
+        enc = m.encode(x, groups=[7, 3, 7, 9, 3])
+        np.testing.assert_array_equal(enc.groups, [0, 1, 0, 2, 1])
+        assert enc.num_groups == 3
