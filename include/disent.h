@@ -369,7 +369,10 @@ DSN_API DSN_NODISCARD dsn_status dsn_dataset_get(const dsn_dataset *ds, size_t i
  * terms (epoch_end 0), and after each epoch (epoch_end 1) with "train_loss"
  * and, with a validation set, "valid_loss" and "best_valid_loss". Return
  * non-zero to stop training after the current step (dsn_fit then returns
- * DSN_OK). Names are static text; values are valid during the call only. */
+ * DSN_OK). A stop in the middle of an epoch ends that epoch early: it counts
+ * as completed (the model's end-of-epoch hook, validation, the checkpoint
+ * and the epoch_end callback still run), so a run resumed from that
+ * checkpoint starts with the next epoch. Names are static text; values are valid during the call only. */
 typedef int (*dsn_progress_fn)(void *user, int epoch, int64_t step, int epoch_end, int n_terms,
                                const char *const *names, const float *values);
 
