@@ -484,6 +484,71 @@ START_TEST(encode_masked_sequences)
 }
 END_TEST
 
+/* Style means of x under model m (n items of D floats). */
+static void style_means(dsn_model *m, const float *x, int n, float *out)
+{
+    dsn_session *s;
+    dsn_encoding *e;
+    ck_assert_int_eq(dsn_session_create(&s, m, (size_t)n), DSN_OK);
+    ck_assert_int_eq(dsn_encoding_create(&e, m, (size_t)n), DSN_OK);
+    ck_assert_int_eq(dsn_encode(s, e, x, (size_t)n, NULL), DSN_OK);
+    ck_assert_int_eq(dsn_encoding_get(e, "style", "mean", out, (size_t)n * 2, NULL, NULL), DSN_OK);
+    dsn_encoding_free(e);
+    dsn_session_free(s);
+}
+
+/* dsn_fit for 2 epochs, checkpoint, load, continue to 4 == 4 epochs in one
+ * go, bit for bit: with grouped batches and with plain shuffled batches. */
+START_TEST(fit_resume_is_bit_exact)
+{
+    enum { N = 96 };
+    static float x[N * D];
+    int32_t lab[N];
+    make_data(x, lab, N, 21);
+    size_t shape[1] = {D};
+    for (int grouped = 1; grouped >= 0; grouped--) {
+        dsn_dataset *ds;
+        ck_assert_int_eq(dsn_dataset_from_memory(&ds, x, N, shape, 1, grouped ? lab : NULL, NULL), DSN_OK);
+        char ckpt[512], text[700];
+        snprintf(ckpt, sizeof ckpt, "%s/resume%d.dsn", tu_tmpdir(), grouped);
+        dsn_options *fo;
+        ck_assert_int_eq(dsn_options_create(&fo), DSN_OK);
+        /* straight run */
+        dsn_model *a = small_model(9);
+        dsn_optimizer *oa;
+        ck_assert_int_eq(dsn_optimizer_create(&oa, a, "adam", NULL), DSN_OK);
+        ck_assert_int_eq(dsn_options_parse(fo, "epochs=4, batch_groups=3, group_size=5, batch_size=20, seed=5"), DSN_OK);
+        ck_assert_int_eq(dsn_fit(a, oa, ds, NULL, fo, NULL, NULL), DSN_OK);
+        /* 2 epochs, checkpoint, reload, 2 more */
+        dsn_model *b = small_model(9);
+        dsn_optimizer *ob;
+        ck_assert_int_eq(dsn_optimizer_create(&ob, b, "adam", NULL), DSN_OK);
+        snprintf(text, sizeof text, "epochs=2, checkpoint=%s", ckpt);
+        ck_assert_int_eq(dsn_options_parse(fo, text), DSN_OK);
+        ck_assert_int_eq(dsn_fit(b, ob, ds, NULL, fo, NULL, NULL), DSN_OK);
+        dsn_optimizer_free(ob);
+        dsn_model_free(b);
+        ck_assert_int_eq(dsn_model_load(&b, ckpt), DSN_OK);
+        ck_assert_int_eq(dsn_optimizer_load(&ob, b, ckpt), DSN_OK);
+        ck_assert_int_eq(dsn_options_parse(fo, "epochs=4"), DSN_OK);
+        ck_assert_int_eq(dsn_fit(b, ob, ds, NULL, fo, NULL, NULL), DSN_OK);
+        ck_assert_int_eq(dsn_optimizer_steps(ob), dsn_optimizer_steps(oa));
+        float sa[N * 2], sb[N * 2];
+        style_means(a, x, N, sa);
+        style_means(b, x, N, sb);
+        float md = 0;
+        for (int i = 0; i < N * 2; i++) md = fmaxf(md, fabsf(sa[i] - sb[i]));
+        ck_assert_msg(memcmp(sa, sb, sizeof sa) == 0, "resumed run differs (grouped %d): max |diff| %g", grouped, md);
+        dsn_optimizer_free(oa);
+        dsn_optimizer_free(ob);
+        dsn_model_free(a);
+        dsn_model_free(b);
+        dsn_options_free(fo);
+        dsn_dataset_free(ds);
+    }
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("api");
@@ -495,6 +560,7 @@ int main(void)
     tcase_add_test(tc, fit_with_validation_checkpoint_and_stop);
     tcase_add_test(tc, dataset_from_audio_manifest);
     tcase_add_test(tc, encode_masked_sequences);
+    tcase_add_test(tc, fit_resume_is_bit_exact);
     suite_add_tcase(s, tc);
     return tu_run(s) ? 1 : 0;
 }

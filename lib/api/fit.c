@@ -117,6 +117,10 @@ static dsn_status fit(dsn_model *m, dsn_optimizer *opt, const dsi_dataset *train
     for (int epoch = m->epoch; epoch < c->epochs && !stop; epoch++) {
         double sum = 0;
         int64_t done_steps = 0;
+        /* every epoch's batches depend only on (seed, epoch), so a run resumed
+         * from a checkpoint draws the same batches as an uninterrupted one */
+        if (grouped) dsi_group_sampler_reset(gs, c->seed + (uint64_t)epoch);
+        else dsi_epoch_iter_reset(it, c->seed + (uint64_t)epoch);
         for (int64_t s = 0; s < steps && !stop; s++) {
             if (grouped) st = dsi_group_sampler_next(gs, &b);
             else {

@@ -169,6 +169,9 @@ static inline size_t dsi_group_sampler_batch_size(const dsi_group_sampler *s) { 
  * dataset was regrouped (set_labels/set_groups) after the sampler was made,
  * gives DSN_E_STATE: make a new sampler. */
 dsn_status dsi_group_sampler_next(dsi_group_sampler *s, dsi_batch *b);
+/* Back to the state of a sampler just created with seed: the batches drawn
+ * afterwards depend only on seed (resumable epochs). No allocation. */
+void dsi_group_sampler_reset(dsi_group_sampler *s, uint64_t seed);
 void dsi_group_sampler_free(dsi_group_sampler *s);
 
 /* Shuffled mini-batches without replacement: every row exactly once per epoch.
@@ -193,6 +196,8 @@ dsn_status dsi_epoch_iter_create(dsi_epoch_iter **out, const dsi_dataset *ds, si
 dsn_status dsi_epoch_iter_next(dsi_epoch_iter *it, dsi_batch *b);
 /* Start a new epoch now (reshuffle). */
 void dsi_epoch_iter_restart(dsi_epoch_iter *it);
+/* Reseed and start a new epoch: its order then depends only on seed. */
+void dsi_epoch_iter_reset(dsi_epoch_iter *it, uint64_t seed);
 void dsi_epoch_iter_free(dsi_epoch_iter *it);
 
 /* ---- splits ---------------------------------------------------------------- */

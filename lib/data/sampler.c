@@ -42,6 +42,14 @@ dsn_status dsi_group_sampler_create(dsi_group_sampler **out, const dsi_dataset *
     return DSN_OK;
 }
 
+void dsi_group_sampler_reset(dsi_group_sampler *s, uint64_t seed)
+{
+    const dsi_dataset *ds = s->ds;
+    dsi_rng_seed(&s->rng, seed);
+    for (size_t g = 0; g < ds->n_groups; g++) s->group_perm[g] = (int32_t)g;
+    memcpy(s->member_perm, ds->group_members, ds->n * sizeof(int32_t));
+}
+
 dsn_status dsi_group_sampler_next(dsi_group_sampler *s, dsi_batch *b)
 {
     DSI_CHECK_NULL(s, "sampler");
@@ -120,6 +128,8 @@ dsn_status dsi_epoch_iter_next(dsi_epoch_iter *it, dsi_batch *b)
     if (b->cap < it->batch && b->cap < n)
         return dsi_error(DSN_E_SHAPE, "batch holds %zu rows, the iterator draws %zu", b->cap, it->batch);
     if (!it->in_epoch) {
+        /* the order depends only on the RNG state, not on earlier epochs */
+        for (size_t i = 0; i < n; i++) it->perm[i] = (int32_t)i;
         for (size_t i = n; i > 1; i--) swap_i32(&it->perm[i - 1], &it->perm[dsi_rng_below(&it->rng, i)]);
         it->pos = 0;
         it->in_epoch = 1;
@@ -139,6 +149,12 @@ dsn_status dsi_epoch_iter_next(dsi_epoch_iter *it, dsi_batch *b)
 void dsi_epoch_iter_restart(dsi_epoch_iter *it)
 {
     if (it) it->in_epoch = 0;
+}
+
+void dsi_epoch_iter_reset(dsi_epoch_iter *it, uint64_t seed)
+{
+    dsi_rng_seed(&it->rng, seed);
+    it->in_epoch = 0;
 }
 
 void dsi_epoch_iter_free(dsi_epoch_iter *it)
