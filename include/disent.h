@@ -194,6 +194,9 @@ DSN_API const char *dsn_model_families(void);
 DSN_API const dsn_options *dsn_model_options(const dsn_model *model);
 /* Number of trainable floats. */
 DSN_API size_t dsn_model_num_params(const dsn_model *model);
+/* Training epochs completed (dsn_fit counts them; saved in model files and
+ * checkpoints; stage schedules such as TS-DSAE's read it). 0 for NULL. */
+DSN_API int dsn_model_epoch(const dsn_model *model);
 /* Floats per observation (e.g. 784), and the observation shape: up to 3 dims
  * written to dims[0..max-1]; returns the number of dims (0 on NULL). */
 DSN_API size_t dsn_model_obs_size(const dsn_model *model);

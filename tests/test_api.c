@@ -533,6 +533,8 @@ START_TEST(fit_resume_is_bit_exact)
         ck_assert_int_eq(dsn_options_parse(fo, "epochs=4"), DSN_OK);
         ck_assert_int_eq(dsn_fit(b, ob, ds, NULL, fo, NULL, NULL), DSN_OK);
         ck_assert_int_eq(dsn_optimizer_steps(ob), dsn_optimizer_steps(oa));
+        ck_assert_int_eq(dsn_model_epoch(b), 4);
+        ck_assert_int_eq(dsn_model_epoch(NULL), 0);
         float sa[N * 2], sb[N * 2];
         style_means(a, x, N, sa);
         style_means(b, x, N, sb);

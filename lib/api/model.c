@@ -63,6 +63,8 @@ void dsn_model_free(dsn_model *m)
 const char *dsn_model_family(const dsn_model *m) { return m ? m->vt->name : NULL; }
 
 const char *dsn_model_families(void) { return dsi_model_names(); }
+
+int dsn_model_epoch(const dsn_model *m) { return m ? m->epoch : 0; }
 const dsn_options *dsn_model_options(const dsn_model *m) { return m ? m->opts : NULL; }
 size_t dsn_model_num_params(const dsn_model *m)
 {

@@ -113,6 +113,7 @@ FUNCTIONS = {
     "dsn_model_free": (None, (Model_p,)),
     "dsn_model_family": (c_char_p, (Model_p,)),
     "dsn_model_families": (c_char_p, ()),
+    "dsn_model_epoch": (c_int, (Model_p,)),
     "dsn_model_options": (Options_p, (Model_p,)),
     "dsn_model_num_params": (c_size_t, (Model_p,)),
     "dsn_model_obs_size": (c_size_t, (Model_p,)),

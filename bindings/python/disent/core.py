@@ -354,6 +354,11 @@ class Model(_Handle):
         return dec(C.dsn_model_family(self._h))
 
     @property
+    def epoch(self):
+        """Training epochs completed (saved with the model)."""
+        return C.dsn_model_epoch(self._h)
+
+    @property
     def options(self):
         """The options the model was created with, as a dict of strings."""
         return _read_options(C.dsn_model_options(self._h))

@@ -155,3 +155,4 @@ def test_families_and_encoding_groups():
         enc = m.encode(x, groups=[7, 3, 7, 9, 3])
         np.testing.assert_array_equal(enc.groups, [0, 1, 0, 2, 1])
         assert enc.num_groups == 3
+        assert m.epoch == 0
