@@ -24,7 +24,7 @@ void dsi_act_forward(dsi_act act, float alpha, const float *x, float *y, size_t 
         if (y != x) for (size_t i = 0; i < n; i++) y[i] = x[i];
         break;
     case DSI_ACT_RELU:
-        for (size_t i = 0; i < n; i++) y[i] = x[i] > 0 ? x[i] : 0.0f;
+        dsi_simd_relu(x, y, n);
         break;
     case DSI_ACT_LEAKY:
         for (size_t i = 0; i < n; i++) y[i] = x[i] > 0 ? x[i] : alpha * x[i];
@@ -33,9 +33,7 @@ void dsi_act_forward(dsi_act act, float alpha, const float *x, float *y, size_t 
         dsi_tanh_vec(x, y, n);
         break;
     case DSI_ACT_SIGMOID:
-        if (y != x)
-            for (size_t i = 0; i < n; i++) y[i] = x[i];
-        dsi_sigm_vec(y, n);
+        dsi_simd_sigm(x, y, n);
         break;
     case DSI_ACT_SOFTPLUS:
         for (size_t i = 0; i < n; i++) y[i] = softplus(x[i]);
@@ -70,16 +68,16 @@ int dsi_act_backward_from_y(dsi_act act, float alpha, const float *y, const floa
         for (size_t i = 0; i < n; i++) gz[i] = gy[i];
         return 1;
     case DSI_ACT_RELU: /* y > 0 iff x > 0 */
-        for (size_t i = 0; i < n; i++) gz[i] = y[i] > 0 ? gy[i] : 0.0f;
+        dsi_simd_relu_grad(y, gy, gz, n);
         return 1;
     case DSI_ACT_LEAKY: /* alpha > 0 keeps the sign of x in y */
         for (size_t i = 0; i < n; i++) gz[i] = y[i] > 0 ? gy[i] : alpha * gy[i];
         return 1;
     case DSI_ACT_TANH:
-        for (size_t i = 0; i < n; i++) gz[i] = gy[i] * (1.0f - y[i] * y[i]);
+        dsi_simd_tanh_grad(y, gy, gz, n);
         return 1;
     case DSI_ACT_SIGMOID:
-        for (size_t i = 0; i < n; i++) gz[i] = gy[i] * y[i] * (1.0f - y[i]);
+        dsi_simd_sigm_grad(y, gy, gz, n);
         return 1;
     case DSI_ACT_EXP:
         for (size_t i = 0; i < n; i++) gz[i] = gy[i] * y[i];

@@ -10,6 +10,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "tensor/simd.h"
+
 /* exp(x) for x in [-87, 88] (clamped), branch-free so that the block loops
  * below compile to SIMD code at -O2: n = round(x / ln 2) by the 1.5 2^23
  * trick, r = x - n ln 2 in two parts (Cody-Waite), a degree-6 polynomial for
@@ -73,24 +75,12 @@ static inline void dsi_v4_store(float *p, dsi_v4f v) { memcpy(p, &v, sizeof v); 
 #define DSI_FAST_V4 1
 #endif
 
-/* x[k] = sigm(x[k]) */
-static inline void dsi_sigm_vec(float *x, size_t n)
-{
-    size_t k = 0;
-#ifdef DSI_FAST_V4
-    for (; k + 4 <= n; k += 4) dsi_v4_store(x + k, 1.0f / (1.0f + dsi_v4_exp(-dsi_v4_load(x + k))));
-#endif
-    for (; k < n; k++) x[k] = dsi_fsigm(x[k]);
-}
+/* x[k] = sigm(x[k]), y[k] = tanh(x[k]): the run-time dispatched kernels of
+ * simd.h (AVX-512 / AVX2 / portable); the v4 code above stays for callers
+ * that want an inline kernel. */
+static inline void dsi_sigm_vec(float *x, size_t n) { dsi_simd_sigm(x, x, n); }
 
-/* y[k] = tanh(x[k]) (in place allowed) */
-static inline void dsi_tanh_vec(const float *x, float *y, size_t n)
-{
-    size_t k = 0;
-#ifdef DSI_FAST_V4
-    for (; k + 4 <= n; k += 4) dsi_v4_store(y + k, 2.0f / (1.0f + dsi_v4_exp(-2.0f * dsi_v4_load(x + k))) - 1.0f);
-#endif
-    for (; k < n; k++) y[k] = dsi_ftanh(x[k]);
-}
+/* in place allowed */
+static inline void dsi_tanh_vec(const float *x, float *y, size_t n) { dsi_simd_tanh(x, y, n); }
 
 #endif

@@ -1,0 +1,349 @@
+/* simd.c - element-wise kernels with run-time ISA dispatch (see simd.h). */
+#include "tensor/simd.h"
+#include "tensor/fastmath.h"
+
+#include <math.h>
+#include <stdlib.h>
+
+#if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
+#define DSI_X86_SIMD 1
+#include <immintrin.h>
+#endif
+
+/* ---- dispatch ---- */
+
+static int g_level = -1; /* read and written with relaxed atomics: every thread computes the same value */
+
+int dsi_simd_level(void)
+{
+    int l = __atomic_load_n(&g_level, __ATOMIC_RELAXED);
+    if (l >= 0) return l;
+    l = 0;
+#ifdef DSI_X86_SIMD
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) l = 1;
+    if (l == 1 && __builtin_cpu_supports("avx512f")) l = 2;
+#endif
+    const char *cap = getenv("DSI_SIMD");
+    if (cap && cap[0] >= '0' && cap[0] <= '2' && cap[0] - '0' < l) l = cap[0] - '0';
+    __atomic_store_n(&g_level, l, __ATOMIC_RELAXED);
+    return l;
+}
+
+/* ---- portable ---- */
+
+static void tanh_c(const float *x, float *y, size_t n)
+{
+    for (size_t k = 0; k < n; k++) y[k] = dsi_ftanh(x[k]);
+}
+static void sigm_c(const float *x, float *y, size_t n)
+{
+    for (size_t k = 0; k < n; k++) y[k] = dsi_fsigm(x[k]);
+}
+
+/* not inlined: compiled for the baseline ISA (no FMA contraction) wherever it is called from */
+__attribute__((noinline)) static float adam_one(float *w, const float *grad, float *m, float *v, size_t i, float s, float b1, float c1,
+                             float b2, float c2, float l2, float decay, float ss, float ib, float eps)
+{
+    float wi = w[i];
+    float g = grad[i] * s + l2 * wi;
+    float mi = b1 * m[i] + c1 * g;
+    float vi = b2 * v[i] + c2 * (g * g);
+    m[i] = mi;
+    v[i] = vi;
+    return wi * decay - ss * mi / (sqrtf(vi) * ib + eps);
+}
+
+#ifdef DSI_X86_SIMD
+/* ---- AVX-512 ---- */
+#define T512 __attribute__((target("avx512f")))
+
+static inline T512 __m512 exp512(__m512 x)
+{
+    x = _mm512_min_ps(_mm512_max_ps(x, _mm512_set1_ps(-87.0f)), _mm512_set1_ps(88.0f));
+    const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
+                                          _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
+    r = _mm512_fmadd_ps(n, _mm512_set1_ps(2.12194440e-4f), r);
+    __m512 p = _mm512_fmadd_ps(r, _mm512_set1_ps(1.9875691500e-4f), _mm512_set1_ps(1.3981999507e-3f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073e-3f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894e-2f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
+    p = _mm512_fmadd_ps(_mm512_mul_ps(p, r), r, r);
+    p = _mm512_add_ps(p, _mm512_set1_ps(1.0f));
+    return _mm512_scalef_ps(p, n);
+}
+static inline T512 __m512 tanh512(__m512 x)
+{
+    const __m512 e = exp512(_mm512_mul_ps(x, _mm512_set1_ps(-2.0f)));
+    return _mm512_sub_ps(_mm512_div_ps(_mm512_set1_ps(2.0f), _mm512_add_ps(_mm512_set1_ps(1.0f), e)),
+                         _mm512_set1_ps(1.0f));
+}
+static inline T512 __m512 sigm512(__m512 x)
+{
+    const __m512 e = exp512(_mm512_sub_ps(_mm512_setzero_ps(), x));
+    return _mm512_div_ps(_mm512_set1_ps(1.0f), _mm512_add_ps(_mm512_set1_ps(1.0f), e));
+}
+static inline T512 __mmask16 tail16(size_t left) { return (__mmask16)((1u << left) - 1u); }
+
+#define UNARY512(name, expr)                                                                                      \
+    static T512 void name(const float *x, float *y, size_t n)                                                    \
+    {                                                                                                             \
+        size_t k = 0;                                                                                             \
+        for (; k + 16 <= n; k += 16) {                                                                            \
+            __m512 v = _mm512_loadu_ps(x + k);                                                                    \
+            _mm512_storeu_ps(y + k, expr);                                                                        \
+        }                                                                                                         \
+        if (k < n) {                                                                                              \
+            __mmask16 mk = tail16(n - k);                                                                         \
+            __m512 v = _mm512_maskz_loadu_ps(mk, x + k);                                                          \
+            _mm512_mask_storeu_ps(y + k, mk, expr);                                                               \
+        }                                                                                                         \
+    }
+UNARY512(tanh_512, tanh512(v))
+UNARY512(sigm_512, sigm512(v))
+UNARY512(relu_512, _mm512_max_ps(v, _mm512_setzero_ps()))
+
+#define BINARY512(name, expr)                                                                                     \
+    static T512 void name(const float *y, const float *gy, float *gz, size_t n)                                  \
+    {                                                                                                             \
+        size_t k = 0;                                                                                             \
+        for (; k + 16 <= n; k += 16) {                                                                            \
+            __m512 v = _mm512_loadu_ps(y + k), g = _mm512_loadu_ps(gy + k);                                      \
+            _mm512_storeu_ps(gz + k, expr);                                                                       \
+        }                                                                                                         \
+        if (k < n) {                                                                                              \
+            __mmask16 mk = tail16(n - k);                                                                         \
+            __m512 v = _mm512_maskz_loadu_ps(mk, y + k), g = _mm512_maskz_loadu_ps(mk, gy + k);                   \
+            _mm512_mask_storeu_ps(gz + k, mk, expr);                                                              \
+        }                                                                                                         \
+    }
+BINARY512(relu_grad_512, _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(v, _mm512_setzero_ps(), _CMP_GT_OQ), g))
+BINARY512(tanh_grad_512, _mm512_mul_ps(g, _mm512_sub_ps(_mm512_set1_ps(1.0f), _mm512_mul_ps(v, v))))
+BINARY512(sigm_grad_512, _mm512_mul_ps(_mm512_mul_ps(g, v), _mm512_sub_ps(_mm512_set1_ps(1.0f), v)))
+
+static T512 double sumsq_512(const float *x, size_t n)
+{
+    __m512d a0 = _mm512_setzero_pd(), a1 = _mm512_setzero_pd();
+    size_t k = 0;
+    for (; k + 16 <= n; k += 16) {
+        __m512d lo = _mm512_cvtps_pd(_mm256_loadu_ps(x + k)), hi = _mm512_cvtps_pd(_mm256_loadu_ps(x + k + 8));
+        a0 = _mm512_fmadd_pd(lo, lo, a0);
+        a1 = _mm512_fmadd_pd(hi, hi, a1);
+    }
+    double s = _mm512_reduce_add_pd(_mm512_add_pd(a0, a1));
+    for (; k < n; k++) s += (double)x[k] * x[k];
+    return s;
+}
+
+static T512 void adam_512(float *w, const float *grad, float *m, float *v, size_t n, float s, float b1, float c1,
+                          float b2, float c2, float l2, float decay, float ss, float ib, float eps)
+{
+    const __m512 S = _mm512_set1_ps(s), B1 = _mm512_set1_ps(b1), C1 = _mm512_set1_ps(c1), B2 = _mm512_set1_ps(b2),
+                 C2 = _mm512_set1_ps(c2), L2 = _mm512_set1_ps(l2), DEC = _mm512_set1_ps(decay),
+                 SS = _mm512_set1_ps(ss), IB = _mm512_set1_ps(ib), EPS = _mm512_set1_ps(eps);
+    size_t k = 0;
+    for (; k + 16 <= n; k += 16) {
+        __m512 wi = _mm512_loadu_ps(w + k);
+        __m512 g = _mm512_add_ps(_mm512_mul_ps(_mm512_loadu_ps(grad + k), S), _mm512_mul_ps(L2, wi));
+        __m512 mi = _mm512_add_ps(_mm512_mul_ps(B1, _mm512_loadu_ps(m + k)), _mm512_mul_ps(C1, g));
+        __m512 vi = _mm512_add_ps(_mm512_mul_ps(B2, _mm512_loadu_ps(v + k)), _mm512_mul_ps(C2, _mm512_mul_ps(g, g)));
+        _mm512_storeu_ps(m + k, mi);
+        _mm512_storeu_ps(v + k, vi);
+        __m512 den = _mm512_add_ps(_mm512_mul_ps(_mm512_sqrt_ps(vi), IB), EPS);
+        _mm512_storeu_ps(w + k, _mm512_sub_ps(_mm512_mul_ps(wi, DEC), _mm512_div_ps(_mm512_mul_ps(SS, mi), den)));
+    }
+    for (; k < n; k++) w[k] = adam_one(w, grad, m, v, k, s, b1, c1, b2, c2, l2, decay, ss, ib, eps);
+}
+
+/* ---- AVX2 + FMA: the same operations, 8 lanes; tails through a masked load/store ---- */
+#define T256 __attribute__((target("avx2,fma")))
+
+static inline T256 __m256 exp256(__m256 x)
+{
+    x = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(-87.0f)), _mm256_set1_ps(88.0f));
+    const __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)),
+                                     _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
+    r = _mm256_fmadd_ps(n, _mm256_set1_ps(2.12194440e-4f), r);
+    __m256 p = _mm256_fmadd_ps(r, _mm256_set1_ps(1.9875691500e-4f), _mm256_set1_ps(1.3981999507e-3f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(8.3334519073e-3f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(4.1665795894e-2f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.6666665459e-1f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(5.0000001201e-1f));
+    p = _mm256_fmadd_ps(_mm256_mul_ps(p, r), r, r);
+    p = _mm256_add_ps(p, _mm256_set1_ps(1.0f));
+    const __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
+    return _mm256_mul_ps(p, _mm256_castsi256_ps(e));
+}
+static inline T256 __m256 tanh256(__m256 x)
+{
+    const __m256 e = exp256(_mm256_mul_ps(x, _mm256_set1_ps(-2.0f)));
+    return _mm256_sub_ps(_mm256_div_ps(_mm256_set1_ps(2.0f), _mm256_add_ps(_mm256_set1_ps(1.0f), e)),
+                         _mm256_set1_ps(1.0f));
+}
+static inline T256 __m256 sigm256(__m256 x)
+{
+    const __m256 e = exp256(_mm256_sub_ps(_mm256_setzero_ps(), x));
+    return _mm256_div_ps(_mm256_set1_ps(1.0f), _mm256_add_ps(_mm256_set1_ps(1.0f), e));
+}
+static inline T256 __m256i tail8(size_t left)
+{
+    const __m256i idx = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32((int)left), idx);
+}
+
+#define UNARY256(name, expr)                                                                                      \
+    static T256 void name(const float *x, float *y, size_t n)                                                    \
+    {                                                                                                             \
+        size_t k = 0;                                                                                             \
+        for (; k + 8 <= n; k += 8) {                                                                              \
+            __m256 v = _mm256_loadu_ps(x + k);                                                                    \
+            _mm256_storeu_ps(y + k, expr);                                                                        \
+        }                                                                                                         \
+        if (k < n) {                                                                                              \
+            __m256i mk = tail8(n - k);                                                                            \
+            __m256 v = _mm256_maskload_ps(x + k, mk);                                                             \
+            _mm256_maskstore_ps(y + k, mk, expr);                                                                 \
+        }                                                                                                         \
+    }
+UNARY256(tanh_256, tanh256(v))
+UNARY256(sigm_256, sigm256(v))
+UNARY256(relu_256, _mm256_max_ps(v, _mm256_setzero_ps()))
+
+#define BINARY256(name, expr)                                                                                     \
+    static T256 void name(const float *y, const float *gy, float *gz, size_t n)                                  \
+    {                                                                                                             \
+        size_t k = 0;                                                                                             \
+        for (; k + 8 <= n; k += 8) {                                                                              \
+            __m256 v = _mm256_loadu_ps(y + k), g = _mm256_loadu_ps(gy + k);                                       \
+            _mm256_storeu_ps(gz + k, expr);                                                                       \
+        }                                                                                                         \
+        if (k < n) {                                                                                              \
+            __m256i mk = tail8(n - k);                                                                            \
+            __m256 v = _mm256_maskload_ps(y + k, mk), g = _mm256_maskload_ps(gy + k, mk);                        \
+            _mm256_maskstore_ps(gz + k, mk, expr);                                                                \
+        }                                                                                                         \
+    }
+BINARY256(relu_grad_256, _mm256_and_ps(_mm256_cmp_ps(v, _mm256_setzero_ps(), _CMP_GT_OQ), g))
+BINARY256(tanh_grad_256, _mm256_mul_ps(g, _mm256_sub_ps(_mm256_set1_ps(1.0f), _mm256_mul_ps(v, v))))
+BINARY256(sigm_grad_256, _mm256_mul_ps(_mm256_mul_ps(g, v), _mm256_sub_ps(_mm256_set1_ps(1.0f), v)))
+
+static T256 double sumsq_256(const float *x, size_t n)
+{
+    __m256d a0 = _mm256_setzero_pd(), a1 = _mm256_setzero_pd();
+    size_t k = 0;
+    for (; k + 8 <= n; k += 8) {
+        __m256d lo = _mm256_cvtps_pd(_mm_loadu_ps(x + k)), hi = _mm256_cvtps_pd(_mm_loadu_ps(x + k + 4));
+        a0 = _mm256_fmadd_pd(lo, lo, a0);
+        a1 = _mm256_fmadd_pd(hi, hi, a1);
+    }
+    double t[4];
+    _mm256_storeu_pd(t, _mm256_add_pd(a0, a1));
+    double s = (t[0] + t[1]) + (t[2] + t[3]);
+    for (; k < n; k++) s += (double)x[k] * x[k];
+    return s;
+}
+
+static T256 void adam_256(float *w, const float *grad, float *m, float *v, size_t n, float s, float b1, float c1,
+                          float b2, float c2, float l2, float decay, float ss, float ib, float eps)
+{
+    const __m256 S = _mm256_set1_ps(s), B1 = _mm256_set1_ps(b1), C1 = _mm256_set1_ps(c1), B2 = _mm256_set1_ps(b2),
+                 C2 = _mm256_set1_ps(c2), L2 = _mm256_set1_ps(l2), DEC = _mm256_set1_ps(decay),
+                 SS = _mm256_set1_ps(ss), IB = _mm256_set1_ps(ib), EPS = _mm256_set1_ps(eps);
+    size_t k = 0;
+    for (; k + 8 <= n; k += 8) {
+        __m256 wi = _mm256_loadu_ps(w + k);
+        __m256 g = _mm256_add_ps(_mm256_mul_ps(_mm256_loadu_ps(grad + k), S), _mm256_mul_ps(L2, wi));
+        __m256 mi = _mm256_add_ps(_mm256_mul_ps(B1, _mm256_loadu_ps(m + k)), _mm256_mul_ps(C1, g));
+        __m256 vi = _mm256_add_ps(_mm256_mul_ps(B2, _mm256_loadu_ps(v + k)), _mm256_mul_ps(C2, _mm256_mul_ps(g, g)));
+        _mm256_storeu_ps(m + k, mi);
+        _mm256_storeu_ps(v + k, vi);
+        __m256 den = _mm256_add_ps(_mm256_mul_ps(_mm256_sqrt_ps(vi), IB), EPS);
+        _mm256_storeu_ps(w + k, _mm256_sub_ps(_mm256_mul_ps(wi, DEC), _mm256_div_ps(_mm256_mul_ps(SS, mi), den)));
+    }
+    for (; k < n; k++) w[k] = adam_one(w, grad, m, v, k, s, b1, c1, b2, c2, l2, decay, ss, ib, eps);
+}
+#endif /* DSI_X86_SIMD */
+
+/* ---- public entry points ---- */
+
+#ifdef DSI_X86_SIMD
+#define DISPATCH(f512, f256, ...)                                                                                 \
+    do {                                                                                                          \
+        int l_ = dsi_simd_level();                                                                                \
+        if (l_ == 2) { f512(__VA_ARGS__); return; }                                                               \
+        if (l_ == 1) { f256(__VA_ARGS__); return; }                                                               \
+    } while (0)
+#else
+#define DISPATCH(f512, f256, ...) do { } while (0)
+#endif
+
+void dsi_simd_tanh(const float *x, float *y, size_t n)
+{
+    DISPATCH(tanh_512, tanh_256, x, y, n);
+    tanh_c(x, y, n);
+}
+
+void dsi_simd_sigm(const float *x, float *y, size_t n)
+{
+    DISPATCH(sigm_512, sigm_256, x, y, n);
+    sigm_c(x, y, n);
+}
+
+void dsi_simd_relu(const float *x, float *y, size_t n)
+{
+    DISPATCH(relu_512, relu_256, x, y, n);
+    for (size_t i = 0; i < n; i++) y[i] = x[i] > 0 ? x[i] : 0.0f;
+}
+
+void dsi_simd_relu_grad(const float *y, const float *gy, float *gz, size_t n)
+{
+    DISPATCH(relu_grad_512, relu_grad_256, y, gy, gz, n);
+    for (size_t i = 0; i < n; i++) gz[i] = y[i] > 0 ? gy[i] : 0.0f;
+}
+
+void dsi_simd_tanh_grad(const float *y, const float *gy, float *gz, size_t n)
+{
+    DISPATCH(tanh_grad_512, tanh_grad_256, y, gy, gz, n);
+    for (size_t i = 0; i < n; i++) gz[i] = gy[i] * (1.0f - y[i] * y[i]);
+}
+
+void dsi_simd_sigm_grad(const float *y, const float *gy, float *gz, size_t n)
+{
+    DISPATCH(sigm_grad_512, sigm_grad_256, y, gy, gz, n);
+    for (size_t i = 0; i < n; i++) gz[i] = gy[i] * y[i] * (1.0f - y[i]);
+}
+
+void dsi_simd_bcast_rows(float *y, const float *b, size_t rows, size_t n)
+{
+    for (size_t r = 0; r < rows; r++) memcpy(y + r * n, b, sizeof(float) * n);
+}
+
+void dsi_simd_colsum_add(const float *g, size_t rows, size_t n, float *b)
+{
+    for (size_t r = 0; r < rows; r++) {
+        const float *row = g + r * n;
+        for (size_t j = 0; j < n; j++) b[j] += row[j];
+    }
+}
+
+double dsi_simd_sumsq(const float *x, size_t n)
+{
+#ifdef DSI_X86_SIMD
+    int l = dsi_simd_level();
+    if (l == 2) return sumsq_512(x, n);
+    if (l == 1) return sumsq_256(x, n);
+#endif
+    double s = 0.0;
+    for (size_t k = 0; k < n; k++) s += (double)x[k] * x[k];
+    return s;
+}
+
+void dsi_simd_adam(float *w, const float *grad, float *m, float *v, size_t n, float s, float b1, float c1, float b2,
+                   float c2, float l2, float decay, float ss, float ib, float eps)
+{
+    DISPATCH(adam_512, adam_256, w, grad, m, v, n, s, b1, c1, b2, c2, l2, decay, ss, ib, eps);
+    for (size_t k = 0; k < n; k++) w[k] = adam_one(w, grad, m, v, k, s, b1, c1, b2, c2, l2, decay, ss, ib, eps);
+}

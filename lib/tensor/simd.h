@@ -1,0 +1,51 @@
+/* simd.h - element-wise kernels with run-time ISA dispatch (internal).
+ *
+ * The library is compiled for the baseline x86-64 (SSE2), where the portable
+ * loops of act.c / fastmath.h run 4 lanes at a time or not vectorised at all
+ * (-O2). These kernels are compiled three times (AVX-512F, AVX2+FMA, portable
+ * C) and the widest one the CPU supports is picked once, at first use.
+ *
+ * Determinism: an element's result does not depend on its position or on n
+ * (the tails use masked / padded vector code, not a scalar loop), and the
+ * AVX-512 and AVX2 paths compute the same operations in the same order, so
+ * they give bit-identical results. The portable path uses the same formulas
+ * (fastmath.h) but without fused multiply-adds.
+ *
+ * DSI_SIMD=0|1|2 in the environment caps the level (0 portable, 1 AVX2,
+ * 2 AVX-512), for tests and comparisons. */
+#ifndef DSI_TENSOR_SIMD_H
+#define DSI_TENSOR_SIMD_H
+
+#include <stddef.h>
+
+/* 0 portable, 1 AVX2+FMA, 2 AVX-512F */
+int dsi_simd_level(void);
+
+/* y = tanh(x), in place allowed; |error| ~3e-7 */
+void dsi_simd_tanh(const float *x, float *y, size_t n);
+/* y = 1 / (1 + e^-x), in place allowed */
+void dsi_simd_sigm(const float *x, float *y, size_t n);
+/* y = max(x, 0), in place allowed */
+void dsi_simd_relu(const float *x, float *y, size_t n);
+
+/* Backward from the output y: gz = gy * f'(y), overwriting gz. */
+void dsi_simd_relu_grad(const float *y, const float *gy, float *gz, size_t n);
+void dsi_simd_tanh_grad(const float *y, const float *gy, float *gz, size_t n);   /* gy (1 - y^2) */
+void dsi_simd_sigm_grad(const float *y, const float *gy, float *gz, size_t n);   /* gy y (1 - y) */
+
+/* y[r, :] = b for r < rows (bias broadcast), y [rows, n] */
+void dsi_simd_bcast_rows(float *y, const float *b, size_t rows, size_t n);
+/* b[j] += sum_r g[r, j], g [rows, n] */
+void dsi_simd_colsum_add(const float *g, size_t rows, size_t n, float *b);
+
+/* sum of squares, accumulated in double */
+double dsi_simd_sumsq(const float *x, size_t n);
+
+/* One Adam/AdamW update of n weights (no AMSGrad), same arithmetic as the
+ * scalar loop of optim.c (no fused multiply-adds, so bit-identical):
+ *   g = grad s + l2 w;  m = b1 m + c1 g;  v = b2 v + c2 g^2;
+ *   w = w decay - ss m / (sqrt(v) ib + eps) */
+void dsi_simd_adam(float *w, const float *grad, float *m, float *v, size_t n, float s, float b1, float c1, float b2,
+                   float c2, float l2, float decay, float ss, float ib, float eps);
+
+#endif
