@@ -4,6 +4,7 @@
 #include "core/alloc.h"
 #include "core/endian.h"
 #include "core/error.h"
+#include "tensor/simd.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -179,17 +180,20 @@ static void adam_slice(float *restrict w, const float *restrict grad, float *res
             vmax[i] = vm;
             w[i] = wi * decay - ss * mi / (sqrtf(vm) * ib + eps);
         }
-    } else {
-        for (size_t i = 0; i < n; i++) {
-            float wi = w[i];
-            float g = grad[i] * s + l2 * wi;
-            float mi = b1 * m[i] + c1 * g;
-            float vi = b2 * v[i] + c2 * (g * g);
-            m[i] = mi;
-            v[i] = vi;
-            w[i] = wi * decay - ss * mi / (sqrtf(vi) * ib + eps);
-        }
+    } else { /* the same arithmetic, vectorised (bit-identical) */
+        dsi_simd_adam(w, grad, m, v, n, s, b1, c1, b2, c2, l2, decay, ss, ib, eps);
     }
+}
+
+/* dsi_params_grad_norm with the vectorised sum of squares (double accumulators) */
+static double grad_norm_simd(const dsi_params *ps)
+{
+    double s = 0.0;
+    for (int i = 0; i < ps->count; i++) {
+        const dsi_param *p = &ps->list[i];
+        if (!ps->frozen[p->group]) s += dsi_simd_sumsq(ps->grad + p->offset, p->var.n);
+    }
+    return sqrt(s);
 }
 
 dsn_status dsi_optim_step(dsi_optim *o, double *grad_norm)
@@ -201,7 +205,7 @@ dsn_status dsi_optim_step(dsi_optim *o, double *grad_norm)
         return dsi_error(DSN_E_STATE, "parameter layout changed since the optimizer was created");
     /* one pass over the unfrozen gradients: the norm, and NaN/Inf detection
      * (any non-finite element makes the double sum of squares non-finite) */
-    double norm = dsi_params_grad_norm(ps);
+    double norm = grad_norm_simd(ps);
     if (grad_norm) *grad_norm = norm;
     if (!isfinite(norm))
         return dsi_error(DSN_E_NUMERIC, "non-finite gradient (NaN or infinity) at optimizer step %lld; "
