@@ -62,3 +62,57 @@ make_seq() {
   { npy_header '|u1' "($n, 8, 6)"; printf "$x"; } > "$dir/s.npy"
   { npy_header '<i4' "($n,)"; printf "$y"; } > "$dir/sy.npy"
 }
+
+# oct3 V: the printf escape of byte V (0..255), without a subshell
+oct3() { o="\\$(( ($1 >> 6) & 7 ))$(( ($1 >> 3) & 7 ))$(( $1 & 7 ))"; }
+
+# make_img8 DIR N: 8x8 binary pictures [N, 1, 8, 8] (uint8) in 4 classes: class c
+# lights the 4x4 quadrant c, plus one pseudo-random pixel. Writes DIR/img.npy.
+make_img8() {
+  dir=$1; n=$2; seed=4321
+  {
+    npy_header '|u1' "($n, 1, 8, 8)"
+    i=0
+    while [ "$i" -lt "$n" ]; do
+      c=$(( i % 4 ))
+      seed=$(( (seed * 1103515245 + 12345) % 2147483648 ))
+      extra=$(( (seed / 65536) % 64 ))
+      x=""; p=0
+      while [ "$p" -lt 64 ]; do
+        quad=$(( (p / 32) * 2 + (p % 8) / 4 ))
+        if [ "$quad" -eq "$c" ] || [ "$p" -eq "$extra" ]; then x="$x\\001"; else x="$x\\000"; fi
+        p=$(( p + 1 ))
+      done
+      printf "$x"
+      i=$(( i + 1 ))
+    done
+  } > "$dir/img.npy"
+}
+
+# make_wav FILE RATE PERIODS PERIOD SHAPE: PERIODS x PERIOD samples of 16-bit mono
+# PCM at RATE Hz, a periodic wave: SHAPE square or saw (amplitude about 0.4).
+make_wav() {
+  f=$1; rate=$2; reps=$3; per=$4; shape=$5
+  bytes=$(( reps * per * 2 ))
+  le32() {
+    oct3 $(( $1 & 255 )); b="$o"; oct3 $(( ($1 >> 8) & 255 )); b="$b$o"
+    oct3 $(( ($1 >> 16) & 255 )); b="$b$o"; oct3 $(( ($1 >> 24) & 255 )); printf "$b$o"
+  }
+  s=""; i=0
+  while [ "$i" -lt "$per" ]; do
+    if [ "$shape" = square ]; then
+      if [ $(( i * 2 )) -lt "$per" ]; then v=13000; else v=$(( 65536 - 13000 )); fi
+    else
+      v=$(( (i * 26000 / per - 13000 + 65536) % 65536 ))
+    fi
+    oct3 $(( v & 255 )); s="$s$o"; oct3 $(( v >> 8 )); s="$s$o"
+    i=$(( i + 1 ))
+  done
+  {
+    printf 'RIFF'; le32 $(( 36 + bytes )); printf 'WAVEfmt '; le32 16
+    printf '\001\000\001\000'; le32 "$rate"; le32 $(( rate * 2 )); printf '\002\000\020\000'
+    printf 'data'; le32 "$bytes"
+    i=0
+    while [ "$i" -lt "$reps" ]; do printf "$s"; i=$(( i + 1 )); done
+  } > "$f"
+}

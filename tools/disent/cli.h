@@ -20,6 +20,13 @@ int cmd_encode(int argc, char **argv);
 int cmd_swap(int argc, char **argv);
 int cmd_decode(int argc, char **argv);
 int cmd_info(int argc, char **argv);
+int cmd_train_prior(int argc, char **argv);
+int cmd_sample(int argc, char **argv);
+
+/* The training driver behind `train` and `train-prior` (cmd_train.c): prior = 0
+ * trains a new model (or resumes), prior = 1 loads MODEL, switches it to the
+ * "prior" stage and trains that for --epochs more epochs. */
+int cli_train_main(int argc, char **argv, int prior);
 
 /* ---- errors ----------------------------------------------------------------
  * All messages go to stderr as "disent: <what>: <status>: <detail>". */
@@ -58,6 +65,8 @@ typedef struct cli_data {
     const char *npy;        /* --npy X.npy */
     const char *labels;     /* --labels Y.npy */
     const char *audio;      /* --audio DIR|CSV */
+    char **audio_files;     /* --audio FILE...: audio clips, one observation each */
+    size_t n_audio_files;
     const char *features;   /* --features FILE.dsa */
     const char *label_column; /* --label-column NAME (features files) */
     const char *classes;    /* --classes / --digits 0-6: keep these labels only */
@@ -71,6 +80,36 @@ int cli_data_load(const cli_data *d, const char *cmd, const dsn_options *audio_o
 int cli_data_given(const cli_data *d);
 extern const char cli_data_help[];
 
+/* ---- audio: feature settings, audio files as observations, WAV output ----------
+ * The feature settings of a model trained on audio are not stored in the model
+ * file: give the same --sample-rate etc. as in training (audio.* keys). */
+typedef struct cli_audio {
+    const char *sample_rate, *n_fft, *hop_length, *fmin, *fmax; /* feature settings */
+    const char *gl_iter, *format;                                /* synthesis */
+    int wav;                                                     /* --wav */
+} cli_audio;
+extern const char cli_audio_help[];
+/* Consume an audio flag at argv[*i] (as cli_data_arg). */
+int cli_audio_arg(cli_audio *a, const char *cmd, int argc, char **argv, int *i);
+/* A fresh bag of the feature settings (frames and n_mels from a sequence model
+ * m, which may be NULL); synth adds the Griffin-Lim keys. 0 ok, else exit code. */
+int cli_audio_options(const cli_audio *a, const dsn_model *m, int synth, dsn_options **out);
+/* Log-mel frames mel [T][D] -> Griffin-Lim audio -> a WAV file at path. */
+int cli_wav_write(const cli_audio *a, const char *path, const float *mel, size_t T, size_t D);
+/* Observations of a model from the data flags. Like cli_data_load, and also:
+ * --audio FILE... (each clip's first T log-mel frames; a shorter clip is
+ * zero-padded and *mask (n x T, free with free()) marks its valid frames;
+ * *mask stays NULL when every clip fills T frames), and --audio DIR|CSV with
+ * the model's frames and n_mels. mask may be NULL only if no files are given. */
+int cli_data_load_for(const cli_data *d, const char *cmd, const cli_audio *a, const dsn_model *m,
+                      dsn_dataset **out, float **mask);
+
+/* ---- latent parts with codes (VQ-VAE) ---------------------------------------------- */
+/* 1 if the model's part holds int32 codes (dsn_encoding_get_codes works), else 0. */
+int cli_part_has_codes(const dsn_model *m, const char *part);
+/* 1 if the model's observations are sequences [T, D] (then *T, *D are set). */
+int cli_is_sequence(const dsn_model *m, size_t *T, size_t *D);
+
 /* ---- .npy arrays (little-endian, C order) -------------------------------------
  * Writing: float32 or int32 with up to 4 dims, atomically enough for a CLI
  * (written in full, then closed). Reading: float32/float64/int32/int64 into a
@@ -80,6 +119,10 @@ int cli_npy_write_i32(const char *path, const int32_t *data, const size_t *shape
 /* Returns 0 on success; on failure prints a message and returns 1. */
 int cli_npy_read_f32(const char *path, float **data, size_t *shape, int *ndim, int max_dim);
 int cli_npy_read_i32(const char *path, int32_t **data, size_t *shape, int *ndim, int max_dim);
+/* The element kind of a .npy file: 'f' (floats), 'i' (integers) or 0 (unreadable). */
+char cli_npy_kind(const char *path);
+/* 1 if path can be opened for reading. */
+int cli_exists(const char *path);
 
 /* ---- pictures ---------------------------------------------------------------------
  * How an observation is drawn: an image of h x w, or a spectrogram of a [T, D]

@@ -6,18 +6,24 @@
 #include <string.h>
 
 static const char decode_help[] =
-    "usage: disent decode MODEL --in DIR --out DIR [--image HxW] [--cols N]\n"
+    "usage: disent decode MODEL --in DIR --out DIR [--image HxW] [--cols N] [--wav ...]\n"
     "\n"
     "Reads latents in the layout `disent encode` writes: DIR/PART.npy (float32 or float64\n"
     "[rows, dim]) for each part of the model, and DIR/groups.npy (int32 [n], optional:\n"
     "without it every observation is its own group and n is the row count of an\n"
     "item-scoped part). A missing part is set to zeros (the prior mean), with a note.\n"
+    "Parts with codes (VQ-VAE's `codes`): an integer PART.npy holds code indices [n,\n"
+    "positions] (as encode and sample write them; n is its row count), set with\n"
+    "dsn_encoding_set_codes so the codebook gives the vectors; a float PART.npy, or\n"
+    "PART.value.npy when PART.npy is absent, holds the vectors themselves [n * positions, D].\n"
     "Writes DIR/decoded.npy (float32 [n, observation shape...]) and, for image or\n"
     "sequence observations, DIR/decoded.png: a grid of the observations (N per row,\n"
     "default 16 images or 4 spectrograms), row-major in observation order.\n"
     "\n"
     "  --image HxW   draw observations as HxW images (default: a square one-dimensional\n"
     "                observation is an image, a [T, D] one a spectrogram)\n"
+    "  --wav         sequence models on log-mel features: also write DIR/decoded_I.wav,\n"
+    "                Griffin-Lim audio of each decoded observation (see the audio flags)\n"
     "\n"
     "Example (decode edited latents):\n"
     "  disent encode mnist.dsn --mnist data/mnist --index 0-15 --out enc\n"
@@ -29,9 +35,11 @@ int cmd_decode(int argc, char **argv)
     const char *model_path = NULL, *in = NULL, *out = NULL, *image = NULL, *v;
     size_t cols = 0;
     int r, rc = 0;
+    cli_audio audio = {0};
     for (int i = 1; i < argc; i++)
         if (cli_is_help(argv[i])) {
             fputs(decode_help, stdout);
+            fputs(cli_audio_help, stdout);
             return 0;
         }
     for (int i = 1; i < argc; i++) {
@@ -48,6 +56,8 @@ int cmd_decode(int argc, char **argv)
             if (r < 0) return 2;
             cols = (size_t)atol(v);
             if (!cols) return cli_usage_error("decode", "--cols %s: a positive count expected", v);
+        } else if ((r = cli_audio_arg(&audio, "decode", argc, argv, &i)) != 0) {
+            if (r < 0) return 2;
         } else {
             return cli_usage_error("decode", "unknown flag '%s'", argv[i]);
         }
@@ -58,7 +68,7 @@ int cmd_decode(int argc, char **argv)
     dsn_model *m = NULL;
     dsn_session *s = NULL;
     dsn_encoding *e = NULL;
-    int32_t *groups = NULL;
+    int32_t *groups = NULL, *codes[64] = {NULL};
     float *lat[64] = {NULL}, *obs = NULL;
     const float **cells = NULL;
     size_t lat_shape[64][4], n = 0;
@@ -76,26 +86,45 @@ int cmd_decode(int argc, char **argv)
         rc = 2;
         goto done;
     }
+    size_t T = 0, D = 0;
+    if (audio.wav && !cli_is_sequence(m, &T, &D)) {
+        rc = cli_usage_error("decode", "--wav: the %s model's observations are not [frames, n_mels] sequences",
+                             dsn_model_family(m));
+        goto done;
+    }
     int np = dsn_model_num_parts(m);
     if (np > 64) np = 64;
     cli_join(path, sizeof path, in, "groups.npy");
-    FILE *probe = fopen(path, "rb");
-    if (probe) {
-        fclose(probe);
+    if (cli_exists(path)) {
         size_t gshape[4];
         int gnd;
         if ((rc = cli_npy_read_i32(path, &groups, gshape, &gnd, 4)) != 0) goto done;
         n = gshape[0];
     }
     for (int p = 0; p < np; p++) {
-        snprintf(file, sizeof file, "%s.npy", dsn_model_part_name(m, p));
+        const char *name = dsn_model_part_name(m, p);
+        snprintf(file, sizeof file, "%s.npy", name);
         cli_join(path, sizeof path, in, file);
-        probe = fopen(path, "rb");
-        if (!probe) {
-            cli_note("decode: no %s, part '%s' set to zeros", path, dsn_model_part_name(m, p));
+        if (!cli_exists(path) && cli_part_has_codes(m, name)) { /* the vectors alone */
+            snprintf(file, sizeof file, "%s.value.npy", name);
+            cli_join(path, sizeof path, in, file);
+        }
+        if (!cli_exists(path)) {
+            snprintf(file, sizeof file, "%s.npy", name);
+            cli_join(path, sizeof path, in, file);
+            cli_note("decode: no %s, part '%s' set to zeros", path, name);
             continue;
         }
-        fclose(probe);
+        if (cli_npy_kind(path) == 'i') { /* code indices [n, positions] */
+            if (!cli_part_has_codes(m, name)) {
+                fprintf(stderr, "disent: decode: %s holds integers, but part '%s' has no codes\n", path, name);
+                rc = 1;
+                goto done;
+            }
+            if ((rc = cli_npy_read_i32(path, &codes[p], lat_shape[p], &lat_nd[p], 4)) != 0) goto done;
+            if (!n && lat_nd[p] == 2) n = lat_shape[p][0];
+            continue;
+        }
         if ((rc = cli_npy_read_f32(path, &lat[p], lat_shape[p], &lat_nd[p], 4)) != 0) goto done;
         size_t cols_p = 1;
         for (int d = 1; d < lat_nd[p]; d++) cols_p *= lat_shape[p][d];
@@ -123,6 +152,17 @@ int cmd_decode(int argc, char **argv)
         goto done;
     }
     for (int p = 0; p < np; p++) {
+        if (codes[p]) {
+            size_t rows = 1;
+            for (int d = 0; d < lat_nd[p]; d++) rows *= lat_shape[p][d];
+            if ((st = dsn_encoding_set_codes(e, dsn_model_part_name(m, p), codes[p], rows)) != DSN_OK) {
+                snprintf(path, sizeof path, "setting the codes of part '%s' (%zu values) for %zu observations",
+                         dsn_model_part_name(m, p), rows, n);
+                rc = cli_fail(path, st);
+                goto done;
+            }
+            continue;
+        }
         if (!lat[p]) continue;
         if ((st = dsn_encoding_set(e, dsn_model_part_name(m, p), "value", lat[p], lat_shape[p][0])) != DSN_OK) {
             snprintf(path, sizeof path, "setting part '%s' (%zu rows) for %zu observations",
@@ -161,9 +201,21 @@ int cmd_decode(int argc, char **argv)
         }
         printf(", %s", path);
     }
+    if (audio.wav) {
+        for (size_t i = 0; i < n && !rc; i++) {
+            snprintf(file, sizeof file, "decoded_%zu.wav", i);
+            cli_join(path, sizeof path, out, file);
+            rc = cli_wav_write(&audio, path, obs + i * T * D, T, D);
+        }
+        if (rc) goto done;
+        printf(", %zu WAV files", n);
+    }
     printf("\n");
 done:
-    for (int p = 0; p < 64; p++) free(lat[p]);
+    for (int p = 0; p < 64; p++) {
+        free(lat[p]);
+        free(codes[p]);
+    }
     free(cells);
     free(obs);
     free(groups);

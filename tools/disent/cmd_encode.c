@@ -12,6 +12,8 @@ static const char encode_help[] =
     "Encodes observations and writes, in DIR (created if needed):\n"
     "  PART.npy          float32 [rows, dim]: each latent part's value (the posterior mean)\n"
     "  PART.FIELD.npy    other fields asked with --fields (mean, logvar), where the part has them\n"
+    "  a part with codes (VQ-VAE's `codes`): PART.npy holds int32 [n, positions] code\n"
+    "                    indices, and PART.value.npy the code vectors (the value field)\n"
     "  groups.npy        int32 [n]: the group id of each observation (its index, or its\n"
     "                    label with --group-by-label)\n"
     "  index.npy         int32 [n]: the dataset row of each observation\n"
@@ -25,21 +27,26 @@ static const char encode_help[] =
     "                      accumulated over all of them (evidence accumulation; encodes\n"
     "                      all rows in one call, so memory grows with the row count)\n"
     "  --batch N           observations per call without grouping (default 256)\n"
+    "Sequence models: --audio FILE... encodes audio files (put MODEL first): each clip's\n"
+    "first T frames; a shorter clip is padded and the padding masked (dsn_encode_masked).\n"
     "\n"
     "Example:\n"
     "  disent encode mnist.dsn --mnist data/mnist --test-set --index 0-999 --out enc/\n"
     "\n";
 
 typedef struct part_out {
-    const char *name, *field;
+    const char *name, *field; /* field "codes": the int32 code indices */
     float *data;
     size_t rows, dim, cap;
+    int has_codes;
 } part_out;
 
 static int append(part_out *p, const dsn_encoding *e)
 {
-    size_t rows = 0, dim = 0;
-    dsn_status st = dsn_encoding_get(e, p->name, p->field, NULL, 0, &rows, &dim);
+    size_t rows = 0, dim = 1;
+    int codes = !strcmp(p->field, "codes");
+    dsn_status st = codes ? dsn_encoding_get_codes(e, p->name, NULL, 0, &rows)
+                          : dsn_encoding_get(e, p->name, p->field, NULL, 0, &rows, &dim);
     if (st != DSN_OK) {
         char what[160];
         snprintf(what, sizeof what, "reading %s.%s", p->name, p->field);
@@ -54,7 +61,10 @@ static int append(part_out *p, const dsn_encoding *e)
         p->data = d;
         p->cap = cap;
     }
-    if ((st = dsn_encoding_get(e, p->name, p->field, p->data + p->rows * dim, rows * dim, NULL, NULL)) != DSN_OK)
+    /* codes are stored as int32 in the float buffer (same size) */
+    st = codes ? dsn_encoding_get_codes(e, p->name, (int32_t *)(void *)(p->data + p->rows), rows, NULL)
+               : dsn_encoding_get(e, p->name, p->field, p->data + p->rows * dim, rows * dim, NULL, NULL);
+    if (st != DSN_OK)
         return cli_fail("reading an encoding", st);
     p->rows += rows;
     return 0;
@@ -66,10 +76,12 @@ int cmd_encode(int argc, char **argv)
     int group_by_label = 0, rc = 0, r;
     size_t batch = 256;
     cli_data data = {0};
+    cli_audio audio = {0};
     for (int i = 1; i < argc; i++)
         if (cli_is_help(argv[i])) {
             fputs(encode_help, stdout);
             fputs(cli_data_help, stdout);
+            fputs(cli_audio_help, stdout);
             return 0;
         }
     for (int i = 1; i < argc; i++) {
@@ -88,7 +100,8 @@ int cmd_encode(int argc, char **argv)
             if (batch < 1) return cli_usage_error("encode", "--batch %s: a positive count expected", v);
         } else if (!strcmp(argv[i], "--group-by-label")) {
             group_by_label = 1;
-        } else if ((r = cli_data_arg(&data, "encode", argc, argv, &i)) != 0) {
+        } else if ((r = cli_data_arg(&data, "encode", argc, argv, &i)) != 0 ||
+                   (r = cli_audio_arg(&audio, "encode", argc, argv, &i)) != 0) {
             if (r < 0) return 2;
         } else {
             return cli_usage_error("encode", "unknown flag '%s'", argv[i]);
@@ -102,7 +115,8 @@ int cmd_encode(int argc, char **argv)
     dsn_session *s = NULL;
     dsn_encoding *e = NULL;
     size_t *idx = NULL, n = 0, obs = 0, np = 0;
-    float *x = NULL;
+    float *x = NULL, *mask = NULL, *mrows = NULL;
+    size_t T = 0;
     int32_t *groups = NULL, *labels = NULL, *rows_i32 = NULL;
     part_out parts[64];
     dsn_status st;
@@ -114,7 +128,12 @@ int cmd_encode(int argc, char **argv)
         rc = cli_fail(what, st);
         goto done;
     }
-    if ((rc = cli_data_load(&data, "encode", NULL, &ds)) != 0) goto done;
+    if (audio.wav) {
+        rc = cli_usage_error("encode", "--wav goes with decode, swap and sample");
+        goto done;
+    }
+    if ((rc = cli_data_load_for(&data, "encode", &audio, m, &ds, &mask)) != 0) goto done;
+    cli_is_sequence(m, &T, NULL);
     obs = dsn_model_obs_size(m);
     if (dsn_dataset_obs_size(ds) != obs) {
         fprintf(stderr, "disent: encode: the data has observations of %zu floats, the model wants %zu\n",
@@ -146,18 +165,28 @@ int cmd_encode(int argc, char **argv)
         fnames[nf++][len] = 0;
         f += len + (f[len] == ',');
     }
-    for (int p = 0; p < dsn_model_num_parts(m); p++)
+    for (int p = 0; p < dsn_model_num_parts(m); p++) {
+        const char *name = dsn_model_part_name(m, p);
+        int has_codes = cli_part_has_codes(m, name);
+        if (has_codes) {
+            parts[np].name = name;
+            parts[np].has_codes = 1;
+            parts[np++].field = "codes";
+        }
         for (int f = 0; f < nf && np < sizeof parts / sizeof *parts; f++) {
-            parts[np].name = dsn_model_part_name(m, p);
+            parts[np].name = name;
+            parts[np].has_codes = has_codes;
             parts[np++].field = fnames[f];
         }
+    }
     if (group_by_label) batch = n;
     if (batch > n) batch = n;
     x = malloc(batch * obs * sizeof *x + 1);
+    mrows = malloc(batch * T * sizeof *mrows + 1);
     groups = malloc((n + 1) * sizeof *groups);
     labels = malloc((n + 1) * sizeof *labels);
     rows_i32 = malloc((n + 1) * sizeof *rows_i32);
-    if (!idx || !x || !groups || !labels || !rows_i32) {
+    if (!idx || !x || !mrows || !groups || !labels || !rows_i32) {
         rc = cli_fail("encode", DSN_E_NOMEM);
         goto done;
     }
@@ -174,6 +203,7 @@ int cmd_encode(int argc, char **argv)
                 goto done;
             }
             if (labels[off + i] < 0) have_labels = 0;
+            if (mask) memcpy(mrows + i * T, mask + idx[off + i] * T, T * sizeof *mrows);
             rows_i32[off + i] = (int32_t)idx[off + i];
             groups[off + i] = group_by_label ? labels[off + i] : (int32_t)(off + i);
         }
@@ -181,7 +211,8 @@ int cmd_encode(int argc, char **argv)
             rc = cli_usage_error("encode", "--group-by-label: the data has no labels");
             goto done;
         }
-        if ((st = dsn_encode(s, e, x, k, group_by_label ? groups + off : NULL)) != DSN_OK) {
+        if ((st = dsn_encode_masked(s, e, x, k, group_by_label ? groups + off : NULL, mask ? mrows : NULL)) !=
+            DSN_OK) {
             rc = cli_fail("encoding", st);
             goto done;
         }
@@ -194,11 +225,18 @@ int cmd_encode(int argc, char **argv)
     }
     char path[1200], file[200];
     for (size_t p = 0; p < np; p++) {
-        if (!strcmp(parts[p].field, "value")) snprintf(file, sizeof file, "%s.npy", parts[p].name);
+        int codes = !strcmp(parts[p].field, "codes");
+        if (codes || (!parts[p].has_codes && !strcmp(parts[p].field, "value")))
+            snprintf(file, sizeof file, "%s.npy", parts[p].name);
         else snprintf(file, sizeof file, "%s.%s.npy", parts[p].name, parts[p].field);
         cli_join(path, sizeof path, out, file);
-        size_t shape[2] = {parts[p].rows, parts[p].dim};
-        if ((rc = cli_npy_write_f32(path, parts[p].data, shape, 2)) != 0) goto done;
+        if (codes) { /* [n, positions] */
+            size_t shape[2] = {n, n ? parts[p].rows / n : 0};
+            if ((rc = cli_npy_write_i32(path, (const int32_t *)(const void *)parts[p].data, shape, 2)) != 0) goto done;
+        } else {
+            size_t shape[2] = {parts[p].rows, parts[p].dim};
+            if ((rc = cli_npy_write_f32(path, parts[p].data, shape, 2)) != 0) goto done;
+        }
     }
     size_t shape1[1] = {n};
     cli_join(path, sizeof path, out, "groups.npy");
@@ -210,12 +248,20 @@ int cmd_encode(int argc, char **argv)
         if ((rc = cli_npy_write_i32(path, labels, shape1, 1)) != 0) goto done;
     }
     printf("encoded %zu observations into %s:", n, out);
-    for (size_t p = 0; p < np; p++) printf(" %s.%s [%zu, %zu]", parts[p].name, parts[p].field, parts[p].rows, parts[p].dim);
+    for (size_t p = 0; p < np; p++) {
+        if (!strcmp(parts[p].field, "codes"))
+            printf(" %s.codes [%zu, %zu] (int32)", parts[p].name, n, n ? parts[p].rows / n : 0);
+        else
+            printf(" %s.%s [%zu, %zu]", parts[p].name, parts[p].field, parts[p].rows, parts[p].dim);
+    }
+    if (mask) printf(" (padded clips masked)");
     printf("\n");
 done:
     for (size_t p = 0; p < np; p++) free(parts[p].data);
     free(idx);
     free(x);
+    free(mask);
+    free(mrows);
     free(groups);
     free(labels);
     free(rows_i32);

@@ -1,17 +1,22 @@
 /* cmd_info.c - `disent info MODEL`: describe and validate a model file. */
 #include "cli.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 
 static const char info_help[] =
-    "usage: disent info MODEL...\n"
+    "usage: disent info MODEL... [DATA]\n"
     "\n"
     "Loads each model or checkpoint file (checking its CRC and every size) and prints its\n"
     "family, options, latent parts (name, scope, floats per row), parameter count,\n"
-    "observation shape, file size and, for a checkpoint, the optimizer's update count.\n"
-    "A damaged, truncated or foreign file is an error (exit status 1).\n";
+    "observation shape, file size, epochs trained, the training stage and codebook\n"
+    "figures (VQ-VAE) and, for a checkpoint, the optimizer's update count.\n"
+    "A damaged, truncated or foreign file is an error (exit status 1).\n"
+    "With DATA (the data flags of disent encode), a VQ-VAE's code usage on that data is\n"
+    "printed too (perplexity, codes used) and, in the prior stage, the prior's bits per\n"
+    "code. (The training-time tracker of dsn_model_codebook_stats is not saved in files.)\n";
 
 static const char *scope_name(dsn_scope s)
 {
@@ -24,7 +29,7 @@ static const char *scope_name(dsn_scope s)
     return "?";
 }
 
-static int info_one(const char *path)
+static int info_one(const char *path, const cli_data *data)
 {
     dsn_model *m = NULL;
     dsn_status st = dsn_model_load(&m, path);
@@ -51,6 +56,32 @@ static int info_one(const char *path)
     for (int i = 0; i < nd; i++) printf("%s%zu", i ? ", " : "", dims[i]);
     printf("] (%zu floats)\n", dsn_model_obs_size(m));
     printf("parameters:  %zu\n", dsn_model_num_params(m));
+    printf("epochs:      %d\n", dsn_model_epoch(m));
+    if (dsn_model_stage(m)) printf("stage:       %s\n", dsn_model_stage(m));
+    dsn_codebook_stats cs;
+    if (dsn_model_codebook_stats(m, &cs) == DSN_OK) {
+        printf("codebook:    %d codes (log2 K = %.4f)\n", cs.num_codes, log2((double)cs.num_codes));
+        dsn_dataset *ds = NULL;
+        if (cli_data_given(data)) {
+            cli_audio audio = {0};
+            if (cli_data_load_for(data, "info", &audio, m, &ds, NULL)) {
+                dsn_model_free(m);
+                return 1;
+            }
+            double bits = 0;
+            if ((st = dsn_model_code_usage(m, ds, &cs)) != DSN_OK ||
+                (!strcmp(dsn_model_stage(m), "prior") && (st = dsn_model_prior_bits(m, ds, &bits)) != DSN_OK)) {
+                dsn_dataset_free(ds);
+                dsn_model_free(m);
+                return cli_fail("measuring the codes of the data", st);
+            }
+            printf("code usage:  perplexity %.2f, %d of %d codes used (%.1f%%) on %zu observations\n", cs.perplexity,
+                   cs.used, cs.num_codes, 100 * cs.used_fraction, dsn_dataset_size(ds));
+            if (!strcmp(dsn_model_stage(m), "prior")) printf("prior:       %.4f bits per code on the data\n", bits);
+            dsn_dataset_free(ds);
+        }
+    }
+    dsn_clear_error();
     printf("parts:       %d\n", dsn_model_num_parts(m));
     for (int i = 0; i < dsn_model_num_parts(m); i++)
         printf("  %-12s scope %-8s dim %d\n", dsn_model_part_name(m, i), scope_name(dsn_model_part_scope(m, i)),
@@ -76,11 +107,24 @@ int cmd_info(int argc, char **argv)
             fputs(info_help, stdout);
             return 0;
         }
-    int rc = 0;
+    int rc = 0, r, first = 1;
+    cli_data data = {0};
     for (int i = 1; i < argc; i++) {
-        if (argv[i][0] == '-') return cli_usage_error("info", "unknown flag '%s'", argv[i]);
-        if (i > 1) printf("\n");
-        if (info_one(argv[i])) rc = 1;
+        if (argv[i][0] != '-') continue;
+        if ((r = cli_data_arg(&data, "info", argc, argv, &i)) < 0) return 2;
+        if (!r) return cli_usage_error("info", "unknown flag '%s'", argv[i]);
+        if (data.audio_files) return cli_usage_error("info", "give a folder or CSV with --audio");
     }
+    for (int i = 1; i < argc; i++) {
+        if (argv[i][0] == '-') { /* skip the data flags and their values */
+            cli_data skip = {0};
+            if (cli_data_arg(&skip, "info", argc, argv, &i) < 0) return 2;
+            continue;
+        }
+        if (!first) printf("\n");
+        first = 0;
+        if (info_one(argv[i], &data)) rc = 1;
+    }
+    if (first) return cli_usage_error("info", "give a model file");
     return rc;
 }

@@ -7,7 +7,7 @@
 
 static const char swap_help[] =
     "usage: disent swap MODEL --part NAME (DATA --a LIST --b LIST | --a-file A.npy --b-file B.npy)\n"
-    "                   --out DIR [--image HxW]\n"
+    "                   --out DIR [--image HxW] [--wav ...]\n"
     "\n"
     "Encodes two sets of observations A and B and decodes, for every pair (a, b), the\n"
     "part NAME taken from a with all the other parts taken from b. Writes:\n"
@@ -23,6 +23,12 @@ static const char swap_help[] =
     "                       e.g. 0-7 or 3,10,12; default all rows of a file\n"
     "  --a-file, --b-file   .npy files of observations [n, ...] instead of dataset rows\n"
     "  --image HxW          draw observations as HxW images\n"
+    "  --wav                sequence models on log-mel features: also write\n"
+    "                       DIR/swap_I_J.wav, Griffin-Lim audio of cell [I, J] (see the\n"
+    "                       audio flags; give the settings the model was trained with)\n"
+    "Sequence models take audio files as DATA: --audio FILE... (put MODEL first); --a and\n"
+    "--b then pick among the files, e.g. --audio a.wav b.wav c.wav --a 0 --b 1,2. Each\n"
+    "clip gives its first T frames; shorter clips are padded and the padding masked.\n"
     "\n"
     "Example:\n"
     "  disent swap mnist.dsn --part content --mnist data/mnist --test-set --a 3,2,1,18 --b 4,8,11 --out swap/\n"
@@ -34,9 +40,11 @@ typedef struct source {
     const dsn_dataset *ds;
     size_t *idx, n;
     float *x;
+    float *mask; /* [n, T] frame masks when the data has padded clips, else NULL */
 } source;
 
-static int load_source(source *s, const char *which, const dsn_dataset *data, size_t obs)
+static int load_source(source *s, const char *which, const dsn_dataset *data, const float *mask, size_t T,
+                       size_t obs)
 {
     if (s->file) {
         dsn_status st = dsn_dataset_from_npy(&s->own, s->file, NULL);
@@ -46,6 +54,7 @@ static int load_source(source *s, const char *which, const dsn_dataset *data, si
             return cli_fail(what, st);
         }
         s->ds = s->own;
+        mask = NULL;
     } else {
         s->ds = data;
     }
@@ -67,10 +76,12 @@ static int load_source(source *s, const char *which, const dsn_dataset *data, si
         return cli_usage_error("swap", "give the rows of %s with --%s LIST", which, which);
     }
     s->x = malloc(s->n * obs * sizeof *s->x + 1);
-    if (!s->idx || !s->x) return cli_fail("swap", DSN_E_NOMEM);
+    if (mask) s->mask = malloc(s->n * T * sizeof *s->mask + 1);
+    if (!s->idx || !s->x || (mask && !s->mask)) return cli_fail("swap", DSN_E_NOMEM);
     for (size_t i = 0; i < s->n; i++) {
         dsn_status st = dsn_dataset_get(s->ds, s->idx[i], s->x + i * obs, obs, NULL);
         if (st != DSN_OK) return cli_fail("reading observations", st);
+        if (mask) memcpy(s->mask + i * T, mask + s->idx[i] * T, T * sizeof *s->mask);
     }
     return 0;
 }
@@ -80,11 +91,13 @@ int cmd_swap(int argc, char **argv)
     const char *model_path = NULL, *out = NULL, *part = NULL, *image = NULL;
     source a = {0}, b = {0};
     cli_data data = {0};
+    cli_audio audio = {0};
     int r, rc = 0;
     for (int i = 1; i < argc; i++)
         if (cli_is_help(argv[i])) {
             fputs(swap_help, stdout);
             fputs(cli_data_help, stdout);
+            fputs(cli_audio_help, stdout);
             return 0;
         }
     for (int i = 1; i < argc; i++) {
@@ -98,7 +111,8 @@ int cmd_swap(int argc, char **argv)
                    (r = cli_flag_value("swap", argc, argv, &i, "--b", &b.list)) != 0 ||
                    (r = cli_flag_value("swap", argc, argv, &i, "--a-file", &a.file)) != 0 ||
                    (r = cli_flag_value("swap", argc, argv, &i, "--b-file", &b.file)) != 0 ||
-                   (r = cli_data_arg(&data, "swap", argc, argv, &i)) != 0) {
+                   (r = cli_data_arg(&data, "swap", argc, argv, &i)) != 0 ||
+                   (r = cli_audio_arg(&audio, "swap", argc, argv, &i)) != 0) {
             if (r < 0) return 2;
         } else {
             return cli_usage_error("swap", "unknown flag '%s'", argv[i]);
@@ -112,7 +126,7 @@ int cmd_swap(int argc, char **argv)
     dsn_dataset *ds = NULL;
     dsn_session *s = NULL;
     dsn_encoding *ea = NULL, *eb = NULL, *e = NULL;
-    float *grid = NULL;
+    float *grid = NULL, *mask = NULL;
     const float **cells = NULL;
     char path[1200];
     dsn_status st;
@@ -136,16 +150,25 @@ int cmd_swap(int argc, char **argv)
         rc = 2;
         goto done;
     }
-    if (cli_data_given(&data) && (rc = cli_data_load(&data, "swap", NULL, &ds)) != 0) goto done;
+    size_t T = 0, D = 0;
+    int seq = cli_is_sequence(m, &T, &D);
+    if (audio.wav && !seq) {
+        rc = cli_usage_error("swap", "--wav: the %s model's observations are not [frames, n_mels] sequences",
+                             dsn_model_family(m));
+        goto done;
+    }
+    if (cli_data_given(&data) && (rc = cli_data_load_for(&data, "swap", &audio, m, &ds, &mask)) != 0) goto done;
     size_t obs = dsn_model_obs_size(m);
-    if ((rc = load_source(&a, "a", ds, obs)) != 0 || (rc = load_source(&b, "b", ds, obs)) != 0) goto done;
+    if ((rc = load_source(&a, "a", ds, mask, T, obs)) != 0 || (rc = load_source(&b, "b", ds, mask, T, obs)) != 0)
+        goto done;
     size_t nmax = a.n > b.n ? a.n : b.n;
     if ((st = dsn_session_create(&s, m, nmax)) != DSN_OK || (st = dsn_encoding_create(&ea, m, a.n)) != DSN_OK ||
         (st = dsn_encoding_create(&eb, m, b.n)) != DSN_OK || (st = dsn_encoding_create(&e, m, b.n)) != DSN_OK) {
         rc = cli_fail("creating a session", st);
         goto done;
     }
-    if ((st = dsn_encode(s, ea, a.x, a.n, NULL)) != DSN_OK || (st = dsn_encode(s, eb, b.x, b.n, NULL)) != DSN_OK) {
+    if ((st = dsn_encode_masked(s, ea, a.x, a.n, NULL, a.mask)) != DSN_OK ||
+        (st = dsn_encode_masked(s, eb, b.x, b.n, NULL, b.mask)) != DSN_OK) {
         rc = cli_fail("encoding", st);
         goto done;
     }
@@ -199,9 +222,23 @@ int cmd_swap(int argc, char **argv)
         }
         printf(", %s (rows: '%s' of A; columns: the rest of B)", path, part);
     }
+    if (audio.wav) {
+        for (size_t i = 0; i < a.n && !rc; i++)
+            for (size_t j = 0; j < b.n && !rc; j++) {
+                char file[80];
+                snprintf(file, sizeof file, "swap_%zu_%zu.wav", i, j);
+                cli_join(path, sizeof path, out, file);
+                rc = cli_wav_write(&audio, path, grid + (i * b.n + j) * obs, T, D);
+            }
+        if (rc) goto done;
+        printf(", %zu WAV files", a.n * b.n);
+    }
     printf("\n");
 done:
     free(grid);
+    free(mask);
+    free(a.mask);
+    free(b.mask);
     free(cells);
     free(a.idx);
     free(a.x);

@@ -163,6 +163,7 @@ typedef struct progress {
     double t0, t_epoch, t_draw, t_line;
     int epoch_done;      /* the epoch just finished (1-based), 0 if none in this dsn_fit call */
     float valid_loss;    /* its validation loss (NaN without a validation set) */
+    float bits_per_code; /* the last step's "bits_per_code" term (VQ-VAE prior), NaN if none */
 } progress;
 
 static double now(void)
@@ -221,6 +222,8 @@ static int cb_progress(void *user, int epoch, int64_t step, int epoch_end, int n
         p->valid_loss = n > 1 ? values[1] : NAN;
         return 1; /* one epoch per dsn_fit call, see cmd_train */
     }
+    for (int i = 0; i < n; i++)
+        if (!strcmp(names[i], "bits_per_code")) p->bits_per_code = values[i];
     if (interrupted) return 1;
     if (p->quiet) return 0;
     int64_t done = step - p->first_step;
@@ -255,11 +258,14 @@ static int cb_progress(void *user, int epoch, int64_t step, int epoch_end, int n
     return 0;
 }
 
-/* ---- the subcommand -------------------------------------------------------------------- */
-int cmd_train(int argc, char **argv)
+/* ---- the subcommands ------------------------------------------------------------------- */
+int cmd_train(int argc, char **argv) { return cli_train_main(argc, argv, 0); }
+
+int cli_train_main(int argc, char **argv, int prior)
 {
     const char *config = NULL, *out = NULL, *resume = NULL, *ckpt = NULL, *model_flag = NULL, *v;
-    int quiet = 0, rc = 0, r;
+    const char *cmd = prior ? "train-prior" : "train", *model_path = NULL, *epochs_flag = NULL, *lr_flag = NULL;
+    int quiet = 0, rc = 0, r, epoch0 = 0;
     cli_data data = {0};
     train_cfg c = {0};
     dsn_options *raw = NULL;
@@ -269,7 +275,7 @@ int cmd_train(int argc, char **argv)
     dsn_status st;
     char ckpt_buf[1100];
 
-    for (int i = 1; i < argc; i++)
+    for (int i = 1; !prior && i < argc; i++)
         if (cli_is_help(argv[i])) {
             fputs(train_help, stdout);
             fputs(cli_data_help, stdout);
@@ -291,29 +297,34 @@ int cmd_train(int argc, char **argv)
     }
     for (int i = 1; i < argc && !rc; i++) {
         if (argv[i][0] != '-') {
-            if (config) rc = cli_usage_error("train", "unexpected argument '%s'", argv[i]);
-            config = argv[i];
-        } else if ((r = cli_flag_value("train", argc, argv, &i, "--config", &v)) != 0) {
-            if (r < 0 || config) rc = r < 0 ? 2 : cli_usage_error("train", "more than one config file");
+            const char **pos = prior ? &model_path : &config;
+            if (*pos) rc = cli_usage_error(cmd, "unexpected argument '%s'", argv[i]);
+            *pos = argv[i];
+        } else if ((r = cli_flag_value(cmd, argc, argv, &i, "--config", &v)) != 0) {
+            if (r < 0 || config) rc = r < 0 ? 2 : cli_usage_error(cmd, "more than one config file");
             config = v;
-        } else if ((r = cli_flag_value("train", argc, argv, &i, "--set", &v)) != 0) {
+        } else if ((r = cli_flag_value(cmd, argc, argv, &i, "--epochs", &epochs_flag)) != 0) {
+            if (r < 0) rc = 2;
+        } else if ((r = cli_flag_value(cmd, argc, argv, &i, "--lr", &lr_flag)) != 0) {
+            if (r < 0) rc = 2;
+        } else if ((r = cli_flag_value(cmd, argc, argv, &i, "--set", &v)) != 0) {
             if (r < 0) rc = 2;
             sets[n_sets++] = v;
-        } else if ((r = cli_flag_value("train", argc, argv, &i, "--model", &v)) != 0) {
+        } else if ((r = cli_flag_value(cmd, argc, argv, &i, "--model", &v)) != 0) {
             if (r < 0) rc = 2;
             model_flag = v;
-        } else if ((r = cli_flag_value("train", argc, argv, &i, "--out", &out)) != 0) {
+        } else if ((r = cli_flag_value(cmd, argc, argv, &i, "--out", &out)) != 0) {
             if (r < 0) rc = 2;
-        } else if ((r = cli_flag_value("train", argc, argv, &i, "--resume", &resume)) != 0) {
+        } else if ((r = cli_flag_value(cmd, argc, argv, &i, "--resume", &resume)) != 0) {
             if (r < 0) rc = 2;
-        } else if ((r = cli_flag_value("train", argc, argv, &i, "--checkpoint", &ckpt)) != 0) {
+        } else if ((r = cli_flag_value(cmd, argc, argv, &i, "--checkpoint", &ckpt)) != 0) {
             if (r < 0) rc = 2;
         } else if (!strcmp(argv[i], "--quiet") || !strcmp(argv[i], "-q")) {
             quiet = 1;
-        } else if ((r = cli_data_arg(&data, "train", argc, argv, &i)) != 0) {
+        } else if ((r = cli_data_arg(&data, cmd, argc, argv, &i)) != 0) {
             if (r < 0) rc = 2;
         } else {
-            rc = cli_usage_error("train", "unknown flag '%s'", argv[i]);
+            rc = cli_usage_error(cmd, "unknown flag '%s'", argv[i]);
         }
     }
     if (!rc && config && (st = dsn_options_load(raw, config)) != DSN_OK) {
@@ -324,9 +335,20 @@ int cmd_train(int argc, char **argv)
     if (!rc && model_flag && (st = dsn_options_set(raw, "model", model_flag)) != DSN_OK) rc = cli_fail("--model", st);
     for (size_t k = 0; k < n_sets && !rc; k++) rc = set_flag(raw, sets[k]);
     free(sets);
+    if (!rc && epochs_flag && (st = dsn_options_set(raw, "epochs", epochs_flag)) != DSN_OK) rc = cli_fail("--epochs", st);
+    if (!rc && lr_flag && (st = dsn_options_set(raw, "lr", lr_flag)) != DSN_OK) rc = cli_fail("--lr", st);
     if (rc) goto done;
+    if (prior && !model_path && !resume) {
+        rc = cli_usage_error(cmd, "give the trained VQ-VAE model file (or --resume CHECKPOINT)");
+        goto done;
+    }
+    if (prior && model_path && resume) {
+        rc = cli_usage_error(cmd, "give either MODEL or --resume CHECKPOINT");
+        goto done;
+    }
+    if (!out && prior && model_path) out = model_path; /* rewritten in place */
     if (!out) {
-        rc = cli_usage_error("train", "give the output model file with --out FILE");
+        rc = cli_usage_error(cmd, "give the output model file with --out FILE");
         goto done;
     }
     c.epochs = 10;
@@ -338,7 +360,11 @@ int cmd_train(int argc, char **argv)
     c.keep_best = 1;
     snprintf(c.kind, sizeof c.kind, "adam");
     if ((rc = route(&c, raw)) != 0) goto done;
-    if (!resume && !c.family[0]) {
+    if (prior && c.family[0]) {
+        rc = cli_usage_error(cmd, "the model family comes from the model file");
+        goto done;
+    }
+    if (!prior && !resume && !c.family[0]) {
         rc = cli_usage_error("train", "no model family: give --model NAME or `model = NAME` in the options file");
         goto done;
     }
@@ -347,7 +373,7 @@ int cmd_train(int argc, char **argv)
         ckpt = ckpt_buf;
     }
 
-    if ((rc = cli_data_load(&data, "train", c.audio, &ds)) != 0) goto done;
+    if ((rc = cli_data_load(&data, cmd, c.audio, &ds)) != 0) goto done;
     if (c.valid > 0) {
         const char *seed_text = dsn_options_get(c.fit, "seed");
         uint64_t seed = seed_text ? strtoull(seed_text, NULL, 10) : 1;
@@ -369,6 +395,11 @@ int cmd_train(int argc, char **argv)
                                  dsn_model_family(m));
             goto done;
         }
+        if (prior && (!dsn_model_stage(m) || strcmp(dsn_model_stage(m), "prior") != 0)) {
+            rc = cli_usage_error(cmd, "'%s' is not a checkpoint of the prior stage (resume it with disent train)",
+                                 resume);
+            goto done;
+        }
         for (size_t i = 0; i < dsn_options_count(c.model); i++)
             cli_note("--resume: model option '%s' ignored (the checkpoint's options apply)", dsn_options_key(c.model, i));
         for (size_t i = 0; i < dsn_options_count(c.optim); i++) {
@@ -385,6 +416,29 @@ int cmd_train(int argc, char **argv)
                 cli_note("--resume: optimizer option '%s' ignored (the checkpoint's state applies)", k);
             }
         }
+    } else if (prior) {
+        char what[1200];
+        snprintf(what, sizeof what, "loading '%s'", model_path);
+        if ((st = dsn_model_load(&m, model_path)) != DSN_OK) {
+            rc = cli_fail(what, st);
+            goto done;
+        }
+        if (!dsn_model_stage(m)) {
+            fprintf(stderr, "disent: train-prior: the %s model has no prior stage (vq-vae has)\n", dsn_model_family(m));
+            rc = 1;
+            goto done;
+        }
+        for (size_t i = 0; i < dsn_options_count(c.model); i++)
+            cli_note("train-prior: model option '%s' ignored (the model file's options apply)", dsn_options_key(c.model, i));
+        if ((st = dsn_model_set_stage(m, "prior")) != DSN_OK) {
+            rc = cli_fail("switching to the prior stage", st);
+            goto done;
+        }
+        snprintf(what, sizeof what, "creating the %.16s optimizer", c.kind);
+        if ((st = dsn_optimizer_create(&opt, m, c.kind, c.optim)) != DSN_OK) {
+            rc = cli_fail(what, st);
+            goto done;
+        }
     } else {
         char what[200];
         snprintf(what, sizeof what, "creating a %.64s model", c.family);
@@ -399,8 +453,23 @@ int cmd_train(int argc, char **argv)
         }
     }
 
+    if (prior) { /* --epochs N: N more epochs from the model's counter (dsn_fit continues from it) */
+        char buf[32];
+        epoch0 = dsn_model_epoch(m);
+        if (c.epochs < 1 || c.epochs > (1 << 30) - epoch0) {
+            rc = cli_usage_error(cmd, "--epochs: a positive count expected");
+            goto done;
+        }
+        c.epochs += epoch0;
+        snprintf(buf, sizeof buf, "%d", c.epochs);
+        if ((st = dsn_options_set(c.fit, "epochs", buf)) != DSN_OK) {
+            rc = cli_fail("options", st);
+            goto done;
+        }
+    }
     const dsn_dataset *train_set = tr ? tr : ds;
     progress p = {0};
+    p.bits_per_code = NAN;
     p.tty = isatty(2);
     p.quiet = quiet;
     p.epochs = c.epochs;
@@ -432,9 +501,9 @@ int cmd_train(int argc, char **argv)
     if (!quiet) {
         size_t dims[3] = {0};
         int nd = dsn_dataset_obs_shape(train_set, dims, 3);
-        fprintf(stderr, "disent: %s %s model, %zu parameters; %zu training observations [",
-                resume ? "resuming a" : "training a", dsn_model_family(m), dsn_model_num_params(m),
-                dsn_dataset_size(train_set));
+        fprintf(stderr, "disent: %s %s model%s, %zu parameters; %zu training observations [",
+                resume ? "resuming a" : "training a", dsn_model_family(m),
+                prior ? " (prior stage)" : "", dsn_model_num_params(m), dsn_dataset_size(train_set));
         for (int i = 0; i < nd; i++) fprintf(stderr, "%s%zu", i ? ", " : "", dims[i]);
         fprintf(stderr, "], %zu groups%s; %d epochs; checkpoint %s\n", dsn_dataset_num_groups(train_set),
                 va ? " (+ validation)" : "", c.epochs, ckpt);
@@ -490,10 +559,17 @@ int cmd_train(int argc, char **argv)
             rc = cli_fail("saving the checkpoint", st);
             goto done;
         }
-        fprintf(stderr,
-                "disent: interrupted after %lld steps (%.1f s); checkpoint saved to %s\n"
-                "disent: continue with: disent train --resume %s --out %s [the same data and fit options]\n",
-                (long long)steps, secs, ckpt, ckpt, out);
+        fprintf(stderr, "disent: interrupted after %lld steps (%.1f s); checkpoint saved to %s\n", (long long)steps,
+                secs, ckpt);
+        if (prior)
+            fprintf(stderr,
+                    "disent: continue with: disent train-prior --resume %s --epochs %d --out %s [the same data and "
+                    "fit options]\n",
+                    ckpt, c.epochs - dsn_model_epoch(m) > 0 ? c.epochs - dsn_model_epoch(m) : 1, out);
+        else
+            fprintf(stderr,
+                    "disent: continue with: disent train --resume %s --out %s [the same data and fit options]\n",
+                    ckpt, out);
         rc = 130;
         goto done;
     }
@@ -506,6 +582,30 @@ int cmd_train(int argc, char **argv)
            (long long)steps, secs, steps ? 1e3 * secs / (double)steps : 0.0, early ? ", stopped early" : "", out,
            stat(out, &sb) == 0 ? (long long)sb.st_size : -1LL,
            saved_best ? ", best validation epoch" : "", ckpt);
+    if (prior) {
+        /* the prior's bits per code on the held-out data (or the training data),
+         * for the weights written to OUT */
+        dsn_model *best_m = NULL;
+        const dsn_dataset *eval = va ? va : train_set;
+        double bits = NAN;
+        if (saved_best && (st = dsn_model_load(&best_m, out)) != DSN_OK) {
+            rc = cli_fail("reloading the model", st);
+            goto done;
+        }
+        if ((st = dsn_model_prior_bits(best_m ? best_m : m, eval, &bits)) != DSN_OK) {
+            dsn_model_free(best_m);
+            rc = cli_fail("measuring the prior", st);
+            goto done;
+        }
+        dsn_codebook_stats cs;
+        int K = dsn_model_codebook_stats(m, &cs) == DSN_OK ? cs.num_codes : 0;
+        dsn_model_free(best_m);
+        printf("prior: epochs %d-%d; bits_per_code %.4f (last training step), %.4f on the %s (%zu observations)",
+               epoch0 + 1, dsn_model_epoch(m), (double)p.bits_per_code, bits,
+               va ? "validation set" : "training data", dsn_dataset_size(eval));
+        if (K > 0) printf("; uniform prior log2 K = %.4f", log2((double)K));
+        printf("\n");
+    }
 done:
     dsn_optimizer_free(opt);
     dsn_model_free(m);

@@ -21,6 +21,8 @@ static const command commands[] = {
     {"encode", cmd_encode, "observations -> one .npy per latent part (groups for evidence accumulation)"},
     {"swap", cmd_swap, "exchange a latent part between two sets of observations; PNG swap grid"},
     {"decode", cmd_decode, "latent .npy files (as written by encode) -> observations (.npy, PNG)"},
+    {"train-prior", cmd_train_prior, "train the code prior of a VQ-VAE (its second stage); Ctrl-C; --resume"},
+    {"sample", cmd_sample, "draw latents from the prior and decode them (.npy, PNG, codes, --wav)"},
     {"info", cmd_info, "describe and validate a model or checkpoint file"},
 };
 enum { N_COMMANDS = sizeof commands / sizeof *commands };

@@ -118,6 +118,10 @@ int cli_view_for(const dsn_model *m, const char *image_hw, cli_view *v)
             v->kind = 1;
             v->h = v->w = s;
         }
+    } else if (nd == 3 && dims[0] == 1 && dims[1] > 1 && dims[2] > 1) { /* one channel: [1, H, W] */
+        v->kind = 1;
+        v->h = dims[1];
+        v->w = dims[2];
     } else if (nd == 2) {
         v->kind = 2;
         v->T = dims[0];

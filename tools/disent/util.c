@@ -135,12 +135,16 @@ const char cli_data_help[] =
     "  --npy X.npy            observations [N, ...] (float32, float64 or uint8)\n"
     "  --labels Y.npy         with --npy: integer labels [N] (the groups of grouped models)\n"
     "  --audio DIR|FILE.csv   log-mel windows of an audio folder or CSV manifest\n"
-    "                         (settings: audio.KEY = VALUE options, e.g. audio.frames = 128)\n"
+    "                         (train: audio.KEY = VALUE options, e.g. audio.frames = 128;\n"
+    "                         other commands: the model's frames and n_mels, and --sample-rate etc.)\n"
+    "  --audio FILE...        (encode, swap, sample) audio files, one observation each: the\n"
+    "                         first T log-mel frames of each clip, a shorter clip padded and\n"
+    "                         masked; put the MODEL argument before --audio\n"
     "  --features FILE        a dataset file written by the `features` tool\n"
     "  --label-column NAME    with --features: the label column\n"
     "  --classes LIST         keep only these labels, e.g. 0-6 (alias: --digits)\n";
 
-int cli_data_given(const cli_data *d) { return d->mnist || d->npy || d->audio || d->features; }
+int cli_data_given(const cli_data *d) { return d->mnist || d->npy || d->audio || d->features || d->audio_files; }
 
 int cli_data_arg(cli_data *d, const char *cmd, int argc, char **argv, int *i)
 {
@@ -155,6 +159,38 @@ int cli_data_arg(cli_data *d, const char *cmd, int argc, char **argv, int *i)
     };
     if (!strcmp(argv[*i], "--test-set")) {
         d->mnist_test = 1;
+        return 1;
+    }
+    const char *av;
+    int ra = cli_flag_value(cmd, argc, argv, i, "--audio", &av);
+    if (ra < 0) return -1;
+    if (ra) {
+        /* a folder or a CSV manifest: a dataset of windows; anything else: audio
+         * files, this one and the arguments after it up to the next flag */
+        struct stat sb;
+        size_t len = strlen(av);
+        int is_dir = stat(av, &sb) == 0 && S_ISDIR(sb.st_mode);
+        int is_csv = len >= 4 && (!strcmp(av + len - 4, ".csv") || !strcmp(av + len - 4, ".CSV"));
+        if (is_dir || is_csv) {
+            d->audio = av;
+            return 1;
+        }
+        if (d->audio_files) {
+            cli_usage_error(cmd, "give all audio files after one --audio");
+            return -1;
+        }
+        if (strncmp(argv[*i], "--audio=", 8) == 0) { /* --audio=FILE: that file only */
+            d->audio_files = argv + *i;
+            d->n_audio_files = 1;
+            argv[*i] += 8;
+            return 1;
+        }
+        d->audio_files = argv + *i;
+        d->n_audio_files = 1;
+        while (*i + 1 < argc && argv[*i + 1][0] != '-') {
+            ++*i;
+            d->n_audio_files++;
+        }
         return 1;
     }
     for (size_t k = 0; k < sizeof flags / sizeof *flags; k++) {
@@ -172,6 +208,9 @@ int cli_data_arg(cli_data *d, const char *cmd, int argc, char **argv, int *i)
 int cli_data_load(const cli_data *d, const char *cmd, const dsn_options *audio_opts, dsn_dataset **out)
 {
     int sources = !!d->mnist + !!d->npy + !!d->audio + !!d->features;
+    if (d->audio_files)
+        return cli_usage_error(cmd, sources ? "give only one data source" :
+                                              "audio files (--audio FILE...) need a model: train on a folder or CSV");
     if (sources != 1)
         return cli_usage_error(cmd, sources ? "give only one data source" :
                                               "no data: give --mnist, --npy, --audio or --features");
@@ -384,4 +423,223 @@ int cli_npy_read_i32(const char *path, int32_t **data, size_t *shape, int *ndim,
     free(raw);
     *data = out;
     return 0;
+}
+
+char cli_npy_kind(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) return 0;
+    char head[512];
+    size_t got = fread(head, 1, sizeof head - 1, f);
+    fclose(f);
+    head[got] = 0;
+    for (size_t i = 0; i < got; i++) /* the header is text after a binary prefix */
+        if (head[i] == 0) head[i] = ' ';
+    const char *d = got > 10 && !memcmp(head, "\x93NUMPY", 6) ? strstr(head, "'descr':") : NULL;
+    if (!d || !(d = strchr(d + 8, '\''))) return 0;
+    return d[2] == 'f' ? 'f' : (d[2] == 'i' || d[2] == 'u') ? 'i' : 0;
+}
+
+int cli_exists(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) return 0;
+    fclose(f);
+    return 1;
+}
+
+/* ---- audio ------------------------------------------------------------------------------ */
+const char cli_audio_help[] =
+    "Audio (sequence models trained on log-mel features; give the training settings):\n"
+    "  --sample-rate HZ       audio.sample_rate (default 16000)\n"
+    "  --n-fft N              audio.n_fft (2048)\n"
+    "  --hop-length N         audio.hop_length (256)\n"
+    "  --fmin HZ, --fmax HZ   audio.fmin (0), audio.fmax (0 = Nyquist)\n"
+    "  --gl-iter N            Griffin-Lim iterations of --wav output (32)\n"
+    "  --audio-format F       --wav file format: wav16 (default), wav_float, flac16, flac24\n";
+
+int cli_audio_arg(cli_audio *a, const char *cmd, int argc, char **argv, int *i)
+{
+    static const struct {
+        const char *flag;
+        size_t off;
+    } flags[] = {
+        {"--sample-rate", offsetof(cli_audio, sample_rate)}, {"--n-fft", offsetof(cli_audio, n_fft)},
+        {"--hop-length", offsetof(cli_audio, hop_length)},   {"--fmin", offsetof(cli_audio, fmin)},
+        {"--fmax", offsetof(cli_audio, fmax)},               {"--gl-iter", offsetof(cli_audio, gl_iter)},
+        {"--audio-format", offsetof(cli_audio, format)},
+    };
+    if (!strcmp(argv[*i], "--wav")) {
+        a->wav = 1;
+        return 1;
+    }
+    for (size_t k = 0; k < sizeof flags / sizeof *flags; k++) {
+        const char *v;
+        int r = cli_flag_value(cmd, argc, argv, i, flags[k].flag, &v);
+        if (r < 0) return -1;
+        if (r) {
+            *(const char **)((char *)a + flags[k].off) = v;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+int cli_is_sequence(const dsn_model *m, size_t *T, size_t *D)
+{
+    size_t dims[3] = {0};
+    if (dsn_model_obs_shape(m, dims, 3) != 2) return 0;
+    if (T) *T = dims[0];
+    if (D) *D = dims[1];
+    return 1;
+}
+
+int cli_audio_options(const cli_audio *a, const dsn_model *m, int synth, dsn_options **out)
+{
+    dsn_options *o = NULL;
+    dsn_status st = dsn_options_create(&o);
+    const char *keys[] = {"sample_rate", "n_fft", "hop_length", "fmin", "fmax", "gl_iter", "format"};
+    const char *vals[] = {a->sample_rate, a->n_fft, a->hop_length, a->fmin, a->fmax, a->gl_iter, a->format};
+    for (int k = 0; k < (synth ? 6 : 5) && st == DSN_OK; k++)
+        if (vals[k]) st = dsn_options_set(o, keys[k], vals[k]);
+    size_t T, D;
+    if (st == DSN_OK && m && cli_is_sequence(m, &T, &D)) {
+        char buf[32];
+        snprintf(buf, sizeof buf, "%zu", D);
+        st = dsn_options_set(o, "n_mels", buf);
+        if (st == DSN_OK && !synth) {
+            snprintf(buf, sizeof buf, "%zu", T);
+            st = dsn_options_set(o, "frames", buf);
+        }
+    }
+    if (st != DSN_OK) {
+        dsn_options_free(o);
+        return cli_fail("audio settings", st);
+    }
+    *out = o;
+    return 0;
+}
+
+int cli_wav_write(const cli_audio *a, const char *path, const float *mel, size_t T, size_t D)
+{
+    dsn_options *o = NULL, *fo = NULL;
+    float *y = NULL;
+    size_t n = 0;
+    int rc = cli_audio_options(a, NULL, 1, &o);
+    if (rc) return rc;
+    char nm[32];
+    snprintf(nm, sizeof nm, "%zu", D);
+    dsn_status st = dsn_options_set(o, "n_mels", nm);
+    if (st == DSN_OK) st = dsn_mel_to_audio(NULL, 0, &n, mel, T, D, o);
+    if (st == DSN_OK && !(y = malloc(n * sizeof *y + 1))) st = DSN_E_NOMEM;
+    if (st == DSN_OK) st = dsn_mel_to_audio(y, n, &n, mel, T, D, o);
+    if (st != DSN_OK) {
+        rc = cli_fail("turning log-mel frames into audio", st);
+        goto done;
+    }
+    if ((st = dsn_options_create(&fo)) != DSN_OK || (a->format && (st = dsn_options_set(fo, "format", a->format)) != DSN_OK)) {
+        rc = cli_fail("--audio-format", st);
+        goto done;
+    }
+    if ((st = dsn_audio_write(path, y, n, a->sample_rate ? atoi(a->sample_rate) : 16000, fo)) != DSN_OK) {
+        char what[1200];
+        snprintf(what, sizeof what, "writing '%s'", path);
+        rc = cli_fail(what, st);
+    }
+done:
+    free(y);
+    dsn_options_free(o);
+    dsn_options_free(fo);
+    return rc;
+}
+
+/* each audio file -> its first T log-mel frames [T, D], zero-padded and masked */
+static int load_audio_files(const cli_data *d, const cli_audio *a, const dsn_model *m, dsn_dataset **out,
+                            float **mask)
+{
+    size_t T, D, n = d->n_audio_files, obs;
+    if (!cli_is_sequence(m, &T, &D)) {
+        fprintf(stderr, "disent: audio files are observations of sequence models only (this is a %s model)\n",
+                dsn_model_family(m));
+        return 1;
+    }
+    obs = T * D;
+    dsn_options *o = NULL;
+    int rc = cli_audio_options(a, m, 0, &o);
+    if (rc) return rc;
+    int sr = a->sample_rate ? atoi(a->sample_rate) : 16000;
+    float *x = calloc(n * obs + 1, sizeof *x), *mk = calloc(n * T + 1, sizeof *mk), *feat = NULL;
+    int padded = 0;
+    if (!x || !mk) {
+        rc = cli_fail("audio files", DSN_E_NOMEM);
+        goto done;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const char *path = d->audio_files[i];
+        char what[1200];
+        float *y = NULL;
+        size_t ny = 0, frames = 0;
+        dsn_status st = dsn_audio_read(&y, &ny, NULL, path, sr);
+        if (st == DSN_OK) st = dsn_audio_features(NULL, 0, &frames, NULL, y, ny, sr, o);
+        if (st == DSN_OK) {
+            free(feat);
+            feat = malloc(frames * D * sizeof *feat + 1);
+            st = feat ? dsn_audio_features(feat, frames * D, &frames, NULL, y, ny, sr, o) : DSN_E_NOMEM;
+        }
+        dsn_audio_free(y);
+        if (st != DSN_OK) {
+            snprintf(what, sizeof what, "reading audio '%s'", path);
+            rc = cli_fail(what, st);
+            goto done;
+        }
+        size_t k = frames < T ? frames : T;
+        memcpy(x + i * obs, feat, k * D * sizeof *x);
+        for (size_t t = 0; t < k; t++) mk[i * T + t] = 1;
+        if (frames < T) padded = 1;
+        if (frames > T) cli_note("%s: %zu frames, the model takes the first %zu", path, frames, T);
+    }
+    size_t shape[2] = {T, D};
+    dsn_status st = dsn_dataset_from_memory(out, x, n, shape, 2, NULL, mk);
+    if (st != DSN_OK) {
+        rc = cli_fail("audio files", st);
+        goto done;
+    }
+    if (padded) {
+        *mask = mk;
+        mk = NULL;
+    }
+done:
+    free(x);
+    free(mk);
+    free(feat);
+    dsn_options_free(o);
+    return rc;
+}
+
+int cli_data_load_for(const cli_data *d, const char *cmd, const cli_audio *a, const dsn_model *m,
+                      dsn_dataset **out, float **mask)
+{
+    if (mask) *mask = NULL;
+    if (d->audio_files) {
+        int sources = !!d->mnist + !!d->npy + !!d->audio + !!d->features;
+        if (sources) return cli_usage_error(cmd, "give only one data source");
+        return load_audio_files(d, a, m, out, mask);
+    }
+    dsn_options *o = NULL;
+    int rc = 0;
+    if (d->audio && (rc = cli_audio_options(a, m, 0, &o)) != 0) return rc;
+    rc = cli_data_load(d, cmd, o, out);
+    dsn_options_free(o);
+    return rc;
+}
+
+int cli_part_has_codes(const dsn_model *m, const char *part)
+{
+    dsn_encoding *e = NULL;
+    size_t rows = 0;
+    int has = dsn_encoding_create(&e, m, 1) == DSN_OK && dsn_encoding_prepare(e, 1, NULL) == DSN_OK &&
+              dsn_encoding_get_codes(e, part, NULL, 0, &rows) == DSN_OK;
+    dsn_encoding_free(e);
+    dsn_clear_error();
+    return has;
 }
