@@ -5,7 +5,7 @@
  *               [--hidden 500] [--activation tanh] [--style-dim 10] [--content-dim 10]
  *               [--beta 1] [--lr 1e-3] [--seed 1] [--digits 0-6]
  *               [--save MODEL] [--load MODEL] [--png OUT.png] [--eval-train N] [--quick]
- *               [--model-opts "style_beta=2, warmup_style_beta=10, warmup_epochs=15"]
+ *               [--model-opts "style_beta=3, warmup_style_beta=10, warmup_epochs=15"]
  *
  * Training: dsn_fit on batches of G digit classes x K images of each.
  * Evaluation on the 10 000 test images (all numbers printed as "RESULT key value"):
@@ -394,7 +394,7 @@ static args parse(int argc, char **argv)
     a.seed = 1;
     a.eval_train = 20000;
     /* the tuned style penalty (docs/mlvae.md); --model-opts "" gives the paper's plain ELBO */
-    a.extra = "style_beta=2, warmup_style_beta=10, warmup_epochs=15";
+    a.extra = "style_beta=3, warmup_style_beta=10, warmup_epochs=15";
     for (int i = 0; i < 10; i++) a.digits[i] = i;
     a.n_digits = 10;
     if (argc < 2 || argv[1][0] == '-') usage(argv[0]);
