@@ -2,7 +2,9 @@
 # test_cli.sh DISENT - end-to-end tests of the `disent` command-line program on a
 # tiny synthetic image set (4x4 pictures, 4 classes): train, info, encode,
 # decode, swap, exact resume, Ctrl-C checkpointing, bad arguments and damaged
-# files. Runs in a few seconds; exits non-zero on the first failure.
+# files; a tiny VQ-VAE (8x8 pictures): train-prior, sample, codes in encode and
+# decode; a tiny DSAE on synthetic WAV files: audio files in, WAVs out.
+# Runs in a few seconds; exits non-zero on the first failure.
 set -u
 D=${1:?usage: test_cli.sh path/to/disent}
 case "$D" in /*) ;; *) D="$PWD/$D" ;; esac
@@ -43,7 +45,7 @@ DATA="--npy x.npy --labels y.npy"
 
 # ---- help and usage
 run 0 "$D" help; has out.txt "train"; has out.txt "swap"
-for c in train encode swap decode info; do
+for c in train encode swap decode info train-prior sample; do
   run 0 "$D" "$c" --help; has out.txt "usage: disent $c"
 done
 run 0 "$D" help swap; has out.txt "usage: disent swap"
@@ -113,6 +115,108 @@ run 0 "$D" decode seq.dsn --in sen --out sde
 [ "$(npy_shape sde/decoded.npy)" = "(4, 8, 6)" ] || fail "sequence decode shape"
 is_png sde/decoded.png
 ok "sequence model: info, encode (frame rows), swap and decode with spectrogram PNGs"
+
+# ---- VQ-VAE: two stages, codes, sampling
+make_img8 "$T" 128
+VQ="--set height=8 --set width=8 --set hidden=16 --set res_blocks=1 --set res_channels=8 --set code_dim=4
+    --set num_codes=16 --set prior_channels=8 --set prior_layers=2 --set prior_hidden=16 --set likelihood=bernoulli"
+run 0 "$D" train --model vq-vae --npy img.npy $VQ --set epochs=3 --set batch_size=32 --set lr=0.003 --out vq.dsn --quiet
+run 0 "$D" info vq.dsn; has out.txt "stage: *autoencoder"; has out.txt "codebook: *16 codes"; has out.txt "codes *scope position *dim 4"
+has out.txt "epochs: *[0-9]"
+run 0 "$D" train-prior vq.dsn --npy img.npy --epochs 2 --lr 0.003 --set batch_size=32 --set log_every=2 --out vqp.dsn
+has err.txt "bits_per_code [0-9]"; has out.txt "prior: epochs .*bits_per_code [0-9.]* (last training step), [0-9.]* on the training data"
+has out.txt "log2 K = 4.0000"
+run 0 "$D" info vqp.dsn --npy img.npy; has out.txt "stage: *prior"; has out.txt "code usage: *perplexity"
+has out.txt "prior: *[0-9.]* bits per code"
+run 0 "$D" train-prior vq.dsn --npy img.npy --epochs 1 --set batch_size=32 --set valid=0.25 --out vqv.dsn --quiet
+has out.txt "on the validation set (32 observations)"
+# the prior stage resumes exactly: 1 epoch + --resume 1 more == 2 epochs
+run 0 "$D" train-prior vq.dsn --npy img.npy --epochs 1 --lr 0.003 --set batch_size=32 --out vqh.dsn --quiet
+run 0 "$D" train-prior --resume vqh.dsn.ckpt --npy img.npy --epochs 1 --set batch_size=32 --out vqr.dsn --quiet
+cmp -s vqp.dsn vqr.dsn || fail "resumed prior differs from the uninterrupted one"
+# Ctrl-C in the prior stage: checkpoint, exit 130, the command to continue
+"$D" train-prior vq.dsn --npy img.npy --epochs 1000000 --set batch_size=32 --out vqi.dsn >out.txt 2>err.txt &
+pid=$!
+i=0
+while [ ! -s vqi.dsn.ckpt ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i + 1)); done
+[ -s vqi.dsn.ckpt ] || { kill "$pid"; fail "no prior checkpoint after 30 s"; }
+kill -INT "$pid"
+wait "$pid"; rc=$?
+[ "$rc" -eq 130 ] || fail "train-prior: exit $rc after SIGINT (wanted 130)"
+has err.txt "continue with: disent train-prior --resume vqi.dsn.ckpt --epochs [0-9]* --out vqi.dsn"
+run 0 "$D" train-prior --resume vqi.dsn.ckpt --npy img.npy --epochs 1 --set batch_size=32 --out vqi.dsn --quiet
+run 0 "$D" info vqi.dsn; has out.txt "stage: *prior"
+run 2 "$D" train-prior --resume vq.dsn.ckpt --npy img.npy --out x.dsn; has err.txt "not a checkpoint of the prior stage"
+run 1 "$D" train-prior m.dsn $DATA --out x.dsn; has err.txt "has no prior stage"
+ok "vq-vae: train, train-prior (bits per code, validation, exact resume, Ctrl-C), info"
+
+run 0 "$D" sample vqp.dsn -n 8 --seed 3 --out smp1; has out.txt "sampled 8 observations"
+run 0 "$D" sample vqp.dsn -n 8 --seed 3 --out smp2
+cmp -s smp1/samples.npy smp2/samples.npy && cmp -s smp1/codes.npy smp2/codes.npy || fail "same seed, different samples"
+[ "$(npy_shape smp1/samples.npy)" = "(8, 1, 8, 8)" ] || fail "samples shape $(npy_shape smp1/samples.npy)"
+[ "$(npy_shape smp1/codes.npy)" = "(8, 4)" ] || fail "sampled codes shape $(npy_shape smp1/codes.npy)"
+head -c 64 smp1/codes.npy | grep -q "'<i4'" || fail "codes.npy is not int32"
+is_png smp1/samples.png
+run 0 "$D" sample vqp.dsn -n 8 --seed 3 --temperature 0 --out smp3
+run 0 "$D" sample vqp.dsn -n 8 --seed 4 --temperature 0 --out smp4
+cmp -s smp3/codes.npy smp4/codes.npy || fail "temperature 0 depends on the seed"
+run 0 "$D" sample vqp.dsn -n 8 --seed 3 --top-k 1 --out smp5
+cmp -s smp3/codes.npy smp5/codes.npy || fail "top-k 1 differs from temperature 0"
+run 0 "$D" decode vqp.dsn --in smp1 --out smpd
+cmp -s smpd/decoded.npy smp1/samples.npy || fail "decoding the sampled codes differs from the samples"
+run 0 "$D" sample m.dsn --part style $DATA --index 0-3 --out mst
+[ "$(npy_shape mst/samples.npy)" = "(4, 16)" ] || fail "ml-vae style samples shape"
+run 2 "$D" sample m.dsn $DATA --out x; has err.txt "with --part"
+run 1 "$D" sample m.dsn --temperature 0.5 --out x; has err.txt "temperature"
+ok "sample: seeded (same seed, same files), temperature/top-k, decode of sampled codes, --part with data"
+
+run 0 "$D" encode vqp.dsn --npy img.npy --index 0-9 --out venc
+has out.txt "codes.codes \[10, 4\] (int32)"
+[ "$(npy_shape venc/codes.npy)" = "(10, 4)" ] || fail "codes.npy shape $(npy_shape venc/codes.npy)"
+head -c 64 venc/codes.npy | grep -q "'<i4'" || fail "encoded codes.npy is not int32"
+[ "$(npy_shape venc/codes.value.npy)" = "(40, 4)" ] || fail "codes.value.npy shape"
+run 0 "$D" decode vqp.dsn --in venc --out vdec
+mkdir -p vc vv && cp venc/codes.npy vc/ && cp venc/codes.value.npy venc/groups.npy vv/
+run 0 "$D" decode vqp.dsn --in vc --out vdc
+run 0 "$D" decode vqp.dsn --in vv --out vdv
+cmp -s vdec/decoded.npy vdc/decoded.npy || fail "decode from codes differs from decode of the encoding"
+cmp -s vdec/decoded.npy vdv/decoded.npy || fail "decode from code vectors differs"
+[ "$(npy_shape vdc/decoded.npy)" = "(10, 1, 8, 8)" ] || fail "decoded shape"
+is_png vdc/decoded.png
+cp venc/codes.npy vc/style.npy
+run 1 "$D" decode m.dsn --in vc --out x; has err.txt "holds integers, but part 'style' has no codes"
+ok "encode writes int32 codes [n, P]; decode from codes == decode from the encoding"
+
+# ---- audio: a tiny DSAE on synthetic WAV files (8 kHz, square and saw waves)
+mkdir -p wavs
+make_wav wavs/a.wav 8000 100 40 square
+make_wav wavs/b.wav 8000 160 25 saw
+make_wav short.wav 8000 12 40 saw
+AUD="--sample-rate 8000 --n-fft 256 --hop-length 64"
+run 0 "$D" train --model dsae --audio wavs --set audio.sample_rate=8000 --set audio.n_fft=256 --set audio.hop_length=64 \
+    --set audio.frames=16 --set audio.n_mels=16 --set frames=16 --set n_mels=16 --set v_dim=2 --set z_dim=2 \
+    --set hidden=8 --set dec_hidden=8 --set prior_hidden=4 --set prior_layers=1 --set epochs=2 --set batch_size=4 \
+    --out aud.dsn --quiet
+run 0 "$D" swap aud.dsn --part global --audio wavs/a.wav wavs/b.wav short.wav --a 0,2 --b 1 --out asw --wav $AUD
+[ "$(npy_shape asw/swap.npy)" = "(2, 1, 16, 16)" ] || fail "audio swap shape $(npy_shape asw/swap.npy)"
+has err.txt "63 frames, the model takes the first 16"
+# (16 - 1) frames x hop 64 samples, 16-bit mono at 8000 Hz
+for w in asw/swap_0_0.wav asw/swap_1_0.wav; do
+  [ -f "$w" ] || fail "no $w"
+  [ "$(head -c 4 "$w")" = RIFF ] && [ "$(head -c 16 "$w" | tail -c 8)" = "WAVEfmt " ] || fail "$w: not a WAV header"
+  [ "$(head -c 28 "$w" | tail -c 4 | od -An -tu4 | tr -d ' ')" = 8000 ] || fail "$w: sample rate"
+  [ "$(wc -c < "$w")" -eq $(( 44 + 2 * 15 * 64 )) ] || fail "$w: $(wc -c < "$w") bytes"
+done
+run 0 "$D" encode aud.dsn --audio wavs/a.wav short.wav $AUD --out aenc; has out.txt "padded clips masked"
+[ "$(npy_shape aenc/local.npy)" = "(32, 2)" ] || fail "audio local shape"
+run 0 "$D" decode aud.dsn --in aenc --out adec --wav $AUD
+[ "$(wc -c < adec/decoded_1.wav)" -eq 1964 ] || fail "decoded WAV size"
+run 0 "$D" sample aud.dsn -n 2 --seed 5 --out asmp --wav $AUD
+[ -s asmp/sample_1.wav ] || fail "no sampled WAV"
+run 2 "$D" swap m.dsn --part content $DATA --a 0 --b 1 --out x --wav; has err.txt "not \[frames, n_mels\]"
+run 1 "$D" encode m.dsn --audio wavs/a.wav --out x; has err.txt "sequence models only"
+run 1 "$D" encode aud.dsn --audio no-such.wav $AUD --out x; has err.txt "reading audio 'no-such.wav'"
+ok "audio: swap/encode take WAV files (padded + masked), swap/decode/sample --wav write valid WAVs"
 
 # ---- resume from an epoch boundary == uninterrupted
 run 0 "$D" train opts.conf $DATA --set epochs=4 --out full.dsn --quiet
