@@ -2,6 +2,7 @@
 #include "autodiff/ops.h"
 #include "tensor/act.h"
 #include "tensor/blas.h"
+#include "tensor/simd.h"
 
 #include <string.h>
 
@@ -45,17 +46,16 @@ static void linear_backward(dsi_node *n)
     dsi_var *x = n->in[0], *w = n->in[1], *b = n->in[2], *y = n->out;
     dsi_act act = (dsi_act)n->ip[0];
     int M = n->ip[1], K = n->ip[2], N = n->ip[3];
-    float *gz = n->saved; /* M*N scratch: gradient at the pre-activation */
-    float *z = (float *)n->saved + (size_t)M * N; /* pre-activation, kept only when needed */
-    if (!dsi_act_backward_from_y(act, n->fp[0], y->x, y->g, gz, (size_t)M * N)) {
-        memset(gz, 0, sizeof(float) * (size_t)M * N);
-        dsi_act_backward(act, n->fp[0], z, y->x, y->g, gz, (size_t)M * N);
-    }
-    if (b && b->g)
-        for (int i = 0; i < M; i++) {
-            const float *g = gz + (size_t)i * N;
-            for (int j = 0; j < N; j++) b->g[j] += g[j];
+    float *gz = y->g; /* no activation: the pre-activation gradient is y's, no copy */
+    if (act != DSI_ACT_NONE) {
+        gz = n->saved; /* M*N scratch: gradient at the pre-activation */
+        float *z = (float *)n->saved + (size_t)M * N; /* pre-activation, kept only when needed */
+        if (!dsi_act_backward_from_y(act, n->fp[0], y->x, y->g, gz, (size_t)M * N)) {
+            memset(gz, 0, sizeof(float) * (size_t)M * N);
+            dsi_act_backward(act, n->fp[0], z, y->x, y->g, gz, (size_t)M * N);
         }
+    }
+    if (b && b->g) dsi_simd_colsum_add(gz, (size_t)M, (size_t)N, b->g);
     if (w->g) dsi_gemm(1, 0, K, N, M, 1.0f, x->x, K, gz, N, 1.0f, w->g, N);
     if (x->g) dsi_gemm(0, 1, M, K, N, 1.0f, gz, N, w->x, N, 1.0f, x->g, K);
 }
@@ -81,7 +81,7 @@ dsi_var *dsi_linear(dsi_tape *t, dsi_var *x, dsi_var *w, dsi_var *b, dsi_act act
     dsi_gemm(0, 0, M, N, K, 1.0f, x->x, K, w->x, N, b ? 1.0f : 0.0f, y->x, N);
     int keep_z = y->g && !dsi_act_grad_from_y(act);
     float *saved = NULL;
-    if (y->g) {
+    if (y->g && act != DSI_ACT_NONE) {
         saved = dsi_tape_scratch(t, sizeof(float) * (size_t)M * N * (keep_z ? 2 : 1));
         if (!saved) return NULL;
         if (keep_z) memcpy(saved + (size_t)M * N, y->x, sizeof(float) * (size_t)M * N);

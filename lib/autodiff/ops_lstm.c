@@ -21,6 +21,7 @@
 #include "autodiff/ops.h"
 #include "tensor/blas.h"
 #include "tensor/lstm_kernel.h"
+#include "tensor/simd.h"
 
 #include <string.h>
 
@@ -45,11 +46,7 @@ static void lstm_cell_backward(dsi_node *n)
         dsi_lstm_row_backward(H, dz + (size_t)r * G4, sv->tc + o, c ? c->x + o : NULL, gh + o, NULL, gc + o,
                               c && c->g ? c->g + o : NULL, 1, NULL);
     }
-    if (b && b->g)
-        for (int r = 0; r < B; r++) {
-            const float *row = dz + (size_t)r * G4;
-            for (int j = 0; j < G4; j++) b->g[j] += row[j];
-        }
+    if (b && b->g) dsi_simd_colsum_add(dz, (size_t)B, (size_t)G4, b->g);
     if (wx->g) dsi_gemm(1, 0, I, G4, B, 1.0f, x->x, I, dz, G4, 1.0f, wx->g, G4);
     if (x->g) dsi_gemm(0, 1, B, I, G4, 1.0f, dz, G4, wx->x, G4, 1.0f, x->g, I);
     if (h) {
@@ -203,11 +200,7 @@ static void lstm_backward(dsi_node *n)
         if (c0 && c0->g)
             for (size_t k = 0; k < (size_t)B * H; k++) c0->g[k] += S->cs[k];
     }
-    if (b && b->g)
-        for (size_t r = 0; r < BT; r++) {
-            const float *row = G + r * G4;
-            for (int j = 0; j < G4; j++) b->g[j] += row[j];
-        }
+    if (b && b->g) dsi_simd_colsum_add(G, BT, (size_t)G4, b->g);
     if (wx->g) dsi_gemm(1, 0, I, G4, (int)BT, 1.0f, x->x, I, G, G4, 1.0f, wx->g, G4);
     if (x->g) dsi_gemm(0, 1, (int)BT, I, G4, 1.0f, G, G4, wx->x, G4, 1.0f, x->g, I);
     if (wh->g) dsi_gemm(1, 0, H, G4, (int)BT, 1.0f, S->Hp, H, G, G4, 1.0f, wh->g, G4);

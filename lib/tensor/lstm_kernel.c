@@ -30,6 +30,10 @@ void dsi_lstm_row_forward(int H, float *z, const float *rec, const float *c_prev
 void dsi_lstm_row_backward(int H, float *gates, const float *tc, const float *c_prev, const float *gh,
                            const float *gh2, const float *gc, float *dc_prev, int accumulate, float *dz2)
 {
+    if (dsi_simd_lstm_row_backward(H, gates, tc, c_prev, gh, gh2, gc, dc_prev, accumulate)) {
+        if (dz2) memcpy(dz2, gates, sizeof(float) * 4 * (size_t)H);
+        return;
+    }
     float *gi = gates, *gf = gates + H, *gg = gates + 2 * H, *go = gates + 3 * H;
     for (int j = 0; j < H; j++) {
         const float i = gi[j], f = gf[j], g = gg[j], o = go[j], t = tc[j];

@@ -157,6 +157,62 @@ static T512 void adam_512(float *w, const float *grad, float *m, float *v, size_
     for (; k < n; k++) w[k] = adam_one(w, grad, m, v, k, s, b1, c1, b2, c2, l2, decay, ss, ib, eps);
 }
 
+
+/* b[j] += sum_r g[r, j]: blocks of 64 columns kept in registers over all rows */
+static T512 void colsum_512(const float *g, size_t rows, size_t n, float *b)
+{
+    size_t j = 0;
+    for (; j + 64 <= n; j += 64) {
+        __m512 a0 = _mm512_loadu_ps(b + j), a1 = _mm512_loadu_ps(b + j + 16), a2 = _mm512_loadu_ps(b + j + 32),
+               a3 = _mm512_loadu_ps(b + j + 48);
+        for (size_t r = 0; r < rows; r++) {
+            const float *row = g + r * n + j;
+            a0 = _mm512_add_ps(a0, _mm512_loadu_ps(row));
+            a1 = _mm512_add_ps(a1, _mm512_loadu_ps(row + 16));
+            a2 = _mm512_add_ps(a2, _mm512_loadu_ps(row + 32));
+            a3 = _mm512_add_ps(a3, _mm512_loadu_ps(row + 48));
+        }
+        _mm512_storeu_ps(b + j, a0);
+        _mm512_storeu_ps(b + j + 16, a1);
+        _mm512_storeu_ps(b + j + 32, a2);
+        _mm512_storeu_ps(b + j + 48, a3);
+    }
+    for (; j < n; j += 16) {
+        __mmask16 mk = n - j >= 16 ? (__mmask16)0xFFFF : tail16(n - j);
+        __m512 a = _mm512_maskz_loadu_ps(mk, b + j);
+        for (size_t r = 0; r < rows; r++) a = _mm512_add_ps(a, _mm512_maskz_loadu_ps(mk, g + r * n + j));
+        _mm512_mask_storeu_ps(b + j, mk, a);
+    }
+}
+
+
+/* dsi_lstm_row_backward (lstm_kernel.c) on 16 lanes, the same operations in the same order (no FMA) */
+static T512 void lstm_bwd_512(int H, float *gates, const float *tc, const float *c_prev, const float *gh,
+                              const float *gh2, const float *gc, float *dc_prev, int accumulate)
+{
+    float *gi = gates, *gf = gates + H, *gg = gates + 2 * H, *go = gates + 3 * H;
+    const __m512 one = _mm512_set1_ps(1.0f), zero = _mm512_setzero_ps();
+    for (int j = 0; j < H; j += 16) {
+        const __mmask16 mk = H - j >= 16 ? (__mmask16)0xFFFF : tail16((size_t)(H - j));
+        const __m512 i = _mm512_maskz_loadu_ps(mk, gi + j), f = _mm512_maskz_loadu_ps(mk, gf + j),
+                     g = _mm512_maskz_loadu_ps(mk, gg + j), o = _mm512_maskz_loadu_ps(mk, go + j),
+                     t = _mm512_maskz_loadu_ps(mk, tc + j);
+        const __m512 dh = _mm512_add_ps(_mm512_maskz_loadu_ps(mk, gh + j), gh2 ? _mm512_maskz_loadu_ps(mk, gh2 + j) : zero);
+        const __m512 gcv = gc ? _mm512_maskz_loadu_ps(mk, gc + j) : zero;
+        const __m512 dc = _mm512_add_ps(gcv, _mm512_mul_ps(_mm512_mul_ps(dh, o), _mm512_sub_ps(one, _mm512_mul_ps(t, t))));
+        const __m512 cp = c_prev ? _mm512_maskz_loadu_ps(mk, c_prev + j) : zero;
+        _mm512_mask_storeu_ps(gi + j, mk, _mm512_mul_ps(_mm512_mul_ps(_mm512_mul_ps(dc, g), i), _mm512_sub_ps(one, i)));
+        _mm512_mask_storeu_ps(gf + j, mk, _mm512_mul_ps(_mm512_mul_ps(_mm512_mul_ps(dc, cp), f), _mm512_sub_ps(one, f)));
+        _mm512_mask_storeu_ps(gg + j, mk, _mm512_mul_ps(_mm512_mul_ps(dc, i), _mm512_sub_ps(one, _mm512_mul_ps(g, g))));
+        _mm512_mask_storeu_ps(go + j, mk, _mm512_mul_ps(_mm512_mul_ps(_mm512_mul_ps(dh, t), o), _mm512_sub_ps(one, o)));
+        if (dc_prev) {
+            const __m512 d = _mm512_mul_ps(dc, f);
+            _mm512_mask_storeu_ps(dc_prev + j, mk,
+                                  accumulate ? _mm512_add_ps(_mm512_maskz_loadu_ps(mk, dc_prev + j), d) : d);
+        }
+    }
+}
+
 /* ---- AVX2 + FMA: the same operations, 8 lanes; tails through a masked load/store ---- */
 #define T256 __attribute__((target("avx2,fma")))
 
@@ -265,6 +321,32 @@ static T256 void adam_256(float *w, const float *grad, float *m, float *v, size_
     }
     for (; k < n; k++) w[k] = adam_one(w, grad, m, v, k, s, b1, c1, b2, c2, l2, decay, ss, ib, eps);
 }
+
+static T256 void colsum_256(const float *g, size_t rows, size_t n, float *b)
+{
+    size_t j = 0;
+    for (; j + 32 <= n; j += 32) {
+        __m256 a0 = _mm256_loadu_ps(b + j), a1 = _mm256_loadu_ps(b + j + 8), a2 = _mm256_loadu_ps(b + j + 16),
+               a3 = _mm256_loadu_ps(b + j + 24);
+        for (size_t r = 0; r < rows; r++) {
+            const float *row = g + r * n + j;
+            a0 = _mm256_add_ps(a0, _mm256_loadu_ps(row));
+            a1 = _mm256_add_ps(a1, _mm256_loadu_ps(row + 8));
+            a2 = _mm256_add_ps(a2, _mm256_loadu_ps(row + 16));
+            a3 = _mm256_add_ps(a3, _mm256_loadu_ps(row + 24));
+        }
+        _mm256_storeu_ps(b + j, a0);
+        _mm256_storeu_ps(b + j + 8, a1);
+        _mm256_storeu_ps(b + j + 16, a2);
+        _mm256_storeu_ps(b + j + 24, a3);
+    }
+    for (; j < n; j += 8) {
+        __m256i mk = tail8(n - j);
+        __m256 a = _mm256_maskload_ps(b + j, mk);
+        for (size_t r = 0; r < rows; r++) a = _mm256_add_ps(a, _mm256_maskload_ps(g + r * n + j, mk));
+        _mm256_maskstore_ps(b + j, mk, a);
+    }
+}
 #endif /* DSI_X86_SIMD */
 
 /* ---- public entry points ---- */
@@ -323,6 +405,7 @@ void dsi_simd_bcast_rows(float *y, const float *b, size_t rows, size_t n)
 
 void dsi_simd_colsum_add(const float *g, size_t rows, size_t n, float *b)
 {
+    DISPATCH(colsum_512, colsum_256, g, rows, n, b);
     for (size_t r = 0; r < rows; r++) {
         const float *row = g + r * n;
         for (size_t j = 0; j < n; j++) b[j] += row[j];
@@ -346,4 +429,16 @@ void dsi_simd_adam(float *w, const float *grad, float *m, float *v, size_t n, fl
 {
     DISPATCH(adam_512, adam_256, w, grad, m, v, n, s, b1, c1, b2, c2, l2, decay, ss, ib, eps);
     for (size_t k = 0; k < n; k++) w[k] = adam_one(w, grad, m, v, k, s, b1, c1, b2, c2, l2, decay, ss, ib, eps);
+}
+
+int dsi_simd_lstm_row_backward(int H, float *gates, const float *tc, const float *c_prev, const float *gh,
+                               const float *gh2, const float *gc, float *dc_prev, int accumulate)
+{
+#ifdef DSI_X86_SIMD
+    if (dsi_simd_level() == 2) {
+        lstm_bwd_512(H, gates, tc, c_prev, gh, gh2, gc, dc_prev, accumulate);
+        return 1;
+    }
+#endif
+    return 0;
 }

@@ -48,4 +48,9 @@ double dsi_simd_sumsq(const float *x, size_t n);
 void dsi_simd_adam(float *w, const float *grad, float *m, float *v, size_t n, float s, float b1, float c1, float b2,
                    float c2, float l2, float decay, float ss, float ib, float eps);
 
+/* dsi_lstm_row_backward's arithmetic (bit-identical) without dz2; returns 0
+ * (and does nothing) when no vector path applies, 1 when done. */
+int dsi_simd_lstm_row_backward(int H, float *gates, const float *tc, const float *c_prev, const float *gh,
+                               const float *gh2, const float *gc, float *dc_prev, int accumulate);
+
 #endif
