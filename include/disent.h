@@ -209,8 +209,9 @@ DSN_API dsn_scope dsn_model_part_scope(const dsn_model *model, int i);
 
 /* Save the model (family, options, weights) to path, atomically (a temp file
  * in the same folder, fsync, rename): an existing file is replaced only by a
- * complete new one. If opt is not NULL its state, the model's RNG and the
- * training counters are saved too, so training resumes exactly. */
+ * complete new one. The model's RNG, epoch count and frozen parameter groups
+ * (the stage of a two-stage model) are always saved; if opt is not NULL its
+ * state is saved too, so training resumes exactly. */
 DSN_API DSN_NODISCARD dsn_status dsn_model_save(const dsn_model *model, const dsn_optimizer *opt, const char *path);
 /* Load a model saved by dsn_model_save. Damaged, truncated, foreign or newer
  * files fail with DSN_E_FORMAT and a message; nothing is allocated for a size

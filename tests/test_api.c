@@ -535,6 +535,14 @@ START_TEST(fit_resume_is_bit_exact)
         ck_assert_int_eq(dsn_optimizer_steps(ob), dsn_optimizer_steps(oa));
         ck_assert_int_eq(dsn_model_epoch(b), 4);
         ck_assert_int_eq(dsn_model_epoch(NULL), 0);
+        /* a weights-only file keeps the epoch count (and the frozen groups) */
+        char wpath[512];
+        snprintf(wpath, sizeof wpath, "%s/weights%d.dsn", tu_tmpdir(), grouped);
+        ck_assert_int_eq(dsn_model_save(a, NULL, wpath), DSN_OK);
+        dsn_model *w;
+        ck_assert_int_eq(dsn_model_load(&w, wpath), DSN_OK);
+        ck_assert_int_eq(dsn_model_epoch(w), 4);
+        dsn_model_free(w);
         float sa[N * 2], sb[N * 2];
         style_means(a, x, N, sa);
         style_means(b, x, N, sb);

@@ -108,17 +108,19 @@ dsn_status dsn_model_save(const dsn_model *m, const dsn_optimizer *opt, const ch
     dsi_mfile_put_params(w, &m->params);
     dsi_mfile_end_section(&f);
     dsn_status st = DSN_OK;
+    /* the RNG, epoch count and frozen groups (a model's stage) always: a
+     * weights-only file of a two-stage model must load in its stage */
+    unsigned char rs[DSI_RNG_STATE_BYTES];
+    dsi_rng_save(&m->rng, rs);
+    dsi_mfile_begin_section(&f, "RNGS");
+    dsi_write_bytes(w, rs, sizeof rs);
+    dsi_mfile_end_section(&f);
+    dsi_mfile_begin_section(&f, "TRNR");
+    dsi_write_u32(w, (uint32_t)m->epoch);
+    dsi_write_u32(w, (uint32_t)m->params.n_groups);
+    for (int g = 0; g < m->params.n_groups; g++) dsi_write_u32(w, m->params.frozen[g]);
+    dsi_mfile_end_section(&f);
     if (opt) {
-        unsigned char rs[DSI_RNG_STATE_BYTES];
-        dsi_rng_save(&m->rng, rs);
-        dsi_mfile_begin_section(&f, "RNGS");
-        dsi_write_bytes(w, rs, sizeof rs);
-        dsi_mfile_end_section(&f);
-        dsi_mfile_begin_section(&f, "TRNR");
-        dsi_write_u32(w, (uint32_t)m->epoch);
-        dsi_write_u32(w, (uint32_t)m->params.n_groups);
-        for (int g = 0; g < m->params.n_groups; g++) dsi_write_u32(w, m->params.frozen[g]);
-        dsi_mfile_end_section(&f);
         dsi_mfile_begin_section(&f, "OPTC");
         dsi_write_str(w, opt->kind);
         dsi_options_write(w, opt->opts);
