@@ -14,6 +14,8 @@
  * OUT_PREFIX_samples.png (64 prior samples, temperature 1). Public API only. */
 #include <disent.h>
 
+#include "example_png.h"
+
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,78 +31,10 @@
         }                                                                                  \
     } while (0)
 
-/* ---- a minimal PNG writer (8-bit grey, stored deflate blocks) ---- */
-static unsigned long crc_table[256];
-static void crc_init(void)
-{
-    for (unsigned long n = 0; n < 256; n++) {
-        unsigned long c = n;
-        for (int k = 0; k < 8; k++) c = c & 1 ? 0xedb88320UL ^ (c >> 1) : c >> 1;
-        crc_table[n] = c;
-    }
-}
-static unsigned long crc(unsigned long c, const unsigned char *b, size_t n)
-{
-    c ^= 0xffffffffUL;
-    while (n--) c = crc_table[(c ^ *b++) & 0xff] ^ (c >> 8);
-    return c ^ 0xffffffffUL;
-}
-static void be32(unsigned char *p, unsigned long v)
-{
-    p[0] = (unsigned char)(v >> 24); p[1] = (unsigned char)(v >> 16); p[2] = (unsigned char)(v >> 8); p[3] = (unsigned char)v;
-}
-static void chunk(FILE *f, const char *type, const unsigned char *data, size_t n)
-{
-    unsigned char h[8];
-    be32(h, (unsigned long)n);
-    memcpy(h + 4, type, 4);
-    fwrite(h, 1, 8, f);
-    fwrite(data, 1, n, f);
-    unsigned long c = crc(crc(0, (const unsigned char *)type, 4), data, n);
-    be32(h, c);
-    fwrite(h, 1, 4, f);
-}
+/* a minimal PNG writer shared by the examples */
 static int write_png(const char *path, const unsigned char *pix, int w, int h)
 {
-    FILE *f = fopen(path, "wb");
-    if (!f) return -1;
-    crc_init();
-    fwrite("\x89PNG\r\n\x1a\n", 1, 8, f);
-    unsigned char ihdr[13];
-    be32(ihdr, (unsigned long)w);
-    be32(ihdr + 4, (unsigned long)h);
-    ihdr[8] = 8; ihdr[9] = 0; ihdr[10] = 0; ihdr[11] = 0; ihdr[12] = 0;
-    chunk(f, "IHDR", ihdr, 13);
-    size_t raw_n = (size_t)h * (size_t)(w + 1);
-    unsigned char *raw = malloc(raw_n);
-    for (int y = 0; y < h; y++) {
-        raw[(size_t)y * (w + 1)] = 0;
-        memcpy(raw + (size_t)y * (w + 1) + 1, pix + (size_t)y * w, (size_t)w);
-    }
-    size_t nblocks = (raw_n + 65534) / 65535;
-    unsigned char *z = malloc(2 + raw_n + nblocks * 5 + 4);
-    size_t k = 0;
-    z[k++] = 0x78; z[k++] = 0x01;
-    unsigned long a = 1, b = 0;
-    for (size_t off = 0; off < raw_n; off += 65535) {
-        size_t len = raw_n - off < 65535 ? raw_n - off : 65535;
-        z[k++] = off + len == raw_n;
-        z[k++] = (unsigned char)len; z[k++] = (unsigned char)(len >> 8);
-        z[k++] = (unsigned char)~len; z[k++] = (unsigned char)(~len >> 8);
-        memcpy(z + k, raw + off, len);
-        k += len;
-    }
-    for (size_t i = 0; i < raw_n; i++) {
-        a = (a + raw[i]) % 65521;
-        b = (b + a) % 65521;
-    }
-    be32(z + k, (b << 16) | a);
-    k += 4;
-    chunk(f, "IDAT", z, k);
-    chunk(f, "IEND", NULL, 0);
-    free(raw);
-    free(z);
-    return fclose(f);
+    return ex_write_png(path, pix, w, h, 1);
 }
 
 
