@@ -1,6 +1,7 @@
 /* likelihood.c - Bernoulli, squared-error, Gaussian and Laplace losses. */
 #include "loss/likelihood.h"
 #include "latent/gauss.h"
+#include "tensor/simd.h"
 
 #include <math.h>
 #include <string.h>
@@ -73,6 +74,10 @@ static void lik_backward(dsi_node *n)
     for (size_t r = 0; r < R; r++) {
         double g = g0 * (s->mask ? s->mask[r] : 1.0f);
         if (g == 0.0) continue;
+        /* Bernoulli without a target gradient: the vector kernel (simd.c) */
+        if (kind == K_BERN && !y->g && x->g &&
+            dsi_simd_bern_grad(x->x + r * (size_t)D, y->x + r * (size_t)D, (float)g, x->g + r * (size_t)D, (size_t)D))
+            continue;
         for (int d = 0; d < D; d++) {
             size_t i = r * (size_t)D + d, si = 0;
             double sval = s->s_fixed;
@@ -110,6 +115,10 @@ static dsi_var *lik(dsi_tape *t, int kind, dsi_var *x, dsi_var *y, dsi_var *sv, 
     for (size_t r = 0; r < R; r++) {
         double m = mask ? mask[r] : 1.0, acc = 0.0;
         if (m == 0.0) continue;
+        if (kind == K_BERN && dsi_simd_bern_nll(x->x + r * (size_t)D, y->x + r * (size_t)D, (size_t)D, &acc)) {
+            sum += m * acc;
+            continue;
+        }
         for (int d = 0; d < D; d++) {
             size_t i = r * (size_t)D + d;
             double sval = s_fixed, dx, ds;
