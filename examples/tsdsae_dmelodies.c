@@ -5,7 +5,7 @@
  *       [--constrained C] [--z-dim 16] [--v-dim 16] [--model-opts "k=v, ..."]
  *       [--lr 1e-3] [--batch 128] [--frames 250] [--valid-fraction 0.2]
  *       [--seed 1] [--no-valid] [--keep-best 0|1] [--log-every N]
- *       [--save MODEL] [--load MODEL] [--factors factors.csv] [--out DIR]
+ *       [--save MODEL] [--load MODEL] [--checkpoint FILE] [--factors factors.csv] [--out DIR]
  *       [--examples K] [--pitch-clips P] [--gl-iter N] [--threads N]
  *
  * DATASET.dsa is written by tools/features from the manifest of
@@ -401,12 +401,13 @@ static void usage(const char *prog)
             "usage: %s DATASET.dsa [--model ts-dsae|dsae] [--epochs N] [--constrained C] [--z-dim 16] [--v-dim 16]\n"
             "       [--model-opts \"k=v, ...\"] [--lr 1e-3] [--batch 128] [--frames 250] [--valid-fraction 0.2]\n"
             "       [--seed 1] [--no-valid] [--keep-best 0|1] [--log-every N] [--save MODEL] [--load MODEL]\n"
+            "       [--checkpoint FILE (saved every epoch, with the optimizer: resumable, loadable with --load)]\n"
             "       [--factors factors.csv] [--out DIR] [--examples K] [--pitch-clips P] [--gl-iter N] [--threads N]\n",
             prog);
 }
 
 typedef struct cfg {
-    const char *data, *model, *model_opts, *save, *load, *factors, *out;
+    const char *data, *model, *model_opts, *save, *load, *checkpoint, *factors, *out;
     int epochs, constrained, z_dim, v_dim, batch, frames, no_valid, keep_best, log_every, examples, pitch_clips,
         gl_iter, threads;
     double lr, valid_fraction;
@@ -436,6 +437,7 @@ int main(int argc, char **argv)
         else if (ARG("--log-every")) c.log_every = atoi(v);
         else if (ARG("--save")) c.save = v;
         else if (ARG("--load")) c.load = v;
+        else if (ARG("--checkpoint")) c.checkpoint = v;
         else if (ARG("--factors")) c.factors = v;
         else if (ARG("--out")) c.out = v;
         else if (ARG("--examples")) c.examples = atoi(v);
@@ -628,6 +630,7 @@ int main(int argc, char **argv)
         CHECK(dsn_options_set(fo, "keep_best", c.keep_best ? "1" : "0"));
         snprintf(buf, sizeof buf, "%llu", c.seed);
         CHECK(dsn_options_set(fo, "seed", buf));
+        if (c.checkpoint) CHECK(dsn_options_set(fo, "checkpoint", c.checkpoint));
         printf("training: %d epochs%s, batch %d, Adam lr %g, %zu steps per epoch, validation %s, keep_best %d\n",
                c.epochs, strcmp(c.model, "ts-dsae") ? "" : " (the first constrained_epochs constrained)", c.batch, c.lr,
                (nt + (size_t)c.batch - 1) / (size_t)c.batch, dva ? "on" : "off", c.keep_best);
@@ -739,6 +742,12 @@ int main(int argc, char **argv)
         err_partner[s] /= (double)nv;
         if (n_truth[s]) err_truth[s] /= (double)n_truth[s];
     }
+    /* the two renderings of a melody differ by this much: the scale of the truth errors */
+    double err_twins = 0;
+    if (paired) {
+        for (size_t i = 0; i < nv; i++) err_twins += mse(xv + i * obs, x + (size_t)twin[va_idx[i]] * obs, obs);
+        err_twins /= (double)nv;
+    }
     /* how much the melody lives in z: spread of z means over time vs over items */
     double z_time_var = 0;
     for (size_t i = 0; i < nv; i++)
@@ -769,6 +778,7 @@ int main(int argc, char **argv)
         else printf("%8s", "n/a");
         printf(" | %8.3f | %8.3f\n", err_src[s], err_partner[s]);
     }
+    if (paired) printf("    (for scale: the input clip itself, the same melody by the other instrument, is %.3f from the truth)\n", err_twins);
     printf("  z means: variance over time within a clip %.4f (near 0: z_t ignores the frames)\n", z_time_var);
     if (pr.last_n) {
         printf("  last training epoch, mean terms:");
@@ -785,6 +795,7 @@ int main(int argc, char **argv)
         if (n_truth[s]) printf("RESULT mse_truth_%s %.4f\n", tname[s], err_truth[s]);
         printf("RESULT mse_zsrc_%s %.4f\nRESULT mse_vsrc_%s %.4f\n", tname[s], err_src[s], tname[s], err_partner[s]);
     }
+    if (paired) printf("RESULT mse_twins %.4f\n", err_twins);
     printf("RESULT z_time_var %.5f\n", z_time_var);
     for (int k = 0; k < pr.last_n; k++) printf("RESULT last_%s %.5g\n", pr.last_names[k], pr.last[k]);
     if (!c.load) printf("RESULT train_seconds %.1f\nRESULT epochs %d\n", train_s, epochs_run);
