@@ -47,6 +47,14 @@ typedef struct job {
 
 static void silent_log(int level, const char *message, void *data) { (void)level; (void)message; (void)data; }
 
+/* Synth creation (soundfont load, preset selection, which loads the preset's
+ * samples with dynamic sample loading) and deletion go through FluidSynth's
+ * process-wide sample cache; they are serialised so that two workers never
+ * load or free the same soundfont's samples at once. A CI run under ASan on a
+ * loaded machine once rendered a clip differently with 2 threads than with 1;
+ * rendering itself (one synth per worker) needs no lock. */
+static pthread_mutex_t synth_lock = PTHREAD_MUTEX_INITIALIZER;
+
 static fluid_synth_t *make_synth(fluid_settings_t **set_out, const char *sf, int program, char *msg, size_t msz)
 {
     fluid_settings_t *set = new_fluid_settings();
@@ -132,7 +140,9 @@ static void *worker(void *arg)
         int s = 0;
         while (s < ns && prog[s] != jb->inst[i]) s++;
         if (s == ns) {
+            pthread_mutex_lock(&synth_lock);
             syn[s] = make_synth(&set[s], jb->sf, jb->inst[i], jb->msg, sizeof jb->msg);
+            pthread_mutex_unlock(&synth_lock);
             if (!syn[s]) {
                 jb->failed = 1;
                 break;
@@ -153,10 +163,12 @@ static void *worker(void *arg)
             snprintf(jb->msg, sizeof jb->msg, "%s", dsn_last_error());
         }
     }
+    pthread_mutex_lock(&synth_lock);
     for (int s = 0; s < ns; s++) {
         delete_fluid_synth(syn[s]);
         delete_fluid_settings(set[s]);
     }
+    pthread_mutex_unlock(&synth_lock);
     free(x);
     free(l);
     free(r);
