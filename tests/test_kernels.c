@@ -75,6 +75,94 @@ START_TEST(bern_extremes)
 }
 END_TEST
 
+/* C = act(op(A) op(B) + beta C + bias) in double */
+static void ref_gemm(int tb, int M, int N, int K, const float *A, int lda, const float *B, int ldb, float beta,
+                     const float *C0, int ldc, const float *bias, int act, double *out)
+{
+    for (int i = 0; i < M; i++)
+        for (int j = 0; j < N; j++) {
+            double s = 0.0;
+            for (int k = 0; k < K; k++) s += (double)A[(size_t)i * lda + k] * (tb ? B[(size_t)j * ldb + k] : B[(size_t)k * ldb + j]);
+            s += beta * C0[(size_t)i * ldc + j] + (bias ? bias[j] : 0.0);
+            if (act == DSI_GS_RELU) s = s > 0 ? s : 0.0;
+            if (act == DSI_GS_TANH) s = tanh(s);
+            out[(size_t)i * N + j] = s;
+        }
+}
+
+START_TEST(gemm_small_matches_naive)
+{
+    static const int ms[] = {1, 2, 5, 6, 7, 13, 192, 250}, ns[] = {1, 3, 16, 17, 33, 63, 64, 65, 79, 80, 81, 128},
+                     ks[] = {1, 7, 16, 64, 80};
+    dsi_rng r;
+    dsi_rng_seed(&r, 5);
+    int tested = 0;
+    for (size_t a = 0; a < sizeof ms / sizeof *ms; a++)
+        for (size_t b = 0; b < sizeof ns / sizeof *ns; b++)
+            for (size_t c = 0; c < sizeof ks / sizeof *ks; c++) {
+                const int M = ms[a], N = ns[b], K = ks[c], lda = K + 3, ldb = N + 2, ldc = N + 1;
+                const int act = (int)((a + b + c) % 3), beta_on = (int)((a + c) % 2), has_bias = (int)(b % 2);
+                float *A = malloc(sizeof(float) * (size_t)M * lda), *B = malloc(sizeof(float) * (size_t)K * ldb),
+                      *Bt = malloc(sizeof(float) * (size_t)N * (K + 1)), *C = malloc(sizeof(float) * (size_t)M * ldc),
+                      *C0 = malloc(sizeof(float) * (size_t)M * ldc), *bias = malloc(sizeof(float) * (size_t)N);
+                double *ref = malloc(sizeof(double) * (size_t)M * N);
+                tu_fill(&r, A, (size_t)M * lda);
+                tu_fill(&r, B, (size_t)K * ldb);
+                tu_fill(&r, C0, (size_t)M * ldc);
+                tu_fill(&r, bias, (size_t)N);
+                for (int k = 0; k < K; k++)
+                    for (int j = 0; j < N; j++) Bt[(size_t)j * (K + 1) + k] = B[(size_t)k * ldb + j];
+                const float beta = beta_on ? 1.0f : 0.0f;
+                ref_gemm(0, M, N, K, A, lda, B, ldb, beta, C0, ldc, has_bias ? bias : NULL, act, ref);
+                const double tol = 2e-6 * (K + 2);
+                /* the kernel itself, with bias and activation */
+                memcpy(C, C0, sizeof(float) * (size_t)M * ldc);
+                if (dsi_gemm_small(M, N, K, A, lda, B, ldb, beta, C, ldc, has_bias ? bias : NULL, act)) {
+                    tested++;
+                    for (int i = 0; i < M; i++)
+                        for (int j = 0; j < N; j++)
+                            ck_assert_msg(fabs(C[(size_t)i * ldc + j] - ref[(size_t)i * N + j]) <= tol,
+                                          "M %d N %d K %d act %d (%d,%d): %.8g vs %.8g", M, N, K, act, i, j,
+                                          C[(size_t)i * ldc + j], ref[(size_t)i * N + j]);
+                    /* padding columns of C untouched */
+                    for (int i = 0; i < M; i++) ck_assert(C[(size_t)i * ldc + N] == C0[(size_t)i * ldc + N]);
+                }
+                /* dsi_gemm (which may route to the kernel), plain and with B transposed */
+                for (int tb = 0; tb < 2; tb++) {
+                    ref_gemm(0, M, N, K, A, lda, B, ldb, beta, C0, ldc, NULL, DSI_GS_NONE, ref);
+                    memcpy(C, C0, sizeof(float) * (size_t)M * ldc);
+                    dsi_gemm(0, tb, M, N, K, 1.0f, A, lda, tb ? Bt : B, tb ? K + 1 : ldb, beta, C, ldc);
+                    for (int i = 0; i < M; i++)
+                        for (int j = 0; j < N; j++)
+                            ck_assert_msg(fabs(C[(size_t)i * ldc + j] - ref[(size_t)i * N + j]) <= tol,
+                                          "gemm tb %d M %d N %d K %d: %.8g vs %.8g", tb, M, N, K,
+                                          C[(size_t)i * ldc + j], ref[(size_t)i * N + j]);
+                }
+                free(A), free(B), free(Bt), free(C), free(C0), free(bias), free(ref);
+            }
+    if (dsi_simd_level() == 2) ck_assert_int_gt(tested, 0);
+}
+END_TEST
+
+/* an element's value does not depend on where it sits or on M, N */
+START_TEST(gemm_small_position_independent)
+{
+    enum { K = 37 };
+    float A[7 * K], B[K * 81], C1[7 * 81], C2[1 * 1], bias[81];
+    dsi_rng r;
+    dsi_rng_seed(&r, 9);
+    tu_fill(&r, A, sizeof A / sizeof *A);
+    tu_fill(&r, B, sizeof B / sizeof *B);
+    tu_fill(&r, bias, 81);
+    if (!dsi_gemm_small(7, 81, K, A, K, B, 81, 0.0f, C1, 81, bias, DSI_GS_TANH)) return;
+    for (int i = 0; i < 7; i++)
+        for (int j = 0; j < 81; j++) {
+            dsi_gemm_small(1, 1, K, A + i * K, K, B + j, 81, 0.0f, C2, 1, bias + j, DSI_GS_TANH);
+            ck_assert_msg(C1[i * 81 + j] == C2[0], "(%d,%d) differs alone", i, j);
+        }
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("kernels");
@@ -82,6 +170,8 @@ int main(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, bern_nll_matches_naive);
     tcase_add_test(tc, bern_extremes);
+    tcase_add_test(tc, gemm_small_matches_naive);
+    tcase_add_test(tc, gemm_small_position_independent);
     suite_add_tcase(s, tc);
     return tu_run(s) ? 1 : 0;
 }

@@ -76,9 +76,16 @@ dsi_var *dsi_linear(dsi_tape *t, dsi_var *x, dsi_var *w, dsi_var *b, dsi_act act
     shape[x->nd - 1] = N;
     dsi_var *y = dsi_tape_new(t, x->nd, shape, dsi_tape_needs_grad(t, 3, in));
     if (!y) return NULL;
-    if (b)
-        for (int i = 0; i < M; i++) memcpy(y->x + (size_t)i * N, b->x, sizeof(float) * N);
-    dsi_gemm(0, 0, M, N, K, 1.0f, x->x, K, w->x, N, b ? 1.0f : 0.0f, y->x, N);
+    /* narrow layers: one pass of the small gemm with bias and activation in its write-back */
+    const int gs_act = act == DSI_ACT_NONE ? DSI_GS_NONE : act == DSI_ACT_RELU ? DSI_GS_RELU
+                       : act == DSI_ACT_TANH ? DSI_GS_TANH : -1;
+    int fused = gs_act >= 0 && N <= 80 && K <= 512 &&
+                dsi_gemm_small(M, N, K, x->x, K, w->x, N, 0.0f, y->x, N, b ? b->x : NULL, gs_act);
+    if (!fused) {
+        if (b)
+            for (int i = 0; i < M; i++) memcpy(y->x + (size_t)i * N, b->x, sizeof(float) * N);
+        dsi_gemm(0, 0, M, N, K, 1.0f, x->x, K, w->x, N, b ? 1.0f : 0.0f, y->x, N);
+    }
     int keep_z = y->g && !dsi_act_grad_from_y(act);
     float *saved = NULL;
     if (y->g && act != DSI_ACT_NONE) {
@@ -87,7 +94,7 @@ dsi_var *dsi_linear(dsi_tape *t, dsi_var *x, dsi_var *w, dsi_var *b, dsi_act act
         if (keep_z) memcpy(saved + (size_t)M * N, y->x, sizeof(float) * (size_t)M * N);
     }
     float alpha = act == DSI_ACT_LEAKY ? 0.01f : 0.0f;
-    dsi_act_forward(act, alpha, y->x, y->x, (size_t)M * N);
+    if (!fused) dsi_act_forward(act, alpha, y->x, y->x, (size_t)M * N);
     dsi_node *n = dsi_tape_record(t, linear_backward, y, 3, in);
     if (n) {
         n->ip[0] = act; n->ip[1] = M; n->ip[2] = K; n->ip[3] = N;

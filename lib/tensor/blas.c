@@ -1,5 +1,6 @@
 /* blas.c - thin wrappers over cblas (OpenBLAS or BLIS). */
 #include "tensor/blas.h"
+#include "tensor/simd.h"
 
 #ifdef DSN_USE_BLIS
 #include <blis.h>
@@ -16,6 +17,17 @@ void dsi_gemm(int ta, int tb, int M, int N, int K, float alpha, const float *A, 
         for (int i = 0; i < M; i++)
             for (int j = 0; j < N; j++) C[(long)i * ldc + j] = beta == 0.0f ? 0.0f : beta * C[(long)i * ldc + j];
         return;
+    }
+    if (!ta && alpha == 1.0f && dsi_gemm_small_fits(M, N, K, tb)) {
+        if (!tb) {
+            if (dsi_gemm_small(M, N, K, A, lda, B, ldb, beta, C, ldc, NULL, DSI_GS_NONE)) return;
+        } else {
+            /* B is [N,K]: its transpose (at most DSI_GS_TMAX floats) in a per-thread buffer */
+            static _Thread_local float bt[DSI_GS_TMAX];
+            for (int k = 0; k < K; k++)
+                for (int j = 0; j < N; j++) bt[(size_t)k * N + j] = B[(size_t)j * ldb + k];
+            if (dsi_gemm_small(M, N, K, A, lda, bt, N, beta, C, ldc, NULL, DSI_GS_NONE)) return;
+        }
     }
     cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, M, N, K,
                 alpha, A, lda, B, ldb, beta, C, ldc);

@@ -275,6 +275,97 @@ static T512 void bern_grad_512(const float *x, const float *y, float g, float *g
     }
 }
 
+
+/* ---- small-matrix gemm (AVX-512): C[M,N] = act(A[M,K] B[K,N] (+ C) (+ bias)) ----
+ * Column blocks of up to 64 (4 vectors, 6 rows at a time) or, for a last
+ * block of 65..80 columns, 80 (5 vectors, 4 rows at a time): at most 24
+ * accumulators; per k one broadcast of A[r,k] per row and one load per
+ * vector of the B row, which stays in L1 (K N small). No packing. Each C
+ * element is act(((sum_k A B in k order, from 0) + C) + bias): its value
+ * depends neither on its position nor on M, N. */
+static inline __attribute__((always_inline)) T512 void gs_block(int R, int nv, const __mmask16 *mk, int K,
+                                                                const float *A, int lda, const float *B, int ldb,
+                                                                int beta, float *C, int ldc, const float *bias,
+                                                                int act)
+{
+    __m512 acc[6][5];
+    _Pragma("GCC unroll 8")
+    for (int r = 0; r < 6; r++)
+        _Pragma("GCC unroll 8")
+        for (int v = 0; v < 5; v++) acc[r][v] = _mm512_setzero_ps();
+    for (int k = 0; k < K; k++) {
+        __m512 bv[5];
+        _Pragma("GCC unroll 8")
+        for (int v = 0; v < 5; v++)
+            bv[v] = v < nv ? _mm512_maskz_loadu_ps(mk[v], B + (size_t)k * ldb + 16 * v) : _mm512_setzero_ps();
+        _Pragma("GCC unroll 8")
+        for (int r = 0; r < 6; r++)
+            if (r < R) {
+                const __m512 a = _mm512_set1_ps(A[(size_t)r * lda + k]);
+                _Pragma("GCC unroll 8")
+                for (int v = 0; v < 5; v++)
+                    if (v < nv) acc[r][v] = _mm512_fmadd_ps(a, bv[v], acc[r][v]);
+            }
+    }
+    _Pragma("GCC unroll 8")
+    for (int r = 0; r < 6; r++)
+        if (r < R)
+            _Pragma("GCC unroll 8")
+            for (int v = 0; v < 5; v++)
+                if (v < nv) {
+                    float *c = C + (size_t)r * ldc + 16 * v;
+                    __m512 x = acc[r][v];
+                    if (beta) x = _mm512_add_ps(x, _mm512_maskz_loadu_ps(mk[v], c));
+                    if (bias) x = _mm512_add_ps(x, _mm512_maskz_loadu_ps(mk[v], bias + 16 * v));
+                    if (act == DSI_GS_RELU) x = _mm512_max_ps(x, _mm512_setzero_ps());
+                    else if (act == DSI_GS_TANH) x = tanh512(x);
+                    _mm512_mask_storeu_ps(c, mk[v], x);
+                }
+}
+
+/* rows [i, M) of one column block: full blocks of `rows`, then the rest one row-count at a time */
+static T512 void gs_tail(int R, int nv, const __mmask16 *mk, int K, const float *A, int lda, const float *B, int ldb,
+                         int beta, float *C, int ldc, const float *bias, int act)
+{
+    switch (R) {
+    case 5: gs_block(5, nv, mk, K, A, lda, B, ldb, beta, C, ldc, bias, act); break;
+    case 4: gs_block(4, nv, mk, K, A, lda, B, ldb, beta, C, ldc, bias, act); break;
+    case 3: gs_block(3, nv, mk, K, A, lda, B, ldb, beta, C, ldc, bias, act); break;
+    case 2: gs_block(2, nv, mk, K, A, lda, B, ldb, beta, C, ldc, bias, act); break;
+    case 1: gs_block(1, nv, mk, K, A, lda, B, ldb, beta, C, ldc, bias, act); break;
+    default: break;
+    }
+}
+
+static T512 void gemm_small_512(int M, int N, int K, const float *A, int lda, const float *B, int ldb, int beta,
+                                float *C, int ldc, const float *bias, int act)
+{
+    for (int j = 0; j < N;) {
+        const int left = N - j;
+        const int nv = left > 64 && left <= 80 ? 5 : left >= 64 ? 4 : (left + 15) / 16;
+        const int w = left < 16 * nv ? left : 16 * nv;
+        __mmask16 mk[5];
+        for (int v = 0; v < 5; v++) {
+            const int l = w - 16 * v;
+            mk[v] = l >= 16 ? (__mmask16)0xFFFF : l > 0 ? tail16((size_t)l) : 0;
+        }
+        const float *Bj = B + j, *bj = bias ? bias + j : NULL;
+        int i = 0;
+#define GS_AT(R_, NV_) gs_block(R_, NV_, mk, K, A + (size_t)i * lda, lda, Bj, ldb, beta, C + (size_t)i * ldc + j, ldc, bj, act)
+        if (nv == 5) {
+            for (; i + 4 <= M; i += 4) GS_AT(4, 5);
+        } else if (nv == 4) {
+            for (; i + 6 <= M; i += 6) GS_AT(6, 4);
+        } else {
+            for (; i + 6 <= M; i += 6) GS_AT(6, nv);
+        }
+#undef GS_AT
+        if (i < M)
+            gs_tail(M - i, nv, mk, K, A + (size_t)i * lda, lda, Bj, ldb, beta, C + (size_t)i * ldc + j, ldc, bj, act);
+        j += w;
+    }
+}
+
 /* ---- AVX2 + FMA: the same operations, 8 lanes; tails through a masked load/store ---- */
 #define T256 __attribute__((target("avx2,fma")))
 
@@ -582,5 +673,19 @@ int dsi_simd_bern_grad(const float *x, const float *y, float g, float *gx, size_
     if (l == 1) { bern_grad_256(x, y, g, gx, n); return 1; }
 #endif
     (void)x; (void)y; (void)g; (void)gx; (void)n;
+    return 0;
+}
+
+int dsi_gemm_small(int M, int N, int K, const float *A, int lda, const float *B, int ldb, float beta, float *C,
+                   int ldc, const float *bias, int act)
+{
+#ifdef DSI_X86_SIMD
+    if (dsi_simd_level() == 2 && M > 0 && N > 0 && K > 0 && (beta == 0.0f || beta == 1.0f)) {
+        gemm_small_512(M, N, K, A, lda, B, ldb, beta != 0.0f, C, ldc, bias, act);
+        return 1;
+    }
+#endif
+    (void)M; (void)N; (void)K; (void)A; (void)lda; (void)B; (void)ldb; (void)beta; (void)C; (void)ldc; (void)bias;
+    (void)act;
     return 0;
 }

@@ -63,4 +63,24 @@ int dsi_simd_lstm_row_backward(int H, float *gates, const float *tc, const float
 int dsi_simd_bern_nll(const float *x, const float *y, size_t n, double *sum);
 int dsi_simd_bern_grad(const float *x, const float *y, float g, float *gx, size_t n);
 
+/* Small-matrix gemm without packing (AVX-512 only), for the narrow layers
+ * (N, K up to ~128) where a BLAS's packing costs as much as the multiply:
+ *   C[M,N] = act(A[M,K] B[K,N] + (beta == 1 ? C : 0) + bias[N])
+ * row-major, no transposes, alpha 1, beta 0 or 1, bias may be NULL, act one of
+ * DSI_GS_*. Each element is summed over k in order from 0, then C, then bias
+ * are added: its value depends neither on its position nor on M or N.
+ * Returns 0 (nothing done) when the CPU has no AVX-512 or beta is not 0/1. */
+enum { DSI_GS_NONE = 0, DSI_GS_RELU = 1, DSI_GS_TANH = 2 };
+int dsi_gemm_small(int M, int N, int K, const float *A, int lda, const float *B, int ldb, float beta, float *C,
+                   int ldc, const float *bias, int act);
+/* Does dsi_gemm hand this shape (op(A) not transposed, alpha 1) to
+ * dsi_gemm_small? Where it measured faster than OpenBLAS (bench_gemm_small):
+ * N <= 80, K <= 512, M >= 192 (fewer rows: OpenBLAS's own small-matrix path
+ * is as fast), and for a transposed B at most DSI_GS_TMAX floats in it. */
+#define DSI_GS_TMAX 8192
+static inline int dsi_gemm_small_fits(int M, int N, int K, int tb)
+{
+    return N <= 80 && K <= 512 && M >= 192 && (!tb || (long)N * K <= DSI_GS_TMAX) && dsi_simd_level() == 2;
+}
+
 #endif
