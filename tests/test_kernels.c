@@ -144,6 +144,46 @@ START_TEST(gemm_small_matches_naive)
 }
 END_TEST
 
+/* C[K,N] = beta C + A[M,K]^T B[M,N], the kernel and through dsi_gemm(1, 0, ..) */
+START_TEST(gemm_small_tn_matches_naive)
+{
+    static const int ms[] = {1, 5, 255, 256, 257, 700}, ns[] = {1, 15, 16, 17, 64, 65, 80, 81, 128},
+                     ks[] = {1, 6, 7, 13, 64, 80};
+    dsi_rng r;
+    dsi_rng_seed(&r, 6);
+    for (size_t a = 0; a < sizeof ms / sizeof *ms; a++)
+        for (size_t b = 0; b < sizeof ns / sizeof *ns; b++)
+            for (size_t c = 0; c < sizeof ks / sizeof *ks; c++) {
+                const int M = ms[a], N = ns[b], K = ks[c], lda = K + 1, ldb = N + 3, ldc = N + 2;
+                float *A = malloc(sizeof(float) * (size_t)M * lda), *B = malloc(sizeof(float) * (size_t)M * ldb),
+                      *C = malloc(sizeof(float) * (size_t)K * ldc), *C0 = malloc(sizeof(float) * (size_t)K * ldc);
+                tu_fill(&r, A, (size_t)M * lda);
+                tu_fill(&r, B, (size_t)M * ldb);
+                tu_fill(&r, C0, (size_t)K * ldc);
+                for (int use_gemm = 0; use_gemm < 2; use_gemm++)
+                    for (int beta_on = 0; beta_on < 2; beta_on++) {
+                        const float beta = beta_on ? 1.0f : 0.0f;
+                        memcpy(C, C0, sizeof(float) * (size_t)K * ldc);
+                        if (use_gemm)
+                            dsi_gemm(1, 0, K, N, M, 1.0f, A, lda, B, ldb, beta, C, ldc);
+                        else if (!dsi_gemm_small_tn(K, N, M, A, lda, B, ldb, beta, C, ldc))
+                            continue;
+                        for (int i = 0; i < K; i++) {
+                            for (int j = 0; j < N; j++) {
+                                double s = beta * C0[(size_t)i * ldc + j];
+                                for (int m = 0; m < M; m++) s += (double)A[(size_t)m * lda + i] * B[(size_t)m * ldb + j];
+                                ck_assert_msg(fabs(C[(size_t)i * ldc + j] - s) <= 2e-6 * (M + 2),
+                                              "gemm %d M %d N %d K %d (%d,%d): %.8g vs %.8g", use_gemm, M, N, K, i, j,
+                                              C[(size_t)i * ldc + j], s);
+                            }
+                            ck_assert(C[(size_t)i * ldc + N] == C0[(size_t)i * ldc + N]);
+                        }
+                    }
+                free(A), free(B), free(C), free(C0);
+            }
+}
+END_TEST
+
 /* an element's value does not depend on where it sits or on M, N */
 START_TEST(gemm_small_position_independent)
 {
@@ -172,6 +212,7 @@ int main(void)
     tcase_add_test(tc, bern_extremes);
     tcase_add_test(tc, gemm_small_matches_naive);
     tcase_add_test(tc, gemm_small_position_independent);
+    tcase_add_test(tc, gemm_small_tn_matches_naive);
     suite_add_tcase(s, tc);
     return tu_run(s) ? 1 : 0;
 }

@@ -29,6 +29,9 @@ void dsi_gemm(int ta, int tb, int M, int N, int K, float alpha, const float *A, 
             if (dsi_gemm_small(M, N, K, A, lda, bt, N, beta, C, ldc, NULL, DSI_GS_NONE)) return;
         }
     }
+    if (ta && !tb && alpha == 1.0f && dsi_gemm_small_tn_fits(M, N, K) &&
+        dsi_gemm_small_tn(M, N, K, A, lda, B, ldb, beta, C, ldc))
+        return;
     cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, M, N, K,
                 alpha, A, lda, B, ldb, beta, C, ldc);
 }

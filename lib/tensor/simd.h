@@ -73,6 +73,18 @@ int dsi_simd_bern_grad(const float *x, const float *y, float g, float *gx, size_
 enum { DSI_GS_NONE = 0, DSI_GS_RELU = 1, DSI_GS_TANH = 2 };
 int dsi_gemm_small(int M, int N, int K, const float *A, int lda, const float *B, int ldb, float beta, float *C,
                    int ldc, const float *bias, int act);
+/* The weight-gradient shape: C[K,N] = A[M,K]^T B[M,N] (+ C if beta == 1),
+ * with M long (summed in chunks of 256 rows, in order, added to C chunk by
+ * chunk: the result depends on M but not on an element's position). Returns
+ * 0 (nothing done) without AVX-512 or when beta is not 0/1. */
+int dsi_gemm_small_tn(int K, int N, int M, const float *A, int lda, const float *B, int ldb, float beta, float *C,
+                      int ldc);
+/* Does dsi_gemm hand C[K,N] = A^T B (inner size M) to dsi_gemm_small_tn?
+ * N <= 128, K <= 128, M >= 256 (measured with bench_gemm_small: 1.1-1.4x). */
+static inline int dsi_gemm_small_tn_fits(int K, int N, int M)
+{
+    return N <= 128 && K <= 128 && M >= 256 && dsi_simd_level() == 2;
+}
 /* Does dsi_gemm hand this shape (op(A) not transposed, alpha 1) to
  * dsi_gemm_small? Where it measured faster than OpenBLAS (bench_gemm_small):
  * N <= 80, K <= 512, M >= 192 (fewer rows: OpenBLAS's own small-matrix path
