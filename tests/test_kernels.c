@@ -75,6 +75,44 @@ START_TEST(bern_extremes)
 }
 END_TEST
 
+/* KL row: sum_d expm1(a-b) - (a-b) + dm^2 e^-b and its gradient, against libm in double */
+START_TEST(klg_row_matches_naive)
+{
+    static const int ds[] = {1, 5, 8, 15, 16, 17, 33, 100};
+    dsi_rng r;
+    dsi_rng_seed(&r, 21);
+    for (size_t di = 0; di < sizeof ds / sizeof *ds; di++)
+        for (int scale = 0; scale < 3; scale++) {
+            const int D = ds[di];
+            const float sc = scale == 0 ? 1e-3f : scale == 1 ? 1.0f : 40.0f; /* tiny d, O(1), clamped */
+            float mq[100], lq[100], mp[100], lp[100], g[4][100];
+            double ref = 0.0, ref_g[4][100];
+            for (int d = 0; d < D; d++) {
+                mq[d] = 2.0f * dsi_rng_uniform(&r) - 1.0f;
+                mp[d] = 2.0f * dsi_rng_uniform(&r) - 1.0f;
+                lp[d] = sc * (2.0f * dsi_rng_uniform(&r) - 1.0f);
+                lq[d] = lp[d] + sc * (2.0f * dsi_rng_uniform(&r) - 1.0f);
+                double a = lq[d] < -30 ? -30 : lq[d] > 20 ? 20 : lq[d], b = lp[d] < -30 ? -30 : lp[d] > 20 ? 20 : lp[d];
+                double dl = a - b, dm = (double)mq[d] - mp[d], ip = exp(-b), e = expm1(dl);
+                ref += e - dl + dm * dm * ip;
+                ref_g[0][d] = 0.1 + 0.5 * dm * ip;
+                ref_g[1][d] = 0.1 + (lq[d] >= -30 && lq[d] <= 20 ? 0.25 * e : 0.0);
+                ref_g[2][d] = 0.1 - 0.5 * dm * ip;
+                ref_g[3][d] = 0.1 - (lp[d] >= -30 && lp[d] <= 20 ? 0.25 * (e + dm * dm * ip) : 0.0);
+                for (int k = 0; k < 4; k++) g[k][d] = 0.1f;
+            }
+            double s = 0.0;
+            if (!dsi_simd_klg_row(mq, lq, mp, lp, D, &s)) return;
+            ck_assert_msg(fabs(s - ref) <= 1e-13 * (1.0 + fabs(ref)), "D %d scale %g: %.17g vs %.17g", D, sc, s, ref);
+            ck_assert_int_eq(dsi_simd_klg_row_grad(mq, lq, mp, lp, D, 0.5f, g[0], g[1], g[2], g[3]), 1);
+            for (int k = 0; k < 4; k++)
+                for (int d = 0; d < D; d++)
+                    ck_assert_msg(fabs(g[k][d] - ref_g[k][d]) <= 4e-6 * (1.0 + fabs(ref_g[k][d])),
+                                  "D %d scale %g grad %d[%d]: %.9g vs %.9g", D, sc, k, d, g[k][d], ref_g[k][d]);
+        }
+}
+END_TEST
+
 /* C = act(op(A) op(B) + beta C + bias) in double */
 static void ref_gemm(int tb, int M, int N, int K, const float *A, int lda, const float *B, int ldb, float beta,
                      const float *C0, int ldc, const float *bias, int act, double *out)
@@ -210,6 +248,7 @@ int main(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, bern_nll_matches_naive);
     tcase_add_test(tc, bern_extremes);
+    tcase_add_test(tc, klg_row_matches_naive);
     tcase_add_test(tc, gemm_small_matches_naive);
     tcase_add_test(tc, gemm_small_position_independent);
     tcase_add_test(tc, gemm_small_tn_matches_naive);

@@ -1,5 +1,6 @@
 /* gauss.c - diagonal Gaussian latents: heads, sampling, KL, log-density. */
 #include "latent/gauss.h"
+#include "tensor/simd.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -248,6 +249,9 @@ static void klg_backward(dsi_node *n)
             size_t b = r / (size_t)s->rows_per_b, rr = r % (size_t)s->rows_per_b;
             op = ((size_t)s->p_batch[b] * (size_t)s->rows_per_b + rr) * (size_t)D;
         }
+        if (dsi_simd_klg_row_grad(mq->x + oq, lq->x + oq, mp->x + op, lp->x + op, D, (float)g, gmq ? gmq + oq : NULL,
+                                  glq ? glq + oq : NULL, gmp ? gmp + op : NULL, glp ? glp + op : NULL))
+            continue;
         for (int d = 0; d < D; d++) {
             float lqr = lq->x[oq + d], lpr = lp->x[op + d];
             double a = dsi_lv_clamp(lqr), b = dsi_lv_clamp(lpr);
@@ -288,6 +292,10 @@ dsi_var *dsi_kl_gauss_idx(dsi_tape *t, dsi_var *mu_q, dsi_var *lv_q, dsi_var *mu
         if (m == 0.0) continue;
         size_t oq = r * (size_t)D, op = oq;
         if (p_batch) op = ((size_t)p_batch[r / (size_t)rpb] * (size_t)rpb + r % (size_t)rpb) * (size_t)D;
+        if (dsi_simd_klg_row(mu_q->x + oq, lv_q->x + oq, mu_p->x + op, lv_p->x + op, D, &acc)) {
+            sum += m * acc;
+            continue;
+        }
         for (int d = 0; d < D; d++) {
             double a = dsi_lv_clamp(lv_q->x[oq + d]), b = dsi_lv_clamp(lv_p->x[op + d]);
             double dm = (double)mu_q->x[oq + d] - mu_p->x[op + d], dl = a - b;

@@ -63,6 +63,19 @@ int dsi_simd_lstm_row_backward(int H, float *gates, const float *tc, const float
 int dsi_simd_bern_nll(const float *x, const float *y, size_t n, double *sum);
 int dsi_simd_bern_grad(const float *x, const float *y, float g, float *gx, size_t n);
 
+/* KL(N(mq, e^lq) || N(mp, e^lp)) over one row of D, log-variances clamped
+ * to [-30, 20] (gauss.h) (AVX-512 only; return 0 = not done):
+ *   sum_d expm1(a - b) - (a - b) + (mq - mp)^2 e^-b   (a = clamp lq, b = clamp lp)
+ * (without the factor 1/2) in double, 8 lanes (the loss value agrees with a
+ * libm loop to ~1e-15), and in float, 16 lanes, its gradient times g
+ * accumulated into whichever of gmq, glq, gmp, glp is not NULL (the log-
+ * variance gradients only where lq / lp lie inside the clamp range):
+ *   gmq += g dm e^-b; gmp -= g dm e^-b; glq += g/2 expm1(d); glp -= g/2 (expm1(d) + dm^2 e^-b).
+ * expm1(d) - d is evaluated without cancellation (series for |d| < 1/2). */
+int dsi_simd_klg_row(const float *mq, const float *lq, const float *mp, const float *lp, int D, double *sum);
+int dsi_simd_klg_row_grad(const float *mq, const float *lq, const float *mp, const float *lp, int D, float g,
+                          float *gmq, float *glq, float *gmp, float *glp);
+
 /* Small-matrix gemm without packing (AVX-512 only), for the narrow layers
  * (N, K up to ~128) where a BLAS's packing costs as much as the multiply:
  *   C[M,N] = act(A[M,K] B[K,N] + (beta == 1 ? C : 0) + bias[N])
