@@ -89,12 +89,11 @@ def make_w1():
 
 # ---------------------------------------------------------------- W2 DSAE
 class DSAE(nn.Module):
-    """The libdisent "dsae" configuration of bench_w2.c."""
+    """The libdisent "dsae" configuration of bench_w2.c: the global bi-LSTM reads the mel frames (80->256)."""
 
     def __init__(self, F=80, H=256, DV=16, DZ=16):
         super().__init__()
-        self.gfeat = nn.Sequential(nn.Linear(F, H), nn.Tanh())
-        self.glstm = nn.LSTM(H, H, batch_first=True, bidirectional=True)
+        self.glstm = nn.LSTM(F, H, batch_first=True, bidirectional=True)
         self.vhead = nn.Linear(H, 2 * DV)
         self.lfeat = nn.Sequential(nn.Linear(F, H), nn.Tanh())
         self.zhead = nn.Linear(H, 2 * DZ)
@@ -106,7 +105,7 @@ class DSAE(nn.Module):
     def loss(self, x):
         B, T, _ = x.shape
         H, DV, DZ = self.H, self.DV, self.DZ
-        y2, _ = self.glstm(self.gfeat(x))
+        y2, _ = self.glstm(x)
         h = 0.5 * (y2[..., :H] + y2[..., H:])
         mv, lv = self.vhead(h.mean(1)).split(DV, dim=1)
         lv = clamp_lv(lv)
@@ -126,7 +125,7 @@ class DSAE(nn.Module):
 
 def w2_flops():
     B, T, F, H, DZ, DV = 128, 128, 80, 256, 16, 16
-    m = F * H + 2.0 * 4 * H * (H + H) + F * H + H * 2 * DZ
+    m = 2.0 * 4 * H * (F + H) + F * H + H * 2 * DZ
     m += (T - 1) / T * (4.0 * H * (DZ + H) + H * 2 * DZ)
     m += (DZ + DV) * H + H * H + H * F + H * 2 * DV / T
     return 3.0 * 2.0 * m * B * T * 1e-9

@@ -38,6 +38,8 @@
  * Options (both families): frames (250), n_mels (80), v_dim (16), z_dim (16),
  * hidden (64:64, the per-frame feature MLPs of both encoders), activation
  * (tanh | relu | leaky | sigmoid), global_encoder (mlp | bilstm),
+ * global_features (mlp | none: with global_encoder=bilstm, the bi-LSTM reads
+ * the frames x_t directly instead of MLP_g(x_t)),
  * local_encoder (mlp | lstm | bilstm), encoder_lstm (64, units per
  * direction), posterior (factorised | full), prior_hidden (32), prior_layers
  * (2), decoder (mlp | bilstm), dec_hidden (64:64), decoder_lstm (64),
@@ -85,6 +87,7 @@ typedef struct dsae {
     int hidden[DSI_MLP_MAX_LAYERS], n_hidden;
     int dec_hidden[DSI_MLP_MAX_LAYERS], n_dec_hidden;
     int act, genc_kind, lenc_kind, full, dec_kind, scaling, noise_mean;
+    int gfeat_none; /* global_features=none: the global bi-LSTM reads the frames x_t directly */
     int enc_lstm, prior_hidden, prior_layers, dec_lstm;
     float obs_var, beta_v, beta_z;
     int constrained, informed, stop_grad;
@@ -141,8 +144,13 @@ static dsn_status genc_add(dsae *s, genc *g, dsi_params *ps, const char *prefix,
     for (int i = 0; i < s->n_hidden; i++) sizes[i + 1] = s->hidden[i];
     int hf = s->hidden[s->n_hidden - 1];
     g->first = ps->count;
-    snprintf(name, sizeof name, "%s.feat", prefix);
-    dsn_status st = dsi_mlp_add(&g->feat, ps, name, group, sizes, s->n_hidden + 1, acts[s->act], acts[s->act]);
+    dsn_status st = DSN_OK;
+    if (s->gfeat_none) {
+        hf = s->F;
+    } else {
+        snprintf(name, sizeof name, "%s.feat", prefix);
+        st = dsi_mlp_add(&g->feat, ps, name, group, sizes, s->n_hidden + 1, acts[s->act], acts[s->act]);
+    }
     if (st == DSN_OK && s->genc_kind == ENC_BILSTM) {
         snprintf(name, sizeof name, "%s.fw", prefix);
         st = lstm_add(&g->fw, ps, name, group, hf, s->enc_lstm);
@@ -158,7 +166,7 @@ static dsn_status genc_add(dsae *s, genc *g, dsi_params *ps, const char *prefix,
 
 static void genc_init(const dsae *s, const genc *g, dsi_params *ps, dsi_rng *rng)
 {
-    dsi_mlp_init(&g->feat, ps, rng);
+    if (!s->gfeat_none) dsi_mlp_init(&g->feat, ps, rng);
     if (s->genc_kind == ENC_BILSTM) {
         lstm_init(&g->fw, ps, rng);
         lstm_init(&g->bw, ps, rng);
@@ -216,7 +224,7 @@ static dsi_var *mean_time(dsi_tape *t, const batch_ctx *c, dsi_var *h)
 static dsn_status global_post(dsi_tape *t, const dsae *s, const genc *g, dsi_params *ps, const batch_ctx *c, dsi_var *x,
                               dsi_gauss_post *q)
 {
-    dsi_var *f = dsi_mlp_forward(t, &g->feat, ps, x);
+    dsi_var *f = s->gfeat_none ? x : dsi_mlp_forward(t, &g->feat, ps, x);
     if (s->genc_kind == ENC_BILSTM) {
         dsi_var *hf = lstm_run(t, &g->fw, ps, f, 0, c->len);
         dsi_var *hb = lstm_run(t, &g->bw, ps, f, 1, c->len);
@@ -304,6 +312,7 @@ static dsn_status create_common(dsn_model *m, dsi_optr *r, int two_stage)
     for (int k = 0; k < 4; k++) s->w_swap[k] = 1.0f;
     static const char *const act_names[] = {"tanh", "relu", "leaky", "sigmoid", NULL};
     static const char *const genc_names[] = {"mlp", "bilstm", NULL};
+    static const char *const gfeat_names[] = {"mlp", "none", NULL};
     static const char *const lenc_names[] = {"mlp", "lstm", "bilstm", NULL};
     static const char *const post_names[] = {"factorised", "full", NULL};
     static const char *const dec_names[] = {"mlp", "bilstm", NULL};
@@ -318,6 +327,7 @@ static dsn_status create_common(dsn_model *m, dsi_optr *r, int two_stage)
     dsi_opt_ints(r, "dec_hidden", s->dec_hidden, DSI_MLP_MAX_LAYERS - 1, &s->n_dec_hidden, 1, 1 << 16);
     dsi_opt_enum(r, "activation", &s->act, act_names);
     dsi_opt_enum(r, "global_encoder", &gk, genc_names);
+    dsi_opt_enum(r, "global_features", &s->gfeat_none, gfeat_names);
     dsi_opt_enum(r, "local_encoder", &s->lenc_kind, lenc_names);
     dsi_opt_int(r, "encoder_lstm", &s->enc_lstm, 1, 1 << 14);
     dsi_opt_enum(r, "posterior", &s->full, post_names);
@@ -341,6 +351,8 @@ static dsn_status create_common(dsn_model *m, dsi_optr *r, int two_stage)
     }
     if (r->status != DSN_OK) return r->status;
     s->genc_kind = gk == 1 ? ENC_BILSTM : ENC_MLP;
+    if (s->gfeat_none && s->genc_kind != ENC_BILSTM)
+        return dsi_error(DSN_E_INVALID, "global_features=none needs global_encoder=bilstm (the LSTMs then read the frames)");
     s->dec_kind = dk == 1 ? ENC_BILSTM : ENC_MLP;
 
     m->obs_nd = 2;
