@@ -542,7 +542,8 @@ int main(int argc, char **argv)
     }
 
     /* ---- split ---- */
-    char *is_valid = calloc(n, 1);
+    char *is_valid = xmalloc(n);
+    memset(is_valid, 0, n);
     size_t *perm = xmalloc(n * sizeof(size_t));
     for (size_t i = 0; i < n; i++) perm[i] = i;
     shuffle(perm, n);
