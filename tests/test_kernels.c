@@ -75,6 +75,31 @@ START_TEST(bern_extremes)
 }
 END_TEST
 
+/* accumulating activation gradients: exactly the scalar loops */
+START_TEST(act_grad_acc_matches_naive)
+{
+    dsi_rng r;
+    dsi_rng_seed(&r, 3);
+    for (size_t si = 0; si < NSIZES; si++) {
+        size_t n = sizes[si];
+        float *x = malloc(sizeof(float) * n), *gy = malloc(sizeof(float) * n), *g1 = malloc(sizeof(float) * n),
+              *g2 = malloc(sizeof(float) * n);
+        tu_fill(&r, x, n);
+        tu_fill(&r, gy, n);
+        tu_fill(&r, g1, n);
+        if (n > 2) x[1] = 0.0f;
+        memcpy(g2, g1, sizeof(float) * n);
+        dsi_simd_relu_grad_acc(x, gy, g1, n);
+        for (size_t i = 0; i < n; i++) g2[i] += x[i] > 0 ? gy[i] : 0.0f;
+        ck_assert_int_eq(memcmp(g1, g2, sizeof(float) * n), 0);
+        dsi_simd_tanh_grad_acc(x, gy, g1, n);
+        for (size_t i = 0; i < n; i++) g2[i] += gy[i] * (1.0f - x[i] * x[i]);
+        for (size_t i = 0; i < n; i++) ck_assert_msg(fabsf(g1[i] - g2[i]) <= 1e-6f, "n %zu i %zu", n, i);
+        free(x), free(gy), free(g1), free(g2);
+    }
+}
+END_TEST
+
 /* KL row: sum_d expm1(a-b) - (a-b) + dm^2 e^-b and its gradient, against libm in double */
 START_TEST(klg_row_matches_naive)
 {
@@ -248,6 +273,7 @@ int main(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, bern_nll_matches_naive);
     tcase_add_test(tc, bern_extremes);
+    tcase_add_test(tc, act_grad_acc_matches_naive);
     tcase_add_test(tc, klg_row_matches_naive);
     tcase_add_test(tc, gemm_small_matches_naive);
     tcase_add_test(tc, gemm_small_position_independent);

@@ -98,13 +98,13 @@ void dsi_act_backward(dsi_act act, float alpha, const float *x, const float *y, 
         for (size_t i = 0; i < n; i++) gx[i] += gy[i];
         break;
     case DSI_ACT_RELU:
-        for (size_t i = 0; i < n; i++) gx[i] += x[i] > 0 ? gy[i] : 0.0f;
+        dsi_simd_relu_grad_acc(x, gy, gx, n);
         break;
     case DSI_ACT_LEAKY:
         for (size_t i = 0; i < n; i++) gx[i] += x[i] > 0 ? gy[i] : alpha * gy[i];
         break;
     case DSI_ACT_TANH:
-        for (size_t i = 0; i < n; i++) gx[i] += gy[i] * (1.0f - y[i] * y[i]);
+        dsi_simd_tanh_grad_acc(y, gy, gx, n);
         break;
     case DSI_ACT_SIGMOID:
         for (size_t i = 0; i < n; i++) gx[i] += gy[i] * y[i] * (1.0f - y[i]);

@@ -558,6 +558,21 @@ static T512 void klg_row_grad_512(const float *mq, const float *lq, const float 
     }
 }
 
+
+/* gx += (x > 0 ? gy : 0) and gx += gy (1 - y^2), accumulating (the unary op's backward) */
+#define ACC512(name, expr)                                                                                        \
+    static T512 void name(const float *v_, const float *gy, float *gx, size_t n)                                 \
+    {                                                                                                             \
+        for (size_t k = 0; k < n; k += 16) {                                                                      \
+            const __mmask16 mk = n - k >= 16 ? (__mmask16)0xFFFF : tail16(n - k);                                 \
+            const __m512 v = _mm512_maskz_loadu_ps(mk, v_ + k), g = _mm512_maskz_loadu_ps(mk, gy + k);           \
+            _mm512_mask_storeu_ps(gx + k, mk, _mm512_add_ps(_mm512_maskz_loadu_ps(mk, gx + k), expr));           \
+        }                                                                                                         \
+    }
+ACC512(relu_gacc_512, _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(v, _mm512_setzero_ps(), _CMP_GT_OQ), g))
+ACC512(tanh_gacc_512, _mm512_mul_ps(g, _mm512_sub_ps(_mm512_set1_ps(1.0f), _mm512_mul_ps(v, v))))
+
+
 /* ---- AVX2 + FMA: the same operations, 8 lanes; tails through a masked load/store ---- */
 #define T256 __attribute__((target("avx2,fma")))
 
@@ -750,6 +765,18 @@ static T256 void bern_grad_256(const float *x, const float *y, float g, float *g
         _mm256_maskstore_ps(gx + k, mk, _mm256_fmadd_ps(G, _mm256_sub_ps(sg, yv), _mm256_maskload_ps(gx + k, mk)));
     }
 }
+
+#define ACC256(name, expr)                                                                                        \
+    static T256 void name(const float *v_, const float *gy, float *gx, size_t n)                                 \
+    {                                                                                                             \
+        for (size_t k = 0; k < n; k += 8) {                                                                       \
+            const __m256i mk = tail8(n - k);                                                                      \
+            const __m256 v = _mm256_maskload_ps(v_ + k, mk), g = _mm256_maskload_ps(gy + k, mk);                 \
+            _mm256_maskstore_ps(gx + k, mk, _mm256_add_ps(_mm256_maskload_ps(gx + k, mk), expr));                \
+        }                                                                                                         \
+    }
+ACC256(relu_gacc_256, _mm256_and_ps(_mm256_cmp_ps(v, _mm256_setzero_ps(), _CMP_GT_OQ), g))
+ACC256(tanh_gacc_256, _mm256_mul_ps(g, _mm256_sub_ps(_mm256_set1_ps(1.0f), _mm256_mul_ps(v, v))))
 #endif /* DSI_X86_SIMD */
 
 /* ---- public entry points ---- */
@@ -919,3 +946,16 @@ int dsi_simd_klg_row_grad(const float *mq, const float *lq, const float *mp, con
     (void)mq; (void)lq; (void)mp; (void)lp; (void)D; (void)g; (void)gmq; (void)glq; (void)gmp; (void)glp;
     return 0;
 }
+
+void dsi_simd_relu_grad_acc(const float *x, const float *gy, float *gx, size_t n)
+{
+    DISPATCH(relu_gacc_512, relu_gacc_256, x, gy, gx, n);
+    for (size_t i = 0; i < n; i++) gx[i] += x[i] > 0 ? gy[i] : 0.0f;
+}
+
+void dsi_simd_tanh_grad_acc(const float *y, const float *gy, float *gx, size_t n)
+{
+    DISPATCH(tanh_gacc_512, tanh_gacc_256, y, gy, gx, n);
+    for (size_t i = 0; i < n; i++) gx[i] += gy[i] * (1.0f - y[i] * y[i]);
+}
+

@@ -33,6 +33,12 @@ void dsi_simd_relu_grad(const float *y, const float *gy, float *gz, size_t n);
 void dsi_simd_tanh_grad(const float *y, const float *gy, float *gz, size_t n);   /* gy (1 - y^2) */
 void dsi_simd_sigm_grad(const float *y, const float *gy, float *gz, size_t n);   /* gy y (1 - y) */
 
+/* Accumulating forms (the unary op's backward): gx += x > 0 ? gy : 0 (from
+ * the input x; x > 0 iff y > 0, so y works too); gx += gy (1 - y^2). The vector
+ * paths compute gx + (masked gy) / gx + gy (1 - y y) exactly as the scalar loop. */
+void dsi_simd_relu_grad_acc(const float *x, const float *gy, float *gx, size_t n);
+void dsi_simd_tanh_grad_acc(const float *y, const float *gy, float *gx, size_t n);
+
 /* y[r, :] = b for r < rows (bias broadcast), y [rows, n] */
 void dsi_simd_bcast_rows(float *y, const float *b, size_t rows, size_t n);
 /* b[j] += sum_r g[r, j], g [rows, n] */
