@@ -10,9 +10,10 @@
 #
 #   scripts/demo-tsdsae.sh [extra tsdsae_dmelodies options, e.g. --epochs 100]
 #
-# Environment: BUILD (build), DATA (data/tsdsae/dmel), OUT (tsdsae_out),
-# COUNT (clips, 3000), EPOCHS, CONSTRAINED, MODEL_OPTS, LR (the demo schedule
-# of docs/tsdsae.md), THREADS (OpenBLAS threads, 1: faster on a busy 2-core
+# Environment: BUILD (build), DATA (data/tsdsae/dmel), OUT (data/tsdsae/out),
+# COUNT (clips, 3000), EPOCHS (40), CONSTRAINED (10), MODEL_OPTS (obs_var=0.05;
+# set it empty for the reference loss), LR (2e-3): the demo schedule of
+# docs/tsdsae.md, THREADS (OpenBLAS threads, 1: faster on a busy 2-core
 # machine), SKIP_BUILD (set: use the binaries already in BUILD). Results and
 # commands: docs/tsdsae.md.
 set -eu
@@ -20,12 +21,12 @@ cd "$(dirname "$0")/.."
 
 BUILD=${BUILD:-build}
 DATA=${DATA:-data/tsdsae/dmel}
-OUT=${OUT:-tsdsae_out}
+OUT=${OUT:-data/tsdsae/out}
 COUNT=${COUNT:-3000}
 EPOCHS=${EPOCHS:-40}
 CONSTRAINED=${CONSTRAINED:-10}
-MODEL_OPTS=${MODEL_OPTS:-}
-LR=${LR:-1e-3}
+MODEL_OPTS=${MODEL_OPTS-obs_var=0.05}
+LR=${LR:-2e-3}
 THREADS=${THREADS:-1}
 
 start=$(date +%s)
