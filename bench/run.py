@@ -10,7 +10,9 @@ For every workload and every thread setting (default 1 and 2), the libdisent
 benchmark (build/bench/bench_w*) and its PyTorch twin
 (bench/torch/workloads.py) run one after the other, `reps` times; each
 framework's figure is then its best thread setting (lower median ms/step;
-the median over reps of the per-run medians). libdisent threads = OpenBLAS
+the median over reps of the per-run medians); each line also shows the
+median CPU time per step (all threads; a one-thread run's CPU time leaves
+out the time spent waiting for a core). libdisent threads = OpenBLAS
 threads (its only threading; OPENBLAS_NUM_THREADS and the argument agree).
 PyTorch: torch.set_num_threads(k) (OpenMP, libgomp) with OMP_NUM_THREADS=k
 and OPENBLAS_NUM_THREADS=k (Debian's torch calls the pthreads OpenBLAS for
@@ -44,7 +46,7 @@ def run(cmd, env_extra):
         if line.startswith("RESULT "):
             f = line.split()
             return {"med": float(f[2]), "min": float(f[3]), "max_or_p99": float(f[4]), "gflop": float(f[5]),
-                    "allocs": int(f[6]), "text": p.stdout}
+                    "allocs": int(f[6]), "cpu": float(f[7]) if len(f) > 7 else float("nan"), "text": p.stdout}
     raise SystemExit(f"no RESULT line from {' '.join(cmd)}:\n{p.stdout}")
 
 
@@ -98,10 +100,12 @@ def main():
                     tcmd = [py, torch_script, w, "--steps", str(a.steps), "--threads", str(t)]
                 r = run(lcmd, env)
                 res["lib"].setdefault(t, []).append(r)
-                print(f"[{w} rep {rep} threads {t}] libdisent median {r['med']:.3f} ms (load {loadavg()})", flush=True)
+                print(f"[{w} rep {rep} threads {t}] libdisent median {r['med']:.3f} ms, CPU {r['cpu']:.3f} ms "
+                      f"(load {loadavg()})", flush=True)
                 r = run(tcmd, env)
                 res["torch"].setdefault(t, []).append(r)
-                print(f"[{w} rep {rep} threads {t}] pytorch   median {r['med']:.3f} ms (load {loadavg()})", flush=True)
+                print(f"[{w} rep {rep} threads {t}] pytorch   median {r['med']:.3f} ms, CPU {r['cpu']:.3f} ms "
+                      f"(load {loadavg()})", flush=True)
         best = {}
         for fw in ("lib", "torch"):
             cands = []
