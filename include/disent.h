@@ -294,6 +294,14 @@ DSN_API DSN_NODISCARD dsn_status dsn_encode(dsn_session *session, dsn_encoding *
  * allocation and thread rules as dsn_encode. */
 DSN_API DSN_NODISCARD dsn_status dsn_encode_masked(dsn_session *session, dsn_encoding *enc, const float *x, size_t n,
                                                    const int32_t *groups, const float *mask);
+/* dsn_encode_masked for hosts that need one part only, e.g. the "global" v
+ * of a clip whose instrument is swapped in: part (not NULL) is filled as by
+ * dsn_encode, every other part of enc reads as zeros, and a model may skip
+ * the work of the others (DSAE / TS-DSAE skip the local encoder when only
+ * "global" is asked for). mask may be NULL. DSN_E_INVALID for an unknown part.
+ * Same allocation and thread rules as dsn_encode. */
+DSN_API DSN_NODISCARD dsn_status dsn_encode_part(dsn_session *session, dsn_encoding *enc, const float *x, size_t n,
+                                                 const int32_t *groups, const float *mask, const char *part);
 /* Observations from enc's values: n_items * obs_size floats into out (ML-VAE
  * Bernoulli: pixel probabilities). */
 DSN_API DSN_NODISCARD dsn_status dsn_decode(dsn_session *session, const dsn_encoding *enc, float *out, size_t out_len);

@@ -450,6 +450,21 @@ START_TEST(encode_masked_sequences)
     ck_assert_int_eq(dsn_encode_masked(s, a, y, 2, NULL, mask), DSN_OK);
     ck_assert_int_eq(dsn_encoding_get(a, "global", "mean", va, 6, NULL, NULL), DSN_OK);
     for (int i = 0; i < 6; i++) ck_assert_float_eq_tol(va[i], vb[i], 1e-6);
+    /* only the global part: the same v, zeros for z */
+    ck_assert_int_eq(dsn_encode_part(s, b, y, 2, NULL, mask, "global"), DSN_OK);
+    ck_assert_int_eq(dsn_encoding_get(b, "global", "mean", vb, 6, NULL, NULL), DSN_OK);
+    for (int i = 0; i < 6; i++) ck_assert_float_eq(va[i], vb[i]);
+    float zb[2 * T * 2];
+    size_t zrows = 0;
+    ck_assert_int_eq(dsn_encoding_get(b, "local", "value", zb, sizeof zb / sizeof *zb, &zrows, NULL), DSN_OK);
+    ck_assert_uint_eq(zrows, 2 * T);
+    for (int i = 0; i < 2 * T * 2; i++) ck_assert_float_eq(zb[i], 0.0f);
+    ck_assert_int_eq(dsn_encode_part(s, b, y, 2, NULL, NULL, "local"), DSN_OK);
+    ck_assert_int_eq(dsn_encoding_get(b, "global", "value", vb, 6, NULL, NULL), DSN_OK);
+    for (int i = 0; i < 6; i++) ck_assert_float_eq(vb[i], 0.0f);
+    ck_assert_int_eq(dsn_encode_part(s, b, y, 2, NULL, NULL, "content"), DSN_E_INVALID);
+    ck_assert_ptr_nonnull(strstr(dsn_last_error(), "content"));
+    ck_assert_int_eq(dsn_encode_part(s, b, y, 2, NULL, NULL, NULL), DSN_E_INVALID);
     mask[3] = 2.0f;
     ck_assert_int_eq(dsn_encode_masked(s, a, y, 2, NULL, mask), DSN_E_INVALID);
     ck_assert_ptr_nonnull(strstr(dsn_last_error(), "mask"));

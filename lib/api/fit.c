@@ -66,7 +66,7 @@ static dsn_status validate(dsn_model *m, const dsi_dataset *ds, size_t batch, ui
         dsi_tape_reset(t);
         dsi_tape_set_recording(t, 0);
         size_t g = dsi_dense_groups(ds->n_groups && m->vt->grouped ? b->group : NULL, b->n, dense, seen);
-        dsi_input in = {b->x, b->n, dense, g, ds->mask ? b->mask : NULL};
+        dsi_input in = {b->x, b->n, dense, g, ds->mask ? b->mask : NULL, 0};
         dsi_var *loss = NULL;
         dsi_terms terms = {0};
         st = m->vt->loss(m, t, &in, &loss, &terms);
@@ -128,7 +128,7 @@ static dsn_status fit(dsn_model *m, dsn_optimizer *opt, const dsi_dataset *train
                 if (st == DSN_OK && b.n == 0) st = dsi_epoch_iter_next(it, &b);
             }
             if (st != DSN_OK) goto done;
-            dsi_input in = {b.x, b.n, grouped ? b.group : NULL, 0, train->mask ? b.mask : NULL};
+            dsi_input in = {b.x, b.n, grouped ? b.group : NULL, 0, train->mask ? b.mask : NULL, 0};
             float l;
             st = dsi_train_on(m, opt, &in, &l);
             if (st != DSN_OK) goto done;

@@ -59,7 +59,7 @@ static dsn_status check_finite(const float *x, size_t n, const char *where)
 }
 
 static dsn_status encode_impl(dsn_session *s, dsn_encoding *enc, const float *x, size_t n, const int32_t *groups,
-                              const float *mask, const char *fn)
+                              const float *mask, const char *part, const char *fn)
 {
     if (!s || !enc || !x)
         return dsi_error(DSN_E_INVALID, "%s: %s must not be NULL", fn, !s ? "session" : !enc ? "encoding" : "x");
@@ -68,6 +68,9 @@ static dsn_status encode_impl(dsn_session *s, dsn_encoding *enc, const float *x,
     if (n == 0 || n > s->max_items || n > enc->max_items)
         return dsi_error(DSN_E_SHAPE, "%s: %zu items, session holds %zu and encoding %zu", fn, n, s->max_items,
                          enc->max_items);
+    int only = -1;
+    if (part && (only = dsi_model_part_index(m, part)) < 0)
+        return dsi_error(DSN_E_INVALID, "%s: the %s model has no part '%.64s'", fn, m->vt->name, part);
     dsn_status st = check_finite(x, n * m->obs_size, fn);
     if (st != DSN_OK) return st;
     if (mask) {
@@ -79,26 +82,46 @@ static dsn_status encode_impl(dsn_session *s, dsn_encoding *enc, const float *x,
                 return dsi_error(DSN_E_INVALID, "%s: mask value %zu is not in [0, 1]", fn, i);
     }
     size_t g = dsi_dense_groups(groups, n, s->dense, s->seen);
-    dsi_input in = {x, n, s->dense, g, mask};
+    dsi_input in = {x, n, s->dense, g, mask, only + 1};
     dsi_tape_reset(&s->tape);
     enc->n_items = n;
     enc->n_groups = g;
     memcpy(enc->group_of, s->dense, n * sizeof(int32_t));
     for (int p = 0; p < m->n_parts; p++) enc->parts[p].rows = dsi_part_rows(&m->parts[p], n, g);
     st = m->vt->encode(m, &s->tape, &in, enc);
-    if (st != DSN_OK) dsi_error_prefix(fn);
-    return st;
+    if (st != DSN_OK) {
+        dsi_error_prefix(fn);
+        return st;
+    }
+    for (int p = 0; only >= 0 && p < m->n_parts; p++) {
+        if (p == only) continue;
+        /* parts not asked for read as zeros, whether the model skipped them or not */
+        dsi_part_data *pd = &enc->parts[p];
+        size_t k = pd->rows * (size_t)m->parts[p].dim;
+        memset(pd->mean, 0, k * sizeof(float));
+        memset(pd->logvar, 0, k * sizeof(float));
+        memset(pd->value, 0, k * sizeof(float));
+        if (pd->codes) memset(pd->codes, 0, pd->rows * sizeof(int32_t));
+    }
+    return DSN_OK;
 }
 
 dsn_status dsn_encode(dsn_session *s, dsn_encoding *enc, const float *x, size_t n, const int32_t *groups)
 {
-    return encode_impl(s, enc, x, n, groups, NULL, "dsn_encode");
+    return encode_impl(s, enc, x, n, groups, NULL, NULL, "dsn_encode");
 }
 
 dsn_status dsn_encode_masked(dsn_session *s, dsn_encoding *enc, const float *x, size_t n, const int32_t *groups,
                              const float *mask)
 {
-    return encode_impl(s, enc, x, n, groups, mask, "dsn_encode_masked");
+    return encode_impl(s, enc, x, n, groups, mask, NULL, "dsn_encode_masked");
+}
+
+dsn_status dsn_encode_part(dsn_session *s, dsn_encoding *enc, const float *x, size_t n, const int32_t *groups,
+                           const float *mask, const char *part)
+{
+    if (!part) return dsi_error(DSN_E_INVALID, "dsn_encode_part: part must not be NULL");
+    return encode_impl(s, enc, x, n, groups, mask, part, "dsn_encode_part");
 }
 
 dsn_status dsn_decode(dsn_session *s, const dsn_encoding *enc, float *out, size_t out_len)

@@ -45,7 +45,7 @@ dsn_status dsn_train_step(dsn_model *m, dsn_optimizer *opt, const float *x, size
     if (n == 0 || n > ((size_t)1 << 24)) return dsi_error(DSN_E_SHAPE, "dsn_train_step: batch of %zu items", n);
     for (size_t i = 0; i < n * m->obs_size; i++)
         if (!isfinite(x[i])) return dsi_error(DSN_E_NUMERIC, "dsn_train_step: x[%zu] is not finite", i);
-    dsi_input in = {x, n, groups, 0, mask};
+    dsi_input in = {x, n, groups, 0, mask, 0};
     dsn_status st = dsi_train_on(m, opt, &in, loss);
     if (st != DSN_OK) dsi_error_prefix("dsn_train_step");
     return st;

@@ -600,12 +600,14 @@ static dsn_status encode(const dsn_model *m, dsi_tape *t, const dsi_input *in, d
     dsi_var *x = wrap_x(t, s, in->x, in->n);
     dsi_gauss_post qv, qz;
     st = global_post(t, s, &s->genc, ps, &c, x, &qv);
-    if (st == DSN_OK) st = local_post(t, s, ps, &c, x, qv.mu, &qz);
     if (st != DSN_OK) return st;
     dsi_part_data *g = &enc->parts[0], *l = &enc->parts[1];
     copy_var(g->mean, qv.mu);
     copy_var(g->logvar, qv.lv);
     copy_var(g->value, qv.mu);
+    if (in->only_part == 1) return DSN_OK; /* only "global" asked for: skip the local encoder */
+    st = local_post(t, s, ps, &c, x, qv.mu, &qz);
+    if (st != DSN_OK) return st;
     copy_var(l->mean, qz.mu);
     copy_var(l->logvar, qz.lv);
     copy_var(l->value, qz.mu);

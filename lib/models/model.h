@@ -46,6 +46,8 @@ typedef struct dsi_input {
     const int32_t *group;   /* [n] dense ids 0..n_groups-1, or NULL: each its own group */
     size_t n_groups;
     const float *mask;      /* [n, T] frame mask for sequences, or NULL = all valid */
+    int only_part;          /* encode: 0 = every part; p + 1 = only part p is needed
+                             * (a model may skip the work of the others) */
 } dsi_input;
 
 /* Named loss terms reported to the progress callback. */

@@ -143,6 +143,7 @@ FUNCTIONS = {
     "dsn_encoding_groups": (STATUS, (Encoding_p, i32_p, c_size_t)),
     "dsn_encode": (STATUS, (Session_p, Encoding_p, f32_p, c_size_t, i32_p)),
     "dsn_encode_masked": (STATUS, (Session_p, Encoding_p, f32_p, c_size_t, i32_p, f32_p)),
+    "dsn_encode_part": (STATUS, (Session_p, Encoding_p, f32_p, c_size_t, i32_p, f32_p, c_char_p)),
     "dsn_decode": (STATUS, (Session_p, Encoding_p, f32_p, c_size_t)),
     "dsn_swap": (STATUS, (Encoding_p, Encoding_p, c_char_p)),
     "dsn_encoding_copy_item": (STATUS, (Encoding_p, c_size_t, Encoding_p, c_size_t, c_char_p)),

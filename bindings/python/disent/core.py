@@ -411,14 +411,15 @@ class Model(_Handle):
             s = self._session = Session(self, max(int(n), 64))
         return s
 
-    def encode(self, x, groups=None, out=None, mask=None):
+    def encode(self, x, groups=None, out=None, mask=None, part=None):
         """Encode a batch x of shape (n, *obs_shape) (or (n, obs_size)); items
         with equal group ids share group-scoped parts. mask (sequence models
-        only): (n, T) frame validity, 1 valid / 0 padding. Returns an Encoding
-        (`out`, reused, if given)."""
+        only): (n, T) frame validity, 1 valid / 0 padding. part: encode only
+        this part (the others read as zeros; faster where the model can skip
+        work). Returns an Encoding (`out`, reused, if given)."""
         xa, n = batch(x, self.obs_shape, self.obs_size, "encode: x")
         with self._lock:
-            return self._sess(n).encode(xa, groups, out, mask)
+            return self._sess(n).encode(xa, groups, out, mask, part)
 
     def decode(self, encoding, out=None):
         """Observations from an encoding: array of shape (n, *obs_shape)."""
@@ -541,7 +542,7 @@ class Session(_Dependent):
         self.max_items = max_items
         self._attach(model)
 
-    def encode(self, x, groups=None, out=None, mask=None):
+    def encode(self, x, groups=None, out=None, mask=None, part=None):
         m = self.model
         xa, n = batch(x, m.obs_shape, m.obs_size, "encode: x")
         ma = None
@@ -558,7 +559,9 @@ class Session(_Dependent):
         if e.max_items < n:
             raise shape_error("encode: %d observations, the encoding holds %d" % (n, e.max_items))
         try:
-            if ma is None:
+            if part is not None:
+                C.dsn_encode_part(self._h, e._h, fptr(xa), n, iptr(g), fptr(ma), enc(part))
+            elif ma is None:
                 C.dsn_encode(self._h, e._h, fptr(xa), n, iptr(g))
             else:
                 C.dsn_encode_masked(self._h, e._h, fptr(xa), n, iptr(g), fptr(ma))

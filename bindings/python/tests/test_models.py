@@ -142,6 +142,12 @@ def test_sequence_mask():
         assert not np.allclose(m.encode(y)["global"], va, atol=1e-3)
         with pytest.raises(disent.ShapeError, match="mask"):
             m.encode(x, mask=mask[:, :-1])
+        # only the global part: the same v, zeros for z
+        only = m.encode(y, mask=mask, part="global")
+        np.testing.assert_array_equal(only["global"], vb)
+        assert not only["local"].any()
+        with pytest.raises(disent.InvalidArgumentError, match="style"):
+            m.encode(x, part="style")
         bad = mask.copy()
         bad[0, 0] = 2.0
         with pytest.raises(disent.InvalidArgumentError, match="mask"):
