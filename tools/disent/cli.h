@@ -109,6 +109,16 @@ int cli_data_load_for(const cli_data *d, const char *cmd, const cli_audio *a, co
 int cli_part_has_codes(const dsn_model *m, const char *part);
 /* 1 if the model's observations are sequences [T, D] (then *T, *D are set). */
 int cli_is_sequence(const dsn_model *m, size_t *T, size_t *D);
+/* 0 if the model has a part called part; else prints which parts it has and
+ * returns 2 (a usage error of subcommand cmd). */
+int cli_require_part(const char *cmd, const dsn_model *m, const char *part);
+/* 0 unless wav is set and the model's observations are not sequences [T, D]
+ * (then a usage error of cmd, 2); *T and *D are set for sequences. */
+int cli_require_wav_ok(const char *cmd, const dsn_model *m, int wav, size_t *T, size_t *D);
+/* Write n decoded observations (obs, n * obs_size floats) to dir/name as a
+ * float32 .npy of shape [n, obs_shape...]; path gets the file's path. */
+int cli_write_obs_npy(const char *dir, const char *name, const dsn_model *m, const float *obs, size_t n, char *path,
+                      size_t path_cap);
 
 /* ---- .npy arrays (little-endian, C order) -------------------------------------
  * Writing: float32 or int32 with up to 4 dims, atomically enough for a CLI

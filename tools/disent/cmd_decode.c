@@ -87,11 +87,7 @@ int cmd_decode(int argc, char **argv)
         goto done;
     }
     size_t T = 0, D = 0;
-    if (audio.wav && !cli_is_sequence(m, &T, &D)) {
-        rc = cli_usage_error("decode", "--wav: the %s model's observations are not [frames, n_mels] sequences",
-                             dsn_model_family(m));
-        goto done;
-    }
+    if ((rc = cli_require_wav_ok("decode", m, audio.wav, &T, &D)) != 0) goto done;
     int np = dsn_model_num_parts(m);
     if (np > 64) np = 64;
     cli_join(path, sizeof path, in, "groups.npy");
@@ -179,10 +175,7 @@ int cmd_decode(int argc, char **argv)
         rc = 1;
         goto done;
     }
-    size_t shape[4] = {n};
-    int nd = 1 + dsn_model_obs_shape(m, shape + 1, 3);
-    cli_join(path, sizeof path, out, "decoded.npy");
-    if ((rc = cli_npy_write_f32(path, obs, shape, nd)) != 0) goto done;
+    if ((rc = cli_write_obs_npy(out, "decoded.npy", m, obs, n, path, sizeof path)) != 0) goto done;
     printf("decoded %zu observations: %s", n, path);
     if (view.kind) {
         if (!cols) cols = view.kind == 1 ? 16 : 4;

@@ -164,28 +164,13 @@ int cmd_sample(int argc, char **argv)
         goto done;
     }
     int np = dsn_model_num_parts(m);
-    if (part) {
-        int found = 0;
-        for (int p = 0; p < np; p++) found |= !strcmp(dsn_model_part_name(m, p), part);
-        if (!found) {
-            fprintf(stderr, "disent: sample: the %s model has no part '%s' (parts:", dsn_model_family(m), part);
-            for (int p = 0; p < np; p++) fprintf(stderr, " %s", dsn_model_part_name(m, p));
-            fprintf(stderr, ")\n");
-            rc = 2;
-            goto done;
-        }
-    }
+    if (part && (rc = cli_require_part("sample", m, part)) != 0) goto done;
     if (cli_view_for(m, image, &view)) {
         rc = 2;
         goto done;
     }
     size_t T = 0, D = 0;
-    int seq = cli_is_sequence(m, &T, &D);
-    if (audio.wav && !seq) {
-        rc = cli_usage_error("sample", "--wav: the %s model's observations are not [frames, n_mels] sequences",
-                             dsn_model_family(m));
-        goto done;
-    }
+    if ((rc = cli_require_wav_ok("sample", m, audio.wav, &T, &D)) != 0) goto done;
     if (temp_s || topk_s) {
         const dsn_options *mo = dsn_model_options(m);
         const char *t0 = temp_s ? temp_s : dsn_options_get(mo, "temperature");
@@ -275,10 +260,7 @@ int cmd_sample(int argc, char **argv)
         rc = 1;
         goto done;
     }
-    size_t shape[4] = {n};
-    int nd = 1 + dsn_model_obs_shape(m, shape + 1, 3);
-    cli_join(path, sizeof path, out, "samples.npy");
-    if ((rc = cli_npy_write_f32(path, obs, shape, nd)) != 0) goto done;
+    if ((rc = cli_write_obs_npy(out, "samples.npy", m, obs, n, path, sizeof path)) != 0) goto done;
     if ((rc = write_parts(m, e, n, out)) != 0) goto done;
     printf("sampled %zu observations (%s, seed %llu): %s", n, part ? part : "every part", (unsigned long long)seed,
            path);

@@ -137,26 +137,14 @@ int cmd_swap(int argc, char **argv)
         rc = cli_fail(path, st);
         goto done;
     }
-    int np = dsn_model_num_parts(m), found = 0;
-    for (int p = 0; p < np; p++) found |= !strcmp(dsn_model_part_name(m, p), part);
-    if (!found) {
-        fprintf(stderr, "disent: swap: the %s model has no part '%s' (parts:", dsn_model_family(m), part);
-        for (int p = 0; p < np; p++) fprintf(stderr, " %s", dsn_model_part_name(m, p));
-        fprintf(stderr, ")\n");
-        rc = 2;
-        goto done;
-    }
+    if ((rc = cli_require_part("swap", m, part)) != 0) goto done;
+    int np = dsn_model_num_parts(m);
     if (cli_view_for(m, image, &view)) {
         rc = 2;
         goto done;
     }
     size_t T = 0, D = 0;
-    int seq = cli_is_sequence(m, &T, &D);
-    if (audio.wav && !seq) {
-        rc = cli_usage_error("swap", "--wav: the %s model's observations are not [frames, n_mels] sequences",
-                             dsn_model_family(m));
-        goto done;
-    }
+    if ((rc = cli_require_wav_ok("swap", m, audio.wav, &T, &D)) != 0) goto done;
     if (cli_data_given(&data) && (rc = cli_data_load_for(&data, "swap", &audio, m, &ds, &mask)) != 0) goto done;
     size_t obs = dsn_model_obs_size(m);
     if ((rc = load_source(&a, "a", ds, mask, T, obs)) != 0 || (rc = load_source(&b, "b", ds, mask, T, obs)) != 0)

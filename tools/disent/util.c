@@ -290,6 +290,33 @@ static int npy_write(const char *path, const void *data, size_t elem, const char
     return 0;
 }
 
+int cli_require_part(const char *cmd, const dsn_model *m, const char *part)
+{
+    int np = dsn_model_num_parts(m);
+    for (int p = 0; p < np; p++)
+        if (!strcmp(dsn_model_part_name(m, p), part)) return 0;
+    fprintf(stderr, "disent: %s: the %s model has no part '%s' (parts:", cmd, dsn_model_family(m), part);
+    for (int p = 0; p < np; p++) fprintf(stderr, " %s", dsn_model_part_name(m, p));
+    fprintf(stderr, ")\n");
+    return 2;
+}
+
+int cli_require_wav_ok(const char *cmd, const dsn_model *m, int wav, size_t *T, size_t *D)
+{
+    if (cli_is_sequence(m, T, D) || !wav) return 0;
+    return cli_usage_error(cmd, "--wav: the %s model's observations are not [frames, n_mels] sequences",
+                           dsn_model_family(m));
+}
+
+int cli_write_obs_npy(const char *dir, const char *name, const dsn_model *m, const float *obs, size_t n, char *path,
+                      size_t path_cap)
+{
+    size_t shape[4] = {n};
+    int nd = 1 + dsn_model_obs_shape(m, shape + 1, 3);
+    cli_join(path, path_cap, dir, name);
+    return cli_npy_write_f32(path, obs, shape, nd);
+}
+
 int cli_npy_write_f32(const char *path, const float *data, const size_t *shape, int ndim)
 {
     return npy_write(path, data, 4, "<f4", shape, ndim);
