@@ -8,6 +8,7 @@
 #include "audio/mel.h"
 #include "audio/stft.h"
 #include "audio/yin.h"
+#include "eval/metrics.h"
 #include "core/alloc.h"
 #include "core/fileio.h"
 #include "tensor/blas.h"
@@ -606,7 +607,8 @@ START_TEST(griffin_lim_converges)
     float *f0 = malloc(sizeof(float) * TY), *ref = malloc(sizeof(float) * TY);
     ck_assert_int_eq(dsi_yin(y, n, sr, &yo, f0, NULL), DSN_OK);
     for (int t = 0; t < TY; t++) ref[t] = (t > 4 && t < TY - 5) ? 220.0f : 0.0f;
-    double rpa = dsi_raw_pitch_accuracy(ref, f0, TY, 50.0, NULL);
+    double rpa;
+    dsi_pitch_accuracy(f0, ref, (size_t)TY, 50.0, &rpa, NULL, NULL);
     ck_assert_double_ge(rpa, 0.95);
     /* bad input */
     mag[3] = NAN;
@@ -641,7 +643,8 @@ START_TEST(features_to_audio_chain)
     float *f0 = malloc(sizeof(float) * TY), *ref = malloc(sizeof(float) * TY);
     ck_assert_int_eq(dsi_yin(y, n, sr, &yo, f0, NULL), DSN_OK);
     for (int t = 0; t < TY; t++) ref[t] = (t > 4 && t < TY - 5) ? 330.0f : 0.0f;
-    double rpa = dsi_raw_pitch_accuracy(ref, f0, TY, 50.0, NULL);
+    double rpa;
+    dsi_pitch_accuracy(f0, ref, (size_t)TY, 50.0, &rpa, NULL, NULL);
     fprintf(stderr, "log-mel -> audio: spectral convergence %.3f (vs the NNLS magnitude), raw pitch accuracy %.3f\n",
             sc, rpa);
     ck_assert_double_ge(rpa, 0.9);
@@ -820,8 +823,9 @@ START_TEST(renderer_pitches)
                 if (tc >= nt[k].onset + 0.05 && tc <= nt[k].onset + nt[k].duration - 0.06)
                     ref[t] = (float)dsi_midi_to_hz(nt[k].pitch);
         }
-        int nv;
-        double rpa = dsi_raw_pitch_accuracy(ref, f0, T, 50.0, &nv);
+        size_t nv;
+        double rpa;
+        dsi_pitch_accuracy(f0, ref, (size_t)T, 50.0, &rpa, NULL, &nv);
         /* per note: the median YIN estimate over the note's frames must be
          * within 50 cents. Frame-wise accuracy is lower because the previous
          * note's release overlaps the next note (two pitches: YIN then finds
@@ -843,7 +847,7 @@ START_TEST(renderer_pitches)
             double med = nvk ? v[nvk / 2] : 0, want_hz = dsi_midi_to_hz(nt[k].pitch);
             if (med > 0 && fabs(1200 * log2(med / want_hz)) <= 50) notes_ok++;
         }
-        fprintf(stderr, "rendered clip %d (GM %d): YIN raw pitch accuracy %.3f over %d frames, %d/12 notes right\n",
+        fprintf(stderr, "rendered clip %d (GM %d): YIN raw pitch accuracy %.3f over %zu frames, %d/12 notes right\n",
                 clip, prog, rpa, nv, notes_ok);
         if (getenv("DSN_DEBUG_YIN"))
             for (int t = 0; t < T; t++)

@@ -110,15 +110,3 @@ dsn_status dsi_yin(const float *x, size_t n, int sr, const dsi_yin_opts *o, floa
     dsi_free(raw);
     return DSN_OK;
 }
-
-double dsi_raw_pitch_accuracy(const float *ref, const float *est, int T, double cents, int *n_voiced)
-{
-    int nv = 0, hit = 0;
-    for (int t = 0; t < T; t++) {
-        if (!(ref[t] > 0)) continue;
-        nv++;
-        if (est[t] > 0 && fabs(1200.0 * log2((double)est[t] / ref[t])) <= cents) hit++;
-    }
-    if (n_voiced) *n_voiced = nv;
-    return nv ? (double)hit / nv : 0.0;
-}

@@ -32,10 +32,7 @@ int dsi_yin_frames(const dsi_yin_opts *o, size_t n);
 /* f0 [T] in Hz (0 = unvoiced); aperiodicity (may be NULL) [T]: d' at the chosen lag (1 if none). */
 dsn_status dsi_yin(const float *x, size_t n, int sr, const dsi_yin_opts *o, float *f0, float *aperiodicity);
 
-/* Fraction of frames voiced in ref (> 0) whose estimate is within `cents` of
- * the reference (unvoiced estimates count as misses). Returns 0 when ref has
- * no voiced frame; *n_voiced (may be NULL) receives that count. */
-double dsi_raw_pitch_accuracy(const float *ref, const float *est, int T, double cents, int *n_voiced);
+/* Raw pitch accuracy of an F0 track: dsi_pitch_accuracy (eval/metrics.h). */
 
 static inline double dsi_midi_to_hz(double midi) { return 440.0 * pow(2.0, (midi - 69.0) / 12.0); }
 
