@@ -43,6 +43,8 @@
  * OpenBLAS reads it at start-up). */
 #include <disent.h>
 
+#include "example_png.h"
+
 #include <errno.h>
 #include <math.h>
 #include <stdint.h>
@@ -215,78 +217,6 @@ static long read_factors(const char *path, clip **out)
     fclose(f);
     *out = c;
     return (long)n;
-}
-
-/* ---- a small RGB PNG writer (stored deflate blocks) ---- */
-static uint32_t crc_tab[256];
-static uint32_t crc32_update(uint32_t c, const unsigned char *b, size_t n)
-{
-    if (!crc_tab[1])
-        for (uint32_t i = 0; i < 256; i++) {
-            uint32_t v = i;
-            for (int k = 0; k < 8; k++) v = v & 1 ? 0xEDB88320u ^ (v >> 1) : v >> 1;
-            crc_tab[i] = v;
-        }
-    c = ~c;
-    while (n--) c = crc_tab[(c ^ *b++) & 0xFF] ^ (c >> 8);
-    return ~c;
-}
-static void put32(unsigned char *p, uint32_t v)
-{
-    p[0] = (unsigned char)(v >> 24), p[1] = (unsigned char)(v >> 16), p[2] = (unsigned char)(v >> 8), p[3] = (unsigned char)v;
-}
-static void png_chunk(FILE *f, const char *type, const unsigned char *d, size_t n)
-{
-    unsigned char h[8];
-    put32(h, (uint32_t)n);
-    memcpy(h + 4, type, 4);
-    fwrite(h, 1, 8, f);
-    if (n) fwrite(d, 1, n, f);
-    put32(h, crc32_update(crc32_update(0, (const unsigned char *)type, 4), d, n));
-    fwrite(h, 1, 4, f);
-}
-static int write_png_rgb(const char *path, const unsigned char *rgb, int w, int h)
-{
-    size_t row = (size_t)w * 3 + 1, raw_n = row * (size_t)h;
-    unsigned char *raw = xmalloc(raw_n);
-    for (int y = 0; y < h; y++) {
-        raw[(size_t)y * row] = 0;
-        memcpy(raw + (size_t)y * row + 1, rgb + (size_t)y * w * 3, (size_t)w * 3);
-    }
-    size_t nb = (raw_n + 65534) / 65535, zn = 0;
-    unsigned char *z = xmalloc(2 + raw_n + 5 * nb + 4);
-    z[zn++] = 0x78, z[zn++] = 0x01;
-    uint32_t a = 1, b = 0;
-    for (size_t off = 0; off < raw_n; off += 65535) {
-        size_t len = raw_n - off < 65535 ? raw_n - off : 65535;
-        z[zn++] = off + len == raw_n;
-        z[zn++] = (unsigned char)len, z[zn++] = (unsigned char)(len >> 8);
-        z[zn++] = (unsigned char)~len, z[zn++] = (unsigned char)(~len >> 8);
-        memcpy(z + zn, raw + off, len);
-        zn += len;
-        for (size_t i = 0; i < len; i++) {
-            a = (a + raw[off + i]) % 65521u;
-            b = (b + a) % 65521u;
-        }
-    }
-    put32(z + zn, (b << 16) | a);
-    zn += 4;
-    FILE *f = fopen(path, "wb");
-    int ok = f != NULL;
-    if (f) {
-        unsigned char ihdr[13] = {0};
-        put32(ihdr, (uint32_t)w);
-        put32(ihdr + 4, (uint32_t)h);
-        ihdr[8] = 8, ihdr[9] = 2; /* 8-bit RGB */
-        fwrite("\x89PNG\r\n\x1a\n", 1, 8, f);
-        png_chunk(f, "IHDR", ihdr, 13);
-        png_chunk(f, "IDAT", z, zn);
-        png_chunk(f, "IEND", NULL, 0);
-        ok = fclose(f) == 0;
-    }
-    free(raw);
-    free(z);
-    return ok ? 0 : -1;
 }
 
 /* a dark-blue -> purple -> orange -> yellow colour map, u in [0, 1] */
@@ -905,7 +835,7 @@ int main(int argc, char **argv)
         }
         char path[4200];
         snprintf(path, sizeof path, "%s/swaps.png", c.out);
-        if (write_png_rgb(path, img, W, H) != 0) fprintf(stderr, "cannot write %s\n", path);
+        if (ex_write_png(path, img, W, H, 3) != 0) fprintf(stderr, "cannot write %s\n", path);
         else
             printf("%s: log-mel spectrograms, one row per pair, columns: source | partner | swap_global (source "
                    "melody, partner instrument) | swap_local (partner melody, source instrument)%s\n",
