@@ -11,6 +11,7 @@
 #include "support/gradcheck.h"
 #include "support/testutil.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -283,6 +284,73 @@ START_TEST(grad_full_losses)
 END_TEST
 
 /* ---- masks ---- */
+
+/* global_features=none (issue #9 W2: the global bi-LSTM reads the mel frames
+ * directly): parameter count, the rejected combination. */
+START_TEST(global_features_none_params_and_errors)
+{
+    dsn_model *a = make("dsae", TINY ", global_encoder=bilstm");
+    dsn_model *b = make("dsae", TINY ", global_encoder=bilstm, global_features=none");
+    /* without the global MLP 6->4->4: the LSTMs take 6 inputs instead of 4 */
+    const size_t mlp = 6 * 4 + 4 + 4 * 4 + 4, lstm_extra = 2 * (6 - 4) * 4 * 3;
+    ck_assert_uint_eq(dsn_model_num_params(b), dsn_model_num_params(a) - mlp + lstm_extra);
+    dsn_model_free(a);
+    dsn_model_free(b);
+    ck_assert_int_eq(try_make("dsae", TINY ", global_features=none"), DSN_E_INVALID);
+    ck_assert_ptr_nonnull(strstr(dsn_last_error(), "global_features"));
+}
+END_TEST
+
+START_TEST(global_features_none_grad_whole_loss)
+{
+    enum { B = 3, T = 5, F = 6 };
+    float x[B * T * F], mask[B * T];
+    dsi_rng r;
+    dsi_rng_seed(&r, 4);
+    tu_fill(&r, x, B * T * F);
+    const int len[B] = {5, 3, 4};
+    for (int b = 0; b < B; b++)
+        for (int t = 0; t < T; t++) mask[b * T + t] = t < len[b] ? 1.0f : 0.0f;
+    dsn_model *m = make("dsae", TINY ", seed=3, global_encoder=bilstm, global_features=none");
+    grad_check_model(m, x, mask, B, "dsae, global_features=none");
+    grad_check_model(m, x, NULL, B, "dsae, global_features=none, no mask");
+    dsn_model_free(m);
+    m = make("ts-dsae", TINY ", seed=4, constrained_epochs=1, global_encoder=bilstm, global_features=none");
+    ck_assert_int_eq(m->vt->epoch_end(m, 1), DSN_OK); /* full stage: snapshot, informed prior, swaps */
+    dsi_rng_seed(&r, 9);
+    for (int i = 0; i < m->params.count; i++) {
+        dsi_param *p = &m->params.list[i];
+        if (p->group == group_id(m, "global"))
+            for (size_t j = 0; j < p->var.n; j++) p->var.x[j] += 0.2f * dsi_rng_normal(&r);
+    }
+    grad_check_model(m, x, mask, B, "ts-dsae full stage, global_features=none");
+    dsn_model_free(m);
+}
+END_TEST
+
+START_TEST(global_features_none_train_steps_no_allocation)
+{
+    enum { B = 4, T = 5, F = 6 };
+    float x[B * T * F];
+    dsi_rng r;
+    dsi_rng_seed(&r, 8);
+    tu_fill(&r, x, B * T * F);
+    dsn_model *m = make("dsae", TINY ", global_encoder=bilstm, global_features=none");
+    dsn_options *o;
+    dsn_optimizer *opt;
+    ck_assert_int_eq(dsn_options_create(&o), DSN_OK);
+    ck_assert_int_eq(dsn_optimizer_create(&opt, m, "adam", o), DSN_OK);
+    dsn_options_free(o);
+    float l0 = 0, l = 0;
+    ck_assert_int_eq(dsn_train_step(m, opt, x, B, NULL, NULL, &l0), DSN_OK);
+    uint64_t a0 = dsn_allocation_count();
+    for (int i = 0; i < 30; i++) ck_assert_int_eq(dsn_train_step(m, opt, x, B, NULL, NULL, &l), DSN_OK);
+    ck_assert_uint_eq(dsn_allocation_count(), a0);
+    ck_assert(isfinite(l) && l < l0);
+    dsn_optimizer_free(opt);
+    dsn_model_free(m);
+}
+END_TEST
 
 static float loss_of(dsn_model *m, const float *x, const float *mask, int n, uint64_t seed, dsi_terms *terms)
 {
@@ -850,6 +918,9 @@ int main(void)
     tcase_set_timeout(tc, 300);
     tcase_add_test(tc, options_parts_and_sizes);
     tcase_add_test(tc, grad_full_losses);
+    tcase_add_test(tc, global_features_none_params_and_errors);
+    tcase_add_test(tc, global_features_none_grad_whole_loss);
+    tcase_add_test(tc, global_features_none_train_steps_no_allocation);
     tcase_add_test(tc, padded_batch_equals_unpadded_sequences);
     tcase_add_test(tc, stage_switch_freezes_snapshots_and_resumes);
     tcase_add_test(tc, two_timbres_swap_accuracy);
