@@ -92,9 +92,11 @@ A_FILE    := $(BUILD)/libdisent.a
 PC_FILE   := $(BUILD)/disent.pc
 
 .SECONDARY:
-.PHONY: FORCE all lib tools examples test check demo demo-mlvae bench install uninstall clean setup check-header check-exports examples
+.PHONY: FORCE test-bins all lib tools examples test check demo demo-mlvae bench install uninstall clean setup check-header check-exports examples
 all: lib tools examples
 examples: $(EX_BIN) $(EXX_BIN)
+# every Check suite built, none run (used to check that a merged tree compiles)
+test-bins: $(TEST_BIN)
 tools: $(TOOL_BIN) $(CLI_BIN)
 lib: $(SO_FILE) $(BUILD)/libdisent.so $(A_FILE) $(PC_FILE)
 
