@@ -25,6 +25,12 @@ typedef enum dsi_melinv_method {
     DSI_MELINV_PINV = 1  /* clamped pseudo-inverse only */
 } dsi_melinv_method;
 
+/* The ridge-regularised pseudo-inverse of the filterbank, pinv [M][F] =
+ * (fb fb^T + rI)^-1 fb (S ~ Mel . pinv), and (lmax may be NULL) the largest
+ * eigenvalue of fb fb^T (the Lipschitz constant of the NNLS gradient).
+ * Allocates scratch for the call. */
+dsn_status dsi_mel_pinv(const float *fb, int M, int F, float *pinv, double *lmax);
+
 /* mel [T][M] -> spec [T][F] (same kind, power or magnitude, as the mel input).
  * n_iter: projected-gradient iterations for NNLS (e.g. 100). */
 dsn_status dsi_mel_to_linear(const float *fb, int M, int F, const float *mel, int T, dsi_melinv_method method,
