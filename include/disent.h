@@ -236,7 +236,8 @@ DSN_API DSN_NODISCARD dsn_status dsn_optimizer_create(dsn_optimizer **out, dsn_m
 DSN_API DSN_NODISCARD dsn_status dsn_optimizer_load(dsn_optimizer **out, dsn_model *model, const char *path);
 /* Release; NULL is a no-op. */
 DSN_API void dsn_optimizer_free(dsn_optimizer *opt);
-/* Change the base learning rate (> 0, finite). */
+/* Change the base learning rate: in (0, 1000], the bounds of the "lr"
+ * option; anything else gives DSN_E_INVALID and leaves the rate as it was. */
 DSN_API DSN_NODISCARD dsn_status dsn_optimizer_set_lr(dsn_optimizer *opt, float lr);
 /* Number of updates taken so far. */
 DSN_API int64_t dsn_optimizer_steps(const dsn_optimizer *opt);
@@ -246,8 +247,9 @@ DSN_API int64_t dsn_optimizer_steps(const dsn_optimizer *opt);
 /* One optimizer update on a caller-given batch: x holds n observations
  * (n * dsn_model_obs_size floats, finite); groups (may be NULL = every item
  * its own group) gives any int32 group id per item (ML-VAE: items with the
- * same id share content); mask (may be NULL) is [n, T] 0/1 frame validity
- * for sequence models. *loss (may be NULL) gets the batch objective.
+ * same id share content); mask (may be NULL) is [n, T] frame validity in
+ * [0, 1] for sequence models only (a mask for another model, or a value
+ * outside [0, 1], gives DSN_E_INVALID, as in dsn_encode_masked). *loss (may be NULL) gets the batch objective.
  * After the first call with a given batch shape no heap allocation happens.
  * The model and optimizer must not be used by another thread meanwhile.
  * DSN_E_NUMERIC if the loss or a gradient is not finite (weights unchanged). */
