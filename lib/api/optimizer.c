@@ -1,6 +1,6 @@
 /* optimizer.c - dsn_optimizer: options to a dsi_optim over the model's params. */
 #include "api/optimizer.h"
-#include "api/options.h"
+#include "core/options.h"
 #include "core/alloc.h"
 #include "core/error.h"
 #include "io/modelfile.h"

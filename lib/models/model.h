@@ -8,7 +8,7 @@
 #ifndef DSI_MODELS_MODEL_H
 #define DSI_MODELS_MODEL_H
 
-#include "api/options.h"
+#include "core/options.h"
 #include "autodiff/params.h"
 #include "autodiff/tape.h"
 #include "core/rng.h"
