@@ -4,6 +4,7 @@
 #include "core/alloc.h"
 #include "core/error.h"
 #include "io/modelfile.h"
+#include "io/options.h"
 #include "models/model.h"
 
 #include <math.h>

@@ -8,7 +8,6 @@
 #ifndef DSI_CORE_OPTIONS_H
 #define DSI_CORE_OPTIONS_H
 
-#include "core/fileio.h"
 #include "core/status.h"
 
 #include <stddef.h>
@@ -70,10 +69,5 @@ void dsi_opt_ints(dsi_optr *r, const char *key, int *out, int max, int *n, int l
 /* DSN_OK if every key was read and every value was good; otherwise the first
  * failure, or DSN_E_OPTION naming the first unknown key. */
 dsn_status dsi_optr_finish(dsi_optr *r);
-
-/* Serialise a bag (u32 count, then key and value strings) and read it back
- * into a new bag (*out; DSN_E_FORMAT on damage, with a message). */
-void dsi_options_write(dsi_writer *w, const struct dsn_options *opts);
-dsn_status dsi_options_read(dsi_reader *r, struct dsn_options **out);
 
 #endif

@@ -12,7 +12,7 @@
 #include "autodiff/params.h"
 #include "autodiff/tape.h"
 #include "core/rng.h"
-#include "disent.h"
+#include "core/status.h"
 
 #define DSI_MAX_PARTS 4
 #define DSI_MAX_TERMS 16
