@@ -16,7 +16,7 @@
 
 #include "audio/mel.h"
 #include "audio/stft.h"
-#include "disent.h"
+#include "core/status.h"
 
 #include <stdint.h>
 
