@@ -54,7 +54,7 @@
 #ifndef DSI_EVAL_DISENTANGLE_H
 #define DSI_EVAL_DISENTANGLE_H
 
-#include "disent.h"
+#include "core/status.h"
 
 #include <stddef.h>
 #include <stdint.h>
