@@ -8,12 +8,12 @@
 #ifndef DSI_MODELS_MODEL_H
 #define DSI_MODELS_MODEL_H
 
-#include "api/options.h"
+#include "core/options.h"
 #include "autodiff/params.h"
 #include "autodiff/tape.h"
 #include "core/rng.h"
 #include "core/fileio.h"
-#include "disent.h"
+#include "core/status.h"
 #include "latent/latents.h"
 
 #define DSI_MAX_TERMS 16

@@ -24,7 +24,7 @@
  * frozen and the loss is the prior's NLL (nats per code) of the batch's codes
  * (models/vq_prior.h). */
 #include "models/vq_vae.h"
-#include "api/options.h"
+#include "core/options.h"
 #include "core/alloc.h"
 #include "core/error.h"
 #include "loss/likelihood.h"
@@ -579,7 +579,7 @@ static dsn_status set_stage(dsn_model *m, const char *name)
     else if (!strcmp(name, "prior")) s = DSI_VQ_STAGE_PRIOR;
     else return dsi_error(DSN_E_INVALID, "unknown stage '%.32s' (autoencoder, prior)", name);
     if (s == v->stage) return DSN_OK;
-    dsn_status st = dsn_options_set(m->opts, "stage", name);
+    dsn_status st = dsi_options_set(m->opts, "stage", name);
     if (st != DSN_OK) return st;
     v->stage = s;
     apply_stage(m);
