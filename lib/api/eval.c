@@ -1,6 +1,6 @@
 /* eval.c - public evaluation API: classifiers, classification metrics,
  * raw pitch accuracy and the YIN pitch track. */
-#include "api/options.h"
+#include "core/options.h"
 #include "audio/yin.h"
 #include "core/alloc.h"
 #include "core/error.h"

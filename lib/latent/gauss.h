@@ -9,15 +9,15 @@
  * KL and density terms are computed per element in double with expm1 forms
  * (KL(q||p) = 0.5 (expm1(d) - d + (mq-mp)^2 e^-lp), d = lq - lp), so equal
  * Gaussians give exactly 0 and tiny differences keep their precision.
- * Reductions and masks: loss/reduce.h. */
+ * Reductions and masks: autodiff/reduce.h. */
 #ifndef DSI_LATENT_GAUSS_H
 #define DSI_LATENT_GAUSS_H
 
 #include "autodiff/logvar.h"
 #include "autodiff/ops.h"
 #include "autodiff/params.h"
+#include "autodiff/reduce.h"
 #include "core/rng.h"
-#include "loss/reduce.h"
 
 /* ---- sampling ---- */
 /* z = mu + exp(lv / 2) * eps, eps ~ N(0, I) drawn from rng (the owning
