@@ -347,8 +347,12 @@ DSN_API DSN_NODISCARD dsn_status dsn_dataset_from_npy(dsn_dataset **out, const c
  * folder of audio files (any format libsndfile reads) or a CSV manifest
  * (a "path" column plus label columns). Clips are mixed to mono, resampled,
  * turned into log-mel frames and cut into windows of `frames` frames; the last
- * window of a clip is padded and masked. Observations are [frames, n_mels].
- * Options: frames (250), hop (0 = frames), cache (path of a feature cache:
+ * window of a clip is padded and masked, unless it would hold fewer than
+ * min_tail valid frames (default -1 = frames / 2) and is not the clip's first:
+ * those tail frames are left out (a 251-frame clip gives one 250-frame
+ * window, not a full one and a 1-frame one). Observations are [frames, n_mels].
+ * Features are ln(mel power + 1e-6): the log floor is ln(1e-6) = -13.8.
+ * Options: frames (250), hop (0 = frames), min_tail, cache (path of a feature cache:
  * a second run reads features back; entries are invalidated when the settings
  * or a file's size or mtime change), threads (1), label (manifest column
  * giving the labels; default the first), sample_rate (16000), n_fft (2048),
