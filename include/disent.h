@@ -13,19 +13,49 @@
  *     if (st != DSN_OK)
  *         fprintf(stderr, "%s: %s\n", dsn_status_string(st), dsn_last_error());
  *
- * Conventions (hold for every function below unless its comment says otherwise)
- * -----------
- *  - Every exported symbol starts with dsn_ / DSN_.
- *  - Fallible functions return a dsn_status; results come back through pointer
- *    arguments, which are left untouched on failure.
- *  - Argument order: the object acted on, then outputs, then inputs; a length
- *    follows right after its array.
- *  - Objects are opaque handles made by dsn_X_create (or _load) and released by
- *    dsn_X_free; dsn_X_free(NULL) does nothing.
+ * Conventions (hold for every function below unless its comment says otherwise;
+ * ----------- new public functions must follow them, see docs/api-changes.md)
+ *  - Names: every exported symbol starts with dsn_ / DSN_; functions are
+ *    dsn_<object>_<verb> (dsn_model_save, dsn_encoding_get), except the few
+ *    verbs of the inference and training loop (dsn_encode, dsn_decode,
+ *    dsn_swap, dsn_sample, dsn_fit, dsn_train_step). No public name, option
+ *    or type names a model family: family-specific behaviour goes through
+ *    generic calls (stages, named statistics, options, part kinds).
+ *  - Status: fallible functions return a dsn_status (DSN_NODISCARD); results
+ *    come back through pointer arguments, which are left untouched on
+ *    failure. Queries that cannot fail return their value directly and give
+ *    0 / NULL for a NULL handle.
+ *  - Argument order, always:
+ *        1. the handle acted on (the session for encode/decode/sample; a
+ *           constructor has no handle and starts with its `**out`),
+ *        2. outputs,
+ *        3. inputs, with the options bag (const dsn_options *, may be NULL =
+ *           defaults) last and a callback followed by its `void *user` after it.
+ *    Every array is followed at once by its length in elements (size_t;
+ *    `len` for an output buffer's capacity); several arrays sharing one
+ *    length (x and labels of n items) take it after the last of them.
+ *    Two-call sizing: an output array may be NULL to only query the size
+ *    through its size out-parameter.
+ *  - Optional per-call inputs travel in a struct whose first field is
+ *    `size_t struct_size` (set it to sizeof the struct; a zero-initialised
+ *    struct, or a NULL pointer, means every default). The library reads only
+ *    the fields that exist in the caller's struct_size, so fields can be
+ *    added at the end without breaking old callers (DSN_E_INVALID for a
+ *    struct_size smaller than the first version of the struct).
+ *  - Structs are either opaque handles or such sized structs; figures that
+ *    may grow (statistics, loss terms) are named key/value lists, never a
+ *    fixed struct.
+ *  - Objects are opaque handles made by dsn_X_create (or _load / _from_...)
+ *    and released by dsn_X_free; dsn_X_free(NULL) does nothing. A handle
+ *    that refers to another (optimizer -> model, session -> model) must be
+ *    freed before it.
  *  - The library never aborts, exits or prints on behalf of the host. A failed
  *    call sets a thread-local message, read with dsn_last_error().
  *  - Threads: distinct handles may be used from distinct threads at once. A
- *    const handle argument may be shared by several threads at once.
+ *    const handle argument may be shared by several threads at once; a
+ *    non-const one must not be used by another thread during the call.
+ *  - Every function's comment states ownership of what it returns, what NULL
+ *    means for each pointer, and whether it allocates.
  */
 #ifndef DISENT_H
 #define DISENT_H
@@ -166,7 +196,8 @@ DSN_API const char *dsn_options_key(const dsn_options *opts, size_t i);
  *   "ml-vae"   grouped observations: parts "content" (per group) and "style" (per item)
  * and later "vq-vae", "dsae", "ts-dsae". Options common to all families:
  *   seed (default 1): initial weights and training noise.
- * Each family documents its own keys in docs/models.md; unknown keys fail with
+ * Each family documents its own keys in docs/mlvae.md, docs/dsae.md and
+ * docs/vqvae.md; unknown keys fail with
  * DSN_E_OPTION naming the key.
  *
  * Threads: a model may be read by several sessions at once (encode/decode take
@@ -236,7 +267,8 @@ DSN_API DSN_NODISCARD dsn_status dsn_optimizer_create(dsn_optimizer **out, dsn_m
 DSN_API DSN_NODISCARD dsn_status dsn_optimizer_load(dsn_optimizer **out, dsn_model *model, const char *path);
 /* Release; NULL is a no-op. */
 DSN_API void dsn_optimizer_free(dsn_optimizer *opt);
-/* Change the base learning rate (> 0, finite). */
+/* Change the base learning rate: in (0, 1000], the bounds of the "lr"
+ * option; anything else gives DSN_E_INVALID and leaves the rate as it was. */
 DSN_API DSN_NODISCARD dsn_status dsn_optimizer_set_lr(dsn_optimizer *opt, float lr);
 /* Number of updates taken so far. */
 DSN_API int64_t dsn_optimizer_steps(const dsn_optimizer *opt);
@@ -246,8 +278,9 @@ DSN_API int64_t dsn_optimizer_steps(const dsn_optimizer *opt);
 /* One optimizer update on a caller-given batch: x holds n observations
  * (n * dsn_model_obs_size floats, finite); groups (may be NULL = every item
  * its own group) gives any int32 group id per item (ML-VAE: items with the
- * same id share content); mask (may be NULL) is [n, T] 0/1 frame validity
- * for sequence models. *loss (may be NULL) gets the batch objective.
+ * same id share content); mask (may be NULL) is [n, T] frame validity in
+ * [0, 1] for sequence models only (a mask for another model, or a value
+ * outside [0, 1], gives DSN_E_INVALID, as in dsn_encode_masked). *loss (may be NULL) gets the batch objective.
  * After the first call with a given batch shape no heap allocation happens.
  * The model and optimizer must not be used by another thread meanwhile.
  * DSN_E_NUMERIC if the loss or a gradient is not finite (weights unchanged). */
@@ -494,6 +527,42 @@ DSN_API DSN_NODISCARD dsn_status dsn_macro_f1(double *out, const int32_t *truth,
  * DSN_E_INVALID (counts then undefined). No allocation. */
 DSN_API DSN_NODISCARD dsn_status dsn_confusion_matrix(uint64_t *counts, size_t len, const int32_t *truth,
                                                       const int32_t *pred, size_t n, int32_t n_classes);
+
+/* Disentanglement metrics of latents against known factors of variation,
+ * with disentanglement_lib's definitions and estimators (docs/metrics.md):
+ * latents [n][dim] (e.g. posterior means from dsn_encoding_get), factors
+ * [n][n_factors] (ground truth: class ids, positions, angles, ...).
+ * metrics: a comma-separated list of names, each filling one entry of
+ * scores (len >= the number of names, else DSN_E_SHAPE), in order:
+ *   "mig"                  mutual information gap (latents binned)
+ *   "dci_disentanglement", "dci_completeness", "dci_informativeness"
+ *                          DCI from gradient boosted tree importances
+ *                          (informativeness = mean test accuracy)
+ *   "sap"                  separated attribute predictability
+ *   "modularity", "explicitness"  (Ridgeway & Mozer; explicitness = ROC-AUC)
+ * "dci" stands for its three names and "all" for all seven, in this order.
+ * Factor kinds: a factor is discrete (its distinct values are its classes) or
+ * continuous (binned into factor_bins equal-width bins for the MI-based and
+ * classifier-based metrics; SAP uses its squared correlation). Options (opts
+ * may be NULL; read here, not kept):
+ *   continuous ("auto"): "auto" = continuous if some value is not an integer
+ *     or there are more than max_classes (64) distinct values; "none"; "all";
+ *     or a list of factor indices "0:3" (continuous; the others discrete);
+ *   bins (20) latent histogram bins, factor_bins (20);
+ *   train_fraction (0.8) and seed (0) of the split the fitted metrics
+ *     (DCI, SAP, explicitness) train and test on;
+ *   trees (100), depth (3), lr (0.1), split_bins (32): the DCI GBT.
+ * Errors: NaN or infinity in latents or factors (DSN_E_NUMERIC); a constant
+ * factor, a discrete factor with more than 1024 classes (DSN_E_INVALID);
+ * fewer than two samples per class of a factor (n < 2 K), or a training part
+ * with fewer than two classes of a factor (DSN_E_SHAPE); an unknown name (DSN_E_INVALID).
+ * scores is untouched on failure. Deterministic for a seed. Allocates
+ * scratch for the call (offline work: a few seconds for 10000 x 20 latents
+ * and 6 factors). Thread-safe on distinct arrays. */
+DSN_API DSN_NODISCARD dsn_status dsn_factor_metrics(double *scores, size_t len, const char *metrics,
+                                                    const float *latents, size_t n, size_t dim,
+                                                    const float *factors, size_t n_factors,
+                                                    const dsn_options *opts);
 
 /* Units of a reference pitch track. */
 typedef enum dsn_pitch_unit {

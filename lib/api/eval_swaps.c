@@ -4,7 +4,7 @@
  * Built only on the public calls (encode, decode, classifiers, F1, pitch,
  * mel inversion) plus the audio-set loader, so a host that wants a variant
  * can follow the same steps (docs/evaluation.md). */
-#include "api/options.h"
+#include "core/options.h"
 #include "audio/dataset.h"
 #include "audio/io.h"
 #include "core/alloc.h"

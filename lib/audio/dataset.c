@@ -140,7 +140,7 @@ static dsn_status list_dir(clip_list *l, const char *dir)
     }
     closedir(d);
     if (st == DSN_OK) {
-        qsort(names, (size_t)n, sizeof *names, cmp_str);
+        if (n > 1) qsort(names, (size_t)n, sizeof *names, cmp_str); /* names is NULL when n == 0 */
         for (int i = 0; i < n && st == DSN_OK; i++) {
             clip_src *c = clip_list_add(l);
             if (!c || !(c->id = dsi_strdup(names[i])) || !(c->path = join_path(dir, names[i])))

@@ -11,14 +11,14 @@
  * KL and density terms are computed per element in double with expm1 forms
  * (KL(q||p) = 0.5 (expm1(d) - d + (mq-mp)^2 e^-lp), d = lq - lp), so equal
  * Gaussians give exactly 0 and tiny differences keep their precision.
- * Reductions and masks: loss/reduce.h. */
+ * Reductions and masks: autodiff/reduce.h. */
 #ifndef DSI_LATENT_GAUSS_H
 #define DSI_LATENT_GAUSS_H
 
 #include "autodiff/ops.h"
 #include "autodiff/params.h"
 #include "core/rng.h"
-#include "loss/reduce.h"
+#include "autodiff/reduce.h"
 
 #define DSI_LOGVAR_MIN (-30.0f)
 #define DSI_LOGVAR_MAX 20.0f
