@@ -380,8 +380,12 @@ DSN_API DSN_NODISCARD dsn_status dsn_dataset_from_npy(dsn_dataset **out, const c
  * folder of audio files (any format libsndfile reads) or a CSV manifest
  * (a "path" column plus label columns). Clips are mixed to mono, resampled,
  * turned into log-mel frames and cut into windows of `frames` frames; the last
- * window of a clip is padded and masked. Observations are [frames, n_mels].
- * Options: frames (250), hop (0 = frames), cache (path of a feature cache:
+ * window of a clip is padded and masked, unless it would hold fewer than
+ * min_tail valid frames (default -1 = frames / 2) and is not the clip's first:
+ * those tail frames are left out (a 251-frame clip gives one 250-frame
+ * window, not a full one and a 1-frame one). Observations are [frames, n_mels].
+ * Features are ln(mel power + 1e-6): the log floor is ln(1e-6) = -13.8.
+ * Options: frames (250), hop (0 = frames), min_tail, cache (path of a feature cache:
  * a second run reads features back; entries are invalidated when the settings
  * or a file's size or mtime change), threads (1), label (manifest column
  * giving the labels; default the first), sample_rate (16000), n_fft (2048),
@@ -591,6 +595,69 @@ DSN_API DSN_NODISCARD dsn_status dsn_raw_pitch_accuracy(double *accuracy, double
  * Allocates small scratch per call; thread-safe. */
 DSN_API DSN_NODISCARD dsn_status dsn_pitch_track(float *f0, size_t len, size_t *n_frames, const float *x, size_t n,
                                                  int sample_rate, const dsn_options *opts);
+
+/* What a listener hears from a sequence model's swaps (DSAE, TS-DSAE: parts
+ * "global" v and "local" z_t), measured on the clips of a CSV manifest (the
+ * format of dsn_dataset_from_audio; docs/evaluation.md gives the protocol):
+ * a classifier fitted on the v means of the training clips labels the v
+ * re-encoded from the reconstruction dec(z_i, v_i), the global swap
+ * dec(z_i, v_j) (truth: j's class) and the local swap dec(z_j, v_i) (i's
+ * class), j a seeded partner of another class (and other content when the
+ * truth column is known); log-mel errors; and raw pitch accuracy (50 cents,
+ * YIN on the NNLS + Griffin-Lim audio) of the input's own log-mel (the
+ * ceiling of the inversion), of the reconstruction, of the global swap
+ * (against i's pitch) and of the local swap (against j's). */
+typedef struct dsn_swap_eval {
+    size_t size;              /* set by the caller to sizeof(dsn_swap_eval) */
+    size_t n_train, n_eval;   /* windows that fitted the classifier / were evaluated */
+    size_t n_classes;         /* classes of the label column among the training windows */
+    size_t n_truth;           /* evaluated global swaps that have a rendered truth */
+    size_t n_pitch, n_pitch_frames; /* clips of the pitch check and their voiced reference frames */
+    int pitch_reference;      /* 1: the notes column, 2: YIN F0 of the source audio, 0: no pitch check */
+    size_t n_short_clips;     /* clips shorter than the model's window: padded, masked frames */
+    size_t n_masked_frames;   /* padded (masked) frames among the used windows */
+    size_t n_dropped_frames;  /* clip tails shorter than min_tail left out of every window */
+    size_t n_skipped_clips;   /* silent or clipped clips left out (bad_clips = skip) */
+    double f1_direct;         /* macro-F1 of the evaluated inputs' own v */
+    double f1_pre, f1_global, f1_local; /* macro-F1 after reconstruction / global / local swap */
+    double mse_rec;           /* log-mel MSE per element of dec(z_i, v_i) to x_i (valid frames) */
+    double mse_source_global; /* of dec(z_i, v_j) to x_i */
+    double mse_truth_global;  /* of dec(z_i, v_j) to the rendered truth (i's content by j's class); NaN: none */
+    double mse_truth_source;  /* of x_i to that truth: what a swap that changes nothing scores */
+    double mse_truth_local;   /* of dec(z_j, v_i) to j's content by i's class; NaN: none */
+    double mse_truth_local_source; /* of x_j to that truth */
+    double rpa_ceiling, rpa_rec, rpa_global, rpa_local; /* NaN without a pitch check */
+} dsn_swap_eval;
+
+/* Evaluate model on the clips of manifest; out->size must be set (a newer
+ * library fills only what the caller's struct holds; DSN_E_INVALID if it
+ * is too small). The clips are cut into the model's windows like
+ * dsn_dataset_from_audio (same feature keys and min_tail; clips shorter
+ * than a window are padded and masked, tails shorter than min_tail left
+ * out: both counted in out). Options (opts may be NULL except for label):
+ *   label (required)   manifest column of the static factor (any number of
+ *                      classes, at least two among the training clips);
+ *   split ("split"), train ("train"), eval ("valid"): windows whose split
+ *                      cell is `train` fit the classifier, those with `eval`
+ *                      are evaluated; without a split column (when the
+ *                      option is not given) every clip does both;
+ *   truth ("melody")   content column: the clip with i's content and j's
+ *                      class is the rendered truth of dec(z_i, v_j) ("" or
+ *                      an absent default column: no truth);
+ *   notes ("notes")    per-clip notes "onset:duration:midi ..." (seconds)
+ *                      as the pitch reference; absent: YIN F0 of the audio
+ *                      of the clip whose pitch should survive;
+ *   classifier (lda | logreg | centroid), pitch_clips (16, 0 = no pitch
+ *   check), gl_iter (32), gl_momentum (0.99), nnls_iter (100), seed (1,
+ *   partners), cache (feature cache path), threads, bad_clips (error |
+ *   skip: a silent clip (peak < 1e-4) or a clipped one (4 consecutive
+ *   samples at full scale) fails naming it, or is left out and counted).
+ * A named column that is missing fails with DSN_E_OPTION listing the
+ * manifest's columns; a single class, no train or no eval clip, or a clip
+ * without a label give DSN_E_INVALID. Allocates (features, encodings, one
+ * Griffin-Lim per pitch clip and decoding); reads every clip's audio. */
+DSN_API DSN_NODISCARD dsn_status dsn_eval_swaps(dsn_swap_eval *out, dsn_model *model, const char *manifest,
+                                                const dsn_options *opts);
 
 /* ==== audio for hosts ============================================================
  * File input/output and the feature front end of the audio datasets, so a
