@@ -36,6 +36,28 @@
 #include <string.h>
 #include <time.h>
 
+/* descriptions by value (zeroed on failure) */
+static dsn_model_info ex_info(const dsn_model *m)
+{
+    dsn_model_info i = DSN_MODEL_INFO_INIT;
+    if (!m || dsn_model_describe(m, &i) != DSN_OK) i.family = NULL;
+    return i;
+}
+
+static dsn_part_info ex_part(const dsn_model *m, int p)
+{
+    dsn_part_info i = DSN_PART_INFO_INIT;
+    if (!m || dsn_model_part(m, &i, p) != DSN_OK) i.name = NULL;
+    return i;
+}
+
+static dsn_dataset_info ex_ds(const dsn_dataset *ds)
+{
+    dsn_dataset_info i = DSN_DATASET_INFO_INIT;
+    if (ds && dsn_dataset_describe(ds, &i) != DSN_OK) i.size = 0;
+    return i;
+}
+
 #define CHECK(call)                                                                                 \
     do {                                                                                            \
         dsn_status st_ = (call);                                                                    \
@@ -99,7 +121,7 @@ typedef struct images {
 static images load_all(const dsn_dataset *ds, size_t limit)
 {
     images im;
-    im.n = dsn_dataset_size(ds);
+    im.n = ex_ds(ds).size;
     if (limit && im.n > limit) im.n = limit;
     im.x = malloc(sizeof(float) * im.n * PIX);
     im.y = malloc(sizeof(int32_t) * im.n);
@@ -107,7 +129,7 @@ static images load_all(const dsn_dataset *ds, size_t limit)
         fprintf(stderr, "out of memory\n");
         exit(1);
     }
-    for (size_t i = 0; i < im.n; i++) CHECK(dsn_dataset_get(ds, i, im.x + i * PIX, PIX, im.y + i));
+    for (size_t i = 0; i < im.n; i++) CHECK(dsn_dataset_get(ds, im.x + i * PIX, PIX, im.y + i, i));
     return im;
 }
 
@@ -124,8 +146,8 @@ static void encode_means(dsn_session *s, dsn_encoding *e, const images *im, floa
     for (size_t off = 0; off < im->n; off += CHUNK) {
         size_t k = im->n - off < CHUNK ? im->n - off : CHUNK;
         CHECK(dsn_encode(s, e, im->x + off * PIX, k, NULL));
-        CHECK(dsn_encoding_get(e, "content", "mean", content + off * (size_t)cdim, k * (size_t)cdim, NULL, NULL));
-        CHECK(dsn_encoding_get(e, "style", "mean", style + off * (size_t)sdim, k * (size_t)sdim, NULL, NULL));
+        CHECK(dsn_encoding_get(e, content + off * (size_t)cdim, k * (size_t)cdim, NULL, NULL, "content", "mean"));
+        CHECK(dsn_encoding_get(e, style + off * (size_t)sdim, k * (size_t)sdim, NULL, NULL, "style", "mean"));
     }
 }
 
@@ -245,7 +267,7 @@ static void swap_grid(dsn_session *s, dsn_encoding *e, dsn_encoding *f, const im
     for (int r = 0; r < K; r++) {
         CHECK(dsn_encode(s, e, src, K, NULL));
         for (int col = 0; col < K; col++) CHECK(dsn_encoding_copy_item(e, (size_t)col, f, (size_t)r, "content"));
-        CHECK(dsn_decode(s, e, out, sizeof out / sizeof *out));
+        CHECK(dsn_decode(s, out, sizeof out / sizeof *out, e));
         for (int col = 0; col < K; col++)
             for (int y = 0; y < 28; y++)
                 for (int x = 0; x < 28; x++)
@@ -372,15 +394,15 @@ int main(int argc, char **argv)
     for (int i = 0; i < a.n_digits; i++) dl[i] = a.digits[i];
     if (a.n_digits < 10) {
         dsn_dataset *drop;
-        CHECK(dsn_dataset_select_labels(train_all, dl, (size_t)a.n_digits, &train, &drop));
+        CHECK(dsn_dataset_select_labels(train_all, &train, &drop, dl, (size_t)a.n_digits));
         dsn_dataset_free(drop);
-        CHECK(dsn_dataset_select_labels(test_all, dl, (size_t)a.n_digits, &test, &unseen));
+        CHECK(dsn_dataset_select_labels(test_all, &test, &unseen, dl, (size_t)a.n_digits));
     } else {
         train = train_all;
         test = test_all;
         train_all = test_all = NULL;
     }
-    printf("MNIST: %zu training and %zu test images of %d digits%s\n", dsn_dataset_size(train), dsn_dataset_size(test),
+    printf("MNIST: %zu training and %zu test images of %d digits%s\n", ex_ds(train).size, ex_ds(test).size,
            a.n_digits, unseen ? " (the other digits are held out)" : "");
 
     dsn_model *m;
@@ -388,7 +410,7 @@ int main(int argc, char **argv)
     double train_s = 0.0;
     if (a.load) {
         CHECK(dsn_model_load(&m, a.load));
-        printf("loaded %s: %s, %zu parameters\n", a.load, dsn_model_family(m), dsn_model_num_params(m));
+        printf("loaded %s: %s, %zu parameters\n", a.load, ex_info(m).family, ex_info(m).num_params);
     } else {
         dsn_options *mo, *oo, *fo;
         char text[512];
@@ -409,7 +431,7 @@ int main(int argc, char **argv)
         CHECK(dsn_options_parse(fo, text));
         printf("ML-VAE: %zu parameters (hidden %s, %s, style %d, content %d%s%s); %d epochs x %d steps of %d digits x %d "
                "images\n",
-               dsn_model_num_params(m), a.hidden, a.activation, a.style_dim, a.content_dim, a.extra[0] ? ", " : "",
+               ex_info(m).num_params, a.hidden, a.activation, a.style_dim, a.content_dim, a.extra[0] ? ", " : "",
                a.extra, a.epochs, a.steps, a.groups, a.group_size);
         fflush(stdout);
         t_start = now();
@@ -424,8 +446,8 @@ int main(int argc, char **argv)
         dsn_options_free(oo);
         dsn_options_free(fo);
     }
-    int cdim = dsn_model_part_dim(m, 0), sdim = dsn_model_part_dim(m, 1);
-    if (strcmp(dsn_model_part_name(m, 0), "content") != 0) {
+    int cdim = ex_part(m, 0).dim, sdim = ex_part(m, 1).dim;
+    if (strcmp(ex_part(m, 0).name, "content") != 0) {
         fprintf(stderr, "not an ML-VAE model\n");
         return 1;
     }
@@ -480,13 +502,13 @@ int main(int argc, char **argv)
                 yb[i] = te.y[j];
             }
             CHECK(dsn_encode(s, e, te.x + off * PIX, k, NULL));
-            CHECK(dsn_decode(s, e, out, k * PIX));
+            CHECK(dsn_decode(s, out, k * PIX, e));
             rf_features(out, k, feat);
             CHECK(dsn_classifier_predict(pc, pp, feat, k, (size_t)RF));
             for (size_t i = 0; i < k; i++) recon_ok += pp[i] == te.y[off + i];
             CHECK(dsn_encode(s, f, xb, k, NULL));
             for (size_t i = 0; i < k; i++) CHECK(dsn_encoding_copy_item(f, i, e, i, "content"));
-            CHECK(dsn_decode(s, f, out, k * PIX));
+            CHECK(dsn_decode(s, out, k * PIX, f));
             rf_features(out, k, feat);
             CHECK(dsn_classifier_predict(pc, pp, feat, k, (size_t)RF));
             for (size_t i = 0; i < k; i++) {
@@ -536,10 +558,10 @@ int main(int argc, char **argv)
                         gid[g * k + i] = g;
                     }
                 }
-                CHECK(dsn_encode(s, e, xg, (size_t)(ng * k), gid));
+                CHECK(dsn_encode(s, e, xg, (size_t)(ng * k), &(dsn_batch_args){sizeof(dsn_batch_args), gid, NULL, NULL}));
                 size_t rows;
-                CHECK(dsn_encoding_get(e, "content", "mean", mu, (size_t)ng * (size_t)cdim, &rows, NULL));
-                CHECK(dsn_encoding_get(e, "content", "logvar", lv, (size_t)ng * (size_t)cdim, NULL, NULL));
+                CHECK(dsn_encoding_get(e, mu, (size_t)ng * (size_t)cdim, &rows, NULL, "content", "mean"));
+                CHECK(dsn_encoding_get(e, lv, (size_t)ng * (size_t)cdim, NULL, NULL, "content", "logvar"));
                 for (size_t i = 0; i < (size_t)ng * (size_t)cdim; i++) var_sum += exp(lv[i]);
                 CHECK(dsn_classifier_predict(cc, gp, mu, (size_t)ng, (size_t)cdim));
                 for (int g = 0; g < ng; g++) ok += gp[g] == glab[g];
@@ -579,8 +601,8 @@ int main(int argc, char **argv)
                     gid[h * SHOTS + i] = h;
                 }
             }
-            CHECK(dsn_encode(s, e, xs, (size_t)(nh * SHOTS), gid));
-            CHECK(dsn_encoding_get(e, "content", "mean", cen, (size_t)nh * (size_t)cdim, NULL, NULL));
+            CHECK(dsn_encode(s, e, xs, (size_t)(nh * SHOTS), &(dsn_batch_args){sizeof(dsn_batch_args), gid, NULL, NULL}));
+            CHECK(dsn_encoding_get(e, cen, (size_t)nh * (size_t)cdim, NULL, NULL, "content", "mean"));
             for (int h = 0; h < nh; h++)
                 for (int p = 0; p < PIX; p++) {
                     double sum = 0.0;

@@ -112,8 +112,8 @@ START_TEST(learns_real_digits_and_swaps_keep_content)
     ck_assert_int_eq(dsn_encoding_create(&ea, m, N_MAX), DSN_OK);
     ck_assert_int_eq(dsn_encoding_create(&eb, m, N_MAX), DSN_OK);
     ck_assert_int_eq(dsn_encode(ses, ea, X, (size_t)n, NULL), DSN_OK);
-    ck_assert_int_eq(dsn_encoding_get(ea, "content", "mean", c, sizeof c / sizeof *c, NULL, NULL), DSN_OK);
-    ck_assert_int_eq(dsn_encoding_get(ea, "style", "mean", s, sizeof s / sizeof *s, NULL, NULL), DSN_OK);
+    ck_assert_int_eq(dsn_encoding_get(ea, c, sizeof c / sizeof *c, NULL, NULL, "content", "mean"), DSN_OK);
+    ck_assert_int_eq(dsn_encoding_get(ea, s, sizeof s / sizeof *s, NULL, NULL, "style", "mean"), DSN_OK);
     float cen_c[K * 6], cen_s[K * 4], cen_x[K * D];
     centroids(c, Y, N_TRAIN, 6, cen_c);
     centroids(s, Y, N_TRAIN, 4, cen_s);
@@ -138,7 +138,7 @@ START_TEST(learns_real_digits_and_swaps_keep_content)
     ck_assert_int_eq(dsn_encode(ses, ea, X + N_TRAIN * D, (size_t)n_test, NULL), DSN_OK);
     ck_assert_int_eq(dsn_encode(ses, eb, xb, (size_t)n_test, NULL), DSN_OK);
     ck_assert_int_eq(dsn_swap(ea, eb, "style"), DSN_OK); /* ea: content of a, style of b */
-    ck_assert_int_eq(dsn_decode(ses, ea, out, sizeof out / sizeof *out), DSN_OK);
+    ck_assert_int_eq(dsn_decode(ses, out, sizeof out / sizeof *out, ea), DSN_OK);
     int keep_a = 0, take_b = 0;
     for (int i = 0; i < n_test; i++) {
         int p = nearest(cen_x, out + i * D, D);

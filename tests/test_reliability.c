@@ -60,7 +60,7 @@ static dsn_optimizer *make_opt(dsn_model *m)
  * likelihoods both take them) */
 static float *batch(const dsn_model *m, size_t n, uint64_t seed)
 {
-    size_t k = n * dsn_model_obs_size(m);
+    size_t k = n * tu_info(m).obs_size;
     float *x = malloc(k * sizeof *x);
     dsi_rng r;
     dsi_rng_seed(&r, seed);
@@ -255,7 +255,7 @@ START_TEST(train_step_refuses_masks_encode_refuses)
     size_t np = m->params.n;
     float *before = malloc(np * sizeof *before);
     memcpy(before, m->params.data, np * sizeof *before);
-    ck_assert_int_eq(dsn_train_step(m, opt, x, 4, NULL, mask, NULL), DSN_E_INVALID);
+    ck_assert_int_eq(dsn_train_step(m, opt, NULL, x, 4, &(dsn_batch_args){sizeof(dsn_batch_args), NULL, mask, NULL}), DSN_E_INVALID);
     ck_assert_msg(strstr(dsn_last_error(), "sequence model"), "%s", dsn_last_error());
     ck_assert_int_eq(dsn_optimizer_steps(opt), 0);
     ck_assert_int_eq(memcmp(before, m->params.data, np * sizeof *before), 0);
@@ -269,17 +269,17 @@ START_TEST(train_step_refuses_masks_encode_refuses)
     x = batch(m, 4, 2);
     for (int i = 0; i < 20; i++) mask[i] = 1.0f;
     mask[7] = 2.0f;
-    ck_assert_int_eq(dsn_train_step(m, opt, x, 4, NULL, mask, NULL), DSN_E_INVALID);
+    ck_assert_int_eq(dsn_train_step(m, opt, NULL, x, 4, &(dsn_batch_args){sizeof(dsn_batch_args), NULL, mask, NULL}), DSN_E_INVALID);
     ck_assert_msg(strstr(dsn_last_error(), "item 1, frame 2"), "%s", dsn_last_error());
     mask[7] = NAN;
-    ck_assert_int_eq(dsn_train_step(m, opt, x, 4, NULL, mask, NULL), DSN_E_INVALID);
+    ck_assert_int_eq(dsn_train_step(m, opt, NULL, x, 4, &(dsn_batch_args){sizeof(dsn_batch_args), NULL, mask, NULL}), DSN_E_INVALID);
     ck_assert_int_eq(dsn_optimizer_steps(opt), 0);
     mask[7] = 0.0f;
-    ck_assert_int_eq(dsn_train_step(m, opt, x, 4, NULL, mask, NULL), DSN_OK);
+    ck_assert_int_eq(dsn_train_step(m, opt, NULL, x, 4, &(dsn_batch_args){sizeof(dsn_batch_args), NULL, mask, NULL}), DSN_OK);
     ck_assert_int_eq(dsn_optimizer_steps(opt), 1);
     /* NaN data: the message names the observation */
     x[2 * 30 + 7] = NAN;
-    ck_assert_int_eq(dsn_train_step(m, opt, x, 4, NULL, NULL, NULL), DSN_E_NUMERIC);
+    ck_assert_int_eq(dsn_train_step(m, opt, NULL, x, 4, NULL), DSN_E_NUMERIC);
     ck_assert_msg(strstr(dsn_last_error(), "observation 2 (element 7"), "%s", dsn_last_error());
     free(x);
     dsn_optimizer_free(opt);

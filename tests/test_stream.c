@@ -320,7 +320,7 @@ static void check_step_matches_offline(const char *local)
     ck_assert_int_eq(dsn_encoding_create(&enc, m, 1), DSN_OK);
     ck_assert_int_eq(dsn_encode(se, enc, x, 1, NULL), DSN_OK);
     ck_assert_int_eq(dsn_encoding_set(enc, "global", "value", v, 1), DSN_OK);
-    ck_assert_int_eq(dsn_decode(se, enc, off, T_ * F_), DSN_OK);
+    ck_assert_int_eq(dsn_decode(se, off, T_ * F_, enc), DSN_OK);
     size_t ns = 0;
     int part = -1, frame = 0;
     ck_assert_int_eq(m->vt->stream_check(m, &ns, &part, &frame), DSN_OK);
