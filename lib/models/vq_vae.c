@@ -342,7 +342,6 @@ static void destroy(dsn_model *m)
         v->vq.buf = NULL;
     }
     dsi_vq_release(&v->vq);
-    dsi_vq_prior_release(&v->prior);
     dsi_free(v);
 }
 
