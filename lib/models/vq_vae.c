@@ -632,5 +632,5 @@ dsn_status dsi_vqvae_prior_nll(const dsn_model *m, dsi_tape *t, const int32_t *c
 }
 
 const dsi_model_vt dsi_vq_vae_vt = {
-    "vq-vae", create, init_params, destroy, loss, encode, decode, sample, NULL, 0,
+    "vq-vae", create, init_params, destroy, loss, encode, decode, sample, NULL, 0, NULL, NULL,
 };
