@@ -324,7 +324,7 @@ static args parse(int argc, char **argv)
     a.encoder = "conv";
     a.epochs = 30;
     a.steps = 200;
-    a.groups = 16;
+    a.groups = 0; /* dsn_fit's default: min(16, classes) */
     a.group_size = 16;
     a.style_dim = 10;
     a.content_dim = 10;
@@ -563,17 +563,22 @@ int main(int argc, char **argv)
         CHECK(dsn_options_parse(oo, text));
         CHECK(dsn_optimizer_create(&opt, m, "adam", oo));
         CHECK(dsn_options_create(&fo));
-        snprintf(text, sizeof text, "epochs=%d, steps_per_epoch=%d, batch_groups=%d, group_size=%d, seed=%llu",
-                 a.epochs, a.steps, a.groups, a.group_size, a.seed);
+        snprintf(text, sizeof text, "epochs=%d, steps_per_epoch=%d, group_size=%d, seed=%llu", a.epochs, a.steps,
+                 a.group_size, a.seed);
         CHECK(dsn_options_parse(fo, text));
+        if (a.groups > 0) { /* else dsn_fit's default, min(16, classes) */
+            snprintf(text, sizeof text, "batch_groups=%d", a.groups);
+            CHECK(dsn_options_parse(fo, text));
+        }
+        int bg = a.groups > 0 ? a.groups : a.n_classes < 16 ? a.n_classes : 16;
         if (a.baseline) { /* the same number of images per step */
-            snprintf(text, sizeof text, "batch_size=%d", a.groups * a.group_size);
+            snprintf(text, sizeof text, "batch_size=%d", bg * a.group_size);
             CHECK(dsn_options_parse(fo, text));
         }
         snprintf(model_desc, sizeof model_desc, "%s %s", a.baseline ? "beta-VAE" : "ML-VAE", conv ? "conv" : "MLP");
         printf("%s: %zu parameters (%s, style %d, content %d%s%s); %d epochs x %d steps of %d x %d images\n",
                model_desc, dsn_model_num_params(m), conv ? "conv encoder" : "MLP encoder", a.style_dim, a.content_dim,
-               a.extra && a.extra[0] ? ", " : "", a.extra ? a.extra : "", a.epochs, a.steps, a.groups, a.group_size);
+               a.extra && a.extra[0] ? ", " : "", a.extra ? a.extra : "", a.epochs, a.steps, bg, a.group_size);
         fflush(stdout);
         t_start = now();
         CHECK(dsn_fit(m, opt, a.baseline ? train_flat : train, NULL, fo, progress, NULL));
