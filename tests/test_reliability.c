@@ -6,7 +6,8 @@
  * child; a read-only folder) and resume from a checkpoint bit-identical to an
  * uninterrupted run for every model family. */
 #include "api/optimizer.h"
-#include "api/options.h"
+#include "core/options.h"
+#include "io/options.h"
 #include "core/endian.h"
 #include "core/fileio.h"
 #include "io/modelfile.h"

@@ -23,7 +23,7 @@
 #include "audio/io.h"
 #include "audio/mel.h"
 #include "audio/stft.h"
-#include "disent.h"
+#include "core/status.h"
 
 #include <stdint.h>
 
