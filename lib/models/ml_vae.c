@@ -36,6 +36,7 @@
 #include "latent/gauss.h"
 #include "loss/likelihood.h"
 #include "models/model.h"
+#include "nn/conv.h"
 #include "nn/heads.h"
 #include "nn/mlp.h"
 #include "core/alloc.h"
@@ -50,12 +51,6 @@ enum { LIK_BERNOULLI = 0, LIK_GAUSSIAN = 1 };
 enum { ENC_AUTO = 0, ENC_MLP = 1, ENC_CONV = 2 };
 #define MAX_CONV 4
 
-/* A 4x4 stride-2 convolution (or its transpose): weights and bias indices.
- * (Composed from the autodiff conv ops until lib/nn has conv layers.) */
-typedef struct conv4 {
-    int w, b, fan;
-} conv4;
-
 typedef struct ml_vae {
     int input_dim, style_dim, content_dim;
     int hidden[DSI_MLP_MAX_LAYERS], n_hidden;
@@ -65,21 +60,10 @@ typedef struct ml_vae {
     int arch, C, H, W, channels[MAX_CONV], n_conv; /* conv: image [C, H, W] */
     float group_penalty;
     dsi_mlp enc, dec;
-    conv4 ec[MAX_CONV], dc[MAX_CONV];
+    dsi_conv ec[MAX_CONV], dc[MAX_CONV]; /* 4x4 stride 2 pad 1 (lib/nn), PyTorch's init */
     dsi_gauss_head style, content;
 } ml_vae;
 
-static int add_conv4(dsi_params *ps, conv4 *c, const char *name, int g, int in, int out, int tr)
-{
-    char nm[DSI_PARAM_NAME];
-    int sh[4] = {tr ? in : out, tr ? out : in, 4, 4};
-    c->fan = (tr ? out : in) * 16;
-    snprintf(nm, sizeof nm, "%s.w", name);
-    c->w = dsi_params_add(ps, nm, g, 4, sh);
-    snprintf(nm, sizeof nm, "%s.b", name);
-    c->b = dsi_params_add(ps, nm, g, 1, &out);
-    return c->w >= 0 && c->b >= 0;
-}
 
 static const dsi_act acts[] = {DSI_ACT_TANH, DSI_ACT_RELU, DSI_ACT_LEAKY, DSI_ACT_SIGMOID};
 
@@ -169,13 +153,16 @@ static dsn_status create(dsn_model *m, dsi_optr *r)
         int in = v->C;
         for (int l = 0; l < v->n_conv && ok; l++) {
             snprintf(nm, sizeof nm, "enc.conv%d", l);
-            ok = add_conv4(&m->params, &v->ec[l], nm, g, in, v->channels[l], 0);
+            dsi_conv_spec sp = {.dims = 2, .in = in, .out = v->channels[l], .kernel = 4, .stride = 2, .pad = 1};
+            ok = dsi_conv_add(&v->ec[l], &m->params, nm, g, sp) == DSN_OK;
             in = v->channels[l];
         }
         flat = in * (v->H >> v->n_conv) * (v->W >> v->n_conv);
         for (int l = v->n_conv - 1; l >= 0 && ok; l--) {
             snprintf(nm, sizeof nm, "dec.convt%d", l);
-            ok = add_conv4(&m->params, &v->dc[l], nm, g, v->channels[l], l ? v->channels[l - 1] : v->C, 1);
+            dsi_conv_spec sp = {.dims = 2, .in = v->channels[l], .out = l ? v->channels[l - 1] : v->C, .kernel = 4,
+                                .stride = 2, .pad = 1, .transposed = 1};
+            ok = dsi_conv_add(&v->dc[l], &m->params, nm, g, sp) == DSN_OK;
         }
         if (!ok) return dsi_error(DSN_E_NOMEM, "ml-vae: cannot add the convolution parameters");
     }
@@ -204,11 +191,8 @@ static void init_params(dsn_model *m)
     dsi_mlp_init(&v->dec, &m->params, &m->rng);
     if (v->arch == ENC_CONV)
         for (int l = 0; l < v->n_conv; l++) {
-            const conv4 *cs[2] = {&v->ec[l], &v->dc[l]};
-            for (int q = 0; q < 2; q++) {
-                dsi_params_init_fanin(&m->params, cs[q]->w, cs[q]->fan, &m->rng);
-                dsi_params_init_fanin(&m->params, cs[q]->b, cs[q]->fan, &m->rng);
-            }
+            dsi_conv_init(&v->ec[l], &m->params, &m->rng);
+            dsi_conv_init(&v->dc[l], &m->params, &m->rng);
         }
 }
 
@@ -218,9 +202,7 @@ static dsi_var *conv_stack(dsi_tape *t, const dsn_model *m, dsi_var *x, int tran
     dsi_params *ps = (dsi_params *)&m->params;
     for (int q = 0; q < v->n_conv; q++) {
         int l = transposed ? v->n_conv - 1 - q : q;
-        const conv4 *c = transposed ? &v->dc[l] : &v->ec[l];
-        dsi_var *w = dsi_params_var(ps, c->w), *b = dsi_params_var(ps, c->b);
-        x = transposed ? dsi_conv_transpose2d(t, x, w, b, 2, 1) : dsi_conv2d(t, x, w, b, 2, 1);
+        x = dsi_conv_forward(t, transposed ? &v->dc[l] : &v->ec[l], ps, x);
         if (!transposed || q + 1 < v->n_conv) x = dsi_relu(t, x);
     }
     return x;
