@@ -2,12 +2,12 @@
  * of the library): a title line, a caption over the columns, a caption down
  * the rows, one header row and one header column of source images set off
  * by a grey rule, and rows x cols tiles of grey images in [0, 1], written as
- * PNG with example_png.h. Text uses a built-in 5x7 font (upper case, digits,
+ * PNG with dsn_image_save_png. Text uses a built-in 5x7 font (upper case, digits,
  * a little punctuation; lower case is drawn as upper case). */
 #ifndef EXAMPLE_GRID_H
 #define EXAMPLE_GRID_H
 
-#include "example_png.h"
+#include <disent.h>
 
 #include <ctype.h>
 #include <stdlib.h>
@@ -140,7 +140,7 @@ static inline void ex_grid_tile(ex_grid *g, int r, int c, const float *img)
 
 static inline int ex_grid_write(const ex_grid *g, const char *path)
 {
-    return g->pix ? ex_write_png(path, g->pix, g->W, g->H, 1) : -1;
+    return g->pix && dsn_image_save_png(path, g->pix, (size_t)g->W, (size_t)g->H, 1) == DSN_OK ? 0 : -1;
 }
 
 static inline void ex_grid_free(ex_grid *g)

@@ -14,8 +14,6 @@
  * OUT_PREFIX_samples.png (64 prior samples, temperature 1). Public API only. */
 #include <disent.h>
 
-#include "example_png.h"
-
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,13 +28,6 @@
             exit(1);                                                                       \
         }                                                                                  \
     } while (0)
-
-/* a minimal PNG writer shared by the examples */
-static int write_png(const char *path, const unsigned char *pix, int w, int h)
-{
-    return ex_write_png(path, pix, w, h, 1);
-}
-
 
 static double now(void)
 {
@@ -192,7 +183,7 @@ int main(int argc, char **argv)
     }
     char path[512];
     snprintf(path, sizeof path, "%s_recon.png", prefix);
-    if (write_png(path, pix, G * 28, 4 * 28) == 0) printf("wrote %s\n", path);
+    if (dsn_image_save_png(path, pix, G * 28, 4 * 28, 1) == DSN_OK) printf("wrote %s\n", path);
     free(pix);
     dsn_session *s;
     dsn_encoding *e;
@@ -207,7 +198,7 @@ int main(int argc, char **argv)
     pix = calloc((size_t)G * 28 * G * 28, 1);
     for (int i = 0; i < G * G; i++) put_digit(pix, G * 28, i % G, i / G, y + (size_t)i * 784);
     snprintf(path, sizeof path, "%s_samples.png", prefix);
-    if (write_png(path, pix, G * 28, G * 28) == 0) printf("wrote %s (64 samples drawn in %.2f s)\n", path, ts);
+    if (dsn_image_save_png(path, pix, G * 28, G * 28, 1) == DSN_OK) printf("wrote %s (64 samples drawn in %.2f s)\n", path, ts);
     free(pix);
     free(y);
     dsn_encoding_free(e);

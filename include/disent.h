@@ -763,6 +763,17 @@ typedef struct dsn_swap_eval {
 DSN_API DSN_NODISCARD dsn_status dsn_eval_swaps(dsn_swap_eval *out, dsn_model *model, const char *manifest,
                                                 const dsn_options *opts);
 
+/* ==== images =================================================================== */
+/* Write width x height 8-bit pixels of `channels` bytes each (1 grey, 3 RGB,
+ * 4 RGBA; rows top to bottom, no padding; pixels holds width*height*channels
+ * bytes) as a PNG file at path, atomically (a temporary file renamed over
+ * path, so an existing file is never half-written). Uncompressed deflate:
+ * exact, larger than a compressor's output. DSN_E_INVALID for a NULL
+ * argument, a zero size or another channel count; DSN_E_IO; DSN_E_NOMEM.
+ * Any thread; allocates the file's bytes for the call. */
+DSN_API DSN_NODISCARD dsn_status dsn_image_save_png(const char *path, const uint8_t *pixels, size_t width,
+                                                    size_t height, int channels);
+
 /* ==== audio for hosts ============================================================
  * File input/output and the feature front end of the audio datasets, so a
  * host can turn a clip into exactly the log-mel frames a model was trained
