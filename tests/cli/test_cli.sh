@@ -226,6 +226,19 @@ run 1 "$D" encode m.dsn --audio wavs/a.wav --out x; has err.txt "sequence models
 run 1 "$D" encode aud.dsn --audio no-such.wav $AUD --out x; has err.txt "reading audio 'no-such.wav'"
 ok "audio: swap/encode take WAV files (padded + masked), swap/decode/sample --wav write valid WAVs"
 
+# ---- timbre banks: disent bank stores mean static latents, info lists them
+run 0 "$D" bank aud.dsn wavs/a.wav --name square $AUD --out bank.dsn
+has err.txt "timbre 'square' = mean global of 1 clip"
+run 0 "$D" bank bank.dsn wavs/b.wav short.wav --name saw $AUD
+run 0 "$D" info bank.dsn; has out.txt "timbres:     2"; has out.txt "1  saw"
+run 0 "$D" bank bank.dsn --list; has out.txt "sample_rate=8000"; has out.txt "0  square"
+run 0 "$D" bank bank.dsn --remove square
+run 0 "$D" bank bank.dsn --list; has out.txt "0  saw"
+run 1 "$D" bank bank.dsn --remove tuba; has err.txt "no timbre 'tuba'"
+run 2 "$D" bank bank.dsn wavs/a.wav; has err.txt "--name NAME"
+run 2 "$D" bank m.dsn wavs/a.wav --name x; has err.txt "not a sequence model"
+ok "bank: add (mean over clips, with the audio settings), list, info, remove"
+
 # ---- resume from an epoch boundary == uninterrupted
 run 0 "$D" train opts.conf $DATA --set epochs=4 --out full.dsn --quiet
 run 0 "$D" train opts.conf $DATA --set epochs=2 --out half.dsn --quiet

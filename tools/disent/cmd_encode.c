@@ -28,7 +28,7 @@ static const char encode_help[] =
     "                      all rows in one call, so memory grows with the row count)\n"
     "  --batch N           observations per call without grouping (default 256)\n"
     "Sequence models: --audio FILE... encodes audio files (put MODEL first): each clip's\n"
-    "first T frames; a shorter clip is padded and the padding masked (dsn_encode_masked).\n"
+    "first T frames; a shorter clip is padded and the padding masked (dsn_encode with a mask).\n"
     "\n"
     "Example:\n"
     "  disent encode mnist.dsn --mnist data/mnist --test-set --index 0-999 --out enc/\n"

@@ -82,6 +82,10 @@ static int info_one(const char *path, const cli_data *data)
     for (int i = 0; i < cli_info(m).num_parts; i++)
         printf("  %-12s scope %-8s dim %d\n", cli_part(m, i).name, scope_name(cli_part(m, i).scope),
                cli_part(m, i).dim);
+    if (dsn_model_bank_count(m)) {
+        printf("timbres:     %zu (disent bank MODEL --list; streaming: docs/plugin.md)\n", dsn_model_bank_count(m));
+        for (size_t i = 0; i < dsn_model_bank_count(m); i++) printf("  %zu  %s\n", i, dsn_model_bank_name(m, i));
+    }
     dsn_optimizer *opt = NULL;
     if (dsn_optimizer_load(&opt, m, path) == DSN_OK) {
         printf("checkpoint:  yes (optimizer state after %lld updates; resume with disent train --resume)\n",
