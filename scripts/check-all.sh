@@ -14,6 +14,7 @@ step() { printf '\n==== %s (%ds)\n' "$*" $(( $(date +%s) - t0 )); }
 step "layers: every #include against the table in docs/design.md"
 /usr/bin/python3 scripts/check-layers.py
 tests/layers/test-check-layers.sh
+tests/scripts/test-run-suites.sh
 
 step "make (gcc, -Werror) + suites"
 make -j"$JOBS" BUILD="$OUT/gcc" CFLAGS=-Werror test
