@@ -19,6 +19,9 @@ tests/scripts/test-run-suites.sh
 step "make (gcc, -Werror) + suites"
 make -j"$JOBS" BUILD="$OUT/gcc" CFLAGS=-Werror test
 
+step "LV2 plugin: no allocation or mutex lock in run() over a 60-s render (tests/lv2/rt_host.c)"
+make -j"$JOBS" BUILD="$OUT/gcc" CFLAGS=-Werror test-lv2
+
 step "benchmarks compile (not run: speed targets live in bench/, not in tests)"
 make -j"$JOBS" BUILD="$OUT/gcc" CFLAGS=-Werror bench
 
