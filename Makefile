@@ -9,9 +9,11 @@
 #   make demo-mlvae   ML-VAE on MNIST with its evaluation (docs/mlvae.md)
 #   make bench        build the benchmarks in $(BUILD)/bench
 #   make install PREFIX=/usr/local   (library, header, disent.pc and the disent program)
+#   make fuzz         the libFuzzer harnesses of tests/fuzz (clang, ASan + UBSan) in $(FUZZ_BUILD)/fuzz
+#   make tsan         the thread tests under ThreadSanitizer (clang) in $(TSAN_BUILD)
 #
 # Variables: BUILD (output dir, default build), BLAS=openblas|blis, SAN=1
-# (AddressSanitizer + UBSan), CC, PREFIX, DESTDIR.
+# (AddressSanitizer + UBSan), SAN=thread (ThreadSanitizer), CC, PREFIX, DESTDIR.
 
 BUILD   ?= build
 PREFIX  ?= /usr/local
@@ -58,6 +60,9 @@ BASE_CFLAGS := -std=c11 $(OPT) $(WARN) -fPIC -fvisibility=hidden -pthread \
 ifeq ($(SAN),1)
   SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 endif
+ifeq ($(SAN),thread)
+  SAN_FLAGS := -fsanitize=thread -fno-omit-frame-pointer
+endif
 ALL_CFLAGS  = $(BASE_CFLAGS) $(SAN_FLAGS) $(CFLAGS)
 LIBS        = $(PKG_LIBS) $(BLAS_LIB) -lm -pthread
 CHECK_LIBS  = $(shell pkg-config --libs check 2>/dev/null)
@@ -84,6 +89,10 @@ TOOL_CFLAGS = $(shell pkg-config --cflags fluidsynth 2>/dev/null)
 CLI_SRC   := $(shell scripts/list-sources.sh disent)
 CLI_OBJ   := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
 CLI_BIN   := $(BUILD)/tools/disent
+FUZZ_SRC  := $(shell scripts/list-sources.sh fuzz)
+FUZZ_BIN  := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz/%)
+FUZZ_BUILD ?= build-fuzz
+TSAN_BUILD ?= build-tsan
 HOST_CFLAGS = -std=c11 $(OPT) $(WARN) $(SAN_FLAGS) $(CFLAGS) -D_POSIX_C_SOURCE=200809L -Iinclude
 
 SO_NAME   := libdisent.so.$(MAJOR)
@@ -92,7 +101,7 @@ A_FILE    := $(BUILD)/libdisent.a
 PC_FILE   := $(BUILD)/disent.pc
 
 .SECONDARY:
-.PHONY: FORCE test-bins all lib tools examples test check demo demo-mlvae bench install uninstall clean setup check-header check-exports examples
+.PHONY: FORCE test-bins fuzz fuzz-bins fuzz-seeds tsan all lib tools examples test check demo demo-mlvae bench install uninstall clean setup check-header check-exports examples
 all: lib tools examples
 examples: $(EX_BIN) $(EXX_BIN)
 # every Check suite built, none run (used to check that a merged tree compiles)
@@ -205,6 +214,36 @@ $(BUILD)/bench/%: bench/%.c $(A_FILE)
 	@mkdir -p $(dir $@)
 	@echo '  BENCH   $@'
 	$(Q)$(CC) $(ALL_CFLAGS) -O3 $< -o $@ $(A_FILE) $(LIBS)
+
+# ---- fuzzing and ThreadSanitizer (clang) -------------------------------
+# The library is built with coverage for libFuzzer (fuzzer-no-link) and ASan +
+# UBSan; each harness is a libFuzzer program: run it on its corpus folder,
+#   $(FUZZ_BUILD)/fuzz/fuzz_model tests/fuzz/corpus/model      (docs/reliability.md)
+fuzz:
+	$(MAKE) BUILD=$(FUZZ_BUILD) CC=clang CXX=clang++ SAN=1 OPT="-O1 -g" \
+	    CFLAGS="-fsanitize=fuzzer-no-link $(CFLAGS)" fuzz-bins
+fuzz-bins: $(FUZZ_BIN)
+$(BUILD)/fuzz/%: tests/fuzz/%.c tests/fuzz/fuzz_common.h $(A_FILE)
+	@mkdir -p $(dir $@)
+	@echo '  FUZZ    $@'
+	$(Q)$(CC) $(ALL_CFLAGS) -Wno-unused-function -fsanitize=fuzzer -Itests/fuzz $< -o $@ $(A_FILE) $(LIBS)
+
+# The seed inputs (tests/fuzz/corpus/*/seed_*), made by the library itself.
+fuzz-seeds: $(BUILD)/fuzz/make_seeds
+	$(BUILD)/fuzz/make_seeds tests/fuzz/corpus
+$(BUILD)/fuzz/make_seeds: tests/fuzz/make_seeds.c tests/fuzz/fuzz_common.h $(A_FILE)
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(ALL_CFLAGS) -Wno-unused-function -Itests/fuzz $< -o $@ $(A_FILE) $(LIBS)
+
+# The suites with threads (one model shared by N inference threads, concurrent
+# saves and loads) under ThreadSanitizer.
+TSAN_SUITES := test_threads test_reliability
+tsan:
+	$(MAKE) BUILD=$(TSAN_BUILD) CC=clang CXX=clang++ SAN=thread OPT="-O1 -g" \
+	    $(TSAN_SUITES:%=$(TSAN_BUILD)/tests/%)
+	for t in $(TSAN_SUITES); do \
+	    TSAN_OPTIONS="halt_on_error=1 exitcode=66 $(TSAN_OPTIONS)" OPENBLAS_NUM_THREADS=1 CK_FORK=no \
+	        $(TSAN_BUILD)/tests/$$t || exit 1; done
 
 # The whole test command of the README: dependencies, both builds, all suites,
 # then all suites again under ASan + UBSan.
