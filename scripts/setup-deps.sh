@@ -9,7 +9,7 @@ PKGS=(
   libopenblas-dev libblis-dev
   libkissfft-dev libsndfile1-dev libsamplerate0-dev
   libfluidsynth-dev fluidsynth musescore-general-soundfont-small
-  check
+  check valgrind
   python3-numpy python3-pytest python3-matplotlib python3-tqdm
   python3-sklearn   # only for its copy of the 8x8 digits (tests/test_mlvae.c)
 

@@ -748,9 +748,14 @@ int main(void)
     tcase_add_test(tf, checkpoint_save_survives_faults_everywhere);
     tcase_add_test(tf, read_only_folder);
     tcase_add_test(tf, kill9_during_saves_never_damages_the_file);
-    tcase_add_test(tf, resume_bit_identical_every_family);
-    tcase_add_test(tf, resume_fit_ts_dsae_second_stage);
+    /* training + save + load + inference of every family: what valgrind runs
+     * (CK_RUN_CASE=resume, docs/reliability.md) */
+    TCase *tr = tcase_create("resume");
+    tcase_set_timeout(tr, 600);
+    tcase_add_test(tr, resume_bit_identical_every_family);
+    tcase_add_test(tr, resume_fit_ts_dsae_second_stage);
     suite_add_tcase(s, tc);
     suite_add_tcase(s, tf);
+    suite_add_tcase(s, tr);
     return tu_run(s) ? 1 : 0;
 }
