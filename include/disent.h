@@ -524,6 +524,42 @@ DSN_API DSN_NODISCARD dsn_status dsn_macro_f1(double *out, const int32_t *truth,
 DSN_API DSN_NODISCARD dsn_status dsn_confusion_matrix(uint64_t *counts, size_t len, const int32_t *truth,
                                                       const int32_t *pred, size_t n, int32_t n_classes);
 
+/* Disentanglement metrics of latents against known factors of variation,
+ * with disentanglement_lib's definitions and estimators (docs/metrics.md):
+ * latents [n][dim] (e.g. posterior means from dsn_encoding_get), factors
+ * [n][n_factors] (ground truth: class ids, positions, angles, ...).
+ * metrics: a comma-separated list of names, each filling one entry of
+ * scores (len >= the number of names, else DSN_E_SHAPE), in order:
+ *   "mig"                  mutual information gap (latents binned)
+ *   "dci_disentanglement", "dci_completeness", "dci_informativeness"
+ *                          DCI from gradient boosted tree importances
+ *                          (informativeness = mean test accuracy)
+ *   "sap"                  separated attribute predictability
+ *   "modularity", "explicitness"  (Ridgeway & Mozer; explicitness = ROC-AUC)
+ * "dci" stands for its three names and "all" for all seven, in this order.
+ * Factor kinds: a factor is discrete (its distinct values are its classes) or
+ * continuous (binned into factor_bins equal-width bins for the MI-based and
+ * classifier-based metrics; SAP uses its squared correlation). Options (opts
+ * may be NULL; read here, not kept):
+ *   continuous ("auto"): "auto" = continuous if some value is not an integer
+ *     or there are more than max_classes (64) distinct values; "none"; "all";
+ *     or a list of factor indices "0:3" (continuous; the others discrete);
+ *   bins (20) latent histogram bins, factor_bins (20);
+ *   train_fraction (0.8) and seed (0) of the split the fitted metrics
+ *     (DCI, SAP, explicitness) train and test on;
+ *   trees (100), depth (3), lr (0.1), split_bins (32): the DCI GBT.
+ * Errors: NaN or infinity in latents or factors (DSN_E_NUMERIC); a constant
+ * factor, a discrete factor with more than 1024 classes (DSN_E_INVALID);
+ * fewer than two samples per class of a factor (n < 2 K), or a training part
+ * with fewer than two classes of a factor (DSN_E_SHAPE); an unknown name (DSN_E_INVALID).
+ * scores is untouched on failure. Deterministic for a seed. Allocates
+ * scratch for the call (offline work: a few seconds for 10000 x 20 latents
+ * and 6 factors). Thread-safe on distinct arrays. */
+DSN_API DSN_NODISCARD dsn_status dsn_factor_metrics(double *scores, size_t len, const char *metrics,
+                                                    const float *latents, size_t n, size_t dim,
+                                                    const float *factors, size_t n_factors,
+                                                    const dsn_options *opts);
+
 /* Units of a reference pitch track. */
 typedef enum dsn_pitch_unit {
     DSN_PITCH_HZ = 0,   /* frequency in Hz, 0 (or less) = unvoiced / rest */

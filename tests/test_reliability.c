@@ -7,7 +7,8 @@
  * uninterrupted run for every model family. */
 #include "api/optimizer.h"
 #include "core/alloc.h"
-#include "api/options.h"
+#include "core/options.h"
+#include "io/options.h"
 #include "core/endian.h"
 #include "core/fileio.h"
 #include "io/modelfile.h"

@@ -1,7 +1,7 @@
 /* audio_dataset.c - dsn_dataset from audio: a folder or CSV manifest of clips
  * cut into log-mel windows, or a dataset file written by tools/features. */
 #include "api/dataset.h"
-#include "api/options.h"
+#include "core/options.h"
 #include "audio/dataset.h"
 #include "core/alloc.h"
 #include "core/error.h"

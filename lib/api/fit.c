@@ -3,7 +3,7 @@
 #include "api/dataset.h"
 #include "api/groups.h"
 #include "api/optimizer.h"
-#include "api/options.h"
+#include "core/options.h"
 #include "core/alloc.h"
 #include "core/error.h"
 #include "models/model.h"

@@ -3,6 +3,7 @@
 #include "core/alloc.h"
 #include "core/error.h"
 #include "io/modelfile.h"
+#include "io/options.h"
 #include "models/model.h"
 
 #include <math.h>

@@ -1,9 +1,10 @@
 /* optimizer.c - dsn_optimizer: options to a dsi_optim over the model's params. */
 #include "api/optimizer.h"
-#include "api/options.h"
+#include "core/options.h"
 #include "core/alloc.h"
 #include "core/error.h"
 #include "io/modelfile.h"
+#include "io/options.h"
 #include "models/model.h"
 
 #include <math.h>

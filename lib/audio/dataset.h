@@ -26,7 +26,7 @@
 #define DSI_AUDIO_DATASET_H
 
 #include "audio/mel.h"
-#include "disent.h"
+#include "core/status.h"
 
 typedef struct dsi_audio_set_opts {
     dsi_feat_cfg feat;      /* feature settings (dsi_feat_cfg_default) */

@@ -13,7 +13,7 @@
 
 #include "autodiff/var.h"
 #include "core/rng.h"
-#include "disent.h"
+#include "core/status.h"
 
 #define DSI_PARAM_NAME 64
 #define DSI_MAX_GROUPS 16

@@ -12,7 +12,7 @@
 #ifndef DSI_CORE_FILEIO_H
 #define DSI_CORE_FILEIO_H
 
-#include "disent.h"
+#include "core/status.h"
 
 #include <stddef.h>
 #include <stdint.h>

@@ -20,6 +20,7 @@
 #include "latent/gauss.h"
 #include "loss/likelihood.h"
 #include "models/model.h"
+#include "nn/heads.h"
 #include "nn/mlp.h"
 #include "core/alloc.h"
 #include "core/error.h"

@@ -8,11 +8,11 @@
 #ifndef DSI_MODELS_MODEL_H
 #define DSI_MODELS_MODEL_H
 
-#include "api/options.h"
+#include "core/options.h"
 #include "autodiff/params.h"
 #include "autodiff/tape.h"
 #include "core/rng.h"
-#include "disent.h"
+#include "core/status.h"
 
 #define DSI_MAX_PARTS 4
 #define DSI_MAX_TERMS 16

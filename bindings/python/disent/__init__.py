@@ -11,7 +11,7 @@ source tree's build folders, then the system loader (see disent._lib).
 Every failing C call raises a DisentError subclass carrying dsn_last_error().
 """
 
-from . import audio, errors, evaluation
+from . import audio, errors, evaluation, metrics
 from ._lib import LIBRARY_PATH, MISSING as _MISSING, VERSION_MAJOR, VERSION_MINOR
 from .core import (Dataset, Encoding, History, Model, Optimizer, Options, Part, Progress, Scope, Session,
                    allocation_count, clear_error, fit, last_error, set_allocator, status_string, version,
@@ -29,7 +29,7 @@ __all__ = [
     "Dataset", "Encoding", "History", "Model", "Optimizer", "Options", "Part", "Progress", "Scope", "Session",
     "allocation_count", "clear_error", "fit", "last_error", "set_allocator", "status_string", "version",
     "version_number", "errors", "LIBRARY_PATH", "CodebookStats", "model_families",
-    "audio", "evaluation", "Classifier", "ClassifierReport", "PitchAccuracy", "PitchUnit", "accuracy",
+    "audio", "evaluation", "metrics", "Classifier", "ClassifierReport", "PitchAccuracy", "PitchUnit", "accuracy",
     "confusion_matrix", "macro_f1", "pitch_track", "raw_pitch_accuracy",
     "DisentError", "InvalidArgumentError", "ShapeError", "OutOfMemoryError", "FileIOError", "FormatError",
     "OptionError", "NumericError", "StateError", "ClosedError", "UnsupportedError", "InternalError",

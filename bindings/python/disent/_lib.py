@@ -179,6 +179,8 @@ FUNCTIONS = {
     "dsn_accuracy": (STATUS, (double_p, i32_p, i32_p, c_size_t)),
     "dsn_macro_f1": (STATUS, (double_p, i32_p, i32_p, c_size_t)),
     "dsn_confusion_matrix": (STATUS, (u64_p, c_size_t, i32_p, i32_p, c_size_t, c_int32)),
+    "dsn_factor_metrics": (STATUS, (double_p, c_size_t, c_char_p, f32_p, c_size_t, c_size_t, f32_p, c_size_t,
+                                    Options_p)),
     "dsn_raw_pitch_accuracy": (STATUS, (double_p, double_p, size_p, f32_p, f32_p, c_size_t, c_int, c_double)),
     "dsn_pitch_track": (STATUS, (f32_p, c_size_t, size_p, f32_p, c_size_t, c_int, Options_p)),
     # audio for hosts
