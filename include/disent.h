@@ -162,6 +162,26 @@ typedef struct dsn_optimizer dsn_optimizer; /* optimizer state bound to one mode
 typedef struct dsn_encoding dsn_encoding;   /* latent parts of a batch of observations */
 typedef struct dsn_session dsn_session;     /* per-thread scratch for encode/decode/sample */
 typedef struct dsn_dataset dsn_dataset;     /* observations with optional labels/groups and masks */
+/* Thread rules per handle (tests/test_threads.c, run under ThreadSanitizer by
+ * `make tsan`; docs/reliability.md):
+ *  - dsn_options: any number of threads may read one bag (calls taking it
+ *    const: _get, _count, _key, create/fit calls that consume it); none may
+ *    change it (_set, _parse, _load) meanwhile.
+ *  - dsn_model: calls taking it const (describe, save, session/encoding
+ *    create, and through sessions encode/decode/sample) from any number of
+ *    threads at once; training (dsn_train_step, dsn_fit), stage and sampling
+ *    changes, and dsn_model_free from one thread, with no reader meanwhile.
+ *  - dsn_optimizer: one thread at a time, the one training its model.
+ *  - dsn_session: one thread at a time (one session per thread).
+ *  - dsn_encoding: one thread while it is written (encode, swap, set,
+ *    prepare, sample); readers (decode, get) may share it when nobody writes.
+ *  - dsn_dataset: read-only once made; any number of threads at once.
+ *  - dsn_classifier: fit from one thread; predict and scores from any number
+ *    of threads once fitted.
+ *  - Loads and saves of distinct files run on distinct threads at once; two
+ *    saves of one path may race (each completes, the last rename wins, the
+ *    file is always whole). The last-error message is per thread.
+ *    dsn_set_allocator is not thread-safe: call it once before anything else. */
 
 /* ==== options =================================================================
  * A bag of string key/value pairs. Models, optimizers and dsn_fit read the keys

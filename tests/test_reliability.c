@@ -607,7 +607,7 @@ START_TEST(kill9_during_saves_never_damages_the_file)
             bad++;
             fprintf(stderr, "trial %d: %s\n", trials, dsn_last_error());
         }
-        left_tmp += count_tmp_files(tu_tmpdir(), "kill9.dsn");
+        left_tmp += count_tmp_files(tu_tmpdir(), "kill9.dsn") > 0; /* the kill landed inside a save's I/O */
     }
     ck_assert_int_eq(bad, 0);
     ck_assert_int_eq(loads, trials);
@@ -618,7 +618,7 @@ START_TEST(kill9_during_saves_never_damages_the_file)
         ck_assert_int_eq(dsn_model_save(m, NULL, path), DSN_OK);
         ck_assert_int_eq(count_tmp_files(tu_tmpdir(), "kill9.dsn"), 0);
     }
-    fprintf(stderr, "kill -9: %d trials, %d loadable, %d temporary files seen after kills, %d removed by the next save\n",
+    fprintf(stderr, "kill -9: %d trials, %d loadable, %d kills left a temporary file, %d removed by the next save\n",
             trials, loads, left_tmp, before);
     dsn_optimizer_free(opt);
     dsn_model_free(m);

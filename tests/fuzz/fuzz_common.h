@@ -22,7 +22,9 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+#ifndef FUZZ_ALLOC_LIMIT
 #define FUZZ_ALLOC_LIMIT ((size_t)64 << 20)
+#endif
 
 static void *fuzz_alloc(void *ctx, size_t size)
 {

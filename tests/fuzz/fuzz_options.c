@@ -3,6 +3,9 @@
  * family the first byte picks and an optimizer, with the allocator limit of
  * fuzz_common.h (so huge but valid sizes give DSN_E_NOMEM, not a crash).
  * Seeds: the options of the tests and examples (tests/fuzz/corpus/options). */
+/* valid options may describe models of any size: 4 MB per allocation keeps
+ * each run short (bigger ones take the DSN_E_NOMEM path, which is tested too) */
+#define FUZZ_ALLOC_LIMIT ((size_t)4 << 20)
 #include "fuzz_common.h"
 
 static const char *const families[] = {"ml-vae", "dsae", "ts-dsae", "vq-vae"};
