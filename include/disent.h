@@ -379,6 +379,107 @@ DSN_API DSN_NODISCARD dsn_status dsn_encoding_get(const dsn_encoding *enc, const
 DSN_API DSN_NODISCARD dsn_status dsn_encoding_set(dsn_encoding *enc, const char *part, const char *field,
                                                   const float *data, size_t rows);
 
+/* ==== timbre banks ============================================================
+ * Named rows of a model's static latent (the first item-scoped Gaussian part,
+ * e.g. DSAE / TS-DSAE "global" v), saved in the model file with
+ * dsn_model_save and read back by dsn_model_load; e.g. the mean v of some
+ * reference clips of each instrument (`disent bank`). A bank also keeps the
+ * audio front-end settings its clips were analysed with (the keys of
+ * dsn_audio_features), which dsn_stream_create uses by default. A model's bank
+ * must not change while a stream made from the model exists. */
+
+/* Add (or replace, for an existing name) the timbre `name` (1 to 63 bytes)
+ * with v [len] (len = the static part's dim, else DSN_E_SHAPE; finite, else
+ * DSN_E_NUMERIC). audio (may be NULL: keep the stored settings) replaces the
+ * bank's audio settings. DSN_E_UNSUPPORTED for a model without a static
+ * latent. Allocates. */
+DSN_API DSN_NODISCARD dsn_status dsn_model_bank_add(dsn_model *model, const char *name, const float *v, size_t len,
+                                                    const dsn_options *audio);
+/* Remove the timbre `name` (later entries move down by one). DSN_E_INVALID if
+ * absent. No allocation. */
+DSN_API DSN_NODISCARD dsn_status dsn_model_bank_remove(dsn_model *model, const char *name);
+/* Number of timbres (0 for NULL or none), and the name of entry i (NULL if out
+ * of range; owned by the model, valid until the bank changes). */
+DSN_API size_t dsn_model_bank_count(const dsn_model *model);
+DSN_API const char *dsn_model_bank_name(const dsn_model *model, size_t i);
+/* Index of the timbre `name` into *index; DSN_E_INVALID (message with the
+ * bank size) if absent. No allocation. */
+DSN_API DSN_NODISCARD dsn_status dsn_model_bank_find(const dsn_model *model, size_t *index, const char *name);
+/* Copy entry index's latent into v (len >= dim, else DSN_E_SHAPE). No allocation. */
+DSN_API DSN_NODISCARD dsn_status dsn_model_bank_get(const dsn_model *model, float *v, size_t len, size_t index);
+/* The bank's audio settings (owned by the model), or NULL. */
+DSN_API const dsn_options *dsn_model_bank_audio(const dsn_model *model);
+
+/* ==== streaming: a real-time timbre swap =======================================
+ * A stream turns mono audio into the same audio with the static latent
+ * (timbre) swapped for a target, block by block, for audio plugins
+ * (docs/plugin.md): host-rate samples are resampled to the model's feature
+ * rate (libsamplerate), cut into log-mel frames as they arrive, each frame is
+ * encoded by the model's causal local encoder and decoded with the target
+ * static latent, and the decoded frames are turned back into sound with the
+ * input's own STFT phase and overlap-add (no Griffin-Lim), then resampled to
+ * the host rate. The output is delayed by a constant dsn_stream_latency
+ * samples whatever the block sizes.
+ * Models: DSAE / TS-DSAE with local_encoder mlp or lstm and decoder mlp
+ * (configurations that read the future fail with DSN_E_UNSUPPORTED naming
+ * the option). Real-time rules: create and free allocate (call them off the
+ * audio thread); process, reset, set_target, set_timbre, set_mix, latency
+ * and counter never allocate, lock, log or do I/O and do work bounded by
+ * max_block, so they may run on the audio thread. One thread at a
+ * time per stream; the model must outlive its streams and not be trained or
+ * have its bank changed meanwhile. */
+typedef struct dsn_stream dsn_stream;
+
+/* Create a stream for host audio at sample_rate Hz (the resampler accepts
+ * rates in [1000, 768000] Hz: else DSN_E_UNSUPPORTED) taking at most
+ * max_block (1 to 2^20) samples per process call. The target static latent is
+ * target [target_len] (len = the static part's dim), or, with target NULL, the
+ * bank entry named by the option timbre (a name or an index), or entry 0.
+ * No target at all: DSN_E_INVALID; a model without a causal step or static
+ * latent: DSN_E_UNSUPPORTED. Options (opts may be NULL): the front end
+ * sample_rate (the feature rate, 16000), n_fft (2048), hop_length (256),
+ * n_mels (must equal the model's frame size), fmin (0), fmax (0 = Nyquist),
+ * each defaulting to the bank's audio settings when the model has them;
+ * timbre; resampler (fast (default) | medium | best: libsamplerate's sinc
+ * converters); nnls_iter (8: projected-gradient iterations per frame of the
+ * mel inversion; 0 = the clamped pseudo-inverse); mix (1: wet fraction).
+ * Allocates everything, including the model's scratch (one warm-up frame). */
+DSN_API DSN_NODISCARD dsn_status dsn_stream_create(dsn_stream **out, const dsn_model *model, int sample_rate,
+                                                   size_t max_block, const float *target, size_t target_len,
+                                                   const dsn_options *opts);
+/* Release a stream; NULL is a no-op. */
+DSN_API void dsn_stream_free(dsn_stream *stream);
+/* Process n samples (0 <= n <= max_block, else DSN_E_SHAPE and out is left
+ * untouched): out [n] gets the output for in [n] (out may equal in). NaN,
+ * infinite and denormal input samples are read as 0 (counter "bad_samples");
+ * a frame the model cannot make is passed through unchanged ("model_errors",
+ * "bad_frames"). The output is always finite. No allocation, lock or system
+ * call. */
+DSN_API DSN_NODISCARD dsn_status dsn_stream_process(dsn_stream *stream, float *out, const float *in, size_t n);
+/* Delay of the output behind the input in host samples (constant for the
+ * stream's life): front end (n_fft - 1 feature samples at most) plus the
+ * resamplers' hold-back. 0 for NULL. */
+DSN_API size_t dsn_stream_latency(const dsn_stream *stream);
+/* The max_block the stream was created with (0 for NULL). */
+DSN_API size_t dsn_stream_max_block(const dsn_stream *stream);
+/* Back to the state after create (silence history, model state zeroed);
+ * keeps the target and mix. No allocation. NULL is a no-op. */
+DSN_API void dsn_stream_reset(dsn_stream *stream);
+/* Swap in the static latent v [len] (len = dim, else DSN_E_SHAPE; finite,
+ * else DSN_E_NUMERIC) from the next frame on. No allocation. */
+DSN_API DSN_NODISCARD dsn_status dsn_stream_set_target(dsn_stream *stream, const float *v, size_t len);
+/* Target (1 - t) bank[a] + t bank[b] (t in [0, 1]; a == b picks one entry);
+ * DSN_E_INVALID for an index outside the model's bank. No allocation. */
+DSN_API DSN_NODISCARD dsn_status dsn_stream_set_timbre(dsn_stream *stream, size_t a, size_t b, float t);
+/* Output = (1 - wet) input delayed by the latency + wet swap (wet in [0, 1]).
+ * wet 0 is a bypass that skips the model (the latency stays). No allocation. */
+DSN_API DSN_NODISCARD dsn_status dsn_stream_set_mix(dsn_stream *stream, float wet);
+/* Named counters since create: "frames" (model steps), "model_errors",
+ * "bad_samples", "bad_frames", "xruns" (output FIFO underruns or overflows:
+ * 0 unless the library has a bug), and the front end's "feature_rate",
+ * "n_fft", "hop". Unknown names and NULL give 0. No allocation. */
+DSN_API uint64_t dsn_stream_counter(const dsn_stream *stream, const char *name);
+
 /* ==== datasets ==================================================================
  * n observations of one shape (1 to 3 dims, float32), optional int32 labels
  * (>= 0; they are also the groups for grouped training) and, for sequences
@@ -400,8 +501,12 @@ DSN_API DSN_NODISCARD dsn_status dsn_dataset_from_npy(dsn_dataset **out, const c
  * folder of audio files (any format libsndfile reads) or a CSV manifest
  * (a "path" column plus label columns). Clips are mixed to mono, resampled,
  * turned into log-mel frames and cut into windows of `frames` frames; the last
- * window of a clip is padded and masked. Observations are [frames, n_mels].
- * Options: frames (250), hop (0 = frames), cache (path of a feature cache:
+ * window of a clip is padded and masked, unless it would hold fewer than
+ * min_tail valid frames (default -1 = frames / 2) and is not the clip's first:
+ * those tail frames are left out (a 251-frame clip gives one 250-frame
+ * window, not a full one and a 1-frame one). Observations are [frames, n_mels].
+ * Features are ln(mel power + 1e-6): the log floor is ln(1e-6) = -13.8.
+ * Options: frames (250), hop (0 = frames), min_tail, cache (path of a feature cache:
  * a second run reads features back; entries are invalidated when the settings
  * or a file's size or mtime change), threads (1), label (manifest column
  * giving the labels; default the first), sample_rate (16000), n_fft (2048),
@@ -611,6 +716,69 @@ DSN_API DSN_NODISCARD dsn_status dsn_raw_pitch_accuracy(double *accuracy, double
  * Allocates small scratch per call; thread-safe. */
 DSN_API DSN_NODISCARD dsn_status dsn_pitch_track(float *f0, size_t len, size_t *n_frames, const float *x, size_t n,
                                                  int sample_rate, const dsn_options *opts);
+
+/* What a listener hears from a sequence model's swaps (DSAE, TS-DSAE: parts
+ * "global" v and "local" z_t), measured on the clips of a CSV manifest (the
+ * format of dsn_dataset_from_audio; docs/evaluation.md gives the protocol):
+ * a classifier fitted on the v means of the training clips labels the v
+ * re-encoded from the reconstruction dec(z_i, v_i), the global swap
+ * dec(z_i, v_j) (truth: j's class) and the local swap dec(z_j, v_i) (i's
+ * class), j a seeded partner of another class (and other content when the
+ * truth column is known); log-mel errors; and raw pitch accuracy (50 cents,
+ * YIN on the NNLS + Griffin-Lim audio) of the input's own log-mel (the
+ * ceiling of the inversion), of the reconstruction, of the global swap
+ * (against i's pitch) and of the local swap (against j's). */
+typedef struct dsn_swap_eval {
+    size_t size;              /* set by the caller to sizeof(dsn_swap_eval) */
+    size_t n_train, n_eval;   /* windows that fitted the classifier / were evaluated */
+    size_t n_classes;         /* classes of the label column among the training windows */
+    size_t n_truth;           /* evaluated global swaps that have a rendered truth */
+    size_t n_pitch, n_pitch_frames; /* clips of the pitch check and their voiced reference frames */
+    int pitch_reference;      /* 1: the notes column, 2: YIN F0 of the source audio, 0: no pitch check */
+    size_t n_short_clips;     /* clips shorter than the model's window: padded, masked frames */
+    size_t n_masked_frames;   /* padded (masked) frames among the used windows */
+    size_t n_dropped_frames;  /* clip tails shorter than min_tail left out of every window */
+    size_t n_skipped_clips;   /* silent or clipped clips left out (bad_clips = skip) */
+    double f1_direct;         /* macro-F1 of the evaluated inputs' own v */
+    double f1_pre, f1_global, f1_local; /* macro-F1 after reconstruction / global / local swap */
+    double mse_rec;           /* log-mel MSE per element of dec(z_i, v_i) to x_i (valid frames) */
+    double mse_source_global; /* of dec(z_i, v_j) to x_i */
+    double mse_truth_global;  /* of dec(z_i, v_j) to the rendered truth (i's content by j's class); NaN: none */
+    double mse_truth_source;  /* of x_i to that truth: what a swap that changes nothing scores */
+    double mse_truth_local;   /* of dec(z_j, v_i) to j's content by i's class; NaN: none */
+    double mse_truth_local_source; /* of x_j to that truth */
+    double rpa_ceiling, rpa_rec, rpa_global, rpa_local; /* NaN without a pitch check */
+} dsn_swap_eval;
+
+/* Evaluate model on the clips of manifest; out->size must be set (a newer
+ * library fills only what the caller's struct holds; DSN_E_INVALID if it
+ * is too small). The clips are cut into the model's windows like
+ * dsn_dataset_from_audio (same feature keys and min_tail; clips shorter
+ * than a window are padded and masked, tails shorter than min_tail left
+ * out: both counted in out). Options (opts may be NULL except for label):
+ *   label (required)   manifest column of the static factor (any number of
+ *                      classes, at least two among the training clips);
+ *   split ("split"), train ("train"), eval ("valid"): windows whose split
+ *                      cell is `train` fit the classifier, those with `eval`
+ *                      are evaluated; without a split column (when the
+ *                      option is not given) every clip does both;
+ *   truth ("melody")   content column: the clip with i's content and j's
+ *                      class is the rendered truth of dec(z_i, v_j) ("" or
+ *                      an absent default column: no truth);
+ *   notes ("notes")    per-clip notes "onset:duration:midi ..." (seconds)
+ *                      as the pitch reference; absent: YIN F0 of the audio
+ *                      of the clip whose pitch should survive;
+ *   classifier (lda | logreg | centroid), pitch_clips (16, 0 = no pitch
+ *   check), gl_iter (32), gl_momentum (0.99), nnls_iter (100), seed (1,
+ *   partners), cache (feature cache path), threads, bad_clips (error |
+ *   skip: a silent clip (peak < 1e-4) or a clipped one (4 consecutive
+ *   samples at full scale) fails naming it, or is left out and counted).
+ * A named column that is missing fails with DSN_E_OPTION listing the
+ * manifest's columns; a single class, no train or no eval clip, or a clip
+ * without a label give DSN_E_INVALID. Allocates (features, encodings, one
+ * Griffin-Lim per pitch clip and decoding); reads every clip's audio. */
+DSN_API DSN_NODISCARD dsn_status dsn_eval_swaps(dsn_swap_eval *out, dsn_model *model, const char *manifest,
+                                                const dsn_options *opts);
 
 /* ==== audio for hosts ============================================================
  * File input/output and the feature front end of the audio datasets, so a

@@ -8,7 +8,7 @@ PKGS=(
   build-essential g++ clang libclang-rt-14-dev pkg-config make meson ninja-build
   libopenblas-dev libblis-dev
   libkissfft-dev libsndfile1-dev libsamplerate0-dev
-  libfluidsynth-dev fluidsynth musescore-general-soundfont-small
+  libfluidsynth-dev fluidsynth musescore-general-soundfont-small timgm6mb-soundfont espeak-ng
   check valgrind
   python3-numpy python3-pytest python3-matplotlib python3-tqdm
   python3-sklearn   # only for its copy of the 8x8 digits (tests/test_mlvae.c)

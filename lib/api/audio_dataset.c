@@ -62,6 +62,7 @@ dsn_status dsn_dataset_from_audio(dsn_dataset **out, const char *source, const d
     if (st != DSN_OK) return st;
     dsi_opt_int(&r, "frames", &o.T, 0, 1 << 20);
     dsi_opt_int(&r, "hop", &o.hop, 0, 1 << 20);
+    dsi_opt_int(&r, "min_tail", &o.min_tail, -1, 1 << 20);
     dsi_opt_int(&r, "threads", &o.threads, 0, 64);
     dsi_opt_str(&r, "cache", cache, sizeof cache);
     dsi_opt_str(&r, "label", label, sizeof label);

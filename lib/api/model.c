@@ -1,4 +1,5 @@
 /* model.c - dsn_model: create by family name, describe, save and load. */
+#include "api/bank.h"
 #include "api/optimizer.h"
 #include "core/alloc.h"
 #include "core/error.h"
@@ -67,6 +68,7 @@ void dsn_model_free(dsn_model *m)
     if (m->vt && m->vt->destroy) m->vt->destroy(m);
     dsi_params_release(&m->params);
     dsi_tape_release(&m->tape);
+    dsi_bank_free(m->bank);
     dsn_options_free(m->opts);
     dsi_free(m);
 }
@@ -177,6 +179,11 @@ dsn_status dsn_model_save(const dsn_model *m, const dsn_optimizer *opt, const ch
     dsi_write_u32(w, (uint32_t)m->params.n_groups);
     for (int g = 0; g < m->params.n_groups; g++) dsi_write_u32(w, m->params.frozen[g]);
     dsi_mfile_end_section(&f);
+    if (m->bank && (m->bank->count || m->bank->audio)) {
+        dsi_mfile_begin_section(&f, "BANK");
+        dsi_bank_write(w, m->bank);
+        dsi_mfile_end_section(&f);
+    }
     if (opt) {
         dsi_mfile_begin_section(&f, "OPTC");
         dsi_write_str(w, opt->kind);
@@ -238,6 +245,11 @@ static dsn_status load_model(dsi_mfile_in *f, dsn_model **out)
                 else dsi_params_set_frozen(&m->params, (int)g, fr != 0);
             }
         }
+    }
+    if (st == DSN_OK && dsi_mfile_find(f, "BANK", &r)) {
+        int p = dsi_model_static_part(m);
+        if (p < 0) st = dsi_error(DSN_E_FORMAT, "'%s': a timbre bank for a model without a static latent", f->path);
+        else st = dsi_bank_read(&r, m->parts[p].dim, &m->bank, f->path);
     }
     if (st != DSN_OK) {
         dsn_model_free(m);

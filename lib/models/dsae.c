@@ -614,10 +614,92 @@ static dsn_status sample(const dsn_model *m, dsi_tape *t, dsn_encoding *enc, int
     return DSN_OK;
 }
 
+/* ---- streaming: one frame at a time ----
+ * The local encoder and the decoder of the causal configurations (local
+ * encoder mlp or lstm, decoder mlp) need only the frames so far; the static
+ * latent is the target's. With posterior=full the local encoder also reads
+ * the source's own v, estimated causally from the running mean of the
+ * global features (the offline encoder averages every frame of the clip).
+ * State: the local LSTM's h and c, then the running sum of the global
+ * features and the frame count. */
+
+static size_t stream_floats(const dsae *s)
+{
+    size_t n = s->lenc_kind == ENC_LSTM ? 2 * (size_t)s->enc_lstm : 0;
+    if (s->full) n += (size_t)s->hidden[s->n_hidden - 1] + 1;
+    return n;
+}
+
+static dsn_status stream_check(const dsn_model *m, size_t *state_floats, int *static_part, int *frame_size)
+{
+    const dsae *s = m->state;
+    if (s->lenc_kind == ENC_BILSTM)
+        return dsi_error(DSN_E_UNSUPPORTED, "local_encoder=bilstm reads the future: train with local_encoder=lstm or mlp to stream");
+    if (s->dec_kind == ENC_BILSTM)
+        return dsi_error(DSN_E_UNSUPPORTED, "decoder=bilstm reads the future: train with decoder=mlp to stream");
+    if (s->full && s->genc_kind == ENC_BILSTM)
+        return dsi_error(DSN_E_UNSUPPORTED,
+                         "posterior=full reads the source's v, which a bi-LSTM global encoder cannot give causally: "
+                         "train with posterior=factorised or global_encoder=mlp to stream");
+    *state_floats = stream_floats(s);
+    *static_part = 0;
+    *frame_size = s->F;
+    return DSN_OK;
+}
+
+static dsn_status stream_step(const dsn_model *m, dsi_tape *t, float *state, float *y, const float *x, const float *v)
+{
+    const dsae *s = m->state;
+    dsi_params *ps = (dsi_params *)&m->params;
+    const int H = s->enc_lstm;
+    int sx[2] = {1, s->F}, sv[2] = {1, s->dv};
+    dsi_var *xv = dsi_tape_wrap(t, x, 2, sx);
+    dsi_var *u = dsi_mlp_forward(t, &s->lfeat, ps, xv);
+    if (!u) return fail_status(t);
+    if (s->full) {
+        const int hg = s->hidden[s->n_hidden - 1];
+        float *sum = state + (s->lenc_kind == ENC_LSTM ? 2 * H : 0), *count = sum + hg;
+        dsi_var *g = dsi_mlp_forward(t, &s->genc.feat, ps, xv);
+        dsi_var *h = dsi_tape_new2(t, 1, hg, 0);
+        if (!g || !h) return fail_status(t);
+        count[0] += 1.0f;
+        for (int i = 0; i < hg; i++) {
+            sum[i] += g->x[i];
+            h->x[i] = sum[i] / count[0];
+        }
+        dsi_var *mu, *lv;
+        dsn_status st = dsi_gauss_head_forward(t, &s->genc.head, ps, h, &mu, &lv);
+        if (st != DSN_OK) return st;
+        dsi_var *uv[2] = {u, mu};
+        u = dsi_concat(t, uv, 2, 1);
+    }
+    if (s->lenc_kind == ENC_LSTM) {
+        int sh[2] = {1, H};
+        dsi_var *h1, *c1;
+        dsi_lstm_cell(t, u, dsi_tape_wrap(t, state, 2, sh), dsi_tape_wrap(t, state + H, 2, sh),
+                      dsi_params_var(ps, s->lfw.wx), dsi_params_var(ps, s->lfw.wh), dsi_params_var(ps, s->lfw.b), &h1,
+                      &c1);
+        if (!h1 || !c1) return fail_status(t);
+        for (int i = 0; i < H; i++) { /* flush denormals: a decaying cell state must not slow the audio thread */
+            state[i] = fabsf(h1->x[i]) < 1e-30f ? 0.0f : h1->x[i];
+            state[H + i] = fabsf(c1->x[i]) < 1e-30f ? 0.0f : c1->x[i];
+        }
+        u = h1;
+    }
+    dsi_var *mu, *lv;
+    dsn_status st = dsi_gauss_head_forward(t, &s->zhead, ps, u, &mu, &lv);
+    if (st != DSN_OK) return st;
+    dsi_var *zv[2] = {mu, dsi_tape_wrap(t, v, 2, sv)};
+    dsi_var *out = dsi_mlp_forward(t, &s->dec, ps, dsi_concat(t, zv, 2, 1));
+    if (!out) return fail_status(t);
+    copy_var(y, out);
+    return DSN_OK;
+}
+
 const dsi_model_vt dsi_dsae_vt = {
-    "dsae", create_dsae, init_params, destroy, loss, encode, decode, sample, epoch_end, 0,
+    "dsae", create_dsae, init_params, destroy, loss, encode, decode, sample, epoch_end, 0, stream_check, stream_step,
 };
 
 const dsi_model_vt dsi_ts_dsae_vt = {
-    "ts-dsae", create_ts, init_params, destroy, loss, encode, decode, sample, epoch_end, 0,
+    "ts-dsae", create_ts, init_params, destroy, loss, encode, decode, sample, epoch_end, 0, stream_check, stream_step,
 };

@@ -215,5 +215,5 @@ static dsn_status sample(const dsn_model *m, dsi_tape *t, dsn_encoding *enc, int
 }
 
 const dsi_model_vt dsi_ml_vae_vt = {
-    "ml-vae", create, init_params, destroy, loss, encode, decode, sample, NULL, 1,
+    "ml-vae", create, init_params, destroy, loss, encode, decode, sample, NULL, 1, NULL, NULL,
 };

@@ -27,6 +27,7 @@
 #include "core/error.h"
 #include "loss/likelihood.h"
 #include "models/vq_prior.h"
+#include "nn/residual.h"
 #include "tensor/blas.h"
 
 #include <math.h>
@@ -38,10 +39,6 @@
 
 enum { LIK_GAUSSIAN = 0, LIK_BERNOULLI = 1 };
 
-typedef struct conv {
-    int w, b, k, stride, pad, tr, fan;
-} conv;
-
 typedef struct vqvae {
     int seq, C, H, W;           /* image [C, H, W]; sequence: C = features, H = 1, W = frames */
     int hidden, n_res, res_ch, D, K;
@@ -50,7 +47,8 @@ typedef struct vqvae {
     int top_k, stage;
     int pch, players, pkernel, phid;
     int gh, gw, P;
-    conv e1, e2, er[MAX_RES][2], ep, d1, dr[MAX_RES][2], dt1, dt2;
+    dsi_conv e1, e2, ep, d1, dt1, dt2;
+    dsi_resblock er[MAX_RES], dr[MAX_RES];
     int g_ae, g_cb, g_prior, g_state;
     int p_state, p_idle, p_count, p_sum, p_buf;
     long long steps;
@@ -62,49 +60,18 @@ typedef struct vqvae {
 
 #define PV(i) dsi_params_var(&m->params, (i))
 
-/* ---- layers ---- */
+/* ---- networks ---- */
 
-static int add_conv(dsn_model *m, conv *c, const char *name, int g, int in, int out, int k, int stride, int pad,
-                    int tr)
+static dsi_var *cv(dsi_tape *t, const dsn_model *m, const dsi_conv *c, dsi_var *x)
 {
-    vqvae *v = m->state;
-    char nm[DSI_PARAM_NAME];
-    int sh[4] = {tr ? in : out, tr ? out : in, k, k};
-    c->k = k;
-    c->stride = stride;
-    c->pad = pad;
-    c->tr = tr;
-    c->fan = (tr ? out : in) * k * (v->seq ? 1 : k);
-    snprintf(nm, sizeof nm, "%s.w", name);
-    c->w = dsi_params_add(&m->params, nm, g, v->seq ? 3 : 4, sh);
-    snprintf(nm, sizeof nm, "%s.b", name);
-    c->b = dsi_params_add(&m->params, nm, g, 1, &out);
-    return c->w >= 0 && c->b >= 0;
-}
-
-static void init_conv(dsn_model *m, const conv *c)
-{
-    dsi_params_init_fanin(&m->params, c->w, c->fan, &m->rng);
-    dsi_params_init_fanin(&m->params, c->b, c->fan, &m->rng);
-}
-
-static dsi_var *cv(dsi_tape *t, const dsn_model *m, const conv *c, dsi_var *x)
-{
-    const vqvae *v = m->state;
-    dsi_params *ps = (dsi_params *)&m->params;
-    dsi_var *w = dsi_params_var(ps, c->w), *b = dsi_params_var(ps, c->b);
-    if (v->seq) return c->tr ? dsi_conv_transpose1d(t, x, w, b, c->stride, c->pad) : dsi_conv1d(t, x, w, b, c->stride, c->pad);
-    return c->tr ? dsi_conv_transpose2d(t, x, w, b, c->stride, c->pad) : dsi_conv2d(t, x, w, b, c->stride, c->pad);
+    return dsi_conv_forward(t, c, (dsi_params *)&m->params, x);
 }
 
 /* R residual blocks, then ReLU */
-static dsi_var *res_stack(dsi_tape *t, const dsn_model *m, const conv (*blocks)[2], dsi_var *x)
+static dsi_var *res_stack(dsi_tape *t, const dsn_model *m, const dsi_resblock *blocks, dsi_var *x)
 {
     const vqvae *v = m->state;
-    for (int r = 0; r < v->n_res; r++) {
-        dsi_var *h = dsi_relu(t, cv(t, m, &blocks[r][0], dsi_relu(t, x)));
-        x = dsi_add(t, x, cv(t, m, &blocks[r][1], h));
-    }
+    for (int r = 0; r < v->n_res; r++) x = dsi_resblock_forward(t, &blocks[r], (dsi_params *)&m->params, x);
     return dsi_relu(t, x);
 }
 
@@ -287,27 +254,34 @@ static dsn_status create(dsn_model *m, dsi_optr *r)
     v->g_prior = dsi_params_group(ps, "prior");
     v->g_state = dsi_params_group(ps, "vqstate");
     if (v->g_ae < 0 || v->g_cb < 0 || v->g_prior < 0 || v->g_state < 0) return DSN_E_INTERNAL;
-    int h = v->hidden, g = v->g_ae, ok = 1;
+    const int h = v->hidden, g = v->g_ae, dims = v->seq ? 1 : 2;
     char nm[32];
-    ok = ok && add_conv(m, &v->e1, "enc.conv1", g, v->C, h, 4, 2, 1, 0);
-    ok = ok && add_conv(m, &v->e2, "enc.conv2", g, h, h, 4, 2, 1, 0);
-    for (int i = 0; ok && i < v->n_res; i++) {
-        snprintf(nm, sizeof nm, "enc.res%d.a", i);
-        ok = add_conv(m, &v->er[i][0], nm, g, h, v->res_ch, 3, 1, 1, 0);
-        snprintf(nm, sizeof nm, "enc.res%d.b", i);
-        ok = ok && add_conv(m, &v->er[i][1], nm, g, v->res_ch, h, 1, 1, 0, 0);
+    /* kernel 4 stride 2 pad 1 halves (conv) or doubles (transposed) each axis */
+    const dsi_conv_spec down = {.dims = dims, .in = h, .out = h, .kernel = 4, .stride = 2, .pad = 1};
+    dsi_conv_spec s1 = down, up2 = down;
+    s1.in = v->C;
+    up2.out = v->C;
+    up2.transposed = 1;
+    dsn_status st = dsi_conv_add(&v->e1, ps, "enc.conv1", g, s1);
+    if (st == DSN_OK) st = dsi_conv_add(&v->e2, ps, "enc.conv2", g, down);
+    for (int i = 0; st == DSN_OK && i < v->n_res; i++) {
+        snprintf(nm, sizeof nm, "enc.res%d", i);
+        st = dsi_resblock_add(&v->er[i], ps, nm, g, dims, h, v->res_ch, 3);
     }
-    ok = ok && add_conv(m, &v->ep, "enc.proj", g, h, v->D, 1, 1, 0, 0);
-    ok = ok && add_conv(m, &v->d1, "dec.conv1", g, v->D, h, 3, 1, 1, 0);
-    for (int i = 0; ok && i < v->n_res; i++) {
-        snprintf(nm, sizeof nm, "dec.res%d.a", i);
-        ok = add_conv(m, &v->dr[i][0], nm, g, h, v->res_ch, 3, 1, 1, 0);
-        snprintf(nm, sizeof nm, "dec.res%d.b", i);
-        ok = ok && add_conv(m, &v->dr[i][1], nm, g, v->res_ch, h, 1, 1, 0, 0);
+    if (st == DSN_OK)
+        st = dsi_conv_add(&v->ep, ps, "enc.proj", g, (dsi_conv_spec){.dims = dims, .in = h, .out = v->D, .kernel = 1});
+    if (st == DSN_OK)
+        st = dsi_conv_add(&v->d1, ps, "dec.conv1", g,
+                          (dsi_conv_spec){.dims = dims, .in = v->D, .out = h, .kernel = 3, .pad = 1});
+    for (int i = 0; st == DSN_OK && i < v->n_res; i++) {
+        snprintf(nm, sizeof nm, "dec.res%d", i);
+        st = dsi_resblock_add(&v->dr[i], ps, nm, g, dims, h, v->res_ch, 3);
     }
-    ok = ok && add_conv(m, &v->dt1, "dec.up1", g, h, h, 4, 2, 1, 1);
-    ok = ok && add_conv(m, &v->dt2, "dec.up2", g, h, v->C, 4, 2, 1, 1);
-    if (!ok) return DSN_E_INTERNAL;
+    dsi_conv_spec up1 = down;
+    up1.transposed = 1;
+    if (st == DSN_OK) st = dsi_conv_add(&v->dt1, ps, "dec.up1", g, up1);
+    if (st == DSN_OK) st = dsi_conv_add(&v->dt2, ps, "dec.up2", g, up2);
+    if (st != DSN_OK) return st;
 
     dsi_vq_config c = dsi_vq_defaults(v->K, v->D);
     c.beta = v->beta;
@@ -318,7 +292,7 @@ static dsn_status create(dsn_model *m, dsi_optr *r)
     c.dead_after = v->dead_after;
     c.buffer = v->restarts ? v->restart_buffer : 1;
     c.seed = m->seed ^ 0x76715eedULL;
-    dsn_status st = dsi_vq_init(&v->vq, &c, ps, "codebook", v->g_cb);
+    st = dsi_vq_init(&v->vq, &c, ps, "codebook", v->g_cb);
     if (st != DSN_OK) return st;
     int sk[2] = {v->K, v->D}, sb[2] = {c.buffer, v->D}, ns = NSTATE;
     v->p_state = dsi_params_add(ps, "vqstate.misc", v->g_state, 1, &ns);
@@ -337,20 +311,15 @@ static dsn_status create(dsn_model *m, dsi_optr *r)
 static void init_params(dsn_model *m)
 {
     vqvae *v = m->state;
-    init_conv(m, &v->e1);
-    init_conv(m, &v->e2);
-    for (int i = 0; i < v->n_res; i++) {
-        init_conv(m, &v->er[i][0]);
-        init_conv(m, &v->er[i][1]);
-    }
-    init_conv(m, &v->ep);
-    init_conv(m, &v->d1);
-    for (int i = 0; i < v->n_res; i++) {
-        init_conv(m, &v->dr[i][0]);
-        init_conv(m, &v->dr[i][1]);
-    }
-    init_conv(m, &v->dt1);
-    init_conv(m, &v->dt2);
+    dsi_params *ps = &m->params;
+    dsi_conv_init(&v->e1, ps, &m->rng);
+    dsi_conv_init(&v->e2, ps, &m->rng);
+    for (int i = 0; i < v->n_res; i++) dsi_resblock_init(&v->er[i], ps, &m->rng);
+    dsi_conv_init(&v->ep, ps, &m->rng);
+    dsi_conv_init(&v->d1, ps, &m->rng);
+    for (int i = 0; i < v->n_res; i++) dsi_resblock_init(&v->dr[i], ps, &m->rng);
+    dsi_conv_init(&v->dt1, ps, &m->rng);
+    dsi_conv_init(&v->dt2, ps, &m->rng);
     dsi_vq_prior_init(&v->prior, &m->params, &m->rng);
     /* the EMA sums, counts and restart buffer live in the parameter store */
     dsi_free(v->vq.ema_count);
@@ -664,5 +633,5 @@ dsn_status dsi_vqvae_prior_nll(const dsn_model *m, dsi_tape *t, const int32_t *c
 }
 
 const dsi_model_vt dsi_vq_vae_vt = {
-    "vq-vae", create, init_params, destroy, loss, encode, decode, sample, NULL, 0,
+    "vq-vae", create, init_params, destroy, loss, encode, decode, sample, NULL, 0, NULL, NULL,
 };

@@ -18,7 +18,7 @@ from .core import (Dataset, Encoding, History, Model, Optimizer, Options, Part, 
                    version_number)
 from .core import CodebookStats, model_families
 from .evaluation import (Classifier, ClassifierReport, PitchAccuracy, PitchUnit, accuracy, confusion_matrix,
-                         macro_f1, pitch_track, raw_pitch_accuracy)
+                         eval_swaps, macro_f1, pitch_track, raw_pitch_accuracy)
 from .errors import (ClosedError, DisentError, FileIOError, FormatError, InternalError, InvalidArgumentError,
                      LibraryNotFoundError, NumericError, OptionError, OutOfMemoryError, ShapeError, StateError,
                      UnsupportedError, VersionMismatchError)
@@ -30,7 +30,7 @@ __all__ = [
     "allocation_count", "clear_error", "fit", "last_error", "set_allocator", "status_string", "version",
     "version_number", "errors", "LIBRARY_PATH", "CodebookStats", "model_families",
     "audio", "evaluation", "metrics", "Classifier", "ClassifierReport", "PitchAccuracy", "PitchUnit", "accuracy",
-    "confusion_matrix", "macro_f1", "pitch_track", "raw_pitch_accuracy",
+    "confusion_matrix", "eval_swaps", "macro_f1", "pitch_track", "raw_pitch_accuracy",
     "DisentError", "InvalidArgumentError", "ShapeError", "OutOfMemoryError", "FileIOError", "FormatError",
     "OptionError", "NumericError", "StateError", "ClosedError", "UnsupportedError", "InternalError",
     "LibraryNotFoundError", "VersionMismatchError",
