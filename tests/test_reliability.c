@@ -627,6 +627,8 @@ END_TEST
 
 /* ---- 10. resume from a checkpoint is bit-identical ---- */
 
+static double stat_of(dsn_model *m, const char *name);
+
 /* Train `steps` on fixed batches; after `save_at` steps write a checkpoint;
  * then load it into a fresh model + optimizer and run the remaining steps:
  * weights, optimizer moments and model state equal the uninterrupted run's. */
@@ -659,11 +661,10 @@ static void resume_identical(const char *family, const char *cfg, int steps, int
     ck_assert_int_eq(memcmp(&la, &lb, sizeof la), 0);
     ck_assert(same_params(a, b));
     if (!strcmp(family, "vq-vae")) {
-        dsn_codebook_stats sa, sb;
-        ck_assert_int_eq(dsn_model_codebook_stats(a, &sa), DSN_OK);
-        ck_assert_int_eq(dsn_model_codebook_stats(b, &sb), DSN_OK);
         /* the last step's usage and the dead-code tracker (totals count since load) */
-        ck_assert(sa.perplexity == sb.perplexity && sa.used == sb.used && sa.dead == sb.dead);
+        ck_assert(stat_of(a, "codebook.perplexity") == stat_of(b, "codebook.perplexity"));
+        ck_assert(stat_of(a, "codebook.used") == stat_of(b, "codebook.used"));
+        ck_assert(stat_of(a, "codebook.dead") == stat_of(b, "codebook.dead"));
     }
     for (int s = 0; s < steps; s++) free(x[s]);
     dsn_optimizer_free(oa);
@@ -730,6 +731,122 @@ START_TEST(resume_fit_ts_dsae_second_stage)
 }
 END_TEST
 
+/* ---- 11. numbers that go bad ---- */
+
+static double stat_of(dsn_model *m, const char *name)
+{
+    const char *names[64];
+    double values[64];
+    size_t n = 0;
+    ck_assert_int_eq(dsn_model_stats(m, names, values, 64, &n, NULL), DSN_OK);
+    for (size_t i = 0; i < n && i < 64; i++)
+        if (!strcmp(names[i], name)) return values[i];
+    ck_abort_msg("no figure %s", name);
+    return 0;
+}
+
+/* A NaN weight makes every loss NaN: each step is skipped and counted, and
+ * nothing else moves (weights bit for bit, optimizer moments and step count,
+ * the codebook tracker). */
+static void skipped_steps_change_nothing(const char *family, const char *cfg)
+{
+    dsn_model *m = make(family, cfg);
+    dsn_optimizer *opt = make_opt(m);
+    float *x = batch(m, 4, 8);
+    ck_assert_int_eq(dsn_train_step(m, opt, x, 4, NULL, NULL, NULL), DSN_OK);
+    ck_assert_int_eq(dsn_train_step(m, opt, x, 4, NULL, NULL, NULL), DSN_OK);
+    /* every weight (one alone may vanish: relu(NaN) reads as 0) */
+    for (size_t i = 0; i < m->params.n; i++) m->params.data[i] = NAN;
+    size_t np = m->params.n, no = opt->optim.n;
+    float *w = malloc(np * sizeof *w), *mo = malloc(no * sizeof *mo), *vo = malloc(no * sizeof *vo);
+    memcpy(w, m->params.data, np * sizeof *w);
+    memcpy(mo, opt->optim.m, no * sizeof *mo);
+    memcpy(vo, opt->optim.v, no * sizeof *vo);
+    int64_t steps = dsn_optimizer_steps(opt);
+    int vq = !strcmp(family, "vq-vae");
+    double cb_steps = vq ? stat_of(m, "codebook.steps") : 0, cb_restarts = vq ? stat_of(m, "codebook.restarts") : 0;
+    for (int k = 1; k <= 3; k++) {
+        ck_assert_int_eq(dsn_train_step(m, opt, x, 4, NULL, NULL, NULL), DSN_E_NUMERIC);
+        char want[64];
+        snprintf(want, sizeof want, "step skipped (%d in a row", k);
+        ck_assert_msg(strstr(dsn_last_error(), want), "%s", dsn_last_error());
+    }
+    ck_assert_int_eq(memcmp(w, m->params.data, np * sizeof *w), 0);
+    ck_assert_int_eq(memcmp(mo, opt->optim.m, no * sizeof *mo), 0);
+    ck_assert_int_eq(memcmp(vo, opt->optim.v, no * sizeof *vo), 0);
+    ck_assert_int_eq(dsn_optimizer_steps(opt), steps);
+    ck_assert(stat_of(m, "training.skipped_steps") == 3.0);
+    if (vq) {
+        ck_assert(stat_of(m, "codebook.steps") == cb_steps);
+        ck_assert(stat_of(m, "codebook.restarts") == cb_restarts);
+    }
+    free(w);
+    free(mo);
+    free(vo);
+    free(x);
+    dsn_optimizer_free(opt);
+    dsn_model_free(m);
+}
+
+START_TEST(non_finite_steps_are_skipped_and_counted)
+{
+    skipped_steps_change_nothing("ml-vae", MLVAE_CFG);
+    skipped_steps_change_nothing("ts-dsae", DSAE_CFG);
+    skipped_steps_change_nothing("vq-vae", VQ_CFG);
+}
+END_TEST
+
+static dsn_model *poison_model;
+static float poison_good[1 << 16]; /* the weights before the poison */
+
+/* turns the first weight into NaN at the given step (user = int step) */
+static int poison_at(void *user, int epoch, int64_t step, int epoch_end, int n_terms, const char *const *names,
+                     const float *values)
+{
+    (void)epoch, (void)n_terms, (void)names, (void)values;
+    if (!epoch_end && step == *(int *)user) {
+        dsi_params *ps = &poison_model->params;
+        memcpy(poison_good, ps->data, ps->n * sizeof(float));
+        for (size_t i = 0; i < ps->n; i++) ps->data[i] = NAN;
+    }
+    return 0;
+}
+
+START_TEST(fit_stops_after_too_many_skipped_steps)
+{
+    dsn_model *m = make("ml-vae", MLVAE_CFG);
+    poison_model = m;
+    dsn_optimizer *opt = make_opt(m);
+    size_t n = 64, shape[1] = {12};
+    float *x = batch(m, n, 9);
+    dsn_dataset *ds;
+    ck_assert_int_eq(dsn_dataset_from_memory(&ds, x, n, shape, 1, NULL, NULL), DSN_OK);
+    dsn_options *fo;
+    ck_assert_int_eq(dsn_options_create(&fo), DSN_OK);
+    ck_assert_int_eq(dsn_options_parse(fo, "epochs=50, batch_size=4, log_every=1, max_skipped_steps=4"), DSN_OK);
+    int at = 5;
+    dsn_status st = dsn_fit(m, opt, ds, NULL, fo, poison_at, &at);
+    ck_assert_int_eq(st, DSN_E_NUMERIC);
+    ck_assert_msg(strstr(dsn_last_error(), "max_skipped_steps = 4") && strstr(dsn_last_error(), "epoch 1"), "%s",
+                  dsn_last_error());
+    /* the 5 accepted steps, then 5 skipped: the fifth in a row stops */
+    ck_assert_int_eq(dsn_optimizer_steps(opt), 5);
+    ck_assert(stat_of(m, "training.skipped_steps") == 5.0);
+    /* nothing moved after the poison: still all NaN (the good weights were saved by the callback) */
+    ck_assert_int_lt(m->params.n, sizeof poison_good / sizeof poison_good[0]);
+    for (size_t i = 0; i < m->params.n; i++) ck_assert(isnan(m->params.data[i]));
+    memcpy(m->params.data, poison_good, m->params.n * sizeof(float));
+    /* an unknown or bad option value is refused */
+    ck_assert_int_eq(dsn_options_set(fo, "max_skipped_steps", "-1"), DSN_OK);
+    ck_assert_int_eq(dsn_fit(m, opt, ds, NULL, fo, NULL, NULL), DSN_E_OPTION);
+    dsn_options_free(fo);
+    dsn_dataset_free(ds);
+    free(x);
+    dsn_optimizer_free(opt);
+    dsn_model_free(m);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("reliability");
@@ -755,6 +872,8 @@ int main(void)
     tcase_set_timeout(tr, 600);
     tcase_add_test(tr, resume_bit_identical_every_family);
     tcase_add_test(tr, resume_fit_ts_dsae_second_stage);
+    tcase_add_test(tc, non_finite_steps_are_skipped_and_counted);
+    tcase_add_test(tc, fit_stops_after_too_many_skipped_steps);
     suite_add_tcase(s, tc);
     suite_add_tcase(s, tf);
     suite_add_tcase(s, tr);
