@@ -244,15 +244,17 @@ $(BUILD)/fuzz/make_seeds: tests/fuzz/make_seeds.c tests/fuzz/fuzz_common.h $(A_F
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) $(ALL_CFLAGS) -Wno-unused-function -Itests/fuzz $< -o $@ $(A_FILE) $(LIBS)
 
-# The suites with threads (one model shared by N inference threads, concurrent
-# saves and loads) under ThreadSanitizer.
+# The suites with threads under ThreadSanitizer: test_threads (one model
+# shared by N inference threads, concurrent saves and loads) and the probe
+# cases of test_reliability (concurrent savers of one path).
 TSAN_SUITES := test_threads test_reliability
 tsan:
 	$(MAKE) BUILD=$(TSAN_BUILD) CC=clang CXX=clang++ SAN=thread OPT="-O1 -g" \
 	    $(TSAN_SUITES:%=$(TSAN_BUILD)/tests/%)
-	for t in $(TSAN_SUITES); do \
-	    TSAN_OPTIONS="halt_on_error=1 exitcode=66 $(TSAN_OPTIONS)" OPENBLAS_NUM_THREADS=1 CK_FORK=no \
-	        $(TSAN_BUILD)/tests/$$t || exit 1; done
+	TSAN_OPTIONS="halt_on_error=1 exitcode=66 $(TSAN_OPTIONS)" OPENBLAS_NUM_THREADS=1 CK_FORK=no \
+	    $(TSAN_BUILD)/tests/test_threads
+	TSAN_OPTIONS="halt_on_error=1 exitcode=66 $(TSAN_OPTIONS)" OPENBLAS_NUM_THREADS=1 CK_FORK=no CK_RUN_CASE=probe \
+	    $(TSAN_BUILD)/tests/test_reliability
 
 # The whole test command of the README: dependencies, both builds, all suites,
 # then all suites again under ASan + UBSan.
