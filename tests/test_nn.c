@@ -5,10 +5,12 @@
  * step. */
 #include "autodiff/logvar.h"
 #include "nn/conv.h"
+#include "nn/embedding.h"
 #include "nn/heads.h"
 #include "nn/linear.h"
 #include "nn/lstm.h"
 #include "nn/mlp.h"
+#include "nn/pixelcnn.h"
 #include "nn/residual.h"
 #include "support/gradcheck.h"
 #include "support/testutil.h"
@@ -761,6 +763,113 @@ START_TEST(grad_resblock_and_values)
 }
 END_TEST
 
+/* ---- embedding and gated PixelCNN ---- */
+
+static const int emb_idx[5] = {2, 0, 2, 3, 1};
+
+static dsi_var *f_emb(dsi_tape *t, dsi_params *ps, dsi_var *x, void *c)
+{
+    /* x (a constant here) scales the rows, so the check has an input */
+    return dsi_mul(t, dsi_embedding_forward(t, c, ps, emb_idx, 5), x);
+}
+
+START_TEST(grad_embedding_and_values)
+{
+    dsi_params ps;
+    int g;
+    dsi_rng r;
+    setup(&ps, &g);
+    dsi_embedding e;
+    ck_assert_int_eq(dsi_embedding_add(&e, &ps, "prior.emb", g, 4, 3), DSN_OK);
+    ck_assert_int_eq(pshape(&ps, "prior.emb", 0), 4);
+    ck_assert_int_eq(dsi_embedding_add(&e, &ps, "bad", g, 0, 3), DSN_E_INVALID);
+    finish(&ps, &r, 60);
+    dsi_embedding_init(&e, &ps, &r);
+    int xs[2] = {5, 3};
+    ck_assert_int_eq(check_layer("embedding", &ps, f_emb, &e, 2, xs), 0);
+    const float *tab = pv(&ps, "prior.emb");
+    for (int i = 0; i < 12; i++) ck_assert(fabsf(tab[i]) <= 1.0f);
+    dsi_tape t;
+    dsi_tape_init(&t);
+    dsi_var *y = dsi_embedding_forward(&t, &e, &ps, emb_idx, 5);
+    for (int i = 0; i < 5; i++) ck_assert_int_eq(memcmp(y->x + 3 * i, tab + 3 * emb_idx[i], sizeof(float) * 3), 0);
+    const int out_of_range[2] = {1, 4};
+    ck_assert_ptr_null(dsi_embedding_forward(&t, &e, &ps, out_of_range, 2));
+    ck_assert_int_ne(t.status, DSN_OK);
+    dsi_tape_release(&t);
+    dsi_params_release(&ps);
+}
+END_TEST
+
+static dsi_var *f_pcnn(dsi_tape *t, dsi_params *ps, dsi_var *x, void *c) { return dsi_pixelcnn_forward(t, c, ps, x); }
+
+START_TEST(grad_pixelcnn)
+{
+    for (int layers = 1; layers <= 3; layers += 2) {
+        dsi_params ps;
+        int g;
+        dsi_rng r;
+        setup(&ps, &g);
+        dsi_pixelcnn p;
+        ck_assert_int_eq(dsi_pixelcnn_add(&p, &ps, "prior", g, 2, layers, 3), DSN_OK);
+        ck_assert_int_eq(pshape(&ps, "prior.l0.v.w", 0), 4);
+        ck_assert_int_eq(pshape(&ps, "prior.l0.vh.w", 1), 4);
+        ck_assert_int_eq(pshape(&ps, "prior.l0.o.w", 0), 2);
+        finish(&ps, &r, 61);
+        dsi_pixelcnn_init(&p, &ps, &r);
+        int xs[4] = {2, 2, 3, 4};
+        ck_assert_msg(check_layer("pixelcnn", &ps, f_pcnn, &p, 4, xs) == 0, "%d layers", layers);
+        dsi_params_release(&ps);
+    }
+    dsi_params ps;
+    int g;
+    setup(&ps, &g);
+    dsi_pixelcnn p;
+    ck_assert_int_eq(dsi_pixelcnn_add(&p, &ps, "a", g, 2, 2, 4), DSN_E_OPTION);
+    ck_assert_int_eq(dsi_pixelcnn_add(&p, &ps, "a", g, 2, 0, 3), DSN_E_OPTION);
+    ck_assert_int_eq(dsi_pixelcnn_add(&p, &ps, "a", g, 2, 2, DSI_PIXELCNN_MAX_KERNEL + 2), DSN_E_OPTION);
+    dsi_params_release(&ps);
+}
+END_TEST
+
+/* d out[:, :, i, j] / d x: zero at and after (i, j) in raster order, nonzero
+ * before it (every earlier position of a 3 x 3 image with 2 layers: no blind spot) */
+START_TEST(pixelcnn_is_causal_without_blind_spot)
+{
+    enum { C = 2, H = 3, W = 3 };
+    dsi_params ps;
+    int g;
+    dsi_rng r;
+    setup(&ps, &g);
+    dsi_pixelcnn p;
+    ck_assert_int_eq(dsi_pixelcnn_add(&p, &ps, "pc", g, C, 2, 3), DSN_OK);
+    finish(&ps, &r, 62);
+    dsi_pixelcnn_init(&p, &ps, &r);
+    float x[C * H * W], gx[C * H * W];
+    tu_fill(&r, x, C * H * W);
+    int xs[4] = {1, C, H, W};
+    for (int pos = 0; pos < H * W; pos++) {
+        dsi_tape t;
+        dsi_tape_init(&t);
+        memset(gx, 0, sizeof gx);
+        dsi_var xv = dsi_var_view(x, gx, 4, xs);
+        dsi_var *y = dsi_pixelcnn_forward(&t, &p, &ps, &xv);
+        ck_assert_ptr_nonnull(y);
+        float seed[C * H * W] = {0};
+        for (int c = 0; c < C; c++) seed[c * H * W + pos] = 1.0f;
+        ck_assert_int_eq(dsi_tape_backward_seed(&t, y, seed), DSN_OK);
+        for (int q = 0; q < H * W; q++) {
+            double s = 0;
+            for (int c = 0; c < C; c++) s += fabs(gx[c * H * W + q]);
+            if (q >= pos) ck_assert_msg(s == 0.0, "output %d depends on input %d", pos, q);
+            else ck_assert_msg(s > 0.0, "output %d does not see input %d", pos, q);
+        }
+        dsi_tape_release(&t);
+    }
+    dsi_params_release(&ps);
+}
+END_TEST
+
 /* ---- no allocation after the first step ---- */
 
 START_TEST(no_allocation_after_first_step)
@@ -858,6 +967,9 @@ int main(void)
     tcase_add_test(tv, conv_shapes_names_and_init);
     tcase_add_test(tv, masked_conv_taps_get_no_gradient);
     tcase_add_test(tv, grad_resblock_and_values);
+    tcase_add_test(tv, grad_embedding_and_values);
+    tcase_add_test(tv, grad_pixelcnn);
+    tcase_add_test(tv, pixelcnn_is_causal_without_blind_spot);
     suite_add_tcase(s, tv);
     return tu_run(s) ? 1 : 0;
 }

@@ -287,7 +287,6 @@ static void destroy(dsn_model *m)
     vqvae *v = m->state;
     if (!v) return;
     dsi_vq_release(&v->vq);
-    dsi_vq_prior_release(&v->prior);
     dsi_free(v);
 }
 
