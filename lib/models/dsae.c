@@ -676,10 +676,9 @@ static dsn_status stream_step(const dsn_model *m, dsi_tape *t, float *state, flo
     if (s->lenc_kind == ENC_LSTM) {
         int sh[2] = {1, H};
         dsi_var *h1, *c1;
-        dsi_lstm_cell(t, u, dsi_tape_wrap(t, state, 2, sh), dsi_tape_wrap(t, state + H, 2, sh),
-                      dsi_params_var(ps, s->lfw.wx), dsi_params_var(ps, s->lfw.wh), dsi_params_var(ps, s->lfw.b), &h1,
-                      &c1);
-        if (!h1 || !c1) return fail_status(t);
+        if (dsi_lstm_layer_step(t, &s->lfw, ps, u, dsi_tape_wrap(t, state, 2, sh), dsi_tape_wrap(t, state + H, 2, sh),
+                                &h1, &c1) != DSN_OK)
+            return fail_status(t);
         for (int i = 0; i < H; i++) { /* flush denormals: a decaying cell state must not slow the audio thread */
             state[i] = fabsf(h1->x[i]) < 1e-30f ? 0.0f : h1->x[i];
             state[H + i] = fabsf(c1->x[i]) < 1e-30f ? 0.0f : c1->x[i];
