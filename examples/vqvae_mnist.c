@@ -93,6 +93,19 @@ static double test_mse(dsn_model *m, const dsn_dataset *test, float *recon_out, 
     return se / ((double)n * 784);
 }
 
+/* one named figure of dsn_model_stats (ds NULL: the training tracker) */
+static double stat(dsn_model *m, const dsn_dataset *ds, const char *name)
+{
+    const char *names[64];
+    double vals[64];
+    size_t n = 0;
+    CHECK(dsn_model_stats(m, names, vals, 64, &n, ds));
+    for (size_t i = 0; i < n && i < 64; i++)
+        if (!strcmp(names[i], name)) return vals[i];
+    fprintf(stderr, "no statistic '%s'\n", name);
+    exit(1);
+}
+
 static void put_digit(unsigned char *pix, int W, int gx, int gy, const float *img)
 {
     for (int r = 0; r < 28; r++)
@@ -135,8 +148,7 @@ int main(int argc, char **argv)
     printf("MNIST: %zu train images, %zu test images for evaluation; pixel variance %.4f\n", ntr, nt, var);
 
     dsn_model *models[2];
-    double mse[2];
-    dsn_codebook_stats usage[2], tracker[2];
+    double mse[2], perp[2], used[2], dead[2], restarts[2];
     float recon[16 * 784];
     for (int r = 0; r < 2; r++) {
         char text[512];
@@ -153,24 +165,24 @@ int main(int argc, char **argv)
         printf("autoencoder, restart_dead=%d (%zu parameters)\n", r, dsn_model_num_params(models[r]));
         fit(models[r], train, 1, ae_steps, "3e-4", r ? "ae+restarts" : "ae");
         mse[r] = test_mse(models[r], test, r ? recon : NULL, x);
-        CHECK(dsn_model_code_usage(models[r], test, &usage[r]));
-        CHECK(dsn_model_codebook_stats(models[r], &tracker[r]));
+        perp[r] = stat(models[r], test, "codebook.perplexity");
+        used[r] = stat(models[r], test, "codebook.used");
+        dead[r] = stat(models[r], NULL, "codebook.dead");
+        restarts[r] = stat(models[r], NULL, "codebook.restarts");
     }
     printf("\n| restarts | test MSE | test perplexity | used (test) | dead (train tracker) | restarts done |\n");
     printf("|---|---|---|---|---|---|\n");
     for (int r = 0; r < 2; r++)
-        printf("| %s | %.5f | %.1f | %d / 512 (%.1f %%) | %d | %lld |\n", r ? "on" : "off", mse[r], usage[r].perplexity,
-               usage[r].used, 100 * usage[r].used_fraction, tracker[r].dead, (long long)tracker[r].restarts);
+        printf("| %s | %.5f | %.1f | %.0f / 512 (%.1f %%) | %.0f | %.0f |\n", r ? "on" : "off", mse[r], perp[r],
+               used[r], 100 * used[r] / 512, dead[r], restarts[r]);
 
     /* the prior of the restarts model */
     dsn_model *m = models[1];
     CHECK(dsn_model_set_stage(m, "prior"));
-    double bits0;
-    CHECK(dsn_model_prior_bits(m, test, &bits0));
+    double bits0 = stat(m, test, "prior.bits_per_code");
     printf("\nprior (gated PixelCNN over 7x7 codes): untrained %.3f bits/code\n", bits0);
     fit(m, train, 2, prior_steps, "1e-3", "prior");
-    double bits;
-    CHECK(dsn_model_prior_bits(m, test, &bits));
+    double bits = stat(m, test, "prior.bits_per_code");
     printf("prior: %.3f bits per code on the test images (uniform: log2 512 = 9; %.1f bits per image of 49 codes)\n",
            bits, bits * 49);
 

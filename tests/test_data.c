@@ -445,8 +445,7 @@ START_TEST(mnist_real_files)
     char probe[1200];
     snprintf(probe, sizeof probe, "%s/t10k-labels-idx1-ubyte", dir);
     if (access(probe, R_OK) != 0) {
-        printf("mnist_real_files: skipped, no MNIST in %s (run scripts/fetch-mnist.sh)\n", dir);
-        return;
+        TU_SKIP("no MNIST in %s (run scripts/fetch-mnist.sh)", dir);
     }
     static const int train_hist[10] = {5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949};
     static const int test_hist[10] = {980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009};
@@ -575,8 +574,10 @@ START_TEST(group_sampler_batches)
     ck_assert_int_eq(dsi_group_sampler_next(s, &small), DSN_E_SHAPE);
     dsi_group_sampler_free(s);
 
-    /* more groups asked than exist: all 7 are used */
-    ck_assert_int_eq(dsi_group_sampler_create(&s, ds, 10, 2, 1), DSN_OK);
+    /* more groups asked than exist: an error, not a silently smaller batch */
+    ck_assert_int_eq(dsi_group_sampler_create(&s, ds, 10, 2, 1), DSN_E_INVALID);
+    ck_assert_ptr_nonnull(strstr(dsn_last_error(), "only 7 groups"));
+    ck_assert_int_eq(dsi_group_sampler_create(&s, ds, 7, 2, 1), DSN_OK);
     ck_assert_uint_eq(s->groups, 7);
     float xb[14 * 4];
     int32_t lb[14], gb[14];

@@ -25,7 +25,7 @@ static dsn_status read_cfg(fit_cfg *c, const dsn_options *opts, const dsn_model 
 {
     memset(c, 0, sizeof *c);
     c->epochs = 10;
-    c->batch_groups = 16;
+    c->batch_groups = 0; /* default: min(16, the dataset's groups), set in fit */
     c->group_size = 16;
     c->batch_size = 256;
     c->keep_best = 1;
@@ -86,6 +86,9 @@ static dsn_status fit(dsn_model *m, dsn_optimizer *opt, const dsi_dataset *train
                       const fit_cfg *c, dsn_progress_fn cb, void *user)
 {
     int grouped = train->n_groups > 0 && m->vt->grouped;
+    fit_cfg cc = *c; /* the documented default batch_groups = min(16, groups); an explicit value is kept */
+    if (!cc.batch_groups) cc.batch_groups = train->n_groups && train->n_groups < 16 ? (int)train->n_groups : 16;
+    c = &cc;
     size_t batch = grouped ? (size_t)c->batch_groups * (size_t)c->group_size : (size_t)c->batch_size;
     if (batch > train->n && !grouped) batch = train->n;
     dsi_group_sampler *gs = NULL;
@@ -166,11 +169,12 @@ static dsn_status fit(dsn_model *m, dsn_optimizer *opt, const dsi_dataset *train
             vals[2] = (float)best_loss;
             nv = 3;
         }
+        /* the callback first: a stop it asks for still gets its checkpoint */
+        if (cb && cb(user, m->epoch, step, 1, nv, names, vals)) stop = 1;
         if (c->checkpoint[0] && (m->epoch % c->checkpoint_every == 0 || stop || m->epoch == c->epochs)) {
             st = dsn_model_save(m, opt, c->checkpoint);
             if (st != DSN_OK) goto done;
         }
-        if (cb && cb(user, m->epoch, step, 1, nv, names, vals)) stop = 1;
     }
     if (best && isfinite(best_loss)) memcpy(m->params.data, best, m->params.n * sizeof(float));
 done:

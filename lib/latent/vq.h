@@ -22,6 +22,7 @@
 
 #include "autodiff/ops.h"
 #include "autodiff/params.h"
+#include "core/fileio.h"
 #include "core/rng.h"
 #include "autodiff/reduce.h"
 
@@ -88,18 +89,27 @@ enum { DSI_VQ_ROWS = 0,   /* z_e [..., D]: one vector per row */
 typedef struct dsi_vq_result {
     dsi_var *z_q;     /* shape of z_e: values e_k, straight-through gradient to z_e */
     dsi_var *loss;    /* scalar: codebook loss (not in EMA mode) + beta * commitment loss */
-    int *idx;         /* [n] code of each vector (tape arena) */
-    const float *rows;/* [n, D] the vectors as quantised (normalised in cosine mode) */
-    int n;
+    int *idx;         /* [n] code of each vector (tape arena); with a row mask: of the valid rows only */
+    const float *rows;/* [n, D] the vectors as quantised (normalised in cosine mode); ditto */
+    int n;            /* rows in idx / rows (the valid ones with a mask) */
     double sq_err;    /* sum_i ||rows_i - e_k||^2 (for logging) */
 } dsi_vq_result;
 
-/* Quantise z_e. red sets how the losses are reduced over the n x D
- * elements (autodiff/reduce.h; no mask). track: update the statistics, the idle
- * counters and the restart buffer (training steps). Returns the tape status. */
+/* Quantise z_e. red sets how the losses are reduced over the valid n x D
+ * elements (autodiff/reduce.h). row_mask [n] (per vector, in the order of the
+ * rows: NCHW positions of each item in turn; NULL = all valid): a vector with
+ * mask 0 (padding) still gets its nearest code in z_q, but adds nothing to the
+ * codebook and commitment losses, their gradients, the statistics, the EMA
+ * rows returned in res or the restart buffer. track: update the statistics,
+ * the idle counters and the restart buffer (training steps). Returns the
+ * tape status. */
 dsn_status dsi_vq_quantize(dsi_tape *t, dsi_vq *vq, dsi_var *z_e, int layout, dsi_reduction red, int track,
-                           dsi_vq_result *res);
+                           const float *row_mask, dsi_vq_result *res);
 
+/* Usage statistics, idle counters and restart buffer for one training step
+ * (what dsi_vq_quantize does with track = 1; a trainer calls it only for a
+ * step the optimizer accepted). */
+void dsi_vq_track(dsi_vq *vq, const float *rows, const int *idx, int n);
 /* Non-differentiable updates. rows/idx as returned by dsi_vq_quantize. */
 dsn_status dsi_vq_ema_update(dsi_vq *vq, const float *rows, const int *idx, int n);
 /* Replace every dead code with a distinct recent encoder output; returns how
@@ -122,4 +132,10 @@ void dsi_vq_stats_reset(dsi_vq *vq);
 /* exp(-sum p log p) of a histogram (1 for an empty one) */
 double dsi_vq_perplexity(const double *counts, int K);
 
+/* Training state that is not a parameter (EMA counts and sums, idle
+ * counters, restart ring and its position, RNG): integers as integers.
+ * Loading validates every value against this vq's K, D and buffer and
+ * leaves the state unchanged on failure (DSN_E_FORMAT). */
+void dsi_vq_state_save(const dsi_vq *vq, dsi_writer *w);
+dsn_status dsi_vq_state_load(dsi_vq *vq, dsi_reader *r);
 #endif
