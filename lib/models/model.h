@@ -124,6 +124,9 @@ struct dsi_model_vt {
     /* 1: dsn_fit draws batches of groups from a labelled dataset (ML-VAE);
      * 0: labels are for evaluation only and batches are plain shuffles. */
     int grouped;
+    /* dsn_fit defaults of this family ("key=value, ..." of dsn_fit's keys,
+     * read before the caller's options), NULL: dsn_fit's own defaults */
+    const char *fit_defaults;
 };
 
 /* Registry: the model families built into this library. */
