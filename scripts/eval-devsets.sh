@@ -7,7 +7,7 @@
 #
 #   scripts/eval-devsets.sh NAME [--set KEY=VALUE]...     (extra flags go to disent train)
 #
-# Environment: BUILD (build), DIR (data/devsets), OUT (data/devsets-runs),
+# Environment: BUILD (build), DISENT (the program, $BUILD/tools/disent), DIR (data/devsets), OUT (data/devsets-runs),
 # SETS (every set in DIR), MODEL (ts-dsae), THREADS (OpenBLAS threads, 1),
 # PITCH_CLIPS (16). Writes OUT/NAME/SET.{dsn,train.log,eval.log} and prints one
 # table row per set plus OUT/NAME/results.tsv; CPU seconds of training are
@@ -17,6 +17,7 @@ cd "$(dirname "$0")/.."
 NAME=$1
 shift
 BUILD=${BUILD:-build}
+DISENT=${DISENT:-$BUILD/tools/disent}
 DIR=${DIR:-data/devsets}
 OUT=${OUT:-data/devsets-runs}
 MODEL=${MODEL:-ts-dsae}
@@ -30,10 +31,10 @@ for s in $SETS; do
     case $s in speech*) label=speaker ;; *) label=instrument ;; esac
     r="$OUT/$NAME/$s"
     OPENBLAS_NUM_THREADS=$THREADS /usr/bin/time -f "%U %S" -o "$r.time" \
-        "$BUILD/tools/disent" train --model "$MODEL" --audio "$DIR/$s/train.csv" --set valid=0.1 \
+        "$DISENT" train --model "$MODEL" --audio "$DIR/$s/train.csv" --set valid=0.1 \
         --set audio.cache="$DIR/$s/feat.cache" "$@" --out "$r.dsn" > "$r.train.log" 2>&1 ||
         { echo "eval-devsets: training on $s failed, see $r.train.log" >&2; exit 1; }
-    OPENBLAS_NUM_THREADS=$THREADS "$BUILD/tools/disent" eval "$r.dsn" --swaps "$DIR/$s/factors.csv" --label $label \
+    OPENBLAS_NUM_THREADS=$THREADS "$DISENT" eval "$r.dsn" --swaps "$DIR/$s/factors.csv" --label $label \
         --set cache="$DIR/$s/feat.cache" --set pitch_clips="$PITCH_CLIPS" > "$r.eval.log" 2>&1 ||
         { echo "eval-devsets: evaluating $s failed, see $r.eval.log" >&2; exit 1; }
     cpu=$(awk '{printf "%.0f", $1 + $2}' "$r.time")
