@@ -359,6 +359,107 @@ DSN_API DSN_NODISCARD dsn_status dsn_encoding_get(const dsn_encoding *enc, const
 DSN_API DSN_NODISCARD dsn_status dsn_encoding_set(dsn_encoding *enc, const char *part, const char *field,
                                                   const float *data, size_t rows);
 
+/* ==== timbre banks ============================================================
+ * Named rows of a model's static latent (the first item-scoped Gaussian part,
+ * e.g. DSAE / TS-DSAE "global" v), saved in the model file with
+ * dsn_model_save and read back by dsn_model_load; e.g. the mean v of some
+ * reference clips of each instrument (`disent bank`). A bank also keeps the
+ * audio front-end settings its clips were analysed with (the keys of
+ * dsn_audio_features), which dsn_stream_create uses by default. A model's bank
+ * must not change while a stream made from the model exists. */
+
+/* Add (or replace, for an existing name) the timbre `name` (1 to 63 bytes)
+ * with v [len] (len = the static part's dim, else DSN_E_SHAPE; finite, else
+ * DSN_E_NUMERIC). audio (may be NULL: keep the stored settings) replaces the
+ * bank's audio settings. DSN_E_UNSUPPORTED for a model without a static
+ * latent. Allocates. */
+DSN_API DSN_NODISCARD dsn_status dsn_model_bank_add(dsn_model *model, const char *name, const float *v, size_t len,
+                                                    const dsn_options *audio);
+/* Remove the timbre `name` (later entries move down by one). DSN_E_INVALID if
+ * absent. No allocation. */
+DSN_API DSN_NODISCARD dsn_status dsn_model_bank_remove(dsn_model *model, const char *name);
+/* Number of timbres (0 for NULL or none), and the name of entry i (NULL if out
+ * of range; owned by the model, valid until the bank changes). */
+DSN_API size_t dsn_model_bank_count(const dsn_model *model);
+DSN_API const char *dsn_model_bank_name(const dsn_model *model, size_t i);
+/* Index of the timbre `name` into *index; DSN_E_INVALID (message with the
+ * bank size) if absent. No allocation. */
+DSN_API DSN_NODISCARD dsn_status dsn_model_bank_find(const dsn_model *model, size_t *index, const char *name);
+/* Copy entry index's latent into v (len >= dim, else DSN_E_SHAPE). No allocation. */
+DSN_API DSN_NODISCARD dsn_status dsn_model_bank_get(const dsn_model *model, float *v, size_t len, size_t index);
+/* The bank's audio settings (owned by the model), or NULL. */
+DSN_API const dsn_options *dsn_model_bank_audio(const dsn_model *model);
+
+/* ==== streaming: a real-time timbre swap =======================================
+ * A stream turns mono audio into the same audio with the static latent
+ * (timbre) swapped for a target, block by block, for audio plugins
+ * (docs/plugin.md): host-rate samples are resampled to the model's feature
+ * rate (libsamplerate), cut into log-mel frames as they arrive, each frame is
+ * encoded by the model's causal local encoder and decoded with the target
+ * static latent, and the decoded frames are turned back into sound with the
+ * input's own STFT phase and overlap-add (no Griffin-Lim), then resampled to
+ * the host rate. The output is delayed by a constant dsn_stream_latency
+ * samples whatever the block sizes.
+ * Models: DSAE / TS-DSAE with local_encoder mlp or lstm and decoder mlp
+ * (configurations that read the future fail with DSN_E_UNSUPPORTED naming
+ * the option). Real-time rules: create and free allocate (call them off the
+ * audio thread); process, reset, set_target, set_timbre, set_mix, latency
+ * and counter never allocate, lock, log or do I/O and do work bounded by
+ * max_block, so they may run on the audio thread. One thread at a
+ * time per stream; the model must outlive its streams and not be trained or
+ * have its bank changed meanwhile. */
+typedef struct dsn_stream dsn_stream;
+
+/* Create a stream for host audio at sample_rate Hz (the resampler accepts
+ * rates in [1000, 768000] Hz: else DSN_E_UNSUPPORTED) taking at most
+ * max_block (1 to 2^20) samples per process call. The target static latent is
+ * target [target_len] (len = the static part's dim), or, with target NULL, the
+ * bank entry named by the option timbre (a name or an index), or entry 0.
+ * No target at all: DSN_E_INVALID; a model without a causal step or static
+ * latent: DSN_E_UNSUPPORTED. Options (opts may be NULL): the front end
+ * sample_rate (the feature rate, 16000), n_fft (2048), hop_length (256),
+ * n_mels (must equal the model's frame size), fmin (0), fmax (0 = Nyquist),
+ * each defaulting to the bank's audio settings when the model has them;
+ * timbre; resampler (fast (default) | medium | best: libsamplerate's sinc
+ * converters); nnls_iter (8: projected-gradient iterations per frame of the
+ * mel inversion; 0 = the clamped pseudo-inverse); mix (1: wet fraction).
+ * Allocates everything, including the model's scratch (one warm-up frame). */
+DSN_API DSN_NODISCARD dsn_status dsn_stream_create(dsn_stream **out, const dsn_model *model, int sample_rate,
+                                                   size_t max_block, const float *target, size_t target_len,
+                                                   const dsn_options *opts);
+/* Release a stream; NULL is a no-op. */
+DSN_API void dsn_stream_free(dsn_stream *stream);
+/* Process n samples (0 <= n <= max_block, else DSN_E_SHAPE and out is left
+ * untouched): out [n] gets the output for in [n] (out may equal in). NaN,
+ * infinite and denormal input samples are read as 0 (counter "bad_samples");
+ * a frame the model cannot make is passed through unchanged ("model_errors",
+ * "bad_frames"). The output is always finite. No allocation, lock or system
+ * call. */
+DSN_API DSN_NODISCARD dsn_status dsn_stream_process(dsn_stream *stream, float *out, const float *in, size_t n);
+/* Delay of the output behind the input in host samples (constant for the
+ * stream's life): front end (n_fft - 1 feature samples at most) plus the
+ * resamplers' hold-back. 0 for NULL. */
+DSN_API size_t dsn_stream_latency(const dsn_stream *stream);
+/* The max_block the stream was created with (0 for NULL). */
+DSN_API size_t dsn_stream_max_block(const dsn_stream *stream);
+/* Back to the state after create (silence history, model state zeroed);
+ * keeps the target and mix. No allocation. NULL is a no-op. */
+DSN_API void dsn_stream_reset(dsn_stream *stream);
+/* Swap in the static latent v [len] (len = dim, else DSN_E_SHAPE; finite,
+ * else DSN_E_NUMERIC) from the next frame on. No allocation. */
+DSN_API DSN_NODISCARD dsn_status dsn_stream_set_target(dsn_stream *stream, const float *v, size_t len);
+/* Target (1 - t) bank[a] + t bank[b] (t in [0, 1]; a == b picks one entry);
+ * DSN_E_INVALID for an index outside the model's bank. No allocation. */
+DSN_API DSN_NODISCARD dsn_status dsn_stream_set_timbre(dsn_stream *stream, size_t a, size_t b, float t);
+/* Output = (1 - wet) input delayed by the latency + wet swap (wet in [0, 1]).
+ * wet 0 is a bypass that skips the model (the latency stays). No allocation. */
+DSN_API DSN_NODISCARD dsn_status dsn_stream_set_mix(dsn_stream *stream, float wet);
+/* Named counters since create: "frames" (model steps), "model_errors",
+ * "bad_samples", "bad_frames", "xruns" (output FIFO underruns or overflows:
+ * 0 unless the library has a bug), and the front end's "feature_rate",
+ * "n_fft", "hop". Unknown names and NULL give 0. No allocation. */
+DSN_API uint64_t dsn_stream_counter(const dsn_stream *stream, const char *name);
+
 /* ==== datasets ==================================================================
  * n observations of one shape (1 to 3 dims, float32), optional int32 labels
  * (>= 0; they are also the groups for grouped training) and, for sequences
@@ -659,6 +760,17 @@ typedef struct dsn_swap_eval {
 DSN_API DSN_NODISCARD dsn_status dsn_eval_swaps(dsn_swap_eval *out, dsn_model *model, const char *manifest,
                                                 const dsn_options *opts);
 
+/* ==== images =================================================================== */
+/* Write width x height 8-bit pixels of `channels` bytes each (1 grey, 3 RGB,
+ * 4 RGBA; rows top to bottom, no padding; pixels holds width*height*channels
+ * bytes) as a PNG file at path, atomically (a temporary file renamed over
+ * path, so an existing file is never half-written). Uncompressed deflate:
+ * exact, larger than a compressor's output. DSN_E_INVALID for a NULL
+ * argument, a zero size or another channel count; DSN_E_IO; DSN_E_NOMEM.
+ * Any thread; allocates the file's bytes for the call. */
+DSN_API DSN_NODISCARD dsn_status dsn_image_save_png(const char *path, const uint8_t *pixels, size_t width,
+                                                    size_t height, int channels);
+
 /* ==== audio for hosts ============================================================
  * File input/output and the feature front end of the audio datasets, so a
  * host can turn a clip into exactly the log-mel frames a model was trained
@@ -719,75 +831,69 @@ DSN_API DSN_NODISCARD dsn_status dsn_audio_features(float *out, size_t len, size
 DSN_API DSN_NODISCARD dsn_status dsn_mel_to_audio(float *out, size_t len, size_t *n_samples, const float *mel,
                                                   size_t n_frames, size_t n_mels, const dsn_options *opts);
 
-/* ==== VQ-VAE: codes and prior ================================================
- * The "vq-vae" family (options and measured figures in docs/vqvae.md) has one
- * latent part, "codes" (DSN_SCOPE_POSITION): for each observation
- * (H/4) x (W/4) code positions (sequences: T/4), each an int32 code index in
- * [0, K) and its codebook vector of code_dim floats ("value", what decode
- * uses). Training runs in two stages on the same model: "autoencoder" (the
- * default) and then "prior", an autoregressive model over the codes (a gated
- * PixelCNN for images, an LSTM for sequences), trained with the same
- * dsn_train_step / dsn_fit calls. dsn_sample(session, enc, "codes", seed)
- * draws codes from the prior (position by position, with the model's
- * temperature and top-k) and fills their vectors; dsn_decode turns them into
- * observations. The calls below fail with DSN_E_UNSUPPORTED on models of
- * other families. */
+/* ==== stages, statistics, options after creation, discrete codes ============
+ * Family-specific behaviour through generic calls (each family's guide lists
+ * its stages, statistics and changeable options: docs/mlvae.md,
+ * docs/dsae.md, docs/vqvae.md). */
 
-/* Codebook health. */
-typedef struct dsn_codebook_stats {
-    int num_codes;               /* K */
-    double perplexity;           /* exp(entropy) of the code histogram: last training step, or the dataset */
-    double used_fraction;        /* codes used / K: the same scope */
-    int used;                    /* codes used: the same scope */
-    int dead;                    /* codes unused for dead_after training steps (training tracker only) */
-    double total_perplexity;     /* over every training vector since the model was created or loaded */
-    double total_used_fraction;
-    int64_t steps;               /* training steps tracked since creation or load */
-    int64_t restarts;            /* dead codes restarted since creation or load */
-} dsn_codebook_stats;
-
-/* The training-time tracker: usage of the last training step, the dead codes
- * and totals since the model was created or loaded (training statistics are
- * not saved in the model file). No allocation. The same figures are reported
- * to the progress callback as the terms "perplexity", "used_frac" and "dead". */
-DSN_API DSN_NODISCARD dsn_status dsn_model_codebook_stats(const dsn_model *model, dsn_codebook_stats *out);
-/* Code usage over a dataset: encodes every observation (in batches, on the
- * calling thread) and fills perplexity, used_fraction and used (dead = 0;
- * totals = the same values; steps and restarts from the tracker). Allocates
- * scratch for the call. The model must not be trained meanwhile. */
-DSN_API DSN_NODISCARD dsn_status dsn_model_code_usage(const dsn_model *model, const dsn_dataset *ds,
-                                                      dsn_codebook_stats *out);
-/* Switch the training stage: "autoencoder" or "prior". "prior" freezes the
- * encoder, decoder and codebook and makes the training loss the prior's mean
- * negative log-likelihood of the batch's codes (nats per code; the term
- * "bits_per_code" is reported too); "autoencoder" freezes the prior. The stage
- * is stored in the model's options, so a saved model keeps it. Create a new
- * optimizer for the prior stage (its learning rate and step count are its
- * own). Allocates (the option bag); not while the model is in use. */
-DSN_API DSN_NODISCARD dsn_status dsn_model_set_stage(dsn_model *model, const char *stage);
-/* The current stage ("autoencoder" or "prior"; static text), or NULL for a
- * model without stages. */
+/* The current training stage (static text), or NULL for a model without
+ * stages (ml-vae, dsae). "ts-dsae": "constrained" then "full" (dsn_fit
+ * switches after constrained_epochs epochs). "vq-vae": "autoencoder" (the
+ * default) then "prior", an autoregressive model over the codes (a gated
+ * PixelCNN for images, an LSTM for sequences). No allocation. */
 DSN_API const char *dsn_model_stage(const dsn_model *model);
-/* Sampling settings used by dsn_sample on "codes": temperature (> 0 divides
- * the logits; 0 takes the most likely code at every position) and top_k
- * (0 = all K codes; else only the top_k most likely codes, ties at the
- * threshold kept). Defaults from the model options temperature (1) and
- * top_k (0); not saved unless given as options. Not while a session samples. */
-DSN_API DSN_NODISCARD dsn_status dsn_model_set_sampling(dsn_model *model, float temperature, int top_k);
-/* The prior's mean negative log-likelihood of a dataset's codes in bits per
- * code (compare with log2 K, the uniform prior). Encodes every observation
- * in batches on the calling thread. Allocates scratch for the call. */
-DSN_API DSN_NODISCARD dsn_status dsn_model_prior_bits(const dsn_model *model, const dsn_dataset *ds,
-                                                      double *bits_per_code);
-/* Copy a codes part's int32 indices (rows of the part, e.g. items x
- * positions, in item-major order) into out (len values); *rows (may be NULL)
- * gets the count; out may be NULL to ask the size. DSN_E_INVALID for a part
- * without codes. No allocation. */
+/* Switch the training stage by name. The stage is kept in the model (saved
+ * by dsn_model_save). "vq-vae": "prior" freezes the encoder, decoder and
+ * codebook and makes the training loss the prior's mean negative
+ * log-likelihood of the batch's codes (nats per code; the term
+ * "bits_per_code" is reported too); "autoencoder" freezes the prior.
+ * "ts-dsae": "full" snapshots the global encoder (the informed prior) and
+ * unfreezes the local encoder; going back gives DSN_E_STATE. A switch that
+ * changes the objective ends dsn_fit's comparison of validation losses
+ * across it. Create a new optimizer after a switch when the trainable
+ * parameters change (its learning rate and step count are its own).
+ * DSN_E_UNSUPPORTED for a model without stages, DSN_E_INVALID for an
+ * unknown stage name. Allocates (the option bag); not while the model is in
+ * use by another thread. */
+DSN_API DSN_NODISCARD dsn_status dsn_model_set_stage(dsn_model *model, const char *stage);
+/* Change an option that the family allows to change after creation
+ * ("vq-vae": temperature (> 0 divides the sampling logits; 0 takes the most
+ * likely code) and top_k (0 = all codes; else only the top_k most likely,
+ * ties kept) used by dsn_sample). The value is recorded in the model's
+ * options, so dsn_model_save keeps it. DSN_E_OPTION for any other key or a
+ * bad value. Allocates (the option bag); not while a session uses the
+ * model. */
+DSN_API DSN_NODISCARD dsn_status dsn_model_set_option(dsn_model *model, const char *key, const char *value);
+/* Named figures of a model: up to len names (static text) and values into
+ * names[] and values[]; *count (may be NULL) gets how many there are (names
+ * and values may be NULL when len is 0, to ask the count).
+ *  - ds NULL: the training tracker since the model was created or loaded
+ *    ("vq-vae": codebook.size, codebook.perplexity, codebook.used_fraction,
+ *    codebook.used (last training step), codebook.dead, codebook.total_perplexity,
+ *    codebook.total_used_fraction, codebook.steps, codebook.restarts);
+ *    other families have none yet.
+ *  - ds given: measured over every observation of ds (in batches, on the
+ *    calling thread, without updates): the mean of every loss term over the
+ *    dataset ("loss", "rec", the KL of each latent part, ...: the names of
+ *    dsn_train_terms), plus the family's own ("vq-vae": codebook.size,
+ *    codebook.perplexity, codebook.used_fraction, codebook.used and
+ *    prior.bits_per_code, the prior's mean negative log-likelihood of the
+ *    codes in bits; compare with log2 K).
+ * Values are double; counts are whole numbers. The model's training RNG is
+ * left unchanged. Allocates scratch for a dataset; the model must not be
+ * trained or used by another thread meanwhile. */
+DSN_API DSN_NODISCARD dsn_status dsn_model_stats(dsn_model *model, const char **names, double *values, size_t len,
+                                                 size_t *count, const dsn_dataset *ds);
+/* Copy a part of discrete codes' int32 indices ("vq-vae": part "codes", rows
+ * = items x positions, item-major) into out (len values); *rows (may be
+ * NULL) gets the count; out may be NULL to ask the size. DSN_E_INVALID for
+ * a part without codes. No allocation. */
 DSN_API DSN_NODISCARD dsn_status dsn_encoding_get_codes(const dsn_encoding *enc, const char *part, int32_t *out,
                                                         size_t len, size_t *rows);
-/* Overwrite a codes part with rows indices in [0, K) (rows must match the
- * part: encode or dsn_encoding_prepare first) and refresh its vectors from
- * the model's codebook, so dsn_decode decodes them. No allocation. */
+/* Overwrite a part of discrete codes with rows indices in [0, K) (rows must
+ * match the part: encode or dsn_encoding_prepare first) and refresh its
+ * vectors from the model's codebook, so dsn_decode decodes them.
+ * DSN_E_INVALID for a code out of range (nothing changed). No allocation. */
 DSN_API DSN_NODISCARD dsn_status dsn_encoding_set_codes(dsn_encoding *enc, const char *part, const int32_t *codes,
                                                         size_t rows);
 

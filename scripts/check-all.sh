@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The README's test command (make check) runs this after installing the
-# packages: both build systems, gcc and clang warning-free, every Check suite,
+# packages: the layer check, both build systems, gcc and clang warning-free, every Check suite,
 # the Python tests, the BLIS build, an install + pkg-config link test, and the
 # suites and the Python tests again under AddressSanitizer + UndefinedBehaviorSanitizer.
 # Exits non-zero on the first failure.
@@ -11,8 +11,16 @@ OUT=${CHECK_OUT:-build-check}
 t0=$(date +%s)
 step() { printf '\n==== %s (%ds)\n' "$*" $(( $(date +%s) - t0 )); }
 
+step "layers: every #include against the table in docs/design.md"
+/usr/bin/python3 scripts/check-layers.py
+tests/layers/test-check-layers.sh
+tests/scripts/test-run-suites.sh
+
 step "make (gcc, -Werror) + suites"
 make -j"$JOBS" BUILD="$OUT/gcc" CFLAGS=-Werror test
+
+step "LV2 plugin: no allocation or mutex lock in run() over a 60-s render (tests/lv2/rt_host.c)"
+make -j"$JOBS" BUILD="$OUT/gcc" CFLAGS=-Werror test-lv2
 
 step "benchmarks compile (not run: speed targets live in bench/, not in tests)"
 make -j"$JOBS" BUILD="$OUT/gcc" CFLAGS=-Werror bench

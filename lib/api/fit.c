@@ -183,11 +183,12 @@ static dsn_status fit(dsn_model *m, dsn_optimizer *opt, const dsi_dataset *train
             vals[2] = (float)best_loss;
             nv = 3;
         }
+        /* the callback first: a stop it asks for still gets its checkpoint */
+        if (cb && cb(user, m->epoch, step, 1, nv, names, vals)) stop = 1;
         if (c->checkpoint[0] && (m->epoch % c->checkpoint_every == 0 || stop || m->epoch == c->epochs)) {
             st = dsn_model_save(m, opt, c->checkpoint);
             if (st != DSN_OK) goto done;
         }
-        if (cb && cb(user, m->epoch, step, 1, nv, names, vals)) stop = 1;
     }
     if (best && isfinite(best_loss)) memcpy(m->params.data, best, m->params.n * sizeof(float));
 done:

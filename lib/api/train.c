@@ -32,6 +32,8 @@ dsn_status dsi_train_on(dsn_model *m, dsn_optimizer *opt, const dsi_input *in_ra
     if (st == DSN_OK && !isfinite(loss->x[0])) st = dsi_error(DSN_E_NUMERIC, "the loss is not finite (%g)", (double)loss->x[0]);
     if (st == DSN_OK) st = dsi_tape_backward(t, loss);
     if (st == DSN_OK) st = dsi_optim_step(&opt->optim, NULL);
+    /* only a step the optimizer accepted moves the model's own state */
+    if (st == DSN_OK && m->vt->after_step) st = m->vt->after_step(m);
     if (st == DSN_OK && loss_out) *loss_out = loss->x[0];
     return st;
 }
