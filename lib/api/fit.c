@@ -204,6 +204,11 @@ done:
     return st;
 }
 
+const char *dsn_fit_defaults(const dsn_model *m)
+{
+    return m && m->vt->fit_defaults ? m->vt->fit_defaults : "";
+}
+
 dsn_status dsn_fit(dsn_model *m, dsn_optimizer *opt, const dsn_dataset *train, const dsn_dataset *valid,
                    const dsn_options *opts, dsn_progress_fn progress, void *user)
 {
