@@ -251,7 +251,8 @@ DSN_API DSN_NODISCARD dsn_status dsn_model_load(dsn_model **out, const char *pat
 
 /* ==== optimizers ===============================================================
  * kind: "adam" (default), "adamw" or "sgd". Option keys:
- *   lr (1e-3; sgd 0.01), beta1 (0.9), beta2 (0.999), eps (1e-8),
+ *   lr (1e-3; sgd 0.01; a family may set its own: DSAE and TS-DSAE 2e-3),
+ *   beta1 (0.9), beta2 (0.999), eps (1e-8),
  *   weight_decay (0; adamw 0.01), momentum (sgd, 0), nesterov (0), amsgrad (0),
  *   clip_norm (0 = off): scale gradients to this global L2 norm at most,
  *   schedule: constant (default) | step | cosine, with step_size and gamma

@@ -833,6 +833,7 @@ const dsi_model_vt dsi_dsae_vt = {
     .sample = sample,
     .grouped = 0,
     .fit_defaults = DSAE_FIT_DEFAULTS,
+    .lr_default = "2e-3",
     .stream_check = stream_check,
     .stream_step = stream_step,
 };
@@ -848,6 +849,7 @@ const dsi_model_vt dsi_ts_dsae_vt = {
     .sample = sample,
     .grouped = 0,
     .fit_defaults = DSAE_FIT_DEFAULTS,
+    .lr_default = "2e-3",
     .stages = "constrained, full",
     .stage = stage,
     .set_stage = set_stage,
