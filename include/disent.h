@@ -528,9 +528,12 @@ typedef int (*dsn_progress_fn)(void *user, int epoch, int64_t step, int epoch_en
                                const char *const *names, const float *values);
 
 /* Train for epochs with batches drawn from train:
- *  - a dataset with labels/groups: batch_groups (16) groups x group_size (16)
+ *  - a dataset with labels/groups: batch_groups groups x group_size (16)
  *    members, sampled with a seeded RNG (groups smaller than group_size are
- *    drawn with replacement);
+ *    drawn with replacement). batch_groups defaults to 16, or to the number
+ *    of groups when the dataset has fewer (MNIST: 10 x 16); an explicit
+ *    batch_groups larger than the number of groups is DSN_E_INVALID, never
+ *    silently reduced;
  *  - otherwise (or when the model does not use groups: DSAE, TS-DSAE and
  *    VQ-VAE train without labels) shuffled batches of batch_size (256).
  * Options: epochs (10), steps_per_epoch (0 = one pass), seed (model seed),
@@ -767,6 +770,36 @@ typedef struct dsn_swap_eval {
  * Griffin-Lim per pitch clip and decoding); reads every clip's audio. */
 DSN_API DSN_NODISCARD dsn_status dsn_eval_swaps(dsn_swap_eval *out, dsn_model *model, const char *manifest,
                                                 const dsn_options *opts);
+
+/* ==== arrays in NumPy .npy files ==================================================
+ * The library's one .npy reader and writer (the dataset loaders use the same
+ * code): format versions 1.0-3.0, little-endian C-order arrays of float32,
+ * float64, uint8, int8, int32 or int64; the header is parsed strictly and the
+ * data size must match the shape exactly (DSN_E_FORMAT otherwise; a shape
+ * whose element count overflows is refused). */
+typedef enum dsn_dtype {
+    DSN_DTYPE_FLOAT32 = 0,  /* float */
+    DSN_DTYPE_INT32 = 1     /* int32_t */
+} dsn_dtype;
+/* Read the array at path, converted to `as`, into out (room for len
+ * elements). out may be NULL to ask only the shape. shape gets the
+ * dimensions (room for shape_len; DSN_E_SHAPE when the file has more), *ndim
+ * their number and *is_integer 1 when the file stores integers (0 for
+ * floats); each of the three may be NULL. Conversions: any dtype to float32
+ * (float64 beyond the float range becomes an infinity); integer dtypes to
+ * int32 (DSN_E_UNSUPPORTED for a float file, DSN_E_FORMAT for an int64 value
+ * beyond int32). DSN_E_INVALID when len is smaller than the element count;
+ * DSN_E_IO, DSN_E_FORMAT, DSN_E_NOMEM. Outputs are untouched on failure.
+ * Any thread; allocates the file's bytes for the call. */
+DSN_API DSN_NODISCARD dsn_status dsn_npy_read(void *out, size_t len, size_t *shape, size_t shape_len, int *ndim,
+                                              int *is_integer, const char *path, dsn_dtype as);
+/* Write a C-order array (data: the product of shape[0..ndim) elements of
+ * dtype; ndim 0..32, shape may be NULL when ndim is 0) to path in format 1.0,
+ * atomically, with the data 64-byte aligned in the file. DSN_E_INVALID for a
+ * NULL argument or a bad ndim/dtype; DSN_E_IO; DSN_E_NOMEM. Any thread;
+ * allocates the file's bytes for the call. */
+DSN_API DSN_NODISCARD dsn_status dsn_npy_write(const char *path, const void *data, const size_t *shape, int ndim,
+                                               dsn_dtype dtype);
 
 /* ==== images =================================================================== */
 /* Write width x height 8-bit pixels of `channels` bytes each (1 grey, 3 RGB,

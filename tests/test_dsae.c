@@ -271,6 +271,7 @@ START_TEST(grad_full_losses)
         ", posterior=full, global_encoder=bilstm, local_encoder=bilstm, decoder=bilstm",
         ", posterior=full, local_encoder=lstm, prior_layers=1, scaling=sum, obs_var=0.5",
         ", decoder_film=1, z_norm=mean, local_context=2",
+        ", local_encoder=lstm, decoder=lstm",
     };
     for (size_t k = 0; k < sizeof variants / sizeof *variants; k++) {
         char text[400], what[64];
@@ -395,7 +396,8 @@ START_TEST(padded_batch_equals_unpadded_sequences)
     float x[B * T * F], mask[B * T];
     const int len[B] = {7, 3, 5};
     const char *variants[] = {"", ", posterior=full, global_encoder=bilstm, local_encoder=bilstm, decoder=bilstm",
-                              ", local_encoder=lstm", ", decoder_film=1, z_norm=mean, local_context=2"};
+                              ", local_encoder=lstm", ", decoder_film=1, z_norm=mean, local_context=2",
+                              ", decoder=lstm"};
     for (size_t k = 0; k < sizeof variants / sizeof *variants; k++) {
         dsi_rng r;
         dsi_rng_seed(&r, 11 + k);
@@ -780,6 +782,7 @@ START_TEST(save_load_sample_and_no_allocation)
         {"ts-dsae", ", constrained_epochs=0, posterior=full, global_encoder=bilstm, local_encoder=bilstm, decoder=bilstm"},
         {"ts-dsae", ", constrained_epochs=5, local_encoder=lstm"},
         {"ts-dsae", ", constrained_epochs=0, decoder_film=1, z_norm=mean, local_context=2"},
+        {"ts-dsae", ", constrained_epochs=0, local_encoder=lstm, decoder=lstm"},
     };
     char path[512];
     snprintf(path, sizeof path, "%s/dsae.dsn", tu_tmpdir());
