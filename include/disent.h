@@ -789,7 +789,7 @@ DSN_API DSN_NODISCARD dsn_status dsn_confusion_matrix(uint64_t *counts, size_t l
  *   bins (20) latent histogram bins, factor_bins (20);
  *   train_fraction (0.8) and seed (0) of the split the fitted metrics
  *     (DCI, SAP, explicitness) train and test on;
- *   trees (100), depth (3), lr (0.1), split_bins (32): the DCI GBT.
+ *   trees (100), depth (3), lr (0.1), split_bins (255): the DCI GBT.
  * Errors: NaN or infinity in latents or factors (DSN_E_NUMERIC); a constant
  * factor, a discrete factor with more than 1024 classes (DSN_E_INVALID);
  * fewer than two samples per class of a factor (n < 2 K), or a training part
