@@ -212,6 +212,7 @@ FUNCTIONS = {
                                     Options_p)),
     "dsn_raw_pitch_accuracy": (STATUS, (double_p, double_p, size_p, f32_p, f32_p, c_size_t, c_int, c_double)),
     "dsn_pitch_track": (STATUS, (f32_p, c_size_t, size_p, f32_p, c_size_t, c_int, Options_p)),
+    "dsn_fit_defaults": (c_char_p, (Model_p,)),
     "dsn_eval_swaps": (STATUS, (POINTER(dsn_swap_eval), Model_p, c_char_p, Options_p)),
     # audio for hosts
     "dsn_audio_read": (STATUS, (POINTER(f32_p), size_p, int_p, c_char_p, c_int)),
