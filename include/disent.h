@@ -376,11 +376,12 @@ DSN_API DSN_NODISCARD dsn_status dsn_encoding_prepare(dsn_encoding *enc, size_t 
 /* Replace a part's values by draws from the prior (seeded; same seed, same
  * draws), e.g. fresh styles for fixed contents. */
 DSN_API DSN_NODISCARD dsn_status dsn_sample(dsn_session *session, dsn_encoding *enc, const char *part, uint64_t seed);
-/* Copy a part's field ("value", "mean" or "logvar") into out (len floats).
+/* Copy a part's field ("value", "mean" or "logvar"; NULL = "value") into out (len floats).
  * *rows and *dim (may be NULL) get its size; out may be NULL to ask the size. */
 DSN_API DSN_NODISCARD dsn_status dsn_encoding_get(const dsn_encoding *enc, const char *part, const char *field,
                                                   float *out, size_t len, size_t *rows, size_t *dim);
-/* Overwrite a part's field with rows x dim finite floats (rows must match). */
+/* Overwrite a part's field (as in dsn_encoding_get; NULL = "value") with
+ * rows x dim finite floats (rows must match). */
 DSN_API DSN_NODISCARD dsn_status dsn_encoding_set(dsn_encoding *enc, const char *part, const char *field,
                                                   const float *data, size_t rows);
 
