@@ -576,8 +576,8 @@ static void dataset_calls(dsn_model *m)
     float x[8 * 6] = {0};
     size_t sh[1] = {6}, sh2[2] = {3, 2}, sh0[1] = {0};
     int32_t lab[8] = {0, 0, 1, 1, 2, 2, 3, 3}, neg[8] = {0, -1, 0, 0, 0, 0, 0, 0};
-    float mask[8 * 3], badmask[8 * 3];
-    for (int i = 0; i < 24; i++) mask[i] = 1.0f, badmask[i] = 1.0f;
+    float badmask[8 * 3];
+    for (int i = 0; i < 24; i++) badmask[i] = 1.0f;
     badmask[5] = 3.0f;
     dsn_dataset *d = (dsn_dataset *)1;
     BADST(DSN_E_INVALID, dsn_dataset_from_memory, NULL, x, 8, sh, 1, lab, NULL);
@@ -590,7 +590,6 @@ static void dataset_calls(dsn_model *m)
     BAD(dsn_dataset_from_memory, &d, x, 8, sh0, 1, lab, NULL);
     BAD(dsn_dataset_from_memory, &d, x, 8, sh, 1, neg, NULL);
     BAD(dsn_dataset_from_memory, &d, x, 8, sh2, 2, lab, badmask);
-    BAD(dsn_dataset_from_memory, &d, x, 8, sh, 1, lab, mask); /* a mask needs [T, D] observations */
     x[3] = NAN;
     BADST(DSN_E_NUMERIC, dsn_dataset_from_memory, &d, x, 8, sh, 1, lab, NULL);
     x[3] = 0.0f;
