@@ -3,7 +3,8 @@
  *
  *   tsdsae_dmelodies DATASET.dsa [--model ts-dsae|dsae] [--epochs N]
  *       [--constrained C] [--z-dim 16] [--v-dim 16] [--model-opts "k=v, ..."]
- *       [--lr 1e-3] [--batch 128] [--frames 250] [--valid-fraction 0.2]
+ *       [--lr LR] [--batch B] [--steps-per-epoch S] [--frames 250] [--valid-fraction 0.2]
+ *       (epochs, constrained, lr, batch, steps per epoch: the library defaults unless given)
  *       [--seed 1] [--no-valid] [--keep-best 0|1] [--log-every N]
  *       [--save MODEL] [--load MODEL] [--checkpoint FILE] [--factors factors.csv] [--out DIR]
  *       [--examples K] [--pitch-clips P] [--gl-iter N] [--threads N]
@@ -19,8 +20,8 @@
  *     --all-instruments), whole melodies go to the validation set (20%,
  *     seeded), so its clips are melodies never seen in training and both
  *     instruments are balanced; otherwise a split stratified by instrument.
- *  2. train with dsn_fit: batch 128, Adam (lr 1e-3), --epochs in total, the
- *     first --constrained of them in TS-DSAE's constrained stage.
+ *  2. train with dsn_fit and the library defaults (dsn_fit_defaults: fixed-size
+ *     epochs; TS-DSAE constrained_epochs; the family lr) unless flags set them.
  *  3. evaluate (the swap protocol): LDA and logistic regression fitted on the
  *     training clips' v means against the instrument; each validation clip i
  *     gets a partner j of the other instrument and another melody; v is
@@ -328,7 +329,7 @@ static void usage(const char *prog)
 {
     fprintf(stderr,
             "usage: %s DATASET.dsa [--model ts-dsae|dsae] [--epochs N] [--constrained C] [--z-dim 16] [--v-dim 16]\n"
-            "       [--model-opts \"k=v, ...\"] [--lr 1e-3] [--batch 128] [--frames 250] [--valid-fraction 0.2]\n"
+            "       [--model-opts \"k=v, ...\"] [--lr LR] [--batch B] [--steps-per-epoch S] [--frames 250] [--valid-fraction 0.2]\n"
             "       [--seed 1] [--no-valid] [--keep-best 0|1] [--log-every N] [--save MODEL] [--load MODEL]\n"
             "       [--checkpoint FILE (saved every epoch, with the optimizer: resumable, loadable with --load)]\n"
             "       [--factors factors.csv] [--out DIR] [--examples K] [--pitch-clips P] [--gl-iter N] [--threads N]\n",
@@ -337,7 +338,7 @@ static void usage(const char *prog)
 
 typedef struct cfg {
     const char *data, *model, *model_opts, *save, *load, *checkpoint, *factors, *out;
-    int epochs, constrained, z_dim, v_dim, batch, frames, no_valid, keep_best, log_every, examples, pitch_clips,
+    int epochs, constrained, z_dim, v_dim, batch, steps_per_epoch, frames, no_valid, keep_best, log_every, examples, pitch_clips,
         gl_iter, threads;
     double lr, valid_fraction;
     unsigned long long seed;
@@ -345,9 +346,10 @@ typedef struct cfg {
 
 int main(int argc, char **argv)
 {
-    cfg c = {.model = "ts-dsae", .epochs = 40, .constrained = 20, .z_dim = 16, .v_dim = 16, .batch = 128,
+    /* epochs, constrained, batch, steps per epoch and lr default to the library's (0 / -1 = not given) */
+    cfg c = {.model = "ts-dsae", .epochs = 0, .constrained = -1, .z_dim = 16, .v_dim = 16, .batch = 0,
              .frames = 250, .keep_best = 1, .log_every = 0, .examples = 2, .pitch_clips = 12, .gl_iter = 32,
-             .lr = 1e-3, .valid_fraction = 0.2, .seed = 1};
+             .lr = 0, .valid_fraction = 0.2, .seed = 1};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
 #define ARG(name) (!strcmp(a, name) && v && (i++, 1))
@@ -359,6 +361,7 @@ int main(int argc, char **argv)
         else if (ARG("--model-opts")) c.model_opts = v;
         else if (ARG("--lr")) c.lr = atof(v);
         else if (ARG("--batch")) c.batch = atoi(v);
+        else if (ARG("--steps-per-epoch")) c.steps_per_epoch = atoi(v);
         else if (ARG("--frames")) c.frames = atoi(v);
         else if (ARG("--valid-fraction")) c.valid_fraction = atof(v);
         else if (ARG("--seed")) c.seed = strtoull(v, NULL, 10);
@@ -381,7 +384,7 @@ int main(int argc, char **argv)
         }
 #undef ARG
     }
-    if (!c.data || c.epochs < 0 || c.constrained < 0 || c.z_dim < 1 || c.v_dim < 1 || c.batch < 1 || c.frames < 2 ||
+    if (!c.data || c.epochs < 0 || c.constrained < -1 || c.z_dim < 1 || c.v_dim < 1 || c.batch < 0 || c.frames < 2 ||
         !(c.valid_fraction > 0 && c.valid_fraction < 1) || c.examples < 0 || c.pitch_clips < 0 || c.gl_iter < 1 ||
         (strcmp(c.model, "ts-dsae") && strcmp(c.model, "dsae"))) {
         usage(argv[0]);
@@ -529,7 +532,7 @@ int main(int argc, char **argv)
         CHECK(dsn_options_set(mo, "v_dim", buf));
         snprintf(buf, sizeof buf, "%llu", c.seed);
         CHECK(dsn_options_set(mo, "seed", buf));
-        if (!strcmp(c.model, "ts-dsae")) {
+        if (!strcmp(c.model, "ts-dsae") && c.constrained >= 0) {
             snprintf(buf, sizeof buf, "%d", c.constrained);
             CHECK(dsn_options_set(mo, "constrained_epochs", buf));
         }
@@ -548,22 +551,38 @@ int main(int argc, char **argv)
         if (!c.no_valid) CHECK(dsn_dataset_from_memory(&dva, xv, nv, shape, 2, lv, NULL));
         dsn_options *oo, *fo;
         CHECK(dsn_options_create(&oo));
-        snprintf(buf, sizeof buf, "%g", c.lr);
-        CHECK(dsn_options_set(oo, "lr", buf));
+        if (c.lr > 0) {
+            snprintf(buf, sizeof buf, "%g", c.lr);
+            CHECK(dsn_options_set(oo, "lr", buf));
+        }
         CHECK(dsn_optimizer_create(&opt, model, "adam", oo));
         CHECK(dsn_options_create(&fo));
-        snprintf(buf, sizeof buf, "%d", c.epochs);
-        CHECK(dsn_options_set(fo, "epochs", buf));
-        snprintf(buf, sizeof buf, "%d", c.batch);
-        CHECK(dsn_options_set(fo, "batch_size", buf));
+        CHECK(dsn_options_parse(fo, dsn_fit_defaults(model))); /* the library's schedule, for the display below */
+        if (c.epochs) {
+            snprintf(buf, sizeof buf, "%d", c.epochs);
+            CHECK(dsn_options_set(fo, "epochs", buf));
+        }
+        if (c.batch) {
+            snprintf(buf, sizeof buf, "%d", c.batch);
+            CHECK(dsn_options_set(fo, "batch_size", buf));
+        }
+        if (c.steps_per_epoch) {
+            snprintf(buf, sizeof buf, "%d", c.steps_per_epoch);
+            CHECK(dsn_options_set(fo, "steps_per_epoch", buf));
+        }
+        c.epochs = dsn_options_get(fo, "epochs") ? atoi(dsn_options_get(fo, "epochs")) : 10;
+        c.batch = dsn_options_get(fo, "batch_size") ? atoi(dsn_options_get(fo, "batch_size")) : 256;
+        pr.epochs = c.epochs;
         CHECK(dsn_options_set(fo, "log_every", "1"));
         CHECK(dsn_options_set(fo, "keep_best", c.keep_best ? "1" : "0"));
         snprintf(buf, sizeof buf, "%llu", c.seed);
         CHECK(dsn_options_set(fo, "seed", buf));
         if (c.checkpoint) CHECK(dsn_options_set(fo, "checkpoint", c.checkpoint));
-        printf("training: %d epochs%s, batch %d, Adam lr %g, %zu steps per epoch, validation %s, keep_best %d\n",
-               c.epochs, strcmp(c.model, "ts-dsae") ? "" : " (the first constrained_epochs constrained)", c.batch, c.lr,
-               (nt + (size_t)c.batch - 1) / (size_t)c.batch, dva ? "on" : "off", c.keep_best);
+        printf("training: %d epochs%s, batch %d, Adam lr %s, %s steps per epoch, validation %s, keep_best %d\n",
+               c.epochs, strcmp(c.model, "ts-dsae") ? "" : " (the first constrained_epochs constrained)", c.batch,
+               c.lr > 0 ? dsn_options_get(oo, "lr") : "(the family's default)",
+               dsn_options_get(fo, "steps_per_epoch") ? dsn_options_get(fo, "steps_per_epoch") : "a pass of",
+               dva ? "on" : "off", c.keep_best);
         fflush(stdout);
         pr.t0 = now();
         CHECK(dsn_fit(model, opt, dtr, dva, fo, on_progress, &pr));

@@ -271,7 +271,8 @@ DSN_API DSN_NODISCARD dsn_status dsn_model_load(dsn_model **out, const char *pat
 
 /* ==== optimizers ===============================================================
  * kind: "adam" (default), "adamw" or "sgd". Option keys:
- *   lr (1e-3; sgd 0.01), beta1 (0.9), beta2 (0.999), eps (1e-8),
+ *   lr (1e-3; sgd 0.01; a family may set its own: DSAE and TS-DSAE 2e-3),
+ *   beta1 (0.9), beta2 (0.999), eps (1e-8),
  *   weight_decay (0; adamw 0.01), momentum (sgd, 0), nesterov (0), amsgrad (0),
  *   clip_norm (0 = off): scale gradients to this global L2 norm at most,
  *   schedule: constant (default) | step | cosine, with step_size and gamma
@@ -575,6 +576,13 @@ typedef int (*dsn_progress_fn)(void *user, int epoch, int64_t step, int epoch_en
  * Resuming: a model and optimizer loaded from a checkpoint continue from the
  * epoch after the saved one. Allocates its batch buffers once at the start;
  * no allocation per step after the first. valid may be NULL. */
+/* The model family's own dsn_fit defaults as "key=value, ..." text (static,
+ * never freed), read by dsn_fit before the caller's options; "" when the
+ * family uses dsn_fit's defaults above. DSAE and TS-DSAE count fixed-size
+ * epochs ("batch_size=32, steps_per_epoch=50, epochs=40"), so a schedule
+ * trains for the same number of steps whatever the data set's size. NULL
+ * model: "". No allocation; thread-safe. */
+DSN_API const char *dsn_fit_defaults(const dsn_model *model);
 DSN_API DSN_NODISCARD dsn_status dsn_fit(dsn_model *model, dsn_optimizer *opt, const dsn_dataset *train,
                                          const dsn_dataset *valid, const dsn_options *opts,
                                          dsn_progress_fn progress, void *user);

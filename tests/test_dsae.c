@@ -143,8 +143,28 @@ START_TEST(options_parts_and_sizes)
     ck_assert_uint_eq(dsn_model_num_params(m), 2 * enc + prior + dec);
     ck_assert_uint_eq(pcount(m, "prior.1.wh"), 32 * 128);
     dsn_model_free(m);
-    m = make("ts-dsae", "seed=1");
+    m = make("ts-dsae", "seed=1, config=paper");
     ck_assert_uint_eq(dsn_model_num_params(m), 3 * enc + prior + dec); /* + the snapshot */
+    dsn_model_free(m);
+    /* config=default: the z head reads the local features of 5 frames (4 x 64
+     * x 32 more weights), FiLM maps v to 2 x 64 per decoder hidden layer */
+    m = make("ts-dsae", "seed=1");
+    ck_assert_uint_eq(dsn_model_num_params(m), 3 * enc + prior + dec + 4 * 64 * 32 + 2 * (16 * 128 + 128));
+    {   /* the whole-clip options cannot stream, and say which option to change */
+        size_t ns;
+        int part, frame;
+        ck_assert_int_eq(m->vt->stream_check(m, &ns, &part, &frame), DSN_E_UNSUPPORTED);
+        ck_assert_ptr_nonnull(strstr(dsn_last_error(), "local_context"));
+        dsn_model_free(m);
+        m = make("ts-dsae", "seed=1, local_context=0");
+        ck_assert_int_eq(m->vt->stream_check(m, &ns, &part, &frame), DSN_E_UNSUPPORTED);
+        ck_assert_ptr_nonnull(strstr(dsn_last_error(), "z_norm"));
+        dsn_model_free(m);
+        m = make("ts-dsae", "seed=1, local_context=0, z_norm=none"); /* FiLM streams */
+        ck_assert_int_eq(m->vt->stream_check(m, &ns, &part, &frame), DSN_OK);
+    }
+    dsn_model_free(m);
+    m = make("ts-dsae", "seed=1, config=paper");
     ck_assert(dsi_params_is_frozen(&m->params, group_id(m, "local")));
     ck_assert(dsi_params_is_frozen(&m->params, group_id(m, "prior")));
     ck_assert(dsi_params_is_frozen(&m->params, group_id(m, "snapshot")));
@@ -249,7 +269,9 @@ START_TEST(grad_full_losses)
         "",
         ", scaling=sum, obs_var=0.7, beta_v=0.5, beta_z=2",
         ", posterior=full, global_encoder=bilstm, local_encoder=bilstm, decoder=bilstm",
-        ", posterior=full, local_encoder=lstm, prior_layers=1, scaling=sum",
+        ", posterior=full, local_encoder=lstm, prior_layers=1, scaling=sum, obs_var=0.5",
+        ", decoder_film=1, z_norm=mean, local_context=2",
+        ", local_encoder=lstm, decoder=lstm",
     };
     for (size_t k = 0; k < sizeof variants / sizeof *variants; k++) {
         char text[400], what[64];
@@ -374,7 +396,8 @@ START_TEST(padded_batch_equals_unpadded_sequences)
     float x[B * T * F], mask[B * T];
     const int len[B] = {7, 3, 5};
     const char *variants[] = {"", ", posterior=full, global_encoder=bilstm, local_encoder=bilstm, decoder=bilstm",
-                              ", local_encoder=lstm"};
+                              ", local_encoder=lstm", ", decoder_film=1, z_norm=mean, local_context=2",
+                              ", decoder=lstm"};
     for (size_t k = 0; k < sizeof variants / sizeof *variants; k++) {
         dsi_rng r;
         dsi_rng_seed(&r, 11 + k);
@@ -758,6 +781,8 @@ START_TEST(save_load_sample_and_no_allocation)
         {"ts-dsae", ", constrained_epochs=0, swap_stop_grad=1, informed_prior=0"},
         {"ts-dsae", ", constrained_epochs=0, posterior=full, global_encoder=bilstm, local_encoder=bilstm, decoder=bilstm"},
         {"ts-dsae", ", constrained_epochs=5, local_encoder=lstm"},
+        {"ts-dsae", ", constrained_epochs=0, decoder_film=1, z_norm=mean, local_context=2"},
+        {"ts-dsae", ", constrained_epochs=0, local_encoder=lstm, decoder=lstm"},
     };
     char path[512];
     snprintf(path, sizeof path, "%s/dsae.dsn", tu_tmpdir());

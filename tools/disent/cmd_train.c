@@ -450,6 +450,17 @@ int cli_train_main(int argc, char **argv, int prior)
             goto done;
         }
     }
+    { /* the family's fit defaults (dsn_fit reads them too) for the display, unless set */
+        dsn_options *fd = NULL;
+        if (dsn_options_create(&fd) == DSN_OK && dsn_options_parse(fd, dsn_fit_defaults(m)) == DSN_OK) {
+            const char *fv;
+            if (!dsn_options_get(c.fit, "epochs") && (fv = dsn_options_get(fd, "epochs"))) c.epochs = atoi(fv);
+            if (!dsn_options_get(c.fit, "steps_per_epoch") && (fv = dsn_options_get(fd, "steps_per_epoch")))
+                c.steps_per_epoch = atoll(fv);
+            if (!dsn_options_get(c.fit, "batch_size") && (fv = dsn_options_get(fd, "batch_size"))) c.batch_size = atoi(fv);
+        }
+        dsn_options_free(fd);
+    }
     const dsn_dataset *train_set = tr ? tr : ds;
     progress p = {0};
     p.bits_per_code = NAN;

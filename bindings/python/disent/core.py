@@ -956,8 +956,10 @@ def fit(model, optimizer, train, valid=None, callback=None, progress=None, optio
     try:
         opts = o.to_dict() if o is not None else {}
         try:  # only for the progress bar; the library validates the options
-            epochs = int(opts.get("epochs", 10))
-            spe = int(opts.get("steps_per_epoch", 0))
+            fam = dict(kv.split("=", 1) for kv in
+                       (x.strip() for x in C.dsn_fit_defaults(model._h).decode().split(",")) if "=" in kv)
+            epochs = int(opts.get("epochs", fam.get("epochs", 10)))
+            spe = int(opts.get("steps_per_epoch", fam.get("steps_per_epoch", 0)))
         except ValueError:
             epochs, spe = 10, 0
         show = progress if progress is not None else sys.stderr.isatty()
