@@ -553,6 +553,14 @@ DSN_API DSN_NODISCARD dsn_status dsn_dataset_get(const dsn_dataset *ds, size_t i
 typedef int (*dsn_progress_fn)(void *user, int epoch, int64_t step, int epoch_end, int n_terms,
                                const char *const *names, const float *values);
 
+/* The model family's own dsn_fit defaults as "key=value, ..." text (static,
+ * never freed), read by dsn_fit before the caller's options; "" when the
+ * family uses dsn_fit's defaults above. DSAE and TS-DSAE count fixed-size
+ * epochs ("batch_size=32, steps_per_epoch=50, epochs=40"), so a schedule
+ * trains for the same number of steps whatever the data set's size. NULL
+ * model: "". No allocation; thread-safe. */
+DSN_API const char *dsn_fit_defaults(const dsn_model *model);
+
 /* Train for epochs with batches drawn from train:
  *  - a dataset with labels/groups: batch_groups groups x group_size (16)
  *    members, sampled with a seeded RNG (groups smaller than group_size are
@@ -576,13 +584,6 @@ typedef int (*dsn_progress_fn)(void *user, int epoch, int64_t step, int epoch_en
  * Resuming: a model and optimizer loaded from a checkpoint continue from the
  * epoch after the saved one. Allocates its batch buffers once at the start;
  * no allocation per step after the first. valid may be NULL. */
-/* The model family's own dsn_fit defaults as "key=value, ..." text (static,
- * never freed), read by dsn_fit before the caller's options; "" when the
- * family uses dsn_fit's defaults above. DSAE and TS-DSAE count fixed-size
- * epochs ("batch_size=32, steps_per_epoch=50, epochs=40"), so a schedule
- * trains for the same number of steps whatever the data set's size. NULL
- * model: "". No allocation; thread-safe. */
-DSN_API const char *dsn_fit_defaults(const dsn_model *model);
 DSN_API DSN_NODISCARD dsn_status dsn_fit(dsn_model *model, dsn_optimizer *opt, const dsn_dataset *train,
                                          const dsn_dataset *valid, const dsn_options *opts,
                                          dsn_progress_fn progress, void *user);

@@ -107,7 +107,7 @@ static dsn_model *model(const char *family, const char *text)
 }
 
 #define MLVAE "input_dim=6, hidden=4, style_dim=2, content_dim=2, seed=1"
-#define TSDSAE "frames=6, n_mels=4, v_dim=2, z_dim=2, hidden=5, encoder_lstm=3, dec_hidden=4, local_encoder=lstm"
+#define TSDSAE "frames=6, n_mels=4, v_dim=2, z_dim=2, hidden=5, encoder_lstm=3, dec_hidden=4, local_encoder=lstm, local_context=0, z_norm=none"
 #define VQVAE "channels=1, height=4, width=4, hidden=2, res_blocks=1, res_channels=2, code_dim=2, num_codes=4, " \
               "prior_channels=2, prior_layers=1, prior_hidden=2"
 
@@ -646,6 +646,9 @@ static void dataset_calls(dsn_model *m)
     UNTOUCHED(row, sizeof row);
     EXPECT_EQ(l, 77);
 
+    const char *fd = CALL(dsn_fit_defaults, NULL);
+    if (!fd || fd[0]) finding(__LINE__, "dsn_fit_defaults(NULL) is not \"\"%s%s", "", "");
+    ck_assert_ptr_nonnull(CALL(dsn_fit_defaults, m));
     dsn_optimizer *om = NULL;
     OK(dsn_optimizer_create, &om, m, "adam", NULL);
     BAD(dsn_fit, NULL, om, d, NULL, NULL, NULL, NULL);
