@@ -6,6 +6,7 @@
  * its outputs untouched. The last check reads include/disent.h and fails if
  * any DSN_API function was not called here, so a new function cannot be
  * added without its bad-argument cases. */
+#include "support/describe.h"
 #include "support/testutil.h"
 
 #include <disent.h>
@@ -189,27 +190,24 @@ static void model_calls(dsn_model *m, dsn_model *mv)
         dsn_options_free(o);
     }
     CALL(dsn_model_free, NULL);
-    ck_assert_ptr_null(CALL(dsn_model_family, NULL));
     ck_assert_ptr_nonnull(CALL(dsn_model_families));
-    ck_assert_ptr_null(CALL(dsn_model_options, NULL));
-    EXPECT_EQ(CALL(dsn_model_num_params, NULL), 0);
-    EXPECT_EQ(CALL(dsn_model_epoch, NULL), 0);
-    EXPECT_EQ(CALL(dsn_model_obs_size, NULL), 0);
-    size_t dims[4];
-    memset(dims, SENT, sizeof dims);
-    EXPECT_EQ(CALL(dsn_model_obs_shape, NULL, dims, 4), 0);
-    UNTOUCHED(dims, sizeof dims);
-    EXPECT_EQ(CALL(dsn_model_obs_shape, m, NULL, 0), 1); /* the rank, nothing written */
-    EXPECT_EQ(CALL(dsn_model_obs_shape, m, dims, -5), 1);
-    UNTOUCHED(dims, sizeof dims);
-    EXPECT_EQ(CALL(dsn_model_num_parts, NULL), 0);
-    ck_assert_ptr_null(CALL(dsn_model_part_name, NULL, 0));
-    ck_assert_ptr_null(CALL(dsn_model_part_name, m, -1));
-    ck_assert_ptr_null(CALL(dsn_model_part_name, m, 99));
-    EXPECT_EQ(CALL(dsn_model_part_dim, NULL, 0), 0);
-    EXPECT_EQ(CALL(dsn_model_part_dim, m, 99), 0);
-    EXPECT_EQ(CALL(dsn_model_part_scope, NULL, 0), DSN_SCOPE_ITEM);
-    EXPECT_EQ(CALL(dsn_model_part_scope, m, -7), DSN_SCOPE_ITEM);
+    EXPECT_NULL(CALL(dsn_model_options, NULL));
+    dsn_model_info info;
+    memset(&info, SENT, sizeof info);
+    BADST(DSN_E_INVALID, dsn_model_describe, NULL, &info);
+    BADST(DSN_E_INVALID, dsn_model_describe, m, NULL);
+    UNTOUCHED(&info, sizeof info);
+    info.struct_size = 4; /* below the first version's */
+    BADST(DSN_E_INVALID, dsn_model_describe, m, &info);
+    dsn_part_info pi;
+    memset(&pi, SENT, sizeof pi);
+    BADST(DSN_E_INVALID, dsn_model_part, NULL, &pi, 0);
+    BADST(DSN_E_INVALID, dsn_model_part, m, NULL, 0);
+    BADST(DSN_E_INVALID, dsn_model_part, m, &pi, -1);
+    BADST(DSN_E_INVALID, dsn_model_part, m, &pi, 99);
+    UNTOUCHED(&pi, sizeof pi);
+    pi.struct_size = 2;
+    BADST(DSN_E_INVALID, dsn_model_part, m, &pi, 0);
 
     const char *p = tpath(0, "badargs_model.dsn");
     BAD(dsn_model_save, NULL, NULL, p);
@@ -235,8 +233,6 @@ static void model_calls(dsn_model *m, dsn_model *mv)
     EXPECT_NULL(out);
 
     /* stage, options, stats */
-    ck_assert_ptr_null(CALL(dsn_model_stage, NULL));
-    ck_assert_ptr_null(CALL(dsn_model_stage, m));
     BAD(dsn_model_set_stage, NULL, "prior");
     BAD(dsn_model_set_stage, mv, NULL);
     BAD(dsn_model_set_stage, mv, "no-such-stage");
@@ -310,21 +306,29 @@ static void optimizer_calls(dsn_model *m, dsn_model *mv, dsn_model *ms)
     /* dsn_train_step */
     float x[4 * 6], loss = 12345.0f;
     for (int i = 0; i < 24; i++) x[i] = (float)(i % 3) / 3.0f;
-    size_t np = dsn_model_num_params(m);
-    BAD(dsn_train_step, NULL, om, x, 4, NULL, NULL, &loss);
-    BAD(dsn_train_step, m, NULL, x, 4, NULL, NULL, &loss);
-    BAD(dsn_train_step, m, om, NULL, 4, NULL, NULL, &loss);
-    BADST(DSN_E_SHAPE, dsn_train_step, m, om, x, 0, NULL, NULL, &loss);
-    BADST(DSN_E_SHAPE, dsn_train_step, m, om, x, HUGE_N, NULL, NULL, &loss);
-    BADST(DSN_E_INVALID, dsn_train_step, m, ov, x, 4, NULL, NULL, &loss); /* another model's optimizer */
+    size_t np = tu_info(m).num_params;
+    BAD(dsn_train_step, NULL, om, &loss, x, 4, NULL);
+    BAD(dsn_train_step, m, NULL, &loss, x, 4, NULL);
+    BAD(dsn_train_step, m, om, &loss, NULL, 4, NULL);
+    BADST(DSN_E_SHAPE, dsn_train_step, m, om, &loss, x, 0, NULL);
+    BADST(DSN_E_SHAPE, dsn_train_step, m, om, &loss, x, HUGE_N, NULL);
+    BADST(DSN_E_INVALID, dsn_train_step, m, ov, &loss, x, 4, NULL); /* another model's optimizer */
     float mask[4 * 6] = {0};
-    BADST(DSN_E_INVALID, dsn_train_step, m, om, x, 4, NULL, mask, &loss); /* a mask on ML-VAE */
+    dsn_batch_args ba = DSN_BATCH_ARGS_INIT;
+    ba.mask = mask;
+    BADST(DSN_E_INVALID, dsn_train_step, m, om, &loss, x, 4, &ba); /* a mask on ML-VAE */
+    ba.mask = NULL;
+    ba.part = "style";
+    BADST(DSN_E_INVALID, dsn_train_step, m, om, &loss, x, 4, &ba); /* part: encode only */
+    ba.part = NULL;
+    ba.struct_size = 3;
+    BADST(DSN_E_INVALID, dsn_train_step, m, om, &loss, x, 4, &ba);
     x[7] = NAN;
-    BADST(DSN_E_NUMERIC, dsn_train_step, m, om, x, 4, NULL, NULL, &loss);
+    BADST(DSN_E_NUMERIC, dsn_train_step, m, om, &loss, x, 4, NULL);
     x[7] = 0.0f;
     if (loss != 12345.0f) finding(__LINE__, "loss written by a failed step%s%s", "", "");
     EXPECT_EQ(dsn_optimizer_steps(om), 0);
-    EXPECT_EQ(dsn_model_num_params(m), np);
+    EXPECT_EQ(tu_info(m).num_params, np);
     const char *tn[4];
     float tv[4];
     EXPECT_EQ(CALL(dsn_train_terms, NULL, tn, tv, 4), 0);
@@ -334,13 +338,15 @@ static void optimizer_calls(dsn_model *m, dsn_model *mv, dsn_model *ms)
     /* a sequence model: mask values out of [0, 1], a frame count that does not fit */
     dsn_optimizer *os = NULL;
     OK(dsn_optimizer_create, &os, ms, "adam", NULL);
-    size_t ds_ = dsn_model_obs_size(ms);
+    size_t ds_ = tu_info(ms).obs_size;
     float *xs = calloc(2 * ds_, sizeof *xs), ms_mask[2 * 6];
     for (int i = 0; i < 12; i++) ms_mask[i] = 1.0f;
     ms_mask[3] = 2.0f;
-    BADST(DSN_E_INVALID, dsn_train_step, ms, os, xs, 2, NULL, ms_mask, NULL);
+    dsn_batch_args sa = DSN_BATCH_ARGS_INIT;
+    sa.mask = ms_mask;
+    BADST(DSN_E_INVALID, dsn_train_step, ms, os, NULL, xs, 2, &sa);
     ms_mask[3] = -0.5f;
-    BADST(DSN_E_INVALID, dsn_train_step, ms, os, xs, 2, NULL, ms_mask, NULL);
+    BADST(DSN_E_INVALID, dsn_train_step, ms, os, NULL, xs, 2, &sa);
     free(xs);
     dsn_optimizer_free(os);
     dsn_optimizer_free(ov);
@@ -366,8 +372,6 @@ static void inference_calls(dsn_model *m, dsn_model *mv, dsn_model *ms)
     BAD(dsn_encoding_create, &e, m, HUGE_N);
     EXPECT_NULL(e);
     CALL(dsn_encoding_free, NULL);
-    EXPECT_EQ(CALL(dsn_encoding_num_items, NULL), 0);
-    EXPECT_EQ(CALL(dsn_encoding_num_groups, NULL), 0);
 
     OK(dsn_session_create, &s, m, 4);
     OK(dsn_encoding_create, &e, m, 4);
@@ -379,41 +383,50 @@ static void inference_calls(dsn_model *m, dsn_model *mv, dsn_model *ms)
     OK(dsn_encoding_create, &es, ms, 2);
     float x[4 * 6] = {0};
     int32_t g[4] = {1, 1, 2, 2};
-    BAD(dsn_encode, NULL, e, x, 4, g);
-    BAD(dsn_encode, s, NULL, x, 4, g);
-    BAD(dsn_encode, s, e, NULL, 4, g);
-    BADST(DSN_E_SHAPE, dsn_encode, s, e, x, 0, g);
-    BADST(DSN_E_SHAPE, dsn_encode, s, e, x, 5, g);      /* more than the session holds */
-    BADST(DSN_E_SHAPE, dsn_encode, s, e, x, HUGE_N, g); /* overflow */
-    BAD(dsn_encode, s, ev, x, 4, g);                    /* another model's encoding */
+    dsn_batch_args a = DSN_BATCH_ARGS_INIT;
+    a.groups = g;
+    BAD(dsn_encode, NULL, e, x, 4, &a);
+    BAD(dsn_encode, s, NULL, x, 4, &a);
+    BAD(dsn_encode, s, e, NULL, 4, &a);
+    BADST(DSN_E_SHAPE, dsn_encode, s, e, x, 0, &a);
+    BADST(DSN_E_SHAPE, dsn_encode, s, e, x, 5, &a);      /* more than the session holds */
+    BADST(DSN_E_SHAPE, dsn_encode, s, e, x, HUGE_N, &a); /* overflow */
+    BAD(dsn_encode, s, ev, x, 4, &a);                    /* another model's encoding */
     x[2] = INFINITY;
-    BADST(DSN_E_NUMERIC, dsn_encode, s, e, x, 4, g);
+    BADST(DSN_E_NUMERIC, dsn_encode, s, e, x, 4, &a);
     x[2] = 0.0f;
     float mask[4 * 6] = {0};
-    BAD(dsn_encode_masked, NULL, e, x, 4, g, mask);
-    BADST(DSN_E_INVALID, dsn_encode_masked, s, e, x, 4, g, mask); /* a mask on ML-VAE */
-    BAD(dsn_encode_part, s, e, x, 4, g, NULL, "no-such-part");
-    BAD(dsn_encode_part, s, e, x, 4, g, NULL, "codes"); /* VQ-VAE's part on ML-VAE */
-    BAD(dsn_encode_part, NULL, e, x, 4, g, NULL, "style");
-    EXPECT_EQ(dsn_encoding_num_items(e), 0); /* still empty */
+    a.mask = mask;
+    BADST(DSN_E_INVALID, dsn_encode, s, e, x, 4, &a); /* a mask on ML-VAE */
+    a.mask = NULL;
+    a.part = "no-such-part";
+    BAD(dsn_encode, s, e, x, 4, &a);
+    a.part = "codes"; /* VQ-VAE's part on ML-VAE */
+    BAD(dsn_encode, s, e, x, 4, &a);
+    a.part = NULL;
+    a.struct_size = 1;
+    BADST(DSN_E_INVALID, dsn_encode, s, e, x, 4, &a);
+    a.struct_size = sizeof a;
+    size_t ni = 77, ng = 77;
+    OK(dsn_encoding_groups, e, NULL, 0, &ni, &ng);
+    EXPECT_EQ(ni, 0); /* still empty */
     /* decode and friends on an empty encoding, then on a filled one */
     float out[4 * 6];
     memset(out, SENT, sizeof out);
-    BAD(dsn_decode, NULL, e, out, 24);
-    BAD(dsn_decode, s, NULL, out, 24);
-    BAD(dsn_decode, s, e, NULL, 24);
-    BAD(dsn_decode, s, e, out, 24); /* nothing encoded yet */
-    OK(dsn_encode, s, e, x, 4, g);
-    BADST(DSN_E_SHAPE, dsn_decode, s, e, out, 23); /* one float short */
-    BAD(dsn_decode, sv, e, out, 24);               /* another model's session */
+    BAD(dsn_decode, NULL, out, 24, e);
+    BAD(dsn_decode, s, out, 24, NULL);
+    BAD(dsn_decode, s, NULL, 24, e);
+    BAD(dsn_decode, s, out, 24, e); /* nothing encoded yet */
+    OK(dsn_encode, s, e, x, 4, &a);
+    BADST(DSN_E_SHAPE, dsn_decode, s, out, 23, e); /* one float short */
+    BAD(dsn_decode, sv, out, 24, e);               /* another model's session */
     UNTOUCHED(out, sizeof out);
     int32_t gr[4];
     memset(gr, SENT, sizeof gr);
-    BAD(dsn_encoding_groups, NULL, gr, 4);
-    BAD(dsn_encoding_groups, e, NULL, 4);
-    BADST(DSN_E_SHAPE, dsn_encoding_groups, e, gr, 3);
+    BAD(dsn_encoding_groups, NULL, gr, 4, &ni, &ng);
+    BADST(DSN_E_SHAPE, dsn_encoding_groups, e, gr, 3, &ni, &ng);
     UNTOUCHED(gr, sizeof gr);
-    OK(dsn_encode, s, e2, x, 2, g);
+    OK(dsn_encode, s, e2, x, 2, &a);
     BAD(dsn_swap, NULL, e, "style");
     BAD(dsn_swap, e, NULL, "style");
     BAD(dsn_swap, e, e2, NULL);
@@ -438,11 +451,11 @@ static void inference_calls(dsn_model *m, dsn_model *mv, dsn_model *ms)
     float buf[64];
     size_t rows = 99, dim = 99;
     memset(buf, SENT, sizeof buf);
-    BAD(dsn_encoding_get, NULL, "style", "mean", buf, 64, &rows, &dim);
-    BAD(dsn_encoding_get, e, NULL, "mean", buf, 64, &rows, &dim);
-    BAD(dsn_encoding_get, e, "nope", "mean", buf, 64, &rows, &dim);
-    BAD(dsn_encoding_get, e, "style", "no-such-field", buf, 64, &rows, &dim);
-    BADST(DSN_E_SHAPE, dsn_encoding_get, e, "style", "mean", buf, 1, &rows, &dim);
+    BAD(dsn_encoding_get, NULL, buf, 64, &rows, &dim, "style", "mean");
+    BAD(dsn_encoding_get, e, buf, 64, &rows, &dim, NULL, "mean");
+    BAD(dsn_encoding_get, e, buf, 64, &rows, &dim, "nope", "mean");
+    BAD(dsn_encoding_get, e, buf, 64, &rows, &dim, "style", "no-such-field");
+    BADST(DSN_E_SHAPE, dsn_encoding_get, e, buf, 1, &rows, &dim, "style", "mean");
     UNTOUCHED(buf, sizeof buf);
     BAD(dsn_encoding_set, NULL, "style", "mean", buf, 4);
     BAD(dsn_encoding_set, e, NULL, "mean", buf, 4);
@@ -456,13 +469,13 @@ static void inference_calls(dsn_model *m, dsn_model *mv, dsn_model *ms)
     /* codes: only VQ-VAE has them */
     int32_t codes[64];
     memset(codes, SENT, sizeof codes);
-    BAD(dsn_encoding_get_codes, NULL, "codes", codes, 64, &rows);
-    BAD(dsn_encoding_get_codes, e, "style", codes, 64, &rows); /* a part without codes */
-    BAD(dsn_encoding_get_codes, ev, NULL, codes, 64, &rows);
-    BAD(dsn_encoding_get_codes, ev, "nope", codes, 64, &rows);
+    BAD(dsn_encoding_get_codes, NULL, codes, 64, &rows, "codes");
+    BAD(dsn_encoding_get_codes, e, codes, 64, &rows, "style"); /* a part without codes */
+    BAD(dsn_encoding_get_codes, ev, codes, 64, &rows, NULL);
+    BAD(dsn_encoding_get_codes, ev, codes, 64, &rows, "nope");
     float xv[2 * 16] = {0};
     OK(dsn_encode, sv, ev, xv, 2, NULL);
-    BADST(DSN_E_SHAPE, dsn_encoding_get_codes, ev, "codes", codes, 1, &rows);
+    BADST(DSN_E_SHAPE, dsn_encoding_get_codes, ev, codes, 1, &rows, "codes");
     UNTOUCHED(codes, sizeof codes);
     int32_t badc[64];
     for (int i = 0; i < 64; i++) badc[i] = 4; /* K = 4: out of range */
@@ -616,33 +629,33 @@ static void dataset_calls(dsn_model *m)
 
     OK(dsn_dataset_from_memory, &d, x, 8, sh, 1, lab, NULL);
     dsn_dataset *tr = (dsn_dataset *)1, *va = (dsn_dataset *)1;
-    BAD(dsn_dataset_split, NULL, 0.5, 1, 0, &tr, &va);
-    BAD(dsn_dataset_split, d, 0.5, 1, 0, NULL, &va);
-    BAD(dsn_dataset_split, d, 0.5, 1, 0, &tr, NULL);
-    BAD(dsn_dataset_split, d, -0.1, 1, 0, &tr, &va);
-    BAD(dsn_dataset_split, d, 1.0, 1, 0, &tr, &va);
-    BAD(dsn_dataset_split, d, NAN, 1, 0, &tr, &va);
+    BAD(dsn_dataset_split, NULL, &tr, &va, 0.5, 1, 0);
+    BAD(dsn_dataset_split, d, NULL, &va, 0.5, 1, 0);
+    BAD(dsn_dataset_split, d, &tr, NULL, 0.5, 1, 0);
+    BAD(dsn_dataset_split, d, &tr, &va, -0.1, 1, 0);
+    BAD(dsn_dataset_split, d, &tr, &va, 1.0, 1, 0);
+    BAD(dsn_dataset_split, d, &tr, &va, NAN, 1, 0);
     EXPECT_NULL(tr);
     EXPECT_NULL(va);
     int32_t want[2] = {1, 2};
-    BAD(dsn_dataset_select_labels, NULL, want, 2, &tr, &va);
-    BAD(dsn_dataset_select_labels, d, NULL, 2, &tr, &va);
-    BAD(dsn_dataset_select_labels, d, want, HUGE_N, &tr, &va);
+    BAD(dsn_dataset_select_labels, NULL, &tr, &va, want, 2);
+    BAD(dsn_dataset_select_labels, d, &tr, &va, NULL, 2);
+    BAD(dsn_dataset_select_labels, d, &tr, &va, want, HUGE_N);
     CALL(dsn_dataset_free, NULL);
-    EXPECT_EQ(CALL(dsn_dataset_size, NULL), 0);
-    EXPECT_EQ(CALL(dsn_dataset_obs_size, NULL), 0);
-    EXPECT_EQ(CALL(dsn_dataset_num_groups, NULL), 0);
-    size_t dims[4];
-    memset(dims, SENT, sizeof dims);
-    EXPECT_EQ(CALL(dsn_dataset_obs_shape, NULL, dims, 4), 0);
-    UNTOUCHED(dims, sizeof dims);
+    dsn_dataset_info di;
+    memset(&di, SENT, sizeof di);
+    BADST(DSN_E_INVALID, dsn_dataset_describe, NULL, &di);
+    BADST(DSN_E_INVALID, dsn_dataset_describe, d, NULL);
+    UNTOUCHED(&di, sizeof di);
+    di.struct_size = 4;
+    BADST(DSN_E_INVALID, dsn_dataset_describe, d, &di);
     float row[8];
     int32_t l = 77;
     memset(row, SENT, sizeof row);
-    BAD(dsn_dataset_get, NULL, 0, row, 6, &l);
-    BAD(dsn_dataset_get, d, 8, row, 6, &l);      /* index out of range */
-    BAD(dsn_dataset_get, d, HUGE_N, row, 6, &l); /* index out of range */
-    BADST(DSN_E_SHAPE, dsn_dataset_get, d, 0, row, 5, &l);
+    BAD(dsn_dataset_get, NULL, row, 6, &l, 0);
+    BAD(dsn_dataset_get, d, row, 6, &l, 8);      /* index out of range */
+    BAD(dsn_dataset_get, d, row, 6, &l, HUGE_N); /* index out of range */
+    BADST(DSN_E_SHAPE, dsn_dataset_get, d, row, 5, &l, 0);
     UNTOUCHED(row, sizeof row);
     EXPECT_EQ(l, 77);
 
