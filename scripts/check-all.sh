@@ -16,6 +16,9 @@ step "layers: every #include against the table in docs/design.md"
 tests/layers/test-check-layers.sh
 tests/scripts/test-run-suites.sh
 
+step "public header: a doc comment on every DSN_API function, no family names, sized structs"
+/usr/bin/python3 scripts/check-api.py
+
 step "make (gcc, -Werror) + suites"
 make -j"$JOBS" BUILD="$OUT/gcc" CFLAGS=-Werror test
 
