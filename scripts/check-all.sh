@@ -22,6 +22,9 @@ step "public header: a doc comment on every DSN_API function, no family names, s
 step "make (gcc, -Werror) + suites"
 make -j"$JOBS" BUILD="$OUT/gcc" CFLAGS=-Werror test
 
+step "ABI: no change to the baseline abi/libdisent.abi (additions allowed)"
+scripts/check-abi.sh "$OUT/gcc/libdisent.so.$(scripts/version.sh)"
+
 step "LV2 plugin: no allocation or mutex lock in run() over a 60-s render (tests/lv2/rt_host.c)"
 make -j"$JOBS" BUILD="$OUT/gcc" CFLAGS=-Werror test-lv2
 
