@@ -219,7 +219,7 @@ static int make_model(const char *path)
     dsn_model *m = NULL;
     float v[8];
     int ok = dsn_options_create(&mo) == DSN_OK &&
-             dsn_options_parse(mo, "frames=64, n_mels=32, v_dim=8, z_dim=8, local_encoder=lstm, encoder_lstm=32") == DSN_OK &&
+             dsn_options_parse(mo, "frames=64, n_mels=32, v_dim=8, z_dim=8, local_encoder=lstm, encoder_lstm=32, z_norm=none, local_context=0") == DSN_OK &&
              dsn_model_create(&m, "ts-dsae", mo) == DSN_OK && dsn_options_create(&ao) == DSN_OK &&
              dsn_options_parse(ao, "sample_rate=16000, n_fft=512, hop_length=128, n_mels=32") == DSN_OK;
     for (int t = 0; ok && t < 2; t++) {
