@@ -122,32 +122,41 @@ int cli_eval_metrics(int argc, char **argv)
         if (st != DSN_OK) rc = cli_fail("loading the model", st);
         if (!rc && part) rc = cli_require_part("eval", m, part);
         if (!rc) rc = cli_data_load(&data, "eval", NULL, &ds);
-        if (!rc && dsn_dataset_size(ds) != n)
-            rc = cli_usage_error("eval", "the data has %zu observations, %s %zu rows", dsn_dataset_size(ds), factors, n);
+        dsn_dataset_info di = DSN_DATASET_INFO_INIT;
+        dsn_model_info mi = DSN_MODEL_INFO_INIT;
+        if (!rc && ((st = dsn_dataset_describe(ds, &di)) != DSN_OK || (st = dsn_model_describe(m, &mi)) != DSN_OK))
+            rc = cli_fail("describe", st);
+        if (!rc && di.size != n)
+            rc = cli_usage_error("eval", "the data has %zu observations, %s %zu rows", di.size, factors, n);
         enum { CHUNK = 256 };
         dsn_session *s = NULL;
         dsn_encoding *e = NULL;
-        size_t obs = m ? dsn_model_obs_size(m) : 0;
+        size_t obs = mi.obs_size;
         float *x = NULL;
         if (!rc && ((st = dsn_session_create(&s, m, CHUNK)) != DSN_OK || (st = dsn_encoding_create(&e, m, CHUNK)) != DSN_OK))
             rc = cli_fail("session", st);
         if (!rc && !(x = malloc(sizeof(float) * CHUNK * obs))) rc = cli_fail("memory", DSN_E_NOMEM);
-        for (int p = 0; !rc && p < dsn_model_num_parts(m); p++) {
-            const char *name = dsn_model_part_name(m, p);
+        for (int p = 0; !rc && p < mi.num_parts; p++) {
+            dsn_part_info pi = DSN_PART_INFO_INIT;
+            if ((st = dsn_model_part(m, &pi, p)) != DSN_OK) {
+                rc = cli_fail("describe", st);
+                break;
+            }
+            const char *name = pi.name;
             if (part && strcmp(part, name)) continue;
-            if (dsn_model_part_scope(m, p) != DSN_SCOPE_ITEM && dsn_model_part_scope(m, p) != DSN_SCOPE_GROUP) {
+            if (pi.scope != DSN_SCOPE_ITEM && pi.scope != DSN_SCOPE_GROUP) {
                 if (part) rc = cli_usage_error("eval", "part '%s' has no single vector per observation", name);
                 continue;
             }
-            size_t d = (size_t)dsn_model_part_dim(m, p);
+            size_t d = (size_t)pi.dim;
             float *zz = malloc(sizeof(float) * n * d);
             if (!zz) rc = cli_fail("memory", DSN_E_NOMEM);
             for (size_t off = 0; !rc && off < n; off += CHUNK) {
                 size_t k = n - off < CHUNK ? n - off : CHUNK;
                 for (size_t i = 0; i < k && !rc; i++)
-                    if ((st = dsn_dataset_get(ds, off + i, x + i * obs, obs, NULL)) != DSN_OK) rc = cli_fail("data", st);
+                    if ((st = dsn_dataset_get(ds, x + i * obs, obs, NULL, off + i)) != DSN_OK) rc = cli_fail("data", st);
                 if (!rc && (st = dsn_encode(s, e, x, k, NULL)) != DSN_OK) rc = cli_fail("encoding", st);
-                if (!rc && (st = dsn_encoding_get(e, name, "mean", zz + off * d, k * d, NULL, NULL)) != DSN_OK)
+                if (!rc && (st = dsn_encoding_get(e, zz + off * d, k * d, NULL, NULL, name, "mean")) != DSN_OK)
                     rc = cli_fail("encoding", st);
             }
             if (!rc) rc = score(name, metrics, zz, n, d, f, F, o, quiet);
