@@ -124,8 +124,8 @@ int cli_eval_metrics(int argc, char **argv)
         if (!rc) rc = cli_data_load(&data, "eval", NULL, &ds);
         dsn_dataset_info di = DSN_DATASET_INFO_INIT;
         dsn_model_info mi = DSN_MODEL_INFO_INIT;
-        if (!rc && ((st = dsn_dataset_describe(ds, &di)) != DSN_OK || (st = dsn_model_describe(m, &mi)) != DSN_OK))
-            rc = cli_fail("describe", st);
+        if (!rc && (st = dsn_dataset_describe(ds, &di)) != DSN_OK) rc = cli_fail("data", st);
+        if (!rc && (st = dsn_model_describe(m, &mi)) != DSN_OK) rc = cli_fail("model", st);
         if (!rc && di.size != n)
             rc = cli_usage_error("eval", "the data has %zu observations, %s %zu rows", di.size, factors, n);
         enum { CHUNK = 256 };
@@ -139,7 +139,7 @@ int cli_eval_metrics(int argc, char **argv)
         for (int p = 0; !rc && p < mi.num_parts; p++) {
             dsn_part_info pi = DSN_PART_INFO_INIT;
             if ((st = dsn_model_part(m, &pi, p)) != DSN_OK) {
-                rc = cli_fail("describe", st);
+                rc = cli_fail("model", st);
                 break;
             }
             const char *name = pi.name;
