@@ -109,7 +109,7 @@ START_TEST(describe_lists_documented_keys)
         ck_assert_int_eq(dsn_option_count(&n, whats[w]), DSN_OK);
         ck_assert_uint_gt(n, 5);
         for (size_t i = 0; i < n; i++) {
-            dsn_option_info o = {sizeof o};
+            dsn_option_info o = DSN_OPTION_INFO_INIT;
             ck_assert_int_eq(dsn_option_describe(&o, whats[w], i), DSN_OK);
             ck_assert_ptr_nonnull(o.key);
             ck_assert_ptr_nonnull(o.default_value);
@@ -121,16 +121,16 @@ START_TEST(describe_lists_documented_keys)
             ck_assert((strcmp(o.type, "enum") == 0) == (o.choices != NULL));
             ck_assert(o.min <= o.max);
             for (size_t j = 0; j < i; j++) { /* each key once */
-                dsn_option_info p = {sizeof p};
+                dsn_option_info p = DSN_OPTION_INFO_INIT;
                 ck_assert_int_eq(dsn_option_describe(&p, whats[w], j), DSN_OK);
                 ck_assert_str_ne(p.key, o.key);
             }
         }
-        dsn_option_info o = {sizeof o};
+        dsn_option_info o = DSN_OPTION_INFO_INIT;
         ck_assert_int_eq(dsn_option_describe(&o, whats[w], n), DSN_E_INVALID);
     }
     /* known entries */
-    dsn_option_info o = {sizeof o};
+    dsn_option_info o = DSN_OPTION_INFO_INIT;
     size_t n;
     ck_assert_int_eq(dsn_option_count(&n, "ml-vae"), DSN_OK);
     int found = 0;
@@ -169,7 +169,7 @@ START_TEST(describe_defaults_parse_and_bounds_hold)
         size_t n;
         ck_assert_int_eq(dsn_option_count(&n, whats[w]), DSN_OK);
         for (size_t i = 0; i < n; i++) {
-            dsn_option_info o = {sizeof o};
+            dsn_option_info o = DSN_OPTION_INFO_INIT;
             ck_assert_int_eq(dsn_option_describe(&o, whats[w], i), DSN_OK);
             if (!o.default_value[0]) continue; /* an empty list: absent means the same */
             dsn_options *opts;
@@ -213,7 +213,7 @@ END_TEST
 START_TEST(describe_bad_arguments)
 {
     size_t n;
-    dsn_option_info o = {sizeof o};
+    dsn_option_info o = DSN_OPTION_INFO_INIT;
     ck_assert_int_eq(dsn_option_count(NULL, "fit"), DSN_E_INVALID);
     ck_assert_int_eq(dsn_option_count(&n, NULL), DSN_E_INVALID);
     ck_assert_int_eq(dsn_option_count(&n, "no-such-model"), DSN_E_INVALID);
@@ -231,7 +231,7 @@ static void *describe_thread(void *arg)
     size_t n = 0;
     if (dsn_option_count(&n, w) != DSN_OK || n == 0) return (void *)1;
     for (size_t i = 0; i < n; i++) {
-        dsn_option_info o = {sizeof o};
+        dsn_option_info o = DSN_OPTION_INFO_INIT;
         if (dsn_option_describe(&o, w, i) != DSN_OK) return (void *)1;
     }
     return NULL;
