@@ -11,7 +11,8 @@
 #   make install PREFIX=/usr/local   (library, header, disent.pc and the disent program)
 #
 # Variables: BUILD (output dir, default build), BLAS=openblas|blis, SAN=1
-# (AddressSanitizer + UBSan), CC, PREFIX, DESTDIR.
+# (AddressSanitizer + UBSan), MPI=auto|1|0 (data-parallel dsn_fit_mpi and
+# `mpirun disent train`: auto = when pkg-config finds mpi-c), CC, PREFIX, DESTDIR.
 
 BUILD   ?= build
 PREFIX  ?= /usr/local
@@ -50,6 +51,23 @@ PKGS      := $(BLAS_PKG) kissfft-float sndfile samplerate
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
+# MPI (optional): only lib/mpi and the CLI see <mpi.h>; everything that links
+# the library links libmpi too.
+MPI ?= auto
+ifeq ($(MPI),auto)
+  MPI := $(shell pkg-config --exists mpi-c 2>/dev/null && echo 1 || echo 0)
+endif
+ifeq ($(MPI),1)
+  ifneq ($(shell pkg-config --exists mpi-c 2>/dev/null && echo y),y)
+    $(error MPI=1 but pkg-config finds no mpi-c (Debian: apt-get install libopenmpi-dev))
+  endif
+  MPI_CFLAGS := $(shell pkg-config --cflags mpi-c) -DDSN_WITH_MPI
+  MPI_LIBS   := $(shell pkg-config --libs mpi-c)
+  MPI_PKG    := mpi-c
+else ifneq ($(MPI),0)
+  $(error MPI must be auto, 1 or 0)
+endif
+
 WARN     := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter
 OPT      ?= -O2 -g
 BASE_CFLAGS := -std=c11 $(OPT) $(WARN) -fPIC -fvisibility=hidden -pthread \
@@ -59,10 +77,13 @@ ifeq ($(SAN),1)
   SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 endif
 ALL_CFLAGS  = $(BASE_CFLAGS) $(SAN_FLAGS) $(CFLAGS)
-LIBS        = $(PKG_LIBS) $(BLAS_LIB) -lm -pthread
+LIBS        = $(PKG_LIBS) $(MPI_LIBS) $(BLAS_LIB) -lm -pthread
 CHECK_LIBS  = $(shell pkg-config --libs check 2>/dev/null)
 
 LIB_SRC   := $(shell scripts/list-sources.sh lib)
+ifeq ($(MPI),1)
+  LIB_SRC += $(shell scripts/list-sources.sh lib-mpi)
+endif
 LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 TEST_SRC  := $(shell scripts/list-sources.sh tests)
 TEST_BIN  := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
@@ -85,6 +106,9 @@ CLI_SRC   := $(shell scripts/list-sources.sh disent)
 CLI_OBJ   := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
 CLI_BIN   := $(BUILD)/tools/disent
 HOST_CFLAGS = -std=c11 $(OPT) $(WARN) $(SAN_FLAGS) $(CFLAGS) -D_POSIX_C_SOURCE=200809L -Iinclude
+# the library's MPI part and the CLI (which calls MPI_Init under mpirun)
+$(BUILD)/obj/lib/mpi/%.o: ALL_CFLAGS += $(MPI_CFLAGS)
+$(BUILD)/obj/tools/disent/%.o: HOST_CFLAGS += $(MPI_CFLAGS)
 
 SO_NAME   := libdisent.so.$(MAJOR)
 SO_FILE   := $(BUILD)/libdisent.so.$(VERSION)
@@ -92,11 +116,11 @@ A_FILE    := $(BUILD)/libdisent.a
 PC_FILE   := $(BUILD)/disent.pc
 
 .SECONDARY:
-.PHONY: FORCE test-bins all lib tools examples test check demo demo-mlvae bench install uninstall clean setup check-header check-exports examples
+.PHONY: FORCE test-mpi test-bins all lib tools examples test check demo demo-mlvae bench install uninstall clean setup check-header check-exports examples
 all: lib tools examples
 examples: $(EX_BIN) $(EXX_BIN)
 # every Check suite built, none run (used to check that a merged tree compiles)
-test-bins: $(TEST_BIN)
+test-bins: $(TEST_BIN) $(MPI_TEST_BIN)
 tools: $(TOOL_BIN) $(CLI_BIN)
 lib: $(SO_FILE) $(BUILD)/libdisent.so $(A_FILE) $(PC_FILE)
 
@@ -123,7 +147,7 @@ $(BUILD)/libdisent.so: $(SO_FILE)
 	$(Q)ln -sf $(SO_NAME) $@
 
 PC_SED = sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' -e 's|@INCDIR@|$(INCDIR)|' \
-	    -e 's|@VERSION@|$(VERSION)|' -e 's|@REQUIRES@|$(PKGS)|' disent.pc.in
+	    -e 's|@VERSION@|$(VERSION)|' -e 's|@REQUIRES@|$(PKGS) $(MPI_PKG)|' disent.pc.in
 
 # the .pc records PREFIX, so it is rewritten when PREFIX changes
 $(PC_FILE): disent.pc.in include/disent.h FORCE
@@ -150,6 +174,15 @@ check-header: $(BUILD)/cxx_header_test
 	$(CC) -std=c99 -pedantic -Wall -Wextra -Werror -fsyntax-only -x c include/disent.h
 	$(CXX) -std=c++98 -pedantic -Wall -Wextra -Werror -fsyntax-only -x c++ include/disent.h
 	$(BUILD)/cxx_header_test
+
+# data-parallel training over MPI (tests/mpi/run.sh: mpirun -np 1, 2, 3 and bad input)
+MPI_TEST_BIN := $(if $(filter 1,$(MPI)),$(BUILD)/tests/mpi/fit_mpi_check)
+$(BUILD)/tests/mpi/%: tests/mpi/%.c $(A_FILE)
+	@mkdir -p $(dir $@)
+	@echo '  TEST    $@'
+	$(Q)$(CC) $(TEST_CFLAGS) $(MPI_CFLAGS) $< -o $@ $(A_FILE) $(LIBS)
+test-mpi: $(MPI_TEST_BIN) $(CLI_BIN)
+	$(if $(MPI_TEST_BIN),tests/mpi/run.sh $(MPI_TEST_BIN) $(CLI_BIN),@echo 'test-mpi: this build has no MPI (MPI=1 to require it)'; exit 1)
 
 check-exports: $(SO_FILE)
 	scripts/check-exports.sh $(SO_FILE)
@@ -215,6 +248,7 @@ install: lib $(CLI_BIN)
 	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCDIR) $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(PREFIX)/bin
 	install -m 755 $(CLI_BIN) $(DESTDIR)$(PREFIX)/bin/
 	install -m 644 include/disent.h $(DESTDIR)$(INCDIR)/
+	$(if $(filter 1,$(MPI)),install -m 644 include/disent_mpi.h $(DESTDIR)$(INCDIR)/)
 	install -m 755 $(SO_FILE) $(DESTDIR)$(LIBDIR)/
 	ln -sf libdisent.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(SO_NAME)
 	ln -sf $(SO_NAME) $(DESTDIR)$(LIBDIR)/libdisent.so
@@ -222,7 +256,7 @@ install: lib $(CLI_BIN)
 	install -m 644 $(PC_FILE) $(DESTDIR)$(LIBDIR)/pkgconfig/
 
 uninstall:
-	rm -f $(DESTDIR)$(INCDIR)/disent.h $(DESTDIR)$(LIBDIR)/libdisent.* $(DESTDIR)$(LIBDIR)/pkgconfig/disent.pc $(DESTDIR)$(PREFIX)/bin/disent
+	rm -f $(DESTDIR)$(INCDIR)/disent.h $(DESTDIR)$(INCDIR)/disent_mpi.h $(DESTDIR)$(LIBDIR)/libdisent.* $(DESTDIR)$(LIBDIR)/pkgconfig/disent.pc $(DESTDIR)$(PREFIX)/bin/disent
 
 clean:
 	rm -rf $(BUILD)

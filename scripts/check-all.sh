@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The README's test command (make check) runs this after installing the
 # packages: both build systems, gcc and clang warning-free, every Check suite,
-# the Python tests, the BLIS build, an install + pkg-config link test, and the
+# the Python tests, data-parallel training over MPI (tests/mpi), the BLIS
+# build, an install + pkg-config link test, and the
 # suites and the Python tests again under AddressSanitizer + UndefinedBehaviorSanitizer.
 # Exits non-zero on the first failure.
 set -euo pipefail
@@ -13,6 +14,9 @@ step() { printf '\n==== %s (%ds)\n' "$*" $(( $(date +%s) - t0 )); }
 
 step "make (gcc, -Werror) + suites"
 make -j"$JOBS" BUILD="$OUT/gcc" CFLAGS=-Werror test
+
+step "MPI: data-parallel fit = one process (mpirun -np 1, 2, 3), bad input never hangs, mpirun disent train"
+make -j"$JOBS" BUILD="$OUT/gcc" CFLAGS=-Werror MPI=1 test-mpi
 
 step "benchmarks compile (not run: speed targets live in bench/, not in tests)"
 make -j"$JOBS" BUILD="$OUT/gcc" CFLAGS=-Werror bench

@@ -10,6 +10,7 @@ PKGS=(
   libkissfft-dev libsndfile1-dev libsamplerate0-dev
   libfluidsynth-dev fluidsynth musescore-general-soundfont-small
   check
+  libopenmpi-dev openmpi-bin   # optional for the library (MPI=auto); installed so CI tests tests/mpi
   python3-numpy python3-pytest python3-matplotlib python3-tqdm
   python3-sklearn   # only for its copy of the 8x8 digits (tests/test_mlvae.c)
 

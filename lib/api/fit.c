@@ -1,6 +1,8 @@
 /* fit.c - dsn_fit: epochs of grouped (or plain) mini-batches, validation,
  * early stopping, best weights, periodic atomic checkpoints, resumable. */
 #include "api/dataset.h"
+#include "api/fit.h"
+#include "api/fit_dist.h"
 #include "api/groups.h"
 #include "api/optimizer.h"
 #include "api/options.h"
@@ -11,8 +13,6 @@
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
-
-dsn_status dsi_train_on(dsn_model *m, dsn_optimizer *opt, const dsi_input *in_raw, float *loss_out);
 
 typedef struct fit_cfg {
     int epochs, batch_groups, group_size, batch_size, patience, keep_best, checkpoint_every;
@@ -49,6 +49,15 @@ static dsn_status read_cfg(fit_cfg *c, const dsn_options *opts, const dsn_model 
     return dsi_optr_finish(&r);
 }
 
+/* The run's settings that every process of a data-parallel run must share
+ * (all but the checkpoint path, which only process 0 uses). */
+static uint64_t cfg_hash(const fit_cfg *c)
+{
+    fit_cfg k = *c;
+    memset(k.checkpoint, 0, sizeof k.checkpoint);
+    return dsi_dist_hash(0, &k, sizeof k);
+}
+
 /* Mean batch loss over one pass of ds, without updates; the model's training
  * RNG is left as it was (validation draws from its own seeded stream). */
 static dsn_status validate(dsn_model *m, const dsi_dataset *ds, size_t batch, uint64_t seed, dsi_batch *b,
@@ -62,6 +71,13 @@ static dsn_status validate(dsn_model *m, const dsi_dataset *ds, size_t batch, ui
     double sum = 0.0;
     size_t count = 0;
     dsi_tape *t = &m->tape;
+    /* a data-parallel run validates the whole set on every process: the
+     * batch part and the noise shard of training are set aside */
+    dsi_shard shard = t->shard;
+    memset(&t->shard, 0, sizeof t->shard);
+    dsi_batch whole = *b;
+    whole.part_lo = whole.part_n = 0;
+    b = &whole;
     while ((st = dsi_epoch_iter_next(it, b)) == DSN_OK && b->n) {
         dsi_tape_reset(t);
         dsi_tape_set_recording(t, 0);
@@ -76,6 +92,7 @@ static dsn_status validate(dsn_model *m, const dsi_dataset *ds, size_t batch, ui
         count++;
     }
     dsi_tape_set_recording(t, 1);
+    t->shard = shard;
     m->rng = saved;
     dsi_epoch_iter_free(it);
     *out = count ? sum / (double)count : 0.0;
@@ -83,11 +100,19 @@ static dsn_status validate(dsn_model *m, const dsi_dataset *ds, size_t batch, ui
 }
 
 static dsn_status fit(dsn_model *m, dsn_optimizer *opt, const dsi_dataset *train, const dsi_dataset *valid,
-                      const fit_cfg *c, dsn_progress_fn cb, void *user)
+                      const fit_cfg *c, dsn_progress_fn cb, void *user, const dsi_dist *dist)
 {
     int grouped = train->n_groups > 0 && m->vt->grouped;
     size_t batch = grouped ? (size_t)c->batch_groups * (size_t)c->group_size : (size_t)c->batch_size;
     if (batch > train->n && !grouped) batch = train->n;
+    /* data-parallel: this process trains on its part of every global batch
+     * (rows local_batch of batch) and the gradients are summed over processes */
+    dsi_dist_step ds = {0};
+    if (dist) {
+        size_t G = grouped ? ((size_t)c->batch_groups < train->n_groups ? (size_t)c->batch_groups : train->n_groups) : batch;
+        dsn_status pst = dsi_dist_plan(&ds, dist, grouped, G, grouped ? (size_t)c->group_size : 1);
+        if (pst != DSN_OK) return pst;
+    }
     dsi_group_sampler *gs = NULL;
     dsi_epoch_iter *it = NULL;
     float *best = NULL;
@@ -110,6 +135,14 @@ static dsn_status fit(dsn_model *m, dsn_optimizer *opt, const dsi_dataset *train
     if (grouped) st = dsi_group_sampler_create(&gs, train, (size_t)c->batch_groups, (size_t)c->group_size, c->seed + (uint64_t)m->epoch);
     else st = dsi_epoch_iter_create(&it, train, batch, 1, c->seed + (uint64_t)m->epoch);
     if (st != DSN_OK) goto done;
+    if (dist) {
+        st = dsi_dist_start(&ds, m, opt, train, valid, cfg_hash(c));
+        if (st != DSN_OK) goto done;
+        b.part_lo = ds.shard.lo;
+        b.part_n = ds.shard.n;
+        m->tape.shard = ds.shard;
+        m->dist = dist;
+    }
     int64_t steps = c->steps_per_epoch ? c->steps_per_epoch : (int64_t)((train->n + batch - 1) / batch);
     double best_loss = INFINITY;
     int since_best = 0, stop = 0, objective = m->objective;
@@ -130,14 +163,16 @@ static dsn_status fit(dsn_model *m, dsn_optimizer *opt, const dsi_dataset *train
             if (st != DSN_OK) goto done;
             dsi_input in = {b.x, b.n, grouped ? b.group : NULL, 0, train->mask ? b.mask : NULL, 0};
             float l;
-            st = dsi_train_on(m, opt, &in, &l);
+            st = dist ? dsi_train_on_reduced(m, opt, &in, &l, dsi_dist_reduce, &ds) : dsi_train_on(m, opt, &in, &l);
             if (st != DSN_OK) goto done;
             sum += l;
             done_steps++;
             step++;
             if (cb && (step % c->log_every == 0 || s + 1 == steps) &&
                 cb(user, epoch, step, 0, m->last_terms.n, m->last_terms.names, m->last_terms.values))
-                stop = 1;
+                ds.stop_local = 1, stop = !dist;
+            /* a stop asked for on any process takes effect on all after the same step */
+            if (dist && ds.stop_all) stop = 1;
         }
         m->epoch = epoch + 1;
         if (m->vt->epoch_end && (st = m->vt->epoch_end(m, m->epoch)) != DSN_OK) goto done;
@@ -166,14 +201,24 @@ static dsn_status fit(dsn_model *m, dsn_optimizer *opt, const dsi_dataset *train
             vals[2] = (float)best_loss;
             nv = 3;
         }
-        if (c->checkpoint[0] && (m->epoch % c->checkpoint_every == 0 || stop || m->epoch == c->epochs)) {
+        if (c->checkpoint[0] && (m->epoch % c->checkpoint_every == 0 || stop || m->epoch == c->epochs) &&
+            (!dist || dist->rank == 0)) {
             st = dsn_model_save(m, opt, c->checkpoint);
+            if (st != DSN_OK && !dist) goto done;
+        }
+        if (cb && cb(user, m->epoch, step, 1, nv, names, vals)) stop = 1, ds.stop_local = 1;
+        if (dist) {
+            /* one verdict for all: a failed checkpoint on process 0, a stop anywhere */
+            st = dsi_dist_epoch_end(&ds, st, &stop);
             if (st != DSN_OK) goto done;
         }
-        if (cb && cb(user, m->epoch, step, 1, nv, names, vals)) stop = 1;
     }
     if (best && isfinite(best_loss)) memcpy(m->params.data, best, m->params.n * sizeof(float));
 done:
+    if (dist) {
+        memset(&m->tape.shard, 0, sizeof m->tape.shard);
+        m->dist = NULL;
+    }
     dsi_group_sampler_free(gs);
     dsi_epoch_iter_free(it);
     dsi_aligned_free(best);
@@ -189,6 +234,12 @@ done:
 dsn_status dsn_fit(dsn_model *m, dsn_optimizer *opt, const dsn_dataset *train, const dsn_dataset *valid,
                    const dsn_options *opts, dsn_progress_fn progress, void *user)
 {
+    return dsi_fit_run(m, opt, train, valid, opts, progress, user, NULL);
+}
+
+dsn_status dsi_fit_run(dsn_model *m, dsn_optimizer *opt, const dsn_dataset *train, const dsn_dataset *valid,
+                       const dsn_options *opts, dsn_progress_fn progress, void *user, const dsi_dist *dist)
+{
     DSI_CHECK_NULL(m, "dsn_fit: model");
     DSI_CHECK_NULL(opt, "dsn_fit: optimizer");
     DSI_CHECK_NULL(train, "dsn_fit: train");
@@ -198,7 +249,7 @@ dsn_status dsn_fit(dsn_model *m, dsn_optimizer *opt, const dsn_dataset *train, c
                          m->obs_size);
     fit_cfg c;
     dsn_status st = read_cfg(&c, opts, m);
-    if (st == DSN_OK) st = fit(m, opt, train->d, valid ? valid->d : NULL, &c, progress, user);
+    if (st == DSN_OK) st = fit(m, opt, train->d, valid ? valid->d : NULL, &c, progress, user, dist);
     if (st != DSN_OK) dsi_error_prefix("dsn_fit");
     return st;
 }

@@ -1,4 +1,5 @@
 /* train.c - one training step on a caller-given batch. */
+#include "api/fit.h"
 #include "api/groups.h"
 #include "api/optimizer.h"
 #include "core/error.h"
@@ -7,11 +8,15 @@
 #include <math.h>
 #include <string.h>
 
-dsn_status dsi_train_on(dsn_model *m, dsn_optimizer *opt, const dsi_input *in_raw, float *loss_out);
-
 /* Shared by dsn_train_step and dsn_fit: in->group may be raw ids (mapped to
  * dense ones here, in the step's arena). */
 dsn_status dsi_train_on(dsn_model *m, dsn_optimizer *opt, const dsi_input *in_raw, float *loss_out)
+{
+    return dsi_train_on_reduced(m, opt, in_raw, loss_out, NULL, NULL);
+}
+
+dsn_status dsi_train_on_reduced(dsn_model *m, dsn_optimizer *opt, const dsi_input *in_raw, float *loss_out,
+                                dsi_grad_reduce_fn reduce, void *ctx)
 {
     dsi_tape *t = &m->tape;
     dsi_tape_reset(t);
@@ -28,10 +33,17 @@ dsn_status dsi_train_on(dsn_model *m, dsn_optimizer *opt, const dsi_input *in_ra
     dsn_status st = m->vt->loss(m, t, &in, &loss, &m->last_terms);
     if (st == DSN_OK && t->status != DSN_OK) st = t->status;
     if (st == DSN_OK && !loss) st = dsi_error(DSN_E_INTERNAL, "model returned no loss");
-    if (st == DSN_OK && !isfinite(loss->x[0])) st = dsi_error(DSN_E_NUMERIC, "the loss is not finite (%g)", (double)loss->x[0]);
+    float value = st == DSN_OK ? loss->x[0] : NAN;
+    /* with a reducer the finiteness check waits for the reduced loss, so
+     * every process of a data-parallel run fails at the same step */
+    if (st == DSN_OK && !reduce && !isfinite(value)) st = dsi_error(DSN_E_NUMERIC, "the loss is not finite (%g)", (double)value);
     if (st == DSN_OK) st = dsi_tape_backward(t, loss);
+    if (st == DSN_OK && reduce) {
+        st = reduce(ctx, m, &value);
+        if (st == DSN_OK && !isfinite(value)) st = dsi_error(DSN_E_NUMERIC, "the loss is not finite (%g)", (double)value);
+    }
     if (st == DSN_OK) st = dsi_optim_step(&opt->optim, NULL);
-    if (st == DSN_OK && loss_out) *loss_out = loss->x[0];
+    if (st == DSN_OK && loss_out) *loss_out = value;
     return st;
 }
 

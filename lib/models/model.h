@@ -101,6 +101,8 @@ struct dsn_model {
                                    * switch): losses before and after are not comparable */
     dsi_tape tape;                /* training tape, reused every step */
     dsi_terms last_terms;         /* loss terms of the last training step */
+    const struct dsi_dist *dist;  /* during a data-parallel dsn_fit: the processes (else NULL),
+                                   * for state kept outside the gradients (VQ-VAE's EMA) */
 };
 
 struct dsi_model_vt {

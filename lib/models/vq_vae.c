@@ -473,12 +473,24 @@ static void hook_backward(dsi_node *nd)
     if (!h || !h->rows) return;
     dsn_model *m = h->m;
     vqvae *v = m->state;
+    v->vq.dist = m->dist;
     if (v->ema && dsi_vq_ema_update(&v->vq, h->rows, h->idx, h->n) != DSN_OK) {
         dsi_tape_fail(nd->tape, DSN_E_INTERNAL, "vq-vae: EMA update failed: %s", dsn_last_error());
         return;
     }
+    if (m->dist && dsi_vq_sync_usage(&v->vq, v->ema) != DSN_OK) {
+        dsi_tape_fail(nd->tape, DSN_E_INTERNAL, "vq-vae: usage sync failed: %s", dsn_last_error());
+        return;
+    }
     v->steps++;
-    if (v->restarts && v->steps % v->restart_every == 0) dsi_vq_restart_dead(&v->vq);
+    if (v->restarts && v->steps % v->restart_every == 0) {
+        dsi_vq_restart_dead(&v->vq);
+        /* restarts draw from this process's recent vectors: process 0's win */
+        if (dsi_vq_sync(&v->vq) != DSN_OK) {
+            dsi_tape_fail(nd->tape, DSN_E_INTERNAL, "vq-vae: codebook sync failed: %s", dsn_last_error());
+            return;
+        }
+    }
     state_out(m);
 }
 
@@ -522,6 +534,8 @@ static dsn_status loss(dsn_model *m, dsi_tape *t, const dsi_input *in, dsi_var *
         float *rows = z_rows(t, v, z, n);
         if (!rows) return t->status;
         dsn_status st = dsi_vq_init_kmeans(&v->vq, rows, n * v->P, v->kmeans_iters);
+        v->vq.dist = m->dist;
+        if (st == DSN_OK) st = dsi_vq_sync(&v->vq); /* seeded from process 0's part of the batch */
         if (st != DSN_OK) return st;
         v->initialised = 1;
         state_out(m);

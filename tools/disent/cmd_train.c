@@ -468,6 +468,9 @@ int cli_train_main(int argc, char **argv, int prior)
         }
     }
     const dsn_dataset *train_set = tr ? tr : ds;
+    /* under mpirun: every process trains, process 0 alone prints and writes */
+    const int rank = cli_mpi_rank(), nproc = cli_mpi_size(), root = rank == 0;
+    if (!root) quiet = 1;
     progress p = {0};
     p.bits_per_code = NAN;
     p.tty = isatty(2);
@@ -507,6 +510,20 @@ int cli_train_main(int argc, char **argv, int prior)
         for (int i = 0; i < nd; i++) fprintf(stderr, "%s%zu", i ? ", " : "", dims[i]);
         fprintf(stderr, "], %zu groups%s; %d epochs; checkpoint %s\n", dsn_dataset_num_groups(train_set),
                 va ? " (+ validation)" : "", c.epochs, ckpt);
+        if (nproc > 1) {
+            int grouped = dsn_dataset_num_groups(train_set) > 0 && !strcmp(dsn_model_family(m), "ml-vae");
+            size_t units = grouped ? (size_t)c.batch_groups : (size_t)c.batch_size, lo = units / (size_t)nproc;
+            char per[64];
+            if (units % (size_t)nproc) snprintf(per, sizeof per, "%zu-%zu", lo, lo + 1);
+            else snprintf(per, sizeof per, "%zu", lo);
+            char what[192];
+            if (grouped)
+                snprintf(what, sizeof what, "%zu groups x %d = %zu observations, %s groups", units, c.group_size,
+                         units * (size_t)c.group_size, per);
+            else snprintf(what, sizeof what, "%zu observations, %s", units, per);
+            fprintf(stderr, "disent: data-parallel over %d MPI processes (world size %d): global batch %s per process\n",
+                    nproc, nproc, what);
+        }
     }
 
     struct sigaction sa, old_int, old_term;
@@ -522,14 +539,15 @@ int cli_train_main(int argc, char **argv, int prior)
     int since_best = 0, saved_best = 0, early = 0;
     for (;;) {
         p.epoch_done = 0;
-        st = dsn_fit(m, opt, train_set, va, c.fit, cb_progress, &p);
+        st = cli_fit(m, opt, train_set, va, c.fit, cb_progress, &p);
+        if (nproc > 1 && st == DSN_OK) interrupted = cli_mpi_any(interrupted); /* stop together */
         if (st != DSN_OK || interrupted || !p.epoch_done) break; /* no epoch left */
         if (va && isfinite(p.valid_loss)) {
             if (p.valid_loss < best) {
                 best = p.valid_loss;
                 since_best = 0;
                 if (c.keep_best) {
-                    if ((st = dsn_model_save(m, NULL, out)) != DSN_OK) break;
+                    if (root && (st = dsn_model_save(m, NULL, out)) != DSN_OK) break;
                     saved_best = 1;
                 }
             } else if (c.patience && ++since_best >= c.patience) {
@@ -537,7 +555,7 @@ int cli_train_main(int argc, char **argv, int prior)
                 if (!quiet)
                     fprintf(stderr, "disent: early stop: no better validation loss for %d epochs (best %.4g)\n",
                             c.patience, best);
-                if ((st = dsn_model_save(m, opt, ckpt)) != DSN_OK) break;
+                if (root && (st = dsn_model_save(m, opt, ckpt)) != DSN_OK) break;
                 break;
             }
         }
@@ -555,8 +573,12 @@ int cli_train_main(int argc, char **argv, int prior)
     if (interrupted) {
         /* dsn_fit saved the checkpoint when it stopped mid-epoch; at an epoch's
          * end it saved only every checkpoint_every epochs, so save it (again) */
-        if ((st = dsn_model_save(m, opt, ckpt)) != DSN_OK) {
+        if (root && (st = dsn_model_save(m, opt, ckpt)) != DSN_OK) {
             rc = cli_fail("saving the checkpoint", st);
+            goto done;
+        }
+        if (!root) {
+            rc = 130;
             goto done;
         }
         fprintf(stderr, "disent: interrupted after %lld steps (%.1f s); checkpoint saved to %s\n", (long long)steps,
@@ -573,6 +595,7 @@ int cli_train_main(int argc, char **argv, int prior)
         rc = 130;
         goto done;
     }
+    if (!root) goto done; /* process 0 writes and reports */
     if (!saved_best && (st = dsn_model_save(m, NULL, out)) != DSN_OK) {
         rc = cli_fail("saving the model", st);
         goto done;
@@ -582,6 +605,12 @@ int cli_train_main(int argc, char **argv, int prior)
            (long long)steps, secs, steps ? 1e3 * secs / (double)steps : 0.0, early ? ", stopped early" : "", out,
            stat(out, &sb) == 0 ? (long long)sb.st_size : -1LL,
            saved_best ? ", best validation epoch" : "", ckpt);
+    int64_t sums;
+    double sum_bytes, sum_secs;
+    if (cli_mpi_stats(&sums, &sum_bytes, &sum_secs) && sums > 0)
+        printf("data-parallel: %d processes; gradient all-reduce %.0f bytes sent per process per step, %.3f ms per "
+               "step (last epoch)\n",
+               nproc, sum_bytes, 1e3 * sum_secs / (double)sums);
     if (prior) {
         /* the prior's bits per code on the held-out data (or the training data),
          * for the weights written to OUT */
