@@ -63,7 +63,6 @@ ifeq ($(MPI),1)
   endif
   MPI_CFLAGS := $(shell pkg-config --cflags mpi-c) -DDSN_WITH_MPI
   MPI_LIBS   := $(shell pkg-config --libs mpi-c)
-  MPI_PKG    := mpi-c
 else ifneq ($(MPI),0)
   $(error MPI must be auto, 1 or 0)
 endif
@@ -147,7 +146,8 @@ $(BUILD)/libdisent.so: $(SO_FILE)
 	$(Q)ln -sf $(SO_NAME) $@
 
 PC_SED = sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' -e 's|@INCDIR@|$(INCDIR)|' \
-	    -e 's|@VERSION@|$(VERSION)|' -e 's|@REQUIRES@|$(PKGS) $(MPI_PKG)|' disent.pc.in
+	    -e 's|@VERSION@|$(VERSION)|' -e 's|@REQUIRES@|$(PKGS)|' \
+	    -e 's|^Libs.private: \(.*\)|Libs.private: $(MPI_LIBS) \1|' disent.pc.in
 
 # the .pc records PREFIX, so it is rewritten when PREFIX changes
 $(PC_FILE): disent.pc.in include/disent.h FORCE
@@ -233,7 +233,12 @@ demo-mlvae: setup lib $(BUILD)/examples/mlvae_mnist
 demo: setup lib
 	BUILD=$(BUILD) scripts/demo-tsdsae.sh
 
-bench: $(BENCH_BIN)
+MPI_BENCH_BIN := $(if $(filter 1,$(MPI)),$(BUILD)/bench/mpi/bench_fit_mpi)
+bench: $(BENCH_BIN) $(MPI_BENCH_BIN)
+$(BUILD)/bench/mpi/%: bench/mpi/%.c $(A_FILE)
+	@mkdir -p $(dir $@)
+	@echo '  BENCH   $@'
+	$(Q)$(CC) $(ALL_CFLAGS) $(MPI_CFLAGS) -O3 $< -o $@ $(A_FILE) $(LIBS)
 $(BUILD)/bench/%: bench/%.c $(A_FILE)
 	@mkdir -p $(dir $@)
 	@echo '  BENCH   $@'

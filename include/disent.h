@@ -13,19 +13,49 @@
  *     if (st != DSN_OK)
  *         fprintf(stderr, "%s: %s\n", dsn_status_string(st), dsn_last_error());
  *
- * Conventions (hold for every function below unless its comment says otherwise)
- * -----------
- *  - Every exported symbol starts with dsn_ / DSN_.
- *  - Fallible functions return a dsn_status; results come back through pointer
- *    arguments, which are left untouched on failure.
- *  - Argument order: the object acted on, then outputs, then inputs; a length
- *    follows right after its array.
- *  - Objects are opaque handles made by dsn_X_create (or _load) and released by
- *    dsn_X_free; dsn_X_free(NULL) does nothing.
+ * Conventions (hold for every function below unless its comment says otherwise;
+ * ----------- new public functions must follow them, see docs/api-changes.md)
+ *  - Names: every exported symbol starts with dsn_ / DSN_; functions are
+ *    dsn_<object>_<verb> (dsn_model_save, dsn_encoding_get), except the few
+ *    verbs of the inference and training loop (dsn_encode, dsn_decode,
+ *    dsn_swap, dsn_sample, dsn_fit, dsn_train_step). No public name, option
+ *    or type names a model family: family-specific behaviour goes through
+ *    generic calls (stages, named statistics, options, part kinds).
+ *  - Status: fallible functions return a dsn_status (DSN_NODISCARD); results
+ *    come back through pointer arguments, which are left untouched on
+ *    failure. Queries that cannot fail return their value directly and give
+ *    0 / NULL for a NULL handle.
+ *  - Argument order, always:
+ *        1. the handle acted on (the session for encode/decode/sample; a
+ *           constructor has no handle and starts with its `**out`),
+ *        2. outputs,
+ *        3. inputs, with the options bag (const dsn_options *, may be NULL =
+ *           defaults) last and a callback followed by its `void *user` after it.
+ *    Every array is followed at once by its length in elements (size_t;
+ *    `len` for an output buffer's capacity); several arrays sharing one
+ *    length (x and labels of n items) take it after the last of them.
+ *    Two-call sizing: an output array may be NULL to only query the size
+ *    through its size out-parameter.
+ *  - Optional per-call inputs travel in a struct whose first field is
+ *    `size_t struct_size` (set it to sizeof the struct; a zero-initialised
+ *    struct, or a NULL pointer, means every default). The library reads only
+ *    the fields that exist in the caller's struct_size, so fields can be
+ *    added at the end without breaking old callers (DSN_E_INVALID for a
+ *    struct_size smaller than the first version of the struct).
+ *  - Structs are either opaque handles or such sized structs; figures that
+ *    may grow (statistics, loss terms) are named key/value lists, never a
+ *    fixed struct.
+ *  - Objects are opaque handles made by dsn_X_create (or _load / _from_...)
+ *    and released by dsn_X_free; dsn_X_free(NULL) does nothing. A handle
+ *    that refers to another (optimizer -> model, session -> model) must be
+ *    freed before it.
  *  - The library never aborts, exits or prints on behalf of the host. A failed
  *    call sets a thread-local message, read with dsn_last_error().
  *  - Threads: distinct handles may be used from distinct threads at once. A
- *    const handle argument may be shared by several threads at once.
+ *    const handle argument may be shared by several threads at once; a
+ *    non-const one must not be used by another thread during the call.
+ *  - Every function's comment states ownership of what it returns, what NULL
+ *    means for each pointer, and whether it allocates.
  */
 #ifndef DISENT_H
 #define DISENT_H
@@ -166,7 +196,8 @@ DSN_API const char *dsn_options_key(const dsn_options *opts, size_t i);
  *   "ml-vae"   grouped observations: parts "content" (per group) and "style" (per item)
  * and later "vq-vae", "dsae", "ts-dsae". Options common to all families:
  *   seed (default 1): initial weights and training noise.
- * Each family documents its own keys in docs/models.md; unknown keys fail with
+ * Each family documents its own keys in docs/mlvae.md, docs/dsae.md and
+ * docs/vqvae.md; unknown keys fail with
  * DSN_E_OPTION naming the key.
  *
  * Threads: a model may be read by several sessions at once (encode/decode take
@@ -236,7 +267,8 @@ DSN_API DSN_NODISCARD dsn_status dsn_optimizer_create(dsn_optimizer **out, dsn_m
 DSN_API DSN_NODISCARD dsn_status dsn_optimizer_load(dsn_optimizer **out, dsn_model *model, const char *path);
 /* Release; NULL is a no-op. */
 DSN_API void dsn_optimizer_free(dsn_optimizer *opt);
-/* Change the base learning rate (> 0, finite). */
+/* Change the base learning rate: in (0, 1000], the bounds of the "lr"
+ * option; anything else gives DSN_E_INVALID and leaves the rate as it was. */
 DSN_API DSN_NODISCARD dsn_status dsn_optimizer_set_lr(dsn_optimizer *opt, float lr);
 /* Number of updates taken so far. */
 DSN_API int64_t dsn_optimizer_steps(const dsn_optimizer *opt);
@@ -246,8 +278,9 @@ DSN_API int64_t dsn_optimizer_steps(const dsn_optimizer *opt);
 /* One optimizer update on a caller-given batch: x holds n observations
  * (n * dsn_model_obs_size floats, finite); groups (may be NULL = every item
  * its own group) gives any int32 group id per item (ML-VAE: items with the
- * same id share content); mask (may be NULL) is [n, T] 0/1 frame validity
- * for sequence models. *loss (may be NULL) gets the batch objective.
+ * same id share content); mask (may be NULL) is [n, T] frame validity in
+ * [0, 1] for sequence models only (a mask for another model, or a value
+ * outside [0, 1], gives DSN_E_INVALID, as in dsn_encode_masked). *loss (may be NULL) gets the batch objective.
  * After the first call with a given batch shape no heap allocation happens.
  * The model and optimizer must not be used by another thread meanwhile.
  * DSN_E_NUMERIC if the loss or a gradient is not finite (weights unchanged). */
@@ -326,6 +359,107 @@ DSN_API DSN_NODISCARD dsn_status dsn_encoding_get(const dsn_encoding *enc, const
 DSN_API DSN_NODISCARD dsn_status dsn_encoding_set(dsn_encoding *enc, const char *part, const char *field,
                                                   const float *data, size_t rows);
 
+/* ==== timbre banks ============================================================
+ * Named rows of a model's static latent (the first item-scoped Gaussian part,
+ * e.g. DSAE / TS-DSAE "global" v), saved in the model file with
+ * dsn_model_save and read back by dsn_model_load; e.g. the mean v of some
+ * reference clips of each instrument (`disent bank`). A bank also keeps the
+ * audio front-end settings its clips were analysed with (the keys of
+ * dsn_audio_features), which dsn_stream_create uses by default. A model's bank
+ * must not change while a stream made from the model exists. */
+
+/* Add (or replace, for an existing name) the timbre `name` (1 to 63 bytes)
+ * with v [len] (len = the static part's dim, else DSN_E_SHAPE; finite, else
+ * DSN_E_NUMERIC). audio (may be NULL: keep the stored settings) replaces the
+ * bank's audio settings. DSN_E_UNSUPPORTED for a model without a static
+ * latent. Allocates. */
+DSN_API DSN_NODISCARD dsn_status dsn_model_bank_add(dsn_model *model, const char *name, const float *v, size_t len,
+                                                    const dsn_options *audio);
+/* Remove the timbre `name` (later entries move down by one). DSN_E_INVALID if
+ * absent. No allocation. */
+DSN_API DSN_NODISCARD dsn_status dsn_model_bank_remove(dsn_model *model, const char *name);
+/* Number of timbres (0 for NULL or none), and the name of entry i (NULL if out
+ * of range; owned by the model, valid until the bank changes). */
+DSN_API size_t dsn_model_bank_count(const dsn_model *model);
+DSN_API const char *dsn_model_bank_name(const dsn_model *model, size_t i);
+/* Index of the timbre `name` into *index; DSN_E_INVALID (message with the
+ * bank size) if absent. No allocation. */
+DSN_API DSN_NODISCARD dsn_status dsn_model_bank_find(const dsn_model *model, size_t *index, const char *name);
+/* Copy entry index's latent into v (len >= dim, else DSN_E_SHAPE). No allocation. */
+DSN_API DSN_NODISCARD dsn_status dsn_model_bank_get(const dsn_model *model, float *v, size_t len, size_t index);
+/* The bank's audio settings (owned by the model), or NULL. */
+DSN_API const dsn_options *dsn_model_bank_audio(const dsn_model *model);
+
+/* ==== streaming: a real-time timbre swap =======================================
+ * A stream turns mono audio into the same audio with the static latent
+ * (timbre) swapped for a target, block by block, for audio plugins
+ * (docs/plugin.md): host-rate samples are resampled to the model's feature
+ * rate (libsamplerate), cut into log-mel frames as they arrive, each frame is
+ * encoded by the model's causal local encoder and decoded with the target
+ * static latent, and the decoded frames are turned back into sound with the
+ * input's own STFT phase and overlap-add (no Griffin-Lim), then resampled to
+ * the host rate. The output is delayed by a constant dsn_stream_latency
+ * samples whatever the block sizes.
+ * Models: DSAE / TS-DSAE with local_encoder mlp or lstm and decoder mlp
+ * (configurations that read the future fail with DSN_E_UNSUPPORTED naming
+ * the option). Real-time rules: create and free allocate (call them off the
+ * audio thread); process, reset, set_target, set_timbre, set_mix, latency
+ * and counter never allocate, lock, log or do I/O and do work bounded by
+ * max_block, so they may run on the audio thread. One thread at a
+ * time per stream; the model must outlive its streams and not be trained or
+ * have its bank changed meanwhile. */
+typedef struct dsn_stream dsn_stream;
+
+/* Create a stream for host audio at sample_rate Hz (the resampler accepts
+ * rates in [1000, 768000] Hz: else DSN_E_UNSUPPORTED) taking at most
+ * max_block (1 to 2^20) samples per process call. The target static latent is
+ * target [target_len] (len = the static part's dim), or, with target NULL, the
+ * bank entry named by the option timbre (a name or an index), or entry 0.
+ * No target at all: DSN_E_INVALID; a model without a causal step or static
+ * latent: DSN_E_UNSUPPORTED. Options (opts may be NULL): the front end
+ * sample_rate (the feature rate, 16000), n_fft (2048), hop_length (256),
+ * n_mels (must equal the model's frame size), fmin (0), fmax (0 = Nyquist),
+ * each defaulting to the bank's audio settings when the model has them;
+ * timbre; resampler (fast (default) | medium | best: libsamplerate's sinc
+ * converters); nnls_iter (8: projected-gradient iterations per frame of the
+ * mel inversion; 0 = the clamped pseudo-inverse); mix (1: wet fraction).
+ * Allocates everything, including the model's scratch (one warm-up frame). */
+DSN_API DSN_NODISCARD dsn_status dsn_stream_create(dsn_stream **out, const dsn_model *model, int sample_rate,
+                                                   size_t max_block, const float *target, size_t target_len,
+                                                   const dsn_options *opts);
+/* Release a stream; NULL is a no-op. */
+DSN_API void dsn_stream_free(dsn_stream *stream);
+/* Process n samples (0 <= n <= max_block, else DSN_E_SHAPE and out is left
+ * untouched): out [n] gets the output for in [n] (out may equal in). NaN,
+ * infinite and denormal input samples are read as 0 (counter "bad_samples");
+ * a frame the model cannot make is passed through unchanged ("model_errors",
+ * "bad_frames"). The output is always finite. No allocation, lock or system
+ * call. */
+DSN_API DSN_NODISCARD dsn_status dsn_stream_process(dsn_stream *stream, float *out, const float *in, size_t n);
+/* Delay of the output behind the input in host samples (constant for the
+ * stream's life): front end (n_fft - 1 feature samples at most) plus the
+ * resamplers' hold-back. 0 for NULL. */
+DSN_API size_t dsn_stream_latency(const dsn_stream *stream);
+/* The max_block the stream was created with (0 for NULL). */
+DSN_API size_t dsn_stream_max_block(const dsn_stream *stream);
+/* Back to the state after create (silence history, model state zeroed);
+ * keeps the target and mix. No allocation. NULL is a no-op. */
+DSN_API void dsn_stream_reset(dsn_stream *stream);
+/* Swap in the static latent v [len] (len = dim, else DSN_E_SHAPE; finite,
+ * else DSN_E_NUMERIC) from the next frame on. No allocation. */
+DSN_API DSN_NODISCARD dsn_status dsn_stream_set_target(dsn_stream *stream, const float *v, size_t len);
+/* Target (1 - t) bank[a] + t bank[b] (t in [0, 1]; a == b picks one entry);
+ * DSN_E_INVALID for an index outside the model's bank. No allocation. */
+DSN_API DSN_NODISCARD dsn_status dsn_stream_set_timbre(dsn_stream *stream, size_t a, size_t b, float t);
+/* Output = (1 - wet) input delayed by the latency + wet swap (wet in [0, 1]).
+ * wet 0 is a bypass that skips the model (the latency stays). No allocation. */
+DSN_API DSN_NODISCARD dsn_status dsn_stream_set_mix(dsn_stream *stream, float wet);
+/* Named counters since create: "frames" (model steps), "model_errors",
+ * "bad_samples", "bad_frames", "xruns" (output FIFO underruns or overflows:
+ * 0 unless the library has a bug), and the front end's "feature_rate",
+ * "n_fft", "hop". Unknown names and NULL give 0. No allocation. */
+DSN_API uint64_t dsn_stream_counter(const dsn_stream *stream, const char *name);
+
 /* ==== datasets ==================================================================
  * n observations of one shape (1 to 3 dims, float32), optional int32 labels
  * (>= 0; they are also the groups for grouped training) and, for sequences
@@ -347,8 +481,12 @@ DSN_API DSN_NODISCARD dsn_status dsn_dataset_from_npy(dsn_dataset **out, const c
  * folder of audio files (any format libsndfile reads) or a CSV manifest
  * (a "path" column plus label columns). Clips are mixed to mono, resampled,
  * turned into log-mel frames and cut into windows of `frames` frames; the last
- * window of a clip is padded and masked. Observations are [frames, n_mels].
- * Options: frames (250), hop (0 = frames), cache (path of a feature cache:
+ * window of a clip is padded and masked, unless it would hold fewer than
+ * min_tail valid frames (default -1 = frames / 2) and is not the clip's first:
+ * those tail frames are left out (a 251-frame clip gives one 250-frame
+ * window, not a full one and a 1-frame one). Observations are [frames, n_mels].
+ * Features are ln(mel power + 1e-6): the log floor is ln(1e-6) = -13.8.
+ * Options: frames (250), hop (0 = frames), min_tail, cache (path of a feature cache:
  * a second run reads features back; entries are invalidated when the settings
  * or a file's size or mtime change), threads (1), label (manifest column
  * giving the labels; default the first), sample_rate (16000), n_fft (2048),
@@ -491,6 +629,42 @@ DSN_API DSN_NODISCARD dsn_status dsn_macro_f1(double *out, const int32_t *truth,
 DSN_API DSN_NODISCARD dsn_status dsn_confusion_matrix(uint64_t *counts, size_t len, const int32_t *truth,
                                                       const int32_t *pred, size_t n, int32_t n_classes);
 
+/* Disentanglement metrics of latents against known factors of variation,
+ * with disentanglement_lib's definitions and estimators (docs/metrics.md):
+ * latents [n][dim] (e.g. posterior means from dsn_encoding_get), factors
+ * [n][n_factors] (ground truth: class ids, positions, angles, ...).
+ * metrics: a comma-separated list of names, each filling one entry of
+ * scores (len >= the number of names, else DSN_E_SHAPE), in order:
+ *   "mig"                  mutual information gap (latents binned)
+ *   "dci_disentanglement", "dci_completeness", "dci_informativeness"
+ *                          DCI from gradient boosted tree importances
+ *                          (informativeness = mean test accuracy)
+ *   "sap"                  separated attribute predictability
+ *   "modularity", "explicitness"  (Ridgeway & Mozer; explicitness = ROC-AUC)
+ * "dci" stands for its three names and "all" for all seven, in this order.
+ * Factor kinds: a factor is discrete (its distinct values are its classes) or
+ * continuous (binned into factor_bins equal-width bins for the MI-based and
+ * classifier-based metrics; SAP uses its squared correlation). Options (opts
+ * may be NULL; read here, not kept):
+ *   continuous ("auto"): "auto" = continuous if some value is not an integer
+ *     or there are more than max_classes (64) distinct values; "none"; "all";
+ *     or a list of factor indices "0:3" (continuous; the others discrete);
+ *   bins (20) latent histogram bins, factor_bins (20);
+ *   train_fraction (0.8) and seed (0) of the split the fitted metrics
+ *     (DCI, SAP, explicitness) train and test on;
+ *   trees (100), depth (3), lr (0.1), split_bins (32): the DCI GBT.
+ * Errors: NaN or infinity in latents or factors (DSN_E_NUMERIC); a constant
+ * factor, a discrete factor with more than 1024 classes (DSN_E_INVALID);
+ * fewer than two samples per class of a factor (n < 2 K), or a training part
+ * with fewer than two classes of a factor (DSN_E_SHAPE); an unknown name (DSN_E_INVALID).
+ * scores is untouched on failure. Deterministic for a seed. Allocates
+ * scratch for the call (offline work: a few seconds for 10000 x 20 latents
+ * and 6 factors). Thread-safe on distinct arrays. */
+DSN_API DSN_NODISCARD dsn_status dsn_factor_metrics(double *scores, size_t len, const char *metrics,
+                                                    const float *latents, size_t n, size_t dim,
+                                                    const float *factors, size_t n_factors,
+                                                    const dsn_options *opts);
+
 /* Units of a reference pitch track. */
 typedef enum dsn_pitch_unit {
     DSN_PITCH_HZ = 0,   /* frequency in Hz, 0 (or less) = unvoiced / rest */
@@ -522,6 +696,69 @@ DSN_API DSN_NODISCARD dsn_status dsn_raw_pitch_accuracy(double *accuracy, double
  * Allocates small scratch per call; thread-safe. */
 DSN_API DSN_NODISCARD dsn_status dsn_pitch_track(float *f0, size_t len, size_t *n_frames, const float *x, size_t n,
                                                  int sample_rate, const dsn_options *opts);
+
+/* What a listener hears from a sequence model's swaps (DSAE, TS-DSAE: parts
+ * "global" v and "local" z_t), measured on the clips of a CSV manifest (the
+ * format of dsn_dataset_from_audio; docs/evaluation.md gives the protocol):
+ * a classifier fitted on the v means of the training clips labels the v
+ * re-encoded from the reconstruction dec(z_i, v_i), the global swap
+ * dec(z_i, v_j) (truth: j's class) and the local swap dec(z_j, v_i) (i's
+ * class), j a seeded partner of another class (and other content when the
+ * truth column is known); log-mel errors; and raw pitch accuracy (50 cents,
+ * YIN on the NNLS + Griffin-Lim audio) of the input's own log-mel (the
+ * ceiling of the inversion), of the reconstruction, of the global swap
+ * (against i's pitch) and of the local swap (against j's). */
+typedef struct dsn_swap_eval {
+    size_t size;              /* set by the caller to sizeof(dsn_swap_eval) */
+    size_t n_train, n_eval;   /* windows that fitted the classifier / were evaluated */
+    size_t n_classes;         /* classes of the label column among the training windows */
+    size_t n_truth;           /* evaluated global swaps that have a rendered truth */
+    size_t n_pitch, n_pitch_frames; /* clips of the pitch check and their voiced reference frames */
+    int pitch_reference;      /* 1: the notes column, 2: YIN F0 of the source audio, 0: no pitch check */
+    size_t n_short_clips;     /* clips shorter than the model's window: padded, masked frames */
+    size_t n_masked_frames;   /* padded (masked) frames among the used windows */
+    size_t n_dropped_frames;  /* clip tails shorter than min_tail left out of every window */
+    size_t n_skipped_clips;   /* silent or clipped clips left out (bad_clips = skip) */
+    double f1_direct;         /* macro-F1 of the evaluated inputs' own v */
+    double f1_pre, f1_global, f1_local; /* macro-F1 after reconstruction / global / local swap */
+    double mse_rec;           /* log-mel MSE per element of dec(z_i, v_i) to x_i (valid frames) */
+    double mse_source_global; /* of dec(z_i, v_j) to x_i */
+    double mse_truth_global;  /* of dec(z_i, v_j) to the rendered truth (i's content by j's class); NaN: none */
+    double mse_truth_source;  /* of x_i to that truth: what a swap that changes nothing scores */
+    double mse_truth_local;   /* of dec(z_j, v_i) to j's content by i's class; NaN: none */
+    double mse_truth_local_source; /* of x_j to that truth */
+    double rpa_ceiling, rpa_rec, rpa_global, rpa_local; /* NaN without a pitch check */
+} dsn_swap_eval;
+
+/* Evaluate model on the clips of manifest; out->size must be set (a newer
+ * library fills only what the caller's struct holds; DSN_E_INVALID if it
+ * is too small). The clips are cut into the model's windows like
+ * dsn_dataset_from_audio (same feature keys and min_tail; clips shorter
+ * than a window are padded and masked, tails shorter than min_tail left
+ * out: both counted in out). Options (opts may be NULL except for label):
+ *   label (required)   manifest column of the static factor (any number of
+ *                      classes, at least two among the training clips);
+ *   split ("split"), train ("train"), eval ("valid"): windows whose split
+ *                      cell is `train` fit the classifier, those with `eval`
+ *                      are evaluated; without a split column (when the
+ *                      option is not given) every clip does both;
+ *   truth ("melody")   content column: the clip with i's content and j's
+ *                      class is the rendered truth of dec(z_i, v_j) ("" or
+ *                      an absent default column: no truth);
+ *   notes ("notes")    per-clip notes "onset:duration:midi ..." (seconds)
+ *                      as the pitch reference; absent: YIN F0 of the audio
+ *                      of the clip whose pitch should survive;
+ *   classifier (lda | logreg | centroid), pitch_clips (16, 0 = no pitch
+ *   check), gl_iter (32), gl_momentum (0.99), nnls_iter (100), seed (1,
+ *   partners), cache (feature cache path), threads, bad_clips (error |
+ *   skip: a silent clip (peak < 1e-4) or a clipped one (4 consecutive
+ *   samples at full scale) fails naming it, or is left out and counted).
+ * A named column that is missing fails with DSN_E_OPTION listing the
+ * manifest's columns; a single class, no train or no eval clip, or a clip
+ * without a label give DSN_E_INVALID. Allocates (features, encodings, one
+ * Griffin-Lim per pitch clip and decoding); reads every clip's audio. */
+DSN_API DSN_NODISCARD dsn_status dsn_eval_swaps(dsn_swap_eval *out, dsn_model *model, const char *manifest,
+                                                const dsn_options *opts);
 
 /* ==== audio for hosts ============================================================
  * File input/output and the feature front end of the audio datasets, so a

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The README's test command (make check) runs this after installing the
-# packages: both build systems, gcc and clang warning-free, every Check suite,
-# the Python tests, data-parallel training over MPI (tests/mpi), the BLIS
-# build, an install + pkg-config link test, and the
+# packages: the layer check, both build systems, gcc and clang warning-free, every Check suite,
+# the Python tests, data-parallel training over MPI (tests/mpi), the BLIS build, an install +
+# pkg-config link test, and the
 # suites and the Python tests again under AddressSanitizer + UndefinedBehaviorSanitizer.
 # Exits non-zero on the first failure.
 set -euo pipefail
@@ -11,6 +11,10 @@ JOBS=${JOBS:-$(nproc)}
 OUT=${CHECK_OUT:-build-check}
 t0=$(date +%s)
 step() { printf '\n==== %s (%ds)\n' "$*" $(( $(date +%s) - t0 )); }
+
+step "layers: every #include against the table in docs/design.md"
+/usr/bin/python3 scripts/check-layers.py
+tests/layers/test-check-layers.sh
 
 step "make (gcc, -Werror) + suites"
 make -j"$JOBS" BUILD="$OUT/gcc" CFLAGS=-Werror test

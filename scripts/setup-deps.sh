@@ -8,7 +8,7 @@ PKGS=(
   build-essential g++ clang libclang-rt-14-dev pkg-config make meson ninja-build
   libopenblas-dev libblis-dev
   libkissfft-dev libsndfile1-dev libsamplerate0-dev
-  libfluidsynth-dev fluidsynth musescore-general-soundfont-small
+  libfluidsynth-dev fluidsynth musescore-general-soundfont-small timgm6mb-soundfont espeak-ng
   check
   libopenmpi-dev openmpi-bin   # optional for the library (MPI=auto); installed so CI tests tests/mpi
   python3-numpy python3-pytest python3-matplotlib python3-tqdm

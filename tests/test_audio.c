@@ -1003,6 +1003,36 @@ START_TEST(dataset_windows_labels_cache)
     dsi_audio_set_free(&l2);
     dsi_audio_set_free(&s2);
 
+    /* near-empty tails: T 250 cuts the 251-frame clip into one window (the
+     * last frame is counted as dropped, not made a 1-frame window); the two
+     * shorter clips get one padded window each and are counted; min_tail 1
+     * restores the old behaviour */
+    {
+        dsi_audio_set_opts o2 = o;
+        o2.T = 250;
+        o2.hop = 0;
+        ck_assert_int_eq(dsi_audio_set_from_csv(&s2, csv, &o2), DSN_OK);
+        ck_assert_int_eq(s2.n, 3);
+        ck_assert_int_eq((int)s2.n_dropped_frames, 1);
+        ck_assert_int_eq(s2.n_short_clips, 2);
+        ck_assert_int_eq(s2.lengths[0], 250);
+        dsi_audio_set_free(&s2);
+        o2.min_tail = 1;
+        ck_assert_int_eq(dsi_audio_set_from_csv(&s2, csv, &o2), DSN_OK);
+        ck_assert_int_eq(s2.n, 4);
+        ck_assert_int_eq(s2.lengths[1], 1);
+        ck_assert_int_eq((int)s2.n_dropped_frames, 0);
+        dsi_audio_set_free(&s2);
+        o2.T = 100; /* hop 100: windows at 0, 100, 200 (51 frames, kept: >= 50) for c0 */
+        o2.min_tail = 60;
+        ck_assert_int_eq(dsi_audio_set_from_csv(&s2, csv, &o2), DSN_OK);
+        ck_assert_int_eq(s2.clip_frames[0], 251);
+        ck_assert_int_eq(s2.start[1], 100);
+        ck_assert_int_eq(s2.clip[2], 1); /* the 51-frame tail of c0 is dropped */
+        ck_assert_int_eq((int)s2.n_dropped_frames, 51 + 38); /* and the 38-frame tail of c2 */
+        dsi_audio_set_free(&s2);
+    }
+
     /* a changed file is recomputed (new mtime and size) */
     {
         float *x = music_like(30000, 22050, 77);

@@ -1,5 +1,5 @@
 /* test_options.c - dsn_options and the typed readers. */
-#include "api/options.h"
+#include "core/options.h"
 #include "disent.h"
 #include "support/testutil.h"
 

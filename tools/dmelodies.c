@@ -2,7 +2,7 @@
  *
  *   dmelodies --count 3000 --instruments 40,56 --subset C4major --ts-filter \
  *             --seed 1 --out data/dmelodies [--threads 2] [--soundfont PATH]
- *             [--all-instruments] [--flac] [--quiet]
+ *             [--all-instruments] [--valid-fraction F] [--flac] [--quiet]
  *
  * Melodies (lib/audio/dmelodies.c) are drawn without replacement from the
  * subset in an order fixed by --seed; clip i is played by instrument
@@ -12,7 +12,14 @@
  * lists the factors. Each worker thread keeps one synth per instrument whose
  * program is set once; reverb and chorus are off and all voices are killed
  * between clips, so a clip depends only on its melody and instrument: the same
- * seed gives the same files whatever the thread count. */
+ * seed gives the same files whatever the thread count.
+ *
+ * factors.csv also carries, after the dMelodies factors and the instrument:
+ * `melody` (the melody's dMelodies index: clips with the same value play the
+ * same notes, so the clip with clip i's melody and clip j's instrument is the
+ * rendered truth of a global swap dec(z_i, v_j)), `split` (train / valid,
+ * whole melodies, seeded; --valid-fraction, 0.2) and `notes` (the 12 notes as
+ * space-separated onset:duration:midi, seconds). */
 #include "audio/dmelodies.h"
 #include "audio/io.h"
 #include "core/alloc.h"
@@ -20,6 +27,7 @@
 #include <errno.h>
 #include <fluidsynth.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -184,7 +192,8 @@ static void usage(void)
             "  --subset S           e.g. C4major, C4, major, D#5blues, all (C4major)\n"
             "  --ts-filter          keep bar-1 rhythms starting on slot 0 and bar-2 rhythms ending on slot 7\n"
             "  --all-instruments    render every melody with every instrument (count = clips in total)\n"
-            "  --seed N             melody draw (1)\n"
+            "  --seed N             melody draw and train/valid split (1)\n"
+            "  --valid-fraction F   fraction of the melodies marked split=valid (0.2)\n"
             "  --out DIR            output folder (dmelodies)\n"
             "  --threads N          worker threads (2)\n"
             "  --soundfont PATH     (%s)\n"
@@ -199,6 +208,7 @@ int main(int argc, char **argv)
     int count = 3000, threads = 2, ts = 0, all_inst = 0, quiet = 0, flac = 0;
     unsigned long long seed = 1;
     float peak = 1.0f;
+    double valid_fraction = 0.2;
     const char *out = "dmelodies", *sf = default_sf, *subset = "C4major", *inst_list = "40,56";
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -212,6 +222,7 @@ int main(int argc, char **argv)
         else if (ARG("--threads")) threads = atoi(v);
         else if (ARG("--soundfont")) sf = v;
         else if (ARG("--peak")) peak = (float)atof(v);
+        else if (ARG("--valid-fraction")) valid_fraction = atof(v);
         else if (!strcmp(a, "--ts-filter")) ts = 1;
         else if (!strcmp(a, "--all-instruments")) all_inst = 1;
         else if (!strcmp(a, "--flac")) flac = 1;
@@ -237,7 +248,8 @@ int main(int argc, char **argv)
             return 2;
         }
     }
-    if (count < 1 || ni < 1 || threads < 1 || threads > 64 || !(peak > 0 && peak <= 1)) {
+    if (count < 1 || ni < 1 || threads < 1 || threads > 64 || !(peak > 0 && peak <= 1) ||
+        !(valid_fraction >= 0 && valid_fraction < 1)) {
         usage();
         return 2;
     }
@@ -263,6 +275,24 @@ int main(int argc, char **argv)
     for (int i = 0; i < count; i++) {
         clip_mel[i] = mels[all_inst ? i / ni : i];
         clip_inst[i] = inst[i % ni];
+    }
+    /* split: a seeded shuffle of the melodies, the first round(F n_mel) to valid */
+    unsigned char *mel_valid = calloc((size_t)n_mel, 1);
+    int *order = malloc(sizeof(int) * (size_t)n_mel);
+    if (!mel_valid || !order) {
+        fprintf(stderr, "dmelodies: out of memory\n");
+        return 1;
+    }
+    {
+        uint64_t st = seed * 0x9E3779B97F4A7C15ULL + 0x632BE59BD9B4E019ULL;
+        for (int k = 0; k < n_mel; k++) order[k] = k;
+        for (int k = n_mel - 1; k > 0; k--) {
+            st ^= st >> 12, st ^= st << 25, st ^= st >> 27;
+            int r = (int)((st * 2685821657736338717ULL) % (uint64_t)(k + 1)), t = order[k];
+            order[k] = order[r], order[r] = t;
+        }
+        int nv = (int)(valid_fraction * n_mel + 0.5);
+        for (int k = 0; k < nv; k++) mel_valid[order[k]] = 1;
     }
     if (mkdir(out, 0755) != 0 && errno != EEXIST) {
         fprintf(stderr, "dmelodies: cannot create '%s': %s\n", out, strerror(errno));
@@ -300,13 +330,23 @@ int main(int argc, char **argv)
         fprintf(stderr, "dmelodies: cannot write '%s': %s\n", path, strerror(errno));
         return 1;
     }
-    fprintf(csv, "path,tonic,octave,scale,rhythm_bar1,rhythm_bar2,arp_dir1,arp_dir2,arp_dir3,arp_dir4,instrument\n");
+    fprintf(csv, "path,tonic,octave,scale,rhythm_bar1,rhythm_bar2,arp_dir1,arp_dir2,arp_dir3,arp_dir4,instrument,"
+                 "melody,split,notes\n");
     for (int i = 0; i < count; i++) {
         const dsi_dmel *m = &clip_mel[i];
-        fprintf(csv, "clip_%05d.%s,%s,%d,%s,%d,%d,%s,%s,%s,%s,%d\n", i, flac ? "flac" : "wav",
+        dsi_dmel_note nt[DSI_DMEL_NOTES];
+        if (dsi_dmel_notes(m, nt) != DSN_OK) {
+            fprintf(stderr, "dmelodies: bad melody %d\n", i);
+            return 1;
+        }
+        fprintf(csv, "clip_%05d.%s,%s,%d,%s,%d,%d,%s,%s,%s,%s,%d,%llu,%s,", i, flac ? "flac" : "wav",
                 dsi_dmel_tonic_name(m->tonic), m->octave, dsi_dmel_scale_name(m->scale), m->rhythm1, m->rhythm2,
                 m->dir[0] ? "down" : "up", m->dir[1] ? "down" : "up", m->dir[2] ? "down" : "up",
-                m->dir[3] ? "down" : "up", clip_inst[i]);
+                m->dir[3] ? "down" : "up", clip_inst[i], (unsigned long long)dsi_dmel_index(m),
+                mel_valid[all_inst ? i / ni : i] ? "valid" : "train");
+        for (int k = 0; k < DSI_DMEL_NOTES; k++)
+            fprintf(csv, "%s%.4f:%.4f:%d", k ? " " : "", nt[k].onset, nt[k].duration, nt[k].pitch);
+        fputc('\n', csv);
     }
     if (fclose(csv) != 0) {
         fprintf(stderr, "dmelodies: cannot write '%s'\n", path);
@@ -317,6 +357,8 @@ int main(int argc, char **argv)
         printf("dmelodies: %d clips (%d melodies of %d in the subset, %d instruments) in %s, %.2f s with %d threads\n",
                count, n_mel, avail, ni, out, (t1.tv_sec - t0.tv_sec) + 1e-9 * (t1.tv_nsec - t0.tv_nsec), threads);
     free(mels);
+    free(mel_valid);
+    free(order);
     free(clip_mel);
     free(clip_inst);
     return 0;

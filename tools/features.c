@@ -20,7 +20,7 @@
 static void usage(void)
 {
     fprintf(stderr, "usage: features (--manifest FILE.csv | --dir DIR) --out SET.dsa [--cache FILE] [--T frames]\n"
-                    "       [--hop frames] [--threads N] [--sr HZ] [--n-fft N] [--hop-length N] [--win-length N]\n"
+                    "       [--hop frames] [--min-tail frames] [--threads N] [--sr HZ] [--n-fft N] [--hop-length N] [--win-length N]\n"
                     "       [--n-mels N] [--scale htk|slaney] [--norm none|slaney] [--power 1|2]\n"
                     "       [--log log|db|linear] [--eps E] [--top-db DB] [--fmin HZ] [--fmax HZ] [--quiet]\n");
 }
@@ -41,6 +41,7 @@ int main(int argc, char **argv)
         else if (ARG("--cache")) o.cache_path = v;
         else if (ARG("--T")) o.T = atoi(v);
         else if (ARG("--hop")) o.hop = atoi(v);
+        else if (ARG("--min-tail")) o.min_tail = atoi(v);
         else if (ARG("--threads")) o.threads = atoi(v);
         else if (ARG("--sr")) o.feat.sr = atoi(v);
         else if (ARG("--n-fft")) o.feat.n_fft = atoi(v);
@@ -89,6 +90,9 @@ int main(int argc, char **argv)
     if (!quiet) {
         printf("features: %d clips (%d computed, %d from cache) -> %d windows of %d x %d in %s, %.2f s\n", s.n_clips,
                s.n_computed, s.n_cached, s.n, s.T, s.n_mels, out, sec);
+        if (s.n_dropped_frames)
+            printf("  %zu tail frames in no window (tails shorter than --min-tail, default T/2)\n", s.n_dropped_frames);
+        if (s.n_short_clips) printf("  %d clips shorter than T: one padded, masked window each\n", s.n_short_clips);
         for (int k = 0; k < s.n_label_cols; k++) {
             printf("  label '%s': %d classes (", s.label_names[k], s.vocab_size[k]);
             for (int j = 0; j < s.vocab_size[k] && j < 8; j++) printf("%s%s", j ? " " : "", s.vocab[k][j]);

@@ -1,6 +1,6 @@
 /* audio.c - public audio functions for hosts: file read/write, the log-mel
  * features of the audio datasets, and log-mel -> audio (NNLS + Griffin-Lim). */
-#include "api/options.h"
+#include "core/options.h"
 #include "audio/invert.h"
 #include "audio/io.h"
 #include "audio/mel.h"

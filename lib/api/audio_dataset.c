@@ -1,7 +1,7 @@
 /* audio_dataset.c - dsn_dataset from audio: a folder or CSV manifest of clips
  * cut into log-mel windows, or a dataset file written by tools/features. */
 #include "api/dataset.h"
-#include "api/options.h"
+#include "core/options.h"
 #include "audio/dataset.h"
 #include "core/alloc.h"
 #include "core/error.h"
@@ -62,6 +62,7 @@ dsn_status dsn_dataset_from_audio(dsn_dataset **out, const char *source, const d
     if (st != DSN_OK) return st;
     dsi_opt_int(&r, "frames", &o.T, 0, 1 << 20);
     dsi_opt_int(&r, "hop", &o.hop, 0, 1 << 20);
+    dsi_opt_int(&r, "min_tail", &o.min_tail, -1, 1 << 20);
     dsi_opt_int(&r, "threads", &o.threads, 0, 64);
     dsi_opt_str(&r, "cache", cache, sizeof cache);
     dsi_opt_str(&r, "label", label, sizeof label);

@@ -1,10 +1,11 @@
 /* eval.c - public evaluation API: classifiers, classification metrics,
- * raw pitch accuracy and the YIN pitch track. */
-#include "api/options.h"
+ * raw pitch accuracy, the YIN pitch track and the disentanglement metrics. */
+#include "core/options.h"
 #include "audio/yin.h"
 #include "core/alloc.h"
 #include "core/error.h"
 #include "eval/classify.h"
+#include "eval/disentangle.h"
 #include "eval/metrics.h"
 
 #include <limits.h>
@@ -269,5 +270,109 @@ dsn_status dsn_pitch_track(float *f0, size_t len, size_t *n_frames, const float 
     st = dsi_yin(x, n, sample_rate, &o, f0, NULL);
     if (st != DSN_OK) return fail(st, where);
     *n_frames = (size_t)T;
+    return DSN_OK;
+}
+
+/* ---- disentanglement metrics ---------------------------------------------------- */
+
+static dsn_status parse_continuous(const char *spec, size_t F, int8_t *kind)
+{
+    if (!strcmp(spec, "auto") || !strcmp(spec, "none") || !strcmp(spec, "all")) {
+        int8_t k = spec[0] == 'a' && spec[1] == 'u' ? DSI_FACTOR_AUTO
+                   : spec[0] == 'n'                 ? DSI_FACTOR_DISCRETE
+                                                    : DSI_FACTOR_CONTINUOUS;
+        for (size_t j = 0; j < F; j++) kind[j] = k;
+        return DSN_OK;
+    }
+    for (size_t j = 0; j < F; j++) kind[j] = DSI_FACTOR_DISCRETE;
+    const char *p = spec;
+    while (*p) {
+        char *end;
+        long v = strtol(p, &end, 10);
+        if (end == p || v < 0 || (size_t)v >= F)
+            return dsi_error(DSN_E_OPTION, "option 'continuous' = '%s': not auto, none, all or factor indices in [0, %zu) separated by ':'",
+                             spec, F);
+        kind[v] = DSI_FACTOR_CONTINUOUS;
+        p = end;
+        if (*p == ':' || *p == ',') p++;
+        else if (*p) return dsi_error(DSN_E_OPTION, "option 'continuous' = '%s': unexpected '%c'", spec, *p);
+    }
+    return DSN_OK;
+}
+
+dsn_status dsn_factor_metrics(double *scores, size_t len, const char *metrics, const float *latents, size_t n,
+                              size_t dim, const float *factors, size_t n_factors, const dsn_options *opts)
+{
+    static const char *const where = "dsn_factor_metrics";
+    DSI_CHECK_NULL(scores, "dsn_factor_metrics: scores");
+    DSI_CHECK_NULL(metrics, "dsn_factor_metrics: metrics");
+    DSI_CHECK_NULL(latents, "dsn_factor_metrics: latents");
+    DSI_CHECK_NULL(factors, "dsn_factor_metrics: factors");
+    if (dim < 1 || n_factors < 1 || dim > 65536 || n_factors > 65536 || n > (size_t)INT_MAX ||
+        n > SIZE_MAX / 8 / (dim > n_factors ? dim : n_factors))
+        return fail(dsi_error(DSN_E_SHAPE, "%zu samples x %zu latents x %zu factors is out of range", n, dim, n_factors),
+                    where);
+    /* names -> indices */
+    int order[64], n_names = 0, want[DSI_DIS_COUNT] = {0};
+    const char *p = metrics;
+    while (*p) {
+        while (*p == ' ' || *p == ',') p++;
+        if (!*p) break;
+        size_t l = strcspn(p, ", ");
+        int first = -1, count = 1;
+        if (l == 3 && !strncmp(p, "all", 3)) {
+            first = 0;
+            count = DSI_DIS_COUNT;
+        } else if (l == 3 && !strncmp(p, "dci", 3)) {
+            first = DSI_DIS_DCI_D;
+            count = 3;
+        } else {
+            for (int k = 0; k < DSI_DIS_COUNT; k++)
+                if (strlen(dsi_dis_names[k]) == l && !strncmp(p, dsi_dis_names[k], l)) first = k;
+        }
+        if (first < 0)
+            return fail(dsi_error(DSN_E_INVALID, "unknown metric '%.*s' (mig, dci, dci_disentanglement, dci_completeness, dci_informativeness, sap, modularity, explicitness, all)",
+                                  (int)l, p),
+                        where);
+        for (int k = 0; k < count; k++) {
+            if (n_names == 64) return fail(dsi_error(DSN_E_INVALID, "more than 64 metric names"), where);
+            order[n_names++] = first + k;
+            want[first + k] = 1;
+        }
+        p += l;
+    }
+    if (n_names == 0) return fail(dsi_error(DSN_E_INVALID, "no metric named in '%s'", metrics), where);
+    if (len < (size_t)n_names)
+        return fail(dsi_error(DSN_E_SHAPE, "scores has room for %zu values, %d metrics asked", len, n_names), where);
+    dsi_dis_opts o;
+    dsi_dis_opts_default(&o);
+    char cont[DSI_OPT_VALUE] = "auto";
+    float tf = o.train_fraction, lr = o.lr;
+    dsi_optr r;
+    dsn_status st = dsi_optr_init(&r, opts, "factor metrics");
+    if (st != DSN_OK) return fail(st, where);
+    dsi_opt_str(&r, "continuous", cont, sizeof cont);
+    dsi_opt_int(&r, "bins", &o.bins, 2, 4096);
+    dsi_opt_int(&r, "factor_bins", &o.factor_bins, 2, 4096);
+    dsi_opt_int(&r, "max_classes", &o.max_classes, 2, DSI_DIS_MAX_CLASSES);
+    dsi_opt_float(&r, "train_fraction", &tf, 0.01, 0.99);
+    dsi_opt_u64(&r, "seed", &o.seed);
+    dsi_opt_int(&r, "trees", &o.trees, 1, 100000);
+    dsi_opt_int(&r, "depth", &o.depth, 1, 8);
+    dsi_opt_float(&r, "lr", &lr, 1e-6, 10.0);
+    dsi_opt_int(&r, "split_bins", &o.split_bins, 2, 255);
+    st = dsi_optr_finish(&r);
+    if (st != DSN_OK) return fail(st, where);
+    o.train_fraction = tf;
+    o.lr = lr;
+    int8_t *kind = dsi_malloc(n_factors);
+    if (!kind) return fail(dsi_error(DSN_E_NOMEM, "out of memory"), where);
+    st = parse_continuous(cont, n_factors, kind);
+    o.kind = kind;
+    double all[DSI_DIS_COUNT];
+    if (st == DSN_OK) st = dsi_disentangle(latents, n, (int)dim, factors, (int)n_factors, &o, want, all, NULL);
+    dsi_free(kind);
+    if (st != DSN_OK) return fail(st, where);
+    for (int k = 0; k < n_names; k++) scores[k] = all[order[k]];
     return DSN_OK;
 }

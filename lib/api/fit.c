@@ -5,7 +5,7 @@
 #include "api/fit_dist.h"
 #include "api/groups.h"
 #include "api/optimizer.h"
-#include "api/options.h"
+#include "core/options.h"
 #include "core/alloc.h"
 #include "core/error.h"
 #include "models/model.h"

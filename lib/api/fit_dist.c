@@ -2,7 +2,7 @@
  * agreement, gradient reduction (MPI-free: see core/dist.h). */
 #include "api/fit_dist.h"
 #include "api/fit.h"
-#include "api/options.h"
+#include "core/options.h"
 #include "core/alloc.h"
 #include "core/error.h"
 

@@ -1,10 +1,14 @@
 /* model.c - dsn_model: create by family name, describe, save and load. */
+#include "api/bank.h"
 #include "api/optimizer.h"
 #include "core/alloc.h"
 #include "core/error.h"
 #include "io/modelfile.h"
+#include "io/options.h"
 #include "models/model.h"
 
+#include <math.h>
+#include <stdint.h>
 #include <string.h>
 
 static dsn_status copy_options(dsn_options **dst, const dsn_options *src)
@@ -15,7 +19,9 @@ static dsn_status copy_options(dsn_options **dst, const dsn_options *src)
     return st;
 }
 
-dsn_status dsn_model_create(dsn_model **out, const char *name, const dsn_options *opts)
+/* max_values > 0: refuse (before allocating parameter memory) a model with
+ * more parameter values than that (the loader passes what the file holds). */
+static dsn_status model_build(dsn_model **out, const char *name, const dsn_options *opts, size_t max_values)
 {
     DSI_CHECK_NULL(out, "dsn_model_create: out");
     *out = NULL;
@@ -26,6 +32,7 @@ dsn_status dsn_model_create(dsn_model **out, const char *name, const dsn_options
     if (!m) return dsi_error(DSN_E_NOMEM, "dsn_model_create: out of memory");
     m->vt = vt;
     dsi_params_init(&m->params);
+    m->params.limit = max_values;
     dsi_tape_init(&m->tape);
     dsn_status st = copy_options(&m->opts, opts);
     dsi_optr r;
@@ -50,12 +57,18 @@ dsn_status dsn_model_create(dsn_model **out, const char *name, const dsn_options
     return DSN_OK;
 }
 
+dsn_status dsn_model_create(dsn_model **out, const char *name, const dsn_options *opts)
+{
+    return model_build(out, name, opts, 0);
+}
+
 void dsn_model_free(dsn_model *m)
 {
     if (!m) return;
     if (m->vt && m->vt->destroy) m->vt->destroy(m);
     dsi_params_release(&m->params);
     dsi_tape_release(&m->tape);
+    dsi_bank_free(m->bank);
     dsn_options_free(m->opts);
     dsi_free(m);
 }
@@ -92,11 +105,57 @@ dsn_scope dsn_model_part_scope(const dsn_model *m, int i)
 
 /* ---- file ---- */
 
+/* DSN_E_NUMERIC naming the first parameter value that is NaN or infinite. */
+static dsn_status check_weights(const dsi_params *ps, const char *path)
+{
+    for (int i = 0; i < ps->count; i++) {
+        const dsi_param *p = &ps->list[i];
+        for (size_t k = 0; k < p->var.n; k++)
+            if (!isfinite(ps->data[p->offset + k]))
+                return dsi_error(DSN_E_NUMERIC, "'%s': parameter '%s' value %zu is %s (the training diverged)", path,
+                                 p->name, k, isnan(ps->data[p->offset + k]) ? "NaN" : "infinite");
+    }
+    return DSN_OK;
+}
+
+/* Walk a PARM section without storing anything: every tensor's declared
+ * values must lie inside the section. *total gets the number of values, so
+ * the model the options describe can be refused before it is allocated. */
+static dsn_status scan_params(dsi_reader r, size_t *total)
+{
+    uint32_t count;
+    *total = 0;
+    if (dsi_read_u32(&r, &count)) return DSN_E_FORMAT;
+    for (uint32_t k = 0; k < count; k++) {
+        char name[DSI_PARAM_NAME];
+        uint32_t nd, dim;
+        if (dsi_read_str(&r, name, sizeof name) || dsi_read_u32(&r, &nd)) return DSN_E_FORMAT;
+        if (nd < 1 || nd > DSI_MAXDIM)
+            return dsi_error(DSN_E_FORMAT, "'%s': parameter '%s' has %u dims", r.what, name, nd);
+        uint64_t n = 1;
+        for (uint32_t d = 0; d < nd; d++) {
+            if (dsi_read_u32(&r, &dim)) return DSN_E_FORMAT;
+            n *= dim;
+            if (n > dsi_reader_left(&r) / 4)
+                return dsi_error(DSN_E_FORMAT, "'%s': parameter '%s' declares more values than the file holds", r.what,
+                                 name);
+        }
+        if (!dsi_read_view(&r, (size_t)n * 4)) return DSN_E_FORMAT;
+        *total += (size_t)n;
+    }
+    return DSN_OK;
+}
+
 dsn_status dsn_model_save(const dsn_model *m, const dsn_optimizer *opt, const char *path)
 {
     DSI_CHECK_NULL(m, "dsn_model_save: model");
     DSI_CHECK_NULL(path, "dsn_model_save: path");
     if (opt && opt->model != m) return dsi_error(DSN_E_INVALID, "dsn_model_save: the optimizer belongs to another model");
+    dsn_status fin = check_weights(&m->params, path);
+    if (fin != DSN_OK) {
+        dsi_error_prefix("dsn_model_save");
+        return fin;
+    }
     dsi_mfile_out f;
     dsi_mfile_out_init(&f);
     dsi_writer *w = dsi_mfile_payload(&f);
@@ -120,6 +179,11 @@ dsn_status dsn_model_save(const dsn_model *m, const dsn_optimizer *opt, const ch
     dsi_write_u32(w, (uint32_t)m->params.n_groups);
     for (int g = 0; g < m->params.n_groups; g++) dsi_write_u32(w, m->params.frozen[g]);
     dsi_mfile_end_section(&f);
+    if (m->bank && (m->bank->count || m->bank->audio)) {
+        dsi_mfile_begin_section(&f, "BANK");
+        dsi_bank_write(w, m->bank);
+        dsi_mfile_end_section(&f);
+    }
     if (opt) {
         dsi_mfile_begin_section(&f, "OPTC");
         dsi_write_str(w, opt->kind);
@@ -150,12 +214,20 @@ static dsn_status load_model(dsi_mfile_in *f, dsn_model **out)
         dsn_options_free(opts);
         return dsi_error(DSN_E_FORMAT, "'%s': unknown model family '%s' (file from a newer library?)", f->path, name);
     }
+    dsi_reader pr;
+    size_t stored = 0;
+    if (!dsi_mfile_find(f, "PARM", &pr)) st = dsi_error(DSN_E_FORMAT, "'%s': no PARM section", f->path);
+    else st = scan_params(pr, &stored);
+    if (st != DSN_OK) {
+        dsn_options_free(opts);
+        return st;
+    }
     dsn_model *m;
-    st = dsn_model_create(&m, name, opts);
+    st = model_build(&m, name, opts, stored ? stored : 1);
     dsn_options_free(opts);
     if (st != DSN_OK) return dsi_error(DSN_E_FORMAT, "'%s': cannot rebuild the model: %s", f->path, dsn_last_error());
-    if (!dsi_mfile_find(f, "PARM", &r)) st = dsi_error(DSN_E_FORMAT, "'%s': no PARM section", f->path);
-    else st = dsi_mfile_get_params(&r, &m->params);
+    st = dsi_mfile_get_params(&pr, &m->params);
+    if (st == DSN_OK) st = check_weights(&m->params, f->path);
     if (st == DSN_OK && dsi_mfile_find(f, "RNGS", &r)) {
         const unsigned char *rs = dsi_read_view(&r, DSI_RNG_STATE_BYTES);
         if (rs) dsi_rng_load(&m->rng, rs);
@@ -163,15 +235,21 @@ static dsn_status load_model(dsi_mfile_in *f, dsn_model **out)
     }
     if (st == DSN_OK && dsi_mfile_find(f, "TRNR", &r)) {
         uint32_t epoch, ng, fr;
-        if (dsi_read_u32(&r, &epoch) || dsi_read_u32(&r, &ng) || ng != (uint32_t)m->params.n_groups) {
+        if (dsi_read_u32(&r, &epoch) || dsi_read_u32(&r, &ng) || ng != (uint32_t)m->params.n_groups ||
+            epoch > (uint32_t)INT32_MAX) {
             st = dsi_error(DSN_E_FORMAT, "'%s': bad trainer section", f->path);
         } else {
             m->epoch = (int)epoch;
             for (uint32_t g = 0; st == DSN_OK && g < ng; g++) {
-                if (dsi_read_u32(&r, &fr)) st = DSN_E_FORMAT;
+                if (dsi_read_u32(&r, &fr) || fr > 1) st = dsi_error(DSN_E_FORMAT, "'%s': bad trainer section", f->path);
                 else dsi_params_set_frozen(&m->params, (int)g, fr != 0);
             }
         }
+    }
+    if (st == DSN_OK && dsi_mfile_find(f, "BANK", &r)) {
+        int p = dsi_model_static_part(m);
+        if (p < 0) st = dsi_error(DSN_E_FORMAT, "'%s': a timbre bank for a model without a static latent", f->path);
+        else st = dsi_bank_read(&r, m->parts[p].dim, &m->bank, f->path);
     }
     if (st != DSN_OK) {
         dsn_model_free(m);

@@ -1,14 +1,17 @@
 /* optimizer.c - dsn_optimizer: options to a dsi_optim over the model's params. */
 #include "api/optimizer.h"
-#include "api/options.h"
+#include "core/options.h"
 #include "core/alloc.h"
 #include "core/error.h"
 #include "io/modelfile.h"
+#include "io/options.h"
 #include "models/model.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
+
+#define DSI_LR_MAX 1e3 /* largest learning rate the option and dsn_optimizer_set_lr accept */
 
 static dsn_status configure(dsn_optimizer *o, const char *kind, const dsn_options *opts)
 {
@@ -21,7 +24,7 @@ static dsn_status configure(dsn_optimizer *o, const char *kind, const dsn_option
     dsi_optr r;
     dsn_status st = dsi_optr_init(&r, opts, kind);
     if (st != DSN_OK) return st;
-    dsi_opt_float(&r, "lr", &c.lr, 0, 1e3);
+    dsi_opt_float(&r, "lr", &c.lr, 0, DSI_LR_MAX);
     dsi_opt_float(&r, "beta1", &c.beta1, 0, 0.999999);
     dsi_opt_float(&r, "beta2", &c.beta2, 0, 0.999999);
     dsi_opt_float(&r, "eps", &c.eps, 1e-30, 1);
@@ -116,7 +119,9 @@ void dsn_optimizer_free(dsn_optimizer *o)
 dsn_status dsn_optimizer_set_lr(dsn_optimizer *o, float lr)
 {
     DSI_CHECK_NULL(o, "dsn_optimizer_set_lr: opt");
-    if (!(lr > 0) || !isfinite(lr)) return dsi_error(DSN_E_INVALID, "dsn_optimizer_set_lr: lr must be positive and finite");
+    /* the bounds of the "lr" option (configure above) */
+    if (!(lr > 0 && lr <= DSI_LR_MAX))
+        return dsi_error(DSN_E_INVALID, "dsn_optimizer_set_lr: lr %g is not in (0, %g]", (double)lr, DSI_LR_MAX);
     o->optim.cfg.lr = lr;
     return DSN_OK;
 }

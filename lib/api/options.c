@@ -1,84 +1,30 @@
-/* options.c - dsn_options: a small ordered key/value bag, and typed readers. */
-#include "api/options.h"
+/* options.c - the public dsn_options calls: thin wrappers over the option bag
+ * of lib/core/options.c, plus the text parser and the file loader. */
 #include "core/alloc.h"
 #include "core/error.h"
 #include "core/fileio.h"
-#include "io/modelfile.h"
+#include "core/options.h"
 
-#include <ctype.h>
-#include <stdio.h>
-#include <errno.h>
-#include <limits.h>
-#include <math.h>
-#include <stdlib.h>
 #include <string.h>
 
 dsn_status dsn_options_create(dsn_options **out)
 {
     DSI_CHECK_NULL(out, "dsn_options_create: out");
-    *out = dsi_calloc(1, sizeof **out);
+    *out = dsi_options_new();
     if (!*out) return dsi_error(DSN_E_NOMEM, "dsn_options_create: out of memory");
     return DSN_OK;
 }
 
-void dsn_options_free(dsn_options *o)
-{
-    if (!o) return;
-    for (size_t i = 0; i < o->count; i++) dsi_free(o->items[i].value);
-    dsi_free(o->items);
-    dsi_free(o);
-}
-
-static int valid_key(const char *k)
-{
-    size_t n = strlen(k);
-    if (n == 0 || n >= DSI_OPT_KEY) return 0;
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)k[i];
-        if (!(islower(c) || isdigit(c) || c == '_' || c == '.' || c == '-')) return 0;
-    }
-    return 1;
-}
+void dsn_options_free(dsn_options *o) { dsi_options_free(o); }
 
 dsn_status dsn_options_set(dsn_options *o, const char *key, const char *value)
 {
     DSI_CHECK_NULL(o, "dsn_options_set: opts");
     DSI_CHECK_NULL(key, "dsn_options_set: key");
     DSI_CHECK_NULL(value, "dsn_options_set: value");
-    if (!valid_key(key))
-        return dsi_error(DSN_E_OPTION, "dsn_options_set: bad key '%.80s' (want [a-z0-9_.-], 1..63 bytes)", key);
-    if (strlen(value) >= DSI_OPT_VALUE)
-        return dsi_error(DSN_E_OPTION, "dsn_options_set: value of '%s' is longer than %d bytes", key, DSI_OPT_VALUE - 1);
-    char *v = dsi_strdup(value);
-    if (!v) return dsi_error(DSN_E_NOMEM, "dsn_options_set: out of memory");
-    for (size_t i = 0; i < o->count; i++)
-        if (strcmp(o->items[i].key, key) == 0) {
-            dsi_free(o->items[i].value);
-            o->items[i].value = v;
-            return DSN_OK;
-        }
-    if (o->count == o->cap) {
-        size_t cap = o->cap ? 2 * o->cap : 16;
-        dsi_opt_entry *it = dsi_realloc(o->items, o->cap * sizeof *it, cap * sizeof *it);
-        if (!it) {
-            dsi_free(v);
-            return dsi_error(DSN_E_NOMEM, "dsn_options_set: out of memory");
-        }
-        o->items = it;
-        o->cap = cap;
-    }
-    strcpy(o->items[o->count].key, key);
-    o->items[o->count].value = v;
-    o->count++;
-    return DSN_OK;
-}
-
-static char *trim(char *s)
-{
-    while (*s && isspace((unsigned char)*s)) s++;
-    char *e = s + strlen(s);
-    while (e > s && isspace((unsigned char)e[-1])) *--e = '\0';
-    return s;
+    dsn_status st = dsi_options_set(o, key, value);
+    if (st != DSN_OK) dsi_error_prefix("dsn_options_set");
+    return st;
 }
 
 dsn_status dsn_options_parse(dsn_options *o, const char *text)
@@ -101,7 +47,7 @@ dsn_status dsn_options_parse(dsn_options *o, const char *text)
         *end = '\0';
         char *hash = strchr(p, '#');
         if (hash) *hash = '\0';
-        char *item = trim(p);
+        char *item = dsi_trim(p);
         if (*item) {
             char *eq = strchr(item, '=');
             if (!eq) {
@@ -109,7 +55,7 @@ dsn_status dsn_options_parse(dsn_options *o, const char *text)
                 break;
             }
             *eq = '\0';
-            char *k = trim(item), *v = trim(eq + 1);
+            char *k = dsi_trim(item), *v = dsi_trim(eq + 1);
             st = dsn_options_set(&tmp, k, v);
             if (st != DSN_OK) dsi_error(st, "dsn_options_parse: line %d: %s", line, dsn_last_error());
         }
@@ -122,8 +68,7 @@ dsn_status dsn_options_parse(dsn_options *o, const char *text)
     }
     if (st == DSN_OK)
         for (size_t i = 0; i < tmp.count && st == DSN_OK; i++) st = dsn_options_set(o, tmp.items[i].key, tmp.items[i].value);
-    for (size_t i = 0; i < tmp.count; i++) dsi_free(tmp.items[i].value);
-    dsi_free(tmp.items);
+    dsi_options_clear(&tmp);
     dsi_free(buf);
     return st;
 }
@@ -153,191 +98,8 @@ dsn_status dsn_options_load(dsn_options *o, const char *path)
     return st;
 }
 
-const char *dsn_options_get(const dsn_options *o, const char *key)
-{
-    if (!o || !key) return NULL;
-    for (size_t i = 0; i < o->count; i++)
-        if (strcmp(o->items[i].key, key) == 0) return o->items[i].value;
-    return NULL;
-}
+const char *dsn_options_get(const dsn_options *o, const char *key) { return dsi_options_get(o, key); }
 
 size_t dsn_options_count(const dsn_options *o) { return o ? o->count : 0; }
 
 const char *dsn_options_key(const dsn_options *o, size_t i) { return o && i < o->count ? o->items[i].key : NULL; }
-
-/* ---- typed readers ---- */
-
-dsn_status dsi_optr_init(dsi_optr *r, const dsn_options *opts, const char *context)
-{
-    memset(r, 0, sizeof *r);
-    r->opts = opts;
-    r->context = context ? context : "options";
-    if (opts && opts->count > sizeof r->used)
-        return r->status = dsi_error(DSN_E_OPTION, "%s: too many options (%zu)", r->context, opts->count);
-    return DSN_OK;
-}
-
-static const char *lookup(dsi_optr *r, const char *key)
-{
-    if (!r->opts) return NULL;
-    for (size_t i = 0; i < r->opts->count; i++)
-        if (strcmp(r->opts->items[i].key, key) == 0) {
-            r->used[i] = 1;
-            return r->opts->items[i].value;
-        }
-    return NULL;
-}
-
-static void bad(dsi_optr *r, const char *key, const char *val, const char *want)
-{
-    if (r->status != DSN_OK) return;
-    r->status = dsi_error(DSN_E_OPTION, "%s: option '%s' = '%.80s': %s", r->context, key, val, want);
-}
-
-void dsi_opt_i64(dsi_optr *r, const char *key, int64_t *out, int64_t lo, int64_t hi)
-{
-    const char *v = lookup(r, key);
-    if (!v) return;
-    char *end;
-    errno = 0;
-    long long x = strtoll(v, &end, 10);
-    if (errno || end == v || *trim(end) != '\0') return bad(r, key, v, "not an integer");
-    if (x < lo || x > hi) {
-        char want[96];
-        snprintf(want, sizeof want, "out of range [%lld, %lld]", (long long)lo, (long long)hi);
-        return bad(r, key, v, want);
-    }
-    *out = x;
-}
-
-void dsi_opt_int(dsi_optr *r, const char *key, int *out, int lo, int hi)
-{
-    int64_t x = *out;
-    dsi_opt_i64(r, key, &x, lo, hi);
-    *out = (int)x;
-}
-
-void dsi_opt_u64(dsi_optr *r, const char *key, uint64_t *out)
-{
-    const char *v = lookup(r, key);
-    if (!v) return;
-    char *end;
-    errno = 0;
-    if (*v == '-') return bad(r, key, v, "must not be negative");
-    unsigned long long x = strtoull(v, &end, 10);
-    if (errno || end == v || *end != '\0') return bad(r, key, v, "not an unsigned integer");
-    *out = x;
-}
-
-void dsi_opt_float(dsi_optr *r, const char *key, float *out, double lo, double hi)
-{
-    const char *v = lookup(r, key);
-    if (!v) return;
-    char *end;
-    errno = 0;
-    double x = strtod(v, &end);
-    if (errno || end == v || *end != '\0' || !isfinite(x)) return bad(r, key, v, "not a finite number");
-    if (x < lo || x > hi) {
-        char want[96];
-        snprintf(want, sizeof want, "out of range [%g, %g]", lo, hi);
-        return bad(r, key, v, want);
-    }
-    *out = (float)x;
-}
-
-void dsi_opt_bool(dsi_optr *r, const char *key, int *out)
-{
-    const char *v = lookup(r, key);
-    if (!v) return;
-    if (!strcmp(v, "1") || !strcmp(v, "true") || !strcmp(v, "yes") || !strcmp(v, "on")) *out = 1;
-    else if (!strcmp(v, "0") || !strcmp(v, "false") || !strcmp(v, "no") || !strcmp(v, "off")) *out = 0;
-    else bad(r, key, v, "not a boolean (0/1/true/false)");
-}
-
-void dsi_opt_enum(dsi_optr *r, const char *key, int *out, const char *const *names)
-{
-    const char *v = lookup(r, key);
-    if (!v) return;
-    char want[256] = "one of:";
-    for (int i = 0; names[i]; i++) {
-        if (!strcmp(v, names[i])) {
-            *out = i;
-            return;
-        }
-        size_t k = strlen(want);
-        snprintf(want + k, sizeof want - k, " %s", names[i]);
-    }
-    bad(r, key, v, want);
-}
-
-void dsi_opt_str(dsi_optr *r, const char *key, char *out, size_t len)
-{
-    const char *v = lookup(r, key);
-    if (!v) return;
-    if (strlen(v) >= len) return bad(r, key, v, "too long");
-    strcpy(out, v);
-}
-
-void dsi_opt_ints(dsi_optr *r, const char *key, int *out, int max, int *n, int lo, int hi)
-{
-    const char *v = lookup(r, key);
-    if (!v) return;
-    int k = 0;
-    const char *p = v;
-    int tmp[64];
-    if (max > 64) max = 64;
-    while (*p) {
-        char *end;
-        errno = 0;
-        long x = strtol(p, &end, 10);
-        if (errno || end == p || x < lo || x > hi) return bad(r, key, v, "want a list of integers like 500:500 in range");
-        if (k == max) return bad(r, key, v, "too many entries");
-        tmp[k++] = (int)x;
-        p = end;
-        while (*p == ':' || *p == 'x' || *p == ' ' || *p == '/') p++;
-    }
-    if (k == 0) return bad(r, key, v, "empty list");
-    memcpy(out, tmp, sizeof(int) * (size_t)k);
-    *n = k;
-}
-
-dsn_status dsi_optr_finish(dsi_optr *r)
-{
-    if (r->status != DSN_OK) return r->status;
-    if (r->opts)
-        for (size_t i = 0; i < r->opts->count; i++)
-            if (!r->used[i])
-                return r->status = dsi_error(DSN_E_OPTION, "%s: unknown option '%s'", r->context, r->opts->items[i].key);
-    return DSN_OK;
-}
-
-void dsi_options_write(dsi_writer *w, const dsn_options *o)
-{
-    dsi_write_u32(w, (uint32_t)(o ? o->count : 0));
-    for (size_t i = 0; o && i < o->count; i++) {
-        dsi_write_str(w, o->items[i].key);
-        dsi_write_str(w, o->items[i].value);
-    }
-}
-
-dsn_status dsi_options_read(dsi_reader *r, dsn_options **out)
-{
-    *out = NULL;
-    uint32_t count;
-    if (dsi_read_u32(r, &count)) return DSN_E_FORMAT;
-    if (count > 256) return dsi_error(DSN_E_FORMAT, "'%s': %u options is more than allowed", r->what, count);
-    dsn_options *o;
-    dsn_status st = dsn_options_create(&o);
-    for (uint32_t i = 0; st == DSN_OK && i < count; i++) {
-        char key[DSI_OPT_KEY], val[DSI_OPT_VALUE];
-        if (dsi_read_str(r, key, sizeof key) || dsi_read_str(r, val, sizeof val)) st = DSN_E_FORMAT;
-        else if ((st = dsn_options_set(o, key, val)) != DSN_OK)
-            st = dsi_error(DSN_E_FORMAT, "'%s': bad stored option: %s", r->what, dsn_last_error());
-    }
-    if (st != DSN_OK) {
-        dsn_options_free(o);
-        return st;
-    }
-    *out = o;
-    return DSN_OK;
-}

@@ -2,6 +2,7 @@
  * The session owns an inference tape (no gradients); its arena grows during
  * the first call of each kind and is then reused, so after warm-up these
  * calls do not allocate, lock or do I/O. */
+#include "api/check.h"
 #include "api/groups.h"
 #include "core/alloc.h"
 #include "core/error.h"
@@ -51,13 +52,6 @@ void dsn_session_free(dsn_session *s)
     dsi_free(s);
 }
 
-static dsn_status check_finite(const float *x, size_t n, const char *where)
-{
-    for (size_t i = 0; i < n; i++)
-        if (!isfinite(x[i])) return dsi_error(DSN_E_NUMERIC, "%s: input value %zu is not finite", where, i);
-    return DSN_OK;
-}
-
 static dsn_status encode_impl(dsn_session *s, dsn_encoding *enc, const float *x, size_t n, const int32_t *groups,
                               const float *mask, const char *part, const char *fn)
 {
@@ -71,16 +65,9 @@ static dsn_status encode_impl(dsn_session *s, dsn_encoding *enc, const float *x,
     int only = -1;
     if (part && (only = dsi_model_part_index(m, part)) < 0)
         return dsi_error(DSN_E_INVALID, "%s: the %s model has no part '%.64s'", fn, m->vt->name, part);
-    dsn_status st = check_finite(x, n * m->obs_size, fn);
+    dsn_status st = dsi_check_obs(x, n, m->obs_size, fn);
+    if (st == DSN_OK) st = dsi_check_mask(m, mask, n, fn);
     if (st != DSN_OK) return st;
-    if (mask) {
-        if (m->obs_nd < 2)
-            return dsi_error(DSN_E_INVALID, "%s: a frame mask needs a sequence model (observations [T, D])", fn);
-        size_t nm = n * (size_t)m->obs_shape[0];
-        for (size_t i = 0; i < nm; i++)
-            if (!(mask[i] >= 0.0f && mask[i] <= 1.0f))
-                return dsi_error(DSN_E_INVALID, "%s: mask value %zu is not in [0, 1]", fn, i);
-    }
     size_t g = dsi_dense_groups(groups, n, s->dense, s->seen);
     dsi_input in = {x, n, s->dense, g, mask, only + 1};
     dsi_tape_reset(&s->tape);

@@ -1,4 +1,5 @@
 /* train.c - one training step on a caller-given batch. */
+#include "api/check.h"
 #include "api/fit.h"
 #include "api/groups.h"
 #include "api/optimizer.h"
@@ -55,10 +56,11 @@ dsn_status dsn_train_step(dsn_model *m, dsn_optimizer *opt, const float *x, size
     DSI_CHECK_NULL(x, "dsn_train_step: x");
     if (opt->model != m) return dsi_error(DSN_E_INVALID, "dsn_train_step: the optimizer belongs to another model");
     if (n == 0 || n > ((size_t)1 << 24)) return dsi_error(DSN_E_SHAPE, "dsn_train_step: batch of %zu items", n);
-    for (size_t i = 0; i < n * m->obs_size; i++)
-        if (!isfinite(x[i])) return dsi_error(DSN_E_NUMERIC, "dsn_train_step: x[%zu] is not finite", i);
+    dsn_status st = dsi_check_obs(x, n, m->obs_size, "dsn_train_step");
+    if (st == DSN_OK) st = dsi_check_mask(m, mask, n, "dsn_train_step");
+    if (st != DSN_OK) return st;
     dsi_input in = {x, n, groups, 0, mask, 0};
-    dsn_status st = dsi_train_on(m, opt, &in, loss);
+    st = dsi_train_on(m, opt, &in, loss);
     if (st != DSN_OK) dsi_error_prefix("dsn_train_step");
     return st;
 }

@@ -27,6 +27,7 @@ void dsi_audio_set_opts_default(dsi_audio_set_opts *o)
     memset(o, 0, sizeof *o);
     dsi_feat_cfg_default(&o->feat);
     o->threads = 1;
+    o->min_tail = -1;
 }
 
 /* ---- clip list -------------------------------------------------------------- */
@@ -139,7 +140,7 @@ static dsn_status list_dir(clip_list *l, const char *dir)
     }
     closedir(d);
     if (st == DSN_OK) {
-        qsort(names, (size_t)n, sizeof *names, cmp_str);
+        if (n > 1) qsort(names, (size_t)n, sizeof *names, cmp_str); /* names is NULL when n == 0 */
         for (int i = 0; i < n && st == DSN_OK; i++) {
             clip_src *c = clip_list_add(l);
             if (!c || !(c->id = dsi_strdup(names[i])) || !(c->path = join_path(dir, names[i])))
@@ -566,10 +567,23 @@ static dsn_status assemble(dsi_audio_set *s, clip_list *l, const dsi_audio_set_o
     for (int i = 0; i < l->n; i++)
         if (l->c[i].frames > maxf) maxf = l->c[i].frames;
     int T = o->T > 0 ? o->T : maxf, hop = o->hop > 0 ? o->hop : T;
+    int min_tail = o->min_tail >= 0 ? o->min_tail : T / 2;
+    if (min_tail > T) min_tail = T;
     size_t nw = 0;
+    s->n_dropped_frames = 0;
+    s->n_short_clips = 0;
     for (int i = 0; i < l->n; i++) {
         int L = l->c[i].frames;
-        nw += L <= T ? 1 : (size_t)((L - T + hop - 1) / hop) + 1;
+        if (L < T) s->n_short_clips++;
+        for (int st = 0;; st += hop) { /* the windows the loop below makes */
+            int len = L - st < T ? L - st : T;
+            if (st > 0 && len < min_tail) {
+                s->n_dropped_frames += (size_t)(L - (st - hop + T));
+                break;
+            }
+            nw++;
+            if (st + T >= L) break;
+        }
     }
     if (nw > (size_t)1 << 30 || (double)nw * T * M > 4e9)
         return dsi_error(DSN_E_INVALID, "dataset too large (%zu windows of %d x %d)", nw, T, M);
@@ -596,6 +610,7 @@ static dsn_status assemble(dsi_audio_set *s, clip_list *l, const dsi_audio_set_o
         s->clip_frames[i] = c->frames;
         for (int st = 0;; st += hop) {
             int len = c->frames - st < T ? c->frames - st : T;
+            if (st > 0 && len < min_tail) break; /* a near-empty tail: counted in n_dropped_frames */
             memcpy(s->x + w * T * M, c->feat + (size_t)st * M, sizeof(float) * (size_t)len * M);
             for (int t = 0; t < T; t++) s->mask[w * T + t] = t < len ? 1.0f : 0.0f;
             s->lengths[w] = len;

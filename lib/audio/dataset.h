@@ -10,8 +10,12 @@
  *
  * Windows: a clip of L frames gives windows starting at 0, hop, 2 hop, ...
  * up to the first window that reaches the clip's end; frames past the end are
- * zero with mask 0. T = 0 makes one window per clip of the longest clip's
- * length.
+ * zero with mask 0. A window after the first that would hold fewer than
+ * min_tail valid frames (default T / 2) is not made: a 251-frame clip with
+ * T = 250 gives one window, not a full one and a 1-frame one; the frames left
+ * out are counted in n_dropped_frames (n_short_clips counts clips shorter
+ * than T, whose single window is padded and masked). T = 0 makes one window
+ * per clip of the longest clip's length.
  *
  * Cache: per-clip features are kept in one file keyed on the feature settings
  * (dsi_feat_cfg_hash) and, per clip, on the resolved path, size and mtime
@@ -26,12 +30,13 @@
 #define DSI_AUDIO_DATASET_H
 
 #include "audio/mel.h"
-#include "disent.h"
+#include "core/status.h"
 
 typedef struct dsi_audio_set_opts {
     dsi_feat_cfg feat;      /* feature settings (dsi_feat_cfg_default) */
     int T;                  /* window length in frames; 0: whole clips */
     int hop;                /* window hop in frames; 0: T (no overlap) */
+    int min_tail;           /* fewest valid frames of a window after a clip's first; -1 (default): T / 2 */
     const char *cache_path; /* feature cache file, NULL: none */
     int threads;            /* feature workers (1..64; 0 = 1) */
 } dsi_audio_set_opts;
@@ -57,6 +62,8 @@ typedef struct dsi_audio_set {
     dsi_feat_cfg feat;   /* settings the features were made with */
     int n_computed;      /* clips whose features were computed in this load */
     int n_cached;        /* clips read back from the cache */
+    size_t n_dropped_frames; /* frames of clip tails shorter than min_tail, in no window (not saved) */
+    int n_short_clips;   /* clips shorter than T (one padded, masked window each; not saved) */
 } dsi_audio_set;
 
 dsn_status dsi_audio_set_from_dir(dsi_audio_set *s, const char *dir, const dsi_audio_set_opts *o);

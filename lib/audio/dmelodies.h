@@ -13,7 +13,7 @@
 #ifndef DSI_AUDIO_DMELODIES_H
 #define DSI_AUDIO_DMELODIES_H
 
-#include "disent.h"
+#include "core/status.h"
 
 #include <stdint.h>
 

@@ -41,23 +41,16 @@ static void chol_solve(const double *l, int n, double *b)
     }
 }
 
-dsn_status dsi_mel_to_linear(const float *fb, int M, int F, const float *mel, int T, dsi_melinv_method method,
-                             int n_iter, float *spec)
+dsn_status dsi_mel_pinv(const float *fb, int M, int F, float *pinv, double *lmax)
 {
     DSI_CHECK_NULL(fb, "fb");
-    DSI_CHECK_NULL(mel, "mel");
-    DSI_CHECK_NULL(spec, "spec");
-    if (M < 1 || F < 1 || T < 1) return dsi_error(DSN_E_SHAPE, "bad sizes M=%d F=%d T=%d", M, F, T);
-    if ((int)method < 0 || (int)method > 1) return dsi_error(DSN_E_INVALID, "unknown method %d", (int)method);
-    if (n_iter < 0) return dsi_error(DSN_E_INVALID, "n_iter must be >= 0");
+    DSI_CHECK_NULL(pinv, "pinv");
+    if (M < 1 || F < 1) return dsi_error(DSN_E_SHAPE, "bad sizes M=%d F=%d", M, F);
     dsn_status st = DSN_OK;
-    const size_t TF = (size_t)T * F, TM = (size_t)T * M;
     float *gram = dsi_malloc(sizeof(float) * M * M);
     double *chol = dsi_malloc(sizeof(double) * M * M);
     double *col = dsi_malloc(sizeof(double) * M);
-    float *pinv = dsi_malloc(sizeof(float) * (size_t)M * F); /* (fb fb^T + rI)^-1 fb, [M][F] */
-    float *prev = NULL, *yk = NULL, *res = NULL;
-    if (!gram || !chol || !col || !pinv) {
+    if (!gram || !chol || !col) {
         st = dsi_error(DSN_E_NOMEM, "cannot allocate mel inversion buffers");
         goto done;
     }
@@ -80,17 +73,10 @@ dsn_status dsi_mel_to_linear(const float *fb, int M, int F, const float *mel, in
         chol_solve(chol, M, col);
         for (int i = 0; i < M; i++) pinv[(size_t)i * F + k] = (float)col[i];
     }
-    /* S = max(0, Mel . pinv) */
-    dsi_gemm(0, 0, T, F, M, 1.0f, mel, M, pinv, F, 0.0f, spec, F);
-    for (size_t i = 0; i < TF; i++)
-        if (!(spec[i] > 0)) spec[i] = 0.0f;
-    if (method == DSI_MELINV_PINV || n_iter == 0) goto done;
-
-    /* largest eigenvalue of the Gram matrix by power iteration */
-    double lmax = 0;
-    {
+    if (lmax) {
+        /* largest eigenvalue of the Gram matrix by power iteration */
+        double l = 0, *tmp = chol; /* reuse */
         for (int i = 0; i < M; i++) col[i] = 1.0 / sqrt((double)M);
-        double *tmp = chol; /* reuse */
         for (int it = 0; it < 100; it++) {
             double nrm = 0;
             for (int i = 0; i < M; i++) {
@@ -101,10 +87,40 @@ dsn_status dsi_mel_to_linear(const float *fb, int M, int F, const float *mel, in
             }
             nrm = sqrt(nrm);
             if (!(nrm > 0)) break;
-            lmax = nrm;
+            l = nrm;
             for (int i = 0; i < M; i++) col[i] = tmp[i] / nrm;
         }
+        *lmax = l;
     }
+done:
+    dsi_free(gram);
+    dsi_free(chol);
+    dsi_free(col);
+    return st;
+}
+
+dsn_status dsi_mel_to_linear(const float *fb, int M, int F, const float *mel, int T, dsi_melinv_method method,
+                             int n_iter, float *spec)
+{
+    DSI_CHECK_NULL(fb, "fb");
+    DSI_CHECK_NULL(mel, "mel");
+    DSI_CHECK_NULL(spec, "spec");
+    if (M < 1 || F < 1 || T < 1) return dsi_error(DSN_E_SHAPE, "bad sizes M=%d F=%d T=%d", M, F, T);
+    if ((int)method < 0 || (int)method > 1) return dsi_error(DSN_E_INVALID, "unknown method %d", (int)method);
+    if (n_iter < 0) return dsi_error(DSN_E_INVALID, "n_iter must be >= 0");
+    const size_t TF = (size_t)T * F, TM = (size_t)T * M;
+    float *pinv = dsi_malloc(sizeof(float) * (size_t)M * F); /* (fb fb^T + rI)^-1 fb, [M][F] */
+    float *prev = NULL, *yk = NULL, *res = NULL;
+    double lmax = 0;
+    if (!pinv) return dsi_error(DSN_E_NOMEM, "cannot allocate mel inversion buffers");
+    dsn_status st = dsi_mel_pinv(fb, M, F, pinv, &lmax);
+    if (st != DSN_OK) goto done;
+    /* S = max(0, Mel . pinv) */
+    dsi_gemm(0, 0, T, F, M, 1.0f, mel, M, pinv, F, 0.0f, spec, F);
+    for (size_t i = 0; i < TF; i++)
+        if (!(spec[i] > 0)) spec[i] = 0.0f;
+    if (method == DSI_MELINV_PINV || n_iter == 0) goto done;
+
     if (!(lmax > 0)) goto done;
     const float step = (float)(1.0 / (lmax * 1.01));
     prev = dsi_malloc(sizeof(float) * TF);
@@ -134,9 +150,6 @@ dsn_status dsi_mel_to_linear(const float *fb, int M, int F, const float *mel, in
         }
     }
 done:
-    dsi_free(gram);
-    dsi_free(chol);
-    dsi_free(col);
     dsi_free(pinv);
     dsi_free(prev);
     dsi_free(yk);

@@ -16,7 +16,7 @@
 
 #include "audio/mel.h"
 #include "audio/stft.h"
-#include "disent.h"
+#include "core/status.h"
 
 #include <stdint.h>
 
@@ -24,6 +24,12 @@ typedef enum dsi_melinv_method {
     DSI_MELINV_NNLS = 0, /* projected gradient from the clamped pseudo-inverse */
     DSI_MELINV_PINV = 1  /* clamped pseudo-inverse only */
 } dsi_melinv_method;
+
+/* The ridge-regularised pseudo-inverse of the filterbank, pinv [M][F] =
+ * (fb fb^T + rI)^-1 fb (S ~ Mel . pinv), and (lmax may be NULL) the largest
+ * eigenvalue of fb fb^T (the Lipschitz constant of the NNLS gradient).
+ * Allocates scratch for the call. */
+dsn_status dsi_mel_pinv(const float *fb, int M, int F, float *pinv, double *lmax);
 
 /* mel [T][M] -> spec [T][F] (same kind, power or magnitude, as the mel input).
  * n_iter: projected-gradient iterations for NNLS (e.g. 100). */

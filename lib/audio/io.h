@@ -9,7 +9,7 @@
 #ifndef DSI_AUDIO_IO_H
 #define DSI_AUDIO_IO_H
 
-#include "disent.h"
+#include "core/status.h"
 
 #include <stddef.h>
 

@@ -13,7 +13,7 @@
 #define DSI_AUDIO_MEL_H
 
 #include "audio/stft.h"
-#include "disent.h"
+#include "core/status.h"
 
 #include <stdint.h>
 

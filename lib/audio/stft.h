@@ -11,7 +11,7 @@
 #ifndef DSI_AUDIO_STFT_H
 #define DSI_AUDIO_STFT_H
 
-#include "disent.h"
+#include "core/status.h"
 
 #include <stddef.h>
 

@@ -13,7 +13,7 @@
 #ifndef DSI_AUDIO_YIN_H
 #define DSI_AUDIO_YIN_H
 
-#include "disent.h"
+#include "core/status.h"
 
 #include <math.h>
 #include <stddef.h>

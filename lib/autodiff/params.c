@@ -4,6 +4,7 @@
 #include "core/error.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <string.h>
 
 void dsi_params_init(dsi_params *ps) { memset(ps, 0, sizeof *ps); }
@@ -36,6 +37,18 @@ int dsi_params_add(dsi_params *ps, const char *name, int group, int nd, const in
         dsi_error(DSN_E_INTERNAL, "cannot add parameter '%s'", name);
         return -1;
     }
+    size_t count = 1;
+    for (int i = 0; i < nd; i++) {
+        if (shape[i] < 0 || (shape[i] > 0 && count > ((size_t)1 << 40) / (size_t)shape[i])) {
+            dsi_error(DSN_E_INVALID, "parameter '%s' is too large or has a negative dimension", name);
+            return -1;
+        }
+        count *= (size_t)shape[i];
+    }
+    if (ps->n > ((size_t)1 << 40) - count - 16) {
+        dsi_error(DSN_E_INVALID, "too many parameter values adding '%s'", name);
+        return -1;
+    }
     if (ps->count == ps->cap) {
         int cap = ps->cap ? 2 * ps->cap : 32;
         dsi_param *l = dsi_realloc(ps->list, sizeof *l * (size_t)ps->cap, sizeof *l * (size_t)cap);
@@ -62,6 +75,14 @@ int dsi_params_add(dsi_params *ps, const char *name, int group, int nd, const in
 dsn_status dsi_params_finalize(dsi_params *ps)
 {
     if (ps->finalized) return DSN_OK;
+    if (ps->limit) {
+        size_t values = 0;
+        for (int i = 0; i < ps->count; i++) values += ps->list[i].var.n;
+        if (values > ps->limit)
+            return dsi_error(DSN_E_FORMAT, "the options describe %zu parameter values, more than the %zu stored",
+                             values, ps->limit);
+    }
+    if (ps->n > SIZE_MAX / sizeof(float) / 2) return dsi_error(DSN_E_NOMEM, "%zu parameters is too many", ps->n);
     size_t bytes = (ps->n ? ps->n : 1) * sizeof(float);
     ps->data = dsi_aligned_alloc(bytes);
     ps->grad = dsi_aligned_alloc(bytes + DSI_PARAMS_GRAD_SLACK * sizeof(float));

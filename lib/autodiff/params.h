@@ -13,7 +13,7 @@
 
 #include "autodiff/var.h"
 #include "core/rng.h"
-#include "disent.h"
+#include "core/status.h"
 
 #define DSI_PARAM_NAME 64
 #define DSI_MAX_GROUPS 16
@@ -37,6 +37,9 @@ typedef struct dsi_params {
     unsigned char frozen[DSI_MAX_GROUPS];
     int n_groups;
     int finalized;
+    size_t limit;       /* if > 0: finalize refuses more values than this (set
+                         * by the model loader to what the file holds, before
+                         * any parameter memory is allocated) */
 } dsi_params;
 
 void dsi_params_init(dsi_params *ps);
@@ -45,7 +48,9 @@ void dsi_params_release(dsi_params *ps);
 int dsi_params_group(dsi_params *ps, const char *name);
 /* Declare a parameter; returns its index or -1 with a message. */
 int dsi_params_add(dsi_params *ps, const char *name, int group, int nd, const int *shape);
-/* Allocate the flat buffers (values zeroed) and point every var into them. */
+/* Allocate the flat buffers (values zeroed) and point every var into them.
+ * DSN_E_FORMAT, allocating nothing, when limit is set and the parameters
+ * hold more values than it. */
 dsn_status dsi_params_finalize(dsi_params *ps);
 dsi_var *dsi_params_var(dsi_params *ps, int index);
 /* Index of a parameter by name, or -1 */

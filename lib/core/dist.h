@@ -12,7 +12,7 @@
 #ifndef DSI_CORE_DIST_H
 #define DSI_CORE_DIST_H
 
-#include "disent.h"
+#include "core/status.h"
 
 #include <stddef.h>
 

@@ -39,10 +39,14 @@ const char *dsn_version_string(void) { return DSN_VERSION_STRING; }
 
 dsn_status dsi_error(dsn_status status, const char *fmt, ...)
 {
+    /* format into a scratch buffer first: an argument may be dsn_last_error()
+     * itself (a caller wrapping the message of the call that failed) */
+    char tmp[DSI_ERRMSG_SIZE];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(errmsg, sizeof errmsg, fmt, ap);
+    vsnprintf(tmp, sizeof tmp, fmt, ap);
     va_end(ap);
+    memcpy(errmsg, tmp, strlen(tmp) + 1);
     return status;
 }
 

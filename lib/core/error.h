@@ -2,7 +2,7 @@
 #ifndef DSI_CORE_ERROR_H
 #define DSI_CORE_ERROR_H
 
-#include "disent.h"
+#include "core/status.h"
 
 #if defined(__GNUC__)
 #define DSI_PRINTF(a, b) __attribute__((format(printf, a, b)))

@@ -4,11 +4,15 @@
 #include "core/endian.h"
 #include "core/error.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 dsn_status dsi_read_file(const char *path, size_t max_len, unsigned char **data, size_t *len)
@@ -49,11 +53,38 @@ dsn_status dsi_read_file(const char *path, size_t max_len, unsigned char **data,
     return DSN_OK;
 }
 
+/* ---- fault injection (tests only) ---- */
+
+dsi_io_fault *dsi_io_fault_hook;
+
+/* 1 (errno set) when the test hook says this I/O operation fails; *half is
+ * set instead when a write is to be cut short. */
+static int injected(int *half)
+{
+    dsi_io_fault *f = dsi_io_fault_hook;
+    if (half) *half = 0;
+    if (!f || f->countdown <= 0) return 0;
+    f->seen++;
+    if (--f->countdown > 0) return 0;
+    if (half && f->short_write) {
+        *half = 1;
+        f->countdown = 1; /* the write after the short one fails with err */
+        f->short_write = 0;
+        return 0;
+    }
+    errno = f->err;
+    return 1;
+}
+
 static int write_all(int fd, const unsigned char *p, size_t n)
 {
     while (n) {
-        ssize_t k = write(fd, p, n);
+        int half;
+        if (injected(&half)) return -1;
+        size_t want = half && n > 1 ? n / 2 : n;
+        ssize_t k = write(fd, p, want);
         if (k < 0 && errno == EINTR) continue;
+        if (k == 0) errno = ENOSPC;
         if (k <= 0) return -1;
         p += k;
         n -= (size_t)k;
@@ -61,46 +92,109 @@ static int write_all(int fd, const unsigned char *p, size_t n)
     return 0;
 }
 
+static int io_fsync(int fd) { return injected(NULL) ? -1 : fsync(fd); }
+static int io_close(int fd)
+{
+    if (injected(NULL)) {
+        int e = errno;
+        close(fd);
+        errno = e;
+        return -1;
+    }
+    return close(fd);
+}
+static int io_rename(const char *a, const char *b) { return injected(NULL) ? -1 : rename(a, b); }
+
+/* Split path into its folder (dir, "." when none) and file name (base). */
+static void split_path(const char *path, char *dir, size_t dlen, const char **base)
+{
+    const char *slash = strrchr(path, '/');
+    if (!slash) {
+        snprintf(dir, dlen, ".");
+        *base = path;
+    } else {
+        size_t k = (size_t)(slash - path);
+        if (k == 0) k = 1; /* "/name": the root */
+        snprintf(dir, dlen, "%.*s", (int)k, path);
+        *base = slash + 1;
+    }
+}
+
+/* Remove temporary files "<base>.tmp.XXXXXX" that earlier saves of the same
+ * path left behind when they were killed. A live saver holds an exclusive
+ * flock on its temporary file for the whole save, so a file we can lock (and
+ * that is older than a second, to cover the instant between its creation and
+ * its lock) has no owner any more. Best effort: failures are ignored. */
+static void remove_stale(const char *dir, const char *base)
+{
+    DIR *d = opendir(dir);
+    if (!d) return;
+    size_t bl = strlen(base);
+    struct dirent *e;
+    time_t now = time(NULL);
+    while ((e = readdir(d)) != NULL) {
+        const char *n = e->d_name;
+        if (strncmp(n, base, bl) != 0 || strncmp(n + bl, ".tmp.", 5) != 0 || strlen(n + bl + 5) != 6) continue;
+        char full[4096];
+        if (snprintf(full, sizeof full, "%s/%s", dir, n) >= (int)sizeof full) continue;
+        int fd = open(full, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0) continue;
+        struct stat sb;
+        if (fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode) && now - sb.st_mtime > 1 && flock(fd, LOCK_EX | LOCK_NB) == 0)
+            unlink(full);
+        close(fd);
+    }
+    closedir(d);
+}
+
 dsn_status dsi_write_atomic(const char *path, const void *data, size_t len)
 {
     if (!path) return dsi_error(DSN_E_INVALID, "file path must not be NULL");
     size_t pl = strlen(path);
-    char tmp[4096];
-    if (pl + 32 > sizeof tmp) return dsi_error(DSN_E_INVALID, "path too long");
-    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    if (fd < 0) return dsi_error(DSN_E_IO, "cannot create '%s': %s", tmp, strerror(errno));
-    if (write_all(fd, data, len) != 0 || fsync(fd) != 0) {
+    char tmp[4096], dir[4096];
+    if (pl == 0 || pl + 32 > sizeof tmp) return dsi_error(DSN_E_INVALID, "path of %zu bytes is empty or too long", pl);
+    const char *base;
+    split_path(path, dir, sizeof dir, &base);
+    if (!*base) return dsi_error(DSN_E_INVALID, "'%s' names a folder, not a file", path);
+    /* a fresh name per save (two savers of one path, even in one process,
+     * never share a temporary file), in the target's folder (rename is atomic
+     * only within one file system) */
+    snprintf(tmp, sizeof tmp, "%s.tmp.XXXXXX", path);
+    int fd = injected(NULL) ? -1 : mkstemp(tmp);
+    if (fd < 0) return dsi_error(DSN_E_IO, "cannot create a temporary file next to '%s': %s", path, strerror(errno));
+    /* mkstemp makes 0600 files; saved files are 0644 like open(..., 0644) made them */
+    if (flock(fd, LOCK_EX) != 0 || fchmod(fd, 0644) != 0 || write_all(fd, data, len) != 0) {
         int e = errno;
         close(fd);
         unlink(tmp);
-        return dsi_error(DSN_E_IO, "cannot write '%s': %s", tmp, strerror(e));
+        return dsi_error(DSN_E_IO, "cannot write '%s' (saving '%s'): %s", tmp, path, strerror(e));
     }
-    if (close(fd) != 0) {
+    if (io_fsync(fd) != 0) {
         int e = errno;
+        close(fd);
         unlink(tmp);
-        return dsi_error(DSN_E_IO, "cannot close '%s': %s", tmp, strerror(e));
+        return dsi_error(DSN_E_IO, "cannot fsync '%s' (saving '%s'): %s", tmp, path, strerror(e));
     }
-    if (rename(tmp, path) != 0) {
+    /* rename while still holding the lock, so no cleaner takes the file */
+    if (io_rename(tmp, path) != 0) {
         int e = errno;
+        close(fd);
         unlink(tmp);
         return dsi_error(DSN_E_IO, "cannot rename '%s' to '%s': %s", tmp, path, strerror(e));
     }
+    if (io_close(fd) != 0) {
+        int e = errno;
+        return dsi_error(DSN_E_IO, "'%s' is in place, but closing it failed: %s", path, strerror(e));
+    }
     /* make the rename itself durable */
-    char dir[4096];
-    memcpy(dir, path, pl + 1);
-    char *slash = strrchr(dir, '/');
-    if (slash) {
-        if (slash == dir) slash[1] = '\0';
-        else *slash = '\0';
-    } else {
-        strcpy(dir, ".");
+    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd < 0 || io_fsync(dfd) != 0) {
+        int e = errno;
+        if (dfd >= 0) close(dfd);
+        return dsi_error(DSN_E_IO, "'%s' is in place, but syncing its folder '%s' failed: %s", path, dir, strerror(e));
     }
-    int dfd = open(dir, O_RDONLY);
-    if (dfd >= 0) {
-        fsync(dfd);
-        close(dfd);
-    }
+    close(dfd);
+    remove_stale(dir, base);
     return DSN_OK;
 }
 

@@ -5,12 +5,14 @@
  * so a truncated or hostile file can never make us read out of bounds or
  * allocate more than the file could hold.
  * Writing: a dsi_writer collects bytes in memory; dsi_write_atomic writes them
- * to "path.tmp.<pid>", fsyncs, and renames over the target, so an existing
- * file is never left half-written. */
+ * to a fresh "path.tmp.XXXXXX" (mkstemp, locked while in use), fsyncs,
+ * renames over the target and fsyncs the folder, so an existing file is never
+ * left half-written, concurrent savers of one path never share a temporary
+ * file, and temporary files of killed saves are removed by the next save. */
 #ifndef DSI_CORE_FILEIO_H
 #define DSI_CORE_FILEIO_H
 
-#include "disent.h"
+#include "core/status.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -19,8 +21,22 @@
  * Files larger than max_len give DSN_E_FORMAT. */
 dsn_status dsi_read_file(const char *path, size_t max_len, unsigned char **data, size_t *len);
 
-/* Write len bytes atomically (temp file, fsync, rename). */
+/* Write len bytes atomically (temp file, fsync, rename, fsync of the
+ * folder). On failure the previous file at path is untouched (unless the
+ * failure is in the final close or folder sync, which the message says) and
+ * the message names the step and the file that failed. */
 dsn_status dsi_write_atomic(const char *path, const void *data, size_t len);
+
+/* Test hook for fault injection: when dsi_io_fault_hook is set, the
+ * countdown-th I/O operation of dsi_write_atomic (counting from 1: create,
+ * each write, fsync, rename, close, folder fsync) fails with errno err; with
+ * short_write, a write at that point writes half its bytes and the next
+ * operation fails with err. `seen` counts the operations reached. Not
+ * thread-safe; for tests only (never set by the library). */
+typedef struct dsi_io_fault {
+    int countdown, err, short_write, seen;
+} dsi_io_fault;
+extern dsi_io_fault *dsi_io_fault_hook;
 
 typedef struct dsi_reader {
     const unsigned char *p;

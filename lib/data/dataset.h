@@ -21,7 +21,7 @@
 #define DSI_DATA_DATASET_H
 
 #include "core/rng.h"
-#include "disent.h"
+#include "core/status.h"
 
 #include <stddef.h>
 #include <stdint.h>

@@ -13,7 +13,7 @@
 #ifndef DSI_DATA_NPY_H
 #define DSI_DATA_NPY_H
 
-#include "disent.h"
+#include "core/status.h"
 
 #include <stddef.h>
 #include <stdint.h>

@@ -32,7 +32,7 @@
 #ifndef DSI_EVAL_CLASSIFY_H
 #define DSI_EVAL_CLASSIFY_H
 
-#include "disent.h"
+#include "core/status.h"
 
 #include <stddef.h>
 #include <stdint.h>

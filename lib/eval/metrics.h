@@ -20,7 +20,7 @@
 #ifndef DSI_EVAL_METRICS_H
 #define DSI_EVAL_METRICS_H
 
-#include "disent.h"
+#include "core/status.h"
 
 #include <stddef.h>
 #include <stdint.h>

@@ -17,7 +17,7 @@
 
 #include "autodiff/params.h"
 #include "core/fileio.h"
-#include "disent.h"
+#include "core/status.h"
 
 #define DSI_MFILE_MAGIC "DSNMODEL"
 #define DSI_MFILE_VERSION 1u

@@ -1,58 +1,23 @@
 /* gauss.h - diagonal Gaussian latents (internal).
  *
  * A Gaussian latent is a pair (mu, logvar) of equal shape [..., D]. Every op
- * here clamps log-variances to [DSI_LOGVAR_MIN, DSI_LOGVAR_MAX] = [-30, 20]
- * before use (exp(20) = 4.9e8, exp(-30) = 9.4e-14: wide enough for any real
- * posterior, narrow enough that exp() and 1/exp() stay finite in float) and
- * passes a log-variance gradient only where MIN <= logvar <= MAX (zero
- * outside), the same rule in every op. NaN inputs are not hidden: they give a
- * DSN_E_NUMERIC failure from the losses.
+ * here clamps log-variances by the rule of autodiff/logvar.h ([-30, 20], the
+ * gradient passing only inside), the same rule in every op; the heads that
+ * produce (mu, logvar) from features are layers (nn/heads.h). NaN inputs are
+ * not hidden: they give a DSN_E_NUMERIC failure from the losses.
  *
  * KL and density terms are computed per element in double with expm1 forms
  * (KL(q||p) = 0.5 (expm1(d) - d + (mq-mp)^2 e^-lp), d = lq - lp), so equal
  * Gaussians give exactly 0 and tiny differences keep their precision.
- * Reductions and masks: loss/reduce.h. */
+ * Reductions and masks: autodiff/reduce.h. */
 #ifndef DSI_LATENT_GAUSS_H
 #define DSI_LATENT_GAUSS_H
 
+#include "autodiff/logvar.h"
 #include "autodiff/ops.h"
 #include "autodiff/params.h"
+#include "autodiff/reduce.h"
 #include "core/rng.h"
-#include "loss/reduce.h"
-
-#define DSI_LOGVAR_MIN (-30.0f)
-#define DSI_LOGVAR_MAX 20.0f
-
-/* clamp keeping NaN as NaN */
-static inline float dsi_lv_clamp(float v)
-{
-    return v < DSI_LOGVAR_MIN ? DSI_LOGVAR_MIN : v > DSI_LOGVAR_MAX ? DSI_LOGVAR_MAX : v;
-}
-/* 1 where the log-variance gradient passes, else 0 */
-static inline float dsi_lv_pass(float v) { return v >= DSI_LOGVAR_MIN && v <= DSI_LOGVAR_MAX ? 1.0f : 0.0f; }
-
-/* ---- heads ---- */
-/* One linear layer giving both mean and log-variance: y = x W + b with
- * W [in, 2D] (columns 0..D-1 the mean, D..2D-1 the log-variance), so one gemm
- * serves both. Parameters "<prefix>.w", "<prefix>.b" in `group`. */
-typedef struct dsi_gauss_head {
-    int w, b;      /* parameter indices */
-    int in, dim;
-} dsi_gauss_head;
-
-dsn_status dsi_gauss_head_add(dsi_gauss_head *h, dsi_params *ps, const char *prefix, int group, int in, int dim);
-/* After dsi_params_finalize: Glorot weights, zero mean bias, log-variance bias lv_bias. */
-void dsi_gauss_head_init(const dsi_gauss_head *h, dsi_params *ps, dsi_rng *rng, float lv_bias);
-/* x [.., in] -> mu, logvar [.., dim] (logvar clamped). Returns the tape status. */
-dsn_status dsi_gauss_head_forward(dsi_tape *t, const dsi_gauss_head *h, dsi_params *ps, dsi_var *x,
-                                  dsi_var **mu, dsi_var **logvar);
-
-/* Split y [.., 2D] into mu = y[.., :D] and logvar = clamp(y[.., D:]); one node.
- * Returns the tape status; *mu and *logvar are NULL on failure. */
-dsn_status dsi_gauss_split(dsi_tape *t, dsi_var *y, dsi_var **mu, dsi_var **logvar);
-
-/* y = clamp(x, -30, 20); gradient passes where -30 <= x <= 20 */
-dsi_var *dsi_logvar_clamp(dsi_tape *t, dsi_var *lv);
 
 /* ---- sampling ---- */
 /* z = mu + exp(lv / 2) * eps, eps ~ N(0, I) drawn from rng (the owning

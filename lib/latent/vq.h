@@ -24,7 +24,7 @@
 #include "autodiff/params.h"
 #include "core/dist.h"
 #include "core/rng.h"
-#include "loss/reduce.h"
+#include "autodiff/reduce.h"
 
 #include <stdint.h>
 
@@ -98,7 +98,7 @@ typedef struct dsi_vq_result {
 } dsi_vq_result;
 
 /* Quantise z_e. red sets how the losses are reduced over the n x D
- * elements (loss/reduce.h; no mask). track: update the statistics, the idle
+ * elements (autodiff/reduce.h; no mask). track: update the statistics, the idle
  * counters and the restart buffer (training steps). Returns the tape status. */
 dsn_status dsi_vq_quantize(dsi_tape *t, dsi_vq *vq, dsi_var *z_e, int layout, dsi_reduction red, int track,
                            dsi_vq_result *res);

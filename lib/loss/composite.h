@@ -1,6 +1,6 @@
 /* composite.h - the KL terms the sequence models need (internal).
  * All are dsi_kl_gauss_idx (latent/gauss.h) with the right shapes, masks and
- * fixed side; reductions as in loss/reduce.h. */
+ * fixed side; reductions as in autodiff/reduce.h. */
 #ifndef DSI_LOSS_COMPOSITE_H
 #define DSI_LOSS_COMPOSITE_H
 

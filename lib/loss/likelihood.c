@@ -1,6 +1,6 @@
 /* likelihood.c - Bernoulli, squared-error, Gaussian and Laplace losses. */
 #include "loss/likelihood.h"
-#include "latent/gauss.h"
+#include "autodiff/logvar.h"
 #include "tensor/simd.h"
 
 #include <math.h>

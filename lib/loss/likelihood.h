@@ -2,7 +2,7 @@
  *
  * Every loss takes a prediction and a target of the same shape [..., D],
  * an optional row mask (one float per row; [B,T] for padded [B,T,D]
- * sequences) and a reduction (loss/reduce.h), and returns a scalar. The
+ * sequences) and a reduction (autodiff/reduce.h), and returns a scalar. The
  * target may carry a gradient (it usually does not). Element terms:
  *
  *   bernoulli_nll  l = softplus(x) - y x = max(x,0) - x y + log1p(exp(-|x|)),
@@ -21,7 +21,7 @@
 #define DSI_LOSS_LIKELIHOOD_H
 
 #include "autodiff/tape.h"
-#include "loss/reduce.h"
+#include "autodiff/reduce.h"
 
 #define DSI_LOGSCALE_MIN (-15.0f)
 #define DSI_LOGSCALE_MAX 10.0f

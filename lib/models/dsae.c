@@ -55,28 +55,24 @@
 #include "loss/composite.h"
 #include "loss/likelihood.h"
 #include "models/model.h"
+#include "nn/heads.h"
+#include "nn/lstm.h"
 #include "nn/mlp.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
 
-#define MAX_PRIOR_LAYERS 4
+#define MAX_PRIOR_LAYERS 4 /* <= DSI_LSTM_MAX_LAYERS */
 
 enum { ENC_MLP = 0, ENC_LSTM = 1, ENC_BILSTM = 2 };
 enum { SCALE_MEAN = 0, SCALE_SUM = 1 };
 enum { SW_VG = 0, SW_ZG, SW_VL, SW_ZL };
 
-/* one LSTM layer's parameters: wx [I,4H], wh [H,4H], b [4H] */
-typedef struct lstm_p {
-    int wx, wh, b;
-    int in, hid;
-} lstm_p;
-
 /* global encoder (the live one and its stage-1 snapshot share this) */
 typedef struct genc {
     dsi_mlp feat;
-    lstm_p fw, bw;
+    dsi_bilstm bi; /* global_encoder=bilstm: directions averaged */
     dsi_gauss_head head;
     int first, count; /* parameter index range */
 } genc;
@@ -95,46 +91,18 @@ typedef struct dsae {
     int g_global, g_local, g_prior, g_dec, g_snap;
     genc genc, snap;
     dsi_mlp lfeat;
-    lstm_p lfw, lbw;
+    dsi_lstm_layer lfw; /* local_encoder=lstm */
+    dsi_bilstm lbi;     /* local_encoder=bilstm: directions concatenated */
     dsi_gauss_head zhead;
-    lstm_p prior[MAX_PRIOR_LAYERS];
+    dsi_lstm_stack prior;
     dsi_gauss_head phead;
-    lstm_p dfw, dbw;
+    dsi_bilstm dbi;     /* decoder=bilstm */
     dsi_mlp dec;
 } dsae;
 
 static const dsi_act acts[] = {DSI_ACT_TANH, DSI_ACT_RELU, DSI_ACT_LEAKY, DSI_ACT_SIGMOID};
 
-/* ---- small building blocks ---- */
-
-static dsn_status lstm_add(lstm_p *l, dsi_params *ps, const char *prefix, int group, int in, int hid)
-{
-    char name[DSI_PARAM_NAME];
-    int sx[2] = {in, 4 * hid}, sh[2] = {hid, 4 * hid}, sb[1] = {4 * hid};
-    l->in = in;
-    l->hid = hid;
-    snprintf(name, sizeof name, "%s.wx", prefix);
-    l->wx = dsi_params_add(ps, name, group, 2, sx);
-    snprintf(name, sizeof name, "%s.wh", prefix);
-    l->wh = dsi_params_add(ps, name, group, 2, sh);
-    snprintf(name, sizeof name, "%s.b", prefix);
-    l->b = dsi_params_add(ps, name, group, 1, sb);
-    return l->wx < 0 || l->wh < 0 || l->b < 0 ? DSN_E_INTERNAL : DSN_OK;
-}
-
-/* PyTorch's LSTM initialisation: uniform(-1/sqrt(H), 1/sqrt(H)) for every weight and bias */
-static void lstm_init(const lstm_p *l, dsi_params *ps, dsi_rng *rng)
-{
-    dsi_params_init_fanin(ps, l->wx, l->hid, rng);
-    dsi_params_init_fanin(ps, l->wh, l->hid, rng);
-    dsi_params_init_fanin(ps, l->b, l->hid, rng);
-}
-
-static dsi_var *lstm_run(dsi_tape *t, const lstm_p *l, dsi_params *ps, dsi_var *x, int reverse, const int *len)
-{
-    return dsi_lstm(t, x, dsi_params_var(ps, l->wx), dsi_params_var(ps, l->wh), dsi_params_var(ps, l->b), NULL, NULL,
-                    reverse, len);
-}
+/* ---- the global encoder (live and snapshot) ---- */
 
 static dsn_status genc_add(dsae *s, genc *g, dsi_params *ps, const char *prefix, int group)
 {
@@ -152,11 +120,8 @@ static dsn_status genc_add(dsae *s, genc *g, dsi_params *ps, const char *prefix,
         st = dsi_mlp_add(&g->feat, ps, name, group, sizes, s->n_hidden + 1, acts[s->act], acts[s->act]);
     }
     if (st == DSN_OK && s->genc_kind == ENC_BILSTM) {
-        snprintf(name, sizeof name, "%s.fw", prefix);
-        st = lstm_add(&g->fw, ps, name, group, hf, s->enc_lstm);
-        snprintf(name, sizeof name, "%s.bw", prefix);
-        if (st == DSN_OK) st = lstm_add(&g->bw, ps, name, group, hf, s->enc_lstm);
-        hf = s->enc_lstm;
+        st = dsi_bilstm_add(&g->bi, ps, prefix, group, hf, s->enc_lstm, DSI_BI_MEAN);
+        hf = dsi_bilstm_out(&g->bi);
     }
     snprintf(name, sizeof name, "%s.v", prefix);
     if (st == DSN_OK) st = dsi_gauss_head_add(&g->head, ps, name, group, hf, s->dv);
@@ -167,10 +132,7 @@ static dsn_status genc_add(dsae *s, genc *g, dsi_params *ps, const char *prefix,
 static void genc_init(const dsae *s, const genc *g, dsi_params *ps, dsi_rng *rng)
 {
     if (!s->gfeat_none) dsi_mlp_init(&g->feat, ps, rng);
-    if (s->genc_kind == ENC_BILSTM) {
-        lstm_init(&g->fw, ps, rng);
-        lstm_init(&g->bw, ps, rng);
-    }
+    if (s->genc_kind == ENC_BILSTM) dsi_bilstm_init(&g->bi, ps, rng);
     dsi_gauss_head_init(&g->head, ps, rng, 0.0f);
 }
 
@@ -195,12 +157,7 @@ static dsn_status ctx_make(dsi_tape *t, batch_ctx *c, int B, int T, const float 
     if (mask) {
         int *len = dsi_tape_scratch(t, sizeof(int) * (size_t)B);
         if (!len) return t->status;
-        for (int b = 0; b < B; b++) {
-            int L = 0;
-            for (int k = 0; k < T; k++)
-                if (mask[(size_t)b * T + k] != 0.0f) L = k + 1;
-            len[b] = L;
-        }
+        dsi_lstm_lengths_from_mask(mask, B, T, len);
         c->len = len;
     }
     return DSN_OK;
@@ -225,11 +182,7 @@ static dsn_status global_post(dsi_tape *t, const dsae *s, const genc *g, dsi_par
                               dsi_gauss_post *q)
 {
     dsi_var *f = s->gfeat_none ? x : dsi_mlp_forward(t, &g->feat, ps, x);
-    if (s->genc_kind == ENC_BILSTM) {
-        dsi_var *hf = lstm_run(t, &g->fw, ps, f, 0, c->len);
-        dsi_var *hb = lstm_run(t, &g->bw, ps, f, 1, c->len);
-        f = dsi_affine_scalar(t, dsi_add(t, hf, hb), 0.5f, 0.0f);
-    }
+    if (s->genc_kind == ENC_BILSTM) f = dsi_bilstm_forward(t, &g->bi, ps, f, c->len);
     dsi_var *h = mean_time(t, c, f);
     return dsi_gauss_head_forward(t, &g->head, ps, h, &q->mu, &q->lv);
 }
@@ -243,12 +196,8 @@ static dsn_status local_post(dsi_tape *t, const dsae *s, dsi_params *ps, const b
         dsi_var *uv[2] = {u, bcast_frames(t, c, v)};
         u = dsi_concat(t, uv, 2, 2);
     }
-    if (s->lenc_kind == ENC_LSTM) {
-        u = lstm_run(t, &s->lfw, ps, u, 0, NULL);
-    } else if (s->lenc_kind == ENC_BILSTM) {
-        dsi_var *hh[2] = {lstm_run(t, &s->lfw, ps, u, 0, NULL), lstm_run(t, &s->lbw, ps, u, 1, c->len)};
-        u = dsi_concat(t, hh, 2, 2);
-    }
+    if (s->lenc_kind == ENC_LSTM) u = dsi_lstm_layer_forward(t, &s->lfw, ps, u, NULL, NULL, 0, c->len);
+    else if (s->lenc_kind == ENC_BILSTM) u = dsi_bilstm_forward(t, &s->lbi, ps, u, c->len);
     return dsi_gauss_head_forward(t, &s->zhead, ps, u, &q->mu, &q->lv);
 }
 
@@ -262,24 +211,21 @@ static dsn_status prior_seq(dsi_tape *t, const dsae *s, dsi_params *ps, const ba
     dsi_var *y = first;
     if (T > 1) {
         dsi_var *h = dsi_slice(t, z, 1, 0, T - 1);
-        for (int l = 0; l < s->prior_layers; l++) h = lstm_run(t, &s->prior[l], ps, h, 0, NULL);
-        dsi_var *rest = dsi_linear(t, h, dsi_params_var(ps, s->phead.w), dsi_params_var(ps, s->phead.b), DSI_ACT_NONE);
+        h = dsi_lstm_stack_forward(t, &s->prior, ps, h, NULL);
+        dsi_var *rest = dsi_gauss_head_raw(t, &s->phead, ps, h);
         dsi_var *parts[2] = {first, rest};
         y = dsi_concat(t, parts, 2, 1);
     }
-    return dsi_gauss_split(t, y, &p->mu, &p->lv);
+    return dsi_split_mean_logvar(t, y, &p->mu, &p->lv);
 }
 
-/* y [B,T,F] from z [B,T,dz] and v [B,dv]; len: lengths for the bi-LSTM decoder */
+/* y [B,T,F] from z [B,T,dz] and v [B,dv]; c->len: lengths for the bi-LSTM decoder */
 static dsi_var *decode_seq(dsi_tape *t, const dsae *s, dsi_params *ps, const batch_ctx *c, dsi_var *z, dsi_var *v)
 {
-    dsi_var *parts[4];
+    dsi_var *parts[3];
     int n = 0;
     parts[n++] = z;
-    if (s->dec_kind == ENC_BILSTM) {
-        parts[n++] = lstm_run(t, &s->dfw, ps, z, 0, NULL);
-        parts[n++] = lstm_run(t, &s->dbw, ps, z, 1, c->len);
-    }
+    if (s->dec_kind == ENC_BILSTM) parts[n++] = dsi_bilstm_forward(t, &s->dbi, ps, z, c->len);
     parts[n++] = bcast_frames(t, c, v);
     dsi_var *in = dsi_concat(t, parts, n, 2);
     return dsi_mlp_forward(t, &s->dec, ps, in);
@@ -379,25 +325,22 @@ static dsn_status create_common(dsn_model *m, dsi_optr *r, int two_stage)
     int hl = s->hidden[s->n_hidden - 1] + (s->full ? s->dv : 0);
     if (st == DSN_OK)
         st = dsi_mlp_add(&s->lfeat, ps, "lenc.feat", s->g_local, sizes, s->n_hidden + 1, acts[s->act], acts[s->act]);
-    if (st == DSN_OK && s->lenc_kind != ENC_MLP) {
-        st = lstm_add(&s->lfw, ps, "lenc.fw", s->g_local, hl, s->enc_lstm);
-        if (st == DSN_OK && s->lenc_kind == ENC_BILSTM) st = lstm_add(&s->lbw, ps, "lenc.bw", s->g_local, hl, s->enc_lstm);
-        hl = s->lenc_kind == ENC_BILSTM ? 2 * s->enc_lstm : s->enc_lstm;
+    if (st == DSN_OK && s->lenc_kind == ENC_LSTM) {
+        st = dsi_lstm_layer_add(&s->lfw, ps, "lenc.fw", s->g_local, hl, s->enc_lstm);
+        hl = s->enc_lstm;
+    } else if (st == DSN_OK && s->lenc_kind == ENC_BILSTM) {
+        st = dsi_bilstm_add(&s->lbi, ps, "lenc", s->g_local, hl, s->enc_lstm, DSI_BI_CONCAT);
+        hl = dsi_bilstm_out(&s->lbi);
     }
     if (st == DSN_OK) st = dsi_gauss_head_add(&s->zhead, ps, "lenc.z", s->g_local, hl, s->dz);
     /* prior */
-    for (int l = 0; st == DSN_OK && l < s->prior_layers; l++) {
-        char name[32];
-        snprintf(name, sizeof name, "prior.%d", l);
-        st = lstm_add(&s->prior[l], ps, name, s->g_prior, l ? s->prior_hidden : s->dz, s->prior_hidden);
-    }
+    if (st == DSN_OK) st = dsi_lstm_stack_add(&s->prior, ps, "prior", s->g_prior, s->dz, s->prior_hidden, s->prior_layers);
     if (st == DSN_OK) st = dsi_gauss_head_add(&s->phead, ps, "prior.z", s->g_prior, s->prior_hidden, s->dz);
     /* decoder */
     int din = s->dz + s->dv;
     if (st == DSN_OK && s->dec_kind == ENC_BILSTM) {
-        st = lstm_add(&s->dfw, ps, "dec.fw", s->g_dec, s->dz, s->dec_lstm);
-        if (st == DSN_OK) st = lstm_add(&s->dbw, ps, "dec.bw", s->g_dec, s->dz, s->dec_lstm);
-        din += 2 * s->dec_lstm;
+        st = dsi_bilstm_add(&s->dbi, ps, "dec", s->g_dec, s->dz, s->dec_lstm, DSI_BI_CONCAT);
+        din += dsi_bilstm_out(&s->dbi);
     }
     sizes[0] = din;
     for (int i = 0; i < s->n_dec_hidden; i++) sizes[i + 1] = s->dec_hidden[i];
@@ -429,15 +372,12 @@ static void init_params(dsn_model *m)
     dsi_params *ps = &m->params;
     genc_init(s, &s->genc, ps, &m->rng);
     dsi_mlp_init(&s->lfeat, ps, &m->rng);
-    if (s->lenc_kind != ENC_MLP) lstm_init(&s->lfw, ps, &m->rng);
-    if (s->lenc_kind == ENC_BILSTM) lstm_init(&s->lbw, ps, &m->rng);
+    if (s->lenc_kind == ENC_LSTM) dsi_lstm_layer_init(&s->lfw, ps, &m->rng);
+    if (s->lenc_kind == ENC_BILSTM) dsi_bilstm_init(&s->lbi, ps, &m->rng);
     dsi_gauss_head_init(&s->zhead, ps, &m->rng, 0.0f);
-    for (int l = 0; l < s->prior_layers; l++) lstm_init(&s->prior[l], ps, &m->rng);
+    dsi_lstm_stack_init(&s->prior, ps, &m->rng);
     dsi_gauss_head_init(&s->phead, ps, &m->rng, 0.0f);
-    if (s->dec_kind == ENC_BILSTM) {
-        lstm_init(&s->dfw, ps, &m->rng);
-        lstm_init(&s->dbw, ps, &m->rng);
-    }
+    if (s->dec_kind == ENC_BILSTM) dsi_bilstm_init(&s->dbi, ps, &m->rng);
     dsi_mlp_init(&s->dec, ps, &m->rng);
     if (s->two_stage) {
         dsi_params_set_frozen(ps, s->g_snap, 1);
@@ -643,20 +583,15 @@ static dsn_status sample(const dsn_model *m, dsi_tape *t, dsn_encoding *enc, int
         memset(pd->logvar, 0, n * sizeof(float));
         return DSN_OK;
     }
-    const int n = (int)enc->n_items, T = s->T, D = s->dz, L = s->prior_layers;
+    const int n = (int)enc->n_items, T = s->T, D = s->dz;
     dsi_var *h[MAX_PRIOR_LAYERS] = {0}, *cs[MAX_PRIOR_LAYERS] = {0};
     dsi_var *zp = dsi_tape_new2(t, n, D, 0);
     if (!zp) return fail_status(t);
     for (int k = 0; k < T; k++) {
         const float *mu = NULL, *lv = NULL;
         if (k > 0) {
-            dsi_var *x = zp;
-            for (int l = 0; l < L; l++) {
-                const lstm_p *lp = &s->prior[l];
-                dsi_lstm_cell(t, x, h[l], cs[l], dsi_params_var(ps, lp->wx), dsi_params_var(ps, lp->wh),
-                              dsi_params_var(ps, lp->b), &h[l], &cs[l]);
-                x = h[l];
-            }
+            dsi_var *x;
+            if (dsi_lstm_stack_step(t, &s->prior, ps, zp, h, cs, &x) != DSN_OK) return fail_status(t);
             dsi_var *pm, *pl;
             if (dsi_gauss_head_forward(t, &s->phead, ps, x, &pm, &pl) != DSN_OK) return fail_status(t);
             mu = pm->x;
@@ -679,10 +614,92 @@ static dsn_status sample(const dsn_model *m, dsi_tape *t, dsn_encoding *enc, int
     return DSN_OK;
 }
 
+/* ---- streaming: one frame at a time ----
+ * The local encoder and the decoder of the causal configurations (local
+ * encoder mlp or lstm, decoder mlp) need only the frames so far; the static
+ * latent is the target's. With posterior=full the local encoder also reads
+ * the source's own v, estimated causally from the running mean of the
+ * global features (the offline encoder averages every frame of the clip).
+ * State: the local LSTM's h and c, then the running sum of the global
+ * features and the frame count. */
+
+static size_t stream_floats(const dsae *s)
+{
+    size_t n = s->lenc_kind == ENC_LSTM ? 2 * (size_t)s->enc_lstm : 0;
+    if (s->full) n += (size_t)s->hidden[s->n_hidden - 1] + 1;
+    return n;
+}
+
+static dsn_status stream_check(const dsn_model *m, size_t *state_floats, int *static_part, int *frame_size)
+{
+    const dsae *s = m->state;
+    if (s->lenc_kind == ENC_BILSTM)
+        return dsi_error(DSN_E_UNSUPPORTED, "local_encoder=bilstm reads the future: train with local_encoder=lstm or mlp to stream");
+    if (s->dec_kind == ENC_BILSTM)
+        return dsi_error(DSN_E_UNSUPPORTED, "decoder=bilstm reads the future: train with decoder=mlp to stream");
+    if (s->full && s->genc_kind == ENC_BILSTM)
+        return dsi_error(DSN_E_UNSUPPORTED,
+                         "posterior=full reads the source's v, which a bi-LSTM global encoder cannot give causally: "
+                         "train with posterior=factorised or global_encoder=mlp to stream");
+    *state_floats = stream_floats(s);
+    *static_part = 0;
+    *frame_size = s->F;
+    return DSN_OK;
+}
+
+static dsn_status stream_step(const dsn_model *m, dsi_tape *t, float *state, float *y, const float *x, const float *v)
+{
+    const dsae *s = m->state;
+    dsi_params *ps = (dsi_params *)&m->params;
+    const int H = s->enc_lstm;
+    int sx[2] = {1, s->F}, sv[2] = {1, s->dv};
+    dsi_var *xv = dsi_tape_wrap(t, x, 2, sx);
+    dsi_var *u = dsi_mlp_forward(t, &s->lfeat, ps, xv);
+    if (!u) return fail_status(t);
+    if (s->full) {
+        const int hg = s->hidden[s->n_hidden - 1];
+        float *sum = state + (s->lenc_kind == ENC_LSTM ? 2 * H : 0), *count = sum + hg;
+        dsi_var *g = dsi_mlp_forward(t, &s->genc.feat, ps, xv);
+        dsi_var *h = dsi_tape_new2(t, 1, hg, 0);
+        if (!g || !h) return fail_status(t);
+        count[0] += 1.0f;
+        for (int i = 0; i < hg; i++) {
+            sum[i] += g->x[i];
+            h->x[i] = sum[i] / count[0];
+        }
+        dsi_var *mu, *lv;
+        dsn_status st = dsi_gauss_head_forward(t, &s->genc.head, ps, h, &mu, &lv);
+        if (st != DSN_OK) return st;
+        dsi_var *uv[2] = {u, mu};
+        u = dsi_concat(t, uv, 2, 1);
+    }
+    if (s->lenc_kind == ENC_LSTM) {
+        int sh[2] = {1, H};
+        dsi_var *h1, *c1;
+        dsi_lstm_cell(t, u, dsi_tape_wrap(t, state, 2, sh), dsi_tape_wrap(t, state + H, 2, sh),
+                      dsi_params_var(ps, s->lfw.wx), dsi_params_var(ps, s->lfw.wh), dsi_params_var(ps, s->lfw.b), &h1,
+                      &c1);
+        if (!h1 || !c1) return fail_status(t);
+        for (int i = 0; i < H; i++) { /* flush denormals: a decaying cell state must not slow the audio thread */
+            state[i] = fabsf(h1->x[i]) < 1e-30f ? 0.0f : h1->x[i];
+            state[H + i] = fabsf(c1->x[i]) < 1e-30f ? 0.0f : c1->x[i];
+        }
+        u = h1;
+    }
+    dsi_var *mu, *lv;
+    dsn_status st = dsi_gauss_head_forward(t, &s->zhead, ps, u, &mu, &lv);
+    if (st != DSN_OK) return st;
+    dsi_var *zv[2] = {mu, dsi_tape_wrap(t, v, 2, sv)};
+    dsi_var *out = dsi_mlp_forward(t, &s->dec, ps, dsi_concat(t, zv, 2, 1));
+    if (!out) return fail_status(t);
+    copy_var(y, out);
+    return DSN_OK;
+}
+
 const dsi_model_vt dsi_dsae_vt = {
-    "dsae", create_dsae, init_params, destroy, loss, encode, decode, sample, epoch_end, 0,
+    "dsae", create_dsae, init_params, destroy, loss, encode, decode, sample, epoch_end, 0, stream_check, stream_step,
 };
 
 const dsi_model_vt dsi_ts_dsae_vt = {
-    "ts-dsae", create_ts, init_params, destroy, loss, encode, decode, sample, epoch_end, 0,
+    "ts-dsae", create_ts, init_params, destroy, loss, encode, decode, sample, epoch_end, 0, stream_check, stream_step,
 };

@@ -20,6 +20,7 @@
 #include "latent/gauss.h"
 #include "loss/likelihood.h"
 #include "models/model.h"
+#include "nn/heads.h"
 #include "nn/mlp.h"
 #include "core/alloc.h"
 #include "core/error.h"
@@ -214,5 +215,5 @@ static dsn_status sample(const dsn_model *m, dsi_tape *t, dsn_encoding *enc, int
 }
 
 const dsi_model_vt dsi_ml_vae_vt = {
-    "ml-vae", create, init_params, destroy, loss, encode, decode, sample, NULL, 1,
+    "ml-vae", create, init_params, destroy, loss, encode, decode, sample, NULL, 1, NULL, NULL,
 };

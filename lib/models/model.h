@@ -8,11 +8,11 @@
 #ifndef DSI_MODELS_MODEL_H
 #define DSI_MODELS_MODEL_H
 
-#include "api/options.h"
+#include "core/options.h"
 #include "autodiff/params.h"
 #include "autodiff/tape.h"
 #include "core/rng.h"
-#include "disent.h"
+#include "core/status.h"
 
 #define DSI_MAX_PARTS 4
 #define DSI_MAX_TERMS 16
@@ -103,6 +103,7 @@ struct dsn_model {
     dsi_terms last_terms;         /* loss terms of the last training step */
     const struct dsi_dist *dist;  /* during a data-parallel dsn_fit: the processes (else NULL),
                                    * for state kept outside the gradients (VQ-VAE's EMA) */
+    struct dsi_bank *bank;        /* named static latents (api/bank.h), or NULL */
 };
 
 struct dsi_model_vt {
@@ -126,6 +127,18 @@ struct dsi_model_vt {
     /* 1: dsn_fit draws batches of groups from a labelled dataset (ML-VAE);
      * 0: labels are for evaluation only and batches are plain shuffles. */
     int grouped;
+    /* Frame-by-frame swap for streaming (dsn_stream_*); both may be NULL (the
+     * family cannot stream). stream_check: whether this configuration can run
+     * one frame at a time (DSN_E_UNSUPPORTED with a message naming the option
+     * that reads the future), the floats of recurrent state it carries, the
+     * part that holds the static latent and the observation frame size. */
+    dsn_status (*stream_check)(const struct dsn_model *m, size_t *state_floats, int *static_part, int *frame_size);
+    /* One frame: y [frame_size] decoded from the local latent of x
+     * [frame_size] (encoded causally, updating state; all zeros = the start
+     * of a stream) and the static latent v. On a reset inference tape; no
+     * allocation once the tape has grown. */
+    dsn_status (*stream_step)(const struct dsn_model *m, dsi_tape *t, float *state, float *y, const float *x,
+                              const float *v);
 };
 
 /* Registry: the model families built into this library. */

@@ -22,7 +22,7 @@
  * frozen and the loss is the prior's NLL (nats per code) of the batch's codes
  * (models/vq_prior.h). */
 #include "models/vq_vae.h"
-#include "api/options.h"
+#include "core/options.h"
 #include "core/alloc.h"
 #include "core/error.h"
 #include "loss/likelihood.h"
@@ -615,7 +615,7 @@ int dsi_vqvae_stage(const dsn_model *m) { return ((const vqvae *)m->state)->stag
 dsn_status dsi_vqvae_set_stage(dsn_model *m, int stage)
 {
     vqvae *v = m->state;
-    dsn_status st = dsn_options_set(m->opts, "stage", stage == DSI_VQ_STAGE_PRIOR ? "prior" : "autoencoder");
+    dsn_status st = dsi_options_set(m->opts, "stage", stage == DSI_VQ_STAGE_PRIOR ? "prior" : "autoencoder");
     if (st != DSN_OK) return st;
     v->stage = stage;
     apply_stage(m);
@@ -678,5 +678,5 @@ dsn_status dsi_vqvae_prior_nll(const dsn_model *m, dsi_tape *t, const int32_t *c
 }
 
 const dsi_model_vt dsi_vq_vae_vt = {
-    "vq-vae", create, init_params, destroy, loss, encode, decode, sample, NULL, 0,
+    "vq-vae", create, init_params, destroy, loss, encode, decode, sample, NULL, 0, NULL, NULL,
 };

@@ -5,7 +5,7 @@
 
 #include "api/dataset.h"
 #include "api/fit.h"
-#include "api/options.h"
+#include "core/options.h"
 #include "core/alloc.h"
 #include "core/dist.h"
 #include "core/error.h"

@@ -346,6 +346,13 @@ dsn_status dsi_optim_load(dsi_optim *o, dsi_reader *r)
     uint32_t crc = dsi_crc32(dsi_crc32(0, h, OPT_HEADER), data, body);
     if (crc != dsi_get_u32(crcp))
         return dsi_error(DSN_E_FORMAT, "'%s': optimizer state is corrupt (CRC mismatch)", what);
+    for (size_t i = 0; i < body / 4; i++) {
+        float x = dsi_get_f32(data + 4 * i);
+        /* moments are finite; second moments (every buffer after the first of Adam) are >= 0 */
+        if (!isfinite(x) || (x < 0.0f && (i >= (size_t)n || !(mask & 1u))))
+            return dsi_error(DSN_E_FORMAT, "'%s': optimizer state value %zu is %g (non-finite or a negative second moment)",
+                             what, i, (double)x);
+    }
     /* everything checked: commit */
     const unsigned char *p = data;
     if (mask & 1u) { read_buf(o->m, p, (size_t)n); p += 4 * (size_t)n; }

@@ -27,7 +27,7 @@
 
 #include "autodiff/params.h"
 #include "core/fileio.h"
-#include "disent.h"
+#include "core/status.h"
 
 #include <stdint.h>
 

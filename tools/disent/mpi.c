@@ -12,7 +12,10 @@
 
 #include <stdlib.h>
 
-static int world_rank = 0, world_size = 1, started = 0;
+static int world_rank = 0, world_size = 1;
+#ifdef DSN_WITH_MPI
+static int started = 0;
+#endif
 
 int cli_mpi_start(int *argc, char ***argv)
 {

@@ -11,14 +11,14 @@ source tree's build folders, then the system loader (see disent._lib).
 Every failing C call raises a DisentError subclass carrying dsn_last_error().
 """
 
-from . import audio, errors, evaluation
+from . import audio, errors, evaluation, metrics
 from ._lib import LIBRARY_PATH, MISSING as _MISSING, VERSION_MAJOR, VERSION_MINOR
 from .core import (Dataset, Encoding, History, Model, Optimizer, Options, Part, Progress, Scope, Session,
                    allocation_count, clear_error, fit, last_error, set_allocator, status_string, version,
                    version_number)
 from .core import CodebookStats, model_families
 from .evaluation import (Classifier, ClassifierReport, PitchAccuracy, PitchUnit, accuracy, confusion_matrix,
-                         macro_f1, pitch_track, raw_pitch_accuracy)
+                         eval_swaps, macro_f1, pitch_track, raw_pitch_accuracy)
 from .errors import (ClosedError, DisentError, FileIOError, FormatError, InternalError, InvalidArgumentError,
                      LibraryNotFoundError, NumericError, OptionError, OutOfMemoryError, ShapeError, StateError,
                      UnsupportedError, VersionMismatchError)
@@ -29,8 +29,8 @@ __all__ = [
     "Dataset", "Encoding", "History", "Model", "Optimizer", "Options", "Part", "Progress", "Scope", "Session",
     "allocation_count", "clear_error", "fit", "last_error", "set_allocator", "status_string", "version",
     "version_number", "errors", "LIBRARY_PATH", "CodebookStats", "model_families",
-    "audio", "evaluation", "Classifier", "ClassifierReport", "PitchAccuracy", "PitchUnit", "accuracy",
-    "confusion_matrix", "macro_f1", "pitch_track", "raw_pitch_accuracy",
+    "audio", "evaluation", "metrics", "Classifier", "ClassifierReport", "PitchAccuracy", "PitchUnit", "accuracy",
+    "confusion_matrix", "eval_swaps", "macro_f1", "pitch_track", "raw_pitch_accuracy",
     "DisentError", "InvalidArgumentError", "ShapeError", "OutOfMemoryError", "FileIOError", "FormatError",
     "OptionError", "NumericError", "StateError", "ClosedError", "UnsupportedError", "InternalError",
     "LibraryNotFoundError", "VersionMismatchError",

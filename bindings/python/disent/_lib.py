@@ -87,6 +87,17 @@ class dsn_codebook_stats(Structure):
                 ("steps", c_int64), ("restarts", c_int64)]
 
 
+class dsn_swap_eval(Structure):
+    _fields_ = ([("size", c_size_t), ("n_train", c_size_t), ("n_eval", c_size_t), ("n_classes", c_size_t),
+                 ("n_truth", c_size_t), ("n_pitch", c_size_t), ("n_pitch_frames", c_size_t),
+                 ("pitch_reference", c_int), ("n_short_clips", c_size_t), ("n_masked_frames", c_size_t),
+                 ("n_dropped_frames", c_size_t), ("n_skipped_clips", c_size_t)]
+                + [(k, c_double) for k in ("f1_direct", "f1_pre", "f1_global", "f1_local", "mse_rec",
+                                           "mse_source_global", "mse_truth_global", "mse_truth_source",
+                                           "mse_truth_local", "mse_truth_local_source", "rpa_ceiling", "rpa_rec",
+                                           "rpa_global", "rpa_local")])
+
+
 STATUS = "dsn_status"  # marker restype: c_int checked by _check_status
 
 # ---- the declarative table: name -> (restype, argtypes) ---------------------
@@ -179,8 +190,11 @@ FUNCTIONS = {
     "dsn_accuracy": (STATUS, (double_p, i32_p, i32_p, c_size_t)),
     "dsn_macro_f1": (STATUS, (double_p, i32_p, i32_p, c_size_t)),
     "dsn_confusion_matrix": (STATUS, (u64_p, c_size_t, i32_p, i32_p, c_size_t, c_int32)),
+    "dsn_factor_metrics": (STATUS, (double_p, c_size_t, c_char_p, f32_p, c_size_t, c_size_t, f32_p, c_size_t,
+                                    Options_p)),
     "dsn_raw_pitch_accuracy": (STATUS, (double_p, double_p, size_p, f32_p, f32_p, c_size_t, c_int, c_double)),
     "dsn_pitch_track": (STATUS, (f32_p, c_size_t, size_p, f32_p, c_size_t, c_int, Options_p)),
+    "dsn_eval_swaps": (STATUS, (POINTER(dsn_swap_eval), Model_p, c_char_p, Options_p)),
     # audio for hosts
     "dsn_audio_read": (STATUS, (POINTER(f32_p), size_p, int_p, c_char_p, c_int)),
     "dsn_audio_free": (None, (f32_p,)),

@@ -9,7 +9,7 @@ import numpy as np
 
 from . import errors
 from ._arrays import as_f32, as_i32, fptr, iptr, shape_error
-from ._lib import C, Classifier_p, enc
+from ._lib import C, Classifier_p, dsn_swap_eval, enc
 from .core import Options, _Handle, _opts_ptr
 
 ClassifierReport = collections.namedtuple("ClassifierReport", "iterations converged value")
@@ -161,3 +161,27 @@ def pitch_track(x, sample_rate, options=None, **kw):
     finally:
         if o is not None and o is not options:
             o.close()
+
+
+def eval_swaps(model, manifest, label, options=None, **kw):
+    """What a listener hears from a sequence model's swaps (dsn_eval_swaps):
+    a dict with the swap macro-F1 (f1_direct, f1_pre, f1_global, f1_local),
+    log-mel errors (mse_rec, mse_source_global), timbre transfer
+    (mse_truth_global vs mse_truth_source, and transfer_ratio = their
+    quotient; NaN without a rendered truth), raw pitch accuracy (rpa_ceiling,
+    rpa_rec, rpa_global, rpa_local) and the counts (n_train, n_eval,
+    n_masked_frames, n_dropped_frames, n_skipped_clips, ...). manifest is a
+    CSV of clips; label the static factor's column; options as keywords:
+    split, train, eval, truth, notes, classifier, pitch_clips, gl_iter,
+    seed, cache, threads, bad_clips and the feature keys."""
+    o = Options.of(options, label=label, **kw)
+    r = dsn_swap_eval()
+    r.size = ctypes.sizeof(dsn_swap_eval)
+    try:
+        C.dsn_eval_swaps(byref(r), model._h, enc(str(manifest)), _opts_ptr(o))
+    finally:
+        if o is not options:
+            o.close()
+    out = {k: getattr(r, k) for k, _ in dsn_swap_eval._fields_ if k != "size"}
+    out["transfer_ratio"] = (r.mse_truth_global / r.mse_truth_source) if r.n_truth else float("nan")
+    return out

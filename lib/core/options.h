@@ -1,10 +1,16 @@
 /* options.h - the key/value option bag behind dsn_options, and typed readers
- * that consume keys so that unknown keys can be reported (internal). */
-#ifndef DSI_API_OPTIONS_H
-#define DSI_API_OPTIONS_H
+ * that consume keys so that unknown keys can be reported (internal).
+ *
+ * The bag lives in core so that every layer that reads options (models,
+ * optimizers, audio features, the trainer) can do so without seeing the API
+ * layer; lib/api/options.c wraps it in the public dsn_options_* calls. The
+ * struct keeps the public tag `dsn_options` so a handle needs no conversion. */
+#ifndef DSI_CORE_OPTIONS_H
+#define DSI_CORE_OPTIONS_H
 
-#include "disent.h"
+#include "core/status.h"
 
+#include <stddef.h>
 #include <stdint.h>
 
 #define DSI_OPT_KEY 64
@@ -20,16 +26,32 @@ struct dsn_options {
     size_t count, cap;
 };
 
+/* A new empty bag (NULL when out of memory; no message); free with
+ * dsi_options_free (NULL is a no-op). */
+struct dsn_options *dsi_options_new(void);
+void dsi_options_free(struct dsn_options *o);
+/* Free the entries of a bag that is not on the heap (e.g. a scratch bag on
+ * the stack) and leave it empty. */
+void dsi_options_clear(struct dsn_options *o);
+/* Set key to a copy of value (replacing an earlier value). DSN_E_OPTION for a
+ * key outside [a-z0-9_.-]{1,63} or a value of DSI_OPT_VALUE bytes or more,
+ * DSN_E_NOMEM; the message does not name a function (callers prefix it). */
+dsn_status dsi_options_set(struct dsn_options *o, const char *key, const char *value);
+/* The value of key, or NULL (also for a NULL bag or key); owned by the bag. */
+const char *dsi_options_get(const struct dsn_options *o, const char *key);
+/* s without leading and trailing white space (trailing spaces are cut in place). */
+char *dsi_trim(char *s);
+
 /* A reader walks a bag (which may be NULL = empty), marking each key it reads,
  * so dsi_optr_finish can report the first key nobody asked for. */
 typedef struct dsi_optr {
-    const dsn_options *opts;
+    const struct dsn_options *opts;
     unsigned char used[256];   /* bags with more keys than this are refused */
     const char *context;       /* e.g. "ml-vae" for messages */
     dsn_status status;         /* first failure */
 } dsi_optr;
 
-dsn_status dsi_optr_init(dsi_optr *r, const dsn_options *opts, const char *context);
+dsn_status dsi_optr_init(dsi_optr *r, const struct dsn_options *opts, const char *context);
 /* Each reader sets *out to the key's value, or leaves the default already in
  * *out when the key is absent. On a bad value the reader records
  * DSN_E_OPTION (first failure wins) with a message naming the key. */
@@ -47,11 +69,5 @@ void dsi_opt_ints(dsi_optr *r, const char *key, int *out, int max, int *n, int l
 /* DSN_OK if every key was read and every value was good; otherwise the first
  * failure, or DSN_E_OPTION naming the first unknown key. */
 dsn_status dsi_optr_finish(dsi_optr *r);
-
-/* Serialise a bag (u32 count, then key and value strings) and read it back
- * into a new bag (*out; DSN_E_FORMAT on damage, with a message). */
-#include "core/fileio.h"
-void dsi_options_write(dsi_writer *w, const dsn_options *opts);
-dsn_status dsi_options_read(dsi_reader *r, dsn_options **out);
 
 #endif

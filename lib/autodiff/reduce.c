@@ -1,5 +1,5 @@
 /* reduce.c - loss reductions shared by lib/loss and lib/latent (see reduce.h). */
-#include "loss/reduce.h"
+#include "autodiff/reduce.h"
 
 #include <math.h>
 #include <string.h>

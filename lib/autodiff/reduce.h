@@ -19,8 +19,8 @@
  * groups) are a SUM followed by a constant scale. When every row is masked
  * out (sum_r m_r == 0) the MEAN forms give L = 0 and zero gradients: finite,
  * never 0/0. The mask must stay valid until the backward pass. */
-#ifndef DSI_LOSS_REDUCE_H
-#define DSI_LOSS_REDUCE_H
+#ifndef DSI_AUTODIFF_REDUCE_H
+#define DSI_AUTODIFF_REDUCE_H
 
 #include "autodiff/tape.h"
 

@@ -1,0 +1,448 @@
+/* test_reliability.c - issue 17: regressions for the outside probe's
+ * findings (a small file that builds a huge model, garbled messages, an empty
+ * audio folder, masks the models cannot use, out-of-bound learning rates,
+ * non-finite weights, savers sharing a temporary name), crash-safe saves
+ * (faults injected at every write, fsync and rename; kill -9 of a saving
+ * child; a read-only folder) and resume from a checkpoint bit-identical to an
+ * uninterrupted run for every model family. */
+#include "api/optimizer.h"
+#include "core/options.h"
+#include "io/options.h"
+#include "core/endian.h"
+#include "core/fileio.h"
+#include "io/modelfile.h"
+#include "models/model.h"
+#include "support/testutil.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+/* ---- small models of every family ---- */
+
+#define MLVAE_CFG "input_dim=12, hidden=8, style_dim=2, content_dim=3, seed=3"
+#define DSAE_CFG "frames=5, n_mels=6, v_dim=3, z_dim=2, hidden=4:4, dec_hidden=5, prior_hidden=3, encoder_lstm=3, " \
+                 "decoder_lstm=3, seed=4"
+#define VQ_CFG "channels=1, height=8, width=8, hidden=6, res_blocks=1, res_channels=3, code_dim=4, num_codes=24," \
+               "codebook_update=ema, kmeans_init=1, kmeans_iters=2, restart_dead=1, dead_after=2, restart_every=3," \
+               "restart_buffer=50, prior_channels=4, prior_layers=2, prior_hidden=8, seed=21"
+
+static dsn_model *make(const char *family, const char *text)
+{
+    dsn_options *o;
+    ck_assert_int_eq(dsn_options_create(&o), DSN_OK);
+    ck_assert_msg(dsn_options_parse(o, text) == DSN_OK, "%s", dsn_last_error());
+    dsn_model *m = NULL;
+    dsn_status st = dsn_model_create(&m, family, o);
+    ck_assert_msg(st == DSN_OK, "%s %s: %s", family, text, dsn_last_error());
+    dsn_options_free(o);
+    return m;
+}
+
+static dsn_optimizer *make_opt(dsn_model *m)
+{
+    dsn_optimizer *opt = NULL;
+    ck_assert_int_eq(dsn_optimizer_create(&opt, m, "adam", NULL), DSN_OK);
+    return opt;
+}
+
+/* n observations for m, deterministic, in [0, 1] (Bernoulli and Gaussian
+ * likelihoods both take them) */
+static float *batch(const dsn_model *m, size_t n, uint64_t seed)
+{
+    size_t k = n * dsn_model_obs_size(m);
+    float *x = malloc(k * sizeof *x);
+    dsi_rng r;
+    dsi_rng_seed(&r, seed);
+    tu_fill(&r, x, k);
+    for (size_t i = 0; i < k; i++) x[i] = 0.5f + 0.5f * x[i];
+    return x;
+}
+
+static char *tmp_path(const char *name)
+{
+    static char buf[8][512];
+    static int next;
+    char *p = buf[next++ % 8];
+    snprintf(p, 512, "%s/%s", tu_tmpdir(), name);
+    return p;
+}
+
+static int count_tmp_files(const char *dir, const char *base)
+{
+    DIR *d = opendir(dir);
+    ck_assert_ptr_nonnull(d);
+    int n = 0;
+    struct dirent *e;
+    size_t bl = strlen(base);
+    while ((e = readdir(d)))
+        if (!strncmp(e->d_name, base, bl) && !strncmp(e->d_name + bl, ".tmp.", 5)) n++;
+    closedir(d);
+    return n;
+}
+
+/* ---- 1. a small file describing a huge model ---- */
+
+static size_t largest_alloc;
+static void *count_alloc(void *ctx, size_t size)
+{
+    (void)ctx;
+    if (size > largest_alloc) largest_alloc = size;
+    return malloc(size);
+}
+static void count_free(void *ctx, void *p) { (void)ctx; free(p); }
+
+/* A model file: META (family, options text), PARM from `donor`, crc. */
+static void write_file(const char *path, const char *family, const char *opts_text, const dsn_model *donor)
+{
+    dsn_options *o;
+    ck_assert_int_eq(dsn_options_create(&o), DSN_OK);
+    /* stored options are written raw, so bad ones reach the loader */
+    char buf[1024];
+    snprintf(buf, sizeof buf, "%s", opts_text);
+    for (char *tok = strtok(buf, ","); tok; tok = strtok(NULL, ",")) {
+        char *eq = strchr(tok, '=');
+        ck_assert_ptr_nonnull(eq);
+        *eq = '\0';
+        while (*tok == ' ') tok++;
+        ck_assert_int_lt(o->count, 32);
+        if (o->count == o->cap) {
+            o->cap = 32;
+            o->items = calloc(32, sizeof *o->items);
+        }
+        snprintf(o->items[o->count].key, sizeof o->items[o->count].key, "%s", tok);
+        o->items[o->count].value = strdup(eq + 1);
+        o->count++;
+    }
+    dsi_mfile_out f;
+    dsi_mfile_out_init(&f);
+    dsi_mfile_begin_section(&f, "META");
+    dsi_write_str(dsi_mfile_payload(&f), family);
+    dsi_options_write(dsi_mfile_payload(&f), o);
+    dsi_mfile_end_section(&f);
+    dsi_mfile_begin_section(&f, "PARM");
+    dsi_mfile_put_params(dsi_mfile_payload(&f), &donor->params);
+    dsi_mfile_end_section(&f);
+    ck_assert_int_eq(dsi_mfile_save(&f, path), DSN_OK);
+    dsi_mfile_out_free(&f);
+    for (size_t i = 0; i < o->count; i++) free(o->items[i].value);
+    free(o->items);
+    o->items = NULL;
+    o->count = o->cap = 0;
+    dsn_options_free(o);
+}
+
+START_TEST(small_file_huge_model_refused_before_allocating)
+{
+    dsn_model *small = make("ml-vae", MLVAE_CFG);
+    const char *path = tmp_path("huge.dsn");
+    /* the probe's case: options of a model with ~2^36 values over a few KB of weights */
+    write_file(path, "ml-vae", "input_dim=16777216, hidden=4096:4096, style_dim=2, content_dim=3", small);
+    struct stat sb;
+    ck_assert_int_eq(stat(path, &sb), 0);
+    ck_assert_int_lt(sb.st_size, 1 << 14);
+    dsn_allocator a = {count_alloc, count_free, NULL};
+    ck_assert_int_eq(dsn_set_allocator(&a), DSN_OK);
+    largest_alloc = 0;
+    dsn_model *m = (dsn_model *)1;
+    dsn_status st = dsn_model_load(&m, path);
+    ck_assert_int_eq(dsn_set_allocator(NULL), DSN_OK);
+    ck_assert_int_eq(st, DSN_E_FORMAT);
+    ck_assert_ptr_null(m);
+    ck_assert_msg(strstr(dsn_last_error(), "more than"), "%s", dsn_last_error());
+    /* nothing much larger than the file itself was allocated */
+    ck_assert_msg(largest_alloc < (size_t)1 << 20, "largest allocation %zu", largest_alloc);
+    /* a PARM section whose tensors declare more values than it holds */
+    write_file(path, "ml-vae", MLVAE_CFG, small);
+    unsigned char *data;
+    size_t len;
+    ck_assert_int_eq(dsi_read_file(path, 1 << 20, &data, &len), DSN_OK);
+    dsi_mfile_in f;
+    ck_assert_int_eq(dsi_mfile_open(&f, path), DSN_OK);
+    dsi_reader r;
+    ck_assert(dsi_mfile_find(&f, "PARM", &r));
+    size_t parm_at = (size_t)(r.p - f.data);
+    dsi_mfile_close(&f);
+    /* first tensor: u32 count, u32 name length + name, u32 nd, dims */
+    uint32_t nl = dsi_get_u32(data + parm_at + 4);
+    dsi_put_u32(data + parm_at + 4 + 4 + nl + 4, 1u << 30);
+    dsi_put_u32(data + len - 4, dsi_crc32(0, data, len - 4));
+    FILE *fp = fopen(path, "wb");
+    ck_assert_uint_eq(fwrite(data, 1, len, fp), len);
+    fclose(fp);
+    free(data);
+    ck_assert_int_eq(dsn_model_load(&m, path), DSN_E_FORMAT);
+    ck_assert_msg(strstr(dsn_last_error(), "more values than the file holds"), "%s", dsn_last_error());
+    dsn_model_free(small);
+}
+END_TEST
+
+/* ---- 2. messages that wrap the message of the call that failed ---- */
+
+static int occurrences(const char *s, const char *w)
+{
+    int n = 0;
+    for (const char *p = s; (p = strstr(p, w)); p += strlen(w)) n++;
+    return n;
+}
+
+START_TEST(wrapped_error_messages_are_not_garbled)
+{
+    dsn_options *o;
+    ck_assert_int_eq(dsn_options_create(&o), DSN_OK);
+    ck_assert_int_eq(dsn_options_parse(o, "Bad = 1"), DSN_E_OPTION);
+    ck_assert_msg(strstr(dsn_last_error(), "line 1: ") && strstr(dsn_last_error(), "bad key 'Bad'"), "%s",
+                  dsn_last_error());
+    ck_assert_int_eq(occurrences(dsn_last_error(), "line 1"), 1);
+    char v[DSI_OPT_VALUE + 8];
+    memset(v, 'a', sizeof v - 1);
+    v[sizeof v - 1] = '\0';
+    char text[sizeof v + 16];
+    snprintf(text, sizeof text, "\n\nk = %s", v);
+    ck_assert_int_eq(dsn_options_parse(o, text), DSN_E_OPTION);
+    ck_assert_msg(strstr(dsn_last_error(), "line 3: ") && strstr(dsn_last_error(), "longer than"), "%s",
+                  dsn_last_error());
+    ck_assert_int_eq(occurrences(dsn_last_error(), "dsn_options_parse"), 1);
+    dsn_options_free(o);
+    /* a stored option the model refuses, and a stored key that is not a key */
+    dsn_model *small = make("ml-vae", MLVAE_CFG);
+    const char *path = tmp_path("badopt.dsn");
+    write_file(path, "ml-vae", "input_dim=12, hidden=abc", small);
+    dsn_model *m;
+    ck_assert_int_eq(dsn_model_load(&m, path), DSN_E_FORMAT);
+    ck_assert_msg(strstr(dsn_last_error(), "cannot rebuild the model: ") && strstr(dsn_last_error(), "'hidden'"), "%s",
+                  dsn_last_error());
+    ck_assert_int_eq(occurrences(dsn_last_error(), "cannot rebuild"), 1);
+    write_file(path, "ml-vae", "Input_Dim=12", small);
+    ck_assert_int_eq(dsn_model_load(&m, path), DSN_E_FORMAT);
+    ck_assert_msg(strstr(dsn_last_error(), "bad stored option: ") && strstr(dsn_last_error(), "'Input_Dim'"), "%s",
+                  dsn_last_error());
+    ck_assert_int_eq(occurrences(dsn_last_error(), "bad stored option"), 1);
+    dsn_model_free(small);
+}
+END_TEST
+
+/* ---- 3. an empty audio folder ---- */
+
+START_TEST(audio_dataset_from_empty_folder)
+{
+    const char *dir = tmp_path("empty_audio");
+    ck_assert(mkdir(dir, 0755) == 0 || errno == EEXIST);
+    dsn_dataset *ds = (dsn_dataset *)1;
+    ck_assert_int_eq(dsn_dataset_from_audio(&ds, dir, NULL), DSN_E_INVALID);
+    ck_assert_ptr_null(ds);
+    ck_assert_msg(strstr(dsn_last_error(), "no audio files"), "%s", dsn_last_error());
+}
+END_TEST
+
+/* ---- 4. masks the model cannot use ---- */
+
+START_TEST(train_step_refuses_masks_encode_refuses)
+{
+    dsn_model *m = make("ml-vae", MLVAE_CFG);
+    dsn_optimizer *opt = make_opt(m);
+    float *x = batch(m, 4, 1), mask[4 * 5] = {0};
+    size_t np = m->params.n;
+    float *before = malloc(np * sizeof *before);
+    memcpy(before, m->params.data, np * sizeof *before);
+    ck_assert_int_eq(dsn_train_step(m, opt, x, 4, NULL, mask, NULL), DSN_E_INVALID);
+    ck_assert_msg(strstr(dsn_last_error(), "sequence model"), "%s", dsn_last_error());
+    ck_assert_int_eq(dsn_optimizer_steps(opt), 0);
+    ck_assert_int_eq(memcmp(before, m->params.data, np * sizeof *before), 0);
+    free(x);
+    free(before);
+    dsn_optimizer_free(opt);
+    dsn_model_free(m);
+
+    m = make("ts-dsae", DSAE_CFG);
+    opt = make_opt(m);
+    x = batch(m, 4, 2);
+    for (int i = 0; i < 20; i++) mask[i] = 1.0f;
+    mask[7] = 2.0f;
+    ck_assert_int_eq(dsn_train_step(m, opt, x, 4, NULL, mask, NULL), DSN_E_INVALID);
+    ck_assert_msg(strstr(dsn_last_error(), "item 1, frame 2"), "%s", dsn_last_error());
+    mask[7] = NAN;
+    ck_assert_int_eq(dsn_train_step(m, opt, x, 4, NULL, mask, NULL), DSN_E_INVALID);
+    ck_assert_int_eq(dsn_optimizer_steps(opt), 0);
+    mask[7] = 0.0f;
+    ck_assert_int_eq(dsn_train_step(m, opt, x, 4, NULL, mask, NULL), DSN_OK);
+    ck_assert_int_eq(dsn_optimizer_steps(opt), 1);
+    /* NaN data: the message names the observation */
+    x[2 * 30 + 7] = NAN;
+    ck_assert_int_eq(dsn_train_step(m, opt, x, 4, NULL, NULL, NULL), DSN_E_NUMERIC);
+    ck_assert_msg(strstr(dsn_last_error(), "observation 2 (element 7"), "%s", dsn_last_error());
+    free(x);
+    dsn_optimizer_free(opt);
+    dsn_model_free(m);
+}
+END_TEST
+
+/* ---- 5. learning rates ---- */
+
+START_TEST(set_lr_takes_the_option_bounds)
+{
+    dsn_model *m = make("ml-vae", MLVAE_CFG);
+    dsn_optimizer *opt = make_opt(m);
+    const float bad[] = {1e30f, 1001.0f, 0.0f, -1.0f, NAN, INFINITY};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        ck_assert_int_eq(dsn_optimizer_set_lr(opt, bad[i]), DSN_E_INVALID);
+        ck_assert_msg(strstr(dsn_last_error(), "(0, 1000]"), "%s", dsn_last_error());
+    }
+    ck_assert_float_eq(opt->optim.cfg.lr, 1e-3f);
+    ck_assert_int_eq(dsn_optimizer_set_lr(opt, 1000.0f), DSN_OK);
+    ck_assert_int_eq(dsn_optimizer_set_lr(opt, 1e-7f), DSN_OK);
+    dsn_optimizer_free(opt);
+    dsn_model_free(m);
+}
+END_TEST
+
+/* ---- 6. non-finite weights are neither saved nor loaded ---- */
+
+START_TEST(non_finite_weights_refused)
+{
+    dsn_model *m = make("vq-vae", VQ_CFG);
+    const char *path = tmp_path("nonfinite.dsn");
+    ck_assert_int_eq(dsn_model_save(m, NULL, path), DSN_OK);
+    int pi = m->params.count / 2;
+    float keep = m->params.data[m->params.list[pi].offset + 1];
+    m->params.data[m->params.list[pi].offset + 1] = INFINITY;
+    ck_assert_int_eq(dsn_model_save(m, NULL, path), DSN_E_NUMERIC);
+    ck_assert_msg(strstr(dsn_last_error(), m->params.list[pi].name) && strstr(dsn_last_error(), "value 1 is infinite"),
+                  "%s", dsn_last_error());
+    /* the previous file is still there and loads */
+    dsn_model *back;
+    ck_assert_int_eq(dsn_model_load(&back, path), DSN_OK);
+    ck_assert_float_eq(back->params.data[back->params.list[pi].offset + 1], keep);
+    dsn_model_free(back);
+    /* a file holding a NaN weight (as an old library wrote them) */
+    m->params.data[m->params.list[pi].offset + 1] = NAN;
+    write_file(path, "vq-vae", VQ_CFG, m);
+    ck_assert_int_eq(dsn_model_load(&back, path), DSN_E_NUMERIC);
+    ck_assert_msg(strstr(dsn_last_error(), "is NaN"), "%s", dsn_last_error());
+    dsn_model_free(m);
+}
+END_TEST
+
+/* ---- 7. concurrent savers of one path; stale temporary files ---- */
+
+typedef struct saver_arg {
+    dsn_model *m;
+    const char *path;
+    int rounds, failures;
+    char msg[256];
+} saver_arg;
+
+static void *saver(void *p)
+{
+    saver_arg *a = p;
+    for (int i = 0; i < a->rounds; i++)
+        if (dsn_model_save(a->m, NULL, a->path) != DSN_OK) {
+            a->failures++;
+            snprintf(a->msg, sizeof a->msg, "%s", dsn_last_error());
+        }
+    return NULL;
+}
+
+static void *loader(void *p)
+{
+    saver_arg *a = p;
+    for (int i = 0; i < a->rounds; i++) {
+        dsn_model *m;
+        if (dsn_model_load(&m, a->path) != DSN_OK) {
+            a->failures++;
+            snprintf(a->msg, sizeof a->msg, "%s", dsn_last_error());
+        } else {
+            dsn_model_free(m);
+        }
+    }
+    return NULL;
+}
+
+START_TEST(concurrent_savers_never_share_a_temporary_file)
+{
+    const char *path = tmp_path("shared.dsn");
+    dsn_model *a = make("ml-vae", MLVAE_CFG), *b = make("ml-vae", "input_dim=12, hidden=8, style_dim=2, content_dim=3, seed=9");
+    ck_assert_int_eq(dsn_model_save(a, NULL, path), DSN_OK);
+    saver_arg args[4] = {{a, path, 60, 0, ""}, {b, path, 60, 0, ""}, {a, path, 60, 0, ""}, {NULL, path, 120, 0, ""}};
+    pthread_t th[4];
+    for (int i = 0; i < 3; i++) pthread_create(&th[i], NULL, saver, &args[i]);
+    pthread_create(&th[3], NULL, loader, &args[3]);
+    for (int i = 0; i < 4; i++) pthread_join(th[i], NULL);
+    for (int i = 0; i < 4; i++) ck_assert_msg(args[i].failures == 0, "thread %d: %d failures: %s", i, args[i].failures, args[i].msg);
+    ck_assert_int_eq(count_tmp_files(tu_tmpdir(), "shared.dsn"), 0);
+    dsn_model_free(a);
+    dsn_model_free(b);
+}
+END_TEST
+
+static void make_stale(const char *path, int age_s)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(write(fd, "junk", 4), 4);
+    close(fd);
+    struct timespec t[2];
+    clock_gettime(CLOCK_REALTIME, &t[0]);
+    t[0].tv_sec -= age_s;
+    t[1] = t[0];
+    ck_assert_int_eq(utimensat(AT_FDCWD, path, t, 0), 0);
+}
+
+START_TEST(stale_temporary_files_are_removed)
+{
+    const char *path = tmp_path("stale.dsn");
+    dsn_model *m = make("ml-vae", MLVAE_CFG);
+    char old[600], fresh[600], locked[600], other[600];
+    snprintf(old, sizeof old, "%s.tmp.AbC123", path);      /* a killed save's */
+    snprintf(fresh, sizeof fresh, "%s.tmp.XyZ789", path);  /* just created by a live saver */
+    snprintf(locked, sizeof locked, "%s.tmp.Lck000", path); /* a live saver's, old but locked */
+    snprintf(other, sizeof other, "%s.tmpx", path);         /* not ours */
+    make_stale(old, 60);
+    make_stale(fresh, 0);
+    make_stale(locked, 60);
+    make_stale(other, 60);
+    int lfd = open(locked, O_RDONLY);
+    ck_assert_int_eq(flock(lfd, LOCK_EX), 0);
+    ck_assert_int_eq(dsn_model_save(m, NULL, path), DSN_OK);
+    ck_assert_int_ne(access(old, F_OK), 0);
+    ck_assert_int_eq(access(fresh, F_OK), 0);
+    ck_assert_int_eq(access(locked, F_OK), 0);
+    ck_assert_int_eq(access(other, F_OK), 0);
+    close(lfd);
+    unlink(fresh);
+    unlink(locked);
+    unlink(other);
+    /* saved files keep the usual mode */
+    struct stat sb;
+    ck_assert_int_eq(stat(path, &sb), 0);
+    ck_assert_int_eq(sb.st_mode & 0777, 0644);
+    dsn_model_free(m);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("reliability");
+    TCase *tc = tcase_create("probe");
+    tcase_set_timeout(tc, 300);
+    tcase_add_test(tc, small_file_huge_model_refused_before_allocating);
+    tcase_add_test(tc, wrapped_error_messages_are_not_garbled);
+    tcase_add_test(tc, audio_dataset_from_empty_folder);
+    tcase_add_test(tc, train_step_refuses_masks_encode_refuses);
+    tcase_add_test(tc, set_lr_takes_the_option_bounds);
+    tcase_add_test(tc, non_finite_weights_refused);
+    tcase_add_test(tc, concurrent_savers_never_share_a_temporary_file);
+    tcase_add_test(tc, stale_temporary_files_are_removed);
+    suite_add_tcase(s, tc);
+    return tu_run(s) ? 1 : 0;
+}
