@@ -29,7 +29,6 @@
 #define _POSIX_C_SOURCE 200809L /* clock_gettime */
 #include <disent.h>
 
-#include "example_png.h"
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -47,12 +46,6 @@
     } while (0)
 
 enum { PIX = 784, CHUNK = 256 };
-
-/* a minimal PNG writer shared by the examples */
-static int write_png(const char *path, const unsigned char *pix, int w, int h)
-{
-    return ex_write_png(path, pix, w, h, 1);
-}
 
 static double now(void)
 {
@@ -259,7 +252,7 @@ static void swap_grid(dsn_session *s, dsn_encoding *e, dsn_encoding *f, const im
                     pix[(size_t)((r + 1) * 28 + y) * W + (col + 1) * 28 + x] =
                         (unsigned char)(255.0f * out[col * PIX + y * 28 + x]);
     }
-    if (write_png(png, pix, W, W) == 0)
+    if (dsn_image_save_png(png, pix, W, W, 1) == DSN_OK)
         printf("swap grid written to %s (rows: content source; columns: style source)\n", png);
     else
         fprintf(stderr, "could not write %s\n", png);

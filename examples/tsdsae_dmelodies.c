@@ -43,7 +43,6 @@
  * OpenBLAS reads it at start-up). */
 #include <disent.h>
 
-#include "example_png.h"
 
 #include <errno.h>
 #include <math.h>
@@ -835,7 +834,7 @@ int main(int argc, char **argv)
         }
         char path[4200];
         snprintf(path, sizeof path, "%s/swaps.png", c.out);
-        if (ex_write_png(path, img, W, H, 3) != 0) fprintf(stderr, "cannot write %s\n", path);
+        if (dsn_image_save_png(path, img, W, H, 3) != DSN_OK) fprintf(stderr, "%s\n", dsn_last_error());
         else
             printf("%s: log-mel spectrograms, one row per pair, columns: source | partner | swap_global (source "
                    "melody, partner instrument) | swap_local (partner melody, source instrument)%s\n",

@@ -14,8 +14,6 @@
  * OUT_PREFIX_samples.png (64 prior samples, temperature 1). Public API only. */
 #include <disent.h>
 
-#include "example_png.h"
-
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,13 +28,6 @@
             exit(1);                                                                       \
         }                                                                                  \
     } while (0)
-
-/* a minimal PNG writer shared by the examples */
-static int write_png(const char *path, const unsigned char *pix, int w, int h)
-{
-    return ex_write_png(path, pix, w, h, 1);
-}
-
 
 static double now(void)
 {
@@ -102,6 +93,19 @@ static double test_mse(dsn_model *m, const dsn_dataset *test, float *recon_out, 
     return se / ((double)n * 784);
 }
 
+/* one named figure of dsn_model_stats (ds NULL: the training tracker) */
+static double stat(dsn_model *m, const dsn_dataset *ds, const char *name)
+{
+    const char *names[64];
+    double vals[64];
+    size_t n = 0;
+    CHECK(dsn_model_stats(m, names, vals, 64, &n, ds));
+    for (size_t i = 0; i < n && i < 64; i++)
+        if (!strcmp(names[i], name)) return vals[i];
+    fprintf(stderr, "no statistic '%s'\n", name);
+    exit(1);
+}
+
 static void put_digit(unsigned char *pix, int W, int gx, int gy, const float *img)
 {
     for (int r = 0; r < 28; r++)
@@ -144,8 +148,7 @@ int main(int argc, char **argv)
     printf("MNIST: %zu train images, %zu test images for evaluation; pixel variance %.4f\n", ntr, nt, var);
 
     dsn_model *models[2];
-    double mse[2];
-    dsn_codebook_stats usage[2], tracker[2];
+    double mse[2], perp[2], used[2], dead[2], restarts[2];
     float recon[16 * 784];
     for (int r = 0; r < 2; r++) {
         char text[512];
@@ -162,24 +165,24 @@ int main(int argc, char **argv)
         printf("autoencoder, restart_dead=%d (%zu parameters)\n", r, dsn_model_num_params(models[r]));
         fit(models[r], train, 1, ae_steps, "3e-4", r ? "ae+restarts" : "ae");
         mse[r] = test_mse(models[r], test, r ? recon : NULL, x);
-        CHECK(dsn_model_code_usage(models[r], test, &usage[r]));
-        CHECK(dsn_model_codebook_stats(models[r], &tracker[r]));
+        perp[r] = stat(models[r], test, "codebook.perplexity");
+        used[r] = stat(models[r], test, "codebook.used");
+        dead[r] = stat(models[r], NULL, "codebook.dead");
+        restarts[r] = stat(models[r], NULL, "codebook.restarts");
     }
     printf("\n| restarts | test MSE | test perplexity | used (test) | dead (train tracker) | restarts done |\n");
     printf("|---|---|---|---|---|---|\n");
     for (int r = 0; r < 2; r++)
-        printf("| %s | %.5f | %.1f | %d / 512 (%.1f %%) | %d | %lld |\n", r ? "on" : "off", mse[r], usage[r].perplexity,
-               usage[r].used, 100 * usage[r].used_fraction, tracker[r].dead, (long long)tracker[r].restarts);
+        printf("| %s | %.5f | %.1f | %.0f / 512 (%.1f %%) | %.0f | %.0f |\n", r ? "on" : "off", mse[r], perp[r],
+               used[r], 100 * used[r] / 512, dead[r], restarts[r]);
 
     /* the prior of the restarts model */
     dsn_model *m = models[1];
     CHECK(dsn_model_set_stage(m, "prior"));
-    double bits0;
-    CHECK(dsn_model_prior_bits(m, test, &bits0));
+    double bits0 = stat(m, test, "prior.bits_per_code");
     printf("\nprior (gated PixelCNN over 7x7 codes): untrained %.3f bits/code\n", bits0);
     fit(m, train, 2, prior_steps, "1e-3", "prior");
-    double bits;
-    CHECK(dsn_model_prior_bits(m, test, &bits));
+    double bits = stat(m, test, "prior.bits_per_code");
     printf("prior: %.3f bits per code on the test images (uniform: log2 512 = 9; %.1f bits per image of 49 codes)\n",
            bits, bits * 49);
 
@@ -192,7 +195,7 @@ int main(int argc, char **argv)
     }
     char path[512];
     snprintf(path, sizeof path, "%s_recon.png", prefix);
-    if (write_png(path, pix, G * 28, 4 * 28) == 0) printf("wrote %s\n", path);
+    if (dsn_image_save_png(path, pix, G * 28, 4 * 28, 1) == DSN_OK) printf("wrote %s\n", path);
     free(pix);
     dsn_session *s;
     dsn_encoding *e;
@@ -207,7 +210,7 @@ int main(int argc, char **argv)
     pix = calloc((size_t)G * 28 * G * 28, 1);
     for (int i = 0; i < G * G; i++) put_digit(pix, G * 28, i % G, i / G, y + (size_t)i * 784);
     snprintf(path, sizeof path, "%s_samples.png", prefix);
-    if (write_png(path, pix, G * 28, G * 28) == 0) printf("wrote %s (64 samples drawn in %.2f s)\n", path, ts);
+    if (dsn_image_save_png(path, pix, G * 28, G * 28, 1) == DSN_OK) printf("wrote %s (64 samples drawn in %.2f s)\n", path, ts);
     free(pix);
     free(y);
     dsn_encoding_free(e);

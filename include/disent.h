@@ -760,6 +760,17 @@ typedef struct dsn_swap_eval {
 DSN_API DSN_NODISCARD dsn_status dsn_eval_swaps(dsn_swap_eval *out, dsn_model *model, const char *manifest,
                                                 const dsn_options *opts);
 
+/* ==== images =================================================================== */
+/* Write width x height 8-bit pixels of `channels` bytes each (1 grey, 3 RGB,
+ * 4 RGBA; rows top to bottom, no padding; pixels holds width*height*channels
+ * bytes) as a PNG file at path, atomically (a temporary file renamed over
+ * path, so an existing file is never half-written). Uncompressed deflate:
+ * exact, larger than a compressor's output. DSN_E_INVALID for a NULL
+ * argument, a zero size or another channel count; DSN_E_IO; DSN_E_NOMEM.
+ * Any thread; allocates the file's bytes for the call. */
+DSN_API DSN_NODISCARD dsn_status dsn_image_save_png(const char *path, const uint8_t *pixels, size_t width,
+                                                    size_t height, int channels);
+
 /* ==== audio for hosts ============================================================
  * File input/output and the feature front end of the audio datasets, so a
  * host can turn a clip into exactly the log-mel frames a model was trained
@@ -820,75 +831,69 @@ DSN_API DSN_NODISCARD dsn_status dsn_audio_features(float *out, size_t len, size
 DSN_API DSN_NODISCARD dsn_status dsn_mel_to_audio(float *out, size_t len, size_t *n_samples, const float *mel,
                                                   size_t n_frames, size_t n_mels, const dsn_options *opts);
 
-/* ==== VQ-VAE: codes and prior ================================================
- * The "vq-vae" family (options and measured figures in docs/vqvae.md) has one
- * latent part, "codes" (DSN_SCOPE_POSITION): for each observation
- * (H/4) x (W/4) code positions (sequences: T/4), each an int32 code index in
- * [0, K) and its codebook vector of code_dim floats ("value", what decode
- * uses). Training runs in two stages on the same model: "autoencoder" (the
- * default) and then "prior", an autoregressive model over the codes (a gated
- * PixelCNN for images, an LSTM for sequences), trained with the same
- * dsn_train_step / dsn_fit calls. dsn_sample(session, enc, "codes", seed)
- * draws codes from the prior (position by position, with the model's
- * temperature and top-k) and fills their vectors; dsn_decode turns them into
- * observations. The calls below fail with DSN_E_UNSUPPORTED on models of
- * other families. */
+/* ==== stages, statistics, options after creation, discrete codes ============
+ * Family-specific behaviour through generic calls (each family's guide lists
+ * its stages, statistics and changeable options: docs/mlvae.md,
+ * docs/dsae.md, docs/vqvae.md). */
 
-/* Codebook health. */
-typedef struct dsn_codebook_stats {
-    int num_codes;               /* K */
-    double perplexity;           /* exp(entropy) of the code histogram: last training step, or the dataset */
-    double used_fraction;        /* codes used / K: the same scope */
-    int used;                    /* codes used: the same scope */
-    int dead;                    /* codes unused for dead_after training steps (training tracker only) */
-    double total_perplexity;     /* over every training vector since the model was created or loaded */
-    double total_used_fraction;
-    int64_t steps;               /* training steps tracked since creation or load */
-    int64_t restarts;            /* dead codes restarted since creation or load */
-} dsn_codebook_stats;
-
-/* The training-time tracker: usage of the last training step, the dead codes
- * and totals since the model was created or loaded (training statistics are
- * not saved in the model file). No allocation. The same figures are reported
- * to the progress callback as the terms "perplexity", "used_frac" and "dead". */
-DSN_API DSN_NODISCARD dsn_status dsn_model_codebook_stats(const dsn_model *model, dsn_codebook_stats *out);
-/* Code usage over a dataset: encodes every observation (in batches, on the
- * calling thread) and fills perplexity, used_fraction and used (dead = 0;
- * totals = the same values; steps and restarts from the tracker). Allocates
- * scratch for the call. The model must not be trained meanwhile. */
-DSN_API DSN_NODISCARD dsn_status dsn_model_code_usage(const dsn_model *model, const dsn_dataset *ds,
-                                                      dsn_codebook_stats *out);
-/* Switch the training stage: "autoencoder" or "prior". "prior" freezes the
- * encoder, decoder and codebook and makes the training loss the prior's mean
- * negative log-likelihood of the batch's codes (nats per code; the term
- * "bits_per_code" is reported too); "autoencoder" freezes the prior. The stage
- * is stored in the model's options, so a saved model keeps it. Create a new
- * optimizer for the prior stage (its learning rate and step count are its
- * own). Allocates (the option bag); not while the model is in use. */
-DSN_API DSN_NODISCARD dsn_status dsn_model_set_stage(dsn_model *model, const char *stage);
-/* The current stage ("autoencoder" or "prior"; static text), or NULL for a
- * model without stages. */
+/* The current training stage (static text), or NULL for a model without
+ * stages (ml-vae, dsae). "ts-dsae": "constrained" then "full" (dsn_fit
+ * switches after constrained_epochs epochs). "vq-vae": "autoencoder" (the
+ * default) then "prior", an autoregressive model over the codes (a gated
+ * PixelCNN for images, an LSTM for sequences). No allocation. */
 DSN_API const char *dsn_model_stage(const dsn_model *model);
-/* Sampling settings used by dsn_sample on "codes": temperature (> 0 divides
- * the logits; 0 takes the most likely code at every position) and top_k
- * (0 = all K codes; else only the top_k most likely codes, ties at the
- * threshold kept). Defaults from the model options temperature (1) and
- * top_k (0); not saved unless given as options. Not while a session samples. */
-DSN_API DSN_NODISCARD dsn_status dsn_model_set_sampling(dsn_model *model, float temperature, int top_k);
-/* The prior's mean negative log-likelihood of a dataset's codes in bits per
- * code (compare with log2 K, the uniform prior). Encodes every observation
- * in batches on the calling thread. Allocates scratch for the call. */
-DSN_API DSN_NODISCARD dsn_status dsn_model_prior_bits(const dsn_model *model, const dsn_dataset *ds,
-                                                      double *bits_per_code);
-/* Copy a codes part's int32 indices (rows of the part, e.g. items x
- * positions, in item-major order) into out (len values); *rows (may be NULL)
- * gets the count; out may be NULL to ask the size. DSN_E_INVALID for a part
- * without codes. No allocation. */
+/* Switch the training stage by name. The stage is kept in the model (saved
+ * by dsn_model_save). "vq-vae": "prior" freezes the encoder, decoder and
+ * codebook and makes the training loss the prior's mean negative
+ * log-likelihood of the batch's codes (nats per code; the term
+ * "bits_per_code" is reported too); "autoencoder" freezes the prior.
+ * "ts-dsae": "full" snapshots the global encoder (the informed prior) and
+ * unfreezes the local encoder; going back gives DSN_E_STATE. A switch that
+ * changes the objective ends dsn_fit's comparison of validation losses
+ * across it. Create a new optimizer after a switch when the trainable
+ * parameters change (its learning rate and step count are its own).
+ * DSN_E_UNSUPPORTED for a model without stages, DSN_E_INVALID for an
+ * unknown stage name. Allocates (the option bag); not while the model is in
+ * use by another thread. */
+DSN_API DSN_NODISCARD dsn_status dsn_model_set_stage(dsn_model *model, const char *stage);
+/* Change an option that the family allows to change after creation
+ * ("vq-vae": temperature (> 0 divides the sampling logits; 0 takes the most
+ * likely code) and top_k (0 = all codes; else only the top_k most likely,
+ * ties kept) used by dsn_sample). The value is recorded in the model's
+ * options, so dsn_model_save keeps it. DSN_E_OPTION for any other key or a
+ * bad value. Allocates (the option bag); not while a session uses the
+ * model. */
+DSN_API DSN_NODISCARD dsn_status dsn_model_set_option(dsn_model *model, const char *key, const char *value);
+/* Named figures of a model: up to len names (static text) and values into
+ * names[] and values[]; *count (may be NULL) gets how many there are (names
+ * and values may be NULL when len is 0, to ask the count).
+ *  - ds NULL: the training tracker since the model was created or loaded
+ *    ("vq-vae": codebook.size, codebook.perplexity, codebook.used_fraction,
+ *    codebook.used (last training step), codebook.dead, codebook.total_perplexity,
+ *    codebook.total_used_fraction, codebook.steps, codebook.restarts);
+ *    other families have none yet.
+ *  - ds given: measured over every observation of ds (in batches, on the
+ *    calling thread, without updates): the mean of every loss term over the
+ *    dataset ("loss", "rec", the KL of each latent part, ...: the names of
+ *    dsn_train_terms), plus the family's own ("vq-vae": codebook.size,
+ *    codebook.perplexity, codebook.used_fraction, codebook.used and
+ *    prior.bits_per_code, the prior's mean negative log-likelihood of the
+ *    codes in bits; compare with log2 K).
+ * Values are double; counts are whole numbers. The model's training RNG is
+ * left unchanged. Allocates scratch for a dataset; the model must not be
+ * trained or used by another thread meanwhile. */
+DSN_API DSN_NODISCARD dsn_status dsn_model_stats(dsn_model *model, const char **names, double *values, size_t len,
+                                                 size_t *count, const dsn_dataset *ds);
+/* Copy a part of discrete codes' int32 indices ("vq-vae": part "codes", rows
+ * = items x positions, item-major) into out (len values); *rows (may be
+ * NULL) gets the count; out may be NULL to ask the size. DSN_E_INVALID for
+ * a part without codes. No allocation. */
 DSN_API DSN_NODISCARD dsn_status dsn_encoding_get_codes(const dsn_encoding *enc, const char *part, int32_t *out,
                                                         size_t len, size_t *rows);
-/* Overwrite a codes part with rows indices in [0, K) (rows must match the
- * part: encode or dsn_encoding_prepare first) and refresh its vectors from
- * the model's codebook, so dsn_decode decodes them. No allocation. */
+/* Overwrite a part of discrete codes with rows indices in [0, K) (rows must
+ * match the part: encode or dsn_encoding_prepare first) and refresh its
+ * vectors from the model's codebook, so dsn_decode decodes them.
+ * DSN_E_INVALID for a code out of range (nothing changed). No allocation. */
 DSN_API DSN_NODISCARD dsn_status dsn_encoding_set_codes(dsn_encoding *enc, const char *part, const int32_t *codes,
                                                         size_t rows);
 

@@ -15,12 +15,16 @@ step() { printf '\n==== %s (%ds)\n' "$*" $(( $(date +%s) - t0 )); }
 step "layers: every #include against the table in docs/design.md"
 /usr/bin/python3 scripts/check-layers.py
 tests/layers/test-check-layers.sh
+tests/scripts/test-run-suites.sh
 
 step "make (gcc, -Werror) + suites"
 make -j"$JOBS" BUILD="$OUT/gcc" CFLAGS=-Werror test
 
 step "MPI: data-parallel fit = one process (mpirun -np 1, 2, 3), bad input never hangs, mpirun disent train"
 make -j"$JOBS" BUILD="$OUT/gcc" CFLAGS=-Werror MPI=1 test-mpi
+
+step "LV2 plugin: no allocation or mutex lock in run() over a 60-s render (tests/lv2/rt_host.c)"
+make -j"$JOBS" BUILD="$OUT/gcc" CFLAGS=-Werror test-lv2
 
 step "benchmarks compile (not run: speed targets live in bench/, not in tests)"
 make -j"$JOBS" BUILD="$OUT/gcc" CFLAGS=-Werror bench

@@ -445,8 +445,7 @@ START_TEST(mnist_real_files)
     char probe[1200];
     snprintf(probe, sizeof probe, "%s/t10k-labels-idx1-ubyte", dir);
     if (access(probe, R_OK) != 0) {
-        printf("mnist_real_files: skipped, no MNIST in %s (run scripts/fetch-mnist.sh)\n", dir);
-        return;
+        TU_SKIP("no MNIST in %s (run scripts/fetch-mnist.sh)", dir);
     }
     static const int train_hist[10] = {5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949};
     static const int test_hist[10] = {980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009};

@@ -468,6 +468,10 @@ START_TEST(stage_switch_freezes_snapshots_and_resumes)
     dsn_optimizer *opt = adam(m, "0.01");
     float *init = copy_params(m);
 
+    /* the stage through the generic calls */
+    ck_assert_str_eq(dsn_model_stage(m), "constrained");
+    ck_assert_int_eq(dsn_model_set_stage(m, "bogus"), DSN_E_INVALID);
+    ck_assert_int_eq(dsn_model_set_stage(m, "constrained"), DSN_OK); /* already there */
     /* stage 1: two epochs; local encoder and prior untouched, the rest learns */
     fit_to(m, opt, ds, 1);
     ck_assert_int_eq(m->epoch, 1);
@@ -488,6 +492,22 @@ START_TEST(stage_switch_freezes_snapshots_and_resumes)
     ck_assert_int_eq(memcmp(pvals(m, "snap.feat.0.w"), pvals(m, "genc.feat.0.w"), pcount(m, "genc.feat.0.w") * 4), 0);
     ck_assert_int_eq(memcmp(pvals(m, "snap.v.b"), pvals(m, "genc.v.b"), pcount(m, "genc.v.b") * 4), 0);
     float *stage1 = copy_params(m);
+    ck_assert_str_eq(dsn_model_stage(m), "full");
+    ck_assert_int_eq(dsn_model_set_stage(m, "constrained"), DSN_E_STATE); /* no way back */
+    {   /* an explicit switch does what the schedule does */
+        dsn_model *e = make("ts-dsae", text);
+        int obj = e->objective;
+        ck_assert_int_eq(dsn_model_set_stage(e, "full"), DSN_OK);
+        ck_assert_str_eq(dsn_model_stage(e), "full");
+        ck_assert_int_eq(e->objective, obj + 1);
+        ck_assert(!dsi_params_is_frozen(&e->params, group_id(e, "local")));
+        ck_assert_int_eq(memcmp(pvals(e, "snap.v.w"), pvals(e, "genc.v.w"), pcount(e, "genc.v.w") * 4), 0);
+        dsn_model_free(e);
+        dsn_model *d = make("dsae", TINY);
+        ck_assert_ptr_null(dsn_model_stage(d));
+        ck_assert_int_eq(dsn_model_set_stage(d, "full"), DSN_E_UNSUPPORTED);
+        dsn_model_free(d);
+    }
 
     /* stage 2: everything but the snapshot learns; swap terms reported */
     fit_to(m, opt, ds, 3);
@@ -860,7 +880,7 @@ END_TEST
 START_TEST(bench_reference_step)
 {
     const char *on = getenv("DSN_DSAE_BENCH");
-    if (!on || !*on || !strcmp(on, "0")) return;
+    if (!on || !*on || !strcmp(on, "0")) TU_SKIP("timing only with DSN_DSAE_BENCH=1");
     enum { B = 128, T = 250, F = 80 };
     float *x = malloc(sizeof(float) * B * T * F), *mask = malloc(sizeof(float) * B * T);
     int32_t *lab = malloc(sizeof(int32_t) * B);

@@ -4,10 +4,14 @@
  * initialisation, bad sizes and shapes, and no allocation after the first
  * step. */
 #include "autodiff/logvar.h"
+#include "nn/conv.h"
+#include "nn/embedding.h"
 #include "nn/heads.h"
 #include "nn/linear.h"
 #include "nn/lstm.h"
 #include "nn/mlp.h"
+#include "nn/pixelcnn.h"
+#include "nn/residual.h"
 #include "support/gradcheck.h"
 #include "support/testutil.h"
 
@@ -37,15 +41,18 @@ static dsi_var *gc_layer(dsi_tape *t, dsi_var **in, void *c)
     return lc->f(t, lc->ps, in[0], lc->ctx);
 }
 
-/* x of shape xs (nd dims) uniform in [-1, 1]; parameters at their initial
- * values (ps finalised and initialised). Returns the number of mismatches. */
-static int check_layer(const char *name, dsi_params *ps, layer_fn f, void *ctx, int nd, const int *xs)
+/* x of shape xs (nd dims) uniform in [-1, 1], or the given values xv;
+ * parameters at their initial values (ps finalised and initialised).
+ * Returns the number of mismatches. */
+static int check_layer_at(const char *name, dsi_params *ps, layer_fn f, void *ctx, int nd, const int *xs,
+                          const float *xv)
 {
     layer_check lc = {ps, f, ctx};
     gc_input in[2];
     memset(in, 0, sizeof in);
     in[0].nd = nd;
     memcpy(in[0].shape, xs, sizeof(int) * (size_t)nd);
+    in[0].values = xv;
     in[1].nd = 1;
     in[1].shape[0] = (int)ps->n;
     float *keep = malloc(sizeof(float) * ps->n);
@@ -60,6 +67,11 @@ static int check_layer(const char *name, dsi_params *ps, layer_fn f, void *ctx, 
     }
     free(keep);
     return bad;
+}
+
+static int check_layer(const char *name, dsi_params *ps, layer_fn f, void *ctx, int nd, const int *xs)
+{
+    return check_layer_at(name, ps, f, ctx, nd, xs, NULL);
 }
 
 static void setup(dsi_params *ps, int *g)
@@ -536,6 +548,328 @@ START_TEST(bern_head_probs_are_sigmoid_of_logits)
 }
 END_TEST
 
+/* ---- convolutions and residual blocks ---- */
+
+typedef struct conv_ctx {
+    dsi_conv *c;
+    dsi_resblock *r;
+    const float *mask;
+} conv_ctx;
+
+static dsi_var *f_conv(dsi_tape *t, dsi_params *ps, dsi_var *x, void *c)
+{
+    conv_ctx *k = c;
+    if (k->r) return dsi_resblock_forward(t, k->r, ps, x);
+    return k->mask ? dsi_conv_forward_masked(t, k->c, ps, x, k->mask) : dsi_conv_forward(t, k->c, ps, x);
+}
+
+START_TEST(grad_conv_every_kind)
+{
+    /* dims x transposed x (kernel, stride, pad) */
+    const int geo[3][3] = {{3, 1, 1}, {4, 2, 1}, {1, 1, 0}};
+    for (int dims = 1; dims <= 2; dims++)
+        for (int tr = 0; tr < 2; tr++)
+            for (int gi = 0; gi < 3; gi++)
+                for (int init = DSI_INIT_DEFAULT; init <= DSI_INIT_FANIN; init++) {
+                    dsi_params ps;
+                    int g;
+                    dsi_rng r;
+                    setup(&ps, &g);
+                    dsi_conv c;
+                    dsi_conv_spec sp = {.dims = dims, .in = 2, .out = 3, .kernel = geo[gi][0], .stride = geo[gi][1],
+                                        .pad = geo[gi][2], .transposed = tr, .init = (dsi_init)init};
+                    ck_assert_int_eq(dsi_conv_add(&c, &ps, "cv", g, sp), DSN_OK);
+                    finish(&ps, &r, 30 + (uint64_t)gi);
+                    dsi_conv_init(&c, &ps, &r);
+                    int xs[4] = {2, 2, 4, 4};
+                    if (dims == 1) xs[2] = 5;
+                    conv_ctx k = {&c, NULL, NULL};
+                    ck_assert_msg(check_layer("conv", &ps, f_conv, &k, 2 + dims, xs) == 0, "dims %d tr %d geo %d init %d",
+                                  dims, tr, gi, init);
+                    /* the output length helper agrees with the op */
+                    dsi_tape t;
+                    dsi_tape_init(&t);
+                    dsi_var *x = dsi_tape_zeros(&t, 2 + dims, xs, 0), *y = dsi_conv_forward(&t, &c, &ps, x);
+                    ck_assert_ptr_nonnull(y);
+                    ck_assert_int_eq(y->shape[1], 3);
+                    ck_assert_int_eq(y->shape[2], dsi_conv_out_len(&c, xs[2]));
+                    if (dims == 2) ck_assert_int_eq(y->shape[3], dsi_conv_out_len(&c, xs[3]));
+                    dsi_tape_release(&t);
+                    dsi_params_release(&ps);
+                }
+}
+END_TEST
+
+START_TEST(conv_shapes_names_and_init)
+{
+    dsi_params ps;
+    int g;
+    dsi_rng r;
+    setup(&ps, &g);
+    dsi_conv a, b, m;
+    ck_assert_int_eq(dsi_conv_add(&a, &ps, "enc.c", g, (dsi_conv_spec){.dims = 2, .in = 3, .out = 5, .kernel = 4}), DSN_OK);
+    ck_assert_int_eq(
+        dsi_conv_add(&b, &ps, "dec.t", g, (dsi_conv_spec){.dims = 1, .in = 3, .out = 5, .kernel = 4, .transposed = 1}),
+        DSN_OK);
+    ck_assert_int_eq(dsi_conv_add(&m, &ps, "pc", g, (dsi_conv_spec){.dims = 2, .in = 2, .out = 2, .kernel = 3, .fan_in = 8}),
+                     DSN_OK);
+    /* PyTorch layouts: conv [out, in, k, k], transposed [in, out, k] */
+    ck_assert_int_eq(pshape(&ps, "enc.c.w", 0), 5);
+    ck_assert_int_eq(pshape(&ps, "enc.c.w", 1), 3);
+    ck_assert_int_eq(pshape(&ps, "enc.c.w", 3), 4);
+    ck_assert_int_eq(pshape(&ps, "dec.t.w", 0), 3);
+    ck_assert_int_eq(pshape(&ps, "dec.t.w", 1), 5);
+    ck_assert_int_eq(ps.list[dsi_params_find(&ps, "dec.t.w")].var.nd, 3);
+    ck_assert_int_eq(pshape(&ps, "dec.t.b", 0), 5);
+    ck_assert_int_eq(a.s.stride, 1); /* 0 means 1 */
+    ck_assert_int_eq(a.s.fan_in, 3 * 16);
+    ck_assert_int_eq(b.s.fan_in, 5 * 4);
+    ck_assert_int_eq(m.s.fan_in, 8);
+    finish(&ps, &r, 12);
+    dsi_conv_init(&a, &ps, &r);
+    dsi_conv_init(&b, &ps, &r);
+    dsi_conv_init(&m, &ps, &r);
+    const float *w = pv(&ps, "dec.t.w"), *bb = pv(&ps, "dec.t.b"), *wm = pv(&ps, "pc.w");
+    float lim = 1.0f / sqrtf(20.0f), limm = 1.0f / sqrtf(8.0f), mx = 0.0f;
+    for (int i = 0; i < 3 * 5 * 4; i++) {
+        ck_assert(fabsf(w[i]) <= lim);
+        mx = fmaxf(mx, fabsf(w[i]));
+    }
+    ck_assert(mx > 0.5f * lim);
+    for (int i = 0; i < 5; i++) ck_assert(fabsf(bb[i]) <= lim && bb[i] != 0.0f);
+    for (int i = 0; i < 2 * 2 * 9; i++) ck_assert(fabsf(wm[i]) <= limm);
+    /* bad specs */
+    dsi_conv c;
+    const dsi_conv_spec bad[] = {{.dims = 3, .in = 1, .out = 1, .kernel = 1},
+                                 {.dims = 2, .in = 0, .out = 1, .kernel = 1},
+                                 {.dims = 2, .in = 1, .out = 1, .kernel = 0},
+                                 {.dims = 2, .in = 1, .out = 1, .kernel = 1, .stride = -1},
+                                 {.dims = 2, .in = 1, .out = 1, .kernel = 1, .pad = -1},
+                                 {.dims = 2, .in = 1, .out = 1, .kernel = 1, .transposed = 2},
+                                 {.dims = 2, .in = 1, .out = 1, .kernel = 1, .init = (dsi_init)9}};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        ck_assert_int_eq(dsi_conv_add(&c, &ps, "bad", g, bad[i]), DSN_E_INVALID);
+    /* a wrong channel count fails the tape */
+    dsi_tape t;
+    dsi_tape_init(&t);
+    int xs[4] = {1, 4, 6, 6};
+    ck_assert_ptr_null(dsi_conv_forward(&t, &a, &ps, dsi_tape_zeros(&t, 4, xs, 0)));
+    ck_assert_int_ne(t.status, DSN_OK);
+    dsi_tape_reset(&t);
+    ck_assert_ptr_null(dsi_conv_forward_masked(&t, &a, &ps, dsi_tape_zeros(&t, 4, xs, 0), NULL));
+    dsi_tape_release(&t);
+    dsi_params_release(&ps);
+}
+END_TEST
+
+START_TEST(masked_conv_taps_get_no_gradient)
+{
+    for (int dims = 1; dims <= 2; dims++) {
+        dsi_params ps;
+        int g;
+        dsi_rng r;
+        setup(&ps, &g);
+        dsi_conv c;
+        ck_assert_int_eq(dsi_conv_add(&c, &ps, "pc", g, (dsi_conv_spec){.dims = dims, .in = 2, .out = 3, .kernel = 3, .pad = 1}),
+                         DSN_OK);
+        finish(&ps, &r, 40);
+        dsi_conv_init(&c, &ps, &r);
+        /* causal masks: rows above the centre (2-D), taps left of it (1-D) */
+        const float m2[9] = {1, 1, 1, 0, 0, 0, 0, 0, 0}, m1[3] = {1, 0, 0};
+        const float *mask = dims == 2 ? m2 : m1;
+        int xs[4] = {2, 2, 4, 4};
+        conv_ctx k = {&c, NULL, mask};
+        ck_assert_int_eq(check_layer("masked conv", &ps, f_conv, &k, 2 + dims, xs), 0);
+        dsi_tape t;
+        dsi_tape_init(&t);
+        float x[2 * 2 * 16];
+        tu_fill(&r, x, 2 * 2 * 16);
+        dsi_params_zero_grad(&ps);
+        dsi_var *xv = dsi_tape_wrap(&t, x, 2 + dims, xs);
+        dsi_var *y = dsi_conv_forward_masked(&t, &c, &ps, xv, mask);
+        ck_assert_int_eq(dsi_tape_backward(&t, dsi_sum(&t, dsi_mul(&t, y, y))), DSN_OK);
+        const float *gw = ps.grad + ps.list[c.w].offset;
+        int area = dims == 2 ? 9 : 3, open = 0;
+        for (int i = 0; i < 3 * 2 * area; i++) {
+            if (mask[i % area] == 0.0f) ck_assert_float_eq(gw[i], 0.0f);
+            else open += gw[i] != 0.0f;
+        }
+        ck_assert_int_gt(open, 0);
+        /* the masked layer equals the plain op with masked weights */
+        float *wm = malloc(sizeof(float) * 3 * 2 * area);
+        const float *w = dsi_params_var(&ps, c.w)->x;
+        for (int i = 0; i < 3 * 2 * area; i++) wm[i] = w[i] * mask[i % area];
+        int ws[4] = {3, 2, 3, 3};
+        dsi_var *wv = dsi_tape_wrap(&t, wm, 2 + dims, ws), *bv = dsi_params_var(&ps, c.b);
+        dsi_var *ref = dims == 2 ? dsi_conv2d(&t, xv, wv, bv, 1, 1) : dsi_conv1d(&t, xv, wv, bv, 1, 1);
+        ck_assert_int_eq(memcmp(ref->x, y->x, sizeof(float) * y->n), 0);
+        free(wm);
+        dsi_tape_release(&t);
+        dsi_params_release(&ps);
+    }
+}
+END_TEST
+
+START_TEST(grad_resblock_and_values)
+{
+    for (int dims = 1; dims <= 2; dims++) {
+        dsi_params ps;
+        int g;
+        dsi_rng r;
+        setup(&ps, &g);
+        dsi_resblock rb;
+        ck_assert_int_eq(dsi_resblock_add(&rb, &ps, "enc.res0", g, dims, 3, 2, 3), DSN_OK);
+        ck_assert_int_eq(pshape(&ps, "enc.res0.a.w", 0), 2);
+        ck_assert_int_eq(pshape(&ps, "enc.res0.a.w", 2), 3);
+        ck_assert_int_eq(pshape(&ps, "enc.res0.b.w", 0), 3);
+        ck_assert_int_eq(pshape(&ps, "enc.res0.b.w", 2), 1);
+        finish(&ps, &r, 50);
+        dsi_resblock_init(&rb, &ps, &r);
+        int xs[4] = {1, 3, 4, 3};
+        size_t n = dims == 2 ? 3 * 4 * 3 : 3 * 4;
+        float *x = malloc(sizeof(float) * n);
+        dsi_tape t;
+        dsi_tape_init(&t);
+        /* an input whose ReLU inputs (x and conv_a's output) all keep 0.01
+         * from the kink: the finite differences (steps of 1e-3) then never
+         * cross it */
+        int found = 0;
+        for (int tries = 0; tries < 2000 && !found; tries++) {
+            tu_fill(&r, x, n);
+            dsi_tape_reset(&t);
+            dsi_var *xv = dsi_tape_wrap(&t, x, 2 + dims, xs);
+            dsi_var *pre = dsi_conv_forward(&t, &rb.a, &ps, dsi_relu(&t, xv));
+            float lo = 1.0f;
+            for (size_t i = 0; i < n; i++) lo = fminf(lo, fabsf(x[i]));
+            for (size_t i = 0; i < pre->n; i++) lo = fminf(lo, fabsf(pre->x[i]));
+            found = lo > 0.01f;
+        }
+        ck_assert(found);
+        conv_ctx k = {NULL, &rb, NULL};
+        ck_assert_int_eq(check_layer_at("resblock", &ps, f_conv, &k, 2 + dims, xs, x), 0);
+        /* y = x + b(relu(a(relu x))) */
+        dsi_tape_reset(&t);
+        dsi_var *xv = dsi_tape_wrap(&t, x, 2 + dims, xs);
+        dsi_var *y = dsi_resblock_forward(&t, &rb, &ps, xv);
+        dsi_var *ref = dsi_add(&t, xv, dsi_conv_forward(&t, &rb.b, &ps, dsi_relu(&t, dsi_conv_forward(&t, &rb.a, &ps, dsi_relu(&t, xv)))));
+        ck_assert_ptr_nonnull(y);
+        ck_assert(dsi_same_shape(y, xv));
+        ck_assert_int_eq(memcmp(ref->x, y->x, sizeof(float) * n), 0);
+        free(x);
+        dsi_tape_release(&t);
+        ck_assert_int_eq(dsi_resblock_add(&rb, &ps, "even", g, dims, 3, 2, 2), DSN_E_INVALID);
+        dsi_params_release(&ps);
+    }
+}
+END_TEST
+
+/* ---- embedding and gated PixelCNN ---- */
+
+static const int emb_idx[5] = {2, 0, 2, 3, 1};
+
+static dsi_var *f_emb(dsi_tape *t, dsi_params *ps, dsi_var *x, void *c)
+{
+    /* x (a constant here) scales the rows, so the check has an input */
+    return dsi_mul(t, dsi_embedding_forward(t, c, ps, emb_idx, 5), x);
+}
+
+START_TEST(grad_embedding_and_values)
+{
+    dsi_params ps;
+    int g;
+    dsi_rng r;
+    setup(&ps, &g);
+    dsi_embedding e;
+    ck_assert_int_eq(dsi_embedding_add(&e, &ps, "prior.emb", g, 4, 3), DSN_OK);
+    ck_assert_int_eq(pshape(&ps, "prior.emb", 0), 4);
+    ck_assert_int_eq(dsi_embedding_add(&e, &ps, "bad", g, 0, 3), DSN_E_INVALID);
+    finish(&ps, &r, 60);
+    dsi_embedding_init(&e, &ps, &r);
+    int xs[2] = {5, 3};
+    ck_assert_int_eq(check_layer("embedding", &ps, f_emb, &e, 2, xs), 0);
+    const float *tab = pv(&ps, "prior.emb");
+    for (int i = 0; i < 12; i++) ck_assert(fabsf(tab[i]) <= 1.0f);
+    dsi_tape t;
+    dsi_tape_init(&t);
+    dsi_var *y = dsi_embedding_forward(&t, &e, &ps, emb_idx, 5);
+    for (int i = 0; i < 5; i++) ck_assert_int_eq(memcmp(y->x + 3 * i, tab + 3 * emb_idx[i], sizeof(float) * 3), 0);
+    const int out_of_range[2] = {1, 4};
+    ck_assert_ptr_null(dsi_embedding_forward(&t, &e, &ps, out_of_range, 2));
+    ck_assert_int_ne(t.status, DSN_OK);
+    dsi_tape_release(&t);
+    dsi_params_release(&ps);
+}
+END_TEST
+
+static dsi_var *f_pcnn(dsi_tape *t, dsi_params *ps, dsi_var *x, void *c) { return dsi_pixelcnn_forward(t, c, ps, x); }
+
+START_TEST(grad_pixelcnn)
+{
+    for (int layers = 1; layers <= 3; layers += 2) {
+        dsi_params ps;
+        int g;
+        dsi_rng r;
+        setup(&ps, &g);
+        dsi_pixelcnn p;
+        ck_assert_int_eq(dsi_pixelcnn_add(&p, &ps, "prior", g, 2, layers, 3), DSN_OK);
+        ck_assert_int_eq(pshape(&ps, "prior.l0.v.w", 0), 4);
+        ck_assert_int_eq(pshape(&ps, "prior.l0.vh.w", 1), 4);
+        ck_assert_int_eq(pshape(&ps, "prior.l0.o.w", 0), 2);
+        finish(&ps, &r, 61);
+        dsi_pixelcnn_init(&p, &ps, &r);
+        int xs[4] = {2, 2, 3, 4};
+        ck_assert_msg(check_layer("pixelcnn", &ps, f_pcnn, &p, 4, xs) == 0, "%d layers", layers);
+        dsi_params_release(&ps);
+    }
+    dsi_params ps;
+    int g;
+    setup(&ps, &g);
+    dsi_pixelcnn p;
+    ck_assert_int_eq(dsi_pixelcnn_add(&p, &ps, "a", g, 2, 2, 4), DSN_E_OPTION);
+    ck_assert_int_eq(dsi_pixelcnn_add(&p, &ps, "a", g, 2, 0, 3), DSN_E_OPTION);
+    ck_assert_int_eq(dsi_pixelcnn_add(&p, &ps, "a", g, 2, 2, DSI_PIXELCNN_MAX_KERNEL + 2), DSN_E_OPTION);
+    dsi_params_release(&ps);
+}
+END_TEST
+
+/* d out[:, :, i, j] / d x: zero at and after (i, j) in raster order, nonzero
+ * before it (every earlier position of a 3 x 3 image with 2 layers: no blind spot) */
+START_TEST(pixelcnn_is_causal_without_blind_spot)
+{
+    enum { C = 2, H = 3, W = 3 };
+    dsi_params ps;
+    int g;
+    dsi_rng r;
+    setup(&ps, &g);
+    dsi_pixelcnn p;
+    ck_assert_int_eq(dsi_pixelcnn_add(&p, &ps, "pc", g, C, 2, 3), DSN_OK);
+    finish(&ps, &r, 62);
+    dsi_pixelcnn_init(&p, &ps, &r);
+    float x[C * H * W], gx[C * H * W];
+    tu_fill(&r, x, C * H * W);
+    int xs[4] = {1, C, H, W};
+    for (int pos = 0; pos < H * W; pos++) {
+        dsi_tape t;
+        dsi_tape_init(&t);
+        memset(gx, 0, sizeof gx);
+        dsi_var xv = dsi_var_view(x, gx, 4, xs);
+        dsi_var *y = dsi_pixelcnn_forward(&t, &p, &ps, &xv);
+        ck_assert_ptr_nonnull(y);
+        float seed[C * H * W] = {0};
+        for (int c = 0; c < C; c++) seed[c * H * W + pos] = 1.0f;
+        ck_assert_int_eq(dsi_tape_backward_seed(&t, y, seed), DSN_OK);
+        for (int q = 0; q < H * W; q++) {
+            double s = 0;
+            for (int c = 0; c < C; c++) s += fabs(gx[c * H * W + q]);
+            if (q >= pos) ck_assert_msg(s == 0.0, "output %d depends on input %d", pos, q);
+            else ck_assert_msg(s > 0.0, "output %d does not see input %d", pos, q);
+        }
+        dsi_tape_release(&t);
+    }
+    dsi_params_release(&ps);
+}
+END_TEST
+
 /* ---- no allocation after the first step ---- */
 
 START_TEST(no_allocation_after_first_step)
@@ -555,15 +889,29 @@ START_TEST(no_allocation_after_first_step)
     ck_assert_int_eq(dsi_lstm_stack_add(&s, &ps, "s", g, 6, 3, 2), DSN_OK);
     ck_assert_int_eq(dsi_gauss_head_add(&h, &ps, "h", g, 3, 2), DSN_OK);
     ck_assert_int_eq(dsi_bern_head_add(&bh, &ps, "bh", g, 3, 2), DSN_OK);
+    dsi_conv down, up;
+    dsi_resblock rb;
+    ck_assert_int_eq(dsi_conv_add(&down, &ps, "down", g,
+                                  (dsi_conv_spec){.dims = 2, .in = 1, .out = 3, .kernel = 4, .stride = 2, .pad = 1}),
+                     DSN_OK);
+    ck_assert_int_eq(dsi_resblock_add(&rb, &ps, "rb", g, 2, 3, 2, 3), DSN_OK);
+    ck_assert_int_eq(dsi_conv_add(&up, &ps, "up", g,
+                                  (dsi_conv_spec){.dims = 2, .in = 3, .out = 1, .kernel = 4, .stride = 2, .pad = 1,
+                                                  .transposed = 1}),
+                     DSN_OK);
     finish(&ps, &r, 6);
+    dsi_conv_init(&down, &ps, &r);
+    dsi_resblock_init(&rb, &ps, &r);
+    dsi_conv_init(&up, &ps, &r);
     dsi_mlp_init(&m, &ps, &r);
     dsi_bilstm_init(&b, &ps, &r);
     dsi_lstm_stack_init(&s, &ps, &r);
     dsi_gauss_head_init(&h, &ps, &r, 0.0f);
     dsi_bern_head_init(&bh, &ps, &r);
-    float x[2 * 4 * 3];
+    float x[2 * 4 * 3], img[2 * 8 * 8];
     tu_fill(&r, x, 24);
-    int xs[3] = {2, 4, 3}, len[2] = {4, 2};
+    tu_fill(&r, img, 128);
+    int xs[3] = {2, 4, 3}, len[2] = {4, 2}, is[4] = {2, 1, 8, 8};
     dsi_tape t;
     dsi_tape_init(&t);
     uint64_t extra = 0;
@@ -576,7 +924,9 @@ START_TEST(no_allocation_after_first_step)
         dsi_var *mu, *lv;
         ck_assert_int_eq(dsi_gauss_head_forward(&t, &h, &ps, y, &mu, &lv), DSN_OK);
         dsi_var *parts[3] = {mu, lv, dsi_bern_head_forward(&t, &bh, &ps, y, 1)};
-        dsi_var *all = dsi_sum(&t, dsi_concat(&t, parts, 3, 2));
+        dsi_var *im = dsi_conv_forward(&t, &down, &ps, dsi_tape_wrap(&t, img, 4, is));
+        im = dsi_conv_forward(&t, &up, &ps, dsi_resblock_forward(&t, &rb, &ps, im));
+        dsi_var *all = dsi_add(&t, dsi_sum(&t, dsi_concat(&t, parts, 3, 2)), dsi_sum(&t, dsi_mul(&t, im, im)));
         ck_assert_int_eq(dsi_tape_backward(&t, all), DSN_OK);
         if (step > 0) extra += dsn_allocation_count() - before;
     }
@@ -611,5 +961,15 @@ int main(void)
     tcase_add_test(th, bern_head_probs_are_sigmoid_of_logits);
     tcase_add_test(th, no_allocation_after_first_step);
     suite_add_tcase(s, th);
+    TCase *tv = tcase_create("conv");
+    tcase_set_timeout(tv, 120);
+    tcase_add_test(tv, grad_conv_every_kind);
+    tcase_add_test(tv, conv_shapes_names_and_init);
+    tcase_add_test(tv, masked_conv_taps_get_no_gradient);
+    tcase_add_test(tv, grad_resblock_and_values);
+    tcase_add_test(tv, grad_embedding_and_values);
+    tcase_add_test(tv, grad_pixelcnn);
+    tcase_add_test(tv, pixelcnn_is_causal_without_blind_spot);
+    suite_add_tcase(s, tv);
     return tu_run(s) ? 1 : 0;
 }

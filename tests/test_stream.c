@@ -8,6 +8,7 @@
 #include "audio/stream.h"
 #include "core/alloc.h"
 #include "models/model.h"
+#include "tensor/blas.h"
 #include "support/testutil.h"
 
 #include <math.h>
@@ -538,6 +539,43 @@ START_TEST(banks_saved_and_streamed)
 }
 END_TEST
 
+/* the real-time BLAS mode (plain loops, no OpenBLAS mutex) gives the BLAS results */
+START_TEST(realtime_blas_matches)
+{
+    dsi_rng r;
+    dsi_rng_seed(&r, 11);
+    enum { M = 3, N = 130, K = 70 };
+    float A[M * K], At[K * M], B[K * N], Bt[N * K], c0[M * N], c1[M * N], x[K], y0[N], y1[N];
+    tu_fill(&r, A, M * K);
+    tu_fill(&r, B, K * N);
+    tu_fill(&r, x, K);
+    for (int i = 0; i < M; i++)
+        for (int k = 0; k < K; k++) At[k * M + i] = A[i * K + k];
+    for (int k = 0; k < K; k++)
+        for (int j = 0; j < N; j++) Bt[j * K + k] = B[k * N + j];
+    for (int ta = 0; ta < 2; ta++)
+        for (int tb = 0; tb < 2; tb++) {
+            for (int i = 0; i < M * N; i++) c0[i] = c1[i] = (float)i / 100.0f;
+            const float *a = ta ? At : A, *b = tb ? Bt : B;
+            int lda = ta ? M : K, ldb = tb ? K : N;
+            dsi_gemm(ta, tb, M, N, K, 0.5f, a, lda, b, ldb, 0.25f, c0, N);
+            dsi_blas_set_realtime(1);
+            dsi_gemm(ta, tb, M, N, K, 0.5f, a, lda, b, ldb, 0.25f, c1, N);
+            dsi_blas_set_realtime(0);
+            ck_assert_msg(tu_max_rel_err(c1, c0, M * N) < 1e-5, "gemm ta=%d tb=%d differs", ta, tb);
+        }
+    for (int ta = 0; ta < 2; ta++) {
+        for (int i = 0; i < N; i++) y0[i] = y1[i] = 1.0f;
+        /* ta = 1: y[N] = B^T-shaped product over Bt's rows; ta = 0: y[N] = Bt x */
+        dsi_gemv(ta, ta ? K : N, ta ? N : K, 2.0f, ta ? B : Bt, ta ? N : K, x, 0.5f, y0);
+        dsi_blas_set_realtime(1);
+        dsi_gemv(ta, ta ? K : N, ta ? N : K, 2.0f, ta ? B : Bt, ta ? N : K, x, 0.5f, y1);
+        dsi_blas_set_realtime(0);
+        ck_assert_msg(tu_max_rel_err(y1, y0, N) < 1e-5, "gemv ta=%d differs", ta);
+    }
+}
+END_TEST
+
 static Suite *stream_suite(void)
 {
     Suite *s = suite_create("stream");
@@ -556,6 +594,7 @@ static Suite *stream_suite(void)
     tcase_add_test(api, model_step_matches_offline_swap);
     tcase_add_test(api, stream_process_rules);
     tcase_add_test(api, banks_saved_and_streamed);
+    tcase_add_test(api, realtime_blas_matches);
     suite_add_tcase(s, api);
     return s;
 }

@@ -3,12 +3,14 @@
  * exact resume, the prior's causality, learning and sampling, the public
  * codes API, allocation-free steps and inference, and bad options. */
 #include "api/optimizer.h"
+#include "core/fileio.h"
 #include "autodiff/ops.h"
 #include "disent.h"
 #include "models/vq_vae.h"
 #include "support/gradcheck.h"
 #include "support/testutil.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +36,19 @@ static dsn_optimizer *make_opt(dsn_model *m, const char *lr)
     ck_assert_msg(dsn_optimizer_create(&opt, m, "adam", o) == DSN_OK, "%s", dsn_last_error());
     dsn_options_free(o);
     return opt;
+}
+
+/* one named figure of dsn_model_stats (ds NULL: the training tracker); fails the test if absent */
+static double stat_of(dsn_model *m, const dsn_dataset *ds, const char *name)
+{
+    const char *names[64];
+    double vals[64];
+    size_t n = 0;
+    ck_assert_msg(dsn_model_stats(m, names, vals, 64, &n, ds) == DSN_OK, "%s", dsn_last_error());
+    for (size_t i = 0; i < n && i < 64; i++)
+        if (!strcmp(names[i], name)) return vals[i];
+    ck_abort_msg("no statistic '%s'", name);
+    return 0;
 }
 
 /* smooth random images in [0, 1] */
@@ -405,8 +420,7 @@ START_TEST(ema_step)
         cnt[idx[i]] += 1;
         for (int d = 0; d < D; d++) sum[idx[i]][d] += zr[i * D + d];
     }
-    const float *ec = dsi_params_var(&m->params, dsi_params_find(&m->params, "vqstate.ema_count"))->x;
-    const float *es = dsi_params_var(&m->params, dsi_params_find(&m->params, "vqstate.ema_sum"))->x;
+    const float *ec = dsi_vqvae_vq(m)->ema_count, *es = dsi_vqvae_vq(m)->ema_sum;
     double Nk[6], tot = 0;
     for (int k = 0; k < K; k++) {
         Nk[k] = 0.9 * 1.0 + 0.1 * cnt[k]; /* the state starts at N = 1, m = e */
@@ -419,14 +433,12 @@ START_TEST(ema_step)
         for (int d = 0; d < D; d++)
             ck_assert_close(cb->x[k * D + d], (0.9 * E0[k * D + d] + 0.1 * sum[k][d]) / nk, 1e-5);
     }
-    dsn_codebook_stats st;
-    ck_assert_int_eq(dsn_model_codebook_stats(m, &st), DSN_OK);
-    ck_assert_int_eq(st.num_codes, K);
-    ck_assert_int_eq(st.steps, 1);
+    ck_assert_int_eq((int)stat_of(m, NULL, "codebook.size"), K);
+    ck_assert_int_eq((int)stat_of(m, NULL, "codebook.steps"), 1);
     int used = 0;
     for (int k = 0; k < K; k++) used += cnt[k] > 0;
-    ck_assert_int_eq(st.used, used);
-    ck_assert_close(st.used_fraction, (double)used / K, 1e-12);
+    ck_assert_int_eq((int)stat_of(m, NULL, "codebook.used"), used);
+    ck_assert_close(stat_of(m, NULL, "codebook.used_fraction"), (double)used / K, 1e-12);
     /* the terms reach the progress callback's source */
     const char *names[16];
     float vals[16];
@@ -462,9 +474,7 @@ START_TEST(save_load_resume)
     dsn_model *a = make_model(RCFG), *c = make_model(RCFG);
     dsn_optimizer *oa = make_opt(a, "0.003"), *oc = make_opt(c, "0.003");
     steps(a, oa, data, 0, 10);
-    dsn_codebook_stats st;
-    ck_assert_int_eq(dsn_model_codebook_stats(a, &st), DSN_OK);
-    ck_assert_int_gt(st.restarts, 0);
+    ck_assert_double_gt(stat_of(a, NULL, "codebook.restarts"), 0);
     ck_assert_int_eq(dsn_model_save(a, oa, path), DSN_OK);
     ck_assert_int_eq(dsn_model_save(a, NULL, path2), DSN_OK);
     /* plain round trip: identical weights, EMA state, codes */
@@ -519,6 +529,114 @@ START_TEST(save_load_resume)
     dsn_optimizer_free(oc);
     dsn_model_free(a);
     dsn_model_free(c);
+}
+END_TEST
+
+/* ---- training state: its own model-file section, validated on load ---- */
+
+static unsigned char *read_all(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    ck_assert_ptr_nonnull(f);
+    fseek(f, 0, SEEK_END);
+    *len = (size_t)ftell(f);
+    fseek(f, 0, SEEK_SET);
+    unsigned char *b = malloc(*len);
+    ck_assert_int_eq(fread(b, 1, *len, f), *len);
+    fclose(f);
+    return b;
+}
+
+/* Write a copy of the file at src to dst with the u32 at byte `off` of the
+ * MSTA section's payload replaced by v (and the CRC fixed, so only the state
+ * check can catch it). */
+static void craft_state(const char *src, const char *dst, size_t off, uint32_t v)
+{
+    size_t len;
+    unsigned char *b = read_all(src, &len);
+    size_t at = 0;
+    for (size_t i = 16; i + 4 <= len; i++)
+        if (!memcmp(b + i, "MSTA", 4)) at = i + 4 + 8;
+    ck_assert_msg(at > 0, "no MSTA section in the file");
+    for (int k = 0; k < 4; k++) b[at + off + k] = (unsigned char)(v >> (8 * k));
+    uint32_t crc = dsi_crc32(0, b, len - 4);
+    for (int k = 0; k < 4; k++) b[len - 4 + k] = (unsigned char)(crc >> (8 * k));
+    FILE *f = fopen(dst, "wb");
+    ck_assert_ptr_nonnull(f);
+    ck_assert_int_eq(fwrite(b, 1, len, f), len);
+    fclose(f);
+    free(b);
+}
+
+START_TEST(state_section)
+{
+    dsn_model *m = make_model(RCFG);
+    /* the state is not a parameter: no "vqstate" group, num_params counts weights only */
+    for (int i = 0; i < m->params.count; i++)
+        ck_assert_msg(strncmp(m->params.list[i].name, "vqstate", 7) != 0, "%s", m->params.list[i].name);
+    dsn_optimizer *opt = make_opt(m, "0.003");
+    float data[5 * 8 * 64];
+    make_images(data, 40, 1, 8, 8, 12);
+    steps(m, opt, data, 0, 4);
+    char path[512], bad[512];
+    snprintf(path, sizeof path, "%s/vq_state.dsn", tu_tmpdir());
+    snprintf(bad, sizeof bad, "%s/vq_state_bad.dsn", tu_tmpdir());
+    ck_assert_int_eq(dsn_model_save(m, NULL, path), DSN_OK);
+    dsn_model *b = NULL;
+    ck_assert_int_eq(dsn_model_load(&b, path), DSN_OK);
+    ck_assert_int_eq((int)stat_of(b, NULL, "codebook.size"), 24);
+    dsn_model_free(b);
+    /* payload: vq-vae u32 version, u32 initialised, u64 steps; codebook u32
+     * version, K, D, buffer, ema_ready, buf_n, buf_pos, ... */
+    const struct { size_t off; uint32_t v; const char *what; } cases[] = {
+        {16 + 24, 1000, "buf_pos"},   /* position outside the 50-vector ring */
+        {16 + 20, 51, "buf_n"},       /* more vectors than the ring holds */
+        {16 + 16, 2, "ema_ready"},
+        {4, 7, "initialised"},
+        {0, 9, "version"},
+        {16 + 4, 25, "K"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        craft_state(path, bad, cases[i].off, cases[i].v);
+        b = NULL;
+        dsn_status st = dsn_model_load(&b, bad);
+        ck_assert_msg(st == DSN_E_FORMAT, "%s = %u: status %d (%s)", cases[i].what, cases[i].v, st, dsn_last_error());
+        ck_assert_ptr_null(b);
+    }
+    dsn_optimizer_free(opt);
+    dsn_model_free(m);
+}
+END_TEST
+
+/* A step the optimizer refuses (here: its learning rate is not finite) leaves
+ * the codebook, its EMA state and counters as they were. */
+START_TEST(refused_step)
+{
+    dsn_model *m = make_model("channels=1, height=8, width=8, hidden=4, res_blocks=1, res_channels=2, code_dim=3,"
+                              "num_codes=6, codebook_update=ema, decay=0.9, restart_dead=1, dead_after=1,"
+                              "restart_every=1, seed=8");
+    dsn_optimizer *opt = make_opt(m, "0.001");
+    float x[4 * 64];
+    make_images(x, 4, 1, 8, 8, 10);
+    ck_assert_int_eq(dsn_train_step(m, opt, x, 4, NULL, NULL, NULL), DSN_OK);
+    const dsi_var *cb = dsi_params_var(&m->params, dsi_params_find(&m->params, "codebook"));
+    float E0[18], C0[6];
+    memcpy(E0, cb->x, sizeof E0);
+    memcpy(C0, dsi_vqvae_vq(m)->ema_count, sizeof C0);
+    double steps0 = stat_of(m, NULL, "codebook.steps");
+    float lr = opt->optim.cfg.lr;
+    opt->optim.cfg.lr = NAN; /* the loss and gradients are fine; the optimizer refuses the update */
+    dsn_status st = dsn_train_step(m, opt, x, 4, NULL, NULL, NULL);
+    ck_assert_msg(st == DSN_E_NUMERIC, "status %d: %s", st, dsn_last_error());
+    ck_assert_mem_eq(cb->x, E0, sizeof E0);
+    ck_assert_mem_eq(dsi_vqvae_vq(m)->ema_count, C0, sizeof C0);
+    ck_assert_double_eq(stat_of(m, NULL, "codebook.steps"), steps0);
+    opt->optim.cfg.lr = lr; /* and the next accepted step moves them again */
+    ck_assert_int_eq(dsn_train_step(m, opt, x, 4, NULL, NULL, NULL), DSN_OK);
+    ck_assert_double_eq(stat_of(m, NULL, "codebook.steps"), steps0 + 1);
+    ck_assert_int_ne(memcmp(dsi_vqvae_vq(m)->ema_count, C0, sizeof C0), 0);
+    dsn_optimizer_free(opt);
+    dsn_model_free(m);
 }
 END_TEST
 
@@ -639,14 +757,19 @@ START_TEST(prior_learns)
             for (int p = 1; p < P; p++) follow += s1[n * P + p] == (s1[n * P + p - 1] + 1) % K;
         ck_assert_msg(follow > 3 * 4 * (P - 1) / 4, "samples follow the chain at %d of %d positions", follow, 4 * (P - 1));
         /* top_k = 1 is greedy */
-        ck_assert_int_eq(dsn_model_set_sampling(m, 1.0f, 1), DSN_OK);
+        ck_assert_int_eq(dsn_model_set_option(m, "temperature", "1"), DSN_OK);
+        ck_assert_int_eq(dsn_model_set_option(m, "top_k", "1"), DSN_OK);
         ck_assert_int_eq(dsn_sample(ss, e, "codes", 7), DSN_OK);
         ck_assert_int_eq(dsn_encoding_get_codes(e, "codes", s1, 64, NULL), DSN_OK);
-        ck_assert_int_eq(dsn_model_set_sampling(m, 0.0f, 0), DSN_OK);
+        ck_assert_int_eq(dsn_model_set_option(m, "temperature", "0"), DSN_OK);
+        ck_assert_int_eq(dsn_model_set_option(m, "top_k", "0"), DSN_OK);
         ck_assert_int_eq(dsn_sample(ss, e, "codes", 8), DSN_OK);
         ck_assert_int_eq(dsn_encoding_get_codes(e, "codes", s2, 64, NULL), DSN_OK);
         ck_assert_mem_eq(s1, s2, sizeof s1);
-        ck_assert_int_eq(dsn_model_set_sampling(m, -1.0f, 0), DSN_E_INVALID);
+        ck_assert_int_eq(dsn_model_set_option(m, "temperature", "-1"), DSN_E_OPTION);
+        ck_assert_int_eq(dsn_model_set_option(m, "top_k", "x"), DSN_E_OPTION);
+        ck_assert_int_eq(dsn_model_set_option(m, "num_codes", "3"), DSN_E_OPTION);
+        ck_assert_str_eq(dsn_options_get(dsn_model_options(m), "temperature"), "0");
         /* the vectors are the codebook rows of the sampled codes */
         float vals[4 * 16 * 2], ref[4 * 16 * 2];
         ck_assert_int_eq(dsn_encoding_get(e, "codes", "value", vals, 128, NULL, NULL), DSN_OK);
@@ -733,9 +856,11 @@ START_TEST(bad_options)
     /* family-specific calls on another family */
     dsn_model *m = NULL;
     ck_assert_int_eq(dsn_model_create(&m, "ml-vae", NULL), DSN_OK);
-    dsn_codebook_stats st;
-    ck_assert_int_eq(dsn_model_codebook_stats(m, &st), DSN_E_UNSUPPORTED);
+    size_t ns = 99;
+    ck_assert_int_eq(dsn_model_stats(m, NULL, NULL, 0, &ns, NULL), DSN_OK);
+    ck_assert_int_eq(ns, 0); /* no tracker figures */
     ck_assert_int_eq(dsn_model_set_stage(m, "prior"), DSN_E_UNSUPPORTED);
+    ck_assert_int_eq(dsn_model_set_option(m, "temperature", "1"), DSN_E_OPTION);
     ck_assert_ptr_null(dsn_model_stage(m));
     dsn_model_free(m);
     m = make_model("height=8, width=8, hidden=2, res_blocks=0, code_dim=2, num_codes=4");
@@ -751,8 +876,7 @@ START_TEST(mnist_short)
 {
     dsn_dataset *all = NULL;
     if (dsn_dataset_from_mnist(&all, DSN_SOURCE_DIR "/data/mnist", 1) != DSN_OK) {
-        fprintf(stderr, "mnist_short: no MNIST in data/mnist, skipped\n");
-        return;
+        TU_SKIP("no MNIST in data/mnist (run scripts/fetch-mnist.sh)");
     }
     dsn_dataset *sub, *rest;
     ck_assert_int_eq(dsn_dataset_split(all, 0.9, 1, 0, &sub, &rest), DSN_OK);
@@ -764,7 +888,7 @@ START_TEST(mnist_short)
     dsn_options *fo;
     ck_assert_int_eq(dsn_options_create(&fo), DSN_OK);
     ck_assert_int_eq(dsn_options_parse(fo, "epochs=1, batch_size=32, steps_per_epoch=150"), DSN_OK);
-    dsn_codebook_stats before, after;
+    double used0 = 0, used1 = 0, perp1 = 0;
     double mse0 = 0, mse1 = 0;
     size_t n = dsn_dataset_size(sub);
     float *x = malloc(n * 784 * sizeof(float)), *y = malloc(64 * 784 * sizeof(float));
@@ -780,12 +904,13 @@ START_TEST(mnist_short)
         ck_assert_int_eq(dsn_decode(s, e, y, 64 * 784), DSN_OK);
         for (int i = 0; i < 64 * 784; i++) se += (double)(x[i] - y[i]) * (x[i] - y[i]);
         *(pass ? &mse1 : &mse0) = se / (64 * 784);
-        ck_assert_int_eq(dsn_model_code_usage(m, sub, pass ? &after : &before), DSN_OK);
+        *(pass ? &used1 : &used0) = stat_of(m, sub, "codebook.used_fraction");
+        if (pass) perp1 = stat_of(m, sub, "codebook.perplexity");
     }
-    fprintf(stderr, "mnist_short: mse %.4f -> %.4f, used %.2f -> %.2f of 64 codes, perplexity %.1f, restarts %lld\n",
-            mse0, mse1, before.used_fraction, after.used_fraction, after.perplexity, (long long)after.restarts);
+    fprintf(stderr, "mnist_short: mse %.4f -> %.4f, used %.2f -> %.2f of 64 codes, perplexity %.1f, restarts %.0f\n",
+            mse0, mse1, used0, used1, perp1, stat_of(m, NULL, "codebook.restarts"));
     ck_assert_double_lt(mse1, 0.5 * mse0);
-    ck_assert_double_gt(after.used_fraction, 0.5);
+    ck_assert_double_gt(used1, 0.5);
     free(x);
     free(y);
     dsn_encoding_free(e);
@@ -809,6 +934,8 @@ int main(void)
     tcase_add_test(tc, encode_decode_match_forward);
     tcase_add_test(tc, ema_step);
     tcase_add_test(tc, save_load_resume);
+    tcase_add_test(tc, state_section);
+    tcase_add_test(tc, refused_step);
     tcase_add_test(tc, prior_causal);
     tcase_add_test(tc, prior_learns);
     tcase_add_test(tc, no_allocation);

@@ -3,7 +3,7 @@
  * allocates afterwards (real-time safe). */
 #include "core/alloc.h"
 #include "core/error.h"
-#include "models/model.h"
+#include "api/encoding.h"
 
 #include <string.h>
 
@@ -23,14 +23,14 @@ dsn_status dsn_encoding_create(dsn_encoding **out, const dsn_model *m, size_t ma
     dsn_encoding *e = dsi_calloc(1, sizeof *e);
     if (!e) return dsi_error(DSN_E_NOMEM, "dsn_encoding_create: out of memory");
     e->model = m;
-    e->max_items = max_items;
-    e->n_parts = m->n_parts;
-    e->group_of = dsi_calloc(max_items, sizeof *e->group_of);
+    e->lat.max_items = max_items;
+    e->lat.n_parts = m->n_parts;
+    e->lat.group_of = dsi_calloc(max_items, sizeof *e->lat.group_of);
     e->scratch = dsi_calloc(max_items, sizeof *e->scratch);
-    int ok = e->group_of != NULL && e->scratch != NULL;
+    int ok = e->lat.group_of != NULL && e->scratch != NULL;
     for (int p = 0; ok && p < m->n_parts; p++) {
         const dsi_part_desc *d = &m->parts[p];
-        dsi_part_data *pd = &e->parts[p];
+        dsi_part_data *pd = &e->lat.parts[p];
         pd->max_rows = max_rows(d, max_items);
         size_t nf = pd->max_rows * (size_t)d->dim;
         pd->value = dsi_aligned_alloc(nf * sizeof(float) + 1);
@@ -57,26 +57,26 @@ void dsn_encoding_free(dsn_encoding *e)
 {
     if (!e) return;
     for (int p = 0; p < DSI_MAX_PARTS; p++) {
-        dsi_aligned_free(e->parts[p].mean);
-        dsi_aligned_free(e->parts[p].logvar);
-        dsi_aligned_free(e->parts[p].value);
-        dsi_free(e->parts[p].codes);
+        dsi_aligned_free(e->lat.parts[p].mean);
+        dsi_aligned_free(e->lat.parts[p].logvar);
+        dsi_aligned_free(e->lat.parts[p].value);
+        dsi_free(e->lat.parts[p].codes);
     }
-    dsi_free(e->group_of);
+    dsi_free(e->lat.group_of);
     dsi_free(e->scratch);
     dsi_free(e);
 }
 
-size_t dsn_encoding_num_items(const dsn_encoding *e) { return e ? e->n_items : 0; }
-size_t dsn_encoding_num_groups(const dsn_encoding *e) { return e ? e->n_groups : 0; }
+size_t dsn_encoding_num_items(const dsn_encoding *e) { return e ? e->lat.n_items : 0; }
+size_t dsn_encoding_num_groups(const dsn_encoding *e) { return e ? e->lat.n_groups : 0; }
 
 dsn_status dsn_encoding_groups(const dsn_encoding *e, int32_t *groups, size_t len)
 {
     DSI_CHECK_NULL(e, "dsn_encoding_groups: encoding");
     DSI_CHECK_NULL(groups, "dsn_encoding_groups: groups");
-    if (len < e->n_items)
-        return dsi_error(DSN_E_SHAPE, "dsn_encoding_groups: groups holds %zu, the encoding has %zu items", len, e->n_items);
-    memcpy(groups, e->group_of, e->n_items * sizeof(int32_t));
+    if (len < e->lat.n_items)
+        return dsi_error(DSN_E_SHAPE, "dsn_encoding_groups: groups holds %zu, the encoding has %zu items", len, e->lat.n_items);
+    memcpy(groups, e->lat.group_of, e->lat.n_items * sizeof(int32_t));
     return DSN_OK;
 }
 
@@ -99,7 +99,7 @@ dsn_status dsn_encoding_get(const dsn_encoding *e, const char *part, const char 
     DSI_CHECK_NULL(e, "dsn_encoding_get: encoding");
     int p = find_part(e, part);
     if (p < 0) return dsi_error(DSN_E_INVALID, "dsn_encoding_get: model '%s' has no part '%.32s'", e->model->vt->name, part ? part : "(null)");
-    dsi_part_data *pd = (dsi_part_data *)&e->parts[p];
+    dsi_part_data *pd = (dsi_part_data *)&e->lat.parts[p];
     const float *src = field_ptr(pd, field);
     if (!src) return dsi_error(DSN_E_INVALID, "dsn_encoding_get: part '%s' has no field '%.32s' (value, mean, logvar)", part, field);
     size_t d = (size_t)e->model->parts[p].dim, n = pd->rows * d;
@@ -117,7 +117,7 @@ dsn_status dsn_encoding_set(dsn_encoding *e, const char *part, const char *field
     DSI_CHECK_NULL(data, "dsn_encoding_set: data");
     int p = find_part(e, part);
     if (p < 0) return dsi_error(DSN_E_INVALID, "dsn_encoding_set: model '%s' has no part '%.32s'", e->model->vt->name, part ? part : "(null)");
-    dsi_part_data *pd = &e->parts[p];
+    dsi_part_data *pd = &e->lat.parts[p];
     float *dst = field_ptr(pd, field);
     if (!dst) return dsi_error(DSN_E_INVALID, "dsn_encoding_set: part '%s' has no field '%.32s'", part, field);
     if (rows != pd->rows)
@@ -147,7 +147,7 @@ dsn_status dsn_swap(dsn_encoding *a, dsn_encoding *b, const char *part)
     if (a->model != b->model) return dsi_error(DSN_E_INVALID, "dsn_swap: encodings of different models");
     int p = find_part(a, part);
     if (p < 0) return dsi_error(DSN_E_INVALID, "dsn_swap: model '%s' has no part '%.32s'", a->model->vt->name, part ? part : "(null)");
-    dsi_part_data *pa = &a->parts[p], *pb = &b->parts[p];
+    dsi_part_data *pa = &a->lat.parts[p], *pb = &b->lat.parts[p];
     if (pa->rows != pb->rows)
         return dsi_error(DSN_E_SHAPE, "dsn_swap: part '%s' has %zu rows in a and %zu in b", part, pa->rows, pb->rows);
     size_t n = pa->rows * (size_t)a->model->parts[p].dim;
@@ -171,19 +171,68 @@ dsn_status dsn_encoding_copy_item(dsn_encoding *dst, size_t dst_item, const dsn_
     if (dst->model != src->model) return dsi_error(DSN_E_INVALID, "dsn_encoding_copy_item: encodings of different models");
     int p = find_part(dst, part);
     if (p < 0) return dsi_error(DSN_E_INVALID, "dsn_encoding_copy_item: no part '%.32s'", part ? part : "(null)");
-    if (dst_item >= dst->n_items || src_item >= src->n_items)
+    if (dst_item >= dst->lat.n_items || src_item >= src->lat.n_items)
         return dsi_error(DSN_E_INVALID, "dsn_encoding_copy_item: item %zu/%zu out of range (%zu/%zu items)", dst_item,
-                         src_item, dst->n_items, src->n_items);
+                         src_item, dst->lat.n_items, src->lat.n_items);
     const dsi_part_desc *d = &dst->model->parts[p];
     size_t per = d->scope == DSI_SCOPE_FRAME || d->scope == DSI_SCOPE_POSITION ? (size_t)d->per_item : 1;
-    size_t rd = d->scope == DSI_SCOPE_GROUP ? (size_t)dst->group_of[dst_item] : dst_item * per;
-    size_t rs = d->scope == DSI_SCOPE_GROUP ? (size_t)src->group_of[src_item] : src_item * per;
+    size_t rd = d->scope == DSI_SCOPE_GROUP ? (size_t)dst->lat.group_of[dst_item] : dst_item * per;
+    size_t rs = d->scope == DSI_SCOPE_GROUP ? (size_t)src->lat.group_of[src_item] : src_item * per;
     size_t n = per * (size_t)d->dim, od = rd * (size_t)d->dim, os = rs * (size_t)d->dim;
-    const dsi_part_data *ps = &src->parts[p];
-    dsi_part_data *pd = &dst->parts[p];
+    const dsi_part_data *ps = &src->lat.parts[p];
+    dsi_part_data *pd = &dst->lat.parts[p];
     memcpy(pd->value + od, ps->value + os, n * sizeof(float));
     if (pd->mean) memcpy(pd->mean + od, ps->mean + os, n * sizeof(float));
     if (pd->logvar) memcpy(pd->logvar + od, ps->logvar + os, n * sizeof(float));
     if (pd->codes) memcpy(pd->codes + rd, ps->codes + rs, per * sizeof(int32_t));
+    return DSN_OK;
+}
+
+/* ---- parts of discrete codes ---- */
+
+static dsn_status codes_part(const dsn_encoding *e, const char *part, const char *fn, int *p)
+{
+    if (!e) return dsi_error(DSN_E_INVALID, "%s: encoding must not be NULL", fn);
+    *p = dsi_model_part_index(e->model, part);
+    if (*p < 0)
+        return dsi_error(DSN_E_INVALID, "%s: model '%s' has no part '%.32s'", fn, e->model->vt->name,
+                         part ? part : "(null)");
+    if (e->model->parts[*p].kind != DSI_PART_CODES || !e->lat.parts[*p].codes)
+        return dsi_error(DSN_E_INVALID, "%s: part '%s' has no codes", fn, part);
+    return DSN_OK;
+}
+
+dsn_status dsn_encoding_get_codes(const dsn_encoding *e, const char *part, int32_t *out, size_t len, size_t *rows)
+{
+    int p;
+    dsn_status st = codes_part(e, part, "dsn_encoding_get_codes", &p);
+    if (st != DSN_OK) return st;
+    const dsi_part_data *pd = &e->lat.parts[p];
+    if (rows) *rows = pd->rows;
+    if (!out) return DSN_OK;
+    if (len < pd->rows)
+        return dsi_error(DSN_E_SHAPE, "dsn_encoding_get_codes: buffer holds %zu codes, part '%s' has %zu", len, part,
+                         pd->rows);
+    memcpy(out, pd->codes, pd->rows * sizeof(int32_t));
+    return DSN_OK;
+}
+
+dsn_status dsn_encoding_set_codes(dsn_encoding *e, const char *part, const int32_t *codes, size_t rows)
+{
+    int p;
+    dsn_status st = codes_part(e, part, "dsn_encoding_set_codes", &p);
+    if (st != DSN_OK) return st;
+    DSI_CHECK_NULL(codes, "dsn_encoding_set_codes: codes");
+    dsi_part_data *pd = &e->lat.parts[p];
+    if (rows != pd->rows)
+        return dsi_error(DSN_E_SHAPE, "dsn_encoding_set_codes: part '%s' has %zu rows, got %zu", part, pd->rows, rows);
+    if (!e->model->vt->codes_to_values)
+        return dsi_error(DSN_E_INTERNAL, "dsn_encoding_set_codes: the %s model has codes but no codebook", e->model->vt->name);
+    st = e->model->vt->codes_to_values(e->model, p, codes, rows, pd->value);
+    if (st != DSN_OK) {
+        dsi_error_prefix("dsn_encoding_set_codes");
+        return st;
+    }
+    memcpy(pd->codes, codes, rows * sizeof(int32_t));
     return DSN_OK;
 }

@@ -201,17 +201,17 @@ static dsn_status fit(dsn_model *m, dsn_optimizer *opt, const dsi_dataset *train
             vals[2] = (float)best_loss;
             nv = 3;
         }
+        /* the callback first: a stop it asks for still gets its checkpoint */
+        if (cb && cb(user, m->epoch, step, 1, nv, names, vals)) stop = 1, ds.stop_local = 1;
+        /* data-parallel: a stop asked for anywhere is a stop everywhere */
+        if (dist && (st = dsi_dist_epoch_end(&ds, DSN_OK, &stop)) != DSN_OK) goto done;
         if (c->checkpoint[0] && (m->epoch % c->checkpoint_every == 0 || stop || m->epoch == c->epochs) &&
             (!dist || dist->rank == 0)) {
             st = dsn_model_save(m, opt, c->checkpoint);
             if (st != DSN_OK && !dist) goto done;
         }
-        if (cb && cb(user, m->epoch, step, 1, nv, names, vals)) stop = 1, ds.stop_local = 1;
-        if (dist) {
-            /* one verdict for all: a failed checkpoint on process 0, a stop anywhere */
-            st = dsi_dist_epoch_end(&ds, st, &stop);
-            if (st != DSN_OK) goto done;
-        }
+        /* ... and a checkpoint that process 0 failed to write fails all */
+        if (dist && (st = dsi_dist_epoch_end(&ds, st, &stop)) != DSN_OK) goto done;
     }
     if (best && isfinite(best_loss)) memcpy(m->params.data, best, m->params.n * sizeof(float));
 done:

@@ -179,6 +179,11 @@ dsn_status dsn_model_save(const dsn_model *m, const dsn_optimizer *opt, const ch
     dsi_write_u32(w, (uint32_t)m->params.n_groups);
     for (int g = 0; g < m->params.n_groups; g++) dsi_write_u32(w, m->params.frozen[g]);
     dsi_mfile_end_section(&f);
+    if (m->vt->state_save) { /* training state that is not a parameter */
+        dsi_mfile_begin_section(&f, "MSTA");
+        m->vt->state_save(m, w);
+        dsi_mfile_end_section(&f);
+    }
     if (m->bank && (m->bank->count || m->bank->audio)) {
         dsi_mfile_begin_section(&f, "BANK");
         dsi_bank_write(w, m->bank);
@@ -246,6 +251,10 @@ static dsn_status load_model(dsi_mfile_in *f, dsn_model **out)
             }
         }
     }
+    if (st == DSN_OK && dsi_mfile_find(f, "MSTA", &r)) {
+        if (!m->vt->state_load) st = dsi_error(DSN_E_FORMAT, "'%s': a model state section the %s family does not have", f->path, name);
+        else if ((st = m->vt->state_load(m, &r)) != DSN_OK) dsi_error_prefix(f->path);
+    }
     if (st == DSN_OK && dsi_mfile_find(f, "BANK", &r)) {
         int p = dsi_model_static_part(m);
         if (p < 0) st = dsi_error(DSN_E_FORMAT, "'%s': a timbre bank for a model without a static latent", f->path);
@@ -271,5 +280,32 @@ dsn_status dsn_model_load(dsn_model **out, const char *path)
         dsi_mfile_close(&f);
     }
     if (st != DSN_OK) dsi_error_prefix("dsn_model_load");
+    return st;
+}
+
+/* ---- stages and options that change after creation ---- */
+
+const char *dsn_model_stage(const dsn_model *m) { return m && m->vt->stage ? m->vt->stage(m) : NULL; }
+
+dsn_status dsn_model_set_stage(dsn_model *m, const char *stage)
+{
+    DSI_CHECK_NULL(m, "dsn_model_set_stage: model");
+    DSI_CHECK_NULL(stage, "dsn_model_set_stage: stage");
+    if (!m->vt->set_stage)
+        return dsi_error(DSN_E_UNSUPPORTED, "dsn_model_set_stage: the %s model has no training stages", m->vt->name);
+    dsn_status st = m->vt->set_stage(m, stage);
+    if (st != DSN_OK) dsi_error_prefix("dsn_model_set_stage");
+    return st;
+}
+
+dsn_status dsn_model_set_option(dsn_model *m, const char *key, const char *value)
+{
+    DSI_CHECK_NULL(m, "dsn_model_set_option: model");
+    DSI_CHECK_NULL(key, "dsn_model_set_option: key");
+    DSI_CHECK_NULL(value, "dsn_model_set_option: value");
+    dsn_status st = m->vt->set_option ? m->vt->set_option(m, key, value)
+                                      : dsi_error(DSN_E_OPTION, "option '%.64s' cannot change after creation", key);
+    if (st == DSN_OK) st = dsn_options_set(m->opts, key, value);
+    if (st != DSN_OK) dsi_error_prefix("dsn_model_set_option");
     return st;
 }

@@ -6,7 +6,7 @@
 #include "api/groups.h"
 #include "core/alloc.h"
 #include "core/error.h"
-#include "models/model.h"
+#include "api/encoding.h"
 
 #include <math.h>
 #include <string.h>
@@ -59,9 +59,9 @@ static dsn_status encode_impl(dsn_session *s, dsn_encoding *enc, const float *x,
         return dsi_error(DSN_E_INVALID, "%s: %s must not be NULL", fn, !s ? "session" : !enc ? "encoding" : "x");
     const dsn_model *m = s->model;
     if (enc->model != m) return dsi_error(DSN_E_INVALID, "%s: the encoding belongs to another model", fn);
-    if (n == 0 || n > s->max_items || n > enc->max_items)
+    if (n == 0 || n > s->max_items || n > enc->lat.max_items)
         return dsi_error(DSN_E_SHAPE, "%s: %zu items, session holds %zu and encoding %zu", fn, n, s->max_items,
-                         enc->max_items);
+                         enc->lat.max_items);
     int only = -1;
     if (part && (only = dsi_model_part_index(m, part)) < 0)
         return dsi_error(DSN_E_INVALID, "%s: the %s model has no part '%.64s'", fn, m->vt->name, part);
@@ -71,11 +71,11 @@ static dsn_status encode_impl(dsn_session *s, dsn_encoding *enc, const float *x,
     size_t g = dsi_dense_groups(groups, n, s->dense, s->seen);
     dsi_input in = {x, n, s->dense, g, mask, only + 1};
     dsi_tape_reset(&s->tape);
-    enc->n_items = n;
-    enc->n_groups = g;
-    memcpy(enc->group_of, s->dense, n * sizeof(int32_t));
-    for (int p = 0; p < m->n_parts; p++) enc->parts[p].rows = dsi_part_rows(&m->parts[p], n, g);
-    st = m->vt->encode(m, &s->tape, &in, enc);
+    enc->lat.n_items = n;
+    enc->lat.n_groups = g;
+    memcpy(enc->lat.group_of, s->dense, n * sizeof(int32_t));
+    for (int p = 0; p < m->n_parts; p++) enc->lat.parts[p].rows = dsi_part_rows(&m->parts[p], n, g);
+    st = m->vt->encode(m, &s->tape, &in, &enc->lat);
     if (st != DSN_OK) {
         dsi_error_prefix(fn);
         return st;
@@ -83,7 +83,7 @@ static dsn_status encode_impl(dsn_session *s, dsn_encoding *enc, const float *x,
     for (int p = 0; only >= 0 && p < m->n_parts; p++) {
         if (p == only) continue;
         /* parts not asked for read as zeros, whether the model skipped them or not */
-        dsi_part_data *pd = &enc->parts[p];
+        dsi_part_data *pd = &enc->lat.parts[p];
         size_t k = pd->rows * (size_t)m->parts[p].dim;
         memset(pd->mean, 0, k * sizeof(float));
         memset(pd->logvar, 0, k * sizeof(float));
@@ -118,13 +118,13 @@ dsn_status dsn_decode(dsn_session *s, const dsn_encoding *enc, float *out, size_
     DSI_CHECK_NULL(out, "dsn_decode: out");
     const dsn_model *m = s->model;
     if (enc->model != m) return dsi_error(DSN_E_INVALID, "dsn_decode: the encoding belongs to another model");
-    if (enc->n_items == 0) return dsi_error(DSN_E_STATE, "dsn_decode: the encoding is empty (encode or sample first)");
-    if (enc->n_items > s->max_items)
-        return dsi_error(DSN_E_SHAPE, "dsn_decode: %zu items, session holds %zu", enc->n_items, s->max_items);
-    if (out_len < enc->n_items * m->obs_size)
-        return dsi_error(DSN_E_SHAPE, "dsn_decode: out holds %zu floats, need %zu", out_len, enc->n_items * m->obs_size);
+    if (enc->lat.n_items == 0) return dsi_error(DSN_E_STATE, "dsn_decode: the encoding is empty (encode or sample first)");
+    if (enc->lat.n_items > s->max_items)
+        return dsi_error(DSN_E_SHAPE, "dsn_decode: %zu items, session holds %zu", enc->lat.n_items, s->max_items);
+    if (out_len < enc->lat.n_items * m->obs_size)
+        return dsi_error(DSN_E_SHAPE, "dsn_decode: out holds %zu floats, need %zu", out_len, enc->lat.n_items * m->obs_size);
     dsi_tape_reset(&s->tape);
-    dsn_status st = m->vt->decode(m, &s->tape, enc, out);
+    dsn_status st = m->vt->decode(m, &s->tape, &enc->lat, out);
     if (st != DSN_OK) dsi_error_prefix("dsn_decode");
     return st;
 }
@@ -132,14 +132,14 @@ dsn_status dsn_decode(dsn_session *s, const dsn_encoding *enc, float *out, size_
 dsn_status dsn_encoding_prepare(dsn_encoding *enc, size_t n_items, const int32_t *groups)
 {
     DSI_CHECK_NULL(enc, "dsn_encoding_prepare: encoding");
-    if (n_items == 0 || n_items > enc->max_items)
-        return dsi_error(DSN_E_SHAPE, "dsn_encoding_prepare: %zu items, encoding holds %zu", n_items, enc->max_items);
-    size_t g = dsi_dense_groups(groups, n_items, enc->group_of, enc->scratch);
-    enc->n_items = n_items;
-    enc->n_groups = g;
+    if (n_items == 0 || n_items > enc->lat.max_items)
+        return dsi_error(DSN_E_SHAPE, "dsn_encoding_prepare: %zu items, encoding holds %zu", n_items, enc->lat.max_items);
+    size_t g = dsi_dense_groups(groups, n_items, enc->lat.group_of, enc->scratch);
+    enc->lat.n_items = n_items;
+    enc->lat.n_groups = g;
     const dsn_model *m = enc->model;
     for (int p = 0; p < m->n_parts; p++) {
-        dsi_part_data *pd = &enc->parts[p];
+        dsi_part_data *pd = &enc->lat.parts[p];
         pd->rows = dsi_part_rows(&m->parts[p], n_items, g);
         size_t nf = pd->rows * (size_t)m->parts[p].dim;
         memset(pd->value, 0, nf * sizeof(float));
@@ -157,11 +157,11 @@ dsn_status dsn_sample(dsn_session *s, dsn_encoding *enc, const char *part, uint6
     if (enc->model != m) return dsi_error(DSN_E_INVALID, "dsn_sample: the encoding belongs to another model");
     int p = dsi_model_part_index(m, part);
     if (p < 0) return dsi_error(DSN_E_INVALID, "dsn_sample: model '%s' has no part '%.32s'", m->vt->name, part ? part : "(null)");
-    if (enc->n_items == 0) return dsi_error(DSN_E_STATE, "dsn_sample: the encoding is empty (encode or prepare it first)");
+    if (enc->lat.n_items == 0) return dsi_error(DSN_E_STATE, "dsn_sample: the encoding is empty (encode or prepare it first)");
     if (!m->vt->sample) return dsi_error(DSN_E_UNSUPPORTED, "dsn_sample: model '%s' cannot sample", m->vt->name);
     dsi_rng_seed(&s->rng, seed);
     dsi_tape_reset(&s->tape);
-    dsn_status st = m->vt->sample(m, &s->tape, enc, p, &s->rng);
+    dsn_status st = m->vt->sample(m, &s->tape, &enc->lat, p, &s->rng);
     if (st != DSN_OK) dsi_error_prefix("dsn_sample");
     return st;
 }

@@ -11,6 +11,7 @@
 #include "core/error.h"
 #include "core/options.h"
 #include "models/model.h"
+#include "tensor/blas.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -37,7 +38,9 @@ static int frame_fn(void *user, float *y, const float *x)
     dsn_stream *s = user;
     if (s->mix <= 0.0f) return 1; /* bypass: no model work, the chain keeps its phase */
     dsi_tape_reset(&s->tape);
+    dsi_blas_set_realtime(1); /* no BLAS mutex on the audio thread */
     dsn_status st = s->model->vt->stream_step(s->model, &s->tape, s->state, y, x, s->target);
+    dsi_blas_set_realtime(0);
     s->frames++;
     if (st != DSN_OK) {
         s->model_errors++;

@@ -44,6 +44,8 @@ dsn_status dsi_train_on_reduced(dsn_model *m, dsn_optimizer *opt, const dsi_inpu
         if (st == DSN_OK && !isfinite(value)) st = dsi_error(DSN_E_NUMERIC, "the loss is not finite (%g)", (double)value);
     }
     if (st == DSN_OK) st = dsi_optim_step(&opt->optim, NULL);
+    /* only a step the optimizer accepted moves the model's own state */
+    if (st == DSN_OK && m->vt->after_step) st = m->vt->after_step(m);
     if (st == DSN_OK && loss_out) *loss_out = value;
     return st;
 }

@@ -7,6 +7,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -315,8 +316,11 @@ void dsi_write_f32s(dsi_writer *w, const float *x, size_t n)
     }
 }
 
+/* The table is filled once, under pthread_once: the lazy check it replaces
+ * ("if not ready, fill") was a data race (TSan reports it) even though every
+ * thread wrote the same values. */
 static uint32_t crc_table[256];
-static int crc_ready;
+static pthread_once_t crc_once = PTHREAD_ONCE_INIT;
 
 static void crc_init(void)
 {
@@ -325,12 +329,11 @@ static void crc_init(void)
         for (int k = 0; k < 8; k++) c = c & 1 ? 0xEDB88320u ^ (c >> 1) : c >> 1;
         crc_table[i] = c;
     }
-    crc_ready = 1;
 }
 
 uint32_t dsi_crc32(uint32_t crc, const void *data, size_t len)
 {
-    if (!crc_ready) crc_init(); /* idempotent: racing threads write identical values */
+    pthread_once(&crc_once, crc_init);
     const unsigned char *p = data;
     crc = ~crc;
     while (len--) crc = crc_table[(crc ^ *p++) & 0xff] ^ (crc >> 8);

@@ -1,6 +1,8 @@
 /* vq.c - vector-quantisation codebook (see vq.h). */
 #include "latent/vq.h"
 #include "core/alloc.h"
+#include "core/endian.h"
+#include "core/error.h"
 #include "tensor/blas.h"
 
 #include <float.h>
@@ -259,7 +261,7 @@ double dsi_vq_perplexity(const double *counts, int K)
     return exp(h);
 }
 
-static void track_step(dsi_vq *vq, const float *rows, const int *idx, int n)
+void dsi_vq_track(dsi_vq *vq, const float *rows, const int *idx, int n)
 {
     int K = vq->cfg.K, D = vq->cfg.D;
     memset(vq->step_count, 0, sizeof(int) * (size_t)K);
@@ -498,7 +500,7 @@ dsn_status dsi_vq_quantize(dsi_tape *t, dsi_vq *vq, dsi_var *z, int layout, dsi_
     if (!loss) return t->status;
     nd = dsi_tape_record(t, vq_loss_backward, loss, 2, in);
     if (nd) nd->saved = s;
-    if (track) track_step(vq, rows, idx, n);
+    if (track) dsi_vq_track(vq, rows, idx, n);
     res->z_q = zq;
     res->loss = loss;
     res->idx = idx;
@@ -690,4 +692,87 @@ dsn_status dsi_vq_init_kmeans(dsi_vq *vq, const float *z, int n, int iters)
     dsi_free(idx);
     reset_state(vq);
     return DSN_OK;
+}
+
+/* ---- training state (model file section, not parameters) ---- */
+
+#define VQ_STATE_VERSION 1u
+
+void dsi_vq_state_save(const dsi_vq *vq, dsi_writer *w)
+{
+    int K = vq->cfg.K, D = vq->cfg.D, cap = vq->cfg.buffer;
+    unsigned char rs[DSI_RNG_STATE_BYTES];
+    dsi_write_u32(w, VQ_STATE_VERSION);
+    dsi_write_u32(w, (uint32_t)K);
+    dsi_write_u32(w, (uint32_t)D);
+    dsi_write_u32(w, (uint32_t)cap);
+    dsi_write_u32(w, (uint32_t)vq->ema_ready);
+    dsi_write_u32(w, (uint32_t)vq->buf_n);
+    dsi_write_u32(w, (uint32_t)vq->buf_pos);
+    dsi_rng_save(&vq->rng, rs);
+    dsi_write_bytes(w, rs, sizeof rs);
+    for (int k = 0; k < K; k++) dsi_write_u64(w, (uint64_t)vq->idle[k]);
+    dsi_write_f32s(w, vq->ema_count, (size_t)K);
+    dsi_write_f32s(w, vq->ema_sum, (size_t)K * D);
+    dsi_write_f32s(w, vq->buf, (size_t)vq->buf_n * D);
+}
+
+static int all_finite(const float *x, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!isfinite(x[i])) return 0;
+    return 1;
+}
+
+dsn_status dsi_vq_state_load(dsi_vq *vq, dsi_reader *r)
+{
+    int K = vq->cfg.K, D = vq->cfg.D, cap = vq->cfg.buffer;
+    uint32_t ver, k, d, c, ready, bn, bp;
+    if (dsi_read_u32(r, &ver) || dsi_read_u32(r, &k) || dsi_read_u32(r, &d) || dsi_read_u32(r, &c) ||
+        dsi_read_u32(r, &ready) || dsi_read_u32(r, &bn) || dsi_read_u32(r, &bp))
+        return dsi_error(DSN_E_FORMAT, "codebook state truncated");
+    if (ver != VQ_STATE_VERSION) return dsi_error(DSN_E_FORMAT, "codebook state version %u (this library reads 1)", ver);
+    if (k != (uint32_t)K || d != (uint32_t)D || c != (uint32_t)cap)
+        return dsi_error(DSN_E_FORMAT, "codebook state for K = %u, D = %u, buffer %u; the model has %d, %d, %d", k, d,
+                         c, K, D, cap);
+    if (ready > 1) return dsi_error(DSN_E_FORMAT, "codebook state: ema_ready = %u (0 or 1)", ready);
+    if (bn > (uint32_t)cap) return dsi_error(DSN_E_FORMAT, "codebook state: buf_n = %u > buffer %d", bn, cap);
+    if (bp >= (uint32_t)cap || (bn < (uint32_t)cap && bp != bn))
+        return dsi_error(DSN_E_FORMAT, "codebook state: buf_pos = %u does not fit buf_n = %u, buffer %d", bp, bn, cap);
+    const unsigned char *rs = dsi_read_view(r, DSI_RNG_STATE_BYTES);
+    if (!rs) return dsi_error(DSN_E_FORMAT, "codebook state truncated");
+    dsi_rng rng;
+    dsi_rng_load(&rng, rs);
+    if ((rng.s[0] | rng.s[1] | rng.s[2] | rng.s[3]) == 0 || !isfinite(rng.spare) ||
+        dsi_get_u32(rs + 36) > 1)
+        return dsi_error(DSN_E_FORMAT, "codebook state: invalid RNG state");
+    /* read into scratch first: the state is replaced only when all of it is valid */
+    size_t nk = (size_t)K, nkd = (size_t)K * D, nb = (size_t)bn * D;
+    if (dsi_reader_left(r) < nk * 8 + (nk + nkd + nb) * 4) return dsi_error(DSN_E_FORMAT, "codebook state truncated");
+    long long *idle = dsi_malloc(nk * sizeof *idle);
+    float *f = dsi_malloc((nk + nkd + nb + 1) * sizeof(float));
+    dsn_status st = idle && f ? DSN_OK : dsi_error(DSN_E_NOMEM, "codebook state: out of memory");
+    for (size_t i = 0; st == DSN_OK && i < nk; i++) {
+        uint64_t v;
+        if (dsi_read_u64(r, &v) || v > ((uint64_t)1 << 62))
+            st = dsi_error(DSN_E_FORMAT, "codebook state: idle counter %zu out of range", i);
+        else idle[i] = (long long)v;
+    }
+    if (st == DSN_OK && dsi_read_f32s(r, f, nk + nkd + nb)) st = dsi_error(DSN_E_FORMAT, "codebook state truncated");
+    if (st == DSN_OK && !all_finite(f, nk + nkd + nb)) st = dsi_error(DSN_E_FORMAT, "codebook state: non-finite value");
+    for (size_t i = 0; st == DSN_OK && i < nk; i++)
+        if (f[i] < 0.0f) st = dsi_error(DSN_E_FORMAT, "codebook state: negative EMA count %zu", i);
+    if (st == DSN_OK) {
+        vq->ema_ready = (int)ready;
+        vq->buf_n = (int)bn;
+        vq->buf_pos = (int)bp;
+        vq->rng = rng;
+        memcpy(vq->idle, idle, nk * sizeof *idle);
+        memcpy(vq->ema_count, f, nk * sizeof(float));
+        memcpy(vq->ema_sum, f + nk, nkd * sizeof(float));
+        memcpy(vq->buf, f + nk + nkd, nb * sizeof(float));
+    }
+    dsi_free(idle);
+    dsi_free(f);
+    return st;
 }

@@ -23,6 +23,7 @@
 #include "autodiff/ops.h"
 #include "autodiff/params.h"
 #include "core/dist.h"
+#include "core/fileio.h"
 #include "core/rng.h"
 #include "autodiff/reduce.h"
 
@@ -103,6 +104,10 @@ typedef struct dsi_vq_result {
 dsn_status dsi_vq_quantize(dsi_tape *t, dsi_vq *vq, dsi_var *z_e, int layout, dsi_reduction red, int track,
                            dsi_vq_result *res);
 
+/* Usage statistics, idle counters and restart buffer for one training step
+ * (what dsi_vq_quantize does with track = 1; a trainer calls it only for a
+ * step the optimizer accepted). */
+void dsi_vq_track(dsi_vq *vq, const float *rows, const int *idx, int n);
 /* Non-differentiable updates. rows/idx as returned by dsi_vq_quantize. */
 dsn_status dsi_vq_ema_update(dsi_vq *vq, const float *rows, const int *idx, int n);
 /* Data-parallel training (vq->dist set): process 0's codebook, EMA state
@@ -134,4 +139,10 @@ void dsi_vq_stats_reset(dsi_vq *vq);
 /* exp(-sum p log p) of a histogram (1 for an empty one) */
 double dsi_vq_perplexity(const double *counts, int K);
 
+/* Training state that is not a parameter (EMA counts and sums, idle
+ * counters, restart ring and its position, RNG): integers as integers.
+ * Loading validates every value against this vq's K, D and buffer and
+ * leaves the state unchanged on failure (DSN_E_FORMAT). */
+void dsi_vq_state_save(const dsi_vq *vq, dsi_writer *w);
+dsn_status dsi_vq_state_load(dsi_vq *vq, dsi_reader *r);
 #endif

@@ -398,16 +398,33 @@ static int full_stage(const dsn_model *m)
     return s->two_stage && !dsi_params_is_frozen(&m->params, s->g_local);
 }
 
-/* The stage switch: after constrained_epochs epochs, snapshot and unfreeze. */
-static dsn_status epoch_end(dsn_model *m, int epoch)
+static const char *stage(const dsn_model *m) { return full_stage(m) ? "full" : "constrained"; }
+
+/* The stage switch constrained -> full: snapshot the global encoder (the
+ * informed prior) and unfreeze the local groups. The stage is the frozen
+ * state of "local", which the model file keeps. There is no way back: the
+ * snapshot defines the full stage's objective. */
+static dsn_status set_stage(dsn_model *m, const char *name)
 {
     dsae *s = m->state;
-    if (!s->two_stage || full_stage(m) || epoch < s->constrained) return DSN_OK;
+    if (strcmp(name, "constrained") && strcmp(name, "full"))
+        return dsi_error(DSN_E_INVALID, "unknown stage '%.32s' (constrained, full)", name);
+    if (!strcmp(name, stage(m))) return DSN_OK;
+    if (!strcmp(name, "constrained"))
+        return dsi_error(DSN_E_STATE, "stage 'full' cannot go back to 'constrained' (its snapshot is taken)");
     copy_snapshot(m);
     dsi_params_set_frozen(&m->params, s->g_local, 0);
     dsi_params_set_frozen(&m->params, s->g_prior, 0);
     m->objective++; /* informed prior and swap terms from now on */
     return DSN_OK;
+}
+
+/* The schedule: the full stage starts after constrained_epochs epochs. */
+static dsn_status epoch_end(dsn_model *m, int epoch)
+{
+    dsae *s = m->state;
+    if (!s->two_stage || full_stage(m) || epoch < s->constrained) return DSN_OK;
+    return set_stage(m, "full");
 }
 
 /* ---- loss ---- */
@@ -530,7 +547,7 @@ static dsn_status loss(dsn_model *m, dsi_tape *t, const dsi_input *in, dsi_var *
 
 static void copy_var(float *dst, const dsi_var *v) { memcpy(dst, v->x, v->n * sizeof(float)); }
 
-static dsn_status encode(const dsn_model *m, dsi_tape *t, const dsi_input *in, dsn_encoding *enc)
+static dsn_status encode(const dsn_model *m, dsi_tape *t, const dsi_input *in, dsi_latents *enc)
 {
     dsae *s = m->state;
     dsi_params *ps = (dsi_params *)&m->params;
@@ -554,7 +571,7 @@ static dsn_status encode(const dsn_model *m, dsi_tape *t, const dsi_input *in, d
     return DSN_OK;
 }
 
-static dsn_status decode(const dsn_model *m, dsi_tape *t, const dsn_encoding *enc, float *out)
+static dsn_status decode(const dsn_model *m, dsi_tape *t, const dsi_latents *enc, float *out)
 {
     dsae *s = m->state;
     int n = (int)enc->n_items;
@@ -571,7 +588,7 @@ static dsn_status decode(const dsn_model *m, dsi_tape *t, const dsn_encoding *en
 }
 
 /* global: v ~ N(0, I); local: z_1 ~ N(0, I), z_t ~ p(z_t | z_<t) through the LSTM prior */
-static dsn_status sample(const dsn_model *m, dsi_tape *t, dsn_encoding *enc, int part, dsi_rng *rng)
+static dsn_status sample(const dsn_model *m, dsi_tape *t, dsi_latents *enc, int part, dsi_rng *rng)
 {
     dsae *s = m->state;
     dsi_params *ps = (dsi_params *)&m->params;
@@ -697,9 +714,33 @@ static dsn_status stream_step(const dsn_model *m, dsi_tape *t, float *state, flo
 }
 
 const dsi_model_vt dsi_dsae_vt = {
-    "dsae", create_dsae, init_params, destroy, loss, encode, decode, sample, epoch_end, 0, stream_check, stream_step,
+    .name = "dsae",
+    .create = create_dsae,
+    .init_params = init_params,
+    .destroy = destroy,
+    .loss = loss,
+    .encode = encode,
+    .decode = decode,
+    .sample = sample,
+    .grouped = 0,
+    .stream_check = stream_check,
+    .stream_step = stream_step,
 };
 
 const dsi_model_vt dsi_ts_dsae_vt = {
-    "ts-dsae", create_ts, init_params, destroy, loss, encode, decode, sample, epoch_end, 0, stream_check, stream_step,
+    .name = "ts-dsae",
+    .create = create_ts,
+    .init_params = init_params,
+    .destroy = destroy,
+    .loss = loss,
+    .encode = encode,
+    .decode = decode,
+    .sample = sample,
+    .grouped = 0,
+    .stages = "constrained, full",
+    .stage = stage,
+    .set_stage = set_stage,
+    .epoch_end = epoch_end,
+    .stream_check = stream_check,
+    .stream_step = stream_step,
 };

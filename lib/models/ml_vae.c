@@ -169,7 +169,7 @@ static dsn_status loss(dsn_model *m, dsi_tape *t, const dsi_input *in, dsi_var *
 
 static void copy_var(float *dst, const dsi_var *v) { memcpy(dst, v->x, v->n * sizeof(float)); }
 
-static dsn_status encode(const dsn_model *m, dsi_tape *t, const dsi_input *in, dsn_encoding *enc)
+static dsn_status encode(const dsn_model *m, dsi_tape *t, const dsi_input *in, dsi_latents *enc)
 {
     ml_vae *v = m->state;
     dsi_var *mu_s, *lv_s, *mu_c, *lv_c, *mu_g, *lv_g;
@@ -188,7 +188,7 @@ static dsn_status encode(const dsn_model *m, dsi_tape *t, const dsi_input *in, d
     return DSN_OK;
 }
 
-static dsn_status decode(const dsn_model *m, dsi_tape *t, const dsn_encoding *enc, float *out)
+static dsn_status decode(const dsn_model *m, dsi_tape *t, const dsi_latents *enc, float *out)
 {
     ml_vae *v = m->state;
     int n = (int)enc->n_items;
@@ -203,7 +203,7 @@ static dsn_status decode(const dsn_model *m, dsi_tape *t, const dsn_encoding *en
     return DSN_OK;
 }
 
-static dsn_status sample(const dsn_model *m, dsi_tape *t, dsn_encoding *enc, int part, dsi_rng *rng)
+static dsn_status sample(const dsn_model *m, dsi_tape *t, dsi_latents *enc, int part, dsi_rng *rng)
 {
     (void)t;
     dsi_part_data *pd = &enc->parts[part];
@@ -215,5 +215,13 @@ static dsn_status sample(const dsn_model *m, dsi_tape *t, dsn_encoding *enc, int
 }
 
 const dsi_model_vt dsi_ml_vae_vt = {
-    "ml-vae", create, init_params, destroy, loss, encode, decode, sample, NULL, 1, NULL, NULL,
+    .name = "ml-vae",
+    .create = create,
+    .init_params = init_params,
+    .destroy = destroy,
+    .loss = loss,
+    .encode = encode,
+    .decode = decode,
+    .sample = sample,
+    .grouped = 1,
 };

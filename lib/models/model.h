@@ -12,9 +12,10 @@
 #include "autodiff/params.h"
 #include "autodiff/tape.h"
 #include "core/rng.h"
+#include "core/fileio.h"
 #include "core/status.h"
+#include "latent/latents.h"
 
-#define DSI_MAX_PARTS 4
 #define DSI_MAX_TERMS 16
 #define DSI_PART_NAME 32
 
@@ -65,22 +66,28 @@ static inline void dsi_terms_add(dsi_terms *t, const char *name, float v)
     }
 }
 
-/* Storage of one part inside an encoding: rows x dim floats per field. */
-typedef struct dsi_part_data {
-    float *mean, *logvar, *value; /* value: what decode uses (mean after encode) */
-    int32_t *codes;               /* [rows] for DSI_PART_CODES, else NULL */
-    size_t rows, max_rows;
-} dsi_part_data;
+/* Named figures of a model (dsn_model_stats): static names, double values. */
+#define DSI_MAX_STATS 32
+typedef struct dsi_stats {
+    int n;
+    const char *names[DSI_MAX_STATS];
+    double values[DSI_MAX_STATS];
+} dsi_stats;
 
-struct dsn_encoding {
-    const struct dsn_model *model;
-    size_t n_items, max_items;
-    size_t n_groups;
-    int32_t *group_of;            /* [max_items] content row of each item */
-    int32_t *scratch;             /* [max_items] for dsn_encoding_prepare */
-    int n_parts;
-    dsi_part_data parts[DSI_MAX_PARTS];
-};
+static inline void dsi_stats_add(dsi_stats *s, const char *name, double v)
+{
+    if (s && s->n < DSI_MAX_STATS) {
+        s->names[s->n] = name;
+        s->values[s->n++] = v;
+    }
+}
+
+/* Batches of a dataset, for statistics measured over it: next() fills *in
+ * with the next batch (in->n = 0 after the last one). */
+typedef struct dsi_batches {
+    dsn_status (*next)(void *ctx, dsi_input *in);
+    void *ctx;
+} dsi_batches;
 
 typedef struct dsi_model_vt dsi_model_vt;
 
@@ -117,16 +124,53 @@ struct dsi_model_vt {
     /* The training objective for one batch on the tape (a scalar), plus terms. */
     dsn_status (*loss)(struct dsn_model *m, dsi_tape *t, const dsi_input *in, dsi_var **loss, dsi_terms *terms);
     /* Posterior statistics of every part into enc (rows set by the model). */
-    dsn_status (*encode)(const struct dsn_model *m, dsi_tape *t, const dsi_input *in, struct dsn_encoding *enc);
+    dsn_status (*encode)(const struct dsn_model *m, dsi_tape *t, const dsi_input *in, dsi_latents *enc);
     /* Observations (likelihood means) from enc's values: [n_items, obs_size]. */
-    dsn_status (*decode)(const struct dsn_model *m, dsi_tape *t, const struct dsn_encoding *enc, float *out);
+    dsn_status (*decode)(const struct dsn_model *m, dsi_tape *t, const dsi_latents *enc, float *out);
     /* Fill part p's values from the prior (may be NULL: unsupported). */
-    dsn_status (*sample)(const struct dsn_model *m, dsi_tape *t, struct dsn_encoding *enc, int part, dsi_rng *rng);
-    /* Called by the trainer after each epoch (may be NULL): stage switches. */
-    dsn_status (*epoch_end)(struct dsn_model *m, int epoch);
+    dsn_status (*sample)(const struct dsn_model *m, dsi_tape *t, dsi_latents *enc, int part, dsi_rng *rng);
     /* 1: dsn_fit draws batches of groups from a labelled dataset (ML-VAE);
      * 0: labels are for evaluation only and batches are plain shuffles. */
     int grouped;
+
+    /* ---- optional hooks (NULL: the model has no such thing) ---- */
+    /* Training stages, e.g. "constrained, full" (static text for messages and
+     * docs); NULL for a model without stages. */
+    const char *stages;
+    /* The current stage's name (static text). */
+    const char *(*stage)(const struct dsn_model *m);
+    /* Switch to the named stage (DSN_E_INVALID for an unknown name,
+     * DSN_E_STATE for a switch the model cannot make). A switch that changes
+     * the objective bumps m->objective, so dsn_fit stops comparing
+     * validation losses across it. Records the stage where the model file
+     * keeps it (options or frozen groups). */
+    dsn_status (*set_stage)(struct dsn_model *m, const char *name);
+    /* Called by dsn_fit after each epoch: stage schedules (TS-DSAE switches
+     * stage after constrained_epochs epochs through its set_stage). */
+    dsn_status (*epoch_end)(struct dsn_model *m, int epoch);
+    /* Called by the trainer only after the optimizer accepted a step (the loss
+     * was finite, the update applied): non-gradient updates that must not
+     * happen on a refused step (EMA codebook, dead-code restarts, counters).
+     * The model keeps what it needs from the step's loss in m->state; tape
+     * memory of that step is still valid. */
+    dsn_status (*after_step)(struct dsn_model *m);
+    /* Training state that is not a parameter (counters, buffer positions,
+     * RNG streams, EMA sums): written as the model file's "MSTA" section.
+     * state_load validates every value (DSN_E_FORMAT with a message) and
+     * leaves the model unchanged on failure. */
+    void (*state_save)(const struct dsn_model *m, dsi_writer *w);
+    dsn_status (*state_load)(struct dsn_model *m, dsi_reader *r);
+    /* Named figures (codebook use, ...): data NULL: the model's training
+     * tracker; else measured over those batches (may allocate). */
+    dsn_status (*stats)(const struct dsn_model *m, const dsi_batches *data, dsi_stats *out);
+    /* Options that may change after creation (e.g. sampling temperature):
+     * DSN_E_OPTION for any other key or a bad value. The caller records the
+     * value in m->opts. */
+    dsn_status (*set_option)(struct dsn_model *m, const char *key, const char *value);
+    /* Rows of discrete codes of part p into their vectors (values [rows,
+     * dim]); DSN_E_INVALID for a code out of range. No allocation. */
+    dsn_status (*codes_to_values)(const struct dsn_model *m, int part, const int32_t *codes, size_t rows,
+                                  float *values);
     /* Frame-by-frame swap for streaming (dsn_stream_*); both may be NULL (the
      * family cannot stream). stream_check: whether this configuration can run
      * one frame at a time (DSN_E_UNSUPPORTED with a message naming the option

@@ -12,12 +12,14 @@
  * Autoencoder objective per batch (means over elements, as the reference):
  *   L = rec + ||sg[z_e] - e||^2 (not with EMA) + beta ||z_e - sg[e]||^2
  *   rec = mean (x - y)^2 / data_var (gaussian) | mean BCE(logits y, x) (bernoulli)
- * The EMA codebook update and dead-code restarts run after the gradients are
- * computed (a node recorded first on the tape runs last in backward), so the
- * codebook loss and commitment gradients see the codebook the forward used.
- * Their state (EMA counts and sums, idle counters, restart buffer, RNG, step
- * counter) lives in the frozen parameter group "vqstate", so it is saved with
- * the model and a resumed run is bit-identical.
+ * The usage tracking, EMA codebook update and dead-code restarts run in the
+ * after_step hook, i.e. only once the optimizer has accepted the step (a
+ * refused step leaves the codebook and its counters as they were), from the
+ * encoder outputs and codes the step's forward pass kept on the tape.
+ * Their state (EMA counts and sums, idle counters, restart ring and
+ * position, RNG, step counter) is the model's training state (state_save /
+ * state_load: the model file's MSTA section, not parameters), so a resumed
+ * run is bit-identical.
  * Prior stage (dsn_model_set_stage "prior"): the autoencoder and codebook are
  * frozen and the loss is the prior's NLL (nats per code) of the batch's codes
  * (models/vq_prior.h). */
@@ -27,20 +29,17 @@
 #include "core/error.h"
 #include "loss/likelihood.h"
 #include "models/vq_prior.h"
+#include "nn/residual.h"
 #include "tensor/blas.h"
 
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define MAX_RES 8
-#define NSTATE 24
 
 enum { LIK_GAUSSIAN = 0, LIK_BERNOULLI = 1 };
-
-typedef struct conv {
-    int w, b, k, stride, pad, tr, fan;
-} conv;
 
 typedef struct vqvae {
     int seq, C, H, W;           /* image [C, H, W]; sequence: C = features, H = 1, W = frames */
@@ -50,61 +49,34 @@ typedef struct vqvae {
     int top_k, stage;
     int pch, players, pkernel, phid;
     int gh, gw, P;
-    conv e1, e2, er[MAX_RES][2], ep, d1, dr[MAX_RES][2], dt1, dt2;
-    int g_ae, g_cb, g_prior, g_state;
-    int p_state, p_idle, p_count, p_sum, p_buf;
+    dsi_conv e1, e2, ep, d1, dt1, dt2;
+    dsi_resblock er[MAX_RES], dr[MAX_RES];
+    int g_ae, g_cb, g_prior;
     long long steps;
     int initialised;
     dsi_vq vq;
     dsi_vq_prior prior;
     dsn_model *self;
+    /* the last training step's quantised rows and codes (tape memory), for after_step */
+    const float *step_rows;
+    const int *step_idx;
+    int step_n;
 } vqvae;
 
 #define PV(i) dsi_params_var(&m->params, (i))
 
-/* ---- layers ---- */
+/* ---- networks ---- */
 
-static int add_conv(dsn_model *m, conv *c, const char *name, int g, int in, int out, int k, int stride, int pad,
-                    int tr)
+static dsi_var *cv(dsi_tape *t, const dsn_model *m, const dsi_conv *c, dsi_var *x)
 {
-    vqvae *v = m->state;
-    char nm[DSI_PARAM_NAME];
-    int sh[4] = {tr ? in : out, tr ? out : in, k, k};
-    c->k = k;
-    c->stride = stride;
-    c->pad = pad;
-    c->tr = tr;
-    c->fan = (tr ? out : in) * k * (v->seq ? 1 : k);
-    snprintf(nm, sizeof nm, "%s.w", name);
-    c->w = dsi_params_add(&m->params, nm, g, v->seq ? 3 : 4, sh);
-    snprintf(nm, sizeof nm, "%s.b", name);
-    c->b = dsi_params_add(&m->params, nm, g, 1, &out);
-    return c->w >= 0 && c->b >= 0;
-}
-
-static void init_conv(dsn_model *m, const conv *c)
-{
-    dsi_params_init_fanin(&m->params, c->w, c->fan, &m->rng);
-    dsi_params_init_fanin(&m->params, c->b, c->fan, &m->rng);
-}
-
-static dsi_var *cv(dsi_tape *t, const dsn_model *m, const conv *c, dsi_var *x)
-{
-    const vqvae *v = m->state;
-    dsi_params *ps = (dsi_params *)&m->params;
-    dsi_var *w = dsi_params_var(ps, c->w), *b = dsi_params_var(ps, c->b);
-    if (v->seq) return c->tr ? dsi_conv_transpose1d(t, x, w, b, c->stride, c->pad) : dsi_conv1d(t, x, w, b, c->stride, c->pad);
-    return c->tr ? dsi_conv_transpose2d(t, x, w, b, c->stride, c->pad) : dsi_conv2d(t, x, w, b, c->stride, c->pad);
+    return dsi_conv_forward(t, c, (dsi_params *)&m->params, x);
 }
 
 /* R residual blocks, then ReLU */
-static dsi_var *res_stack(dsi_tape *t, const dsn_model *m, const conv (*blocks)[2], dsi_var *x)
+static dsi_var *res_stack(dsi_tape *t, const dsn_model *m, const dsi_resblock *blocks, dsi_var *x)
 {
     const vqvae *v = m->state;
-    for (int r = 0; r < v->n_res; r++) {
-        dsi_var *h = dsi_relu(t, cv(t, m, &blocks[r][0], dsi_relu(t, x)));
-        x = dsi_add(t, x, cv(t, m, &blocks[r][1], h));
-    }
+    for (int r = 0; r < v->n_res; r++) x = dsi_resblock_forward(t, &blocks[r], (dsi_params *)&m->params, x);
     return dsi_relu(t, x);
 }
 
@@ -150,44 +122,6 @@ static dsi_var *decoder(dsi_tape *t, const dsn_model *m, dsi_var *z, int n)
     return h;
 }
 
-/* ---- persistent VQ state in the frozen "vqstate" group ---- */
-
-static void state_out(dsn_model *m)
-{
-    vqvae *v = m->state;
-    float *s = PV(v->p_state)->x, *idle = PV(v->p_idle)->x;
-    s[0] = (float)v->initialised;
-    s[1] = (float)v->vq.ema_ready;
-    s[2] = (float)(v->steps & 0xfffff);
-    s[3] = (float)(v->steps >> 20);
-    s[4] = (float)v->vq.buf_n;
-    s[5] = (float)v->vq.buf_pos;
-    for (int i = 0; i < 4; i++)
-        for (int j = 0; j < 4; j++) s[6 + 4 * i + j] = (float)((v->vq.rng.s[i] >> (16 * j)) & 0xffff);
-    s[22] = v->vq.rng.spare;
-    s[23] = (float)v->vq.rng.has_spare;
-    for (int k = 0; k < v->K; k++) idle[k] = v->vq.idle[k] < (1 << 24) ? (float)v->vq.idle[k] : (float)(1 << 24);
-}
-
-static void state_in(dsn_model *m)
-{
-    vqvae *v = m->state;
-    const float *s = PV(v->p_state)->x, *idle = PV(v->p_idle)->x;
-    v->initialised = s[0] != 0.0f;
-    v->vq.ema_ready = s[1] != 0.0f;
-    v->steps = (long long)s[2] + ((long long)s[3] << 20);
-    v->vq.buf_n = (int)s[4];
-    v->vq.buf_pos = (int)s[5];
-    for (int i = 0; i < 4; i++) {
-        uint64_t w = 0;
-        for (int j = 0; j < 4; j++) w |= (uint64_t)s[6 + 4 * i + j] << (16 * j);
-        v->vq.rng.s[i] = w;
-    }
-    v->vq.rng.spare = s[22];
-    v->vq.rng.has_spare = s[23] != 0.0f;
-    for (int k = 0; k < v->K; k++) v->vq.idle[k] = (long long)idle[k];
-}
-
 /* ---- create ---- */
 
 static void apply_stage(dsn_model *m)
@@ -197,7 +131,6 @@ static void apply_stage(dsn_model *m)
     dsi_params_set_frozen(&m->params, v->g_ae, prior);
     dsi_params_set_frozen(&m->params, v->g_cb, prior || v->ema);
     dsi_params_set_frozen(&m->params, v->g_prior, !prior);
-    dsi_params_set_frozen(&m->params, v->g_state, 1);
 }
 
 static dsn_status create(dsn_model *m, dsi_optr *r)
@@ -285,29 +218,35 @@ static dsn_status create(dsn_model *m, dsi_optr *r)
     v->g_ae = dsi_params_group(ps, "autoencoder");
     v->g_cb = dsi_params_group(ps, "codebook");
     v->g_prior = dsi_params_group(ps, "prior");
-    v->g_state = dsi_params_group(ps, "vqstate");
-    if (v->g_ae < 0 || v->g_cb < 0 || v->g_prior < 0 || v->g_state < 0) return DSN_E_INTERNAL;
-    int h = v->hidden, g = v->g_ae, ok = 1;
+    if (v->g_ae < 0 || v->g_cb < 0 || v->g_prior < 0) return DSN_E_INTERNAL;
+    const int h = v->hidden, g = v->g_ae, dims = v->seq ? 1 : 2;
     char nm[32];
-    ok = ok && add_conv(m, &v->e1, "enc.conv1", g, v->C, h, 4, 2, 1, 0);
-    ok = ok && add_conv(m, &v->e2, "enc.conv2", g, h, h, 4, 2, 1, 0);
-    for (int i = 0; ok && i < v->n_res; i++) {
-        snprintf(nm, sizeof nm, "enc.res%d.a", i);
-        ok = add_conv(m, &v->er[i][0], nm, g, h, v->res_ch, 3, 1, 1, 0);
-        snprintf(nm, sizeof nm, "enc.res%d.b", i);
-        ok = ok && add_conv(m, &v->er[i][1], nm, g, v->res_ch, h, 1, 1, 0, 0);
+    /* kernel 4 stride 2 pad 1 halves (conv) or doubles (transposed) each axis */
+    const dsi_conv_spec down = {.dims = dims, .in = h, .out = h, .kernel = 4, .stride = 2, .pad = 1};
+    dsi_conv_spec s1 = down, up2 = down;
+    s1.in = v->C;
+    up2.out = v->C;
+    up2.transposed = 1;
+    dsn_status st = dsi_conv_add(&v->e1, ps, "enc.conv1", g, s1);
+    if (st == DSN_OK) st = dsi_conv_add(&v->e2, ps, "enc.conv2", g, down);
+    for (int i = 0; st == DSN_OK && i < v->n_res; i++) {
+        snprintf(nm, sizeof nm, "enc.res%d", i);
+        st = dsi_resblock_add(&v->er[i], ps, nm, g, dims, h, v->res_ch, 3);
     }
-    ok = ok && add_conv(m, &v->ep, "enc.proj", g, h, v->D, 1, 1, 0, 0);
-    ok = ok && add_conv(m, &v->d1, "dec.conv1", g, v->D, h, 3, 1, 1, 0);
-    for (int i = 0; ok && i < v->n_res; i++) {
-        snprintf(nm, sizeof nm, "dec.res%d.a", i);
-        ok = add_conv(m, &v->dr[i][0], nm, g, h, v->res_ch, 3, 1, 1, 0);
-        snprintf(nm, sizeof nm, "dec.res%d.b", i);
-        ok = ok && add_conv(m, &v->dr[i][1], nm, g, v->res_ch, h, 1, 1, 0, 0);
+    if (st == DSN_OK)
+        st = dsi_conv_add(&v->ep, ps, "enc.proj", g, (dsi_conv_spec){.dims = dims, .in = h, .out = v->D, .kernel = 1});
+    if (st == DSN_OK)
+        st = dsi_conv_add(&v->d1, ps, "dec.conv1", g,
+                          (dsi_conv_spec){.dims = dims, .in = v->D, .out = h, .kernel = 3, .pad = 1});
+    for (int i = 0; st == DSN_OK && i < v->n_res; i++) {
+        snprintf(nm, sizeof nm, "dec.res%d", i);
+        st = dsi_resblock_add(&v->dr[i], ps, nm, g, dims, h, v->res_ch, 3);
     }
-    ok = ok && add_conv(m, &v->dt1, "dec.up1", g, h, h, 4, 2, 1, 1);
-    ok = ok && add_conv(m, &v->dt2, "dec.up2", g, h, v->C, 4, 2, 1, 1);
-    if (!ok) return DSN_E_INTERNAL;
+    dsi_conv_spec up1 = down;
+    up1.transposed = 1;
+    if (st == DSN_OK) st = dsi_conv_add(&v->dt1, ps, "dec.up1", g, up1);
+    if (st == DSN_OK) st = dsi_conv_add(&v->dt2, ps, "dec.up2", g, up2);
+    if (st != DSN_OK) return st;
 
     dsi_vq_config c = dsi_vq_defaults(v->K, v->D);
     c.beta = v->beta;
@@ -318,15 +257,8 @@ static dsn_status create(dsn_model *m, dsi_optr *r)
     c.dead_after = v->dead_after;
     c.buffer = v->restarts ? v->restart_buffer : 1;
     c.seed = m->seed ^ 0x76715eedULL;
-    dsn_status st = dsi_vq_init(&v->vq, &c, ps, "codebook", v->g_cb);
+    st = dsi_vq_init(&v->vq, &c, ps, "codebook", v->g_cb);
     if (st != DSN_OK) return st;
-    int sk[2] = {v->K, v->D}, sb[2] = {c.buffer, v->D}, ns = NSTATE;
-    v->p_state = dsi_params_add(ps, "vqstate.misc", v->g_state, 1, &ns);
-    v->p_idle = dsi_params_add(ps, "vqstate.idle", v->g_state, 1, &v->K);
-    v->p_count = dsi_params_add(ps, "vqstate.ema_count", v->g_state, 1, &v->K);
-    v->p_sum = dsi_params_add(ps, "vqstate.ema_sum", v->g_state, 2, sk);
-    v->p_buf = dsi_params_add(ps, "vqstate.buffer", v->g_state, 2, sb);
-    if (v->p_state < 0 || v->p_idle < 0 || v->p_count < 0 || v->p_sum < 0 || v->p_buf < 0) return DSN_E_INTERNAL;
     st = dsi_vq_prior_add(&v->prior, ps, v->g_prior, v->seq, v->K, v->pch, v->players, v->pkernel, v->phid, v->gh,
                           v->gw);
     if (st != DSN_OK) return st;
@@ -337,43 +269,24 @@ static dsn_status create(dsn_model *m, dsi_optr *r)
 static void init_params(dsn_model *m)
 {
     vqvae *v = m->state;
-    init_conv(m, &v->e1);
-    init_conv(m, &v->e2);
-    for (int i = 0; i < v->n_res; i++) {
-        init_conv(m, &v->er[i][0]);
-        init_conv(m, &v->er[i][1]);
-    }
-    init_conv(m, &v->ep);
-    init_conv(m, &v->d1);
-    for (int i = 0; i < v->n_res; i++) {
-        init_conv(m, &v->dr[i][0]);
-        init_conv(m, &v->dr[i][1]);
-    }
-    init_conv(m, &v->dt1);
-    init_conv(m, &v->dt2);
+    dsi_params *ps = &m->params;
+    dsi_conv_init(&v->e1, ps, &m->rng);
+    dsi_conv_init(&v->e2, ps, &m->rng);
+    for (int i = 0; i < v->n_res; i++) dsi_resblock_init(&v->er[i], ps, &m->rng);
+    dsi_conv_init(&v->ep, ps, &m->rng);
+    dsi_conv_init(&v->d1, ps, &m->rng);
+    for (int i = 0; i < v->n_res; i++) dsi_resblock_init(&v->dr[i], ps, &m->rng);
+    dsi_conv_init(&v->dt1, ps, &m->rng);
+    dsi_conv_init(&v->dt2, ps, &m->rng);
     dsi_vq_prior_init(&v->prior, &m->params, &m->rng);
-    /* the EMA sums, counts and restart buffer live in the parameter store */
-    dsi_free(v->vq.ema_count);
-    dsi_free(v->vq.ema_sum);
-    dsi_free(v->vq.buf);
-    v->vq.ema_count = PV(v->p_count)->x;
-    v->vq.ema_sum = PV(v->p_sum)->x;
-    v->vq.buf = PV(v->p_buf)->x;
     dsi_vq_init_uniform(&v->vq);
-    state_out(m);
 }
 
 static void destroy(dsn_model *m)
 {
     vqvae *v = m->state;
     if (!v) return;
-    if (m->params.finalized) {
-        v->vq.ema_count = NULL;
-        v->vq.ema_sum = NULL;
-        v->vq.buf = NULL;
-    }
     dsi_vq_release(&v->vq);
-    dsi_vq_prior_release(&v->prior);
     dsi_free(v);
 }
 
@@ -459,41 +372,6 @@ dsn_status dsi_vqvae_encode_codes(const dsn_model *m, dsi_tape *t, const float *
 
 /* ---- training ---- */
 
-typedef struct hook_ctx {
-    dsn_model *m;
-    const float *rows;
-    const int *idx;
-    int n;
-} hook_ctx;
-
-/* Runs last in backward: EMA codebook update, step counter, dead-code restarts. */
-static void hook_backward(dsi_node *nd)
-{
-    hook_ctx *h = nd->saved;
-    if (!h || !h->rows) return;
-    dsn_model *m = h->m;
-    vqvae *v = m->state;
-    v->vq.dist = m->dist;
-    if (v->ema && dsi_vq_ema_update(&v->vq, h->rows, h->idx, h->n) != DSN_OK) {
-        dsi_tape_fail(nd->tape, DSN_E_INTERNAL, "vq-vae: EMA update failed: %s", dsn_last_error());
-        return;
-    }
-    if (m->dist && dsi_vq_sync_usage(&v->vq, v->ema) != DSN_OK) {
-        dsi_tape_fail(nd->tape, DSN_E_INTERNAL, "vq-vae: usage sync failed: %s", dsn_last_error());
-        return;
-    }
-    v->steps++;
-    if (v->restarts && v->steps % v->restart_every == 0) {
-        dsi_vq_restart_dead(&v->vq);
-        /* restarts draw from this process's recent vectors: process 0's win */
-        if (dsi_vq_sync(&v->vq) != DSN_OK) {
-            dsi_tape_fail(nd->tape, DSN_E_INTERNAL, "vq-vae: codebook sync failed: %s", dsn_last_error());
-            return;
-        }
-    }
-    state_out(m);
-}
-
 static dsn_status fail_status(dsi_tape *t) { return t->status != DSN_OK ? t->status : DSN_E_INTERNAL; }
 
 static dsn_status loss_prior(dsn_model *m, dsi_tape *t, const dsi_input *in, dsi_var **out, dsi_terms *terms)
@@ -516,18 +394,9 @@ static dsn_status loss(dsn_model *m, dsi_tape *t, const dsi_input *in, dsi_var *
     vqvae *v = m->state;
     if (v->stage == DSI_VQ_STAGE_PRIOR) return loss_prior(m, t, in, out, terms);
     int n = (int)in->n, train = t->recording;
-    hook_ctx *hk = NULL;
-    if (train) {
-        state_in(m);
-        /* recorded first, so its backward runs after every other one */
-        dsi_var *anchor = dsi_tape_new(t, 0, NULL, 1);
-        hk = dsi_tape_scratch(t, sizeof *hk);
-        if (!anchor || !hk) return fail_status(t);
-        memset(hk, 0, sizeof *hk);
-        hk->m = m;
-        dsi_node *nd = dsi_tape_record(t, hook_backward, anchor, 0, NULL);
-        if (nd) nd->saved = hk;
-    }
+    v->step_rows = NULL;
+    v->step_idx = NULL;
+    v->step_n = 0;
     dsi_var *z = encoder(t, m, in->x, n);
     if (!z) return fail_status(t);
     if (train && v->kmeans && !v->initialised) {
@@ -538,15 +407,15 @@ static dsn_status loss(dsn_model *m, dsi_tape *t, const dsi_input *in, dsi_var *
         if (st == DSN_OK) st = dsi_vq_sync(&v->vq); /* seeded from process 0's part of the batch */
         if (st != DSN_OK) return st;
         v->initialised = 1;
-        state_out(m);
     }
     dsi_vq_result q;
-    dsn_status st = dsi_vq_quantize(t, &v->vq, z, DSI_VQ_NCHW, DSI_RED_MEAN, train, &q);
+    /* tracking happens in after_step, once the optimizer accepted the step */
+    dsn_status st = dsi_vq_quantize(t, &v->vq, z, DSI_VQ_NCHW, DSI_RED_MEAN, 0, &q);
     if (st != DSN_OK) return st;
-    if (hk) {
-        hk->rows = q.rows;
-        hk->idx = q.idx;
-        hk->n = q.n;
+    if (train) {
+        v->step_rows = q.rows;
+        v->step_idx = q.idx;
+        v->step_n = q.n;
     }
     dsi_var *y = decoder(t, m, q.z_q, n);
     if (!y) return fail_status(t);
@@ -558,21 +427,35 @@ static dsn_status loss(dsn_model *m, dsi_tape *t, const dsi_input *in, dsi_var *
     const float w[2] = {v->lik == LIK_BERNOULLI ? 1.0f : 1.0f / v->data_var, 1.0f};
     dsi_var *total = dsi_loss_sum(t, 2, parts, w);
     if (!total) return fail_status(t);
-    dsi_vq_stats s;
-    dsi_vq_stats_get(&v->vq, &s);
     dsi_terms_add(terms, "loss", total->x[0]);
     dsi_terms_add(terms, "rec", rec->x[0] * w[0]);
     dsi_terms_add(terms, "vq", q.loss->x[0]);
-    dsi_terms_add(terms, "perplexity", (float)s.perplexity);
-    dsi_terms_add(terms, "used_frac", (float)s.used_frac);
-    dsi_terms_add(terms, "dead", (float)s.dead);
+    if (train) { /* the codes of this batch (the tracker itself moves in after_step) */
+        double h = 0.0;
+        int used = 0;
+        int *cnt = dsi_tape_scratch(t, sizeof(int) * (size_t)v->K);
+        if (!cnt) return t->status;
+        memset(cnt, 0, sizeof(int) * (size_t)v->K);
+        for (int i = 0; i < q.n; i++) cnt[q.idx[i]]++;
+        for (int k = 0; k < v->K; k++)
+            if (cnt[k]) {
+                double pk = (double)cnt[k] / q.n;
+                h -= pk * log(pk);
+                used++;
+            }
+        dsi_vq_stats s;
+        dsi_vq_stats_get(&v->vq, &s);
+        dsi_terms_add(terms, "perplexity", (float)exp(h));
+        dsi_terms_add(terms, "used_frac", (float)used / (float)v->K);
+        dsi_terms_add(terms, "dead", (float)s.dead);
+    }
     *out = total;
     return DSN_OK;
 }
 
 /* ---- inference ---- */
 
-static dsn_status encode(const dsn_model *m, dsi_tape *t, const dsi_input *in, dsn_encoding *enc)
+static dsn_status encode(const dsn_model *m, dsi_tape *t, const dsi_input *in, dsi_latents *enc)
 {
     const vqvae *v = m->state;
     dsi_part_data *pd = &enc->parts[0];
@@ -581,7 +464,7 @@ static dsn_status encode(const dsn_model *m, dsi_tape *t, const dsi_input *in, d
     return dsi_vqvae_codes_to_values(m, pd->codes, in->n * (size_t)v->P, pd->value);
 }
 
-static dsn_status decode(const dsn_model *m, dsi_tape *t, const dsn_encoding *enc, float *out)
+static dsn_status decode(const dsn_model *m, dsi_tape *t, const dsi_latents *enc, float *out)
 {
     const vqvae *v = m->state;
     int n = (int)enc->n_items;
@@ -594,7 +477,7 @@ static dsn_status decode(const dsn_model *m, dsi_tape *t, const dsn_encoding *en
     return DSN_OK;
 }
 
-static dsn_status sample(const dsn_model *m, dsi_tape *t, dsn_encoding *enc, int part, dsi_rng *rng)
+static dsn_status sample(const dsn_model *m, dsi_tape *t, dsi_latents *enc, int part, dsi_rng *rng)
 {
     const vqvae *v = m->state;
     dsi_part_data *pd = &enc->parts[part];
@@ -605,42 +488,169 @@ static dsn_status sample(const dsn_model *m, dsi_tape *t, dsn_encoding *enc, int
     return dsi_vqvae_codes_to_values(m, pd->codes, (size_t)n * v->P, pd->value);
 }
 
-/* ---- family-specific calls ---- */
+/* ---- hooks beyond the core interface ---- */
 
-int dsi_vqvae_is(const dsn_model *m) { return m && m->vt == &dsi_vq_vae_vt; }
-int dsi_vqvae_num_codes(const dsn_model *m) { return ((const vqvae *)m->state)->K; }
-int dsi_vqvae_positions(const dsn_model *m) { return ((const vqvae *)m->state)->P; }
-int dsi_vqvae_stage(const dsn_model *m) { return ((const vqvae *)m->state)->stage; }
-
-dsn_status dsi_vqvae_set_stage(dsn_model *m, int stage)
+static dsn_status after_step(dsn_model *m)
 {
     vqvae *v = m->state;
-    dsn_status st = dsi_options_set(m->opts, "stage", stage == DSI_VQ_STAGE_PRIOR ? "prior" : "autoencoder");
-    if (st != DSN_OK) return st;
-    v->stage = stage;
-    apply_stage(m);
+    if (!v->step_rows) return DSN_OK; /* prior stage: nothing to track */
+    dsi_vq_track(&v->vq, v->step_rows, v->step_idx, v->step_n);
+    v->vq.dist = m->dist; /* data-parallel: the global batch's statistics */
+    if (v->ema) {
+        dsn_status st = dsi_vq_ema_update(&v->vq, v->step_rows, v->step_idx, v->step_n);
+        if (st != DSN_OK) return st;
+    }
+    if (m->dist) {
+        dsn_status st = dsi_vq_sync_usage(&v->vq, v->ema);
+        if (st != DSN_OK) return st;
+    }
+    v->steps++;
+    if (v->restarts && v->steps % v->restart_every == 0) {
+        dsi_vq_restart_dead(&v->vq);
+        /* restarts draw from this process's recent vectors: process 0's win */
+        dsn_status st = dsi_vq_sync(&v->vq);
+        if (st != DSN_OK) return st;
+    }
+    v->step_rows = NULL;
+    v->step_idx = NULL;
+    v->step_n = 0;
     return DSN_OK;
 }
 
-void dsi_vqvae_set_sampling(dsn_model *m, float temperature, int top_k)
+#define VQVAE_STATE_VERSION 1u
+
+static void state_save(const dsn_model *m, dsi_writer *w)
+{
+    const vqvae *v = m->state;
+    dsi_write_u32(w, VQVAE_STATE_VERSION);
+    dsi_write_u32(w, (uint32_t)v->initialised);
+    dsi_write_u64(w, (uint64_t)v->steps);
+    dsi_vq_state_save(&v->vq, w);
+}
+
+static dsn_status state_load(dsn_model *m, dsi_reader *r)
 {
     vqvae *v = m->state;
-    v->temperature = temperature;
-    v->top_k = top_k;
+    uint32_t ver, init;
+    uint64_t steps;
+    if (dsi_read_u32(r, &ver) || dsi_read_u32(r, &init) || dsi_read_u64(r, &steps))
+        return dsi_error(DSN_E_FORMAT, "vq-vae state truncated");
+    if (ver != VQVAE_STATE_VERSION) return dsi_error(DSN_E_FORMAT, "vq-vae state version %u (this library reads 1)", ver);
+    if (init > 1) return dsi_error(DSN_E_FORMAT, "vq-vae state: initialised = %u (0 or 1)", init);
+    if (steps > ((uint64_t)1 << 62)) return dsi_error(DSN_E_FORMAT, "vq-vae state: step counter out of range");
+    dsn_status st = dsi_vq_state_load(&v->vq, r);
+    if (st != DSN_OK) return st;
+    if (dsi_reader_left(r)) return dsi_error(DSN_E_FORMAT, "vq-vae state: %zu unexpected trailing bytes", dsi_reader_left(r));
+    v->initialised = (int)init;
+    v->steps = (long long)steps;
+    return DSN_OK;
 }
 
-void dsi_vqvae_get_sampling(const dsn_model *m, float *temperature, int *top_k)
+static const char *stage(const dsn_model *m)
 {
-    const vqvae *v = m->state;
-    if (temperature) *temperature = v->temperature;
-    if (top_k) *top_k = v->top_k;
+    return ((const vqvae *)m->state)->stage == DSI_VQ_STAGE_PRIOR ? "prior" : "autoencoder";
 }
 
-void dsi_vqvae_stats(const dsn_model *m, dsi_vq_stats *s)
+static dsn_status set_stage(dsn_model *m, const char *name)
+{
+    vqvae *v = m->state;
+    int s;
+    if (!strcmp(name, "autoencoder")) s = DSI_VQ_STAGE_AE;
+    else if (!strcmp(name, "prior")) s = DSI_VQ_STAGE_PRIOR;
+    else return dsi_error(DSN_E_INVALID, "unknown stage '%.32s' (autoencoder, prior)", name);
+    if (s == v->stage) return DSN_OK;
+    dsn_status st = dsi_options_set(m->opts, "stage", name);
+    if (st != DSN_OK) return st;
+    v->stage = s;
+    apply_stage(m);
+    m->objective++; /* the prior's NLL from now on (or the autoencoder's loss again) */
+    return DSN_OK;
+}
+
+static dsn_status set_option(dsn_model *m, const char *key, const char *value)
+{
+    vqvae *v = m->state;
+    char *end;
+    if (!strcmp(key, "temperature")) {
+        double t = strtod(value, &end);
+        if (end == value || *end || !(t >= 0.0 && t <= 1e6))
+            return dsi_error(DSN_E_OPTION, "option 'temperature' = '%.32s': a number in [0, 1e6] expected", value);
+        v->temperature = (float)t;
+        return DSN_OK;
+    }
+    if (!strcmp(key, "top_k")) {
+        long k = strtol(value, &end, 10);
+        if (end == value || *end || k < 0 || k > (1 << 16))
+            return dsi_error(DSN_E_OPTION, "option 'top_k' = '%.32s': an integer in [0, 65536] expected", value);
+        v->top_k = (int)k;
+        return DSN_OK;
+    }
+    return dsi_error(DSN_E_OPTION, "option '%.64s' cannot change after creation (temperature and top_k can)", key);
+}
+
+/* Figures of the codebook and the prior: the training tracker, or measured
+ * over the batches of a dataset. */
+static dsn_status stats(const dsn_model *m, const dsi_batches *data, dsi_stats *out)
 {
     const vqvae *v = m->state;
-    dsi_vq_stats_get(&v->vq, s);
+    dsi_vq_stats s;
+    dsi_vq_stats_get(&v->vq, &s);
+    dsi_stats_add(out, "codebook.size", v->K);
+    if (!data) {
+        dsi_stats_add(out, "codebook.perplexity", s.perplexity);
+        dsi_stats_add(out, "codebook.used_fraction", s.used_frac);
+        dsi_stats_add(out, "codebook.used", s.used);
+        dsi_stats_add(out, "codebook.dead", s.dead);
+        dsi_stats_add(out, "codebook.total_perplexity", s.acc_perplexity);
+        dsi_stats_add(out, "codebook.total_used_fraction", s.acc_used_frac);
+        dsi_stats_add(out, "codebook.steps", (double)s.steps);
+        dsi_stats_add(out, "codebook.restarts", (double)s.restarts);
+        return DSN_OK;
+    }
+    double *hist = dsi_calloc((size_t)v->K, sizeof(double));
+    dsi_tape t;
+    dsi_tape_init(&t);
+    dsi_tape_set_recording(&t, 0);
+    dsn_status st = hist ? DSN_OK : dsi_error(DSN_E_NOMEM, "out of memory");
+    double nll = 0.0;
+    size_t items = 0;
+    dsi_input in;
+    while (st == DSN_OK && (st = data->next(data->ctx, &in)) == DSN_OK && in.n) {
+        dsi_tape_reset(&t);
+        int32_t *codes = dsi_tape_scratch(&t, sizeof(int32_t) * (in.n * (size_t)v->P + 1));
+        if (!codes) {
+            st = t.status;
+            break;
+        }
+        st = dsi_vqvae_encode_codes(m, &t, in.x, in.n, codes);
+        for (size_t i = 0; st == DSN_OK && i < in.n * (size_t)v->P; i++) hist[codes[i]] += 1.0;
+        double nats = 0.0;
+        if (st == DSN_OK) st = dsi_vqvae_prior_nll(m, &t, codes, in.n, &nats);
+        nll += nats * (double)in.n;
+        items += in.n;
+    }
+    if (st == DSN_OK && items) {
+        int used = 0;
+        for (int k = 0; k < v->K; k++) used += hist[k] > 0.0;
+        dsi_stats_add(out, "codebook.perplexity", dsi_vq_perplexity(hist, v->K));
+        dsi_stats_add(out, "codebook.used_fraction", (double)used / v->K);
+        dsi_stats_add(out, "codebook.used", used);
+        dsi_stats_add(out, "prior.bits_per_code", nll / (double)items / log(2.0));
+    }
+    dsi_tape_release(&t);
+    dsi_free(hist);
+    return st;
 }
+
+static dsn_status codes_to_values(const dsn_model *m, int part, const int32_t *codes, size_t rows, float *values)
+{
+    (void)part;
+    return dsi_vqvae_codes_to_values(m, codes, rows, values);
+}
+
+int dsi_vqvae_positions(const dsn_model *m) { return ((const vqvae *)m->state)->P; }
+
+const dsi_vq *dsi_vqvae_vq(const dsn_model *m) { return &((const vqvae *)m->state)->vq; }
 
 dsn_status dsi_vqvae_codes_to_values(const dsn_model *m, const int32_t *codes, size_t rows, float *values)
 {
@@ -678,5 +688,22 @@ dsn_status dsi_vqvae_prior_nll(const dsn_model *m, dsi_tape *t, const int32_t *c
 }
 
 const dsi_model_vt dsi_vq_vae_vt = {
-    "vq-vae", create, init_params, destroy, loss, encode, decode, sample, NULL, 0, NULL, NULL,
+    .name = "vq-vae",
+    .create = create,
+    .init_params = init_params,
+    .destroy = destroy,
+    .loss = loss,
+    .encode = encode,
+    .decode = decode,
+    .sample = sample,
+    .grouped = 0,
+    .stages = "autoencoder, prior",
+    .stage = stage,
+    .set_stage = set_stage,
+    .after_step = after_step,
+    .state_save = state_save,
+    .state_load = state_load,
+    .stats = stats,
+    .set_option = set_option,
+    .codes_to_values = codes_to_values,
 };

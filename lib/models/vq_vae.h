@@ -1,6 +1,6 @@
-/* vq_vae.h - the "vq-vae" family's calls beyond the model interface, for
- * lib/api/vq.c (internal). Every function checks dsi_vqvae_is() first in the
- * API layer; here the model is assumed to be a vq-vae. */
+/* vq_vae.h - the "vq-vae" family's internals that its tests reach
+ * (internal). Everything the API needs goes through the model interface
+ * (models/model.h); here the model is assumed to be a vq-vae. */
 #ifndef DSI_MODELS_VQ_VAE_H
 #define DSI_MODELS_VQ_VAE_H
 
@@ -12,18 +12,10 @@ extern const dsi_model_vt dsi_vq_vae_vt;
 
 enum { DSI_VQ_STAGE_AE = 0, DSI_VQ_STAGE_PRIOR = 1 };
 
-int dsi_vqvae_is(const dsn_model *m);
-int dsi_vqvae_num_codes(const dsn_model *m);
 /* code positions per observation */
 int dsi_vqvae_positions(const dsn_model *m);
-/* Switch the training stage: freezes / unfreezes the parameter groups and
- * records the stage in the model's options (so a saved model keeps it). */
-dsn_status dsi_vqvae_set_stage(dsn_model *m, int stage);
-int dsi_vqvae_stage(const dsn_model *m);
-void dsi_vqvae_set_sampling(dsn_model *m, float temperature, int top_k);
-void dsi_vqvae_get_sampling(const dsn_model *m, float *temperature, int *top_k);
-/* The training-time codebook tracker (vq.h). */
-void dsi_vqvae_stats(const dsn_model *m, dsi_vq_stats *s);
+/* The codebook and its training state (tests). */
+const dsi_vq *dsi_vqvae_vq(const dsn_model *m);
 /* Codebook vectors (normalised in cosine mode) of rows codes into values
  * [rows, D]; DSN_E_INVALID for a code outside [0, K). No allocation. */
 dsn_status dsi_vqvae_codes_to_values(const dsn_model *m, const int32_t *codes, size_t rows, float *values);

@@ -9,6 +9,37 @@
 #include <cblas.h>
 #endif
 
+/* Real-time mode (per thread): OpenBLAS takes a mutex for its buffers in
+ * every sgemm / sgemv call, which an audio thread must not do; in this mode
+ * the calls that would reach cblas run the plain loops below instead. */
+static _Thread_local int rt_mode;
+
+void dsi_blas_set_realtime(int on) { rt_mode = on ? 1 : 0; }
+
+/* C = alpha op(A) op(B) + beta C, row-major, in a fixed order */
+static void gemm_plain(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda, const float *B,
+                       int ldb, float beta, float *C, int ldc)
+{
+    for (int i = 0; i < M; i++) {
+        float *c = C + (long)i * ldc;
+        for (int j = 0; j < N; j++) c[j] = beta == 0.0f ? 0.0f : beta * c[j];
+        if (tb) {
+            for (int j = 0; j < N; j++) {
+                const float *b = B + (long)j * ldb;
+                float s = 0.0f;
+                for (int k = 0; k < K; k++) s += (ta ? A[(long)k * lda + i] : A[(long)i * lda + k]) * b[k];
+                c[j] += alpha * s;
+            }
+        } else {
+            for (int k = 0; k < K; k++) {
+                const float a = alpha * (ta ? A[(long)k * lda + i] : A[(long)i * lda + k]);
+                const float *b = B + (long)k * ldb;
+                for (int j = 0; j < N; j++) c[j] += a * b[j];
+            }
+        }
+    }
+}
+
 void dsi_gemm(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda,
               const float *B, int ldb, float beta, float *C, int ldc)
 {
@@ -32,6 +63,10 @@ void dsi_gemm(int ta, int tb, int M, int N, int K, float alpha, const float *A, 
     if (ta && !tb && alpha == 1.0f && dsi_gemm_small_tn_fits(M, N, K) &&
         dsi_gemm_small_tn(M, N, K, A, lda, B, ldb, beta, C, ldc))
         return;
+    if (rt_mode) {
+        gemm_plain(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+        return;
+    }
     cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, M, N, K,
                 alpha, A, lda, B, ldb, beta, C, ldc);
 }
@@ -40,12 +75,22 @@ void dsi_gemv(int ta, int M, int N, float alpha, const float *A, int lda, const 
               float beta, float *y)
 {
     if (M <= 0 || N <= 0) return;
+    if (rt_mode) { /* y = alpha op(A) x + beta y as a [1, len] gemm */
+        if (ta) gemm_plain(0, 0, 1, N, M, alpha, x, M, A, lda, beta, y, N);
+        else gemm_plain(0, 1, 1, M, N, alpha, x, N, A, lda, beta, y, M);
+        return;
+    }
     cblas_sgemv(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, M, N, alpha, A, lda, x, 1, beta, y, 1);
 }
 
 void dsi_axpy(int n, float alpha, const float *x, float *y)
 {
-    if (n > 0) cblas_saxpy(n, alpha, x, 1, y, 1);
+    if (n <= 0) return;
+    if (rt_mode) {
+        for (int i = 0; i < n; i++) y[i] += alpha * x[i];
+        return;
+    }
+    cblas_saxpy(n, alpha, x, 1, y, 1);
 }
 
 #ifdef DSN_USE_BLIS

@@ -16,6 +16,11 @@ void dsi_gemv(int ta, int M, int N, float alpha, const float *A, int lda, const 
 /* y += alpha * x */
 void dsi_axpy(int n, float alpha, const float *x, float *y);
 
+/* Real-time mode for the calling thread (on != 0): gemm, gemv and axpy
+ * never enter the BLAS library (OpenBLAS locks a mutex per call) but run
+ * plain loops; for the small products of a streaming model step. */
+void dsi_blas_set_realtime(int on);
+
 /* Threads used by the BLAS (<= 0: leave the BLAS default). */
 void dsi_blas_set_threads(int n);
 int dsi_blas_get_threads(void);

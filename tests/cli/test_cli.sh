@@ -102,6 +102,14 @@ run 0 "$D" train --model dsae --npy s.npy --labels sy.npy --set frames=8 --set n
     --set z_dim=2 --set hidden=8 --set dec_hidden=8 --set prior_hidden=4 --set prior_layers=1 \
     --set epochs=1 --set steps_per_epoch=2 --set batch_size=8 --out seq.dsn --quiet
 run 0 "$D" info seq.dsn; has out.txt "observation: \[8, 6\]"
+# TS-DSAE through dsn_fit's stage-aware keep_best: the validation loss of the
+# full stage (informed prior, swap terms) never competes with the constrained
+# stage's, so the model written is always a full-stage one
+run 0 "$D" train --model ts-dsae --npy s.npy --set frames=8 --set n_mels=6 --set v_dim=2 --set z_dim=2 \
+    --set hidden=8 --set dec_hidden=8 --set prior_hidden=4 --set prior_layers=1 --set constrained_epochs=2 \
+    --set epochs=4 --set steps_per_epoch=2 --set batch_size=8 --set valid=0.25 --set keep_best=1 --out ts.dsn --quiet
+has out.txt "best validation epoch"
+run 0 "$D" info ts.dsn; has out.txt "stage: *full"; has out.txt "epochs: *4"
 run 0 "$D" encode seq.dsn --npy s.npy --index 0-3 --out sen
 run 0 "$D" info seq.dsn
 pf=$(sed -n 's/^  \([a-z_-]*\) *scope frame .*/\1/p' out.txt | head -1)
@@ -121,13 +129,13 @@ make_img8 "$T" 128
 VQ="--set height=8 --set width=8 --set hidden=16 --set res_blocks=1 --set res_channels=8 --set code_dim=4
     --set num_codes=16 --set prior_channels=8 --set prior_layers=2 --set prior_hidden=16 --set likelihood=bernoulli"
 run 0 "$D" train --model vq-vae --npy img.npy $VQ --set epochs=3 --set batch_size=32 --set lr=0.003 --out vq.dsn --quiet
-run 0 "$D" info vq.dsn; has out.txt "stage: *autoencoder"; has out.txt "codebook: *16 codes"; has out.txt "codes *scope position *dim 4"
+run 0 "$D" info vq.dsn; has out.txt "stage: *autoencoder"; has out.txt "codes *scope position *dim 4"
 has out.txt "epochs: *[0-9]"
 run 0 "$D" train-prior vq.dsn --npy img.npy --epochs 2 --lr 0.003 --set batch_size=32 --set log_every=2 --out vqp.dsn
 has err.txt "bits_per_code [0-9]"; has out.txt "prior: epochs .*bits_per_code [0-9.]* (last training step), [0-9.]* on the training data"
 has out.txt "log2 K = 4.0000"
-run 0 "$D" info vqp.dsn --npy img.npy; has out.txt "stage: *prior"; has out.txt "code usage: *perplexity"
-has out.txt "prior: *[0-9.]* bits per code"
+run 0 "$D" info vqp.dsn --npy img.npy; has out.txt "stage: *prior"; has out.txt "codebook.perplexity  *[0-9.]"
+has out.txt "codebook.size  *16"; has out.txt "prior.bits_per_code  *[0-9.]"
 run 0 "$D" train-prior vq.dsn --npy img.npy --epochs 1 --set batch_size=32 --set valid=0.25 --out vqv.dsn --quiet
 has out.txt "on the validation set (32 observations)"
 # the prior stage resumes exactly: 1 epoch + --resume 1 more == 2 epochs
@@ -217,6 +225,19 @@ run 2 "$D" swap m.dsn --part content $DATA --a 0 --b 1 --out x --wav; has err.tx
 run 1 "$D" encode m.dsn --audio wavs/a.wav --out x; has err.txt "sequence models only"
 run 1 "$D" encode aud.dsn --audio no-such.wav $AUD --out x; has err.txt "reading audio 'no-such.wav'"
 ok "audio: swap/encode take WAV files (padded + masked), swap/decode/sample --wav write valid WAVs"
+
+# ---- timbre banks: disent bank stores mean static latents, info lists them
+run 0 "$D" bank aud.dsn wavs/a.wav --name square $AUD --out bank.dsn
+has err.txt "timbre 'square' = mean global of 1 clip"
+run 0 "$D" bank bank.dsn wavs/b.wav short.wav --name saw $AUD
+run 0 "$D" info bank.dsn; has out.txt "timbres:     2"; has out.txt "1  saw"
+run 0 "$D" bank bank.dsn --list; has out.txt "sample_rate=8000"; has out.txt "0  square"
+run 0 "$D" bank bank.dsn --remove square
+run 0 "$D" bank bank.dsn --list; has out.txt "0  saw"
+run 1 "$D" bank bank.dsn --remove tuba; has err.txt "no timbre 'tuba'"
+run 2 "$D" bank bank.dsn wavs/a.wav; has err.txt "--name NAME"
+run 2 "$D" bank m.dsn wavs/a.wav --name x; has err.txt "not a sequence model"
+ok "bank: add (mean over clips, with the audio settings), list, info, remove"
 
 # ---- resume from an epoch boundary == uninterrupted
 run 0 "$D" train opts.conf $DATA --set epochs=4 --out full.dsn --quiet

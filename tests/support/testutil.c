@@ -1,6 +1,7 @@
 /* testutil.c - helpers for the Check suites. */
 #include "support/testutil.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +30,20 @@ const char *tu_tmpdir(void)
         if (!mkdtemp(dir)) snprintf(dir, sizeof dir, "/tmp");
     }
     return dir;
+}
+
+void tu_skip(const char *test_fn, const char *fmt, ...)
+{
+    /* Check names a test's function <name>_fn */
+    size_t n = strlen(test_fn);
+    if (n > 3 && !strcmp(test_fn + n - 3, "_fn")) n -= 3;
+    char reason[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(reason, sizeof reason, fmt, ap);
+    va_end(ap);
+    printf("DSN-SKIP %.*s: %s\n", (int)n, test_fn, reason);
+    fflush(stdout);
 }
 
 int tu_run(Suite *s)

@@ -14,6 +14,21 @@ double tu_max_rel_err(const float *a, const float *b, size_t n);
 void tu_fill(dsi_rng *r, float *x, size_t n);
 /* Path to a fresh temporary directory for this process (created once). */
 const char *tu_tmpdir(void);
+/* Report the calling test as skipped (Check has no skip): prints the line
+ * "DSN-SKIP <test>: <reason>" on stdout, which scripts/run-suites.sh counts
+ * and subtracts from the passed tests, so a test that lacks its data (MNIST,
+ * a built tool, a CPU feature) is reported as skipped, never as passed. Use
+ * TU_SKIP, which also returns from the test. */
+void tu_skip(const char *test_fn, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+#define TU_SKIP(...)                  \
+    do {                              \
+        tu_skip(__func__, __VA_ARGS__); \
+        return;                       \
+    } while (0)
 /* Run a suite, print Check's summary; returns the number of failures. */
 int tu_run(Suite *s);
 

@@ -23,6 +23,7 @@ int cmd_info(int argc, char **argv);
 int cmd_train_prior(int argc, char **argv);
 int cmd_sample(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
+int cmd_bank(int argc, char **argv);
 
 /* The training driver behind `train` and `train-prior` (cmd_train.c): prior = 0
  * trains a new model (or resumes), prior = 1 loads MODEL, switches it to the

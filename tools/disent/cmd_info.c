@@ -14,9 +14,9 @@ static const char info_help[] =
     "observation shape, file size, epochs trained, the training stage and codebook\n"
     "figures (VQ-VAE) and, for a checkpoint, the optimizer's update count.\n"
     "A damaged, truncated or foreign file is an error (exit status 1).\n"
-    "With DATA (the data flags of disent encode), a VQ-VAE's code usage on that data is\n"
-    "printed too (perplexity, codes used) and, in the prior stage, the prior's bits per\n"
-    "code. (The training-time tracker of dsn_model_codebook_stats is not saved in files.)\n";
+    "With DATA (the data flags of disent encode), the model's figures on that data are\n"
+    "printed too (dsn_model_stats: mean loss terms; a VQ-VAE's codebook perplexity and\n"
+    "codes used, its prior's bits per code).\n";
 
 static const char *scope_name(dsn_scope s)
 {
@@ -58,34 +58,34 @@ static int info_one(const char *path, const cli_data *data)
     printf("parameters:  %zu\n", dsn_model_num_params(m));
     printf("epochs:      %d\n", dsn_model_epoch(m));
     if (dsn_model_stage(m)) printf("stage:       %s\n", dsn_model_stage(m));
-    dsn_codebook_stats cs;
-    if (dsn_model_codebook_stats(m, &cs) == DSN_OK) {
-        printf("codebook:    %d codes (log2 K = %.4f)\n", cs.num_codes, log2((double)cs.num_codes));
+    if (cli_data_given(data)) { /* (the training tracker starts afresh at load: nothing to show without data) */
+        const char *names[64];
+        double vals[64];
+        size_t ns = 0;
         dsn_dataset *ds = NULL;
-        if (cli_data_given(data)) {
-            cli_audio audio = {0};
-            if (cli_data_load_for(data, "info", &audio, m, &ds, NULL)) {
-                dsn_model_free(m);
-                return 1;
-            }
-            double bits = 0;
-            if ((st = dsn_model_code_usage(m, ds, &cs)) != DSN_OK ||
-                (!strcmp(dsn_model_stage(m), "prior") && (st = dsn_model_prior_bits(m, ds, &bits)) != DSN_OK)) {
-                dsn_dataset_free(ds);
-                dsn_model_free(m);
-                return cli_fail("measuring the codes of the data", st);
-            }
-            printf("code usage:  perplexity %.2f, %d of %d codes used (%.1f%%) on %zu observations\n", cs.perplexity,
-                   cs.used, cs.num_codes, 100 * cs.used_fraction, dsn_dataset_size(ds));
-            if (!strcmp(dsn_model_stage(m), "prior")) printf("prior:       %.4f bits per code on the data\n", bits);
-            dsn_dataset_free(ds);
+        cli_audio audio = {0};
+        if (cli_data_load_for(data, "info", &audio, m, &ds, NULL)) {
+            dsn_model_free(m);
+            return 1;
         }
+        if ((st = dsn_model_stats(m, names, vals, 64, &ns, ds)) != DSN_OK) {
+            dsn_dataset_free(ds);
+            dsn_model_free(m);
+            return cli_fail("measuring the model on the data", st);
+        }
+        printf("on the data (%zu observations):\n", dsn_dataset_size(ds));
+        for (size_t k = 0; k < ns && k < 64; k++) printf("  %-28s %.6g\n", names[k], vals[k]);
+        dsn_dataset_free(ds);
     }
     dsn_clear_error();
     printf("parts:       %d\n", dsn_model_num_parts(m));
     for (int i = 0; i < dsn_model_num_parts(m); i++)
         printf("  %-12s scope %-8s dim %d\n", dsn_model_part_name(m, i), scope_name(dsn_model_part_scope(m, i)),
                dsn_model_part_dim(m, i));
+    if (dsn_model_bank_count(m)) {
+        printf("timbres:     %zu (disent bank MODEL --list; streaming: docs/plugin.md)\n", dsn_model_bank_count(m));
+        for (size_t i = 0; i < dsn_model_bank_count(m); i++) printf("  %zu  %s\n", i, dsn_model_bank_name(m, i));
+    }
     dsn_optimizer *opt = NULL;
     if (dsn_optimizer_load(&opt, m, path) == DSN_OK) {
         printf("checkpoint:  yes (optimizer state after %lld updates; resume with disent train --resume)\n",

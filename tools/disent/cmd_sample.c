@@ -171,21 +171,10 @@ int cmd_sample(int argc, char **argv)
     }
     size_t T = 0, D = 0;
     if ((rc = cli_require_wav_ok("sample", m, audio.wav, &T, &D)) != 0) goto done;
-    if (temp_s || topk_s) {
-        const dsn_options *mo = dsn_model_options(m);
-        const char *t0 = temp_s ? temp_s : dsn_options_get(mo, "temperature");
-        const char *k0 = topk_s ? topk_s : dsn_options_get(mo, "top_k");
-        char *e1 = (char *)"", *e2 = (char *)"";
-        double temp = t0 ? strtod(t0, &e1) : 1.0;
-        long topk = k0 ? strtol(k0, &e2, 10) : 0;
-        if (*e1 || *e2) {
-            rc = cli_usage_error("sample", "--temperature: a number, --top-k: an integer expected");
-            goto done;
-        }
-        if ((st = dsn_model_set_sampling(m, (float)temp, (int)topk)) != DSN_OK) {
-            rc = cli_fail("--temperature/--top-k", st);
-            goto done;
-        }
+    if ((temp_s && (st = dsn_model_set_option(m, "temperature", temp_s)) != DSN_OK) ||
+        (topk_s && (st = dsn_model_set_option(m, "top_k", topk_s)) != DSN_OK)) {
+        rc = cli_fail(temp_s && st != DSN_OK && strstr(dsn_last_error(), "temperature") ? "--temperature" : "--top-k", st);
+        goto done;
     }
     size_t obs_n = dsn_model_obs_size(m);
     if (cli_data_given(&data)) {

@@ -63,7 +63,7 @@ typedef struct train_cfg {
     char family[64], kind[16];
     double valid;
     int64_t log_every;
-    int checkpoint_every, epochs, patience, keep_best;
+    int checkpoint_every, epochs;
     int64_t steps_per_epoch;
     int batch_groups, group_size, batch_size;
 } train_cfg;
@@ -96,18 +96,6 @@ static int route(train_cfg *c, const dsn_options *raw)
         if (dst == c->fit && !strcmp(k, "log_every")) { /* the CLI's print interval, see cb_progress */
             c->log_every = atoll(val);
             if (c->log_every < 1) return cli_usage_error("train", "log_every = '%s': a positive integer expected", val);
-            continue;
-        }
-        if (dst == c->fit && (!strcmp(k, "patience") || !strcmp(k, "keep_best"))) { /* done here, see cmd_train */
-            char *end;
-            long x = strtol(val, &end, 10);
-            if (!strcmp(val, "true")) x = 1, end = (char *)"";
-            if (!strcmp(val, "false")) x = 0, end = (char *)"";
-            if (*end || x < 0 || x > (1L << 30) || (k[0] == 'k' && x > 1))
-                return cli_usage_error("train", "%s = '%s': %s expected", k, val,
-                                       k[0] == 'k' ? "0 or 1" : "a count of epochs");
-            if (k[0] == 'p') c->patience = (int)x;
-            else c->keep_best = (int)x;
             continue;
         }
         if (dst == c->fit && !strcmp(k, "checkpoint"))
@@ -161,8 +149,6 @@ typedef struct progress {
     int64_t log_every, steps_per_epoch, first_step, epoch_first_step, last_step;
     int first_epoch, est_exact;
     double t0, t_epoch, t_draw, t_line;
-    int epoch_done;      /* the epoch just finished (1-based), 0 if none in this dsn_fit call */
-    float valid_loss;    /* its validation loss (NaN without a validation set) */
     float bits_per_code; /* the last step's "bits_per_code" term (VQ-VAE prior), NaN if none */
 } progress;
 
@@ -218,9 +204,7 @@ static int cb_progress(void *user, int epoch, int64_t step, int epoch_end, int n
         }
         p->epoch_first_step = step;
         p->t_epoch = t;
-        p->epoch_done = epoch;
-        p->valid_loss = n > 1 ? values[1] : NAN;
-        return 1; /* one epoch per dsn_fit call, see cmd_train */
+        return interrupted;
     }
     for (int i = 0; i < n; i++)
         if (!strcmp(names[i], "bits_per_code")) p->bits_per_code = values[i];
@@ -357,7 +341,6 @@ int cli_train_main(int argc, char **argv, int prior)
     c.batch_groups = 16;
     c.group_size = 16;
     c.batch_size = 256;
-    c.keep_best = 1;
     snprintf(c.kind, sizeof c.kind, "adam");
     if ((rc = route(&c, raw)) != 0) goto done;
     if (prior && c.family[0]) {
@@ -488,16 +471,11 @@ int cli_train_main(int argc, char **argv, int prior)
     } else {
         p.est_exact = 1;
     }
-    /* dsn_fit runs one epoch per call (the callback stops it at the epoch's end):
-     * each epoch's batches are then drawn from a stream seeded by (seed, epoch),
-     * so a run resumed at an epoch boundary draws exactly what an uninterrupted
-     * run draws. Early stopping and best weights are therefore handled here:
-     * with a validation set, MODEL is rewritten whenever the validation loss
-     * improves (keep_best) and training stops after `patience` epochs without. */
+    /* dsn_fit runs the whole schedule: stages, validation, early stopping
+     * (patience) and keep_best (it ends with the weights of the best
+     * validation epoch of the last stage), and the checkpoints. */
     if ((st = dsn_options_set(c.fit, "checkpoint", ckpt)) != DSN_OK ||
-        (st = dsn_options_set(c.fit, "log_every", "1")) != DSN_OK || /* every step, so Ctrl-C acts at once */
-        (st = dsn_options_set(c.fit, "keep_best", "0")) != DSN_OK ||
-        (st = dsn_options_set(c.fit, "patience", "0")) != DSN_OK) {
+        (st = dsn_options_set(c.fit, "log_every", "1")) != DSN_OK) { /* every step, so Ctrl-C acts at once */
         rc = cli_fail("options", st);
         goto done;
     }
@@ -534,33 +512,12 @@ int cli_train_main(int argc, char **argv, int prior)
     interrupted = 0;
     sigaction(SIGINT, &sa, &old_int);
     sigaction(SIGTERM, &sa, &old_term);
-    double t0 = now(), best = INFINITY;
+    double t0 = now();
     int64_t steps0 = dsn_optimizer_steps(opt);
-    int since_best = 0, saved_best = 0, early = 0;
-    for (;;) {
-        p.epoch_done = 0;
-        st = cli_fit(m, opt, train_set, va, c.fit, cb_progress, &p);
-        if (nproc > 1 && st == DSN_OK) interrupted = cli_mpi_any(interrupted); /* stop together */
-        if (st != DSN_OK || interrupted || !p.epoch_done) break; /* no epoch left */
-        if (va && isfinite(p.valid_loss)) {
-            if (p.valid_loss < best) {
-                best = p.valid_loss;
-                since_best = 0;
-                if (c.keep_best) {
-                    if (root && (st = dsn_model_save(m, NULL, out)) != DSN_OK) break;
-                    saved_best = 1;
-                }
-            } else if (c.patience && ++since_best >= c.patience) {
-                early = 1;
-                if (!quiet)
-                    fprintf(stderr, "disent: early stop: no better validation loss for %d epochs (best %.4g)\n",
-                            c.patience, best);
-                if (root && (st = dsn_model_save(m, opt, ckpt)) != DSN_OK) break;
-                break;
-            }
-        }
-        if (p.epoch_done >= c.epochs) break;
-    }
+    st = cli_fit(m, opt, train_set, va, c.fit, cb_progress, &p);
+    /* data-parallel: a Ctrl-C on one process stopped all of them */
+    if (nproc > 1 && st == DSN_OK) interrupted = cli_mpi_any(interrupted);
+    int early = st == DSN_OK && !interrupted && dsn_model_epoch(m) < c.epochs;
     sigaction(SIGINT, &old_int, NULL);
     sigaction(SIGTERM, &old_term, NULL);
     if (p.tty && !quiet) fprintf(stderr, "\r\033[K");
@@ -570,17 +527,11 @@ int cli_train_main(int argc, char **argv, int prior)
     }
     double secs = now() - t0;
     int64_t steps = dsn_optimizer_steps(opt) - steps0;
-    if (interrupted) {
-        /* dsn_fit saved the checkpoint when it stopped mid-epoch; at an epoch's
-         * end it saved only every checkpoint_every epochs, so save it (again) */
-        if (root && (st = dsn_model_save(m, opt, ckpt)) != DSN_OK) {
-            rc = cli_fail("saving the checkpoint", st);
-            goto done;
-        }
-        if (!root) {
-            rc = 130;
-            goto done;
-        }
+    if (interrupted && !root) {
+        rc = 130;
+        goto done;
+    }
+    if (interrupted) { /* dsn_fit saved the checkpoint (with the weights of the moment) as it stopped */
         fprintf(stderr, "disent: interrupted after %lld steps (%.1f s); checkpoint saved to %s\n", (long long)steps,
                 secs, ckpt);
         if (prior)
@@ -596,7 +547,10 @@ int cli_train_main(int argc, char **argv, int prior)
         goto done;
     }
     if (!root) goto done; /* process 0 writes and reports */
-    if (!saved_best && (st = dsn_model_save(m, NULL, out)) != DSN_OK) {
+    if (early && !quiet) fprintf(stderr, "disent: early stop after epoch %d (no better validation loss)\n", dsn_model_epoch(m));
+    const char *kb = dsn_options_get(c.fit, "keep_best");
+    int saved_best = va && !(kb && (!strcmp(kb, "0") || !strcmp(kb, "false")));
+    if ((st = dsn_model_save(m, NULL, out)) != DSN_OK) {
         rc = cli_fail("saving the model", st);
         goto done;
     }
@@ -609,26 +563,24 @@ int cli_train_main(int argc, char **argv, int prior)
     double sum_bytes, sum_secs;
     if (cli_mpi_stats(&sums, &sum_bytes, &sum_secs) && sums > 0)
         printf("data-parallel: %d processes; gradient all-reduce %.0f bytes sent per process per step, %.3f ms per "
-               "step (last epoch)\n",
+               "step\n",
                nproc, sum_bytes, 1e3 * sum_secs / (double)sums);
     if (prior) {
         /* the prior's bits per code on the held-out data (or the training data),
          * for the weights written to OUT */
-        dsn_model *best_m = NULL;
         const dsn_dataset *eval = va ? va : train_set;
-        double bits = NAN;
-        if (saved_best && (st = dsn_model_load(&best_m, out)) != DSN_OK) {
-            rc = cli_fail("reloading the model", st);
-            goto done;
-        }
-        if ((st = dsn_model_prior_bits(best_m ? best_m : m, eval, &bits)) != DSN_OK) {
-            dsn_model_free(best_m);
+        const char *names[64];
+        double vals[64], bits = NAN;
+        size_t ns = 0;
+        int K = 0;
+        if ((st = dsn_model_stats(m, names, vals, 64, &ns, eval)) != DSN_OK) {
             rc = cli_fail("measuring the prior", st);
             goto done;
         }
-        dsn_codebook_stats cs;
-        int K = dsn_model_codebook_stats(m, &cs) == DSN_OK ? cs.num_codes : 0;
-        dsn_model_free(best_m);
+        for (size_t i = 0; i < ns && i < 64; i++) {
+            if (!strcmp(names[i], "prior.bits_per_code")) bits = vals[i];
+            if (!strcmp(names[i], "codebook.size")) K = (int)vals[i];
+        }
         printf("prior: epochs %d-%d; bits_per_code %.4f (last training step), %.4f on the %s (%zu observations)",
                epoch0 + 1, dsn_model_epoch(m), (double)p.bits_per_code, bits,
                va ? "validation set" : "training data", dsn_dataset_size(eval));

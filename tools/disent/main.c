@@ -24,6 +24,7 @@ static const command commands[] = {
     {"train-prior", cmd_train_prior, "train the code prior of a VQ-VAE (its second stage); Ctrl-C; --resume"},
     {"sample", cmd_sample, "draw latents from the prior and decode them (.npy, PNG, codes, --wav)"},
     {"eval", cmd_eval, "evaluate a model: sequence-model swaps on a clip manifest (F1, pitch accuracy, timbre transfer)"},
+    {"bank", cmd_bank, "store the static latent (timbre) of reference clips in a model's bank, for streaming"},
     {"info", cmd_info, "describe and validate a model or checkpoint file"},
 };
 enum { N_COMMANDS = sizeof commands / sizeof *commands };

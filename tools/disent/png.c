@@ -1,95 +1,16 @@
 /* png.c - grey PNG files and picture grids of observations for `disent`. */
 #include "cli.h"
 
-#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* ---- PNG: 8-bit grey, zlib stream of stored (uncompressed) deflate blocks ---- */
-static uint32_t crc_update(uint32_t c, const unsigned char *b, size_t n)
-{
-    static uint32_t table[256];
-    if (!table[1])
-        for (uint32_t k = 0; k < 256; k++) {
-            uint32_t v = k;
-            for (int j = 0; j < 8; j++) v = v & 1 ? 0xedb88320u ^ (v >> 1) : v >> 1;
-            table[k] = v;
-        }
-    c = ~c;
-    while (n--) c = table[(c ^ *b++) & 0xff] ^ (c >> 8);
-    return ~c;
-}
-
-static void put32(unsigned char *p, uint32_t v)
-{
-    p[0] = (unsigned char)(v >> 24);
-    p[1] = (unsigned char)(v >> 16);
-    p[2] = (unsigned char)(v >> 8);
-    p[3] = (unsigned char)v;
-}
-
-static void chunk(FILE *f, const char *type, const unsigned char *data, size_t n)
-{
-    unsigned char h[8];
-    put32(h, (uint32_t)n);
-    memcpy(h + 4, type, 4);
-    fwrite(h, 1, 8, f);
-    if (n) fwrite(data, 1, n, f);
-    put32(h, crc_update(crc_update(0, (const unsigned char *)type, 4), data, n));
-    fwrite(h, 1, 4, f);
-}
-
+/* ---- PNG: the library's writer (dsn_image_save_png), with the CLI's message ---- */
 int cli_png_write(const char *path, const unsigned char *pix, size_t w, size_t h)
 {
-    size_t raw_n = h * (w + 1), nblocks = (raw_n + 65534) / 65535;
-    unsigned char *z = malloc(2 + raw_n + nblocks * 5 + 4);
-    if (!z) return -1;
-    size_t k = 0;
-    uint32_t a = 1, b = 0;
-    z[k++] = 0x78;
-    z[k++] = 0x01;
-    /* rows with filter byte 0, cut into stored blocks of at most 65535 bytes */
-    size_t left = raw_n, row = 0, col = 0; /* col 0 = filter byte */
-    while (left) {
-        size_t len = left < 65535 ? left : 65535;
-        left -= len;
-        z[k++] = left == 0;
-        z[k++] = (unsigned char)len;
-        z[k++] = (unsigned char)(len >> 8);
-        z[k++] = (unsigned char)~len;
-        z[k++] = (unsigned char)(~len >> 8);
-        for (size_t i = 0; i < len; i++) {
-            unsigned char v = col ? pix[row * w + col - 1] : 0;
-            if (++col == w + 1) {
-                col = 0;
-                row++;
-            }
-            z[k++] = v;
-            a = (a + v) % 65521;
-            b = (b + a) % 65521;
-        }
-    }
-    put32(z + k, (b << 16) | a);
-    k += 4;
-    FILE *f = fopen(path, "wb");
-    if (!f) {
-        fprintf(stderr, "disent: cannot write '%s': %s\n", path, strerror(errno));
-        free(z);
-        return -1;
-    }
-    unsigned char ihdr[13] = {0};
-    put32(ihdr, (uint32_t)w);
-    put32(ihdr + 4, (uint32_t)h);
-    ihdr[8] = 8; /* bit depth; colour type 0 (grey), no interlace */
-    fwrite("\x89PNG\r\n\x1a\n", 1, 8, f);
-    chunk(f, "IHDR", ihdr, 13);
-    chunk(f, "IDAT", z, k);
-    chunk(f, "IEND", NULL, 0);
-    free(z);
-    if (fclose(f) != 0) {
-        fprintf(stderr, "disent: cannot write '%s': %s\n", path, strerror(errno));
+    if (dsn_image_save_png(path, pix, w, h, 1) != DSN_OK) {
+        fprintf(stderr, "disent: %s\n", dsn_last_error());
         return -1;
     }
     return 0;

@@ -16,7 +16,7 @@ from ._lib import LIBRARY_PATH, MISSING as _MISSING, VERSION_MAJOR, VERSION_MINO
 from .core import (Dataset, Encoding, History, Model, Optimizer, Options, Part, Progress, Scope, Session,
                    allocation_count, clear_error, fit, last_error, set_allocator, status_string, version,
                    version_number)
-from .core import CodebookStats, model_families
+from .core import model_families
 from .evaluation import (Classifier, ClassifierReport, PitchAccuracy, PitchUnit, accuracy, confusion_matrix,
                          eval_swaps, macro_f1, pitch_track, raw_pitch_accuracy)
 from .errors import (ClosedError, DisentError, FileIOError, FormatError, InternalError, InvalidArgumentError,
@@ -28,7 +28,7 @@ __version__ = "%d.%d.0" % (VERSION_MAJOR, VERSION_MINOR)
 __all__ = [
     "Dataset", "Encoding", "History", "Model", "Optimizer", "Options", "Part", "Progress", "Scope", "Session",
     "allocation_count", "clear_error", "fit", "last_error", "set_allocator", "status_string", "version",
-    "version_number", "errors", "LIBRARY_PATH", "CodebookStats", "model_families",
+    "version_number", "errors", "LIBRARY_PATH", "model_families",
     "audio", "evaluation", "metrics", "Classifier", "ClassifierReport", "PitchAccuracy", "PitchUnit", "accuracy",
     "confusion_matrix", "eval_swaps", "macro_f1", "pitch_track", "raw_pitch_accuracy",
     "DisentError", "InvalidArgumentError", "ShapeError", "OutOfMemoryError", "FileIOError", "FormatError",

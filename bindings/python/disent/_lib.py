@@ -81,12 +81,6 @@ class dsn_allocator(Structure):
     _fields_ = [("alloc", ALLOC_FN), ("free", FREE_FN), ("ctx", c_void_p)]
 
 
-class dsn_codebook_stats(Structure):
-    _fields_ = [("num_codes", c_int), ("perplexity", c_double), ("used_fraction", c_double), ("used", c_int),
-                ("dead", c_int), ("total_perplexity", c_double), ("total_used_fraction", c_double),
-                ("steps", c_int64), ("restarts", c_int64)]
-
-
 class dsn_swap_eval(Structure):
     _fields_ = ([("size", c_size_t), ("n_train", c_size_t), ("n_eval", c_size_t), ("n_classes", c_size_t),
                  ("n_truth", c_size_t), ("n_pitch", c_size_t), ("n_pitch_frames", c_size_t),
@@ -202,12 +196,10 @@ FUNCTIONS = {
     "dsn_audio_features": (STATUS, (f32_p, c_size_t, size_p, size_p, f32_p, c_size_t, c_int, Options_p)),
     "dsn_mel_to_audio": (STATUS, (f32_p, c_size_t, size_p, f32_p, c_size_t, c_size_t, Options_p)),
     # VQ-VAE: codes and prior
-    "dsn_model_codebook_stats": (STATUS, (Model_p, POINTER(dsn_codebook_stats))),
-    "dsn_model_code_usage": (STATUS, (Model_p, Dataset_p, POINTER(dsn_codebook_stats))),
     "dsn_model_set_stage": (STATUS, (Model_p, c_char_p)),
     "dsn_model_stage": (c_char_p, (Model_p,)),
-    "dsn_model_set_sampling": (STATUS, (Model_p, c_float, c_int)),
-    "dsn_model_prior_bits": (STATUS, (Model_p, Dataset_p, double_p)),
+    "dsn_model_set_option": (STATUS, (Model_p, c_char_p, c_char_p)),
+    "dsn_model_stats": (STATUS, (Model_p, POINTER(c_char_p), double_p, c_size_t, POINTER(c_size_t), Dataset_p)),
     "dsn_encoding_get_codes": (STATUS, (Encoding_p, c_char_p, i32_p, c_size_t, size_p)),
     "dsn_encoding_set_codes": (STATUS, (Encoding_p, c_char_p, i32_p, c_size_t)),
 }

@@ -15,7 +15,7 @@ import numpy as np
 from . import errors
 from ._arrays import as_f32, as_i32, batch, fptr, groups as _groups, iptr, shape_error
 from ._lib import (C, PROGRESS_FN, f32_p, Dataset_p, Encoding_p, Model_p, Optimizer_p, Options_p, Session_p, dec,
-                   dsn_allocator, dsn_codebook_stats, ALLOC_FN, FREE_FN, enc)
+                   dsn_allocator, ALLOC_FN, FREE_FN, enc)
 
 _MAX_DIMS = 3  # observation dims the C API reports (dsn_model_obs_shape, dsn_dataset_obs_shape)
 
@@ -37,15 +37,6 @@ def _scope(v):
 
 Part = collections.namedtuple("Part", "name dim scope")
 Part.__doc__ = "A latent part of a model: its name, floats per row and Scope."
-
-CodebookStats = collections.namedtuple(
-    "CodebookStats", "num_codes perplexity used_fraction used dead total_perplexity total_used_fraction steps restarts")
-CodebookStats.__doc__ = "Codebook health of a VQ model (dsn_codebook_stats)."
-
-
-def _stats(st):
-    return CodebookStats(*(getattr(st, f) for f, _ in st._fields_))
-
 
 Progress = collections.namedtuple("Progress", "epoch step epoch_end terms")
 Progress.__doc__ = """What fit() passes to its callback: epoch (0-based during an
@@ -454,40 +445,36 @@ class Model(_Handle):
             raise
         return e
 
-    # -- VQ-VAE: stages, sampling settings, codebook statistics
+    # -- stages, options after creation, named statistics
     @property
     def stage(self):
-        """Training stage ("autoencoder" or "prior"), None for a model without stages."""
+        """Training stage (e.g. "autoencoder"/"prior" for vq-vae,
+        "constrained"/"full" for ts-dsae), None for a model without stages."""
         return dec(C.dsn_model_stage(self._h))
 
     def set_stage(self, stage):
-        """Switch the training stage ("autoencoder" or "prior"); make a new
-        Optimizer afterwards."""
+        """Switch the training stage by name (dsn_model_set_stage); make a new
+        Optimizer afterwards when the trainable parameters change."""
         C.dsn_model_set_stage(self._h, enc(stage))
 
-    def set_sampling(self, temperature=1.0, top_k=0):
-        """Settings of sample() on codes: temperature (0 = most likely code)
-        and top_k (0 = all codes)."""
-        C.dsn_model_set_sampling(self._h, float(temperature), int(top_k))
+    def set_option(self, key, value):
+        """Change an option the family allows to change after creation
+        (vq-vae: temperature, top_k); kept in the model's options."""
+        C.dsn_model_set_option(self._h, enc(key), enc(_format_value(key, value)))
 
-    def codebook_stats(self):
-        """The training-time codebook tracker, as a CodebookStats."""
-        st = dsn_codebook_stats()
-        C.dsn_model_codebook_stats(self._h, byref(st))
-        return _stats(st)
-
-    def code_usage(self, dataset):
-        """Codebook usage over a Dataset, as a CodebookStats."""
-        st = dsn_codebook_stats()
-        C.dsn_model_code_usage(self._h, dataset._h, byref(st))
-        return _stats(st)
-
-    def prior_bits(self, dataset):
-        """The prior's mean negative log-likelihood of a dataset's codes, in
-        bits per code."""
-        v = ctypes.c_double()
-        C.dsn_model_prior_bits(self._h, dataset._h, byref(v))
-        return v.value
+    def stats(self, dataset=None):
+        """Named figures (dsn_model_stats) as a dict of floats: the training
+        tracker (dataset None; vq-vae: "codebook.perplexity", "codebook.dead",
+        ...), or measured over a Dataset (mean loss terms, "codebook.used",
+        "prior.bits_per_code", ...)."""
+        h, d = self._h, dataset._h if dataset is not None else None
+        n = c_size_t()
+        C.dsn_model_stats(h, None, None, 0, byref(n), d)
+        k = max(n.value, 1)
+        names = (c_char_p * k)()
+        vals = (ctypes.c_double * k)()
+        C.dsn_model_stats(h, names, vals, k, byref(n), d)
+        return {dec(names[i]): vals[i] for i in range(min(n.value, k))}
 
     # -- training
     def optimizer(self, kind="adam", options=None, **kw):
@@ -1029,6 +1016,6 @@ def fit(model, optimizer, train, valid=None, callback=None, progress=None, optio
             o.close()
 
 
-__all__ = ["Scope", "Part", "CodebookStats", "Progress", "History", "Options", "Model", "Session", "Encoding", "Optimizer",
+__all__ = ["Scope", "Part", "Progress", "History", "Options", "Model", "Session", "Encoding", "Optimizer",
            "Dataset", "fit", "version", "version_number", "status_string", "last_error", "clear_error",
            "allocation_count", "set_allocator"]

@@ -79,11 +79,11 @@ def test_vq_codes_stage_sampling(tmp_path):
         opt = m.optimizer(lr=1e-3)
         for _ in range(3):
             m.train_step(opt, x)
-        st = m.codebook_stats()
-        assert isinstance(st, disent.CodebookStats) and st.num_codes == 8 and st.steps == 3
+        st = m.stats()
+        assert st["codebook.size"] == 8 and st["codebook.steps"] == 3
         ds = disent.Dataset(x)
-        use = m.code_usage(ds)
-        assert 0 < use.used <= 8 and use.perplexity >= 1
+        use = m.stats(ds)
+        assert 0 < use["codebook.used"] <= 8 and use["codebook.perplexity"] >= 1 and np.isfinite(use["loss"])
         e = m.encode(x[:3])
         codes = e.get_codes()
         assert codes.dtype == np.int32 and codes.shape == (3, 4) and codes.min() >= 0 and codes.max() < 8
@@ -103,21 +103,24 @@ def test_vq_codes_stage_sampling(tmp_path):
         popt = m.optimizer(lr=1e-3)
         for _ in range(2):
             m.train_step(popt, x)
-        bits = m.prior_bits(ds)
+        bits = m.stats(ds)["prior.bits_per_code"]
         assert 0 < bits < 10
-        m.set_sampling(temperature=0.5, top_k=3)
+        m.set_option("temperature", 0.5)
+        m.set_option("top_k", 3)
+        assert m.options["top_k"] == "3"
         p1 = m.sample_prior(2, seed=9)
         p2 = m.sample_prior(2, seed=9)
         np.testing.assert_array_equal(p1.get_codes(), p2.get_codes())
         assert m.decode(p1).shape == (2,) + m.obs_shape
-        with pytest.raises(disent.DisentError):
-            m.set_sampling(temperature=-1)
+        with pytest.raises(disent.OptionError):
+            m.set_option("temperature", -1)
     with make("ml-vae") as mv:
         e = mv.encode(np.zeros((1, 12), np.float32))
         with pytest.raises(disent.InvalidArgumentError):
             e.get_codes("style")
+        assert mv.stats() == {}
         with pytest.raises(disent.UnsupportedError):
-            mv.codebook_stats()
+            mv.set_stage("prior")
         assert mv.stage is None
 
 
