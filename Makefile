@@ -223,9 +223,9 @@ $(BUILD)/examples/%: examples/%.cpp $(SO_FILE) include/disent.h
 # ML-VAE on MNIST: fetch MNIST, train, evaluate (docs/mlvae.md), write a swap grid.
 DEMO_EPOCHS ?= 30
 DEMO_STEPS  ?= 200
-demo-mlvae: setup lib $(BUILD)/examples/mlvae_mnist
+demo-mlvae: setup lib $(BUILD)/examples/mlvae_images
 	scripts/fetch-mnist.sh data/mnist
-	$(BUILD)/examples/mlvae_mnist data/mnist --png mlvae_swap.png \
+	$(BUILD)/examples/mlvae_images data/mnist --png mlvae_swap.png \
 	    --epochs $(DEMO_EPOCHS) --steps $(DEMO_STEPS)
 # The main job of the README: render dMelodies, train TS-DSAE, print the three
 # swap macro-F1 scores and the pitch check, write swapped WAVs and a PNG

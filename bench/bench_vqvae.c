@@ -63,7 +63,7 @@ int main(int argc, char **argv)
     dsn_options *o, *oo;
     CHECK(dsn_options_create(&o));
     CHECK(dsn_options_parse(o, "channels=3, height=32, width=32, hidden=128, res_blocks=2, res_channels=32,"
-                               "code_dim=64, num_codes=512, beta=0.25, seed=1"));
+                               "code_dim=64, num_codes=512, beta=0.25, codebook_update=loss, restart_dead=0, seed=1"));
     dsn_model *m;
     CHECK(dsn_model_create(&m, "vq-vae", o));
     CHECK(dsn_options_create(&oo));

@@ -30,7 +30,7 @@ int main(int argc, char **argv)
     bw_args a = bw_parse(argc, argv);
     enum { B = 32, OBS = 3 * 32 * 32 };
     dsn_model *m = bw_model("vq-vae", "channels=3, height=32, width=32, hidden=128, res_blocks=2, res_channels=32,"
-                                      "code_dim=64, num_codes=512, beta=0.25, seed=1");
+                                      "code_dim=64, num_codes=512, beta=0.25, codebook_update=loss, restart_dead=0, seed=1");
     dsn_optimizer *opt = bw_adam(m, "3e-4");
     float *x = bw_random((size_t)B * OBS, 0.0f, 1.0f, 3);
     double gflop = (3.0 * 2.0 * macs_layers() + 2.0 * 64.0 * 512 * 64) * B * 1e-9;

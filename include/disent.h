@@ -527,9 +527,12 @@ typedef int (*dsn_progress_fn)(void *user, int epoch, int64_t step, int epoch_en
                                const char *const *names, const float *values);
 
 /* Train for epochs with batches drawn from train:
- *  - a dataset with labels/groups: batch_groups (16) groups x group_size (16)
+ *  - a dataset with labels/groups: batch_groups groups x group_size (16)
  *    members, sampled with a seeded RNG (groups smaller than group_size are
- *    drawn with replacement);
+ *    drawn with replacement). batch_groups defaults to 16, or to the number
+ *    of groups when the dataset has fewer (MNIST: 10 x 16); an explicit
+ *    batch_groups larger than the number of groups is DSN_E_INVALID, never
+ *    silently reduced;
  *  - otherwise (or when the model does not use groups: DSAE, TS-DSAE and
  *    VQ-VAE train without labels) shuffled batches of batch_size (256).
  * Options: epochs (10), steps_per_epoch (0 = one pass), seed (model seed),

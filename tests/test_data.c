@@ -574,8 +574,10 @@ START_TEST(group_sampler_batches)
     ck_assert_int_eq(dsi_group_sampler_next(s, &small), DSN_E_SHAPE);
     dsi_group_sampler_free(s);
 
-    /* more groups asked than exist: all 7 are used */
-    ck_assert_int_eq(dsi_group_sampler_create(&s, ds, 10, 2, 1), DSN_OK);
+    /* more groups asked than exist: an error, not a silently smaller batch */
+    ck_assert_int_eq(dsi_group_sampler_create(&s, ds, 10, 2, 1), DSN_E_INVALID);
+    ck_assert_ptr_nonnull(strstr(dsn_last_error(), "only 7 groups"));
+    ck_assert_int_eq(dsi_group_sampler_create(&s, ds, 7, 2, 1), DSN_OK);
     ck_assert_uint_eq(s->groups, 7);
     float xb[14 * 4];
     int32_t lb[14], gb[14];

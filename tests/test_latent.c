@@ -605,7 +605,7 @@ START_TEST(vq_assign_equals_brute_force)
         dsi_tape_init(&t);
         int sh[3] = {1, n, D};
         dsi_vq_result res;
-        ck_assert_int_eq(dsi_vq_quantize(&t, &f.vq, dsi_tape_wrap(&t, z, 3, sh), DSI_VQ_ROWS, DSI_RED_MEAN, 0, &res), DSN_OK);
+        ck_assert_int_eq(dsi_vq_quantize(&t, &f.vq, dsi_tape_wrap(&t, z, 3, sh), DSI_VQ_ROWS, DSI_RED_MEAN, 0, NULL, &res), DSN_OK);
         ck_assert_int_eq(memcmp(res.idx, idx, sizeof(int) * n), 0);
         for (int i = 0; i < n; i++)
             ck_assert_int_eq(memcmp(res.z_q->x + (size_t)i * D, cb->x + (size_t)idx[i] * D, sizeof(float) * D), 0);
@@ -657,7 +657,7 @@ START_TEST(vq_straight_through_equals_decoder_gradient)
         dsi_tape t;
         dsi_tape_init(&t);
         dsi_vq_result res;
-        ck_assert_int_eq(dsi_vq_quantize(&t, &f.vq, &ze, layout, DSI_RED_MEAN, 0, &res), DSN_OK);
+        ck_assert_int_eq(dsi_vq_quantize(&t, &f.vq, &ze, layout, DSI_RED_MEAN, 0, NULL, &res), DSN_OK);
         ck_assert_int_eq(res.n, 30);
         /* decoder gradient at z_q = seed; z_e receives exactly the same */
         ck_assert_int_eq(dsi_tape_backward_seed(&t, res.z_q, seed), DSN_OK);
@@ -686,7 +686,7 @@ static dsi_var *f_vq_loss(dsi_tape *t, dsi_var **in, void *ctx)
     cb->x = in[1]->x;
     cb->g = in[1]->g;
     dsi_vq_result res;
-    if (dsi_vq_quantize(t, &c->f->vq, in[0], c->layout, c->red, 0, &res) != DSN_OK) return NULL;
+    if (dsi_vq_quantize(t, &c->f->vq, in[0], c->layout, c->red, 0, NULL, &res) != DSN_OK) return NULL;
     return res.loss;
 }
 
@@ -746,7 +746,7 @@ START_TEST(vq_cosine_unit_codes)
     dsi_tape t;
     dsi_tape_init(&t);
     dsi_vq_result res;
-    ck_assert_int_eq(dsi_vq_quantize(&t, &f.vq, &ze, DSI_VQ_ROWS, DSI_RED_MEAN, 1, &res), DSN_OK);
+    ck_assert_int_eq(dsi_vq_quantize(&t, &f.vq, &ze, DSI_VQ_ROWS, DSI_RED_MEAN, 1, NULL, &res), DSN_OK);
     for (int i = 0; i < 10; i++) {
         double s = 0;
         for (int d = 0; d < 4; d++) s += res.z_q->x[i * 4 + d] * res.z_q->x[i * 4 + d];
@@ -774,6 +774,62 @@ START_TEST(vq_cosine_unit_codes)
 }
 END_TEST
 
+START_TEST(vq_row_mask_leaves_padding_out)
+{
+    /* the same 6 vectors with 2 of them masked give the loss, gradient, EMA
+     * rows and statistics of the 4 valid vectors alone */
+    dsi_vq_config cfg = dsi_vq_defaults(5, 3);
+    cfg.beta = 0.5f;
+    vq_fixture f, f2;
+    vq_make(&f, cfg);
+    vq_make(&f2, cfg);
+    dsi_rng r;
+    dsi_rng_seed(&r, 44);
+    tu_fill(&r, dsi_vq_codebook(&f.vq)->x, 15);
+    memcpy(dsi_vq_codebook(&f2.vq)->x, dsi_vq_codebook(&f.vq)->x, sizeof(float) * 15);
+    float z[18], g[18] = {0}, z4[12], g4[12] = {0};
+    tu_fill(&r, z, 18);
+    const float mask[6] = {1, 0, 1, 1, 0, 1};
+    for (int i = 0, q = 0; i < 6; i++)
+        if (mask[i]) memcpy(z4 + 3 * q++, z + 3 * i, sizeof(float) * 3);
+    int sh[2] = {6, 3}, sh4[2] = {4, 3};
+    dsi_var ze = mkvar(z, g, 2, sh), ze4 = mkvar(z4, g4, 2, sh4);
+    dsi_tape t, t4;
+    dsi_tape_init(&t);
+    dsi_tape_init(&t4);
+    dsi_vq_result res, res4;
+    ck_assert_int_eq(dsi_vq_quantize(&t, &f.vq, &ze, DSI_VQ_ROWS, DSI_RED_MEAN, 1, mask, &res), DSN_OK);
+    ck_assert_int_eq(dsi_vq_quantize(&t4, &f2.vq, &ze4, DSI_VQ_ROWS, DSI_RED_MEAN, 1, NULL, &res4), DSN_OK);
+    ck_assert_float_eq_tol(res.loss->x[0], res4.loss->x[0], 1e-6f);
+    ck_assert_int_eq(res.n, 4);
+    ck_assert_mem_eq(res.idx, res4.idx, sizeof(int) * 4);
+    ck_assert_mem_eq(res.rows, res4.rows, sizeof(float) * 12);
+    ck_assert_int_eq(dsi_tape_backward(&t, res.loss), DSN_OK);
+    ck_assert_int_eq(dsi_tape_backward(&t4, res4.loss), DSN_OK);
+    for (int i = 0, q = 0; i < 6; i++)
+        for (int d = 0; d < 3; d++) {
+            if (mask[i]) ck_assert_float_eq_tol(g[3 * i + d], g4[3 * q + d], 1e-6f);
+            else ck_assert_float_eq(g[3 * i + d], 0.0f);
+            q += mask[i] && d == 2;
+        }
+    dsi_vq_stats a, b;
+    dsi_vq_stats_get(&f.vq, &a);
+    dsi_vq_stats_get(&f2.vq, &b);
+    ck_assert_float_eq_tol(a.perplexity, b.perplexity, 1e-9);
+    ck_assert_float_eq_tol(a.used_frac, b.used_frac, 1e-9);
+    /* every row masked: no loss, nothing tracked */
+    const float none[6] = {0};
+    dsi_tape_reset(&t);
+    ck_assert_int_eq(dsi_vq_quantize(&t, &f.vq, &ze, DSI_VQ_ROWS, DSI_RED_MEAN, 1, none, &res), DSN_OK);
+    ck_assert_float_eq(res.loss->x[0], 0.0f);
+    ck_assert_int_eq(res.n, 0);
+    dsi_tape_release(&t);
+    dsi_tape_release(&t4);
+    vq_free(&f);
+    vq_free(&f2);
+}
+END_TEST
+
 START_TEST(vq_ema_decay_zero_gives_batch_means)
 {
     for (int e = 0; e < 2; e++) {
@@ -794,7 +850,7 @@ START_TEST(vq_ema_decay_zero_gives_batch_means)
         dsi_tape_init(&t);
         int sh[2] = {N, 4};
         dsi_vq_result res;
-        ck_assert_int_eq(dsi_vq_quantize(&t, &f.vq, dsi_tape_wrap(&t, z, 2, sh), DSI_VQ_ROWS, DSI_RED_MEAN, 1, &res), DSN_OK);
+        ck_assert_int_eq(dsi_vq_quantize(&t, &f.vq, dsi_tape_wrap(&t, z, 2, sh), DSI_VQ_ROWS, DSI_RED_MEAN, 1, NULL, &res), DSN_OK);
         double mean[6][4] = {{0}}, cnt[6] = {0};
         for (int i = 0; i < N; i++) {
             cnt[res.idx[i]]++;
@@ -849,7 +905,7 @@ START_TEST(vq_dead_codes_restart_and_stats)
     dsi_vq_stats st;
     for (int s = 0; s < 2; s++) {
         dsi_tape_reset(&t);
-        ck_assert_int_eq(dsi_vq_quantize(&t, &f.vq, dsi_tape_wrap(&t, z, 2, sh), DSI_VQ_ROWS, DSI_RED_MEAN, 1, &res), DSN_OK);
+        ck_assert_int_eq(dsi_vq_quantize(&t, &f.vq, dsi_tape_wrap(&t, z, 2, sh), DSI_VQ_ROWS, DSI_RED_MEAN, 1, NULL, &res), DSN_OK);
     }
     dsi_vq_stats_get(&f.vq, &st);
     ck_assert_int_eq(st.dead, 4);
@@ -860,7 +916,7 @@ START_TEST(vq_dead_codes_restart_and_stats)
     ck_assert_int_eq(dsi_vq_restart_dead(&f.vq), 4);
     for (int k = 4; k < 8; k++) ck_assert_float_lt(fabsf(cb->x[k * 2 + 1]), 1.0f); /* now from the data */
     dsi_tape_reset(&t);
-    ck_assert_int_eq(dsi_vq_quantize(&t, &f.vq, dsi_tape_wrap(&t, z, 2, sh), DSI_VQ_ROWS, DSI_RED_MEAN, 1, &res), DSN_OK);
+    ck_assert_int_eq(dsi_vq_quantize(&t, &f.vq, dsi_tape_wrap(&t, z, 2, sh), DSI_VQ_ROWS, DSI_RED_MEAN, 1, NULL, &res), DSN_OK);
     dsi_vq_stats_get(&f.vq, &st);
     ck_assert_int_eq(st.used, 8);
     ck_assert_int_eq(st.dead, 0);
@@ -883,7 +939,7 @@ START_TEST(vq_perplexity_uniform_is_k)
     dsi_tape t;
     dsi_tape_init(&t);
     dsi_vq_result res;
-    ck_assert_int_eq(dsi_vq_quantize(&t, &f.vq, dsi_tape_wrap(&t, z, 2, sh), DSI_VQ_ROWS, DSI_RED_SUM, 1, &res), DSN_OK);
+    ck_assert_int_eq(dsi_vq_quantize(&t, &f.vq, dsi_tape_wrap(&t, z, 2, sh), DSI_VQ_ROWS, DSI_RED_SUM, 1, NULL, &res), DSN_OK);
     dsi_vq_stats st;
     dsi_vq_stats_get(&f.vq, &st);
     ck_assert_close(st.perplexity, K, 1e-9);
@@ -953,7 +1009,7 @@ START_TEST(vq_training_step_does_not_allocate)
         dsi_params_zero_grad(&f.ps);
         memset(g, 0, sizeof g);
         dsi_vq_result res;
-        ck_assert_int_eq(dsi_vq_quantize(&t, &f.vq, &ze, DSI_VQ_NCHW, DSI_RED_MEAN, 1, &res), DSN_OK);
+        ck_assert_int_eq(dsi_vq_quantize(&t, &f.vq, &ze, DSI_VQ_NCHW, DSI_RED_MEAN, 1, NULL, &res), DSN_OK);
         ck_assert_int_eq(dsi_tape_backward(&t, res.loss), DSN_OK);
         ck_assert_int_eq(dsi_vq_ema_update(&f.vq, res.rows, res.idx, res.n), DSN_OK);
         dsi_vq_restart_dead(&f.vq);
@@ -975,10 +1031,10 @@ START_TEST(vq_errors)
     dsi_tape t;
     dsi_tape_init(&t);
     dsi_vq_result res;
-    ck_assert_int_eq(dsi_vq_quantize(&t, &f.vq, dsi_tape_wrap(&t, z, 2, sh), DSI_VQ_ROWS, DSI_RED_MEAN, 0, &res), DSN_E_SHAPE);
+    ck_assert_int_eq(dsi_vq_quantize(&t, &f.vq, dsi_tape_wrap(&t, z, 2, sh), DSI_VQ_ROWS, DSI_RED_MEAN, 0, NULL, &res), DSN_E_SHAPE);
     ck_assert_ptr_null(res.z_q);
     dsi_tape_reset(&t);
-    ck_assert_int_ne(dsi_vq_quantize(&t, &f.vq, NULL, DSI_VQ_ROWS, DSI_RED_MEAN, 0, &res), DSN_OK);
+    ck_assert_int_ne(dsi_vq_quantize(&t, &f.vq, NULL, DSI_VQ_ROWS, DSI_RED_MEAN, 0, NULL, &res), DSN_OK);
     dsi_tape_release(&t);
     dsi_vq_config bad = dsi_vq_defaults(0, 3);
     dsi_vq v2;
@@ -1024,6 +1080,7 @@ int main(void)
     tcase_add_test(tv, vq_kmeans_pp_finds_clusters);
     tcase_add_test(tv, vq_training_step_does_not_allocate);
     tcase_add_test(tv, vq_errors);
+    tcase_add_test(tv, vq_row_mask_leaves_padding_out);
     suite_add_tcase(s, tv);
     return tu_run(s) ? 1 : 0;
 }

@@ -147,6 +147,8 @@ static double eval_loss(dsn_model *m, const dsi_input *in, int32_t *codes)
  *   encoder:  w rec(decode(q + u(theta) - u0)) + beta mean ||u(theta) - q||^2
  *             (u = encoder outputs, normalised in cosine mode)
  *   codebook: mean ||u0 - e_c(E)||^2
+ * with the means over the code positions that the frame mask keeps (a
+ * position summarises 4 frames and counts when any of them is valid).
  * Decoder and prior parameters are checked on the loss itself. */
 typedef struct surrogate {
     dsn_model *m;
@@ -159,7 +161,20 @@ typedef struct surrogate {
     dsn_session *s;
     dsn_encoding *e;
     float *vals, *y;
+    float *rmask; /* [R] code positions that count */
 } surrogate;
+
+static void row_mask_of(surrogate *s)
+{
+    size_t P = s->R / s->in->n, T = 4 * P;
+    s->rmask = malloc(sizeof(float) * s->R);
+    for (size_t r = 0; r < s->R; r++) {
+        size_t b = r / P, p = r % P;
+        float any = s->in->mask ? 0.0f : 1.0f;
+        for (size_t f = 4 * p; f < 4 * p + 4 && s->in->mask; f++) any = s->in->mask[b * T + f] != 0 ? 1.0f : any;
+        s->rmask[r] = any;
+    }
+}
 
 static double rec_of(const surrogate *s, const float *y)
 {
@@ -185,23 +200,29 @@ static double surrogate_enc(surrogate *s)
     dsi_tape_init(&t);
     dsi_tape_set_recording(&t, 0);
     const float *u = dsi_vqvae_latents(s->m, &t, s->in->x, s->in->n);
-    double commit = 0;
+    double commit = 0, cnt = 0;
     for (size_t i = 0; i < s->R * s->D; i++) {
         s->vals[i] = s->q[i] + (u[i] - s->u0[i]);
-        commit += (double)(u[i] - s->q[i]) * (u[i] - s->q[i]);
+        double k = s->rmask[i / (size_t)s->D];
+        commit += k * (u[i] - s->q[i]) * (u[i] - s->q[i]);
+        cnt += k;
     }
     dsi_tape_release(&t);
     ck_assert_int_eq(dsn_encoding_set(s->e, "codes", "value", s->vals, s->R), DSN_OK);
     ck_assert_int_eq(dsn_decode(s->s, s->e, s->y, s->in->n * s->m->obs_size), DSN_OK);
-    return s->w * rec_of(s, s->y) + s->beta * commit / (double)(s->R * s->D);
+    return s->w * rec_of(s, s->y) + s->beta * commit / cnt;
 }
 
 static double surrogate_cb(surrogate *s)
 {
     ck_assert_int_eq(dsi_vqvae_codes_to_values(s->m, s->codes, s->R, s->vals), DSN_OK);
-    double sq = 0;
-    for (size_t i = 0; i < s->R * s->D; i++) sq += (double)(s->u0[i] - s->vals[i]) * (s->u0[i] - s->vals[i]);
-    return sq / (double)(s->R * s->D);
+    double sq = 0, cnt = 0;
+    for (size_t i = 0; i < s->R * s->D; i++) {
+        double k = s->rmask[i / (size_t)s->D];
+        sq += k * (s->u0[i] - s->vals[i]) * (s->u0[i] - s->vals[i]);
+        cnt += k;
+    }
+    return sq / cnt;
 }
 
 /* Central differences for every unfrozen parameter element (max_checks > 0:
@@ -229,6 +250,7 @@ static void check_model_grads(dsn_model *m, const dsi_input *in, int max_checks,
     s.vals = malloc(R * D * sizeof(float));
     s.y = malloc(in->n * m->obs_size * sizeof(float));
     s.codes = c0;
+    row_mask_of(&s);
     dsi_tape tt;
     dsi_tape_init(&tt);
     dsi_tape_set_recording(&tt, 0);
@@ -278,6 +300,7 @@ static void check_model_grads(dsn_model *m, const dsi_input *in, int max_checks,
     free(s.q);
     free(s.vals);
     free(s.y);
+    free(s.rmask);
     free(grad);
     free(c0);
     free(c1);
@@ -288,7 +311,7 @@ START_TEST(grad_image)
 {
     /* loss-mode codebook: encoder, decoder and codebook all get gradients */
     dsn_model *m = make_model("channels=2, height=8, width=4, hidden=4, res_blocks=1, res_channels=3, code_dim=3,"
-                              "num_codes=5, beta=0.5, data_var=0.5, seed=3");
+                              "num_codes=5, beta=0.5, data_var=0.5, codebook_update=loss, restart_dead=0, seed=3");
     float x[2 * 2 * 8 * 4];
     make_images(x, 2, 2, 8, 4, 5);
     /* codes spread over the codebook: start it from the encoder outputs */
@@ -301,11 +324,11 @@ END_TEST
 START_TEST(grad_sequence_bernoulli_cosine)
 {
     dsn_model *m = make_model("layout=sequence, frames=8, features=3, hidden=5, res_blocks=2, res_channels=2,"
-                              "code_dim=4, num_codes=6, cosine=1, likelihood=bernoulli, seed=4");
+                              "code_dim=4, num_codes=6, cosine=1, likelihood=bernoulli, codebook_update=loss, seed=4");
     float x[3 * 8 * 3];
     make_images(x, 3, 1, 8, 3, 6);
     float mask[3 * 8];
-    for (int i = 0; i < 24; i++) mask[i] = (i % 8) < 6 || i < 8;
+    for (int i = 0; i < 24; i++) mask[i] = (i % 8) < 4 || i < 8; /* items 1, 2: code position 1 is padding */
     dsi_input in = {x, 3, NULL, 3, mask};
     check_model_grads(m, &in, 40, 0.25f, 1.0f, 1);
     dsn_model_free(m);
@@ -336,7 +359,7 @@ END_TEST
 START_TEST(encode_decode_match_forward)
 {
     dsn_model *m = make_model("channels=1, height=8, width=8, hidden=8, res_blocks=1, res_channels=4, code_dim=4,"
-                              "num_codes=16, seed=2");
+                              "num_codes=16, codebook_update=loss, restart_dead=0, seed=2");
     enum { N = 3, OBS = 64 };
     float x[N * OBS], y[N * OBS];
     make_images(x, N, 1, 8, 8, 9);

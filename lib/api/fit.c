@@ -25,7 +25,7 @@ static dsn_status read_cfg(fit_cfg *c, const dsn_options *opts, const dsn_model 
 {
     memset(c, 0, sizeof *c);
     c->epochs = 10;
-    c->batch_groups = 16;
+    c->batch_groups = 0; /* default: min(16, the dataset's groups), set in fit */
     c->group_size = 16;
     c->batch_size = 256;
     c->keep_best = 1;
@@ -103,6 +103,9 @@ static dsn_status fit(dsn_model *m, dsn_optimizer *opt, const dsi_dataset *train
                       const fit_cfg *c, dsn_progress_fn cb, void *user, const dsi_dist *dist)
 {
     int grouped = train->n_groups > 0 && m->vt->grouped;
+    fit_cfg cc = *c; /* the documented default batch_groups = min(16, groups); an explicit value is kept */
+    if (!cc.batch_groups) cc.batch_groups = train->n_groups && train->n_groups < 16 ? (int)train->n_groups : 16;
+    c = &cc;
     size_t batch = grouped ? (size_t)c->batch_groups * (size_t)c->group_size : (size_t)c->batch_size;
     if (batch > train->n && !grouped) batch = train->n;
     /* data-parallel: this process trains on its part of every global batch

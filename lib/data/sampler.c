@@ -34,7 +34,10 @@ dsn_status dsi_group_sampler_create(dsi_group_sampler **out, const dsi_dataset *
     DSI_CHECK_NULL(ds, "dataset");
     if (ds->n_groups == 0) return dsi_error(DSN_E_STATE, "grouped sampling needs a dataset with labels or group ids");
     if (groups == 0 || k == 0) return dsi_error(DSN_E_INVALID, "groups (%zu) and k (%zu) must be positive", groups, k);
-    size_t G = groups < ds->n_groups ? groups : ds->n_groups;
+    if (groups > ds->n_groups)
+        return dsi_error(DSN_E_INVALID, "a batch of %zu groups was asked for, but the dataset has only %zu groups",
+                         groups, ds->n_groups);
+    size_t G = groups;
     if (k > INT32_MAX / G) return dsi_error(DSN_E_INVALID, "batch of %zu groups x %zu members is too large", G, k);
     dsi_group_sampler *s = dsi_calloc(1, sizeof *s);
     if (!s) return dsi_error(DSN_E_NOMEM, "cannot allocate a sampler");

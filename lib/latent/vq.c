@@ -319,6 +319,7 @@ typedef struct vq_saved {
     const float *zn;    /* [n] input norms (cosine) */
     const float *en;    /* [K] code norms (cosine) */
     const int *idx;
+    const float *mask;  /* [n] 1 = the row counts, 0 = padding (NULL: all count) */
     float *tmp;         /* [D] (cosine) */
     float *gE;          /* [K, D] gradient w.r.t. normalised codes (cosine) */
     double f;
@@ -388,6 +389,7 @@ static void vq_loss_backward(dsi_node *nd)
     float *ge = s->cosine ? s->gE : gcb, *grow = s->tmp + 2 * D;
     if (s->cosine && gcb) memset(s->gE, 0, sizeof(float) * (size_t)s->K * D);
     for (int r = 0; r < s->n; r++) {
+        if (s->mask && s->mask[r] == 0.0f) continue;
         const float *x = s->rows + (size_t)r * D, *e = s->E + (size_t)s->idx[r] * D;
         if (z->g && az != 0.0f) {
             for (int d = 0; d < D; d++) grow[d] = az * (x[d] - e[d]);
@@ -406,7 +408,7 @@ static void vq_loss_backward(dsi_node *nd)
 }
 
 dsn_status dsi_vq_quantize(dsi_tape *t, dsi_vq *vq, dsi_var *z, int layout, dsi_reduction red, int track,
-                           dsi_vq_result *res)
+                           const float *row_mask, dsi_vq_result *res)
 {
     memset(res, 0, sizeof *res);
     if (!z) return t->status != DSN_OK ? t->status : DSN_E_INVALID;
@@ -434,14 +436,19 @@ dsn_status dsi_vq_quantize(dsi_tape *t, dsi_vq *vq, dsi_var *z, int layout, dsi_
         dsi_tape_fail(t, DSN_E_INVALID, "vq: unknown layout %d", layout);
         return t->status;
     }
-    double f;
-    if (dsi_reduce_factor(t, red, NULL, (size_t)n, D, &f, "vq")) return t->status;
+    size_t valid = (size_t)n;
+    if (row_mask) {
+        valid = 0;
+        for (int r = 0; r < n; r++) valid += row_mask[r] != 0.0f;
+    }
+    double f = 0.0;
+    if (valid && dsi_reduce_factor(t, red, NULL, valid, D, &f, "vq")) return t->status;
     vq_saved *s = dsi_tape_scratch(t, sizeof *s);
     int *idx = dsi_tape_scratch(t, sizeof(int) * ((size_t)n + 1));
     if (!s || !idx) return t->status;
     memset(s, 0, sizeof *s);
     s->n = n; s->D = D; s->K = K; s->layout = layout; s->HW = HW; s->cosine = vq->cfg.cosine;
-    s->f = f; s->beta = vq->cfg.beta; s->cbw = vq->cfg.ema ? 0.0f : 1.0f; s->idx = idx;
+    s->f = f; s->beta = vq->cfg.beta; s->cbw = vq->cfg.ema ? 0.0f : 1.0f; s->idx = idx; s->mask = row_mask;
     /* the vectors as rows, normalised in cosine mode */
     float *rows = z->x;
     if (layout != DSI_VQ_ROWS || s->cosine) {
@@ -488,7 +495,7 @@ dsn_status dsi_vq_quantize(dsi_tape *t, dsi_vq *vq, dsi_var *z, int layout, dsi_
             float df = x[d] - e[d];
             acc += df * df;
         }
-        sq += acc;
+        if (!row_mask || row_mask[r] != 0.0f) sq += acc;
         if (layout == DSI_VQ_ROWS) memcpy(zq->x + (size_t)r * D, e, sizeof(float) * (size_t)D);
         else
             for (int d = 0; d < D; d++) zq->x[zoff(s, (size_t)r, d)] = e[d];
@@ -500,12 +507,25 @@ dsn_status dsi_vq_quantize(dsi_tape *t, dsi_vq *vq, dsi_var *z, int layout, dsi_
     if (!loss) return t->status;
     nd = dsi_tape_record(t, vq_loss_backward, loss, 2, in);
     if (nd) nd->saved = s;
-    if (track) dsi_vq_track(vq, rows, idx, n);
+    if (row_mask && valid < (size_t)n) { /* the valid rows only, for statistics and EMA */
+        float *vr = dsi_tape_scratch(t, sizeof(float) * (valid * D + 1));
+        int *vi = dsi_tape_scratch(t, sizeof(int) * (valid + 1));
+        if (!vr || !vi) return t->status;
+        size_t q = 0;
+        for (int r = 0; r < n; r++)
+            if (row_mask[r] != 0.0f) {
+                memcpy(vr + q * D, rows + (size_t)r * D, sizeof(float) * (size_t)D);
+                vi[q++] = idx[r];
+            }
+        rows = vr;
+        idx = vi;
+    }
+    if (track && valid) dsi_vq_track(vq, rows, idx, (int)valid);
     res->z_q = zq;
     res->loss = loss;
     res->idx = idx;
     res->rows = rows;
-    res->n = n;
+    res->n = (int)valid;
     res->sq_err = sq;
     return DSN_OK;
 }

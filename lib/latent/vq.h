@@ -92,17 +92,22 @@ enum { DSI_VQ_ROWS = 0,   /* z_e [..., D]: one vector per row */
 typedef struct dsi_vq_result {
     dsi_var *z_q;     /* shape of z_e: values e_k, straight-through gradient to z_e */
     dsi_var *loss;    /* scalar: codebook loss (not in EMA mode) + beta * commitment loss */
-    int *idx;         /* [n] code of each vector (tape arena) */
-    const float *rows;/* [n, D] the vectors as quantised (normalised in cosine mode) */
-    int n;
+    int *idx;         /* [n] code of each vector (tape arena); with a row mask: of the valid rows only */
+    const float *rows;/* [n, D] the vectors as quantised (normalised in cosine mode); ditto */
+    int n;            /* rows in idx / rows (the valid ones with a mask) */
     double sq_err;    /* sum_i ||rows_i - e_k||^2 (for logging) */
 } dsi_vq_result;
 
-/* Quantise z_e. red sets how the losses are reduced over the n x D
- * elements (autodiff/reduce.h; no mask). track: update the statistics, the idle
- * counters and the restart buffer (training steps). Returns the tape status. */
+/* Quantise z_e. red sets how the losses are reduced over the valid n x D
+ * elements (autodiff/reduce.h). row_mask [n] (per vector, in the order of the
+ * rows: NCHW positions of each item in turn; NULL = all valid): a vector with
+ * mask 0 (padding) still gets its nearest code in z_q, but adds nothing to the
+ * codebook and commitment losses, their gradients, the statistics, the EMA
+ * rows returned in res or the restart buffer. track: update the statistics,
+ * the idle counters and the restart buffer (training steps). Returns the
+ * tape status. */
 dsn_status dsi_vq_quantize(dsi_tape *t, dsi_vq *vq, dsi_var *z_e, int layout, dsi_reduction red, int track,
-                           dsi_vq_result *res);
+                           const float *row_mask, dsi_vq_result *res);
 
 /* Usage statistics, idle counters and restart buffer for one training step
  * (what dsi_vq_quantize does with track = 1; a trainer calls it only for a

@@ -16,19 +16,40 @@
  * for the first warmup_epochs (0) epochs the style KL weight falls linearly
  * from warmup_style_beta (default style_beta) to style_beta. A heavy early
  * style penalty makes the group's content, whose KL is paid once per group,
- * the cheaper carrier of what members share, before style can learn it. */
+ * the cheaper carrier of what members share, before style can learn it.
+ *
+ * Images (option image = HxW or CxHxW; encoder auto picks conv for them):
+ * the encoder is L = |channels| convolutions 4x4 stride 2 pad 1 with ReLU
+ * (channels 16:32: 28x28 -> 14x14 -> 7x7), flattened, then the MLP `hidden`
+ * (256); the decoder mirrors it: MLP to C_L x H/2^L x W/2^L, ReLU, then L
+ * transposed convolutions 4x4 stride 2 (ReLU between, none after the last).
+ * An object that moves, scales or rotates in the frame is followed by the
+ * convolutions where a fully connected encoder fails (docs/mlvae.md).
+ *
+ * Keeping the group's factor out of style (group_penalty lambda, default 0):
+ *   + lambda / G * B,  B = sum_G n_G ||m_G - m||^2,
+ * the between-group scatter of the style means (m_G the mean of group G's
+ * style means, m of the batch's). Its gradient 2 (m_G - m) moves a group's
+ * styles together and leaves their spread within the group alone, so it
+ * removes what style shares within a group (the class) and not the style.
+ * Batches whose groups have fewer than two members skip it. */
 #include "latent/gauss.h"
 #include "loss/likelihood.h"
 #include "models/model.h"
+#include "nn/conv.h"
 #include "nn/heads.h"
 #include "nn/mlp.h"
 #include "core/alloc.h"
 #include "core/error.h"
 
+#include <stdio.h>
+
 #include <math.h>
 #include <string.h>
 
 enum { LIK_BERNOULLI = 0, LIK_GAUSSIAN = 1 };
+enum { ENC_AUTO = 0, ENC_MLP = 1, ENC_CONV = 2 };
+#define MAX_CONV 4
 
 typedef struct ml_vae {
     int input_dim, style_dim, content_dim;
@@ -36,9 +57,13 @@ typedef struct ml_vae {
     int act, likelihood, accumulation;
     float obs_var, beta, style_beta, warmup_style_beta;
     int warmup_epochs;
+    int arch, C, H, W, channels[MAX_CONV], n_conv; /* conv: image [C, H, W] */
+    float group_penalty;
     dsi_mlp enc, dec;
+    dsi_conv ec[MAX_CONV], dc[MAX_CONV]; /* 4x4 stride 2 pad 1 (lib/nn), PyTorch's init */
     dsi_gauss_head style, content;
 } ml_vae;
+
 
 static const dsi_act acts[] = {DSI_ACT_TANH, DSI_ACT_RELU, DSI_ACT_LEAKY, DSI_ACT_SIGMOID};
 
@@ -71,7 +96,40 @@ static dsn_status create(dsn_model *m, dsi_optr *r)
     v->warmup_style_beta = v->style_beta;
     dsi_opt_float(r, "warmup_style_beta", &v->warmup_style_beta, 0, 1e6);
     dsi_opt_int(r, "warmup_epochs", &v->warmup_epochs, 0, 1 << 24);
+    static const char *const arch_names[] = {"auto", "mlp", "conv", NULL};
+    int image[3] = {0, 0, 0}, n_image = 0;
+    dsi_opt_enum(r, "encoder", &v->arch, arch_names);
+    dsi_opt_ints(r, "image", image, 3, &n_image, 1, 1 << 14);
+    v->channels[0] = 16;
+    v->channels[1] = 32;
+    v->n_conv = 2;
+    dsi_opt_ints(r, "channels", v->channels, MAX_CONV, &v->n_conv, 1, 4096);
+    dsi_opt_float(r, "group_penalty", &v->group_penalty, 0, 1e6);
     if (r->status != DSN_OK) return r->status;
+    if (v->arch == ENC_AUTO) v->arch = n_image ? ENC_CONV : ENC_MLP;
+    if (v->arch == ENC_CONV) {
+        if (n_image < 2)
+            return dsi_error(DSN_E_OPTION, "ml-vae: encoder=conv needs image = HxW or CxHxW (e.g. image=28x28)");
+        v->C = n_image == 3 ? image[0] : 1;
+        v->H = image[n_image - 2];
+        v->W = image[n_image - 1];
+        int f = 1 << v->n_conv;
+        if (v->H % f || v->W % f)
+            return dsi_error(DSN_E_OPTION, "ml-vae: image %dx%d is not divisible by %d (2^%d stride-2 convolutions)",
+                             v->H, v->W, f, v->n_conv);
+        int in = v->C * v->H * v->W;
+        if (dsi_options_get(r->opts, "input_dim") && v->input_dim != in)
+            return dsi_error(DSN_E_OPTION, "ml-vae: input_dim %d does not match image %dx%dx%d", v->input_dim, v->C,
+                             v->H, v->W);
+        v->input_dim = in;
+        if (!dsi_options_get(r->opts, "hidden")) {
+            v->hidden[0] = 256;
+            v->n_hidden = 1;
+        }
+        if (!dsi_options_get(r->opts, "activation")) v->act = 1; /* relu */
+    } else if (n_image) {
+        return dsi_error(DSN_E_OPTION, "ml-vae: image is set but encoder=mlp; drop one of them");
+    }
 
     m->obs_nd = 1;
     m->obs_shape[0] = v->input_dim;
@@ -80,9 +138,35 @@ static dsn_status create(dsn_model *m, dsi_optr *r)
     m->parts[0] = (dsi_part_desc){"content", DSI_SCOPE_GROUP, DSI_PART_GAUSSIAN, v->content_dim, 1};
     m->parts[1] = (dsi_part_desc){"style", DSI_SCOPE_ITEM, DSI_PART_GAUSSIAN, v->style_dim, 1};
 
+    if (v->arch == ENC_CONV) {
+        m->obs_nd = 3;
+        m->obs_shape[0] = v->C;
+        m->obs_shape[1] = v->H;
+        m->obs_shape[2] = v->W;
+    }
     int g = dsi_params_group(&m->params, "all");
     int sizes[DSI_MLP_MAX_LAYERS + 1];
-    sizes[0] = v->input_dim;
+    /* conv: the MLPs start (encoder) and end (decoder) at the flattened last feature map */
+    int flat = v->input_dim, ok = 1;
+    if (v->arch == ENC_CONV) {
+        char nm[32];
+        int in = v->C;
+        for (int l = 0; l < v->n_conv && ok; l++) {
+            snprintf(nm, sizeof nm, "enc.conv%d", l);
+            dsi_conv_spec sp = {.dims = 2, .in = in, .out = v->channels[l], .kernel = 4, .stride = 2, .pad = 1};
+            ok = dsi_conv_add(&v->ec[l], &m->params, nm, g, sp) == DSN_OK;
+            in = v->channels[l];
+        }
+        flat = in * (v->H >> v->n_conv) * (v->W >> v->n_conv);
+        for (int l = v->n_conv - 1; l >= 0 && ok; l--) {
+            snprintf(nm, sizeof nm, "dec.convt%d", l);
+            dsi_conv_spec sp = {.dims = 2, .in = v->channels[l], .out = l ? v->channels[l - 1] : v->C, .kernel = 4,
+                                .stride = 2, .pad = 1, .transposed = 1};
+            ok = dsi_conv_add(&v->dc[l], &m->params, nm, g, sp) == DSN_OK;
+        }
+        if (!ok) return dsi_error(DSN_E_NOMEM, "ml-vae: cannot add the convolution parameters");
+    }
+    sizes[0] = flat;
     for (int i = 0; i < v->n_hidden; i++) sizes[i + 1] = v->hidden[i];
     dsi_act a = acts[v->act];
     dsn_status st = dsi_mlp_add(&v->enc, &m->params, "enc", g, sizes, v->n_hidden + 1, a, a);
@@ -91,8 +175,10 @@ static dsn_status create(dsn_model *m, dsi_optr *r)
     if (st == DSN_OK) st = dsi_gauss_head_add(&v->content, &m->params, "content", g, hlast, v->content_dim);
     sizes[0] = v->content_dim + v->style_dim;
     for (int i = 0; i < v->n_hidden; i++) sizes[i + 1] = v->hidden[v->n_hidden - 1 - i];
-    sizes[v->n_hidden + 1] = v->input_dim;
-    if (st == DSN_OK) st = dsi_mlp_add(&v->dec, &m->params, "dec", g, sizes, v->n_hidden + 2, a, DSI_ACT_NONE);
+    sizes[v->n_hidden + 1] = flat;
+    if (st == DSN_OK)
+        st = dsi_mlp_add(&v->dec, &m->params, "dec", g, sizes, v->n_hidden + 2, a,
+                         v->arch == ENC_CONV ? DSI_ACT_RELU : DSI_ACT_NONE);
     return st;
 }
 
@@ -103,6 +189,23 @@ static void init_params(dsn_model *m)
     dsi_gauss_head_init(&v->style, &m->params, &m->rng, 0.0f);
     dsi_gauss_head_init(&v->content, &m->params, &m->rng, 0.0f);
     dsi_mlp_init(&v->dec, &m->params, &m->rng);
+    if (v->arch == ENC_CONV)
+        for (int l = 0; l < v->n_conv; l++) {
+            dsi_conv_init(&v->ec[l], &m->params, &m->rng);
+            dsi_conv_init(&v->dc[l], &m->params, &m->rng);
+        }
+}
+
+static dsi_var *conv_stack(dsi_tape *t, const dsn_model *m, dsi_var *x, int transposed)
+{
+    const ml_vae *v = m->state;
+    dsi_params *ps = (dsi_params *)&m->params;
+    for (int q = 0; q < v->n_conv; q++) {
+        int l = transposed ? v->n_conv - 1 - q : q;
+        x = dsi_conv_forward(t, transposed ? &v->dc[l] : &v->ec[l], ps, x);
+        if (!transposed || q + 1 < v->n_conv) x = dsi_relu(t, x);
+    }
+    return x;
 }
 
 static void destroy(dsn_model *m) { dsi_free(m->state); }
@@ -113,8 +216,16 @@ static dsn_status encode_members(const dsn_model *m, dsi_tape *t, const dsi_inpu
 {
     ml_vae *v = m->state;
     dsi_params *ps = (dsi_params *)&m->params;
-    int sx[2] = {(int)in->n, v->input_dim};
-    dsi_var *x = dsi_tape_wrap(t, in->x, 2, sx);
+    dsi_var *x;
+    if (v->arch == ENC_CONV) {
+        int sx[4] = {(int)in->n, v->C, v->H, v->W};
+        dsi_var *f = conv_stack(t, m, dsi_tape_wrap(t, in->x, 4, sx), 0);
+        int sf[2] = {(int)in->n, f ? (int)(f->n / in->n) : 1};
+        x = f ? dsi_reshape(t, f, 2, sf) : NULL;
+    } else {
+        int sx[2] = {(int)in->n, v->input_dim};
+        x = dsi_tape_wrap(t, in->x, 2, sx);
+    }
     dsi_var *h = dsi_mlp_forward(t, &v->enc, ps, x);
     dsn_status st = dsi_gauss_head_forward(t, &v->style, ps, h, mu_s, lv_s);
     if (st == DSN_OK) st = dsi_gauss_head_forward(t, &v->content, ps, h, mu_c, lv_c);
@@ -127,7 +238,36 @@ static dsi_var *decode_vars(const dsn_model *m, dsi_tape *t, dsi_var *c_items, d
     ml_vae *v = m->state;
     dsi_var *cs[2] = {c_items, s};
     dsi_var *z = dsi_concat(t, cs, 2, 1);
-    return dsi_mlp_forward(t, &v->dec, (dsi_params *)&m->params, z);
+    dsi_var *y = dsi_mlp_forward(t, &v->dec, (dsi_params *)&m->params, z);
+    if (v->arch != ENC_CONV || !y) return y;
+    int n = y->shape[0], sm[4] = {n, v->channels[v->n_conv - 1], v->H >> v->n_conv, v->W >> v->n_conv};
+    dsi_var *img = conv_stack(t, m, dsi_reshape(t, y, 4, sm), 1);
+    int so[2] = {n, v->input_dim};
+    return img ? dsi_reshape(t, img, 2, so) : NULL;
+}
+
+/* lambda / G * sum_G n_G ||m_G - m||^2 over the style means (NULL when a
+ * group has fewer than two members) = lambda / G (sum_G ||S_G||^2 / n_G - ||S||^2 / N) */
+static dsi_var *group_scatter(dsi_tape *t, const ml_vae *v, const dsi_input *in, dsi_var *mu_s)
+{
+    int G = (int)in->n_groups, N = (int)in->n, D = v->style_dim;
+    if (!in->group || G < 2) return NULL;
+    float *w = dsi_tape_scratch(t, sizeof(float) * (size_t)G * (size_t)(D + 1));
+    if (!w) return NULL;
+    float *cnt = w + (size_t)G * D;
+    for (int g = 0; g < G; g++) cnt[g] = 0;
+    for (int i = 0; i < N; i++) cnt[in->group[i]] += 1;
+    for (int g = 0; g < G; g++) {
+        if (cnt[g] < 2) return NULL;
+        for (int d = 0; d < D; d++) w[(size_t)g * D + d] = 1.0f / cnt[g];
+    }
+    dsi_var *sg = dsi_scatter_add_rows(t, mu_s, in->group, G);
+    dsi_var *between = dsi_weighted_sum(t, dsi_mul(t, sg, sg), w);
+    dsi_var *tot = dsi_sum_axis(t, mu_s, 0, 0);
+    dsi_var *all = dsi_sum(t, dsi_mul(t, tot, tot));
+    dsi_var *parts[2] = {between, all};
+    const float c[2] = {1.0f, -1.0f / (float)N};
+    return dsi_loss_sum(t, 2, parts, c);
 }
 
 static dsn_status loss(dsn_model *m, dsi_tape *t, const dsi_input *in, dsi_var **out, dsi_terms *terms)
@@ -156,13 +296,17 @@ static dsn_status loss(dsn_model *m, dsi_tape *t, const dsi_input *in, dsi_var *
         float f = (float)m->epoch / (float)v->warmup_epochs;
         sb = v->warmup_style_beta + f * (v->style_beta - v->warmup_style_beta);
     }
-    const float w[3] = {1.0f / (float)G, sb / (float)G, v->beta / (float)G};
-    dsi_var *total = dsi_loss_sum(t, 3, parts, w);
+    dsi_var *gs = v->group_penalty > 0 ? group_scatter(t, v, in, mu_s) : NULL;
+    dsi_var *parts4[4] = {rec, kl_s, kl_c, gs};
+    const float w[4] = {1.0f / (float)G, sb / (float)G, v->beta / (float)G, v->group_penalty / (float)G};
+    dsi_var *total = dsi_loss_sum(t, gs ? 4 : 3, parts4, w);
+    (void)parts;
     if (t->status != DSN_OK || !total) return t->status != DSN_OK ? t->status : DSN_E_INTERNAL;
     dsi_terms_add(terms, "loss", total->x[0]);
     dsi_terms_add(terms, "rec", rec->x[0] / (float)G);
     dsi_terms_add(terms, "kl_style", kl_s->x[0] / (float)G);
     dsi_terms_add(terms, "kl_content", kl_c->x[0] / (float)G);
+    if (v->group_penalty > 0) dsi_terms_add(terms, "group_style", gs ? gs->x[0] / (float)G : 0.0f);
     *out = total;
     return DSN_OK;
 }

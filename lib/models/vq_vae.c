@@ -143,6 +143,8 @@ static dsn_status create(dsn_model *m, dsi_optr *r)
     v->hidden = 128; v->n_res = 2; v->res_ch = 32; v->D = 64; v->K = 512;
     v->beta = 0.25f; v->decay = 0.99f; v->ema_eps = 1e-5f; v->data_var = 1.0f;
     v->kmeans_iters = 10; v->dead_after = 100; v->restart_every = 100; v->restart_buffer = 4096;
+    v->ema = 1;      /* codebook_update=ema with dead-code restarts: the loss update collapses on short runs */
+    v->restarts = 1;
     v->temperature = 1.0f;
     v->pch = 64; v->players = 8; v->pkernel = 3; v->phid = 256;
     static const char *const layouts[] = {"image", "sequence", NULL};
@@ -408,9 +410,22 @@ static dsn_status loss(dsn_model *m, dsi_tape *t, const dsi_input *in, dsi_var *
         if (st != DSN_OK) return st;
         v->initialised = 1;
     }
+    /* sequences: a code position summarises 4 frames and counts when any of them is valid */
+    float *row_mask = NULL;
+    if (v->seq && in->mask) {
+        int P = v->P, T = v->W;
+        row_mask = dsi_tape_scratch(t, sizeof(float) * ((size_t)n * P + 1));
+        if (!row_mask) return t->status;
+        for (int b = 0; b < n; b++)
+            for (int p = 0; p < P; p++) {
+                float any = 0.0f;
+                for (int f = 4 * p; f < 4 * p + 4 && f < T; f++) any = in->mask[(size_t)b * T + f] != 0.0f ? 1.0f : any;
+                row_mask[(size_t)b * P + p] = any;
+            }
+    }
     dsi_vq_result q;
     /* tracking happens in after_step, once the optimizer accepted the step */
-    dsn_status st = dsi_vq_quantize(t, &v->vq, z, DSI_VQ_NCHW, DSI_RED_MEAN, 0, &q);
+    dsn_status st = dsi_vq_quantize(t, &v->vq, z, DSI_VQ_NCHW, DSI_RED_MEAN, 0, row_mask, &q);
     if (st != DSN_OK) return st;
     if (train) {
         v->step_rows = q.rows;

@@ -338,7 +338,7 @@ int cli_train_main(int argc, char **argv, int prior)
     c.epochs = 10;
     c.checkpoint_every = 1;
     c.log_every = 100;
-    c.batch_groups = 16;
+    c.batch_groups = 0; /* unset: dsn_fit's default, min(16, groups) */
     c.group_size = 16;
     c.batch_size = 256;
     snprintf(c.kind, sizeof c.kind, "adam");
@@ -464,7 +464,8 @@ int cli_train_main(int argc, char **argv, int prior)
     p.first_step = -1;
     p.steps_per_epoch = c.steps_per_epoch;
     if (!p.steps_per_epoch) { /* a guess until the first epoch has been measured */
-        size_t batch = dsn_dataset_num_groups(train_set) ? (size_t)c.batch_groups * (size_t)c.group_size
+        size_t ngr = dsn_dataset_num_groups(train_set), bg = c.batch_groups ? (size_t)c.batch_groups : ngr < 16 ? ngr : 16;
+        size_t batch = ngr ? bg * (size_t)c.group_size
                                                           : (size_t)c.batch_size;
         p.steps_per_epoch = (int64_t)((dsn_dataset_size(train_set) + batch - 1) / batch);
         if (p.steps_per_epoch < 1) p.steps_per_epoch = 1;
@@ -488,9 +489,15 @@ int cli_train_main(int argc, char **argv, int prior)
         for (int i = 0; i < nd; i++) fprintf(stderr, "%s%zu", i ? ", " : "", dims[i]);
         fprintf(stderr, "], %zu groups%s; %d epochs; checkpoint %s\n", dsn_dataset_num_groups(train_set),
                 va ? " (+ validation)" : "", c.epochs, ckpt);
+        size_t ng = dsn_dataset_num_groups(train_set);
+        if (ng) /* dsn_fit's rule: batch_groups defaults to min(16, groups); an explicit value is kept */
+            fprintf(stderr, "disent: grouped batches (models that use groups): %d groups x %d members%s\n",
+                    c.batch_groups ? c.batch_groups : (int)(ng < 16 ? ng : 16), c.group_size,
+                    c.batch_groups ? "" : " (batch_groups default: min(16, groups))");
         if (nproc > 1) {
             int grouped = dsn_dataset_num_groups(train_set) > 0 && !strcmp(dsn_model_family(m), "ml-vae");
-            size_t units = grouped ? (size_t)c.batch_groups : (size_t)c.batch_size, lo = units / (size_t)nproc;
+            size_t ngr = dsn_dataset_num_groups(train_set), bg = c.batch_groups ? (size_t)c.batch_groups : (ngr < 16 ? ngr : 16);
+            size_t units = grouped ? (bg < ngr ? bg : ngr) : (size_t)c.batch_size, lo = units / (size_t)nproc;
             char per[64];
             if (units % (size_t)nproc) snprintf(per, sizeof per, "%zu-%zu", lo, lo + 1);
             else snprintf(per, sizeof per, "%zu", lo);

@@ -1,15 +1,26 @@
-/* mlvae_mnist.c - train ML-VAE on MNIST grouped by digit class and evaluate
- * how well it splits content (the class) from style (the handwriting).
+/* mlvae_images.c - train ML-VAE on a set of images grouped by class (MNIST,
+ * or any set of .npy files such as scripts/make-image-sets.py writes) and
+ * evaluate how well it splits content (the class) from style (the rest).
  *
- *   mlvae_mnist DATA_DIR [--epochs N] [--steps N] [--groups G] [--group-size K]
- *               [--hidden 500] [--activation tanh] [--style-dim 10] [--content-dim 10]
- *               [--beta 1] [--lr 1e-3] [--seed 1] [--digits 0-6]
+ *   mlvae_images DATA_DIR [--epochs N] [--steps N] [--groups G] [--group-size K]
+ *               [--encoder conv|mlp] [--hidden H] [--activation A] [--style-dim 10] [--content-dim 10]
+ *               [--beta 1] [--lr 1e-3] [--seed 1] [--classes 0-6]
  *               [--save MODEL] [--load MODEL] [--png OUT.png] [--eval-train N] [--quick]
- *               [--judge-train 60000] [--judge-features 1024]
- *               [--model-opts "style_beta=3, warmup_style_beta=10, warmup_epochs=15"]
+ *               [--judge-train 60000] [--judge-features 1024] [--baseline vae]
+ *               [--model-opts "key=value, ..."]
  *
- * Training: dsn_fit on batches of G digit classes x K images of each.
- * Evaluation on the 10 000 test images (all numbers printed as "RESULT key value"):
+ * DATA_DIR is an MNIST folder (the four IDX files) or a folder with
+ * train_x.npy, train_labels.npy, test_x.npy, test_labels.npy (float32 images
+ * [n, H*W] in [0, 1], int32 class ids) and optionally test_factors.npy
+ * (float32 [n, F], the style factors that drew each test image) with
+ * factors.txt ("name continuous|discrete" per line).
+ *
+ * Training: dsn_fit on batches of G classes x K images of each; the encoder
+ * is convolutional for square images (image=HxW) unless --encoder mlp.
+ * --baseline vae trains the same network without groups (every image its own
+ * group: a beta-VAE with latent size content_dim + style_dim and the KL
+ * weights of --beta / --model-opts) and scores its whole latent.
+ * Evaluation on the test images (all numbers printed as "RESULT key value"):
  *  - content_acc / style_acc: a multinomial logistic regression fitted on the
  *    training set's content (style) means of single observations predicts the
  *    digit of a test image from its content (style) mean;
@@ -20,15 +31,20 @@
  *  - accumulation: content of k = 1, 2, 4, 8, 16 test images of one digit
  *    accumulated by the product of Gaussians; mean content variance and the
  *    content classifier's accuracy on the accumulated means;
- *  - with --digits (train on a subset of classes): few-shot accuracy on the
- *    unseen digits of a nearest-centroid classifier whose centroids are the
- *    accumulated content of 5 labelled test images per unseen digit, next to
- *    the same classifier on raw pixels.
+ *  - with --classes (train on a subset of classes): few-shot accuracy on the
+ *    unseen classes of a nearest-centroid classifier whose centroids are the
+ *    accumulated content of 5 labelled test images per unseen class, next to
+ *    the same classifier on raw pixels;
+ *  - with test_factors.npy: MIG, DCI, SAP, modularity and explicitness
+ *    (dsn_factor_metrics) of the style means, of the content means and of a
+ *    PCA of the pixels with as many components as style has, against the
+ *    style factors.
  * The swap grid PNG has one row per content source and one column per style
  * source (the sources themselves on the first column / first row). */
 #define _POSIX_C_SOURCE 200809L /* clock_gettime */
 #include <disent.h>
 
+#include "example_grid.h"
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -45,7 +61,9 @@
         }                                                                                           \
     } while (0)
 
-enum { PIX = 784, CHUNK = 256 };
+enum { CHUNK = 256, MAXC = 64 };
+static size_t PIX = 784; /* the dataset's observation size */
+static int SIDE = 28;    /* square images: the grid's tile size (0: no grid) */
 
 static double now(void)
 {
@@ -131,23 +149,23 @@ static void encode_means(dsn_session *s, dsn_encoding *e, const images *im, floa
 
 /* Indices of the images of each digit. */
 typedef struct by_class {
-    size_t *idx[10];
-    size_t n[10];
+    size_t *idx[MAXC];
+    size_t n[MAXC];
 } by_class;
 
 static by_class index_classes(const images *im)
 {
     by_class b;
     memset(&b, 0, sizeof b);
-    for (int c = 0; c < 10; c++) b.idx[c] = malloc(sizeof(size_t) * (im->n ? im->n : 1));
+    for (int c = 0; c < MAXC; c++) b.idx[c] = malloc(sizeof(size_t) * (im->n ? im->n : 1));
     for (size_t i = 0; i < im->n; i++)
-        if (im->y[i] >= 0 && im->y[i] < 10) b.idx[im->y[i]][b.n[im->y[i]]++] = i;
+        if (im->y[i] >= 0 && im->y[i] < MAXC) b.idx[im->y[i]][b.n[im->y[i]]++] = i;
     return b;
 }
 
 static void free_classes(by_class *b)
 {
-    for (int c = 0; c < 10; c++) free(b->idx[c]);
+    for (int c = 0; c < MAXC; c++) free(b->idx[c]);
 }
 
 /* splitmix64: the example's own random numbers (the library's RNG is internal) */
@@ -206,7 +224,7 @@ static void rf_features(const float *x, size_t n, float *out)
         const float *xi = x + i * PIX;
         float *o = out + i * (size_t)RF;
         for (int j = 0; j < RF; j++) o[j] = rf_b[j];
-        for (int p = 0; p < PIX; p++) {
+        for (size_t p = 0; p < PIX; p++) {
             float v = xi[p];
             if (v == 0.0f) continue;
             const float *w = rf_w + (size_t)p * (size_t)RF;
@@ -218,91 +236,84 @@ static void rf_features(const float *x, size_t n, float *out)
 
 /* ---- the swap grid ---- */
 
-static void swap_grid(dsn_session *s, dsn_encoding *e, dsn_encoding *f, const images *test, const int *digits,
-                      int n_digits, const char *png)
+/* K x K swaps of K test images (one per class where possible): row r decodes
+ * the content of image r with the style of each column's image. The first
+ * row and column show the sources. */
+static void swap_grid(dsn_session *s, dsn_encoding *e, dsn_encoding *f, const images *test, const int *classes,
+                      int n_classes, const char *png, const char *title)
 {
     enum { K = 8 };
-    float src[K * PIX], out[K * PIX];
-    int found = 0;
-    for (int want = 0; want < n_digits && found < K; want++)
+    if (!SIDE) return;
+    float *src = malloc(sizeof(float) * K * PIX), *out = malloc(sizeof(float) * K * PIX);
+    int found = 0, T = SIDE;
+    for (int want = 0; want < n_classes && found < K; want++)
         for (size_t i = 0; i < test->n; i++)
-            if (test->y[i] == digits[want]) {
+            if (test->y[i] == classes[want]) {
                 memcpy(src + found++ * PIX, test->x + i * PIX, sizeof(float) * PIX);
                 break;
             }
-    for (size_t i = 0; found < K && i < test->n; i++) /* fewer than K digits: fill with other images */
+    for (size_t i = 0; found < K && i < test->n; i++) /* fewer than K classes: fill with other images */
         memcpy(src + found++ * PIX, test->x + (i * 7919) % test->n * PIX, sizeof(float) * PIX);
-    int W = (K + 1) * 28;
-    unsigned char *pix = calloc((size_t)W * (size_t)W, 1);
-    for (int c = 0; c < K; c++)
-        for (int y = 0; y < 28; y++)
-            for (int x = 0; x < 28; x++) {
-                unsigned char v = (unsigned char)(255.0f * src[c * PIX + y * 28 + x]);
-                pix[(size_t)((c + 1) * 28 + y) * W + x] = v;      /* first column: content sources */
-                pix[(size_t)y * W + (c + 1) * 28 + x] = v;        /* first row: style sources */
-            }
+    ex_grid g;
+    ex_grid_init(&g, K, K, T, title, "style source", "content source");
+    for (int c = 0; c < K; c++) {
+        ex_grid_tile(&g, -1, c, src + c * PIX); /* first row: style sources */
+        ex_grid_tile(&g, c, -1, src + c * PIX); /* first column: content sources */
+    }
     CHECK(dsn_encode(s, f, src, K, NULL));
     for (int r = 0; r < K; r++) {
         CHECK(dsn_encode(s, e, src, K, NULL));
         for (int col = 0; col < K; col++) CHECK(dsn_encoding_copy_item(e, (size_t)col, f, (size_t)r, "content"));
-        CHECK(dsn_decode(s, e, out, sizeof out / sizeof *out));
-        for (int col = 0; col < K; col++)
-            for (int y = 0; y < 28; y++)
-                for (int x = 0; x < 28; x++)
-                    pix[(size_t)((r + 1) * 28 + y) * W + (col + 1) * 28 + x] =
-                        (unsigned char)(255.0f * out[col * PIX + y * 28 + x]);
+        CHECK(dsn_decode(s, e, out, K * PIX));
+        for (int col = 0; col < K; col++) ex_grid_tile(&g, r, col, out + col * PIX);
     }
-    if (dsn_image_save_png(png, pix, W, W, 1) == DSN_OK)
+    if (ex_grid_write(&g, png) == 0)
         printf("swap grid written to %s (rows: content source; columns: style source)\n", png);
     else
         fprintf(stderr, "could not write %s\n", png);
-    printf("content of row 4 decoded with the styles of columns 1-4:\n");
-    for (int y = 0; y < 28; y += 2) {
-        for (int col = 0; col < 4; col++) {
-            for (int x = 0; x < 28; x++) {
-                unsigned char v = pix[(size_t)(4 * 28 + y) * W + (col + 1) * 28 + x];
-                putchar(v > 170 ? '#' : v > 85 ? '+' : ' ');
-            }
-            printf("  ");
-        }
-        putchar('\n');
-    }
-    free(pix);
+    ex_grid_free(&g);
+    free(src);
+    free(out);
 }
 
 /* ---- options ---- */
 
 typedef struct args {
-    const char *dir, *save, *load, *png, *activation, *hidden, *extra;
+    const char *dir, *save, *load, *png, *activation, *hidden, *extra, *encoder, *baseline;
     int epochs, steps, groups, group_size, style_dim, content_dim, quick;
     double beta, lr;
     unsigned long long seed;
     size_t eval_train, judge_train;
-    int digits[10], n_digits;
+    int classes[MAXC], n_classes; /* --classes: the classes trained on (0 = all) */
 } args;
 
 static void usage(const char *prog)
 {
     fprintf(stderr,
-            "usage: %s DATA_DIR [--epochs N] [--steps N] [--groups G] [--group-size K] [--hidden 500]\n"
-            "       [--activation tanh] [--style-dim 10] [--content-dim 10] [--beta 1] [--lr 1e-3] [--seed 1]\n"
-            "       [--digits 0-6] [--save MODEL] [--load MODEL] [--png OUT.png] [--eval-train N] [--quick]\n"
-            "       [--judge-train 60000] [--judge-features 1024]\n"
+            "usage: %s DATA_DIR [--epochs N] [--steps N] [--groups G] [--group-size K] [--encoder conv|mlp]\n"
+            "       [--hidden H] [--activation A] [--style-dim 10] [--content-dim 10] [--beta 1] [--lr 1e-3]\n"
+            "       [--seed 1] [--classes 0-6] [--save MODEL] [--load MODEL] [--png OUT.png] [--eval-train N]\n"
+            "       [--quick] [--judge-train 60000] [--judge-features 1024] [--baseline vae]\n"
             "       [--model-opts \"key=value, ...\"] (any other ML-VAE option)\n",
             prog);
     exit(2);
 }
 
-static int parse_digits(const char *s, int *d)
+/* "0-6" or "0,2,5" */
+static int parse_classes(const char *s, int *d)
 {
-    int n = 0;
-    int a, b;
-    if (sscanf(s, "%d-%d", &a, &b) == 2 && a >= 0 && b <= 9 && a <= b) {
+    int n = 0, a, b;
+    if (sscanf(s, "%d-%d", &a, &b) == 2 && a >= 0 && b < MAXC && a <= b) {
         for (int i = a; i <= b; i++) d[n++] = i;
         return n;
     }
-    for (; *s && n < 10; s++)
-        if (*s >= '0' && *s <= '9') d[n++] = *s - '0';
+    for (const char *p = s; *p && n < MAXC;) {
+        char *end;
+        long v = strtol(p, &end, 10);
+        if (end == p || v < 0 || v >= MAXC) return 0;
+        d[n++] = (int)v;
+        p = *end ? end + 1 : end;
+    }
     return n;
 }
 
@@ -310,11 +321,10 @@ static args parse(int argc, char **argv)
 {
     args a = {0};
     a.png = "mlvae_swap.png";
-    a.activation = "tanh";
-    a.hidden = "500";
+    a.encoder = "conv";
     a.epochs = 30;
     a.steps = 200;
-    a.groups = 16;
+    a.groups = 0; /* dsn_fit's default: min(16, classes) */
     a.group_size = 16;
     a.style_dim = 10;
     a.content_dim = 10;
@@ -323,10 +333,7 @@ static args parse(int argc, char **argv)
     a.seed = 1;
     a.eval_train = 20000;
     a.judge_train = 60000;
-    /* the tuned style penalty (docs/mlvae.md); --model-opts "" gives the paper's plain ELBO */
-    a.extra = "style_beta=3, warmup_style_beta=10, warmup_epochs=15";
-    for (int i = 0; i < 10; i++) a.digits[i] = i;
-    a.n_digits = 10;
+    a.extra = NULL; /* the defaults of docs/mlvae.md */
     if (argc < 2 || argv[1][0] == '-') usage(argv[0]);
     a.dir = argv[1];
     for (int i = 2; i < argc; i++) {
@@ -338,6 +345,7 @@ static args parse(int argc, char **argv)
         else if (!strcmp(k, "--steps")) a.steps = atoi(v);
         else if (!strcmp(k, "--groups")) a.groups = atoi(v);
         else if (!strcmp(k, "--group-size")) a.group_size = atoi(v);
+        else if (!strcmp(k, "--encoder")) a.encoder = v;
         else if (!strcmp(k, "--hidden")) a.hidden = v;
         else if (!strcmp(k, "--activation")) a.activation = v;
         else if (!strcmp(k, "--style-dim")) a.style_dim = atoi(v);
@@ -345,58 +353,209 @@ static args parse(int argc, char **argv)
         else if (!strcmp(k, "--beta")) a.beta = atof(v);
         else if (!strcmp(k, "--lr")) a.lr = atof(v);
         else if (!strcmp(k, "--seed")) a.seed = strtoull(v, NULL, 10);
-        else if (!strcmp(k, "--digits")) a.n_digits = parse_digits(v, a.digits);
+        else if (!strcmp(k, "--classes") || !strcmp(k, "--digits")) a.n_classes = parse_classes(v, a.classes);
         else if (!strcmp(k, "--save")) a.save = v;
         else if (!strcmp(k, "--load")) a.load = v;
         else if (!strcmp(k, "--png")) a.png = v;
         else if (!strcmp(k, "--model-opts")) a.extra = v;
+        else if (!strcmp(k, "--baseline")) a.baseline = v;
         else if (!strcmp(k, "--eval-train")) a.eval_train = (size_t)atol(v);
         else if (!strcmp(k, "--judge-train")) a.judge_train = (size_t)atol(v);
         else if (!strcmp(k, "--judge-features")) RF = atoi(v) > 0 ? atoi(v) : 1024;
         else usage(argv[0]);
     }
-    if (a.n_digits < 2) {
-        fprintf(stderr, "--digits needs at least two digits\n");
-        exit(2);
-    }
+    if (a.baseline && strcmp(a.baseline, "vae")) usage(argv[0]);
+    if (strcmp(a.encoder, "conv") && strcmp(a.encoder, "mlp")) usage(argv[0]);
     return a;
+}
+
+static int file_exists(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (f) fclose(f);
+    return f != NULL;
+}
+
+/* DATA_DIR/name */
+static const char *in_dir(const char *dir, const char *name)
+{
+    static char buf[4][1024];
+    static int k;
+    k = (k + 1) % 4;
+    snprintf(buf[k], sizeof buf[k], "%s/%s", dir, name);
+    return buf[k];
+}
+
+/* The style factors of the test set (test_factors.npy as a dataset of rows)
+ * and the continuous ones from factors.txt ("0:3"), or NULL. */
+static float *load_factors(const char *dir, size_t n_test, size_t *F, char *continuous, size_t clen,
+                           char names[][32], int max_names)
+{
+    const char *path = in_dir(dir, "test_factors.npy");
+    if (!file_exists(path)) return NULL;
+    dsn_dataset *fd;
+    CHECK(dsn_dataset_from_npy(&fd, path, NULL));
+    *F = dsn_dataset_obs_size(fd);
+    if (dsn_dataset_size(fd) < n_test) { /* --quick evaluates the first images only */
+        fprintf(stderr, "%s: %zu rows, the test set has %zu images\n", path, dsn_dataset_size(fd), n_test);
+        exit(1);
+    }
+    float *f = malloc(sizeof(float) * n_test * *F);
+    for (size_t i = 0; i < n_test; i++) CHECK(dsn_dataset_get(fd, i, f + i * *F, *F, NULL));
+    dsn_dataset_free(fd);
+    continuous[0] = 0;
+    FILE *t = fopen(in_dir(dir, "factors.txt"), "r");
+    char name[64], kind[64];
+    int j = 0;
+    size_t used = 0;
+    while (t && fscanf(t, "%63s %63s", name, kind) == 2) {
+        if (j < max_names) snprintf(names[j], 32, "%.31s", name);
+        if (!strcmp(kind, "continuous"))
+            used += (size_t)snprintf(continuous + used, clen - used, "%s%d", used ? ":" : "", j);
+        j++;
+    }
+    if (t) fclose(t);
+    for (; j < max_names && (size_t)j < *F; j++) snprintf(names[j], 32, "factor%d", j);
+    if (!continuous[0]) snprintf(continuous, clen, "none");
+    return f;
+}
+
+/* Top-k principal components of x [n, d] (power iteration with deflation on
+ * the covariance; enough for a baseline) projected: out [n, k]. */
+static void pca(const float *x, size_t n, size_t d, int k, float *out)
+{
+    double *mean = calloc(d, sizeof(double)), *cov = calloc(d * d, sizeof(double)), *v = malloc(sizeof(double) * d);
+    double *comp = malloc(sizeof(double) * d * (size_t)k);
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < d; j++) mean[j] += x[i * d + j] / (double)n;
+    for (size_t i = 0; i < n; i++)
+        for (size_t a = 0; a < d; a++) {
+            double xa = x[i * d + a] - mean[a];
+            if (xa == 0) continue;
+            for (size_t b = a; b < d; b++) cov[a * d + b] += xa * (x[i * d + b] - mean[b]);
+        }
+    for (size_t a = 0; a < d; a++)
+        for (size_t b = 0; b < a; b++) cov[a * d + b] = cov[b * d + a];
+    for (int c = 0; c < k; c++) {
+        for (size_t j = 0; j < d; j++) v[j] = 1.0 + 0.01 * (double)((j * 7919 + (size_t)c * 104729) % 101);
+        for (int it = 0; it < 100; it++) {
+            double *w = comp + (size_t)c * d, nrm = 0;
+            for (size_t a = 0; a < d; a++) {
+                double sum = 0;
+                for (size_t b = 0; b < d; b++) sum += cov[a * d + b] * v[b];
+                w[a] = sum;
+            }
+            for (int q = 0; q < c; q++) { /* deflate */
+                const double *u = comp + (size_t)q * d;
+                double dot = 0;
+                for (size_t a = 0; a < d; a++) dot += u[a] * w[a];
+                for (size_t a = 0; a < d; a++) w[a] -= dot * u[a];
+            }
+            for (size_t a = 0; a < d; a++) nrm += w[a] * w[a];
+            nrm = sqrt(nrm) + 1e-30;
+            for (size_t a = 0; a < d; a++) v[a] = w[a] = w[a] / nrm;
+        }
+    }
+    for (size_t i = 0; i < n; i++)
+        for (int c = 0; c < k; c++) {
+            double sum = 0;
+            for (size_t j = 0; j < d; j++) sum += (x[i * d + j] - mean[j]) * comp[(size_t)c * d + j];
+            out[i * (size_t)k + (size_t)c] = (float)sum;
+        }
+    free(mean); free(cov); free(v); free(comp);
+}
+
+static void factor_report(const char *what, const float *z, size_t n, int d, const float *f, size_t F,
+                          const char *continuous)
+{
+    static const char *const names[7] = {"mig", "dci_d", "dci_c", "dci_i", "sap", "modularity", "explicitness"};
+    double sc[7];
+    dsn_options *o;
+    CHECK(dsn_options_create(&o));
+    CHECK(dsn_options_set(o, "continuous", continuous));
+    dsn_status st = dsn_factor_metrics(sc, 7, "all", z, n, (size_t)d, f, F, o);
+    dsn_options_free(o);
+    if (st != DSN_OK) {
+        printf("%s: factor metrics failed: %s\n", what, dsn_last_error());
+        return;
+    }
+    printf("%-8s", what);
+    for (int k = 0; k < 7; k++) printf(" %s %.3f", names[k], sc[k]);
+    printf("\n");
+    for (int k = 0; k < 7; k++) printf("RESULT %s_%s %.4f\n", what, names[k], sc[k]);
 }
 
 int main(int argc, char **argv)
 {
     args a = parse(argc, argv);
-    dsn_dataset *train_all, *test_all, *train, *test, *unseen = NULL;
-    CHECK(dsn_dataset_from_mnist(&train_all, a.dir, 0));
-    CHECK(dsn_dataset_from_mnist(&test_all, a.dir, 1));
-    int32_t dl[10];
-    for (int i = 0; i < a.n_digits; i++) dl[i] = a.digits[i];
-    if (a.n_digits < 10) {
+    dsn_dataset *train_all, *test_all, *train, *test, *unseen = NULL, *train_flat = NULL;
+    const int is_npy = file_exists(in_dir(a.dir, "train_x.npy"));
+    if (is_npy) {
+        CHECK(dsn_dataset_from_npy(&train_all, in_dir(a.dir, "train_x.npy"), in_dir(a.dir, "train_labels.npy")));
+        CHECK(dsn_dataset_from_npy(&test_all, in_dir(a.dir, "test_x.npy"), in_dir(a.dir, "test_labels.npy")));
+    } else {
+        CHECK(dsn_dataset_from_mnist(&train_all, a.dir, 0));
+        CHECK(dsn_dataset_from_mnist(&test_all, a.dir, 1));
+    }
+    PIX = dsn_dataset_obs_size(train_all);
+    SIDE = (int)(sqrt((double)PIX) + 0.5);
+    if ((size_t)SIDE * (size_t)SIDE != PIX) SIDE = 0;
+    int n_all = (int)dsn_dataset_num_groups(train_all);
+    if (n_all > MAXC) {
+        fprintf(stderr, "%d classes: at most %d\n", n_all, MAXC);
+        return 1;
+    }
+    if (!a.n_classes) {
+        for (int i = 0; i < n_all; i++) a.classes[i] = i;
+        a.n_classes = n_all;
+    }
+    if (a.n_classes < 2) {
+        fprintf(stderr, "--classes needs at least two classes\n");
+        return 2;
+    }
+    int32_t dl[MAXC];
+    for (int i = 0; i < a.n_classes; i++) dl[i] = a.classes[i];
+    if (a.n_classes < n_all) {
         dsn_dataset *drop;
-        CHECK(dsn_dataset_select_labels(train_all, dl, (size_t)a.n_digits, &train, &drop));
+        CHECK(dsn_dataset_select_labels(train_all, dl, (size_t)a.n_classes, &train, &drop));
         dsn_dataset_free(drop);
-        CHECK(dsn_dataset_select_labels(test_all, dl, (size_t)a.n_digits, &test, &unseen));
+        CHECK(dsn_dataset_select_labels(test_all, dl, (size_t)a.n_classes, &test, &unseen));
     } else {
         train = train_all;
         test = test_all;
         train_all = test_all = NULL;
     }
-    printf("MNIST: %zu training and %zu test images of %d digits%s\n", dsn_dataset_size(train), dsn_dataset_size(test),
-           a.n_digits, unseen ? " (the other digits are held out)" : "");
+    printf("%s: %zu training and %zu test images of %d classes%s, %zu pixels\n", a.dir, dsn_dataset_size(train),
+           dsn_dataset_size(test), a.n_classes, unseen ? " (the other classes are held out)" : "", PIX);
+    if (a.baseline) {
+        if (!is_npy || unseen) {
+            fprintf(stderr, "--baseline vae needs a .npy set and all classes\n");
+            return 2;
+        }
+        CHECK(dsn_dataset_from_npy(&train_flat, in_dir(a.dir, "train_x.npy"), NULL)); /* no groups */
+    }
 
     dsn_model *m;
     dsn_optimizer *opt = NULL;
     double train_s = 0.0;
+    char model_desc[256];
     if (a.load) {
         CHECK(dsn_model_load(&m, a.load));
         printf("loaded %s: %s, %zu parameters\n", a.load, dsn_model_family(m), dsn_model_num_params(m));
+        snprintf(model_desc, sizeof model_desc, "ML-VAE %s", a.load);
     } else {
         dsn_options *mo, *oo, *fo;
-        char text[512];
+        char text[1024];
+        int conv = !strcmp(a.encoder, "conv") && SIDE;
         CHECK(dsn_options_create(&mo));
-        snprintf(text, sizeof text,
-                 "input_dim=784, hidden=%s, activation=%s, style_dim=%d, content_dim=%d, beta=%g, seed=%llu", a.hidden,
-                 a.activation, a.style_dim, a.content_dim, a.beta, a.seed);
+        snprintf(text, sizeof text, "style_dim=%d, content_dim=%d, beta=%g, seed=%llu", a.style_dim, a.content_dim,
+                 a.beta, a.seed);
         CHECK(dsn_options_parse(mo, text));
+        if (conv) snprintf(text, sizeof text, "image=%dx%d", SIDE, SIDE);
+        else snprintf(text, sizeof text, "encoder=mlp, input_dim=%zu", PIX);
+        CHECK(dsn_options_parse(mo, text));
+        if (a.hidden) CHECK(dsn_options_set(mo, "hidden", a.hidden));
+        if (a.activation) CHECK(dsn_options_set(mo, "activation", a.activation));
         if (a.extra && a.extra[0]) CHECK(dsn_options_parse(mo, a.extra));
         CHECK(dsn_model_create(&m, "ml-vae", mo));
         CHECK(dsn_options_create(&oo));
@@ -404,16 +563,25 @@ int main(int argc, char **argv)
         CHECK(dsn_options_parse(oo, text));
         CHECK(dsn_optimizer_create(&opt, m, "adam", oo));
         CHECK(dsn_options_create(&fo));
-        snprintf(text, sizeof text, "epochs=%d, steps_per_epoch=%d, batch_groups=%d, group_size=%d, seed=%llu",
-                 a.epochs, a.steps, a.groups, a.group_size, a.seed);
+        snprintf(text, sizeof text, "epochs=%d, steps_per_epoch=%d, group_size=%d, seed=%llu", a.epochs, a.steps,
+                 a.group_size, a.seed);
         CHECK(dsn_options_parse(fo, text));
-        printf("ML-VAE: %zu parameters (hidden %s, %s, style %d, content %d%s%s); %d epochs x %d steps of %d digits x %d "
-               "images\n",
-               dsn_model_num_params(m), a.hidden, a.activation, a.style_dim, a.content_dim, a.extra[0] ? ", " : "",
-               a.extra, a.epochs, a.steps, a.groups, a.group_size);
+        if (a.groups > 0) { /* else dsn_fit's default, min(16, classes) */
+            snprintf(text, sizeof text, "batch_groups=%d", a.groups);
+            CHECK(dsn_options_parse(fo, text));
+        }
+        int bg = a.groups > 0 ? a.groups : a.n_classes < 16 ? a.n_classes : 16;
+        if (a.baseline) { /* the same number of images per step */
+            snprintf(text, sizeof text, "batch_size=%d", bg * a.group_size);
+            CHECK(dsn_options_parse(fo, text));
+        }
+        snprintf(model_desc, sizeof model_desc, "%s %s", a.baseline ? "beta-VAE" : "ML-VAE", conv ? "conv" : "MLP");
+        printf("%s: %zu parameters (%s, style %d, content %d%s%s); %d epochs x %d steps of %d x %d images\n",
+               model_desc, dsn_model_num_params(m), conv ? "conv encoder" : "MLP encoder", a.style_dim, a.content_dim,
+               a.extra && a.extra[0] ? ", " : "", a.extra ? a.extra : "", a.epochs, a.steps, bg, a.group_size);
         fflush(stdout);
         t_start = now();
-        CHECK(dsn_fit(m, opt, train, NULL, fo, progress, NULL));
+        CHECK(dsn_fit(m, opt, a.baseline ? train_flat : train, NULL, fo, progress, NULL));
         train_s = now() - t_start;
         printf("RESULT train_seconds %.1f\n", train_s);
         if (a.save) {
@@ -438,6 +606,7 @@ int main(int argc, char **argv)
     CHECK(dsn_session_create(&s, m, CHUNK));
     CHECK(dsn_encoding_create(&e, m, CHUNK));
     CHECK(dsn_encoding_create(&f, m, CHUNK));
+    double chance = 1.0 / a.n_classes;
 
     /* 1. content and style of one observation, linear classifier */
     float *ctr = malloc(sizeof(float) * tr.n * (size_t)cdim), *str = malloc(sizeof(float) * tr.n * (size_t)sdim);
@@ -450,10 +619,11 @@ int main(int argc, char **argv)
     fit_predict("logreg", str, tr.y, tr.n, (size_t)sdim, ste, te.n, pred);
     double style_acc = accuracy(pred, te.y, te.n);
     printf("one observation, logistic regression fitted on %zu training means, %zu test images (chance %.2f):\n",
-           tr.n, te.n, 1.0 / a.n_digits);
-    printf("RESULT content_acc %.4f\nRESULT style_acc %.4f\n", content_acc, style_acc);
+           tr.n, te.n, chance);
+    printf("RESULT content_acc %.4f\nRESULT style_acc %.4f\nRESULT chance %.4f\n", content_acc, style_acc, chance);
 
     /* 2. swaps judged by a pixel-space classifier */
+    double recon_acc = 0, swap_acc = 0, pixel_acc = 0;
     {
         rf_init();
         images jt = load_all(train, a.quick ? 5000 : a.judge_train);
@@ -467,7 +637,8 @@ int main(int argc, char **argv)
         free_images(&jt);
         rf_features(te.x, te.n, feat);
         CHECK(dsn_classifier_predict(pc, pred, feat, te.n, (size_t)RF));
-        printf("RESULT pixel_classifier_test_acc %.4f\n", accuracy(pred, te.y, te.n));
+        pixel_acc = accuracy(pred, te.y, te.n);
+        printf("RESULT pixel_classifier_test_acc %.4f\n", pixel_acc);
         float *xb = malloc(sizeof(float) * CHUNK * PIX), *out = malloc(sizeof(float) * CHUNK * PIX);
         int32_t *yb = malloc(sizeof(int32_t) * CHUNK), *pp = malloc(sizeof(int32_t) * CHUNK);
         size_t keep_a = 0, keep_b = 0, recon_ok = 0;
@@ -494,10 +665,12 @@ int main(int argc, char **argv)
                 keep_b += pp[i] == yb[i];
             }
         }
-        printf("swaps: decode(content of a, style of b), b a random test image of another digit,\n"
+        recon_acc = (double)recon_ok / (double)te.n;
+        swap_acc = (double)keep_a / (double)te.n;
+        printf("swaps: decode(content of a, style of b), b a random test image of another class,\n"
                "judged by the pixel classifier (recon: decode(a) judged the same way):\n");
-        printf("RESULT recon_acc %.4f\nRESULT swap_acc %.4f\nRESULT swap_style_acc %.4f\n",
-               (double)recon_ok / (double)te.n, (double)keep_a / (double)te.n, (double)keep_b / (double)te.n);
+        printf("RESULT recon_acc %.4f\nRESULT swap_acc %.4f\nRESULT swap_style_acc %.4f\n", recon_acc, swap_acc,
+               (double)keep_b / (double)te.n);
         free(xb);
         free(out);
         free(yb);
@@ -508,7 +681,7 @@ int main(int argc, char **argv)
         dsn_classifier_free(pc);
     }
 
-    /* 3. evidence accumulation over k observations of one digit */
+    /* 3. evidence accumulation over k observations of one class */
     {
         dsn_classifier *cc;
         CHECK(dsn_classifier_create(&cc, "logreg", NULL));
@@ -516,7 +689,6 @@ int main(int argc, char **argv)
         by_class bc = index_classes(&te);
         static const int ks[] = {1, 2, 4, 8, 16};
         printf("evidence accumulation (test set, %d groups per k):\n", a.quick ? 100 : 1000);
-        printf("   k  mean content variance  content accuracy\n");
         float *mu = malloc(sizeof(float) * CHUNK * (size_t)cdim), *lv = malloc(sizeof(float) * CHUNK * (size_t)cdim);
         float *xg = malloc(sizeof(float) * CHUNK * PIX);
         int32_t gid[CHUNK], glab[CHUNK], gp[CHUNK];
@@ -528,7 +700,7 @@ int main(int argc, char **argv)
             while (done < total) {
                 int ng = total - done < per_call ? total - done : per_call;
                 for (int g = 0; g < ng; g++) {
-                    int c = a.digits[rnd_below((size_t)a.n_digits)];
+                    int c = a.classes[rnd_below((size_t)a.n_classes)];
                     draw(&bc, c, (size_t)k, members);
                     glab[g] = c;
                     for (int i = 0; i < k; i++) {
@@ -537,8 +709,7 @@ int main(int argc, char **argv)
                     }
                 }
                 CHECK(dsn_encode(s, e, xg, (size_t)(ng * k), gid));
-                size_t rows;
-                CHECK(dsn_encoding_get(e, "content", "mean", mu, (size_t)ng * (size_t)cdim, &rows, NULL));
+                CHECK(dsn_encoding_get(e, "content", "mean", mu, (size_t)ng * (size_t)cdim, NULL, NULL));
                 CHECK(dsn_encoding_get(e, "content", "logvar", lv, (size_t)ng * (size_t)cdim, NULL, NULL));
                 for (size_t i = 0; i < (size_t)ng * (size_t)cdim; i++) var_sum += exp(lv[i]);
                 CHECK(dsn_classifier_predict(cc, gp, mu, (size_t)ng, (size_t)cdim));
@@ -555,21 +726,22 @@ int main(int argc, char **argv)
         dsn_classifier_free(cc);
     }
 
-    /* 4. unseen digits: few-shot nearest centroid of accumulated content */
+    /* 4. unseen classes: few-shot nearest centroid of accumulated content */
+    double unseen_acc = -1;
     if (unseen) {
         images un = load_all(unseen, 0);
         by_class bc = index_classes(&un);
         float *cu = malloc(sizeof(float) * un.n * (size_t)cdim), *su = malloc(sizeof(float) * un.n * (size_t)sdim);
         encode_means(s, e, &un, cu, su, cdim, sdim);
-        int held[10], nh = 0;
-        for (int c = 0; c < 10; c++)
+        int held[MAXC], nh = 0;
+        for (int c = 0; c < MAXC; c++)
             if (bc.n[c] >= 5) held[nh++] = c;
         enum { SHOTS = 5, TRIALS = 20 };
         double acc_c = 0.0, acc_p = 0.0;
-        float *xs = malloc(sizeof(float) * SHOTS * 10 * PIX), *cen = malloc(sizeof(float) * 10 * (size_t)cdim);
-        float *pcen = malloc(sizeof(float) * 10 * PIX);
-        int32_t gid[SHOTS * 10], cl[10];
-        size_t shot[SHOTS * 10];
+        float *xs = malloc(sizeof(float) * SHOTS * MAXC * PIX), *cen = malloc(sizeof(float) * MAXC * (size_t)cdim);
+        float *pcen = malloc(sizeof(float) * MAXC * PIX);
+        int32_t gid[SHOTS * MAXC], cl[MAXC];
+        size_t shot[SHOTS * MAXC];
         for (int trial = 0; trial < TRIALS; trial++) {
             for (int h = 0; h < nh; h++) {
                 draw(&bc, held[h], SHOTS, shot + h * SHOTS);
@@ -582,7 +754,7 @@ int main(int argc, char **argv)
             CHECK(dsn_encode(s, e, xs, (size_t)(nh * SHOTS), gid));
             CHECK(dsn_encoding_get(e, "content", "mean", cen, (size_t)nh * (size_t)cdim, NULL, NULL));
             for (int h = 0; h < nh; h++)
-                for (int p = 0; p < PIX; p++) {
+                for (size_t p = 0; p < PIX; p++) {
                     double sum = 0.0;
                     for (int i = 0; i < SHOTS; i++) sum += xs[(size_t)(h * SHOTS + i) * PIX + p];
                     pcen[(size_t)h * PIX + p] = (float)(sum / SHOTS);
@@ -600,7 +772,7 @@ int main(int argc, char **argv)
                         double t = cu[i * (size_t)cdim + d] - cen[h * cdim + d];
                         sc += t * t;
                     }
-                    for (int p = 0; p < PIX; p++) {
+                    for (size_t p = 0; p < PIX; p++) {
                         double t = un.x[i * PIX + p] - pcen[(size_t)h * PIX + p];
                         sp += t * t;
                     }
@@ -614,9 +786,10 @@ int main(int argc, char **argv)
             acc_c += (double)ok_c / (double)n;
             acc_p += (double)ok_p / (double)n;
         }
-        printf("unseen digits (%d of them, %zu test images), %d-shot nearest centroid, mean of %d draws (chance %.2f):\n",
+        unseen_acc = acc_c / TRIALS;
+        printf("unseen classes (%d of them, %zu test images), %d-shot nearest centroid, mean of %d draws (chance %.2f):\n",
                nh, un.n, SHOTS, TRIALS, 1.0 / nh);
-        printf("RESULT unseen_content_acc %.4f\nRESULT unseen_pixel_acc %.4f\n", acc_c / TRIALS, acc_p / TRIALS);
+        printf("RESULT unseen_content_acc %.4f\nRESULT unseen_pixel_acc %.4f\n", unseen_acc, acc_p / TRIALS);
         free(xs);
         free(cen);
         free(pcen);
@@ -625,9 +798,44 @@ int main(int argc, char **argv)
         free_classes(&bc);
         free_images(&un);
     }
+
+    /* 5. disentanglement of style against the known style factors */
+    {
+        size_t F = 0;
+        char cont[256], fnames[16][32];
+        float *fac = (is_npy && !unseen) ? load_factors(a.dir, te.n, &F, cont, sizeof cont, fnames, 16) : NULL;
+        if (fac) {
+            printf("style factors of the test images:");
+            for (size_t j = 0; j < F && j < 16; j++) printf(" %s", fnames[j]);
+            printf(" (continuous: %s, binned into 20 bins)\n", cont);
+            if (a.baseline) { /* the whole latent of the beta-VAE */
+                float *z = malloc(sizeof(float) * te.n * (size_t)(cdim + sdim));
+                for (size_t i = 0; i < te.n; i++) {
+                    memcpy(z + i * (size_t)(cdim + sdim), cte + i * (size_t)cdim, sizeof(float) * (size_t)cdim);
+                    memcpy(z + i * (size_t)(cdim + sdim) + cdim, ste + i * (size_t)sdim, sizeof(float) * (size_t)sdim);
+                }
+                factor_report("latent", z, te.n, cdim + sdim, fac, F, cont);
+                free(z);
+            } else {
+                factor_report("style", ste, te.n, sdim, fac, F, cont);
+                factor_report("content", cte, te.n, cdim, fac, F, cont);
+            }
+            float *pc = malloc(sizeof(float) * te.n * (size_t)sdim);
+            pca(te.x, te.n, PIX, sdim, pc);
+            factor_report("pca", pc, te.n, sdim, fac, F, cont);
+            free(pc);
+            free(fac);
+        }
+    }
     printf("RESULT eval_seconds %.1f\n", now() - t_eval);
 
-    swap_grid(s, e, f, &te, a.digits, a.n_digits, a.png);
+    char title[512];
+    int tl = snprintf(title, sizeof title, "%s  CONTENT PROBE %.2f  STYLE PROBE %.2f (CHANCE %.2f)\nRECON %.2f  SWAP %.2f",
+                      model_desc, content_acc, style_acc, chance, recon_acc, swap_acc);
+    if (unseen_acc >= 0 && tl > 0 && (size_t)tl < sizeof title)
+        snprintf(title + tl, sizeof title - (size_t)tl, "  UNSEEN 5-SHOT %.2f", unseen_acc);
+    (void)pixel_acc;
+    swap_grid(s, e, f, &te, a.classes, a.n_classes, a.png, title);
 
     free(ctr);
     free(str);
@@ -646,5 +854,6 @@ int main(int argc, char **argv)
     dsn_dataset_free(unseen);
     dsn_dataset_free(train_all);
     dsn_dataset_free(test_all);
+    dsn_dataset_free(train_flat);
     return 0;
 }
