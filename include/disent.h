@@ -162,6 +162,26 @@ typedef struct dsn_optimizer dsn_optimizer; /* optimizer state bound to one mode
 typedef struct dsn_encoding dsn_encoding;   /* latent parts of a batch of observations */
 typedef struct dsn_session dsn_session;     /* per-thread scratch for encode/decode/sample */
 typedef struct dsn_dataset dsn_dataset;     /* observations with optional labels/groups and masks */
+/* Thread rules per handle (tests/test_threads.c, run under ThreadSanitizer by
+ * `make tsan`; docs/reliability.md):
+ *  - dsn_options: any number of threads may read one bag (calls taking it
+ *    const: _get, _count, _key, create/fit calls that consume it); none may
+ *    change it (_set, _parse, _load) meanwhile.
+ *  - dsn_model: calls taking it const (describe, save, session/encoding
+ *    create, and through sessions encode/decode/sample) from any number of
+ *    threads at once; training (dsn_train_step, dsn_fit), stage and sampling
+ *    changes, and dsn_model_free from one thread, with no reader meanwhile.
+ *  - dsn_optimizer: one thread at a time, the one training its model.
+ *  - dsn_session: one thread at a time (one session per thread).
+ *  - dsn_encoding: one thread while it is written (encode, swap, set,
+ *    prepare, sample); readers (decode, get) may share it when nobody writes.
+ *  - dsn_dataset: read-only once made; any number of threads at once.
+ *  - dsn_classifier: fit from one thread; predict and scores from any number
+ *    of threads once fitted.
+ *  - Loads and saves of distinct files run on distinct threads at once; two
+ *    saves of one path may race (each completes, the last rename wins, the
+ *    file is always whole). The last-error message is per thread.
+ *    dsn_set_allocator is not thread-safe: call it once before anything else. */
 
 /* ==== options =================================================================
  * A bag of string key/value pairs. Models, optimizers and dsn_fit read the keys
@@ -283,7 +303,12 @@ DSN_API int64_t dsn_optimizer_steps(const dsn_optimizer *opt);
  * outside [0, 1], gives DSN_E_INVALID, as in dsn_encode_masked). *loss (may be NULL) gets the batch objective.
  * After the first call with a given batch shape no heap allocation happens.
  * The model and optimizer must not be used by another thread meanwhile.
- * DSN_E_NUMERIC if the loss or a gradient is not finite (weights unchanged). */
+ * NaN or infinity in x gives DSN_E_NUMERIC naming the first bad observation.
+ * A step whose loss or gradient is not finite is skipped: DSN_E_NUMERIC
+ * ("step skipped (k in a row, ...)"), and nothing changes - weights,
+ * optimizer moments and step count, the model's own state (VQ-VAE's EMA
+ * codebook, restarts) - except the count of skipped steps
+ * (dsn_model_stats "training.skipped_steps"). */
 DSN_API DSN_NODISCARD dsn_status dsn_train_step(dsn_model *model, dsn_optimizer *opt, const float *x, size_t n,
                                                 const int32_t *groups, const float *mask, float *loss);
 /* Named loss terms of the last training step ("loss", "rec", ...): writes up
@@ -540,7 +565,12 @@ typedef int (*dsn_progress_fn)(void *user, int epoch, int64_t step, int epoch_en
  * better validation loss), keep_best (1: end with the weights of the best
  * validation epoch; a model whose objective changes at a stage switch, as
  * TS-DSAE's, only compares epochs after its latest switch), checkpoint (path; saved atomically with the optimizer
- * every checkpoint_every (1) epochs and at the end), log_every (10).
+ * every checkpoint_every (1) epochs and at the end), log_every (10),
+ * max_skipped_steps (10): a step with a non-finite loss or gradient is
+ * skipped (as in dsn_train_step) and training goes on; one more than
+ * max_skipped_steps skipped in a row stops it with DSN_E_NUMERIC and a
+ * message giving the epoch, the step and the cause (the model keeps the
+ * weights of its last good step; 0 stops at the first).
  * Resuming: a model and optimizer loaded from a checkpoint continue from the
  * epoch after the saved one. Allocates its batch buffers once at the start;
  * no allocation per step after the first. valid may be NULL. */
@@ -763,6 +793,36 @@ typedef struct dsn_swap_eval {
 DSN_API DSN_NODISCARD dsn_status dsn_eval_swaps(dsn_swap_eval *out, dsn_model *model, const char *manifest,
                                                 const dsn_options *opts);
 
+/* ==== arrays in NumPy .npy files ==================================================
+ * The library's one .npy reader and writer (the dataset loaders use the same
+ * code): format versions 1.0-3.0, little-endian C-order arrays of float32,
+ * float64, uint8, int8, int32 or int64; the header is parsed strictly and the
+ * data size must match the shape exactly (DSN_E_FORMAT otherwise; a shape
+ * whose element count overflows is refused). */
+typedef enum dsn_dtype {
+    DSN_DTYPE_FLOAT32 = 0,  /* float */
+    DSN_DTYPE_INT32 = 1     /* int32_t */
+} dsn_dtype;
+/* Read the array at path, converted to `as`, into out (room for len
+ * elements). out may be NULL to ask only the shape. shape gets the
+ * dimensions (room for shape_len; DSN_E_SHAPE when the file has more), *ndim
+ * their number and *is_integer 1 when the file stores integers (0 for
+ * floats); each of the three may be NULL. Conversions: any dtype to float32
+ * (float64 beyond the float range becomes an infinity); integer dtypes to
+ * int32 (DSN_E_UNSUPPORTED for a float file, DSN_E_FORMAT for an int64 value
+ * beyond int32). DSN_E_INVALID when len is smaller than the element count;
+ * DSN_E_IO, DSN_E_FORMAT, DSN_E_NOMEM. Outputs are untouched on failure.
+ * Any thread; allocates the file's bytes for the call. */
+DSN_API DSN_NODISCARD dsn_status dsn_npy_read(void *out, size_t len, size_t *shape, size_t shape_len, int *ndim,
+                                              int *is_integer, const char *path, dsn_dtype as);
+/* Write a C-order array (data: the product of shape[0..ndim) elements of
+ * dtype; ndim 0..32, shape may be NULL when ndim is 0) to path in format 1.0,
+ * atomically, with the data 64-byte aligned in the file. DSN_E_INVALID for a
+ * NULL argument or a bad ndim/dtype; DSN_E_IO; DSN_E_NOMEM. Any thread;
+ * allocates the file's bytes for the call. */
+DSN_API DSN_NODISCARD dsn_status dsn_npy_write(const char *path, const void *data, const size_t *shape, int ndim,
+                                               dsn_dtype dtype);
+
 /* ==== images =================================================================== */
 /* Write width x height 8-bit pixels of `channels` bytes each (1 grey, 3 RGB,
  * 4 RGBA; rows top to bottom, no padding; pixels holds width*height*channels
@@ -874,7 +934,8 @@ DSN_API DSN_NODISCARD dsn_status dsn_model_set_option(dsn_model *model, const ch
  *    ("vq-vae": codebook.size, codebook.perplexity, codebook.used_fraction,
  *    codebook.used (last training step), codebook.dead, codebook.total_perplexity,
  *    codebook.total_used_fraction, codebook.steps, codebook.restarts);
- *    other families have none yet.
+ *    other families have none yet; every family: training.skipped_steps,
+ *    steps skipped for a non-finite loss or gradient (dsn_train_step).
  *  - ds given: measured over every observation of ds (in batches, on the
  *    calling thread, without updates): the mean of every loss term over the
  *    dataset ("loss", "rec", the KL of each latent part, ...: the names of

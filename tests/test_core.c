@@ -3,10 +3,13 @@
 #include "core/arena.h"
 #include "core/error.h"
 #include "core/fileio.h"
+#include "core/finite.h"
 #include "core/rng.h"
 #include "disent.h"
 #include "support/testutil.h"
 
+#include <float.h>
+#include <math.h>
 #include <pthread.h>
 #include <errno.h>
 #include <stdio.h>
@@ -264,6 +267,33 @@ START_TEST(crc32_from_many_threads)
 }
 END_TEST
 
+START_TEST(find_nonfinite)
+{
+    enum { N = 300 };
+    float x[N];
+    for (int i = 0; i < N; i++) x[i] = i % 3 == 0 ? FLT_MAX : i % 3 == 1 ? -FLT_MIN / 4 : (float)i;
+    ck_assert_uint_eq(dsi_find_nonfinite(x, N), N);
+    ck_assert(dsi_all_finite(x, N));
+    ck_assert_uint_eq(dsi_find_nonfinite(NULL, 0), 0);
+    const float bad[3] = {NAN, INFINITY, -INFINITY};
+    const size_t at[6] = {0, 1, 63, 64, 200, N - 1};
+    for (int b = 0; b < 3; b++)
+        for (int k = 0; k < 6; k++) {
+            float keep = x[at[k]];
+            x[at[k]] = bad[b];
+            ck_assert_uint_eq(dsi_find_nonfinite(x, N), at[k]);
+            ck_assert(!dsi_all_finite(x, N));
+            ck_assert_uint_eq(dsi_find_nonfinite(x, at[k]), at[k]); /* before it: all finite */
+            if (at[k] < N - 1) { /* a later one does not change the first */
+                x[N - 1] = NAN;
+                ck_assert_uint_eq(dsi_find_nonfinite(x, N), at[k]);
+                x[N - 1] = 1.0f;
+            }
+            x[at[k]] = keep;
+        }
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("core");
@@ -279,6 +309,7 @@ int main(void)
     tcase_add_test(tc, atomic_write_keeps_old_file_on_failure);
     tcase_add_test(tc, crc32_known_values);
     tcase_add_test(tc, crc32_from_many_threads);
+    tcase_add_test(tc, find_nonfinite);
     suite_add_tcase(s, tc);
     return tu_run(s) ? 1 : 0;
 }

@@ -250,6 +250,7 @@ START_TEST(grad_full_losses)
         ", scaling=sum, obs_var=0.7, beta_v=0.5, beta_z=2",
         ", posterior=full, global_encoder=bilstm, local_encoder=bilstm, decoder=bilstm",
         ", posterior=full, local_encoder=lstm, prior_layers=1, scaling=sum",
+        ", local_encoder=lstm, decoder=lstm",
     };
     for (size_t k = 0; k < sizeof variants / sizeof *variants; k++) {
         char text[400], what[64];
@@ -374,7 +375,7 @@ START_TEST(padded_batch_equals_unpadded_sequences)
     float x[B * T * F], mask[B * T];
     const int len[B] = {7, 3, 5};
     const char *variants[] = {"", ", posterior=full, global_encoder=bilstm, local_encoder=bilstm, decoder=bilstm",
-                              ", local_encoder=lstm"};
+                              ", local_encoder=lstm", ", decoder=lstm"};
     for (size_t k = 0; k < sizeof variants / sizeof *variants; k++) {
         dsi_rng r;
         dsi_rng_seed(&r, 11 + k);
@@ -758,6 +759,7 @@ START_TEST(save_load_sample_and_no_allocation)
         {"ts-dsae", ", constrained_epochs=0, swap_stop_grad=1, informed_prior=0"},
         {"ts-dsae", ", constrained_epochs=0, posterior=full, global_encoder=bilstm, local_encoder=bilstm, decoder=bilstm"},
         {"ts-dsae", ", constrained_epochs=5, local_encoder=lstm"},
+        {"ts-dsae", ", constrained_epochs=0, local_encoder=lstm, decoder=lstm"},
     };
     char path[512];
     snprintf(path, sizeof path, "%s/dsae.dsn", tu_tmpdir());

@@ -308,20 +308,21 @@ static dsn_model *small_model(const char *local, const char *extra)
 }
 
 /* frame-by-frame steps equal the offline swap dec(z(x), v_target) */
-static void check_step_matches_offline(const char *local)
+static void check_step_matches_offline(const char *local, const char *extra, int T)
 {
-    dsn_model *m = small_model(local, NULL);
+    dsn_model *m = small_model(local, extra);
+    ck_assert_int_eq((int)dsn_model_obs_size(m), T * F_);
     dsi_rng r;
     dsi_rng_seed(&r, 3);
     float x[T_ * F_], v[4] = {0.5f, -1.0f, 0.25f, 2.0f}, off[T_ * F_], y[T_ * F_];
-    tu_fill(&r, x, T_ * F_);
+    tu_fill(&r, x, (size_t)T * F_);
     dsn_session *se;
     dsn_encoding *enc;
     ck_assert_int_eq(dsn_session_create(&se, m, 1), DSN_OK);
     ck_assert_int_eq(dsn_encoding_create(&enc, m, 1), DSN_OK);
     ck_assert_int_eq(dsn_encode(se, enc, x, 1, NULL), DSN_OK);
     ck_assert_int_eq(dsn_encoding_set(enc, "global", "value", v, 1), DSN_OK);
-    ck_assert_int_eq(dsn_decode(se, enc, off, T_ * F_), DSN_OK);
+    ck_assert_int_eq(dsn_decode(se, enc, off, (size_t)T * F_), DSN_OK);
     size_t ns = 0;
     int part = -1, frame = 0;
     ck_assert_int_eq(m->vt->stream_check(m, &ns, &part, &frame), DSN_OK);
@@ -331,12 +332,12 @@ static void check_step_matches_offline(const char *local)
     dsi_tape t;
     dsi_tape_init(&t);
     dsi_tape_set_recording(&t, 0);
-    for (int k = 0; k < T_; k++) {
+    for (int k = 0; k < T; k++) {
         dsi_tape_reset(&t);
         ck_assert_int_eq(m->vt->stream_step(m, &t, state, y + k * F_, x + k * F_, v), DSN_OK);
     }
-    ck_assert_msg(tu_max_rel_err(y, off, T_ * F_) < 1e-4, "local_encoder=%s: step differs from offline by %g", local,
-                  tu_max_rel_err(y, off, T_ * F_));
+    ck_assert_msg(tu_max_rel_err(y, off, (size_t)T * F_) < 1e-4, "local_encoder=%s %s: step differs from offline by %g", local,
+                  extra ? extra : "", tu_max_rel_err(y, off, (size_t)T * F_));
     dsi_tape_release(&t);
     free(state);
     dsn_encoding_free(enc);
@@ -346,8 +347,12 @@ static void check_step_matches_offline(const char *local)
 
 START_TEST(model_step_matches_offline_swap)
 {
-    check_step_matches_offline("mlp");
-    check_step_matches_offline("lstm");
+    check_step_matches_offline("mlp", NULL, T_);
+    check_step_matches_offline("lstm", NULL, T_);
+    check_step_matches_offline("lstm", "decoder=lstm", T_);
+    /* posterior=full: the source's v is the running mean of the frames so
+     * far, so the step equals the offline encoder on the first frame */
+    check_step_matches_offline("lstm", "posterior=full, decoder=lstm, frames=1", 1);
 }
 END_TEST
 

@@ -880,8 +880,11 @@ START_TEST(bad_options)
     dsn_model *m = NULL;
     ck_assert_int_eq(dsn_model_create(&m, "ml-vae", NULL), DSN_OK);
     size_t ns = 99;
-    ck_assert_int_eq(dsn_model_stats(m, NULL, NULL, 0, &ns, NULL), DSN_OK);
-    ck_assert_int_eq(ns, 0); /* no tracker figures */
+    const char *sn[4];
+    double sv[4];
+    ck_assert_int_eq(dsn_model_stats(m, sn, sv, 4, &ns, NULL), DSN_OK);
+    ck_assert_int_eq(ns, 1); /* no family figures: only the trainer's skipped steps */
+    ck_assert_str_eq(sn[0], "training.skipped_steps");
     ck_assert_int_eq(dsn_model_set_stage(m, "prior"), DSN_E_UNSUPPORTED);
     ck_assert_int_eq(dsn_model_set_option(m, "temperature", "1"), DSN_E_OPTION);
     ck_assert_ptr_null(dsn_model_stage(m));

@@ -1,6 +1,7 @@
 /* audio.c - public audio functions for hosts: file read/write, the log-mel
  * features of the audio datasets, and log-mel -> audio (NNLS + Griffin-Lim). */
 #include "core/options.h"
+#include "core/finite.h"
 #include "audio/invert.h"
 #include "audio/io.h"
 #include "audio/mel.h"
@@ -18,9 +19,8 @@ static dsn_status fail(dsn_status st, const char *where)
 
 static dsn_status check_finite(const float *x, size_t n, const char *what)
 {
-    for (size_t i = 0; i < n; i++)
-        if (!isfinite(x[i])) return dsi_error(DSN_E_NUMERIC, "non-finite %s at index %zu", what, i);
-    return DSN_OK;
+    size_t i = dsi_find_nonfinite(x, n);
+    return i == n ? DSN_OK : dsi_error(DSN_E_NUMERIC, "non-finite %s at index %zu", what, i);
 }
 
 dsn_status dsn_audio_read(float **samples, size_t *n, int *rate, const char *path, int sample_rate)

@@ -1,6 +1,7 @@
 /* bank.c - timbre banks: named static latents saved with the model. */
 #include "api/bank.h"
 #include "core/alloc.h"
+#include "core/finite.h"
 #include "core/error.h"
 #include "io/modelfile.h"
 #include "io/options.h"
@@ -119,8 +120,8 @@ dsn_status dsn_model_bank_add(dsn_model *m, const char *name, const float *v, si
     if (p < 0) return dsi_error(DSN_E_UNSUPPORTED, "%s: the %s model has no static latent", fn, m->vt->name);
     const int dim = m->parts[p].dim;
     if (len != (size_t)dim) return dsi_error(DSN_E_SHAPE, "%s: v has %zu floats, the part '%s' %d", fn, len, m->parts[p].name, dim);
-    for (size_t k = 0; k < len; k++)
-        if (!isfinite(v[k])) return dsi_error(DSN_E_NUMERIC, "%s: v[%zu] is not finite", fn, k);
+    size_t bad = dsi_find_nonfinite(v, len);
+    if (bad < len) return dsi_error(DSN_E_NUMERIC, "%s: v[%zu] is not finite", fn, bad);
     dsn_options *copy = NULL;
     if (audio) {
         st = dsn_options_create(&copy);

@@ -1,17 +1,17 @@
 /* check.c - argument checks shared by training and inference. */
 #include "api/check.h"
 #include "core/error.h"
+#include "core/finite.h"
 #include "models/model.h"
 
 #include <math.h>
 
 dsn_status dsi_check_obs(const float *x, size_t n, size_t obs_size, const char *where)
 {
-    size_t total = n * obs_size;
-    for (size_t i = 0; i < total; i++)
-        if (!isfinite(x[i]))
-            return dsi_error(DSN_E_NUMERIC, "%s: observation %zu (element %zu of it, x[%zu]) is %s", where,
-                             i / obs_size, i % obs_size, i, isnan(x[i]) ? "NaN" : "infinite");
+    size_t total = n * obs_size, i = dsi_find_nonfinite(x, total);
+    if (i < total)
+        return dsi_error(DSN_E_NUMERIC, "%s: observation %zu (element %zu of it, x[%zu]) is %s", where,
+                         i / obs_size, i % obs_size, i, isnan(x[i]) ? "NaN" : "infinite");
     return DSN_OK;
 }
 

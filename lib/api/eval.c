@@ -1,6 +1,7 @@
 /* eval.c - public evaluation API: classifiers, classification metrics,
  * raw pitch accuracy, the YIN pitch track and the disentanglement metrics. */
 #include "core/options.h"
+#include "core/finite.h"
 #include "audio/yin.h"
 #include "core/alloc.h"
 #include "core/error.h"
@@ -199,9 +200,10 @@ dsn_status dsn_raw_pitch_accuracy(double *accuracy, double *chroma, size_t *n_vo
         return fail(dsi_error(DSN_E_INVALID, "unknown reference unit %d", (int)ref_unit), where);
     if (!(cents > 0) || !isfinite(cents))
         return fail(dsi_error(DSN_E_INVALID, "tolerance %g cents must be finite and > 0", cents), where);
-    for (size_t t = 0; t < n; t++)
-        if (!isfinite(est_hz[t]) || !isfinite(ref[t]))
-            return fail(dsi_error(DSN_E_NUMERIC, "non-finite pitch at frame %zu", t), where);
+    size_t bad_est = dsi_find_nonfinite(est_hz, n), bad_ref = dsi_find_nonfinite(ref, n);
+    if (bad_est < n || bad_ref < n)
+        return fail(dsi_error(DSN_E_NUMERIC, "non-finite pitch at frame %zu", bad_est < bad_ref ? bad_est : bad_ref),
+                    where);
     double rpa = 0, rca = 0;
     size_t nv = 0;
     if (ref_unit == DSN_PITCH_HZ) {
@@ -265,8 +267,8 @@ dsn_status dsn_pitch_track(float *f0, size_t len, size_t *n_frames, const float 
     }
     if (len < (size_t)T)
         return fail(dsi_error(DSN_E_SHAPE, "f0 has room for %zu frames, %d needed", len, T), where);
-    for (size_t i = 0; i < n; i++)
-        if (!isfinite(x[i])) return fail(dsi_error(DSN_E_NUMERIC, "non-finite sample at index %zu", i), where);
+    size_t bad = dsi_find_nonfinite(x, n);
+    if (bad < n) return fail(dsi_error(DSN_E_NUMERIC, "non-finite sample at index %zu", bad), where);
     st = dsi_yin(x, n, sample_rate, &o, f0, NULL);
     if (st != DSN_OK) return fail(st, where);
     *n_frames = (size_t)T;

@@ -2,6 +2,7 @@
 #include "api/bank.h"
 #include "api/optimizer.h"
 #include "core/alloc.h"
+#include "core/finite.h"
 #include "core/error.h"
 #include "io/modelfile.h"
 #include "io/options.h"
@@ -110,10 +111,10 @@ static dsn_status check_weights(const dsi_params *ps, const char *path)
 {
     for (int i = 0; i < ps->count; i++) {
         const dsi_param *p = &ps->list[i];
-        for (size_t k = 0; k < p->var.n; k++)
-            if (!isfinite(ps->data[p->offset + k]))
-                return dsi_error(DSN_E_NUMERIC, "'%s': parameter '%s' value %zu is %s (the training diverged)", path,
-                                 p->name, k, isnan(ps->data[p->offset + k]) ? "NaN" : "infinite");
+        size_t k = dsi_find_nonfinite(ps->data + p->offset, p->var.n);
+        if (k < p->var.n)
+            return dsi_error(DSN_E_NUMERIC, "'%s': parameter '%s' value %zu is %s (the training diverged)", path,
+                             p->name, k, isnan(ps->data[p->offset + k]) ? "NaN" : "infinite");
     }
     return DSN_OK;
 }

@@ -34,18 +34,40 @@ dsn_status dsi_train_on_reduced(dsn_model *m, dsn_optimizer *opt, const dsi_inpu
     dsn_status st = m->vt->loss(m, t, &in, &loss, &m->last_terms);
     if (st == DSN_OK && t->status != DSN_OK) st = t->status;
     if (st == DSN_OK && !loss) st = dsi_error(DSN_E_INTERNAL, "model returned no loss");
+    /* A non-finite loss or gradient skips the step: nothing is updated (no
+     * backward for a bad loss; the optimizer checks the gradient norm before
+     * it touches weights or moments; after_step - EMA codebook, restarts,
+     * counters - does not run) and the step is counted. */
     float value = st == DSN_OK ? loss->x[0] : NAN;
-    /* with a reducer the finiteness check waits for the reduced loss, so
-     * every process of a data-parallel run fails at the same step */
-    if (st == DSN_OK && !reduce && !isfinite(value)) st = dsi_error(DSN_E_NUMERIC, "the loss is not finite (%g)", (double)value);
+    if (st == DSN_OK && !isfinite(value)) st = dsi_error(DSN_E_NUMERIC, "the loss is %g", (double)value);
     if (st == DSN_OK) st = dsi_tape_backward(t, loss);
-    if (st == DSN_OK && reduce) {
+    /* an op that met NaN or infinity in the forward or backward pass */
+    int skip = st == DSN_E_NUMERIC;
+    if (reduce && (st == DSN_OK || skip)) {
+        /* data-parallel: every process joins the sum, even one whose part went
+         * bad (its NaN loss makes the reduced loss NaN), so all processes
+         * skip the same steps and none waits for another */
+        if (skip) value = NAN;
         st = reduce(ctx, m, &value);
-        if (st == DSN_OK && !isfinite(value)) st = dsi_error(DSN_E_NUMERIC, "the loss is not finite (%g)", (double)value);
+        if (st != DSN_OK) return st;
+        skip = !isfinite(value);
+        if (skip) st = dsi_error(DSN_E_NUMERIC, "the loss of the global batch is %g (on some process)", (double)value);
     }
-    if (st == DSN_OK) st = dsi_optim_step(&opt->optim, NULL);
+    double norm = 0.0;
+    if (st == DSN_OK) {
+        st = dsi_optim_step(&opt->optim, &norm);
+        /* (a non-finite learning rate from a schedule is an error, not a skip) */
+        if (st == DSN_E_NUMERIC && !isfinite(norm)) skip = 1;
+    }
+    if (skip) {
+        m->skipped_steps++;
+        m->skipped_in_row++;
+        return dsi_error(DSN_E_NUMERIC, "step skipped (%d in a row, %lld since the model was created or loaded): %s",
+                         m->skipped_in_row, (long long)m->skipped_steps, dsn_last_error());
+    }
     /* only a step the optimizer accepted moves the model's own state */
     if (st == DSN_OK && m->vt->after_step) st = m->vt->after_step(m);
+    if (st == DSN_OK) m->skipped_in_row = 0;
     if (st == DSN_OK && loss_out) *loss_out = value;
     return st;
 }

@@ -1,6 +1,7 @@
 /* mel.c - filterbanks, feature configuration, log-mel extraction. */
 #include "audio/mel.h"
 #include "core/alloc.h"
+#include "core/finite.h"
 #include "core/error.h"
 #include "tensor/blas.h"
 
@@ -214,9 +215,8 @@ dsn_status dsi_featurizer_run(dsi_featurizer *f, const float *x, size_t n, float
                 if (out[i] < floor_db) out[i] = floor_db;
         }
     }
-    for (size_t i = 0; i < nm; i++)
-        if (!isfinite(out[i])) return dsi_error(DSN_E_NUMERIC, "non-finite feature at frame %zu", i / M);
-    return DSN_OK;
+    size_t bad = dsi_find_nonfinite(out, nm);
+    return bad == nm ? DSN_OK : dsi_error(DSN_E_NUMERIC, "non-finite feature at frame %zu", bad / M);
 }
 
 void dsi_feat_undo_log(const dsi_feat_cfg *c, float *x, size_t n)

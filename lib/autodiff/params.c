@@ -1,6 +1,7 @@
 /* params.c - flat parameter store with groups that can be frozen. */
 #include "autodiff/params.h"
 #include "core/alloc.h"
+#include "core/finite.h"
 #include "core/error.h"
 
 #include <math.h>
@@ -45,7 +46,7 @@ int dsi_params_add(dsi_params *ps, const char *name, int group, int nd, const in
         }
         count *= (size_t)shape[i];
     }
-    if (ps->n > ((size_t)1 << 40) - count - 16) {
+    if (ps->n + count + 16 > ((size_t)1 << 40)) { /* each term <= 2^40: no wrap */
         dsi_error(DSN_E_INVALID, "too many parameter values adding '%s'", name);
         return -1;
     }
@@ -190,8 +191,7 @@ int dsi_params_all_finite(const dsi_params *ps)
         const dsi_param *p = &ps->list[i];
         const float *x = ps->data + p->offset, *g = ps->grad + p->offset;
         int fr = ps->frozen[p->group];
-        for (size_t k = 0; k < p->var.n; k++)
-            if (!isfinite(x[k]) || (!fr && !isfinite(g[k]))) return 0;
+        if (!dsi_all_finite(x, p->var.n) || (!fr && !dsi_all_finite(g, p->var.n))) return 0;
     }
     return 1;
 }

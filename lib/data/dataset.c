@@ -1,6 +1,7 @@
 /* dataset.c - dataset construction, annotations, grouping, gather and splits. */
 #include "data/dataset.h"
 #include "core/alloc.h"
+#include "core/finite.h"
 #include "core/error.h"
 
 #include <limits.h>
@@ -30,11 +31,10 @@ static dsn_status check_shape(size_t n, int ndim, const int *shape, size_t *obs_
 
 static dsn_status check_finite(const float *x, size_t n, size_t obs_size)
 {
-    size_t total = n * obs_size;
-    for (size_t i = 0; i < total; i++)
-        if (!isfinite(x[i]))
-            return dsi_error(DSN_E_NUMERIC, "x[%zu] (observation %zu, element %zu) is %s", i, i / obs_size, i % obs_size,
-                             isnan(x[i]) ? "NaN" : "infinite");
+    size_t total = n * obs_size, i = dsi_find_nonfinite(x, total);
+    if (i < total)
+        return dsi_error(DSN_E_NUMERIC, "x[%zu] (observation %zu, element %zu) is %s", i, i / obs_size, i % obs_size,
+                         isnan(x[i]) ? "NaN" : "infinite");
     return DSN_OK;
 }
 

@@ -246,6 +246,15 @@ static dsn_status read_npy(const char *path, unsigned char **buf, dsi_npy_header
     return st;
 }
 
+dsn_status dsi_npy_read_header(const char *path, dsi_npy_header *h)
+{
+    if (!path || !h) return dsi_error(DSN_E_INVALID, "npy read: NULL argument");
+    unsigned char *buf;
+    dsn_status st = read_npy(path, &buf, h);
+    if (st == DSN_OK) dsi_free(buf);
+    return st;
+}
+
 static double get_f64(const unsigned char *p)
 {
     uint64_t u = dsi_get_u64(p);

@@ -44,6 +44,10 @@ typedef struct dsi_npy_header {
  * in messages). Checks that the data size matches len exactly. */
 dsn_status dsi_npy_parse(const unsigned char *buf, size_t len, const char *what, dsi_npy_header *h);
 
+/* Read and check a file's header only (the whole file is read: the data
+ * size is checked against the shape). */
+dsn_status dsi_npy_read_header(const char *path, dsi_npy_header *h);
+
 /* Read a whole array converted to float32 (any supported dtype; float64
  * values outside the float range become infinities, which callers may reject).
  * *data is allocated with dsi_aligned_alloc (free with dsi_aligned_free). */

@@ -1,6 +1,7 @@
 /* classify.c - logistic regression (L-BFGS), LDA and nearest centroid. */
 #include "eval/classify.h"
 #include "core/alloc.h"
+#include "core/finite.h"
 #include "core/error.h"
 #include "tensor/blas.h"
 #include "tensor/fastmath.h"
@@ -415,9 +416,8 @@ static void fit_centroid(dsi_clf *c, int d, const double *mu)
 
 static dsn_status check_finite(const float *x, size_t n, const char *what)
 {
-    for (size_t i = 0; i < n; i++)
-        if (!isfinite(x[i])) return dsi_error(DSN_E_NUMERIC, "%s: non-finite value at index %zu", what, i);
-    return DSN_OK;
+    size_t i = dsi_find_nonfinite(x, n);
+    return i == n ? DSN_OK : dsi_error(DSN_E_NUMERIC, "%s: non-finite value at index %zu", what, i);
 }
 
 dsn_status dsi_clf_fit(dsi_clf *c, const float *x, int n, int d, const int32_t *labels)

@@ -1,6 +1,7 @@
 /* vq.c - vector-quantisation codebook (see vq.h). */
 #include "latent/vq.h"
 #include "core/alloc.h"
+#include "core/finite.h"
 #include "core/endian.h"
 #include "core/error.h"
 #include "tensor/blas.h"
@@ -737,13 +738,6 @@ void dsi_vq_state_save(const dsi_vq *vq, dsi_writer *w)
     dsi_write_f32s(w, vq->buf, (size_t)vq->buf_n * D);
 }
 
-static int all_finite(const float *x, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        if (!isfinite(x[i])) return 0;
-    return 1;
-}
-
 dsn_status dsi_vq_state_load(dsi_vq *vq, dsi_reader *r)
 {
     int K = vq->cfg.K, D = vq->cfg.D, cap = vq->cfg.buffer;
@@ -779,7 +773,7 @@ dsn_status dsi_vq_state_load(dsi_vq *vq, dsi_reader *r)
         else idle[i] = (long long)v;
     }
     if (st == DSN_OK && dsi_read_f32s(r, f, nk + nkd + nb)) st = dsi_error(DSN_E_FORMAT, "codebook state truncated");
-    if (st == DSN_OK && !all_finite(f, nk + nkd + nb)) st = dsi_error(DSN_E_FORMAT, "codebook state: non-finite value");
+    if (st == DSN_OK && !dsi_all_finite(f, nk + nkd + nb)) st = dsi_error(DSN_E_FORMAT, "codebook state: non-finite value");
     for (size_t i = 0; st == DSN_OK && i < nk; i++)
         if (f[i] < 0.0f) st = dsi_error(DSN_E_FORMAT, "codebook state: negative EMA count %zu", i);
     if (st == DSN_OK) {

@@ -42,7 +42,8 @@
  * the frames x_t directly instead of MLP_g(x_t)),
  * local_encoder (mlp | lstm | bilstm), encoder_lstm (64, units per
  * direction), posterior (factorised | full), prior_hidden (32), prior_layers
- * (2), decoder (mlp | bilstm), dec_hidden (64:64), decoder_lstm (64),
+ * (2), decoder (mlp | bilstm | lstm: a forward LSTM over z, causal, so it
+ * streams), dec_hidden (64:64), decoder_lstm (64),
  * obs_var (0.5: the reconstruction term is then the reference's MSE),
  * scaling (mean | sum), beta_v (1), beta_z (1), noise (sample | mean: mean
  * trains a deterministic autoencoder, for tests and debugging).
@@ -97,6 +98,7 @@ typedef struct dsae {
     dsi_lstm_stack prior;
     dsi_gauss_head phead;
     dsi_bilstm dbi;     /* decoder=bilstm */
+    dsi_lstm_layer dfw; /* decoder=lstm */
     dsi_mlp dec;
 } dsae;
 
@@ -226,6 +228,7 @@ static dsi_var *decode_seq(dsi_tape *t, const dsae *s, dsi_params *ps, const bat
     int n = 0;
     parts[n++] = z;
     if (s->dec_kind == ENC_BILSTM) parts[n++] = dsi_bilstm_forward(t, &s->dbi, ps, z, c->len);
+    else if (s->dec_kind == ENC_LSTM) parts[n++] = dsi_lstm_layer_forward(t, &s->dfw, ps, z, NULL, NULL, 0, c->len);
     parts[n++] = bcast_frames(t, c, v);
     dsi_var *in = dsi_concat(t, parts, n, 2);
     return dsi_mlp_forward(t, &s->dec, ps, in);
@@ -261,7 +264,7 @@ static dsn_status create_common(dsn_model *m, dsi_optr *r, int two_stage)
     static const char *const gfeat_names[] = {"mlp", "none", NULL};
     static const char *const lenc_names[] = {"mlp", "lstm", "bilstm", NULL};
     static const char *const post_names[] = {"factorised", "full", NULL};
-    static const char *const dec_names[] = {"mlp", "bilstm", NULL};
+    static const char *const dec_names[] = {"mlp", "bilstm", "lstm", NULL};
     static const char *const scale_names[] = {"mean", "sum", NULL};
     static const char *const noise_names[] = {"sample", "mean", NULL};
     int gk = 0, dk = 0;
@@ -299,7 +302,7 @@ static dsn_status create_common(dsn_model *m, dsi_optr *r, int two_stage)
     s->genc_kind = gk == 1 ? ENC_BILSTM : ENC_MLP;
     if (s->gfeat_none && s->genc_kind != ENC_BILSTM)
         return dsi_error(DSN_E_INVALID, "global_features=none needs global_encoder=bilstm (the LSTMs then read the frames)");
-    s->dec_kind = dk == 1 ? ENC_BILSTM : ENC_MLP;
+    s->dec_kind = dk == 1 ? ENC_BILSTM : dk == 2 ? ENC_LSTM : ENC_MLP;
 
     m->obs_nd = 2;
     m->obs_shape[0] = s->T;
@@ -341,6 +344,9 @@ static dsn_status create_common(dsn_model *m, dsi_optr *r, int two_stage)
     if (st == DSN_OK && s->dec_kind == ENC_BILSTM) {
         st = dsi_bilstm_add(&s->dbi, ps, "dec", s->g_dec, s->dz, s->dec_lstm, DSI_BI_CONCAT);
         din += dsi_bilstm_out(&s->dbi);
+    } else if (st == DSN_OK && s->dec_kind == ENC_LSTM) {
+        st = dsi_lstm_layer_add(&s->dfw, ps, "dec.fw", s->g_dec, s->dz, s->dec_lstm);
+        din += s->dec_lstm;
     }
     sizes[0] = din;
     for (int i = 0; i < s->n_dec_hidden; i++) sizes[i + 1] = s->dec_hidden[i];
@@ -378,6 +384,7 @@ static void init_params(dsn_model *m)
     dsi_lstm_stack_init(&s->prior, ps, &m->rng);
     dsi_gauss_head_init(&s->phead, ps, &m->rng, 0.0f);
     if (s->dec_kind == ENC_BILSTM) dsi_bilstm_init(&s->dbi, ps, &m->rng);
+    if (s->dec_kind == ENC_LSTM) dsi_lstm_layer_init(&s->dfw, ps, &m->rng);
     dsi_mlp_init(&s->dec, ps, &m->rng);
     if (s->two_stage) {
         dsi_params_set_frozen(ps, s->g_snap, 1);
@@ -637,12 +644,13 @@ static dsn_status sample(const dsn_model *m, dsi_tape *t, dsi_latents *enc, int 
  * latent is the target's. With posterior=full the local encoder also reads
  * the source's own v, estimated causally from the running mean of the
  * global features (the offline encoder averages every frame of the clip).
- * State: the local LSTM's h and c, then the running sum of the global
- * features and the frame count. */
+ * State: the local LSTM's h and c, the decoder LSTM's h and c, then the
+ * running sum of the global features and the frame count. */
 
 static size_t stream_floats(const dsae *s)
 {
     size_t n = s->lenc_kind == ENC_LSTM ? 2 * (size_t)s->enc_lstm : 0;
+    if (s->dec_kind == ENC_LSTM) n += 2 * (size_t)s->dec_lstm;
     if (s->full) n += (size_t)s->hidden[s->n_hidden - 1] + 1;
     return n;
 }
@@ -653,7 +661,7 @@ static dsn_status stream_check(const dsn_model *m, size_t *state_floats, int *st
     if (s->lenc_kind == ENC_BILSTM)
         return dsi_error(DSN_E_UNSUPPORTED, "local_encoder=bilstm reads the future: train with local_encoder=lstm or mlp to stream");
     if (s->dec_kind == ENC_BILSTM)
-        return dsi_error(DSN_E_UNSUPPORTED, "decoder=bilstm reads the future: train with decoder=mlp to stream");
+        return dsi_error(DSN_E_UNSUPPORTED, "decoder=bilstm reads the future: train with decoder=mlp or lstm to stream");
     if (s->full && s->genc_kind == ENC_BILSTM)
         return dsi_error(DSN_E_UNSUPPORTED,
                          "posterior=full reads the source's v, which a bi-LSTM global encoder cannot give causally: "
@@ -662,6 +670,22 @@ static dsn_status stream_check(const dsn_model *m, size_t *state_floats, int *st
     *static_part = 0;
     *frame_size = s->F;
     return DSN_OK;
+}
+
+/* one step of an LSTM layer whose h, c [H each] live in state; returns h' */
+static dsi_var *lstm_step(dsi_tape *t, const dsi_lstm_layer *l, dsi_params *ps, dsi_var *x, float *state, int H)
+{
+    int sh[2] = {1, H};
+    dsi_var *h1, *c1;
+    if (dsi_lstm_layer_step(t, l, ps, x, dsi_tape_wrap(t, state, 2, sh), dsi_tape_wrap(t, state + H, 2, sh), &h1, &c1) !=
+            DSN_OK ||
+        !h1 || !c1)
+        return NULL;
+    for (int i = 0; i < H; i++) { /* flush denormals: a decaying cell state must not slow the audio thread */
+        state[i] = fabsf(h1->x[i]) < 1e-30f ? 0.0f : h1->x[i];
+        state[H + i] = fabsf(c1->x[i]) < 1e-30f ? 0.0f : c1->x[i];
+    }
+    return h1;
 }
 
 static dsn_status stream_step(const dsn_model *m, dsi_tape *t, float *state, float *y, const float *x, const float *v)
@@ -675,7 +699,8 @@ static dsn_status stream_step(const dsn_model *m, dsi_tape *t, float *state, flo
     if (!u) return fail_status(t);
     if (s->full) {
         const int hg = s->hidden[s->n_hidden - 1];
-        float *sum = state + (s->lenc_kind == ENC_LSTM ? 2 * H : 0), *count = sum + hg;
+        float *sum = state + (s->lenc_kind == ENC_LSTM ? 2 * H : 0) + (s->dec_kind == ENC_LSTM ? 2 * s->dec_lstm : 0),
+              *count = sum + hg;
         dsi_var *g = dsi_mlp_forward(t, &s->genc.feat, ps, xv);
         dsi_var *h = dsi_tape_new2(t, 1, hg, 0);
         if (!g || !h) return fail_status(t);
@@ -691,23 +716,20 @@ static dsn_status stream_step(const dsn_model *m, dsi_tape *t, float *state, flo
         u = dsi_concat(t, uv, 2, 1);
     }
     if (s->lenc_kind == ENC_LSTM) {
-        int sh[2] = {1, H};
-        dsi_var *h1, *c1;
-        dsi_lstm_cell(t, u, dsi_tape_wrap(t, state, 2, sh), dsi_tape_wrap(t, state + H, 2, sh),
-                      dsi_params_var(ps, s->lfw.wx), dsi_params_var(ps, s->lfw.wh), dsi_params_var(ps, s->lfw.b), &h1,
-                      &c1);
-        if (!h1 || !c1) return fail_status(t);
-        for (int i = 0; i < H; i++) { /* flush denormals: a decaying cell state must not slow the audio thread */
-            state[i] = fabsf(h1->x[i]) < 1e-30f ? 0.0f : h1->x[i];
-            state[H + i] = fabsf(c1->x[i]) < 1e-30f ? 0.0f : c1->x[i];
-        }
-        u = h1;
+        u = lstm_step(t, &s->lfw, ps, u, state, H);
+        if (!u) return fail_status(t);
     }
     dsi_var *mu, *lv;
     dsn_status st = dsi_gauss_head_forward(t, &s->zhead, ps, u, &mu, &lv);
     if (st != DSN_OK) return st;
-    dsi_var *zv[2] = {mu, dsi_tape_wrap(t, v, 2, sv)};
-    dsi_var *out = dsi_mlp_forward(t, &s->dec, ps, dsi_concat(t, zv, 2, 1));
+    dsi_var *zv[3] = {mu, NULL, NULL};
+    int nz = 1;
+    if (s->dec_kind == ENC_LSTM) {
+        zv[nz] = lstm_step(t, &s->dfw, ps, mu, state + (s->lenc_kind == ENC_LSTM ? 2 * H : 0), s->dec_lstm);
+        if (!zv[nz++]) return fail_status(t);
+    }
+    zv[nz++] = dsi_tape_wrap(t, v, 2, sv);
+    dsi_var *out = dsi_mlp_forward(t, &s->dec, ps, dsi_concat(t, zv, nz, 1));
     if (!out) return fail_status(t);
     copy_var(y, out);
     return DSN_OK;

@@ -257,39 +257,7 @@ int cli_data_load(const cli_data *d, const char *cmd, const dsn_options *audio_o
     return 0;
 }
 
-/* ---- .npy ------------------------------------------------------------------------------ */
-static int npy_write(const char *path, const void *data, size_t elem, const char *descr, const size_t *shape,
-                     int ndim)
-{
-    char dims[160] = "", head[256];
-    size_t count = 1, k = 0;
-    for (int i = 0; i < ndim; i++) {
-        k += (size_t)snprintf(dims + k, sizeof dims - k, "%zu%s", shape[i], ndim == 1 ? "," : i + 1 < ndim ? ", " : "");
-        count *= shape[i];
-    }
-    int len = snprintf(head, sizeof head, "{'descr': '%s', 'fortran_order': False, 'shape': (%s), }", descr, dims);
-    size_t total = 10 + (size_t)len + 1;
-    size_t pad = (64 - total % 64) % 64;
-    FILE *f = fopen(path, "wb");
-    if (!f) {
-        fprintf(stderr, "disent: cannot write '%s': %s\n", path, strerror(errno));
-        return 1;
-    }
-    unsigned hl = (unsigned)((size_t)len + pad + 1);
-    unsigned char pre[10] = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0, (unsigned char)(hl & 255), (unsigned char)(hl >> 8)};
-    fwrite(pre, 1, 10, f);
-    fwrite(head, 1, (size_t)len, f);
-    for (size_t i = 0; i < pad; i++) fputc(' ', f);
-    fputc('\n', f);
-    /* values are written in the host's order; the tools run on little-endian hosts */
-    size_t wrote = count ? fwrite(data, elem, count, f) : 0;
-    if (fclose(f) != 0 || wrote != count) {
-        fprintf(stderr, "disent: cannot write '%s': %s\n", path, strerror(errno));
-        return 1;
-    }
-    return 0;
-}
-
+/* ---- .npy: the library's reader and writer (dsn_npy_read / dsn_npy_write) ---------------- */
 int cli_require_part(const char *cmd, const dsn_model *m, const char *part)
 {
     int np = dsn_model_num_parts(m);
@@ -319,152 +287,52 @@ int cli_write_obs_npy(const char *dir, const char *name, const dsn_model *m, con
 
 int cli_npy_write_f32(const char *path, const float *data, const size_t *shape, int ndim)
 {
-    return npy_write(path, data, 4, "<f4", shape, ndim);
+    dsn_status st = dsn_npy_write(path, data, shape, ndim, DSN_DTYPE_FLOAT32);
+    return st == DSN_OK ? 0 : cli_fail("writing .npy", st);
 }
 
 int cli_npy_write_i32(const char *path, const int32_t *data, const size_t *shape, int ndim)
 {
-    return npy_write(path, data, 4, "<i4", shape, ndim);
+    dsn_status st = dsn_npy_write(path, data, shape, ndim, DSN_DTYPE_INT32);
+    return st == DSN_OK ? 0 : cli_fail("writing .npy", st);
 }
 
-/* Reads the header and raw values; *kind is 'f' or 'i', *size 4 or 8. */
-static int npy_read(const char *path, void **raw, char *kind, int *size, size_t *shape, int *ndim, int max_dim)
+/* Two calls: the shape (and so the size), then the data into a buffer of that size. */
+static int npy_read(const char *path, void **data, size_t *shape, int *ndim, int max_dim, dsn_dtype as)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        fprintf(stderr, "disent: cannot open '%s': %s\n", path, strerror(errno));
-        return 1;
-    }
-    unsigned char pre[12];
-    char head[4096];
-    size_t hl = 0;
-    int ok = fread(pre, 1, 10, f) == 10 && !memcmp(pre, "\x93NUMPY", 6);
-    if (ok && pre[6] == 1) hl = pre[8] | (size_t)pre[9] << 8;
-    else if (ok && (pre[6] == 2 || pre[6] == 3) && fread(pre + 10, 1, 2, f) == 2)
-        hl = pre[8] | (size_t)pre[9] << 8 | (size_t)pre[10] << 16 | (size_t)pre[11] << 24;
-    else ok = 0;
-    if (!ok || hl >= sizeof head || fread(head, 1, hl, f) != hl) {
-        fclose(f);
-        fprintf(stderr, "disent: '%s' is not a .npy file (or its header is too long)\n", path);
-        return 1;
-    }
-    head[hl] = 0;
-    const char *d = strstr(head, "'descr':"), *s = strstr(head, "'shape':");
-    const char *fo = strstr(head, "'fortran_order':");
-    if (!d || !s || !fo || strstr(fo, "True") == fo + 17) {
-        fclose(f);
-        fprintf(stderr, "disent: '%s': unsupported .npy header (need C order): %s\n", path, head);
-        return 1;
-    }
-    d = strchr(d + 8, '\'');
-    if (!d || (d[1] != '<' && d[1] != '|') || (d[2] != 'f' && d[2] != 'i') || (d[3] != '4' && d[3] != '8') ||
-        d[4] != '\'') {
-        fclose(f);
-        fprintf(stderr, "disent: '%s': dtype not supported (use float32, float64, int32 or int64): %s\n", path, head);
-        return 1;
-    }
-    *kind = d[2];
-    *size = d[3] - '0';
-    s = strchr(s, '(');
-    int nd = 0;
     size_t count = 1;
-    for (s = s ? s + 1 : NULL; s && *s && *s != ')';) {
-        while (*s == ' ' || *s == ',') s++;
-        if (*s == ')') break;
-        char *end;
-        unsigned long long v = strtoull(s, &end, 10);
-        if (end == s || nd == max_dim) {
-            s = NULL;
-            break;
-        }
-        shape[nd++] = (size_t)v;
-        count *= (size_t)v;
-        s = end;
-    }
-    if (!s || nd == 0) {
-        fclose(f);
-        fprintf(stderr, "disent: '%s': shape must have 1 to %d dims: %s\n", path, max_dim, head);
+    dsn_status st = dsn_npy_read(NULL, 0, shape, (size_t)max_dim, ndim, NULL, path, as);
+    if (st != DSN_OK) return cli_fail("reading .npy", st);
+    if (*ndim == 0) {
+        fprintf(stderr, "disent: '%s': a scalar, not an array\n", path);
         return 1;
     }
-    *ndim = nd;
-    void *buf = malloc(count * (size_t)*size + 1);
-    if (!buf || fread(buf, (size_t)*size, count, f) != count) {
+    for (int d = 0; d < *ndim; d++) count *= shape[d]; /* the library checked it against the file size */
+    void *buf = malloc(count * 4 + 1);
+    if (!buf) return cli_fail("reading .npy", DSN_E_NOMEM);
+    if ((st = dsn_npy_read(buf, count, shape, (size_t)max_dim, ndim, NULL, path, as)) != DSN_OK) {
         free(buf);
-        fclose(f);
-        fprintf(stderr, "disent: '%s': truncated data (%zu values expected)\n", path, count);
-        return 1;
+        return cli_fail("reading .npy", st);
     }
-    fclose(f);
-    *raw = buf;
+    *data = buf;
     return 0;
-}
-
-static size_t prod(const size_t *shape, int nd)
-{
-    size_t n = 1;
-    for (int i = 0; i < nd; i++) n *= shape[i];
-    return n;
 }
 
 int cli_npy_read_f32(const char *path, float **data, size_t *shape, int *ndim, int max_dim)
 {
-    void *raw;
-    char kind;
-    int size;
-    if (npy_read(path, &raw, &kind, &size, shape, ndim, max_dim)) return 1;
-    size_t n = prod(shape, *ndim);
-    float *out = malloc(n * sizeof *out + 1);
-    if (!out) {
-        free(raw);
-        return cli_fail("reading .npy", DSN_E_NOMEM);
-    }
-    for (size_t i = 0; i < n; i++) {
-        if (kind == 'f' && size == 4) memcpy(out + i, (char *)raw + 4 * i, 4);
-        else if (kind == 'f') out[i] = (float)((double *)raw)[i];
-        else if (size == 4) out[i] = (float)((int32_t *)raw)[i];
-        else out[i] = (float)((int64_t *)raw)[i];
-    }
-    free(raw);
-    *data = out;
-    return 0;
+    return npy_read(path, (void **)data, shape, ndim, max_dim, DSN_DTYPE_FLOAT32);
 }
 
 int cli_npy_read_i32(const char *path, int32_t **data, size_t *shape, int *ndim, int max_dim)
 {
-    void *raw;
-    char kind;
-    int size;
-    if (npy_read(path, &raw, &kind, &size, shape, ndim, max_dim)) return 1;
-    if (kind != 'i') {
-        free(raw);
-        fprintf(stderr, "disent: '%s': integers expected\n", path);
-        return 1;
-    }
-    size_t n = prod(shape, *ndim);
-    int32_t *out = malloc(n * sizeof *out + 1);
-    if (!out) {
-        free(raw);
-        return cli_fail("reading .npy", DSN_E_NOMEM);
-    }
-    for (size_t i = 0; i < n; i++) out[i] = size == 4 ? ((int32_t *)raw)[i] : (int32_t)((int64_t *)raw)[i];
-    free(raw);
-    *data = out;
-    return 0;
+    return npy_read(path, (void **)data, shape, ndim, max_dim, DSN_DTYPE_INT32);
 }
 
 char cli_npy_kind(const char *path)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) return 0;
-    char head[512];
-    size_t got = fread(head, 1, sizeof head - 1, f);
-    fclose(f);
-    head[got] = 0;
-    for (size_t i = 0; i < got; i++) /* the header is text after a binary prefix */
-        if (head[i] == 0) head[i] = ' ';
-    const char *d = got > 10 && !memcmp(head, "\x93NUMPY", 6) ? strstr(head, "'descr':") : NULL;
-    if (!d || !(d = strchr(d + 8, '\''))) return 0;
-    return d[2] == 'f' ? 'f' : (d[2] == 'i' || d[2] == 'u') ? 'i' : 0;
+    int is_int = 0;
+    if (dsn_npy_read(NULL, 0, NULL, 0, NULL, &is_int, path, DSN_DTYPE_FLOAT32) != DSN_OK) return 0;
+    return is_int ? 'i' : 'f';
 }
 
 int cli_exists(const char *path)

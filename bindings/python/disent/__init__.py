@@ -17,6 +17,7 @@ from .core import (Dataset, Encoding, History, Model, Optimizer, Options, Part, 
                    allocation_count, clear_error, fit, last_error, set_allocator, status_string, version,
                    version_number)
 from .core import model_families
+from .stream import Stream, bank_add, bank_audio, bank_get, bank_names, bank_remove
 from .evaluation import (Classifier, ClassifierReport, PitchAccuracy, PitchUnit, accuracy, confusion_matrix,
                          eval_swaps, macro_f1, pitch_track, raw_pitch_accuracy)
 from .errors import (ClosedError, DisentError, FileIOError, FormatError, InternalError, InvalidArgumentError,
@@ -29,6 +30,7 @@ __all__ = [
     "Dataset", "Encoding", "History", "Model", "Optimizer", "Options", "Part", "Progress", "Scope", "Session",
     "allocation_count", "clear_error", "fit", "last_error", "set_allocator", "status_string", "version",
     "version_number", "errors", "LIBRARY_PATH", "model_families",
+    "Stream", "bank_add", "bank_audio", "bank_get", "bank_names", "bank_remove",
     "audio", "evaluation", "metrics", "Classifier", "ClassifierReport", "PitchAccuracy", "PitchUnit", "accuracy",
     "confusion_matrix", "eval_swaps", "macro_f1", "pitch_track", "raw_pitch_accuracy",
     "DisentError", "InvalidArgumentError", "ShapeError", "OutOfMemoryError", "FileIOError", "FormatError",

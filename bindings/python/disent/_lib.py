@@ -54,6 +54,10 @@ class dsn_classifier(_Opaque):
     pass
 
 
+class dsn_stream(_Opaque):
+    pass
+
+
 Options_p = POINTER(dsn_options)
 Model_p = POINTER(dsn_model)
 Optimizer_p = POINTER(dsn_optimizer)
@@ -61,6 +65,7 @@ Encoding_p = POINTER(dsn_encoding)
 Session_p = POINTER(dsn_session)
 Dataset_p = POINTER(dsn_dataset)
 Classifier_p = POINTER(dsn_classifier)
+Stream_p = POINTER(dsn_stream)
 
 f32_p = POINTER(c_float)
 i32_p = POINTER(c_int32)
@@ -129,6 +134,25 @@ FUNCTIONS = {
     "dsn_model_part_scope": (c_int, (Model_p, c_int)),
     "dsn_model_save": (STATUS, (Model_p, Optimizer_p, c_char_p)),
     "dsn_model_load": (STATUS, (POINTER(Model_p), c_char_p)),
+    # timbre banks
+    "dsn_model_bank_add": (STATUS, (Model_p, c_char_p, f32_p, c_size_t, Options_p)),
+    "dsn_model_bank_remove": (STATUS, (Model_p, c_char_p)),
+    "dsn_model_bank_count": (c_size_t, (Model_p,)),
+    "dsn_model_bank_name": (c_char_p, (Model_p, c_size_t)),
+    "dsn_model_bank_find": (STATUS, (Model_p, size_p, c_char_p)),
+    "dsn_model_bank_get": (STATUS, (Model_p, f32_p, c_size_t, c_size_t)),
+    "dsn_model_bank_audio": (Options_p, (Model_p,)),
+    # streaming
+    "dsn_stream_create": (STATUS, (POINTER(Stream_p), Model_p, c_int, c_size_t, f32_p, c_size_t, Options_p)),
+    "dsn_stream_free": (None, (Stream_p,)),
+    "dsn_stream_process": (STATUS, (Stream_p, f32_p, f32_p, c_size_t)),
+    "dsn_stream_latency": (c_size_t, (Stream_p,)),
+    "dsn_stream_max_block": (c_size_t, (Stream_p,)),
+    "dsn_stream_reset": (None, (Stream_p,)),
+    "dsn_stream_set_target": (STATUS, (Stream_p, f32_p, c_size_t)),
+    "dsn_stream_set_timbre": (STATUS, (Stream_p, c_size_t, c_size_t, c_float)),
+    "dsn_stream_set_mix": (STATUS, (Stream_p, c_float)),
+    "dsn_stream_counter": (c_uint64, (Stream_p, c_char_p)),
     # optimizers
     "dsn_optimizer_create": (STATUS, (POINTER(Optimizer_p), Model_p, c_char_p, Options_p)),
     "dsn_optimizer_load": (STATUS, (POINTER(Optimizer_p), Model_p, c_char_p)),

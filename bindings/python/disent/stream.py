@@ -1,0 +1,124 @@
+"""Timbre banks and real-time streams (include/disent.h: dsn_model_bank_*,
+dsn_stream_*; docs/plugin.md). Python is not real-time itself: Stream is for
+prototyping and offline rendering through exactly the path a plugin runs."""
+import ctypes
+
+import numpy as np
+
+from . import errors
+from ._arrays import as_f32, fptr
+from ._lib import C, Stream_p, dec, enc
+from .core import Model, _Dependent, _opts_ptr, _read_options, Options
+
+
+def _static_dim(model):
+    for p in model.parts:
+        if int(p.scope) == 1:  # item-scoped: the static latent
+            return p.dim
+    raise errors.UnsupportedError("the %s model has no static latent" % model.family, errors.E_UNSUPPORTED)
+
+
+def bank_add(model, name, v, audio=None):
+    """Store the static latent v [dim] as timbre `name` (replacing one of that
+    name), with the audio settings (dict or Options; None keeps the stored)."""
+    v = np.ascontiguousarray(as_f32(v, "v").reshape(-1))
+    o = Options.of(audio) if audio is not None and not isinstance(audio, Options) else audio
+    try:
+        C.dsn_model_bank_add(model._h, enc(name), fptr(v), v.size, _opts_ptr(o))
+    finally:
+        if o is not None and o is not audio:
+            o.close()
+
+
+def bank_remove(model, name):
+    """Delete timbre `name` (InvalidArgumentError if absent)."""
+    C.dsn_model_bank_remove(model._h, enc(name))
+
+
+def bank_names(model):
+    """The timbre names, in bank order."""
+    return [dec(C.dsn_model_bank_name(model._h, i)) for i in range(C.dsn_model_bank_count(model._h))]
+
+
+def bank_get(model, timbre):
+    """The static latent of a timbre (name or index) as float32 [dim]."""
+    if isinstance(timbre, str):
+        i = ctypes.c_size_t()
+        C.dsn_model_bank_find(model._h, ctypes.byref(i), enc(timbre))
+        timbre = i.value
+    out = np.empty(_static_dim(model), np.float32)
+    C.dsn_model_bank_get(model._h, fptr(out), out.size, int(timbre))
+    return out
+
+
+def bank_audio(model):
+    """The bank's audio settings as a dict ({} if none)."""
+    return _read_options(C.dsn_model_bank_audio(model._h))
+
+
+class Stream(_Dependent):
+    """A real-time timbre swap: Stream(model, sample_rate, max_block, target=None,
+    **options), then out = stream.process(block) on blocks of at most max_block
+    float32 samples; the output lags by stream.latency samples. target is a
+    static latent [dim], or None for the bank entry of the option timbre (a
+    name or an index), else entry 0."""
+
+    _free_fn = "dsn_stream_free"
+
+    def __init__(self, model, sample_rate, max_block=1024, target=None, options=None, **kw):
+        o = Options.of(options, **kw)
+        t = None if target is None else np.ascontiguousarray(as_f32(target, "target").reshape(-1))
+        p = Stream_p()
+        try:
+            C.dsn_stream_create(ctypes.byref(p), model._h, int(sample_rate), int(max_block),
+                                fptr(t) if t is not None else None, t.size if t is not None else 0, _opts_ptr(o))
+        finally:
+            if o is not None and o is not options:
+                o.close()
+        self._adopt(p)
+        self._attach(model)
+
+    @property
+    def latency(self):
+        """Samples the output lags behind the input (constant)."""
+        return C.dsn_stream_latency(self._h)
+
+    @property
+    def max_block(self):
+        return C.dsn_stream_max_block(self._h)
+
+    def process(self, x, out=None):
+        """Process one block (1-D float32, at most max_block samples)."""
+        x = np.ascontiguousarray(as_f32(x, "x").reshape(-1))
+        if out is None:
+            out = np.empty_like(x)
+        C.dsn_stream_process(self._h, fptr(out), fptr(x), x.size)
+        return out
+
+    def render(self, x):
+        """A whole signal in max_block pieces, the latency removed (the tail is
+        padded with zeros): the same length as x."""
+        x = np.ascontiguousarray(as_f32(x, "x").reshape(-1))
+        L, b = self.latency, self.max_block
+        padded = np.concatenate([x, np.zeros(L, np.float32)])
+        y = np.empty_like(padded)
+        for i in range(0, padded.size, b):
+            self.process(padded[i:i + b], y[i:i + b])
+        return y[L:]
+
+    def reset(self):
+        C.dsn_stream_reset(self._h)
+
+    def set_target(self, v):
+        v = np.ascontiguousarray(as_f32(v, "v").reshape(-1))
+        C.dsn_stream_set_target(self._h, fptr(v), v.size)
+
+    def set_timbre(self, a, b=None, t=0.0):
+        """Target (1 - t) bank[a] + t bank[b] (bank indices)."""
+        C.dsn_stream_set_timbre(self._h, int(a), int(a if b is None else b), float(t))
+
+    def set_mix(self, wet):
+        C.dsn_stream_set_mix(self._h, float(wet))
+
+    def counter(self, name):
+        return int(C.dsn_stream_counter(self._h, enc(name)))
