@@ -132,6 +132,7 @@ SO_NAME   := libdisent.so.$(MAJOR)
 SO_FILE   := $(BUILD)/libdisent.so.$(VERSION)
 A_FILE    := $(BUILD)/libdisent.a
 PC_FILE   := $(BUILD)/disent.pc
+CMAKE_FILES := $(BUILD)/cmake/disentConfig.cmake $(BUILD)/cmake/disentConfigVersion.cmake
 
 .SECONDARY:
 .PHONY: FORCE test-mpi test-bins fuzz fuzz-bins fuzz-seeds tsan all lib tools examples test check demo demo-mlvae bench install uninstall clean setup check-header check-exports examples
@@ -140,7 +141,7 @@ examples: $(EX_BIN) $(EXX_BIN)
 # every Check suite built, none run (used to check that a merged tree compiles)
 test-bins: $(TEST_BIN) $(MPI_TEST_BIN)
 tools: $(TOOL_BIN) $(CLI_BIN)
-lib: $(SO_FILE) $(BUILD)/libdisent.so $(A_FILE) $(PC_FILE)
+lib: $(SO_FILE) $(BUILD)/libdisent.so $(A_FILE) $(PC_FILE) $(CMAKE_FILES)
 
 setup:
 	@scripts/setup-deps.sh
@@ -164,14 +165,21 @@ $(SO_FILE): $(LIB_OBJ) lib/disent.map
 $(BUILD)/libdisent.so: $(SO_FILE)
 	$(Q)ln -sf $(SO_NAME) $@
 
-PC_SED = sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' -e 's|@INCDIR@|$(INCDIR)|' \
-	    -e 's|@VERSION@|$(VERSION)|' -e 's|@REQUIRES@|$(PKGS)|' \
-	    -e 's|^Libs.private: \(.*\)|Libs.private: $(MPI_LIBS) \1|' disent.pc.in
+# disent.pc and the CMake package config: the paths of PREFIX, and as private
+# libraries only what libdisent.a itself calls (pkg-config --static), never the
+# cflags of those libraries (a host includes disent.h alone)
+LIBS_PRIVATE = $(strip $(PKG_LIBS) $(MPI_LIBS) $(BLAS_LIB) -lm -pthread)
+CFG_SED = sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' -e 's|@INCDIR@|$(INCDIR)|g' \
+	    -e 's|@VERSION@|$(VERSION)|g' -e 's|@MAJOR@|$(MAJOR)|g' -e 's|@HAVE_MPI@|$(MPI)|g' \
+	    -e 's|@LIBS_PRIVATE@|$(LIBS_PRIVATE)|g' -e 's|@LIBS_PRIVATE_LIST@|$(subst $(eval) ,;,$(LIBS_PRIVATE))|g'
 
-# the .pc records PREFIX, so it is rewritten when PREFIX changes
+# they record PREFIX, so they are rewritten when PREFIX changes
 $(PC_FILE): disent.pc.in include/disent.h FORCE
 	@mkdir -p $(BUILD)
-	$(Q)$(PC_SED) > $@.new && { cmp -s $@.new $@ && rm $@.new || mv $@.new $@; }
+	$(Q)$(CFG_SED) disent.pc.in > $@.new && { cmp -s $@.new $@ && rm $@.new || mv $@.new $@; }
+$(BUILD)/cmake/%.cmake: cmake/%.cmake.in include/disent.h FORCE
+	@mkdir -p $(BUILD)/cmake
+	$(Q)$(CFG_SED) $< > $@.new && { cmp -s $@.new $@ && rm $@.new || mv $@.new $@; }
 FORCE:
 
 # ---- tests ---------------------------------------------------------------
@@ -338,9 +346,13 @@ endif
 check: setup
 	scripts/check-all.sh
 
-install: lib $(CLI_BIN)
-	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCDIR) $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(PREFIX)/bin
-	install -m 755 $(CLI_BIN) $(DESTDIR)$(PREFIX)/bin/
+# The programs (disent, features) link libdisent.a and need no library path; a
+# host linking libdisent.so from a PREFIX outside the loader's path uses an
+# rpath (pkg-config --variable=rpath disent) or ldconfig: docs/install.md.
+install: lib $(CLI_BIN) $(BUILD)/tools/features
+	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCDIR) $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(PREFIX)/bin \
+	    $(DESTDIR)$(LIBDIR)/cmake/disent
+	install -m 755 $(CLI_BIN) $(BUILD)/tools/features $(DESTDIR)$(PREFIX)/bin/
 	install -m 644 include/disent.h $(DESTDIR)$(INCDIR)/
 	$(if $(filter 1,$(MPI)),install -m 644 include/disent_mpi.h $(DESTDIR)$(INCDIR)/)
 	install -m 755 $(SO_FILE) $(DESTDIR)$(LIBDIR)/
@@ -348,9 +360,12 @@ install: lib $(CLI_BIN)
 	ln -sf $(SO_NAME) $(DESTDIR)$(LIBDIR)/libdisent.so
 	install -m 644 $(A_FILE) $(DESTDIR)$(LIBDIR)/
 	install -m 644 $(PC_FILE) $(DESTDIR)$(LIBDIR)/pkgconfig/
+	install -m 644 $(CMAKE_FILES) $(DESTDIR)$(LIBDIR)/cmake/disent/
 
 uninstall:
-	rm -f $(DESTDIR)$(INCDIR)/disent.h $(DESTDIR)$(INCDIR)/disent_mpi.h $(DESTDIR)$(LIBDIR)/libdisent.* $(DESTDIR)$(LIBDIR)/pkgconfig/disent.pc $(DESTDIR)$(PREFIX)/bin/disent
+	rm -f $(DESTDIR)$(INCDIR)/disent.h $(DESTDIR)$(INCDIR)/disent_mpi.h $(DESTDIR)$(LIBDIR)/libdisent.* $(DESTDIR)$(LIBDIR)/pkgconfig/disent.pc $(DESTDIR)$(PREFIX)/bin/disent \
+	    $(DESTDIR)$(PREFIX)/bin/features
+	rm -rf $(DESTDIR)$(LIBDIR)/cmake/disent
 
 clean:
 	rm -rf $(BUILD)

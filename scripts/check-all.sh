@@ -49,12 +49,13 @@ step "BLIS build"
 make -j"$JOBS" BUILD="$OUT/blis" BLAS=blis CFLAGS=-Werror lib "$OUT/blis/tests/test_autodiff"
 "$OUT/blis/tests/test_autodiff"
 
-step "install + link through pkg-config"
-rm -rf "$OUT/stage"
+step "install (make and meson) + hosts through pkg-config (shared, static) and CMake (tests/install)"
+rm -rf "$OUT/stage" "$OUT/mstage"
 make BUILD="$OUT/gcc" PREFIX="$PWD/$OUT/stage" install >/dev/null
-PKG_CONFIG_PATH="$PWD/$OUT/stage/lib/pkgconfig" cc tests/cxx/pkgconfig_test.c -o "$OUT/pkgconfig_test" \
-    $(PKG_CONFIG_PATH="$PWD/$OUT/stage/lib/pkgconfig" pkg-config --cflags --libs disent) -Wl,-rpath,"$PWD/$OUT/stage/lib"
-"$OUT/pkgconfig_test"
+tests/install/run.sh "$OUT/stage"
+meson configure "$OUT/meson" -Dprefix="$PWD/$OUT/mstage" >/dev/null
+meson install -C "$OUT/meson" >/dev/null
+tests/install/run.sh "$OUT/mstage"
 
 if [ -d bindings/python/tests ]; then
   step "Python tests"
