@@ -56,6 +56,8 @@ tests/install/run.sh "$OUT/stage"
 meson configure "$OUT/meson" -Dprefix="$PWD/$OUT/mstage" >/dev/null
 meson install -C "$OUT/meson" >/dev/null
 tests/install/run.sh "$OUT/mstage"
+step "offline pip install of bindings/python into fresh venvs: finds the library, wheel tags"
+bindings/python/tests/install_check.sh "$OUT/stage"
 
 if [ -d bindings/python/tests ]; then
   step "Python tests"
