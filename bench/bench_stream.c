@@ -65,7 +65,7 @@ int main(int argc, char **argv)
     } else {
         dsn_options *mo, *ao;
         CHECK(dsn_options_create(&mo));
-        CHECK(dsn_options_parse(mo, "frames=250, n_mels=64"));
+        CHECK(dsn_options_parse(mo, "frames=250, n_mels=64, z_norm=none, local_context=0")); /* streamable */
         CHECK(dsn_model_create(&m, "ts-dsae", mo));
         CHECK(dsn_options_create(&ao));
         CHECK(dsn_options_parse(ao, "sample_rate=16000, n_fft=512, hop_length=128, n_mels=64"));

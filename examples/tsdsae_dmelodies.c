@@ -3,7 +3,8 @@
  *
  *   tsdsae_dmelodies DATASET.dsa [--model ts-dsae|dsae] [--epochs N]
  *       [--constrained C] [--z-dim 16] [--v-dim 16] [--model-opts "k=v, ..."]
- *       [--lr 1e-3] [--batch 128] [--frames 250] [--valid-fraction 0.2]
+ *       [--lr LR] [--batch B] [--steps-per-epoch S] [--frames 250] [--valid-fraction 0.2]
+ *       (epochs, constrained, lr, batch, steps per epoch: the library defaults unless given)
  *       [--seed 1] [--no-valid] [--keep-best 0|1] [--log-every N]
  *       [--save MODEL] [--load MODEL] [--checkpoint FILE] [--factors factors.csv] [--out DIR]
  *       [--examples K] [--pitch-clips P] [--gl-iter N] [--threads N]
@@ -19,8 +20,8 @@
  *     --all-instruments), whole melodies go to the validation set (20%,
  *     seeded), so its clips are melodies never seen in training and both
  *     instruments are balanced; otherwise a split stratified by instrument.
- *  2. train with dsn_fit: batch 128, Adam (lr 1e-3), --epochs in total, the
- *     first --constrained of them in TS-DSAE's constrained stage.
+ *  2. train with dsn_fit and the library defaults (dsn_fit_defaults: fixed-size
+ *     epochs; TS-DSAE constrained_epochs; the family lr) unless flags set them.
  *  3. evaluate (the swap protocol): LDA and logistic regression fitted on the
  *     training clips' v means against the instrument; each validation clip i
  *     gets a partner j of the other instrument and another melody; v is
@@ -53,6 +54,36 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+
+/* descriptions by value (zeroed on failure) */
+static dsn_model_info ex_info(const dsn_model *m)
+{
+    dsn_model_info i = DSN_MODEL_INFO_INIT;
+    if (!m || dsn_model_describe(m, &i) != DSN_OK) i.family = NULL;
+    return i;
+}
+
+static dsn_part_info ex_part(const dsn_model *m, int p)
+{
+    dsn_part_info i = DSN_PART_INFO_INIT;
+    if (!m || dsn_model_part(m, &i, p) != DSN_OK) i.name = NULL;
+    return i;
+}
+
+static dsn_dataset_info ex_ds(const dsn_dataset *ds)
+{
+    dsn_dataset_info i = DSN_DATASET_INFO_INIT;
+    if (ds && dsn_dataset_describe(ds, &i) != DSN_OK) i.size = 0;
+    return i;
+}
+
+static int ex_ds_shape(const dsn_dataset *ds, size_t *dims, int max)
+{
+    dsn_dataset_info i = DSN_DATASET_INFO_INIT;
+    if (!ds || dsn_dataset_describe(ds, &i) != DSN_OK) return 0;
+    for (int k = 0; dims && k < i.obs_ndim && k < max; k++) dims[k] = i.obs_shape[k];
+    return i.obs_ndim;
+}
 
 #define CHECK(call)                                                                                  \
     do {                                                                                             \
@@ -244,8 +275,8 @@ static void encode_all(ctx *c, const float *x, size_t n, float *v, float *z)
     for (size_t o = 0; o < n; o += CHUNK) {
         size_t m = n - o < CHUNK ? n - o : CHUNK;
         CHECK(dsn_encode(c->ses, c->enc, x + o * c->obs, m, NULL));
-        CHECK(dsn_encoding_get(c->enc, "global", "mean", v + o * c->dv, m * c->dv, NULL, NULL));
-        if (z) CHECK(dsn_encoding_get(c->enc, "local", "mean", z + o * c->T * c->dz, m * c->T * c->dz, NULL, NULL));
+        CHECK(dsn_encoding_get(c->enc, v + o * c->dv, m * c->dv, NULL, NULL, "global", "mean"));
+        if (z) CHECK(dsn_encoding_get(c->enc, z + o * c->T * c->dz, m * c->T * c->dz, NULL, NULL, "local", "mean"));
     }
 }
 
@@ -260,7 +291,7 @@ static void decode_rows(ctx *c, const float *const *vrows, const float *const *z
     CHECK(dsn_encoding_prepare(c->enc, m, NULL));
     CHECK(dsn_encoding_set(c->enc, "global", "value", vbuf, m));
     CHECK(dsn_encoding_set(c->enc, "local", "value", zbuf, m * c->T));
-    CHECK(dsn_decode(c->ses, c->enc, out, m * c->obs));
+    CHECK(dsn_decode(c->ses, out, m * c->obs, c->enc));
 }
 
 static double mse(const float *a, const float *b, size_t n)
@@ -328,7 +359,7 @@ static void usage(const char *prog)
 {
     fprintf(stderr,
             "usage: %s DATASET.dsa [--model ts-dsae|dsae] [--epochs N] [--constrained C] [--z-dim 16] [--v-dim 16]\n"
-            "       [--model-opts \"k=v, ...\"] [--lr 1e-3] [--batch 128] [--frames 250] [--valid-fraction 0.2]\n"
+            "       [--model-opts \"k=v, ...\"] [--lr LR] [--batch B] [--steps-per-epoch S] [--frames 250] [--valid-fraction 0.2]\n"
             "       [--seed 1] [--no-valid] [--keep-best 0|1] [--log-every N] [--save MODEL] [--load MODEL]\n"
             "       [--checkpoint FILE (saved every epoch, with the optimizer: resumable, loadable with --load)]\n"
             "       [--factors factors.csv] [--out DIR] [--examples K] [--pitch-clips P] [--gl-iter N] [--threads N]\n",
@@ -337,7 +368,7 @@ static void usage(const char *prog)
 
 typedef struct cfg {
     const char *data, *model, *model_opts, *save, *load, *checkpoint, *factors, *out;
-    int epochs, constrained, z_dim, v_dim, batch, frames, no_valid, keep_best, log_every, examples, pitch_clips,
+    int epochs, constrained, z_dim, v_dim, batch, steps_per_epoch, frames, no_valid, keep_best, log_every, examples, pitch_clips,
         gl_iter, threads;
     double lr, valid_fraction;
     unsigned long long seed;
@@ -345,9 +376,10 @@ typedef struct cfg {
 
 int main(int argc, char **argv)
 {
-    cfg c = {.model = "ts-dsae", .epochs = 40, .constrained = 20, .z_dim = 16, .v_dim = 16, .batch = 128,
+    /* epochs, constrained, batch, steps per epoch and lr default to the library's (0 / -1 = not given) */
+    cfg c = {.model = "ts-dsae", .epochs = 0, .constrained = -1, .z_dim = 16, .v_dim = 16, .batch = 0,
              .frames = 250, .keep_best = 1, .log_every = 0, .examples = 2, .pitch_clips = 12, .gl_iter = 32,
-             .lr = 1e-3, .valid_fraction = 0.2, .seed = 1};
+             .lr = 0, .valid_fraction = 0.2, .seed = 1};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
 #define ARG(name) (!strcmp(a, name) && v && (i++, 1))
@@ -359,6 +391,7 @@ int main(int argc, char **argv)
         else if (ARG("--model-opts")) c.model_opts = v;
         else if (ARG("--lr")) c.lr = atof(v);
         else if (ARG("--batch")) c.batch = atoi(v);
+        else if (ARG("--steps-per-epoch")) c.steps_per_epoch = atoi(v);
         else if (ARG("--frames")) c.frames = atoi(v);
         else if (ARG("--valid-fraction")) c.valid_fraction = atof(v);
         else if (ARG("--seed")) c.seed = strtoull(v, NULL, 10);
@@ -381,7 +414,7 @@ int main(int argc, char **argv)
         }
 #undef ARG
     }
-    if (!c.data || c.epochs < 0 || c.constrained < 0 || c.z_dim < 1 || c.v_dim < 1 || c.batch < 1 || c.frames < 2 ||
+    if (!c.data || c.epochs < 0 || c.constrained < -1 || c.z_dim < 1 || c.v_dim < 1 || c.batch < 0 || c.frames < 2 ||
         !(c.valid_fraction > 0 && c.valid_fraction < 1) || c.examples < 0 || c.pitch_clips < 0 || c.gl_iter < 1 ||
         (strcmp(c.model, "ts-dsae") && strcmp(c.model, "dsae"))) {
         usage(argv[0]);
@@ -407,8 +440,8 @@ int main(int argc, char **argv)
     /* ---- data ---- */
     dsn_dataset *all;
     CHECK(dsn_dataset_load_audio(&all, c.data, "instrument"));
-    size_t n = dsn_dataset_size(all), dims[3];
-    if (dsn_dataset_obs_shape(all, dims, 3) != 2) {
+    size_t n = ex_ds(all).size, dims[3];
+    if (ex_ds_shape(all, dims, 3) != 2) {
         fprintf(stderr, "%s: expected sequences of log-mel frames\n", c.data);
         return 1;
     }
@@ -421,7 +454,7 @@ int main(int argc, char **argv)
     float *x = xmalloc(n * obs * sizeof(float)), *row = xmalloc(T0 * F * sizeof(float));
     int32_t *label = xmalloc(n * sizeof(int32_t));
     for (size_t i = 0; i < n; i++) {
-        CHECK(dsn_dataset_get(all, i, row, T0 * F, &label[i]));
+        CHECK(dsn_dataset_get(all, row, T0 * F, &label[i], i));
         memcpy(x + i * obs, row, obs * sizeof(float)); /* the first T frames of the window */
     }
     free(row);
@@ -514,7 +547,7 @@ int main(int argc, char **argv)
     progress pr = {.log_every = c.log_every, .epochs = c.epochs};
     if (c.load) {
         CHECK(dsn_model_load(&model, c.load));
-        printf("model: %s loaded from %s\n", dsn_model_family(model), c.load);
+        printf("model: %s loaded from %s\n", ex_info(model).family, c.load);
     } else {
         dsn_options *mo;
         CHECK(dsn_options_create(&mo));
@@ -529,13 +562,13 @@ int main(int argc, char **argv)
         CHECK(dsn_options_set(mo, "v_dim", buf));
         snprintf(buf, sizeof buf, "%llu", c.seed);
         CHECK(dsn_options_set(mo, "seed", buf));
-        if (!strcmp(c.model, "ts-dsae")) {
+        if (!strcmp(c.model, "ts-dsae") && c.constrained >= 0) {
             snprintf(buf, sizeof buf, "%d", c.constrained);
             CHECK(dsn_options_set(mo, "constrained_epochs", buf));
         }
         if (c.model_opts) CHECK(dsn_options_parse(mo, c.model_opts));
         CHECK(dsn_model_create(&model, c.model, mo));
-        printf("model: %s, %zu parameters, options:", c.model, dsn_model_num_params(model));
+        printf("model: %s, %zu parameters, options:", c.model, ex_info(model).num_params);
         const dsn_options *eff = dsn_model_options(model);
         for (size_t k = 0; k < dsn_options_count(eff); k++)
             printf(" %s=%s", dsn_options_key(eff, k), dsn_options_get(eff, dsn_options_key(eff, k)));
@@ -548,22 +581,38 @@ int main(int argc, char **argv)
         if (!c.no_valid) CHECK(dsn_dataset_from_memory(&dva, xv, nv, shape, 2, lv, NULL));
         dsn_options *oo, *fo;
         CHECK(dsn_options_create(&oo));
-        snprintf(buf, sizeof buf, "%g", c.lr);
-        CHECK(dsn_options_set(oo, "lr", buf));
+        if (c.lr > 0) {
+            snprintf(buf, sizeof buf, "%g", c.lr);
+            CHECK(dsn_options_set(oo, "lr", buf));
+        }
         CHECK(dsn_optimizer_create(&opt, model, "adam", oo));
         CHECK(dsn_options_create(&fo));
-        snprintf(buf, sizeof buf, "%d", c.epochs);
-        CHECK(dsn_options_set(fo, "epochs", buf));
-        snprintf(buf, sizeof buf, "%d", c.batch);
-        CHECK(dsn_options_set(fo, "batch_size", buf));
+        CHECK(dsn_options_parse(fo, dsn_fit_defaults(model))); /* the library's schedule, for the display below */
+        if (c.epochs) {
+            snprintf(buf, sizeof buf, "%d", c.epochs);
+            CHECK(dsn_options_set(fo, "epochs", buf));
+        }
+        if (c.batch) {
+            snprintf(buf, sizeof buf, "%d", c.batch);
+            CHECK(dsn_options_set(fo, "batch_size", buf));
+        }
+        if (c.steps_per_epoch) {
+            snprintf(buf, sizeof buf, "%d", c.steps_per_epoch);
+            CHECK(dsn_options_set(fo, "steps_per_epoch", buf));
+        }
+        c.epochs = dsn_options_get(fo, "epochs") ? atoi(dsn_options_get(fo, "epochs")) : 10;
+        c.batch = dsn_options_get(fo, "batch_size") ? atoi(dsn_options_get(fo, "batch_size")) : 256;
+        pr.epochs = c.epochs;
         CHECK(dsn_options_set(fo, "log_every", "1"));
         CHECK(dsn_options_set(fo, "keep_best", c.keep_best ? "1" : "0"));
         snprintf(buf, sizeof buf, "%llu", c.seed);
         CHECK(dsn_options_set(fo, "seed", buf));
         if (c.checkpoint) CHECK(dsn_options_set(fo, "checkpoint", c.checkpoint));
-        printf("training: %d epochs%s, batch %d, Adam lr %g, %zu steps per epoch, validation %s, keep_best %d\n",
-               c.epochs, strcmp(c.model, "ts-dsae") ? "" : " (the first constrained_epochs constrained)", c.batch, c.lr,
-               (nt + (size_t)c.batch - 1) / (size_t)c.batch, dva ? "on" : "off", c.keep_best);
+        printf("training: %d epochs%s, batch %d, Adam lr %s, %s steps per epoch, validation %s, keep_best %d\n",
+               c.epochs, strcmp(c.model, "ts-dsae") ? "" : " (the first constrained_epochs constrained)", c.batch,
+               c.lr > 0 ? dsn_options_get(oo, "lr") : "(the family's default)",
+               dsn_options_get(fo, "steps_per_epoch") ? dsn_options_get(fo, "steps_per_epoch") : "a pass of",
+               dva ? "on" : "off", c.keep_best);
         fflush(stdout);
         pr.t0 = now();
         CHECK(dsn_fit(model, opt, dtr, dva, fo, on_progress, &pr));
@@ -580,17 +629,17 @@ int main(int argc, char **argv)
             printf("model saved to %s\n", c.save);
         }
     }
-    if (dsn_model_obs_size(model) != obs) {
-        fprintf(stderr, "the model wants %zu floats per observation, the data have %zu\n", dsn_model_obs_size(model), obs);
+    if (ex_info(model).obs_size != obs) {
+        fprintf(stderr, "the model wants %zu floats per observation, the data have %zu\n", ex_info(model).obs_size, obs);
         return 1;
     }
 
     /* ---- evaluation: the swap protocol ---- */
     double t_eval = now();
     ctx cx = {.model = model, .T = T, .F = F, .obs = obs};
-    for (int p = 0; p < dsn_model_num_parts(model); p++) {
-        if (!strcmp(dsn_model_part_name(model, p), "global")) cx.dv = (size_t)dsn_model_part_dim(model, p);
-        if (!strcmp(dsn_model_part_name(model, p), "local")) cx.dz = (size_t)dsn_model_part_dim(model, p);
+    for (int p = 0; p < ex_info(model).num_parts; p++) {
+        if (!strcmp(ex_part(model, p).name, "global")) cx.dv = (size_t)ex_part(model, p).dim;
+        if (!strcmp(ex_part(model, p).name, "local")) cx.dz = (size_t)ex_part(model, p).dim;
     }
     CHECK(dsn_session_create(&cx.ses, model, CHUNK));
     CHECK(dsn_encoding_create(&cx.enc, model, CHUNK));

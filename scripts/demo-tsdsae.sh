@@ -11,11 +11,12 @@
 #   scripts/demo-tsdsae.sh [extra tsdsae_dmelodies options, e.g. --epochs 100]
 #
 # Environment: BUILD (build), DATA (data/tsdsae/dmel), OUT (data/tsdsae/out),
-# COUNT (clips, 3000), EPOCHS (40), CONSTRAINED (10), MODEL_OPTS (obs_var=0.05;
-# set it empty for the reference loss), LR (2e-3): the demo schedule of
-# docs/tsdsae.md, THREADS (OpenBLAS threads, 2; 1 is faster on a busy 2-core
-# machine), SKIP_BUILD (set: use the binaries already in BUILD). Results and
-# commands: docs/tsdsae.md.
+# COUNT (clips, 3000), MODEL_OPTS (model options, e.g. config=paper for the
+# reference model; empty: the library defaults, the same as `disent train`
+# and Python), THREADS (OpenBLAS threads, 2; 1 is faster on a busy 2-core
+# machine), SKIP_BUILD (set: use the binaries already in BUILD). The schedule
+# (epochs, TS-DSAE's constrained stage, batch, lr) is the library's default
+# unless extra options set it. Results and commands: docs/tsdsae.md.
 set -eu
 cd "$(dirname "$0")/.."
 
@@ -23,10 +24,7 @@ BUILD=${BUILD:-build}
 DATA=${DATA:-data/tsdsae/dmel}
 OUT=${OUT:-data/tsdsae/out}
 COUNT=${COUNT:-3000}
-EPOCHS=${EPOCHS:-40}
-CONSTRAINED=${CONSTRAINED:-10}
-MODEL_OPTS=${MODEL_OPTS-obs_var=0.05}
-LR=${LR:-2e-3}
+MODEL_OPTS=${MODEL_OPTS:-}
 THREADS=${THREADS:-2}
 
 start=$(date +%s)
@@ -47,9 +45,8 @@ if [ ! -f "$DATA/set.dsa" ] || [ "$DATA/factors.csv" -nt "$DATA/set.dsa" ]; then
         --out "$DATA/set.dsa" --threads 2
 fi
 
-echo "== training TS-DSAE ($EPOCHS epochs, the first $CONSTRAINED constrained)"
-set -- --model ts-dsae --epochs "$EPOCHS" --constrained "$CONSTRAINED" --lr "$LR" \
-    --threads "$THREADS" --out "$OUT" --save "$OUT/ts-dsae.dsn" "$@"
+echo "== training TS-DSAE (the library's default schedule)"
+set -- --model ts-dsae --threads "$THREADS" --out "$OUT" --save "$OUT/ts-dsae.dsn" "$@"
 mkdir -p "$OUT"
 if [ -n "$MODEL_OPTS" ]; then set -- "$@" --model-opts "$MODEL_OPTS"; fi
 "$BUILD/examples/tsdsae_dmelodies" "$DATA/set.dsa" "$@" | tee "$OUT/log.txt"

@@ -10,7 +10,8 @@
 # Environment: BUILD (build), CLIPS (clips per music set, 400 = 200 melodies x
 # 2 instruments), SENTENCES (speech sentences, 100; x 4 voices), SEED (1),
 # SKIP_BUILD. Each set DIR/NAME/ gets clip_*.wav and factors.csv (columns of
-# tools/dmelodies or scripts/make-speech-set.py, with a `split` column);
+# tools/dmelodies or scripts/make-speech-set.py, with a `split` column), and
+# train.csv / valid.csv holding the rows of each split;
 # features are computed by the programs that read them (a cache next to the
 # manifest makes the second read fast).
 set -eu
@@ -41,4 +42,18 @@ music msc-piano-organ "$MSC" 0,19 2      # acoustic grand piano / church organ
 music msc-clarinet-strings "$MSC" 71,48 3 # clarinet / string ensemble
 echo "== speech: 4 espeak-ng voices x $SENTENCES sentences"
 /usr/bin/python3 scripts/make-speech-set.py --out "$DIR/speech4" --sentences "$SENTENCES" --seed "$SEED"
+# train.csv / valid.csv next to each factors.csv: the rows of one split, for
+# `disent train --audio DIR/NAME/train.csv` (paths stay relative to the folder)
+for d in "$DIR"/*/; do
+    [ -f "$d/factors.csv" ] || continue
+    /usr/bin/python3 - "$d" <<'PY'
+import csv, sys
+d = sys.argv[1]
+rows = list(csv.reader(open(d + "/factors.csv", newline="")))
+k = rows[0].index("split")
+for name in ("train", "valid"):
+    with open(d + "/" + name + ".csv", "w", newline="") as f:
+        csv.writer(f).writerows([rows[0]] + [r for r in rows[1:] if r[k] == name])
+PY
+done
 echo "make-devsets: done in $DIR"

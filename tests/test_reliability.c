@@ -61,7 +61,7 @@ static dsn_optimizer *make_opt(dsn_model *m)
  * likelihoods both take them) */
 static float *batch(const dsn_model *m, size_t n, uint64_t seed)
 {
-    size_t k = n * dsn_model_obs_size(m);
+    size_t k = n * tu_info(m).obs_size;
     float *x = malloc(k * sizeof *x);
     dsi_rng r;
     dsi_rng_seed(&r, seed);
@@ -256,7 +256,7 @@ START_TEST(train_step_refuses_masks_encode_refuses)
     size_t np = m->params.n;
     float *before = malloc(np * sizeof *before);
     memcpy(before, m->params.data, np * sizeof *before);
-    ck_assert_int_eq(dsn_train_step(m, opt, x, 4, NULL, mask, NULL), DSN_E_INVALID);
+    ck_assert_int_eq(dsn_train_step(m, opt, NULL, x, 4, &(dsn_batch_args){sizeof(dsn_batch_args), NULL, mask, NULL}), DSN_E_INVALID);
     ck_assert_msg(strstr(dsn_last_error(), "sequence model"), "%s", dsn_last_error());
     ck_assert_int_eq(dsn_optimizer_steps(opt), 0);
     ck_assert_int_eq(memcmp(before, m->params.data, np * sizeof *before), 0);
@@ -270,17 +270,17 @@ START_TEST(train_step_refuses_masks_encode_refuses)
     x = batch(m, 4, 2);
     for (int i = 0; i < 20; i++) mask[i] = 1.0f;
     mask[7] = 2.0f;
-    ck_assert_int_eq(dsn_train_step(m, opt, x, 4, NULL, mask, NULL), DSN_E_INVALID);
+    ck_assert_int_eq(dsn_train_step(m, opt, NULL, x, 4, &(dsn_batch_args){sizeof(dsn_batch_args), NULL, mask, NULL}), DSN_E_INVALID);
     ck_assert_msg(strstr(dsn_last_error(), "item 1, frame 2"), "%s", dsn_last_error());
     mask[7] = NAN;
-    ck_assert_int_eq(dsn_train_step(m, opt, x, 4, NULL, mask, NULL), DSN_E_INVALID);
+    ck_assert_int_eq(dsn_train_step(m, opt, NULL, x, 4, &(dsn_batch_args){sizeof(dsn_batch_args), NULL, mask, NULL}), DSN_E_INVALID);
     ck_assert_int_eq(dsn_optimizer_steps(opt), 0);
     mask[7] = 0.0f;
-    ck_assert_int_eq(dsn_train_step(m, opt, x, 4, NULL, mask, NULL), DSN_OK);
+    ck_assert_int_eq(dsn_train_step(m, opt, NULL, x, 4, &(dsn_batch_args){sizeof(dsn_batch_args), NULL, mask, NULL}), DSN_OK);
     ck_assert_int_eq(dsn_optimizer_steps(opt), 1);
     /* NaN data: the message names the observation */
     x[2 * 30 + 7] = NAN;
-    ck_assert_int_eq(dsn_train_step(m, opt, x, 4, NULL, NULL, NULL), DSN_E_NUMERIC);
+    ck_assert_int_eq(dsn_train_step(m, opt, NULL, x, 4, NULL), DSN_E_NUMERIC);
     ck_assert_msg(strstr(dsn_last_error(), "observation 2 (element 7"), "%s", dsn_last_error());
     free(x);
     dsn_optimizer_free(opt);
@@ -450,13 +450,13 @@ static void faults_at_every_operation(const char *family, const char *cfg, int w
     dsn_model *m = make(family, cfg);
     dsn_optimizer *opt = with_opt ? make_opt(m) : NULL;
     float *x = batch(m, 4, 5);
-    if (opt) ck_assert_int_eq(dsn_train_step(m, opt, x, 4, NULL, NULL, NULL), DSN_OK);
+    if (opt) ck_assert_int_eq(dsn_train_step(m, opt, NULL, x, 4, NULL), DSN_OK);
     ck_assert_int_eq(dsn_model_save(m, opt, path), DSN_OK);
     unsigned char *prev, *now;
     size_t prev_len, now_len;
     ck_assert_int_eq(dsi_read_file(path, 1 << 26, &prev, &prev_len), DSN_OK);
     /* change the weights so a completed save is visible */
-    if (opt) ck_assert_int_eq(dsn_train_step(m, opt, x, 4, NULL, NULL, NULL), DSN_OK);
+    if (opt) ck_assert_int_eq(dsn_train_step(m, opt, NULL, x, 4, NULL), DSN_OK);
     else m->params.data[0] += 1.0f;
     const struct {
         int err, short_write;
@@ -642,22 +642,22 @@ static void resume_identical(const char *family, const char *cfg, int steps, int
     for (int s = 0; s < steps; s++) x[s] = batch(a, n, 100 + (uint64_t)s);
     for (int s = 0; s < steps; s++) {
         if (s == save_at) ck_assert_int_eq(dsn_model_save(a, oa, path), DSN_OK);
-        ck_assert_msg(dsn_train_step(a, oa, x[s], n, NULL, NULL, NULL) == DSN_OK, "%s", dsn_last_error());
+        ck_assert_msg(dsn_train_step(a, oa, NULL, x[s], n, NULL) == DSN_OK, "%s", dsn_last_error());
     }
     dsn_model *b;
     dsn_optimizer *ob;
     ck_assert_int_eq(dsn_model_load(&b, path), DSN_OK);
     ck_assert_int_eq(dsn_optimizer_load(&ob, b, path), DSN_OK);
     ck_assert_int_eq(dsn_optimizer_steps(ob), save_at);
-    for (int s = save_at; s < steps; s++) ck_assert_int_eq(dsn_train_step(b, ob, x[s], n, NULL, NULL, NULL), DSN_OK);
+    for (int s = save_at; s < steps; s++) ck_assert_int_eq(dsn_train_step(b, ob, NULL, x[s], n, NULL), DSN_OK);
     ck_assert_msg(same_params(a, b), "%s: resumed weights differ", family);
     ck_assert_int_eq(dsn_optimizer_steps(oa), dsn_optimizer_steps(ob));
     ck_assert_int_eq(memcmp(oa->optim.m, ob->optim.m, oa->optim.n * sizeof(float)), 0);
     ck_assert_int_eq(memcmp(oa->optim.v, ob->optim.v, oa->optim.n * sizeof(float)), 0);
     /* the RNG went on identically too: the next step agrees */
     float la, lb;
-    ck_assert_int_eq(dsn_train_step(a, oa, x[0], n, NULL, NULL, &la), DSN_OK);
-    ck_assert_int_eq(dsn_train_step(b, ob, x[0], n, NULL, NULL, &lb), DSN_OK);
+    ck_assert_int_eq(dsn_train_step(a, oa, &la, x[0], n, NULL), DSN_OK);
+    ck_assert_int_eq(dsn_train_step(b, ob, &lb, x[0], n, NULL), DSN_OK);
     ck_assert_int_eq(memcmp(&la, &lb, sizeof la), 0);
     ck_assert(same_params(a, b));
     if (!strcmp(family, "vq-vae")) {
@@ -711,14 +711,14 @@ START_TEST(resume_fit_ts_dsae_second_stage)
     dsn_optimizer *ob = make_opt(b);
     ck_assert_int_eq(dsn_options_set(fo, "checkpoint", ck), DSN_OK);
     ck_assert_int_eq(dsn_fit(b, ob, ds, NULL, fo, stop_after_epoch2, NULL), DSN_OK);
-    ck_assert_int_eq(dsn_model_epoch(b), 2);
+    ck_assert_int_eq(tu_info(b).epoch, 2);
     dsn_optimizer_free(ob);
     dsn_model_free(b);
     ck_assert_int_eq(dsn_model_load(&b, ck), DSN_OK);
     ck_assert_int_eq(dsn_optimizer_load(&ob, b, ck), DSN_OK);
     ck_assert_int_eq(dsn_fit(b, ob, ds, NULL, fo, NULL, NULL), DSN_OK);
-    ck_assert_int_eq(dsn_model_epoch(b), 4);
-    ck_assert_int_eq(dsn_model_epoch(a), 4);
+    ck_assert_int_eq(tu_info(b).epoch, 4);
+    ck_assert_int_eq(tu_info(a).epoch, 4);
     ck_assert_msg(same_params(a, b), "resumed TS-DSAE differs from the uninterrupted run");
     ck_assert_int_eq(dsn_optimizer_steps(oa), dsn_optimizer_steps(ob));
     dsn_options_free(fo);
@@ -753,8 +753,8 @@ static void skipped_steps_change_nothing(const char *family, const char *cfg)
     dsn_model *m = make(family, cfg);
     dsn_optimizer *opt = make_opt(m);
     float *x = batch(m, 4, 8);
-    ck_assert_int_eq(dsn_train_step(m, opt, x, 4, NULL, NULL, NULL), DSN_OK);
-    ck_assert_int_eq(dsn_train_step(m, opt, x, 4, NULL, NULL, NULL), DSN_OK);
+    ck_assert_int_eq(dsn_train_step(m, opt, NULL, x, 4, NULL), DSN_OK);
+    ck_assert_int_eq(dsn_train_step(m, opt, NULL, x, 4, NULL), DSN_OK);
     /* every weight (one alone may vanish: relu(NaN) reads as 0) */
     for (size_t i = 0; i < m->params.n; i++) m->params.data[i] = NAN;
     size_t np = m->params.n, no = opt->optim.n;
@@ -766,7 +766,7 @@ static void skipped_steps_change_nothing(const char *family, const char *cfg)
     int vq = !strcmp(family, "vq-vae");
     double cb_steps = vq ? stat_of(m, "codebook.steps") : 0, cb_restarts = vq ? stat_of(m, "codebook.restarts") : 0;
     for (int k = 1; k <= 3; k++) {
-        ck_assert_int_eq(dsn_train_step(m, opt, x, 4, NULL, NULL, NULL), DSN_E_NUMERIC);
+        ck_assert_int_eq(dsn_train_step(m, opt, NULL, x, 4, NULL), DSN_E_NUMERIC);
         char want[64];
         snprintf(want, sizeof want, "step skipped (%d in a row", k);
         ck_assert_msg(strstr(dsn_last_error(), want), "%s", dsn_last_error());

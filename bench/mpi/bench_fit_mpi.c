@@ -124,7 +124,9 @@ int main(int argc, char **argv)
     qsort(c, 3, sizeof *c, cmp);
     qsort(sum_ms, 3, sizeof *sum_ms, cmp);
     /* the same payload through MPI_Allreduce alone, for reference */
-    size_t payload = dsn_model_num_params(m);
+    dsn_model_info mi = DSN_MODEL_INFO_INIT;
+    CK(dsn_model_describe(m, &mi));
+    size_t payload = mi.num_params;
     float *buf = calloc(payload, sizeof(float)), *out = calloc(payload, sizeof(float));
     double ar[5];
     for (int k = 0; k < 5; k++) {

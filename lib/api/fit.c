@@ -24,6 +24,8 @@ typedef struct fit_cfg {
     char checkpoint[512];
 } fit_cfg;
 
+static dsn_status read_keys(fit_cfg *c, const dsn_options *opts);
+
 static dsn_status read_cfg(fit_cfg *c, const dsn_options *opts, const dsn_model *m)
 {
     memset(c, 0, sizeof *c);
@@ -36,6 +38,21 @@ static dsn_status read_cfg(fit_cfg *c, const dsn_options *opts, const dsn_model 
     c->log_every = 10;
     c->max_skipped = DSI_FIT_MAX_SKIPPED;
     c->seed = m->seed;
+    /* the family's own defaults first (e.g. sequence models count steps, not
+     * passes: a fixed steps_per_epoch), then the caller's options */
+    if (m->vt->fit_defaults) {
+        dsn_options *d = NULL;
+        dsn_status st = dsn_options_create(&d);
+        if (st == DSN_OK) st = dsn_options_parse(d, m->vt->fit_defaults);
+        if (st == DSN_OK) st = read_keys(c, d);
+        dsn_options_free(d);
+        if (st != DSN_OK) return st;
+    }
+    return read_keys(c, opts);
+}
+
+static dsn_status read_keys(fit_cfg *c, const dsn_options *opts)
+{
     dsi_optr r;
     dsn_status st = dsi_optr_init(&r, opts, "dsn_fit");
     if (st != DSN_OK) return st;
@@ -250,6 +267,11 @@ done:
     dsi_free(dense);
     dsi_free(seen);
     return st;
+}
+
+const char *dsn_fit_defaults(const dsn_model *m)
+{
+    return m && m->vt->fit_defaults ? m->vt->fit_defaults : "";
 }
 
 dsn_status dsn_fit(dsn_model *m, dsn_optimizer *opt, const dsn_dataset *train, const dsn_dataset *valid,

@@ -63,7 +63,9 @@ dsn_status dsn_optimizer_create(dsn_optimizer **out, dsn_model *model, const cha
     dsn_status st = dsn_options_create(&o->opts);
     for (size_t i = 0; st == DSN_OK && opts && i < opts->count; i++)
         st = dsn_options_set(o->opts, opts->items[i].key, opts->items[i].value);
-    if (st == DSN_OK) st = configure(o, o->kind, opts);
+    if (st == DSN_OK && model->vt->lr_default && !dsn_options_get(o->opts, "lr")) /* the family's own default */
+        st = dsn_options_set(o->opts, "lr", model->vt->lr_default);
+    if (st == DSN_OK) st = configure(o, o->kind, o->opts);
     if (st != DSN_OK) {
         dsi_error_prefix("dsn_optimizer_create");
         dsn_optimizer_free(o);

@@ -72,18 +72,22 @@ dsn_status dsi_train_on_reduced(dsn_model *m, dsn_optimizer *opt, const dsi_inpu
     return st;
 }
 
-dsn_status dsn_train_step(dsn_model *m, dsn_optimizer *opt, const float *x, size_t n, const int32_t *groups,
-                          const float *mask, float *loss)
+dsn_status dsn_train_step(dsn_model *m, dsn_optimizer *opt, float *loss, const float *x, size_t n,
+                          const dsn_batch_args *args)
 {
     DSI_CHECK_NULL(m, "dsn_train_step: model");
     DSI_CHECK_NULL(opt, "dsn_train_step: optimizer");
     DSI_CHECK_NULL(x, "dsn_train_step: x");
     if (opt->model != m) return dsi_error(DSN_E_INVALID, "dsn_train_step: the optimizer belongs to another model");
     if (n == 0 || n > ((size_t)1 << 24)) return dsi_error(DSN_E_SHAPE, "dsn_train_step: batch of %zu items", n);
-    dsn_status st = dsi_check_obs(x, n, m->obs_size, "dsn_train_step");
-    if (st == DSN_OK) st = dsi_check_mask(m, mask, n, "dsn_train_step");
+    dsn_batch_args a;
+    dsn_status st = dsi_batch_args_read(&a, args, "dsn_train_step");
+    if (st == DSN_OK && a.part)
+        st = dsi_error(DSN_E_INVALID, "dsn_train_step: args->part is for dsn_encode (a training step trains every part)");
+    if (st == DSN_OK) st = dsi_check_obs(x, n, m->obs_size, "dsn_train_step");
+    if (st == DSN_OK) st = dsi_check_mask(m, a.mask, n, "dsn_train_step");
     if (st != DSN_OK) return st;
-    dsi_input in = {x, n, groups, 0, mask, 0};
+    dsi_input in = {x, n, a.groups, 0, a.mask, 0};
     st = dsi_train_on(m, opt, &in, loss);
     if (st != DSN_OK) dsi_error_prefix("dsn_train_step");
     return st;

@@ -135,6 +135,12 @@ struct dsi_model_vt {
     /* 1: dsn_fit draws batches of groups from a labelled dataset (ML-VAE);
      * 0: labels are for evaluation only and batches are plain shuffles. */
     int grouped;
+    /* dsn_fit defaults of this family ("key=value, ..." of dsn_fit's keys,
+     * read before the caller's options), NULL: dsn_fit's own defaults */
+    const char *fit_defaults;
+    /* the optimizers' learning rate for this family when the caller sets none
+     * (text, e.g. "2e-3"), NULL: the optimizer's own default */
+    const char *lr_default;
 
     /* ---- optional hooks (NULL: the model has no such thing) ---- */
     /* Training stages, e.g. "constrained, full" (static text for messages and

@@ -52,12 +52,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     st = dsn_dataset_load_audio(&ds, path, NULL);
     fuzz_check_status(st);
     if (st == DSN_OK) {
-        size_t n = dsn_dataset_size(ds), d = dsn_dataset_obs_size(ds);
+        size_t n = tu_ds(ds).size, d = tu_ds(ds).obs_size;
         if (n && d < (1u << 20)) {
             float *x = malloc((d ? d : 1) * sizeof *x);
             int32_t l;
             if (!x) abort();
-            fuzz_check_status(dsn_dataset_get(ds, 0, x, d, &l));
+            fuzz_check_status(dsn_dataset_get(ds, x, d, &l, 0));
             free(x);
         }
         dsn_dataset_free(ds);

@@ -11,6 +11,7 @@
 #define DSN_FUZZ_COMMON_H
 
 #include <disent.h>
+#include "../support/describe.h"
 
 #include <stddef.h>
 #include <stdint.h>

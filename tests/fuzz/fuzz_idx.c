@@ -21,11 +21,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     dsn_status st = dsn_dataset_from_idx(&ds, img, lab);
     fuzz_check_status(st);
     if (st == DSN_OK) {
-        size_t n = dsn_dataset_size(ds), d = dsn_dataset_obs_size(ds);
+        size_t n = tu_ds(ds).size, d = tu_ds(ds).obs_size;
         float *x = malloc((d ? d : 1) * sizeof *x);
         int32_t l;
         if (!x) abort();
-        if (n) fuzz_check_status(dsn_dataset_get(ds, n - 1, x, d, &l));
+        if (n) fuzz_check_status(dsn_dataset_get(ds, x, d, &l, n - 1));
         free(x);
         dsn_dataset_free(ds);
     } else if (ds) {

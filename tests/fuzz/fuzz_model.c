@@ -9,8 +9,8 @@
 
 static void exercise(dsn_model *m, const char *path)
 {
-    size_t d = dsn_model_obs_size(m);
-    if (d == 0 || d > (1u << 16) || dsn_model_num_params(m) > (1u << 20)) return;
+    size_t d = tu_info(m).obs_size;
+    if (d == 0 || d > (1u << 16) || tu_info(m).num_params > (1u << 20)) return;
     float *x = calloc(2 * d, sizeof *x), *y = calloc(2 * d, sizeof *y);
     if (!x || !y) abort();
     for (size_t i = 0; i < 2 * d; i++) x[i] = (float)((i * 37) % 11) / 10.0f;
@@ -19,7 +19,7 @@ static void exercise(dsn_model *m, const char *path)
     dsn_status st = dsn_session_create(&s, m, 2);
     if (st == DSN_OK) st = dsn_encoding_create(&e, m, 2);
     if (st == DSN_OK) st = dsn_encode(s, e, x, 2, NULL);
-    if (st == DSN_OK) st = dsn_decode(s, e, y, 2 * d);
+    if (st == DSN_OK) st = dsn_decode(s, y, 2 * d, e);
     fuzz_check_status(st);
     dsn_encoding_free(e);
     dsn_session_free(s);
@@ -29,7 +29,7 @@ static void exercise(dsn_model *m, const char *path)
     if (st != DSN_OK) st = dsn_optimizer_create(&opt, m, "adam", NULL);
     for (int k = 0; st == DSN_OK && k < 2; k++) {
         float loss;
-        st = dsn_train_step(m, opt, x, 2, NULL, NULL, &loss);
+        st = dsn_train_step(m, opt, &loss, x, 2, NULL);
         fuzz_check_status(st);
     }
     dsn_optimizer_free(opt);

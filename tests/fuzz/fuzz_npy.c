@@ -14,12 +14,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     dsn_status st = dsn_dataset_from_npy(&ds, path, NULL);
     fuzz_check_status(st);
     if (st == DSN_OK) {
-        size_t n = dsn_dataset_size(ds), d = dsn_dataset_obs_size(ds);
+        size_t n = tu_ds(ds).size, d = tu_ds(ds).obs_size;
         if (n && d && d < (1u << 20)) {
             float *x = malloc(d * sizeof *x);
             int32_t lab;
             if (!x) abort();
-            fuzz_check_status(dsn_dataset_get(ds, n - 1, x, d, &lab));
+            fuzz_check_status(dsn_dataset_get(ds, x, d, &lab, n - 1));
             free(x);
         }
         dsn_dataset_free(ds);

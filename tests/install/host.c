@@ -18,9 +18,11 @@ int main(void)
     int32_t g[8];
     for (int i = 0; i < 8 * 4; i++) x[i] = (float)(i % 2);
     for (int i = 0; i < 8; i++) g[i] = i / 4;
+    dsn_batch_args args = DSN_BATCH_ARGS_INIT;
+    args.groups = g;
     if (dsn_options_create(&o) || dsn_options_parse(o, "input_dim=4, hidden=8, style_dim=2, content_dim=2") ||
         dsn_model_create(&m, "ml-vae", o) || dsn_optimizer_create(&opt, m, "adam", NULL) ||
-        dsn_train_step(m, opt, x, 8, g, NULL, &loss)) {
+        dsn_train_step(m, opt, &loss, x, 8, &args)) {
         fprintf(stderr, "host: %s\n", dsn_last_error());
         return 1;
     }

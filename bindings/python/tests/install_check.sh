@@ -46,8 +46,9 @@ w1=$(basename "$T"/w1/*.whl); w2=$(basename "$T"/w2/*.whl)
 arch=$(uname -m)
 [ "$w1" = "disent-0.1.0-py3-none-any.whl" ] || fail "pure wheel named $w1"
 [ "$w2" = "disent-0.1.0-py3-none-linux_$arch.whl" ] || fail "wheel with the library named $w2"
-"$PY" -m zipfile -l "$T/w2/$w2" | grep -q "disent/libdisent.so.0" || fail "$w2 holds no libdisent.so.0"
-! "$PY" -m zipfile -l "$T/w1/$w1" | grep -q "libdisent" || fail "$w1 holds a library"
+l2=$("$PY" -m zipfile -l "$T/w2/$w2"); l1=$("$PY" -m zipfile -l "$T/w1/$w1")
+grep -q "disent/libdisent.so.0" <<<"$l2" || fail "$w2 holds no libdisent.so.0"
+! grep -q "libdisent" <<<"$l1" || fail "$w1 holds a library"
 "$PY" -m venv --system-site-packages "$T/venv2"
 "$T/venv2/bin/python" "${PIP[@]}" "$T/w2/$w2"
 got=$(cd "$T" && env -u DISENT_LIBRARY -u DISENT_PREFIX "$T/venv2/bin/python" -c 'import disent._lib as l; print(l.LIBRARY_PATH)')
