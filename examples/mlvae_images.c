@@ -217,15 +217,40 @@ static void draw(const by_class *b, int c, size_t k, size_t *out)
 }
 
 /* ---- the independent pixel-space judge ----
- * Logistic regression on RF random ReLU features of the pixels,
- * relu(W x + b) with fixed random W ~ N(0, 16/784) and b ~ U(-1/2, 1/2): a classifier that knows
- * nothing of the model and is stronger than logistic regression on raw
- * pixels (measured test accuracies are printed). */
+ * Logistic regression on RF random ReLU features of the pixels, a
+ * classifier that knows nothing of the model (its clean test accuracy is
+ * printed):
+ *  - conv (default for square images): RF/16 random 5x5 filters (N(0, 1/25),
+ *    zero mean, bias U(-1/4, 1/4)), ReLU, then the maximum over each cell of
+ *    a 4 x 4 grid of the map: tolerant of shifts, so it recognises an object
+ *    wherever it sits in the frame;
+ *  - dense: relu(W x + b) with W ~ N(0, 16/784), b ~ U(-1/2, 1/2). */
 static int RF = 1024; /* --judge-features */
+static int JUDGE_CONV = 1; /* --judge conv|dense */
 static float *rf_w, *rf_b;
+enum { JK = 5 };
 
 static void rf_init(void)
 {
+    if (JUDGE_CONV && SIDE >= 12) {
+        int nf = RF / 16;
+        rf_w = malloc(sizeof(float) * (size_t)nf * JK * JK);
+        rf_b = malloc(sizeof(float) * (size_t)nf);
+        uint64_t saved = rnd_state;
+        rnd_state = 424242;
+        for (int f = 0; f < nf; f++) {
+            double mean = 0;
+            for (int k = 0; k < JK * JK; k++) {
+                double u1 = ((double)(rnd() >> 11) + 0.5) / 9007199254740992.0, u2 = (double)(rnd() >> 11) / 9007199254740992.0;
+                rf_w[f * JK * JK + k] = (float)(sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2) / JK);
+                mean += rf_w[f * JK * JK + k] / (JK * JK);
+            }
+            for (int k = 0; k < JK * JK; k++) rf_w[f * JK * JK + k] -= (float)mean;
+            rf_b[f] = (float)(((double)(rnd() >> 11) / 9007199254740992.0 - 0.5) * 0.5);
+        }
+        rnd_state = saved;
+        return;
+    }
     rf_w = malloc(sizeof(float) * (size_t)RF * PIX);
     rf_b = malloc(sizeof(float) * (size_t)RF);
     uint64_t saved = rnd_state;
@@ -242,6 +267,28 @@ static void rf_init(void)
 /* features of n images into out [n, RF] */
 static void rf_features(const float *x, size_t n, float *out)
 {
+    if (JUDGE_CONV && SIDE >= 12) {
+        int nf = RF / 16, M = SIDE - JK + 1, cell = (M + 3) / 4;
+        for (size_t i = 0; i < n; i++) {
+            const float *xi = x + i * PIX;
+            float *o = out + i * (size_t)RF;
+            for (int j = 0; j < RF; j++) o[j] = 0.0f; /* max of ReLU outputs >= 0 */
+            for (int f = 0; f < nf; f++) {
+                const float *w = rf_w + f * JK * JK;
+                for (int y = 0; y < M; y++)
+                    for (int xx = 0; xx < M; xx++) {
+                        float acc = rf_b[f];
+                        for (int ky = 0; ky < JK; ky++) {
+                            const float *row = xi + (size_t)(y + ky) * SIDE + xx;
+                            for (int kx = 0; kx < JK; kx++) acc += w[ky * JK + kx] * row[kx];
+                        }
+                        float *slot = o + f * 16 + (y / cell) * 4 + xx / cell;
+                        if (acc > *slot) *slot = acc;
+                    }
+            }
+        }
+        return;
+    }
     for (size_t i = 0; i < n; i++) {
         const float *xi = x + i * PIX;
         float *o = out + i * (size_t)RF;
@@ -315,7 +362,7 @@ static void usage(const char *prog)
             "usage: %s DATA_DIR [--epochs N] [--steps N] [--groups G] [--group-size K] [--encoder conv|mlp]\n"
             "       [--hidden H] [--activation A] [--style-dim 10] [--content-dim 10] [--beta 1] [--lr 1e-3]\n"
             "       [--seed 1] [--classes 0-6] [--save MODEL] [--load MODEL] [--png OUT.png] [--eval-train N]\n"
-            "       [--quick] [--judge-train 60000] [--judge-features 1024] [--baseline vae]\n"
+            "       [--quick] [--judge-train 60000] [--judge-features 1024] [--judge conv|dense] [--baseline vae]\n"
             "       [--model-opts \"key=value, ...\"] (any other ML-VAE option)\n",
             prog);
     exit(2);
@@ -383,7 +430,8 @@ static args parse(int argc, char **argv)
         else if (!strcmp(k, "--baseline")) a.baseline = v;
         else if (!strcmp(k, "--eval-train")) a.eval_train = (size_t)atol(v);
         else if (!strcmp(k, "--judge-train")) a.judge_train = (size_t)atol(v);
-        else if (!strcmp(k, "--judge-features")) RF = atoi(v) > 0 ? atoi(v) : 1024;
+        else if (!strcmp(k, "--judge-features")) RF = atoi(v) >= 16 ? atoi(v) : 1024;
+        else if (!strcmp(k, "--judge")) JUDGE_CONV = strcmp(v, "dense") != 0;
         else usage(argv[0]);
     }
     if (a.baseline && strcmp(a.baseline, "vae")) usage(argv[0]);
@@ -654,8 +702,8 @@ int main(int argc, char **argv)
         CHECK(dsn_classifier_create(&pc, "logreg", NULL));
         rf_features(jt.x, jt.n, feat);
         CHECK(dsn_classifier_fit(pc, feat, jt.n, (size_t)RF, jt.y));
-        printf("pixel-space judge: logistic regression on %d random ReLU features of the pixels, fitted on %zu training "
-               "images\n", RF, jt.n);
+        printf("pixel-space judge: logistic regression on %d random %s ReLU features of the pixels, fitted on %zu "
+               "training images\n", RF, JUDGE_CONV && SIDE >= 12 ? "5x5-conv max-pooled" : "dense", jt.n);
         free_images(&jt);
         rf_features(te.x, te.n, feat);
         CHECK(dsn_classifier_predict(pc, pred, feat, te.n, (size_t)RF));

@@ -61,6 +61,9 @@ int cmd_info(int argc, char **argv);
 int cmd_train_prior(int argc, char **argv);
 int cmd_sample(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
+/* `disent eval --metrics ...` (eval_metrics.c), dispatched by cmd_eval. */
+int cli_eval_metrics(int argc, char **argv);
+extern const char cli_eval_metrics_help[];
 int cmd_bank(int argc, char **argv);
 
 /* The training driver behind `train` and `train-prior` (cmd_train.c): prior = 0
