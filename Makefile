@@ -14,7 +14,8 @@
 #
 # Variables: BUILD (output dir, default build), BLAS=openblas|blis, SAN=1
 # (AddressSanitizer + UBSan), SAN=thread (ThreadSanitizer), SAN=fuzz (ASan +
-# UBSan + libFuzzer coverage, clang), CC, PREFIX, DESTDIR.
+# UBSan + libFuzzer coverage, clang), MPI=auto|1|0 (data-parallel dsn_fit_mpi
+# and `mpirun disent train`: auto = when pkg-config finds mpi-c), CC, PREFIX, DESTDIR.
 
 BUILD   ?= build
 PREFIX  ?= /usr/local
@@ -53,6 +54,22 @@ PKGS      := $(BLAS_PKG) kissfft-float sndfile samplerate
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
+# MPI (optional): only lib/mpi and the CLI see <mpi.h>; everything that links
+# the library links libmpi too.
+MPI ?= auto
+ifeq ($(MPI),auto)
+  MPI := $(shell pkg-config --exists mpi-c 2>/dev/null && echo 1 || echo 0)
+endif
+ifeq ($(MPI),1)
+  ifneq ($(shell pkg-config --exists mpi-c 2>/dev/null && echo y),y)
+    $(error MPI=1 but pkg-config finds no mpi-c (Debian: apt-get install libopenmpi-dev))
+  endif
+  MPI_CFLAGS := $(shell pkg-config --cflags mpi-c) -DDSN_WITH_MPI
+  MPI_LIBS   := $(shell pkg-config --libs mpi-c)
+else ifneq ($(MPI),0)
+  $(error MPI must be auto, 1 or 0)
+endif
+
 WARN     := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter
 OPT      ?= -O2 -g
 BASE_CFLAGS := -std=c11 $(OPT) $(WARN) -fPIC -fvisibility=hidden -pthread \
@@ -74,10 +91,13 @@ ifneq ($(filter fuzz thread,$(SAN)),)
 $(BUILD)/obj/lib/tensor/simd.o: SAN_FLAGS :=
 endif
 ALL_CFLAGS  = $(BASE_CFLAGS) $(SAN_FLAGS) $(CFLAGS)
-LIBS        = $(PKG_LIBS) $(BLAS_LIB) -lm -pthread
+LIBS        = $(PKG_LIBS) $(MPI_LIBS) $(BLAS_LIB) -lm -pthread
 CHECK_LIBS  = $(shell pkg-config --libs check 2>/dev/null)
 
 LIB_SRC   := $(shell scripts/list-sources.sh lib)
+ifeq ($(MPI),1)
+  LIB_SRC += $(shell scripts/list-sources.sh lib-mpi)
+endif
 LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 TEST_SRC  := $(shell scripts/list-sources.sh tests)
 TEST_BIN  := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
@@ -104,20 +124,24 @@ FUZZ_BIN  := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz/%)
 FUZZ_BUILD ?= build-fuzz
 TSAN_BUILD ?= build-tsan
 HOST_CFLAGS = -std=c11 $(OPT) $(WARN) $(SAN_FLAGS) $(CFLAGS) -D_POSIX_C_SOURCE=200809L -Iinclude
+# the library's MPI part and the CLI (which calls MPI_Init under mpirun)
+$(BUILD)/obj/lib/mpi/%.o: ALL_CFLAGS += $(MPI_CFLAGS)
+$(BUILD)/obj/tools/disent/%.o: HOST_CFLAGS += $(MPI_CFLAGS)
 
 SO_NAME   := libdisent.so.$(MAJOR)
 SO_FILE   := $(BUILD)/libdisent.so.$(VERSION)
 A_FILE    := $(BUILD)/libdisent.a
 PC_FILE   := $(BUILD)/disent.pc
+CMAKE_FILES := $(BUILD)/cmake/disentConfig.cmake $(BUILD)/cmake/disentConfigVersion.cmake
 
 .SECONDARY:
-.PHONY: FORCE test-bins fuzz fuzz-bins fuzz-seeds tsan all lib tools examples test check demo demo-mlvae bench install uninstall clean setup check-header check-exports examples
+.PHONY: FORCE test-mpi test-bins fuzz fuzz-bins fuzz-seeds tsan all lib tools examples test check demo demo-mlvae bench install uninstall clean setup check-header check-exports examples
 all: lib tools examples
 examples: $(EX_BIN) $(EXX_BIN)
 # every Check suite built, none run (used to check that a merged tree compiles)
-test-bins: $(TEST_BIN)
+test-bins: $(TEST_BIN) $(MPI_TEST_BIN)
 tools: $(TOOL_BIN) $(CLI_BIN)
-lib: $(SO_FILE) $(BUILD)/libdisent.so $(A_FILE) $(PC_FILE)
+lib: $(SO_FILE) $(BUILD)/libdisent.so $(A_FILE) $(PC_FILE) $(CMAKE_FILES)
 
 setup:
 	@scripts/setup-deps.sh
@@ -141,13 +165,21 @@ $(SO_FILE): $(LIB_OBJ) lib/disent.map
 $(BUILD)/libdisent.so: $(SO_FILE)
 	$(Q)ln -sf $(SO_NAME) $@
 
-PC_SED = sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' -e 's|@INCDIR@|$(INCDIR)|' \
-	    -e 's|@VERSION@|$(VERSION)|' -e 's|@REQUIRES@|$(PKGS)|' disent.pc.in
+# disent.pc and the CMake package config: the paths of PREFIX, and as private
+# libraries only what libdisent.a itself calls (pkg-config --static), never the
+# cflags of those libraries (a host includes disent.h alone)
+LIBS_PRIVATE = $(strip $(PKG_LIBS) $(MPI_LIBS) $(BLAS_LIB) -lm -pthread)
+CFG_SED = sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' -e 's|@INCDIR@|$(INCDIR)|g' \
+	    -e 's|@VERSION@|$(VERSION)|g' -e 's|@MAJOR@|$(MAJOR)|g' -e 's|@HAVE_MPI@|$(MPI)|g' \
+	    -e 's|@LIBS_PRIVATE@|$(LIBS_PRIVATE)|g' -e 's|@LIBS_PRIVATE_LIST@|$(subst $(eval) ,;,$(LIBS_PRIVATE))|g'
 
-# the .pc records PREFIX, so it is rewritten when PREFIX changes
+# they record PREFIX, so they are rewritten when PREFIX changes
 $(PC_FILE): disent.pc.in include/disent.h FORCE
 	@mkdir -p $(BUILD)
-	$(Q)$(PC_SED) > $@.new && { cmp -s $@.new $@ && rm $@.new || mv $@.new $@; }
+	$(Q)$(CFG_SED) disent.pc.in > $@.new && { cmp -s $@.new $@ && rm $@.new || mv $@.new $@; }
+$(BUILD)/cmake/%.cmake: cmake/%.cmake.in include/disent.h FORCE
+	@mkdir -p $(BUILD)/cmake
+	$(Q)$(CFG_SED) $< > $@.new && { cmp -s $@.new $@ && rm $@.new || mv $@.new $@; }
 FORCE:
 
 # ---- tests ---------------------------------------------------------------
@@ -169,6 +201,15 @@ check-header: $(BUILD)/cxx_header_test
 	$(CC) -std=c99 -pedantic -Wall -Wextra -Werror -fsyntax-only -x c include/disent.h
 	$(CXX) -std=c++98 -pedantic -Wall -Wextra -Werror -fsyntax-only -x c++ include/disent.h
 	$(BUILD)/cxx_header_test
+
+# data-parallel training over MPI (tests/mpi/run.sh: mpirun -np 1, 2, 3 and bad input)
+MPI_TEST_BIN := $(if $(filter 1,$(MPI)),$(BUILD)/tests/mpi/fit_mpi_check)
+$(BUILD)/tests/mpi/%: tests/mpi/%.c $(A_FILE)
+	@mkdir -p $(dir $@)
+	@echo '  TEST    $@'
+	$(Q)$(CC) $(TEST_CFLAGS) $(MPI_CFLAGS) $< -o $@ $(A_FILE) $(LIBS)
+test-mpi: $(MPI_TEST_BIN) $(CLI_BIN)
+	$(if $(MPI_TEST_BIN),tests/mpi/run.sh $(MPI_TEST_BIN) $(CLI_BIN),@echo 'test-mpi: this build has no MPI (MPI=1 to require it)'; exit 1)
 
 check-exports: $(SO_FILE)
 	scripts/check-exports.sh $(SO_FILE)
@@ -219,7 +260,12 @@ demo-mlvae: setup lib $(BUILD)/examples/mlvae_images
 demo: setup lib
 	BUILD=$(BUILD) scripts/demo-tsdsae.sh
 
-bench: $(BENCH_BIN)
+MPI_BENCH_BIN := $(if $(filter 1,$(MPI)),$(BUILD)/bench/mpi/bench_fit_mpi)
+bench: $(BENCH_BIN) $(MPI_BENCH_BIN)
+$(BUILD)/bench/mpi/%: bench/mpi/%.c $(A_FILE)
+	@mkdir -p $(dir $@)
+	@echo '  BENCH   $@'
+	$(Q)$(CC) $(ALL_CFLAGS) $(MPI_CFLAGS) -O3 $< -o $@ $(A_FILE) $(LIBS)
 $(BUILD)/bench/%: bench/%.c $(A_FILE)
 	@mkdir -p $(dir $@)
 	@echo '  BENCH   $@'
@@ -300,18 +346,26 @@ endif
 check: setup
 	scripts/check-all.sh
 
-install: lib $(CLI_BIN)
-	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCDIR) $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(PREFIX)/bin
-	install -m 755 $(CLI_BIN) $(DESTDIR)$(PREFIX)/bin/
+# The programs (disent, features) link libdisent.a and need no library path; a
+# host linking libdisent.so from a PREFIX outside the loader's path uses an
+# rpath (pkg-config --variable=rpath disent) or ldconfig: docs/install.md.
+install: lib $(CLI_BIN) $(BUILD)/tools/features
+	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCDIR) $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(PREFIX)/bin \
+	    $(DESTDIR)$(LIBDIR)/cmake/disent
+	install -m 755 $(CLI_BIN) $(BUILD)/tools/features $(DESTDIR)$(PREFIX)/bin/
 	install -m 644 include/disent.h $(DESTDIR)$(INCDIR)/
+	$(if $(filter 1,$(MPI)),install -m 644 include/disent_mpi.h $(DESTDIR)$(INCDIR)/)
 	install -m 755 $(SO_FILE) $(DESTDIR)$(LIBDIR)/
 	ln -sf libdisent.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(SO_NAME)
 	ln -sf $(SO_NAME) $(DESTDIR)$(LIBDIR)/libdisent.so
 	install -m 644 $(A_FILE) $(DESTDIR)$(LIBDIR)/
 	install -m 644 $(PC_FILE) $(DESTDIR)$(LIBDIR)/pkgconfig/
+	install -m 644 $(CMAKE_FILES) $(DESTDIR)$(LIBDIR)/cmake/disent/
 
 uninstall:
-	rm -f $(DESTDIR)$(INCDIR)/disent.h $(DESTDIR)$(LIBDIR)/libdisent.* $(DESTDIR)$(LIBDIR)/pkgconfig/disent.pc $(DESTDIR)$(PREFIX)/bin/disent
+	rm -f $(DESTDIR)$(INCDIR)/disent.h $(DESTDIR)$(INCDIR)/disent_mpi.h $(DESTDIR)$(LIBDIR)/libdisent.* $(DESTDIR)$(LIBDIR)/pkgconfig/disent.pc $(DESTDIR)$(PREFIX)/bin/disent \
+	    $(DESTDIR)$(PREFIX)/bin/features
+	rm -rf $(DESTDIR)$(LIBDIR)/cmake/disent
 
 clean:
 	rm -rf $(BUILD)

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The README's test command (make check) runs this after installing the
 # packages: the layer check, both build systems, gcc and clang warning-free, every Check suite,
-# the Python tests, the BLIS build, an install + pkg-config link test, and the
+# the Python tests, data-parallel training over MPI (tests/mpi), the BLIS build, an install +
+# pkg-config link test, and the
 # suites and the Python tests again under AddressSanitizer + UndefinedBehaviorSanitizer.
 # Exits non-zero on the first failure.
 set -euo pipefail
@@ -21,6 +22,9 @@ step "public header: a doc comment on every DSN_API function, no family names, s
 
 step "make (gcc, -Werror) + suites"
 make -j"$JOBS" BUILD="$OUT/gcc" CFLAGS=-Werror test
+
+step "MPI: data-parallel fit = one process (mpirun -np 1, 2, 3), bad input never hangs, mpirun disent train"
+make -j"$JOBS" BUILD="$OUT/gcc" CFLAGS=-Werror MPI=1 test-mpi
 
 step "ABI: no change to the baseline abi/libdisent.abi (additions allowed)"
 scripts/check-abi.sh "$OUT/gcc/libdisent.so.$(scripts/version.sh)"
@@ -51,12 +55,15 @@ step "BLIS build"
 make -j"$JOBS" BUILD="$OUT/blis" BLAS=blis CFLAGS=-Werror lib "$OUT/blis/tests/test_autodiff"
 "$OUT/blis/tests/test_autodiff"
 
-step "install + link through pkg-config"
-rm -rf "$OUT/stage"
+step "install (make and meson) + hosts through pkg-config (shared, static) and CMake (tests/install)"
+rm -rf "$OUT/stage" "$OUT/mstage"
 make BUILD="$OUT/gcc" PREFIX="$PWD/$OUT/stage" install >/dev/null
-PKG_CONFIG_PATH="$PWD/$OUT/stage/lib/pkgconfig" cc tests/cxx/pkgconfig_test.c -o "$OUT/pkgconfig_test" \
-    $(PKG_CONFIG_PATH="$PWD/$OUT/stage/lib/pkgconfig" pkg-config --cflags --libs disent) -Wl,-rpath,"$PWD/$OUT/stage/lib"
-"$OUT/pkgconfig_test"
+tests/install/run.sh "$OUT/stage"
+meson configure "$OUT/meson" -Dprefix="$PWD/$OUT/mstage" >/dev/null
+meson install -C "$OUT/meson" >/dev/null
+tests/install/run.sh "$OUT/mstage"
+step "offline pip install of bindings/python into fresh venvs: finds the library, wheel tags"
+bindings/python/tests/install_check.sh "$OUT/stage"
 
 if [ -d bindings/python/tests ]; then
   step "Python tests"

@@ -2,7 +2,8 @@
 # Prints the source files of one part of the tree, one per line, sorted.
 # Both the Makefile and meson.build take their file lists from here, so the
 # two builds always compile the same files.
-#   lib    library sources (lib/*/*.c)
+#   lib    library sources (lib/*/*.c but lib/mpi)
+#   lib-mpi  the library's MPI part (lib/mpi/*.c), built only with MPI
 #   tests  test suites (tests/test_*.c)
 #   support test support sources (tests/support/*.c)
 #   bench  benchmark programs (bench/*.c)
@@ -13,7 +14,8 @@
 #   fuzz   libFuzzer harnesses (tests/fuzz/fuzz_*.c), one program per file
 cd "$(dirname "$0")/.." || exit 1
 case "$1" in
-  lib) ls lib/*/*.c ;;
+  lib) ls lib/*/*.c | grep -v '^lib/mpi/' ;;
+  lib-mpi) ls lib/mpi/*.c ;;
   tests) ls tests/test_*.c ;;
   support) ls tests/support/*.c 2>/dev/null ;;
   bench) ls bench/*.c 2>/dev/null ;;
@@ -22,5 +24,5 @@ case "$1" in
   examples-cxx) ls examples/*.cpp 2>/dev/null ;;
   disent) ls tools/disent/*.c ;;
   fuzz) ls tests/fuzz/fuzz_*.c 2>/dev/null ;;
-  *) echo "usage: $0 lib|tests|support|bench|tools|examples|examples-cxx|disent|fuzz" >&2; exit 2 ;;
+  *) echo "usage: $0 lib|lib-mpi|tests|support|bench|tools|examples|examples-cxx|disent|fuzz" >&2; exit 2 ;;
 esac | LC_ALL=C sort

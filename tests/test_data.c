@@ -599,6 +599,62 @@ START_TEST(group_sampler_batches)
 }
 END_TEST
 
+/* A data-parallel part of a batch (part_lo, part_n) is exactly those rows of
+ * the whole batch, and drawing it uses the RNG as drawing the whole batch
+ * does (the next batches agree). Group ids are the whole batch's. */
+START_TEST(batch_parts)
+{
+    float x[40];
+    int32_t lab[40];
+    for (int i = 0; i < 40; i++) x[i] = (float)i, lab[i] = i % 6;
+    int shape[1] = {1};
+    dsi_dataset *ds;
+    ck_assert_int_eq(dsi_dataset_from_memory(&ds, x, 40, 1, shape, lab, NULL), DSN_OK);
+    for (int grouped = 0; grouped < 2; grouped++) {
+        const size_t B = grouped ? 15 : 7; /* 5 groups x 3, or 7 items */
+        const size_t parts[3][2] = {{0, 3}, {3, 2}, {5, 99}}; /* the last one clamped */
+        for (int p = 0; p < 3; p++) {
+            dsi_group_sampler *gw = NULL, *gp = NULL;
+            dsi_epoch_iter *iw = NULL, *ip = NULL;
+            if (grouped) {
+                ck_assert_int_eq(dsi_group_sampler_create(&gw, ds, 5, 3, 9), DSN_OK);
+                ck_assert_int_eq(dsi_group_sampler_create(&gp, ds, 5, 3, 9), DSN_OK);
+            } else {
+                ck_assert_int_eq(dsi_epoch_iter_create(&iw, ds, B, 1, 9), DSN_OK);
+                ck_assert_int_eq(dsi_epoch_iter_create(&ip, ds, B, 1, 9), DSN_OK);
+            }
+            size_t lo = grouped ? parts[p][0] * 3 : parts[p][0], n = grouped ? parts[p][1] * 3 : parts[p][1];
+            float wx[15], px[300];
+            int32_t wg[15], pg[300], wi[15], pi[300];
+            dsi_batch whole = {wx, wg, NULL, NULL, wi, B, 0};
+            dsi_batch part = {px, pg, NULL, NULL, pi, n, 0, lo, n};
+            for (int step = 0; step < 4; step++) {
+                dsn_status a = grouped ? dsi_group_sampler_next(gw, &whole) : dsi_epoch_iter_next(iw, &whole);
+                dsn_status b = grouped ? dsi_group_sampler_next(gp, &part) : dsi_epoch_iter_next(ip, &part);
+                ck_assert_int_eq(a, DSN_OK);
+                ck_assert_int_eq(b, DSN_OK);
+                if (whole.n == 0) { /* end of an epoch: both */
+                    ck_assert_uint_eq(part.n, 0);
+                    continue;
+                }
+                size_t want = lo + n > whole.n ? whole.n - lo : n;
+                ck_assert_uint_eq(part.n, want);
+                for (size_t j = 0; j < part.n; j++) {
+                    ck_assert_int_eq(pi[j], wi[lo + j]);
+                    ck_assert_float_eq(px[j], wx[lo + j]);
+                    ck_assert_int_eq(pg[j], wg[lo + j]);
+                }
+            }
+            dsi_group_sampler_free(gw);
+            dsi_group_sampler_free(gp);
+            dsi_epoch_iter_free(iw);
+            dsi_epoch_iter_free(ip);
+        }
+    }
+    dsi_dataset_free(ds);
+}
+END_TEST
+
 START_TEST(epoch_iterator_covers_once)
 {
     float x[23];
@@ -794,6 +850,7 @@ int main(void)
     tcase_add_test(tc, mnist_real_files);
     tcase_add_test(tc, group_sampler_batches);
     tcase_add_test(tc, epoch_iterator_covers_once);
+    tcase_add_test(tc, batch_parts);
     tcase_add_test(tc, splits_random_and_stratified);
     tcase_add_test(tc, gather_rows);
     suite_add_tcase(s, tc);

@@ -81,6 +81,47 @@ START_TEST(sample_moments_and_mean_mode)
 }
 END_TEST
 
+/* Under a data-parallel shard the noise of a part's rows is the noise one
+ * process draws for those rows of the whole batch, for item rows (and their
+ * multiples: frames) and group rows, and the RNG ends where one process's
+ * does. */
+START_TEST(sample_shard_noise)
+{
+    enum { B = 7, G = 5, D = 3, T = 4 };
+    float mu[B * T * D], lv[B * T * D];
+    for (int i = 0; i < B * T * D; i++) mu[i] = 0.1f * (float)i, lv[i] = -0.5f;
+    dsi_tape t;
+    dsi_tape_init(&t);
+    const int rows_of[3] = {B, G, B * T}; /* items, groups, frames */
+    for (int kind = 0; kind < 3; kind++) {
+        int R = rows_of[kind], sh[2] = {R, D};
+        dsi_rng whole_rng, part_rng;
+        dsi_rng_seed(&whole_rng, 11);
+        dsi_var *whole = dsi_gauss_sample(&t, dsi_tape_wrap(&t, mu, 2, sh), dsi_tape_wrap(&t, lv, 2, sh), &whole_rng, 0);
+        ck_assert_ptr_nonnull(whole);
+        /* items [2, 5) and groups [1, 3) of the batch */
+        size_t lo = kind == 1 ? 1 : 2, n = kind == 1 ? 2 : 3, per = kind == 2 ? T : 1;
+        t.shard = (dsi_shard){2, 3, B, 1, 2, G};
+        int psh[2] = {(int)(n * per), D};
+        dsi_rng_seed(&part_rng, 11);
+        const float *pm = mu + lo * per * D, *pl = lv + lo * per * D;
+        dsi_var *part = dsi_gauss_sample(&t, dsi_tape_wrap(&t, pm, 2, psh), dsi_tape_wrap(&t, pl, 2, psh), &part_rng, 0);
+        memset(&t.shard, 0, sizeof t.shard);
+        ck_assert_ptr_nonnull(part);
+        ck_assert_int_eq(memcmp(part->x, whole->x + lo * per * D, sizeof(float) * n * per * D), 0);
+        ck_assert_int_eq(memcmp(&part_rng, &whole_rng, sizeof part_rng), 0);
+    }
+    /* rows that are neither the part's items nor its groups: an error */
+    t.shard = (dsi_shard){2, 3, B, 1, 2, G};
+    int bad[2] = {4, D};
+    dsi_rng r;
+    dsi_rng_seed(&r, 1);
+    ck_assert_ptr_null(dsi_gauss_sample(&t, dsi_tape_wrap(&t, mu, 2, bad), dsi_tape_wrap(&t, lv, 2, bad), &r, 0));
+    ck_assert_int_eq(t.status, DSN_E_INTERNAL);
+    dsi_tape_release(&t);
+}
+END_TEST
+
 /* ---------- KL to N(0, I) ---------- */
 
 typedef struct { dsi_reduction red; const float *mask; } red_ctx;
@@ -1012,6 +1053,7 @@ int main(void)
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, grad_gauss_sample);
     tcase_add_test(tc, sample_moments_and_mean_mode);
+    tcase_add_test(tc, sample_shard_noise);
     tcase_add_test(tc, grad_kl_std_normal_each_reduction);
     tcase_add_test(tc, kl_std_normal_matches_naive);
     tcase_add_test(tc, grad_kl_gauss_sides_masks_partners);

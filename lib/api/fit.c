@@ -1,6 +1,8 @@
 /* fit.c - dsn_fit: epochs of grouped (or plain) mini-batches, validation,
  * early stopping, best weights, periodic atomic checkpoints, resumable. */
 #include "api/dataset.h"
+#include "api/fit.h"
+#include "api/fit_dist.h"
 #include "api/groups.h"
 #include "api/describe.h"
 #include "api/optimizer.h"
@@ -12,8 +14,6 @@
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
-
-dsn_status dsi_train_on(dsn_model *m, dsn_optimizer *opt, const dsi_input *in_raw, float *loss_out);
 
 /* steps in a row with a non-finite loss or gradient after which dsn_fit stops */
 #define DSI_FIT_MAX_SKIPPED 10
@@ -85,6 +85,15 @@ static dsn_status read_keys(fit_cfg *c, const dsn_options *opts)
     return dsi_optr_finish(&r);
 }
 
+/* The run's settings that every process of a data-parallel run must share
+ * (all but the checkpoint path, which only process 0 uses). */
+static uint64_t cfg_hash(const fit_cfg *c)
+{
+    fit_cfg k = *c;
+    memset(k.checkpoint, 0, sizeof k.checkpoint);
+    return dsi_dist_hash(0, &k, sizeof k);
+}
+
 /* Mean batch loss over one pass of ds, without updates; the model's training
  * RNG is left as it was (validation draws from its own seeded stream). */
 static dsn_status validate(dsn_model *m, const dsi_dataset *ds, size_t batch, uint64_t seed, dsi_batch *b,
@@ -98,6 +107,13 @@ static dsn_status validate(dsn_model *m, const dsi_dataset *ds, size_t batch, ui
     double sum = 0.0;
     size_t count = 0;
     dsi_tape *t = &m->tape;
+    /* a data-parallel run validates the whole set on every process: the
+     * batch part and the noise shard of training are set aside */
+    dsi_shard shard = t->shard;
+    memset(&t->shard, 0, sizeof t->shard);
+    dsi_batch whole = *b;
+    whole.part_lo = whole.part_n = 0;
+    b = &whole;
     while ((st = dsi_epoch_iter_next(it, b)) == DSN_OK && b->n) {
         dsi_tape_reset(t);
         dsi_tape_set_recording(t, 0);
@@ -112,6 +128,7 @@ static dsn_status validate(dsn_model *m, const dsi_dataset *ds, size_t batch, ui
         count++;
     }
     dsi_tape_set_recording(t, 1);
+    t->shard = shard;
     m->rng = saved;
     dsi_epoch_iter_free(it);
     *out = count ? sum / (double)count : 0.0;
@@ -119,7 +136,7 @@ static dsn_status validate(dsn_model *m, const dsi_dataset *ds, size_t batch, ui
 }
 
 static dsn_status fit(dsn_model *m, dsn_optimizer *opt, const dsi_dataset *train, const dsi_dataset *valid,
-                      const fit_cfg *c, dsn_progress_fn cb, void *user)
+                      const fit_cfg *c, dsn_progress_fn cb, void *user, const dsi_dist *dist)
 {
     int grouped = train->n_groups > 0 && m->vt->grouped;
     fit_cfg cc = *c; /* the documented default batch_groups = min(16, groups); an explicit value is kept */
@@ -127,6 +144,14 @@ static dsn_status fit(dsn_model *m, dsn_optimizer *opt, const dsi_dataset *train
     c = &cc;
     size_t batch = grouped ? (size_t)c->batch_groups * (size_t)c->group_size : (size_t)c->batch_size;
     if (batch > train->n && !grouped) batch = train->n;
+    /* data-parallel: this process trains on its part of every global batch
+     * (rows local_batch of batch) and the gradients are summed over processes */
+    dsi_dist_step ds = {0};
+    if (dist) {
+        size_t G = grouped ? ((size_t)c->batch_groups < train->n_groups ? (size_t)c->batch_groups : train->n_groups) : batch;
+        dsn_status pst = dsi_dist_plan(&ds, dist, grouped, G, grouped ? (size_t)c->group_size : 1);
+        if (pst != DSN_OK) return pst;
+    }
     dsi_group_sampler *gs = NULL;
     dsi_epoch_iter *it = NULL;
     float *best = NULL;
@@ -149,6 +174,14 @@ static dsn_status fit(dsn_model *m, dsn_optimizer *opt, const dsi_dataset *train
     if (grouped) st = dsi_group_sampler_create(&gs, train, (size_t)c->batch_groups, (size_t)c->group_size, c->seed + (uint64_t)m->epoch);
     else st = dsi_epoch_iter_create(&it, train, batch, 1, c->seed + (uint64_t)m->epoch);
     if (st != DSN_OK) goto done;
+    if (dist) {
+        st = dsi_dist_start(&ds, m, opt, train, valid, cfg_hash(c));
+        if (st != DSN_OK) goto done;
+        b.part_lo = ds.shard.lo;
+        b.part_n = ds.shard.n;
+        m->tape.shard = ds.shard;
+        m->dist = dist;
+    }
     int64_t steps = c->steps_per_epoch ? c->steps_per_epoch : (int64_t)((train->n + batch - 1) / batch);
     double best_loss = INFINITY;
     int since_best = 0, stop = 0, objective = m->objective;
@@ -169,7 +202,7 @@ static dsn_status fit(dsn_model *m, dsn_optimizer *opt, const dsi_dataset *train
             if (st != DSN_OK) goto done;
             dsi_input in = {b.x, b.n, grouped ? b.group : NULL, 0, train->mask ? b.mask : NULL, 0};
             float l;
-            st = dsi_train_on(m, opt, &in, &l);
+            st = dist ? dsi_train_on_reduced(m, opt, &in, &l, dsi_dist_reduce, &ds) : dsi_train_on(m, opt, &in, &l);
             if (st == DSN_E_NUMERIC && m->skipped_in_row > 0) {
                 /* a skipped step (nothing was updated): go on, unless too many in a row */
                 if (m->skipped_in_row > c->max_skipped) {
@@ -189,7 +222,9 @@ static dsn_status fit(dsn_model *m, dsn_optimizer *opt, const dsi_dataset *train
             step++;
             if (cb && (step % c->log_every == 0 || s + 1 == steps) &&
                 cb(user, epoch, step, 0, m->last_terms.n, m->last_terms.names, m->last_terms.values))
-                stop = 1;
+                ds.stop_local = 1, stop = !dist;
+            /* a stop asked for on any process takes effect on all after the same step */
+            if (dist && ds.stop_all) stop = 1;
         }
         m->epoch = epoch + 1;
         if (m->vt->epoch_end && (st = m->vt->epoch_end(m, m->epoch)) != DSN_OK) goto done;
@@ -219,14 +254,23 @@ static dsn_status fit(dsn_model *m, dsn_optimizer *opt, const dsi_dataset *train
             nv = 3;
         }
         /* the callback first: a stop it asks for still gets its checkpoint */
-        if (cb && cb(user, m->epoch, step, 1, nv, names, vals)) stop = 1;
-        if (c->checkpoint[0] && (m->epoch % c->checkpoint_every == 0 || stop || m->epoch == c->epochs)) {
+        if (cb && cb(user, m->epoch, step, 1, nv, names, vals)) stop = 1, ds.stop_local = 1;
+        /* data-parallel: a stop asked for anywhere is a stop everywhere */
+        if (dist && (st = dsi_dist_epoch_end(&ds, DSN_OK, &stop)) != DSN_OK) goto done;
+        if (c->checkpoint[0] && (m->epoch % c->checkpoint_every == 0 || stop || m->epoch == c->epochs) &&
+            (!dist || dist->rank == 0)) {
             st = dsn_model_save(m, opt, c->checkpoint);
-            if (st != DSN_OK) goto done;
+            if (st != DSN_OK && !dist) goto done;
         }
+        /* ... and a checkpoint that process 0 failed to write fails all */
+        if (dist && (st = dsi_dist_epoch_end(&ds, st, &stop)) != DSN_OK) goto done;
     }
     if (best && isfinite(best_loss)) memcpy(m->params.data, best, m->params.n * sizeof(float));
 done:
+    if (dist) {
+        memset(&m->tape.shard, 0, sizeof m->tape.shard);
+        m->dist = NULL;
+    }
     dsi_group_sampler_free(gs);
     dsi_epoch_iter_free(it);
     dsi_aligned_free(best);
@@ -247,6 +291,12 @@ const char *dsn_fit_defaults(const dsn_model *m)
 dsn_status dsn_fit(dsn_model *m, dsn_optimizer *opt, const dsn_dataset *train, const dsn_dataset *valid,
                    const dsn_options *opts, dsn_progress_fn progress, void *user)
 {
+    return dsi_fit_run(m, opt, train, valid, opts, progress, user, NULL);
+}
+
+dsn_status dsi_fit_run(dsn_model *m, dsn_optimizer *opt, const dsn_dataset *train, const dsn_dataset *valid,
+                       const dsn_options *opts, dsn_progress_fn progress, void *user, const dsi_dist *dist)
+{
     DSI_CHECK_NULL(m, "dsn_fit: model");
     DSI_CHECK_NULL(opt, "dsn_fit: optimizer");
     DSI_CHECK_NULL(train, "dsn_fit: train");
@@ -256,7 +306,7 @@ dsn_status dsn_fit(dsn_model *m, dsn_optimizer *opt, const dsn_dataset *train, c
                          m->obs_size);
     fit_cfg c;
     dsn_status st = read_cfg(&c, opts, m);
-    if (st == DSN_OK) st = fit(m, opt, train->d, valid ? valid->d : NULL, &c, progress, user);
+    if (st == DSN_OK) st = fit(m, opt, train->d, valid ? valid->d : NULL, &c, progress, user, dist);
     if (st != DSN_OK) dsi_error_prefix("dsn_fit");
     return st;
 }

@@ -1,5 +1,6 @@
 /* train.c - one training step on a caller-given batch. */
 #include "api/check.h"
+#include "api/fit.h"
 #include "api/groups.h"
 #include "api/optimizer.h"
 #include "core/error.h"
@@ -8,11 +9,15 @@
 #include <math.h>
 #include <string.h>
 
-dsn_status dsi_train_on(dsn_model *m, dsn_optimizer *opt, const dsi_input *in_raw, float *loss_out);
-
 /* Shared by dsn_train_step and dsn_fit: in->group may be raw ids (mapped to
  * dense ones here, in the step's arena). */
 dsn_status dsi_train_on(dsn_model *m, dsn_optimizer *opt, const dsi_input *in_raw, float *loss_out)
+{
+    return dsi_train_on_reduced(m, opt, in_raw, loss_out, NULL, NULL);
+}
+
+dsn_status dsi_train_on_reduced(dsn_model *m, dsn_optimizer *opt, const dsi_input *in_raw, float *loss_out,
+                                dsi_grad_reduce_fn reduce, void *ctx)
 {
     dsi_tape *t = &m->tape;
     dsi_tape_reset(t);
@@ -33,10 +38,21 @@ dsn_status dsi_train_on(dsn_model *m, dsn_optimizer *opt, const dsi_input *in_ra
      * backward for a bad loss; the optimizer checks the gradient norm before
      * it touches weights or moments; after_step - EMA codebook, restarts,
      * counters - does not run) and the step is counted. */
-    if (st == DSN_OK && !isfinite(loss->x[0])) st = dsi_error(DSN_E_NUMERIC, "the loss is %g", (double)loss->x[0]);
+    float value = st == DSN_OK ? loss->x[0] : NAN;
+    if (st == DSN_OK && !isfinite(value)) st = dsi_error(DSN_E_NUMERIC, "the loss is %g", (double)value);
     if (st == DSN_OK) st = dsi_tape_backward(t, loss);
     /* an op that met NaN or infinity in the forward or backward pass */
     int skip = st == DSN_E_NUMERIC;
+    if (reduce && (st == DSN_OK || skip)) {
+        /* data-parallel: every process joins the sum, even one whose part went
+         * bad (its NaN loss makes the reduced loss NaN), so all processes
+         * skip the same steps and none waits for another */
+        if (skip) value = NAN;
+        st = reduce(ctx, m, &value);
+        if (st != DSN_OK) return st;
+        skip = !isfinite(value);
+        if (skip) st = dsi_error(DSN_E_NUMERIC, "the loss of the global batch is %g (on some process)", (double)value);
+    }
     double norm = 0.0;
     if (st == DSN_OK) {
         st = dsi_optim_step(&opt->optim, &norm);
@@ -52,7 +68,7 @@ dsn_status dsi_train_on(dsn_model *m, dsn_optimizer *opt, const dsi_input *in_ra
     /* only a step the optimizer accepted moves the model's own state */
     if (st == DSN_OK && m->vt->after_step) st = m->vt->after_step(m);
     if (st == DSN_OK) m->skipped_in_row = 0;
-    if (st == DSN_OK && loss_out) *loss_out = loss->x[0];
+    if (st == DSN_OK && loss_out) *loss_out = value;
     return st;
 }
 

@@ -35,12 +35,25 @@ struct dsi_node {
     struct dsi_tape *tape;
 };
 
+/* Data-parallel training: the batch on this tape is items [lo, lo + n) (and
+ * groups [glo, glo + gn)) of a global batch of `total` items (`gtotal`
+ * groups) spread over several processes. Random ops (dsi_gauss_sample) then
+ * draw their noise for the whole global batch and use this part's rows, so a
+ * process draws exactly what one process training on the global batch draws
+ * for the same rows, and every process's RNG stays in step. total == 0: off.
+ * Set by the trainer; dsi_tape_reset keeps it. */
+typedef struct dsi_shard {
+    size_t lo, n, total;
+    size_t glo, gn, gtotal;
+} dsi_shard;
+
 typedef struct dsi_tape {
     dsi_arena arena;
     dsi_node *last;                 /* newest node */
     size_t n_nodes;
     int recording;                  /* 0: inference, no nodes or gradients */
     dsn_status status;              /* first failure since reset */
+    dsi_shard shard;                /* data-parallel part of the batch (total 0: none) */
 } dsi_tape;
 
 void dsi_tape_init(dsi_tape *t);

@@ -132,7 +132,11 @@ int32_t dsi_dataset_group_index(const dsi_dataset *ds, int32_t value);
  *                 otherwise the dataset-wide dense group (-1 without groups)
  *   label  [cap]  dsi_dataset_label of each row
  *   mask   [cap * shape[0]]  the row's mask, all ones when the dataset has none
- *   index  [cap]  the dataset row each batch row came from */
+ *   index  [cap]  the dataset row each batch row came from
+ * part_lo/part_n select one rank's share of a data-parallel batch: when
+ * part_n > 0 the samplers draw the whole batch as usual (same RNG use) but
+ * write only its rows [part_lo, part_lo + part_n) (clamped to the batch),
+ * from row 0 of the buffers, so cap needs to hold part_n rows only. */
 typedef struct dsi_batch {
     float *x;
     int32_t *group;
@@ -141,6 +145,7 @@ typedef struct dsi_batch {
     int32_t *index;
     size_t cap;   /* capacity in rows */
     size_t n;     /* rows written by the last call */
+    size_t part_lo, part_n;  /* 0, 0: the whole batch */
 } dsi_batch;
 
 /* Copy rows idx[0..n-1] into b (n <= b->cap). No allocation. */

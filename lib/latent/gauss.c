@@ -24,6 +24,31 @@ static void sample_backward(dsi_node *n)
         }
 }
 
+/* Under a data-parallel shard (see dsi_shard): the normals one process would
+ * draw before and after this part's rows. Rows are told apart by their
+ * count: shard.n items (or a multiple: frames, positions) or shard.gn groups. */
+static int shard_noise(dsi_tape *t, const dsi_var *mu, size_t *before, size_t *after)
+{
+    const dsi_shard *s = &t->shard;
+    size_t rows = mu->nd ? (size_t)mu->shape[0] : 1, per, lo, total;
+    if (s->n && rows % s->n == 0 && (rows == s->n || rows != s->gn)) {
+        per = mu->n / s->n;
+        lo = s->lo;
+        total = s->total;
+    } else if (s->gn && rows == s->gn) {
+        per = mu->n / s->gn;
+        lo = s->glo;
+        total = s->gtotal;
+    } else {
+        dsi_tape_fail(t, DSN_E_INTERNAL, "gauss sample: %zu rows fit neither the %zu items nor the %zu groups of this part", rows,
+                      s->n, s->gn);
+        return 0;
+    }
+    *before = lo * per;
+    *after = (total - lo) * per - mu->n;
+    return 1;
+}
+
 dsi_var *dsi_gauss_sample(dsi_tape *t, dsi_var *mu, dsi_var *logvar, dsi_rng *rng, int use_mean)
 {
     if (!mu || !logvar) return NULL;
@@ -41,7 +66,11 @@ dsi_var *dsi_gauss_sample(dsi_tape *t, dsi_var *mu, dsi_var *logvar, dsi_rng *rn
     } else {
         eps = dsi_tape_scratch(t, sizeof(float) * (mu->n ? mu->n : 1));
         if (!eps) return NULL;
+        size_t before = 0, after = 0;
+        if (t->shard.total && !shard_noise(t, mu, &before, &after)) return NULL;
+        for (size_t i = 0; i < before; i++) (void)dsi_rng_normal(rng);
         dsi_rng_fill_normal(rng, eps, mu->n, 0.0f, 1.0f);
+        for (size_t i = 0; i < after; i++) (void)dsi_rng_normal(rng);
         for (size_t i = 0; i < mu->n; i++)
             z->x[i] = mu->x[i] + expf(0.5f * dsi_lv_clamp(logvar->x[i])) * eps[i];
     }

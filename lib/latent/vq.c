@@ -558,6 +558,10 @@ dsn_status dsi_vq_ema_update(dsi_vq *vq, const float *rows, const int *idx, int 
         double *s = sum + (size_t)k * D;
         for (int d = 0; d < D; d++) s[d] += x[d];
     }
+    if (vq->dist) { /* the global batch's counts and sums */
+        dsn_status st = vq->dist->sum_d(vq->dist->ctx, vq->tmp, (size_t)K * D + K);
+        if (st != DSN_OK) return st;
+    }
     double g = vq->cfg.decay, tot = 0.0;
     for (int k = 0; k < K; k++) {
         vq->ema_count[k] = (float)(g * vq->ema_count[k] + (1.0 - g) * cnt[k]);
@@ -576,6 +580,38 @@ dsn_status dsi_vq_ema_update(dsi_vq *vq, const float *rows, const int *idx, int 
         if (vq->cfg.cosine) normalise(e, e, D);
     }
     return DSN_OK;
+}
+
+dsn_status dsi_vq_sync_usage(dsi_vq *vq, int ema_done)
+{
+    if (!vq->dist) return DSN_OK;
+    int K = vq->cfg.K;
+    double *cnt = vq->tmp + (size_t)K * vq->cfg.D;
+    if (!ema_done) {
+        for (int k = 0; k < K; k++) cnt[k] = vq->step_count[k];
+        dsn_status st = vq->dist->sum_d(vq->dist->ctx, cnt, (size_t)K);
+        if (st != DSN_OK) return st;
+    }
+    for (int k = 0; k < K; k++) {
+        vq->acc[k] += cnt[k] - vq->step_count[k];
+        if (cnt[k] > 0.0) vq->idle[k] = 0;
+    }
+    return DSN_OK;
+}
+
+dsn_status dsi_vq_sync(dsi_vq *vq)
+{
+    const dsi_dist *d = vq->dist;
+    dsi_var *cb = dsi_vq_codebook(vq);
+    if (!d || !cb) return DSN_OK;
+    size_t K = (size_t)vq->cfg.K, D = (size_t)vq->cfg.D;
+    dsn_status st = d->bcast(d->ctx, cb->x, K * D * sizeof(float), 0);
+    if (st == DSN_OK && vq->ema_count) st = d->bcast(d->ctx, vq->ema_count, K * sizeof(float), 0);
+    if (st == DSN_OK && vq->ema_sum) st = d->bcast(d->ctx, vq->ema_sum, K * D * sizeof(float), 0);
+    if (st == DSN_OK) st = d->bcast(d->ctx, &vq->ema_ready, sizeof vq->ema_ready, 0);
+    if (st == DSN_OK && vq->idle) st = d->bcast(d->ctx, vq->idle, K * sizeof *vq->idle, 0);
+    if (st == DSN_OK) st = d->bcast(d->ctx, &vq->rng, sizeof vq->rng, 0);
+    return st;
 }
 
 int dsi_vq_restart_dead(dsi_vq *vq)

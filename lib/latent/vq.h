@@ -22,6 +22,7 @@
 
 #include "autodiff/ops.h"
 #include "autodiff/params.h"
+#include "core/dist.h"
 #include "core/fileio.h"
 #include "core/rng.h"
 #include "autodiff/reduce.h"
@@ -71,6 +72,8 @@ typedef struct dsi_vq {
     double *tmp;            /* [K*D + K] EMA / k-means sums */
     dsi_rng rng;
     dsi_vq_stats st;
+    const dsi_dist *dist;   /* data-parallel training: EMA batch statistics are summed over
+                             * these processes (NULL: this process alone) */
 } dsi_vq;
 
 /* Declare the codebook parameter "<name>" [K, D] in ps (before
@@ -112,6 +115,15 @@ dsn_status dsi_vq_quantize(dsi_tape *t, dsi_vq *vq, dsi_var *z_e, int layout, ds
 void dsi_vq_track(dsi_vq *vq, const float *rows, const int *idx, int n);
 /* Non-differentiable updates. rows/idx as returned by dsi_vq_quantize. */
 dsn_status dsi_vq_ema_update(dsi_vq *vq, const float *rows, const int *idx, int n);
+/* Data-parallel training (vq->dist set): process 0's codebook, EMA state
+ * and idle counters to every process, after an update that used only local
+ * vectors (k-means seeding, restarts). Collective. */
+dsn_status dsi_vq_sync(dsi_vq *vq);
+/* Data-parallel training: make the usage statistics and idle counters of
+ * the last tracked step those of the global batch (a code used on any
+ * process is not idle). ema_done: dsi_vq_ema_update has just summed the
+ * step's counts (no further collective); else the counts are summed here. */
+dsn_status dsi_vq_sync_usage(dsi_vq *vq, int ema_done);
 /* Replace every dead code with a distinct recent encoder output; returns how
  * many were restarted (0 when none are dead or the buffer is empty). */
 int dsi_vq_restart_dead(dsi_vq *vq);

@@ -111,6 +111,8 @@ struct dsn_model {
     int64_t skipped_steps;        /* training steps skipped (non-finite loss or gradient)
                                    * since the model was created or loaded */
     int skipped_in_row;           /* ... of them since the last accepted step */
+    const struct dsi_dist *dist;  /* during a data-parallel dsn_fit: the processes (else NULL),
+                                   * for state kept outside the gradients (VQ-VAE's EMA) */
     struct dsi_bank *bank;        /* named static latents (api/bank.h), or NULL */
 };
 

@@ -405,6 +405,8 @@ static dsn_status loss(dsn_model *m, dsi_tape *t, const dsi_input *in, dsi_var *
         float *rows = z_rows(t, v, z, n);
         if (!rows) return t->status;
         dsn_status st = dsi_vq_init_kmeans(&v->vq, rows, n * v->P, v->kmeans_iters);
+        v->vq.dist = m->dist;
+        if (st == DSN_OK) st = dsi_vq_sync(&v->vq); /* seeded from process 0's part of the batch */
         if (st != DSN_OK) return st;
         v->initialised = 1;
     }
@@ -508,12 +510,22 @@ static dsn_status after_step(dsn_model *m)
     vqvae *v = m->state;
     if (!v->step_rows) return DSN_OK; /* prior stage: nothing to track */
     dsi_vq_track(&v->vq, v->step_rows, v->step_idx, v->step_n);
+    v->vq.dist = m->dist; /* data-parallel: the global batch's statistics */
     if (v->ema) {
         dsn_status st = dsi_vq_ema_update(&v->vq, v->step_rows, v->step_idx, v->step_n);
         if (st != DSN_OK) return st;
     }
+    if (m->dist) {
+        dsn_status st = dsi_vq_sync_usage(&v->vq, v->ema);
+        if (st != DSN_OK) return st;
+    }
     v->steps++;
-    if (v->restarts && v->steps % v->restart_every == 0) dsi_vq_restart_dead(&v->vq);
+    if (v->restarts && v->steps % v->restart_every == 0) {
+        dsi_vq_restart_dead(&v->vq);
+        /* restarts draw from this process's recent vectors: process 0's win */
+        dsn_status st = dsi_vq_sync(&v->vq);
+        if (st != DSN_OK) return st;
+    }
     v->step_rows = NULL;
     v->step_idx = NULL;
     v->step_n = 0;

@@ -74,6 +74,22 @@ int cli_train_main(int argc, char **argv, int prior);
 /* ---- errors ----------------------------------------------------------------
  * All messages go to stderr as "disent: <what>: <status>: <detail>". */
 int cli_fail(const char *what, dsn_status st); /* prints, returns 1 */
+
+/* ---- data-parallel training (mpi.c; stand-ins without MPI) ----------------- */
+/* Start MPI if an MPI launcher (mpirun, srun) started the program; returns the
+ * number of processes (1 without a launcher or without MPI), -1 on failure. */
+int cli_mpi_start(int *argc, char ***argv);
+int cli_mpi_rank(void);
+int cli_mpi_size(void);
+/* flag OR-ed over the processes (collective) */
+int cli_mpi_any(int flag);
+/* dsn_fit_mpi over every process, or dsn_fit alone */
+dsn_status cli_fit(dsn_model *m, dsn_optimizer *opt, const dsn_dataset *train, const dsn_dataset *valid,
+                   const dsn_options *opts, dsn_progress_fn progress, void *user);
+/* the last cli_fit's gradient sums (1 if it ran over MPI) */
+int cli_mpi_stats(int64_t *reductions, double *bytes, double *seconds);
+/* End MPI (MPI_Abort of the job when rc is a failure); returns rc. */
+int cli_mpi_end(int rc);
 int cli_usage_error(const char *cmd, const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 2, 3)))

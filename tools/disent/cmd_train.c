@@ -462,6 +462,9 @@ int cli_train_main(int argc, char **argv, int prior)
         dsn_options_free(fd);
     }
     const dsn_dataset *train_set = tr ? tr : ds;
+    /* under mpirun: every process trains, process 0 alone prints and writes */
+    const int rank = cli_mpi_rank(), nproc = cli_mpi_size(), root = rank == 0;
+    if (!root) quiet = 1;
     progress p = {0};
     p.bits_per_code = NAN;
     p.tty = isatty(2);
@@ -502,6 +505,21 @@ int cli_train_main(int argc, char **argv, int prior)
             fprintf(stderr, "disent: grouped batches (models that use groups): %d groups x %d members%s\n",
                     c.batch_groups ? c.batch_groups : (int)(ng < 16 ? ng : 16), c.group_size,
                     c.batch_groups ? "" : " (batch_groups default: min(16, groups))");
+        if (nproc > 1) {
+            int grouped = ng > 0 && !strcmp(cli_info(m).family, "ml-vae");
+            size_t ngr = ng, bg = c.batch_groups ? (size_t)c.batch_groups : (ngr < 16 ? ngr : 16);
+            size_t units = grouped ? (bg < ngr ? bg : ngr) : (size_t)c.batch_size, lo = units / (size_t)nproc;
+            char per[64];
+            if (units % (size_t)nproc) snprintf(per, sizeof per, "%zu-%zu", lo, lo + 1);
+            else snprintf(per, sizeof per, "%zu", lo);
+            char what[192];
+            if (grouped)
+                snprintf(what, sizeof what, "%zu groups x %d = %zu observations, %s groups", units, c.group_size,
+                         units * (size_t)c.group_size, per);
+            else snprintf(what, sizeof what, "%zu observations, %s", units, per);
+            fprintf(stderr, "disent: data-parallel over %d MPI processes (world size %d): global batch %s per process\n",
+                    nproc, nproc, what);
+        }
     }
 
     struct sigaction sa, old_int, old_term;
@@ -514,7 +532,9 @@ int cli_train_main(int argc, char **argv, int prior)
     sigaction(SIGTERM, &sa, &old_term);
     double t0 = now();
     int64_t steps0 = dsn_optimizer_steps(opt);
-    st = dsn_fit(m, opt, train_set, va, c.fit, cb_progress, &p);
+    st = cli_fit(m, opt, train_set, va, c.fit, cb_progress, &p);
+    /* data-parallel: a Ctrl-C on one process stopped all of them */
+    if (nproc > 1 && st == DSN_OK) interrupted = cli_mpi_any(interrupted);
     int early = st == DSN_OK && !interrupted && cli_info(m).epoch < c.epochs;
     sigaction(SIGINT, &old_int, NULL);
     sigaction(SIGTERM, &old_term, NULL);
@@ -525,6 +545,10 @@ int cli_train_main(int argc, char **argv, int prior)
     }
     double secs = now() - t0;
     int64_t steps = dsn_optimizer_steps(opt) - steps0;
+    if (interrupted && !root) {
+        rc = 130;
+        goto done;
+    }
     if (interrupted) { /* dsn_fit saved the checkpoint (with the weights of the moment) as it stopped */
         fprintf(stderr, "disent: interrupted after %lld steps (%.1f s); checkpoint saved to %s\n", (long long)steps,
                 secs, ckpt);
@@ -540,6 +564,7 @@ int cli_train_main(int argc, char **argv, int prior)
         rc = 130;
         goto done;
     }
+    if (!root) goto done; /* process 0 writes and reports */
     if (early && !quiet) fprintf(stderr, "disent: early stop after epoch %d (no better validation loss)\n", cli_info(m).epoch);
     const char *kb = dsn_options_get(c.fit, "keep_best");
     int saved_best = va && !(kb && (!strcmp(kb, "0") || !strcmp(kb, "false")));
@@ -552,6 +577,12 @@ int cli_train_main(int argc, char **argv, int prior)
            (long long)steps, secs, steps ? 1e3 * secs / (double)steps : 0.0, early ? ", stopped early" : "", out,
            stat(out, &sb) == 0 ? (long long)sb.st_size : -1LL,
            saved_best ? ", best validation epoch" : "", ckpt);
+    int64_t sums;
+    double sum_bytes, sum_secs;
+    if (cli_mpi_stats(&sums, &sum_bytes, &sum_secs) && sums > 0)
+        printf("data-parallel: %d processes; gradient all-reduce %.0f bytes sent per process per step, %.3f ms per "
+               "step\n",
+               nproc, sum_bytes, 1e3 * sum_secs / (double)sums);
     if (prior) {
         /* the prior's bits per code on the held-out data (or the training data),
          * for the weights written to OUT */

@@ -66,8 +66,14 @@ int main(int argc, char **argv)
         printf("disent %s\n", dsn_version_string());
         return 0;
     }
+    /* under mpirun or srun: MPI for data-parallel training (docs/scale-out.md) */
+    if (cli_mpi_start(&argc, &argv) < 0) {
+        fprintf(stderr, "disent: MPI_Init failed\n");
+        return 1;
+    }
+    name = argv[1];
     for (int i = 0; i < N_COMMANDS; i++)
-        if (!strcmp(commands[i].name, name)) return commands[i].run(argc - 1, argv + 1);
+        if (!strcmp(commands[i].name, name)) return cli_mpi_end(commands[i].run(argc - 1, argv + 1));
     fprintf(stderr, "disent: no subcommand '%s' (see: disent help)\n", name);
-    return 2;
+    return cli_mpi_end(2);
 }

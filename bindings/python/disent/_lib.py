@@ -247,12 +247,12 @@ FUNCTIONS = {
 _NAMES = ("libdisent.so.%d" % VERSION_MAJOR, "libdisent.so", "libdisent.dylib", "disent.dll")
 
 
-def _repo_build_dirs():
-    """Build folders of the source tree this package sits in (if it does):
-    ``build`` first, then other ``build*`` folders, newest first (sanitizer
-    builds are skipped: they cannot be loaded into a plain Python)."""
+def _repo_build_dirs(root=None):
+    """Build folders of the source tree this package sits in (if it does), or
+    of root: ``build`` first, then other ``build*`` folders, newest first
+    (sanitizer builds are skipped: they cannot be loaded into a plain Python)."""
     here = os.path.dirname(os.path.abspath(__file__))
-    root = os.path.dirname(os.path.dirname(os.path.dirname(here)))
+    root = root or os.path.dirname(os.path.dirname(os.path.dirname(here)))
     if not os.path.isfile(os.path.join(root, "include", "disent.h")):
         return []
     dirs = [os.path.join(root, "build")]
@@ -262,8 +262,35 @@ def _repo_build_dirs():
     except OSError:
         others = []
     others = [d for d in others if os.path.isdir(d)]
+    # one level down too (build-check/gcc: a folder of builds)
+    for d in list(others):
+        try:
+            others += [os.path.join(d, s) for s in os.listdir(d) if "san" not in s and
+                       os.path.isfile(os.path.join(d, s, _NAMES[0]))]
+        except OSError:
+            pass
     others.sort(key=lambda d: os.path.getmtime(d), reverse=True)
     return dirs + others
+
+
+def _installed_dirs():
+    """For an installed package (pip install): the library folders of
+    $DISENT_PREFIX, the build folders of the source tree it was built from,
+    and those of DISENT_PREFIX as it was when built - the places `make
+    install PREFIX=` and `make lib` put libdisent."""
+    try:
+        from . import _build_info as b
+    except ImportError:
+        b = None
+    def prefix_dirs(prefix, where):
+        subs = ("lib", "lib64", os.path.join("lib", "x86_64-linux-gnu"))
+        return [(where % prefix, os.path.join(prefix, sub)) for sub in subs] if prefix else []
+
+    out = prefix_dirs(os.environ.get("DISENT_PREFIX"), "DISENT_PREFIX %s")
+    root = getattr(b, "SOURCE_ROOT", None)
+    if root and os.path.isfile(os.path.join(root, "include", "disent.h")):
+        out += [("build folder of the source tree", d) for d in _repo_build_dirs(root)]
+    return out + prefix_dirs(getattr(b, "PREFIX", None), "prefix %s (DISENT_PREFIX when built)")
 
 
 def _candidates():
@@ -272,6 +299,8 @@ def _candidates():
     out = [("package folder", os.path.join(here, n)) for n in _NAMES]
     for d in _repo_build_dirs():
         out += [("build folder", os.path.join(d, n)) for n in _NAMES[:2]]
+    for where, d in _installed_dirs():
+        out += [(where, os.path.join(d, n)) for n in _NAMES[:2]]
     found = ctypes.util.find_library("disent")
     if found and found != _NAMES[0]:
         out.append(("system loader (find_library)", found))
@@ -299,8 +328,8 @@ def _load():
             tried.append("  %s: %s (%s)" % (where, path, e))
     raise errors.LibraryNotFoundError(
         "cannot find libdisent; tried DISENT_LIBRARY (unset) and:\n" + "\n".join(tried) +
-        "\nBuild it with `make lib` (then it is found in build/), install it with `make install`, "
-        "or set DISENT_LIBRARY to the path of libdisent.so.")
+        "\nBuild it with `make lib` (then it is found in build/), install it with `make install` "
+        "(PREFIX outside the loader's path: set DISENT_PREFIX), or set DISENT_LIBRARY to the path of libdisent.so.")
 
 
 def _check_status(result, func, args):

@@ -5,6 +5,7 @@ import collections
 import ctypes
 import enum
 import os
+import signal
 import sys
 import threading
 import weakref
@@ -976,8 +977,15 @@ def fit(model, optimizer, train, valid=None, callback=None, progress=None, optio
     callback stops training and is re-raised here. progress: True shows a
     tqdm bar, False none, None one when tqdm is installed and stderr is a
     terminal. Returns a History of the end-of-epoch reports.
+
+    Ctrl-C (SIGINT, in the main thread) stops training after the current step
+    and raises KeyboardInterrupt; the model keeps the weights of the last
+    finished step (and a checkpoint, if asked for, is written as dsn_fit
+    stops). The library reports every step to Python for this (log_every only
+    thins out the callback and History.steps).
     """
     o = Options.of(options, **kw)
+    run = None
     try:
         opts = o.to_dict() if o is not None else {}
         try:  # only for the progress bar; the library validates the options
@@ -987,14 +995,27 @@ def fit(model, optimizer, train, valid=None, callback=None, progress=None, optio
             spe = int(opts.get("steps_per_epoch", fam.get("steps_per_epoch", 0)))
         except ValueError:
             epochs, spe = 10, 0
+        try:
+            log_every = max(1, int(opts.get("log_every", 10)))
+        except ValueError:
+            log_every = None  # let the library report the bad value
+        if log_every is not None:  # every step reaches Python, so Ctrl-C acts within a step
+            run = Options.of(dict(opts, log_every=1))
         show = progress if progress is not None else sys.stderr.isatty()
         tq = _tqdm() if show else None
         history = History()
         state = {"exc": None, "bar": None, "last": None, "first_epoch": None}
 
+        interrupted = []
+
         def on_progress(user, epoch, step, epoch_end, n, names, values):
-            if state["exc"] is not None:  # already failing: just keep stopping
+            if state["exc"] is not None or interrupted:  # already stopping
                 return 1
+            if not epoch_end and log_every is not None and step % log_every:
+                if tq is not None and state["bar"] is not None:
+                    state["bar"].update(max(0, step - state["last"]))
+                    state["last"] = step
+                return 0
             try:
                 terms = {names[i].decode(): values[i] for i in range(n)}
                 if state["first_epoch"] is None:
@@ -1026,19 +1047,32 @@ def fit(model, optimizer, train, valid=None, callback=None, progress=None, optio
 
         state["start"] = state["last"] = optimizer.steps
         cb = PROGRESS_FN(on_progress)
+        # Ctrl-C: Python's own handler would raise KeyboardInterrupt on entry to
+        # the ctypes callback, where ctypes prints and drops it; this one only
+        # notes it, the callback stops dsn_fit, and it is raised below
+        old_handler = None
+        if threading.current_thread() is threading.main_thread() and \
+                signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+            old_handler = signal.signal(signal.SIGINT, lambda signum, frame: interrupted.append(signum))
         try:
-            C.dsn_fit(model._h, optimizer._h, train._h, valid._h if valid is not None else None, _opts_ptr(o), cb,
-                      None)
+            C.dsn_fit(model._h, optimizer._h, train._h, valid._h if valid is not None else None,
+                      _opts_ptr(run if run is not None else o), cb, None)
         except errors.DisentError:
-            if state["exc"] is None:
+            if state["exc"] is None and not interrupted:
                 raise
         finally:
+            if old_handler is not None:
+                signal.signal(signal.SIGINT, old_handler)
             if state["bar"] is not None:
                 state["bar"].close()
+        if interrupted:
+            raise KeyboardInterrupt
         if state["exc"] is not None:
             raise state["exc"]
         return history
     finally:
+        if run is not None:
+            run.close()
         if o is not None and o is not options:
             o.close()
 

@@ -1,0 +1,156 @@
+/* bench_fit_mpi.c - data-parallel training speed (docs/scale-out.md):
+ *
+ *   mpirun -np P build/bench/mpi/bench_fit_mpi W1|W2 [steps]
+ *
+ * The W1 (ML-VAE MLP, batch 16 x 16 of 784) and W2 (DSAE, batch 128 x 128
+ * frames x 80) models of bench/bench_w1.c and bench_w2.c, trained with
+ * dsn_fit_mpi on random data at the same GLOBAL batch whatever P, one BLAS
+ * thread per process. Process 0 prints wall ms per step and steps/s (median
+ * of 3 timed epochs of `steps` steps after a warm-up epoch of 3), the
+ * gradient all-reduce: bytes sent per process and ms per step as measured
+ * inside dsn_fit_mpi (this includes waiting for the slowest process), and,
+ * for reference, MPI_Allreduce of the same payload alone.
+ * CPU ms per step is that of the busiest process (process CPU time).
+ *   RESULT_MPI <name> <P> <ms per step> <steps/s> <CPU ms per step> <payload bytes> <bytes sent> <ms in the sum> <ms MPI_Allreduce> */
+#include "disent_mpi.h"
+#include "tensor/blas.h"
+
+#include <mpi.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static int rank, size;
+
+#define CK(call)                                                                  \
+    do {                                                                          \
+        dsn_status st_ = (call);                                                  \
+        if (st_ != DSN_OK) {                                                      \
+            fprintf(stderr, "[%d] %s: %s\n", rank, #call, dsn_last_error());     \
+            MPI_Abort(MPI_COMM_WORLD, 1);                                         \
+        }                                                                         \
+    } while (0)
+
+static dsn_options *opts(const char *text)
+{
+    dsn_options *o;
+    CK(dsn_options_create(&o));
+    CK(dsn_options_parse(o, text));
+    return o;
+}
+
+/* CPU seconds of this process: on a loaded machine wall time also counts
+ * the time spent waiting for a core */
+static double cpu(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static int cmp(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+int main(int argc, char **argv)
+{
+    MPI_Init(&argc, &argv);
+    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+    MPI_Comm_size(MPI_COMM_WORLD, &size);
+    const char *w = argc > 1 ? argv[1] : "W1";
+    int steps = argc > 2 ? atoi(argv[2]) : 0;
+    dsi_blas_set_threads(1);
+    int w1 = !strcmp(w, "W1");
+    if (!w1 && strcmp(w, "W2")) {
+        if (!rank) fprintf(stderr, "usage: bench_fit_mpi W1|W2 [steps]\n");
+        MPI_Finalize();
+        return 2;
+    }
+    if (steps < 3) steps = w1 ? 40 : 6;
+    const char *family = w1 ? "ml-vae" : "dsae";
+    const char *mo = w1 ? "input_dim=784, hidden=500:500, activation=relu, style_dim=10, content_dim=10, "
+                          "likelihood=bernoulli"
+                        : "frames=128, n_mels=80, v_dim=16, z_dim=16, hidden=256, activation=tanh, "
+                          "global_encoder=bilstm, global_features=none, encoder_lstm=256, local_encoder=mlp, "
+                          "prior_layers=1, prior_hidden=256, decoder=mlp, dec_hidden=256:256";
+    size_t n = w1 ? 4096 : 512, shape[2] = {w1 ? 784u : 128u, 80}, obs = w1 ? 784 : 128 * 80;
+    int ndim = w1 ? 1 : 2;
+    float *x = malloc(n * obs * sizeof(float));
+    int32_t *lab = malloc(n * sizeof(int32_t));
+    uint64_t s = 7;
+    for (size_t i = 0; i < n * obs; i++) {
+        s = s * 6364136223846793005ULL + 1442695040888963407ULL;
+        float u = (float)(s >> 40) / (float)(1 << 24);
+        x[i] = w1 ? u : 2.0f * u - 1.0f;
+    }
+    for (size_t i = 0; i < n; i++) lab[i] = (int32_t)(i % 64);
+    dsn_dataset *d;
+    CK(dsn_dataset_from_memory(&d, x, n, shape, ndim, w1 ? lab : NULL, NULL));
+    free(x);
+    free(lab);
+    dsn_options *o = opts(mo);
+    dsn_model *m;
+    dsn_optimizer *opt;
+    CK(dsn_model_create(&m, family, o));
+    dsn_options_free(o);
+    CK(dsn_optimizer_create(&opt, m, "adam", NULL));
+    char fit[256];
+    const char *batch = w1 ? "batch_groups=16, group_size=16" : "batch_size=128";
+    snprintf(fit, sizeof fit, "epochs=1, steps_per_epoch=3, %s", batch);
+    dsn_options *fo = opts(fit);
+    CK(dsn_fit_mpi(m, opt, d, NULL, fo, NULL, NULL, NULL)); /* warm-up */
+    dsn_options_free(fo);
+    double t[3], c[3], sum_ms[3], bytes = 0;
+    for (int e = 0; e < 3; e++) {
+        snprintf(fit, sizeof fit, "epochs=%d, steps_per_epoch=%d, %s", 2 + e, steps, batch);
+        fo = opts(fit);
+        MPI_Barrier(MPI_COMM_WORLD);
+        double t0 = MPI_Wtime(), c0 = cpu();
+        CK(dsn_fit_mpi(m, opt, d, NULL, fo, NULL, NULL, NULL));
+        t[e] = (MPI_Wtime() - t0) / steps;
+        double ce = (cpu() - c0) / steps;
+        MPI_Allreduce(&ce, &c[e], 1, MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD); /* the busiest process */
+        int64_t red;
+        double secs;
+        dsn_mpi_fit_stats(&red, &bytes, &secs);
+        sum_ms[e] = red ? 1e3 * secs / (double)red : 0;
+        dsn_options_free(fo);
+    }
+    qsort(t, 3, sizeof *t, cmp);
+    qsort(c, 3, sizeof *c, cmp);
+    qsort(sum_ms, 3, sizeof *sum_ms, cmp);
+    /* the same payload through MPI_Allreduce alone, for reference */
+    dsn_model_info mi = DSN_MODEL_INFO_INIT;
+    CK(dsn_model_describe(m, &mi));
+    size_t payload = mi.num_params;
+    float *buf = calloc(payload, sizeof(float)), *out = calloc(payload, sizeof(float));
+    double ar[5];
+    for (int k = 0; k < 5; k++) {
+        MPI_Barrier(MPI_COMM_WORLD);
+        double t0 = MPI_Wtime();
+        MPI_Allreduce(buf, out, (int)payload, MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD);
+        ar[k] = 1e3 * (MPI_Wtime() - t0);
+    }
+    qsort(ar, 5, sizeof *ar, cmp);
+    if (!rank) {
+        printf("%s (%s) on %d process%s: %.1f ms per step, %.2f steps/s (CPU %.1f ms per step on the busiest "
+               "process); all-reduce of %zu parameters (%.0f bytes): "
+               "%.0f bytes sent per process, %.2f ms per step in dsn_fit_mpi's sum (incl. waiting), %.2f ms for "
+               "MPI_Allreduce alone\n",
+               w, family, size, size > 1 ? "es" : "", 1e3 * t[1], 1.0 / t[1], 1e3 * c[1], payload, 4.0 * (double)payload, bytes,
+               sum_ms[1], ar[2]);
+        printf("RESULT_MPI %s %d %.3f %.3f %.3f %.0f %.0f %.3f %.3f\n", w, size, 1e3 * t[1], 1.0 / t[1], 1e3 * c[1],
+               4.0 * (double)payload, bytes, sum_ms[1], ar[2]);
+    }
+    free(buf);
+    free(out);
+    dsn_optimizer_free(opt);
+    dsn_model_free(m);
+    dsn_dataset_free(d);
+    MPI_Finalize();
+    return 0;
+}

@@ -1,0 +1,98 @@
+/*
+ * disent_mpi.h - data-parallel training over MPI (optional part of libdisent).
+ *
+ * Present only when libdisent was built with MPI (`make MPI=1`, or found by
+ * `make` / `meson -Dmpi=auto`); disent.h itself never mentions MPI, and this
+ * header does not include <mpi.h>: the communicator is passed as an opaque
+ * pointer. DSN_HAVE_MPI is defined to 1 here so a host can check at compile
+ * time; a host linked against a build without MPI fails to link
+ * dsn_fit_mpi.
+ *
+ * The host initialises MPI (MPI_Init or MPI_Init_thread), calls dsn_fit_mpi
+ * on every process of the communicator with the same model, optimizer,
+ * options and data sets, and finalises MPI. See docs/scale-out.md.
+ */
+#ifndef DISENT_MPI_H
+#define DISENT_MPI_H
+
+#include "disent.h"
+
+#define DSN_HAVE_MPI 1
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* dsn_fit over the processes of an MPI communicator: data-parallel training
+ * that gives what one process gives with the same global batch.
+ *
+ * comm: the address of the host's MPI_Comm (e.g. `MPI_Comm c = MPI_COMM_WORLD;
+ * dsn_fit_mpi(..., &c)`), or NULL for MPI_COMM_WORLD. The library duplicates
+ * it for the call and frees the duplicate before returning.
+ *
+ * What each process does:
+ *  - start: the model family and options, optimizer, fit options, parameter
+ *    count, data set sizes and a sample of the rows, epochs and steps done are
+ *    gathered from every process and compared; a mismatch fails on every
+ *    process with DSN_E_INVALID naming the first difference. Then process 0's
+ *    parameters, optimizer state and training RNG are broadcast, so all
+ *    start alike (a fresh model or one resumed from a checkpoint).
+ *  - batches: every process draws the same global batch (batch_size items,
+ *    or batch_groups groups of group_size, as dsn_fit) from its copy of the
+ *    data set and reads only its part of it, by index: process r of P takes
+ *    units (groups, or items) [G r / P, G (r + 1) / P). A global batch of fewer
+ *    units than processes fails with DSN_E_OPTION on every process. Random
+ *    noise (reparameterisation) is drawn for the whole global batch and each
+ *    process uses its rows, so the draws equal one process's.
+ *  - each step: forward and backward on the local part, then ONE sum over
+ *    processes of the flat gradient buffer (params x 4 bytes, plus 72 bytes of
+ *    loss terms) weighted by each part's share of the global batch, so every
+ *    process applies the global-batch mean gradient. The sum is a ring
+ *    reduce-scatter + all-gather written here, not MPI_Allreduce: its order of
+ *    additions depends only on P and the buffer length, and every process
+ *    receives the same bits, so the processes never drift apart.
+ *  - model state outside the gradients: VQ-VAE's EMA counts and sums are
+ *    summed over processes before each update; k-means seeding and dead-code
+ *    restarts (which use a process's own recent vectors) take process 0's
+ *    codebook. Stage switches (TS-DSAE) happen at the same epoch everywhere.
+ *  - validation runs on the whole valid set on every process (the same value
+ *    everywhere; it is not split). Early stopping and best weights therefore
+ *    agree. Only process 0 writes the checkpoint; a failure to write it fails
+ *    the call on every process at the end of that epoch.
+ *  - progress: the callback is called on every process with the global
+ *    (reduced) values; a host prints on process 0 only. A non-zero return on
+ *    any process stops all of them after the same step.
+ *
+ * Equal to one process? The gradient of the global batch is the weighted sum
+ * of the parts' gradients, so the result matches one process training on the
+ * same global batch up to float rounding (the tests check 1e-6 relative after
+ * 50 steps), when the loss is a mean over items or groups: true of ML-VAE
+ * (groups are never split), VQ-VAE (EMA included, restarts excepted) and
+ * DSAE / TS-DSAE without frame masks and without the swap regularisers
+ * (those pair items across the whole batch and are computed within each part).
+ *
+ * Extra options (besides dsn_fit's): mpi_timeout (seconds, 300): a collective
+ * that waits longer than this for another process fails with DSN_E_IO
+ * ("process k did not answer ..."); mpi_start_timeout (seconds, 120) for the
+ * first one (data loading may differ between processes). After any failure
+ * the communicator may hold unfinished messages: end the run with
+ * MPI_Abort (the `disent` CLI does) rather than another collective.
+ *
+ * Returns DSN_E_STATE if MPI is not initialised. Allocates like dsn_fit plus
+ * one receive buffer of params / P floats; no allocation per step. Not
+ * thread-safe with other MPI use on the same communicator during the call. */
+DSN_API DSN_NODISCARD dsn_status dsn_fit_mpi(dsn_model *model, dsn_optimizer *opt, const dsn_dataset *train,
+                                             const dsn_dataset *valid, const dsn_options *opts,
+                                             dsn_progress_fn progress, void *user, const void *comm);
+
+/* Communication measured during this thread's last dsn_fit_mpi: the number
+ * of gradient sums, the bytes each process sent and received per sum, and
+ * the wall seconds spent in them (waiting for slower processes included).
+ * Any pointer may be NULL. No allocation. */
+DSN_API void dsn_mpi_fit_stats(int64_t *reductions, double *bytes_per_reduction, double *seconds);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

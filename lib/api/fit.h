@@ -1,0 +1,27 @@
+/* fit.h - the training engine behind dsn_fit and dsn_train_step, with the
+ * hooks a data-parallel run (lib/mpi) plugs into (internal). */
+#ifndef DSI_API_FIT_H
+#define DSI_API_FIT_H
+
+#include "core/dist.h"
+#include "disent.h"
+#include "models/model.h"
+
+/* Called by a training step after the backward pass and before the optimizer
+ * update: may rewrite the gradients (m->params.grad), *loss (the step's loss
+ * as reported) and m->last_terms; a failure ends the step. */
+typedef dsn_status (*dsi_grad_reduce_fn)(void *ctx, dsn_model *m, float *loss);
+
+/* One step on a caller-given batch (in->group may be raw ids). */
+dsn_status dsi_train_on(dsn_model *m, dsn_optimizer *opt, const dsi_input *in, float *loss_out);
+/* The same with a reducer (NULL: none). */
+dsn_status dsi_train_on_reduced(dsn_model *m, dsn_optimizer *opt, const dsi_input *in, float *loss_out,
+                                dsi_grad_reduce_fn reduce, void *ctx);
+
+/* dsn_fit over the processes of dist (NULL: this process alone, = dsn_fit).
+ * Every process passes the same model, optimizer, options and data sets;
+ * see include/disent_mpi.h for what a run over several processes does. */
+dsn_status dsi_fit_run(dsn_model *m, dsn_optimizer *opt, const dsn_dataset *train, const dsn_dataset *valid,
+                       const dsn_options *opts, dsn_progress_fn progress, void *user, const dsi_dist *dist);
+
+#endif

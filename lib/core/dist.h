@@ -1,0 +1,31 @@
+/* dist.h - the collectives a data-parallel trainer needs (internal).
+ *
+ * The library itself knows no message-passing system: lib/mpi (built only
+ * with MPI) fills a dsi_dist with its communicator, and dsn_fit's engine, the
+ * samplers' batch parts and the models that keep non-gradient state (VQ-VAE's
+ * EMA codebook) use only these calls. Every call is collective: all `size`
+ * processes make it, in the same order, with the same n. Sums are formed in an
+ * order fixed by (size, n) alone, and every process receives the same bits.
+ * A failure (a timeout waiting for a process that died or hangs, a transport
+ * error) sets dsn_last_error() and returns its status; after one the
+ * communicator is unusable and the caller ends the run. */
+#ifndef DSI_CORE_DIST_H
+#define DSI_CORE_DIST_H
+
+#include "core/status.h"
+
+#include <stddef.h>
+
+typedef struct dsi_dist {
+    int rank, size;
+    void *ctx;
+    /* in place: v[i] = sum over processes of v[i] */
+    dsn_status (*sum_f)(void *ctx, float *v, size_t n);
+    dsn_status (*sum_d)(void *ctx, double *v, size_t n);
+    /* in place: v = process root's v */
+    dsn_status (*bcast)(void *ctx, void *v, size_t bytes, int root);
+    /* out[r * bytes ..] = process r's in (out holds size * bytes) */
+    dsn_status (*gather_all)(void *ctx, const void *in, size_t bytes, void *out);
+} dsi_dist;
+
+#endif

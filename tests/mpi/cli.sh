@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# cli.sh DISENT - `mpirun -np N disent train` for every model family against
+# `disent train` in one process at the same global batch: the log names the
+# world size and the global batch, process 0 alone writes the model, and the
+# encodings of the two models agree (1e-5); a resumed run continues on every
+# process; a model option that differs between processes fails everywhere.
+set -u
+D=${1:?usage: cli.sh path/to/disent}
+case "$D" in /*) ;; *) D="$PWD/$D" ;; esac
+HERE=$(cd "$(dirname "$0")" && pwd)
+. "$HERE/../cli/lib.sh"
+T=$(mktemp -d "${TMPDIR:-/tmp}/disent-mpi.XXXXXX")
+trap 'rm -rf "$T"' EXIT
+cd "$T" || exit 1
+MPIRUN="mpirun --allow-run-as-root --oversubscribe"
+fail() { echo "FAIL: $*"; echo "--- stderr:"; cat err.txt 2>/dev/null; echo "--- stdout:"; cat out.txt 2>/dev/null; exit 1; }
+run() {
+  want=$1; shift
+  timeout 300 "$@" >out.txt 2>err.txt
+  rc=$?
+  [ "$rc" -eq "$want" ] || fail "exit $rc (wanted $want): $*"
+}
+has() { grep -q -- "$2" "$1" || fail "'$2' not in $1"; }
+# close A_DIR B_DIR: every .npy of A equals B's within 1e-5 (relative to max |a|, 1)
+close() {
+  /usr/bin/python3 - "$1" "$2" <<'PY' || fail "encodings of $1 and $2 differ"
+import sys, glob, os, numpy as np
+worst = 0.0
+for f in sorted(glob.glob(os.path.join(sys.argv[1], "*.npy"))):
+    a = np.load(f); b = np.load(os.path.join(sys.argv[2], os.path.basename(f)))
+    worst = max(worst, float(np.max(np.abs(a - b)) / max(1.0, float(np.max(np.abs(a))))))
+print("  encodings differ by at most %.2e" % worst)
+sys.exit(0 if worst <= 1e-5 else 1)
+PY
+}
+
+make_data "$T" 256
+make_seq "$T" 48
+make_img8 "$T" 96
+ML="--model ml-vae --npy x.npy --labels y.npy --set input_dim=16 --set hidden=32 --set style_dim=2
+    --set content_dim=2 --set batch_groups=4 --set group_size=8 --set steps_per_epoch=10 --set epochs=2 --set lr=0.003"
+SEQ="--npy s.npy --set frames=8 --set n_mels=6 --set v_dim=2 --set z_dim=2 --set hidden=8 --set dec_hidden=8
+    --set prior_hidden=4 --set prior_layers=1 --set epochs=2 --set steps_per_epoch=10 --set batch_size=12"
+VQ="--model vq-vae --npy img.npy --set height=8 --set width=8 --set hidden=16 --set res_blocks=1 --set res_channels=8
+    --set code_dim=4 --set num_codes=16 --set prior_channels=8 --set prior_layers=2 --set prior_hidden=16
+    --set likelihood=bernoulli --set codebook_update=ema --set epochs=2 --set batch_size=12 --set lr=0.003"
+TS="--model ts-dsae $SEQ --set constrained_epochs=1 --set swap_vg=0 --set swap_zg=0 --set swap_vl=0 --set swap_zl=0"
+
+# name, np, training flags, data flags for encode
+check() {
+  name=$1; np=$2; flags=$3; data=$4
+  run 0 "$D" train $flags --out "$name.1.dsn" --quiet
+  run 0 $MPIRUN -np "$np" "$D" train $flags --out "$name.$np.dsn"
+  has err.txt "data-parallel over $np MPI processes (world size $np): global batch"
+  has out.txt "data-parallel: $np processes; gradient all-reduce"
+  [ "$(grep -c '^trained' out.txt)" -eq 1 ] || fail "$name: more than one process reported"
+  log=$(grep 'global batch' err.txt | sed 's/.*: global/global/')
+  run 0 "$D" encode "$name.1.dsn" $data --index 0-7 --out "e1.$name"
+  run 0 "$D" encode "$name.$np.dsn" $data --index 0-7 --out "e$np.$name"
+  close "e1.$name" "e$np.$name"
+  echo "ok - $name: mpirun -np $np disent train = disent train ($log)"
+}
+check ml-vae 2 "$ML" "--npy x.npy --labels y.npy"
+check ml-vae 3 "$ML" "--npy x.npy --labels y.npy"
+check dsae 3 "--model dsae $SEQ" "--npy s.npy"
+check ts-dsae 2 "$TS" "--npy s.npy"
+check vq-vae 2 "$VQ" "--npy img.npy"
+
+# resume on every process from process 0's checkpoint: = an uninterrupted run
+run 0 $MPIRUN -np 2 "$D" train $ML --set epochs=1 --out r.dsn --checkpoint r.ckpt --quiet
+run 0 $MPIRUN -np 2 "$D" train $ML --resume r.ckpt --out r.dsn --checkpoint r.ckpt --quiet
+run 0 "$D" encode r.dsn --npy x.npy --labels y.npy --index 0-7 --out er
+close e1.ml-vae er
+echo "ok - ml-vae: a 2-process run resumed from its checkpoint = one uninterrupted process"
+
+# a model option that differs between processes: every process fails, no hang
+cat > bad.sh <<SH
+#!/bin/sh
+extra=""
+[ "\${OMPI_COMM_WORLD_RANK:-0}" = 1 ] && extra="--set hidden=33"
+exec "$D" train $(echo $ML) \$extra --out bad.dsn --quiet
+SH
+chmod +x bad.sh
+run 1 $MPIRUN -np 2 ./bad.sh
+[ "$(grep -c 'processes disagree: the model family and options of process 1' err.txt)" -eq 2 ] ||
+  fail "the mismatch is not reported by both processes"
+echo "ok - a model option that differs between processes: both report it, exit 1"
