@@ -156,7 +156,7 @@ START_TEST(options_parts_and_sizes)
         ck_assert_int_eq(m->vt->stream_check(m, &ns, &part, &frame), DSN_E_UNSUPPORTED);
         ck_assert_ptr_nonnull(strstr(dsn_last_error(), "local_context"));
         dsn_model_free(m);
-        m = make("ts-dsae", "seed=1, local_context=0");
+        m = make("ts-dsae", "seed=1, local_context=0, z_norm=mean");
         ck_assert_int_eq(m->vt->stream_check(m, &ns, &part, &frame), DSN_E_UNSUPPORTED);
         ck_assert_ptr_nonnull(strstr(dsn_last_error(), "z_norm"));
         dsn_model_free(m);
