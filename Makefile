@@ -9,9 +9,12 @@
 #   make demo-mlvae   ML-VAE on MNIST with its evaluation (docs/mlvae.md)
 #   make bench        build the benchmarks in $(BUILD)/bench
 #   make install PREFIX=/usr/local   (library, header, disent.pc and the disent program)
+#   make fuzz         the libFuzzer harnesses of tests/fuzz (clang, ASan + UBSan) in $(FUZZ_BUILD)/fuzz
+#   make tsan         the thread tests under ThreadSanitizer (clang) in $(TSAN_BUILD)
 #
 # Variables: BUILD (output dir, default build), BLAS=openblas|blis, SAN=1
-# (AddressSanitizer + UBSan), CC, PREFIX, DESTDIR.
+# (AddressSanitizer + UBSan), SAN=thread (ThreadSanitizer), SAN=fuzz (ASan +
+# UBSan + libFuzzer coverage, clang), CC, PREFIX, DESTDIR.
 
 BUILD   ?= build
 PREFIX  ?= /usr/local
@@ -58,6 +61,18 @@ BASE_CFLAGS := -std=c11 $(OPT) $(WARN) -fPIC -fvisibility=hidden -pthread \
 ifeq ($(SAN),1)
   SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 endif
+ifeq ($(SAN),thread)
+  SAN_FLAGS := -fsanitize=thread -fno-omit-frame-pointer
+endif
+ifeq ($(SAN),fuzz)
+  SAN_FLAGS := -fsanitize=address,undefined,fuzzer-no-link -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+endif
+# clang needs minutes (and GBs) to instrument the AVX kernels of simd.c for
+# ASan or TSan; the fuzz and TSan builds leave that one file plain (the gcc
+# SAN=1 build checks it with every suite)
+ifneq ($(filter fuzz thread,$(SAN)),)
+$(BUILD)/obj/lib/tensor/simd.o: SAN_FLAGS :=
+endif
 ALL_CFLAGS  = $(BASE_CFLAGS) $(SAN_FLAGS) $(CFLAGS)
 LIBS        = $(PKG_LIBS) $(BLAS_LIB) -lm -pthread
 CHECK_LIBS  = $(shell pkg-config --libs check 2>/dev/null)
@@ -84,6 +99,10 @@ TOOL_CFLAGS = $(shell pkg-config --cflags fluidsynth 2>/dev/null)
 CLI_SRC   := $(shell scripts/list-sources.sh disent)
 CLI_OBJ   := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
 CLI_BIN   := $(BUILD)/tools/disent
+FUZZ_SRC  := $(shell scripts/list-sources.sh fuzz)
+FUZZ_BIN  := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz/%)
+FUZZ_BUILD ?= build-fuzz
+TSAN_BUILD ?= build-tsan
 HOST_CFLAGS = -std=c11 $(OPT) $(WARN) $(SAN_FLAGS) $(CFLAGS) -D_POSIX_C_SOURCE=200809L -Iinclude
 
 SO_NAME   := libdisent.so.$(MAJOR)
@@ -92,7 +111,7 @@ A_FILE    := $(BUILD)/libdisent.a
 PC_FILE   := $(BUILD)/disent.pc
 
 .SECONDARY:
-.PHONY: FORCE test-bins all lib tools examples test check demo demo-mlvae bench install uninstall clean setup check-header check-exports examples
+.PHONY: FORCE test-bins fuzz fuzz-bins fuzz-seeds tsan all lib tools examples test check demo demo-mlvae bench install uninstall clean setup check-header check-exports examples
 all: lib tools examples
 examples: $(EX_BIN) $(EXX_BIN)
 # every Check suite built, none run (used to check that a merged tree compiles)
@@ -206,6 +225,36 @@ $(BUILD)/bench/%: bench/%.c $(A_FILE)
 	@echo '  BENCH   $@'
 	$(Q)$(CC) $(ALL_CFLAGS) -O3 $< -o $@ $(A_FILE) $(LIBS)
 
+# ---- fuzzing and ThreadSanitizer (clang) -------------------------------
+# The library is built with coverage for libFuzzer (fuzzer-no-link) and ASan +
+# UBSan; each harness is a libFuzzer program: run it on its corpus folder,
+#   $(FUZZ_BUILD)/fuzz/fuzz_model tests/fuzz/corpus/model      (docs/reliability.md)
+fuzz:
+	$(MAKE) BUILD=$(FUZZ_BUILD) CC=clang CXX=clang++ SAN=fuzz OPT="-O1 -g" fuzz-bins
+fuzz-bins: $(FUZZ_BIN)
+$(BUILD)/fuzz/%: tests/fuzz/%.c tests/fuzz/fuzz_common.h $(A_FILE)
+	@mkdir -p $(dir $@)
+	@echo '  FUZZ    $@'
+	$(Q)$(CC) $(ALL_CFLAGS) -Wno-unused-function -fsanitize=fuzzer -Itests/fuzz $< -o $@ $(A_FILE) $(LIBS)
+
+# The seed inputs (tests/fuzz/corpus/*/seed_*), made by the library itself.
+fuzz-seeds: $(BUILD)/fuzz/make_seeds
+	$(BUILD)/fuzz/make_seeds tests/fuzz/corpus
+$(BUILD)/fuzz/make_seeds: tests/fuzz/make_seeds.c tests/fuzz/fuzz_common.h $(A_FILE)
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(ALL_CFLAGS) -Wno-unused-function -Itests/fuzz $< -o $@ $(A_FILE) $(LIBS)
+
+# The suites with threads under ThreadSanitizer: test_threads (one model
+# shared by N inference threads, concurrent saves and loads) and the probe
+# cases of test_reliability (concurrent savers of one path).
+TSAN_SUITES := test_threads test_reliability
+tsan:
+	$(MAKE) BUILD=$(TSAN_BUILD) CC=clang CXX=clang++ SAN=thread OPT="-O1 -g" \
+	    $(TSAN_SUITES:%=$(TSAN_BUILD)/tests/%)
+	TSAN_OPTIONS="halt_on_error=1 exitcode=66 $(TSAN_OPTIONS)" OPENBLAS_NUM_THREADS=1 CK_FORK=no \
+	    $(TSAN_BUILD)/tests/test_threads
+	TSAN_OPTIONS="halt_on_error=1 exitcode=66 $(TSAN_OPTIONS)" OPENBLAS_NUM_THREADS=1 CK_FORK=no CK_RUN_CASE=probe \
+	    $(TSAN_BUILD)/tests/test_reliability
 # ---- the LV2 plugin (examples/lv2, docs/plugin.md): built when lv2-dev is found
 # The bundle holds the plugin (the static library inside, only lv2_descriptor
 # exported) and its Turtle files; put a model as model.dsn next to them.

@@ -73,12 +73,12 @@ int main(int argc, char **argv)
     float *x = malloc(sizeof(float) * B * OBS);
     srand(1);
     for (int i = 0; i < B * OBS; i++) x[i] = (float)rand() / (float)RAND_MAX;
-    for (int i = 0; i < 3; i++) CHECK(dsn_train_step(m, opt, x, B, NULL, NULL, NULL));
+    for (int i = 0; i < 3; i++) CHECK(dsn_train_step(m, opt, NULL, x, B, NULL));
     double *ms = malloc(sizeof(double) * (size_t)steps);
     uint64_t a0 = dsn_allocation_count();
     for (int i = 0; i < steps; i++) {
         double t0 = now();
-        CHECK(dsn_train_step(m, opt, x, B, NULL, NULL, NULL));
+        CHECK(dsn_train_step(m, opt, NULL, x, B, NULL));
         ms[i] = 1e3 * (now() - t0);
     }
     uint64_t allocs = dsn_allocation_count() - a0;

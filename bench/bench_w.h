@@ -125,12 +125,12 @@ static inline void bw_train(const char *name, const char *what, bw_args a, dsn_m
                             const float *x, size_t n, const int32_t *groups, const float *mask, double gflop)
 {
     float loss = 0;
-    for (int i = 0; i < 3; i++) BW_CHECK(dsn_train_step(m, opt, x, n, groups, mask, &loss));
+    for (int i = 0; i < 3; i++) BW_CHECK(dsn_train_step(m, opt, &loss, x, n, &(dsn_batch_args){sizeof(dsn_batch_args), groups, mask, NULL}));
     double *ms = malloc(sizeof(double) * (size_t)a.steps), *cpu = malloc(sizeof(double) * (size_t)a.steps);
     uint64_t a0 = dsn_allocation_count();
     for (int i = 0; i < a.steps; i++) {
         double t0 = bw_now(), c0 = bw_cpu();
-        BW_CHECK(dsn_train_step(m, opt, x, n, groups, mask, &loss));
+        BW_CHECK(dsn_train_step(m, opt, &loss, x, n, &(dsn_batch_args){sizeof(dsn_batch_args), groups, mask, NULL}));
         ms[i] = 1e3 * (bw_now() - t0);
         cpu[i] = 1e3 * (bw_cpu() - c0);
     }

@@ -94,9 +94,9 @@ int main(int argc, char **argv)
     double *us = malloc(sizeof(double) * (size_t)runs);
     for (int i = 0; i < 50; i++) {
         BW_CHECK(dsn_encode(s, ea, xa, 1, NULL));
-        BW_CHECK(part_b ? dsn_encode_part(s, eb, xb, 1, NULL, NULL, "global") : dsn_encode(s, eb, xb, 1, NULL));
+        BW_CHECK(part_b ? dsn_encode(s, eb, xb, 1, &(dsn_batch_args){sizeof(dsn_batch_args), NULL, NULL, "global"}) : dsn_encode(s, eb, xb, 1, NULL));
         BW_CHECK(dsn_swap(ea, eb, "global"));
-        BW_CHECK(dsn_decode(s, ea, out, (size_t)T * F));
+        BW_CHECK(dsn_decode(s, out, (size_t)T * F, ea));
     }
 #ifdef BW_INTERPOSED
     { /* the counter must see a malloc made now (through a volatile pointer, so it is not optimised away) */
@@ -119,9 +119,9 @@ int main(int argc, char **argv)
     for (int i = 0; i < runs; i++) {
         double t0 = bw_now();
         fails += dsn_encode(s, ea, xa, 1, NULL) != DSN_OK;
-        fails += (part_b ? dsn_encode_part(s, eb, xb, 1, NULL, NULL, "global") : dsn_encode(s, eb, xb, 1, NULL)) != DSN_OK;
+        fails += (part_b ? dsn_encode(s, eb, xb, 1, &(dsn_batch_args){sizeof(dsn_batch_args), NULL, NULL, "global"}) : dsn_encode(s, eb, xb, 1, NULL)) != DSN_OK;
         fails += dsn_swap(ea, eb, "global") != DSN_OK;
-        fails += dsn_decode(s, ea, out, (size_t)T * F) != DSN_OK;
+        fails += dsn_decode(s, out, (size_t)T * F, ea) != DSN_OK;
         us[i] = 1e3 * (bw_now() - t0);
     }
     g_armed = 0;

@@ -13,6 +13,21 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* descriptions by value (zeroed on failure) */
+static dsn_model_info ex_info(const dsn_model *m)
+{
+    dsn_model_info i = DSN_MODEL_INFO_INIT;
+    if (!m || dsn_model_describe(m, &i) != DSN_OK) i.family = NULL;
+    return i;
+}
+
+static dsn_part_info ex_part(const dsn_model *m, int p)
+{
+    dsn_part_info i = DSN_PART_INFO_INIT;
+    if (!m || dsn_model_part(m, &i, p) != DSN_OK) i.name = NULL;
+    return i;
+}
+
 #define TRY(call)                                                                                   \
     do {                                                                                            \
         dsn_status st_ = (call);                                                                    \
@@ -30,17 +45,17 @@ int main(int argc, char **argv)
     }
     dsn_model *m;
     TRY(dsn_model_load(&m, argv[1]));
-    size_t n = dsn_model_obs_size(m);
-    const char *part = argc > 3 ? argv[3] : dsn_model_part_name(m, 0);
-    printf("model: %s, %zu floats per observation, %d parts\n", dsn_model_family(m), n, dsn_model_num_parts(m));
+    size_t n = ex_info(m).obs_size;
+    const char *part = argc > 3 ? argv[3] : ex_part(m, 0).name;
+    printf("model: %s, %zu floats per observation, %d parts\n", ex_info(m).family, n, ex_info(m).num_parts);
 
     /* two observations, a and b */
     float *x = malloc(2 * n * sizeof *x), *out = malloc(2 * n * sizeof *out);
     if (argc > 2) {
         dsn_dataset *ds;
         TRY(dsn_dataset_from_npy(&ds, argv[2], NULL));
-        TRY(dsn_dataset_get(ds, 0, x, n, NULL));
-        TRY(dsn_dataset_get(ds, 1, x + n, n, NULL));
+        TRY(dsn_dataset_get(ds, x, n, NULL, 0));
+        TRY(dsn_dataset_get(ds, x + n, n, NULL, 1));
         dsn_dataset_free(ds);
     } else {
         for (size_t i = 0; i < n; i++) {
@@ -59,19 +74,19 @@ int main(int argc, char **argv)
     TRY(dsn_encode(s, b, x + n, 1, NULL));
 
     size_t rows, dim;
-    TRY(dsn_encoding_get(b, part, "value", NULL, 0, &rows, &dim));
+    TRY(dsn_encoding_get(b, NULL, 0, &rows, &dim, part, "value"));
     float *before = malloc(rows * dim * sizeof *before), *after = malloc(rows * dim * sizeof *after);
-    TRY(dsn_encoding_get(b, part, "value", before, rows * dim, NULL, NULL));
+    TRY(dsn_encoding_get(b, before, rows * dim, NULL, NULL, part, "value"));
     printf("part '%s' of b: %zu x %zu, first value %.6f\n", part, rows, dim, before[0]);
 
     /* swap the part: a gets b's, b gets a's */
     TRY(dsn_swap(a, b, part));
-    TRY(dsn_encoding_get(a, part, "value", after, rows * dim, NULL, NULL));
+    TRY(dsn_encoding_get(a, after, rows * dim, NULL, NULL, part, "value"));
     printf("swap: a now holds b's '%s': %s\n", part, memcmp(before, after, rows * dim * sizeof *after) ? "FAILED" : "ok");
 
     /* decode both: a = (part of b, rest of a), b = (part of a, rest of b) */
-    TRY(dsn_decode(s, a, out, n));
-    TRY(dsn_decode(s, b, out + n, n));
+    TRY(dsn_decode(s, out, n, a));
+    TRY(dsn_decode(s, out + n, n, b));
     for (int k = 0; k < 2; k++) {
         double sum = 0;
         for (size_t i = 0; i < n; i++) sum += out[(size_t)k * n + i];

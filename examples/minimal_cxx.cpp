@@ -54,9 +54,9 @@ inline Ptr<dsn_encoding> encoding(const dsn_model &m, size_t max_items)
 }
 inline std::vector<float> get(const dsn_encoding &e, const char *part, size_t *rows, size_t *dim)
 {
-    check(dsn_encoding_get(&e, part, "value", nullptr, 0, rows, dim), "dsn_encoding_get");
+    check(dsn_encoding_get(&e, nullptr, 0, rows, dim, part, "value"), "dsn_encoding_get");
     std::vector<float> v(*rows * *dim);
-    check(dsn_encoding_get(&e, part, "value", v.data(), v.size(), nullptr, nullptr), "dsn_encoding_get");
+    check(dsn_encoding_get(&e, v.data(), v.size(), nullptr, nullptr, part, "value"), "dsn_encoding_get");
     return v;
 }
 
@@ -70,18 +70,21 @@ int main(int argc, char **argv)
     }
     try {
         auto m = dsn::load(argv[1]);
-        const size_t n = dsn_model_obs_size(m.get());
-        const char *part = argc > 3 ? argv[3] : dsn_model_part_name(m.get(), 0);
-        std::printf("model: %s, %zu floats per observation, %d parts\n", dsn_model_family(m.get()), n,
-                    dsn_model_num_parts(m.get()));
+        dsn_model_info info = DSN_MODEL_INFO_INIT;
+        dsn_part_info first = DSN_PART_INFO_INIT;
+        dsn::check(dsn_model_describe(m.get(), &info), "dsn_model_describe");
+        dsn::check(dsn_model_part(m.get(), &first, 0), "dsn_model_part");
+        const size_t n = info.obs_size;
+        const char *part = argc > 3 ? argv[3] : first.name;
+        std::printf("model: %s, %zu floats per observation, %d parts\n", info.family, n, info.num_parts);
 
         std::vector<float> x(2 * n), out(2 * n);
         if (argc > 2) {
             dsn_dataset *raw = nullptr;
             dsn::check(dsn_dataset_from_npy(&raw, argv[2], nullptr), "dsn_dataset_from_npy");
             dsn::Ptr<dsn_dataset> ds(raw);
-            dsn::check(dsn_dataset_get(ds.get(), 0, x.data(), n, nullptr), "dsn_dataset_get");
-            dsn::check(dsn_dataset_get(ds.get(), 1, x.data() + n, n, nullptr), "dsn_dataset_get");
+            dsn::check(dsn_dataset_get(ds.get(), x.data(), n, nullptr, 0), "dsn_dataset_get");
+            dsn::check(dsn_dataset_get(ds.get(), x.data() + n, n, nullptr, 1), "dsn_dataset_get");
         } else {
             for (size_t i = 0; i < n; i++) {
                 x[i] = (float)(i % 7) / 7.0f;
@@ -101,8 +104,8 @@ int main(int argc, char **argv)
         dsn::check(dsn_swap(a.get(), b.get(), part), "dsn_swap");
         std::printf("swap: a now holds b's '%s': %s\n", part, dsn::get(*a, part, &rows, &dim) == before ? "ok" : "FAILED");
 
-        dsn::check(dsn_decode(s.get(), a.get(), out.data(), n), "dsn_decode");
-        dsn::check(dsn_decode(s.get(), b.get(), out.data() + n, n), "dsn_decode");
+        dsn::check(dsn_decode(s.get(), out.data(), n, a.get()), "dsn_decode");
+        dsn::check(dsn_decode(s.get(), out.data() + n, n, b.get()), "dsn_decode");
         for (int k = 0; k < 2; k++) {
             double sum = 0;
             for (size_t i = 0; i < n; i++) sum += out[(size_t)k * n + i];

@@ -52,6 +52,28 @@
 #include <string.h>
 #include <time.h>
 
+/* descriptions by value (zeroed on failure) */
+static dsn_model_info ex_info(const dsn_model *m)
+{
+    dsn_model_info i = DSN_MODEL_INFO_INIT;
+    if (!m || dsn_model_describe(m, &i) != DSN_OK) i.family = NULL;
+    return i;
+}
+
+static dsn_part_info ex_part(const dsn_model *m, int p)
+{
+    dsn_part_info i = DSN_PART_INFO_INIT;
+    if (!m || dsn_model_part(m, &i, p) != DSN_OK) i.name = NULL;
+    return i;
+}
+
+static dsn_dataset_info ex_ds(const dsn_dataset *ds)
+{
+    dsn_dataset_info i = DSN_DATASET_INFO_INIT;
+    if (ds && dsn_dataset_describe(ds, &i) != DSN_OK) i.size = 0;
+    return i;
+}
+
 #define CHECK(call)                                                                                 \
     do {                                                                                            \
         dsn_status st_ = (call);                                                                    \
@@ -117,7 +139,7 @@ typedef struct images {
 static images load_all(const dsn_dataset *ds, size_t limit)
 {
     images im;
-    im.n = dsn_dataset_size(ds);
+    im.n = ex_ds(ds).size;
     if (limit && im.n > limit) im.n = limit;
     im.x = malloc(sizeof(float) * im.n * PIX);
     im.y = malloc(sizeof(int32_t) * im.n);
@@ -125,7 +147,7 @@ static images load_all(const dsn_dataset *ds, size_t limit)
         fprintf(stderr, "out of memory\n");
         exit(1);
     }
-    for (size_t i = 0; i < im.n; i++) CHECK(dsn_dataset_get(ds, i, im.x + i * PIX, PIX, im.y + i));
+    for (size_t i = 0; i < im.n; i++) CHECK(dsn_dataset_get(ds, im.x + i * PIX, PIX, im.y + i, i));
     return im;
 }
 
@@ -142,8 +164,8 @@ static void encode_means(dsn_session *s, dsn_encoding *e, const images *im, floa
     for (size_t off = 0; off < im->n; off += CHUNK) {
         size_t k = im->n - off < CHUNK ? im->n - off : CHUNK;
         CHECK(dsn_encode(s, e, im->x + off * PIX, k, NULL));
-        CHECK(dsn_encoding_get(e, "content", "mean", content + off * (size_t)cdim, k * (size_t)cdim, NULL, NULL));
-        CHECK(dsn_encoding_get(e, "style", "mean", style + off * (size_t)sdim, k * (size_t)sdim, NULL, NULL));
+        CHECK(dsn_encoding_get(e, content + off * (size_t)cdim, k * (size_t)cdim, NULL, NULL, "content", "mean"));
+        CHECK(dsn_encoding_get(e, style + off * (size_t)sdim, k * (size_t)sdim, NULL, NULL, "style", "mean"));
     }
 }
 
@@ -195,15 +217,40 @@ static void draw(const by_class *b, int c, size_t k, size_t *out)
 }
 
 /* ---- the independent pixel-space judge ----
- * Logistic regression on RF random ReLU features of the pixels,
- * relu(W x + b) with fixed random W ~ N(0, 16/784) and b ~ U(-1/2, 1/2): a classifier that knows
- * nothing of the model and is stronger than logistic regression on raw
- * pixels (measured test accuracies are printed). */
+ * Logistic regression on RF random ReLU features of the pixels, a
+ * classifier that knows nothing of the model (its clean test accuracy is
+ * printed):
+ *  - conv (default for square images): RF/16 random 5x5 filters (N(0, 1/25),
+ *    zero mean, bias U(-1/4, 1/4)), ReLU, then the maximum over each cell of
+ *    a 4 x 4 grid of the map: tolerant of shifts, so it recognises an object
+ *    wherever it sits in the frame;
+ *  - dense: relu(W x + b) with W ~ N(0, 16/784), b ~ U(-1/2, 1/2). */
 static int RF = 1024; /* --judge-features */
+static int JUDGE_CONV = 1; /* --judge conv|dense */
 static float *rf_w, *rf_b;
+enum { JK = 5 };
 
 static void rf_init(void)
 {
+    if (JUDGE_CONV && SIDE >= 12) {
+        int nf = RF / 16;
+        rf_w = malloc(sizeof(float) * (size_t)nf * JK * JK);
+        rf_b = malloc(sizeof(float) * (size_t)nf);
+        uint64_t saved = rnd_state;
+        rnd_state = 424242;
+        for (int f = 0; f < nf; f++) {
+            double mean = 0;
+            for (int k = 0; k < JK * JK; k++) {
+                double u1 = ((double)(rnd() >> 11) + 0.5) / 9007199254740992.0, u2 = (double)(rnd() >> 11) / 9007199254740992.0;
+                rf_w[f * JK * JK + k] = (float)(sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2) / JK);
+                mean += rf_w[f * JK * JK + k] / (JK * JK);
+            }
+            for (int k = 0; k < JK * JK; k++) rf_w[f * JK * JK + k] -= (float)mean;
+            rf_b[f] = (float)(((double)(rnd() >> 11) / 9007199254740992.0 - 0.5) * 0.5);
+        }
+        rnd_state = saved;
+        return;
+    }
     rf_w = malloc(sizeof(float) * (size_t)RF * PIX);
     rf_b = malloc(sizeof(float) * (size_t)RF);
     uint64_t saved = rnd_state;
@@ -220,6 +267,28 @@ static void rf_init(void)
 /* features of n images into out [n, RF] */
 static void rf_features(const float *x, size_t n, float *out)
 {
+    if (JUDGE_CONV && SIDE >= 12) {
+        int nf = RF / 16, M = SIDE - JK + 1, cell = (M + 3) / 4;
+        for (size_t i = 0; i < n; i++) {
+            const float *xi = x + i * PIX;
+            float *o = out + i * (size_t)RF;
+            for (int j = 0; j < RF; j++) o[j] = 0.0f; /* max of ReLU outputs >= 0 */
+            for (int f = 0; f < nf; f++) {
+                const float *w = rf_w + f * JK * JK;
+                for (int y = 0; y < M; y++)
+                    for (int xx = 0; xx < M; xx++) {
+                        float acc = rf_b[f];
+                        for (int ky = 0; ky < JK; ky++) {
+                            const float *row = xi + (size_t)(y + ky) * SIDE + xx;
+                            for (int kx = 0; kx < JK; kx++) acc += w[ky * JK + kx] * row[kx];
+                        }
+                        float *slot = o + f * 16 + (y / cell) * 4 + xx / cell;
+                        if (acc > *slot) *slot = acc;
+                    }
+            }
+        }
+        return;
+    }
     for (size_t i = 0; i < n; i++) {
         const float *xi = x + i * PIX;
         float *o = out + i * (size_t)RF;
@@ -264,7 +333,7 @@ static void swap_grid(dsn_session *s, dsn_encoding *e, dsn_encoding *f, const im
     for (int r = 0; r < K; r++) {
         CHECK(dsn_encode(s, e, src, K, NULL));
         for (int col = 0; col < K; col++) CHECK(dsn_encoding_copy_item(e, (size_t)col, f, (size_t)r, "content"));
-        CHECK(dsn_decode(s, e, out, K * PIX));
+        CHECK(dsn_decode(s, out, K * PIX, e));
         for (int col = 0; col < K; col++) ex_grid_tile(&g, r, col, out + col * PIX);
     }
     if (ex_grid_write(&g, png) == 0)
@@ -293,7 +362,7 @@ static void usage(const char *prog)
             "usage: %s DATA_DIR [--epochs N] [--steps N] [--groups G] [--group-size K] [--encoder conv|mlp]\n"
             "       [--hidden H] [--activation A] [--style-dim 10] [--content-dim 10] [--beta 1] [--lr 1e-3]\n"
             "       [--seed 1] [--classes 0-6] [--save MODEL] [--load MODEL] [--png OUT.png] [--eval-train N]\n"
-            "       [--quick] [--judge-train 60000] [--judge-features 1024] [--baseline vae]\n"
+            "       [--quick] [--judge-train 60000] [--judge-features 1024] [--judge conv|dense] [--baseline vae]\n"
             "       [--model-opts \"key=value, ...\"] (any other ML-VAE option)\n",
             prog);
     exit(2);
@@ -361,7 +430,8 @@ static args parse(int argc, char **argv)
         else if (!strcmp(k, "--baseline")) a.baseline = v;
         else if (!strcmp(k, "--eval-train")) a.eval_train = (size_t)atol(v);
         else if (!strcmp(k, "--judge-train")) a.judge_train = (size_t)atol(v);
-        else if (!strcmp(k, "--judge-features")) RF = atoi(v) > 0 ? atoi(v) : 1024;
+        else if (!strcmp(k, "--judge-features")) RF = atoi(v) >= 16 ? atoi(v) : 1024;
+        else if (!strcmp(k, "--judge")) JUDGE_CONV = strcmp(v, "dense") != 0;
         else usage(argv[0]);
     }
     if (a.baseline && strcmp(a.baseline, "vae")) usage(argv[0]);
@@ -395,13 +465,13 @@ static float *load_factors(const char *dir, size_t n_test, size_t *F, char *cont
     if (!file_exists(path)) return NULL;
     dsn_dataset *fd;
     CHECK(dsn_dataset_from_npy(&fd, path, NULL));
-    *F = dsn_dataset_obs_size(fd);
-    if (dsn_dataset_size(fd) < n_test) { /* --quick evaluates the first images only */
-        fprintf(stderr, "%s: %zu rows, the test set has %zu images\n", path, dsn_dataset_size(fd), n_test);
+    *F = ex_ds(fd).obs_size;
+    if (ex_ds(fd).size < n_test) { /* --quick evaluates the first images only */
+        fprintf(stderr, "%s: %zu rows, the test set has %zu images\n", path, ex_ds(fd).size, n_test);
         exit(1);
     }
     float *f = malloc(sizeof(float) * n_test * *F);
-    for (size_t i = 0; i < n_test; i++) CHECK(dsn_dataset_get(fd, i, f + i * *F, *F, NULL));
+    for (size_t i = 0; i < n_test; i++) CHECK(dsn_dataset_get(fd, f + i * *F, *F, NULL, i));
     dsn_dataset_free(fd);
     continuous[0] = 0;
     FILE *t = fopen(in_dir(dir, "factors.txt"), "r");
@@ -497,10 +567,10 @@ int main(int argc, char **argv)
         CHECK(dsn_dataset_from_mnist(&train_all, a.dir, 0));
         CHECK(dsn_dataset_from_mnist(&test_all, a.dir, 1));
     }
-    PIX = dsn_dataset_obs_size(train_all);
+    PIX = ex_ds(train_all).obs_size;
     SIDE = (int)(sqrt((double)PIX) + 0.5);
     if ((size_t)SIDE * (size_t)SIDE != PIX) SIDE = 0;
-    int n_all = (int)dsn_dataset_num_groups(train_all);
+    int n_all = (int)ex_ds(train_all).num_groups;
     if (n_all > MAXC) {
         fprintf(stderr, "%d classes: at most %d\n", n_all, MAXC);
         return 1;
@@ -517,16 +587,16 @@ int main(int argc, char **argv)
     for (int i = 0; i < a.n_classes; i++) dl[i] = a.classes[i];
     if (a.n_classes < n_all) {
         dsn_dataset *drop;
-        CHECK(dsn_dataset_select_labels(train_all, dl, (size_t)a.n_classes, &train, &drop));
+        CHECK(dsn_dataset_select_labels(train_all, &train, &drop, dl, (size_t)a.n_classes));
         dsn_dataset_free(drop);
-        CHECK(dsn_dataset_select_labels(test_all, dl, (size_t)a.n_classes, &test, &unseen));
+        CHECK(dsn_dataset_select_labels(test_all, &test, &unseen, dl, (size_t)a.n_classes));
     } else {
         train = train_all;
         test = test_all;
         train_all = test_all = NULL;
     }
-    printf("%s: %zu training and %zu test images of %d classes%s, %zu pixels\n", a.dir, dsn_dataset_size(train),
-           dsn_dataset_size(test), a.n_classes, unseen ? " (the other classes are held out)" : "", PIX);
+    printf("%s: %zu training and %zu test images of %d classes%s, %zu pixels\n", a.dir, ex_ds(train).size,
+           ex_ds(test).size, a.n_classes, unseen ? " (the other classes are held out)" : "", PIX);
     if (a.baseline) {
         if (!is_npy || unseen) {
             fprintf(stderr, "--baseline vae needs a .npy set and all classes\n");
@@ -541,7 +611,7 @@ int main(int argc, char **argv)
     char model_desc[256];
     if (a.load) {
         CHECK(dsn_model_load(&m, a.load));
-        printf("loaded %s: %s, %zu parameters\n", a.load, dsn_model_family(m), dsn_model_num_params(m));
+        printf("loaded %s: %s, %zu parameters\n", a.load, ex_info(m).family, ex_info(m).num_params);
         snprintf(model_desc, sizeof model_desc, "ML-VAE %s", a.load);
     } else {
         dsn_options *mo, *oo, *fo;
@@ -577,7 +647,7 @@ int main(int argc, char **argv)
         }
         snprintf(model_desc, sizeof model_desc, "%s %s", a.baseline ? "beta-VAE" : "ML-VAE", conv ? "conv" : "MLP");
         printf("%s: %zu parameters (%s, style %d, content %d%s%s); %d epochs x %d steps of %d x %d images\n",
-               model_desc, dsn_model_num_params(m), conv ? "conv encoder" : "MLP encoder", a.style_dim, a.content_dim,
+               model_desc, ex_info(m).num_params, conv ? "conv encoder" : "MLP encoder", a.style_dim, a.content_dim,
                a.extra && a.extra[0] ? ", " : "", a.extra ? a.extra : "", a.epochs, a.steps, bg, a.group_size);
         fflush(stdout);
         t_start = now();
@@ -592,8 +662,8 @@ int main(int argc, char **argv)
         dsn_options_free(oo);
         dsn_options_free(fo);
     }
-    int cdim = dsn_model_part_dim(m, 0), sdim = dsn_model_part_dim(m, 1);
-    if (strcmp(dsn_model_part_name(m, 0), "content") != 0) {
+    int cdim = ex_part(m, 0).dim, sdim = ex_part(m, 1).dim;
+    if (strcmp(ex_part(m, 0).name, "content") != 0) {
         fprintf(stderr, "not an ML-VAE model\n");
         return 1;
     }
@@ -632,8 +702,8 @@ int main(int argc, char **argv)
         CHECK(dsn_classifier_create(&pc, "logreg", NULL));
         rf_features(jt.x, jt.n, feat);
         CHECK(dsn_classifier_fit(pc, feat, jt.n, (size_t)RF, jt.y));
-        printf("pixel-space judge: logistic regression on %d random ReLU features of the pixels, fitted on %zu training "
-               "images\n", RF, jt.n);
+        printf("pixel-space judge: logistic regression on %d random %s ReLU features of the pixels, fitted on %zu "
+               "training images\n", RF, JUDGE_CONV && SIDE >= 12 ? "5x5-conv max-pooled" : "dense", jt.n);
         free_images(&jt);
         rf_features(te.x, te.n, feat);
         CHECK(dsn_classifier_predict(pc, pred, feat, te.n, (size_t)RF));
@@ -651,13 +721,13 @@ int main(int argc, char **argv)
                 yb[i] = te.y[j];
             }
             CHECK(dsn_encode(s, e, te.x + off * PIX, k, NULL));
-            CHECK(dsn_decode(s, e, out, k * PIX));
+            CHECK(dsn_decode(s, out, k * PIX, e));
             rf_features(out, k, feat);
             CHECK(dsn_classifier_predict(pc, pp, feat, k, (size_t)RF));
             for (size_t i = 0; i < k; i++) recon_ok += pp[i] == te.y[off + i];
             CHECK(dsn_encode(s, f, xb, k, NULL));
             for (size_t i = 0; i < k; i++) CHECK(dsn_encoding_copy_item(f, i, e, i, "content"));
-            CHECK(dsn_decode(s, f, out, k * PIX));
+            CHECK(dsn_decode(s, out, k * PIX, f));
             rf_features(out, k, feat);
             CHECK(dsn_classifier_predict(pc, pp, feat, k, (size_t)RF));
             for (size_t i = 0; i < k; i++) {
@@ -708,9 +778,9 @@ int main(int argc, char **argv)
                         gid[g * k + i] = g;
                     }
                 }
-                CHECK(dsn_encode(s, e, xg, (size_t)(ng * k), gid));
-                CHECK(dsn_encoding_get(e, "content", "mean", mu, (size_t)ng * (size_t)cdim, NULL, NULL));
-                CHECK(dsn_encoding_get(e, "content", "logvar", lv, (size_t)ng * (size_t)cdim, NULL, NULL));
+                CHECK(dsn_encode(s, e, xg, (size_t)(ng * k), &(dsn_batch_args){sizeof(dsn_batch_args), gid, NULL, NULL}));
+                CHECK(dsn_encoding_get(e, mu, (size_t)ng * (size_t)cdim, NULL, NULL, "content", "mean"));
+                CHECK(dsn_encoding_get(e, lv, (size_t)ng * (size_t)cdim, NULL, NULL, "content", "logvar"));
                 for (size_t i = 0; i < (size_t)ng * (size_t)cdim; i++) var_sum += exp(lv[i]);
                 CHECK(dsn_classifier_predict(cc, gp, mu, (size_t)ng, (size_t)cdim));
                 for (int g = 0; g < ng; g++) ok += gp[g] == glab[g];
@@ -751,8 +821,8 @@ int main(int argc, char **argv)
                     gid[h * SHOTS + i] = h;
                 }
             }
-            CHECK(dsn_encode(s, e, xs, (size_t)(nh * SHOTS), gid));
-            CHECK(dsn_encoding_get(e, "content", "mean", cen, (size_t)nh * (size_t)cdim, NULL, NULL));
+            CHECK(dsn_encode(s, e, xs, (size_t)(nh * SHOTS), &(dsn_batch_args){sizeof(dsn_batch_args), gid, NULL, NULL}));
+            CHECK(dsn_encoding_get(e, cen, (size_t)nh * (size_t)cdim, NULL, NULL, "content", "mean"));
             for (int h = 0; h < nh; h++)
                 for (size_t p = 0; p < PIX; p++) {
                     double sum = 0.0;

@@ -29,6 +29,22 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* descriptions by value (zeroed on failure) */
+static dsn_part_info ex_part(const dsn_model *m, int p)
+{
+    dsn_part_info i = DSN_PART_INFO_INIT;
+    if (!m || dsn_model_part(m, &i, p) != DSN_OK) i.name = NULL;
+    return i;
+}
+
+static int ex_obs_shape(const dsn_model *m, size_t *dims, int max)
+{
+    dsn_model_info i = DSN_MODEL_INFO_INIT;
+    if (!m || dsn_model_describe(m, &i) != DSN_OK) return 0;
+    for (int k = 0; dims && k < i.obs_ndim && k < max; k++) dims[k] = i.obs_shape[k];
+    return i.obs_ndim;
+}
+
 #define CK(x)                                                                                                        \
     do {                                                                                                             \
         dsn_status st_ = (x);                                                                                        \
@@ -74,8 +90,8 @@ static void encode_window(float *v, const float *fr, size_t nf, size_t w)
         memcpy(x + t * F, fr + (w * T + t) * F, F * sizeof(float));
         mask[t] = 1;
     }
-    CK(dsn_encode_part(sess, enc, x, 1, NULL, mask, dsn_model_part_name(model, 0)));
-    CK(dsn_encoding_get(enc, dsn_model_part_name(model, 0), "value", v, dim, NULL, NULL));
+    CK(dsn_encode(sess, enc, x, 1, &(dsn_batch_args){sizeof(dsn_batch_args), NULL, mask, ex_part(model, 0).name}));
+    CK(dsn_encoding_get(enc, v, dim, NULL, NULL, ex_part(model, 0).name, "value"));
     free(x);
     free(mask);
 }
@@ -137,10 +153,10 @@ static int score(int argc, char **argv)
     if (!manifest) return fprintf(stderr, "stream_eval: give --manifest\n"), 2;
     CK(dsn_model_load(&model, mpath));
     size_t dims[3];
-    dsn_model_obs_shape(model, dims, 3);
+    ex_obs_shape(model, dims, 3);
     T = dims[0];
     F = dims[1];
-    dim = (size_t)dsn_model_part_dim(model, 0);
+    dim = (size_t)ex_part(model, 0).dim;
     CK(dsn_options_create(&feat));
     const dsn_options *ba = dsn_model_bank_audio(model);
     for (size_t k = 0; ba && k < dsn_options_count(ba); k++) {
@@ -226,9 +242,9 @@ static int score(int argc, char **argv)
             memcpy(x + t * F, sf + t * F, F * sizeof(float));
             mask[t] = 1;
         }
-        CK(dsn_encode_masked(sess, enc, x, 1, NULL, mask));
-        CK(dsn_encoding_set(enc, dsn_model_part_name(model, 0), "value", tv, 1));
-        CK(dsn_decode(sess, enc, dec, T * F));
+        CK(dsn_encode(sess, enc, x, 1, &(dsn_batch_args){sizeof(dsn_batch_args), NULL, mask, NULL}));
+        CK(dsn_encoding_set(enc, ex_part(model, 0).name, "value", tv, 1));
+        CK(dsn_decode(sess, dec, T * F, enc));
         size_t vt = ns < T ? ns : T;
         int32_t pred;
         encode_window(v, dec, vt, 0);

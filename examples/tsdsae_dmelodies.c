@@ -55,6 +55,36 @@
 #include <time.h>
 #include <unistd.h>
 
+/* descriptions by value (zeroed on failure) */
+static dsn_model_info ex_info(const dsn_model *m)
+{
+    dsn_model_info i = DSN_MODEL_INFO_INIT;
+    if (!m || dsn_model_describe(m, &i) != DSN_OK) i.family = NULL;
+    return i;
+}
+
+static dsn_part_info ex_part(const dsn_model *m, int p)
+{
+    dsn_part_info i = DSN_PART_INFO_INIT;
+    if (!m || dsn_model_part(m, &i, p) != DSN_OK) i.name = NULL;
+    return i;
+}
+
+static dsn_dataset_info ex_ds(const dsn_dataset *ds)
+{
+    dsn_dataset_info i = DSN_DATASET_INFO_INIT;
+    if (ds && dsn_dataset_describe(ds, &i) != DSN_OK) i.size = 0;
+    return i;
+}
+
+static int ex_ds_shape(const dsn_dataset *ds, size_t *dims, int max)
+{
+    dsn_dataset_info i = DSN_DATASET_INFO_INIT;
+    if (!ds || dsn_dataset_describe(ds, &i) != DSN_OK) return 0;
+    for (int k = 0; dims && k < i.obs_ndim && k < max; k++) dims[k] = i.obs_shape[k];
+    return i.obs_ndim;
+}
+
 #define CHECK(call)                                                                                  \
     do {                                                                                             \
         dsn_status st_ = (call);                                                                     \
@@ -245,8 +275,8 @@ static void encode_all(ctx *c, const float *x, size_t n, float *v, float *z)
     for (size_t o = 0; o < n; o += CHUNK) {
         size_t m = n - o < CHUNK ? n - o : CHUNK;
         CHECK(dsn_encode(c->ses, c->enc, x + o * c->obs, m, NULL));
-        CHECK(dsn_encoding_get(c->enc, "global", "mean", v + o * c->dv, m * c->dv, NULL, NULL));
-        if (z) CHECK(dsn_encoding_get(c->enc, "local", "mean", z + o * c->T * c->dz, m * c->T * c->dz, NULL, NULL));
+        CHECK(dsn_encoding_get(c->enc, v + o * c->dv, m * c->dv, NULL, NULL, "global", "mean"));
+        if (z) CHECK(dsn_encoding_get(c->enc, z + o * c->T * c->dz, m * c->T * c->dz, NULL, NULL, "local", "mean"));
     }
 }
 
@@ -261,7 +291,7 @@ static void decode_rows(ctx *c, const float *const *vrows, const float *const *z
     CHECK(dsn_encoding_prepare(c->enc, m, NULL));
     CHECK(dsn_encoding_set(c->enc, "global", "value", vbuf, m));
     CHECK(dsn_encoding_set(c->enc, "local", "value", zbuf, m * c->T));
-    CHECK(dsn_decode(c->ses, c->enc, out, m * c->obs));
+    CHECK(dsn_decode(c->ses, out, m * c->obs, c->enc));
 }
 
 static double mse(const float *a, const float *b, size_t n)
@@ -410,8 +440,8 @@ int main(int argc, char **argv)
     /* ---- data ---- */
     dsn_dataset *all;
     CHECK(dsn_dataset_load_audio(&all, c.data, "instrument"));
-    size_t n = dsn_dataset_size(all), dims[3];
-    if (dsn_dataset_obs_shape(all, dims, 3) != 2) {
+    size_t n = ex_ds(all).size, dims[3];
+    if (ex_ds_shape(all, dims, 3) != 2) {
         fprintf(stderr, "%s: expected sequences of log-mel frames\n", c.data);
         return 1;
     }
@@ -424,7 +454,7 @@ int main(int argc, char **argv)
     float *x = xmalloc(n * obs * sizeof(float)), *row = xmalloc(T0 * F * sizeof(float));
     int32_t *label = xmalloc(n * sizeof(int32_t));
     for (size_t i = 0; i < n; i++) {
-        CHECK(dsn_dataset_get(all, i, row, T0 * F, &label[i]));
+        CHECK(dsn_dataset_get(all, row, T0 * F, &label[i], i));
         memcpy(x + i * obs, row, obs * sizeof(float)); /* the first T frames of the window */
     }
     free(row);
@@ -517,7 +547,7 @@ int main(int argc, char **argv)
     progress pr = {.log_every = c.log_every, .epochs = c.epochs};
     if (c.load) {
         CHECK(dsn_model_load(&model, c.load));
-        printf("model: %s loaded from %s\n", dsn_model_family(model), c.load);
+        printf("model: %s loaded from %s\n", ex_info(model).family, c.load);
     } else {
         dsn_options *mo;
         CHECK(dsn_options_create(&mo));
@@ -538,7 +568,7 @@ int main(int argc, char **argv)
         }
         if (c.model_opts) CHECK(dsn_options_parse(mo, c.model_opts));
         CHECK(dsn_model_create(&model, c.model, mo));
-        printf("model: %s, %zu parameters, options:", c.model, dsn_model_num_params(model));
+        printf("model: %s, %zu parameters, options:", c.model, ex_info(model).num_params);
         const dsn_options *eff = dsn_model_options(model);
         for (size_t k = 0; k < dsn_options_count(eff); k++)
             printf(" %s=%s", dsn_options_key(eff, k), dsn_options_get(eff, dsn_options_key(eff, k)));
@@ -599,17 +629,17 @@ int main(int argc, char **argv)
             printf("model saved to %s\n", c.save);
         }
     }
-    if (dsn_model_obs_size(model) != obs) {
-        fprintf(stderr, "the model wants %zu floats per observation, the data have %zu\n", dsn_model_obs_size(model), obs);
+    if (ex_info(model).obs_size != obs) {
+        fprintf(stderr, "the model wants %zu floats per observation, the data have %zu\n", ex_info(model).obs_size, obs);
         return 1;
     }
 
     /* ---- evaluation: the swap protocol ---- */
     double t_eval = now();
     ctx cx = {.model = model, .T = T, .F = F, .obs = obs};
-    for (int p = 0; p < dsn_model_num_parts(model); p++) {
-        if (!strcmp(dsn_model_part_name(model, p), "global")) cx.dv = (size_t)dsn_model_part_dim(model, p);
-        if (!strcmp(dsn_model_part_name(model, p), "local")) cx.dz = (size_t)dsn_model_part_dim(model, p);
+    for (int p = 0; p < ex_info(model).num_parts; p++) {
+        if (!strcmp(ex_part(model, p).name, "global")) cx.dv = (size_t)ex_part(model, p).dim;
+        if (!strcmp(ex_part(model, p).name, "local")) cx.dz = (size_t)ex_part(model, p).dim;
     }
     CHECK(dsn_session_create(&cx.ses, model, CHUNK));
     CHECK(dsn_encoding_create(&cx.enc, model, CHUNK));

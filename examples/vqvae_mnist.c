@@ -20,6 +20,21 @@
 #include <string.h>
 #include <time.h>
 
+/* descriptions by value (zeroed on failure) */
+static dsn_model_info ex_info(const dsn_model *m)
+{
+    dsn_model_info i = DSN_MODEL_INFO_INIT;
+    if (!m || dsn_model_describe(m, &i) != DSN_OK) i.family = NULL;
+    return i;
+}
+
+static dsn_dataset_info ex_ds(const dsn_dataset *ds)
+{
+    dsn_dataset_info i = DSN_DATASET_INFO_INIT;
+    if (ds && dsn_dataset_describe(ds, &i) != DSN_OK) i.size = 0;
+    return i;
+}
+
 #define CHECK(call)                                                                        \
     do {                                                                                   \
         dsn_status st_ = (call);                                                           \
@@ -73,7 +88,7 @@ static void fit(dsn_model *m, const dsn_dataset *train, int epochs, int steps, c
 static double test_mse(dsn_model *m, const dsn_dataset *test, float *recon_out, const float *x)
 {
     enum { B = 100 };
-    size_t n = dsn_dataset_size(test);
+    size_t n = ex_ds(test).size;
     dsn_session *s;
     dsn_encoding *e;
     CHECK(dsn_session_create(&s, m, B));
@@ -83,7 +98,7 @@ static double test_mse(dsn_model *m, const dsn_dataset *test, float *recon_out, 
     for (size_t i = 0; i < n; i += B) {
         size_t b = n - i < B ? n - i : B;
         CHECK(dsn_encode(s, e, x + i * 784, b, NULL));
-        CHECK(dsn_decode(s, e, y, B * 784));
+        CHECK(dsn_decode(s, y, B * 784, e));
         for (size_t j = 0; j < b * 784; j++) se += (double)(x[i * 784 + j] - y[j]) * (x[i * 784 + j] - y[j]);
         if (i == 0 && recon_out) memcpy(recon_out, y, sizeof(float) * 16 * 784);
     }
@@ -129,16 +144,16 @@ int main(int argc, char **argv)
     CHECK(dsn_dataset_from_mnist(&train, dir, 0));
     dsn_dataset *test_all, *rest;
     CHECK(dsn_dataset_from_mnist(&test_all, dir, 1));
-    CHECK(dsn_dataset_split(test_all, 0.8, 1, 0, &test, &rest)); /* 2000 test images, shuffled */
+    CHECK(dsn_dataset_split(test_all, &test, &rest, 0.8, 1, 0)); /* 2000 test images, shuffled */
     dsn_dataset_free(test_all);
     dsn_dataset_free(rest);
-    size_t nt = dsn_dataset_size(test), ntr = dsn_dataset_size(train);
+    size_t nt = ex_ds(test).size, ntr = ex_ds(train).size;
     float *x = malloc(sizeof(float) * nt * 784), *xi = malloc(sizeof(float) * 784);
-    for (size_t i = 0; i < nt; i++) CHECK(dsn_dataset_get(test, i, x + i * 784, 784, NULL));
+    for (size_t i = 0; i < nt; i++) CHECK(dsn_dataset_get(test, x + i * 784, 784, NULL, i));
     /* the reference divides the MSE by the data variance */
     double s1 = 0, s2 = 0;
     for (size_t i = 0; i < ntr; i += 10) {
-        CHECK(dsn_dataset_get(train, i, xi, 784, NULL));
+        CHECK(dsn_dataset_get(train, xi, 784, NULL, i));
         for (int j = 0; j < 784; j++) {
             s1 += xi[j];
             s2 += (double)xi[j] * xi[j];
@@ -162,7 +177,7 @@ int main(int argc, char **argv)
         CHECK(dsn_options_parse(o, text));
         CHECK(dsn_model_create(&models[r], "vq-vae", o));
         dsn_options_free(o);
-        printf("autoencoder, restart_dead=%d (%zu parameters)\n", r, dsn_model_num_params(models[r]));
+        printf("autoencoder, restart_dead=%d (%zu parameters)\n", r, ex_info(models[r]).num_params);
         fit(models[r], train, 1, ae_steps, "3e-4", r ? "ae+restarts" : "ae");
         mse[r] = test_mse(models[r], test, r ? recon : NULL, x);
         perp[r] = stat(models[r], test, "codebook.perplexity");
@@ -206,7 +221,7 @@ int main(int argc, char **argv)
     CHECK(dsn_sample(s, e, "codes", 2024));
     double ts = now() - t0;
     float *y = malloc(sizeof(float) * G * G * 784);
-    CHECK(dsn_decode(s, e, y, (size_t)G * G * 784));
+    CHECK(dsn_decode(s, y, (size_t)G * G * 784, e));
     pix = calloc((size_t)G * 28 * G * 28, 1);
     for (int i = 0; i < G * G; i++) put_digit(pix, G * 28, i % G, i / G, y + (size_t)i * 784);
     snprintf(path, sizeof path, "%s_samples.png", prefix);

@@ -162,6 +162,26 @@ typedef struct dsn_optimizer dsn_optimizer; /* optimizer state bound to one mode
 typedef struct dsn_encoding dsn_encoding;   /* latent parts of a batch of observations */
 typedef struct dsn_session dsn_session;     /* per-thread scratch for encode/decode/sample */
 typedef struct dsn_dataset dsn_dataset;     /* observations with optional labels/groups and masks */
+/* Thread rules per handle (tests/test_threads.c, run under ThreadSanitizer by
+ * `make tsan`; docs/reliability.md):
+ *  - dsn_options: any number of threads may read one bag (calls taking it
+ *    const: _get, _count, _key, create/fit calls that consume it); none may
+ *    change it (_set, _parse, _load) meanwhile.
+ *  - dsn_model: calls taking it const (describe, save, session/encoding
+ *    create, and through sessions encode/decode/sample) from any number of
+ *    threads at once; training (dsn_train_step, dsn_fit), stage and sampling
+ *    changes, and dsn_model_free from one thread, with no reader meanwhile.
+ *  - dsn_optimizer: one thread at a time, the one training its model.
+ *  - dsn_session: one thread at a time (one session per thread).
+ *  - dsn_encoding: one thread while it is written (encode, swap, set,
+ *    prepare, sample); readers (decode, get) may share it when nobody writes.
+ *  - dsn_dataset: read-only once made; any number of threads at once.
+ *  - dsn_classifier: fit from one thread; predict and scores from any number
+ *    of threads once fitted.
+ *  - Loads and saves of distinct files run on distinct threads at once; two
+ *    saves of one path may race (each completes, the last rename wins, the
+ *    file is always whole). The last-error message is per thread.
+ *    dsn_set_allocator is not thread-safe: call it once before anything else. */
 
 /* ==== options =================================================================
  * A bag of string key/value pairs. Models, optimizers and dsn_fit read the keys
@@ -194,11 +214,13 @@ DSN_API const char *dsn_options_key(const dsn_options *opts, size_t i);
 /* ==== models ===================================================================
  * A model is created by family name and options:
  *   "ml-vae"   grouped observations: parts "content" (per group) and "style" (per item)
- * and later "vq-vae", "dsae", "ts-dsae". Options common to all families:
- *   seed (default 1): initial weights and training noise.
- * Each family documents its own keys in docs/mlvae.md, docs/dsae.md and
- * docs/vqvae.md; unknown keys fail with
- * DSN_E_OPTION naming the key.
+ *   "dsae", "ts-dsae"  sequences [T, D] (log-mel frames): parts "global" (per
+ *              item) and "local" (per frame)
+ *   "vq-vae"   images [C, H, W] or sequences: part "codes" (per code position)
+ * Options common to all families: seed (default 1): initial weights and
+ * training noise. Each family documents its own keys in docs/mlvae.md,
+ * docs/dsae.md and docs/vqvae.md; unknown keys fail with DSN_E_OPTION naming
+ * the key.
  *
  * Threads: a model may be read by several sessions at once (encode/decode take
  * it const) but must not be trained while it is read. */
@@ -210,43 +232,76 @@ typedef enum dsn_scope {
     DSN_SCOPE_POSITION = 3  /* one row per code position of each observation */
 } dsn_scope;
 
-/* Build a model of family `name` with options (opts may be NULL for all
- * defaults; it is copied). *out is NULL on failure. Allocates. */
-DSN_API DSN_NODISCARD dsn_status dsn_model_create(dsn_model **out, const char *name, const dsn_options *opts);
-/* Release a model; NULL is a no-op. Sessions, encodings and optimizers made
- * from it must be freed first. */
-DSN_API void dsn_model_free(dsn_model *model);
-/* Family name ("ml-vae"); static text. NULL for a NULL model. */
-DSN_API const char *dsn_model_family(const dsn_model *model);
-/* The model families built into this library, comma-separated
- * ("ml-vae, vq-vae, dsae, ts-dsae"): static text, never NULL. */
-DSN_API const char *dsn_model_families(void);
-/* The options the model was created with (owned by the model). */
-DSN_API const dsn_options *dsn_model_options(const dsn_model *model);
-/* Number of trainable floats. */
-DSN_API size_t dsn_model_num_params(const dsn_model *model);
-/* Training epochs completed (dsn_fit counts them; saved in model files and
- * checkpoints; stage schedules such as TS-DSAE's read it). 0 for NULL. */
-DSN_API int dsn_model_epoch(const dsn_model *model);
-/* Floats per observation (e.g. 784), and the observation shape: up to 3 dims
- * written to dims[0..max-1]; returns the number of dims (0 on NULL). */
-DSN_API size_t dsn_model_obs_size(const dsn_model *model);
-DSN_API int dsn_model_obs_shape(const dsn_model *model, size_t *dims, int max);
-/* Latent parts: their number, and for part i its name, floats per row and scope. */
-DSN_API int dsn_model_num_parts(const dsn_model *model);
-DSN_API const char *dsn_model_part_name(const dsn_model *model, int i);
-DSN_API int dsn_model_part_dim(const dsn_model *model, int i);
-DSN_API dsn_scope dsn_model_part_scope(const dsn_model *model, int i);
+/* What a latent part holds. */
+typedef enum dsn_part_kind {
+    DSN_PART_GAUSSIAN = 0,  /* fields "mean", "logvar" and "value" (what decode uses) */
+    DSN_PART_CODES = 1      /* int32 codes (dsn_encoding_get_codes) and their vectors, field "value" */
+} dsn_part_kind;
 
-/* Save the model (family, options, weights) to path, atomically (a temp file
- * in the same folder, fsync, rename): an existing file is replaced only by a
- * complete new one. The model's RNG, epoch count and frozen parameter groups
- * (the stage of a two-stage model) are always saved; if opt is not NULL its
- * state is saved too, so training resumes exactly. */
+/* Maximum number of observation dimensions (dsn_model_info, dsn_dataset_info). */
+#define DSN_MAX_DIMS 4
+
+/* What a model is: filled by dsn_model_describe. Set struct_size = sizeof
+ * (dsn_model_info) before the call (0 counts as the first version's size);
+ * the library writes only the fields that fit in struct_size, so fields
+ * added at the end in later versions never break an older caller. */
+typedef struct dsn_model_info {
+    size_t struct_size;
+    const char *family;             /* "ml-vae", ...: static text */
+    const char *stage;              /* current training stage (static text), NULL without stages */
+    size_t num_params;              /* trainable floats (weights only, not training state) */
+    int epoch;                      /* epochs completed (dsn_fit counts them; saved in model files) */
+    int obs_ndim;                   /* observation dimensions (1 to DSN_MAX_DIMS) */
+    size_t obs_shape[DSN_MAX_DIMS]; /* e.g. {1, 28, 28}; unused dims 0 */
+    size_t obs_size;                /* floats per observation: the product of obs_shape */
+    int num_parts;                  /* latent parts: dsn_model_part(model, &info, 0 .. num_parts - 1) */
+} dsn_model_info;
+#define DSN_MODEL_INFO_INIT {sizeof(dsn_model_info), NULL, NULL, 0, 0, 0, {0, 0, 0, 0}, 0, 0}
+
+/* One latent part: filled by dsn_model_part (struct_size as for dsn_model_info). */
+typedef struct dsn_part_info {
+    size_t struct_size;
+    const char *name;               /* "content", "global", "codes", ...: owned by the model */
+    int dim;                        /* floats per row */
+    dsn_scope scope;                /* how many rows for a batch */
+    dsn_part_kind kind;
+} dsn_part_info;
+#define DSN_PART_INFO_INIT {sizeof(dsn_part_info), NULL, 0, DSN_SCOPE_ITEM, DSN_PART_GAUSSIAN}
+
+/* Build a model of family `name` with options (opts may be NULL for all
+ * defaults; it is copied, not kept). *out is NULL on failure; an unknown
+ * family gives DSN_E_INVALID naming the known ones. Allocates. */
+DSN_API DSN_NODISCARD dsn_status dsn_model_create(dsn_model **out, const char *name, const dsn_options *opts);
+/* Release a model; NULL is a no-op. Sessions, encodings, optimizers and
+ * streams made from it must be freed first. */
+DSN_API void dsn_model_free(dsn_model *model);
+/* The model families built into this library, comma-separated
+ * ("ml-vae, vq-vae, dsae, ts-dsae"): static text, never NULL. Thread-safe. */
+DSN_API const char *dsn_model_families(void);
+/* The options the model was created with, plus those changed since
+ * (dsn_model_set_option, the stage): owned by the model, valid until the
+ * model is freed or its options change. NULL for a NULL model. No allocation. */
+DSN_API const dsn_options *dsn_model_options(const dsn_model *model);
+/* Describe the model into *out (see dsn_model_info). DSN_E_INVALID for a
+ * NULL argument or a struct_size below the first version's. Strings are
+ * static or owned by the model. No allocation; thread-safe with readers. */
+DSN_API DSN_NODISCARD dsn_status dsn_model_describe(const dsn_model *model, dsn_model_info *out);
+/* Describe latent part i (0 <= i < num_parts, else DSN_E_INVALID) into
+ * *out. No allocation. */
+DSN_API DSN_NODISCARD dsn_status dsn_model_part(const dsn_model *model, dsn_part_info *out, int i);
+
+/* Save the model (family, options, weights, training state) to path,
+ * atomically (a temp file in the same folder, fsync, rename): an existing
+ * file is replaced only by a complete new one. The model's RNG, epoch count,
+ * stage and the family's training state (e.g. a VQ-VAE's EMA codebook
+ * statistics) are always saved; if opt (may be NULL) is not NULL its state is
+ * saved too, so training resumes exactly. DSN_E_IO on a write failure (the
+ * old file is then untouched). Allocates the file image for the call. */
 DSN_API DSN_NODISCARD dsn_status dsn_model_save(const dsn_model *model, const dsn_optimizer *opt, const char *path);
 /* Load a model saved by dsn_model_save. Damaged, truncated, foreign or newer
- * files fail with DSN_E_FORMAT and a message; nothing is allocated for a size
- * the file does not actually hold. Allocates. */
+ * files fail with DSN_E_FORMAT and a message (every stored value is checked;
+ * nothing is allocated for a size the file does not actually hold); a
+ * missing file gives DSN_E_IO. *out is NULL on failure. Allocates. */
 DSN_API DSN_NODISCARD dsn_status dsn_model_load(dsn_model **out, const char *path);
 
 /* ==== optimizers ===============================================================
@@ -258,87 +313,105 @@ DSN_API DSN_NODISCARD dsn_status dsn_model_load(dsn_model **out, const char *pat
  *   schedule: constant (default) | step | cosine, with step_size and gamma
  *   (step), warmup, total_steps and min_ratio (cosine).
  * The optimizer keeps a pointer to the model: free it before the model.
- * Frozen parameter groups (two-stage models) are skipped. */
+ * Frozen parameter groups (a stage's frozen parts) are skipped. An optimizer
+ * is used by one thread at a time, with its model. */
 
-/* Create an optimizer for model. Allocates its state once. */
+/* Create an optimizer for model (kind may be NULL = "adam"; opts may be NULL
+ * = defaults, read here and kept). *out is NULL on failure. Allocates its
+ * state (2 floats per parameter for Adam) once. */
 DSN_API DSN_NODISCARD dsn_status dsn_optimizer_create(dsn_optimizer **out, dsn_model *model, const char *kind,
                                                       const dsn_options *opts);
 /* Create an optimizer for model from the state saved in a checkpoint written
- * by dsn_model_save(model, opt, path) (DSN_E_FORMAT if it holds none). */
+ * by dsn_model_save(model, opt, path) (DSN_E_FORMAT if it holds none or its
+ * state does not fit the model). *out is NULL on failure. Allocates. */
 DSN_API DSN_NODISCARD dsn_status dsn_optimizer_load(dsn_optimizer **out, dsn_model *model, const char *path);
 /* Release; NULL is a no-op. */
 DSN_API void dsn_optimizer_free(dsn_optimizer *opt);
 /* Change the base learning rate: in (0, 1000], the bounds of the "lr"
- * option; anything else gives DSN_E_INVALID and leaves the rate as it was. */
+ * option; anything else gives DSN_E_INVALID and leaves the rate as it was.
+ * No allocation. */
 DSN_API DSN_NODISCARD dsn_status dsn_optimizer_set_lr(dsn_optimizer *opt, float lr);
-/* Number of updates taken so far. */
+/* Number of updates taken so far (0 for NULL). No allocation. */
 DSN_API int64_t dsn_optimizer_steps(const dsn_optimizer *opt);
 
-/* ==== training ================================================================= */
+/* ==== training and encoding: per-batch arguments ================================ */
+
+/* Optional inputs of a batch for dsn_train_step and dsn_encode. Pass NULL,
+ * or a struct with struct_size = sizeof(dsn_batch_args) (0 counts as the
+ * first version's size, so `dsn_batch_args a = {0};` plus the fields you
+ * need works) and fields left zero for their defaults. */
+typedef struct dsn_batch_args {
+    size_t struct_size;
+    const int32_t *groups;  /* [n] any int32 group id per item, or NULL: every item its own
+                             * group (ML-VAE: items with the same id share content; encode
+                             * accumulates the evidence of a group, also for unseen groups) */
+    const float *mask;      /* [n, T] frame validity in [0, 1] for sequence models (T = the first
+                             * observation dimension; 0 = padding), or NULL: all valid. A mask
+                             * for a model whose observations are not sequences, or a value
+                             * outside [0, 1], gives DSN_E_INVALID */
+    const char *part;       /* dsn_encode only (train_step: must be NULL): fill only this part;
+                             * every other part of the encoding reads as zeros and a model may
+                             * skip their work (DSAE / TS-DSAE skip the local encoder for
+                             * "global"). NULL: every part */
+} dsn_batch_args;
+#define DSN_BATCH_ARGS_INIT {sizeof(dsn_batch_args), NULL, NULL, NULL}
 
 /* One optimizer update on a caller-given batch: x holds n observations
- * (n * dsn_model_obs_size floats, finite); groups (may be NULL = every item
- * its own group) gives any int32 group id per item (ML-VAE: items with the
- * same id share content); mask (may be NULL) is [n, T] frame validity in
- * [0, 1] for sequence models only (a mask for another model, or a value
- * outside [0, 1], gives DSN_E_INVALID, as in dsn_encode_masked). *loss (may be NULL) gets the batch objective.
- * After the first call with a given batch shape no heap allocation happens.
- * The model and optimizer must not be used by another thread meanwhile.
- * DSN_E_NUMERIC if the loss or a gradient is not finite (weights unchanged). */
-DSN_API DSN_NODISCARD dsn_status dsn_train_step(dsn_model *model, dsn_optimizer *opt, const float *x, size_t n,
-                                                const int32_t *groups, const float *mask, float *loss);
+ * (n * obs_size floats, finite), args (may be NULL) its groups and mask.
+ * *loss (may be NULL) gets the batch objective. After the first call with a
+ * given batch shape no heap allocation happens. The model and optimizer
+ * must not be used by another thread meanwhile. NaN or infinity in x gives
+ * DSN_E_NUMERIC naming the first bad observation. A step whose loss or
+ * gradient is not finite is skipped: DSN_E_NUMERIC ("step skipped (k in a
+ * row, ...)"), and nothing changes - weights, optimizer moments and step
+ * count, the model's own state (VQ-VAE's EMA codebook, restarts) - except
+ * the count of skipped steps (dsn_model_stats "training.skipped_steps"). */
+DSN_API DSN_NODISCARD dsn_status dsn_train_step(dsn_model *model, dsn_optimizer *opt, float *loss, const float *x,
+                                                size_t n, const dsn_batch_args *args);
 /* Named loss terms of the last training step ("loss", "rec", ...): writes up
- * to max names (static text) and values; returns how many terms there are. */
-DSN_API int dsn_train_terms(const dsn_model *model, const char **names, float *values, int max);
+ * to len names (static text) and values (either may be NULL); returns how
+ * many terms there are (0 for NULL or before a step). No allocation. */
+DSN_API int dsn_train_terms(const dsn_model *model, const char **names, float *values, int len);
 
 /* ==== inference: sessions and encodings =========================================
  * A host creates, once, a session and encodings sized for the most items it
  * will pass; afterwards encode / swap / decode / sample do not allocate, lock,
  * log or do I/O (the session's scratch grows during the first call of each
  * kind and is then reused), so they can run on a real-time thread.
- * One session per thread; a model may be shared by many sessions. */
+ * One session per thread; a model may be shared by many sessions. An
+ * encoding is used by one thread at a time. */
 
-/* Scratch for up to max_items observations per call. Allocates. */
+/* Scratch for up to max_items observations per call (1 .. 2^28, else
+ * DSN_E_INVALID). The session keeps a pointer to the model: free it first.
+ * Allocates. */
 DSN_API DSN_NODISCARD dsn_status dsn_session_create(dsn_session **out, const dsn_model *model, size_t max_items);
+/* Release a session; NULL is a no-op. */
 DSN_API void dsn_session_free(dsn_session *session);
 
 /* An encoding with room for max_items observations (and as many groups,
- * frames or positions as the model's parts need). Allocates. */
+ * frames or positions as the model's parts need). Keeps a pointer to the
+ * model: free it first. Allocates every buffer here, none later. */
 DSN_API DSN_NODISCARD dsn_status dsn_encoding_create(dsn_encoding **out, const dsn_model *model, size_t max_items);
+/* Release an encoding; NULL is a no-op. */
 DSN_API void dsn_encoding_free(dsn_encoding *enc);
-/* Observations and groups currently held. */
-DSN_API size_t dsn_encoding_num_items(const dsn_encoding *enc);
-DSN_API size_t dsn_encoding_num_groups(const dsn_encoding *enc);
-/* The group row of each item (dense ids 0..num_groups-1, in order of first
- * appearance, as dsn_encode assigned them) into groups (len >= num_items,
- * else DSN_E_SHAPE). No allocation. */
-DSN_API DSN_NODISCARD dsn_status dsn_encoding_groups(const dsn_encoding *enc, int32_t *groups, size_t len);
+/* The group row of each item currently held (dense ids 0..n_groups-1, in
+ * order of first appearance, as dsn_encode assigned them) into groups (len
+ * >= n_items, else DSN_E_SHAPE; groups may be NULL to ask the sizes);
+ * *n_items and *n_groups (either may be NULL) get the counts. No allocation. */
+DSN_API DSN_NODISCARD dsn_status dsn_encoding_groups(const dsn_encoding *enc, int32_t *groups, size_t len,
+                                                     size_t *n_items, size_t *n_groups);
 
-/* Encode n observations (x as in dsn_train_step) into enc. groups (may be
- * NULL: each item alone) pools items with equal ids: ML-VAE's content is then
- * accumulated over them (evidence accumulation), which works for groups never
- * seen in training. Values are set to the posterior means. */
+/* Encode n observations (x as in dsn_train_step; args may be NULL: see
+ * dsn_batch_args for groups, mask and part) into enc. Values are set to the
+ * posterior means. n must fit the session and the encoding (DSN_E_SHAPE);
+ * non-finite x gives DSN_E_NUMERIC. No allocation after the session's first
+ * call; the session and enc must not be used by another thread meanwhile. */
 DSN_API DSN_NODISCARD dsn_status dsn_encode(dsn_session *session, dsn_encoding *enc, const float *x, size_t n,
-                                            const int32_t *groups);
-/* dsn_encode for sequence models with a frame mask: mask [n, T] (T =
- * dsn_model_obs_shape's first dimension) is 1 for a valid frame and 0 for
- * padding (values in [0, 1]); e.g. the tail of a clip shorter than T. mask
- * may be NULL (all valid). DSN_E_INVALID for a non-NULL mask on a model whose
- * observations are not sequences, or for mask values outside [0, 1]. Same
- * allocation and thread rules as dsn_encode. */
-DSN_API DSN_NODISCARD dsn_status dsn_encode_masked(dsn_session *session, dsn_encoding *enc, const float *x, size_t n,
-                                                   const int32_t *groups, const float *mask);
-/* dsn_encode_masked for hosts that need one part only, e.g. the "global" v
- * of a clip whose instrument is swapped in: part (not NULL) is filled as by
- * dsn_encode, every other part of enc reads as zeros, and a model may skip
- * the work of the others (DSAE / TS-DSAE skip the local encoder when only
- * "global" is asked for). mask may be NULL. DSN_E_INVALID for an unknown part.
- * Same allocation and thread rules as dsn_encode. */
-DSN_API DSN_NODISCARD dsn_status dsn_encode_part(dsn_session *session, dsn_encoding *enc, const float *x, size_t n,
-                                                 const int32_t *groups, const float *mask, const char *part);
-/* Observations from enc's values: n_items * obs_size floats into out (ML-VAE
- * Bernoulli: pixel probabilities). */
-DSN_API DSN_NODISCARD dsn_status dsn_decode(dsn_session *session, const dsn_encoding *enc, float *out, size_t out_len);
+                                            const dsn_batch_args *args);
+/* Observations from enc's values: n_items * obs_size floats into out (len
+ * floats, else DSN_E_SHAPE; ML-VAE Bernoulli: pixel probabilities).
+ * DSN_E_STATE for an empty encoding. No allocation after the first call. */
+DSN_API DSN_NODISCARD dsn_status dsn_decode(dsn_session *session, float *out, size_t len, const dsn_encoding *enc);
 /* Exchange one part ("content", "style", ...) between two encodings of the
  * same model whose part has the same number of rows. No allocation. */
 DSN_API DSN_NODISCARD dsn_status dsn_swap(dsn_encoding *a, dsn_encoding *b, const char *part);
@@ -346,19 +419,38 @@ DSN_API DSN_NODISCARD dsn_status dsn_swap(dsn_encoding *a, dsn_encoding *b, cons
  * copies the item's group row). No allocation. */
 DSN_API DSN_NODISCARD dsn_status dsn_encoding_copy_item(dsn_encoding *dst, size_t dst_item, const dsn_encoding *src,
                                                         size_t src_item, const char *part);
-/* Size an encoding for n items (groups as in dsn_encode) without encoding,
- * zeroing every part: for sampling from scratch. */
+/* Size an encoding for n items (groups may be NULL, as in dsn_batch_args)
+ * without encoding, zeroing every part: for sampling from scratch. No
+ * allocation. */
 DSN_API DSN_NODISCARD dsn_status dsn_encoding_prepare(dsn_encoding *enc, size_t n_items, const int32_t *groups);
 /* Replace a part's values by draws from the prior (seeded; same seed, same
- * draws), e.g. fresh styles for fixed contents. */
+ * draws), e.g. fresh styles for fixed contents, or codes from a VQ-VAE's
+ * prior. DSN_E_STATE for an empty encoding. No allocation after the first
+ * call. */
 DSN_API DSN_NODISCARD dsn_status dsn_sample(dsn_session *session, dsn_encoding *enc, const char *part, uint64_t seed);
-/* Copy a part's field ("value", "mean" or "logvar") into out (len floats).
- * *rows and *dim (may be NULL) get its size; out may be NULL to ask the size. */
-DSN_API DSN_NODISCARD dsn_status dsn_encoding_get(const dsn_encoding *enc, const char *part, const char *field,
-                                                  float *out, size_t len, size_t *rows, size_t *dim);
-/* Overwrite a part's field with rows x dim finite floats (rows must match). */
+/* Copy a part's field ("value", "mean" or "logvar"; parts of codes have
+ * "value" only) into out (len floats, else DSN_E_SHAPE); *rows and *dim
+ * (may be NULL) get its size; out may be NULL to ask the size. No
+ * allocation. */
+DSN_API DSN_NODISCARD dsn_status dsn_encoding_get(const dsn_encoding *enc, float *out, size_t len, size_t *rows,
+                                                  size_t *dim, const char *part, const char *field);
+/* Overwrite a part's field with rows x dim finite floats (rows must match
+ * the part's current rows, else DSN_E_SHAPE; non-finite: DSN_E_NUMERIC).
+ * No allocation. */
 DSN_API DSN_NODISCARD dsn_status dsn_encoding_set(dsn_encoding *enc, const char *part, const char *field,
                                                   const float *data, size_t rows);
+/* Copy a part of discrete codes' int32 indices ("vq-vae": part "codes", rows
+ * = items x positions, item-major) into out (len values, else DSN_E_SHAPE);
+ * *rows (may be NULL) gets the count; out may be NULL to ask the size.
+ * DSN_E_INVALID for a part without codes. No allocation. */
+DSN_API DSN_NODISCARD dsn_status dsn_encoding_get_codes(const dsn_encoding *enc, int32_t *out, size_t len,
+                                                        size_t *rows, const char *part);
+/* Overwrite a part of discrete codes with rows indices in [0, K) (rows must
+ * match the part: encode or dsn_encoding_prepare first) and refresh its
+ * vectors from the model's codebook, so dsn_decode decodes them.
+ * DSN_E_INVALID for a code out of range (nothing changed). No allocation. */
+DSN_API DSN_NODISCARD dsn_status dsn_encoding_set_codes(dsn_encoding *enc, const char *part, const int32_t *codes,
+                                                        size_t rows);
 
 /* ==== timbre banks ============================================================
  * Named rows of a model's static latent (the first item-scoped Gaussian part,
@@ -467,16 +559,23 @@ DSN_API uint64_t dsn_stream_counter(const dsn_stream *stream, const char *name);
  * [T, D], an optional [n, T] frame mask. A dataset owns copies of its arrays
  * and is read-only once built: several threads may read one dataset. */
 
-/* Copy caller memory: x is n * prod(shape) floats (finite); labels [n] and
- * mask [n * shape[0]] may be NULL. Allocates. */
+/* Every constructor below: *out is a new dataset (release it with
+ * dsn_dataset_free), NULL on failure; it allocates and copies everything it
+ * needs (nothing of the caller's memory is kept); unreadable files give
+ * DSN_E_IO, damaged ones DSN_E_FORMAT with a message naming the file.
+ *
+ * Copy caller memory: x is n * prod(shape) floats (finite, else
+ * DSN_E_NUMERIC) of ndim (1 .. 3) dims; labels [n] (>= 0) and mask
+ * [n * shape[0]] may be NULL. */
 DSN_API DSN_NODISCARD dsn_status dsn_dataset_from_memory(dsn_dataset **out, const float *x, size_t n,
                                                          const size_t *shape, int ndim, const int32_t *labels,
                                                          const float *mask);
-/* MNIST-style IDX files (labels may be NULL); pixels scaled to [0, 1]. */
+/* MNIST-style IDX files (labels may be NULL: no labels); pixels scaled to [0, 1]. */
 DSN_API DSN_NODISCARD dsn_status dsn_dataset_from_idx(dsn_dataset **out, const char *images, const char *labels);
 /* The four standard MNIST files in dir: training set (test_set 0) or test set (1). */
 DSN_API DSN_NODISCARD dsn_status dsn_dataset_from_mnist(dsn_dataset **out, const char *dir, int test_set);
-/* NumPy .npy: x [N, ...] (float32/float64/uint8), labels [N] integers (may be NULL). */
+/* NumPy .npy: x [N, ...] (float32/float64/uint8), labels [N] integers
+ * (labels_path may be NULL: no labels). */
 DSN_API DSN_NODISCARD dsn_status dsn_dataset_from_npy(dsn_dataset **out, const char *x_path, const char *labels_path);
 /* Log-mel windows of audio clips, for the sequence models: source is a
  * folder of audio files (any format libsndfile reads) or a CSV manifest
@@ -495,25 +594,47 @@ DSN_API DSN_NODISCARD dsn_status dsn_dataset_from_npy(dsn_dataset **out, const c
  * Unreadable, truncated or empty audio files fail with a message naming them. */
 DSN_API DSN_NODISCARD dsn_status dsn_dataset_from_audio(dsn_dataset **out, const char *source,
                                                         const dsn_options *opts);
-/* A dataset file written by the `features` tool; label_column may be NULL. */
+/* A dataset file written by the `features` tool; label_column may be NULL
+ * (the first label column). */
 DSN_API DSN_NODISCARD dsn_status dsn_dataset_load_audio(dsn_dataset **out, const char *path,
                                                         const char *label_column);
-/* Random split (stratified by label if asked) into two new datasets. */
-DSN_API DSN_NODISCARD dsn_status dsn_dataset_split(const dsn_dataset *ds, double valid_fraction, uint64_t seed,
-                                                   int stratified, dsn_dataset **train, dsn_dataset **valid);
-/* Rows whose label is in labels[0..n-1] into *in, the others into *rest
- * (either may be NULL): e.g. train on digits 0-6, test on unseen 7-9. */
-DSN_API DSN_NODISCARD dsn_status dsn_dataset_select_labels(const dsn_dataset *ds, const int32_t *labels,
-                                                           size_t n_labels, dsn_dataset **in, dsn_dataset **rest);
+/* Random split into two new datasets (*train, *valid; both must be
+ * released): valid_fraction in (0, 1) of the rows go to *valid, stratified by
+ * label if asked (and the dataset has labels). Same seed, same split.
+ * Allocates. */
+DSN_API DSN_NODISCARD dsn_status dsn_dataset_split(const dsn_dataset *ds, dsn_dataset **train, dsn_dataset **valid,
+                                                   double valid_fraction, uint64_t seed, int stratified);
+/* Rows whose label is in labels[0..n_labels-1] into *in, the others into
+ * *rest (either may be NULL; those returned must be released): e.g. train on
+ * digits 0-6, test on unseen 7-9. DSN_E_STATE for a dataset without labels.
+ * Allocates. */
+DSN_API DSN_NODISCARD dsn_status dsn_dataset_select_labels(const dsn_dataset *ds, dsn_dataset **in,
+                                                           dsn_dataset **rest, const int32_t *labels,
+                                                           size_t n_labels);
+/* Release a dataset; NULL is a no-op. */
 DSN_API void dsn_dataset_free(dsn_dataset *ds);
-DSN_API size_t dsn_dataset_size(const dsn_dataset *ds);
-DSN_API size_t dsn_dataset_obs_size(const dsn_dataset *ds);
-DSN_API size_t dsn_dataset_num_groups(const dsn_dataset *ds);
-DSN_API int dsn_dataset_obs_shape(const dsn_dataset *ds, size_t *dims, int max);
-/* Copy observation i into x (len >= obs_size floats; x may be NULL) and its
- * label (-1 if none) into *label (may be NULL). */
-DSN_API DSN_NODISCARD dsn_status dsn_dataset_get(const dsn_dataset *ds, size_t i, float *x, size_t len,
-                                                 int32_t *label);
+
+/* What a dataset holds: filled by dsn_dataset_describe (struct_size as for
+ * dsn_model_info). */
+typedef struct dsn_dataset_info {
+    size_t struct_size;
+    size_t size;                    /* observations */
+    size_t obs_size;                /* floats per observation */
+    int obs_ndim;                   /* 1 to DSN_MAX_DIMS */
+    size_t obs_shape[DSN_MAX_DIMS]; /* unused dims 0 */
+    size_t num_groups;              /* distinct labels (0 without labels) */
+    int has_labels, has_mask;       /* 0 or 1 */
+} dsn_dataset_info;
+#define DSN_DATASET_INFO_INIT {sizeof(dsn_dataset_info), 0, 0, 0, {0, 0, 0, 0}, 0, 0, 0}
+
+/* Describe ds into *out. DSN_E_INVALID for a NULL argument or a struct_size
+ * below the first version's. No allocation; thread-safe. */
+DSN_API DSN_NODISCARD dsn_status dsn_dataset_describe(const dsn_dataset *ds, dsn_dataset_info *out);
+/* Copy observation i (< size, else DSN_E_INVALID) into x (len >= obs_size
+ * floats, else DSN_E_SHAPE; x may be NULL) and its label (-1 if none) into
+ * *label (may be NULL). No allocation; thread-safe. */
+DSN_API DSN_NODISCARD dsn_status dsn_dataset_get(const dsn_dataset *ds, float *x, size_t len, int32_t *label,
+                                                 size_t i);
 
 /* ==== the training loop =========================================================
  * Progress callback: called every log_every steps with the step's named loss
@@ -541,7 +662,12 @@ typedef int (*dsn_progress_fn)(void *user, int epoch, int64_t step, int epoch_en
  * better validation loss), keep_best (1: end with the weights of the best
  * validation epoch; a model whose objective changes at a stage switch, as
  * TS-DSAE's, only compares epochs after its latest switch), checkpoint (path; saved atomically with the optimizer
- * every checkpoint_every (1) epochs and at the end), log_every (10).
+ * every checkpoint_every (1) epochs and at the end), log_every (10),
+ * max_skipped_steps (10): a step with a non-finite loss or gradient is
+ * skipped (as in dsn_train_step) and training goes on; one more than
+ * max_skipped_steps skipped in a row stops it with DSN_E_NUMERIC and a
+ * message giving the epoch, the step and the cause (the model keeps the
+ * weights of its last good step; 0 stops at the first).
  * Resuming: a model and optimizer loaded from a checkpoint continue from the
  * epoch after the saved one. Allocates its batch buffers once at the start;
  * no allocation per step after the first. valid may be NULL. */
@@ -663,7 +789,7 @@ DSN_API DSN_NODISCARD dsn_status dsn_confusion_matrix(uint64_t *counts, size_t l
  *   bins (20) latent histogram bins, factor_bins (20);
  *   train_fraction (0.8) and seed (0) of the split the fitted metrics
  *     (DCI, SAP, explicitness) train and test on;
- *   trees (100), depth (3), lr (0.1), split_bins (32): the DCI GBT.
+ *   trees (100), depth (3), lr (0.1), split_bins (255): the DCI GBT.
  * Errors: NaN or infinity in latents or factors (DSN_E_NUMERIC); a constant
  * factor, a discrete factor with more than 1024 classes (DSN_E_INVALID);
  * fewer than two samples per class of a factor (n < 2 K), or a training part
@@ -877,12 +1003,11 @@ DSN_API DSN_NODISCARD dsn_status dsn_mel_to_audio(float *out, size_t len, size_t
  * its stages, statistics and changeable options: docs/mlvae.md,
  * docs/dsae.md, docs/vqvae.md). */
 
-/* The current training stage (static text), or NULL for a model without
- * stages (ml-vae, dsae). "ts-dsae": "constrained" then "full" (dsn_fit
- * switches after constrained_epochs epochs). "vq-vae": "autoencoder" (the
- * default) then "prior", an autoregressive model over the codes (a gated
- * PixelCNN for images, an LSTM for sequences). No allocation. */
-DSN_API const char *dsn_model_stage(const dsn_model *model);
+/* Training stages: "ts-dsae": "constrained" then "full" (dsn_fit switches
+ * after constrained_epochs epochs). "vq-vae": "autoencoder" (the default)
+ * then "prior", an autoregressive model over the codes (a gated PixelCNN for
+ * images, an LSTM for sequences). ml-vae and dsae have none. The current
+ * stage is dsn_model_info's stage. */
 /* Switch the training stage by name. The stage is kept in the model (saved
  * by dsn_model_save). "vq-vae": "prior" freezes the encoder, decoder and
  * codebook and makes the training loss the prior's mean negative
@@ -912,7 +1037,8 @@ DSN_API DSN_NODISCARD dsn_status dsn_model_set_option(dsn_model *model, const ch
  *    ("vq-vae": codebook.size, codebook.perplexity, codebook.used_fraction,
  *    codebook.used (last training step), codebook.dead, codebook.total_perplexity,
  *    codebook.total_used_fraction, codebook.steps, codebook.restarts);
- *    other families have none yet.
+ *    other families have none yet; every family: training.skipped_steps,
+ *    steps skipped for a non-finite loss or gradient (dsn_train_step).
  *  - ds given: measured over every observation of ds (in batches, on the
  *    calling thread, without updates): the mean of every loss term over the
  *    dataset ("loss", "rec", the KL of each latent part, ...: the names of
@@ -925,19 +1051,6 @@ DSN_API DSN_NODISCARD dsn_status dsn_model_set_option(dsn_model *model, const ch
  * trained or used by another thread meanwhile. */
 DSN_API DSN_NODISCARD dsn_status dsn_model_stats(dsn_model *model, const char **names, double *values, size_t len,
                                                  size_t *count, const dsn_dataset *ds);
-/* Copy a part of discrete codes' int32 indices ("vq-vae": part "codes", rows
- * = items x positions, item-major) into out (len values); *rows (may be
- * NULL) gets the count; out may be NULL to ask the size. DSN_E_INVALID for
- * a part without codes. No allocation. */
-DSN_API DSN_NODISCARD dsn_status dsn_encoding_get_codes(const dsn_encoding *enc, const char *part, int32_t *out,
-                                                        size_t len, size_t *rows);
-/* Overwrite a part of discrete codes with rows indices in [0, K) (rows must
- * match the part: encode or dsn_encoding_prepare first) and refresh its
- * vectors from the model's codebook, so dsn_decode decodes them.
- * DSN_E_INVALID for a code out of range (nothing changed). No allocation. */
-DSN_API DSN_NODISCARD dsn_status dsn_encoding_set_codes(dsn_encoding *enc, const char *part, const int32_t *codes,
-                                                        size_t rows);
-
 #ifdef __cplusplus
 } /* extern "C" */
 #endif

@@ -83,4 +83,18 @@ if [ -d bindings/python/tests ]; then
   [ "$rc" -eq 0 ] || [ "$rc" -eq 5 ] || exit "$rc"
 fi
 
+step "valgrind memcheck: training, checkpoint, resume and inference of every family, 0 errors and 0 leaks"
+for run in "CK_RUN_CASE=resume $OUT/gcc/tests/test_reliability" "$OUT/gcc/tests/test_threads"; do
+  env CK_FORK=no OPENBLAS_NUM_THREADS=1 $run >/dev/null 2>&1 || { echo "suite failed before valgrind: $run"; exit 1; }
+  env CK_FORK=no OPENBLAS_NUM_THREADS=1 valgrind -q --leak-check=full --show-leak-kinds=definite,indirect,possible \
+      --errors-for-leak-kinds=definite,indirect,possible --error-exitcode=9 $run
+done
+
+step "fuzz harnesses (clang, libFuzzer + ASan + UBSan): replay the corpora, ${FUZZ_SECONDS:-10} s of fuzzing each"
+make -j"$JOBS" FUZZ_BUILD="$OUT/fuzz" fuzz >/dev/null
+scripts/fuzz-run.sh "$OUT/fuzz/fuzz" "${FUZZ_SECONDS:-10}"
+
+step "ThreadSanitizer (clang): shared-model threads, concurrent saves and loads"
+make -j"$JOBS" TSAN_BUILD="$OUT/tsan" tsan
+
 step "all checks passed"

@@ -10,6 +10,7 @@
 #   examples  example programs (examples/*.c), one program per file
 #   examples-cxx  C++ example programs (examples/*.cpp), one program per file
 #   disent the `disent` command-line program (tools/disent/*.c), one program
+#   fuzz   libFuzzer harnesses (tests/fuzz/fuzz_*.c), one program per file
 cd "$(dirname "$0")/.." || exit 1
 case "$1" in
   lib) ls lib/*/*.c ;;
@@ -20,5 +21,6 @@ case "$1" in
   examples) ls examples/*.c 2>/dev/null ;;
   examples-cxx) ls examples/*.cpp 2>/dev/null ;;
   disent) ls tools/disent/*.c ;;
-  *) echo "usage: $0 lib|tests|support|bench|tools|examples|examples-cxx|disent" >&2; exit 2 ;;
+  fuzz) ls tests/fuzz/fuzz_*.c 2>/dev/null ;;
+  *) echo "usage: $0 lib|tests|support|bench|tools|examples|examples-cxx|disent|fuzz" >&2; exit 2 ;;
 esac | LC_ALL=C sort

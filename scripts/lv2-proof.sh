@@ -31,6 +31,8 @@ D=$BUILD/tools/disent
 E=$BUILD/examples/stream_eval
 B=$OUT/lv2/disent-swap.lv2
 rm -rf "$OUT" && mkdir -p "$B" "$OUT/wav"
+OUT=$(cd "$OUT" && pwd) # lilv wants an absolute LV2_PATH
+B=$OUT/lv2/disent-swap.lv2
 cp "$BUILD/examples/lv2/disent-swap.lv2/"* "$B/"
 
 # the instrument (GM program) of manifest row i (0-based), and its file

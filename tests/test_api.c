@@ -51,7 +51,7 @@ static void train(dsn_model *m, dsn_optimizer *opt, const float *x, const int32_
 {
     for (int s = 0; s < steps; s++) {
         float l;
-        ck_assert_int_eq(dsn_train_step(m, opt, x, (size_t)n, lab, NULL, &l), DSN_OK);
+        ck_assert_int_eq(dsn_train_step(m, opt, &l, x, (size_t)n, &(dsn_batch_args){sizeof(dsn_batch_args), lab, NULL, NULL}), DSN_OK);
         if (s == 0 && first) *first = l;
         if (last) *last = l;
     }
@@ -60,14 +60,14 @@ static void train(dsn_model *m, dsn_optimizer *opt, const float *x, const int32_
 START_TEST(describe_and_bad_options)
 {
     dsn_model *m = small_model(1);
-    ck_assert_str_eq(dsn_model_family(m), "ml-vae");
-    ck_assert_int_eq(dsn_model_num_parts(m), 2);
-    ck_assert_str_eq(dsn_model_part_name(m, 0), "content");
-    ck_assert_int_eq(dsn_model_part_scope(m, 0), DSN_SCOPE_GROUP);
-    ck_assert_int_eq(dsn_model_part_dim(m, 1), 2);
-    ck_assert_uint_eq(dsn_model_obs_size(m), D);
+    ck_assert_str_eq(tu_info(m).family, "ml-vae");
+    ck_assert_int_eq(tu_info(m).num_parts, 2);
+    ck_assert_str_eq(tu_part(m, 0).name, "content");
+    ck_assert_int_eq(tu_part(m, 0).scope, DSN_SCOPE_GROUP);
+    ck_assert_int_eq(tu_part(m, 1).dim, 2);
+    ck_assert_uint_eq(tu_info(m).obs_size, D);
     /* enc 16x32+32, heads 2*(32x4+4)+... just check it is positive and stable */
-    ck_assert_uint_gt(dsn_model_num_params(m), 1000);
+    ck_assert_uint_gt(tu_info(m).num_params, 1000);
     dsn_model_free(m);
     dsn_options *o;
     ck_assert_int_eq(dsn_options_create(&o), DSN_OK);
@@ -108,7 +108,7 @@ START_TEST(learns_and_swaps_content)
     for (int s = 0; s < 400; s++) {
         if (s == 2) a0 = dsn_allocation_count();
         float l;
-        ck_assert_int_eq(dsn_train_step(m, opt, x, N, lab, NULL, &l), DSN_OK);
+        ck_assert_int_eq(dsn_train_step(m, opt, &l, x, N, &(dsn_batch_args){sizeof(dsn_batch_args), lab, NULL, NULL}), DSN_OK);
         if (s == 0) first = l;
         last = l;
     }
@@ -130,8 +130,8 @@ START_TEST(learns_and_swaps_content)
     ck_assert_int_eq(dsn_swap(e, f, "content"), DSN_OK);
     float y[D];
     uint64_t a1 = dsn_allocation_count();
-    ck_assert_int_eq(dsn_decode(s, e, y, D), DSN_OK);
-    ck_assert_int_eq(dsn_decode(s, e, y, D), DSN_OK);
+    ck_assert_int_eq(dsn_decode(s, y, D, e), DSN_OK);
+    ck_assert_int_eq(dsn_decode(s, y, D, e), DSN_OK);
     /* decoded with class-1 content: block 1 (dims 4..7) brighter than block 0 */
     float b0 = 0, b1 = 0;
     for (int d = 0; d < 4; d++) {
@@ -143,7 +143,7 @@ START_TEST(learns_and_swaps_content)
     uint64_t a2 = dsn_allocation_count();
     ck_assert_int_eq(dsn_encode(s, e, x, 1, NULL), DSN_OK);
     ck_assert_int_eq(dsn_swap(e, f, "style"), DSN_OK);
-    ck_assert_int_eq(dsn_decode(s, e, y, D), DSN_OK);
+    ck_assert_int_eq(dsn_decode(s, y, D, e), DSN_OK);
     ck_assert_uint_eq(dsn_allocation_count(), a2);
     (void)a1;
 
@@ -153,12 +153,12 @@ START_TEST(learns_and_swaps_content)
     for (int i = 0; i < N; i++) g[i] = 0;
     float x0[8 * D];
     for (int i = 0; i < 8; i++) memcpy(x0 + i * D, x + (size_t)(i * CLASSES) * D, sizeof(float) * D);
-    ck_assert_int_eq(dsn_encode(s, e, x0, 1, g), DSN_OK);
-    ck_assert_int_eq(dsn_encoding_get(e, "content", "logvar", lv1, 3, NULL, NULL), DSN_OK);
-    ck_assert_int_eq(dsn_encode(s, e, x0, 8, g), DSN_OK);
-    ck_assert_uint_eq(dsn_encoding_num_groups(e), 1);
+    ck_assert_int_eq(dsn_encode(s, e, x0, 1, &(dsn_batch_args){sizeof(dsn_batch_args), g, NULL, NULL}), DSN_OK);
+    ck_assert_int_eq(dsn_encoding_get(e, lv1, 3, NULL, NULL, "content", "logvar"), DSN_OK);
+    ck_assert_int_eq(dsn_encode(s, e, x0, 8, &(dsn_batch_args){sizeof(dsn_batch_args), g, NULL, NULL}), DSN_OK);
+    ck_assert_uint_eq(tu_ngroups(e), 1);
     size_t rows, dim;
-    ck_assert_int_eq(dsn_encoding_get(e, "content", "logvar", lv8, 3, &rows, &dim), DSN_OK);
+    ck_assert_int_eq(dsn_encoding_get(e, lv8, 3, &rows, &dim, "content", "logvar"), DSN_OK);
     ck_assert_uint_eq(rows, 1);
     ck_assert_uint_eq(dim, 3);
     for (int k = 0; k < 3; k++) ck_assert_float_lt(lv8[k], lv1[k] - 1.0f); /* about log(8) = 2.1 lower */
@@ -167,21 +167,21 @@ START_TEST(learns_and_swaps_content)
     float s1[2 * 4], s2[2 * 4];
     ck_assert_int_eq(dsn_encode(s, e, x, 4, NULL), DSN_OK);
     ck_assert_int_eq(dsn_sample(s, e, "style", 42), DSN_OK);
-    ck_assert_int_eq(dsn_encoding_get(e, "style", "value", s1, 8, NULL, NULL), DSN_OK);
+    ck_assert_int_eq(dsn_encoding_get(e, s1, 8, NULL, NULL, "style", "value"), DSN_OK);
     ck_assert_int_eq(dsn_sample(s, e, "style", 42), DSN_OK);
-    ck_assert_int_eq(dsn_encoding_get(e, "style", "value", s2, 8, NULL, NULL), DSN_OK);
+    ck_assert_int_eq(dsn_encoding_get(e, s2, 8, NULL, NULL, "style", "value"), DSN_OK);
     ck_assert_int_eq(memcmp(s1, s2, sizeof s1), 0);
 
     /* bad arguments */
     ck_assert_int_eq(dsn_encode(s, e, x, N + 1, NULL), DSN_E_SHAPE);
-    ck_assert_int_eq(dsn_decode(s, e, y, 3), DSN_E_SHAPE);
+    ck_assert_int_eq(dsn_decode(s, y, 3, e), DSN_E_SHAPE);
     ck_assert_int_eq(dsn_swap(e, f, "colour"), DSN_E_INVALID);
-    ck_assert_int_eq(dsn_encoding_get(e, "style", "variance", s1, 8, NULL, NULL), DSN_E_INVALID);
+    ck_assert_int_eq(dsn_encoding_get(e, s1, 8, NULL, NULL, "style", "variance"), DSN_E_INVALID);
     float nan_x[D];
     memcpy(nan_x, x, sizeof nan_x);
     nan_x[5] = 0.0f / 0.0f;
     ck_assert_int_eq(dsn_encode(s, e, nan_x, 1, NULL), DSN_E_NUMERIC);
-    ck_assert_int_eq(dsn_train_step(m, opt, nan_x, 1, NULL, NULL, NULL), DSN_E_NUMERIC);
+    ck_assert_int_eq(dsn_train_step(m, opt, NULL, nan_x, 1, NULL), DSN_E_NUMERIC);
     ck_assert_int_eq(dsn_encode(NULL, e, x, 1, NULL), DSN_E_INVALID);
 
     dsn_encoding_free(e);
@@ -228,11 +228,11 @@ START_TEST(save_load_and_exact_resume)
     ck_assert_int_eq(dsn_session_create(&sb, b, N), DSN_OK);
     ck_assert_int_eq(dsn_encoding_create(&ea, a, N), DSN_OK);
     ck_assert_int_eq(dsn_encoding_create(&eb, b, N), DSN_OK);
-    ck_assert_int_eq(dsn_encode(sa, ea, x, N, lab), DSN_OK);
-    ck_assert_int_eq(dsn_encode(sb, eb, x, N, lab), DSN_OK);
+    ck_assert_int_eq(dsn_encode(sa, ea, x, N, &(dsn_batch_args){sizeof(dsn_batch_args), lab, NULL, NULL}), DSN_OK);
+    ck_assert_int_eq(dsn_encode(sb, eb, x, N, &(dsn_batch_args){sizeof(dsn_batch_args), lab, NULL, NULL}), DSN_OK);
     float va[N * 3], vb[N * 3];
-    ck_assert_int_eq(dsn_encoding_get(ea, "content", "mean", va, N * 3, NULL, NULL), DSN_OK);
-    ck_assert_int_eq(dsn_encoding_get(eb, "content", "mean", vb, N * 3, NULL, NULL), DSN_OK);
+    ck_assert_int_eq(dsn_encoding_get(ea, va, N * 3, NULL, NULL, "content", "mean"), DSN_OK);
+    ck_assert_int_eq(dsn_encoding_get(eb, vb, N * 3, NULL, NULL, "content", "mean"), DSN_OK);
     ck_assert_int_eq(memcmp(va, vb, sizeof(float) * CLASSES * 3), 0);
 
     /* damaged files: truncated and flipped give DSN_E_FORMAT, never a crash;
@@ -313,9 +313,9 @@ START_TEST(fit_with_validation_checkpoint_and_stop)
     size_t shape[1] = {D};
     dsn_dataset *all, *tr, *va;
     ck_assert_int_eq(dsn_dataset_from_memory(&all, x, N, shape, 1, lab, NULL), DSN_OK);
-    ck_assert_uint_eq(dsn_dataset_num_groups(all), CLASSES);
-    ck_assert_int_eq(dsn_dataset_split(all, 0.25, 3, 1, &tr, &va), DSN_OK);
-    ck_assert_uint_eq(dsn_dataset_size(tr) + dsn_dataset_size(va), N);
+    ck_assert_uint_eq(tu_ds(all).num_groups, CLASSES);
+    ck_assert_int_eq(dsn_dataset_split(all, &tr, &va, 0.25, 3, 1), DSN_OK);
+    ck_assert_uint_eq(tu_ds(tr).size + tu_ds(va).size, N);
     dsn_model *m = small_model(4);
     dsn_optimizer *opt;
     ck_assert_int_eq(dsn_optimizer_create(&opt, m, "adam", NULL), DSN_OK);
@@ -347,9 +347,9 @@ START_TEST(fit_with_validation_checkpoint_and_stop)
     dsn_options_free(fo);
     float row[D];
     int32_t l;
-    ck_assert_int_eq(dsn_dataset_get(all, 5, row, D, &l), DSN_OK);
+    ck_assert_int_eq(dsn_dataset_get(all, row, D, &l, 5), DSN_OK);
     ck_assert_int_eq(l, 5 % CLASSES);
-    ck_assert_int_eq(dsn_dataset_get(all, N, row, D, &l), DSN_E_INVALID);
+    ck_assert_int_eq(dsn_dataset_get(all, row, D, &l, N), DSN_E_INVALID);
     size_t sh2[1] = {D + 1};
     dsn_dataset *wrong;
     ck_assert_int_eq(dsn_dataset_from_memory(&wrong, x, 8, sh2, 1, NULL, NULL), DSN_OK);
@@ -389,11 +389,11 @@ START_TEST(dataset_from_audio_manifest)
     dsn_dataset *ds;
     ck_assert_int_eq(dsn_dataset_from_audio(&ds, path, o), DSN_OK);
     size_t dims[3];
-    ck_assert_int_eq(dsn_dataset_obs_shape(ds, dims, 3), 2);
+    ck_assert_int_eq(tu_ds_shape(ds, dims, 3), 2);
     ck_assert_uint_eq(dims[0], 16);
     ck_assert_uint_eq(dims[1], 20);
-    ck_assert_uint_ge(dsn_dataset_size(ds), 3 * 7); /* >= 8000 samples / 64 hop / 16 frames each */
-    ck_assert_uint_eq(dsn_dataset_num_groups(ds), 2);
+    ck_assert_uint_ge(tu_ds(ds).size, 3 * 7); /* >= 8000 samples / 64 hop / 16 frames each */
+    ck_assert_uint_eq(tu_ds(ds).num_groups, 2);
     dsn_dataset_free(ds);
     /* a broken clip is named in the error; unknown options are rejected */
     fp = fopen(path, "a");
@@ -433,44 +433,52 @@ START_TEST(encode_masked_sequences)
     for (int i = 0; i < 2; i++) /* garbage in the padded frames of y */
         for (int t = 8; t < T; t++)
             for (int f = 0; f < F; f++) y[(i * T + t) * F + f] = 100.0f + (float)f;
-    ck_assert_int_eq(dsn_encode_masked(s, a, x, 2, NULL, mask), DSN_OK);
-    ck_assert_int_eq(dsn_encode_masked(s, b, y, 2, NULL, mask), DSN_OK);
+    ck_assert_int_eq(dsn_encode(s, a, x, 2, &(dsn_batch_args){sizeof(dsn_batch_args), NULL, mask, NULL}), DSN_OK);
+    ck_assert_int_eq(dsn_encode(s, b, y, 2, &(dsn_batch_args){sizeof(dsn_batch_args), NULL, mask, NULL}), DSN_OK);
     float va[6], vb[6];
-    ck_assert_int_eq(dsn_encoding_get(a, "global", "mean", va, 6, NULL, NULL), DSN_OK);
-    ck_assert_int_eq(dsn_encoding_get(b, "global", "mean", vb, 6, NULL, NULL), DSN_OK);
+    ck_assert_int_eq(dsn_encoding_get(a, va, 6, NULL, NULL, "global", "mean"), DSN_OK);
+    ck_assert_int_eq(dsn_encoding_get(b, vb, 6, NULL, NULL, "global", "mean"), DSN_OK);
     for (int i = 0; i < 6; i++) ck_assert_float_eq_tol(va[i], vb[i], 1e-6);
     /* without the mask the garbage does change v */
     ck_assert_int_eq(dsn_encode(s, b, y, 2, NULL), DSN_OK);
-    ck_assert_int_eq(dsn_encoding_get(b, "global", "mean", vb, 6, NULL, NULL), DSN_OK);
+    ck_assert_int_eq(dsn_encoding_get(b, vb, 6, NULL, NULL, "global", "mean"), DSN_OK);
     int differs = 0;
     for (int i = 0; i < 6; i++) differs |= fabsf(va[i] - vb[i]) > 1e-3f;
     ck_assert(differs);
     /* an all-ones mask is the same as no mask */
     for (int i = 0; i < 2 * T; i++) mask[i] = 1.0f;
-    ck_assert_int_eq(dsn_encode_masked(s, a, y, 2, NULL, mask), DSN_OK);
-    ck_assert_int_eq(dsn_encoding_get(a, "global", "mean", va, 6, NULL, NULL), DSN_OK);
+    ck_assert_int_eq(dsn_encode(s, a, y, 2, &(dsn_batch_args){sizeof(dsn_batch_args), NULL, mask, NULL}), DSN_OK);
+    ck_assert_int_eq(dsn_encoding_get(a, va, 6, NULL, NULL, "global", "mean"), DSN_OK);
     for (int i = 0; i < 6; i++) ck_assert_float_eq_tol(va[i], vb[i], 1e-6);
     /* only the global part: the same v, zeros for z */
-    ck_assert_int_eq(dsn_encode_part(s, b, y, 2, NULL, mask, "global"), DSN_OK);
-    ck_assert_int_eq(dsn_encoding_get(b, "global", "mean", vb, 6, NULL, NULL), DSN_OK);
+    ck_assert_int_eq(dsn_encode(s, b, y, 2, &(dsn_batch_args){sizeof(dsn_batch_args), NULL, mask, "global"}), DSN_OK);
+    ck_assert_int_eq(dsn_encoding_get(b, vb, 6, NULL, NULL, "global", "mean"), DSN_OK);
     for (int i = 0; i < 6; i++) ck_assert_float_eq(va[i], vb[i]);
     float zb[2 * T * 2];
     size_t zrows = 0;
-    ck_assert_int_eq(dsn_encoding_get(b, "local", "value", zb, sizeof zb / sizeof *zb, &zrows, NULL), DSN_OK);
+    ck_assert_int_eq(dsn_encoding_get(b, zb, sizeof zb / sizeof *zb, &zrows, NULL, "local", "value"), DSN_OK);
     ck_assert_uint_eq(zrows, 2 * T);
     for (int i = 0; i < 2 * T * 2; i++) ck_assert_float_eq(zb[i], 0.0f);
-    ck_assert_int_eq(dsn_encode_part(s, b, y, 2, NULL, NULL, "local"), DSN_OK);
-    ck_assert_int_eq(dsn_encoding_get(b, "global", "value", vb, 6, NULL, NULL), DSN_OK);
+    ck_assert_int_eq(dsn_encode(s, b, y, 2, &(dsn_batch_args){sizeof(dsn_batch_args), NULL, NULL, "local"}), DSN_OK);
+    ck_assert_int_eq(dsn_encoding_get(b, vb, 6, NULL, NULL, "global", "value"), DSN_OK);
     for (int i = 0; i < 6; i++) ck_assert_float_eq(vb[i], 0.0f);
-    ck_assert_int_eq(dsn_encode_part(s, b, y, 2, NULL, NULL, "content"), DSN_E_INVALID);
+    ck_assert_int_eq(dsn_encode(s, b, y, 2, &(dsn_batch_args){sizeof(dsn_batch_args), NULL, NULL, "content"}), DSN_E_INVALID);
     ck_assert_ptr_nonnull(strstr(dsn_last_error(), "content"));
-    ck_assert_int_eq(dsn_encode_part(s, b, y, 2, NULL, NULL, NULL), DSN_E_INVALID);
+    /* sized args: struct_size 0 counts as the first version, a smaller one is refused */
+    dsn_batch_args zero = {0};
+    zero.part = "global";
+    ck_assert_int_eq(dsn_encode(s, b, y, 2, &zero), DSN_OK);
+    ck_assert_int_eq(dsn_encoding_get(b, zb, sizeof zb / sizeof *zb, NULL, NULL, "local", "value"), DSN_OK);
+    for (int i = 0; i < 2 * T * 2; i++) ck_assert_float_eq(zb[i], 0.0f);
+    zero.struct_size = sizeof(size_t);
+    ck_assert_int_eq(dsn_encode(s, b, y, 2, &zero), DSN_E_INVALID);
+    ck_assert_ptr_nonnull(strstr(dsn_last_error(), "struct_size"));
     mask[3] = 2.0f;
-    ck_assert_int_eq(dsn_encode_masked(s, a, y, 2, NULL, mask), DSN_E_INVALID);
+    ck_assert_int_eq(dsn_encode(s, a, y, 2, &(dsn_batch_args){sizeof(dsn_batch_args), NULL, mask, NULL}), DSN_E_INVALID);
     ck_assert_ptr_nonnull(strstr(dsn_last_error(), "mask"));
     mask[3] = NAN;
-    ck_assert_int_eq(dsn_encode_masked(s, a, y, 2, NULL, mask), DSN_E_INVALID);
-    ck_assert_int_eq(dsn_encode_masked(NULL, a, y, 2, NULL, mask), DSN_E_INVALID);
+    ck_assert_int_eq(dsn_encode(s, a, y, 2, &(dsn_batch_args){sizeof(dsn_batch_args), NULL, mask, NULL}), DSN_E_INVALID);
+    ck_assert_int_eq(dsn_encode(NULL, a, y, 2, &(dsn_batch_args){sizeof(dsn_batch_args), NULL, mask, NULL}), DSN_E_INVALID);
     dsn_encoding_free(a);
     dsn_encoding_free(b);
     dsn_session_free(s);
@@ -480,17 +488,17 @@ START_TEST(encode_masked_sequences)
     m = small_model(1);
     ck_assert_int_eq(dsn_session_create(&s, m, 2), DSN_OK);
     ck_assert_int_eq(dsn_encoding_create(&a, m, 2), DSN_OK);
-    ck_assert_int_eq(dsn_encode_masked(s, a, x, 2, NULL, mask), DSN_E_INVALID);
-    ck_assert_int_eq(dsn_encode_masked(s, a, x, 2, NULL, NULL), DSN_OK);
+    ck_assert_int_eq(dsn_encode(s, a, x, 2, &(dsn_batch_args){sizeof(dsn_batch_args), NULL, mask, NULL}), DSN_E_INVALID);
+    ck_assert_int_eq(dsn_encode(s, a, x, 2, NULL), DSN_OK);
     /* the item -> group rows of an encoding */
     const int32_t g2[2] = {9, 9};
     int32_t rows[2] = {-1, -1};
-    ck_assert_int_eq(dsn_encode(s, a, x, 2, g2), DSN_OK);
-    ck_assert_int_eq(dsn_encoding_groups(a, rows, 2), DSN_OK);
+    ck_assert_int_eq(dsn_encode(s, a, x, 2, &(dsn_batch_args){sizeof(dsn_batch_args), g2, NULL, NULL}), DSN_OK);
+    ck_assert_int_eq(dsn_encoding_groups(a, rows, 2, NULL, NULL), DSN_OK);
     ck_assert_int_eq(rows[0], 0);
     ck_assert_int_eq(rows[1], 0);
-    ck_assert_int_eq(dsn_encoding_groups(a, rows, 1), DSN_E_SHAPE);
-    ck_assert_int_eq(dsn_encoding_groups(NULL, rows, 2), DSN_E_INVALID);
+    ck_assert_int_eq(dsn_encoding_groups(a, rows, 1, NULL, NULL), DSN_E_SHAPE);
+    ck_assert_int_eq(dsn_encoding_groups(NULL, rows, 2, NULL, NULL), DSN_E_INVALID);
     ck_assert_ptr_nonnull(strstr(dsn_model_families(), "ts-dsae"));
     ck_assert_ptr_nonnull(strstr(dsn_model_families(), "ml-vae"));
     dsn_encoding_free(a);
@@ -507,7 +515,7 @@ static void style_means(dsn_model *m, const float *x, int n, float *out)
     ck_assert_int_eq(dsn_session_create(&s, m, (size_t)n), DSN_OK);
     ck_assert_int_eq(dsn_encoding_create(&e, m, (size_t)n), DSN_OK);
     ck_assert_int_eq(dsn_encode(s, e, x, (size_t)n, NULL), DSN_OK);
-    ck_assert_int_eq(dsn_encoding_get(e, "style", "mean", out, (size_t)n * 2, NULL, NULL), DSN_OK);
+    ck_assert_int_eq(dsn_encoding_get(e, out, (size_t)n * 2, NULL, NULL, "style", "mean"), DSN_OK);
     dsn_encoding_free(e);
     dsn_session_free(s);
 }
@@ -548,15 +556,15 @@ START_TEST(fit_resume_is_bit_exact)
         ck_assert_int_eq(dsn_options_parse(fo, "epochs=4"), DSN_OK);
         ck_assert_int_eq(dsn_fit(b, ob, ds, NULL, fo, NULL, NULL), DSN_OK);
         ck_assert_int_eq(dsn_optimizer_steps(ob), dsn_optimizer_steps(oa));
-        ck_assert_int_eq(dsn_model_epoch(b), 4);
-        ck_assert_int_eq(dsn_model_epoch(NULL), 0);
+        ck_assert_int_eq(tu_info(b).epoch, 4);
+        ck_assert_int_eq(tu_info(NULL).epoch, 0);
         /* a weights-only file keeps the epoch count (and the frozen groups) */
         char wpath[512];
         snprintf(wpath, sizeof wpath, "%s/weights%d.dsn", tu_tmpdir(), grouped);
         ck_assert_int_eq(dsn_model_save(a, NULL, wpath), DSN_OK);
         dsn_model *w;
         ck_assert_int_eq(dsn_model_load(&w, wpath), DSN_OK);
-        ck_assert_int_eq(dsn_model_epoch(w), 4);
+        ck_assert_int_eq(tu_info(w).epoch, 4);
         dsn_model_free(w);
         float sa[N * 2], sb[N * 2];
         style_means(a, x, N, sa);
@@ -574,12 +582,62 @@ START_TEST(fit_resume_is_bit_exact)
 }
 END_TEST
 
+/* Sized structs: a caller built against a newer header (a bigger struct) gets
+ * the fields this library knows and nothing written past them; a struct_size
+ * below the first version's is refused; 0 counts as the first version. */
+START_TEST(sized_structs)
+{
+    dsn_model *m = NULL;
+    ck_assert_int_eq(dsn_model_create(&m, "ml-vae", NULL), DSN_OK);
+    unsigned char buf[sizeof(dsn_model_info) + 32];
+    memset(buf, 0xab, sizeof buf);
+    dsn_model_info *mi = (dsn_model_info *)(void *)buf;
+    mi->struct_size = sizeof buf;
+    ck_assert_int_eq(dsn_model_describe(m, mi), DSN_OK);
+    ck_assert_str_eq(mi->family, "ml-vae");
+    ck_assert_int_eq(mi->num_parts, 2);
+    ck_assert_uint_eq(mi->obs_size, 784);
+    ck_assert_ptr_null(mi->stage);
+    for (size_t i = sizeof(dsn_model_info); i < sizeof buf; i++) ck_assert_uint_eq(buf[i], 0xab);
+    dsn_model_info z = {0};
+    ck_assert_int_eq(dsn_model_describe(m, &z), DSN_OK);
+    ck_assert_uint_eq(z.obs_size, 784);
+    z.struct_size = 8;
+    ck_assert_int_eq(dsn_model_describe(m, &z), DSN_E_INVALID);
+    ck_assert_int_eq(dsn_model_describe(NULL, &z), DSN_E_INVALID);
+    dsn_part_info p = DSN_PART_INFO_INIT;
+    ck_assert_int_eq(dsn_model_part(m, &p, 1), DSN_OK);
+    ck_assert_str_eq(p.name, "style");
+    ck_assert_int_eq(p.scope, DSN_SCOPE_ITEM);
+    ck_assert_int_eq(p.kind, DSN_PART_GAUSSIAN);
+    ck_assert_int_eq(dsn_model_part(m, &p, 2), DSN_E_INVALID);
+    ck_assert_int_eq(dsn_model_part(m, &p, -1), DSN_E_INVALID);
+    float x[3 * 4] = {0};
+    size_t shape[2] = {2, 2};
+    int32_t lab[3] = {0, 1, 1};
+    dsn_dataset *ds = NULL;
+    ck_assert_int_eq(dsn_dataset_from_memory(&ds, x, 3, shape, 2, lab, NULL), DSN_OK);
+    dsn_dataset_info di = DSN_DATASET_INFO_INIT;
+    ck_assert_int_eq(dsn_dataset_describe(ds, &di), DSN_OK);
+    ck_assert_uint_eq(di.size, 3);
+    ck_assert_uint_eq(di.obs_size, 4);
+    ck_assert_int_eq(di.obs_ndim, 2);
+    ck_assert_uint_eq(di.obs_shape[1], 2);
+    ck_assert_uint_eq(di.num_groups, 2);
+    ck_assert_int_eq(di.has_labels, 1);
+    ck_assert_int_eq(di.has_mask, 0);
+    dsn_dataset_free(ds);
+    dsn_model_free(m);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("api");
     TCase *tc = tcase_create("api");
     tcase_set_timeout(tc, 300);
     tcase_add_test(tc, describe_and_bad_options);
+    tcase_add_test(tc, sized_structs);
     tcase_add_test(tc, learns_and_swaps_content);
     tcase_add_test(tc, save_load_and_exact_resume);
     tcase_add_test(tc, fit_with_validation_checkpoint_and_stop);

@@ -124,32 +124,32 @@ START_TEST(options_parts_and_sizes)
 {
     dsn_model *m = make("dsae", "seed=1");
     size_t dims[3];
-    ck_assert_int_eq(dsn_model_obs_shape(m, dims, 3), 2);
+    ck_assert_int_eq(tu_obs_shape(m, dims, 3), 2);
     ck_assert_uint_eq(dims[0], 250);
     ck_assert_uint_eq(dims[1], 80);
-    ck_assert_int_eq(dsn_model_num_parts(m), 2);
-    ck_assert_str_eq(dsn_model_part_name(m, 0), "global");
-    ck_assert_str_eq(dsn_model_part_name(m, 1), "local");
-    ck_assert_int_eq(dsn_model_part_scope(m, 0), DSN_SCOPE_ITEM);
-    ck_assert_int_eq(dsn_model_part_scope(m, 1), DSN_SCOPE_FRAME);
-    ck_assert_int_eq(dsn_model_part_dim(m, 0), 16);
-    ck_assert_int_eq(dsn_model_part_dim(m, 1), 16);
+    ck_assert_int_eq(tu_info(m).num_parts, 2);
+    ck_assert_str_eq(tu_part(m, 0).name, "global");
+    ck_assert_str_eq(tu_part(m, 1).name, "local");
+    ck_assert_int_eq(tu_part(m, 0).scope, DSN_SCOPE_ITEM);
+    ck_assert_int_eq(tu_part(m, 1).scope, DSN_SCOPE_FRAME);
+    ck_assert_int_eq(tu_part(m, 0).dim, 16);
+    ck_assert_int_eq(tu_part(m, 1).dim, 16);
     ck_assert_int_eq(m->vt->grouped, 0);
     /* reference sizes: encoders 80-64-64 (+ head 64 -> 2x16) twice, prior
      * LSTM 16->32->32 + head 32 -> 2x16, decoder 32-64-64-80 */
     const size_t enc = 80 * 64 + 64 + 64 * 64 + 64 + 64 * 32 + 32;
     const size_t prior = (16 * 128 + 32 * 128 + 128) + (32 * 128 + 32 * 128 + 128) + 32 * 32 + 32;
     const size_t dec = 32 * 64 + 64 + 64 * 64 + 64 + 64 * 80 + 80;
-    ck_assert_uint_eq(dsn_model_num_params(m), 2 * enc + prior + dec);
+    ck_assert_uint_eq(tu_info(m).num_params, 2 * enc + prior + dec);
     ck_assert_uint_eq(pcount(m, "prior.1.wh"), 32 * 128);
     dsn_model_free(m);
     m = make("ts-dsae", "seed=1, config=paper");
-    ck_assert_uint_eq(dsn_model_num_params(m), 3 * enc + prior + dec); /* + the snapshot */
+    ck_assert_uint_eq(tu_info(m).num_params, 3 * enc + prior + dec); /* + the snapshot */
     dsn_model_free(m);
     /* config=default: the z head reads the local features of 5 frames (4 x 64
      * x 32 more weights), FiLM maps v to 2 x 64 per decoder hidden layer */
     m = make("ts-dsae", "seed=1");
-    ck_assert_uint_eq(dsn_model_num_params(m), 3 * enc + prior + dec + 4 * 64 * 32 + 2 * (16 * 128 + 128));
+    ck_assert_uint_eq(tu_info(m).num_params, 3 * enc + prior + dec + 4 * 64 * 32 + 2 * (16 * 128 + 128));
     {   /* the whole-clip options cannot stream, and say which option to change */
         size_t ns;
         int part, frame;
@@ -315,7 +315,7 @@ START_TEST(global_features_none_params_and_errors)
     dsn_model *b = make("dsae", TINY ", global_encoder=bilstm, global_features=none");
     /* without the global MLP 6->4->4: the LSTMs take 6 inputs instead of 4 */
     const size_t mlp = 6 * 4 + 4 + 4 * 4 + 4, lstm_extra = 2 * (6 - 4) * 4 * 3;
-    ck_assert_uint_eq(dsn_model_num_params(b), dsn_model_num_params(a) - mlp + lstm_extra);
+    ck_assert_uint_eq(tu_info(b).num_params, tu_info(a).num_params - mlp + lstm_extra);
     dsn_model_free(a);
     dsn_model_free(b);
     ck_assert_int_eq(try_make("dsae", TINY ", global_features=none"), DSN_E_INVALID);
@@ -364,9 +364,9 @@ START_TEST(global_features_none_train_steps_no_allocation)
     ck_assert_int_eq(dsn_optimizer_create(&opt, m, "adam", o), DSN_OK);
     dsn_options_free(o);
     float l0 = 0, l = 0;
-    ck_assert_int_eq(dsn_train_step(m, opt, x, B, NULL, NULL, &l0), DSN_OK);
+    ck_assert_int_eq(dsn_train_step(m, opt, &l0, x, B, NULL), DSN_OK);
     uint64_t a0 = dsn_allocation_count();
-    for (int i = 0; i < 30; i++) ck_assert_int_eq(dsn_train_step(m, opt, x, B, NULL, NULL, &l), DSN_OK);
+    for (int i = 0; i < 30; i++) ck_assert_int_eq(dsn_train_step(m, opt, &l, x, B, NULL), DSN_OK);
     ck_assert_uint_eq(dsn_allocation_count(), a0);
     ck_assert(isfinite(l) && l < l0);
     dsn_optimizer_free(opt);
@@ -492,7 +492,7 @@ START_TEST(stage_switch_freezes_snapshots_and_resumes)
     float *init = copy_params(m);
 
     /* the stage through the generic calls */
-    ck_assert_str_eq(dsn_model_stage(m), "constrained");
+    ck_assert_str_eq(tu_info(m).stage, "constrained");
     ck_assert_int_eq(dsn_model_set_stage(m, "bogus"), DSN_E_INVALID);
     ck_assert_int_eq(dsn_model_set_stage(m, "constrained"), DSN_OK); /* already there */
     /* stage 1: two epochs; local encoder and prior untouched, the rest learns */
@@ -515,19 +515,19 @@ START_TEST(stage_switch_freezes_snapshots_and_resumes)
     ck_assert_int_eq(memcmp(pvals(m, "snap.feat.0.w"), pvals(m, "genc.feat.0.w"), pcount(m, "genc.feat.0.w") * 4), 0);
     ck_assert_int_eq(memcmp(pvals(m, "snap.v.b"), pvals(m, "genc.v.b"), pcount(m, "genc.v.b") * 4), 0);
     float *stage1 = copy_params(m);
-    ck_assert_str_eq(dsn_model_stage(m), "full");
+    ck_assert_str_eq(tu_info(m).stage, "full");
     ck_assert_int_eq(dsn_model_set_stage(m, "constrained"), DSN_E_STATE); /* no way back */
     {   /* an explicit switch does what the schedule does */
         dsn_model *e = make("ts-dsae", text);
         int obj = e->objective;
         ck_assert_int_eq(dsn_model_set_stage(e, "full"), DSN_OK);
-        ck_assert_str_eq(dsn_model_stage(e), "full");
+        ck_assert_str_eq(tu_info(e).stage, "full");
         ck_assert_int_eq(e->objective, obj + 1);
         ck_assert(!dsi_params_is_frozen(&e->params, group_id(e, "local")));
         ck_assert_int_eq(memcmp(pvals(e, "snap.v.w"), pvals(e, "genc.v.w"), pcount(e, "genc.v.w") * 4), 0);
         dsn_model_free(e);
         dsn_model *d = make("dsae", TINY);
-        ck_assert_ptr_null(dsn_model_stage(d));
+        ck_assert_ptr_null(tu_info(d).stage);
         ck_assert_int_eq(dsn_model_set_stage(d, "full"), DSN_E_UNSUPPORTED);
         dsn_model_free(d);
     }
@@ -628,11 +628,11 @@ static double reencode_accuracy(dsn_session *s, dsn_encoding *e, const float *v,
     ck_assert_int_eq(dsn_encoding_prepare(e, (size_t)n, NULL), DSN_OK);
     ck_assert_int_eq(dsn_encoding_set(e, "global", "value", v, (size_t)n), DSN_OK);
     size_t zrows;
-    ck_assert_int_eq(dsn_encoding_get(e, "local", "value", NULL, 0, &zrows, NULL), DSN_OK);
+    ck_assert_int_eq(dsn_encoding_get(e, NULL, 0, &zrows, NULL, "local", "value"), DSN_OK);
     ck_assert_int_eq(dsn_encoding_set(e, "local", "value", z, zrows), DSN_OK);
-    ck_assert_int_eq(dsn_decode(s, e, y, ylen), DSN_OK);
+    ck_assert_int_eq(dsn_decode(s, y, ylen, e), DSN_OK);
     ck_assert_int_eq(dsn_encode(s, e, y, (size_t)n, NULL), DSN_OK);
-    ck_assert_int_eq(dsn_encoding_get(e, "global", "mean", vbuf, (size_t)n * dv, NULL, NULL), DSN_OK);
+    ck_assert_int_eq(dsn_encoding_get(e, vbuf, (size_t)n * dv, NULL, NULL, "global", "mean"), DSN_OK);
     int ok = 0;
     for (int i = 0; i < n; i++) ok += nearest(vbuf + (size_t)i * dv, cent, dv) == want[i];
     return (double)ok / n;
@@ -658,8 +658,8 @@ typedef struct swap_eval {
  * timbre (the global swap's truth). */
 static void swap_scores(dsn_model *m, const float *x, const float *xf, const int32_t *lab, int n, int T, swap_eval *ev)
 {
-    const int dv = dsn_model_part_dim(m, 0), dz = dsn_model_part_dim(m, 1);
-    const size_t obs = dsn_model_obs_size(m), ny = (size_t)n * obs;
+    const int dv = tu_part(m, 0).dim, dz = tu_part(m, 1).dim;
+    const size_t obs = tu_info(m).obs_size, ny = (size_t)n * obs;
     dsn_session *s;
     dsn_encoding *e;
     ck_assert_int_eq(dsn_session_create(&s, m, (size_t)n), DSN_OK);
@@ -669,8 +669,8 @@ static void swap_scores(dsn_model *m, const float *x, const float *xf, const int
     float *vs = malloc(sizeof(float) * n * dv), *zs = malloc(sizeof(float) * n * T * dz);
     float *y = malloc(sizeof(float) * ny), *vb = malloc(sizeof(float) * n * dv);
     int32_t *want = malloc(sizeof(int32_t) * n);
-    ck_assert_int_eq(dsn_encoding_get(e, "global", "mean", v, (size_t)n * dv, NULL, NULL), DSN_OK);
-    ck_assert_int_eq(dsn_encoding_get(e, "local", "mean", z, (size_t)n * T * dz, NULL, NULL), DSN_OK);
+    ck_assert_int_eq(dsn_encoding_get(e, v, (size_t)n * dv, NULL, NULL, "global", "mean"), DSN_OK);
+    ck_assert_int_eq(dsn_encoding_get(e, z, (size_t)n * T * dz, NULL, NULL, "local", "mean"), DSN_OK);
     float cent[2 * 16] = {0};
     int cnt[2] = {0, 0};
     for (int i = 0; i < n; i++) {
@@ -797,7 +797,7 @@ START_TEST(save_load_sample_and_no_allocation)
         for (int s = 0; s < 6; s++) {
             if (s == 1) a0 = dsn_allocation_count();
             float l;
-            dsn_status st = dsn_train_step(m, opt, x, N, NULL, mask, &l);
+            dsn_status st = dsn_train_step(m, opt, &l, x, N, &(dsn_batch_args){sizeof(dsn_batch_args), NULL, mask, NULL});
             ck_assert_msg(st == DSN_OK, "%s", dsn_last_error());
             ck_assert(isfinite(l));
         }
@@ -811,7 +811,7 @@ START_TEST(save_load_sample_and_no_allocation)
         ck_assert_int_eq(dsn_encoding_create(&f, m, N), DSN_OK);
         float y[N * T * F], y2[N * T * F];
         ck_assert_int_eq(dsn_encode(s, e, x, N, NULL), DSN_OK);
-        ck_assert_int_eq(dsn_decode(s, e, y, N * T * F), DSN_OK);
+        ck_assert_int_eq(dsn_decode(s, y, N * T * F, e), DSN_OK);
         ck_assert_int_eq(dsn_sample(s, e, "local", 3), DSN_OK);
         ck_assert_int_eq(dsn_sample(s, e, "global", 3), DSN_OK);
         uint64_t a1 = dsn_allocation_count();
@@ -819,18 +819,18 @@ START_TEST(save_load_sample_and_no_allocation)
         ck_assert_int_eq(dsn_encode(s, f, x + T * F, 1, NULL), DSN_OK);
         ck_assert_int_eq(dsn_encode(s, f, x, N, NULL), DSN_OK);
         ck_assert_int_eq(dsn_swap(e, f, "global"), DSN_OK);
-        ck_assert_int_eq(dsn_decode(s, e, y, N * T * F), DSN_OK);
+        ck_assert_int_eq(dsn_decode(s, y, N * T * F, e), DSN_OK);
         ck_assert_int_eq(dsn_sample(s, e, "local", 4), DSN_OK);
-        ck_assert_int_eq(dsn_decode(s, e, y, N * T * F), DSN_OK);
+        ck_assert_int_eq(dsn_decode(s, y, N * T * F, e), DSN_OK);
         ck_assert_uint_eq(dsn_allocation_count(), a1);
 
         /* sampling the local part: reproducible for a seed, z_1 from N(0, I) (mean 0), then the LSTM prior */
         float z1[N * T * 2], z2[N * T * 2], mu[N * T * 2];
         ck_assert_int_eq(dsn_sample(s, e, "local", 42), DSN_OK);
-        ck_assert_int_eq(dsn_encoding_get(e, "local", "value", z1, sizeof z1 / 4, NULL, NULL), DSN_OK);
-        ck_assert_int_eq(dsn_encoding_get(e, "local", "mean", mu, sizeof mu / 4, NULL, NULL), DSN_OK);
+        ck_assert_int_eq(dsn_encoding_get(e, z1, sizeof z1 / 4, NULL, NULL, "local", "value"), DSN_OK);
+        ck_assert_int_eq(dsn_encoding_get(e, mu, sizeof mu / 4, NULL, NULL, "local", "mean"), DSN_OK);
         ck_assert_int_eq(dsn_sample(s, e, "local", 42), DSN_OK);
-        ck_assert_int_eq(dsn_encoding_get(e, "local", "value", z2, sizeof z2 / 4, NULL, NULL), DSN_OK);
+        ck_assert_int_eq(dsn_encoding_get(e, z2, sizeof z2 / 4, NULL, NULL, "local", "value"), DSN_OK);
         ck_assert_int_eq(memcmp(z1, z2, sizeof z1), 0);
         ck_assert_float_eq(mu[0], 0.0f);
         ck_assert_float_ne(mu[T * 2 - 1], 0.0f);
@@ -869,7 +869,7 @@ START_TEST(save_load_sample_and_no_allocation)
         ck_assert_int_eq(dsn_model_save(m, NULL, path), DSN_OK);
         dsn_model *m2;
         ck_assert_int_eq(dsn_model_load(&m2, path), DSN_OK);
-        ck_assert_str_eq(dsn_model_family(m2), configs[k][0]);
+        ck_assert_str_eq(tu_info(m2).family, configs[k][0]);
         ck_assert_int_eq(memcmp(m2->params.data, m->params.data, m->params.n * sizeof(float)), 0);
         dsn_session *s2;
         dsn_encoding *e2;
@@ -878,14 +878,14 @@ START_TEST(save_load_sample_and_no_allocation)
         ck_assert_int_eq(dsn_encode(s, e, x, N, NULL), DSN_OK);
         ck_assert_int_eq(dsn_encode(s2, e2, x, N, NULL), DSN_OK);
         float va[N * 3], vb[N * 3], za[N * T * 2], zb[N * T * 2];
-        ck_assert_int_eq(dsn_encoding_get(e, "global", "mean", va, N * 3, NULL, NULL), DSN_OK);
-        ck_assert_int_eq(dsn_encoding_get(e2, "global", "mean", vb, N * 3, NULL, NULL), DSN_OK);
-        ck_assert_int_eq(dsn_encoding_get(e, "local", "logvar", za, N * T * 2, NULL, NULL), DSN_OK);
-        ck_assert_int_eq(dsn_encoding_get(e2, "local", "logvar", zb, N * T * 2, NULL, NULL), DSN_OK);
+        ck_assert_int_eq(dsn_encoding_get(e, va, N * 3, NULL, NULL, "global", "mean"), DSN_OK);
+        ck_assert_int_eq(dsn_encoding_get(e2, vb, N * 3, NULL, NULL, "global", "mean"), DSN_OK);
+        ck_assert_int_eq(dsn_encoding_get(e, za, N * T * 2, NULL, NULL, "local", "logvar"), DSN_OK);
+        ck_assert_int_eq(dsn_encoding_get(e2, zb, N * T * 2, NULL, NULL, "local", "logvar"), DSN_OK);
         ck_assert_int_eq(memcmp(va, vb, sizeof va), 0);
         ck_assert_int_eq(memcmp(za, zb, sizeof za), 0);
-        ck_assert_int_eq(dsn_decode(s, e, y, N * T * F), DSN_OK);
-        ck_assert_int_eq(dsn_decode(s2, e2, y2, N * T * F), DSN_OK);
+        ck_assert_int_eq(dsn_decode(s, y, N * T * F, e), DSN_OK);
+        ck_assert_int_eq(dsn_decode(s2, y2, N * T * F, e2), DSN_OK);
         ck_assert_int_eq(memcmp(y, y2, sizeof y), 0);
         dsn_encoding_free(e2);
         dsn_session_free(s2);
@@ -918,10 +918,10 @@ START_TEST(bench_reference_step)
         if (k == 2) ck_assert_int_eq(m->vt->epoch_end(m, 1), DSN_OK); /* full stage */
         dsn_optimizer *opt = adam(m, "0.001");
         float l;
-        ck_assert_int_eq(dsn_train_step(m, opt, x, B, NULL, mask, &l), DSN_OK);
+        ck_assert_int_eq(dsn_train_step(m, opt, &l, x, B, &(dsn_batch_args){sizeof(dsn_batch_args), NULL, mask, NULL}), DSN_OK);
         int reps = 5;
         double t0 = now_s();
-        for (int r = 0; r < reps; r++) ck_assert_int_eq(dsn_train_step(m, opt, x, B, NULL, mask, &l), DSN_OK);
+        for (int r = 0; r < reps; r++) ck_assert_int_eq(dsn_train_step(m, opt, &l, x, B, &(dsn_batch_args){sizeof(dsn_batch_args), NULL, mask, NULL}), DSN_OK);
         double dt = (now_s() - t0) / reps;
         fprintf(stderr, "bench: %s%s batch %d T %d: %.1f ms per training step\n", family[k ? 1 : 0],
                 k == 1 ? " (stage 1)" : k == 2 ? " (full stage)" : "", B, T, 1e3 * dt);
@@ -934,12 +934,12 @@ START_TEST(bench_reference_step)
         float *y = malloc(sizeof(float) * T * F);
         ck_assert_int_eq(dsn_encode(s, f, x + T * F, 1, NULL), DSN_OK);
         ck_assert_int_eq(dsn_encode(s, e, x, 1, NULL), DSN_OK);
-        ck_assert_int_eq(dsn_decode(s, e, y, T * F), DSN_OK);
+        ck_assert_int_eq(dsn_decode(s, y, T * F, e), DSN_OK);
         t0 = now_s();
         for (int r = 0; r < 20; r++) {
             ck_assert_int_eq(dsn_encode(s, e, x, 1, NULL), DSN_OK);
             ck_assert_int_eq(dsn_swap(e, f, "global"), DSN_OK);
-            ck_assert_int_eq(dsn_decode(s, e, y, T * F), DSN_OK);
+            ck_assert_int_eq(dsn_decode(s, y, T * F, e), DSN_OK);
         }
         fprintf(stderr, "bench: %s encode + swap + decode of one %d-frame clip: %.2f ms\n", family[k ? 1 : 0], T,
                 1e3 * (now_s() - t0) / 20);

@@ -117,8 +117,8 @@ START_TEST(learns_real_digits_and_swaps_keep_content)
     ck_assert_int_eq(dsn_encoding_create(&ea, m, N_MAX), DSN_OK);
     ck_assert_int_eq(dsn_encoding_create(&eb, m, N_MAX), DSN_OK);
     ck_assert_int_eq(dsn_encode(ses, ea, X, (size_t)n, NULL), DSN_OK);
-    ck_assert_int_eq(dsn_encoding_get(ea, "content", "mean", c, sizeof c / sizeof *c, NULL, NULL), DSN_OK);
-    ck_assert_int_eq(dsn_encoding_get(ea, "style", "mean", s, sizeof s / sizeof *s, NULL, NULL), DSN_OK);
+    ck_assert_int_eq(dsn_encoding_get(ea, c, sizeof c / sizeof *c, NULL, NULL, "content", "mean"), DSN_OK);
+    ck_assert_int_eq(dsn_encoding_get(ea, s, sizeof s / sizeof *s, NULL, NULL, "style", "mean"), DSN_OK);
     float cen_c[K * 6], cen_s[K * 4], cen_x[K * D];
     centroids(c, Y, N_TRAIN, 6, cen_c);
     centroids(s, Y, N_TRAIN, 4, cen_s);
@@ -143,7 +143,7 @@ START_TEST(learns_real_digits_and_swaps_keep_content)
     ck_assert_int_eq(dsn_encode(ses, ea, X + N_TRAIN * D, (size_t)n_test, NULL), DSN_OK);
     ck_assert_int_eq(dsn_encode(ses, eb, xb, (size_t)n_test, NULL), DSN_OK);
     ck_assert_int_eq(dsn_swap(ea, eb, "style"), DSN_OK); /* ea: content of a, style of b */
-    ck_assert_int_eq(dsn_decode(ses, ea, out, sizeof out / sizeof *out), DSN_OK);
+    ck_assert_int_eq(dsn_decode(ses, out, sizeof out / sizeof *out, ea), DSN_OK);
     int keep_a = 0, take_b = 0;
     for (int i = 0; i < n_test; i++) {
         int p = nearest(cen_x, out + i * D, D);
@@ -256,9 +256,9 @@ START_TEST(conv_group_penalty_gradient_matches_finite_differences)
     dsn_encoding *e;
     ck_assert_int_eq(dsn_session_create(&ses, m, N), DSN_OK);
     ck_assert_int_eq(dsn_encoding_create(&e, m, N), DSN_OK);
-    ck_assert_int_eq(dsn_encode(ses, e, x, N, group), DSN_OK);
+    ck_assert_int_eq(dsn_encode(ses, e, x, N, &(dsn_batch_args){sizeof(dsn_batch_args), group, NULL, NULL}), DSN_OK);
     float mu[N * 2];
-    ck_assert_int_eq(dsn_encoding_get(e, "style", "mean", mu, N * 2, NULL, NULL), DSN_OK);
+    ck_assert_int_eq(dsn_encoding_get(e, mu, N * 2, NULL, NULL, "style", "mean"), DSN_OK);
     dsi_input in2 = {x, N, group, 3, NULL, 0};
     dsi_terms t2 = {0};
     loss_at(m, &in2, rs, &t2);
@@ -303,15 +303,15 @@ START_TEST(conv_options_shapes_and_errors)
 {
     dsn_model *m = make("image=28x28");
     size_t dims[3];
-    ck_assert_int_eq(dsn_model_obs_shape(m, dims, 3), 3);
+    ck_assert_int_eq(tu_obs_shape(m, dims, 3), 3);
     ck_assert_uint_eq(dims[0], 1);
     ck_assert_uint_eq(dims[1], 28);
     ck_assert_uint_eq(dims[2], 28);
-    ck_assert_uint_eq(dsn_model_obs_size(m), 784);
+    ck_assert_uint_eq(tu_info(m).obs_size, 784);
     /* conv 1->16, 16->32 (4x4), fc 1568->256 + heads; decoder mirror */
     size_t want = (16 * 16 + 16) + (32 * 16 * 16 + 32) + (1568 * 256 + 256) + 2 * (256 * 20 + 20) +
                   (20 * 256 + 256) + (256 * 1568 + 1568) + (32 * 16 * 16 + 16) + (16 * 16 + 1);
-    ck_assert_uint_eq(dsn_model_num_params(m), want);
+    ck_assert_uint_eq(tu_info(m).num_params, want);
     /* encode / decode round trip keeps the shape; no allocation in encode/decode */
     dsn_session *s;
     dsn_encoding *e;
@@ -322,14 +322,14 @@ START_TEST(conv_options_shapes_and_errors)
     ck_assert_int_eq(dsn_encode(s, e, x, 4, NULL), DSN_OK);
     uint64_t a0 = dsn_allocation_count();
     ck_assert_int_eq(dsn_encode(s, e, x, 4, NULL), DSN_OK);
-    ck_assert_int_eq(dsn_decode(s, e, y, 4 * 784), DSN_OK);
+    ck_assert_int_eq(dsn_decode(s, y, 4 * 784, e), DSN_OK);
     ck_assert_uint_eq(dsn_allocation_count(), a0);
     for (int i = 0; i < 4 * 784; i++) ck_assert(y[i] >= 0 && y[i] <= 1);
     dsn_encoding_free(e);
     dsn_session_free(s);
     dsn_model_free(m);
     m = make("input_dim=784"); /* no image: the MLP as before */
-    ck_assert_int_eq(dsn_model_obs_shape(m, dims, 3), 1);
+    ck_assert_int_eq(tu_obs_shape(m, dims, 3), 1);
     dsn_model_free(m);
     const char *bad[] = {"encoder=conv", "image=30x30", "image=28x28, input_dim=100", "image=28x28, encoder=mlp",
                          "image=28x28, channels=8:8:8", "group_penalty=-1", NULL};

@@ -415,6 +415,43 @@ START_TEST(stack_steps_equal_forward)
 }
 END_TEST
 
+START_TEST(lstm_forward_errors)
+{
+    dsi_params ps;
+    int g;
+    dsi_rng r;
+    setup(&ps, &g);
+    dsi_lstm_layer l;
+    dsi_bilstm b;
+    dsi_lstm_stack st;
+    ck_assert_int_eq(dsi_lstm_layer_add(&l, &ps, "l", g, 3, 2), DSN_OK);
+    ck_assert_int_eq(dsi_bilstm_add(&b, &ps, "b", g, 3, 2, DSI_BI_CONCAT), DSN_OK);
+    ck_assert_int_eq(dsi_lstm_stack_add(&st, &ps, "s", g, 3, 2, 2), DSN_OK);
+    finish(&ps, &r, 70);
+    dsi_lstm_layer_init(&l, &ps, &r);
+    dsi_bilstm_init(&b, &ps, &r);
+    dsi_lstm_stack_init(&st, &ps, &r);
+    dsi_tape t;
+    dsi_tape_init(&t);
+    int good[3] = {2, 4, 3}, wide[3] = {2, 4, 5}, too_long[2] = {5, 1};
+    dsi_var *x = dsi_tape_zeros(&t, 3, good, 0), *xw = dsi_tape_zeros(&t, 3, wide, 0);
+    ck_assert_ptr_null(dsi_lstm_layer_forward(&t, &l, &ps, xw, NULL, NULL, 0, NULL));
+    ck_assert_int_eq(t.status, DSN_E_SHAPE);
+    dsi_tape_reset(&t);
+    x = dsi_tape_zeros(&t, 3, good, 0);
+    ck_assert_ptr_null(dsi_bilstm_forward(&t, &b, &ps, x, too_long));
+    ck_assert_int_eq(t.status, DSN_E_SHAPE);
+    dsi_tape_reset(&t);
+    ck_assert_ptr_null(dsi_lstm_stack_forward(&t, &st, &ps, NULL, NULL));
+    ck_assert_ptr_null(dsi_bilstm_forward(&t, &b, &ps, NULL, NULL));
+    dsi_var *h, *c;
+    ck_assert_int_ne(dsi_lstm_layer_step(&t, &l, &ps, NULL, NULL, NULL, &h, &c), DSN_OK);
+    ck_assert_ptr_null(h);
+    dsi_tape_release(&t);
+    dsi_params_release(&ps);
+}
+END_TEST
+
 START_TEST(lengths_from_mask)
 {
     const float mask[3 * 4] = {1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0};
@@ -954,6 +991,7 @@ int main(void)
     tcase_add_test(tl, bilstm_is_two_directions);
     tcase_add_test(tl, stack_steps_equal_forward);
     tcase_add_test(tl, lengths_from_mask);
+    tcase_add_test(tl, lstm_forward_errors);
     suite_add_tcase(s, tl);
     TCase *th = tcase_create("heads");
     tcase_add_test(th, grad_heads);

@@ -313,7 +313,7 @@ static dsn_model *small_model(const char *local, const char *extra)
 static void check_step_matches_offline(const char *local, const char *extra, int T)
 {
     dsn_model *m = small_model(local, extra);
-    ck_assert_int_eq((int)dsn_model_obs_size(m), T * F_);
+    ck_assert_int_eq((int)tu_info(m).obs_size, T * F_);
     dsi_rng r;
     dsi_rng_seed(&r, 3);
     float x[T_ * F_], v[4] = {0.5f, -1.0f, 0.25f, 2.0f}, off[T_ * F_], y[T_ * F_];
@@ -324,7 +324,7 @@ static void check_step_matches_offline(const char *local, const char *extra, int
     ck_assert_int_eq(dsn_encoding_create(&enc, m, 1), DSN_OK);
     ck_assert_int_eq(dsn_encode(se, enc, x, 1, NULL), DSN_OK);
     ck_assert_int_eq(dsn_encoding_set(enc, "global", "value", v, 1), DSN_OK);
-    ck_assert_int_eq(dsn_decode(se, enc, off, (size_t)T * F_), DSN_OK);
+    ck_assert_int_eq(dsn_decode(se, off, (size_t)T * F_, enc), DSN_OK);
     size_t ns = 0;
     int part = -1, frame = 0;
     ck_assert_int_eq(m->vt->stream_check(m, &ns, &part, &frame), DSN_OK);

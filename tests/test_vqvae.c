@@ -209,7 +209,7 @@ static double surrogate_enc(surrogate *s)
     }
     dsi_tape_release(&t);
     ck_assert_int_eq(dsn_encoding_set(s->e, "codes", "value", s->vals, s->R), DSN_OK);
-    ck_assert_int_eq(dsn_decode(s->s, s->e, s->y, s->in->n * s->m->obs_size), DSN_OK);
+    ck_assert_int_eq(dsn_decode(s->s, s->y, s->in->n * s->m->obs_size, s->e), DSN_OK);
     return s->w * rec_of(s, s->y) + s->beta * commit / cnt;
 }
 
@@ -344,7 +344,7 @@ START_TEST(grad_prior)
     for (int c = 0; c < 2; c++) {
         dsn_model *m = make_model(cfgs[c]);
         ck_assert_int_eq(dsn_model_set_stage(m, "prior"), DSN_OK);
-        ck_assert_str_eq(dsn_model_stage(m), "prior");
+        ck_assert_str_eq(tu_info(m).stage, "prior");
         float x[3 * 8 * 12];
         make_images(x, 3, 1, c ? 16 : 8, c ? 2 : 12, 7);
         dsi_input in = {x, 3, NULL, 3, NULL};
@@ -378,33 +378,33 @@ START_TEST(encode_decode_match_forward)
     ck_assert_int_eq(dsn_session_create(&s, m, N), DSN_OK);
     ck_assert_int_eq(dsn_encoding_create(&e, m, N), DSN_OK);
     ck_assert_int_eq(dsn_encode(s, e, x, N, NULL), DSN_OK);
-    ck_assert_int_eq(dsn_decode(s, e, y, N * OBS), DSN_OK);
+    ck_assert_int_eq(dsn_decode(s, y, N * OBS, e), DSN_OK);
     double se = 0;
     for (int i = 0; i < N * OBS; i++) se += (double)(x[i] - y[i]) * (x[i] - y[i]);
     ck_assert_close(se / (N * OBS), rec, 1e-5 * (1 + rec));
     /* codes round trip through the public codes API */
     size_t rows;
-    ck_assert_int_eq(dsn_encoding_get_codes(e, "codes", NULL, 0, &rows), DSN_OK);
+    ck_assert_int_eq(dsn_encoding_get_codes(e, NULL, 0, &rows, "codes"), DSN_OK);
     ck_assert_uint_eq(rows, N * 4);
     int32_t codes[N * 4];
-    ck_assert_int_eq(dsn_encoding_get_codes(e, "codes", codes, rows, NULL), DSN_OK);
+    ck_assert_int_eq(dsn_encoding_get_codes(e, codes, rows, NULL, "codes"), DSN_OK);
     float vals[N * 4 * 4], vals2[N * 4 * 4];
-    ck_assert_int_eq(dsn_encoding_get(e, "codes", "value", vals, sizeof vals / sizeof *vals, NULL, NULL), DSN_OK);
+    ck_assert_int_eq(dsn_encoding_get(e, vals, sizeof vals / sizeof *vals, NULL, NULL, "codes", "value"), DSN_OK);
     dsn_encoding *e2;
     ck_assert_int_eq(dsn_encoding_create(&e2, m, N), DSN_OK);
     ck_assert_int_eq(dsn_encoding_prepare(e2, N, NULL), DSN_OK);
     ck_assert_int_eq(dsn_encoding_set_codes(e2, "codes", codes, rows), DSN_OK);
-    ck_assert_int_eq(dsn_encoding_get(e2, "codes", "value", vals2, sizeof vals2 / sizeof *vals2, NULL, NULL), DSN_OK);
+    ck_assert_int_eq(dsn_encoding_get(e2, vals2, sizeof vals2 / sizeof *vals2, NULL, NULL, "codes", "value"), DSN_OK);
     ck_assert_mem_eq(vals, vals2, sizeof vals);
     float y2[N * OBS];
-    ck_assert_int_eq(dsn_decode(s, e2, y2, N * OBS), DSN_OK);
+    ck_assert_int_eq(dsn_decode(s, y2, N * OBS, e2), DSN_OK);
     ck_assert_mem_eq(y, y2, sizeof y);
     /* bad codes and sizes are refused */
     codes[1] = 16;
     ck_assert_int_eq(dsn_encoding_set_codes(e2, "codes", codes, rows), DSN_E_INVALID);
     ck_assert_int_eq(dsn_encoding_set_codes(e2, "codes", codes, rows - 1), DSN_E_SHAPE);
-    ck_assert_int_eq(dsn_encoding_get_codes(e2, "codes", codes, 2, NULL), DSN_E_SHAPE);
-    ck_assert_int_eq(dsn_encoding_get_codes(e2, "nope", codes, rows, NULL), DSN_E_INVALID);
+    ck_assert_int_eq(dsn_encoding_get_codes(e2, codes, 2, NULL, "codes"), DSN_E_SHAPE);
+    ck_assert_int_eq(dsn_encoding_get_codes(e2, codes, rows, NULL, "nope"), DSN_E_INVALID);
     dsn_encoding_free(e);
     dsn_encoding_free(e2);
     dsn_session_free(s);
@@ -437,7 +437,7 @@ START_TEST(ema_step)
     dsi_tape_reset(&t);
     ck_assert_int_eq(dsi_vqvae_encode_codes(m, &t, x, N, idx), DSN_OK);
     dsi_tape_release(&t);
-    ck_assert_int_eq(dsn_train_step(m, opt, x, N, NULL, NULL, NULL), DSN_OK);
+    ck_assert_int_eq(dsn_train_step(m, opt, NULL, x, N, NULL), DSN_OK);
     double cnt[6] = {0}, sum[6][3] = {{0}};
     for (int i = 0; i < N * P; i++) {
         cnt[idx[i]] += 1;
@@ -483,7 +483,7 @@ END_TEST
 static void steps(dsn_model *m, dsn_optimizer *opt, const float *data, int from, int to)
 {
     for (int s = from; s < to; s++)
-        ck_assert_msg(dsn_train_step(m, opt, data + (size_t)(s % 5) * 8 * 64, 8, NULL, NULL, NULL) == DSN_OK, "%s",
+        ck_assert_msg(dsn_train_step(m, opt, NULL, data + (size_t)(s % 5) * 8 * 64, 8, NULL) == DSN_OK, "%s",
                       dsn_last_error());
 }
 
@@ -514,8 +514,8 @@ START_TEST(save_load_resume)
     ck_assert_int_eq(dsn_encode(sa, ea, data, 8, NULL), DSN_OK);
     ck_assert_int_eq(dsn_encode(sb, eb, data, 8, NULL), DSN_OK);
     int32_t ca[8 * 4], cbb[8 * 4];
-    ck_assert_int_eq(dsn_encoding_get_codes(ea, "codes", ca, 32, NULL), DSN_OK);
-    ck_assert_int_eq(dsn_encoding_get_codes(eb, "codes", cbb, 32, NULL), DSN_OK);
+    ck_assert_int_eq(dsn_encoding_get_codes(ea, ca, 32, NULL, "codes"), DSN_OK);
+    ck_assert_int_eq(dsn_encoding_get_codes(eb, cbb, 32, NULL, "codes"), DSN_OK);
     ck_assert_mem_eq(ca, cbb, sizeof ca);
     dsn_encoding_free(ea);
     dsn_encoding_free(eb);
@@ -543,7 +543,7 @@ START_TEST(save_load_resume)
     dsn_optimizer_free(oa);
     dsn_model_free(a);
     ck_assert_int_eq(dsn_model_load(&a, path), DSN_OK);
-    ck_assert_str_eq(dsn_model_stage(a), "prior");
+    ck_assert_str_eq(tu_info(a).stage, "prior");
     ck_assert_int_eq(dsn_optimizer_load(&oa, a, path), DSN_OK);
     steps(a, oa, data, 4, 8);
     steps(c, oc, data, 0, 8);
@@ -641,7 +641,7 @@ START_TEST(refused_step)
     dsn_optimizer *opt = make_opt(m, "0.001");
     float x[4 * 64];
     make_images(x, 4, 1, 8, 8, 10);
-    ck_assert_int_eq(dsn_train_step(m, opt, x, 4, NULL, NULL, NULL), DSN_OK);
+    ck_assert_int_eq(dsn_train_step(m, opt, NULL, x, 4, NULL), DSN_OK);
     const dsi_var *cb = dsi_params_var(&m->params, dsi_params_find(&m->params, "codebook"));
     float E0[18], C0[6];
     memcpy(E0, cb->x, sizeof E0);
@@ -649,13 +649,13 @@ START_TEST(refused_step)
     double steps0 = stat_of(m, NULL, "codebook.steps");
     float lr = opt->optim.cfg.lr;
     opt->optim.cfg.lr = NAN; /* the loss and gradients are fine; the optimizer refuses the update */
-    dsn_status st = dsn_train_step(m, opt, x, 4, NULL, NULL, NULL);
+    dsn_status st = dsn_train_step(m, opt, NULL, x, 4, NULL);
     ck_assert_msg(st == DSN_E_NUMERIC, "status %d: %s", st, dsn_last_error());
     ck_assert_mem_eq(cb->x, E0, sizeof E0);
     ck_assert_mem_eq(dsi_vqvae_vq(m)->ema_count, C0, sizeof C0);
     ck_assert_double_eq(stat_of(m, NULL, "codebook.steps"), steps0);
     opt->optim.cfg.lr = lr; /* and the next accepted step moves them again */
-    ck_assert_int_eq(dsn_train_step(m, opt, x, 4, NULL, NULL, NULL), DSN_OK);
+    ck_assert_int_eq(dsn_train_step(m, opt, NULL, x, 4, NULL), DSN_OK);
     ck_assert_double_eq(stat_of(m, NULL, "codebook.steps"), steps0 + 1);
     ck_assert_int_ne(memcmp(dsi_vqvae_vq(m)->ema_count, C0, sizeof C0), 0);
     dsn_optimizer_free(opt);
@@ -768,12 +768,12 @@ START_TEST(prior_learns)
         ck_assert_int_eq(dsn_encoding_prepare(e, 4, NULL), DSN_OK);
         int32_t s1[4 * 16], s2[4 * 16], s3[4 * 16];
         ck_assert_int_eq(dsn_sample(ss, e, "codes", 5), DSN_OK);
-        ck_assert_int_eq(dsn_encoding_get_codes(e, "codes", s1, 64, NULL), DSN_OK);
+        ck_assert_int_eq(dsn_encoding_get_codes(e, s1, 64, NULL, "codes"), DSN_OK);
         ck_assert_int_eq(dsn_sample(ss, e, "codes", 5), DSN_OK);
-        ck_assert_int_eq(dsn_encoding_get_codes(e, "codes", s2, 64, NULL), DSN_OK);
+        ck_assert_int_eq(dsn_encoding_get_codes(e, s2, 64, NULL, "codes"), DSN_OK);
         ck_assert_mem_eq(s1, s2, sizeof s1);
         ck_assert_int_eq(dsn_sample(ss, e, "codes", 6), DSN_OK);
-        ck_assert_int_eq(dsn_encoding_get_codes(e, "codes", s3, 64, NULL), DSN_OK);
+        ck_assert_int_eq(dsn_encoding_get_codes(e, s3, 64, NULL, "codes"), DSN_OK);
         ck_assert_msg(memcmp(s1, s3, sizeof s1) != 0, "seeds 5 and 6 drew the same codes");
         int follow = 0;
         for (int n = 0; n < 4; n++)
@@ -783,11 +783,11 @@ START_TEST(prior_learns)
         ck_assert_int_eq(dsn_model_set_option(m, "temperature", "1"), DSN_OK);
         ck_assert_int_eq(dsn_model_set_option(m, "top_k", "1"), DSN_OK);
         ck_assert_int_eq(dsn_sample(ss, e, "codes", 7), DSN_OK);
-        ck_assert_int_eq(dsn_encoding_get_codes(e, "codes", s1, 64, NULL), DSN_OK);
+        ck_assert_int_eq(dsn_encoding_get_codes(e, s1, 64, NULL, "codes"), DSN_OK);
         ck_assert_int_eq(dsn_model_set_option(m, "temperature", "0"), DSN_OK);
         ck_assert_int_eq(dsn_model_set_option(m, "top_k", "0"), DSN_OK);
         ck_assert_int_eq(dsn_sample(ss, e, "codes", 8), DSN_OK);
-        ck_assert_int_eq(dsn_encoding_get_codes(e, "codes", s2, 64, NULL), DSN_OK);
+        ck_assert_int_eq(dsn_encoding_get_codes(e, s2, 64, NULL, "codes"), DSN_OK);
         ck_assert_mem_eq(s1, s2, sizeof s1);
         ck_assert_int_eq(dsn_model_set_option(m, "temperature", "-1"), DSN_E_OPTION);
         ck_assert_int_eq(dsn_model_set_option(m, "top_k", "x"), DSN_E_OPTION);
@@ -795,7 +795,7 @@ START_TEST(prior_learns)
         ck_assert_str_eq(dsn_options_get(dsn_model_options(m), "temperature"), "0");
         /* the vectors are the codebook rows of the sampled codes */
         float vals[4 * 16 * 2], ref[4 * 16 * 2];
-        ck_assert_int_eq(dsn_encoding_get(e, "codes", "value", vals, 128, NULL, NULL), DSN_OK);
+        ck_assert_int_eq(dsn_encoding_get(e, vals, 128, NULL, NULL, "codes", "value"), DSN_OK);
         ck_assert_int_eq(dsi_vqvae_codes_to_values(m, s2, 64, ref), DSN_OK);
         ck_assert_mem_eq(vals, ref, sizeof vals);
         dsn_encoding_free(e);
@@ -818,12 +818,12 @@ START_TEST(no_allocation)
     make_images(x, 8, 1, 8, 8, 13);
     steps(m, opt, x, 0, 1);
     uint64_t a0 = dsn_allocation_count();
-    for (int s = 0; s < 3; s++) ck_assert_int_eq(dsn_train_step(m, opt, x, 8, NULL, NULL, NULL), DSN_OK);
+    for (int s = 0; s < 3; s++) ck_assert_int_eq(dsn_train_step(m, opt, NULL, x, 8, NULL), DSN_OK);
     ck_assert_uint_eq(dsn_allocation_count(), a0);
     ck_assert_int_eq(dsn_model_set_stage(m, "prior"), DSN_OK);
-    ck_assert_int_eq(dsn_train_step(m, opt, x, 8, NULL, NULL, NULL), DSN_OK);
+    ck_assert_int_eq(dsn_train_step(m, opt, NULL, x, 8, NULL), DSN_OK);
     a0 = dsn_allocation_count();
-    for (int s = 0; s < 3; s++) ck_assert_int_eq(dsn_train_step(m, opt, x, 8, NULL, NULL, NULL), DSN_OK);
+    for (int s = 0; s < 3; s++) ck_assert_int_eq(dsn_train_step(m, opt, NULL, x, 8, NULL), DSN_OK);
     ck_assert_uint_eq(dsn_allocation_count(), a0);
     dsn_session *s;
     dsn_encoding *e;
@@ -833,11 +833,11 @@ START_TEST(no_allocation)
     for (int round = 0; round < 2; round++) {
         a0 = dsn_allocation_count();
         ck_assert_int_eq(dsn_encode(s, e, x, 8, NULL), DSN_OK);
-        ck_assert_int_eq(dsn_decode(s, e, y, 8 * 64), DSN_OK);
-        ck_assert_int_eq(dsn_encoding_get_codes(e, "codes", codes, 32, NULL), DSN_OK);
+        ck_assert_int_eq(dsn_decode(s, y, 8 * 64, e), DSN_OK);
+        ck_assert_int_eq(dsn_encoding_get_codes(e, codes, 32, NULL, "codes"), DSN_OK);
         ck_assert_int_eq(dsn_encoding_set_codes(e, "codes", codes, 32), DSN_OK);
         ck_assert_int_eq(dsn_sample(s, e, "codes", 1), DSN_OK);
-        ck_assert_int_eq(dsn_decode(s, e, y, 8 * 64), DSN_OK);
+        ck_assert_int_eq(dsn_decode(s, y, 8 * 64, e), DSN_OK);
         if (round == 1) ck_assert_uint_eq(dsn_allocation_count(), a0);
     }
     dsn_encoding_free(e);
@@ -880,15 +880,18 @@ START_TEST(bad_options)
     dsn_model *m = NULL;
     ck_assert_int_eq(dsn_model_create(&m, "ml-vae", NULL), DSN_OK);
     size_t ns = 99;
-    ck_assert_int_eq(dsn_model_stats(m, NULL, NULL, 0, &ns, NULL), DSN_OK);
-    ck_assert_int_eq(ns, 0); /* no tracker figures */
+    const char *sn[4];
+    double sv[4];
+    ck_assert_int_eq(dsn_model_stats(m, sn, sv, 4, &ns, NULL), DSN_OK);
+    ck_assert_int_eq(ns, 1); /* no family figures: only the trainer's skipped steps */
+    ck_assert_str_eq(sn[0], "training.skipped_steps");
     ck_assert_int_eq(dsn_model_set_stage(m, "prior"), DSN_E_UNSUPPORTED);
     ck_assert_int_eq(dsn_model_set_option(m, "temperature", "1"), DSN_E_OPTION);
-    ck_assert_ptr_null(dsn_model_stage(m));
+    ck_assert_ptr_null(tu_info(m).stage);
     dsn_model_free(m);
     m = make_model("height=8, width=8, hidden=2, res_blocks=0, code_dim=2, num_codes=4");
     ck_assert_int_eq(dsn_model_set_stage(m, "encoder"), DSN_E_INVALID);
-    ck_assert_str_eq(dsn_model_stage(m), "autoencoder");
+    ck_assert_str_eq(tu_info(m).stage, "autoencoder");
     dsn_model_free(m);
 }
 END_TEST
@@ -902,7 +905,7 @@ START_TEST(mnist_short)
         TU_SKIP("no MNIST in data/mnist (run scripts/fetch-mnist.sh)");
     }
     dsn_dataset *sub, *rest;
-    ck_assert_int_eq(dsn_dataset_split(all, 0.9, 1, 0, &sub, &rest), DSN_OK);
+    ck_assert_int_eq(dsn_dataset_split(all, &sub, &rest, 0.9, 1, 0), DSN_OK);
     dsn_dataset_free(rest);
     dsn_dataset_free(all);
     dsn_model *m = make_model("channels=1, height=28, width=28, hidden=16, res_blocks=1, res_channels=8,"
@@ -913,9 +916,9 @@ START_TEST(mnist_short)
     ck_assert_int_eq(dsn_options_parse(fo, "epochs=1, batch_size=32, steps_per_epoch=150"), DSN_OK);
     double used0 = 0, used1 = 0, perp1 = 0;
     double mse0 = 0, mse1 = 0;
-    size_t n = dsn_dataset_size(sub);
+    size_t n = tu_ds(sub).size;
     float *x = malloc(n * 784 * sizeof(float)), *y = malloc(64 * 784 * sizeof(float));
-    for (size_t i = 0; i < n; i++) ck_assert_int_eq(dsn_dataset_get(sub, i, x + i * 784, 784, NULL), DSN_OK);
+    for (size_t i = 0; i < n; i++) ck_assert_int_eq(dsn_dataset_get(sub, x + i * 784, 784, NULL, i), DSN_OK);
     dsn_session *s;
     dsn_encoding *e;
     ck_assert_int_eq(dsn_session_create(&s, m, 64), DSN_OK);
@@ -924,7 +927,7 @@ START_TEST(mnist_short)
         if (pass) ck_assert_msg(dsn_fit(m, opt, sub, NULL, fo, NULL, NULL) == DSN_OK, "%s", dsn_last_error());
         double se = 0;
         ck_assert_int_eq(dsn_encode(s, e, x, 64, NULL), DSN_OK);
-        ck_assert_int_eq(dsn_decode(s, e, y, 64 * 784), DSN_OK);
+        ck_assert_int_eq(dsn_decode(s, y, 64 * 784, e), DSN_OK);
         for (int i = 0; i < 64 * 784; i++) se += (double)(x[i] - y[i]) * (x[i] - y[i]);
         *(pass ? &mse1 : &mse0) = se / (64 * 784);
         *(pass ? &used1 : &used0) = stat_of(m, sub, "codebook.used_fraction");

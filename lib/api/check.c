@@ -5,6 +5,7 @@
 #include "models/model.h"
 
 #include <math.h>
+#include <string.h>
 
 dsn_status dsi_check_obs(const float *x, size_t n, size_t obs_size, const char *where)
 {
@@ -27,4 +28,29 @@ dsn_status dsi_check_mask(const dsn_model *m, const float *mask, size_t n, const
             return dsi_error(DSN_E_INVALID, "%s: mask value %g of item %zu, frame %zu, is not in [0, 1]", where,
                              (double)mask[i], i / T, i % T);
     return DSN_OK;
+}
+
+dsn_status dsi_sized(size_t *have, size_t struct_size, size_t first, const char *where)
+{
+    if (struct_size == 0) struct_size = first;
+    if (struct_size < first)
+        return dsi_error(DSN_E_INVALID, "%s: struct_size %zu is below the first version's %zu (set it to sizeof the struct)",
+                         where, struct_size, first);
+    *have = struct_size;
+    return DSN_OK;
+}
+
+void dsi_sized_out(void *dst, const void *src, size_t have, size_t size)
+{
+    memcpy(dst, src, have < size ? have : size);
+}
+
+dsn_status dsi_batch_args_read(dsn_batch_args *out, const dsn_batch_args *in, const char *where)
+{
+    memset(out, 0, sizeof *out);
+    if (!in) return DSN_OK;
+    size_t have;
+    dsn_status st = dsi_sized(&have, in->struct_size, sizeof(dsn_batch_args), where);
+    if (st == DSN_OK) memcpy(out, in, have < sizeof *out ? have : sizeof *out);
+    return st;
 }

@@ -18,4 +18,14 @@ dsn_status dsi_check_obs(const float *x, size_t n, size_t obs_size, const char *
  * NULL is always fine. DSN_E_INVALID with a message otherwise. */
 dsn_status dsi_check_mask(const struct dsn_model *m, const float *mask, size_t n, const char *where);
 
+/* Sized structs (disent.h conventions): the bytes of a caller's struct the
+ * library may read or write. struct_size 0 counts as `first` (the size of
+ * the struct's first version); less than that, or NULL where one is needed,
+ * gives DSN_E_INVALID. Writing: fill a whole local struct, then copy
+ * min(have, sizeof) bytes out; reading: copy that many into a zeroed local. */
+dsn_status dsi_sized(size_t *have, size_t struct_size, size_t first, const char *where);
+void dsi_sized_out(void *dst, const void *src, size_t have, size_t size);
+/* The caller's dsn_batch_args (may be NULL: all defaults) into a full local copy. */
+dsn_status dsi_batch_args_read(dsn_batch_args *out, const dsn_batch_args *in, const char *where);
+
 #endif

@@ -1,4 +1,5 @@
 /* dataset.c - dsn_dataset: the public handle over lib/data's dsi_dataset. */
+#include "api/check.h"
 #include "api/dataset.h"
 #include "core/alloc.h"
 #include "core/error.h"
@@ -66,8 +67,8 @@ dsn_status dsn_dataset_from_npy(dsn_dataset **out, const char *x_path, const cha
     return wrap(out, d, st, "dsn_dataset_from_npy");
 }
 
-dsn_status dsn_dataset_split(const dsn_dataset *ds, double valid_fraction, uint64_t seed, int stratified,
-                             dsn_dataset **train, dsn_dataset **valid)
+dsn_status dsn_dataset_split(const dsn_dataset *ds, dsn_dataset **train, dsn_dataset **valid, double valid_fraction,
+                             uint64_t seed, int stratified)
 {
     DSI_CHECK_NULL(ds, "dsn_dataset_split: dataset");
     DSI_CHECK_NULL(train, "dsn_dataset_split: train");
@@ -92,8 +93,8 @@ dsn_status dsn_dataset_split(const dsn_dataset *ds, double valid_fraction, uint6
     return st;
 }
 
-dsn_status dsn_dataset_select_labels(const dsn_dataset *ds, const int32_t *labels, size_t n_labels, dsn_dataset **in,
-                                     dsn_dataset **rest)
+dsn_status dsn_dataset_select_labels(const dsn_dataset *ds, dsn_dataset **in, dsn_dataset **rest,
+                                     const int32_t *labels, size_t n_labels)
 {
     DSI_CHECK_NULL(ds, "dsn_dataset_select_labels: dataset");
     if (in) *in = NULL;
@@ -124,18 +125,29 @@ void dsn_dataset_free(dsn_dataset *ds)
     dsi_free(ds);
 }
 
-size_t dsn_dataset_size(const dsn_dataset *ds) { return ds ? ds->d->n : 0; }
-size_t dsn_dataset_obs_size(const dsn_dataset *ds) { return ds ? ds->d->obs_size : 0; }
-size_t dsn_dataset_num_groups(const dsn_dataset *ds) { return ds ? ds->d->n_groups : 0; }
-
-int dsn_dataset_obs_shape(const dsn_dataset *ds, size_t *dims, int max)
+dsn_status dsn_dataset_describe(const dsn_dataset *ds, dsn_dataset_info *out)
 {
-    if (!ds) return 0;
-    for (int i = 0; dims && i < ds->d->ndim && i < max; i++) dims[i] = (size_t)ds->d->shape[i];
-    return ds->d->ndim;
+    DSI_CHECK_NULL(ds, "dsn_dataset_describe: dataset");
+    DSI_CHECK_NULL(out, "dsn_dataset_describe: out");
+    size_t have;
+    dsn_status st = dsi_sized(&have, out->struct_size, sizeof(dsn_dataset_info), "dsn_dataset_describe");
+    if (st != DSN_OK) return st;
+    const dsi_dataset *d = ds->d;
+    dsn_dataset_info info;
+    memset(&info, 0, sizeof info);
+    info.struct_size = have;
+    info.size = d->n;
+    info.obs_size = d->obs_size;
+    info.obs_ndim = d->ndim;
+    for (int i = 0; i < d->ndim && i < DSN_MAX_DIMS; i++) info.obs_shape[i] = (size_t)d->shape[i];
+    info.num_groups = d->n_groups;
+    info.has_labels = d->labels != NULL;
+    info.has_mask = d->mask != NULL;
+    dsi_sized_out(out, &info, have, sizeof info);
+    return DSN_OK;
 }
 
-dsn_status dsn_dataset_get(const dsn_dataset *ds, size_t i, float *x, size_t len, int32_t *label)
+dsn_status dsn_dataset_get(const dsn_dataset *ds, float *x, size_t len, int32_t *label, size_t i)
 {
     DSI_CHECK_NULL(ds, "dsn_dataset_get: dataset");
     if (i >= ds->d->n) return dsi_error(DSN_E_INVALID, "dsn_dataset_get: index %zu out of range (%zu items)", i, ds->d->n);

@@ -67,13 +67,12 @@ void dsn_encoding_free(dsn_encoding *e)
     dsi_free(e);
 }
 
-size_t dsn_encoding_num_items(const dsn_encoding *e) { return e ? e->lat.n_items : 0; }
-size_t dsn_encoding_num_groups(const dsn_encoding *e) { return e ? e->lat.n_groups : 0; }
-
-dsn_status dsn_encoding_groups(const dsn_encoding *e, int32_t *groups, size_t len)
+dsn_status dsn_encoding_groups(const dsn_encoding *e, int32_t *groups, size_t len, size_t *n_items, size_t *n_groups)
 {
     DSI_CHECK_NULL(e, "dsn_encoding_groups: encoding");
-    DSI_CHECK_NULL(groups, "dsn_encoding_groups: groups");
+    if (n_items) *n_items = e->lat.n_items;
+    if (n_groups) *n_groups = e->lat.n_groups;
+    if (!groups) return DSN_OK; /* size query */
     if (len < e->lat.n_items)
         return dsi_error(DSN_E_SHAPE, "dsn_encoding_groups: groups holds %zu, the encoding has %zu items", len, e->lat.n_items);
     memcpy(groups, e->lat.group_of, e->lat.n_items * sizeof(int32_t));
@@ -93,8 +92,8 @@ static float *field_ptr(dsi_part_data *pd, const char *field)
     return NULL;
 }
 
-dsn_status dsn_encoding_get(const dsn_encoding *e, const char *part, const char *field, float *out, size_t len,
-                            size_t *rows, size_t *dim)
+dsn_status dsn_encoding_get(const dsn_encoding *e, float *out, size_t len, size_t *rows, size_t *dim,
+                            const char *part, const char *field)
 {
     DSI_CHECK_NULL(e, "dsn_encoding_get: encoding");
     int p = find_part(e, part);
@@ -202,7 +201,7 @@ static dsn_status codes_part(const dsn_encoding *e, const char *part, const char
     return DSN_OK;
 }
 
-dsn_status dsn_encoding_get_codes(const dsn_encoding *e, const char *part, int32_t *out, size_t len, size_t *rows)
+dsn_status dsn_encoding_get_codes(const dsn_encoding *e, int32_t *out, size_t len, size_t *rows, const char *part)
 {
     int p;
     dsn_status st = codes_part(e, part, "dsn_encoding_get_codes", &p);

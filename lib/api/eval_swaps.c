@@ -95,8 +95,8 @@ static dsn_status v_of_windows(ev *e, const size_t *idx, size_t n, float *v)
             memcpy(e->dec + k * e->obs, xw(e, idx[o + k]), e->obs * sizeof(float));
             memcpy(e->mbuf + k * e->T, mw(e, idx[o + k]), e->T * sizeof(float));
         }
-        dsn_status st = dsn_encode_part(e->ses, e->enc, e->dec, m, NULL, e->mbuf, "global");
-        if (st == DSN_OK) st = dsn_encoding_get(e->enc, "global", "mean", v + o * e->dv, m * e->dv, NULL, NULL);
+        dsn_status st = dsn_encode(e->ses, e->enc, e->dec, m, &(dsn_batch_args){sizeof(dsn_batch_args), NULL, e->mbuf, "global"});
+        if (st == DSN_OK) st = dsn_encoding_get(e->enc, v + o * e->dv, m * e->dv, NULL, NULL, "global", "mean");
         if (st != DSN_OK) return st;
     }
     return DSN_OK;
@@ -112,7 +112,7 @@ static dsn_status decode_pairs(ev *e, const size_t *zi, const size_t *vi, size_t
     dsn_status st = dsn_encoding_prepare(e->enc, m, NULL);
     if (st == DSN_OK) st = dsn_encoding_set(e->enc, "global", "value", e->vbuf, m);
     if (st == DSN_OK) st = dsn_encoding_set(e->enc, "local", "value", e->zbuf, m * e->T);
-    if (st == DSN_OK) st = dsn_decode(e->ses, e->enc, e->dec, m * e->obs);
+    if (st == DSN_OK) st = dsn_decode(e->ses, e->dec, m * e->obs, e->enc);
     return st;
 }
 
@@ -257,17 +257,22 @@ static dsn_status run(ev *e, dsn_swap_eval *out, const char *manifest, const dsn
         return dsi_error(DSN_E_OPTION, "option 'classifier' = '%s': lda, logreg or centroid", kind);
 
     /* ---- the model's window and the clips ---- */
-    size_t shape[3] = {0, 0, 0};
-    if (dsn_model_obs_shape(e->model, shape, 3) != 2)
+    dsn_model_info mi = DSN_MODEL_INFO_INIT;
+    dsn_part_info pi = DSN_PART_INFO_INIT, pg = DSN_PART_INFO_INIT, pl = DSN_PART_INFO_INIT;
+    dsn_status st0 = dsn_model_describe(e->model, &mi);
+    if (st0 != DSN_OK) return st0;
+    const size_t *shape = mi.obs_shape;
+    if (mi.obs_ndim != 2)
         return dsi_error(DSN_E_INVALID, "the model's observations are not sequences [frames, features]");
     int pv = -1, pz = -1;
-    for (int p = 0; p < dsn_model_num_parts(e->model); p++) {
-        if (!strcmp(dsn_model_part_name(e->model, p), "global")) pv = p;
-        if (!strcmp(dsn_model_part_name(e->model, p), "local")) pz = p;
+    for (int p = 0; p < mi.num_parts; p++) {
+        if (dsn_model_part(e->model, &pi, p) != DSN_OK) return DSN_E_INTERNAL;
+        if (!strcmp(pi.name, "global")) pv = p, pg = pi;
+        if (!strcmp(pi.name, "local")) pz = p, pl = pi;
     }
     if (pv < 0 || pz < 0) return dsi_error(DSN_E_INVALID, "the model has no 'global' and 'local' parts (DSAE, TS-DSAE)");
     e->T = shape[0], e->F = shape[1], e->obs = e->T * e->F;
-    e->dv = (size_t)dsn_model_part_dim(e->model, pv), e->dz = (size_t)dsn_model_part_dim(e->model, pz);
+    e->dv = (size_t)pg.dim, e->dz = (size_t)pl.dim;
     if ((size_t)so.feat.n_mels != e->F)
         return dsi_error(DSN_E_SHAPE, "the model reads %zu features per frame, n_mels is %d", e->F, so.feat.n_mels);
     so.T = (int)e->T;
@@ -391,10 +396,10 @@ static dsn_status run(ev *e, dsn_swap_eval *out, const char *manifest, const dsn
             memcpy(e->dec + k * e->obs, xw(e, e->ev[o + k]), e->obs * sizeof(float));
             memcpy(e->mbuf + k * e->T, mw(e, e->ev[o + k]), e->T * sizeof(float));
         }
-        st = dsn_encode_masked(e->ses, e->enc, e->dec, m, NULL, e->mbuf);
-        if (st == DSN_OK) st = dsn_encoding_get(e->enc, "global", "mean", e->v_ev + o * e->dv, m * e->dv, NULL, NULL);
+        st = dsn_encode(e->ses, e->enc, e->dec, m, &(dsn_batch_args){sizeof(dsn_batch_args), NULL, e->mbuf, NULL});
+        if (st == DSN_OK) st = dsn_encoding_get(e->enc, e->v_ev + o * e->dv, m * e->dv, NULL, NULL, "global", "mean");
         if (st == DSN_OK)
-            st = dsn_encoding_get(e->enc, "local", "mean", e->z_ev + o * e->T * e->dz, m * e->T * e->dz, NULL, NULL);
+            st = dsn_encoding_get(e->enc, e->z_ev + o * e->T * e->dz, m * e->T * e->dz, NULL, NULL, "local", "mean");
     }
     if (st != DSN_OK) goto done;
     for (size_t i = 0; i < e->n_ev; i++) truth_lab[i] = cls(e, e->ev[i]);
@@ -473,9 +478,9 @@ static dsn_status run(ev *e, dsn_swap_eval *out, const char *manifest, const dsn
                         mse_acc(xw(e, wz), tx, mz, tm, e->T, e->F, &xl, &xlc);
                     }
                 }
-                if (st == DSN_OK) st = dsn_encode_part(e->ses, e->enc, e->dec, m, NULL, e->mbuf, "global");
+                if (st == DSN_OK) st = dsn_encode(e->ses, e->enc, e->dec, m, &(dsn_batch_args){sizeof(dsn_batch_args), NULL, e->mbuf, "global"});
                 if (st == DSN_OK)
-                    st = dsn_encoding_get(e->enc, "global", "mean", v_re + o * e->dv, m * e->dv, NULL, NULL);
+                    st = dsn_encoding_get(e->enc, v_re + o * e->dv, m * e->dv, NULL, NULL, "global", "mean");
             }
             for (size_t i = 0; i < e->n_ev; i++) truth_lab[i] = cls(e, e->ev[s == 1 ? e->partner[i] : i]);
             if (st == DSN_OK) st = dsn_classifier_predict(clf, pred, v_re, e->n_ev, e->dv);

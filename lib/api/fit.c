@@ -14,8 +14,11 @@
 
 dsn_status dsi_train_on(dsn_model *m, dsn_optimizer *opt, const dsi_input *in_raw, float *loss_out);
 
+/* steps in a row with a non-finite loss or gradient after which dsn_fit stops */
+#define DSI_FIT_MAX_SKIPPED 10
+
 typedef struct fit_cfg {
-    int epochs, batch_groups, group_size, batch_size, patience, keep_best, checkpoint_every;
+    int epochs, batch_groups, group_size, batch_size, patience, keep_best, checkpoint_every, max_skipped;
     int64_t steps_per_epoch, log_every;
     uint64_t seed;
     char checkpoint[512];
@@ -33,6 +36,7 @@ static dsn_status read_cfg(fit_cfg *c, const dsn_options *opts, const dsn_model 
     c->keep_best = 1;
     c->checkpoint_every = 1;
     c->log_every = 10;
+    c->max_skipped = DSI_FIT_MAX_SKIPPED;
     c->seed = m->seed;
     /* the family's own defaults first (e.g. sequence models count steps, not
      * passes: a fixed steps_per_epoch), then the caller's options */
@@ -63,6 +67,7 @@ static dsn_status read_keys(fit_cfg *c, const dsn_options *opts)
     dsi_opt_int(&r, "checkpoint_every", &c->checkpoint_every, 1, 1 << 30);
     dsi_opt_i64(&r, "log_every", &c->log_every, 1, INT64_MAX);
     dsi_opt_u64(&r, "seed", &c->seed);
+    dsi_opt_int(&r, "max_skipped_steps", &c->max_skipped, 0, 1 << 30);
     return dsi_optr_finish(&r);
 }
 
@@ -151,6 +156,19 @@ static dsn_status fit(dsn_model *m, dsn_optimizer *opt, const dsi_dataset *train
             dsi_input in = {b.x, b.n, grouped ? b.group : NULL, 0, train->mask ? b.mask : NULL, 0};
             float l;
             st = dsi_train_on(m, opt, &in, &l);
+            if (st == DSN_E_NUMERIC && m->skipped_in_row > 0) {
+                /* a skipped step (nothing was updated): go on, unless too many in a row */
+                if (m->skipped_in_row > c->max_skipped) {
+                    st = dsi_error(DSN_E_NUMERIC,
+                                   "training stopped at epoch %d, step %lld: more than max_skipped_steps = %d steps "
+                                   "in a row had a non-finite loss or gradient (the model keeps the weights of the "
+                                   "last good step); last: %s",
+                                   epoch + 1, (long long)step, c->max_skipped, dsn_last_error());
+                    goto done;
+                }
+                st = DSN_OK;
+                continue;
+            }
             if (st != DSN_OK) goto done;
             sum += l;
             done_steps++;

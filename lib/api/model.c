@@ -1,5 +1,6 @@
 /* model.c - dsn_model: create by family name, describe, save and load. */
 #include "api/bank.h"
+#include "api/check.h"
 #include "api/optimizer.h"
 #include "core/alloc.h"
 #include "core/finite.h"
@@ -74,34 +75,47 @@ void dsn_model_free(dsn_model *m)
     dsi_free(m);
 }
 
-const char *dsn_model_family(const dsn_model *m) { return m ? m->vt->name : NULL; }
-
 const char *dsn_model_families(void) { return dsi_model_names(); }
 
-int dsn_model_epoch(const dsn_model *m) { return m ? m->epoch : 0; }
 const dsn_options *dsn_model_options(const dsn_model *m) { return m ? m->opts : NULL; }
-size_t dsn_model_num_params(const dsn_model *m)
-{
-    if (!m) return 0;
-    size_t n = 0;
-    for (int i = 0; i < m->params.count; i++) n += m->params.list[i].var.n;
-    return n;
-}
-size_t dsn_model_obs_size(const dsn_model *m) { return m ? m->obs_size : 0; }
 
-int dsn_model_obs_shape(const dsn_model *m, size_t *dims, int max)
+dsn_status dsn_model_describe(const dsn_model *m, dsn_model_info *out)
 {
-    if (!m) return 0;
-    for (int i = 0; dims && i < m->obs_nd && i < max; i++) dims[i] = (size_t)m->obs_shape[i];
-    return m->obs_nd;
+    DSI_CHECK_NULL(m, "dsn_model_describe: model");
+    DSI_CHECK_NULL(out, "dsn_model_describe: out");
+    size_t have;
+    dsn_status st = dsi_sized(&have, out->struct_size, sizeof(dsn_model_info), "dsn_model_describe");
+    if (st != DSN_OK) return st;
+    dsn_model_info info;
+    memset(&info, 0, sizeof info);
+    info.struct_size = have;
+    info.family = m->vt->name;
+    info.stage = m->vt->stage ? m->vt->stage(m) : NULL;
+    for (int i = 0; i < m->params.count; i++) info.num_params += m->params.list[i].var.n;
+    info.epoch = m->epoch;
+    info.obs_ndim = m->obs_nd;
+    for (int i = 0; i < m->obs_nd && i < DSN_MAX_DIMS; i++) info.obs_shape[i] = (size_t)m->obs_shape[i];
+    info.obs_size = m->obs_size;
+    info.num_parts = m->n_parts;
+    dsi_sized_out(out, &info, have, sizeof info);
+    return DSN_OK;
 }
 
-int dsn_model_num_parts(const dsn_model *m) { return m ? m->n_parts : 0; }
-const char *dsn_model_part_name(const dsn_model *m, int i) { return m && i >= 0 && i < m->n_parts ? m->parts[i].name : NULL; }
-int dsn_model_part_dim(const dsn_model *m, int i) { return m && i >= 0 && i < m->n_parts ? m->parts[i].dim : 0; }
-dsn_scope dsn_model_part_scope(const dsn_model *m, int i)
+dsn_status dsn_model_part(const dsn_model *m, dsn_part_info *out, int i)
 {
-    return m && i >= 0 && i < m->n_parts ? (dsn_scope)m->parts[i].scope : DSN_SCOPE_ITEM;
+    DSI_CHECK_NULL(m, "dsn_model_part: model");
+    DSI_CHECK_NULL(out, "dsn_model_part: out");
+    size_t have;
+    dsn_status st = dsi_sized(&have, out->struct_size, sizeof(dsn_part_info), "dsn_model_part");
+    if (st != DSN_OK) return st;
+    if (i < 0 || i >= m->n_parts)
+        return dsi_error(DSN_E_INVALID, "dsn_model_part: part %d out of range (the %s model has %d)", i, m->vt->name,
+                         m->n_parts);
+    const dsi_part_desc *p = &m->parts[i];
+    dsn_part_info info = {have, p->name, p->dim, (dsn_scope)p->scope,
+                          p->kind == DSI_PART_CODES ? DSN_PART_CODES : DSN_PART_GAUSSIAN};
+    dsi_sized_out(out, &info, have, sizeof info);
+    return DSN_OK;
 }
 
 /* ---- file ---- */
@@ -285,8 +299,6 @@ dsn_status dsn_model_load(dsn_model **out, const char *path)
 }
 
 /* ---- stages and options that change after creation ---- */
-
-const char *dsn_model_stage(const dsn_model *m) { return m && m->vt->stage ? m->vt->stage(m) : NULL; }
 
 dsn_status dsn_model_set_stage(dsn_model *m, const char *stage)
 {

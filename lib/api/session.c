@@ -52,9 +52,15 @@ void dsn_session_free(dsn_session *s)
     dsi_free(s);
 }
 
-static dsn_status encode_impl(dsn_session *s, dsn_encoding *enc, const float *x, size_t n, const int32_t *groups,
-                              const float *mask, const char *part, const char *fn)
+dsn_status dsn_encode(dsn_session *s, dsn_encoding *enc, const float *x, size_t n, const dsn_batch_args *args)
 {
+    const char *fn = "dsn_encode";
+    dsn_batch_args a;
+    dsn_status st = dsi_batch_args_read(&a, args, fn);
+    if (st != DSN_OK) return st;
+    const int32_t *groups = a.groups;
+    const float *mask = a.mask;
+    const char *part = a.part;
     if (!s || !enc || !x)
         return dsi_error(DSN_E_INVALID, "%s: %s must not be NULL", fn, !s ? "session" : !enc ? "encoding" : "x");
     const dsn_model *m = s->model;
@@ -65,7 +71,7 @@ static dsn_status encode_impl(dsn_session *s, dsn_encoding *enc, const float *x,
     int only = -1;
     if (part && (only = dsi_model_part_index(m, part)) < 0)
         return dsi_error(DSN_E_INVALID, "%s: the %s model has no part '%.64s'", fn, m->vt->name, part);
-    dsn_status st = dsi_check_obs(x, n, m->obs_size, fn);
+    st = dsi_check_obs(x, n, m->obs_size, fn);
     if (st == DSN_OK) st = dsi_check_mask(m, mask, n, fn);
     if (st != DSN_OK) return st;
     size_t g = dsi_dense_groups(groups, n, s->dense, s->seen);
@@ -93,25 +99,7 @@ static dsn_status encode_impl(dsn_session *s, dsn_encoding *enc, const float *x,
     return DSN_OK;
 }
 
-dsn_status dsn_encode(dsn_session *s, dsn_encoding *enc, const float *x, size_t n, const int32_t *groups)
-{
-    return encode_impl(s, enc, x, n, groups, NULL, NULL, "dsn_encode");
-}
-
-dsn_status dsn_encode_masked(dsn_session *s, dsn_encoding *enc, const float *x, size_t n, const int32_t *groups,
-                             const float *mask)
-{
-    return encode_impl(s, enc, x, n, groups, mask, NULL, "dsn_encode_masked");
-}
-
-dsn_status dsn_encode_part(dsn_session *s, dsn_encoding *enc, const float *x, size_t n, const int32_t *groups,
-                           const float *mask, const char *part)
-{
-    if (!part) return dsi_error(DSN_E_INVALID, "dsn_encode_part: part must not be NULL");
-    return encode_impl(s, enc, x, n, groups, mask, part, "dsn_encode_part");
-}
-
-dsn_status dsn_decode(dsn_session *s, const dsn_encoding *enc, float *out, size_t out_len)
+dsn_status dsn_decode(dsn_session *s, float *out, size_t out_len, const dsn_encoding *enc)
 {
     DSI_CHECK_NULL(s, "dsn_decode: session");
     DSI_CHECK_NULL(enc, "dsn_decode: encoding");

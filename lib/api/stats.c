@@ -111,6 +111,7 @@ dsn_status dsn_model_stats(dsn_model *m, const char **names, double *values, siz
     dsn_status st = DSN_OK;
     if (!ds) {
         if (m->vt->stats) st = m->vt->stats(m, NULL, &s);
+        if (st == DSN_OK) dsi_stats_add(&s, "training.skipped_steps", (double)m->skipped_steps);
     } else {
         const dsi_dataset *d = ds->d;
         if (d->obs_size != m->obs_size)

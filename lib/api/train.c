@@ -29,27 +29,49 @@ dsn_status dsi_train_on(dsn_model *m, dsn_optimizer *opt, const dsi_input *in_ra
     dsn_status st = m->vt->loss(m, t, &in, &loss, &m->last_terms);
     if (st == DSN_OK && t->status != DSN_OK) st = t->status;
     if (st == DSN_OK && !loss) st = dsi_error(DSN_E_INTERNAL, "model returned no loss");
-    if (st == DSN_OK && !isfinite(loss->x[0])) st = dsi_error(DSN_E_NUMERIC, "the loss is not finite (%g)", (double)loss->x[0]);
+    /* A non-finite loss or gradient skips the step: nothing is updated (no
+     * backward for a bad loss; the optimizer checks the gradient norm before
+     * it touches weights or moments; after_step - EMA codebook, restarts,
+     * counters - does not run) and the step is counted. */
+    if (st == DSN_OK && !isfinite(loss->x[0])) st = dsi_error(DSN_E_NUMERIC, "the loss is %g", (double)loss->x[0]);
     if (st == DSN_OK) st = dsi_tape_backward(t, loss);
-    if (st == DSN_OK) st = dsi_optim_step(&opt->optim, NULL);
+    /* an op that met NaN or infinity in the forward or backward pass */
+    int skip = st == DSN_E_NUMERIC;
+    double norm = 0.0;
+    if (st == DSN_OK) {
+        st = dsi_optim_step(&opt->optim, &norm);
+        /* (a non-finite learning rate from a schedule is an error, not a skip) */
+        if (st == DSN_E_NUMERIC && !isfinite(norm)) skip = 1;
+    }
+    if (skip) {
+        m->skipped_steps++;
+        m->skipped_in_row++;
+        return dsi_error(DSN_E_NUMERIC, "step skipped (%d in a row, %lld since the model was created or loaded): %s",
+                         m->skipped_in_row, (long long)m->skipped_steps, dsn_last_error());
+    }
     /* only a step the optimizer accepted moves the model's own state */
     if (st == DSN_OK && m->vt->after_step) st = m->vt->after_step(m);
+    if (st == DSN_OK) m->skipped_in_row = 0;
     if (st == DSN_OK && loss_out) *loss_out = loss->x[0];
     return st;
 }
 
-dsn_status dsn_train_step(dsn_model *m, dsn_optimizer *opt, const float *x, size_t n, const int32_t *groups,
-                          const float *mask, float *loss)
+dsn_status dsn_train_step(dsn_model *m, dsn_optimizer *opt, float *loss, const float *x, size_t n,
+                          const dsn_batch_args *args)
 {
     DSI_CHECK_NULL(m, "dsn_train_step: model");
     DSI_CHECK_NULL(opt, "dsn_train_step: optimizer");
     DSI_CHECK_NULL(x, "dsn_train_step: x");
     if (opt->model != m) return dsi_error(DSN_E_INVALID, "dsn_train_step: the optimizer belongs to another model");
     if (n == 0 || n > ((size_t)1 << 24)) return dsi_error(DSN_E_SHAPE, "dsn_train_step: batch of %zu items", n);
-    dsn_status st = dsi_check_obs(x, n, m->obs_size, "dsn_train_step");
-    if (st == DSN_OK) st = dsi_check_mask(m, mask, n, "dsn_train_step");
+    dsn_batch_args a;
+    dsn_status st = dsi_batch_args_read(&a, args, "dsn_train_step");
+    if (st == DSN_OK && a.part)
+        st = dsi_error(DSN_E_INVALID, "dsn_train_step: args->part is for dsn_encode (a training step trains every part)");
+    if (st == DSN_OK) st = dsi_check_obs(x, n, m->obs_size, "dsn_train_step");
+    if (st == DSN_OK) st = dsi_check_mask(m, a.mask, n, "dsn_train_step");
     if (st != DSN_OK) return st;
-    dsi_input in = {x, n, groups, 0, mask, 0};
+    dsi_input in = {x, n, a.groups, 0, a.mask, 0};
     st = dsi_train_on(m, opt, &in, loss);
     if (st != DSN_OK) dsi_error_prefix("dsn_train_step");
     return st;

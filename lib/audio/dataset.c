@@ -1,24 +1,22 @@
-/* dataset.c - manifests, feature cache, windowing, dataset files. */
+/* dataset.c - an audio dataset: clips (clips.c) -> features (feature_pool.c,
+ * feature_cache.c) -> fixed windows with masks and labels; dataset files. */
 #include "audio/dataset.h"
-#include "audio/io.h"
+#include "audio/clips.h"
+#include "audio/feature_cache.h"
+#include "audio/feature_pool.h"
 #include "core/alloc.h"
 #include "core/endian.h"
 #include "core/error.h"
 #include "core/fileio.h"
 
-#include <dirent.h>
 #include <errno.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
-#define CACHE_MAGIC "DSNAFC\r\n"
-#define CACHE_VERSION 1u
 #define SET_MAGIC "DSNASET\n"
 #define SET_VERSION 1u
-#define MAX_MANIFEST ((size_t)256 << 20)
 #define MAX_BIG_FILE ((size_t)1 << 40)
 #define MAX_STR 65536u
 
@@ -28,465 +26,6 @@ void dsi_audio_set_opts_default(dsi_audio_set_opts *o)
     dsi_feat_cfg_default(&o->feat);
     o->threads = 1;
     o->min_tail = -1;
-}
-
-/* ---- clip list -------------------------------------------------------------- */
-
-typedef struct clip_src {
-    char *path;      /* resolved path */
-    char *id;        /* as written */
-    char **cells;    /* [n_cols] label strings */
-    uint64_t size;
-    int64_t mtime_s;
-    uint32_t mtime_ns;
-    float *feat;     /* [frames][n_mels] */
-    int frames;
-} clip_src;
-
-typedef struct clip_list {
-    clip_src *c;
-    int n, cap;
-    int n_cols;
-    char **col_names;
-} clip_list;
-
-static void clip_list_free(clip_list *l)
-{
-    for (int i = 0; i < l->n; i++) {
-        dsi_free(l->c[i].path);
-        dsi_free(l->c[i].id);
-        if (l->c[i].cells)
-            for (int k = 0; k < l->n_cols; k++) dsi_free(l->c[i].cells[k]);
-        dsi_free(l->c[i].cells);
-        dsi_free(l->c[i].feat);
-    }
-    dsi_free(l->c);
-    for (int k = 0; k < l->n_cols; k++) dsi_free(l->col_names[k]);
-    dsi_free(l->col_names);
-    memset(l, 0, sizeof *l);
-}
-
-static clip_src *clip_list_add(clip_list *l)
-{
-    if (l->n == l->cap) {
-        int nc = l->cap ? l->cap * 2 : 64;
-        clip_src *t = dsi_realloc(l->c, sizeof(clip_src) * (size_t)l->cap, sizeof(clip_src) * (size_t)nc);
-        if (!t) return NULL;
-        l->c = t;
-        l->cap = nc;
-    }
-    clip_src *c = &l->c[l->n++];
-    memset(c, 0, sizeof *c);
-    return c;
-}
-
-static char *join_path(const char *dir, const char *name)
-{
-    if (name[0] == '/' || !dir || !dir[0]) return dsi_strdup(name);
-    size_t a = strlen(dir), b = strlen(name);
-    char *p = dsi_malloc(a + b + 2);
-    if (!p) return NULL;
-    memcpy(p, dir, a);
-    p[a] = '/';
-    memcpy(p + a + 1, name, b + 1);
-    return p;
-}
-
-static int has_audio_ext(const char *name)
-{
-    static const char *const ext[] = {".wav", ".flac", ".ogg", ".oga", ".aif", ".aiff", ".au", ".mp3", ".opus", ".caf", ".w64"};
-    const char *dot = strrchr(name, '.');
-    if (!dot) return 0;
-    for (size_t i = 0; i < sizeof ext / sizeof *ext; i++) {
-        const char *a = dot, *b = ext[i];
-        while (*a && *b) {
-            char ca = *a >= 'A' && *a <= 'Z' ? (char)(*a - 'A' + 'a') : *a;
-            if (ca != *b) break;
-            a++;
-            b++;
-        }
-        if (!*a && !*b) return 1;
-    }
-    return 0;
-}
-
-static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
-
-static dsn_status list_dir(clip_list *l, const char *dir)
-{
-    DIR *d = opendir(dir);
-    if (!d) return dsi_error(DSN_E_IO, "cannot open folder '%s': %s", dir, strerror(errno));
-    char **names = NULL;
-    int n = 0, cap = 0;
-    dsn_status st = DSN_OK;
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL) {
-        if (e->d_name[0] == '.' || !has_audio_ext(e->d_name)) continue;
-        if (n == cap) {
-            int nc = cap ? cap * 2 : 64;
-            char **t = dsi_realloc(names, sizeof(char *) * (size_t)cap, sizeof(char *) * (size_t)nc);
-            if (!t) {
-                st = dsi_error(DSN_E_NOMEM, "out of memory listing '%s'", dir);
-                break;
-            }
-            names = t;
-            cap = nc;
-        }
-        if (!(names[n] = dsi_strdup(e->d_name))) {
-            st = dsi_error(DSN_E_NOMEM, "out of memory listing '%s'", dir);
-            break;
-        }
-        n++;
-    }
-    closedir(d);
-    if (st == DSN_OK) {
-        if (n > 1) qsort(names, (size_t)n, sizeof *names, cmp_str); /* names is NULL when n == 0 */
-        for (int i = 0; i < n && st == DSN_OK; i++) {
-            clip_src *c = clip_list_add(l);
-            if (!c || !(c->id = dsi_strdup(names[i])) || !(c->path = join_path(dir, names[i])))
-                st = dsi_error(DSN_E_NOMEM, "out of memory listing '%s'", dir);
-        }
-        if (st == DSN_OK && l->n == 0) st = dsi_error(DSN_E_INVALID, "folder '%s' holds no audio files", dir);
-    }
-    for (int i = 0; i < n; i++) dsi_free(names[i]);
-    dsi_free(names);
-    return st;
-}
-
-/* Parse one CSV record starting at *p (RFC 4180 quoting). Fields are copied
- * into fresh strings. Returns the number of fields, -1 on memory failure. */
-static int csv_record(const char **pp, const char *end, char ***out)
-{
-    const char *p = *pp;
-    int n = 0, cap = 0;
-    char **f = NULL;
-    for (;;) {
-        /* one field */
-        size_t cap_s = 16, len = 0;
-        char *s = dsi_malloc(cap_s);
-        if (!s) goto oom;
-        int quoted = p < end && *p == '"';
-        if (quoted) p++;
-        while (p < end) {
-            char ch = *p;
-            if (quoted) {
-                if (ch == '"') {
-                    if (p + 1 < end && p[1] == '"') {
-                        p += 2;
-                    } else {
-                        p++;
-                        quoted = 0;
-                        continue;
-                    }
-                } else {
-                    p++;
-                }
-            } else {
-                if (ch == ',' || ch == '\n' || ch == '\r') break;
-                p++;
-            }
-            if (len + 2 > cap_s) {
-                char *t = dsi_realloc(s, cap_s, cap_s * 2);
-                if (!t) {
-                    dsi_free(s);
-                    goto oom;
-                }
-                s = t;
-                cap_s *= 2;
-            }
-            s[len++] = ch;
-        }
-        s[len] = '\0';
-        if (n == cap) {
-            int nc = cap ? cap * 2 : 8;
-            char **t = dsi_realloc(f, sizeof(char *) * (size_t)cap, sizeof(char *) * (size_t)nc);
-            if (!t) {
-                dsi_free(s);
-                goto oom;
-            }
-            f = t;
-            cap = nc;
-        }
-        f[n++] = s;
-        if (p < end && *p == ',') {
-            p++;
-            continue;
-        }
-        break;
-    }
-    while (p < end && (*p == '\r' || *p == '\n')) p++;
-    *pp = p;
-    *out = f;
-    return n;
-oom:
-    for (int i = 0; i < n; i++) dsi_free(f[i]);
-    dsi_free(f);
-    return -1;
-}
-
-static void free_fields(char **f, int n)
-{
-    for (int i = 0; i < n; i++) dsi_free(f[i]);
-    dsi_free(f);
-}
-
-static dsn_status list_csv(clip_list *l, const char *csv)
-{
-    unsigned char *data;
-    size_t len;
-    dsn_status st = dsi_read_file(csv, MAX_MANIFEST, &data, &len);
-    if (st != DSN_OK) return st;
-    char *dir = dsi_strdup(csv);
-    if (!dir) {
-        dsi_free(data);
-        return dsi_error(DSN_E_NOMEM, "out of memory");
-    }
-    char *slash = strrchr(dir, '/');
-    if (slash) *slash = '\0';
-    else dir[0] = '\0';
-    const char *p = (const char *)data, *end = p + len;
-    if (len >= 3 && data[0] == 0xEF && data[1] == 0xBB && data[2] == 0xBF) p += 3; /* UTF-8 BOM */
-    while (p < end && (*p == '\r' || *p == '\n')) p++;
-    char **hdr = NULL;
-    int nh = p < end ? csv_record(&p, end, &hdr) : 0;
-    int path_col = 0;
-    if (nh < 0) {
-        st = dsi_error(DSN_E_NOMEM, "out of memory reading '%s'", csv);
-        goto done;
-    }
-    if (nh == 0) {
-        st = dsi_error(DSN_E_FORMAT, "'%s': empty manifest", csv);
-        goto done;
-    }
-    for (int i = 0; i < nh; i++)
-        if (!strcmp(hdr[i], "path") || !strcmp(hdr[i], "file") || !strcmp(hdr[i], "filename")) {
-            path_col = i;
-            break;
-        }
-    l->n_cols = nh - 1;
-    if (l->n_cols) {
-        l->col_names = dsi_calloc((size_t)l->n_cols, sizeof(char *));
-        if (!l->col_names) {
-            l->n_cols = 0;
-            st = dsi_error(DSN_E_NOMEM, "out of memory");
-            goto done;
-        }
-        for (int i = 0, k = 0; i < nh; i++)
-            if (i != path_col) {
-                l->col_names[k++] = hdr[i];
-                hdr[i] = NULL;
-            }
-    }
-    int line = 1;
-    while (p < end && st == DSN_OK) {
-        char **f;
-        line++;
-        int nf = csv_record(&p, end, &f);
-        if (nf < 0) {
-            st = dsi_error(DSN_E_NOMEM, "out of memory reading '%s'", csv);
-            break;
-        }
-        if (nf == 1 && !f[0][0]) { /* blank line */
-            free_fields(f, nf);
-            continue;
-        }
-        if (nf != nh) {
-            st = dsi_error(DSN_E_FORMAT, "'%s' record %d: %d fields, the header has %d", csv, line, nf, nh);
-            free_fields(f, nf);
-            break;
-        }
-        if (!f[path_col][0]) {
-            st = dsi_error(DSN_E_FORMAT, "'%s' record %d: empty path", csv, line);
-            free_fields(f, nf);
-            break;
-        }
-        clip_src *c = clip_list_add(l);
-        if (!c || !(c->path = join_path(dir, f[path_col])) ||
-            (l->n_cols && !(c->cells = dsi_calloc((size_t)l->n_cols, sizeof(char *))))) {
-            st = dsi_error(DSN_E_NOMEM, "out of memory reading '%s'", csv);
-            free_fields(f, nf);
-            break;
-        }
-        c->id = f[path_col];
-        f[path_col] = NULL;
-        for (int i = 0, k = 0; i < nf; i++)
-            if (i != path_col) {
-                c->cells[k++] = f[i];
-                f[i] = NULL;
-            }
-        free_fields(f, nf);
-    }
-    if (st == DSN_OK && l->n == 0) st = dsi_error(DSN_E_FORMAT, "'%s': manifest lists no files", csv);
-done:
-    if (nh > 0) free_fields(hdr, nh);
-    dsi_free(dir);
-    dsi_free(data);
-    return st;
-}
-
-/* ---- cache -------------------------------------------------------------- */
-
-static void write_str(dsi_writer *w, const char *s)
-{
-    uint32_t n = (uint32_t)strlen(s);
-    dsi_write_u32(w, n);
-    dsi_write_bytes(w, s, n);
-}
-
-/* returns a fresh string or NULL (failure flagged on the reader, or NOMEM) */
-static char *read_str(dsi_reader *r)
-{
-    uint32_t n;
-    if (dsi_read_u32(r, &n) || n > MAX_STR) {
-        r->failed = 1;
-        return NULL;
-    }
-    const unsigned char *p = dsi_read_view(r, n);
-    if (!p) return NULL;
-    char *s = dsi_malloc(n + 1);
-    if (!s) {
-        r->failed = 1;
-        return NULL;
-    }
-    memcpy(s, p, n);
-    s[n] = '\0';
-    return s;
-}
-
-/* Fill clips whose key matches an entry of the cache. Any problem with the
- * cache file just means nothing is reused. */
-static void cache_lookup(clip_list *l, const char *path, uint64_t hash, int n_mels)
-{
-    unsigned char *data;
-    size_t len;
-    struct stat st;
-    if (stat(path, &st) != 0) return;
-    if (dsi_read_file(path, MAX_BIG_FILE, &data, &len) != DSN_OK) return;
-    if (len < 8 + 4 + 8 + 4 + 4 + 4 || memcmp(data, CACHE_MAGIC, 8) != 0 ||
-        dsi_crc32(0, data, len - 4) != dsi_get_u32(data + len - 4)) {
-        dsi_free(data);
-        return;
-    }
-    dsi_reader r;
-    dsi_reader_init(&r, data + 8, len - 12, path);
-    uint32_t ver, mels, count;
-    uint64_t h;
-    dsi_read_u32(&r, &ver);
-    dsi_read_u64(&r, &h);
-    dsi_read_u32(&r, &mels);
-    dsi_read_u32(&r, &count);
-    if (r.failed || ver != CACHE_VERSION || h != hash || mels != (uint32_t)n_mels) {
-        dsi_free(data);
-        return;
-    }
-    for (uint32_t e = 0; e < count && !r.failed; e++) {
-        char *p = read_str(&r);
-        uint64_t size, ms;
-        uint32_t mns, frames;
-        dsi_read_u64(&r, &size);
-        dsi_read_u64(&r, &ms);
-        dsi_read_u32(&r, &mns);
-        dsi_read_u32(&r, &frames);
-        if (r.failed || !p || frames == 0 || frames > (1u << 28) ||
-            (uint64_t)frames * (uint64_t)mels * 4 > dsi_reader_left(&r)) {
-            dsi_free(p);
-            break;
-        }
-        const unsigned char *fv = dsi_read_view(&r, (size_t)frames * mels * 4);
-        for (int i = 0; i < l->n && fv; i++) {
-            clip_src *c = &l->c[i];
-            if (c->feat || strcmp(c->path, p) || c->size != size || (uint64_t)c->mtime_s != ms || c->mtime_ns != mns)
-                continue;
-            c->feat = dsi_malloc(sizeof(float) * (size_t)frames * mels);
-            if (!c->feat) break;
-            for (size_t k = 0; k < (size_t)frames * mels; k++) c->feat[k] = dsi_get_f32(fv + 4 * k);
-            c->frames = (int)frames;
-        }
-        dsi_free(p);
-    }
-    dsi_free(data);
-}
-
-static dsn_status cache_store(const clip_list *l, const char *path, uint64_t hash, int n_mels)
-{
-    dsi_writer w;
-    dsi_writer_init(&w);
-    dsi_write_bytes(&w, CACHE_MAGIC, 8);
-    dsi_write_u32(&w, CACHE_VERSION);
-    dsi_write_u64(&w, hash);
-    dsi_write_u32(&w, (uint32_t)n_mels);
-    dsi_write_u32(&w, (uint32_t)l->n);
-    for (int i = 0; i < l->n; i++) {
-        const clip_src *c = &l->c[i];
-        write_str(&w, c->path);
-        dsi_write_u64(&w, c->size);
-        dsi_write_u64(&w, (uint64_t)c->mtime_s);
-        dsi_write_u32(&w, c->mtime_ns);
-        dsi_write_u32(&w, (uint32_t)c->frames);
-        dsi_write_f32s(&w, c->feat, (size_t)c->frames * n_mels);
-    }
-    dsn_status st;
-    if (w.failed) {
-        st = dsi_error(DSN_E_NOMEM, "out of memory writing the feature cache");
-    } else {
-        dsi_write_u32(&w, dsi_crc32(0, w.buf, w.len));
-        st = w.failed ? dsi_error(DSN_E_NOMEM, "out of memory") : dsi_write_atomic(path, w.buf, w.len);
-    }
-    dsi_writer_free(&w);
-    return st;
-}
-
-/* ---- feature workers ------------------------------------------------------- */
-
-typedef struct worker {
-    clip_list *l;
-    const dsi_feat_cfg *cfg;
-    int id, stride;
-    int computed;
-    dsn_status st;
-    char msg[512];
-} worker;
-
-static void *work(void *arg)
-{
-    worker *w = arg;
-    dsi_featurizer fz;
-    w->st = dsi_featurizer_init(&fz, w->cfg);
-    if (w->st != DSN_OK) {
-        snprintf(w->msg, sizeof w->msg, "%s", dsn_last_error());
-        return NULL;
-    }
-    const int M = w->cfg->n_mels;
-    for (int i = w->id; i < w->l->n; i += w->stride) {
-        clip_src *c = &w->l->c[i];
-        if (c->feat) continue;
-        float *x = NULL;
-        size_t n = 0;
-        dsn_status st = dsi_audio_read(c->path, w->cfg->sr, &x, &n, NULL);
-        if (st == DSN_OK) {
-            int T = dsi_featurizer_frames(&fz, n);
-            if (T < 1) {
-                st = dsi_error(DSN_E_FORMAT, "'%s' is too short (%zu samples) for n_fft %d", c->path, n,
-                               w->cfg->n_fft);
-            } else if (!(c->feat = dsi_malloc(sizeof(float) * (size_t)T * M))) {
-                st = dsi_error(DSN_E_NOMEM, "cannot allocate features of '%s'", c->path);
-            } else if ((st = dsi_featurizer_run(&fz, x, n, c->feat)) != DSN_OK) {
-                dsi_free(c->feat);
-                c->feat = NULL;
-            } else {
-                c->frames = T;
-                w->computed++;
-            }
-        }
-        dsi_free(x);
-        if (st != DSN_OK) {
-            w->st = st;
-            snprintf(w->msg, sizeof w->msg, "%s", dsn_last_error());
-            break;
-        }
-    }
-    dsi_featurizer_free(&fz);
-    return NULL;
 }
 
 /* ---- assembling the set ------------------------------------------------------ */
@@ -502,13 +41,15 @@ static int all_ints(char **v, int n)
     return 1;
 }
 
+static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
 static int cmp_num(const void *a, const void *b)
 {
     long x = strtol(*(char *const *)a, NULL, 10), y = strtol(*(char *const *)b, NULL, 10);
     return (x > y) - (x < y);
 }
 
-static dsn_status build_labels(dsi_audio_set *s, clip_list *l)
+static dsn_status build_labels(dsi_audio_set *s, dsi_clip_list *l)
 {
     const int C = l->n_cols;
     s->n_label_cols = C;
@@ -560,7 +101,7 @@ static dsn_status build_labels(dsi_audio_set *s, clip_list *l)
     return st;
 }
 
-static dsn_status assemble(dsi_audio_set *s, clip_list *l, const dsi_audio_set_opts *o)
+static dsn_status assemble(dsi_audio_set *s, dsi_clip_list *l, const dsi_audio_set_opts *o)
 {
     const int M = o->feat.n_mels;
     int maxf = 0;
@@ -604,7 +145,7 @@ static dsn_status assemble(dsi_audio_set *s, clip_list *l, const dsi_audio_set_o
     memset(s->x, 0, sizeof(float) * nw * T * M);
     size_t w = 0;
     for (int i = 0; i < l->n; i++) {
-        clip_src *c = &l->c[i];
+        dsi_clip *c = &l->c[i];
         s->clip_ids[i] = c->id;
         c->id = NULL;
         s->clip_frames[i] = c->frames;
@@ -623,7 +164,7 @@ static dsn_status assemble(dsi_audio_set *s, clip_list *l, const dsi_audio_set_o
     return build_labels(s, l);
 }
 
-static dsn_status load_set(dsi_audio_set *s, clip_list *l, const dsi_audio_set_opts *o)
+static dsn_status load_set(dsi_audio_set *s, dsi_clip_list *l, const dsi_audio_set_opts *o)
 {
     dsn_status st = dsi_feat_cfg_check(&o->feat);
     if (st != DSN_OK) return st;
@@ -631,38 +172,21 @@ static dsn_status load_set(dsi_audio_set *s, clip_list *l, const dsi_audio_set_o
         return dsi_error(DSN_E_OPTION, "bad window options (T %d, hop %d, threads %d)", o->T, o->hop, o->threads);
     for (int i = 0; i < l->n; i++) {
         struct stat sb;
-        clip_src *c = &l->c[i];
+        dsi_clip *c = &l->c[i];
         if (stat(c->path, &sb) != 0) return dsi_error(DSN_E_IO, "cannot open '%s': %s", c->path, strerror(errno));
         c->size = (uint64_t)sb.st_size;
         c->mtime_s = (int64_t)sb.st_mtim.tv_sec;
         c->mtime_ns = (uint32_t)sb.st_mtim.tv_nsec;
     }
     const uint64_t hash = dsi_feat_cfg_hash(&o->feat);
-    if (o->cache_path) cache_lookup(l, o->cache_path, hash, o->feat.n_mels);
+    if (o->cache_path) dsi_feature_cache_lookup(l, o->cache_path, hash, o->feat.n_mels);
     int cached = 0;
     for (int i = 0; i < l->n; i++) cached += l->c[i].feat != NULL;
-    int nt = o->threads > 0 ? o->threads : 1;
-    if (nt > l->n - cached) nt = l->n - cached > 0 ? l->n - cached : 1;
-    worker ws[64];
-    pthread_t th[64];
-    int started[64] = {0};
-    for (int k = 0; k < nt; k++) {
-        ws[k] = (worker){.l = l, .cfg = &o->feat, .id = k, .stride = nt};
-        if (k > 0) started[k] = pthread_create(&th[k], NULL, work, &ws[k]) == 0;
-    }
-    work(&ws[0]);
-    for (int k = 1; k < nt; k++) {
-        if (started[k]) pthread_join(th[k], NULL);
-        else work(&ws[k]); /* thread creation failed: do its share here */
-    }
     int computed = 0;
-    for (int k = 0; k < nt; k++) {
-        computed += ws[k].computed;
-        if (ws[k].st != DSN_OK && st == DSN_OK) st = dsi_error(ws[k].st, "%s", ws[k].msg);
-    }
+    st = dsi_features_compute(l, &o->feat, o->threads, &computed);
     if (st != DSN_OK) return st;
     if (o->cache_path && computed > 0) {
-        st = cache_store(l, o->cache_path, hash, o->feat.n_mels);
+        st = dsi_feature_cache_store(l, o->cache_path, hash, o->feat.n_mels);
         if (st != DSN_OK) return st;
     }
     memset(s, 0, sizeof *s);
@@ -675,18 +199,18 @@ static dsn_status load_set(dsi_audio_set *s, clip_list *l, const dsi_audio_set_o
 
 /* List the clips with `lister`, then load them: shared by folder and manifest. */
 static dsn_status load_listed(dsi_audio_set *s, const char *src, const dsi_audio_set_opts *o,
-                              dsn_status (*lister)(clip_list *, const char *))
+                              dsn_status (*lister)(dsi_clip_list *, const char *))
 {
     dsi_audio_set_opts def;
     if (!o) {
         dsi_audio_set_opts_default(&def);
         o = &def;
     }
-    clip_list l;
+    dsi_clip_list l;
     memset(&l, 0, sizeof l);
     dsn_status st = lister(&l, src);
     if (st == DSN_OK) st = load_set(s, &l, o);
-    clip_list_free(&l);
+    dsi_clip_list_free(&l);
     return st;
 }
 
@@ -694,14 +218,14 @@ dsn_status dsi_audio_set_from_dir(dsi_audio_set *s, const char *dir, const dsi_a
 {
     DSI_CHECK_NULL(s, "set");
     DSI_CHECK_NULL(dir, "dir");
-    return load_listed(s, dir, o, list_dir);
+    return load_listed(s, dir, o, dsi_clips_from_dir);
 }
 
 dsn_status dsi_audio_set_from_csv(dsi_audio_set *s, const char *csv, const dsi_audio_set_opts *o)
 {
     DSI_CHECK_NULL(s, "set");
     DSI_CHECK_NULL(csv, "csv");
-    return load_listed(s, csv, o, list_csv);
+    return load_listed(s, csv, o, dsi_clips_from_csv);
 }
 
 void dsi_audio_set_free(dsi_audio_set *s)
@@ -804,12 +328,12 @@ dsn_status dsi_audio_set_save(const dsi_audio_set *s, const char *path)
     write_ints(&w, s->lengths, n);
     write_ints(&w, s->clip, n);
     write_ints(&w, s->start, n);
-    for (int i = 0; i < s->n_clips; i++) write_str(&w, s->clip_ids[i]);
+    for (int i = 0; i < s->n_clips; i++) dsi_write_str(&w, s->clip_ids[i]);
     write_ints(&w, s->clip_frames, (size_t)s->n_clips);
     for (size_t k = 0; k < C; k++) {
-        write_str(&w, s->label_names[k]);
+        dsi_write_str(&w, s->label_names[k]);
         dsi_write_u32(&w, (uint32_t)s->vocab_size[k]);
-        for (int j = 0; j < s->vocab_size[k]; j++) write_str(&w, s->vocab[k][j]);
+        for (int j = 0; j < s->vocab_size[k]; j++) dsi_write_str(&w, s->vocab[k][j]);
     }
     if (C) write_ints(&w, s->labels, n * C);
     dsn_status st;
@@ -884,7 +408,7 @@ dsn_status dsi_audio_set_load(dsi_audio_set *out, const char *path)
         goto done;
     }
     for (size_t i = 0; i < NC; i++)
-        if (!(s.clip_ids[i] = read_str(&r))) {
+        if (!(s.clip_ids[i] = dsi_read_str_dup(&r, MAX_STR))) {
             st = r.failed ? dsi_error(DSN_E_FORMAT, "'%s': bad clip id", path) : DSN_E_NOMEM;
             goto done;
         }
@@ -903,7 +427,7 @@ dsn_status dsi_audio_set_load(dsi_audio_set *out, const char *path)
         s.n_label_cols = (int)C;
         for (size_t k = 0; k < C; k++) {
             uint32_t vs;
-            s.label_names[k] = read_str(&r);
+            s.label_names[k] = dsi_read_str_dup(&r, MAX_STR);
             dsi_read_u32(&r, &vs);
             if (r.failed || !s.label_names[k] || (size_t)vs * 4 > dsi_reader_left(&r)) {
                 st = dsi_error(DSN_E_FORMAT, "'%s': bad label column %zu", path, k);
@@ -916,7 +440,7 @@ dsn_status dsi_audio_set_load(dsi_audio_set *out, const char *path)
             }
             s.vocab_size[k] = (int)vs;
             for (uint32_t j = 0; j < vs; j++)
-                if (!(s.vocab[k][j] = read_str(&r))) {
+                if (!(s.vocab[k][j] = dsi_read_str_dup(&r, MAX_STR))) {
                     st = dsi_error(DSN_E_FORMAT, "'%s': bad vocabulary", path);
                     goto done;
                 }

@@ -99,6 +99,19 @@ done:
     return st;
 }
 
+void dsi_fista_project(float *s, float *yk, const float *prev, size_t n, double *t)
+{
+    double tn = 0.5 * (1.0 + sqrt(1.0 + 4.0 * *t * *t));
+    float beta = (float)((*t - 1.0) / tn);
+    *t = tn;
+    for (size_t i = 0; i < n; i++) {
+        float v = s[i] > 0 ? s[i] : 0.0f;
+        s[i] = v;
+        float y = v + beta * (v - prev[i]);
+        yk[i] = y > 0 ? y : 0.0f;
+    }
+}
+
 dsn_status dsi_mel_to_linear(const float *fb, int M, int F, const float *mel, int T, dsi_melinv_method method,
                              int n_iter, float *spec)
 {
@@ -139,15 +152,7 @@ dsn_status dsi_mel_to_linear(const float *fb, int M, int F, const float *mel, in
         memcpy(prev, spec, sizeof(float) * TF);
         memcpy(spec, yk, sizeof(float) * TF);
         dsi_gemm(0, 0, T, F, M, -step, res, M, fb, F, 1.0f, spec, F);
-        double tn = 0.5 * (1.0 + sqrt(1.0 + 4.0 * t * t));
-        float beta = (float)((t - 1.0) / tn);
-        t = tn;
-        for (size_t i = 0; i < TF; i++) {
-            float s = spec[i] > 0 ? spec[i] : 0.0f;
-            spec[i] = s;
-            float y = s + beta * (s - prev[i]);
-            yk[i] = y > 0 ? y : 0.0f;
-        }
+        dsi_fista_project(spec, yk, prev, TF, &t);
     }
 done:
     dsi_free(pinv);

@@ -31,6 +31,11 @@ typedef enum dsi_melinv_method {
  * Allocates scratch for the call. */
 dsn_status dsi_mel_pinv(const float *fb, int M, int F, float *pinv, double *lmax);
 
+/* The projection and momentum step of FISTA on S >= 0 after a gradient step
+ * into s [n]: s = max(0, s); yk = max(0, s + beta (s - prev)) with beta from
+ * the momentum sequence *t (start at 1; advanced here). */
+void dsi_fista_project(float *s, float *yk, const float *prev, size_t n, double *t);
+
 /* mel [T][M] -> spec [T][F] (same kind, power or magnitude, as the mel input).
  * n_iter: projected-gradient iterations for NNLS (e.g. 100). */
 dsn_status dsi_mel_to_linear(const float *fb, int M, int F, const float *mel, int T, dsi_melinv_method method,

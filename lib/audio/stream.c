@@ -320,15 +320,7 @@ void dsi_rt_synthesis_spectrum(dsi_rt_synthesis *s, float *cspec, const float *f
                 const float g = s->step * r[m];
                 for (int k = a->lo[m]; k < a->hi[m]; k++) S[k] -= g * row[k];
             }
-            double tn = 0.5 * (1.0 + sqrt(1.0 + 4.0 * t * t));
-            float beta = (float)((t - 1.0) / tn);
-            t = tn;
-            for (int k = 0; k < F; k++) {
-                float v = S[k] > 0 ? S[k] : 0.0f;
-                S[k] = v;
-                float y = v + beta * (v - prev[k]);
-                yk[k] = y > 0 ? y : 0.0f;
-            }
+            dsi_fista_project(S, yk, prev, (size_t)F, &t);
         }
     }
     for (int k = 0; k < F; k++) {

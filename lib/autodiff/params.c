@@ -46,7 +46,7 @@ int dsi_params_add(dsi_params *ps, const char *name, int group, int nd, const in
         }
         count *= (size_t)shape[i];
     }
-    if (ps->n > ((size_t)1 << 40) - count - 16) {
+    if (ps->n + count + 16 > ((size_t)1 << 40)) { /* each term <= 2^40: no wrap */
         dsi_error(DSN_E_INVALID, "too many parameter values adding '%s'", name);
         return -1;
     }

@@ -316,6 +316,32 @@ void dsi_write_f32s(dsi_writer *w, const float *x, size_t n)
     }
 }
 
+void dsi_write_str(dsi_writer *w, const char *s)
+{
+    size_t n = strlen(s);
+    dsi_write_u32(w, (uint32_t)n);
+    dsi_write_bytes(w, s, n);
+}
+
+char *dsi_read_str_dup(dsi_reader *r, uint32_t max)
+{
+    uint32_t n;
+    if (dsi_read_u32(r, &n) || n > max) {
+        r->failed = 1;
+        return NULL;
+    }
+    const unsigned char *p = dsi_read_view(r, n);
+    if (!p) return NULL;
+    char *s = dsi_malloc((size_t)n + 1);
+    if (!s) {
+        r->failed = 1;
+        return NULL;
+    }
+    memcpy(s, p, n);
+    s[n] = '\0';
+    return s;
+}
+
 /* The table is filled once, under pthread_once: the lazy check it replaces
  * ("if not ready, fill") was a data race (TSan reports it) even though every
  * thread wrote the same values. */

@@ -68,6 +68,11 @@ void dsi_write_bytes(dsi_writer *w, const void *data, size_t n);
 void dsi_write_u32(dsi_writer *w, uint32_t v);
 void dsi_write_u64(dsi_writer *w, uint64_t v);
 void dsi_write_f32s(dsi_writer *w, const float *x, size_t n);
+/* A string as u32 length + bytes (no terminator). */
+void dsi_write_str(dsi_writer *w, const char *s);
+/* Such a string into a fresh dsi_malloc'd, terminated copy; NULL (and the
+ * reader marked failed) when it is longer than max, truncated, or out of memory. */
+char *dsi_read_str_dup(dsi_reader *r, uint32_t max);
 
 /* CRC-32 (IEEE 802.3, reflected, as in zlib/PNG); chain with crc = previous. */
 uint32_t dsi_crc32(uint32_t crc, const void *data, size_t len);

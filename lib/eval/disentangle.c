@@ -24,7 +24,7 @@ void dsi_dis_opts_default(dsi_dis_opts *o)
     o->trees = 100;
     o->depth = 3;
     o->lr = 0.1f;
-    o->split_bins = 32;
+    o->split_bins = 255;
 }
 
 void dsi_dis_detail_free(dsi_dis_detail *dt)
@@ -166,15 +166,27 @@ static int cmp_float(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-/* quantile edges of column j of x: edges[0..ne) increasing; bin(v) = #edges <= v */
+/* split candidates of column j of x: edges[0..ne) increasing; bin(v) = #edges <= v.
+ * A column with at most B distinct values gets the midpoints between them
+ * (every split exact); otherwise the midpoints between neighbours at the B
+ * quantiles. */
 static int make_edges(const float *x, size_t n, int d, int j, int B, float *col, float *edges)
 {
     for (size_t i = 0; i < n; i++) col[i] = x[i * d + j];
     qsort(col, n, sizeof(float), cmp_float);
-    int ne = 0;
+    int ne = 0, distinct = 1;
+    for (size_t i = 1; i < n && distinct <= B; i++) distinct += col[i] != col[i - 1];
+    if (distinct <= B) {
+        for (size_t i = 1; i < n; i++)
+            if (col[i] != col[i - 1]) edges[ne++] = col[i - 1] + 0.5f * (col[i] - col[i - 1]);
+        return ne;
+    }
     for (int b = 1; b < B; b++) {
-        float e = col[(size_t)b * n / (size_t)B];
-        if (e > col[0] && (ne == 0 || e > edges[ne - 1])) edges[ne++] = e;
+        size_t i = (size_t)b * n / (size_t)B;
+        while (i < n && col[i] == col[i - 1]) i++; /* a threshold between two different values */
+        if (i >= n) break;
+        float e = col[i - 1] + 0.5f * (col[i] - col[i - 1]);
+        if (ne == 0 || e > edges[ne - 1]) edges[ne++] = e;
     }
     return ne;
 }
@@ -195,6 +207,7 @@ dsn_status dsi_gbt_importance(const float *x, const int32_t *y, size_t n, int d,
                               double *accuracy)
 {
     const int B = o->split_bins < 2 ? 2 : (o->split_bins > 255 ? 255 : o->split_bins);
+    /* bins 0..B-1 (B - 1 edges at most; uint8 codes) */
     const int depth = o->depth, max_nodes = (1 << (depth + 1)) - 1, max_level = 1 << depth;
     const size_t nb = (size_t)d * B;
     uint8_t *bx = dsi_malloc(n * (size_t)d + m * (size_t)d + 1);

@@ -30,8 +30,9 @@
  *  DCI: per factor, a multinomial gradient boosted tree classifier (our own:
  *        `trees` rounds, depth `depth`, shrinkage lr, least-squares trees on
  *        the softmax residuals with Newton leaf values, like sklearn's
- *        GradientBoostingClassifier defaults; split thresholds at
- *        split_bins quantiles of each latent, not every distinct value).
+ *        GradientBoostingClassifier defaults; split thresholds between
+ *        the distinct values of a latent when it has at most split_bins of
+ *        them, else at split_bins quantiles, not every distinct value).
  *        R[i][j] = importance of latent i for factor j (total squared-error
  *        decrease of its splits per root sample, averaged over trees,
  *        normalised to sum 1 per factor).
@@ -86,7 +87,7 @@ typedef struct dsi_dis_opts {
     uint64_t seed;        /* split (0) */
     int trees, depth;     /* DCI GBT (100, 3) */
     float lr;             /* DCI GBT shrinkage (0.1) */
-    int split_bins;       /* DCI GBT split candidates per latent (32) */
+    int split_bins;       /* DCI GBT split candidates per latent (255, at most 255) */
     const int8_t *kind;   /* [F] DSI_FACTOR_*, or NULL = all auto */
 } dsi_dis_opts;
 

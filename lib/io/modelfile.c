@@ -119,13 +119,6 @@ int dsi_mfile_find(const dsi_mfile_in *f, const char tag[4], dsi_reader *r)
     return 0;
 }
 
-void dsi_write_str(dsi_writer *w, const char *s)
-{
-    size_t n = strlen(s);
-    dsi_write_u32(w, (uint32_t)n);
-    dsi_write_bytes(w, s, n);
-}
-
 int dsi_read_str(dsi_reader *r, char *out, size_t len)
 {
     uint32_t n;

@@ -64,7 +64,6 @@ int dsi_mfile_find(const dsi_mfile_in *f, const char tag[4], dsi_reader *r);
 
 /* Strings: u32 length + bytes. Reading copies into out (max len-1 bytes +
  * NUL); longer strings fail the reader. */
-void dsi_write_str(dsi_writer *w, const char *s);
 int dsi_read_str(dsi_reader *r, char *out, size_t len);
 
 /* All parameters: u32 count, then per parameter: name, u32 nd, u32 dims,

@@ -59,9 +59,11 @@ typedef struct ml_vae {
     int warmup_epochs;
     int arch, C, H, W, channels[MAX_CONV], n_conv; /* conv: image [C, H, W] */
     float group_penalty;
-    dsi_mlp enc, dec;
+    dsi_mlp enc, dec;  /* mlp: dec holds the hidden layers, the output layer is out_bern or out_mean */
     dsi_conv ec[MAX_CONV], dc[MAX_CONV]; /* 4x4 stride 2 pad 1 (lib/nn), PyTorch's init */
     dsi_gauss_head style, content;
+    dsi_bern_head out_bern;    /* mlp, bernoulli: logits */
+    dsi_linear_layer out_mean; /* mlp, gaussian: means */
 } ml_vae;
 
 
@@ -176,9 +178,19 @@ static dsn_status create(dsn_model *m, dsi_optr *r)
     sizes[0] = v->content_dim + v->style_dim;
     for (int i = 0; i < v->n_hidden; i++) sizes[i + 1] = v->hidden[v->n_hidden - 1 - i];
     sizes[v->n_hidden + 1] = flat;
-    if (st == DSN_OK)
-        st = dsi_mlp_add(&v->dec, &m->params, "dec", g, sizes, v->n_hidden + 2, a,
-                         v->arch == ENC_CONV ? DSI_ACT_RELU : DSI_ACT_NONE);
+    if (v->arch == ENC_CONV) {
+        if (st == DSN_OK) st = dsi_mlp_add(&v->dec, &m->params, "dec", g, sizes, v->n_hidden + 2, a, DSI_ACT_RELU);
+        return st;
+    }
+    /* the output layer "dec.<n_hidden>" gives the likelihood's parameters */
+    char out[16];
+    snprintf(out, sizeof out, "dec.%d", v->n_hidden);
+    if (st == DSN_OK) st = dsi_mlp_add(&v->dec, &m->params, "dec", g, sizes, v->n_hidden + 1, a, a);
+    if (st == DSN_OK && v->likelihood == LIK_BERNOULLI)
+        st = dsi_bern_head_add(&v->out_bern, &m->params, out, g, sizes[v->n_hidden], flat);
+    else if (st == DSN_OK)
+        st = dsi_linear_layer_add(&v->out_mean, &m->params, out, g, sizes[v->n_hidden], flat, DSI_ACT_NONE,
+                                  DSI_INIT_GLOROT);
     return st;
 }
 
@@ -189,6 +201,8 @@ static void init_params(dsn_model *m)
     dsi_gauss_head_init(&v->style, &m->params, &m->rng, 0.0f);
     dsi_gauss_head_init(&v->content, &m->params, &m->rng, 0.0f);
     dsi_mlp_init(&v->dec, &m->params, &m->rng);
+    if (v->arch != ENC_CONV && v->likelihood == LIK_BERNOULLI) dsi_bern_head_init(&v->out_bern, &m->params, &m->rng);
+    else if (v->arch != ENC_CONV) dsi_linear_layer_init(&v->out_mean, &m->params, &m->rng);
     if (v->arch == ENC_CONV)
         for (int l = 0; l < v->n_conv; l++) {
             dsi_conv_init(&v->ec[l], &m->params, &m->rng);
@@ -232,18 +246,24 @@ static dsn_status encode_members(const dsn_model *m, dsi_tape *t, const dsi_inpu
     return st != DSN_OK ? st : t->status;
 }
 
-/* Decoder: likelihood parameters (logits or means) from per-item content and style. */
-static dsi_var *decode_vars(const dsn_model *m, dsi_tape *t, dsi_var *c_items, dsi_var *s)
+/* Decoder: likelihood parameters (logits or means) from per-item content and
+ * style; probs: Bernoulli probabilities instead of logits. */
+static dsi_var *decode_vars(const dsn_model *m, dsi_tape *t, dsi_var *c_items, dsi_var *s, int probs)
 {
     ml_vae *v = m->state;
+    dsi_params *ps = (dsi_params *)&m->params;
     dsi_var *cs[2] = {c_items, s};
     dsi_var *z = dsi_concat(t, cs, 2, 1);
-    dsi_var *y = dsi_mlp_forward(t, &v->dec, (dsi_params *)&m->params, z);
-    if (v->arch != ENC_CONV || !y) return y;
+    dsi_var *y = dsi_mlp_forward(t, &v->dec, ps, z);
+    const int bern = v->likelihood == LIK_BERNOULLI;
+    if (v->arch != ENC_CONV)
+        return bern ? dsi_bern_head_forward(t, &v->out_bern, ps, y, probs) : dsi_linear_layer_forward(t, &v->out_mean, ps, y);
+    if (!y) return NULL;
     int n = y->shape[0], sm[4] = {n, v->channels[v->n_conv - 1], v->H >> v->n_conv, v->W >> v->n_conv};
     dsi_var *img = conv_stack(t, m, dsi_reshape(t, y, 4, sm), 1);
     int so[2] = {n, v->input_dim};
-    return img ? dsi_reshape(t, img, 2, so) : NULL;
+    img = img ? dsi_reshape(t, img, 2, so) : NULL;
+    return bern && probs ? dsi_sigmoid(t, img) : img;
 }
 
 /* lambda / G * sum_G n_G ||m_G - m||^2 over the style means (NULL when a
@@ -282,7 +302,7 @@ static dsn_status loss(dsn_model *m, dsi_tape *t, const dsi_input *in, dsi_var *
     dsi_var *c_g = dsi_gauss_sample(t, mu_g, lv_g, &m->rng, 0);
     dsi_var *c_i = dsi_gather_rows(t, c_g, in->group, (int)in->n);
     dsi_var *s_i = dsi_gauss_sample(t, mu_s, lv_s, &m->rng, 0);
-    dsi_var *y = decode_vars(m, t, c_i, s_i);
+    dsi_var *y = decode_vars(m, t, c_i, s_i, 0);
     int sx[2] = {(int)in->n, v->input_dim};
     dsi_var *x = dsi_tape_wrap(t, in->x, 2, sx);
     dsi_var *rec = v->likelihood == LIK_BERNOULLI ? dsi_bernoulli_nll(t, y, x, NULL, DSI_RED_SUM)
@@ -340,8 +360,7 @@ static dsn_status decode(const dsn_model *m, dsi_tape *t, const dsi_latents *enc
     dsi_var *c_g = dsi_tape_wrap(t, enc->parts[0].value, 2, sc);
     dsi_var *c_i = dsi_gather_rows(t, c_g, enc->group_of, n);
     dsi_var *s = dsi_tape_wrap(t, enc->parts[1].value, 2, ss);
-    dsi_var *y = decode_vars(m, t, c_i, s);
-    if (v->likelihood == LIK_BERNOULLI) y = dsi_sigmoid(t, y);
+    dsi_var *y = decode_vars(m, t, c_i, s, 1);
     if (!y) return t->status != DSN_OK ? t->status : DSN_E_INTERNAL;
     copy_var(out, y);
     return DSN_OK;

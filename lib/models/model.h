@@ -108,6 +108,9 @@ struct dsn_model {
                                    * switch): losses before and after are not comparable */
     dsi_tape tape;                /* training tape, reused every step */
     dsi_terms last_terms;         /* loss terms of the last training step */
+    int64_t skipped_steps;        /* training steps skipped (non-finite loss or gradient)
+                                   * since the model was created or loaded */
+    int skipped_in_row;           /* ... of them since the last accepted step */
     struct dsi_bank *bank;        /* named static latents (api/bank.h), or NULL */
 };
 

@@ -265,6 +265,17 @@ run 0 "$D" train opts.conf $DATA --set epochs=1 --resume int.dsn.ckpt --out int.
 [ -s int.dsn ] || fail "resume after interrupt wrote no model"
 ok "SIGINT saves a valid checkpoint and exits 130; it resumes"
 
+# ---- eval --metrics: factor metrics of a model's parts, and of a latents file
+run 0 "$D" eval m.dsn --metrics mig,dci --npy x.npy --factors y.npy --set trees=10
+has out.txt "RESULT content_mig "; has out.txt "RESULT style_dci_informativeness "; has out.txt "content (256 x 2) against 1 factor"
+run 0 "$D" encode m.dsn $DATA --out encall
+run 0 "$D" eval --metrics all --latents encall/style.npy --factors y.npy --quiet --set trees=5
+has out.txt "RESULT latents_explicitness "
+run 2 "$D" eval --metrics mig --latents encall/style.npy; has err.txt "--factors"
+run 1 "$D" eval --metrics nope --latents encall/style.npy --factors y.npy; has err.txt "unknown metric 'nope'"
+run 0 "$D" eval --metrics --help; has out.txt "usage: disent eval --metrics"
+ok "eval --metrics: a model's parts and a latents file, errors"
+
 # ---- bad arguments and damaged files
 run 2 "$D"; has err.txt "usage: disent"
 run 2 "$D" frobnicate; has err.txt "no subcommand 'frobnicate'"

@@ -6,7 +6,9 @@
  * 1-sample and 5000-sample blocks, NaN / infinite / denormal input. Any call
  * fails the test. Also: the output is finite, the latency port matches the
  * delay of the bypass output, a host rate the resampler refuses and a missing
- * model give a logged pass-through.
+ * model give a logged pass-through, and a model file set by a patch:Set
+ * message is loaded through the worker (work() off the audio thread,
+ * work_response() on it, counted) and the old model freed by the worker.
  *
  *   rt_host PLUGIN.so BUNDLE_DIR
  *
@@ -19,9 +21,12 @@
  * runtime owns malloc). */
 #define _GNU_SOURCE
 #include <disent.h>
+#include <lv2/atom/forge.h>
 #include <lv2/core/lv2.h>
 #include <lv2/log/log.h>
+#include <lv2/patch/patch.h>
 #include <lv2/urid/urid.h>
+#include <lv2/worker/worker.h>
 
 #include <dlfcn.h>
 #include <math.h>
@@ -133,6 +138,29 @@ static int log_printf(LV2_Log_Handle h, LV2_URID type, const char *fmt, ...)
     return r;
 }
 
+/* a worker run by hand: schedule_work queues, the test drains the queue */
+static unsigned char work_msg[4][2048];
+static uint32_t work_size[4];
+static int n_work;
+static LV2_Worker_Status schedule(LV2_Worker_Schedule_Handle h, uint32_t size, const void *data)
+{
+    (void)h;
+    if (n_work == 4 || size > sizeof work_msg[0]) return LV2_WORKER_ERR_NO_SPACE;
+    memcpy(work_msg[n_work], data, size);
+    work_size[n_work++] = size;
+    return LV2_WORKER_SUCCESS;
+}
+static unsigned char resp_msg[2048];
+static uint32_t resp_size;
+static LV2_Worker_Status respond(LV2_Worker_Respond_Handle h, uint32_t size, const void *data)
+{
+    (void)h;
+    if (size > sizeof resp_msg) return LV2_WORKER_ERR_NO_SPACE;
+    memcpy(resp_msg, data, size);
+    resp_size = size;
+    return LV2_WORKER_SUCCESS;
+}
+
 static int failures;
 #define CHECK(c, ...)                                                                                                \
     do {                                                                                                             \
@@ -157,8 +185,9 @@ static int open_inst(inst *k, const LV2_Descriptor *d, double rate, const char *
 {
     static LV2_URID_Map map = {NULL, map_uri};
     static LV2_Log_Log log = {NULL, log_printf, log_vprintf};
-    static LV2_Feature fmap = {LV2_URID__map, &map}, flog = {LV2_LOG__log, &log};
-    static const LV2_Feature *features[] = {&fmap, &flog, NULL};
+    static LV2_Worker_Schedule sched = {NULL, schedule};
+    static LV2_Feature fmap = {LV2_URID__map, &map}, flog = {LV2_LOG__log, &log}, fwork = {LV2_WORKER__schedule, &sched};
+    static const LV2_Feature *features[] = {&fmap, &flog, &fwork, NULL};
     memset(k, 0, sizeof *k);
     k->d = d;
     k->h = d->instantiate(d, rate, bundle, features);
@@ -314,6 +343,46 @@ int main(int argc, char **argv)
     render(&k, y, x, 3000, 1);
     render(&k, y, x, 10000, 5000);
     CHECK(n_alloc == 0 && n_free == 0 && n_lock == 0, "1- and 5000-sample blocks allocated or locked");
+    /* the model file parameter: patch:Set <urn:libdisent:swap#model> an atom:Path */
+    {
+        static LV2_URID_Map map = {NULL, map_uri};
+        LV2_Atom_Forge forge;
+        lv2_atom_forge_init(&forge, &map);
+        static uint64_t seq_buf[512];
+        lv2_atom_forge_set_buffer(&forge, (uint8_t *)seq_buf, sizeof seq_buf);
+        LV2_Atom_Forge_Frame sf, of;
+        lv2_atom_forge_sequence_head(&forge, &sf, 0);
+        lv2_atom_forge_frame_time(&forge, 0);
+        lv2_atom_forge_object(&forge, &of, 0, map_uri(NULL, LV2_PATCH__Set));
+        lv2_atom_forge_key(&forge, map_uri(NULL, LV2_PATCH__property));
+        lv2_atom_forge_urid(&forge, map_uri(NULL, "urn:libdisent:swap#model"));
+        lv2_atom_forge_key(&forge, map_uri(NULL, LV2_PATCH__value));
+        lv2_atom_forge_path(&forge, model, (uint32_t)strlen(model) + 1);
+        lv2_atom_forge_pop(&forge, &of);
+        lv2_atom_forge_pop(&forge, &sf);
+        const LV2_Worker_Interface *wi = k.d->extension_data(LV2_WORKER__interface);
+        CHECK(wi != NULL, "no worker interface");
+        n_work = 0;
+        n_alloc = n_free = n_lock = 0;
+        k.d->connect_port(k.h, P_CONTROL, seq_buf);
+        render(&k, y, x, 256, 256); /* run() schedules the load */
+        LV2_Atom_Sequence empty = {{sizeof(LV2_Atom_Sequence_Body), map_uri(NULL, LV2_ATOM__Sequence)}, {0, 0}};
+        k.d->connect_port(k.h, P_CONTROL, &empty);
+        CHECK(n_work == 1, "patch:Set scheduled %d jobs", n_work);
+        n_logs = 0;
+        resp_size = 0;
+        if (wi && n_work == 1) wi->work(k.h, respond, NULL, work_size[0], work_msg[0]); /* worker thread: may allocate */
+        CHECK(resp_size > 0 && strstr(last_log, "timbres"), "the worker did not load the model: %s", last_log);
+        n_work = 0;
+        armed = 1; /* work_response runs in the audio thread's context */
+        if (wi && resp_size) wi->work_response(k.h, resp_size, resp_msg);
+        armed = 0;
+        render(&k, y, x, 4096, 256);
+        CHECK(n_alloc == 0 && n_free == 0 && n_lock == 0, "the model swap allocated or locked on the audio thread");
+        CHECK(n_work == 1, "the old model was not handed to the worker (%d jobs)", n_work);
+        if (wi && n_work == 1) wi->work(k.h, respond, NULL, work_size[0], work_msg[0]); /* frees it */
+        for (size_t i = 0; i < 4096; i++) CHECK(isfinite(y[i]), "non-finite output after the swap");
+    }
     close_inst(&k);
     printf("rt_host: latency %g samples (%.1f ms); bypass is the input delayed by it\n", latency, 1000.0 * latency / rate);
 

@@ -1,6 +1,7 @@
 /* testutil.c - helpers for the Check suites. */
 #include "support/testutil.h"
 
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,14 +23,20 @@ void tu_fill(dsi_rng *r, float *x, size_t n)
     for (size_t i = 0; i < n; i++) x[i] = 2.0f * dsi_rng_uniform(r) - 1.0f;
 }
 
+static char tmp_dir[256];
+static pthread_once_t tmp_once = PTHREAD_ONCE_INIT;
+
+static void make_tmpdir(void)
+{
+    snprintf(tmp_dir, sizeof tmp_dir, "/tmp/dsn-test-XXXXXX");
+    if (!mkdtemp(tmp_dir)) snprintf(tmp_dir, sizeof tmp_dir, "/tmp");
+}
+
+/* once, even when test threads ask first (ThreadSanitizer saw the lazy fill race) */
 const char *tu_tmpdir(void)
 {
-    static char dir[256];
-    if (!dir[0]) {
-        snprintf(dir, sizeof dir, "/tmp/dsn-test-XXXXXX");
-        if (!mkdtemp(dir)) snprintf(dir, sizeof dir, "/tmp");
-    }
-    return dir;
+    pthread_once(&tmp_once, make_tmpdir);
+    return tmp_dir;
 }
 
 void tu_skip(const char *test_fn, const char *fmt, ...)

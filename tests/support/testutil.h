@@ -8,6 +8,8 @@
 
 #include "core/rng.h"
 
+#include "support/describe.h"
+
 /* Max |a_i - b_i| / (1 + |b_i|) over n values. */
 double tu_max_rel_err(const float *a, const float *b, size_t n);
 /* Fill with uniform(-1, 1) from a seeded rng. */

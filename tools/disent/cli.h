@@ -14,6 +14,44 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* descriptions by value (zeroed on failure) */
+static inline dsn_model_info cli_info(const dsn_model *m)
+{
+    dsn_model_info i = DSN_MODEL_INFO_INIT;
+    if (!m || dsn_model_describe(m, &i) != DSN_OK) i.family = NULL;
+    return i;
+}
+
+static inline dsn_part_info cli_part(const dsn_model *m, int p)
+{
+    dsn_part_info i = DSN_PART_INFO_INIT;
+    if (!m || dsn_model_part(m, &i, p) != DSN_OK) i.name = NULL;
+    return i;
+}
+
+static inline dsn_dataset_info cli_ds(const dsn_dataset *ds)
+{
+    dsn_dataset_info i = DSN_DATASET_INFO_INIT;
+    if (ds && dsn_dataset_describe(ds, &i) != DSN_OK) i.size = 0;
+    return i;
+}
+
+static inline int cli_obs_shape(const dsn_model *m, size_t *dims, int max)
+{
+    dsn_model_info i = DSN_MODEL_INFO_INIT;
+    if (!m || dsn_model_describe(m, &i) != DSN_OK) return 0;
+    for (int k = 0; dims && k < i.obs_ndim && k < max; k++) dims[k] = i.obs_shape[k];
+    return i.obs_ndim;
+}
+
+static inline int cli_ds_shape(const dsn_dataset *ds, size_t *dims, int max)
+{
+    dsn_dataset_info i = DSN_DATASET_INFO_INIT;
+    if (!ds || dsn_dataset_describe(ds, &i) != DSN_OK) return 0;
+    for (int k = 0; dims && k < i.obs_ndim && k < max; k++) dims[k] = i.obs_shape[k];
+    return i.obs_ndim;
+}
+
 /* ---- subcommands ---------------------------------------------------------- */
 int cmd_train(int argc, char **argv);
 int cmd_encode(int argc, char **argv);
@@ -23,6 +61,9 @@ int cmd_info(int argc, char **argv);
 int cmd_train_prior(int argc, char **argv);
 int cmd_sample(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
+/* `disent eval --metrics ...` (eval_metrics.c), dispatched by cmd_eval. */
+int cli_eval_metrics(int argc, char **argv);
+extern const char cli_eval_metrics_help[];
 int cmd_bank(int argc, char **argv);
 
 /* The training driver behind `train` and `train-prior` (cmd_train.c): prior = 0

@@ -32,12 +32,12 @@ static int list_bank(const dsn_model *m)
 {
     size_t n = dsn_model_bank_count(m);
     int p = -1;
-    for (int k = 0; k < dsn_model_num_parts(m); k++)
-        if (dsn_model_part_scope(m, k) == DSN_SCOPE_ITEM) {
+    for (int k = 0; k < cli_info(m).num_parts; k++)
+        if (cli_part(m, k).scope == DSN_SCOPE_ITEM) {
             p = k;
             break;
         }
-    int dim = p >= 0 ? dsn_model_part_dim(m, p) : 0;
+    int dim = p >= 0 ? cli_part(m, p).dim : 0;
     printf("timbre bank: %zu entries%s\n", n, n ? "" : " (add some with `disent bank MODEL CLIP... --name NAME`)");
     float *v = malloc(sizeof(float) * (size_t)(dim > 0 ? dim : 1));
     for (size_t i = 0; v && i < n; i++) {
@@ -126,22 +126,22 @@ int cmd_bank(int argc, char **argv)
             goto done;
         }
         int p = -1;
-        for (int k = 0; k < dsn_model_num_parts(m); k++)
-            if (dsn_model_part_scope(m, k) == DSN_SCOPE_ITEM) {
+        for (int k = 0; k < cli_info(m).num_parts; k++)
+            if (cli_part(m, k).scope == DSN_SCOPE_ITEM) {
                 p = k;
                 break;
             }
         if (p < 0) {
-            rc = cli_usage_error("bank", "the %s model has no static latent", dsn_model_family(m));
+            rc = cli_usage_error("bank", "the %s model has no static latent", cli_info(m).family);
             goto done;
         }
-        const char *part = dsn_model_part_name(m, p);
-        const size_t dim = (size_t)dsn_model_part_dim(m, p), obs = dsn_model_obs_size(m);
+        const char *part = cli_part(m, p).name;
+        const size_t dim = (size_t)cli_part(m, p).dim, obs = cli_info(m).obs_size;
         cli_data data = {0};
         data.audio_files = clips;
         data.n_audio_files = n_clips;
         if ((rc = cli_data_load_for(&data, "bank", &audio, m, &ds, &mask)) != 0) goto done;
-        size_t n = dsn_dataset_size(ds);
+        size_t n = cli_ds(ds).size;
         x = malloc(sizeof(float) * obs);
         v = malloc(sizeof(float) * dim);
         acc = calloc(dim, sizeof(float));
@@ -154,9 +154,9 @@ int cmd_bank(int argc, char **argv)
             goto done;
         }
         for (size_t i = 0; i < n; i++) {
-            if ((st = dsn_dataset_get(ds, i, x, obs, NULL)) != DSN_OK ||
-                (st = dsn_encode_part(s, e, x, 1, NULL, mask ? mask + i * T : NULL, part)) != DSN_OK ||
-                (st = dsn_encoding_get(e, part, "value", v, dim, NULL, NULL)) != DSN_OK) {
+            if ((st = dsn_dataset_get(ds, x, obs, NULL, i)) != DSN_OK ||
+                (st = dsn_encode(s, e, x, 1, &(dsn_batch_args){sizeof(dsn_batch_args), NULL, mask ? mask + i * T : NULL, part})) != DSN_OK ||
+                (st = dsn_encoding_get(e, v, dim, NULL, NULL, part, "value")) != DSN_OK) {
                 char what[600];
                 snprintf(what, sizeof what, "encoding '%s'", clips[i]);
                 rc = cli_fail(what, st);

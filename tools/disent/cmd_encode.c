@@ -28,7 +28,7 @@ static const char encode_help[] =
     "                      all rows in one call, so memory grows with the row count)\n"
     "  --batch N           observations per call without grouping (default 256)\n"
     "Sequence models: --audio FILE... encodes audio files (put MODEL first): each clip's\n"
-    "first T frames; a shorter clip is padded and the padding masked (dsn_encode_masked).\n"
+    "first T frames; a shorter clip is padded and the padding masked (dsn_encode with a mask).\n"
     "\n"
     "Example:\n"
     "  disent encode mnist.dsn --mnist data/mnist --test-set --index 0-999 --out enc/\n"
@@ -45,8 +45,8 @@ static int append(part_out *p, const dsn_encoding *e)
 {
     size_t rows = 0, dim = 1;
     int codes = !strcmp(p->field, "codes");
-    dsn_status st = codes ? dsn_encoding_get_codes(e, p->name, NULL, 0, &rows)
-                          : dsn_encoding_get(e, p->name, p->field, NULL, 0, &rows, &dim);
+    dsn_status st = codes ? dsn_encoding_get_codes(e, NULL, 0, &rows, p->name)
+                          : dsn_encoding_get(e, NULL, 0, &rows, &dim, p->name, p->field);
     if (st != DSN_OK) {
         char what[160];
         snprintf(what, sizeof what, "reading %s.%s", p->name, p->field);
@@ -62,8 +62,8 @@ static int append(part_out *p, const dsn_encoding *e)
         p->cap = cap;
     }
     /* codes are stored as int32 in the float buffer (same size) */
-    st = codes ? dsn_encoding_get_codes(e, p->name, (int32_t *)(void *)(p->data + p->rows), rows, NULL)
-               : dsn_encoding_get(e, p->name, p->field, p->data + p->rows * dim, rows * dim, NULL, NULL);
+    st = codes ? dsn_encoding_get_codes(e, (int32_t *)(void *)(p->data + p->rows), rows, NULL, p->name)
+               : dsn_encoding_get(e, p->data + p->rows * dim, rows * dim, NULL, NULL, p->name, p->field);
     if (st != DSN_OK)
         return cli_fail("reading an encoding", st);
     p->rows += rows;
@@ -134,21 +134,21 @@ int cmd_encode(int argc, char **argv)
     }
     if ((rc = cli_data_load_for(&data, "encode", &audio, m, &ds, &mask)) != 0) goto done;
     cli_is_sequence(m, &T, NULL);
-    obs = dsn_model_obs_size(m);
-    if (dsn_dataset_obs_size(ds) != obs) {
+    obs = cli_info(m).obs_size;
+    if (cli_ds(ds).obs_size != obs) {
         fprintf(stderr, "disent: encode: the data has observations of %zu floats, the model wants %zu\n",
-                dsn_dataset_obs_size(ds), obs);
+                cli_ds(ds).obs_size, obs);
         rc = 1;
         goto done;
     }
     if (index) {
-        if (cli_parse_ranges(index, dsn_dataset_size(ds), &idx, &n)) {
+        if (cli_parse_ranges(index, cli_ds(ds).size, &idx, &n)) {
             rc = cli_usage_error("encode", "--index '%s': rows in 0..%zu expected, e.g. 0-99,500", index,
-                                 dsn_dataset_size(ds) - 1);
+                                 cli_ds(ds).size - 1);
             goto done;
         }
     } else {
-        n = dsn_dataset_size(ds);
+        n = cli_ds(ds).size;
         idx = malloc((n + 1) * sizeof *idx);
         for (size_t i = 0; idx && i < n; i++) idx[i] = i;
     }
@@ -165,8 +165,8 @@ int cmd_encode(int argc, char **argv)
         fnames[nf++][len] = 0;
         f += len + (f[len] == ',');
     }
-    for (int p = 0; p < dsn_model_num_parts(m); p++) {
-        const char *name = dsn_model_part_name(m, p);
+    for (int p = 0; p < cli_info(m).num_parts; p++) {
+        const char *name = cli_part(m, p).name;
         int has_codes = cli_part_has_codes(m, name);
         if (has_codes) {
             parts[np].name = name;
@@ -198,7 +198,7 @@ int cmd_encode(int argc, char **argv)
     for (size_t off = 0; off < n; off += batch) {
         size_t k = n - off < batch ? n - off : batch;
         for (size_t i = 0; i < k; i++) {
-            if ((st = dsn_dataset_get(ds, idx[off + i], x + i * obs, obs, labels + off + i)) != DSN_OK) {
+            if ((st = dsn_dataset_get(ds, x + i * obs, obs, labels + off + i, idx[off + i])) != DSN_OK) {
                 rc = cli_fail("reading the data", st);
                 goto done;
             }
@@ -211,7 +211,7 @@ int cmd_encode(int argc, char **argv)
             rc = cli_usage_error("encode", "--group-by-label: the data has no labels");
             goto done;
         }
-        if ((st = dsn_encode_masked(s, e, x, k, group_by_label ? groups + off : NULL, mask ? mrows : NULL)) !=
+        if ((st = dsn_encode(s, e, x, k, &(dsn_batch_args){sizeof(dsn_batch_args), group_by_label ? groups + off : NULL, mask ? mrows : NULL, NULL})) !=
             DSN_OK) {
             rc = cli_fail("encoding", st);
             goto done;

@@ -11,6 +11,7 @@
 
 static const char eval_help[] =
     "usage: disent eval MODEL --swaps MANIFEST.csv --label COLUMN [--set KEY=VALUE]... [--quiet]\n"
+    "       disent eval [MODEL] --metrics LIST --factors F.npy ...   (see disent eval --metrics --help)\n"
     "\n"
     "Swap evaluation of a sequence model (DSAE, TS-DSAE) on the clips of a CSV manifest\n"
     "(a path column plus factor columns, as for `disent train --audio`). The clips whose\n"
@@ -39,6 +40,8 @@ static void result(const char *k, double v) { printf("RESULT %s %.4f\n", k, v); 
 
 int cmd_eval(int argc, char **argv)
 {
+    for (int i = 1; i < argc; i++) /* the factor-metrics mode has its own flags */
+        if (!strcmp(argv[i], "--metrics")) return cli_eval_metrics(argc, argv);
     const char *model_path = NULL, *manifest = NULL, *label = NULL;
     int quiet = 0;
     dsn_options *o = NULL;

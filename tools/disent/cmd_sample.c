@@ -44,14 +44,14 @@ static int write_parts(const dsn_model *m, const dsn_encoding *e, size_t n, cons
 {
     char path[1200], file[200];
     int rc = 0;
-    for (int p = 0; p < dsn_model_num_parts(m) && !rc; p++) {
-        const char *name = dsn_model_part_name(m, p);
+    for (int p = 0; p < cli_info(m).num_parts && !rc; p++) {
+        const char *name = cli_part(m, p).name;
         size_t rows = 0, dim = 0;
         float *v = NULL;
         int32_t *codes = NULL;
-        dsn_status st = dsn_encoding_get(e, name, "value", NULL, 0, &rows, &dim);
+        dsn_status st = dsn_encoding_get(e, NULL, 0, &rows, &dim, name, "value");
         if (st == DSN_OK && !(v = malloc(rows * dim * sizeof *v + 1))) st = DSN_E_NOMEM;
-        if (st == DSN_OK) st = dsn_encoding_get(e, name, "value", v, rows * dim, NULL, NULL);
+        if (st == DSN_OK) st = dsn_encoding_get(e, v, rows * dim, NULL, NULL, name, "value");
         if (st != DSN_OK) {
             free(v);
             return cli_fail("reading the latents", st);
@@ -63,9 +63,9 @@ static int write_parts(const dsn_model *m, const dsn_encoding *e, size_t n, cons
         rc = cli_npy_write_f32(path, v, shape, 2);
         if (!rc && has_codes) {
             size_t crow = 0;
-            st = dsn_encoding_get_codes(e, name, NULL, 0, &crow);
+            st = dsn_encoding_get_codes(e, NULL, 0, &crow, name);
             if (st == DSN_OK && !(codes = malloc(crow * sizeof *codes + 1))) st = DSN_E_NOMEM;
-            if (st == DSN_OK) st = dsn_encoding_get_codes(e, name, codes, crow, NULL);
+            if (st == DSN_OK) st = dsn_encoding_get_codes(e, codes, crow, NULL, name);
             if (st != DSN_OK) rc = cli_fail("reading the codes", st);
             else {
                 size_t cshape[2] = {n, n ? crow / n : 0};
@@ -80,7 +80,7 @@ static int write_parts(const dsn_model *m, const dsn_encoding *e, size_t n, cons
     if (rc) return rc;
     int32_t *g = malloc((n + 1) * sizeof *g);
     if (!g) return cli_fail("sample", DSN_E_NOMEM);
-    dsn_status st = dsn_encoding_groups(e, g, n);
+    dsn_status st = dsn_encoding_groups(e, g, n, NULL, NULL);
     if (st == DSN_OK) {
         size_t shape[1] = {n};
         cli_join(path, sizeof path, dir, "groups.npy");
@@ -163,7 +163,7 @@ int cmd_sample(int argc, char **argv)
         rc = cli_fail(path, st);
         goto done;
     }
-    int np = dsn_model_num_parts(m);
+    int np = cli_info(m).num_parts;
     if (part && (rc = cli_require_part("sample", m, part)) != 0) goto done;
     if (cli_view_for(m, image, &view)) {
         rc = 2;
@@ -176,16 +176,16 @@ int cmd_sample(int argc, char **argv)
         rc = cli_fail(temp_s && st != DSN_OK && strstr(dsn_last_error(), "temperature") ? "--temperature" : "--top-k", st);
         goto done;
     }
-    size_t obs_n = dsn_model_obs_size(m);
+    size_t obs_n = cli_info(m).obs_size;
     if (cli_data_given(&data)) {
         if ((rc = cli_data_load_for(&data, "sample", &audio, m, &ds, &mask)) != 0) goto done;
-        if (dsn_dataset_obs_size(ds) != obs_n) {
+        if (cli_ds(ds).obs_size != obs_n) {
             fprintf(stderr, "disent: sample: the data has observations of %zu floats, the model wants %zu\n",
-                    dsn_dataset_obs_size(ds), obs_n);
+                    cli_ds(ds).obs_size, obs_n);
             rc = 1;
             goto done;
         }
-        size_t size = dsn_dataset_size(ds);
+        size_t size = cli_ds(ds).size;
         if (index) {
             if (cli_parse_ranges(index, size, &idx, &n)) {
                 rc = cli_usage_error("sample", "--index '%s': rows in 0..%zu expected", index, size ? size - 1 : 0);
@@ -218,13 +218,13 @@ int cmd_sample(int argc, char **argv)
             goto done;
         }
         for (size_t i = 0; i < n; i++) {
-            if ((st = dsn_dataset_get(ds, idx[i], x + i * obs_n, obs_n, NULL)) != DSN_OK) {
+            if ((st = dsn_dataset_get(ds, x + i * obs_n, obs_n, NULL, idx[i])) != DSN_OK) {
                 rc = cli_fail("reading the data", st);
                 goto done;
             }
             if (mrows) memcpy(mrows + i * T, mask + idx[i] * T, T * sizeof *mrows);
         }
-        if ((st = dsn_encode_masked(s, e, x, n, NULL, mrows)) != DSN_OK) {
+        if ((st = dsn_encode(s, e, x, n, &(dsn_batch_args){sizeof(dsn_batch_args), NULL, mrows, NULL})) != DSN_OK) {
             rc = cli_fail("encoding", st);
             goto done;
         }
@@ -233,7 +233,7 @@ int cmd_sample(int argc, char **argv)
         goto done;
     }
     for (int p = 0; p < np; p++) {
-        const char *name = dsn_model_part_name(m, p);
+        const char *name = cli_part(m, p).name;
         if (part && strcmp(part, name) != 0) continue;
         if ((st = dsn_sample(s, e, name, seed + (uint64_t)p)) != DSN_OK) {
             snprintf(path, sizeof path, "sampling part '%s'", name);
@@ -241,7 +241,7 @@ int cmd_sample(int argc, char **argv)
             goto done;
         }
     }
-    if ((st = dsn_decode(s, e, obs, n * obs_n)) != DSN_OK) {
+    if ((st = dsn_decode(s, obs, n * obs_n, e)) != DSN_OK) {
         rc = cli_fail("decoding", st);
         goto done;
     }

@@ -59,12 +59,12 @@ static int load_source(source *s, const char *which, const dsn_dataset *data, co
         s->ds = data;
     }
     if (!s->ds) return cli_usage_error("swap", "no observations for %s: give DATA with --%s, or --%s-file", which, which, which);
-    if (dsn_dataset_obs_size(s->ds) != obs) {
+    if (cli_ds(s->ds).obs_size != obs) {
         fprintf(stderr, "disent: swap: %s has observations of %zu floats, the model wants %zu\n", which,
-                dsn_dataset_obs_size(s->ds), obs);
+                cli_ds(s->ds).obs_size, obs);
         return 1;
     }
-    size_t size = dsn_dataset_size(s->ds);
+    size_t size = cli_ds(s->ds).size;
     if (s->list) {
         if (cli_parse_ranges(s->list, size, &s->idx, &s->n))
             return cli_usage_error("swap", "--%s '%s': rows in 0..%zu expected", which, s->list, size ? size - 1 : 0);
@@ -79,7 +79,7 @@ static int load_source(source *s, const char *which, const dsn_dataset *data, co
     if (mask) s->mask = malloc(s->n * T * sizeof *s->mask + 1);
     if (!s->idx || !s->x || (mask && !s->mask)) return cli_fail("swap", DSN_E_NOMEM);
     for (size_t i = 0; i < s->n; i++) {
-        dsn_status st = dsn_dataset_get(s->ds, s->idx[i], s->x + i * obs, obs, NULL);
+        dsn_status st = dsn_dataset_get(s->ds, s->x + i * obs, obs, NULL, s->idx[i]);
         if (st != DSN_OK) return cli_fail("reading observations", st);
         if (mask) memcpy(s->mask + i * T, mask + s->idx[i] * T, T * sizeof *s->mask);
     }
@@ -138,7 +138,7 @@ int cmd_swap(int argc, char **argv)
         goto done;
     }
     if ((rc = cli_require_part("swap", m, part)) != 0) goto done;
-    int np = dsn_model_num_parts(m);
+    int np = cli_info(m).num_parts;
     if (cli_view_for(m, image, &view)) {
         rc = 2;
         goto done;
@@ -146,7 +146,7 @@ int cmd_swap(int argc, char **argv)
     size_t T = 0, D = 0;
     if ((rc = cli_require_wav_ok("swap", m, audio.wav, &T, &D)) != 0) goto done;
     if (cli_data_given(&data) && (rc = cli_data_load_for(&data, "swap", &audio, m, &ds, &mask)) != 0) goto done;
-    size_t obs = dsn_model_obs_size(m);
+    size_t obs = cli_info(m).obs_size;
     if ((rc = load_source(&a, "a", ds, mask, T, obs)) != 0 || (rc = load_source(&b, "b", ds, mask, T, obs)) != 0)
         goto done;
     size_t nmax = a.n > b.n ? a.n : b.n;
@@ -155,8 +155,8 @@ int cmd_swap(int argc, char **argv)
         rc = cli_fail("creating a session", st);
         goto done;
     }
-    if ((st = dsn_encode_masked(s, ea, a.x, a.n, NULL, a.mask)) != DSN_OK ||
-        (st = dsn_encode_masked(s, eb, b.x, b.n, NULL, b.mask)) != DSN_OK) {
+    if ((st = dsn_encode(s, ea, a.x, a.n, &(dsn_batch_args){sizeof(dsn_batch_args), NULL, a.mask, NULL})) != DSN_OK ||
+        (st = dsn_encode(s, eb, b.x, b.n, &(dsn_batch_args){sizeof(dsn_batch_args), NULL, b.mask, NULL})) != DSN_OK) {
         rc = cli_fail("encoding", st);
         goto done;
     }
@@ -174,7 +174,7 @@ int cmd_swap(int argc, char **argv)
         /* row i: every part from B[j], except `part` from A[i] */
         for (size_t j = 0; j < b.n; j++)
             for (int p = 0; p < np; p++) {
-                const char *name = dsn_model_part_name(m, p);
+                const char *name = cli_part(m, p).name;
                 int from_a = !strcmp(name, part);
                 st = dsn_encoding_copy_item(e, j, from_a ? ea : eb, from_a ? i : j, name);
                 if (st != DSN_OK) {
@@ -182,7 +182,7 @@ int cmd_swap(int argc, char **argv)
                     goto done;
                 }
             }
-        if ((st = dsn_decode(s, e, grid + i * b.n * obs, b.n * obs)) != DSN_OK) {
+        if ((st = dsn_decode(s, grid + i * b.n * obs, b.n * obs, e)) != DSN_OK) {
             rc = cli_fail("decoding", st);
             goto done;
         }
@@ -192,7 +192,7 @@ int cmd_swap(int argc, char **argv)
         goto done;
     }
     size_t shape[5] = {a.n, b.n};
-    int nd = 2 + dsn_model_obs_shape(m, shape + 2, 3);
+    int nd = 2 + cli_obs_shape(m, shape + 2, 3);
     cli_join(path, sizeof path, out, "swap.npy");
     if ((rc = cli_npy_write_f32(path, grid, shape, nd)) != 0) goto done;
     printf("swapped part '%s' of %zu A observations into %zu B observations: %s", part, a.n, b.n, path);

@@ -360,7 +360,7 @@ int cli_train_main(int argc, char **argv, int prior)
     if (c.valid > 0) {
         const char *seed_text = dsn_options_get(c.fit, "seed");
         uint64_t seed = seed_text ? strtoull(seed_text, NULL, 10) : 1;
-        if ((st = dsn_dataset_split(ds, c.valid, seed, dsn_dataset_num_groups(ds) > 0, &tr, &va)) != DSN_OK) {
+        if ((st = dsn_dataset_split(ds, &tr, &va, c.valid, seed, cli_ds(ds).num_groups > 0)) != DSN_OK) {
             rc = cli_fail("splitting off the validation set", st);
             goto done;
         }
@@ -373,12 +373,12 @@ int cli_train_main(int argc, char **argv, int prior)
             rc = cli_fail(what, st);
             goto done;
         }
-        if (c.family[0] && strcmp(c.family, dsn_model_family(m)) != 0) {
+        if (c.family[0] && strcmp(c.family, cli_info(m).family) != 0) {
             rc = cli_usage_error("train", "model = %s, but the checkpoint holds a %s model", c.family,
-                                 dsn_model_family(m));
+                                 cli_info(m).family);
             goto done;
         }
-        if (prior && (!dsn_model_stage(m) || strcmp(dsn_model_stage(m), "prior") != 0)) {
+        if (prior && (!cli_info(m).stage || strcmp(cli_info(m).stage, "prior") != 0)) {
             rc = cli_usage_error(cmd, "'%s' is not a checkpoint of the prior stage (resume it with disent train)",
                                  resume);
             goto done;
@@ -406,8 +406,8 @@ int cli_train_main(int argc, char **argv, int prior)
             rc = cli_fail(what, st);
             goto done;
         }
-        if (!dsn_model_stage(m)) {
-            fprintf(stderr, "disent: train-prior: the %s model has no prior stage (vq-vae has)\n", dsn_model_family(m));
+        if (!cli_info(m).stage) {
+            fprintf(stderr, "disent: train-prior: the %s model has no prior stage (vq-vae has)\n", cli_info(m).family);
             rc = 1;
             goto done;
         }
@@ -438,7 +438,7 @@ int cli_train_main(int argc, char **argv, int prior)
 
     if (prior) { /* --epochs N: N more epochs from the model's counter (dsn_fit continues from it) */
         char buf[32];
-        epoch0 = dsn_model_epoch(m);
+        epoch0 = cli_info(m).epoch;
         if (c.epochs < 1 || c.epochs > (1 << 30) - epoch0) {
             rc = cli_usage_error(cmd, "--epochs: a positive count expected");
             goto done;
@@ -472,10 +472,10 @@ int cli_train_main(int argc, char **argv, int prior)
     p.first_step = -1;
     p.steps_per_epoch = c.steps_per_epoch;
     if (!p.steps_per_epoch) { /* a guess until the first epoch has been measured */
-        size_t ngr = dsn_dataset_num_groups(train_set), bg = c.batch_groups ? (size_t)c.batch_groups : ngr < 16 ? ngr : 16;
+        size_t ngr = cli_ds(train_set).num_groups, bg = c.batch_groups ? (size_t)c.batch_groups : ngr < 16 ? ngr : 16;
         size_t batch = ngr ? bg * (size_t)c.group_size
                                                           : (size_t)c.batch_size;
-        p.steps_per_epoch = (int64_t)((dsn_dataset_size(train_set) + batch - 1) / batch);
+        p.steps_per_epoch = (int64_t)((cli_ds(train_set).size + batch - 1) / batch);
         if (p.steps_per_epoch < 1) p.steps_per_epoch = 1;
     } else {
         p.est_exact = 1;
@@ -490,14 +490,14 @@ int cli_train_main(int argc, char **argv, int prior)
     }
     if (!quiet) {
         size_t dims[3] = {0};
-        int nd = dsn_dataset_obs_shape(train_set, dims, 3);
+        int nd = cli_ds_shape(train_set, dims, 3);
         fprintf(stderr, "disent: %s %s model%s, %zu parameters; %zu training observations [",
-                resume ? "resuming a" : "training a", dsn_model_family(m),
-                prior ? " (prior stage)" : "", dsn_model_num_params(m), dsn_dataset_size(train_set));
+                resume ? "resuming a" : "training a", cli_info(m).family,
+                prior ? " (prior stage)" : "", cli_info(m).num_params, cli_ds(train_set).size);
         for (int i = 0; i < nd; i++) fprintf(stderr, "%s%zu", i ? ", " : "", dims[i]);
-        fprintf(stderr, "], %zu groups%s; %d epochs; checkpoint %s\n", dsn_dataset_num_groups(train_set),
+        fprintf(stderr, "], %zu groups%s; %d epochs; checkpoint %s\n", cli_ds(train_set).num_groups,
                 va ? " (+ validation)" : "", c.epochs, ckpt);
-        size_t ng = dsn_dataset_num_groups(train_set);
+        size_t ng = cli_ds(train_set).num_groups;
         if (ng) /* dsn_fit's rule: batch_groups defaults to min(16, groups); an explicit value is kept */
             fprintf(stderr, "disent: grouped batches (models that use groups): %d groups x %d members%s\n",
                     c.batch_groups ? c.batch_groups : (int)(ng < 16 ? ng : 16), c.group_size,
@@ -515,7 +515,7 @@ int cli_train_main(int argc, char **argv, int prior)
     double t0 = now();
     int64_t steps0 = dsn_optimizer_steps(opt);
     st = dsn_fit(m, opt, train_set, va, c.fit, cb_progress, &p);
-    int early = st == DSN_OK && !interrupted && dsn_model_epoch(m) < c.epochs;
+    int early = st == DSN_OK && !interrupted && cli_info(m).epoch < c.epochs;
     sigaction(SIGINT, &old_int, NULL);
     sigaction(SIGTERM, &old_term, NULL);
     if (p.tty && !quiet) fprintf(stderr, "\r\033[K");
@@ -532,7 +532,7 @@ int cli_train_main(int argc, char **argv, int prior)
             fprintf(stderr,
                     "disent: continue with: disent train-prior --resume %s --epochs %d --out %s [the same data and "
                     "fit options]\n",
-                    ckpt, c.epochs - dsn_model_epoch(m) > 0 ? c.epochs - dsn_model_epoch(m) : 1, out);
+                    ckpt, c.epochs - cli_info(m).epoch > 0 ? c.epochs - cli_info(m).epoch : 1, out);
         else
             fprintf(stderr,
                     "disent: continue with: disent train --resume %s --out %s [the same data and fit options]\n",
@@ -540,7 +540,7 @@ int cli_train_main(int argc, char **argv, int prior)
         rc = 130;
         goto done;
     }
-    if (early && !quiet) fprintf(stderr, "disent: early stop after epoch %d (no better validation loss)\n", dsn_model_epoch(m));
+    if (early && !quiet) fprintf(stderr, "disent: early stop after epoch %d (no better validation loss)\n", cli_info(m).epoch);
     const char *kb = dsn_options_get(c.fit, "keep_best");
     int saved_best = va && !(kb && (!strcmp(kb, "0") || !strcmp(kb, "false")));
     if ((st = dsn_model_save(m, NULL, out)) != DSN_OK) {
@@ -569,8 +569,8 @@ int cli_train_main(int argc, char **argv, int prior)
             if (!strcmp(names[i], "codebook.size")) K = (int)vals[i];
         }
         printf("prior: epochs %d-%d; bits_per_code %.4f (last training step), %.4f on the %s (%zu observations)",
-               epoch0 + 1, dsn_model_epoch(m), (double)p.bits_per_code, bits,
-               va ? "validation set" : "training data", dsn_dataset_size(eval));
+               epoch0 + 1, cli_info(m).epoch, (double)p.bits_per_code, bits,
+               va ? "validation set" : "training data", cli_ds(eval).size);
         if (K > 0) printf("; uniform prior log2 K = %.4f", log2((double)K));
         printf("\n");
     }

@@ -246,7 +246,7 @@ int cli_data_load(const cli_data *d, const char *cmd, const dsn_options *audio_o
         }
         for (size_t k = 0; k < n; k++) lab[k] = (int32_t)v[k];
         dsn_dataset *in = NULL;
-        st = dsn_dataset_select_labels(ds, lab, n, &in, NULL);
+        st = dsn_dataset_select_labels(ds, &in, NULL, lab, n);
         free(v);
         free(lab);
         dsn_dataset_free(ds);
@@ -260,11 +260,11 @@ int cli_data_load(const cli_data *d, const char *cmd, const dsn_options *audio_o
 /* ---- .npy: the library's reader and writer (dsn_npy_read / dsn_npy_write) ---------------- */
 int cli_require_part(const char *cmd, const dsn_model *m, const char *part)
 {
-    int np = dsn_model_num_parts(m);
+    int np = cli_info(m).num_parts;
     for (int p = 0; p < np; p++)
-        if (!strcmp(dsn_model_part_name(m, p), part)) return 0;
-    fprintf(stderr, "disent: %s: the %s model has no part '%s' (parts:", cmd, dsn_model_family(m), part);
-    for (int p = 0; p < np; p++) fprintf(stderr, " %s", dsn_model_part_name(m, p));
+        if (!strcmp(cli_part(m, p).name, part)) return 0;
+    fprintf(stderr, "disent: %s: the %s model has no part '%s' (parts:", cmd, cli_info(m).family, part);
+    for (int p = 0; p < np; p++) fprintf(stderr, " %s", cli_part(m, p).name);
     fprintf(stderr, ")\n");
     return 2;
 }
@@ -273,14 +273,14 @@ int cli_require_wav_ok(const char *cmd, const dsn_model *m, int wav, size_t *T, 
 {
     if (cli_is_sequence(m, T, D) || !wav) return 0;
     return cli_usage_error(cmd, "--wav: the %s model's observations are not [frames, n_mels] sequences",
-                           dsn_model_family(m));
+                           cli_info(m).family);
 }
 
 int cli_write_obs_npy(const char *dir, const char *name, const dsn_model *m, const float *obs, size_t n, char *path,
                       size_t path_cap)
 {
     size_t shape[4] = {n};
-    int nd = 1 + dsn_model_obs_shape(m, shape + 1, 3);
+    int nd = 1 + cli_obs_shape(m, shape + 1, 3);
     cli_join(path, path_cap, dir, name);
     return cli_npy_write_f32(path, obs, shape, nd);
 }
@@ -383,7 +383,7 @@ int cli_audio_arg(cli_audio *a, const char *cmd, int argc, char **argv, int *i)
 int cli_is_sequence(const dsn_model *m, size_t *T, size_t *D)
 {
     size_t dims[3] = {0};
-    if (dsn_model_obs_shape(m, dims, 3) != 2) return 0;
+    if (cli_obs_shape(m, dims, 3) != 2) return 0;
     if (T) *T = dims[0];
     if (D) *D = dims[1];
     return 1;
@@ -455,7 +455,7 @@ static int load_audio_files(const cli_data *d, const cli_audio *a, const dsn_mod
     size_t T, D, n = d->n_audio_files, obs;
     if (!cli_is_sequence(m, &T, &D)) {
         fprintf(stderr, "disent: audio files are observations of sequence models only (this is a %s model)\n",
-                dsn_model_family(m));
+                cli_info(m).family);
         return 1;
     }
     obs = T * D;
@@ -533,7 +533,7 @@ int cli_part_has_codes(const dsn_model *m, const char *part)
     dsn_encoding *e = NULL;
     size_t rows = 0;
     int has = dsn_encoding_create(&e, m, 1) == DSN_OK && dsn_encoding_prepare(e, 1, NULL) == DSN_OK &&
-              dsn_encoding_get_codes(e, part, NULL, 0, &rows) == DSN_OK;
+              dsn_encoding_get_codes(e, NULL, 0, &rows, part) == DSN_OK;
     dsn_encoding_free(e);
     dsn_clear_error();
     return has;

@@ -97,6 +97,34 @@ class dsn_swap_eval(Structure):
                                            "rpa_global", "rpa_local")])
 
 
+MAX_DIMS = 4  # DSN_MAX_DIMS
+
+
+class dsn_model_info(Structure):
+    _fields_ = [("struct_size", c_size_t), ("family", c_char_p), ("stage", c_char_p), ("num_params", c_size_t),
+                ("epoch", c_int), ("obs_ndim", c_int), ("obs_shape", c_size_t * MAX_DIMS), ("obs_size", c_size_t),
+                ("num_parts", c_int)]
+
+
+class dsn_part_info(Structure):
+    _fields_ = [("struct_size", c_size_t), ("name", c_char_p), ("dim", c_int), ("scope", c_int), ("kind", c_int)]
+
+
+class dsn_dataset_info(Structure):
+    _fields_ = [("struct_size", c_size_t), ("size", c_size_t), ("obs_size", c_size_t), ("obs_ndim", c_int),
+                ("obs_shape", c_size_t * MAX_DIMS), ("num_groups", c_size_t), ("has_labels", c_int),
+                ("has_mask", c_int)]
+
+
+class dsn_batch_args(Structure):
+    _fields_ = [("struct_size", c_size_t), ("groups", i32_p), ("mask", f32_p), ("part", c_char_p)]
+
+
+def sized(cls, **kw):
+    """A sized struct with struct_size set (the disent.h convention)."""
+    return cls(struct_size=ctypes.sizeof(cls), **kw)
+
+
 STATUS = "dsn_status"  # marker restype: c_int checked by _check_status
 
 # ---- the declarative table: name -> (restype, argtypes) ---------------------
@@ -121,17 +149,10 @@ FUNCTIONS = {
     # models
     "dsn_model_create": (STATUS, (POINTER(Model_p), c_char_p, Options_p)),
     "dsn_model_free": (None, (Model_p,)),
-    "dsn_model_family": (c_char_p, (Model_p,)),
     "dsn_model_families": (c_char_p, ()),
-    "dsn_model_epoch": (c_int, (Model_p,)),
     "dsn_model_options": (Options_p, (Model_p,)),
-    "dsn_model_num_params": (c_size_t, (Model_p,)),
-    "dsn_model_obs_size": (c_size_t, (Model_p,)),
-    "dsn_model_obs_shape": (c_int, (Model_p, size_p, c_int)),
-    "dsn_model_num_parts": (c_int, (Model_p,)),
-    "dsn_model_part_name": (c_char_p, (Model_p, c_int)),
-    "dsn_model_part_dim": (c_int, (Model_p, c_int)),
-    "dsn_model_part_scope": (c_int, (Model_p, c_int)),
+    "dsn_model_describe": (STATUS, (Model_p, POINTER(dsn_model_info))),
+    "dsn_model_part": (STATUS, (Model_p, POINTER(dsn_part_info), c_int)),
     "dsn_model_save": (STATUS, (Model_p, Optimizer_p, c_char_p)),
     "dsn_model_load": (STATUS, (POINTER(Model_p), c_char_p)),
     # timbre banks
@@ -160,25 +181,21 @@ FUNCTIONS = {
     "dsn_optimizer_set_lr": (STATUS, (Optimizer_p, c_float)),
     "dsn_optimizer_steps": (c_int64, (Optimizer_p,)),
     # training
-    "dsn_train_step": (STATUS, (Model_p, Optimizer_p, f32_p, c_size_t, i32_p, f32_p, f32_p)),
+    "dsn_train_step": (STATUS, (Model_p, Optimizer_p, f32_p, f32_p, c_size_t, POINTER(dsn_batch_args))),
     "dsn_train_terms": (c_int, (Model_p, POINTER(c_char_p), f32_p, c_int)),
     # sessions and encodings
     "dsn_session_create": (STATUS, (POINTER(Session_p), Model_p, c_size_t)),
     "dsn_session_free": (None, (Session_p,)),
     "dsn_encoding_create": (STATUS, (POINTER(Encoding_p), Model_p, c_size_t)),
     "dsn_encoding_free": (None, (Encoding_p,)),
-    "dsn_encoding_num_items": (c_size_t, (Encoding_p,)),
-    "dsn_encoding_num_groups": (c_size_t, (Encoding_p,)),
-    "dsn_encoding_groups": (STATUS, (Encoding_p, i32_p, c_size_t)),
-    "dsn_encode": (STATUS, (Session_p, Encoding_p, f32_p, c_size_t, i32_p)),
-    "dsn_encode_masked": (STATUS, (Session_p, Encoding_p, f32_p, c_size_t, i32_p, f32_p)),
-    "dsn_encode_part": (STATUS, (Session_p, Encoding_p, f32_p, c_size_t, i32_p, f32_p, c_char_p)),
-    "dsn_decode": (STATUS, (Session_p, Encoding_p, f32_p, c_size_t)),
+    "dsn_encoding_groups": (STATUS, (Encoding_p, i32_p, c_size_t, size_p, size_p)),
+    "dsn_encode": (STATUS, (Session_p, Encoding_p, f32_p, c_size_t, POINTER(dsn_batch_args))),
+    "dsn_decode": (STATUS, (Session_p, f32_p, c_size_t, Encoding_p)),
     "dsn_swap": (STATUS, (Encoding_p, Encoding_p, c_char_p)),
     "dsn_encoding_copy_item": (STATUS, (Encoding_p, c_size_t, Encoding_p, c_size_t, c_char_p)),
     "dsn_encoding_prepare": (STATUS, (Encoding_p, c_size_t, i32_p)),
     "dsn_sample": (STATUS, (Session_p, Encoding_p, c_char_p, c_uint64)),
-    "dsn_encoding_get": (STATUS, (Encoding_p, c_char_p, c_char_p, f32_p, c_size_t, size_p, size_p)),
+    "dsn_encoding_get": (STATUS, (Encoding_p, f32_p, c_size_t, size_p, size_p, c_char_p, c_char_p)),
     "dsn_encoding_set": (STATUS, (Encoding_p, c_char_p, c_char_p, f32_p, c_size_t)),
     # datasets
     "dsn_dataset_from_memory": (STATUS, (POINTER(Dataset_p), f32_p, c_size_t, size_p, c_int, i32_p, f32_p)),
@@ -187,14 +204,11 @@ FUNCTIONS = {
     "dsn_dataset_from_npy": (STATUS, (POINTER(Dataset_p), c_char_p, c_char_p)),
     "dsn_dataset_from_audio": (STATUS, (POINTER(Dataset_p), c_char_p, Options_p)),
     "dsn_dataset_load_audio": (STATUS, (POINTER(Dataset_p), c_char_p, c_char_p)),
-    "dsn_dataset_split": (STATUS, (Dataset_p, c_double, c_uint64, c_int, POINTER(Dataset_p), POINTER(Dataset_p))),
-    "dsn_dataset_select_labels": (STATUS, (Dataset_p, i32_p, c_size_t, POINTER(Dataset_p), POINTER(Dataset_p))),
+    "dsn_dataset_split": (STATUS, (Dataset_p, POINTER(Dataset_p), POINTER(Dataset_p), c_double, c_uint64, c_int)),
+    "dsn_dataset_select_labels": (STATUS, (Dataset_p, POINTER(Dataset_p), POINTER(Dataset_p), i32_p, c_size_t)),
     "dsn_dataset_free": (None, (Dataset_p,)),
-    "dsn_dataset_size": (c_size_t, (Dataset_p,)),
-    "dsn_dataset_obs_size": (c_size_t, (Dataset_p,)),
-    "dsn_dataset_num_groups": (c_size_t, (Dataset_p,)),
-    "dsn_dataset_obs_shape": (c_int, (Dataset_p, size_p, c_int)),
-    "dsn_dataset_get": (STATUS, (Dataset_p, c_size_t, f32_p, c_size_t, i32_p)),
+    "dsn_dataset_describe": (STATUS, (Dataset_p, POINTER(dsn_dataset_info))),
+    "dsn_dataset_get": (STATUS, (Dataset_p, f32_p, c_size_t, i32_p, c_size_t)),
     # the training loop
     "dsn_fit": (STATUS, (Model_p, Optimizer_p, Dataset_p, Dataset_p, Options_p, PROGRESS_FN, c_void_p)),
     # evaluation: classifiers, metrics, pitch
@@ -220,12 +234,11 @@ FUNCTIONS = {
     "dsn_audio_write": (STATUS, (c_char_p, f32_p, c_size_t, c_int, Options_p)),
     "dsn_audio_features": (STATUS, (f32_p, c_size_t, size_p, size_p, f32_p, c_size_t, c_int, Options_p)),
     "dsn_mel_to_audio": (STATUS, (f32_p, c_size_t, size_p, f32_p, c_size_t, c_size_t, Options_p)),
-    # VQ-VAE: codes and prior
+    # stages, options after creation, statistics, codes
     "dsn_model_set_stage": (STATUS, (Model_p, c_char_p)),
-    "dsn_model_stage": (c_char_p, (Model_p,)),
     "dsn_model_set_option": (STATUS, (Model_p, c_char_p, c_char_p)),
     "dsn_model_stats": (STATUS, (Model_p, POINTER(c_char_p), double_p, c_size_t, POINTER(c_size_t), Dataset_p)),
-    "dsn_encoding_get_codes": (STATUS, (Encoding_p, c_char_p, i32_p, c_size_t, size_p)),
+    "dsn_encoding_get_codes": (STATUS, (Encoding_p, i32_p, c_size_t, size_p, c_char_p)),
     "dsn_encoding_set_codes": (STATUS, (Encoding_p, c_char_p, i32_p, c_size_t)),
 }
 

@@ -15,9 +15,11 @@ import numpy as np
 from . import errors
 from ._arrays import as_f32, as_i32, batch, fptr, groups as _groups, iptr, shape_error
 from ._lib import (C, PROGRESS_FN, f32_p, Dataset_p, Encoding_p, Model_p, Optimizer_p, Options_p, Session_p, dec,
-                   dsn_allocator, ALLOC_FN, FREE_FN, enc)
+                   dsn_allocator, ALLOC_FN, FREE_FN, enc, dsn_model_info, dsn_part_info, dsn_dataset_info,
+                   dsn_batch_args, sized, MAX_DIMS)
 
-_MAX_DIMS = 3  # observation dims the C API reports (dsn_model_obs_shape, dsn_dataset_obs_shape)
+_MAX_DIMS = MAX_DIMS  # DSN_MAX_DIMS: observation dims of dsn_model_info / dsn_dataset_info
+_MAX_OBS_DIMS = 3  # dims of an observation dsn_dataset_from_memory accepts
 
 
 class Scope(enum.IntEnum):
@@ -27,6 +29,14 @@ class Scope(enum.IntEnum):
     FRAME = 2     # one row per frame of each observation
     POSITION = 3  # one row per code position of each observation
 
+
+
+def _batch_args(groups, mask, part):
+    """byref(dsn_batch_args) for the optional per-batch inputs, or None
+    (the arrays must stay alive during the call: the callers hold them)."""
+    if groups is None and mask is None and part is None:
+        return None
+    return byref(sized(dsn_batch_args, groups=iptr(groups), mask=fptr(mask), part=enc(part)))
 
 def _scope(v):
     try:
@@ -340,14 +350,19 @@ class Model(_Handle):
         super().close()
 
     # -- description
+    def _info(self):
+        info = sized(dsn_model_info)
+        C.dsn_model_describe(self._h, byref(info))
+        return info
+
     @property
     def family(self):
-        return dec(C.dsn_model_family(self._h))
+        return dec(self._info().family)
 
     @property
     def epoch(self):
         """Training epochs completed (saved with the model)."""
-        return C.dsn_model_epoch(self._h)
+        return self._info().epoch
 
     @property
     def options(self):
@@ -356,24 +371,26 @@ class Model(_Handle):
 
     @property
     def num_params(self):
-        return C.dsn_model_num_params(self._h)
+        return self._info().num_params
 
     @property
     def obs_size(self):
-        return C.dsn_model_obs_size(self._h)
+        return self._info().obs_size
 
     @property
     def obs_shape(self):
-        dims = (c_size_t * _MAX_DIMS)()
-        n = C.dsn_model_obs_shape(self._h, dims, _MAX_DIMS)
-        return tuple(dims[i] for i in range(min(n, _MAX_DIMS)))
+        info = self._info()
+        return tuple(info.obs_shape[i] for i in range(min(info.obs_ndim, _MAX_DIMS)))
 
     @property
     def parts(self):
         """The latent parts, as a tuple of Part(name, dim, scope)."""
-        h = self._h
-        return tuple(Part(dec(C.dsn_model_part_name(h, i)), C.dsn_model_part_dim(h, i),
-                          _scope(C.dsn_model_part_scope(h, i))) for i in range(C.dsn_model_num_parts(h)))
+        h, out = self._h, []
+        for i in range(self._info().num_parts):
+            p = sized(dsn_part_info)
+            C.dsn_model_part(h, byref(p), i)
+            out.append(Part(dec(p.name), p.dim, _scope(p.scope)))
+        return tuple(out)
 
     @property
     def part_names(self):
@@ -450,7 +467,7 @@ class Model(_Handle):
     def stage(self):
         """Training stage (e.g. "autoencoder"/"prior" for vq-vae,
         "constrained"/"full" for ts-dsae), None for a model without stages."""
-        return dec(C.dsn_model_stage(self._h))
+        return dec(self._info().stage)
 
     def set_stage(self, stage):
         """Switch the training stage by name (dsn_model_set_stage); make a new
@@ -494,7 +511,7 @@ class Model(_Handle):
             if m.shape != (n, T):
                 raise shape_error("train_step: mask must have shape (n, T) = (%d, %d), got %s" % (n, T, m.shape))
         loss = c_float()
-        C.dsn_train_step(self._h, optimizer._h, fptr(xa), n, iptr(g), fptr(m), byref(loss))
+        C.dsn_train_step(self._h, optimizer._h, byref(loss), fptr(xa), n, _batch_args(g, m, None))
         return loss.value
 
     def train_terms(self):
@@ -547,11 +564,11 @@ class Session(_Dependent):
             raise shape_error("encode: %d observations, the encoding holds %d" % (n, e.max_items))
         try:
             if part is not None:
-                C.dsn_encode_part(self._h, e._h, fptr(xa), n, iptr(g), fptr(ma), enc(part))
+                C.dsn_encode(self._h, e._h, fptr(xa), n, _batch_args(g, ma, part))
             elif ma is None:
-                C.dsn_encode(self._h, e._h, fptr(xa), n, iptr(g))
+                C.dsn_encode(self._h, e._h, fptr(xa), n, _batch_args(g, None, None))
             else:
-                C.dsn_encode_masked(self._h, e._h, fptr(xa), n, iptr(g), fptr(ma))
+                C.dsn_encode(self._h, e._h, fptr(xa), n, _batch_args(g, ma, None))
         except BaseException:
             if out is None:
                 e.close()
@@ -570,7 +587,7 @@ class Session(_Dependent):
                 raise TypeError("decode: out must be a writeable C-contiguous float32 numpy array")
             if out.size != n * m.obs_size:
                 raise shape_error("decode: out has %d floats, %d items need %s" % (out.size, n, shape))
-        C.dsn_decode(self._h, encoding._h, fptr(out), out.size)
+        C.dsn_decode(self._h, fptr(out), out.size, encoding._h)
         return out
 
     def sample(self, encoding, part, seed=0):
@@ -595,17 +612,21 @@ class Encoding(_Dependent):
 
     @property
     def num_items(self):
-        return C.dsn_encoding_num_items(self._h)
+        n = c_size_t()
+        C.dsn_encoding_groups(self._h, None, 0, byref(n), None)
+        return n.value
 
     @property
     def num_groups(self):
-        return C.dsn_encoding_num_groups(self._h)
+        g = c_size_t()
+        C.dsn_encoding_groups(self._h, None, 0, None, byref(g))
+        return g.value
 
     @property
     def groups(self):
         """Group row of each item (int32 array of num_items)."""
         out = np.empty(self.num_items, dtype=np.int32)
-        C.dsn_encoding_groups(self._h, iptr(out), out.size)
+        C.dsn_encoding_groups(self._h, iptr(out), out.size, None, None)
         return out
 
     def __len__(self):
@@ -618,7 +639,7 @@ class Encoding(_Dependent):
     def shape(self, part):
         """(rows, dim) of a part as currently held."""
         rows, dim = c_size_t(), c_size_t()
-        C.dsn_encoding_get(self._h, enc(part), b"value", None, 0, byref(rows), byref(dim))
+        C.dsn_encoding_get(self._h, None, 0, byref(rows), byref(dim), enc(part), b"value")
         return rows.value, dim.value
 
     def get(self, part, field="value", out=None):
@@ -626,7 +647,7 @@ class Encoding(_Dependent):
         given) float32 array of shape (rows, dim)."""
         h = self._h
         rows, dim = c_size_t(), c_size_t()
-        C.dsn_encoding_get(h, enc(part), enc(field), None, 0, byref(rows), byref(dim))
+        C.dsn_encoding_get(h, None, 0, byref(rows), byref(dim), enc(part), enc(field))
         shape = (rows.value, dim.value)
         if out is None:
             out = np.empty(shape, dtype=np.float32)
@@ -635,7 +656,7 @@ class Encoding(_Dependent):
             raise TypeError("get: out must be a writeable C-contiguous float32 numpy array")
         elif out.size != shape[0] * shape[1]:
             raise shape_error("get: out has %d floats, part %r is %s" % (out.size, part, shape))
-        C.dsn_encoding_get(h, enc(part), enc(field), fptr(out), out.size, None, None)
+        C.dsn_encoding_get(h, fptr(out), out.size, None, None, enc(part), enc(field))
         return out
 
     def set(self, part, data, field="value"):
@@ -663,9 +684,9 @@ class Encoding(_Dependent):
         positions per item)."""
         h = self._h
         rows = c_size_t()
-        C.dsn_encoding_get_codes(h, enc(part), None, 0, byref(rows))
+        C.dsn_encoding_get_codes(h, None, 0, byref(rows), enc(part))
         out = np.empty(rows.value, dtype=np.int32)
-        C.dsn_encoding_get_codes(h, enc(part), iptr(out), out.size, None)
+        C.dsn_encoding_get_codes(h, iptr(out), out.size, None, enc(part))
         n = self.num_items
         return out.reshape(n, -1) if n and out.size % n == 0 else out
 
@@ -674,7 +695,7 @@ class Encoding(_Dependent):
         the part's rows) and refresh its vectors from the codebook."""
         h = self._h
         rows = c_size_t()
-        C.dsn_encoding_get_codes(h, enc(part), None, 0, byref(rows))
+        C.dsn_encoding_get_codes(h, None, 0, byref(rows), enc(part))
         a = as_i32(codes, "set_codes: codes")
         if a.size != rows.value:
             raise shape_error("set_codes: part %r holds %d codes (%d items), got an array of shape %s"
@@ -763,7 +784,7 @@ class Dataset(_Handle):
 
     def __init__(self, x, labels=None, mask=None):
         a = as_f32(x, "Dataset: x")
-        if a.ndim < 2 or a.ndim > _MAX_DIMS + 1:
+        if a.ndim < 2 or a.ndim > _MAX_OBS_DIMS + 1:
             raise shape_error("Dataset: x must have shape (n, d1[, d2[, d3]]) (1 to 3 dims per observation), "
                               "got %s" % (a.shape,))
         n = a.shape[0]
@@ -836,38 +857,42 @@ class Dataset(_Handle):
     def split(self, valid_fraction, seed=0, stratified=False):
         """Random (optionally label-stratified) split: (train, valid)."""
         a, b = Dataset_p(), Dataset_p()
-        C.dsn_dataset_split(self._h, float(valid_fraction), int(seed) & 0xFFFFFFFFFFFFFFFF, 1 if stratified else 0,
-                            byref(a), byref(b))
+        C.dsn_dataset_split(self._h, byref(a), byref(b), float(valid_fraction), int(seed) & 0xFFFFFFFFFFFFFFFF,
+                            1 if stratified else 0)
         return Dataset._wrap(a), Dataset._wrap(b)
 
     def select_labels(self, labels):
         """(rows whose label is in labels, the other rows)."""
         lab = as_i32(np.atleast_1d(np.asarray(labels)), "select_labels: labels").ravel()
         a, b = Dataset_p(), Dataset_p()
-        C.dsn_dataset_select_labels(self._h, iptr(lab), lab.size, byref(a), byref(b))
+        C.dsn_dataset_select_labels(self._h, byref(a), byref(b), iptr(lab), lab.size)
         return Dataset._wrap(a), Dataset._wrap(b)
 
+    def _info(self):
+        info = sized(dsn_dataset_info)
+        C.dsn_dataset_describe(self._h, byref(info))
+        return info
+
     def __len__(self):
-        return C.dsn_dataset_size(self._h)
+        return self._info().size
 
     @property
     def obs_size(self):
-        return C.dsn_dataset_obs_size(self._h)
+        return self._info().obs_size
 
     @property
     def obs_shape(self):
-        dims = (c_size_t * _MAX_DIMS)()
-        n = C.dsn_dataset_obs_shape(self._h, dims, _MAX_DIMS)
-        return tuple(dims[i] for i in range(min(n, _MAX_DIMS)))
+        info = self._info()
+        return tuple(info.obs_shape[i] for i in range(min(info.obs_ndim, _MAX_DIMS)))
 
     @property
     def num_groups(self):
-        return C.dsn_dataset_num_groups(self._h)
+        return self._info().num_groups
 
     def label(self, i):
         """Label of item i (None if the dataset has none)."""
         lab = ctypes.c_int32()
-        C.dsn_dataset_get(self._h, self._index(i), None, 0, byref(lab))
+        C.dsn_dataset_get(self._h, None, 0, byref(lab), self._index(i))
         return None if lab.value < 0 else lab.value
 
     def _index(self, i):
@@ -890,7 +915,7 @@ class Dataset(_Handle):
         elif out.size != self.obs_size:
             raise shape_error("get: out has %d floats, an observation has %d" % (out.size, self.obs_size))
         lab = ctypes.c_int32()
-        C.dsn_dataset_get(self._h, i, fptr(out), out.size, byref(lab))
+        C.dsn_dataset_get(self._h, fptr(out), out.size, byref(lab), i)
         return out, (None if lab.value < 0 else lab.value)
 
     def __getitem__(self, i):
@@ -912,7 +937,7 @@ class Dataset(_Handle):
         h, size, lab = self._h, self.obs_size, ctypes.c_int32()
         get, base, stride, plab = C.dsn_dataset_get, x.ctypes.data, size * 4, byref(lab)
         for k, i in enumerate(idx):
-            get(h, i, ctypes.cast(base + k * stride, f32_p), size, plab)
+            get(h, ctypes.cast(base + k * stride, f32_p), size, plab, i)
             labels[k] = lab.value
         return x, labels
 

@@ -37,7 +37,7 @@ def factor_metrics(latents, factors, metrics="all", **options):
     (n, n_factors) (a 1-D factor array is one factor). Options as in the C
     call: continuous ("auto" | "none" | "all" | [indices]), bins (20),
     factor_bins (20), max_classes (64), train_fraction (0.8), seed (0),
-    trees (100), depth (3), lr (0.1), split_bins (32)."""
+    trees (100), depth (3), lr (0.1), split_bins (255)."""
     z = as_f32(latents, "latents")
     f = as_f32(factors, "factors")
     if z.ndim == 1:

@@ -6,8 +6,9 @@ import disent
 
 
 def small_model():
+    # z_norm and local_context need the whole clip: the streamable configuration turns them off
     return disent.Model("ts-dsae", frames=16, n_mels=16, v_dim=4, z_dim=3, hidden=[12], local_encoder="lstm",
-                        encoder_lstm=8, dec_hidden=[10])
+                        encoder_lstm=8, dec_hidden=[10], z_norm="none", local_context=0)
 
 
 AUDIO = {"n_fft": 512, "hop_length": 128, "n_mels": 16}
@@ -51,5 +52,6 @@ def test_stream_render_and_bypass():
         with pytest.raises(disent.InvalidArgumentError):
             s.set_timbre(0, 5, 0.5)
     with pytest.raises(disent.UnsupportedError, match="local_encoder"):
-        disent.Stream(disent.Model("ts-dsae", frames=16, n_mels=16, local_encoder="bilstm"), 48000, 256,
+        disent.Stream(disent.Model("ts-dsae", frames=16, n_mels=16, local_encoder="bilstm", z_norm="none",
+                                   local_context=0), 48000, 256,
                       target=np.zeros(16, np.float32), options=AUDIO)

@@ -1,0 +1,34 @@
+/* fuzz_npy.c - the .npy reader through dsn_dataset_from_npy: the input is
+ * the observations file; when it loads, the same bytes are tried as the
+ * labels file too. Seeds: small float32/int arrays of several shapes and
+ * byte orders (tests/fuzz/corpus/npy). */
+#include "fuzz_common.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    char path[320];
+    fuzz_path("x.npy", path, sizeof path);
+    fuzz_write(path, data, size);
+    dsn_clear_error();
+    dsn_dataset *ds = NULL;
+    dsn_status st = dsn_dataset_from_npy(&ds, path, NULL);
+    fuzz_check_status(st);
+    if (st == DSN_OK) {
+        size_t n = tu_ds(ds).size, d = tu_ds(ds).obs_size;
+        if (n && d && d < (1u << 20)) {
+            float *x = malloc(d * sizeof *x);
+            int32_t lab;
+            if (!x) abort();
+            fuzz_check_status(dsn_dataset_get(ds, x, d, &lab, n - 1));
+            free(x);
+        }
+        dsn_dataset_free(ds);
+        ds = NULL;
+        st = dsn_dataset_from_npy(&ds, path, path);
+        fuzz_check_status(st);
+        dsn_dataset_free(ds);
+    } else if (ds) {
+        abort();
+    }
+    return 0;
+}
