@@ -428,13 +428,13 @@ DSN_API DSN_NODISCARD dsn_status dsn_encoding_prepare(dsn_encoding *enc, size_t 
  * prior. DSN_E_STATE for an empty encoding. No allocation after the first
  * call. */
 DSN_API DSN_NODISCARD dsn_status dsn_sample(dsn_session *session, dsn_encoding *enc, const char *part, uint64_t seed);
-/* Copy a part's field ("value", "mean" or "logvar"; parts of codes have
- * "value" only) into out (len floats, else DSN_E_SHAPE); *rows and *dim
+/* Copy a part's field ("value", "mean" or "logvar", NULL = "value"; parts
+ * of codes have "value" only) into out (len floats, else DSN_E_SHAPE); *rows and *dim
  * (may be NULL) get its size; out may be NULL to ask the size. No
  * allocation. */
 DSN_API DSN_NODISCARD dsn_status dsn_encoding_get(const dsn_encoding *enc, float *out, size_t len, size_t *rows,
                                                   size_t *dim, const char *part, const char *field);
-/* Overwrite a part's field with rows x dim finite floats (rows must match
+/* Overwrite a part's field (NULL = "value") with rows x dim finite floats (rows must match
  * the part's current rows, else DSN_E_SHAPE; non-finite: DSN_E_NUMERIC).
  * No allocation. */
 DSN_API DSN_NODISCARD dsn_status dsn_encoding_set(dsn_encoding *enc, const char *part, const char *field,
@@ -648,6 +648,14 @@ DSN_API DSN_NODISCARD dsn_status dsn_dataset_get(const dsn_dataset *ds, float *x
 typedef int (*dsn_progress_fn)(void *user, int epoch, int64_t step, int epoch_end, int n_terms,
                                const char *const *names, const float *values);
 
+/* The model family's own dsn_fit defaults as "key=value, ..." text (static,
+ * never freed), read by dsn_fit before the caller's options; "" when the
+ * family uses dsn_fit's defaults above. DSAE and TS-DSAE count fixed-size
+ * epochs ("batch_size=32, steps_per_epoch=50, epochs=40"), so a schedule
+ * trains for the same number of steps whatever the data set's size. NULL
+ * model: "". No allocation; thread-safe. */
+DSN_API const char *dsn_fit_defaults(const dsn_model *model);
+
 /* Train for epochs with batches drawn from train:
  *  - a dataset with labels/groups: batch_groups groups x group_size (16)
  *    members, sampled with a seeded RNG (groups smaller than group_size are
@@ -671,13 +679,6 @@ typedef int (*dsn_progress_fn)(void *user, int epoch, int64_t step, int epoch_en
  * Resuming: a model and optimizer loaded from a checkpoint continue from the
  * epoch after the saved one. Allocates its batch buffers once at the start;
  * no allocation per step after the first. valid may be NULL. */
-/* The model family's own dsn_fit defaults as "key=value, ..." text (static,
- * never freed), read by dsn_fit before the caller's options; "" when the
- * family uses dsn_fit's defaults above. DSAE and TS-DSAE count fixed-size
- * epochs ("batch_size=32, steps_per_epoch=50, epochs=40"), so a schedule
- * trains for the same number of steps whatever the data set's size. NULL
- * model: "". No allocation; thread-safe. */
-DSN_API const char *dsn_fit_defaults(const dsn_model *model);
 DSN_API DSN_NODISCARD dsn_status dsn_fit(dsn_model *model, dsn_optimizer *opt, const dsn_dataset *train,
                                          const dsn_dataset *valid, const dsn_options *opts,
                                          dsn_progress_fn progress, void *user);
@@ -846,7 +847,7 @@ DSN_API DSN_NODISCARD dsn_status dsn_pitch_track(float *f0, size_t len, size_t *
  * ceiling of the inversion), of the reconstruction, of the global swap
  * (against i's pitch) and of the local swap (against j's). */
 typedef struct dsn_swap_eval {
-    size_t size;              /* set by the caller to sizeof(dsn_swap_eval) */
+    size_t struct_size;       /* set by the caller to sizeof(dsn_swap_eval) (0: the first version) */
     size_t n_train, n_eval;   /* windows that fitted the classifier / were evaluated */
     size_t n_classes;         /* classes of the label column among the training windows */
     size_t n_truth;           /* evaluated global swaps that have a rendered truth */

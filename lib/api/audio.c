@@ -54,6 +54,10 @@ dsn_status dsn_audio_write(const char *path, const float *samples, size_t n, int
     if (st != DSN_OK) return fail(st, where);
     dsi_opt_enum(&r, "format", &fmt, formats);
     st = dsi_optr_finish(&r);
+    /* sizes before the scan of the samples (tests/test_badargs.c) */
+    if (st == DSN_OK && (n > DSI_AUDIO_MAX_SAMPLES || sample_rate < 1 || sample_rate > 1000000))
+        st = dsi_error(DSN_E_INVALID, "%zu samples at %d Hz is out of range (at most %zu samples, 1 Hz .. 1 MHz)", n,
+                       sample_rate, DSI_AUDIO_MAX_SAMPLES);
     if (st == DSN_OK) st = check_finite(samples, n, "sample");
     if (st == DSN_OK) st = dsi_audio_write(path, samples, n, sample_rate, (dsi_audio_format)fmt);
     return st == DSN_OK ? st : fail(st, where);

@@ -499,6 +499,8 @@ dsn_status dsi_dataset_split_by_labels(const dsi_dataset *ds, const int32_t *val
 {
     DSI_CHECK_NULL(ds, "dataset");
     if (!values || n_values == 0) return dsi_error(DSN_E_INVALID, "the label set must not be empty");
+    /* (n_values * 4 would overflow: found by tests/test_badargs.c) */
+    if (n_values > ((size_t)1 << 32)) return dsi_error(DSN_E_INVALID, "%zu label values is more than int32 has", n_values);
     if (!ds->labels && !ds->group_ids) return dsi_error(DSN_E_STATE, "splitting by labels needs labels");
     if (!in && !out) return DSN_OK;
     int32_t *set = dsi_malloc(n_values * sizeof *set);

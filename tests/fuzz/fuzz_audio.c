@@ -28,7 +28,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (!isfinite(x[i])) abort();
     dsn_audio_free(x);
     if (n < 200000) {
-        /* the resampler and the features of the first second */
+        /* the resampler and the features of the first second (x is left
+         * untouched by a failed read: reset it) */
+        x = NULL;
         st = dsn_audio_read(&x, &n, &rate, path, 8000);
         fuzz_check_status(st);
         if (st == DSN_OK && n > 0) {

@@ -14,7 +14,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 1) return 0;
     const char *family = families[data[0] & 3];
-    int via_file = data[0] & 4, optimizer = data[0] & 8;
+    int via_file = data[0] & 4, optimizer = data[0] & 8, sgd = data[0] & 16;
     data++;
     size--;
     char *text = malloc(size + 1);
@@ -44,7 +44,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             dsn_model *m = NULL;
             if (dsn_model_create(&m, "ml-vae", NULL) != DSN_OK) abort();
             dsn_optimizer *opt = NULL;
-            st = dsn_optimizer_create(&opt, m, (data[0] & 16) ? "sgd" : "adam", o);
+            st = dsn_optimizer_create(&opt, m, sgd ? "sgd" : "adam", o);
             fuzz_check_status(st);
             dsn_optimizer_free(opt);
             dsn_model_free(m);
