@@ -146,21 +146,27 @@ START_TEST(options_parts_and_sizes)
     m = make("ts-dsae", "seed=1, config=paper");
     ck_assert_uint_eq(tu_info(m).num_params, 3 * enc + prior + dec); /* + the snapshot */
     dsn_model_free(m);
-    /* config=default: the z head reads the local features of 5 frames (4 x 64
+    /* config=default has the paper's networks (obs_var and C differ); with
+     * local_context 2 the z head reads the local features of 5 frames (4 x 64
      * x 32 more weights), FiLM maps v to 2 x 64 per decoder hidden layer */
     m = make("ts-dsae", "seed=1");
-    ck_assert_uint_eq(tu_info(m).num_params, 3 * enc + prior + dec + 4 * 64 * 32 + 2 * (16 * 128 + 128));
-    {   /* the whole-clip options cannot stream, and say which option to change */
+    ck_assert_uint_eq(tu_info(m).num_params, 3 * enc + prior + dec);
+    {
         size_t ns;
         int part, frame;
+        ck_assert_int_eq(m->vt->stream_check(m, &ns, &part, &frame), DSN_OK); /* the default streams */
+        dsn_model_free(m);
+        m = make("ts-dsae", "seed=1, local_context=2, decoder_film=1");
+        ck_assert_uint_eq(tu_info(m).num_params, 3 * enc + prior + dec + 4 * 64 * 32 + 2 * (16 * 128 + 128));
+        /* the whole-clip options cannot stream, and say which option to change */
         ck_assert_int_eq(m->vt->stream_check(m, &ns, &part, &frame), DSN_E_UNSUPPORTED);
         ck_assert_ptr_nonnull(strstr(dsn_last_error(), "local_context"));
         dsn_model_free(m);
-        m = make("ts-dsae", "seed=1, local_context=0");
+        m = make("ts-dsae", "seed=1, z_norm=mean");
         ck_assert_int_eq(m->vt->stream_check(m, &ns, &part, &frame), DSN_E_UNSUPPORTED);
         ck_assert_ptr_nonnull(strstr(dsn_last_error(), "z_norm"));
         dsn_model_free(m);
-        m = make("ts-dsae", "seed=1, local_context=0, z_norm=none"); /* FiLM streams */
+        m = make("ts-dsae", "seed=1, decoder_film=1"); /* FiLM streams */
         ck_assert_int_eq(m->vt->stream_check(m, &ns, &part, &frame), DSN_OK);
     }
     dsn_model_free(m);

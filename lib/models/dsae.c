@@ -70,9 +70,9 @@
 /* config=default (docs/tsdsae.md, "Ablation"): what differs from config=paper */
 #define DSAE_DEFAULT_OBS_VAR 0.05f
 #define DSAE_DEFAULT_CONSTRAINED 10
-#define DSAE_DEFAULT_FILM 1
-#define DSAE_DEFAULT_ZNORM 1
-#define DSAE_DEFAULT_CONTEXT 2
+#define DSAE_DEFAULT_FILM 0
+#define DSAE_DEFAULT_ZNORM 0
+#define DSAE_DEFAULT_CONTEXT 0
 
 enum { ENC_MLP = 0, ENC_LSTM = 1, ENC_BILSTM = 2 };
 enum { SCALE_MEAN = 0, SCALE_SUM = 1 };
