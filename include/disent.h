@@ -847,7 +847,7 @@ DSN_API DSN_NODISCARD dsn_status dsn_pitch_track(float *f0, size_t len, size_t *
  * ceiling of the inversion), of the reconstruction, of the global swap
  * (against i's pitch) and of the local swap (against j's). */
 typedef struct dsn_swap_eval {
-    size_t size;              /* set by the caller to sizeof(dsn_swap_eval) */
+    size_t struct_size;       /* set by the caller to sizeof(dsn_swap_eval) (0: the first version) */
     size_t n_train, n_eval;   /* windows that fitted the classifier / were evaluated */
     size_t n_classes;         /* classes of the label column among the training windows */
     size_t n_truth;           /* evaluated global swaps that have a rendered truth */

@@ -16,8 +16,14 @@ step "layers: every #include against the table in docs/design.md"
 tests/layers/test-check-layers.sh
 tests/scripts/test-run-suites.sh
 
+step "public header: a doc comment on every DSN_API function, no family names, sized structs"
+/usr/bin/python3 scripts/check-api.py
+
 step "make (gcc, -Werror) + suites"
 make -j"$JOBS" BUILD="$OUT/gcc" CFLAGS=-Werror test
+
+step "ABI: no change to the baseline abi/libdisent.abi (additions allowed)"
+scripts/check-abi.sh "$OUT/gcc/libdisent.so.$(scripts/version.sh)"
 
 step "LV2 plugin: no allocation or mutex lock in run() over a 60-s render (tests/lv2/rt_host.c)"
 make -j"$JOBS" BUILD="$OUT/gcc" CFLAGS=-Werror test-lv2

@@ -10,6 +10,7 @@ PKGS=(
   libkissfft-dev libsndfile1-dev libsamplerate0-dev
   libfluidsynth-dev fluidsynth musescore-general-soundfont-small timgm6mb-soundfont espeak-ng
   check valgrind
+  abigail-tools   # abidw / abidiff: the ABI baseline check (scripts/check-abi.sh)
   lv2-dev lilv-utils   # the LV2 plugin (examples/lv2) and its real-host proof (lv2apply, lv2bench)
   python3-numpy python3-pytest python3-matplotlib python3-tqdm
   python3-sklearn   # its copy of the 8x8 digits (tests/test_mlvae.c); the metrics reference test

@@ -89,7 +89,7 @@ static dsn_status eval(dsn_model *m, const char *manifest, const char *opts, dsn
     ck_assert_int_eq(dsn_options_create(&o), DSN_OK);
     if (opts) ck_assert_int_eq(dsn_options_parse(o, opts), DSN_OK);
     memset(r, 0, sizeof *r);
-    r->size = sizeof *r;
+    r->struct_size = sizeof *r;
     dsn_status st = dsn_eval_swaps(r, m, manifest, o);
     dsn_options_free(o);
     return st;
@@ -178,7 +178,7 @@ START_TEST(bad_input)
     ck_assert_int_eq(eval(m, path_in("factors.csv"), "label=instrument, eval=test", &r), DSN_E_INVALID);
     /* too small a report */
     memset(&r, 0, sizeof r);
-    r.size = sizeof r - 8;
+    r.struct_size = sizeof r - 8;
     ck_assert_int_eq(dsn_eval_swaps(&r, m, path_in("factors.csv"), NULL), DSN_E_INVALID);
     ck_assert_int_eq(dsn_eval_swaps(NULL, m, path_in("factors.csv"), NULL), DSN_E_INVALID);
 

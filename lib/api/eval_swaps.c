@@ -4,6 +4,7 @@
  * Built only on the public calls (encode, decode, classifiers, F1, pitch,
  * mel inversion) plus the audio-set loader, so a host that wants a variant
  * can follow the same steps (docs/evaluation.md). */
+#include "api/check.h"
 #include "core/options.h"
 #include "audio/dataset.h"
 #include "audio/io.h"
@@ -579,12 +580,12 @@ dsn_status dsn_eval_swaps(dsn_swap_eval *out, dsn_model *model, const char *mani
     DSI_CHECK_NULL(out, "dsn_eval_swaps: out");
     DSI_CHECK_NULL(model, "dsn_eval_swaps: model");
     DSI_CHECK_NULL(manifest, "dsn_eval_swaps: manifest");
-    if (out->size < sizeof(dsn_swap_eval))
-        return dsi_error(DSN_E_INVALID, "dsn_eval_swaps: out->size is %zu, set it to sizeof(dsn_swap_eval) = %zu",
-                         out->size, sizeof(dsn_swap_eval));
+    size_t have;
+    dsn_status st0 = dsi_sized(&have, out->struct_size, sizeof(dsn_swap_eval), "dsn_eval_swaps");
+    if (st0 != DSN_OK) return st0;
     dsn_swap_eval r;
     memset(&r, 0, sizeof r);
-    r.size = sizeof r;
+    r.struct_size = have;
     ev e;
     memset(&e, 0, sizeof e);
     e.model = model;
@@ -594,6 +595,6 @@ dsn_status dsn_eval_swaps(dsn_swap_eval *out, dsn_model *model, const char *mani
         dsi_error_prefix("dsn_eval_swaps");
         return st;
     }
-    *out = r;
+    dsi_sized_out(out, &r, have, sizeof r);
     return DSN_OK;
 }

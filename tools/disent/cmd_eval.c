@@ -97,7 +97,7 @@ int cmd_eval(int argc, char **argv)
     }
     dsn_swap_eval r;
     memset(&r, 0, sizeof r);
-    r.size = sizeof r;
+    r.struct_size = sizeof r;
     st = dsn_eval_swaps(&r, m, manifest, o);
     dsn_options_free(o);
     dsn_model_free(m);

@@ -87,7 +87,7 @@ class dsn_allocator(Structure):
 
 
 class dsn_swap_eval(Structure):
-    _fields_ = ([("size", c_size_t), ("n_train", c_size_t), ("n_eval", c_size_t), ("n_classes", c_size_t),
+    _fields_ = ([("struct_size", c_size_t), ("n_train", c_size_t), ("n_eval", c_size_t), ("n_classes", c_size_t),
                  ("n_truth", c_size_t), ("n_pitch", c_size_t), ("n_pitch_frames", c_size_t),
                  ("pitch_reference", c_int), ("n_short_clips", c_size_t), ("n_masked_frames", c_size_t),
                  ("n_dropped_frames", c_size_t), ("n_skipped_clips", c_size_t)]

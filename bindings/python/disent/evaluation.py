@@ -176,7 +176,7 @@ def eval_swaps(model, manifest, label, options=None, **kw):
     seed, cache, threads, bad_clips and the feature keys."""
     o = Options.of(options, label=label, **kw)
     r = dsn_swap_eval()
-    r.size = ctypes.sizeof(dsn_swap_eval)
+    r.struct_size = ctypes.sizeof(dsn_swap_eval)
     try:
         C.dsn_eval_swaps(byref(r), model._h, enc(str(manifest)), _opts_ptr(o))
     finally:
