@@ -211,6 +211,34 @@ DSN_API const char *dsn_options_get(const dsn_options *opts, const char *key);
 DSN_API size_t dsn_options_count(const dsn_options *opts);
 DSN_API const char *dsn_options_key(const dsn_options *opts, size_t i);
 
+/* ---- option keys: what each reader accepts ------------------------------------
+ * `what` is a model family ("ml-vae", ...; see dsn_model_families), "fit"
+ * (dsn_fit) or an optimizer kind ("sgd", "adam", "adamw"). The keys listed
+ * are those the library reads: with no options, and with each other value of
+ * every enum and bool option (such a key says so in `requires`). */
+typedef struct dsn_option_info {
+    size_t struct_size;        /* set by the caller: sizeof(dsn_option_info) */
+    const char *key;           /* e.g. "content_dim" */
+    const char *type;          /* "int", "int64", "uint64", "float", "bool", "enum", "string", "ints" */
+    const char *default_value; /* as text, as dsn_options_set takes it ("" for an empty list) */
+    double min, max;           /* accepted range (of each entry for "ints"; the longest length for
+                                * "string"); 0, 0 for "bool" and "enum" */
+    const char *choices;       /* "enum": the names, '|'-separated; NULL otherwise */
+    const char *doc;           /* one line of documentation */
+    const char *requires;      /* NULL, or "key=value": the key is read only under that option */
+} dsn_option_info;
+#define DSN_OPTION_INFO_INIT {sizeof(dsn_option_info), NULL, NULL, NULL, 0, 0, NULL, NULL, NULL}
+/* The number of keys of `what` into *count. DSN_E_INVALID for an unknown
+ * `what`. The first call for a `what` builds its table (it creates a model
+ * with the defaults, and frees it); later calls only read it. Any thread.
+ * All strings are static: valid until the library is unloaded. */
+DSN_API DSN_NODISCARD dsn_status dsn_option_count(size_t *count, const char *what);
+/* Key `index` (0 .. count-1, in the order the library reads them) of
+ * `what` into *info; info->struct_size must be set (fields beyond it are
+ * not written). DSN_E_INVALID for an unknown `what`, an index out of range
+ * or a struct_size smaller than the first version of the struct. */
+DSN_API DSN_NODISCARD dsn_status dsn_option_describe(dsn_option_info *info, const char *what, size_t index);
+
 /* ==== models ===================================================================
  * A model is created by family name and options:
  *   "ml-vae"   grouped observations: parts "content" (per group) and "style" (per item)

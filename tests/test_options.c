@@ -3,6 +3,7 @@
 #include "disent.h"
 #include "support/testutil.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -94,12 +95,171 @@ START_TEST(typed_readers_and_unknown_keys)
 }
 END_TEST
 
+/* ---- introspection: dsn_option_count / dsn_option_describe ---- */
+
+static const char *const whats[] = {"ml-vae", "vq-vae", "dsae", "ts-dsae", "fit", "sgd", "adam", "adamw"};
+
+static int is_model(const char *w) { return strcmp(w, "fit") && strcmp(w, "sgd") && strcmp(w, "adam") && strcmp(w, "adamw"); }
+
+START_TEST(describe_lists_documented_keys)
+{
+    static const char *const types[] = {"int", "int64", "uint64", "float", "bool", "enum", "string", "ints"};
+    for (size_t w = 0; w < sizeof whats / sizeof *whats; w++) {
+        size_t n = 0;
+        ck_assert_int_eq(dsn_option_count(&n, whats[w]), DSN_OK);
+        ck_assert_uint_gt(n, 5);
+        for (size_t i = 0; i < n; i++) {
+            dsn_option_info o = DSN_OPTION_INFO_INIT;
+            ck_assert_int_eq(dsn_option_describe(&o, whats[w], i), DSN_OK);
+            ck_assert_ptr_nonnull(o.key);
+            ck_assert_ptr_nonnull(o.default_value);
+            ck_assert_msg(o.doc && strcmp(o.doc, "(undocumented)") && strlen(o.doc) > 5, "%s: key '%s' has no doc line",
+                          whats[w], o.key);
+            int known = 0;
+            for (size_t t = 0; t < sizeof types / sizeof *types; t++) known |= !strcmp(o.type, types[t]);
+            ck_assert_msg(known, "%s.%s: type %s", whats[w], o.key, o.type);
+            ck_assert((strcmp(o.type, "enum") == 0) == (o.choices != NULL));
+            ck_assert(o.min <= o.max);
+            for (size_t j = 0; j < i; j++) { /* each key once */
+                dsn_option_info p = DSN_OPTION_INFO_INIT;
+                ck_assert_int_eq(dsn_option_describe(&p, whats[w], j), DSN_OK);
+                ck_assert_str_ne(p.key, o.key);
+            }
+        }
+        dsn_option_info o = DSN_OPTION_INFO_INIT;
+        ck_assert_int_eq(dsn_option_describe(&o, whats[w], n), DSN_E_INVALID);
+    }
+    /* known entries */
+    dsn_option_info o = DSN_OPTION_INFO_INIT;
+    size_t n;
+    ck_assert_int_eq(dsn_option_count(&n, "ml-vae"), DSN_OK);
+    int found = 0;
+    for (size_t i = 0; i < n; i++) {
+        ck_assert_int_eq(dsn_option_describe(&o, "ml-vae", i), DSN_OK);
+        if (!strcmp(o.key, "content_dim")) {
+            found = 1;
+            ck_assert_str_eq(o.type, "int");
+            ck_assert_str_eq(o.default_value, "10");
+            ck_assert(o.min == 1 && o.max == 4096);
+        }
+        if (!strcmp(o.key, "likelihood")) ck_assert_str_eq(o.choices, "bernoulli|gaussian");
+    }
+    ck_assert(found);
+    /* a key read only under another enum value (vq-vae layout=sequence) is listed */
+    ck_assert_int_eq(dsn_option_count(&n, "vq-vae"), DSN_OK);
+    found = 0;
+    for (size_t i = 0; i < n; i++) {
+        ck_assert_int_eq(dsn_option_describe(&o, "vq-vae", i), DSN_OK);
+        if (!strcmp(o.key, "features")) {
+            found = 1;
+            ck_assert_str_eq(o.requires, "layout=sequence");
+        }
+        if (!strcmp(o.key, "num_codes")) ck_assert_ptr_null(o.requires);
+    }
+    ck_assert(found);
+}
+END_TEST
+
+/* Every default, given back as an option, is accepted; every bound is
+ * enforced: just outside it the creation fails with DSN_E_OPTION. */
+START_TEST(describe_defaults_parse_and_bounds_hold)
+{
+    for (size_t w = 0; w < sizeof whats / sizeof *whats; w++) {
+        if (!is_model(whats[w])) continue;
+        size_t n;
+        ck_assert_int_eq(dsn_option_count(&n, whats[w]), DSN_OK);
+        for (size_t i = 0; i < n; i++) {
+            dsn_option_info o = DSN_OPTION_INFO_INIT;
+            ck_assert_int_eq(dsn_option_describe(&o, whats[w], i), DSN_OK);
+            if (!o.default_value[0]) continue; /* an empty list: absent means the same */
+            dsn_options *opts;
+            dsn_model *m = NULL;
+            ck_assert_int_eq(dsn_options_create(&opts), DSN_OK);
+            ck_assert_int_eq(dsn_options_set(opts, o.key, o.default_value), DSN_OK);
+            if (o.requires) { /* "key=value" */
+                char k[64];
+                const char *eq = strchr(o.requires, '=');
+                ck_assert_ptr_nonnull(eq);
+                snprintf(k, sizeof k, "%.*s", (int)(eq - o.requires), o.requires);
+                ck_assert_int_eq(dsn_options_set(opts, k, eq + 1), DSN_OK);
+            }
+            dsn_status st = dsn_model_create(&m, whats[w], opts);
+            ck_assert_msg(st == DSN_OK, "%s: %s = %s refused: %s", whats[w], o.key, o.default_value, dsn_last_error());
+            dsn_model_free(m);
+            int numeric = !strcmp(o.type, "int") || !strcmp(o.type, "float") || !strcmp(o.type, "int64");
+            if (numeric && o.max < 1e9) {
+                char v[64];
+                snprintf(v, sizeof v, !strcmp(o.type, "float") ? "%.17g" : "%.0f", !strcmp(o.type, "float") ? o.max * 1.01 + 1e-3 : o.max + 1);
+                ck_assert_int_eq(dsn_options_set(opts, o.key, v), DSN_OK);
+                m = NULL;
+                ck_assert_msg(dsn_model_create(&m, whats[w], opts) == DSN_E_OPTION, "%s: %s = %s above max %g accepted",
+                              whats[w], o.key, v, o.max);
+                ck_assert_ptr_nonnull(strstr(dsn_last_error(), o.key));
+            }
+            if (numeric && o.min > 0) {
+                char v[64];
+                snprintf(v, sizeof v, !strcmp(o.type, "float") ? "%.17g" : "%.0f", !strcmp(o.type, "float") ? o.min * 0.5 : o.min - 1);
+                ck_assert_int_eq(dsn_options_set(opts, o.key, v), DSN_OK);
+                m = NULL;
+                ck_assert_msg(dsn_model_create(&m, whats[w], opts) == DSN_E_OPTION, "%s: %s = %s below min %g accepted",
+                              whats[w], o.key, v, o.min);
+            }
+            dsn_options_free(opts);
+        }
+    }
+}
+END_TEST
+
+START_TEST(describe_bad_arguments)
+{
+    size_t n;
+    dsn_option_info o = DSN_OPTION_INFO_INIT;
+    ck_assert_int_eq(dsn_option_count(NULL, "fit"), DSN_E_INVALID);
+    ck_assert_int_eq(dsn_option_count(&n, NULL), DSN_E_INVALID);
+    ck_assert_int_eq(dsn_option_count(&n, "no-such-model"), DSN_E_INVALID);
+    ck_assert_ptr_nonnull(strstr(dsn_last_error(), "no-such-model"));
+    ck_assert_int_eq(dsn_option_describe(NULL, "fit", 0), DSN_E_INVALID);
+    ck_assert_int_eq(dsn_option_describe(&o, "no-such-model", 0), DSN_E_INVALID);
+    o.struct_size = 8;
+    ck_assert_int_eq(dsn_option_describe(&o, "fit", 0), DSN_E_INVALID);
+}
+END_TEST
+
+static void *describe_thread(void *arg)
+{
+    const char *w = arg;
+    size_t n = 0;
+    if (dsn_option_count(&n, w) != DSN_OK || n == 0) return (void *)1;
+    for (size_t i = 0; i < n; i++) {
+        dsn_option_info o = DSN_OPTION_INFO_INIT;
+        if (dsn_option_describe(&o, w, i) != DSN_OK) return (void *)1;
+    }
+    return NULL;
+}
+
+START_TEST(describe_from_many_threads)
+{
+    pthread_t th[8];
+    for (int i = 0; i < 8; i++)
+        ck_assert_int_eq(pthread_create(&th[i], NULL, describe_thread, (void *)whats[i % 3]), 0);
+    for (int i = 0; i < 8; i++) {
+        void *r;
+        pthread_join(th[i], &r);
+        ck_assert_ptr_null(r);
+    }
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("options");
     TCase *tc = tcase_create("options");
     tcase_add_test(tc, set_get_parse);
     tcase_add_test(tc, typed_readers_and_unknown_keys);
+    tcase_add_test(tc, describe_lists_documented_keys);
+    tcase_add_test(tc, describe_defaults_parse_and_bounds_hold);
+    tcase_add_test(tc, describe_bad_arguments);
+    tcase_add_test(tc, describe_from_many_threads);
     suite_add_tcase(s, tc);
     return tu_run(s) ? 1 : 0;
 }

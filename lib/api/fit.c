@@ -2,6 +2,7 @@
  * early stopping, best weights, periodic atomic checkpoints, resumable. */
 #include "api/dataset.h"
 #include "api/groups.h"
+#include "api/describe.h"
 #include "api/optimizer.h"
 #include "core/options.h"
 #include "core/alloc.h"
@@ -26,7 +27,7 @@ typedef struct fit_cfg {
 
 static dsn_status read_keys(fit_cfg *c, const dsn_options *opts);
 
-static dsn_status read_cfg(fit_cfg *c, const dsn_options *opts, const dsn_model *m)
+static void cfg_defaults(fit_cfg *c)
 {
     memset(c, 0, sizeof *c);
     c->epochs = 10;
@@ -37,6 +38,19 @@ static dsn_status read_cfg(fit_cfg *c, const dsn_options *opts, const dsn_model 
     c->checkpoint_every = 1;
     c->log_every = 10;
     c->max_skipped = DSI_FIT_MAX_SKIPPED;
+}
+
+dsn_status dsi_fit_read_defaults(void)
+{
+    fit_cfg c;
+    cfg_defaults(&c);
+    c.seed = 1; /* a model's default seed; fit's default is the model's */
+    return read_keys(&c, NULL);
+}
+
+static dsn_status read_cfg(fit_cfg *c, const dsn_options *opts, const dsn_model *m)
+{
+    cfg_defaults(c);
     c->seed = m->seed;
     /* the family's own defaults first (e.g. sequence models count steps, not
      * passes: a fixed steps_per_epoch), then the caller's options */

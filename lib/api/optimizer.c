@@ -1,4 +1,5 @@
 /* optimizer.c - dsn_optimizer: options to a dsi_optim over the model's params. */
+#include "api/describe.h"
 #include "api/optimizer.h"
 #include "core/options.h"
 #include "core/alloc.h"
@@ -13,7 +14,8 @@
 
 #define DSI_LR_MAX 1e3 /* largest learning rate the option and dsn_optimizer_set_lr accept */
 
-static dsn_status configure(dsn_optimizer *o, const char *kind, const dsn_options *opts)
+/* The optimizer's and its schedule's options, over their defaults. */
+static dsn_status read_options(const char *kind, const dsn_options *opts, dsi_optim_config *cfg, dsi_schedule *sched)
 {
     static const char *const kinds[] = {"sgd", "adam", "adamw", NULL};
     int k = -1;
@@ -45,6 +47,24 @@ static dsn_status configure(dsn_optimizer *o, const char *kind, const dsn_option
     st = dsi_optr_finish(&r);
     if (st != DSN_OK) return st;
     s.kind = (dsi_sched_kind)sk;
+    *cfg = c;
+    *sched = s;
+    return DSN_OK;
+}
+
+dsn_status dsi_optimizer_read_defaults(const char *kind)
+{
+    dsi_optim_config c;
+    dsi_schedule s;
+    return read_options(kind, NULL, &c, &s);
+}
+
+static dsn_status configure(dsn_optimizer *o, const char *kind, const dsn_options *opts)
+{
+    dsi_optim_config c;
+    dsi_schedule s;
+    dsn_status st = read_options(kind, opts, &c, &s);
+    if (st != DSN_OK) return st;
     o->schedule = s;
     st = dsi_optim_init(&o->optim, &o->model->params, &c);
     if (st == DSN_OK && s.kind != DSI_SCHED_CONSTANT) dsi_optim_set_schedule(&o->optim, dsi_schedule_fn, &o->schedule);

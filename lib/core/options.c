@@ -90,6 +90,31 @@ char *dsi_trim(char *s)
     return s;
 }
 
+/* ---- introspection ---- */
+
+static _Thread_local dsi_opt_sink *g_sink;
+
+void dsi_opt_sink_set(dsi_opt_sink *sink) { g_sink = sink; }
+
+static dsi_opt_info *record(const char *key, const char *type, double lo, double hi)
+{
+    dsi_opt_sink *s = g_sink;
+    if (!s) return NULL;
+    for (int i = 0; i < s->n; i++)
+        if (!strcmp(s->items[i].key, key)) return NULL; /* the first read defines it */
+    if (s->n == DSI_OPT_INFO_MAX) {
+        s->overflow = 1;
+        return NULL;
+    }
+    dsi_opt_info *it = &s->items[s->n++];
+    memset(it, 0, sizeof *it);
+    it->key = key;
+    it->type = type;
+    it->lo = lo;
+    it->hi = hi;
+    return it;
+}
+
 /* ---- typed readers ---- */
 
 dsn_status dsi_optr_init(dsi_optr *r, const struct dsn_options *opts, const char *context)
@@ -119,7 +144,16 @@ static void bad(dsi_optr *r, const char *key, const char *val, const char *want)
     r->status = dsi_error(DSN_E_OPTION, "%s: option '%s' = '%.80s': %s", r->context, key, val, want);
 }
 
+static void i64_read(dsi_optr *r, const char *key, int64_t *out, int64_t lo, int64_t hi);
+
 void dsi_opt_i64(dsi_optr *r, const char *key, int64_t *out, int64_t lo, int64_t hi)
+{
+    dsi_opt_info *it = record(key, "int64", (double)lo, (double)hi);
+    if (it) snprintf(it->def, sizeof it->def, "%lld", (long long)*out);
+    i64_read(r, key, out, lo, hi);
+}
+
+static void i64_read(dsi_optr *r, const char *key, int64_t *out, int64_t lo, int64_t hi)
 {
     const char *v = lookup(r, key);
     if (!v) return;
@@ -137,13 +171,17 @@ void dsi_opt_i64(dsi_optr *r, const char *key, int64_t *out, int64_t lo, int64_t
 
 void dsi_opt_int(dsi_optr *r, const char *key, int *out, int lo, int hi)
 {
+    dsi_opt_info *it = record(key, "int", lo, hi);
+    if (it) snprintf(it->def, sizeof it->def, "%d", *out);
     int64_t x = *out;
-    dsi_opt_i64(r, key, &x, lo, hi);
+    i64_read(r, key, &x, lo, hi);
     *out = (int)x;
 }
 
 void dsi_opt_u64(dsi_optr *r, const char *key, uint64_t *out)
 {
+    dsi_opt_info *it = record(key, "uint64", 0.0, 18446744073709551615.0);
+    if (it) snprintf(it->def, sizeof it->def, "%llu", (unsigned long long)*out);
     const char *v = lookup(r, key);
     if (!v) return;
     char *end;
@@ -156,6 +194,8 @@ void dsi_opt_u64(dsi_optr *r, const char *key, uint64_t *out)
 
 void dsi_opt_float(dsi_optr *r, const char *key, float *out, double lo, double hi)
 {
+    dsi_opt_info *it = record(key, "float", lo, hi);
+    if (it) snprintf(it->def, sizeof it->def, "%.9g", (double)*out);
     const char *v = lookup(r, key);
     if (!v) return;
     char *end;
@@ -172,6 +212,8 @@ void dsi_opt_float(dsi_optr *r, const char *key, float *out, double lo, double h
 
 void dsi_opt_bool(dsi_optr *r, const char *key, int *out)
 {
+    dsi_opt_info *it = record(key, "bool", 0.0, 0.0);
+    if (it) snprintf(it->def, sizeof it->def, "%s", *out ? "true" : "false");
     const char *v = lookup(r, key);
     if (!v) return;
     if (!strcmp(v, "1") || !strcmp(v, "true") || !strcmp(v, "yes") || !strcmp(v, "on")) *out = 1;
@@ -181,6 +223,16 @@ void dsi_opt_bool(dsi_optr *r, const char *key, int *out)
 
 void dsi_opt_enum(dsi_optr *r, const char *key, int *out, const char *const *names)
 {
+    dsi_opt_info *it = record(key, "enum", 0.0, 0.0);
+    if (it) {
+        size_t k = 0;
+        for (int i = 0; names[i]; i++) {
+            if (i == *out) snprintf(it->def, sizeof it->def, "%s", names[i]);
+            k += (size_t)snprintf(it->choices + k, k < sizeof it->choices ? sizeof it->choices - k : 0, "%s%s",
+                                  i ? "|" : "", names[i]);
+            if (k >= sizeof it->choices) k = sizeof it->choices - 1;
+        }
+    }
     const char *v = lookup(r, key);
     if (!v) return;
     char want[256] = "one of:";
@@ -197,6 +249,8 @@ void dsi_opt_enum(dsi_optr *r, const char *key, int *out, const char *const *nam
 
 void dsi_opt_str(dsi_optr *r, const char *key, char *out, size_t len)
 {
+    dsi_opt_info *it = record(key, "string", 0.0, (double)(len - 1));
+    if (it) snprintf(it->def, sizeof it->def, "%s", out);
     const char *v = lookup(r, key);
     if (!v) return;
     if (strlen(v) >= len) return bad(r, key, v, "too long");
@@ -205,6 +259,10 @@ void dsi_opt_str(dsi_optr *r, const char *key, char *out, size_t len)
 
 void dsi_opt_ints(dsi_optr *r, const char *key, int *out, int max, int *n, int lo, int hi)
 {
+    dsi_opt_info *it = record(key, "ints", lo, hi);
+    if (it)
+        for (int i = 0, k = 0; i < *n && i < max && k < (int)sizeof it->def - 1; i++)
+            k += snprintf(it->def + k, sizeof it->def - (size_t)k, "%s%d", i ? ":" : "", out[i]);
     const char *v = lookup(r, key);
     if (!v) return;
     int k = 0;

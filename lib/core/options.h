@@ -66,6 +66,29 @@ void dsi_opt_enum(dsi_optr *r, const char *key, int *out, const char *const *nam
 void dsi_opt_str(dsi_optr *r, const char *key, char *out, size_t len);
 /* A list of ints like "500:500" (or "500x500") into out[max]; *n set to the count. */
 void dsi_opt_ints(dsi_optr *r, const char *key, int *out, int max, int *n, int lo, int hi);
+/* ---- introspection: what a reader asks for ----
+ * While a sink is installed on the calling thread, every typed read records
+ * its key, type, the default it was called with (the value in *out), its
+ * bounds and, for an enum, the choices; a key read twice is recorded once.
+ * The API runs a model's creation (or fit's or an optimizer's option reader)
+ * with no options and a sink, and so lists exactly the keys that code reads.
+ * Keys read only under a condition on other options are listed only when the
+ * defaults meet it. */
+#define DSI_OPT_INFO_MAX 128
+typedef struct dsi_opt_info {
+    const char *key;       /* the literal the reader passed */
+    const char *type;      /* "int", "int64", "uint64", "float", "bool", "enum", "string", "ints" */
+    char def[96];
+    double lo, hi;         /* 0, 0 for bool / enum / string */
+    char choices[192];     /* enum: "a|b|c" */
+} dsi_opt_info;
+typedef struct dsi_opt_sink {
+    int n, overflow;
+    dsi_opt_info items[DSI_OPT_INFO_MAX];
+} dsi_opt_sink;
+/* Install (sink) or remove (NULL) the calling thread's sink. */
+void dsi_opt_sink_set(dsi_opt_sink *sink);
+
 /* DSN_OK if every key was read and every value was good; otherwise the first
  * failure, or DSN_E_OPTION naming the first unknown key. */
 dsn_status dsi_optr_finish(dsi_optr *r);
