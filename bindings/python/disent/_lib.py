@@ -228,6 +228,10 @@ FUNCTIONS = {
     "dsn_pitch_track": (STATUS, (f32_p, c_size_t, size_p, f32_p, c_size_t, c_int, Options_p)),
     "dsn_fit_defaults": (c_char_p, (Model_p,)),
     "dsn_eval_swaps": (STATUS, (POINTER(dsn_swap_eval), Model_p, c_char_p, Options_p)),
+    # .npy files and PNG images (the library's own readers and writers)
+    "dsn_npy_read": (STATUS, (c_void_p, c_size_t, size_p, c_size_t, int_p, int_p, c_char_p, c_int)),
+    "dsn_npy_write": (STATUS, (c_char_p, c_void_p, size_p, c_int, c_int)),
+    "dsn_image_save_png": (STATUS, (c_char_p, POINTER(ctypes.c_uint8), c_size_t, c_size_t, c_int)),
     # audio for hosts
     "dsn_audio_read": (STATUS, (POINTER(f32_p), size_p, int_p, c_char_p, c_int)),
     "dsn_audio_free": (None, (f32_p,)),
