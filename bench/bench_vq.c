@@ -62,13 +62,13 @@ int main(int argc, char **argv)
         dsi_tape_reset(&t);
         dsi_tape_set_recording(&t, 0);
         dsi_vq_result res;
-        dsi_vq_quantize(&t, &vq, dsi_tape_wrap(&t, z, 4, sh), DSI_VQ_NCHW, DSI_RED_MEAN, 0, &res);
+        dsi_vq_quantize(&t, &vq, dsi_tape_wrap(&t, z, 4, sh), DSI_VQ_NCHW, DSI_RED_MEAN, 0, NULL, &res);
         double t4 = now();
         dsi_tape_reset(&t);
         dsi_tape_set_recording(&t, 1);
         dsi_var ze = {z, g, 4, {32, D, 8, 8}, (size_t)N * D};
         dsi_params_zero_grad(&ps);
-        dsi_vq_quantize(&t, &vq, &ze, DSI_VQ_NCHW, DSI_RED_MEAN, 1, &res);
+        dsi_vq_quantize(&t, &vq, &ze, DSI_VQ_NCHW, DSI_RED_MEAN, 1, NULL, &res);
         dsi_tape_backward(&t, res.loss);
         double t5 = now();
         double d[5] = {t1 - t0, t2 - t1, t3 - t2, t4 - t3, t5 - t4};

@@ -6,6 +6,7 @@
 #include "autodiff/logvar.h"
 #include "nn/conv.h"
 #include "nn/embedding.h"
+#include "nn/film.h"
 #include "nn/heads.h"
 #include "nn/linear.h"
 #include "nn/lstm.h"
@@ -907,6 +908,60 @@ START_TEST(pixelcnn_is_causal_without_blind_spot)
 }
 END_TEST
 
+/* ---- FiLM ---- */
+
+static const float film_c[3 * 2] = {0.5f, -1.0f, 0.25f, 0.8f, -0.3f, 0.1f};
+
+static dsi_var *f_film(dsi_tape *t, dsi_params *ps, dsi_var *x, void *c)
+{
+    int sc[2] = {3, 2};
+    return dsi_film_forward(t, c, ps, x, dsi_tape_wrap(t, film_c, 2, sc));
+}
+
+START_TEST(grad_film_and_values)
+{
+    dsi_params ps;
+    int g;
+    dsi_rng r;
+    setup(&ps, &g);
+    dsi_film f;
+    ck_assert_int_eq(dsi_film_add(&f, &ps, "dec.film.0", g, 2, 4, 0.1f), DSN_OK);
+    ck_assert_int_eq(pshape(&ps, "dec.film.0.w", 1), 8);
+    ck_assert_int_eq(dsi_film_add(&f, &ps, "bad", g, 2, 4, 0.0f), DSN_E_INVALID);
+    finish(&ps, &r, 80);
+    dsi_film_init(&f, &ps, &r);
+    /* a large gain in the check so gamma and beta are far from zero */
+    float *w = dsi_params_var(&ps, f.w)->x;
+    for (int i = 0; i < 16; i++) w[i] *= 10.0f;
+    int x2[2] = {3, 4}, x3[3] = {3, 5, 4};
+    ck_assert_int_eq(check_layer("film 2-d", &ps, f_film, &f, 2, x2), 0);
+    ck_assert_int_eq(check_layer("film 3-d", &ps, f_film, &f, 3, x3), 0);
+    /* y = h (1 + gamma) + beta, the same gamma/beta for every frame of an item */
+    float h[3 * 5 * 4];
+    tu_fill(&r, h, 60);
+    dsi_tape t;
+    dsi_tape_init(&t);
+    dsi_var *y = f_film(&t, &ps, dsi_tape_wrap(&t, h, 3, x3), &f);
+    const float *b = dsi_params_var(&ps, f.b)->x;
+    for (int i = 0; i < 3; i++)
+        for (int k = 0; k < 5; k++)
+            for (int j = 0; j < 4; j++) {
+                double gm = b[j], bt = b[4 + j];
+                for (int q = 0; q < 2; q++) {
+                    gm += film_c[i * 2 + q] * w[q * 8 + j];
+                    bt += film_c[i * 2 + q] * w[q * 8 + 4 + j];
+                }
+                size_t o = ((size_t)i * 5 + k) * 4 + j;
+                ck_assert_close(y->x[o], h[o] * (1.0 + gm) + bt, 1e-5);
+            }
+    int bad[2] = {2, 4};
+    ck_assert_ptr_null(dsi_film_forward(&t, &f, &ps, dsi_tape_zeros(&t, 2, bad, 0), dsi_tape_zeros(&t, 2, x2, 0)));
+    ck_assert_int_eq(t.status, DSN_E_SHAPE);
+    dsi_tape_release(&t);
+    dsi_params_release(&ps);
+}
+END_TEST
+
 /* ---- no allocation after the first step ---- */
 
 START_TEST(no_allocation_after_first_step)
@@ -997,6 +1052,7 @@ int main(void)
     tcase_add_test(th, grad_heads);
     tcase_add_test(th, gauss_head_one_gemm_and_clamp);
     tcase_add_test(th, bern_head_probs_are_sigmoid_of_logits);
+    tcase_add_test(th, grad_film_and_values);
     tcase_add_test(th, no_allocation_after_first_step);
     suite_add_tcase(s, th);
     TCase *tv = tcase_create("conv");

@@ -56,6 +56,7 @@
 #include "loss/composite.h"
 #include "loss/likelihood.h"
 #include "models/model.h"
+#include "nn/film.h"
 #include "nn/heads.h"
 #include "nn/lstm.h"
 #include "nn/mlp.h"
@@ -99,7 +100,7 @@ typedef struct dsae {
     int film;       /* decoder_film: v scales and shifts every decoder hidden layer */
     int znorm;      /* z_norm=mean: the decoder sees z_t minus its (masked) time mean */
     int lctx;       /* local_context: frames on each side the local encoder sees */
-    int film_w[DSI_MLP_MAX_LAYERS], film_b[DSI_MLP_MAX_LAYERS];
+    dsi_film dfilm[DSI_MLP_MAX_LAYERS]; /* decoder_film: one per decoder hidden layer */
     int g_global, g_local, g_prior, g_dec, g_snap;
     genc genc, snap;
     dsi_mlp lfeat;
@@ -275,12 +276,7 @@ static dsi_var *dec_mlp(dsi_tape *t, const dsae *s, dsi_params *ps, dsi_var *in,
     for (int l = 0; l < d->n_layers && h; l++) {
         int last = l == d->n_layers - 1;
         h = dsi_linear_layer_forward(t, &d->layer[l], ps, h);
-        if (last || !h) continue;
-        int H = d->layer[l].out, sh[3] = {v->shape[0], 1, H};
-        dsi_var *gb = dsi_linear(t, v, dsi_params_var(ps, s->film_w[l]), dsi_params_var(ps, s->film_b[l]), DSI_ACT_NONE);
-        dsi_var *g = dsi_slice(t, gb, 1, 0, H), *b = dsi_slice(t, gb, 1, H, H);
-        if (in->nd == 3) g = dsi_reshape(t, g, 3, sh), b = dsi_reshape(t, b, 3, sh);
-        h = dsi_add(t, dsi_mul(t, h, dsi_affine_scalar(t, g, 1.0f, 1.0f)), b);
+        if (!last) h = dsi_film_forward(t, &s->dfilm[l], ps, h, v);
     }
     return h;
 }
@@ -441,12 +437,8 @@ static dsn_status create_common(dsn_model *m, dsi_optr *r, int two_stage)
         st = dsi_mlp_add(&s->dec, ps, "dec", s->g_dec, sizes, s->n_dec_hidden + 2, acts[s->act], DSI_ACT_NONE);
     for (int l = 0; st == DSN_OK && s->film && l < s->n_dec_hidden; l++) {
         char name[32];
-        int sw[2] = {s->dv, 2 * s->dec_hidden[l]}, sb[1] = {2 * s->dec_hidden[l]};
-        snprintf(name, sizeof name, "dec.film.%d.w", l);
-        s->film_w[l] = dsi_params_add(ps, name, s->g_dec, 2, sw);
-        snprintf(name, sizeof name, "dec.film.%d.b", l);
-        s->film_b[l] = dsi_params_add(ps, name, s->g_dec, 1, sb);
-        if (s->film_w[l] < 0 || s->film_b[l] < 0) st = DSN_E_INTERNAL;
+        snprintf(name, sizeof name, "dec.film.%d", l);
+        st = dsi_film_add(&s->dfilm[l], ps, name, s->g_dec, s->dv, s->dec_hidden[l], 0.1f); /* starts as the plain decoder */
     }
     /* TS-DSAE: the stage-1 snapshot of the global encoder, same shapes */
     if (st == DSN_OK && two_stage) st = genc_add(s, &s->snap, ps, "snap", s->g_snap);
@@ -481,10 +473,7 @@ static void init_params(dsn_model *m)
     if (s->dec_kind == ENC_BILSTM) dsi_bilstm_init(&s->dbi, ps, &m->rng);
     if (s->dec_kind == ENC_LSTM) dsi_lstm_layer_init(&s->dfw, ps, &m->rng);
     dsi_mlp_init(&s->dec, ps, &m->rng);
-    for (int l = 0; s->film && l < s->n_dec_hidden; l++) { /* small gamma/beta: starts as the plain decoder */
-        dsi_params_init_glorot(ps, s->film_w[l], s->dv, 2 * s->dec_hidden[l], 0.1f, &m->rng);
-        dsi_params_init_const(ps, s->film_b[l], 0.0f);
-    }
+    for (int l = 0; s->film && l < s->n_dec_hidden; l++) dsi_film_init(&s->dfilm[l], ps, &m->rng);
     if (s->two_stage) {
         dsi_params_set_frozen(ps, s->g_snap, 1);
         if (s->constrained > 0) {
