@@ -84,11 +84,11 @@ endif
 ifeq ($(SAN),fuzz)
   SAN_FLAGS := -fsanitize=address,undefined,fuzzer-no-link -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 endif
-# clang needs minutes (and GBs) to instrument the AVX kernels of simd.c for
-# ASan or TSan; the fuzz and TSan builds leave that one file plain (the gcc
-# SAN=1 build checks it with every suite)
+# clang needs minutes (and GBs) to instrument the AVX kernels of
+# lib/tensor/simd*.c for ASan or TSan; the fuzz and TSan builds leave those
+# files plain (the gcc SAN=1 build checks them with every suite)
 ifneq ($(filter fuzz thread,$(SAN)),)
-$(BUILD)/obj/lib/tensor/simd.o: SAN_FLAGS :=
+$(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard lib/tensor/simd*.c)): SAN_FLAGS :=
 endif
 ALL_CFLAGS  = $(BASE_CFLAGS) $(SAN_FLAGS) $(CFLAGS)
 LIBS        = $(PKG_LIBS) $(MPI_LIBS) $(BLAS_LIB) -lm -pthread
