@@ -116,6 +116,12 @@ class dsn_dataset_info(Structure):
                 ("has_mask", c_int)]
 
 
+class dsn_option_info(Structure):
+    _fields_ = [("struct_size", c_size_t), ("key", c_char_p), ("type", c_char_p), ("default_value", c_char_p),
+                ("min", c_double), ("max", c_double), ("choices", c_char_p), ("doc", c_char_p),
+                ("requires", c_char_p)]
+
+
 class dsn_batch_args(Structure):
     _fields_ = [("struct_size", c_size_t), ("groups", i32_p), ("mask", f32_p), ("part", c_char_p)]
 
@@ -208,6 +214,8 @@ FUNCTIONS = {
     "dsn_dataset_select_labels": (STATUS, (Dataset_p, POINTER(Dataset_p), POINTER(Dataset_p), i32_p, c_size_t)),
     "dsn_dataset_free": (None, (Dataset_p,)),
     "dsn_dataset_describe": (STATUS, (Dataset_p, POINTER(dsn_dataset_info))),
+    "dsn_option_count": (STATUS, (size_p, c_char_p)),
+    "dsn_option_describe": (STATUS, (POINTER(dsn_option_info), c_char_p, c_size_t)),
     "dsn_dataset_get": (STATUS, (Dataset_p, f32_p, c_size_t, i32_p, c_size_t)),
     # the training loop
     "dsn_fit": (STATUS, (Model_p, Optimizer_p, Dataset_p, Dataset_p, Options_p, PROGRESS_FN, c_void_p)),

@@ -17,7 +17,7 @@ from . import errors
 from ._arrays import as_f32, as_i32, batch, fptr, groups as _groups, iptr, shape_error
 from ._lib import (C, PROGRESS_FN, f32_p, Dataset_p, Encoding_p, Model_p, Optimizer_p, Options_p, Session_p, dec,
                    dsn_allocator, ALLOC_FN, FREE_FN, enc, dsn_model_info, dsn_part_info, dsn_dataset_info,
-                   dsn_batch_args, sized, MAX_DIMS)
+                   dsn_batch_args, dsn_option_info, sized, MAX_DIMS)
 
 _MAX_DIMS = MAX_DIMS  # DSN_MAX_DIMS: observation dims of dsn_model_info / dsn_dataset_info
 _MAX_OBS_DIMS = 3  # dims of an observation dsn_dataset_from_memory accepts
@@ -70,6 +70,25 @@ def version_number():
 def model_families():
     """Names of the model families built into the library (list of str)."""
     return [f.strip() for f in dec(C.dsn_model_families()).split(",") if f.strip()]
+
+
+def option_info(what):
+    """The option keys the library reads for `what`: a model family ("ml-vae",
+    ...), "fit" or an optimizer kind ("adam", ...). A list of dicts with
+    key, type, default, min, max, choices (list of str, enums only), doc and
+    requires ("key=value" or None), in the order the library reads them."""
+    w = enc(what)
+    n = c_size_t()
+    C.dsn_option_count(byref(n), w)
+    out = []
+    for i in range(n.value):
+        info = sized(dsn_option_info)
+        C.dsn_option_describe(byref(info), w, i)
+        out.append({"key": dec(info.key), "type": dec(info.type), "default": dec(info.default_value),
+                    "min": info.min, "max": info.max,
+                    "choices": dec(info.choices).split("|") if info.choices else None,
+                    "doc": dec(info.doc), "requires": dec(info.requires) if info.requires else None})
+    return out
 
 
 def status_string(status):

@@ -64,3 +64,17 @@ def test_closed_options():
     with pytest.raises(disent.ClosedError):
         len(o)
     assert repr(o) == "Options(closed)"
+
+
+def test_option_info_lists_keys_with_types_defaults_and_docs():
+    keys = {o["key"]: o for o in disent.option_info("ml-vae")}
+    assert "content_dim" in keys and "style_dim" in keys
+    for o in keys.values():
+        assert o["type"] in ("int", "int64", "uint64", "float", "bool", "enum", "string", "ints")
+        assert o["doc"], o["key"]
+        if o["type"] == "enum":
+            assert o["choices"] and o["default"] in o["choices"]
+    assert keys["content_dim"]["type"] == "int" and keys["content_dim"]["min"] <= keys["content_dim"]["max"]
+    assert any(o["key"] == "lr" for o in disent.option_info("adam"))
+    with pytest.raises(disent.InvalidArgumentError):
+        disent.option_info("no-such-family")
