@@ -190,6 +190,21 @@ static void model_calls(dsn_model *m, dsn_model *mv)
         dsn_options_free(o);
     }
     CALL(dsn_model_free, NULL);
+    /* option introspection: NULL outputs, unknown families, an index past the
+     * end and a struct_size below the first version's are refused */
+    size_t count = 12345;
+    BADST(DSN_E_INVALID, dsn_option_count, NULL, "ml-vae");
+    BADST(DSN_E_INVALID, dsn_option_count, &count, NULL);
+    BADST(DSN_E_INVALID, dsn_option_count, &count, "no-such-family");
+    ck_assert_int_eq(dsn_option_count(&count, "ml-vae"), DSN_OK);
+    dsn_option_info oi = DSN_OPTION_INFO_INIT;
+    BADST(DSN_E_INVALID, dsn_option_describe, NULL, "ml-vae", 0);
+    BADST(DSN_E_INVALID, dsn_option_describe, &oi, NULL, 0);
+    BADST(DSN_E_INVALID, dsn_option_describe, &oi, "no-such-family", 0);
+    BADST(DSN_E_INVALID, dsn_option_describe, &oi, "ml-vae", count);
+    BADST(DSN_E_INVALID, dsn_option_describe, &oi, "ml-vae", (size_t)-1);
+    oi.struct_size = 4;
+    BADST(DSN_E_INVALID, dsn_option_describe, &oi, "ml-vae", 0);
     ck_assert_ptr_nonnull(CALL(dsn_model_families));
     EXPECT_NULL(CALL(dsn_model_options, NULL));
     dsn_model_info info;

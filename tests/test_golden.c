@@ -219,6 +219,13 @@ START_TEST(golden_files)
     ck_assert_msg(read_expected(f->file, &want, want_codes, &n_want), "no expected outputs for %s", f->file);
     dsn_model_info info = tu_info(m);
     ck_assert_str_eq(info.family, f->family);
+    /* the file holds the resolved options (every key the family reads, with
+     * the value it used), so a later change of a default cannot change the
+     * model a file rebuilds */
+    const dsn_options *saved = dsn_model_options(m);
+    size_t n_saved = dsn_options_count(saved);
+    ck_assert_msg(n_saved >= 8, "%s stores only %zu options", f->file, n_saved);
+    ck_assert_ptr_nonnull(dsn_options_get(saved, "seed"));
     if (f->stage) ck_assert_str_eq(info.stage, f->stage);
     else ck_assert_ptr_null(info.stage);
     outputs_of(m, _i, &got, codes, &n_codes);

@@ -37,6 +37,15 @@ static dsn_status model_build(dsn_model **out, const char *name, const dsn_optio
     m->params.limit = max_values;
     dsi_tape_init(&m->tape);
     dsn_status st = copy_options(&m->opts, opts);
+    /* Record every key the family reads with the value it used, so the
+     * saved bag holds the resolved options: a file then rebuilds the same
+     * model after a later version changes a default. (Not while the option
+     * introspection runs a creation under its own sink.) */
+    dsi_opt_sink *sink = NULL;
+    if (st == DSN_OK && !dsi_opt_sink_get()) {
+        if (!(sink = dsi_calloc(1, sizeof *sink))) st = dsi_error(DSN_E_NOMEM, "dsn_model_create: out of memory");
+        else dsi_opt_sink_set(sink);
+    }
     dsi_optr r;
     if (st == DSN_OK) st = dsi_optr_init(&r, opts, name);
     if (st == DSN_OK) {
@@ -44,6 +53,13 @@ static dsn_status model_build(dsn_model **out, const char *name, const dsn_optio
         dsi_opt_u64(&r, "seed", &m->seed);
         st = vt->create(m, &r);
         if (st == DSN_OK) st = dsi_optr_finish(&r);
+    }
+    if (sink) {
+        dsi_opt_sink_set(NULL);
+        for (int i = 0; st == DSN_OK && i < sink->n; i++)
+            if (sink->items[i].def[0] && !dsi_options_get(m->opts, sink->items[i].key))
+                st = dsn_options_set(m->opts, sink->items[i].key, sink->items[i].def);
+        dsi_free(sink);
     }
     if (st == DSN_OK) st = dsi_params_finalize(&m->params);
     if (st == DSN_OK) {

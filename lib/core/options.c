@@ -95,6 +95,7 @@ char *dsi_trim(char *s)
 static _Thread_local dsi_opt_sink *g_sink;
 
 void dsi_opt_sink_set(dsi_opt_sink *sink) { g_sink = sink; }
+dsi_opt_sink *dsi_opt_sink_get(void) { return g_sink; }
 
 static dsi_opt_info *record(const char *key, const char *type, double lo, double hi)
 {

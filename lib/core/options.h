@@ -88,6 +88,8 @@ typedef struct dsi_opt_sink {
 } dsi_opt_sink;
 /* Install (sink) or remove (NULL) the calling thread's sink. */
 void dsi_opt_sink_set(dsi_opt_sink *sink);
+/* The calling thread's sink, or NULL. */
+dsi_opt_sink *dsi_opt_sink_get(void);
 
 /* DSN_OK if every key was read and every value was good; otherwise the first
  * failure, or DSN_E_OPTION naming the first unknown key. */
