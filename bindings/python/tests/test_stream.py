@@ -49,6 +49,11 @@ def test_stream_render_and_bypass():
         np.testing.assert_array_equal(s.render(x), x)
         with pytest.raises(disent.ShapeError):
             s.process(np.zeros(300, np.float32))
+        s.set_target(np.full(4, 0.5, np.float32))  # a static latent given directly
+        s.set_mix(1.0)
+        assert np.isfinite(s.render(x[:4800])).all()
+        with pytest.raises(disent.ShapeError):
+            s.set_target(np.zeros(3, np.float32))
         with pytest.raises(disent.InvalidArgumentError):
             s.set_timbre(0, 5, 0.5)
     with pytest.raises(disent.UnsupportedError, match="local_encoder"):
