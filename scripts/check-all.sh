@@ -97,10 +97,12 @@ if [ -d bindings/python/tests ]; then
 fi
 
 step "valgrind memcheck: training, checkpoint, resume and inference of every family, 0 errors and 0 leaks"
-for run in "CK_RUN_CASE=resume $OUT/gcc/tests/test_reliability" "$OUT/gcc/tests/test_threads"; do
-  env CK_FORK=no OPENBLAS_NUM_THREADS=1 $run >/dev/null 2>&1 || { echo "suite failed before valgrind: $run"; exit 1; }
-  env CK_FORK=no OPENBLAS_NUM_THREADS=1 valgrind -q --leak-check=full --show-leak-kinds=definite,indirect,possible \
-      --errors-for-leak-kinds=definite,indirect,possible --error-exitcode=9 $run
+# each run: "VARIABLES|program" (the variables go to env, not to valgrind)
+for run in "CK_RUN_CASE=resume|$OUT/gcc/tests/test_reliability" "|$OUT/gcc/tests/test_threads"; do
+  vars=${run%%|*}; prog=${run#*|}
+  env CK_FORK=no OPENBLAS_NUM_THREADS=1 $vars "$prog" >/dev/null 2>&1 || { echo "suite failed before valgrind: $run"; exit 1; }
+  env CK_FORK=no OPENBLAS_NUM_THREADS=1 $vars valgrind -q --leak-check=full --show-leak-kinds=definite,indirect,possible \
+      --errors-for-leak-kinds=definite,indirect,possible --error-exitcode=9 "$prog"
 done
 
 step "fuzz harnesses (clang, libFuzzer + ASan + UBSan): replay the corpora, ${FUZZ_SECONDS:-10} s of fuzzing each"
