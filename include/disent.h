@@ -154,6 +154,29 @@ DSN_API dsn_status dsn_set_allocator(const dsn_allocator *allocator);
  * allocate: read it before and after. Thread-safe, no allocation. */
 DSN_API uint64_t dsn_allocation_count(void);
 
+/* ---- threads --------------------------------------------------------------- */
+/* Threads the library uses for its own work: the gemms, element-wise kernels,
+ * LSTM steps, losses and optimizer updates of a training step, batched
+ * encode/decode, and the audio front end. One pool for all of it (pthreads,
+ * created here once; the calling thread is one of the n); the BLAS is kept
+ * single-threaded and called on partitioned work. n >= 1, or 0 for the number
+ * of online CPUs (at most 64). Until the first call the count is the
+ * environment variable DSN_THREADS (0 = the CPUs) or 1.
+ * The work is split by its size and n only, never by timing: the same seed
+ * and the same n give the same result; results with different n agree to
+ * rounding. A real-time path (dsn_stream_process, the LV2 plugin) never uses
+ * the pool. Calls from several application threads at once are allowed
+ * (one at a time uses the pool, the others run alone, with the same result).
+ * Not thread-safe itself: call it when no other library call is running.
+ * Returns DSN_E_INVALID for n < 0 or n > 64, DSN_E_INTERNAL if a thread
+ * cannot be created (the pool keeps the threads it had). Allocates only the
+ * threads (not through the allocator hook). */
+DSN_API dsn_status dsn_set_threads(int n);
+
+/* The pool's thread count (>= 1; see dsn_set_threads). Thread-safe, no
+ * allocation (the first call may create the DSN_THREADS threads). */
+DSN_API int dsn_get_threads(void);
+
 
 /* ==== handles: opaque objects, made by _create/_load and released by _free == */
 typedef struct dsn_options dsn_options;     /* key/value options */
