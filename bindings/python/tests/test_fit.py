@@ -139,3 +139,42 @@ def test_fit_bad_epochs_value_reaches_the_library(model, data):
     x, g = data
     with pytest.raises(disent.OptionError, match="epochs"):
         model.fit(disent.Dataset(x, g), epochs="many")
+
+
+def test_fit_training_log(model, data, tmp_path):
+    """The fit option log: a JSONL record per step and epoch (parsed with
+    json) and its CSV twin with the same figures."""
+    import csv
+    import json
+    x, g = data
+    tr, va = disent.Dataset(x, g).split(0.25, seed=3)
+    opt = model.optimizer(lr=1e-3)
+    path = tmp_path / "run.jsonl"
+    h = disent.fit(model, opt, tr, valid=va, epochs=2, steps_per_epoch=5, batch_groups=4, group_size=4,
+                   log=str(path))
+    recs = [json.loads(line) for line in path.read_text().splitlines()]
+    events = [r["event"] for r in recs]
+    assert events == ["start"] + ["step"] * 5 + ["epoch"] + ["step"] * 5 + ["epoch", "end"]
+    assert recs[0]["family"] == "ml-vae" and recs[0]["valid_size"] == len(va) and recs[0]["epochs"] == 2
+    steps = [r for r in recs if r["event"] == "step"]
+    assert [r["step"] for r in steps] == list(range(1, 11))
+    assert all(r["lr"] == pytest.approx(1e-3) and r["stage"] == "" for r in steps)
+    assert all(list(r["terms"])[:2] == ["loss", "rec"] for r in steps)
+    assert [r["step"] for r in h.steps][-1] == 10
+    epochs = [r for r in recs if r["event"] == "epoch"]
+    for e, he in zip(epochs, h):  # the log holds what the callback reported
+        assert e["valid_loss"] == pytest.approx(he["valid_loss"], rel=1e-6)
+        assert e["train_loss"] == pytest.approx(he["train_loss"], rel=1e-6)
+        assert e["valid_terms"]["loss"] == pytest.approx(e["valid_loss"], rel=1e-5)
+    assert recs[-1]["status"] == "ok"
+    rows = list(csv.DictReader(open(tmp_path / "run.csv")))
+    assert list(rows[0]) == ["event", "epoch", "step", "time", "stage", "lr", "name", "value"]
+    by = {(r["event"], int(r["step"]), r["name"]): float(r["value"]) for r in rows}
+    for r in steps:
+        for k, v in r["terms"].items():
+            assert by[("step", r["step"], k)] == pytest.approx(v, rel=1e-6)
+    assert by[("epoch", 10, "valid.rec")] == pytest.approx(epochs[-1]["valid_terms"]["rec"], rel=1e-6)
+    # an unwritable log is an error before any step
+    with pytest.raises(disent.FileIOError, match="training log"):
+        disent.fit(model, opt, tr, epochs=3, steps_per_epoch=5, log=str(tmp_path / "no" / "such" / "x.jsonl"))
+    assert opt.steps == 10
