@@ -128,6 +128,11 @@ static void core_calls(void)
     ck_assert_str_eq(CALL(dsn_status_string, (dsn_status)9999), "unknown status");
     CALL(dsn_clear_error);
     ck_assert_str_eq(CALL(dsn_last_error), "");
+    const int threads = CALL(dsn_get_threads);
+    ck_assert_int_ge(threads, 1);
+    BADST(DSN_E_INVALID, dsn_set_threads, -1);
+    BADST(DSN_E_INVALID, dsn_set_threads, 65);
+    ck_assert_int_eq(CALL(dsn_get_threads), threads); /* failed calls change nothing */
     dsn_allocator half = {NULL, NULL, NULL};
     BADST(DSN_E_INVALID, dsn_set_allocator, &half);
     OK(dsn_set_allocator, NULL);

@@ -269,9 +269,9 @@ void cli_audio_report(const dsn_dataset *ds)
              (unsigned long long)clips, (unsigned long long)wins, dsn_options_get(fe, "frames"),
              dsn_options_get(fe, "sample_rate"), dsn_options_get(fe, "n_fft"), dsn_options_get(fe, "hop_length"),
              dsn_options_get(fe, "n_mels"), dsn_options_get(fe, "eps"));
-    if (shrt)
-        cli_note("audio: %llu clips shorter than a window: padded, %llu frames masked", (unsigned long long)shrt,
-                 (unsigned long long)masked);
+    if (shrt) cli_note("audio: %llu clips shorter than a window: one padded window each", (unsigned long long)shrt);
+    if (masked)
+        cli_note("audio: %llu padded frames masked (mask 0) in the last windows of clips", (unsigned long long)masked);
     if (dropped)
         cli_note("audio: %llu tail frames shorter than min_tail left out of every window", (unsigned long long)dropped);
     if (skipped)

@@ -74,7 +74,8 @@ def model_families():
 
 def option_info(what):
     """The option keys the library reads for `what`: a model family ("ml-vae",
-    ...), "fit" or an optimizer kind ("adam", ...). A list of dicts with
+    ...), "fit", "audio" (Dataset.from_audio and the audio front end) or an
+    optimizer kind ("adam", ...). A list of dicts with
     key, type, default, min, max, choices (list of str, enums only), doc and
     requires ("key=value" or None), in the order the library reads them."""
     w = enc(what)
@@ -400,6 +401,23 @@ class Model(_Handle):
     def options(self):
         """The options the model was created with, as a dict of strings."""
         return _read_options(C.dsn_model_options(self._h))
+
+    @property
+    def audio(self) -> "dict[str, str]":
+        """The audio front end the model was trained with, as a dict of strings
+        (every feature key and "frames"; {} for none: dsn_model_audio). Pass it
+        to audio.features / audio.mel_to_audio, or use their model= keyword."""
+        return _read_options(C.dsn_model_audio(self._h))
+
+    def set_audio(self, options=None, **kw) -> None:
+        """Set the audio front end (feature keys as in Dataset.from_audio; None
+        and no keywords removes it); n_mels and frames must be the model's."""
+        o = Options.of(options, **kw)
+        try:
+            C.dsn_model_set_audio(self._h, _opts_ptr(o))
+        finally:
+            if o is not None and o is not options:
+                o.close()
 
     @property
     def num_params(self):
@@ -885,6 +903,17 @@ class Dataset(_Handle):
         p = Dataset_p()
         C.dsn_dataset_load_audio(byref(p), enc(path), enc(label_column))
         return cls._wrap(p)
+
+    @property
+    def audio(self) -> "dict[str, str]":
+        """The front end an audio dataset was made with ({} for other datasets)."""
+        return _read_options(C.dsn_dataset_audio(self._h))
+
+    def counter(self, name: str) -> int:
+        """How an audio dataset was built: "clips", "windows", "short_clips",
+        "masked_frames", "dropped_frames", "silent_clips", "clipped_clips",
+        "skipped_clips", "computed_clips", "cached_clips" (0 otherwise)."""
+        return int(C.dsn_dataset_counter(self._h, enc(name)))
 
     def split(self, valid_fraction, seed=0, stratified=False):
         """Random (optionally label-stratified) split: (train, valid)."""
