@@ -154,6 +154,29 @@ DSN_API dsn_status dsn_set_allocator(const dsn_allocator *allocator);
  * allocate: read it before and after. Thread-safe, no allocation. */
 DSN_API uint64_t dsn_allocation_count(void);
 
+/* ---- threads --------------------------------------------------------------- */
+/* Threads the library uses for its own work: the gemms, element-wise kernels,
+ * LSTM steps, losses and optimizer updates of a training step, batched
+ * encode/decode, and the audio front end. One pool for all of it (pthreads,
+ * created here once; the calling thread is one of the n); the BLAS is kept
+ * single-threaded and called on partitioned work. n >= 1, or 0 for the number
+ * of online CPUs (at most 64). Until the first call the count is the
+ * environment variable DSN_THREADS (0 = the CPUs) or 1.
+ * The work is split by its size and n only, never by timing: the same seed
+ * and the same n give the same result; results with different n agree to
+ * rounding. A real-time path (dsn_stream_process, the LV2 plugin) never uses
+ * the pool. Calls from several application threads at once are allowed
+ * (one at a time uses the pool, the others run alone, with the same result).
+ * Not thread-safe itself: call it when no other library call is running.
+ * Returns DSN_E_INVALID for n < 0 or n > 64, DSN_E_INTERNAL if a thread
+ * cannot be created (the pool keeps the threads it had). Allocates only the
+ * threads (not through the allocator hook). */
+DSN_API dsn_status dsn_set_threads(int n);
+
+/* The pool's thread count (>= 1; see dsn_set_threads). Thread-safe, no
+ * allocation (the first call may create the DSN_THREADS threads). */
+DSN_API int dsn_get_threads(void);
+
 
 /* ==== handles: opaque objects, made by _create/_load and released by _free == */
 typedef struct dsn_options dsn_options;     /* key/value options */
@@ -667,7 +690,15 @@ DSN_API DSN_NODISCARD dsn_status dsn_dataset_get(const dsn_dataset *ds, float *x
 /* ==== the training loop =========================================================
  * Progress callback: called every log_every steps with the step's named loss
  * terms (epoch_end 0), and after each epoch (epoch_end 1) with "train_loss"
- * and, with a validation set, "valid_loss" and "best_valid_loss". Return
+ * and, with a validation set, "valid_loss" and "best_valid_loss". valid_loss
+ * has one definition through a whole run, so epochs of different stages
+ * compare: the family's loss without stage terms or warm-up weights (TS-DSAE:
+ * the constrained stage's objective, VQ-VAE: the autoencoder's, ML-VAE: the
+ * final style weight); best_valid_loss is its lowest value so far. A family
+ * whose training objective can change during a run (ml-vae, ts-dsae, vq-vae)
+ * also reports "valid_objective", the current objective on the validation
+ * set, and "best_valid_objective", the lowest since the latest stage switch:
+ * keep_best and patience compare these. Return
  * non-zero to stop training after the current step (dsn_fit then returns
  * DSN_OK). A stop in the middle of an epoch ends that epoch early: it counts
  * as completed (the model's end-of-epoch hook, validation, the checkpoint
@@ -703,7 +734,15 @@ DSN_API const char *dsn_fit_defaults(const dsn_model *model);
  * skipped (as in dsn_train_step) and training goes on; one more than
  * max_skipped_steps skipped in a row stops it with DSN_E_NUMERIC and a
  * message giving the epoch, the step and the cause (the model keeps the
- * weights of its last good step; 0 stops at the first).
+ * weights of its last good step; 0 stops at the first), log (path of a
+ * training log, "" none: one JSON object per line for the start, every
+ * step - loss terms, learning rate, stage, time - every skipped step, every
+ * epoch with its validation figures and terms, and the end; plus its CSV
+ * twin, the path with ".jsonl" replaced by ".csv" (else with ".csv"
+ * appended), one row per figure; format in docs/logs.md), log_append (0:
+ * replace the files, 1: append). A log that cannot be opened fails at the
+ * start, before any step (DSN_E_IO); a failed write fails the run at the
+ * next epoch end. In a data-parallel run only process 0 writes it.
  * Resuming: a model and optimizer loaded from a checkpoint continue from the
  * epoch after the saved one. Allocates its batch buffers once at the start;
  * no allocation per step after the first. valid may be NULL. */

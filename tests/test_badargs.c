@@ -12,6 +12,7 @@
 #include <disent.h>
 #include <ctype.h>
 #include <stdint.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -133,6 +134,12 @@ static void core_calls(void)
     OK(dsn_set_allocator, NULL);
     uint64_t a = CALL(dsn_allocation_count);
     ck_assert_uint_ge(CALL(dsn_allocation_count), a);
+    int nthr = CALL(dsn_get_threads);
+    ck_assert_int_ge(nthr, 1);
+    BADST(DSN_E_INVALID, dsn_set_threads, -1);
+    BADST(DSN_E_INVALID, dsn_set_threads, 65);
+    BADST(DSN_E_INVALID, dsn_set_threads, INT_MIN);
+    ck_assert_int_eq(CALL(dsn_get_threads), nthr); /* a refused count changes nothing */
 }
 
 /* ---- options ---- */

@@ -22,6 +22,8 @@ static const doc docs[] = {
     {1, "log_every", "steps between progress callbacks"},
     {1, "seed", "seed of the batch order (default: the model's seed)"},
     {1, "max_skipped_steps", "consecutive non-finite steps tolerated (skipped) before failing"},
+    {1, "log", "training log: JSONL file of every step and epoch, plus its CSV twin (empty: none)"},
+    {1, "log_append", "append to an existing training log instead of replacing it"},
     {0, "lr", "learning rate"},
     {0, "beta1", "Adam's first-moment decay"},
     {0, "beta2", "Adam's second-moment decay"},

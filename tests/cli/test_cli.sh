@@ -45,7 +45,7 @@ DATA="--npy x.npy --labels y.npy"
 
 # ---- help and usage
 run 0 "$D" help; has out.txt "train"; has out.txt "swap"
-for c in train encode swap decode info train-prior sample; do
+for c in train encode swap decode info train-prior sample plot; do
   run 0 "$D" "$c" --help; has out.txt "usage: disent $c"
 done
 run 0 "$D" help swap; has out.txt "usage: disent swap"
@@ -58,6 +58,33 @@ has out.txt "trained 40 steps"
 run 0 "$D" train opts.conf $DATA --out plain.dsn
 has err.txt "epoch 3/3 done"
 ok "train from an options file with --set overrides; plain progress lines"
+
+# ---- the training log (--log DIR) and disent plot; non-TTY: every epoch line
+run 0 "$D" train opts.conf $DATA --set epochs=4 --set steps_per_epoch=3 --set valid=0.25 --out lg.dsn --log lg
+[ "$(grep -c '^epoch [1-4]/4 done' err.txt)" -eq 4 ] || fail "not one progress line per epoch"
+[ "$(grep -c '"event":"step"' lg/train.jsonl)" -eq 12 ] || fail "not 12 step records"
+[ "$(grep -c '"event":"epoch".*"valid_loss":' lg/train.jsonl)" -eq 4 ] || fail "not 4 epoch records"
+head -n 1 lg/train.jsonl | grep -q '^{"event":"start".*"family":"ml-vae"' || fail "no start record"
+tail -n 1 lg/train.jsonl | grep -q '^{"event":"end".*"status":"ok"' || fail "no end record"
+head -n 1 lg/train.csv | grep -qx 'event,epoch,step,time,stage,lr,name,value' || fail "CSV header"
+grep -q '^step,4,12,' lg/train.csv || fail "no CSV row of step 12"
+run 0 "$D" train opts.conf $DATA --set epochs=6 --set steps_per_epoch=3 --resume lg.dsn.ckpt --out lg.dsn --log lg
+[ "$(grep -c '"event":"step"' lg/train.jsonl)" -eq 18 ] || fail "--resume did not append to the log"
+run 0 "$D" plot lg/train.jsonl -o lg/curves.png --width 600 --height 400
+has out.txt "wrote lg/curves.png (600 x 400): 18 steps, 6 epochs"
+is_png lg/curves.png
+[ "$(head -c 24 lg/curves.png | od -An -tu1 -j16 | tr -s ' ' | sed 's/^ //')" = "0 0 2 88 0 0 1 144" ] || fail "PNG size"
+[ "$(wc -c < lg/curves.png)" -gt 720000 ] || fail "PNG too small"
+run 1 "$D" train opts.conf $DATA --set epochs=1 --out lg2.dsn --log /proc/no-such-dir
+has err.txt "disent: cannot create folder"
+mkdir -p ro/train.jsonl   # a folder where the log file should be: unwritable, also for root
+run 1 "$D" train opts.conf $DATA --set epochs=1 --out lg2.dsn --log ro
+has err.txt "cannot open the training log 'ro/train.jsonl'"; [ ! -e lg2.dsn.ckpt ] || fail "trained with an unwritable log"
+printf '{"event":"start"}\nnot json\n' > bad.jsonl
+run 1 "$D" plot bad.jsonl -o bad.png; has err.txt "bad.jsonl:2: not a record"
+run 1 "$D" plot lg/train.jsonl --terms nope -o x.png; has err.txt "none of the terms 'nope'"
+run 2 "$D" plot; has err.txt "give the training log"
+ok "train --log DIR: JSONL + CSV of every step and epoch, appended on --resume; plot draws a PNG; bad logs fail"
 
 # ---- info
 run 0 "$D" info m.dsn

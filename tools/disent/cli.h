@@ -65,6 +65,7 @@ int cmd_eval(int argc, char **argv);
 int cli_eval_metrics(int argc, char **argv);
 extern const char cli_eval_metrics_help[];
 int cmd_bank(int argc, char **argv);
+int cmd_plot(int argc, char **argv);
 
 /* The training driver behind `train` and `train-prior` (cmd_train.c): prior = 0
  * trains a new model (or resumes), prior = 1 loads MODEL, switches it to the

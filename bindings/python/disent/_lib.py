@@ -143,6 +143,8 @@ FUNCTIONS = {
     "dsn_clear_error": (None, ()),
     "dsn_set_allocator": (STATUS, (POINTER(dsn_allocator),)),
     "dsn_allocation_count": (c_uint64, ()),
+    "dsn_set_threads": (STATUS, (c_int,)),
+    "dsn_get_threads": (c_int, ()),
     # options
     "dsn_options_create": (STATUS, (POINTER(Options_p),)),
     "dsn_options_free": (None, (Options_p,)),

@@ -111,6 +111,18 @@ def allocation_count():
     return C.dsn_allocation_count()
 
 
+def set_threads(n):
+    """Threads the library uses for its work (1..64, or 0 for the CPUs); see dsn_set_threads.
+
+    Call it when no other library call is running. Raises InvalidArgumentError for n out of range."""
+    C.dsn_set_threads(int(n))
+
+
+def get_threads():
+    """The library's thread count (>= 1)."""
+    return C.dsn_get_threads()
+
+
 _allocator_keepalive = None
 
 
@@ -1098,4 +1110,4 @@ def fit(model, optimizer, train, valid=None, callback=None, progress=None, optio
 
 __all__ = ["Scope", "Part", "Progress", "History", "Options", "Model", "Session", "Encoding", "Optimizer",
            "Dataset", "fit", "version", "version_number", "status_string", "last_error", "clear_error",
-           "allocation_count", "set_allocator"]
+           "allocation_count", "set_allocator", "set_threads", "get_threads"]
