@@ -2,6 +2,7 @@
  * forward against direct loops, gradients by finite differences, transposed
  * conv as the adjoint of conv, error paths, no allocation after step one. */
 #include "autodiff/ops.h"
+#include "core/pool.h"
 #include "support/gradcheck.h"
 #include "support/testutil.h"
 #include "tensor/im2col.h"
@@ -531,6 +532,35 @@ START_TEST(nhwc_matches_im2col_random_shapes)
 }
 END_TEST
 
+/* the same result, bit for bit, with 1 and 2 pool threads (the partition
+ * changes, the order of every element's sum does not) */
+START_TEST(nhwc_threads_bit_identical)
+{
+    const int sh[][9] = {{0, 3, 128, 16, 16, 128, 4, 2, 1}, {1, 3, 128, 8, 8, 128, 4, 2, 1},
+                         {0, 2, 128, 8, 8, 32, 3, 1, 1},   {1, 2, 64, 16, 16, 3, 4, 2, 1},
+                         {2, 2, 40, 1, 130, 70, 5, 2, 2}};
+    for (size_t i = 0; i < sizeof sh / sizeof *sh; i++) {
+        const int *c = sh[i];
+        conv_out o[2];
+        size_t ny;
+        for (int k = 0; k < 2; k++) {
+            ck_assert_int_eq(dsi_pool_set_threads(k + 1), DSN_OK);
+            conv_run(c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7], c[8], 0, 42 + i, &o[k], &ny);
+        }
+        dsi_pool_set_threads(1);
+        int twod = c[0] < 2, KH = twod ? c[6] : 1, H = twod ? c[3] : 1;
+        size_t nx = (size_t)c[1] * c[2] * H * c[4], nw = (size_t)c[2] * c[5] * KH * c[6];
+        ck_assert_msg(!memcmp(o[0].y, o[1].y, ny * 4), "shape %zu: y differs", i);
+        ck_assert_msg(!memcmp(o[0].gx, o[1].gx, nx * 4), "shape %zu: gx differs", i);
+        ck_assert_msg(!memcmp(o[0].gw, o[1].gw, nw * 4), "shape %zu: gw differs", i);
+        ck_assert_msg(!memcmp(o[0].gb, o[1].gb, (size_t)c[5] * 4), "shape %zu: gb differs", i);
+        for (int k = 0; k < 2; k++) {
+            free(o[k].y); free(o[k].gx); free(o[k].gw); free(o[k].gb);
+        }
+    }
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("conv");
@@ -548,6 +578,7 @@ int main(void)
     tcase_add_test(tc, inference_mode);
     tcase_add_test(tc, nhwc_matches_im2col_w3_shapes);
     tcase_add_test(tc, nhwc_matches_im2col_random_shapes);
+    tcase_add_test(tc, nhwc_threads_bit_identical);
     suite_add_tcase(s, tc);
     return tu_run(s) ? 1 : 0;
 }

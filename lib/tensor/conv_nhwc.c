@@ -3,32 +3,7 @@
 #include "tensor/conv_nhwc.h"
 #include "tensor/conv_kernel.h"
 #include "tensor/simd.h"
-#if defined(__has_include)
-#if __has_include("core/pool.h")
 #include "core/pool.h"
-#define DSI_HAVE_POOL 1
-#endif
-#endif
-#ifndef DSI_HAVE_POOL /* until the library pool lands: one task, the same partition code */
-typedef void (*dsi_task_fn)(void *ctx, int task, int ntasks);
-static void dsi_pool_run(int ntasks, dsi_task_fn fn, void *ctx)
-{
-    for (int t = 0; t < ntasks; t++) fn(ctx, t, ntasks);
-}
-static int dsi_pool_tasks(double work, double grain)
-{
-    (void)work;
-    (void)grain;
-    return 1;
-}
-static void dsi_pool_split(size_t len, int t, int n, size_t align, size_t *lo, size_t *hi)
-{
-    size_t blocks = (len + align - 1) / align;
-    size_t b0 = blocks * (size_t)t / (size_t)n, b1 = blocks * (size_t)(t + 1) / (size_t)n;
-    *lo = b0 * align < len ? b0 * align : len;
-    *hi = b1 * align < len ? b1 * align : len;
-}
-#endif
 
 #include <stdint.h>
 #include <string.h>
