@@ -166,6 +166,10 @@ START_TEST(options_parts_and_sizes)
         ck_assert_int_eq(m->vt->stream_check(m, &ns, &part, &frame), DSN_E_UNSUPPORTED);
         ck_assert_ptr_nonnull(strstr(dsn_last_error(), "z_norm"));
         dsn_model_free(m);
+        m = make("ts-dsae", "seed=1, local_input=centred");
+        ck_assert_int_eq(m->vt->stream_check(m, &ns, &part, &frame), DSN_E_UNSUPPORTED);
+        ck_assert_ptr_nonnull(strstr(dsn_last_error(), "local_input"));
+        dsn_model_free(m);
         m = make("ts-dsae", "seed=1, decoder_film=1"); /* FiLM streams */
         ck_assert_int_eq(m->vt->stream_check(m, &ns, &part, &frame), DSN_OK);
     }
@@ -276,7 +280,8 @@ START_TEST(grad_full_losses)
         ", scaling=sum, obs_var=0.7, beta_v=0.5, beta_z=2",
         ", posterior=full, global_encoder=bilstm, local_encoder=bilstm, decoder=bilstm",
         ", posterior=full, local_encoder=lstm, prior_layers=1, scaling=sum, obs_var=0.5",
-        ", decoder_film=1, z_norm=mean, local_context=2",
+        ", decoder_film=1, z_norm=mean, local_context=2, local_input=centred",
+        ", static_z=3, beta_z=2",
         ", local_encoder=lstm, decoder=lstm",
     };
     for (size_t k = 0; k < sizeof variants / sizeof *variants; k++) {
@@ -402,7 +407,7 @@ START_TEST(padded_batch_equals_unpadded_sequences)
     float x[B * T * F], mask[B * T];
     const int len[B] = {7, 3, 5};
     const char *variants[] = {"", ", posterior=full, global_encoder=bilstm, local_encoder=bilstm, decoder=bilstm",
-                              ", local_encoder=lstm", ", decoder_film=1, z_norm=mean, local_context=2",
+                              ", local_encoder=lstm", ", decoder_film=1, z_norm=mean, local_context=2, local_input=centred",
                               ", decoder=lstm"};
     for (size_t k = 0; k < sizeof variants / sizeof *variants; k++) {
         dsi_rng r;
@@ -787,7 +792,8 @@ START_TEST(save_load_sample_and_no_allocation)
         {"ts-dsae", ", constrained_epochs=0, swap_stop_grad=1, informed_prior=0"},
         {"ts-dsae", ", constrained_epochs=0, posterior=full, global_encoder=bilstm, local_encoder=bilstm, decoder=bilstm"},
         {"ts-dsae", ", constrained_epochs=5, local_encoder=lstm"},
-        {"ts-dsae", ", constrained_epochs=0, decoder_film=1, z_norm=mean, local_context=2"},
+        {"ts-dsae", ", constrained_epochs=0, decoder_film=1, z_norm=mean, local_context=2, local_input=centred"},
+        {"ts-dsae", ", constrained_epochs=0, static_z=2"},
         {"ts-dsae", ", constrained_epochs=0, local_encoder=lstm, decoder=lstm"},
     };
     char path[512];

@@ -73,6 +73,7 @@
 #define DSAE_DEFAULT_FILM 0
 #define DSAE_DEFAULT_ZNORM 0
 #define DSAE_DEFAULT_CONTEXT 0
+#define DSAE_DEFAULT_LCENTRE 0
 
 enum { ENC_MLP = 0, ENC_LSTM = 1, ENC_BILSTM = 2 };
 enum { SCALE_MEAN = 0, SCALE_SUM = 1 };
@@ -100,6 +101,8 @@ typedef struct dsae {
     int film;       /* decoder_film: v scales and shifts every decoder hidden layer */
     int znorm;      /* z_norm=mean: the decoder sees z_t minus its (masked) time mean */
     int lctx;       /* local_context: frames on each side the local encoder sees */
+    int lcentre;    /* local_input=centred: the local encoder reads x_t minus the clip's time mean */
+    float w_static; /* static_z: weight of the batch correlation of mean_t z_t with v */
     dsi_film dfilm[DSI_MLP_MAX_LAYERS]; /* decoder_film: one per decoder hidden layer */
     int g_global, g_local, g_prior, g_dec, g_snap;
     genc genc, snap;
@@ -236,6 +239,11 @@ static dsi_var *with_context(dsi_tape *t, const batch_ctx *c, dsi_var *x, int k)
 static dsn_status local_post(dsi_tape *t, const dsae *s, dsi_params *ps, const batch_ctx *c, dsi_var *x, dsi_var *v,
                              dsi_gauss_post *q)
 {
+    if (s->lcentre) { /* the clip's static spectrum is visible to v only */
+        dsi_var *mx = mean_time(t, c, x);
+        int sh[3] = {c->B, 1, s->F};
+        x = dsi_sub(t, x, dsi_reshape(t, mx, 3, sh));
+    }
     dsi_var *u = dsi_mlp_forward(t, &s->lfeat, ps, x);
     if (s->lctx > 0) u = with_context(t, c, u, s->lctx);
     if (s->full) {
@@ -334,6 +342,7 @@ static dsn_status create_common(dsn_model *m, dsi_optr *r, int two_stage)
     static const char *const noise_names[] = {"sample", "mean", NULL};
     static const char *const znorm_names[] = {"none", "mean", NULL};
     static const char *const config_names[] = {"default", "paper", NULL};
+    static const char *const lin_names[] = {"raw", "centred", NULL};
     int gk = 0, dk = 0, paper = !two_stage; /* vanilla DSAE stays the paper's baseline */
     /* config: "paper" is the reference configuration of Luo, Ewert & Dixon
      * (MLP encoders and decoder on [z_t; v], obs_var 0.5 = their MSE, C = 300
@@ -346,6 +355,7 @@ static dsn_status create_common(dsn_model *m, dsi_optr *r, int two_stage)
         s->film = DSAE_DEFAULT_FILM;
         s->znorm = DSAE_DEFAULT_ZNORM;
         s->lctx = DSAE_DEFAULT_CONTEXT;
+        s->lcentre = DSAE_DEFAULT_LCENTRE;
     }
     dsi_opt_int(r, "frames", &s->T, 1, 1 << 16);
     dsi_opt_int(r, "n_mels", &s->F, 1, 1 << 14);
@@ -371,6 +381,8 @@ static dsn_status create_common(dsn_model *m, dsi_optr *r, int two_stage)
     dsi_opt_bool(r, "decoder_film", &s->film);
     dsi_opt_enum(r, "z_norm", &s->znorm, znorm_names);
     dsi_opt_int(r, "local_context", &s->lctx, 0, 8);
+    dsi_opt_enum(r, "local_input", &s->lcentre, lin_names);
+    dsi_opt_float(r, "static_z", &s->w_static, 0, 1e6);
     if (two_stage) {
         dsi_opt_int(r, "constrained_epochs", &s->constrained, 0, 1 << 30);
         dsi_opt_bool(r, "informed_prior", &s->informed);
@@ -532,6 +544,28 @@ static dsi_var *wrap_x(dsi_tape *t, const dsae *s, const float *x, size_t n)
 
 static dsn_status fail_status(dsi_tape *t) { return t->status != DSN_OK ? t->status : DSN_E_INTERNAL; }
 
+/* [B,D] -> each column centred and scaled to unit variance over the batch */
+static dsi_var *standardise_batch(dsi_tape *t, dsi_var *a)
+{
+    dsi_var *ac = dsi_sub(t, a, dsi_mean_axis(t, a, 0, 1));
+    dsi_var *var = dsi_mean_axis(t, dsi_mul(t, ac, ac), 0, 1);
+    dsi_var *sd = dsi_exp(t, dsi_affine_scalar(t, dsi_log(t, dsi_affine_scalar(t, var, 1.0f, 1e-4f)), 0.5f, 0.0f));
+    return dsi_div(t, ac, sd);
+}
+
+/* static_z: the static information about v left in z, as the mean squared
+ * correlation over the batch between the time-pooled posterior means of z and
+ * the posterior means of v: r = A^T B / n, A, B the standardised [n,dz],
+ * [n,dv]; penalty = mean_{d,e} r_de^2 (not added for n < 2). A static factor carried
+ * by v that z also carries on average over the clip raises it; a clip
+ * constant that v does not carry (the key of a melody) does not. */
+static dsi_var *static_corr(dsi_tape *t, const batch_ctx *c, dsi_var *zmu, dsi_var *vmu)
+{
+    dsi_var *a = standardise_batch(t, mean_time(t, c, zmu)), *b = standardise_batch(t, vmu);
+    dsi_var *r = dsi_affine_scalar(t, dsi_matmul(t, a, b, 1, 0), 1.0f / (float)c->B, 0.0f);
+    return dsi_mean(t, dsi_mul(t, r, r));
+}
+
 /* The four swap regularisers (unweighted) into out[4]. */
 static dsn_status swap_terms(dsi_tape *t, dsn_model *m, const batch_ctx *c, dsi_var *z, dsi_var *v, dsi_gauss_post qv,
                              dsi_gauss_post qz, dsi_reduction red, dsi_var **out)
@@ -601,7 +635,9 @@ static dsn_status loss(dsn_model *m, dsi_tape *t, const dsi_input *in, dsi_var *
 
     const dsi_reduction red = s->scaling == SCALE_MEAN ? DSI_RED_MEAN : DSI_RED_SUM;
     const float k = s->scaling == SCALE_MEAN ? 1.0f : 1.0f / (float)B;
-    const int full = full_stage(m);
+    /* the run-long validation loss is the constrained stage's objective (standard
+     * prior, no swap terms) in both stages */
+    const int full = full_stage(m) && !m->run_loss;
     dsi_var *rec = dsi_mse(t, y, x, c.mask, red);
     dsi_var *kl_v;
     if (full && s->informed) {
@@ -613,27 +649,38 @@ static dsn_status loss(dsn_model *m, dsi_tape *t, const dsi_input *in, dsi_var *
         kl_v = dsi_kl_std_normal(t, qv.mu, qv.lv, NULL, red);
     }
     dsi_var *kl_z = dsi_kl_seq(t, qz, pz, c.mask, red);
-    dsi_var *parts[7] = {rec, kl_v, kl_z};
-    float w[7] = {k / (2.0f * s->obs_var), k * s->beta_v, k * s->beta_z, 1.0f};
+    dsi_var *parts[8] = {rec, kl_v, kl_z};
+    float w[8] = {k / (2.0f * s->obs_var), k * s->beta_v, k * s->beta_z};
+    const char *names[8] = {"rec", "kl_v", "kl_z"};
     int np = 3;
     int any_swap = 0;
     for (int j = 0; j < 4; j++) any_swap |= s->w_swap[j] > 0.0f;
-    dsi_var *total;
     if (full && any_swap) {
+        static const char *const sw_names[4] = {"swap_vg", "swap_zg", "swap_vl", "swap_zl"};
         st = swap_terms(t, m, &c, z, v, qv, qz, red, parts + 3);
         if (st != DSN_OK) return st;
-        float ws[4];
-        for (int j = 0; j < 4; j++) ws[j] = k * s->w_swap[j];
-        dsi_var *sum4[4] = {rec, kl_v, kl_z, dsi_loss_sum(t, 4, parts + 3, ws)};
-        total = dsi_loss_sum(t, 4, sum4, w); /* loss_sum takes at most 6 inputs */
+        for (int j = 0; j < 4; j++) w[3 + j] = k * s->w_swap[j], names[3 + j] = sw_names[j];
         np = 7;
+    }
+    /* static_z: only while the local encoder learns (dsae always, ts-dsae's full stage) */
+    if (s->w_static > 0.0f && B > 1 && (!s->two_stage || full)) {
+        parts[np] = static_corr(t, &c, qz.mu, qv.mu);
+        w[np] = s->w_static;
+        names[np++] = "static_z";
+    }
+    dsi_var *total;
+    if (np > 6) { /* loss_sum takes at most 6 inputs */
+        dsi_var *rest = dsi_loss_sum(t, np - 3, parts + 3, w + 3);
+        float w4[4] = {w[0], w[1], w[2], 1.0f};
+        dsi_var *sum4[4] = {rec, kl_v, kl_z, rest};
+        total = dsi_loss_sum(t, 4, sum4, w4);
     } else {
-        total = dsi_loss_sum(t, 3, parts, w);
+        total = dsi_loss_sum(t, np, parts, w);
     }
     if (t->status != DSN_OK || !total) return fail_status(t);
-    static const char *const names[7] = {"rec", "kl_v", "kl_z", "swap_vg", "swap_zg", "swap_vl", "swap_zl"};
     dsi_terms_add(terms, "loss", total->x[0]);
-    for (int j = 0; j < np; j++) dsi_terms_add(terms, names[j], parts[j]->x[0] * (j == 0 ? w[0] : k));
+    for (int j = 0; j < np; j++)
+        dsi_terms_add(terms, names[j], parts[j]->x[0] * (j == 0 ? w[0] : names[j][0] == 's' && names[j][1] == 't' ? 1.0f : k));
     *out = total;
     return DSN_OK;
 }
@@ -757,6 +804,9 @@ static dsn_status stream_check(const dsn_model *m, size_t *state_floats, int *st
     if (s->lctx > 0)
         return dsi_error(DSN_E_UNSUPPORTED, "local_context=%d reads %d future frames: train with local_context=0 to stream",
                          s->lctx, s->lctx);
+    if (s->lcentre)
+        return dsi_error(DSN_E_UNSUPPORTED, "local_input=centred subtracts the clip's mean spectrum, which needs the whole "
+                         "clip: train with local_input=raw to stream");
     if (s->znorm)
         return dsi_error(DSN_E_UNSUPPORTED, "z_norm=mean subtracts the clip's mean z, which needs the whole clip: train "
                          "with z_norm=none to stream");
@@ -834,6 +884,8 @@ static dsn_status stream_step(const dsn_model *m, dsi_tape *t, float *state, flo
     return DSN_OK;
 }
 
+static int run_loss_differs(const dsn_model *m) { return full_stage(m); }
+
 const dsi_model_vt dsi_dsae_vt = {
     .name = "dsae",
     .create = create_dsae,
@@ -866,6 +918,7 @@ const dsi_model_vt dsi_ts_dsae_vt = {
     .stage = stage,
     .set_stage = set_stage,
     .epoch_end = epoch_end,
+    .run_loss_differs = run_loss_differs,
     .stream_check = stream_check,
     .stream_step = stream_step,
 };

@@ -362,7 +362,7 @@ static dsn_status loss(dsn_model *m, dsi_tape *t, const dsi_input *in, dsi_var *
     /* total = (rec + beta kl_s + beta kl_c) / G, one node */
     dsi_var *parts[3] = {rec, kl_s, kl_c};
     float sb = v->style_beta;
-    if (m->epoch < v->warmup_epochs) {
+    if (m->epoch < v->warmup_epochs && !m->run_loss) { /* (the run-long loss: the final weight) */
         float f = (float)m->epoch / (float)v->warmup_epochs;
         sb = v->warmup_style_beta + f * (v->style_beta - v->warmup_style_beta);
     }
@@ -438,6 +438,13 @@ static dsn_status sample(const dsn_model *m, dsi_tape *t, dsi_latents *enc, int 
     return DSN_OK;
 }
 
+/* during the style warm-up the objective's style KL weight is not the final one */
+static int run_loss_differs(const dsn_model *m)
+{
+    const ml_vae *v = m->state;
+    return m->epoch < v->warmup_epochs && v->warmup_style_beta != v->style_beta;
+}
+
 const dsi_model_vt dsi_ml_vae_vt = {
     .name = "ml-vae",
     .create = create,
@@ -448,4 +455,5 @@ const dsi_model_vt dsi_ml_vae_vt = {
     .decode = decode,
     .sample = sample,
     .grouped = 1,
+    .run_loss_differs = run_loss_differs,
 };

@@ -106,6 +106,9 @@ struct dsn_model {
     int epoch;                    /* epochs completed (for stage schedules) */
     int objective;                /* bumped by a model whose objective changes (a stage
                                    * switch): losses before and after are not comparable */
+    int run_loss;                 /* set by dsn_fit while it measures the run-long validation
+                                   * loss: loss() then computes the family's one definition for
+                                   * the whole run (no stage terms, no warm-up weights) */
     dsi_tape tape;                /* training tape, reused every step */
     dsi_terms last_terms;         /* loss terms of the last training step */
     int64_t skipped_steps;        /* training steps skipped (non-finite loss or gradient)
@@ -114,6 +117,8 @@ struct dsn_model {
     const struct dsi_dist *dist;  /* during a data-parallel dsn_fit: the processes (else NULL),
                                    * for state kept outside the gradients (VQ-VAE's EMA) */
     struct dsi_bank *bank;        /* named static latents (api/bank.h), or NULL */
+    dsn_options *audio;           /* the audio front end it was trained with (api/front_end.h:
+                                   * every feature key and frames), or NULL */
 };
 
 struct dsi_model_vt {
@@ -154,6 +159,11 @@ struct dsi_model_vt {
      * validation losses across it. Records the stage where the model file
      * keeps it (options or frozen groups). */
     dsn_status (*set_stage)(struct dsn_model *m, const char *name);
+    /* Whether the current training objective differs from the run-long
+     * validation loss that loss() computes with m->run_loss set (TS-DSAE's
+     * full stage, VQ-VAE's prior stage, ML-VAE's style warm-up). NULL: the
+     * family's objective is the same through every run. */
+    int (*run_loss_differs)(const struct dsn_model *m);
     /* Called by dsn_fit after each epoch: stage schedules (TS-DSAE switches
      * stage after constrained_epochs epochs through its set_stage). */
     dsn_status (*epoch_end)(struct dsn_model *m, int epoch);

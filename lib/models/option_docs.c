@@ -87,6 +87,8 @@ static const doc docs[] = {
     {NULL, "decoder_film", "condition the decoder on v by FiLM (feature-wise scale and shift)"},
     {NULL, "z_norm", "normalise z_t by its mean over frames (none or mean)"},
     {NULL, "local_context", "neighbouring frames on each side the local encoder sees"},
+    {NULL, "static_z", "weight of the penalty on the batch correlation between z's time mean and v"},
+    {NULL, "local_input", "local encoder input: the frames (raw) or minus the clip's mean spectrum (centred)"},
     {"ts-dsae", "constrained_epochs", "epochs of the first (constrained) stage before the switch"},
     {"ts-dsae", "informed_prior", "second stage: KL of v to the frozen stage-one encoder's posterior"},
     {"ts-dsae", "swap_vg", "weight of the swap term on v of the global swap"},

@@ -1,6 +1,9 @@
 /* blas.c - thin wrappers over cblas (OpenBLAS or BLIS). */
 #include "tensor/blas.h"
 #include "tensor/simd.h"
+#include "core/pool.h"
+
+#include <pthread.h>
 
 #ifdef DSN_USE_BLIS
 #include <blis.h>
@@ -14,7 +17,25 @@
  * the calls that would reach cblas run the plain loops below instead. */
 static _Thread_local int rt_mode;
 
-void dsi_blas_set_realtime(int on) { rt_mode = on ? 1 : 0; }
+void dsi_blas_set_realtime(int on)
+{
+    rt_mode = on ? 1 : 0;
+    dsi_pool_set_serial(on);
+}
+
+/* The library's threads are its pool's (core/pool.h): the BLAS runs on one
+ * thread, on the part of a product each task hands it. */
+static pthread_once_t blas_once = PTHREAD_ONCE_INIT;
+static void blas_single(void);
+#define BLAS_INIT() pthread_once(&blas_once, blas_single)
+
+dsn_status dsn_set_threads(int n)
+{
+    BLAS_INIT();
+    return dsi_pool_set_threads(n);
+}
+
+int dsn_get_threads(void) { return dsi_pool_threads(); }
 
 /* C = alpha op(A) op(B) + beta C, row-major, in a fixed order */
 static void gemm_plain(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda, const float *B,
@@ -44,6 +65,7 @@ void dsi_gemm(int ta, int tb, int M, int N, int K, float alpha, const float *A, 
               const float *B, int ldb, float beta, float *C, int ldc)
 {
     if (M <= 0 || N <= 0) return;
+    BLAS_INIT();
     if (K <= 0) { /* cblas leaves C untouched when K == 0; we want beta*C */
         for (int i = 0; i < M; i++)
             for (int j = 0; j < N; j++) C[(long)i * ldc + j] = beta == 0.0f ? 0.0f : beta * C[(long)i * ldc + j];
@@ -80,6 +102,7 @@ void dsi_gemv(int ta, int M, int N, float alpha, const float *A, int lda, const 
         else gemm_plain(0, 1, 1, M, N, alpha, x, N, A, lda, beta, y, M);
         return;
     }
+    BLAS_INIT();
     cblas_sgemv(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, M, N, alpha, A, lda, x, 1, beta, y, 1);
 }
 
@@ -90,20 +113,25 @@ void dsi_axpy(int n, float alpha, const float *x, float *y)
         for (int i = 0; i < n; i++) y[i] += alpha * x[i];
         return;
     }
+    BLAS_INIT();
     cblas_saxpy(n, alpha, x, 1, y, 1);
 }
 
 #ifdef DSN_USE_BLIS
+static void blas_single(void) { bli_thread_set_num_threads(1); }
 void dsi_blas_set_threads(int n)
 {
+    BLAS_INIT();
     if (n > 0) bli_thread_set_num_threads(n);
 }
 int dsi_blas_get_threads(void) { return (int)bli_thread_get_num_threads(); }
 const char *dsi_blas_name(void) { return "blis"; }
 #else
 /* OpenBLAS extensions (declared in its cblas.h) */
+static void blas_single(void) { openblas_set_num_threads(1); }
 void dsi_blas_set_threads(int n)
 {
+    BLAS_INIT();
     if (n > 0) openblas_set_num_threads(n);
 }
 int dsi_blas_get_threads(void) { return openblas_get_num_threads(); }

@@ -4,18 +4,25 @@
 #include "tensor/simd_x86.h"
 
 #ifdef DSI_X86_SIMD
+#define DSI_VW 16
+#include "tensor/simd_vec.h"
 
-/* ---- small-matrix gemm (AVX-512): C[M,N] = act(A[M,K] B[K,N] (+ C) (+ bias)) ----
- * Column blocks of up to 64 (4 vectors, 6 rows at a time) or, for a last
- * block of 65..80 columns, 80 (5 vectors, 4 rows at a time): at most 24
- * accumulators; per k one broadcast of A[r,k] per row and one load per
- * vector of the B row, which stays in L1 (K N small). No packing. Each C
- * element is act(((sum_k A B in k order, from 0) + C) + bias): its value
- * depends neither on its position nor on M, N. */
+/* ---- small-matrix gemm (AVX-512) ----
+ * Two products share one register-blocked kernel: C[M,N] = act(A[M,K] B[K,N]
+ * (+ C) (+ bias)) for narrow layers, and C[K,N] = A[M,K]^T B[M,N] (+ C) for
+ * their weight gradients. The kernel reads the left operand through strides,
+ * element (r, k) at A[r rs + k ks]: (lda, 1) for A, (1, lda) for A^T; both
+ * callers pass constants, and the kernel is inlined, so each product
+ * compiles to its own loops. Column blocks of up to 64 (4 vectors, 6 rows at
+ * a time) or, for a last block of 65..80 columns, 80 (5 vectors, 4 rows at a
+ * time): at most 24 accumulators; per k one broadcast of the left operand per
+ * row and one load per vector of the B row, which stays in L1 (K N small). No
+ * packing. Each C element is act(((sum_k A B in k order, from 0) + C) +
+ * bias): its value depends neither on its position nor on M, N. */
 static inline __attribute__((always_inline)) T512 void gs_block(int R, int nv, const __mmask16 *mk, int K,
-                                                                const float *A, int lda, const float *B, int ldb,
-                                                                int beta, float *C, int ldc, const float *bias,
-                                                                int act)
+                                                                const float *A, size_t rs, size_t ks,
+                                                                const float *B, int ldb, int beta, float *C,
+                                                                int ldc, const float *bias, int act)
 {
     __m512 acc[6][5];
     _Pragma("GCC unroll 8")
@@ -30,7 +37,7 @@ static inline __attribute__((always_inline)) T512 void gs_block(int R, int nv, c
         _Pragma("GCC unroll 8")
         for (int r = 0; r < 6; r++)
             if (r < R) {
-                const __m512 a = _mm512_set1_ps(A[(size_t)r * lda + k]);
+                const __m512 a = _mm512_set1_ps(A[(size_t)r * rs + (size_t)k * ks]);
                 _Pragma("GCC unroll 8")
                 for (int v = 0; v < 5; v++)
                     if (v < nv) acc[r][v] = _mm512_fmadd_ps(a, bv[v], acc[r][v]);
@@ -47,27 +54,16 @@ static inline __attribute__((always_inline)) T512 void gs_block(int R, int nv, c
                     if (beta) x = _mm512_add_ps(x, _mm512_maskz_loadu_ps(mk[v], c));
                     if (bias) x = _mm512_add_ps(x, _mm512_maskz_loadu_ps(mk[v], bias + 16 * v));
                     if (act == DSI_GS_RELU) x = _mm512_max_ps(x, _mm512_setzero_ps());
-                    else if (act == DSI_GS_TANH) x = tanh512(x);
+                    else if (act == DSI_GS_TANH) x = vtanh(x);
                     _mm512_mask_storeu_ps(c, mk[v], x);
                 }
 }
 
-/* rows [i, M) of one column block: full blocks of `rows`, then the rest one row-count at a time */
-static T512 void gs_tail(int R, int nv, const __mmask16 *mk, int K, const float *A, int lda, const float *B, int ldb,
-                         int beta, float *C, int ldc, const float *bias, int act)
-{
-    switch (R) {
-    case 5: gs_block(5, nv, mk, K, A, lda, B, ldb, beta, C, ldc, bias, act); break;
-    case 4: gs_block(4, nv, mk, K, A, lda, B, ldb, beta, C, ldc, bias, act); break;
-    case 3: gs_block(3, nv, mk, K, A, lda, B, ldb, beta, C, ldc, bias, act); break;
-    case 2: gs_block(2, nv, mk, K, A, lda, B, ldb, beta, C, ldc, bias, act); break;
-    case 1: gs_block(1, nv, mk, K, A, lda, B, ldb, beta, C, ldc, bias, act); break;
-    default: break;
-    }
-}
-
-static T512 void gemm_small_512(int M, int N, int K, const float *A, int lda, const float *B, int ldb, int beta,
-                                float *C, int ldc, const float *bias, int act)
+/* C[M, N] from rows of the left operand (M rows, K deep): column blocks, full
+ * blocks of rows, then the last 1-5 rows */
+static inline __attribute__((always_inline)) T512 void gs_panel(int M, int N, int K, const float *A, size_t rs,
+                                                                size_t ks, const float *B, int ldb, int beta,
+                                                                float *C, int ldc, const float *bias, int act)
 {
     for (int j = 0; j < N;) {
         const int left = N - j;
@@ -80,7 +76,8 @@ static T512 void gemm_small_512(int M, int N, int K, const float *A, int lda, co
         }
         const float *Bj = B + j, *bj = bias ? bias + j : NULL;
         int i = 0;
-#define GS_AT(R_, NV_) gs_block(R_, NV_, mk, K, A + (size_t)i * lda, lda, Bj, ldb, beta, C + (size_t)i * ldc + j, ldc, bj, act)
+#define GS_AT(R_, NV_)                                                                                          \
+    gs_block(R_, NV_, mk, K, A + (size_t)i * rs, rs, ks, Bj, ldb, beta, C + (size_t)i * ldc + j, ldc, bj, act)
         if (nv == 5) {
             for (; i + 4 <= M; i += 4) GS_AT(4, 5);
         } else if (nv == 4) {
@@ -88,95 +85,37 @@ static T512 void gemm_small_512(int M, int N, int K, const float *A, int lda, co
         } else {
             for (; i + 6 <= M; i += 6) GS_AT(6, nv);
         }
+        switch (M - i) {
+        case 5: GS_AT(5, nv); break;
+        case 4: GS_AT(4, nv); break;
+        case 3: GS_AT(3, nv); break;
+        case 2: GS_AT(2, nv); break;
+        case 1: GS_AT(1, nv); break;
+        default: break;
+        }
 #undef GS_AT
-        if (i < M)
-            gs_tail(M - i, nv, mk, K, A + (size_t)i * lda, lda, Bj, ldb, beta, C + (size_t)i * ldc + j, ldc, bj, act);
         j += w;
     }
 }
 
-/* ---- C[K,N] = A[M,K]^T B[M,N] (+ C) for the weight gradients of narrow layers (AVX-512) ----
- * The long inner dimension M is cut into chunks of GT_CHUNK rows that stay in
- * L2; for each chunk every 6-row x 64/80-column block of C is summed from 0
- * over the chunk's rows in order (broadcast A[m, k..k+5], load B[m, j..]) and
- * added to C. An element is ((C + s_0) + s_1) + ... over the chunks: fixed
- * for a given M, independent of its position. */
+static T512 void gemm_small_512(int M, int N, int K, const float *A, int lda, const float *B, int ldb, int beta,
+                                float *C, int ldc, const float *bias, int act)
+{
+    gs_panel(M, N, K, A, (size_t)lda, 1, B, ldb, beta, C, ldc, bias, act);
+}
+
+/* C[K,N] = A[M,K]^T B[M,N] (+ C): the long inner dimension M is cut into
+ * chunks of GT_CHUNK rows that stay in L2; each chunk's product is summed
+ * from 0 in order and added to C. An element is ((C + s_0) + s_1) + ... over
+ * the chunks: fixed for a given M, independent of its position. */
 #define GT_CHUNK 256
-static inline __attribute__((always_inline)) T512 void gt_block(int R, int nv, const __mmask16 *mk, int Mc,
-                                                                const float *A, int lda, const float *B, int ldb,
-                                                                int beta, float *C, int ldc)
-{
-    __m512 acc[6][5];
-    _Pragma("GCC unroll 8")
-    for (int r = 0; r < 6; r++)
-        _Pragma("GCC unroll 8")
-        for (int v = 0; v < 5; v++) acc[r][v] = _mm512_setzero_ps();
-    for (int m = 0; m < Mc; m++) {
-        __m512 bv[5];
-        _Pragma("GCC unroll 8")
-        for (int v = 0; v < 5; v++)
-            bv[v] = v < nv ? _mm512_maskz_loadu_ps(mk[v], B + (size_t)m * ldb + 16 * v) : _mm512_setzero_ps();
-        _Pragma("GCC unroll 8")
-        for (int r = 0; r < 6; r++)
-            if (r < R) {
-                const __m512 a = _mm512_set1_ps(A[(size_t)m * lda + r]);
-                _Pragma("GCC unroll 8")
-                for (int v = 0; v < 5; v++)
-                    if (v < nv) acc[r][v] = _mm512_fmadd_ps(a, bv[v], acc[r][v]);
-            }
-    }
-    _Pragma("GCC unroll 8")
-    for (int r = 0; r < 6; r++)
-        if (r < R)
-            _Pragma("GCC unroll 8")
-            for (int v = 0; v < 5; v++)
-                if (v < nv) {
-                    float *c = C + (size_t)r * ldc + 16 * v;
-                    __m512 x = acc[r][v];
-                    if (beta) x = _mm512_add_ps(_mm512_maskz_loadu_ps(mk[v], c), x);
-                    _mm512_mask_storeu_ps(c, mk[v], x);
-                }
-}
-
-static T512 void gt_tail(int R, int nv, const __mmask16 *mk, int Mc, const float *A, int lda, const float *B, int ldb,
-                         int beta, float *C, int ldc)
-{
-    switch (R) {
-    case 5: gt_block(5, nv, mk, Mc, A, lda, B, ldb, beta, C, ldc); break;
-    case 4: gt_block(4, nv, mk, Mc, A, lda, B, ldb, beta, C, ldc); break;
-    case 3: gt_block(3, nv, mk, Mc, A, lda, B, ldb, beta, C, ldc); break;
-    case 2: gt_block(2, nv, mk, Mc, A, lda, B, ldb, beta, C, ldc); break;
-    case 1: gt_block(1, nv, mk, Mc, A, lda, B, ldb, beta, C, ldc); break;
-    default: break;
-    }
-}
-
 static T512 void gemm_small_tn_512(int K, int N, int M, const float *A, int lda, const float *B, int ldb, int beta,
                                    float *C, int ldc)
 {
     for (int m0 = 0; m0 < M; m0 += GT_CHUNK) {
         const int Mc = M - m0 < GT_CHUNK ? M - m0 : GT_CHUNK, bt = beta || m0 > 0;
-        const float *Am = A + (size_t)m0 * lda, *Bm = B + (size_t)m0 * ldb;
-        for (int j = 0; j < N;) {
-            const int left = N - j;
-            const int nv = left > 64 && left <= 80 ? 5 : left >= 64 ? 4 : (left + 15) / 16;
-            const int w = left < 16 * nv ? left : 16 * nv;
-            __mmask16 mk[5];
-            for (int v = 0; v < 5; v++) {
-                const int l = w - 16 * v;
-                mk[v] = l >= 16 ? (__mmask16)0xFFFF : l > 0 ? tail16((size_t)l) : 0;
-            }
-            int i = 0;
-            if (nv == 5) {
-                for (; i + 4 <= K; i += 4) gt_block(4, 5, mk, Mc, Am + i, lda, Bm + j, ldb, bt, C + (size_t)i * ldc + j, ldc);
-            } else if (nv == 4) {
-                for (; i + 6 <= K; i += 6) gt_block(6, 4, mk, Mc, Am + i, lda, Bm + j, ldb, bt, C + (size_t)i * ldc + j, ldc);
-            } else {
-                for (; i + 6 <= K; i += 6) gt_block(6, nv, mk, Mc, Am + i, lda, Bm + j, ldb, bt, C + (size_t)i * ldc + j, ldc);
-            }
-            if (i < K) gt_tail(K - i, nv, mk, Mc, Am + i, lda, Bm + j, ldb, bt, C + (size_t)i * ldc + j, ldc);
-            j += w;
-        }
+        gs_panel(K, N, Mc, A + (size_t)m0 * lda, 1, (size_t)lda, B + (size_t)m0 * ldb, ldb, bt, C, ldc, NULL,
+                 DSI_GS_NONE);
     }
 }
 #endif /* DSI_X86_SIMD */

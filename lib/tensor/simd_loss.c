@@ -6,67 +6,9 @@
 #include <math.h>
 
 #ifdef DSI_X86_SIMD
-
-/* log1p(e) for e in [0, 1]: u = 1 + e reduced to [sqrt(1/2), sqrt(2)) as 2^k (1 + f) with f computed
- * without rounding (f = e, or (e - 1) / 2 when 1 + e > sqrt 2), then the minimax log polynomial on f */
-static inline T512 __m512 log1p01_512(__m512 e)
-{
-    const __mmask16 big = _mm512_cmp_ps_mask(e, _mm512_set1_ps(0.41421356f), _CMP_GT_OQ);
-    const __m512 f = _mm512_mask_mul_ps(e, big, _mm512_sub_ps(e, _mm512_set1_ps(1.0f)), _mm512_set1_ps(0.5f));
-    const __m512 k = _mm512_maskz_mov_ps(big, _mm512_set1_ps(1.0f));
-    const __m512 z = _mm512_mul_ps(f, f);
-    __m512 y = _mm512_fmadd_ps(_mm512_set1_ps(7.0376836292e-2f), f, _mm512_set1_ps(-1.1514610310e-1f));
-    y = _mm512_fmadd_ps(y, f, _mm512_set1_ps(1.1676998740e-1f));
-    y = _mm512_fmadd_ps(y, f, _mm512_set1_ps(-1.2420140846e-1f));
-    y = _mm512_fmadd_ps(y, f, _mm512_set1_ps(1.4249322787e-1f));
-    y = _mm512_fmadd_ps(y, f, _mm512_set1_ps(-1.6668057665e-1f));
-    y = _mm512_fmadd_ps(y, f, _mm512_set1_ps(2.0000714765e-1f));
-    y = _mm512_fmadd_ps(y, f, _mm512_set1_ps(-2.4999993993e-1f));
-    y = _mm512_fmadd_ps(y, f, _mm512_set1_ps(3.3333331174e-1f));
-    y = _mm512_mul_ps(y, _mm512_mul_ps(f, z));
-    y = _mm512_fmadd_ps(k, _mm512_set1_ps(-2.12194440e-4f), y);
-    y = _mm512_fnmadd_ps(_mm512_set1_ps(0.5f), z, y);
-    return _mm512_fmadd_ps(k, _mm512_set1_ps(0.693359375f), _mm512_add_ps(f, y));
-}
-
-/* l = max(x, 0) - x y + log1p(e^-|x|) */
-static inline T512 __m512 bern512(__m512 x, __m512 y)
-{
-    const __m512 ax = _mm512_abs_ps(x);
-    const __m512 e = exp512(_mm512_sub_ps(_mm512_setzero_ps(), ax));
-    return _mm512_add_ps(_mm512_fnmadd_ps(x, y, _mm512_max_ps(x, _mm512_setzero_ps())), log1p01_512(e));
-}
-
-/* lanes 0-7 and 8-15 accumulated in double, reduced lane by lane in order (as bern_nll_256) */
-static T512 double bern_nll_512(const float *x, const float *y, size_t n)
-{
-    __m512d a0 = _mm512_setzero_pd(), a1 = _mm512_setzero_pd();
-    for (size_t k = 0; k < n; k += 16) {
-        const __mmask16 mk = n - k >= 16 ? (__mmask16)0xFFFF : tail16(n - k);
-        const __m512 l = _mm512_maskz_mov_ps(mk, bern512(_mm512_maskz_loadu_ps(mk, x + k), _mm512_maskz_loadu_ps(mk, y + k)));
-        a0 = _mm512_add_pd(a0, _mm512_cvtps_pd(_mm512_castps512_ps256(l)));
-        a1 = _mm512_add_pd(a1, _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(l), 1))));
-    }
-    double t[16], s = 0.0;
-    _mm512_storeu_pd(t, a0);
-    _mm512_storeu_pd(t + 8, a1);
-    for (int i = 0; i < 16; i++) s += t[i];
-    return s;
-}
-
-/* gx += g (sigm(x) - y) */
-static T512 void bern_grad_512(const float *x, const float *y, float g, float *gx, size_t n)
-{
-    const __m512 G = _mm512_set1_ps(g), one = _mm512_set1_ps(1.0f);
-    for (size_t k = 0; k < n; k += 16) {
-        const __mmask16 mk = n - k >= 16 ? (__mmask16)0xFFFF : tail16(n - k);
-        const __m512 xv = _mm512_maskz_loadu_ps(mk, x + k), yv = _mm512_maskz_loadu_ps(mk, y + k);
-        const __m512 e = exp512(_mm512_sub_ps(_mm512_setzero_ps(), _mm512_abs_ps(xv)));
-        const __mmask16 pos = _mm512_cmp_ps_mask(xv, _mm512_setzero_ps(), _CMP_GE_OQ);
-        const __m512 sg = _mm512_div_ps(_mm512_mask_mov_ps(e, pos, one), _mm512_add_ps(one, e));
-        _mm512_mask_storeu_ps(gx + k, mk, _mm512_fmadd_ps(G, _mm512_sub_ps(sg, yv), _mm512_maskz_loadu_ps(mk, gx + k)));
-    }
-}
+#define DSI_VW 16
+#include "tensor/simd_vec.h"
+#include "tensor/simd_loss_w.h"
 
 /* ---- KL between diagonal Gaussians, one row of D (AVX-512) ----
  * a = clamp(lq), b = clamp(lp) to [-30, 20], d = a - b, dm = mq - mp, ip = e^-b:
@@ -86,7 +28,7 @@ static inline T512 void expm1_h512(__m512 d, __m512 *em1, __m512 *h)
     q = _mm512_fmadd_ps(q, d, _mm512_set1_ps(1.0f / 6.0f));
     q = _mm512_fmadd_ps(q, d, _mm512_set1_ps(0.5f));
     const __m512 hs = _mm512_mul_ps(_mm512_mul_ps(d, d), q);
-    const __m512 el = _mm512_sub_ps(exp512(d), _mm512_set1_ps(1.0f));
+    const __m512 el = _mm512_sub_ps(vexp_512(d), _mm512_set1_ps(1.0f));
     const __mmask16 small = _mm512_cmp_ps_mask(_mm512_abs_ps(d), _mm512_set1_ps(0.5f), _CMP_LT_OQ);
     *em1 = _mm512_mask_blend_ps(small, el, _mm512_add_ps(d, hs));
     *h = _mm512_mask_blend_ps(small, _mm512_sub_ps(el, d), hs);
@@ -159,7 +101,7 @@ static T512 void klg_row_grad_512(const float *mq, const float *lq, const float 
         const __m512 dm = _mm512_sub_ps(_mm512_maskz_loadu_ps(mk, mq + k), _mm512_maskz_loadu_ps(mk, mp + k));
         __m512 em1, h;
         expm1_h512(_mm512_sub_ps(a, b), &em1, &h);
-        const __m512 ip = exp512(_mm512_sub_ps(_mm512_setzero_ps(), b));
+        const __m512 ip = vexp_512(_mm512_sub_ps(_mm512_setzero_ps(), b));
         const __m512 gm = _mm512_mul_ps(G, _mm512_mul_ps(dm, ip));
         if (gmq) _mm512_mask_storeu_ps(gmq + k, mk, _mm512_add_ps(_mm512_maskz_loadu_ps(mk, gmq + k), gm));
         if (gmp) _mm512_mask_storeu_ps(gmp + k, mk, _mm512_sub_ps(_mm512_maskz_loadu_ps(mk, gmp + k), gm));
@@ -175,63 +117,11 @@ static T512 void klg_row_grad_512(const float *mq, const float *lq, const float 
     }
 }
 
-static inline T256 __m256 log1p01_256(__m256 e)
-{
-    const __m256 big = _mm256_cmp_ps(e, _mm256_set1_ps(0.41421356f), _CMP_GT_OQ);
-    const __m256 f = _mm256_blendv_ps(e, _mm256_mul_ps(_mm256_sub_ps(e, _mm256_set1_ps(1.0f)), _mm256_set1_ps(0.5f)), big);
-    const __m256 k = _mm256_and_ps(big, _mm256_set1_ps(1.0f));
-    const __m256 z = _mm256_mul_ps(f, f);
-    __m256 y = _mm256_fmadd_ps(_mm256_set1_ps(7.0376836292e-2f), f, _mm256_set1_ps(-1.1514610310e-1f));
-    y = _mm256_fmadd_ps(y, f, _mm256_set1_ps(1.1676998740e-1f));
-    y = _mm256_fmadd_ps(y, f, _mm256_set1_ps(-1.2420140846e-1f));
-    y = _mm256_fmadd_ps(y, f, _mm256_set1_ps(1.4249322787e-1f));
-    y = _mm256_fmadd_ps(y, f, _mm256_set1_ps(-1.6668057665e-1f));
-    y = _mm256_fmadd_ps(y, f, _mm256_set1_ps(2.0000714765e-1f));
-    y = _mm256_fmadd_ps(y, f, _mm256_set1_ps(-2.4999993993e-1f));
-    y = _mm256_fmadd_ps(y, f, _mm256_set1_ps(3.3333331174e-1f));
-    y = _mm256_mul_ps(y, _mm256_mul_ps(f, z));
-    y = _mm256_fmadd_ps(k, _mm256_set1_ps(-2.12194440e-4f), y);
-    y = _mm256_fnmadd_ps(_mm256_set1_ps(0.5f), z, y);
-    return _mm256_fmadd_ps(k, _mm256_set1_ps(0.693359375f), _mm256_add_ps(f, y));
-}
-
-static inline T256 __m256 bern256(__m256 x, __m256 y)
-{
-    const __m256 ax = _mm256_andnot_ps(_mm256_set1_ps(-0.0f), x);
-    const __m256 e = exp256(_mm256_sub_ps(_mm256_setzero_ps(), ax));
-    return _mm256_add_ps(_mm256_fnmadd_ps(x, y, _mm256_max_ps(x, _mm256_setzero_ps())), log1p01_256(e));
-}
-
-static T256 double bern_nll_256(const float *x, const float *y, size_t n)
-{
-    __m256d a[4] = {_mm256_setzero_pd(), _mm256_setzero_pd(), _mm256_setzero_pd(), _mm256_setzero_pd()};
-    for (size_t k = 0; k < n; k += 16)
-        for (int h = 0; h < 2; h++) {
-            const size_t o = k + 8 * (size_t)h;
-            const __m256i mk = tail8(n > o ? n - o : 0);
-            const __m256 l = _mm256_and_ps(_mm256_castsi256_ps(mk), bern256(_mm256_maskload_ps(x + (n > o ? o : 0), mk),
-                                                                              _mm256_maskload_ps(y + (n > o ? o : 0), mk)));
-            a[2 * h] = _mm256_add_pd(a[2 * h], _mm256_cvtps_pd(_mm256_castps256_ps128(l)));
-            a[2 * h + 1] = _mm256_add_pd(a[2 * h + 1], _mm256_cvtps_pd(_mm256_extractf128_ps(l, 1)));
-        }
-    double t[16], s = 0.0;
-    for (int i = 0; i < 4; i++) _mm256_storeu_pd(t + 4 * i, a[i]);
-    for (int i = 0; i < 16; i++) s += t[i];
-    return s;
-}
-
-static T256 void bern_grad_256(const float *x, const float *y, float g, float *gx, size_t n)
-{
-    const __m256 G = _mm256_set1_ps(g), one = _mm256_set1_ps(1.0f);
-    for (size_t k = 0; k < n; k += 8) {
-        const __m256i mk = tail8(n - k);
-        const __m256 xv = _mm256_maskload_ps(x + k, mk), yv = _mm256_maskload_ps(y + k, mk);
-        const __m256 e = exp256(_mm256_sub_ps(_mm256_setzero_ps(), _mm256_andnot_ps(_mm256_set1_ps(-0.0f), xv)));
-        const __m256 pos = _mm256_cmp_ps(xv, _mm256_setzero_ps(), _CMP_GE_OQ);
-        const __m256 sg = _mm256_div_ps(_mm256_blendv_ps(e, one, pos), _mm256_add_ps(one, e));
-        _mm256_maskstore_ps(gx + k, mk, _mm256_fmadd_ps(G, _mm256_sub_ps(sg, yv), _mm256_maskload_ps(gx + k, mk)));
-    }
-}
+#undef DSI_VW
+#define DSI_VW 8
+#include "tensor/simd_vec.h"
+#include "tensor/simd_loss_w.h"
+#undef DSI_VW
 #endif /* DSI_X86_SIMD */
 
 int dsi_simd_bern_nll(const float *x, const float *y, size_t n, double *sum)

@@ -74,7 +74,8 @@ def model_families():
 
 def option_info(what):
     """The option keys the library reads for `what`: a model family ("ml-vae",
-    ...), "fit" or an optimizer kind ("adam", ...). A list of dicts with
+    ...), "fit", "audio" (Dataset.from_audio and the audio front end) or an
+    optimizer kind ("adam", ...). A list of dicts with
     key, type, default, min, max, choices (list of str, enums only), doc and
     requires ("key=value" or None), in the order the library reads them."""
     w = enc(what)
@@ -109,6 +110,18 @@ def clear_error():
 def allocation_count():
     """Heap allocations the library has made since the process started."""
     return C.dsn_allocation_count()
+
+
+def set_threads(n):
+    """Threads the library uses for its work (1..64, or 0 for the CPUs); see dsn_set_threads.
+
+    Call it when no other library call is running. Raises InvalidArgumentError for n out of range."""
+    C.dsn_set_threads(int(n))
+
+
+def get_threads():
+    """The library's thread count (>= 1)."""
+    return C.dsn_get_threads()
 
 
 _allocator_keepalive = None
@@ -388,6 +401,23 @@ class Model(_Handle):
     def options(self):
         """The options the model was created with, as a dict of strings."""
         return _read_options(C.dsn_model_options(self._h))
+
+    @property
+    def audio(self) -> "dict[str, str]":
+        """The audio front end the model was trained with, as a dict of strings
+        (every feature key and "frames"; {} for none: dsn_model_audio). Pass it
+        to audio.features / audio.mel_to_audio, or use their model= keyword."""
+        return _read_options(C.dsn_model_audio(self._h))
+
+    def set_audio(self, options=None, **kw) -> None:
+        """Set the audio front end (feature keys as in Dataset.from_audio; None
+        and no keywords removes it); n_mels and frames must be the model's."""
+        o = Options.of(options, **kw)
+        try:
+            C.dsn_model_set_audio(self._h, _opts_ptr(o))
+        finally:
+            if o is not None and o is not options:
+                o.close()
 
     @property
     def num_params(self):
@@ -874,6 +904,17 @@ class Dataset(_Handle):
         C.dsn_dataset_load_audio(byref(p), enc(path), enc(label_column))
         return cls._wrap(p)
 
+    @property
+    def audio(self) -> "dict[str, str]":
+        """The front end an audio dataset was made with ({} for other datasets)."""
+        return _read_options(C.dsn_dataset_audio(self._h))
+
+    def counter(self, name: str) -> int:
+        """How an audio dataset was built: "clips", "windows", "short_clips",
+        "masked_frames", "dropped_frames", "silent_clips", "clipped_clips",
+        "skipped_clips", "computed_clips", "cached_clips" (0 otherwise)."""
+        return int(C.dsn_dataset_counter(self._h, enc(name)))
+
     def split(self, valid_fraction, seed=0, stratified=False):
         """Random (optionally label-stratified) split: (train, valid)."""
         a, b = Dataset_p(), Dataset_p()
@@ -1098,4 +1139,4 @@ def fit(model, optimizer, train, valid=None, callback=None, progress=None, optio
 
 __all__ = ["Scope", "Part", "Progress", "History", "Options", "Model", "Session", "Encoding", "Optimizer",
            "Dataset", "fit", "version", "version_number", "status_string", "last_error", "clear_error",
-           "allocation_count", "set_allocator"]
+           "allocation_count", "set_allocator", "set_threads", "get_threads"]
