@@ -26,6 +26,7 @@ static const command commands[] = {
     {"eval", cmd_eval, "evaluate a model: sequence-model swaps on a clip manifest (F1, pitch accuracy, timbre transfer)"},
     {"bank", cmd_bank, "store the static latent (timbre) of reference clips in a model's bank, for streaming"},
     {"info", cmd_info, "describe and validate a model or checkpoint file"},
+    {"plot", cmd_plot, "draw a training log (train --log DIR) as loss curves in a PNG"},
 };
 enum { N_COMMANDS = sizeof commands / sizeof *commands };
 

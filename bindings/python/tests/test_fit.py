@@ -1,5 +1,7 @@
 """Training: train_step, train_terms, Optimizer, fit with callbacks,
 progress bar, checkpoints and exact resume."""
+import os
+
 import numpy as np
 import pytest
 
@@ -178,3 +180,39 @@ def test_fit_training_log(model, data, tmp_path):
     with pytest.raises(disent.FileIOError, match="training log"):
         disent.fit(model, opt, tr, epochs=3, steps_per_epoch=5, log=str(tmp_path / "no" / "such" / "x.jsonl"))
     assert opt.steps == 10
+
+
+def _png_size(path):
+    import struct
+    with open(path, "rb") as f:
+        head = f.read(24)
+    assert head[:8] == b"\x89PNG\r\n\x1a\n" and head[12:16] == b"IHDR"
+    return struct.unpack(">II", head[16:24])
+
+
+def test_plot_both_backends(model, data, tmp_path):
+    """disent.plot draws a log with matplotlib and with the disent program
+    (the library's PNG writer): a PNG of the asked size either way."""
+    x, g = data
+    tr, va = disent.Dataset(x, g).split(0.25, seed=3)
+    log = tmp_path / "run.jsonl"
+    disent.fit(model, model.optimizer(), tr, valid=va, epochs=3, steps_per_epoch=4, batch_groups=4, group_size=4,
+               log=str(log))
+    recs = disent.read_log(log)
+    from disent.plot import _disent_program, curves
+    step, epoch, switches = curves(recs)
+    assert set(step) >= {"loss", "rec"} and set(epoch) == {"train_loss", "valid_loss", "valid_objective"}
+    assert step["loss"][0] == list(range(1, 13)) and switches == []
+    out = disent.plot(log, tmp_path / "mpl.png", backend="matplotlib", width=800, height=500)
+    assert _png_size(out) == (800, 500)
+    prog = _disent_program()
+    if prog is None:
+        pytest.fail("the disent program of this build was not found (build it with make tools)")
+    out = disent.plot(log, tmp_path / "c.png", backend="disent", terms=["loss", "rec"], width=640, height=480)
+    assert _png_size(out) == (640, 480) and os.path.getsize(out) > 640 * 480  # RGB, uncompressed
+    with pytest.raises(disent.FormatError, match="none of the terms"):
+        disent.plot(log, tmp_path / "x.png", backend="disent", terms=["nope"])
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"event":"start"}\nnot json\n')
+    with pytest.raises(disent.FormatError, match=":2:"):
+        disent.read_log(bad)
