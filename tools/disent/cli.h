@@ -218,6 +218,12 @@ int cli_view_for(const dsn_model *m, const char *image_hw, cli_view *v);
  * (NULL leaves it blank). Values are shown as they are when they all lie in
  * [0, 1], otherwise scaled from the grid's min..max. 0 on success. */
 int cli_grid_png(const char *path, const cli_view *v, const float *const *cells, size_t rows, size_t cols);
+/* The same grid on a white page with a title (lines separated by '\n'),
+ * col_label over the columns and row_label down the rows: cells of row 0 and
+ * column 0 are the header (the sources), set off by grey rules; the font is
+ * tools/common/label_grid.h's. 0 on success. */
+int cli_grid_png_labelled(const char *path, const cli_view *v, const float *const *cells, size_t rows, size_t cols,
+                          const char *title, const char *col_label, const char *row_label);
 /* 8-bit grey PNG (stored deflate blocks). 0 on success. */
 int cli_png_write(const char *path, const unsigned char *pix, size_t w, size_t h);
 

@@ -466,6 +466,27 @@ int cli_train_main(int argc, char **argv, int prior)
         }
     } else {
         char what[200];
+        /* ML-VAE on pictures: the convolutional encoder with the model's image
+         * defaults, unless the options choose the network (image, encoder or input_dim) */
+        if (!strcmp(c.family, "ml-vae") && !dsn_options_get(c.model, "image") &&
+            !dsn_options_get(c.model, "encoder") && !dsn_options_get(c.model, "input_dim")) {
+            dsn_dataset_info di = cli_ds(ds);
+            size_t C = 1, H = 0, W = 0;
+            if (di.obs_ndim == 2) H = di.obs_shape[0], W = di.obs_shape[1];
+            else if (di.obs_ndim == 3 && di.obs_shape[0] <= 4) C = di.obs_shape[0], H = di.obs_shape[1], W = di.obs_shape[2];
+            else if (data.mnist && di.obs_size == 784) H = W = 28;
+            if (H >= 4 && W >= 4 && H % 4 == 0 && W % 4 == 0) {
+                char hw[64];
+                if (C > 1) snprintf(hw, sizeof hw, "%zux%zux%zu", C, H, W);
+                else snprintf(hw, sizeof hw, "%zux%zu", H, W);
+                if ((st = dsn_options_set(c.model, "image", hw)) != DSN_OK) {
+                    rc = cli_fail("setting the image shape", st);
+                    goto done;
+                }
+                cli_note("ml-vae: %s pictures, so image = %s: the convolutional encoder and the image defaults "
+                         "(encoder = mlp for the fully connected one)", hw, hw);
+            }
+        }
         snprintf(what, sizeof what, "creating a %.64s model", c.family);
         if ((st = dsn_model_create(&m, c.family, c.model)) != DSN_OK) {
             rc = cli_fail(what, st);
