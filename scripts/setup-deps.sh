@@ -8,6 +8,7 @@ PKGS=(
   build-essential g++ clang libclang-rt-14-dev pkg-config make meson ninja-build
   libopenblas-dev libblis-dev
   libkissfft-dev libsndfile1-dev libsamplerate0-dev
+  lame   # MP3 files (CBR and VBR) made at test time (tests/test_front_end.c)
   libfluidsynth-dev fluidsynth musescore-general-soundfont-small timgm6mb-soundfont espeak-ng
   check valgrind
   libopenmpi-dev openmpi-bin   # optional for the library (MPI=auto); installed so CI tests tests/mpi

@@ -117,6 +117,8 @@ struct dsn_model {
     const struct dsi_dist *dist;  /* during a data-parallel dsn_fit: the processes (else NULL),
                                    * for state kept outside the gradients (VQ-VAE's EMA) */
     struct dsi_bank *bank;        /* named static latents (api/bank.h), or NULL */
+    dsn_options *audio;           /* the audio front end it was trained with (api/front_end.h:
+                                   * every feature key and frames), or NULL */
 };
 
 struct dsi_model_vt {

@@ -216,7 +216,7 @@ int cmd_swap(int argc, char **argv)
                 char file[80];
                 snprintf(file, sizeof file, "swap_%zu_%zu.wav", i, j);
                 cli_join(path, sizeof path, out, file);
-                rc = cli_wav_write(&audio, path, grid + (i * b.n + j) * obs, T, D);
+                rc = cli_wav_write(&audio, m, path, grid + (i * b.n + j) * obs, T, D);
             }
         if (rc) goto done;
         printf(", %zu WAV files", a.n * b.n);

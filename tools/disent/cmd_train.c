@@ -250,6 +250,35 @@ static int cb_progress(void *user, int epoch, int64_t step, int epoch_end, int n
 }
 
 /* ---- the subcommands ------------------------------------------------------------------- */
+/* does the family read option key? */
+static int family_reads(const char *family, const char *key)
+{
+    size_t n = 0;
+    if (dsn_option_count(&n, family) != DSN_OK) return 0;
+    for (size_t i = 0; i < n; i++) {
+        dsn_option_info in = DSN_OPTION_INFO_INIT;
+        if (dsn_option_describe(&in, family, i) == DSN_OK && !strcmp(in.key, key)) return 1;
+    }
+    return 0;
+}
+
+/* Sequence models on an audio set: frames and n_mels come from the data
+ * (given once, as audio.frames / audio.n_mels) unless the model options set them. */
+static int shape_from_audio(train_cfg *c, const dsn_dataset *ds)
+{
+    size_t dims[3] = {0};
+    if (!dsn_dataset_audio(ds) || cli_ds_shape(ds, dims, 3) != 2) return 0;
+    const char *keys[2] = {"frames", "n_mels"};
+    for (int k = 0; k < 2; k++) {
+        if (dsn_options_get(c->model, keys[k]) || !family_reads(c->family, keys[k])) continue;
+        char buf[32];
+        snprintf(buf, sizeof buf, "%zu", dims[k]);
+        dsn_status st = dsn_options_set(c->model, keys[k], buf);
+        if (st != DSN_OK) return cli_fail("model options", st);
+    }
+    return 0;
+}
+
 int cmd_train(int argc, char **argv) { return cli_train_main(argc, argv, 0); }
 
 int cli_train_main(int argc, char **argv, int prior)
@@ -367,6 +396,7 @@ int cli_train_main(int argc, char **argv, int prior)
     }
 
     if ((rc = cli_data_load(&data, cmd, c.audio, &ds)) != 0) goto done;
+    if (!resume && !prior && (rc = shape_from_audio(&c, ds)) != 0) goto done;
     if (c.valid > 0) {
         const char *seed_text = dsn_options_get(c.fit, "seed");
         uint64_t seed = seed_text ? strtoull(seed_text, NULL, 10) : 1;
