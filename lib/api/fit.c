@@ -1,5 +1,6 @@
 /* fit.c - dsn_fit: epochs of grouped (or plain) mini-batches, validation,
  * early stopping, best weights, periodic atomic checkpoints, resumable. */
+#include "api/front_end.h"
 #include "api/dataset.h"
 #include "api/fit.h"
 #include "api/fit_dist.h"
@@ -383,6 +384,7 @@ dsn_status dsi_fit_run(dsn_model *m, dsn_optimizer *opt, const dsn_dataset *trai
                          m->obs_size);
     fit_cfg c;
     dsn_status st = read_cfg(&c, opts, m);
+    if (st == DSN_OK) st = dsi_front_end_adopt(m, train, valid); /* the model keeps the data's audio front end */
     if (st == DSN_OK) st = fit(m, opt, train->d, valid ? valid->d : NULL, &c, progress, user, dist);
     if (st != DSN_OK) dsi_error_prefix("dsn_fit");
     return st;

@@ -119,9 +119,20 @@ run 0 "$D" swap m.dsn --part content $DATA --a 0-3 --b 4-9 --out sw
 [ "$(npy_shape sw/swap.npy)" = "(4, 6, 16)" ] || fail "swap shape $(npy_shape sw/swap.npy)"
 is_png sw/swap.png
 has out.txt "rows: 'content' of A"
+has out.txt "swap scores (re-encoded): content from row [01]\.[0-9]* (chance 0\.250), style from column [01]\.[0-9]* (chance 0\.167)"
 run 0 "$D" swap m.dsn --part style --a-file x.npy --a 0,1 --b-file x.npy --b 2 --out sw2
 [ "$(npy_shape sw2/swap.npy)" = "(2, 1, 16)" ] || fail "swap from files"
 ok "swap: grid .npy and PNG, from dataset rows and from files"
+
+# ---- ml-vae on pictures [N, H, W]: the convolutional encoder and the image defaults
+{ npy_header '|u1' "(256, 4, 4)"; tail -c 4096 x.npy; } > x44.npy
+run 0 "$D" train --model ml-vae --npy x44.npy --labels y.npy --set epochs=1 --set steps_per_epoch=2 \
+    --set batch_groups=4 --set group_size=8 --set style_dim=2 --set content_dim=2 --out conv.dsn
+has err.txt "image = 4x4: the convolutional encoder"
+run 0 "$D" info conv.dsn; has out.txt "observation: \[1, 4, 4\]"; has out.txt "encoder=auto"; has out.txt "group_penalty=10"
+run 0 "$D" swap conv.dsn --part content --npy x44.npy --labels y.npy --a 0-3 --b 4-6 --out swc --title "a title"
+is_png swc/swap.png
+ok "ml-vae on [N, H, W] pictures: image = HxW and the conv defaults; labelled swap grid"
 
 # ---- a sequence model ([T, D] observations): the same commands, spectrogram pictures
 make_seq "$T" 24
@@ -252,6 +263,36 @@ run 2 "$D" swap m.dsn --part content $DATA --a 0 --b 1 --out x --wav; has err.tx
 run 1 "$D" encode m.dsn --audio wavs/a.wav --out x; has err.txt "sequence models only"
 run 1 "$D" encode aud.dsn --audio no-such.wav $AUD --out x; has err.txt "reading audio 'no-such.wav'"
 ok "audio: swap/encode take WAV files (padded + masked), swap/decode/sample --wav write valid WAVs"
+
+# ---- the model file keeps its audio front end: settings given once, at training
+mkdir -p wavs2
+make_wav wavs2/a.wav 8000 100 40 square
+make_wav wavs2/b.wav 8000 160 25 saw
+cp short.wav wavs2/c.wav
+run 0 "$D" train --model dsae --audio wavs2 --set audio.sample_rate=8000 --set audio.n_fft=256 --set audio.hop_length=64 \
+    --set audio.frames=16 --set audio.n_mels=16 --set v_dim=2 --set z_dim=2 \
+    --set hidden=8 --set dec_hidden=8 --set prior_hidden=4 --set prior_layers=1 --set epochs=1 --set batch_size=4 \
+    --out fe.dsn --quiet
+has err.txt "audio: 3 clips -> 9 windows of 16 frames (8000 Hz, n_fft 256, hop 64, 16 mels"
+has err.txt "audio: 1 clips shorter than a window: one padded window each"
+has err.txt "audio: 10 padded frames masked"
+run 0 "$D" swap fe.dsn --part global --audio wavs/a.wav wavs/b.wav --a 0 --b 1 --out fsw --wav
+[ "$(head -c 28 fsw/swap_0_0.wav | tail -c 4 | od -An -tu4 | tr -d ' ')" = 8000 ] || fail "front end: sample rate"
+[ "$(wc -c < fsw/swap_0_0.wav)" -eq $(( 44 + 2 * 15 * 64 )) ] || fail "front end: hop"
+run 0 "$D" info fe.dsn; has out.txt "audio:       sample_rate=8000 n_fft=256 hop_length=64"
+run 2 "$D" swap fe.dsn --part global --audio wavs/a.wav wavs/b.wav --a 0 --b 1 --out fsw --n-fft 512
+has err.txt "the model was trained with n_fft = 256"
+# bad input at training time: a silent clip fails naming it, or is left out with a line in the log
+/usr/bin/python3 -c "import wave; w = wave.open('wavs2/d.wav', 'wb'); w.setnchannels(1); w.setsampwidth(2); w.setframerate(8000); w.writeframes(bytes(8000)); w.close()"
+run 1 "$D" train --model dsae --audio wavs2 --set audio.sample_rate=8000 --set audio.n_fft=256 --set audio.hop_length=64 \
+    --set audio.frames=16 --set audio.n_mels=16 --set v_dim=2 --set z_dim=2 --set epochs=1 --out bad.dsn --quiet
+has err.txt "d.wav"; has err.txt "silent"
+run 0 "$D" train --model dsae --audio wavs2 --set audio.sample_rate=8000 --set audio.n_fft=256 --set audio.hop_length=64 \
+    --set audio.frames=16 --set audio.n_mels=16 --set audio.bad_clips=skip --set v_dim=2 --set z_dim=2 \
+    --set hidden=8 --set dec_hidden=8 --set prior_hidden=4 --set prior_layers=1 --set epochs=1 --set batch_size=4 \
+    --out bad.dsn --quiet
+has err.txt "audio: 1 silent or clipped clips left out (bad_clips=skip; 1 silent, 0 clipped)"
+ok "audio front end: kept in the model file (swap needs no settings, a contradicting flag fails); silent clips named or skipped"
 
 # ---- timbre banks: disent bank stores mean static latents, info lists them
 run 0 "$D" bank aud.dsn wavs/a.wav --name square $AUD --out bank.dsn

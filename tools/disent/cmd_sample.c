@@ -275,7 +275,7 @@ int cmd_sample(int argc, char **argv)
             char file[64];
             snprintf(file, sizeof file, "sample_%zu.wav", i);
             cli_join(path, sizeof path, out, file);
-            rc = cli_wav_write(&audio, path, obs + i * obs_n, T, D);
+            rc = cli_wav_write(&audio, m, path, obs + i * obs_n, T, D);
         }
         if (rc) goto done;
         printf(", %zu WAV files", n);
