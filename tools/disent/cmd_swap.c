@@ -86,6 +86,19 @@ static int load_source(source *s, const char *which, const dsn_dataset *data, co
     return 0;
 }
 
+/* Labels of the swap figure: row 0 the B sources, column 0 the A sources,
+ * cell (i + 1, j + 1) part `part` of A[i] with the rest of B[j]. */
+typedef struct swap_sources {
+    const source *a, *b;
+} swap_sources;
+
+static void swap_label(void *ctx, int is_col, size_t i, char *buf, size_t cap)
+{
+    const swap_sources *s = ctx;
+    if (i == 0) snprintf(buf, cap, "%s", is_col ? "A:" : "B:");
+    else snprintf(buf, cap, "%s %zu", is_col ? "B" : "A", (is_col ? s->b : s->a)->idx[i - 1]);
+}
+
 int cmd_swap(int argc, char **argv)
 {
     const char *model_path = NULL, *out = NULL, *part = NULL, *image = NULL;
@@ -204,10 +217,18 @@ int cmd_swap(int argc, char **argv)
             for (size_t j = 0; j < b.n; j++) cells[(i + 1) * cols + j + 1] = grid + (i * b.n + j) * obs;
         }
         cli_join(path, sizeof path, out, "swap.png");
-        if (cli_grid_png(path, &view, cells, a.n + 1, cols)) {
+        if (view.kind == 2) { /* spectrograms: labelled, axes in s and Hz, a colour scale */
+            swap_sources src = {&a, &b};
+            char title[160], rt[160];
+            snprintf(title, sizeof title, "swap of part '%.40s'", part);
+            snprintf(rt, sizeof rt, "rows: '%.40s' of A (first column: A itself)", part);
+            rc = cli_spectro_figure(path, &view, cells, a.n + 1, cols, title,
+                                    "columns: the other parts of B (first row: B itself)", rt, swap_label, &src,
+                                    &audio, m);
+        } else if (cli_grid_png(path, &view, cells, a.n + 1, cols)) {
             rc = 1;
-            goto done;
         }
+        if (rc) goto done;
         printf(", %s (rows: '%s' of A; columns: the rest of B)", path, part);
     }
     if (audio.wav) {
