@@ -1,9 +1,12 @@
 /* vqvae_mnist.c - VQ-VAE on MNIST: reconstruction, codebook health with and
  * without dead-code restarts, and a gated PixelCNN prior over the 7x7 codes.
  *
- *   vqvae_mnist DATA_DIR [OUT_PREFIX] [AE_STEPS] [PRIOR_STEPS] [HIDDEN]
+ *   vqvae_mnist DATA_DIR [OUT_PREFIX] [AE_STEPS] [PRIOR_STEPS] [HIDDEN] [defaults]
  *
- * Trains two autoencoders that differ only in restart_dead (0 / 1) for
+ * Trains two autoencoders that differ only in restart_dead (0 / 1; the
+ * restarts model names only the shape, hidden, data_var and the prior's size,
+ * so everything else is the model's defaults: EMA codebook, restarts; with
+ * the argument `defaults` only that one) for
  * AE_STEPS (default 600) batches of 32 (Adam 3e-4), reports the test reconstruction MSE
  * (per pixel, pixels in [0, 1]) on the first 2000 test images, the perplexity and used fraction of the K =
  * 512 codebook on those images, and the dead codes of the training tracker;
@@ -134,12 +137,13 @@ static void put_digit(unsigned char *pix, int W, int gx, int gy, const float *im
 int main(int argc, char **argv)
 {
     if (argc < 2) {
-        fprintf(stderr, "usage: %s DATA_DIR [OUT_PREFIX] [AE_STEPS] [PRIOR_STEPS] [HIDDEN]\n", argv[0]);
+        fprintf(stderr, "usage: %s DATA_DIR [OUT_PREFIX] [AE_STEPS] [PRIOR_STEPS] [HIDDEN] [defaults]\n", argv[0]);
         return 2;
     }
     const char *dir = argv[1], *prefix = argc > 2 ? argv[2] : "vqvae";
     int ae_steps = argc > 3 ? atoi(argv[3]) : 600, prior_steps = argc > 4 ? atoi(argv[4]) : 600;
     int hidden = argc > 5 ? atoi(argv[5]) : 64;
+    const int only_defaults = argc > 6 && !strcmp(argv[6], "defaults");
     dsn_dataset *train, *test;
     CHECK(dsn_dataset_from_mnist(&train, dir, 0));
     dsn_dataset *test_all, *rest;
@@ -162,22 +166,24 @@ int main(int argc, char **argv)
     double cnt = (double)((ntr + 9) / 10) * 784, var = s2 / cnt - (s1 / cnt) * (s1 / cnt);
     printf("MNIST: %zu train images, %zu test images for evaluation; pixel variance %.4f\n", ntr, nt, var);
 
-    dsn_model *models[2];
+    dsn_model *models[2] = {NULL, NULL};
     double mse[2], perp[2], used[2], dead[2], restarts[2];
     float recon[16 * 784];
-    for (int r = 0; r < 2; r++) {
+    for (int r = only_defaults; r < 2; r++) {
         char text[512];
+        /* r = 1: the model's own codebook defaults (ema, decay 0.99, restart_dead=1, dead_after=100,
+         * restart_every=100, K 512, D 64, beta 0.25); r = 0 the same without restarts */
         snprintf(text, sizeof text,
-                 "channels=1, height=28, width=28, hidden=%d, res_blocks=2, res_channels=32, code_dim=64,"
-                 "num_codes=512, beta=0.25, codebook_update=ema, decay=0.99, data_var=%.6f, restart_dead=%d, dead_after=100, restart_every=100,"
+                 "channels=1, height=28, width=28, hidden=%d, data_var=%.6f,%s "
                  "prior_channels=32, prior_layers=8, prior_kernel=3, prior_hidden=128, seed=1",
-                 hidden, var, r);
+                 hidden, var, r ? "" : " restart_dead=0,");
         dsn_options *o;
         CHECK(dsn_options_create(&o));
         CHECK(dsn_options_parse(o, text));
         CHECK(dsn_model_create(&models[r], "vq-vae", o));
         dsn_options_free(o);
-        printf("autoencoder, restart_dead=%d (%zu parameters)\n", r, ex_info(models[r]).num_params);
+        printf("autoencoder, %s (%zu parameters)\n", r ? "the defaults (restart_dead=1)" : "restart_dead=0",
+               ex_info(models[r]).num_params);
         fit(models[r], train, 1, ae_steps, "3e-4", r ? "ae+restarts" : "ae");
         mse[r] = test_mse(models[r], test, r ? recon : NULL, x);
         perp[r] = stat(models[r], test, "codebook.perplexity");
@@ -187,9 +193,9 @@ int main(int argc, char **argv)
     }
     printf("\n| restarts | test MSE | test perplexity | used (test) | dead (train tracker) | restarts done |\n");
     printf("|---|---|---|---|---|---|\n");
-    for (int r = 0; r < 2; r++)
-        printf("| %s | %.5f | %.1f | %.0f / 512 (%.1f %%) | %.0f | %.0f |\n", r ? "on" : "off", mse[r], perp[r],
-               used[r], 100 * used[r] / 512, dead[r], restarts[r]);
+    for (int r = only_defaults; r < 2; r++)
+        printf("| %s | %.5f | %.1f | %.0f / 512 (%.1f %%) | %.0f | %.0f |\n", r ? "on (defaults)" : "off", mse[r],
+               perp[r], used[r], 100 * used[r] / 512, dead[r], restarts[r]);
 
     /* the prior of the restarts model */
     dsn_model *m = models[1];

@@ -121,9 +121,20 @@ run 0 "$D" swap m.dsn --part content $DATA --a 0-3 --b 4-9 --out sw
 [ "$(npy_shape sw/swap.npy)" = "(4, 6, 16)" ] || fail "swap shape $(npy_shape sw/swap.npy)"
 is_png sw/swap.png
 has out.txt "rows: 'content' of A"
+has out.txt "swap scores (re-encoded): content from row [01]\.[0-9]* (chance 0\.250), style from column [01]\.[0-9]* (chance 0\.167)"
 run 0 "$D" swap m.dsn --part style --a-file x.npy --a 0,1 --b-file x.npy --b 2 --out sw2
 [ "$(npy_shape sw2/swap.npy)" = "(2, 1, 16)" ] || fail "swap from files"
 ok "swap: grid .npy and PNG, from dataset rows and from files"
+
+# ---- ml-vae on pictures [N, H, W]: the convolutional encoder and the image defaults
+{ npy_header '|u1' "(256, 4, 4)"; tail -c 4096 x.npy; } > x44.npy
+run 0 "$D" train --model ml-vae --npy x44.npy --labels y.npy --set epochs=1 --set steps_per_epoch=2 \
+    --set batch_groups=4 --set group_size=8 --set style_dim=2 --set content_dim=2 --out conv.dsn
+has err.txt "image = 4x4: the convolutional encoder"
+run 0 "$D" info conv.dsn; has out.txt "observation: \[1, 4, 4\]"; has out.txt "encoder=auto"; has out.txt "group_penalty=10"
+run 0 "$D" swap conv.dsn --part content --npy x44.npy --labels y.npy --a 0-3 --b 4-6 --out swc --title "a title"
+is_png swc/swap.png
+ok "ml-vae on [N, H, W] pictures: image = HxW and the conv defaults; labelled swap grid"
 
 # ---- a sequence model ([T, D] observations): the same commands, spectrogram pictures
 make_seq "$T" 24

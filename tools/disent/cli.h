@@ -248,6 +248,12 @@ int cli_obs_grid_png(const char *path, const cli_view *v, const float *const *ce
  * model's front end and the audio flags (cli_audio_options), or NULL (in
  * *out) when there are neither. 0 ok, else exit code. */
 int cli_figure_audio(const cli_audio *a, const dsn_model *m, dsn_options **out);
+/* The same grid on a white page with a title (lines separated by '\n'),
+ * col_label over the columns and row_label down the rows: cells of row 0 and
+ * column 0 are the header (the sources), set off by grey rules; the font is
+ * tools/common/label_grid.h's. 0 on success. */
+int cli_grid_png_labelled(const char *path, const cli_view *v, const float *const *cells, size_t rows, size_t cols,
+                          const char *title, const char *col_label, const char *row_label);
 /* 8-bit grey PNG (stored deflate blocks). 0 on success. */
 int cli_png_write(const char *path, const unsigned char *pix, size_t w, size_t h);
 
