@@ -7,6 +7,7 @@
  *
  * Quick tour
  * ----------
+ *
  *     #include <disent.h>
  *     if (dsn_version_number() / 10000 != DSN_VERSION_MAJOR) { ... mismatch ... }
  *     dsn_status st = some_dsn_call(...);
@@ -64,13 +65,15 @@
 #include <stdint.h>
 
 /* ---- version: the single source of truth for both build systems ---------- */
-#define DSN_VERSION_MAJOR 0
-#define DSN_VERSION_MINOR 1
-#define DSN_VERSION_PATCH 0
+#define DSN_VERSION_MAJOR 0 /* major version: changes break the ABI */
+#define DSN_VERSION_MINOR 1 /* minor version: additions */
+#define DSN_VERSION_PATCH 0 /* patch version: fixes */
+/* the version as one number, major * 10000 + minor * 100 + patch */
 #define DSN_VERSION_NUMBER \
     (DSN_VERSION_MAJOR * 10000 + DSN_VERSION_MINOR * 100 + DSN_VERSION_PATCH)
 #define DSN__STR2(x) #x
 #define DSN__STR(x) DSN__STR2(x)
+/* the version as text, "major.minor.patch" */
 #define DSN_VERSION_STRING \
     DSN__STR(DSN_VERSION_MAJOR) "." DSN__STR(DSN_VERSION_MINOR) "." DSN__STR(DSN_VERSION_PATCH)
 
@@ -83,6 +86,8 @@
 #define DSN_API
 #endif
 
+/* marks a function whose dsn_status must not be ignored (a warning with GCC
+ * and Clang) */
 #if defined(__GNUC__)
 #define DSN_NODISCARD __attribute__((warn_unused_result))
 #else
@@ -137,9 +142,9 @@ DSN_API void dsn_clear_error(void);
  * return memory aligned to at least 16 bytes, or NULL; free(ctx, p) must accept
  * NULL. The library aligns its own large buffers on top of these. */
 typedef struct dsn_allocator {
-    void *(*alloc)(void *ctx, size_t size);
-    void (*free)(void *ctx, void *ptr);
-    void *ctx;
+    void *(*alloc)(void *ctx, size_t size); /* size bytes, 16-byte aligned, or NULL */
+    void (*free)(void *ctx, void *ptr);     /* ptr from alloc, or NULL */
+    void *ctx;                              /* passed to both */
 } dsn_allocator;
 
 /* Install an allocator for all later allocations, or restore malloc/free with
@@ -153,6 +158,29 @@ DSN_API dsn_status dsn_set_allocator(const dsn_allocator *allocator);
  * (all threads). Lets a host or a test verify that a real-time path does not
  * allocate: read it before and after. Thread-safe, no allocation. */
 DSN_API uint64_t dsn_allocation_count(void);
+
+/* ---- threads --------------------------------------------------------------- */
+/* Threads the library uses for its own work: the gemms, element-wise kernels,
+ * LSTM steps, losses and optimizer updates of a training step, batched
+ * encode/decode, and the audio front end. One pool for all of it (pthreads,
+ * created here once; the calling thread is one of the n); the BLAS is kept
+ * single-threaded and called on partitioned work. n >= 1, or 0 for the number
+ * of online CPUs (at most 64). Until the first call the count is the
+ * environment variable DSN_THREADS (0 = the CPUs) or 1.
+ * The work is split by its size and n only, never by timing: the same seed
+ * and the same n give the same result; results with different n agree to
+ * rounding. A real-time path (dsn_stream_process, the LV2 plugin) never uses
+ * the pool. Calls from several application threads at once are allowed
+ * (one at a time uses the pool, the others run alone, with the same result).
+ * Not thread-safe itself: call it when no other library call is running.
+ * Returns DSN_E_INVALID for n < 0 or n > 64, DSN_E_INTERNAL if a thread
+ * cannot be created (the pool keeps the threads it had). Allocates only the
+ * threads (not through the allocator hook). */
+DSN_API dsn_status dsn_set_threads(int n);
+
+/* The pool's thread count (>= 1; see dsn_set_threads). Thread-safe, no
+ * allocation (the first call may create the DSN_THREADS threads). */
+DSN_API int dsn_get_threads(void);
 
 
 /* ==== handles: opaque objects, made by _create/_load and released by _free == */
@@ -209,6 +237,7 @@ DSN_API DSN_NODISCARD dsn_status dsn_options_load(dsn_options *opts, const char 
 DSN_API const char *dsn_options_get(const dsn_options *opts, const char *key);
 /* Number of keys, and the key at index i (0 <= i < count), or NULL. */
 DSN_API size_t dsn_options_count(const dsn_options *opts);
+/* The key at index i (0 <= i < dsn_options_count), or NULL. */
 DSN_API const char *dsn_options_key(const dsn_options *opts, size_t i);
 
 /* ---- option keys: what each reader accepts ------------------------------------
@@ -227,6 +256,7 @@ typedef struct dsn_option_info {
     const char *doc;           /* one line of documentation */
     const char *requires;      /* NULL, or "key=value": the key is read only under that option */
 } dsn_option_info;
+/* an initialiser of dsn_option_info for this header's version (struct_size set) */
 #define DSN_OPTION_INFO_INIT {sizeof(dsn_option_info), NULL, NULL, NULL, 0, 0, NULL, NULL, NULL}
 /* The number of keys of `what` into *count. DSN_E_INVALID for an unknown
  * `what`. The first call for a `what` builds its table (it creates a model
@@ -274,7 +304,7 @@ typedef enum dsn_part_kind {
  * the library writes only the fields that fit in struct_size, so fields
  * added at the end in later versions never break an older caller. */
 typedef struct dsn_model_info {
-    size_t struct_size;
+    size_t struct_size;             /* set by the caller: sizeof the struct */
     const char *family;             /* "ml-vae", ...: static text */
     const char *stage;              /* current training stage (static text), NULL without stages */
     size_t num_params;              /* trainable floats (weights only, not training state) */
@@ -284,16 +314,18 @@ typedef struct dsn_model_info {
     size_t obs_size;                /* floats per observation: the product of obs_shape */
     int num_parts;                  /* latent parts: dsn_model_part(model, &info, 0 .. num_parts - 1) */
 } dsn_model_info;
+/* an initialiser of dsn_model_info for this header's version (struct_size set) */
 #define DSN_MODEL_INFO_INIT {sizeof(dsn_model_info), NULL, NULL, 0, 0, 0, {0, 0, 0, 0}, 0, 0}
 
 /* One latent part: filled by dsn_model_part (struct_size as for dsn_model_info). */
 typedef struct dsn_part_info {
-    size_t struct_size;
+    size_t struct_size;             /* set by the caller: sizeof the struct */
     const char *name;               /* "content", "global", "codes", ...: owned by the model */
     int dim;                        /* floats per row */
     dsn_scope scope;                /* how many rows for a batch */
-    dsn_part_kind kind;
+    dsn_part_kind kind;             /* Gaussian (mean, logvar, value) or discrete codes */
 } dsn_part_info;
+/* an initialiser of dsn_part_info for this header's version (struct_size set) */
 #define DSN_PART_INFO_INIT {sizeof(dsn_part_info), NULL, 0, DSN_SCOPE_ITEM, DSN_PART_GAUSSIAN}
 
 /* Build a model of family `name` with options (opts may be NULL for all
@@ -369,7 +401,7 @@ DSN_API int64_t dsn_optimizer_steps(const dsn_optimizer *opt);
  * first version's size, so `dsn_batch_args a = {0};` plus the fields you
  * need works) and fields left zero for their defaults. */
 typedef struct dsn_batch_args {
-    size_t struct_size;
+    size_t struct_size;     /* sizeof(dsn_batch_args), or 0 for the first version */
     const int32_t *groups;  /* [n] any int32 group id per item, or NULL: every item its own
                              * group (ML-VAE: items with the same id share content; encode
                              * accumulates the evidence of a group, also for unseen groups) */
@@ -382,6 +414,7 @@ typedef struct dsn_batch_args {
                              * skip their work (DSAE / TS-DSAE skip the local encoder for
                              * "global"). NULL: every part */
 } dsn_batch_args;
+/* an initialiser of dsn_batch_args for this header's version (struct_size set) */
 #define DSN_BATCH_ARGS_INIT {sizeof(dsn_batch_args), NULL, NULL, NULL}
 
 /* One optimizer update on a caller-given batch: x holds n observations
@@ -502,6 +535,7 @@ DSN_API DSN_NODISCARD dsn_status dsn_model_bank_remove(dsn_model *model, const c
 /* Number of timbres (0 for NULL or none), and the name of entry i (NULL if out
  * of range; owned by the model, valid until the bank changes). */
 DSN_API size_t dsn_model_bank_count(const dsn_model *model);
+/* The name of entry i, or NULL (owned by the model, valid until the bank changes). */
 DSN_API const char *dsn_model_bank_name(const dsn_model *model, size_t i);
 /* Index of the timbre `name` into *index; DSN_E_INVALID (message with the
  * bank size) if absent. No allocation. */
@@ -510,6 +544,33 @@ DSN_API DSN_NODISCARD dsn_status dsn_model_bank_find(const dsn_model *model, siz
 DSN_API DSN_NODISCARD dsn_status dsn_model_bank_get(const dsn_model *model, float *v, size_t len, size_t index);
 /* The bank's audio settings (owned by the model), or NULL. */
 DSN_API const dsn_options *dsn_model_bank_audio(const dsn_model *model);
+
+/* ==== a model's audio front end ================================================
+ * A sequence model trained on log-mel windows keeps the front end they were
+ * made with: every feature key of dsn_option_describe("audio") (sample_rate,
+ * n_fft, hop_length, win_length, window, power, n_mels, fmin, fmax, scale,
+ * norm, log, eps, amin, top_db) with its value, and frames. dsn_fit records
+ * the training set's (dsn_dataset_audio) in a model that has none, and fails
+ * with DSN_E_INVALID naming the key when a training or validation set was
+ * made with other settings; dsn_model_save writes it and dsn_model_load reads
+ * it back (files written before it existed have none). The bag is a
+ * ready-made options argument of dsn_audio_features and dsn_mel_to_audio
+ * (audio at another rate is resampled to its sample_rate); dsn_stream_create
+ * and dsn_eval_swaps start from it, and an option there that contradicts it
+ * fails with DSN_E_OPTION naming both values. */
+
+/* The model's front end (owned by the model, valid until it is set again or
+ * the model is freed), or NULL (none, or a NULL model). No allocation. */
+DSN_API const dsn_options *dsn_model_audio(const dsn_model *model);
+/* Set the front end from audio (NULL removes it): the keys above, any key
+ * of dsn_dataset_from_audio accepted and ignored (the very bag given there
+ * may be passed); absent keys take the defaults, n_mels and frames the
+ * model's frame size and window. n_mels or frames other than the model's:
+ * DSN_E_SHAPE; an unknown key or a value out of bounds: DSN_E_OPTION; a model
+ * whose observations are not sequences: DSN_E_UNSUPPORTED. Stores every key
+ * with its value (a later change of a default cannot change it). Allocates;
+ * not while another thread uses the model. */
+DSN_API DSN_NODISCARD dsn_status dsn_model_set_audio(dsn_model *model, const dsn_options *audio);
 
 /* ==== streaming: a real-time timbre swap =======================================
  * A stream turns mono audio into the same audio with the static latent
@@ -613,19 +674,47 @@ DSN_API DSN_NODISCARD dsn_status dsn_dataset_from_npy(dsn_dataset **out, const c
  * min_tail valid frames (default -1 = frames / 2) and is not the clip's first:
  * those tail frames are left out (a 251-frame clip gives one 250-frame
  * window, not a full one and a 1-frame one). Observations are [frames, n_mels].
- * Features are ln(mel power + 1e-6): the log floor is ln(1e-6) = -13.8.
- * Options: frames (250), hop (0 = frames), min_tail, cache (path of a feature cache:
- * a second run reads features back; entries are invalidated when the settings
- * or a file's size or mtime change), threads (1), label (manifest column
- * giving the labels; default the first), sample_rate (16000), n_fft (2048),
- * hop_length (256), n_mels (80), fmin (0), fmax (0 = Nyquist).
+ * Features are by default ln(mel power + 1e-6): the log floor is ln(1e-6) = -13.8.
+ * Options (dsn_option_describe("audio") lists them with bounds): frames
+ * (250), hop (0 = frames), min_tail, cache (path of a feature cache: a second
+ * run reads features back; entries are invalidated when the settings or a
+ * file's size or mtime change), threads (1), label (manifest column giving
+ * the labels; default the first), bad_clips (error), and the front end:
+ * sample_rate (16000), n_fft (2048), hop_length (256), win_length (0 =
+ * n_fft), window (hann | hamming | rect), power (2; 1 = magnitude), n_mels
+ * (80), fmin (0), fmax (0 = Nyquist; fmin < fmax <= Nyquist), scale (htk |
+ * slaney), norm (none | slaney), log (log | db | linear), eps (1e-6: the
+ * log floor), amin (1e-10, db), top_db (0 = off, db).
  * Unreadable, truncated or empty audio files fail with a message naming them. */
 DSN_API DSN_NODISCARD dsn_status dsn_dataset_from_audio(dsn_dataset **out, const char *source,
                                                         const dsn_options *opts);
+/* Bad input: a `label` column the manifest lacks fails with DSN_E_OPTION
+ * listing its columns; with `label` given, a clip without a value in it or
+ * a single class among the clips: DSN_E_INVALID naming them. bad_clips
+ * (error | skip | keep): a silent clip (peak below 1e-4) or a clipped one (4
+ * or more equal samples at |x| >= 0.999) fails naming it (error, the
+ * default), is left out (skip) or kept (keep); either way counted. A clip
+ * shorter than a window gives one padded window whose missing frames are
+ * masked; a tail shorter than min_tail is left out; both counted
+ * (dsn_dataset_counter). No clip at all: DSN_E_INVALID.
+ * The dataset keeps its front end (dsn_dataset_audio). */
 /* A dataset file written by the `features` tool; label_column may be NULL
  * (the first label column). */
 DSN_API DSN_NODISCARD dsn_status dsn_dataset_load_audio(dsn_dataset **out, const char *path,
                                                         const char *label_column);
+/* The front end of a dataset made by dsn_dataset_from_audio or
+ * dsn_dataset_load_audio (every feature key with its value, and frames; kept
+ * by dsn_dataset_split and dsn_dataset_select_labels), or NULL for other
+ * datasets and NULL. Owned by the dataset. No allocation; thread-safe. */
+DSN_API const dsn_options *dsn_dataset_audio(const dsn_dataset *ds);
+/* How an audio dataset was built, by name: "clips", "windows",
+ * "short_clips" (clips shorter than a window), "masked_frames" (their padded
+ * frames), "dropped_frames" (tails shorter than min_tail), "silent_clips",
+ * "clipped_clips", "skipped_clips" (left out by bad_clips=skip),
+ * "computed_clips", "cached_clips" (features read from the cache). 0 for
+ * unknown names, NULL, other datasets, splits, and for all but clips and
+ * windows of a dataset file. No allocation; thread-safe. */
+DSN_API uint64_t dsn_dataset_counter(const dsn_dataset *ds, const char *name);
 /* Random split into two new datasets (*train, *valid; both must be
  * released): valid_fraction in (0, 1) of the rows go to *valid, stratified by
  * label if asked (and the dataset has labels). Same seed, same split.
@@ -645,7 +734,7 @@ DSN_API void dsn_dataset_free(dsn_dataset *ds);
 /* What a dataset holds: filled by dsn_dataset_describe (struct_size as for
  * dsn_model_info). */
 typedef struct dsn_dataset_info {
-    size_t struct_size;
+    size_t struct_size;             /* set by the caller: sizeof the struct */
     size_t size;                    /* observations */
     size_t obs_size;                /* floats per observation */
     int obs_ndim;                   /* 1 to DSN_MAX_DIMS */
@@ -653,6 +742,7 @@ typedef struct dsn_dataset_info {
     size_t num_groups;              /* distinct labels (0 without labels) */
     int has_labels, has_mask;       /* 0 or 1 */
 } dsn_dataset_info;
+/* an initialiser of dsn_dataset_info for this header's version (struct_size set) */
 #define DSN_DATASET_INFO_INIT {sizeof(dsn_dataset_info), 0, 0, 0, {0, 0, 0, 0}, 0, 0, 0}
 
 /* Describe ds into *out. DSN_E_INVALID for a NULL argument or a struct_size
@@ -667,7 +757,15 @@ DSN_API DSN_NODISCARD dsn_status dsn_dataset_get(const dsn_dataset *ds, float *x
 /* ==== the training loop =========================================================
  * Progress callback: called every log_every steps with the step's named loss
  * terms (epoch_end 0), and after each epoch (epoch_end 1) with "train_loss"
- * and, with a validation set, "valid_loss" and "best_valid_loss". Return
+ * and, with a validation set, "valid_loss" and "best_valid_loss". valid_loss
+ * has one definition through a whole run, so epochs of different stages
+ * compare: the family's loss without stage terms or warm-up weights (TS-DSAE:
+ * the constrained stage's objective, VQ-VAE: the autoencoder's, ML-VAE: the
+ * final style weight); best_valid_loss is its lowest value so far. A family
+ * whose training objective can change during a run (ml-vae, ts-dsae, vq-vae)
+ * also reports "valid_objective", the current objective on the validation
+ * set, and "best_valid_objective", the lowest since the latest stage switch:
+ * keep_best and patience compare these. Return
  * non-zero to stop training after the current step (dsn_fit then returns
  * DSN_OK). A stop in the middle of an epoch ends that epoch early: it counts
  * as completed (the model's end-of-epoch hook, validation, the checkpoint
@@ -703,7 +801,15 @@ DSN_API const char *dsn_fit_defaults(const dsn_model *model);
  * skipped (as in dsn_train_step) and training goes on; one more than
  * max_skipped_steps skipped in a row stops it with DSN_E_NUMERIC and a
  * message giving the epoch, the step and the cause (the model keeps the
- * weights of its last good step; 0 stops at the first).
+ * weights of its last good step; 0 stops at the first), log (path of a
+ * training log, "" none: one JSON object per line for the start, every
+ * step - loss terms, learning rate, stage, time - every skipped step, every
+ * epoch with its validation figures and terms, and the end; plus its CSV
+ * twin, the path with ".jsonl" replaced by ".csv" (else with ".csv"
+ * appended), one row per figure; format in docs/logs.md), log_append (0:
+ * replace the files, 1: append). A log that cannot be opened fails at the
+ * start, before any step (DSN_E_IO); a failed write fails the run at the
+ * next epoch end. In a data-parallel run only process 0 writes it.
  * Resuming: a model and optimizer loaded from a checkpoint continue from the
  * epoch after the saved one. Allocates its batch buffers once at the start;
  * no allocation per step after the first. valid may be NULL. */
@@ -985,6 +1091,13 @@ DSN_API DSN_NODISCARD dsn_status dsn_image_save_png(const char *path, const uint
  * samples: DSN_E_FORMAT / DSN_E_NUMERIC with a message naming the file. */
 DSN_API DSN_NODISCARD dsn_status dsn_audio_read(float **samples, size_t *n, int *rate, const char *path,
                                                 int sample_rate);
+/* Read an audio file keeping its channels: *samples gets *n_frames frames of
+ * *channels interleaved floats (channel c of frame t at t * channels + c;
+ * release with dsn_audio_free), resampled to sample_rate (0 keeps the file's
+ * rate; *rate, may be NULL, gets the result's). Errors as dsn_audio_read;
+ * the output pointers are untouched on failure. Allocates. */
+DSN_API DSN_NODISCARD dsn_status dsn_audio_read_channels(float **samples, size_t *n_frames, int *channels, int *rate,
+                                                         const char *path, int sample_rate);
 /* Release samples returned by dsn_audio_read; NULL is a no-op. */
 DSN_API void dsn_audio_free(float *samples);
 /* Write n mono samples at sample_rate to path (replaced if it exists).
@@ -994,18 +1107,24 @@ DSN_API void dsn_audio_free(float *samples);
  * libsndfile. */
 DSN_API DSN_NODISCARD dsn_status dsn_audio_write(const char *path, const float *samples, size_t n,
                                                  int sample_rate, const dsn_options *opts);
+/* Write n_frames frames of `channels` interleaved samples (1 to 256; FLAC 1
+ * to 8, else DSN_E_UNSUPPORTED) as one multichannel file; otherwise as
+ * dsn_audio_write. Allocates inside libsndfile. */
+DSN_API DSN_NODISCARD dsn_status dsn_audio_write_channels(const char *path, const float *samples, size_t n_frames,
+                                                          int channels, int sample_rate, const dsn_options *opts);
 /* Log-mel frames of mono samples x [n] recorded at sample_rate, with the
  * settings of dsn_dataset_from_audio: the samples are resampled to the
  * option sample_rate if it differs (same resampler), then
- * ln(mel(|STFT|^2) + 1e-6) with a centred Hann STFT. out gets [frames][n_mels]
+ * the front end's features (by default ln(mel(|STFT|^2) + 1e-6) with a
+ * centred Hann STFT). out gets [frames][n_mels]
  * floats, frames = 1 + resampled_n / hop_length (the whole clip; cut and pad
  * windows of `frames` frames as the dataset does: zero frames, mask 0).
  * Two-call use: out may be NULL to only set *n_frames (and *n_mels, may be
  * NULL); otherwise len must be >= frames * n_mels (DSN_E_SHAPE).
- * Options: sample_rate (16000), n_fft (2048), hop_length (256), n_mels (80),
- * fmin (0), fmax (0 = Nyquist); the dataset's other keys (frames, hop, cache,
- * threads, label) are accepted and ignored, so the very bag given to
- * dsn_dataset_from_audio can be passed. Unknown keys: DSN_E_OPTION. n = 0:
+ * Options: the front-end keys of dsn_dataset_from_audio; its other keys
+ * (frames, hop, min_tail, cache, threads, label, bad_clips) are accepted and
+ * ignored, so the very bag given to dsn_dataset_from_audio, or a model's
+ * dsn_model_audio, can be passed. Unknown keys: DSN_E_OPTION. n = 0:
  * DSN_E_SHAPE. NaN input: DSN_E_NUMERIC.
  * Allocates (FFT plan, filterbank, resampled copy, spectrogram) per call. */
 DSN_API DSN_NODISCARD dsn_status dsn_audio_features(float *out, size_t len, size_t *n_frames, size_t *n_mels,

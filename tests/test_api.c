@@ -298,11 +298,153 @@ static int on_progress(void *user, int epoch, int64_t step, int epoch_end, int n
         return 0;
     }
     p->epochs++;
-    ck_assert_int_eq(n, 3);
+    /* train_loss, valid_loss, best_valid_loss (+ valid_objective,
+     * best_valid_objective for a family whose objective can change in a run) */
+    ck_assert_int_eq(n, 5);
     ck_assert_str_eq(names[1], "valid_loss");
+    ck_assert_str_eq(names[3], "valid_objective");
     p->last_valid = values[1];
     return p->stop_at_epoch && epoch >= p->stop_at_epoch;
 }
+
+/* ---- the training log (fit option log) ---- */
+static long alloc_calls;
+static void *log_count_alloc(void *ctx, size_t size)
+{
+    (void)ctx;
+    alloc_calls++;
+    return malloc(size);
+}
+static void log_count_free(void *ctx, void *p)
+{
+    (void)ctx;
+    free(p);
+}
+
+typedef struct alloc_watch {
+    long at_step2;
+    int checked;
+} alloc_watch;
+
+/* within an epoch (steps 2..20 of 20), training and the log allocate nothing */
+static int watch_allocs(void *user, int epoch, int64_t step, int epoch_end, int n, const char *const *names,
+                        const float *values)
+{
+    alloc_watch *w = user;
+    (void)epoch, (void)n, (void)names, (void)values;
+    if (epoch_end) return 0;
+    if (step == 2) w->at_step2 = alloc_calls;
+    if (step == 20) {
+        ck_assert_int_eq(alloc_calls, w->at_step2);
+        w->checked = 1;
+    }
+    return 0;
+}
+
+static char *slurp(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    ck_assert_ptr_nonnull(f);
+    static char buf[1 << 20];
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = 0;
+    return buf;
+}
+
+START_TEST(fit_writes_the_training_log)
+{
+    enum { N = 256 };
+    static float x[N * D];
+    int32_t lab[N];
+    make_data(x, lab, N, 5);
+    size_t shape[1] = {D};
+    dsn_dataset *all, *tr, *va;
+    ck_assert_int_eq(dsn_dataset_from_memory(&all, x, N, shape, 1, lab, NULL), DSN_OK);
+    ck_assert_int_eq(dsn_dataset_split(all, &tr, &va, 0.25, 3, 1), DSN_OK);
+    dsn_model *m = small_model(2);
+    dsn_optimizer *opt;
+    ck_assert_int_eq(dsn_optimizer_create(&opt, m, "adam", NULL), DSN_OK);
+    char path[512], csv[512], text[800];
+    snprintf(path, sizeof path, "%s/fitlog.jsonl", tu_tmpdir());
+    snprintf(csv, sizeof csv, "%s/fitlog.csv", tu_tmpdir());
+    snprintf(text, sizeof text, "epochs=3, steps_per_epoch=20, batch_groups=4, group_size=8, log_every=1, log=%s", path);
+    dsn_options *fo;
+    ck_assert_int_eq(dsn_options_create(&fo), DSN_OK);
+    ck_assert_int_eq(dsn_options_parse(fo, text), DSN_OK);
+    alloc_watch w = {0, 0};
+    dsn_allocator a = {log_count_alloc, log_count_free, NULL};
+    ck_assert_int_eq(dsn_set_allocator(&a), DSN_OK);
+    dsn_status st = dsn_fit(m, opt, tr, va, fo, watch_allocs, &w);
+    ck_assert_int_eq(dsn_set_allocator(NULL), DSN_OK);
+    ck_assert_int_eq(st, DSN_OK);
+    ck_assert(w.checked);
+    /* one record per line: start, 60 steps, 3 epochs, end, in order */
+    char *text_log = slurp(path);
+    int lines = 0, steps = 0, epochs = 0, starts = 0, ends = 0;
+    long last_step = 0;
+    for (char *p = text_log; *p;) {
+        char *nl = strchr(p, '\n');
+        ck_assert_ptr_nonnull(nl); /* every record ends with a newline */
+        *nl = 0;
+        ck_assert_msg(!strncmp(p, "{\"event\":\"", 10) && nl[-1] == '}', "bad record: %s", p);
+        lines++;
+        if (!strncmp(p + 10, "step\"", 5)) {
+            const char *sp = strstr(p, "\"step\":");
+            ck_assert_ptr_nonnull(sp);
+            long sn = strtol(sp + 7, NULL, 10);
+            ck_assert_int_eq(sn, last_step + 1); /* every step, none dropped */
+            last_step = sn;
+            ck_assert_ptr_nonnull(strstr(p, "\"lr\":0.001"));
+            ck_assert_ptr_nonnull(strstr(p, "\"terms\":{\"loss\":"));
+            ck_assert_ptr_nonnull(strstr(p, "\"kl_style\":"));
+            steps++;
+        } else if (!strncmp(p + 10, "epoch\"", 6)) {
+            ck_assert_ptr_nonnull(strstr(p, "\"valid_loss\":"));
+            ck_assert_ptr_nonnull(strstr(p, "\"valid_terms\":{\"loss\":"));
+            epochs++;
+        } else if (!strncmp(p + 10, "start\"", 6)) {
+            ck_assert_ptr_nonnull(strstr(p, "\"family\":\"ml-vae\""));
+            starts++;
+        } else if (!strncmp(p + 10, "end\"", 4)) {
+            ck_assert_ptr_nonnull(strstr(p, "\"status\":\"ok\""));
+            ends++;
+        }
+        p = nl + 1;
+    }
+    ck_assert_int_eq(steps, 60);
+    ck_assert_int_eq(epochs, 3);
+    ck_assert_int_eq(starts, 1);
+    ck_assert_int_eq(ends, 1);
+    ck_assert_int_eq(lines, 65);
+    /* the CSV twin: a header and one row per step term / epoch figure */
+    char *c = slurp(csv);
+    ck_assert_msg(!strncmp(c, "event,epoch,step,time,stage,lr,name,value\n", 42), "%.80s", c);
+    ck_assert_ptr_nonnull(strstr(c, "\nstep,1,1,"));
+    ck_assert_ptr_nonnull(strstr(c, ",valid.rec,"));
+    /* log_append keeps the first run's records; without it the file is replaced */
+    ck_assert_int_eq(dsn_options_set(fo, "epochs", "4"), DSN_OK);
+    ck_assert_int_eq(dsn_options_set(fo, "log_append", "1"), DSN_OK);
+    ck_assert_int_eq(dsn_fit(m, opt, tr, va, fo, NULL, NULL), DSN_OK);
+    text_log = slurp(path);
+    int starts2 = 0;
+    for (const char *p = text_log; (p = strstr(p, "\"event\":\"start\"")); p++) starts2++;
+    ck_assert_int_eq(starts2, 2);
+    /* an unwritable log fails at the start, before any step */
+    int64_t before = dsn_optimizer_steps(opt);
+    ck_assert_int_eq(dsn_options_set(fo, "epochs", "5"), DSN_OK);
+    ck_assert_int_eq(dsn_options_set(fo, "log", "/nonexistent-dir/x/log.jsonl"), DSN_OK);
+    ck_assert_int_eq(dsn_fit(m, opt, tr, va, fo, NULL, NULL), DSN_E_IO);
+    ck_assert_msg(strstr(dsn_last_error(), "/nonexistent-dir/x/log.jsonl"), "%s", dsn_last_error());
+    ck_assert_int_eq(dsn_optimizer_steps(opt), before);
+    dsn_options_free(fo);
+    dsn_optimizer_free(opt);
+    dsn_model_free(m);
+    dsn_dataset_free(tr);
+    dsn_dataset_free(va);
+    dsn_dataset_free(all);
+}
+END_TEST
 
 START_TEST(fit_with_validation_checkpoint_and_stop)
 {
@@ -641,6 +783,7 @@ int main(void)
     tcase_add_test(tc, learns_and_swaps_content);
     tcase_add_test(tc, save_load_and_exact_resume);
     tcase_add_test(tc, fit_with_validation_checkpoint_and_stop);
+    tcase_add_test(tc, fit_writes_the_training_log);
     tcase_add_test(tc, dataset_from_audio_manifest);
     tcase_add_test(tc, encode_masked_sequences);
     tcase_add_test(tc, fit_resume_is_bit_exact);

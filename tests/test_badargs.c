@@ -12,6 +12,7 @@
 #include <disent.h>
 #include <ctype.h>
 #include <stdint.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -128,11 +129,22 @@ static void core_calls(void)
     ck_assert_str_eq(CALL(dsn_status_string, (dsn_status)9999), "unknown status");
     CALL(dsn_clear_error);
     ck_assert_str_eq(CALL(dsn_last_error), "");
+    const int threads = CALL(dsn_get_threads);
+    ck_assert_int_ge(threads, 1);
+    BADST(DSN_E_INVALID, dsn_set_threads, -1);
+    BADST(DSN_E_INVALID, dsn_set_threads, 65);
+    ck_assert_int_eq(CALL(dsn_get_threads), threads); /* failed calls change nothing */
     dsn_allocator half = {NULL, NULL, NULL};
     BADST(DSN_E_INVALID, dsn_set_allocator, &half);
     OK(dsn_set_allocator, NULL);
     uint64_t a = CALL(dsn_allocation_count);
     ck_assert_uint_ge(CALL(dsn_allocation_count), a);
+    int nthr = CALL(dsn_get_threads);
+    ck_assert_int_ge(nthr, 1);
+    BADST(DSN_E_INVALID, dsn_set_threads, -1);
+    BADST(DSN_E_INVALID, dsn_set_threads, 65);
+    BADST(DSN_E_INVALID, dsn_set_threads, INT_MIN);
+    ck_assert_int_eq(CALL(dsn_get_threads), nthr); /* a refused count changes nothing */
 }
 
 /* ---- options ---- */
@@ -546,6 +558,31 @@ static void stream_calls(dsn_model *m, dsn_model *mv, dsn_model *ms)
     ck_assert_ptr_null(CALL(dsn_model_bank_audio, NULL));
     CALL(dsn_model_bank_audio, ms);
 
+    /* a model's audio front end */
+    ck_assert_ptr_null(CALL(dsn_model_audio, NULL));
+    ck_assert_ptr_null(CALL(dsn_model_audio, ms));
+    BAD(dsn_model_set_audio, NULL, NULL);
+    dsn_options *fe = opts("n_fft=1023");
+    BADST(DSN_E_OPTION, dsn_model_set_audio, ms, fe); /* odd */
+    dsn_options_free(fe);
+    fe = opts("fmax=9000");
+    BADST(DSN_E_OPTION, dsn_model_set_audio, ms, fe); /* above Nyquist */
+    dsn_options_free(fe);
+    fe = opts("n_mels=7");
+    BADST(DSN_E_SHAPE, dsn_model_set_audio, ms, fe); /* not the frame size */
+    dsn_options_free(fe);
+    fe = opts("frames=3");
+    BADST(DSN_E_SHAPE, dsn_model_set_audio, ms, fe);
+    dsn_options_free(fe);
+    fe = opts("no_such_key=1");
+    BADST(DSN_E_OPTION, dsn_model_set_audio, ms, fe);
+    dsn_options_free(fe);
+    fe = opts("power=3");
+    BADST(DSN_E_OPTION, dsn_model_set_audio, ms, fe); /* out of bounds */
+    dsn_options_free(fe);
+    BADST(DSN_E_UNSUPPORTED, dsn_model_set_audio, m, NULL); /* ML-VAE: not sequences */
+    ck_assert_ptr_null(CALL(dsn_model_audio, ms)); /* failed calls set nothing */
+
     dsn_stream *st = (dsn_stream *)1;
     BADST(DSN_E_INVALID, dsn_stream_create, NULL, ms, 16000, 256, v, 2, NULL);
     BAD(dsn_stream_create, &st, NULL, 16000, 256, v, 2, NULL);
@@ -641,8 +678,23 @@ static void dataset_calls(dsn_model *m)
     BAD(dsn_dataset_load_audio, NULL, "x", NULL);
     BAD(dsn_dataset_load_audio, &d, "/nonexistent/set.dsa", NULL);
     EXPECT_NULL(d);
+    ao = opts("bad_clips=maybe");
+    BADST(DSN_E_OPTION, dsn_dataset_from_audio, &d, tu_tmpdir(), ao);
+    dsn_options_free(ao);
+    ao = opts("window=kaiser");
+    BADST(DSN_E_OPTION, dsn_dataset_from_audio, &d, tu_tmpdir(), ao);
+    dsn_options_free(ao);
+    ao = opts("fmin=9000, fmax=8000");
+    BADST(DSN_E_OPTION, dsn_dataset_from_audio, &d, tu_tmpdir(), ao);
+    dsn_options_free(ao);
+    EXPECT_NULL(d);
+    ck_assert_ptr_null(CALL(dsn_dataset_audio, NULL));
+    EXPECT_EQ(CALL(dsn_dataset_counter, NULL, "clips"), 0);
 
     OK(dsn_dataset_from_memory, &d, x, 8, sh, 1, lab, NULL);
+    ck_assert_ptr_null(CALL(dsn_dataset_audio, d)); /* not from audio */
+    EXPECT_EQ(CALL(dsn_dataset_counter, d, "clips"), 0);
+    EXPECT_EQ(CALL(dsn_dataset_counter, d, NULL), 0);
     dsn_dataset *tr = (dsn_dataset *)1, *va = (dsn_dataset *)1;
     BAD(dsn_dataset_split, NULL, &tr, &va, 0.5, 1, 0);
     BAD(dsn_dataset_split, d, NULL, &va, 0.5, 1, 0);
@@ -867,6 +919,16 @@ static void file_calls(void)
     BAD(dsn_audio_read, &samples, &n, &rate, np, 0); /* not audio */
     BAD(dsn_audio_read, &samples, &n, &rate, np, -5);
     EXPECT_EQ(samples, 1); /* untouched */
+    int chans = 77;
+    BAD(dsn_audio_read_channels, NULL, &n, &chans, &rate, "x.wav", 0);
+    BAD(dsn_audio_read_channels, &samples, NULL, &chans, &rate, "x.wav", 0);
+    BAD(dsn_audio_read_channels, &samples, &n, NULL, &rate, "x.wav", 0);
+    BAD(dsn_audio_read_channels, &samples, &n, &chans, &rate, NULL, 0);
+    BAD(dsn_audio_read_channels, &samples, &n, &chans, &rate, "/nonexistent.wav", 0);
+    BAD(dsn_audio_read_channels, &samples, &n, &chans, &rate, np, 0);
+    BAD(dsn_audio_read_channels, &samples, &n, &chans, &rate, np, -5);
+    EXPECT_EQ(samples, 1);
+    EXPECT_EQ(chans, 77);
     CALL(dsn_audio_free, NULL);
     const char *wav = tpath(5, "badargs.wav");
     float sig[800] = {0}, nanblk[4] = {0, NAN, 0, 0};
@@ -878,7 +940,17 @@ static void file_calls(void)
     BAD(dsn_audio_write, "/nonexistent/dir/x.wav", sig, 800, 8000, NULL);
     dsn_options *wo = opts("format=no-such-format");
     BAD(dsn_audio_write, wav, sig, 800, 8000, wo);
+    BAD(dsn_audio_write_channels, wav, sig, 400, 2, 8000, wo);
     dsn_options_free(wo);
+    BAD(dsn_audio_write_channels, NULL, sig, 400, 2, 8000, NULL);
+    BAD(dsn_audio_write_channels, wav, NULL, 400, 2, 8000, NULL);
+    BAD(dsn_audio_write_channels, wav, sig, 400, 0, 8000, NULL);
+    BAD(dsn_audio_write_channels, wav, sig, 400, 257, 8000, NULL);
+    BAD(dsn_audio_write_channels, wav, sig, 400, 2, 0, NULL);
+    BAD(dsn_audio_write_channels, wav, sig, HUGE_N, 2, 8000, NULL);
+    BAD(dsn_audio_write_channels, wav, nanblk, 2, 2, 8000, NULL);
+    BADST(DSN_E_UNSUPPORTED, dsn_audio_write_channels, tpath(6, "badargs.flac"), sig, 80, 10, 8000, NULL);
+    BAD(dsn_audio_write_channels, "/nonexistent/dir/x.wav", sig, 400, 2, 8000, NULL);
     float feat[256];
     size_t nfr = 77, nm = 77;
     memset(feat, SENT, sizeof feat);

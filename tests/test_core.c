@@ -3,6 +3,7 @@
 #include "core/arena.h"
 #include "core/error.h"
 #include "core/fileio.h"
+#include "core/pool.h"
 #include "core/finite.h"
 #include "core/rng.h"
 #include "disent.h"
@@ -294,10 +295,150 @@ START_TEST(find_nonfinite)
 }
 END_TEST
 
+
+/* ---- the thread pool ---- */
+typedef struct pool_job {
+    int hits[64];
+    int nested_hits[64 * 4];
+    int nest;
+    size_t len, align;
+    int cover[1000];
+} pool_job;
+
+static void pool_nested_task(void *ctx, int t, int n)
+{
+    int *h = ctx;
+    __atomic_fetch_add(&h[t], n == 4 ? 1 : 100, __ATOMIC_RELAXED);
+}
+
+static void pool_task(void *ctx, int t, int n)
+{
+    pool_job *j = ctx;
+    __atomic_fetch_add(&j->hits[t], 1, __ATOMIC_RELAXED);
+    size_t lo, hi;
+    dsi_pool_split(j->len, t, n, j->align, &lo, &hi);
+    int bad = !(lo <= hi && hi <= j->len) || (t + 1 < n && hi % j->align != 0);
+    for (size_t i = lo; i < hi; i++) __atomic_fetch_add(&j->cover[i], 1, __ATOMIC_RELAXED);
+    if (j->nest) {
+        bad |= dsi_pool_tasks(1e9, 1) != 1; /* inside a task: no further split */
+        dsi_pool_run(4, pool_nested_task, j->nested_hits + 4 * t);
+    }
+    if (bad) __atomic_fetch_add(&j->hits[t], 1000, __ATOMIC_RELAXED);
+}
+
+/* returns the number of wrong counts (no ck_assert in the loops: Check
+ * records every assertion, which would dominate the test's time) */
+static int pool_check(int ntasks, size_t len, size_t align, int nest)
+{
+    static pool_job j;
+    memset(&j, 0, sizeof j);
+    j.len = len;
+    j.align = align;
+    j.nest = nest;
+    dsi_pool_run(ntasks, pool_task, &j);
+    int n = ntasks < 1 ? 1 : ntasks, wrong = 0;
+    for (int t = 0; t < 64; t++) wrong += j.hits[t] != (t < n);
+    for (size_t i = 0; i < len; i++) wrong += j.cover[i] != 1;
+    if (nest)
+        for (int t = 0; t < n; t++)
+            for (int k = 0; k < 4; k++) wrong += j.nested_hits[4 * t + k] != 1;
+    return wrong;
+}
+
+START_TEST(pool_runs_every_task_once)
+{
+    const int counts[] = {1, 2, 3, 4, 1, 2};
+    for (size_t c = 0; c < sizeof counts / sizeof *counts; c++) {
+        ck_assert_int_eq(dsn_set_threads(counts[c]), DSN_OK);
+        ck_assert_int_eq(dsn_get_threads(), counts[c]);
+        int wrong = 0;
+        for (int nt = 0; nt <= 9; nt++) {
+            wrong += pool_check(nt, 1000, 16, 0);
+            wrong += pool_check(nt, 37, 8, nt % 2);
+            wrong += pool_check(nt, 0, 4, 0);
+        }
+        ck_assert_int_eq(wrong, 0);
+        /* many short jobs back to back (the workers' spin/sleep hand-over) */
+        uint64_t a0 = dsn_allocation_count();
+        for (int r = 0; r < 300; r++) wrong += pool_check(counts[c] + (r % 3), 64, 16, 0);
+        ck_assert_int_eq(wrong, 0);
+        ck_assert_uint_eq(dsn_allocation_count(), a0); /* no allocation per job */
+    }
+    ck_assert_int_eq(dsn_set_threads(-1), DSN_E_INVALID);
+    ck_assert(strstr(dsn_last_error(), "threads") != NULL);
+    ck_assert_int_eq(dsn_set_threads(65), DSN_E_INVALID);
+    ck_assert_int_eq(dsn_get_threads(), 2);
+    /* task counts: by work size and thread count only */
+    ck_assert_int_eq(dsi_pool_tasks(10, 100), 1);
+    ck_assert_int_eq(dsi_pool_tasks(1000, 100), 2);
+    dsi_pool_set_serial(1);
+    ck_assert_int_eq(dsi_pool_tasks(1000, 100), 1);
+    ck_assert_int_eq(pool_check(3, 100, 8, 1), 0); /* a serial thread runs the tasks itself */
+    dsi_pool_set_serial(0);
+    ck_assert_int_eq(dsn_set_threads(1), DSN_OK);
+    ck_assert_int_eq(dsi_pool_tasks(1000, 100), 1);
+}
+END_TEST
+
+typedef struct pool_sum_job {
+    const float *x;
+    size_t n;
+    double part[8];
+} pool_sum_job;
+
+static void pool_sum_task(void *ctx, int t, int n)
+{
+    pool_sum_job *j = ctx;
+    size_t lo, hi;
+    dsi_pool_split(j->n, t, n, 64, &lo, &hi);
+    double s = 0;
+    for (size_t i = lo; i < hi; i++) s += j->x[i];
+    j->part[t] = s;
+}
+
+static void *pool_client(void *arg)
+{
+    /* several application threads share the pool: each result is the one of
+     * its partition, whichever thread ran the tasks */
+    const float *x = arg;
+    for (int r = 0; r < 300; r++) {
+        pool_sum_job j = {.x = x, .n = 10000};
+        dsi_pool_run(4, pool_sum_task, &j);
+        double want = 0;
+        for (int t = 0; t < 4; t++) {
+            size_t lo, hi;
+            dsi_pool_split(j.n, t, 4, 64, &lo, &hi);
+            double s = 0;
+            for (size_t i = lo; i < hi; i++) s += x[i];
+            want += s;
+        }
+        double got = j.part[0] + j.part[1] + j.part[2] + j.part[3];
+        if (got != want) return (void *)1;
+    }
+    return NULL;
+}
+
+START_TEST(pool_shared_by_application_threads)
+{
+    static float x[10000];
+    for (int i = 0; i < 10000; i++) x[i] = (float)((i * 7919) % 1000) * 1e-3f;
+    ck_assert_int_eq(dsn_set_threads(2), DSN_OK);
+    pthread_t th[4];
+    for (int k = 0; k < 4; k++) ck_assert_int_eq(pthread_create(&th[k], NULL, pool_client, x), 0);
+    for (int k = 0; k < 4; k++) {
+        void *r;
+        pthread_join(th[k], &r);
+        ck_assert_ptr_null(r);
+    }
+    ck_assert_int_eq(dsn_set_threads(1), DSN_OK);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("core");
     TCase *tc = tcase_create("core");
+    tcase_set_timeout(tc, 60); /* the pool tests wait for threads on a loaded machine */
     tcase_add_test(tc, status_strings);
     tcase_add_test(tc, error_message_and_prefix);
     tcase_add_test(tc, error_is_thread_local);
@@ -310,6 +451,8 @@ int main(void)
     tcase_add_test(tc, crc32_known_values);
     tcase_add_test(tc, crc32_from_many_threads);
     tcase_add_test(tc, find_nonfinite);
+    tcase_add_test(tc, pool_runs_every_task_once);
+    tcase_add_test(tc, pool_shared_by_application_threads);
     suite_add_tcase(s, tc);
     return tu_run(s) ? 1 : 0;
 }

@@ -555,6 +555,69 @@ START_TEST(save_load_resume)
 }
 END_TEST
 
+/* ---- one validation loss through a run ---- */
+typedef struct epoch_figs {
+    int n;
+    float valid_loss[8], valid_objective[8];
+} epoch_figs;
+
+static int on_epoch(void *user, int epoch, int64_t step, int epoch_end, int n, const char *const *names,
+                    const float *values)
+{
+    epoch_figs *f = user;
+    (void)epoch, (void)step;
+    if (!epoch_end || f->n >= 8) return 0;
+    ck_assert_int_eq(n, 5);
+    ck_assert_str_eq(names[1], "valid_loss");
+    ck_assert_str_eq(names[3], "valid_objective");
+    f->valid_loss[f->n] = values[1];
+    f->valid_objective[f->n] = values[3];
+    f->n++;
+    return 0;
+}
+
+/* valid_loss is the autoencoder's loss in both stages: the prior stage, which
+ * freezes the autoencoder, leaves it exactly as the last autoencoder epoch
+ * left it, while valid_objective becomes the prior's NLL and falls */
+START_TEST(valid_loss_is_the_same_across_stages)
+{
+    enum { N = 96 };
+    static float x[N * 64];
+    make_images(x, N, 1, 8, 8, 5);
+    size_t shape[3] = {1, 8, 8};
+    dsn_dataset *all, *tr, *va;
+    ck_assert_int_eq(dsn_dataset_from_memory(&all, x, N, shape, 3, NULL, NULL), DSN_OK);
+    ck_assert_int_eq(dsn_dataset_split(all, &tr, &va, 0.25, 1, 0), DSN_OK);
+    dsn_model *m = make_model(RCFG);
+    dsn_optimizer *opt = make_opt(m, "0.003");
+    dsn_options *fo;
+    ck_assert_int_eq(dsn_options_create(&fo), DSN_OK);
+    ck_assert_int_eq(dsn_options_parse(fo, "epochs=2, batch_size=16, steps_per_epoch=6"), DSN_OK);
+    epoch_figs f = {0};
+    ck_assert_msg(dsn_fit(m, opt, tr, va, fo, on_epoch, &f) == DSN_OK, "%s", dsn_last_error());
+    ck_assert_int_eq(f.n, 2);
+    ck_assert_float_eq(f.valid_loss[1], f.valid_objective[1]); /* the autoencoder stage: the same loss */
+    ck_assert_int_eq(dsn_model_set_stage(m, "prior"), DSN_OK);
+    dsn_optimizer *po = make_opt(m, "0.01");
+    ck_assert_int_eq(dsn_options_set(fo, "epochs", "5"), DSN_OK);
+    ck_assert_msg(dsn_fit(m, po, tr, va, fo, on_epoch, &f) == DSN_OK, "%s", dsn_last_error());
+    ck_assert_int_eq(f.n, 5);
+    for (int e = 2; e < 5; e++) {
+        ck_assert_float_eq(f.valid_loss[e], f.valid_loss[1]);
+        ck_assert(fabsf(f.valid_objective[e] - f.valid_loss[e]) > 1e-3f);
+    }
+    ck_assert_float_lt(f.valid_objective[4], f.valid_objective[2]);
+    dsn_options_free(fo);
+    dsn_optimizer_free(opt);
+    dsn_optimizer_free(po);
+    dsn_model_free(m);
+    dsn_dataset_free(tr);
+    dsn_dataset_free(va);
+    dsn_dataset_free(all);
+}
+END_TEST
+
+
 /* ---- training state: its own model-file section, validated on load ---- */
 
 static unsigned char *read_all(const char *path, size_t *len)
@@ -960,6 +1023,7 @@ int main(void)
     tcase_add_test(tc, encode_decode_match_forward);
     tcase_add_test(tc, ema_step);
     tcase_add_test(tc, save_load_resume);
+    tcase_add_test(tc, valid_loss_is_the_same_across_stages);
     tcase_add_test(tc, state_section);
     tcase_add_test(tc, refused_step);
     tcase_add_test(tc, prior_causal);

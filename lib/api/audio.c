@@ -2,6 +2,7 @@
  * features of the audio datasets, and log-mel -> audio (NNLS + Griffin-Lim). */
 #include "core/options.h"
 #include "core/finite.h"
+#include "audio/feat_opts.h"
 #include "audio/invert.h"
 #include "audio/io.h"
 #include "audio/mel.h"
@@ -41,12 +42,28 @@ dsn_status dsn_audio_read(float **samples, size_t *n, int *rate, const char *pat
 
 void dsn_audio_free(float *samples) { dsi_free(samples); }
 
-dsn_status dsn_audio_write(const char *path, const float *samples, size_t n, int sample_rate,
-                           const dsn_options *opts)
+dsn_status dsn_audio_read_channels(float **samples, size_t *n_frames, int *channels, int *rate, const char *path,
+                                   int sample_rate)
 {
-    static const char *const where = "dsn_audio_write";
-    DSI_CHECK_NULL(path, "dsn_audio_write: path");
-    DSI_CHECK_NULL(samples, "dsn_audio_write: samples");
+    DSI_CHECK_NULL(samples, "dsn_audio_read_channels: samples");
+    DSI_CHECK_NULL(n_frames, "dsn_audio_read_channels: n_frames");
+    DSI_CHECK_NULL(channels, "dsn_audio_read_channels: channels");
+    DSI_CHECK_NULL(path, "dsn_audio_read_channels: path");
+    float *x = NULL;
+    size_t len = 0;
+    int sr = 0, ch = 0;
+    dsn_status st = dsi_audio_read_channels(path, sample_rate, &x, &len, &ch, &sr);
+    if (st != DSN_OK) return fail(st, "dsn_audio_read_channels");
+    *samples = x;
+    *n_frames = len;
+    *channels = ch;
+    if (rate) *rate = sr;
+    return DSN_OK;
+}
+
+static dsn_status write_any(const char *where, const char *path, const float *samples, size_t n, int channels,
+                            int sample_rate, const dsn_options *opts)
+{
     static const char *const formats[] = {"auto", "wav16", "wav_float", "flac16", "flac24", NULL};
     int fmt = 0;
     dsi_optr r;
@@ -55,31 +72,40 @@ dsn_status dsn_audio_write(const char *path, const float *samples, size_t n, int
     dsi_opt_enum(&r, "format", &fmt, formats);
     st = dsi_optr_finish(&r);
     /* sizes before the scan of the samples (tests/test_badargs.c) */
-    if (st == DSN_OK && (n > DSI_AUDIO_MAX_SAMPLES || sample_rate < 1 || sample_rate > 1000000))
+    if (st == DSN_OK && (channels < 1 || channels > DSI_AUDIO_MAX_CHANNELS))
+        st = dsi_error(DSN_E_INVALID, "%d channels (1 .. %d)", channels, DSI_AUDIO_MAX_CHANNELS);
+    if (st == DSN_OK && (n > DSI_AUDIO_MAX_SAMPLES / (size_t)channels || sample_rate < 1 || sample_rate > 1000000))
         st = dsi_error(DSN_E_INVALID, "%zu samples at %d Hz is out of range (at most %zu samples, 1 Hz .. 1 MHz)", n,
                        sample_rate, DSI_AUDIO_MAX_SAMPLES);
-    if (st == DSN_OK) st = check_finite(samples, n, "sample");
-    if (st == DSN_OK) st = dsi_audio_write(path, samples, n, sample_rate, (dsi_audio_format)fmt);
+    if (st == DSN_OK) st = check_finite(samples, n * (size_t)channels, "sample");
+    if (st == DSN_OK) st = dsi_audio_write_channels(path, samples, n, channels, sample_rate, (dsi_audio_format)fmt);
     return st == DSN_OK ? st : fail(st, where);
 }
 
+dsn_status dsn_audio_write(const char *path, const float *samples, size_t n, int sample_rate,
+                           const dsn_options *opts)
+{
+    DSI_CHECK_NULL(path, "dsn_audio_write: path");
+    DSI_CHECK_NULL(samples, "dsn_audio_write: samples");
+    return write_any("dsn_audio_write", path, samples, n, 1, sample_rate, opts);
+}
+
+dsn_status dsn_audio_write_channels(const char *path, const float *samples, size_t n_frames, int channels,
+                                    int sample_rate, const dsn_options *opts)
+{
+    DSI_CHECK_NULL(path, "dsn_audio_write_channels: path");
+    DSI_CHECK_NULL(samples, "dsn_audio_write_channels: samples");
+    return write_any("dsn_audio_write_channels", path, samples, n_frames, channels, sample_rate, opts);
+}
+
 /* Feature settings from a bag, as dsn_dataset_from_audio reads them; the
- * dataset's window keys are read and ignored so its bag can be reused. */
+ * dataset's other keys are read and ignored so its bag (or a model's front
+ * end, which has "frames") can be reused. */
 static void read_feat(dsi_optr *r, dsi_feat_cfg *c)
 {
-    int ignore_i = 0;
-    char ignore_s[DSI_OPT_VALUE];
-    dsi_opt_int(r, "frames", &ignore_i, 0, 1 << 20);
-    dsi_opt_int(r, "hop", &ignore_i, 0, 1 << 20);
-    dsi_opt_int(r, "threads", &ignore_i, 0, 64);
-    dsi_opt_str(r, "cache", ignore_s, sizeof ignore_s);
-    dsi_opt_str(r, "label", ignore_s, sizeof ignore_s);
-    dsi_opt_int(r, "sample_rate", &c->sr, 1000, 384000);
-    dsi_opt_int(r, "n_fft", &c->n_fft, 16, 1 << 16);
-    dsi_opt_int(r, "hop_length", &c->hop, 1, 1 << 16);
-    dsi_opt_int(r, "n_mels", &c->n_mels, 1, 1024);
-    dsi_opt_float(r, "fmin", &c->fmin, 0, 1e6);
-    dsi_opt_float(r, "fmax", &c->fmax, 0, 1e6);
+    char ignore[DSI_OPT_VALUE];
+    for (int i = 0; dsi_audio_dataset_keys[i]; i++) dsi_opt_str(r, dsi_audio_dataset_keys[i], ignore, sizeof ignore);
+    dsi_feat_cfg_read(r, c);
 }
 
 dsn_status dsn_audio_features(float *out, size_t len, size_t *n_frames, size_t *n_mels, const float *x, size_t n,
@@ -99,7 +125,7 @@ dsn_status dsn_audio_features(float *out, size_t len, size_t *n_frames, size_t *
     if (st != DSN_OK) return fail(st, where);
     read_feat(&r, &cfg);
     st = dsi_optr_finish(&r);
-    if (st == DSN_OK) st = dsi_feat_cfg_check(&cfg);
+    if (st == DSN_OK) st = dsi_feat_cfg_validate(&cfg);
     if (st != DSN_OK) return fail(st, where);
     /* samples after resampling: the formula of dsi_audio_resample */
     size_t m = n;
@@ -181,7 +207,7 @@ dsn_status dsn_mel_to_audio(float *out, size_t len, size_t *n_samples, const flo
     st = dsi_optr_finish(&r);
     if (st == DSN_OK && (size_t)cfg.n_mels != n_mels)
         st = dsi_error(DSN_E_SHAPE, "option n_mels = %d but the frames have %zu mels", cfg.n_mels, n_mels);
-    if (st == DSN_OK) st = dsi_feat_cfg_check(&cfg);
+    if (st == DSN_OK) st = dsi_feat_cfg_validate(&cfg);
     if (st != DSN_OK) return fail(st, where);
     const size_t ns = (n_frames - 1) * (size_t)cfg.hop;
     if (!cfg.center) return fail(dsi_error(DSN_E_UNSUPPORTED, "only centred features can be inverted"), where);

@@ -3,6 +3,7 @@
 #include "api/dataset.h"
 #include "core/alloc.h"
 #include "core/error.h"
+#include "core/options.h"
 
 #include <string.h>
 
@@ -19,6 +20,17 @@ static dsn_status wrap(dsn_dataset **out, dsi_dataset *d, dsn_status st, const c
     }
     w->d = d;
     *out = w;
+    return DSN_OK;
+}
+
+dsn_status dsi_dataset_copy_audio(dsn_dataset *dst, const dsn_dataset *src)
+{
+    if (!src->audio || !dst) return DSN_OK;
+    dsn_options *o = NULL;
+    dsn_status st = dsi_options_copy(&o, src->audio);
+    if (st != DSN_OK) return st;
+    dsn_options_free(dst->audio);
+    dst->audio = o;
     return DSN_OK;
 }
 
@@ -86,7 +98,11 @@ dsn_status dsn_dataset_split(const dsn_dataset *ds, dsn_dataset **train, dsn_dat
         return st;
     }
     st = wrap(valid, b, DSN_OK, "dsn_dataset_split");
+    if (st == DSN_OK) st = dsi_dataset_copy_audio(*train, ds);
+    if (st == DSN_OK) st = dsi_dataset_copy_audio(*valid, ds);
     if (st != DSN_OK) {
+        dsn_dataset_free(*valid);
+        *valid = NULL;
         dsn_dataset_free(*train);
         *train = NULL;
     }
@@ -109,7 +125,18 @@ dsn_status dsn_dataset_select_labels(const dsn_dataset *ds, dsn_dataset **in, ds
         dsi_dataset_free(b);
         return st;
     }
-    if (rest && (st = wrap(rest, b, DSN_OK, "dsn_dataset_select_labels")) != DSN_OK) {
+    if (in && (st = dsi_dataset_copy_audio(*in, ds)) != DSN_OK) {
+        dsi_dataset_free(b);
+        dsn_dataset_free(*in);
+        *in = NULL;
+        return st;
+    }
+    if (rest && ((st = wrap(rest, b, DSN_OK, "dsn_dataset_select_labels")) != DSN_OK ||
+                 (st = dsi_dataset_copy_audio(*rest, ds)) != DSN_OK)) {
+        if (*rest) {
+            dsn_dataset_free(*rest);
+            *rest = NULL;
+        }
         if (in) {
             dsn_dataset_free(*in);
             *in = NULL;
@@ -122,6 +149,7 @@ void dsn_dataset_free(dsn_dataset *ds)
 {
     if (!ds) return;
     dsi_dataset_free(ds->d);
+    dsn_options_free(ds->audio);
     dsi_free(ds);
 }
 

@@ -5,6 +5,7 @@
  * what the code reads, not a copy that could drift; docs come from
  * lib/models (model keys) and lib/api/option_docs.c (fit, optimizers). */
 #include "api/describe.h"
+#include "api/front_end.h"
 #include "core/error.h"
 #include "core/options.h"
 #include "models/model.h"
@@ -29,6 +30,8 @@ static table g_tables[N_WHAT];
 static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static int is_optimizer(const char *w) { return !strcmp(w, "sgd") || !strcmp(w, "adam") || !strcmp(w, "adamw"); }
+/* "fit", an optimizer or "audio" (dsn_dataset_from_audio's keys): docs from option_docs.c */
+static int is_api(const char *w) { return !strcmp(w, "fit") || !strcmp(w, "audio") || is_optimizer(w); }
 
 static dsn_status build(table *t, const char *what)
 {
@@ -38,6 +41,10 @@ static dsn_status build(table *t, const char *what)
     dsi_opt_sink_set(&t->sink);
     if (!strcmp(what, "fit")) {
         st = dsi_fit_read_defaults();
+    } else if (!strcmp(what, "audio")) {
+        dsi_audio_set_opts o;
+        char cache[512], label[64];
+        st = dsi_audio_dataset_read(NULL, &o, cache, sizeof cache, label, sizeof label);
     } else if (is_optimizer(what)) {
         st = dsi_optimizer_read_defaults(what);
     } else {
@@ -74,7 +81,7 @@ static dsn_status build(table *t, const char *what)
     if (t->sink.overflow) return dsi_error(DSN_E_INTERNAL, "more than %d option keys", DSI_OPT_INFO_MAX);
     for (int i = 0; i < t->sink.n; i++) {
         const char *k = t->sink.items[i].key;
-        const char *d = (!strcmp(what, "fit") || is_optimizer(what)) ? dsi_api_option_doc(what, k)
+        const char *d = is_api(what) ? dsi_api_option_doc(what, k)
                                                                      : dsi_model_option_doc(what, k);
         t->doc[i] = d ? d : "(undocumented)";
     }
@@ -88,8 +95,8 @@ static const table *get(const char *what, const char *fn)
         dsi_error(DSN_E_INVALID, "%s: what must not be NULL", fn);
         return NULL;
     }
-    if (strcmp(what, "fit") && !is_optimizer(what) && !dsi_model_find(what)) {
-        dsi_error(DSN_E_INVALID, "%s: '%.40s' is neither a model family (%s), fit, nor an optimizer (sgd adam adamw)",
+    if (!is_api(what) && !dsi_model_find(what)) {
+        dsi_error(DSN_E_INVALID, "%s: '%.40s' is neither a model family (%s), fit, audio, nor an optimizer (sgd adam adamw)",
                   fn, what, dsi_model_names());
         return NULL;
     }

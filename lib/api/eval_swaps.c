@@ -5,8 +5,10 @@
  * mel inversion) plus the audio-set loader, so a host that wants a variant
  * can follow the same steps (docs/evaluation.md). */
 #include "api/check.h"
+#include "api/front_end.h"
 #include "core/options.h"
 #include "audio/dataset.h"
+#include "audio/feat_opts.h"
 #include "audio/io.h"
 #include "core/alloc.h"
 #include "core/error.h"
@@ -159,23 +161,6 @@ static char *clip_path(const ev *e, int clip)
     return p;
 }
 
-/* silent (peak < 1e-4) or clipped (a run of >= 4 samples at |x| >= 0.999)
- * clip: a reason, else NULL */
-static const char *bad_audio(const float *x, size_t n)
-{
-    float peak = 0;
-    size_t run = 0, worst = 0;
-    for (size_t i = 0; i < n; i++) {
-        float a = fabsf(x[i]);
-        if (a > peak) peak = a;
-        run = a >= 0.999f ? run + 1 : 0;
-        if (run > worst) worst = run;
-    }
-    if (!(peak >= 1e-4f)) return "silent (peak below 1e-4)";
-    if (worst >= 4) return "clipped (4 or more consecutive samples at full scale)";
-    return NULL;
-}
-
 static void free_ev(ev *e)
 {
     dsi_audio_set_free(&e->s);
@@ -240,12 +225,7 @@ static dsn_status run(ev *e, dsn_swap_eval *out, const char *manifest, const dsn
     dsi_opt_u64(&r, "seed", &seed);
     dsi_opt_int(&r, "threads", &so.threads, 0, 64);
     dsi_opt_int(&r, "min_tail", &so.min_tail, -1, 1 << 20);
-    dsi_opt_int(&r, "sample_rate", &so.feat.sr, 1000, 384000);
-    dsi_opt_int(&r, "n_fft", &so.feat.n_fft, 16, 1 << 16);
-    dsi_opt_int(&r, "hop_length", &so.feat.hop, 1, 1 << 16);
-    dsi_opt_int(&r, "n_mels", &so.feat.n_mels, 1, 1024);
-    dsi_opt_float(&r, "fmin", &so.feat.fmin, 0, 1e6);
-    dsi_opt_float(&r, "fmax", &so.feat.fmax, 0, 1e6);
+    dsi_front_end_read(&r, e->model, &so.feat); /* the model's front end, the options on top */
     int split_given = opts && dsn_options_get(opts, "split") != NULL;
     int truth_given = opts && dsn_options_get(opts, "truth") != NULL;
     int notes_given = opts && dsn_options_get(opts, "notes") != NULL;
@@ -312,7 +292,7 @@ static dsn_status run(ev *e, dsn_swap_eval *out, const char *manifest, const dsn
         if (!path) st = dsi_error(DSN_E_NOMEM, "out of memory");
         else st = dsi_audio_read(path, 0, &x, &ns, NULL);
         if (st == DSN_OK) {
-            const char *why = bad_audio(x, ns);
+            const char *why = dsi_audio_check_reason(dsi_audio_check(x, ns));
             if (why && !strcmp(bad, "error"))
                 st = dsi_error(DSN_E_INVALID, "clip '%s' is %s (bad_clips=skip leaves such clips out, counted)", path,
                                why);
@@ -507,16 +487,7 @@ static dsn_status run(ev *e, dsn_swap_eval *out, const char *manifest, const dsn
         if (st == DSN_OK) st = dsn_options_set(inv, "nnls_iter", b);
         snprintf(b, sizeof b, "%.9g", (double)gl_mom);
         if (st == DSN_OK) st = dsn_options_set(inv, "gl_momentum", b);
-        snprintf(b, sizeof b, "%d", so.feat.sr);
-        if (st == DSN_OK) st = dsn_options_set(inv, "sample_rate", b);
-        snprintf(b, sizeof b, "%d", so.feat.n_fft);
-        if (st == DSN_OK) st = dsn_options_set(inv, "n_fft", b);
-        snprintf(b, sizeof b, "%d", so.feat.hop);
-        if (st == DSN_OK) st = dsn_options_set(inv, "hop_length", b);
-        snprintf(b, sizeof b, "%.9g", (double)so.feat.fmin);
-        if (st == DSN_OK) st = dsn_options_set(inv, "fmin", b);
-        snprintf(b, sizeof b, "%.9g", (double)so.feat.fmax);
-        if (st == DSN_OK) st = dsn_options_set(inv, "fmax", b);
+        if (st == DSN_OK) st = dsi_feat_cfg_write(&so.feat, 0, inv);
         if (st != DSN_OK) goto done;
         int midi = e->notes_col >= 0;
         out->pitch_reference = midi ? 1 : 2;

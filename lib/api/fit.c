@@ -1,8 +1,10 @@
 /* fit.c - dsn_fit: epochs of grouped (or plain) mini-batches, validation,
  * early stopping, best weights, periodic atomic checkpoints, resumable. */
+#include "api/front_end.h"
 #include "api/dataset.h"
 #include "api/fit.h"
 #include "api/fit_dist.h"
+#include "api/fit_log.h"
 #include "api/groups.h"
 #include "api/describe.h"
 #include "api/optimizer.h"
@@ -15,14 +17,19 @@
 #include <stdio.h>
 #include <string.h>
 
+/* the current stage's name for the log ("" for a family without stages) */
+#define STAGE(m) ((m)->vt->stage ? (m)->vt->stage(m) : "")
+
 /* steps in a row with a non-finite loss or gradient after which dsn_fit stops */
 #define DSI_FIT_MAX_SKIPPED 10
 
 typedef struct fit_cfg {
     int epochs, batch_groups, group_size, batch_size, patience, keep_best, checkpoint_every, max_skipped;
+    int log_append;
     int64_t steps_per_epoch, log_every;
     uint64_t seed;
     char checkpoint[512];
+    char log[512]; /* the JSONL training log ("" none); fit_log.h */
 } fit_cfg;
 
 static dsn_status read_keys(fit_cfg *c, const dsn_options *opts);
@@ -82,22 +89,37 @@ static dsn_status read_keys(fit_cfg *c, const dsn_options *opts)
     dsi_opt_i64(&r, "log_every", &c->log_every, 1, INT64_MAX);
     dsi_opt_u64(&r, "seed", &c->seed);
     dsi_opt_int(&r, "max_skipped_steps", &c->max_skipped, 0, 1 << 30);
+    dsi_opt_str(&r, "log", c->log, sizeof c->log);
+    dsi_opt_bool(&r, "log_append", &c->log_append);
     return dsi_optr_finish(&r);
 }
 
 /* The run's settings that every process of a data-parallel run must share
- * (all but the checkpoint path, which only process 0 uses). */
+ * (all but the checkpoint and log paths, which only process 0 uses). */
 static uint64_t cfg_hash(const fit_cfg *c)
 {
     fit_cfg k = *c;
     memset(k.checkpoint, 0, sizeof k.checkpoint);
+    memset(k.log, 0, sizeof k.log);
+    k.log_append = 0;
     return dsi_dist_hash(0, &k, sizeof k);
 }
 
-/* Mean batch loss over one pass of ds, without updates; the model's training
- * RNG is left as it was (validation draws from its own seeded stream). */
-static dsn_status validate(dsn_model *m, const dsi_dataset *ds, size_t batch, uint64_t seed, dsi_batch *b,
-                           int32_t *dense, int32_t *seen, double *out)
+/* What a validation measures: the mean batch loss of the current training
+ * objective (what keep_best and patience compare, within a stage) and of the
+ * run-long loss (the family's one definition for the whole run, which the
+ * callback and the log report as valid_loss), with the latter's named terms. */
+typedef struct valid_result {
+    double objective, run;
+    int n_terms;
+    const char *names[DSI_MAX_TERMS];
+    double values[DSI_MAX_TERMS];
+} valid_result;
+
+/* One pass of ds without updates (run_loss: the run-long loss); the model's
+ * training RNG is left as it was (validation draws from its own seeded stream). */
+static dsn_status valid_pass(dsn_model *m, const dsi_dataset *ds, size_t batch, uint64_t seed, dsi_batch *b,
+                             int32_t *dense, int32_t *seen, int run_loss, double *out, valid_result *terms_out)
 {
     dsi_epoch_iter *it = NULL;
     dsn_status st = dsi_epoch_iter_create(&it, ds, batch, 0, seed);
@@ -114,6 +136,8 @@ static dsn_status validate(dsn_model *m, const dsi_dataset *ds, size_t batch, ui
     dsi_batch whole = *b;
     whole.part_lo = whole.part_n = 0;
     b = &whole;
+    m->run_loss = run_loss;
+    if (terms_out) terms_out->n_terms = 0;
     while ((st = dsi_epoch_iter_next(it, b)) == DSN_OK && b->n) {
         dsi_tape_reset(t);
         dsi_tape_set_recording(t, 0);
@@ -125,13 +149,37 @@ static dsn_status validate(dsn_model *m, const dsi_dataset *ds, size_t batch, ui
         if (st == DSN_OK && (!loss || t->status != DSN_OK)) st = t->status != DSN_OK ? t->status : DSN_E_INTERNAL;
         if (st != DSN_OK) break;
         sum += loss->x[0];
+        if (terms_out) { /* the terms of the first batch name the columns */
+            if (!count) {
+                terms_out->n_terms = terms.n;
+                for (int i = 0; i < terms.n; i++) {
+                    terms_out->names[i] = terms.names[i];
+                    terms_out->values[i] = 0.0;
+                }
+            }
+            for (int i = 0; i < terms_out->n_terms && i < terms.n; i++) terms_out->values[i] += terms.values[i];
+        }
         count++;
     }
+    m->run_loss = 0;
     dsi_tape_set_recording(t, 1);
     t->shard = shard;
     m->rng = saved;
     dsi_epoch_iter_free(it);
     *out = count ? sum / (double)count : 0.0;
+    if (terms_out)
+        for (int i = 0; i < terms_out->n_terms; i++) terms_out->values[i] /= count ? (double)count : 1.0;
+    return st;
+}
+
+/* The objective's pass, and the run-long loss's when they differ now. */
+static dsn_status validate(dsn_model *m, const dsi_dataset *ds, size_t batch, uint64_t seed, dsi_batch *b,
+                           int32_t *dense, int32_t *seen, valid_result *r)
+{
+    int differs = m->vt->run_loss_differs && m->vt->run_loss_differs(m);
+    dsn_status st = valid_pass(m, ds, batch, seed, b, dense, seen, 0, &r->objective, differs ? NULL : r);
+    r->run = r->objective;
+    if (st == DSN_OK && differs) st = valid_pass(m, ds, batch, seed, b, dense, seen, 1, &r->run, r);
     return st;
 }
 
@@ -157,7 +205,10 @@ static dsn_status fit(dsn_model *m, dsn_optimizer *opt, const dsi_dataset *train
     float *best = NULL;
     dsi_batch b = {0};
     int32_t *dense = NULL, *seen = NULL;
+    dsi_fit_log *log = NULL;
     dsn_status st = DSN_OK;
+    int epoch = m->epoch;
+    int64_t step = opt->optim.step;
     /* everything a run needs is allocated here, before the first step */
     b.cap = batch;
     b.x = dsi_aligned_alloc(batch * train->obs_size * sizeof(float));
@@ -174,6 +225,12 @@ static dsn_status fit(dsn_model *m, dsn_optimizer *opt, const dsi_dataset *train
     if (grouped) st = dsi_group_sampler_create(&gs, train, (size_t)c->batch_groups, (size_t)c->group_size, c->seed + (uint64_t)m->epoch);
     else st = dsi_epoch_iter_create(&it, train, batch, 1, c->seed + (uint64_t)m->epoch);
     if (st != DSN_OK) goto done;
+    /* the training log: an unwritable file fails here, before any step (only
+     * process 0 of a data-parallel run writes it) */
+    if (c->log[0] && (!dist || dist->rank == 0)) {
+        st = dsi_fit_log_open(&log, c->log, c->log_append);
+        if (st != DSN_OK) goto done;
+    }
     if (dist) {
         st = dsi_dist_start(&ds, m, opt, train, valid, cfg_hash(c));
         if (st != DSN_OK) goto done;
@@ -183,10 +240,12 @@ static dsn_status fit(dsn_model *m, dsn_optimizer *opt, const dsi_dataset *train
         m->dist = dist;
     }
     int64_t steps = c->steps_per_epoch ? c->steps_per_epoch : (int64_t)((train->n + batch - 1) / batch);
-    double best_loss = INFINITY;
+    double best_loss = INFINITY, best_run = INFINITY;
     int since_best = 0, stop = 0, objective = m->objective;
-    int64_t step = opt->optim.step;
-    for (int epoch = m->epoch; epoch < c->epochs && !stop; epoch++) {
+    const int two_losses = m->vt->run_loss_differs != NULL;
+    dsi_fit_log_start(log, m->vt->name, STAGE(m), m->params.n, train->n, valid ? valid->n : 0, m->epoch, c->epochs,
+                      steps, batch, c->seed, opt->kind, step);
+    for (epoch = m->epoch; epoch < c->epochs && !stop; epoch++) {
         double sum = 0;
         int64_t done_steps = 0;
         /* every epoch's batches depend only on (seed, epoch), so a run resumed
@@ -213,6 +272,7 @@ static dsn_status fit(dsn_model *m, dsn_optimizer *opt, const dsi_dataset *train
                                    epoch + 1, (long long)step, c->max_skipped, dsn_last_error());
                     goto done;
                 }
+                dsi_fit_log_skip(log, epoch + 1, step, STAGE(m), dsn_last_error());
                 st = DSN_OK;
                 continue;
             }
@@ -220,6 +280,8 @@ static dsn_status fit(dsn_model *m, dsn_optimizer *opt, const dsi_dataset *train
             sum += l;
             done_steps++;
             step++;
+            dsi_fit_log_step(log, epoch + 1, step, STAGE(m), opt->optim.last_lr, m->last_terms.n, m->last_terms.names,
+                             m->last_terms.values);
             if (cb && (step % c->log_every == 0 || s + 1 == steps) &&
                 cb(user, epoch, step, 0, m->last_terms.n, m->last_terms.names, m->last_terms.values))
                 ds.stop_local = 1, stop = !dist;
@@ -235,24 +297,32 @@ static dsn_status fit(dsn_model *m, dsn_optimizer *opt, const dsi_dataset *train
             best_loss = INFINITY;
             since_best = 0;
         }
-        const char *names[3] = {"train_loss", "valid_loss", "best_valid_loss"};
-        float vals[3] = {(float)(done_steps ? sum / (double)done_steps : 0), NAN, NAN};
+        const char *names[5] = {"train_loss", "valid_loss", "best_valid_loss", "valid_objective",
+                                "best_valid_objective"};
+        float vals[5] = {(float)(done_steps ? sum / (double)done_steps : 0), NAN, NAN, NAN, NAN};
         int nv = 1;
+        valid_result vr = {0};
         if (valid) {
-            double vl;
-            st = validate(m, valid, batch, c->seed, &b, dense, seen, &vl);
+            st = validate(m, valid, batch, c->seed, &b, dense, seen, &vr);
             if (st != DSN_OK) goto done;
-            if (vl < best_loss) {
-                best_loss = vl;
+            /* keep_best and patience compare the objective of the current stage */
+            if (vr.objective < best_loss) {
+                best_loss = vr.objective;
                 since_best = 0;
                 if (best) memcpy(best, m->params.data, m->params.n * sizeof(float));
             } else if (c->patience && ++since_best >= c->patience) {
                 stop = 1;
             }
-            vals[1] = (float)vl;
-            vals[2] = (float)best_loss;
-            nv = 3;
+            if (vr.run < best_run) best_run = vr.run;
+            vals[1] = (float)vr.run;
+            vals[2] = (float)(two_losses ? best_run : best_loss);
+            vals[3] = (float)vr.objective;
+            vals[4] = (float)best_loss;
+            nv = two_losses ? 5 : 3;
         }
+        dsi_fit_log_epoch(log, m->epoch, step, STAGE(m), opt->optim.last_lr, nv, names, vals, vr.n_terms, vr.names,
+                          vr.values);
+        if ((st = dsi_fit_log_flush(log)) != DSN_OK) goto done;
         /* the callback first: a stop it asks for still gets its checkpoint */
         if (cb && cb(user, m->epoch, step, 1, nv, names, vals)) stop = 1, ds.stop_local = 1;
         /* data-parallel: a stop asked for anywhere is a stop everywhere */
@@ -267,6 +337,14 @@ static dsn_status fit(dsn_model *m, dsn_optimizer *opt, const dsi_dataset *train
     }
     if (best && isfinite(best_loss)) memcpy(m->params.data, best, m->params.n * sizeof(float));
 done:
+    if (log) { /* the end record says how the run ended; a failed log write fails the run */
+        char why[512];
+        snprintf(why, sizeof why, "%s", st != DSN_OK ? dsn_last_error() : "");
+        dsi_fit_log_end(log, m->epoch, opt->optim.step, st, why);
+        dsn_status lst = dsi_fit_log_close(log);
+        if (st == DSN_OK) st = lst;
+        else if (lst != DSN_OK) dsi_error(st, "%s", why); /* the run's own error first */
+    }
     if (dist) {
         memset(&m->tape.shard, 0, sizeof m->tape.shard);
         m->dist = NULL;
@@ -306,6 +384,7 @@ dsn_status dsi_fit_run(dsn_model *m, dsn_optimizer *opt, const dsn_dataset *trai
                          m->obs_size);
     fit_cfg c;
     dsn_status st = read_cfg(&c, opts, m);
+    if (st == DSN_OK) st = dsi_front_end_adopt(m, train, valid); /* the model keeps the data's audio front end */
     if (st == DSN_OK) st = fit(m, opt, train->d, valid ? valid->d : NULL, &c, progress, user, dist);
     if (st != DSN_OK) dsi_error_prefix("dsn_fit");
     return st;

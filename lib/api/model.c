@@ -1,5 +1,6 @@
 /* model.c - dsn_model: create by family name, describe, save and load. */
 #include "api/bank.h"
+#include "api/front_end.h"
 #include "api/check.h"
 #include "api/optimizer.h"
 #include "core/alloc.h"
@@ -12,14 +13,6 @@
 #include <math.h>
 #include <stdint.h>
 #include <string.h>
-
-static dsn_status copy_options(dsn_options **dst, const dsn_options *src)
-{
-    dsn_status st = dsn_options_create(dst);
-    for (size_t i = 0; st == DSN_OK && src && i < src->count; i++)
-        st = dsn_options_set(*dst, src->items[i].key, src->items[i].value);
-    return st;
-}
 
 /* max_values > 0: refuse (before allocating parameter memory) a model with
  * more parameter values than that (the loader passes what the file holds). */
@@ -36,7 +29,7 @@ static dsn_status model_build(dsn_model **out, const char *name, const dsn_optio
     dsi_params_init(&m->params);
     m->params.limit = max_values;
     dsi_tape_init(&m->tape);
-    dsn_status st = copy_options(&m->opts, opts);
+    dsn_status st = dsi_options_copy(&m->opts, opts);
     /* Record every key the family reads with the value it used, so the
      * saved bag holds the resolved options: a file then rebuilds the same
      * model after a later version changes a default. (Not while the option
@@ -87,6 +80,7 @@ void dsn_model_free(dsn_model *m)
     dsi_params_release(&m->params);
     dsi_tape_release(&m->tape);
     dsi_bank_free(m->bank);
+    dsn_options_free(m->audio);
     dsn_options_free(m->opts);
     dsi_free(m);
 }
@@ -220,6 +214,11 @@ dsn_status dsn_model_save(const dsn_model *m, const dsn_optimizer *opt, const ch
         dsi_bank_write(w, m->bank);
         dsi_mfile_end_section(&f);
     }
+    if (m->audio) { /* the audio front end: older readers skip the section */
+        dsi_mfile_begin_section(&f, "AUDF");
+        dsi_options_write(w, m->audio);
+        dsi_mfile_end_section(&f);
+    }
     if (opt) {
         dsi_mfile_begin_section(&f, "OPTC");
         dsi_write_str(w, opt->kind);
@@ -291,6 +290,7 @@ static dsn_status load_model(dsi_mfile_in *f, dsn_model **out)
         if (p < 0) st = dsi_error(DSN_E_FORMAT, "'%s': a timbre bank for a model without a static latent", f->path);
         else st = dsi_bank_read(&r, m->parts[p].dim, &m->bank, f->path);
     }
+    if (st == DSN_OK && dsi_mfile_find(f, "AUDF", &r)) st = dsi_front_end_load(m, &r, f->path);
     if (st != DSN_OK) {
         dsn_model_free(m);
         return st;

@@ -5,7 +5,7 @@
 #include <string.h>
 
 typedef struct doc {
-    int fit; /* 1: a dsn_fit key, 0: an optimizer key */
+    int fit; /* 1: a dsn_fit key, 0: an optimizer key, 2: an audio key (dsn_dataset_from_audio, front ends) */
     const char *key, *text;
 } doc;
 
@@ -22,6 +22,8 @@ static const doc docs[] = {
     {1, "log_every", "steps between progress callbacks"},
     {1, "seed", "seed of the batch order (default: the model's seed)"},
     {1, "max_skipped_steps", "consecutive non-finite steps tolerated (skipped) before failing"},
+    {1, "log", "training log: JSONL file of every step and epoch, plus its CSV twin (empty: none)"},
+    {1, "log_append", "append to an existing training log instead of replacing it"},
     {0, "lr", "learning rate"},
     {0, "beta1", "Adam's first-moment decay"},
     {0, "beta2", "Adam's second-moment decay"},
@@ -37,11 +39,33 @@ static const doc docs[] = {
     {0, "warmup", "steps of linear warm-up from 0 to lr"},
     {0, "total_steps", "length of the cosine schedule in steps"},
     {0, "min_ratio", "smallest learning rate of the cosine schedule, as a fraction of lr"},
+    {2, "frames", "window length in frames (0: one window per clip, of the longest clip's length)"},
+    {2, "hop", "frames between window starts (0: frames, no overlap)"},
+    {2, "min_tail", "fewest valid frames of a window after a clip's first (-1: frames / 2); shorter tails are left out, counted"},
+    {2, "threads", "feature workers"},
+    {2, "cache", "feature cache file (empty: none)"},
+    {2, "label", "manifest column of the labels (empty: the first column)"},
+    {2, "bad_clips", "silent or clipped clips: error (naming the clip), skip (left out, counted) or keep (counted)"},
+    {2, "sample_rate", "feature rate in Hz: audio is resampled to it"},
+    {2, "n_fft", "FFT size in samples (even)"},
+    {2, "hop_length", "samples between STFT frames"},
+    {2, "win_length", "analysis window length in samples (0: n_fft; at most n_fft)"},
+    {2, "window", "analysis window"},
+    {2, "power", "spectrogram exponent: 1 magnitude, 2 power"},
+    {2, "n_mels", "mel bands (the frame size of a model)"},
+    {2, "fmin", "lowest mel frequency in Hz"},
+    {2, "fmax", "highest mel frequency in Hz (0: Nyquist)"},
+    {2, "scale", "mel scale"},
+    {2, "norm", "filter normalisation (slaney: unit area)"},
+    {2, "log", "compression: log = ln(mel + eps), db = 10 log10(max(mel, amin)), linear = none"},
+    {2, "eps", "log floor: ln(eps) is the value of silence (log)"},
+    {2, "amin", "dB floor (db)"},
+    {2, "top_db", "dB range kept below the clip's maximum (db; 0: all)"},
 };
 
 const char *dsi_api_option_doc(const char *what, const char *key)
 {
-    int fit = !strcmp(what, "fit");
+    int fit = !strcmp(what, "fit") ? 1 : !strcmp(what, "audio") ? 2 : 0;
     for (size_t i = 0; i < sizeof docs / sizeof *docs; i++)
         if (docs[i].fit == fit && !strcmp(docs[i].key, key)) return docs[i].text;
     return NULL;

@@ -6,6 +6,7 @@
  * target static latent; the dry input is delayed by the chain's latency for
  * the dry/wet mix. Everything is allocated and warmed up by create. */
 #include "api/bank.h"
+#include "api/front_end.h"
 #include "audio/stream.h"
 #include "core/alloc.h"
 #include "core/error.h"
@@ -49,49 +50,31 @@ static int frame_fn(void *user, float *y, const float *x)
     return 0;
 }
 
-/* The audio front end of a model: the stream options, else the settings
- * stored with the model's timbre bank, else the reference defaults; n_mels is
- * the model's frame size. (When model files carry their own front end, read
- * it here first.) */
+/* The audio front end of a model: its own (the model file's), else the
+ * settings stored with its timbre bank, else the reference defaults, with
+ * n_mels the model's frame size; stream options may repeat the model's own
+ * front end but not contradict it (dsi_front_end_read). */
 static dsn_status front_end(dsi_feat_cfg *c, const dsn_model *m, int frame, const dsn_options *opts,
                             dsi_resample_quality *q, int *nnls, float *mix, char *timbre)
 {
-    dsi_feat_cfg_default(c);
-    c->n_mels = frame;
     static const char *const qn[] = {"best", "medium", "fast", NULL};
     int qi = DSI_RESAMPLE_FAST;
     *nnls = 8;
     *mix = 1.0f;
-    const dsn_options *bags[2] = {dsn_model_bank_audio(m), opts};
-    for (int k = 0; k < 2; k++) {
-        dsi_optr r;
-        dsn_status st = dsi_optr_init(&r, bags[k], k ? "stream" : "timbre bank audio settings");
-        if (st != DSN_OK) return st;
-        dsi_opt_int(&r, "sample_rate", &c->sr, 1000, 768000);
-        dsi_opt_int(&r, "n_fft", &c->n_fft, 2, 1 << 16);
-        dsi_opt_int(&r, "hop_length", &c->hop, 1, 1 << 16);
-        int nm = c->n_mels;
-        dsi_opt_int(&r, "n_mels", &nm, 1, 4096);
-        dsi_opt_float(&r, "fmin", &c->fmin, 0, 1e6);
-        dsi_opt_float(&r, "fmax", &c->fmax, 0, 1e6);
-        if (k == 0) {
-            /* the dataset keys a bank may have been computed with */
-            static const char *const skip[] = {"frames", "hop", "cache", "threads", "label", NULL};
-            char ignored[DSI_OPT_VALUE];
-            for (int j = 0; skip[j]; j++) dsi_opt_str(&r, skip[j], ignored, sizeof ignored);
-        } else {
-            dsi_opt_enum(&r, "resampler", &qi, qn);
-            dsi_opt_int(&r, "nnls_iter", nnls, 0, 1000);
-            dsi_opt_float(&r, "mix", mix, 0, 1);
-            dsi_opt_str(&r, "timbre", timbre, DSI_BANK_NAME);
-        }
-        if (r.status == DSN_OK && nm != frame)
-            return dsi_error(DSN_E_OPTION, "n_mels %d: the model's frames have %d mel bands", nm, frame);
-        st = r.status != DSN_OK ? r.status : dsi_optr_finish(&r);
-        if (st != DSN_OK) return st;
-    }
+    dsi_optr r;
+    dsn_status st = dsi_optr_init(&r, opts, "stream");
+    if (st != DSN_OK) return st;
+    dsi_front_end_read(&r, m, c);
+    dsi_opt_enum(&r, "resampler", &qi, qn);
+    dsi_opt_int(&r, "nnls_iter", nnls, 0, 1000);
+    dsi_opt_float(&r, "mix", mix, 0, 1);
+    dsi_opt_str(&r, "timbre", timbre, DSI_BANK_NAME);
+    st = r.status != DSN_OK ? r.status : dsi_optr_finish(&r);
+    if (st != DSN_OK) return st;
+    if (c->n_mels != frame)
+        return dsi_error(DSN_E_OPTION, "n_mels %d: the model's frames have %d mel bands", c->n_mels, frame);
     *q = (dsi_resample_quality)qi;
-    return dsi_feat_cfg_check(c);
+    return dsi_feat_cfg_validate(c);
 }
 
 /* a bank entry by name, or by its index written in decimal */

@@ -12,16 +12,27 @@
 
 #define MAX_MANIFEST ((size_t)256 << 20)
 
+static void clip_free(dsi_clip *c, int n_cols)
+{
+    dsi_free(c->path);
+    dsi_free(c->id);
+    if (c->cells)
+        for (int k = 0; k < n_cols; k++) dsi_free(c->cells[k]);
+    dsi_free(c->cells);
+    dsi_free(c->feat);
+}
+
+void dsi_clip_list_drop(dsi_clip_list *l, int i)
+{
+    if (i < 0 || i >= l->n) return;
+    clip_free(&l->c[i], l->n_cols);
+    memmove(&l->c[i], &l->c[i + 1], sizeof *l->c * (size_t)(l->n - i - 1));
+    l->n--;
+}
+
 void dsi_clip_list_free(dsi_clip_list *l)
 {
-    for (int i = 0; i < l->n; i++) {
-        dsi_free(l->c[i].path);
-        dsi_free(l->c[i].id);
-        if (l->c[i].cells)
-            for (int k = 0; k < l->n_cols; k++) dsi_free(l->c[i].cells[k]);
-        dsi_free(l->c[i].cells);
-        dsi_free(l->c[i].feat);
-    }
+    for (int i = 0; i < l->n; i++) clip_free(&l->c[i], l->n_cols);
     dsi_free(l->c);
     for (int k = 0; k < l->n_cols; k++) dsi_free(l->col_names[k]);
     dsi_free(l->col_names);

@@ -16,6 +16,7 @@ typedef struct dsi_clip {
     uint32_t mtime_ns;
     float *feat;     /* [frames][n_mels] */
     int frames;
+    unsigned flags;  /* dsi_audio_check of the samples (DSI_AUDIO_SILENT, DSI_AUDIO_CLIPPED) */
 } dsi_clip;
 
 typedef struct dsi_clip_list {
@@ -26,6 +27,8 @@ typedef struct dsi_clip_list {
 } dsi_clip_list;
 
 void dsi_clip_list_free(dsi_clip_list *l);
+/* Remove clip i (its memory released; later clips move down by one). */
+void dsi_clip_list_drop(dsi_clip_list *l, int i);
 /* A new zeroed clip at the end (NULL when out of memory). */
 dsi_clip *dsi_clip_list_add(dsi_clip_list *l);
 /* The audio files of a folder (by extension, sorted by name), no labels. */

@@ -4,6 +4,7 @@
 #include "audio/clips.h"
 #include "audio/feature_cache.h"
 #include "audio/feature_pool.h"
+#include "audio/io.h"
 #include "core/alloc.h"
 #include "core/endian.h"
 #include "core/error.h"
@@ -113,6 +114,7 @@ static dsn_status assemble(dsi_audio_set *s, dsi_clip_list *l, const dsi_audio_s
     size_t nw = 0;
     s->n_dropped_frames = 0;
     s->n_short_clips = 0;
+    s->n_masked_frames = 0;
     for (int i = 0; i < l->n; i++) {
         int L = l->c[i].frames;
         if (L < T) s->n_short_clips++;
@@ -154,6 +156,7 @@ static dsn_status assemble(dsi_audio_set *s, dsi_clip_list *l, const dsi_audio_s
             if (st > 0 && len < min_tail) break; /* a near-empty tail: counted in n_dropped_frames */
             memcpy(s->x + w * T * M, c->feat + (size_t)st * M, sizeof(float) * (size_t)len * M);
             for (int t = 0; t < T; t++) s->mask[w * T + t] = t < len ? 1.0f : 0.0f;
+            s->n_masked_frames += (size_t)(T - len);
             s->lengths[w] = len;
             s->clip[w] = i;
             s->start[w] = st;
@@ -189,10 +192,31 @@ static dsn_status load_set(dsi_audio_set *s, dsi_clip_list *l, const dsi_audio_s
         st = dsi_feature_cache_store(l, o->cache_path, hash, o->feat.n_mels);
         if (st != DSN_OK) return st;
     }
+    /* silent or clipped clips: counted; an error or left out if asked */
+    int silent = 0, clipped = 0, skipped = 0;
+    for (int i = 0; i < l->n; i++) {
+        dsi_clip *c = &l->c[i];
+        silent += (c->flags & DSI_AUDIO_SILENT) != 0;
+        clipped += (c->flags & DSI_AUDIO_CLIPPED) != 0;
+        if (c->flags && o->bad_clips == DSI_BAD_CLIPS_ERROR)
+            return dsi_error(DSN_E_INVALID, "clip '%s' is %s (bad_clips=skip leaves such clips out, counted; "
+                                            "bad_clips=keep trains on them)",
+                             c->path, dsi_audio_check_reason(c->flags));
+        if (c->flags && o->bad_clips == DSI_BAD_CLIPS_SKIP) {
+            dsi_clip_list_drop(l, i--);
+            skipped++;
+        }
+    }
+    if (l->n == 0 && skipped)
+        return dsi_error(DSN_E_INVALID, "every clip is silent or clipped (%d silent, %d clipped): nothing to train on",
+                         silent, clipped);
     memset(s, 0, sizeof *s);
     st = assemble(s, l, o);
     s->n_computed = computed;
     s->n_cached = cached;
+    s->n_silent_clips = silent;
+    s->n_clipped_clips = clipped;
+    s->n_skipped_clips = skipped;
     if (st != DSN_OK) dsi_audio_set_free(s);
     return st;
 }

@@ -39,7 +39,10 @@ typedef struct dsi_audio_set_opts {
     int min_tail;           /* fewest valid frames of a window after a clip's first; -1 (default): T / 2 */
     const char *cache_path; /* feature cache file, NULL: none */
     int threads;            /* feature workers (1..64; 0 = 1) */
+    int bad_clips;          /* silent or clipped clips: DSI_BAD_CLIPS_KEEP (default: kept, counted),
+                             * _ERROR (fail naming the first), _SKIP (left out, counted) */
 } dsi_audio_set_opts;
+enum { DSI_BAD_CLIPS_KEEP = 0, DSI_BAD_CLIPS_ERROR = 1, DSI_BAD_CLIPS_SKIP = 2 };
 
 void dsi_audio_set_opts_default(dsi_audio_set_opts *o);
 
@@ -64,6 +67,9 @@ typedef struct dsi_audio_set {
     int n_cached;        /* clips read back from the cache */
     size_t n_dropped_frames; /* frames of clip tails shorter than min_tail, in no window (not saved) */
     int n_short_clips;   /* clips shorter than T (one padded, masked window each; not saved) */
+    size_t n_masked_frames; /* padded frames (mask 0) of those windows (not saved) */
+    int n_silent_clips, n_clipped_clips; /* dsi_audio_check of the clips, skipped ones too (not saved) */
+    int n_skipped_clips;  /* silent or clipped clips left out (bad_clips skip; not saved) */
 } dsi_audio_set;
 
 dsn_status dsi_audio_set_from_dir(dsi_audio_set *s, const char *dir, const dsi_audio_set_opts *o);

@@ -9,7 +9,7 @@
 #include <sys/stat.h>
 
 #define CACHE_MAGIC "DSNAFC\r\n"
-#define CACHE_VERSION 1u
+#define CACHE_VERSION 2u /* 2: u32 flags (silent / clipped) per entry */
 #define MAX_BIG_FILE ((size_t)1 << 40)
 #define MAX_STR 65536u
 
@@ -42,11 +42,12 @@ void dsi_feature_cache_lookup(dsi_clip_list *l, const char *path, uint64_t hash,
     for (uint32_t e = 0; e < count && !r.failed; e++) {
         char *p = dsi_read_str_dup(&r, MAX_STR);
         uint64_t size, ms;
-        uint32_t mns, frames;
+        uint32_t mns, frames, flags;
         dsi_read_u64(&r, &size);
         dsi_read_u64(&r, &ms);
         dsi_read_u32(&r, &mns);
         dsi_read_u32(&r, &frames);
+        dsi_read_u32(&r, &flags);
         if (r.failed || !p || frames == 0 || frames > (1u << 28) ||
             (uint64_t)frames * (uint64_t)mels * 4 > dsi_reader_left(&r)) {
             dsi_free(p);
@@ -61,6 +62,7 @@ void dsi_feature_cache_lookup(dsi_clip_list *l, const char *path, uint64_t hash,
             if (!c->feat) break;
             for (size_t k = 0; k < (size_t)frames * mels; k++) c->feat[k] = dsi_get_f32(fv + 4 * k);
             c->frames = (int)frames;
+            c->flags = flags;
         }
         dsi_free(p);
     }
@@ -83,6 +85,7 @@ dsn_status dsi_feature_cache_store(const dsi_clip_list *l, const char *path, uin
         dsi_write_u64(&w, (uint64_t)c->mtime_s);
         dsi_write_u32(&w, c->mtime_ns);
         dsi_write_u32(&w, (uint32_t)c->frames);
+        dsi_write_u32(&w, c->flags);
         dsi_write_f32s(&w, c->feat, (size_t)c->frames * n_mels);
     }
     dsn_status st;

@@ -2,7 +2,9 @@
  * clip path, size and mtime and by the feature settings' hash (internal).
  * Layout: magic "DSNAFC\r\n", u32 version, u64 settings hash, u32 n_mels,
  * u32 count, count x {path, u64 size, u64 mtime s, u32 mtime ns, u32 frames,
- * frames x n_mels f32}, u32 CRC-32 of all before it. */
+ * u32 flags (dsi_audio_check: silent, clipped), frames x n_mels f32}, u32
+ * CRC-32 of all before it. Version 2 (1 had no flags; such a cache is
+ * recomputed). */
 #ifndef DSI_AUDIO_FEATURE_CACHE_H
 #define DSI_AUDIO_FEATURE_CACHE_H
 

@@ -35,6 +35,7 @@ static void *work(void *arg)
         size_t n = 0;
         dsn_status st = dsi_audio_read(c->path, w->cfg->sr, &x, &n, NULL);
         if (st == DSN_OK) {
+            c->flags = dsi_audio_check(x, n);
             int T = dsi_featurizer_frames(&fz, n);
             if (T < 1) {
                 st = dsi_error(DSN_E_FORMAT, "'%s' is too short (%zu samples) for n_fft %d", c->path, n,

@@ -635,7 +635,9 @@ static dsn_status loss(dsn_model *m, dsi_tape *t, const dsi_input *in, dsi_var *
 
     const dsi_reduction red = s->scaling == SCALE_MEAN ? DSI_RED_MEAN : DSI_RED_SUM;
     const float k = s->scaling == SCALE_MEAN ? 1.0f : 1.0f / (float)B;
-    const int full = full_stage(m);
+    /* the run-long validation loss is the constrained stage's objective (standard
+     * prior, no swap terms) in both stages */
+    const int full = full_stage(m) && !m->run_loss;
     dsi_var *rec = dsi_mse(t, y, x, c.mask, red);
     dsi_var *kl_v;
     if (full && s->informed) {
@@ -882,16 +884,11 @@ static dsn_status stream_step(const dsn_model *m, dsi_tape *t, float *state, flo
     return DSN_OK;
 }
 
+static int run_loss_differs(const dsn_model *m) { return full_stage(m); }
+
 const dsi_model_vt dsi_dsae_vt = {
     .name = "dsae",
-    .create = create_dsae,
-    .init_params = init_params,
-    .destroy = destroy,
-    .loss = loss,
-    .encode = encode,
-    .decode = decode,
-    .sample = sample,
-    .grouped = 0,
+    DSI_MODEL_HOOKS(create_dsae),
     .fit_defaults = DSAE_FIT_DEFAULTS,
     .lr_default = "2e-3",
     .stream_check = stream_check,
@@ -900,20 +897,14 @@ const dsi_model_vt dsi_dsae_vt = {
 
 const dsi_model_vt dsi_ts_dsae_vt = {
     .name = "ts-dsae",
-    .create = create_ts,
-    .init_params = init_params,
-    .destroy = destroy,
-    .loss = loss,
-    .encode = encode,
-    .decode = decode,
-    .sample = sample,
-    .grouped = 0,
+    DSI_MODEL_HOOKS(create_ts),
     .fit_defaults = DSAE_FIT_DEFAULTS,
     .lr_default = "2e-3",
     .stages = "constrained, full",
     .stage = stage,
     .set_stage = set_stage,
     .epoch_end = epoch_end,
+    .run_loss_differs = run_loss_differs,
     .stream_check = stream_check,
     .stream_step = stream_step,
 };

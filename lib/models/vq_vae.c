@@ -394,7 +394,8 @@ static dsn_status loss_prior(dsn_model *m, dsi_tape *t, const dsi_input *in, dsi
 static dsn_status loss(dsn_model *m, dsi_tape *t, const dsi_input *in, dsi_var **out, dsi_terms *terms)
 {
     vqvae *v = m->state;
-    if (v->stage == DSI_VQ_STAGE_PRIOR) return loss_prior(m, t, in, out, terms);
+    /* the run-long validation loss is the autoencoder's, in both stages */
+    if (v->stage == DSI_VQ_STAGE_PRIOR && !m->run_loss) return loss_prior(m, t, in, out, terms);
     int n = (int)in->n, train = t->recording;
     v->step_rows = NULL;
     v->step_idx = NULL;
@@ -702,19 +703,15 @@ dsn_status dsi_vqvae_prior_nll(const dsn_model *m, dsi_tape *t, const int32_t *c
     return DSN_OK;
 }
 
+static int run_loss_differs(const dsn_model *m) { return ((const vqvae *)m->state)->stage == DSI_VQ_STAGE_PRIOR; }
+
 const dsi_model_vt dsi_vq_vae_vt = {
     .name = "vq-vae",
-    .create = create,
-    .init_params = init_params,
-    .destroy = destroy,
-    .loss = loss,
-    .encode = encode,
-    .decode = decode,
-    .sample = sample,
-    .grouped = 0,
+    DSI_MODEL_HOOKS(create),
     .stages = "autoencoder, prior",
     .stage = stage,
     .set_stage = set_stage,
+    .run_loss_differs = run_loss_differs,
     .after_step = after_step,
     .state_save = state_save,
     .state_load = state_load,

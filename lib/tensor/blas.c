@@ -1,6 +1,9 @@
 /* blas.c - thin wrappers over cblas (OpenBLAS or BLIS). */
 #include "tensor/blas.h"
 #include "tensor/simd.h"
+#include "core/pool.h"
+
+#include <pthread.h>
 
 #ifdef DSN_USE_BLIS
 #include <blis.h>
@@ -14,7 +17,25 @@
  * the calls that would reach cblas run the plain loops below instead. */
 static _Thread_local int rt_mode;
 
-void dsi_blas_set_realtime(int on) { rt_mode = on ? 1 : 0; }
+void dsi_blas_set_realtime(int on)
+{
+    rt_mode = on ? 1 : 0;
+    dsi_pool_set_serial(on);
+}
+
+/* The library's threads are its pool's (core/pool.h): the BLAS runs on one
+ * thread, on the part of a product each task hands it. */
+static pthread_once_t blas_once = PTHREAD_ONCE_INIT;
+static void blas_single(void);
+#define BLAS_INIT() pthread_once(&blas_once, blas_single)
+
+dsn_status dsn_set_threads(int n)
+{
+    BLAS_INIT();
+    return dsi_pool_set_threads(n);
+}
+
+int dsn_get_threads(void) { return dsi_pool_threads(); }
 
 /* C = alpha op(A) op(B) + beta C, row-major, in a fixed order */
 static void gemm_plain(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda, const float *B,
@@ -40,10 +61,53 @@ static void gemm_plain(int ta, int tb, int M, int N, int K, float alpha, const f
     }
 }
 
+/* ---- partitioned over the pool: C split by rows (M >= N) or by columns, each
+ * part one single-threaded BLAS call; the part boundaries are multiples of 16
+ * and depend only on the shape and the task count. A task count of 1 is the
+ * plain call. ---- */
+#define GEMM_GRAIN 1.5e6 /* flops per task at least (~15 us of one core) */
+
+typedef struct gemm_job {
+    int ta, tb, M, N, K;
+    float alpha;
+    const float *A;
+    int lda;
+    const float *B;
+    int ldb;
+    float beta;
+    float *C;
+    int ldc;
+} gemm_job;
+
+static void gemm_blas(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda, const float *B,
+                      int ldb, float beta, float *C, int ldc)
+{
+    cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, M, N, K, alpha, A,
+                lda, B, ldb, beta, C, ldc);
+}
+
+static void gemm_task(void *ctx, int t, int n)
+{
+    const gemm_job *j = ctx;
+    size_t lo, hi;
+    if (j->M >= j->N) {
+        dsi_pool_split((size_t)j->M, t, n, 16, &lo, &hi);
+        if (hi > lo)
+            gemm_blas(j->ta, j->tb, (int)(hi - lo), j->N, j->K, j->alpha, j->ta ? j->A + lo : j->A + lo * j->lda,
+                      j->lda, j->B, j->ldb, j->beta, j->C + lo * j->ldc, j->ldc);
+    } else {
+        dsi_pool_split((size_t)j->N, t, n, 16, &lo, &hi);
+        if (hi > lo)
+            gemm_blas(j->ta, j->tb, j->M, (int)(hi - lo), j->K, j->alpha, j->A, j->lda,
+                      j->tb ? j->B + lo * j->ldb : j->B + lo, j->ldb, j->beta, j->C + lo, j->ldc);
+    }
+}
+
 void dsi_gemm(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda,
               const float *B, int ldb, float beta, float *C, int ldc)
 {
     if (M <= 0 || N <= 0) return;
+    BLAS_INIT();
     if (K <= 0) { /* cblas leaves C untouched when K == 0; we want beta*C */
         for (int i = 0; i < M; i++)
             for (int j = 0; j < N; j++) C[(long)i * ldc + j] = beta == 0.0f ? 0.0f : beta * C[(long)i * ldc + j];
@@ -67,8 +131,13 @@ void dsi_gemm(int ta, int tb, int M, int N, int K, float alpha, const float *A, 
         gemm_plain(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
         return;
     }
-    cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, M, N, K,
-                alpha, A, lda, B, ldb, beta, C, ldc);
+    const int nt = dsi_pool_tasks(2.0 * M * N * K, GEMM_GRAIN);
+    if (nt <= 1) {
+        gemm_blas(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+        return;
+    }
+    gemm_job j = {ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc};
+    dsi_pool_run(nt, gemm_task, &j);
 }
 
 void dsi_gemv(int ta, int M, int N, float alpha, const float *A, int lda, const float *x,
@@ -80,6 +149,7 @@ void dsi_gemv(int ta, int M, int N, float alpha, const float *A, int lda, const 
         else gemm_plain(0, 1, 1, M, N, alpha, x, N, A, lda, beta, y, M);
         return;
     }
+    BLAS_INIT();
     cblas_sgemv(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, M, N, alpha, A, lda, x, 1, beta, y, 1);
 }
 
@@ -90,20 +160,25 @@ void dsi_axpy(int n, float alpha, const float *x, float *y)
         for (int i = 0; i < n; i++) y[i] += alpha * x[i];
         return;
     }
+    BLAS_INIT();
     cblas_saxpy(n, alpha, x, 1, y, 1);
 }
 
 #ifdef DSN_USE_BLIS
+static void blas_single(void) { bli_thread_set_num_threads(1); }
 void dsi_blas_set_threads(int n)
 {
+    BLAS_INIT();
     if (n > 0) bli_thread_set_num_threads(n);
 }
 int dsi_blas_get_threads(void) { return (int)bli_thread_get_num_threads(); }
 const char *dsi_blas_name(void) { return "blis"; }
 #else
 /* OpenBLAS extensions (declared in its cblas.h) */
+static void blas_single(void) { openblas_set_num_threads(1); }
 void dsi_blas_set_threads(int n)
 {
+    BLAS_INIT();
     if (n > 0) openblas_set_num_threads(n);
 }
 int dsi_blas_get_threads(void) { return openblas_get_num_threads(); }

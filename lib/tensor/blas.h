@@ -21,7 +21,9 @@ void dsi_axpy(int n, float alpha, const float *x, float *y);
  * plain loops; for the small products of a streaming model step. */
 void dsi_blas_set_realtime(int on);
 
-/* Threads used by the BLAS (<= 0: leave the BLAS default). */
+/* Threads used by the BLAS itself (<= 0: leave it). The library keeps it at 1
+ * and threads through its pool (core/pool.h, dsn_set_threads); this is for
+ * benchmarks that compare with the BLAS's own threads. */
 void dsi_blas_set_threads(int n);
 int dsi_blas_get_threads(void);
 /* "openblas 0.3.21 (pthreads)" or "blis" */

@@ -26,6 +26,8 @@ run() {
 has() { grep -q -- "$2" "$1" || fail "'$2' not in $1"; }
 npy_shape() { head -c 128 "$1" | LC_ALL=C tr -d '\000' | LC_ALL=C sed -n "s/.*'shape': \(([^)]*)\).*/\1/p"; }
 is_png() { [ "$(head -c 8 "$1" | od -An -tx1 | tr -d ' \n')" = 89504e470d0a1a0a ] || fail "$1 is not a PNG"; }
+# png_info FILE: "WIDTH HEIGHT COLOUR_TYPE" from the IHDR chunk (2 = RGB, 0 = grey)
+png_info() { head -c 26 "$1" | od -An -tu1 -j16 | awk '{print $1*16777216+$2*65536+$3*256+$4, $5*16777216+$6*65536+$7*256+$8, $10}'; }
 
 make_data "$T" 256
 cat > opts.conf <<'CONF'
@@ -45,7 +47,7 @@ DATA="--npy x.npy --labels y.npy"
 
 # ---- help and usage
 run 0 "$D" help; has out.txt "train"; has out.txt "swap"
-for c in train encode swap decode info train-prior sample; do
+for c in train encode swap decode info train-prior sample plot; do
   run 0 "$D" "$c" --help; has out.txt "usage: disent $c"
 done
 run 0 "$D" help swap; has out.txt "usage: disent swap"
@@ -58,6 +60,33 @@ has out.txt "trained 40 steps"
 run 0 "$D" train opts.conf $DATA --out plain.dsn
 has err.txt "epoch 3/3 done"
 ok "train from an options file with --set overrides; plain progress lines"
+
+# ---- the training log (--log DIR) and disent plot; non-TTY: every epoch line
+run 0 "$D" train opts.conf $DATA --set epochs=4 --set steps_per_epoch=3 --set valid=0.25 --out lg.dsn --log lg
+[ "$(grep -c '^epoch [1-4]/4 done' err.txt)" -eq 4 ] || fail "not one progress line per epoch"
+[ "$(grep -c '"event":"step"' lg/train.jsonl)" -eq 12 ] || fail "not 12 step records"
+[ "$(grep -c '"event":"epoch".*"valid_loss":' lg/train.jsonl)" -eq 4 ] || fail "not 4 epoch records"
+head -n 1 lg/train.jsonl | grep -q '^{"event":"start".*"family":"ml-vae"' || fail "no start record"
+tail -n 1 lg/train.jsonl | grep -q '^{"event":"end".*"status":"ok"' || fail "no end record"
+head -n 1 lg/train.csv | grep -qx 'event,epoch,step,time,stage,lr,name,value' || fail "CSV header"
+grep -q '^step,4,12,' lg/train.csv || fail "no CSV row of step 12"
+run 0 "$D" train opts.conf $DATA --set epochs=6 --set steps_per_epoch=3 --resume lg.dsn.ckpt --out lg.dsn --log lg
+[ "$(grep -c '"event":"step"' lg/train.jsonl)" -eq 18 ] || fail "--resume did not append to the log"
+run 0 "$D" plot lg/train.jsonl -o lg/curves.png --width 600 --height 400
+has out.txt "wrote lg/curves.png (600 x 400): 18 steps, 6 epochs"
+is_png lg/curves.png
+[ "$(head -c 24 lg/curves.png | od -An -tu1 -j16 | tr -s ' ' | sed 's/^ //')" = "0 0 2 88 0 0 1 144" ] || fail "PNG size"
+[ "$(wc -c < lg/curves.png)" -gt 720000 ] || fail "PNG too small"
+run 1 "$D" train opts.conf $DATA --set epochs=1 --out lg2.dsn --log /proc/no-such-dir
+has err.txt "disent: cannot create folder"
+mkdir -p ro/train.jsonl   # a folder where the log file should be: unwritable, also for root
+run 1 "$D" train opts.conf $DATA --set epochs=1 --out lg2.dsn --log ro
+has err.txt "cannot open the training log 'ro/train.jsonl'"; [ ! -e lg2.dsn.ckpt ] || fail "trained with an unwritable log"
+printf '{"event":"start"}\nnot json\n' > bad.jsonl
+run 1 "$D" plot bad.jsonl -o bad.png; has err.txt "bad.jsonl:2: not a record"
+run 1 "$D" plot lg/train.jsonl --terms nope -o x.png; has err.txt "none of the terms 'nope'"
+run 2 "$D" plot; has err.txt "give the training log"
+ok "train --log DIR: JSONL + CSV of every step and epoch, appended on --resume; plot draws a PNG; bad logs fail"
 
 # ---- info
 run 0 "$D" info m.dsn
@@ -92,9 +121,20 @@ run 0 "$D" swap m.dsn --part content $DATA --a 0-3 --b 4-9 --out sw
 [ "$(npy_shape sw/swap.npy)" = "(4, 6, 16)" ] || fail "swap shape $(npy_shape sw/swap.npy)"
 is_png sw/swap.png
 has out.txt "rows: 'content' of A"
+has out.txt "swap scores (re-encoded): content from row [01]\.[0-9]* (chance 0\.250), style from column [01]\.[0-9]* (chance 0\.167)"
 run 0 "$D" swap m.dsn --part style --a-file x.npy --a 0,1 --b-file x.npy --b 2 --out sw2
 [ "$(npy_shape sw2/swap.npy)" = "(2, 1, 16)" ] || fail "swap from files"
 ok "swap: grid .npy and PNG, from dataset rows and from files"
+
+# ---- ml-vae on pictures [N, H, W]: the convolutional encoder and the image defaults
+{ npy_header '|u1' "(256, 4, 4)"; tail -c 4096 x.npy; } > x44.npy
+run 0 "$D" train --model ml-vae --npy x44.npy --labels y.npy --set epochs=1 --set steps_per_epoch=2 \
+    --set batch_groups=4 --set group_size=8 --set style_dim=2 --set content_dim=2 --out conv.dsn
+has err.txt "image = 4x4: the convolutional encoder"
+run 0 "$D" info conv.dsn; has out.txt "observation: \[1, 4, 4\]"; has out.txt "encoder=auto"; has out.txt "group_penalty=10"
+run 0 "$D" swap conv.dsn --part content --npy x44.npy --labels y.npy --a 0-3 --b 4-6 --out swc --title "a title"
+is_png swc/swap.png
+ok "ml-vae on [N, H, W] pictures: image = HxW and the conv defaults; labelled swap grid"
 
 # ---- a sequence model ([T, D] observations): the same commands, spectrogram pictures
 make_seq "$T" 24
@@ -119,6 +159,8 @@ pi=$(sed -n 's/^  \([a-z_-]*\) *scope item .*/\1/p' out.txt | head -1)
 run 0 "$D" swap seq.dsn --part "$pi" --npy s.npy --a 0-2 --b 3,4 --out ssw
 [ "$(npy_shape ssw/swap.npy)" = "(3, 2, 8, 6)" ] || fail "sequence swap shape $(npy_shape ssw/swap.npy)"
 is_png ssw/swap.png
+set -- $(png_info ssw/swap.png)   # the labelled colour figure: 4 rows x 3 columns of >= 160 x 96 cells
+[ "$3" -eq 2 ] && [ "$1" -ge 640 ] && [ "$2" -ge 480 ] || fail "sequence swap figure $1 x $2, colour type $3"
 run 0 "$D" decode seq.dsn --in sen --out sde
 [ "$(npy_shape sde/decoded.npy)" = "(4, 8, 6)" ] || fail "sequence decode shape"
 is_png sde/decoded.png
@@ -225,6 +267,36 @@ run 2 "$D" swap m.dsn --part content $DATA --a 0 --b 1 --out x --wav; has err.tx
 run 1 "$D" encode m.dsn --audio wavs/a.wav --out x; has err.txt "sequence models only"
 run 1 "$D" encode aud.dsn --audio no-such.wav $AUD --out x; has err.txt "reading audio 'no-such.wav'"
 ok "audio: swap/encode take WAV files (padded + masked), swap/decode/sample --wav write valid WAVs"
+
+# ---- the model file keeps its audio front end: settings given once, at training
+mkdir -p wavs2
+make_wav wavs2/a.wav 8000 100 40 square
+make_wav wavs2/b.wav 8000 160 25 saw
+cp short.wav wavs2/c.wav
+run 0 "$D" train --model dsae --audio wavs2 --set audio.sample_rate=8000 --set audio.n_fft=256 --set audio.hop_length=64 \
+    --set audio.frames=16 --set audio.n_mels=16 --set v_dim=2 --set z_dim=2 \
+    --set hidden=8 --set dec_hidden=8 --set prior_hidden=4 --set prior_layers=1 --set epochs=1 --set batch_size=4 \
+    --out fe.dsn --quiet
+has err.txt "audio: 3 clips -> 9 windows of 16 frames (8000 Hz, n_fft 256, hop 64, 16 mels"
+has err.txt "audio: 1 clips shorter than a window: one padded window each"
+has err.txt "audio: 10 padded frames masked"
+run 0 "$D" swap fe.dsn --part global --audio wavs/a.wav wavs/b.wav --a 0 --b 1 --out fsw --wav
+[ "$(head -c 28 fsw/swap_0_0.wav | tail -c 4 | od -An -tu4 | tr -d ' ')" = 8000 ] || fail "front end: sample rate"
+[ "$(wc -c < fsw/swap_0_0.wav)" -eq $(( 44 + 2 * 15 * 64 )) ] || fail "front end: hop"
+run 0 "$D" info fe.dsn; has out.txt "audio:       sample_rate=8000 n_fft=256 hop_length=64"
+run 2 "$D" swap fe.dsn --part global --audio wavs/a.wav wavs/b.wav --a 0 --b 1 --out fsw --n-fft 512
+has err.txt "the model was trained with n_fft = 256"
+# bad input at training time: a silent clip fails naming it, or is left out with a line in the log
+/usr/bin/python3 -c "import wave; w = wave.open('wavs2/d.wav', 'wb'); w.setnchannels(1); w.setsampwidth(2); w.setframerate(8000); w.writeframes(bytes(8000)); w.close()"
+run 1 "$D" train --model dsae --audio wavs2 --set audio.sample_rate=8000 --set audio.n_fft=256 --set audio.hop_length=64 \
+    --set audio.frames=16 --set audio.n_mels=16 --set v_dim=2 --set z_dim=2 --set epochs=1 --out bad.dsn --quiet
+has err.txt "d.wav"; has err.txt "silent"
+run 0 "$D" train --model dsae --audio wavs2 --set audio.sample_rate=8000 --set audio.n_fft=256 --set audio.hop_length=64 \
+    --set audio.frames=16 --set audio.n_mels=16 --set audio.bad_clips=skip --set v_dim=2 --set z_dim=2 \
+    --set hidden=8 --set dec_hidden=8 --set prior_hidden=4 --set prior_layers=1 --set epochs=1 --set batch_size=4 \
+    --out bad.dsn --quiet
+has err.txt "audio: 1 silent or clipped clips left out (bad_clips=skip; 1 silent, 0 clipped)"
+ok "audio front end: kept in the model file (swap needs no settings, a contradicting flag fails); silent clips named or skipped"
 
 # ---- timbre banks: disent bank stores mean static latents, info lists them
 run 0 "$D" bank aud.dsn wavs/a.wav --name square $AUD --out bank.dsn

@@ -13,7 +13,7 @@
 
 static const char train_help[] =
     "usage: disent train [CONFIG] --out MODEL [--model FAMILY] [--set KEY=VALUE]... DATA\n"
-    "                    [--resume CHECKPOINT] [--checkpoint FILE] [--quiet]\n"
+    "                    [--resume CHECKPOINT] [--checkpoint FILE] [--log DIR] [--quiet]\n"
     "\n"
     "Trains a model and writes it to MODEL (weights and options, no optimizer state).\n"
     "CONFIG is a `key = value` file (one per line, '#' comments); --set flags override it.\n"
@@ -26,10 +26,16 @@ static const char train_help[] =
     "  optimizer keys (optim.*): lr, beta1, beta2, eps, weight_decay, momentum, nesterov,\n"
     "                          amsgrad, clip_norm, schedule, step_size, gamma, warmup,\n"
     "                          total_steps, min_ratio\n"
-    "  audio keys (audio.*):   settings of --audio, e.g. audio.frames = 128\n"
+    "  audio keys (audio.*):   settings of --audio, e.g. audio.frames = 128, audio.bad_clips =\n"
+    "                          skip; the model file keeps the front end (other commands need\n"
+    "                          no audio flags) and takes frames and n_mels from the data\n"
     "  anything else (model.*): an option of the model family, e.g. style_dim = 10, seed = 1\n"
     "log_every is the step interval of the plain progress lines (default 100) when stderr\n"
-    "is not a terminal; on a terminal a progress bar shows the ETA and the loss terms.\n"
+    "is not a terminal (plus one line per epoch, never dropped); on a terminal a progress\n"
+    "bar shows the ETA and the loss terms.\n"
+    "--log DIR writes DIR/train.jsonl (every step's loss terms, learning rate, stage and\n"
+    "time; every epoch's validation) and its CSV twin DIR/train.csv (fit key log); a\n"
+    "--resume or train-prior appends to them. Draw them with: disent plot DIR/train.jsonl\n"
     "\n"
     "Checkpoints: the model with its optimizer state is saved to FILE (default MODEL.ckpt)\n"
     "every checkpoint_every epochs and at the end. Ctrl-C stops after the current step,\n"
@@ -46,7 +52,8 @@ static const char train_help[] =
 
 /* ---- option routing ---------------------------------------------------------------- */
 static const char *const fit_keys[] = {"epochs", "steps_per_epoch", "batch_groups", "group_size", "batch_size",
-                                       "patience", "keep_best", "checkpoint_every", "log_every", NULL};
+                                       "patience", "keep_best", "checkpoint_every", "log_every", "log",
+                                       "log_append", NULL};
 static const char *const optim_keys[] = {"lr", "beta1", "beta2", "eps", "weight_decay", "momentum", "nesterov",
                                          "amsgrad", "clip_norm", "schedule", "step_size", "gamma", "warmup",
                                          "total_steps", "min_ratio", NULL};
@@ -192,8 +199,10 @@ static int cb_progress(void *user, int epoch, int64_t step, int epoch_end, int n
             p->steps_per_epoch = step - p->epoch_first_step; /* measured */
             p->est_exact = 1;
         }
-        /* one line per epoch, at most one a second when epochs are short */
-        if (!p->quiet && (t - p->t_line >= 1.0 || epoch >= p->epochs || epoch == p->first_epoch + 1 || interrupted)) {
+        /* one line per epoch (on a terminal at most one a second when epochs
+         * are short; in a log file every one) */
+        if (!p->quiet && (!p->tty || t - p->t_line >= 1.0 || epoch >= p->epochs || epoch == p->first_epoch + 1 ||
+                          interrupted)) {
             p->t_line = t;
             if (p->tty) fprintf(stderr, "\r\033[K");
             fprintf(stderr, "epoch %d/%d done (step %lld, %.1f s):", epoch, p->epochs, (long long)step,
@@ -243,12 +252,42 @@ static int cb_progress(void *user, int epoch, int64_t step, int epoch_end, int n
 }
 
 /* ---- the subcommands ------------------------------------------------------------------- */
+/* does the family read option key? */
+static int family_reads(const char *family, const char *key)
+{
+    size_t n = 0;
+    if (dsn_option_count(&n, family) != DSN_OK) return 0;
+    for (size_t i = 0; i < n; i++) {
+        dsn_option_info in = DSN_OPTION_INFO_INIT;
+        if (dsn_option_describe(&in, family, i) == DSN_OK && !strcmp(in.key, key)) return 1;
+    }
+    return 0;
+}
+
+/* Sequence models on an audio set: frames and n_mels come from the data
+ * (given once, as audio.frames / audio.n_mels) unless the model options set them. */
+static int shape_from_audio(train_cfg *c, const dsn_dataset *ds)
+{
+    size_t dims[3] = {0};
+    if (!dsn_dataset_audio(ds) || cli_ds_shape(ds, dims, 3) != 2) return 0;
+    const char *keys[2] = {"frames", "n_mels"};
+    for (int k = 0; k < 2; k++) {
+        if (dsn_options_get(c->model, keys[k]) || !family_reads(c->family, keys[k])) continue;
+        char buf[32];
+        snprintf(buf, sizeof buf, "%zu", dims[k]);
+        dsn_status st = dsn_options_set(c->model, keys[k], buf);
+        if (st != DSN_OK) return cli_fail("model options", st);
+    }
+    return 0;
+}
+
 int cmd_train(int argc, char **argv) { return cli_train_main(argc, argv, 0); }
 
 int cli_train_main(int argc, char **argv, int prior)
 {
     const char *config = NULL, *out = NULL, *resume = NULL, *ckpt = NULL, *model_flag = NULL, *v;
     const char *cmd = prior ? "train-prior" : "train", *model_path = NULL, *epochs_flag = NULL, *lr_flag = NULL;
+    const char *log_dir = NULL;
     int quiet = 0, rc = 0, r, epoch0 = 0;
     cli_data data = {0};
     train_cfg c = {0};
@@ -302,6 +341,8 @@ int cli_train_main(int argc, char **argv, int prior)
         } else if ((r = cli_flag_value(cmd, argc, argv, &i, "--resume", &resume)) != 0) {
             if (r < 0) rc = 2;
         } else if ((r = cli_flag_value(cmd, argc, argv, &i, "--checkpoint", &ckpt)) != 0) {
+            if (r < 0) rc = 2;
+        } else if ((r = cli_flag_value(cmd, argc, argv, &i, "--log", &log_dir)) != 0) {
             if (r < 0) rc = 2;
         } else if (!strcmp(argv[i], "--quiet") || !strcmp(argv[i], "-q")) {
             quiet = 1;
@@ -357,6 +398,7 @@ int cli_train_main(int argc, char **argv, int prior)
     }
 
     if ((rc = cli_data_load(&data, cmd, c.audio, &ds)) != 0) goto done;
+    if (!resume && !prior && (rc = shape_from_audio(&c, ds)) != 0) goto done;
     if (c.valid > 0) {
         const char *seed_text = dsn_options_get(c.fit, "seed");
         uint64_t seed = seed_text ? strtoull(seed_text, NULL, 10) : 1;
@@ -424,6 +466,27 @@ int cli_train_main(int argc, char **argv, int prior)
         }
     } else {
         char what[200];
+        /* ML-VAE on pictures: the convolutional encoder with the model's image
+         * defaults, unless the options choose the network (image, encoder or input_dim) */
+        if (!strcmp(c.family, "ml-vae") && !dsn_options_get(c.model, "image") &&
+            !dsn_options_get(c.model, "encoder") && !dsn_options_get(c.model, "input_dim")) {
+            dsn_dataset_info di = cli_ds(ds);
+            size_t C = 1, H = 0, W = 0;
+            if (di.obs_ndim == 2) H = di.obs_shape[0], W = di.obs_shape[1];
+            else if (di.obs_ndim == 3 && di.obs_shape[0] <= 4) C = di.obs_shape[0], H = di.obs_shape[1], W = di.obs_shape[2];
+            else if (data.mnist && di.obs_size == 784) H = W = 28;
+            if (H >= 4 && W >= 4 && H % 4 == 0 && W % 4 == 0) {
+                char hw[64];
+                if (C > 1) snprintf(hw, sizeof hw, "%zux%zux%zu", C, H, W);
+                else snprintf(hw, sizeof hw, "%zux%zu", H, W);
+                if ((st = dsn_options_set(c.model, "image", hw)) != DSN_OK) {
+                    rc = cli_fail("setting the image shape", st);
+                    goto done;
+                }
+                cli_note("ml-vae: %s pictures, so image = %s: the convolutional encoder and the image defaults "
+                         "(encoder = mlp for the fully connected one)", hw, hw);
+            }
+        }
         snprintf(what, sizeof what, "creating a %.64s model", c.family);
         if ((st = dsn_model_create(&m, c.family, c.model)) != DSN_OK) {
             rc = cli_fail(what, st);
@@ -490,6 +553,19 @@ int cli_train_main(int argc, char **argv, int prior)
         (st = dsn_options_set(c.fit, "log_every", "1")) != DSN_OK) { /* every step, so Ctrl-C acts at once */
         rc = cli_fail("options", st);
         goto done;
+    }
+    if (log_dir) { /* dsn_fit writes the log (and fails at the start when it cannot) */
+        char path[1100];
+        cli_join(path, sizeof path, log_dir, "train.jsonl");
+        if (root && cli_mkdir(log_dir) != 0) {
+            rc = 1;
+            goto done;
+        }
+        if ((st = dsn_options_set(c.fit, "log", path)) != DSN_OK ||
+            (st = dsn_options_set(c.fit, "log_append", resume || prior ? "1" : "0")) != DSN_OK) {
+            rc = cli_fail("options", st);
+            goto done;
+        }
     }
     if (!quiet) {
         size_t dims[3] = {0};

@@ -7,7 +7,7 @@
 
 static const char train_prior_help[] =
     "usage: disent train-prior MODEL DATA [--epochs N] [--lr LR] [--out MODEL2] [CONFIG keys: --config FILE,\n"
-    "                          --set KEY=VALUE]... [--checkpoint FILE] [--quiet]\n"
+    "                          --set KEY=VALUE]... [--checkpoint FILE] [--log DIR] [--quiet]\n"
     "       disent train-prior --resume CHECKPOINT DATA --epochs N --out MODEL2 [...]\n"
     "\n"
     "Trains the prior of a trained VQ-VAE (the \"prior\" stage: the encoder, decoder and\n"
@@ -24,6 +24,9 @@ static const char train_prior_help[] =
     "  other keys          as for disent train: fit keys (batch_size, steps_per_epoch,\n"
     "                      valid, patience, keep_best, log_every...), optimizer keys; model\n"
     "                      keys are ignored (the model file's options apply)\n"
+    "\n"
+    "  --log DIR           append the training log to DIR/train.jsonl and DIR/train.csv\n"
+    "                      (as disent train --log writes them; one file for both stages)\n"
     "\n"
     "Checkpoints, Ctrl-C and --resume work as for disent train: Ctrl-C saves MODEL2.ckpt\n"
     "and prints the command to continue (--resume with the remaining --epochs).\n"

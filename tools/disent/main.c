@@ -26,6 +26,7 @@ static const command commands[] = {
     {"eval", cmd_eval, "evaluate a model: sequence-model swaps on a clip manifest (F1, pitch accuracy, timbre transfer)"},
     {"bank", cmd_bank, "store the static latent (timbre) of reference clips in a model's bank, for streaming"},
     {"info", cmd_info, "describe and validate a model or checkpoint file"},
+    {"plot", cmd_plot, "draw a training log (train --log DIR) as loss curves in a PNG"},
 };
 enum { N_COMMANDS = sizeof commands / sizeof *commands };
 
@@ -34,7 +35,10 @@ static void help(FILE *f)
     fprintf(f, "usage: disent SUBCOMMAND [ARGS...]   (libdisent %s)\n\nSubcommands:\n", dsn_version_string());
     for (int i = 0; i < N_COMMANDS; i++) fprintf(f, "  %-12s %s\n", commands[i].name, commands[i].summary);
     fprintf(f, "  %-12s %s\n\n", "help [CMD]", "this list, or the help of one subcommand");
-    fprintf(f, "Run `disent SUBCOMMAND --help` for its arguments. Guide: docs/cli.md.\n");
+    fprintf(f, "Run `disent SUBCOMMAND --help` for its arguments. Guide: docs/cli.md.\n\n");
+    fprintf(f, "Exit status: 0 success; 1 a library call failed (disent: <what>: <status>: <detail>);\n"
+               "2 bad usage (an unknown flag, a missing value); 130 training was interrupted\n"
+               "(Ctrl-C or SIGTERM; the checkpoint was saved).\n");
 }
 
 int main(int argc, char **argv)

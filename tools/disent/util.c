@@ -232,6 +232,7 @@ int cli_data_load(const cli_data *d, const char *cmd, const dsn_options *audio_o
         st = dsn_dataset_load_audio(&ds, d->features, d->label_column);
     }
     if (st != DSN_OK) return cli_fail(what, st);
+    if (d->audio) cli_audio_report(ds);
     if (d->classes) {
         size_t *v, n;
         if (cli_parse_ranges(d->classes, 1u << 30, &v, &n)) {
@@ -255,6 +256,30 @@ int cli_data_load(const cli_data *d, const char *cmd, const dsn_options *audio_o
     }
     *out = ds;
     return 0;
+}
+
+void cli_audio_report(const dsn_dataset *ds)
+{
+    const uint64_t clips = dsn_dataset_counter(ds, "clips"), wins = dsn_dataset_counter(ds, "windows");
+    const uint64_t shrt = dsn_dataset_counter(ds, "short_clips"), masked = dsn_dataset_counter(ds, "masked_frames");
+    const uint64_t dropped = dsn_dataset_counter(ds, "dropped_frames"), skipped = dsn_dataset_counter(ds, "skipped_clips");
+    const uint64_t silent = dsn_dataset_counter(ds, "silent_clips"), clipped = dsn_dataset_counter(ds, "clipped_clips");
+    const dsn_options *fe = dsn_dataset_audio(ds);
+    cli_note("audio: %llu clips -> %llu windows of %s frames (%s Hz, n_fft %s, hop %s, %s mels, log floor eps %s)",
+             (unsigned long long)clips, (unsigned long long)wins, dsn_options_get(fe, "frames"),
+             dsn_options_get(fe, "sample_rate"), dsn_options_get(fe, "n_fft"), dsn_options_get(fe, "hop_length"),
+             dsn_options_get(fe, "n_mels"), dsn_options_get(fe, "eps"));
+    if (shrt) cli_note("audio: %llu clips shorter than a window: one padded window each", (unsigned long long)shrt);
+    if (masked)
+        cli_note("audio: %llu padded frames masked (mask 0) in the last windows of clips", (unsigned long long)masked);
+    if (dropped)
+        cli_note("audio: %llu tail frames shorter than min_tail left out of every window", (unsigned long long)dropped);
+    if (skipped)
+        cli_note("audio: %llu silent or clipped clips left out (bad_clips=skip; %llu silent, %llu clipped)",
+                 (unsigned long long)skipped, (unsigned long long)silent, (unsigned long long)clipped);
+    else if (silent || clipped)
+        cli_note("audio: kept %llu silent and %llu clipped clips (bad_clips=keep)", (unsigned long long)silent,
+                 (unsigned long long)clipped);
 }
 
 /* ---- .npy: the library's reader and writer (dsn_npy_read / dsn_npy_write) ---------------- */
@@ -389,14 +414,41 @@ int cli_is_sequence(const dsn_model *m, size_t *T, size_t *D)
     return 1;
 }
 
+/* a flag that contradicts the model's own front end: a usage error (the
+ * settings are the model's, given once at training) */
+static int front_end_conflict(const dsn_options *fe, const char *key, const char *flag, const char *val)
+{
+    const char *have = fe ? dsn_options_get(fe, key) : NULL;
+    if (!have || !val) return 0;
+    char *e1, *e2;
+    double x = strtod(have, &e1), y = strtod(val, &e2);
+    if (*e1 == 0 && *e2 == 0 && x == y) return 0;
+    fprintf(stderr, "disent: %s %s: the model was trained with %s = %s (its file keeps its audio front end; leave the "
+                    "flag out)\n", flag, val, key, have);
+    return 1;
+}
+
 int cli_audio_options(const cli_audio *a, const dsn_model *m, int synth, dsn_options **out)
 {
     dsn_options *o = NULL;
     dsn_status st = dsn_options_create(&o);
+    const dsn_options *fe = m ? dsn_model_audio(m) : NULL;
+    /* the model's front end first: every feature key it was trained with */
+    for (size_t i = 0; fe && st == DSN_OK && i < dsn_options_count(fe); i++) {
+        const char *k = dsn_options_key(fe, i);
+        if (synth && !strcmp(k, "frames")) continue;
+        st = dsn_options_set(o, k, dsn_options_get(fe, k));
+    }
     const char *keys[] = {"sample_rate", "n_fft", "hop_length", "fmin", "fmax", "gl_iter", "format"};
+    const char *flags[] = {"--sample-rate", "--n-fft", "--hop-length", "--fmin", "--fmax", "--gl-iter", "--audio-format"};
     const char *vals[] = {a->sample_rate, a->n_fft, a->hop_length, a->fmin, a->fmax, a->gl_iter, a->format};
-    for (int k = 0; k < (synth ? 6 : 5) && st == DSN_OK; k++)
+    for (int k = 0; k < (synth ? 6 : 5) && st == DSN_OK; k++) {
+        if (k < 5 && front_end_conflict(fe, keys[k], flags[k], vals[k])) {
+            dsn_options_free(o);
+            return 2;
+        }
         if (vals[k]) st = dsn_options_set(o, keys[k], vals[k]);
+    }
     size_t T, D;
     if (st == DSN_OK && m && cli_is_sequence(m, &T, &D)) {
         char buf[32];
@@ -415,12 +467,18 @@ int cli_audio_options(const cli_audio *a, const dsn_model *m, int synth, dsn_opt
     return 0;
 }
 
-int cli_wav_write(const cli_audio *a, const char *path, const float *mel, size_t T, size_t D)
+int cli_audio_rate(const dsn_options *o)
+{
+    const char *v = o ? dsn_options_get(o, "sample_rate") : NULL;
+    return v ? atoi(v) : 16000;
+}
+
+int cli_wav_write(const cli_audio *a, const dsn_model *m, const char *path, const float *mel, size_t T, size_t D)
 {
     dsn_options *o = NULL, *fo = NULL;
     float *y = NULL;
     size_t n = 0;
-    int rc = cli_audio_options(a, NULL, 1, &o);
+    int rc = cli_audio_options(a, m, 1, &o);
     if (rc) return rc;
     char nm[32];
     snprintf(nm, sizeof nm, "%zu", D);
@@ -436,7 +494,7 @@ int cli_wav_write(const cli_audio *a, const char *path, const float *mel, size_t
         rc = cli_fail("--audio-format", st);
         goto done;
     }
-    if ((st = dsn_audio_write(path, y, n, a->sample_rate ? atoi(a->sample_rate) : 16000, fo)) != DSN_OK) {
+    if ((st = dsn_audio_write(path, y, n, cli_audio_rate(o), fo)) != DSN_OK) {
         char what[1200];
         snprintf(what, sizeof what, "writing '%s'", path);
         rc = cli_fail(what, st);
@@ -462,7 +520,7 @@ static int load_audio_files(const cli_data *d, const cli_audio *a, const dsn_mod
     dsn_options *o = NULL;
     int rc = cli_audio_options(a, m, 0, &o);
     if (rc) return rc;
-    int sr = a->sample_rate ? atoi(a->sample_rate) : 16000;
+    int sr = cli_audio_rate(o);
     float *x = calloc(n * obs + 1, sizeof *x), *mk = calloc(n * T + 1, sizeof *mk), *feat = NULL;
     int padded = 0;
     if (!x || !mk) {

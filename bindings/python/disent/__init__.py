@@ -14,9 +14,10 @@ Every failing C call raises a DisentError subclass carrying dsn_last_error().
 from . import audio, errors, evaluation, metrics
 from ._lib import LIBRARY_PATH, MISSING as _MISSING, VERSION_MAJOR, VERSION_MINOR
 from .core import (Dataset, Encoding, History, Model, Optimizer, Options, Part, Progress, Scope, Session,
-                   allocation_count, clear_error, fit, last_error, set_allocator, status_string, version,
-                   version_number)
+                   allocation_count, clear_error, fit, get_threads, last_error, set_allocator, set_threads,
+                   status_string, version, version_number)
 from .core import model_families, option_info
+from .plot import plot, read_log
 from .stream import Stream, bank_add, bank_audio, bank_get, bank_names, bank_remove
 from .evaluation import (Classifier, ClassifierReport, PitchAccuracy, PitchUnit, accuracy, confusion_matrix,
                          eval_swaps, macro_f1, pitch_track, raw_pitch_accuracy)
@@ -28,9 +29,10 @@ __version__ = "%d.%d.0" % (VERSION_MAJOR, VERSION_MINOR)
 
 __all__ = [
     "Dataset", "Encoding", "History", "Model", "Optimizer", "Options", "Part", "Progress", "Scope", "Session",
-    "allocation_count", "clear_error", "fit", "last_error", "set_allocator", "status_string", "version",
+    "allocation_count", "clear_error", "fit", "get_threads", "last_error", "set_allocator", "set_threads",
+    "status_string", "version",
     "version_number", "errors", "LIBRARY_PATH", "model_families", "option_info",
-    "Stream", "bank_add", "bank_audio", "bank_get", "bank_names", "bank_remove",
+    "plot", "read_log", "Stream", "bank_add", "bank_audio", "bank_get", "bank_names", "bank_remove",
     "audio", "evaluation", "metrics", "Classifier", "ClassifierReport", "PitchAccuracy", "PitchUnit", "accuracy",
     "confusion_matrix", "eval_swaps", "macro_f1", "pitch_track", "raw_pitch_accuracy",
     "DisentError", "InvalidArgumentError", "ShapeError", "OutOfMemoryError", "FileIOError", "FormatError",

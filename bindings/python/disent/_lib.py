@@ -143,6 +143,8 @@ FUNCTIONS = {
     "dsn_clear_error": (None, ()),
     "dsn_set_allocator": (STATUS, (POINTER(dsn_allocator),)),
     "dsn_allocation_count": (c_uint64, ()),
+    "dsn_set_threads": (STATUS, (c_int,)),
+    "dsn_get_threads": (c_int, ()),
     # options
     "dsn_options_create": (STATUS, (POINTER(Options_p),)),
     "dsn_options_free": (None, (Options_p,)),
@@ -169,6 +171,9 @@ FUNCTIONS = {
     "dsn_model_bank_find": (STATUS, (Model_p, size_p, c_char_p)),
     "dsn_model_bank_get": (STATUS, (Model_p, f32_p, c_size_t, c_size_t)),
     "dsn_model_bank_audio": (Options_p, (Model_p,)),
+    # a model's audio front end
+    "dsn_model_audio": (Options_p, (Model_p,)),
+    "dsn_model_set_audio": (STATUS, (Model_p, Options_p)),
     # streaming
     "dsn_stream_create": (STATUS, (POINTER(Stream_p), Model_p, c_int, c_size_t, f32_p, c_size_t, Options_p)),
     "dsn_stream_free": (None, (Stream_p,)),
@@ -210,6 +215,8 @@ FUNCTIONS = {
     "dsn_dataset_from_npy": (STATUS, (POINTER(Dataset_p), c_char_p, c_char_p)),
     "dsn_dataset_from_audio": (STATUS, (POINTER(Dataset_p), c_char_p, Options_p)),
     "dsn_dataset_load_audio": (STATUS, (POINTER(Dataset_p), c_char_p, c_char_p)),
+    "dsn_dataset_audio": (Options_p, (Dataset_p,)),
+    "dsn_dataset_counter": (c_uint64, (Dataset_p, c_char_p)),
     "dsn_dataset_split": (STATUS, (Dataset_p, POINTER(Dataset_p), POINTER(Dataset_p), c_double, c_uint64, c_int)),
     "dsn_dataset_select_labels": (STATUS, (Dataset_p, POINTER(Dataset_p), POINTER(Dataset_p), i32_p, c_size_t)),
     "dsn_dataset_free": (None, (Dataset_p,)),
@@ -244,6 +251,8 @@ FUNCTIONS = {
     "dsn_audio_read": (STATUS, (POINTER(f32_p), size_p, int_p, c_char_p, c_int)),
     "dsn_audio_free": (None, (f32_p,)),
     "dsn_audio_write": (STATUS, (c_char_p, f32_p, c_size_t, c_int, Options_p)),
+    "dsn_audio_read_channels": (STATUS, (POINTER(f32_p), size_p, int_p, int_p, c_char_p, c_int)),
+    "dsn_audio_write_channels": (STATUS, (c_char_p, f32_p, c_size_t, c_int, c_int, Options_p)),
     "dsn_audio_features": (STATUS, (f32_p, c_size_t, size_p, size_p, f32_p, c_size_t, c_int, Options_p)),
     "dsn_mel_to_audio": (STATUS, (f32_p, c_size_t, size_p, f32_p, c_size_t, c_size_t, Options_p)),
     # stages, options after creation, statistics, codes

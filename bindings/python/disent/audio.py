@@ -1,20 +1,63 @@
-"""Audio for hosts: read/write files, log-mel features, mel back to audio."""
+"""Audio for hosts: read/write files (mono or multichannel), log-mel
+features, mel back to audio.
 
+Shapes: a mono signal is float32 (n,); a multichannel one (n, channels);
+log-mel frames are (frames, n_mels). A model trained on audio keeps its front
+end (Model.audio); pass model= to features / mel_to_audio to use it, and audio
+at another sample rate is resampled to the model's.
+"""
+from __future__ import annotations
+
+import os
 from ctypes import byref, c_int, c_size_t
+from typing import Any, Mapping, Optional, Tuple, Union
 
 import numpy as np
 
 from ._arrays import as_f32, fptr, shape_error
 from ._lib import C, enc, f32_p
-from .core import Options, _opts_ptr
+from .core import Model, Options, _opts_ptr
+
+PathLike = Union[str, "os.PathLike[str]"]
+OptionsLike = Union[None, Options, Mapping[str, Any], str]
 
 
 class _Opts:
-    """Options.of(...) that closes what it made."""
+    """Options.of(...) that closes what it made; model= puts the model's front
+    end under the given keys (a key that contradicts it fails in the library)."""
 
-    def __init__(self, options, kw):
+    def __init__(self, options: OptionsLike, kw: dict, model: Optional["Model"] = None, drop=()):
         self.given = options
-        self.o = Options.of(options, **kw)
+        base = {}
+        if model is not None:
+            base = {k: v for k, v in model.audio.items() if k not in drop}
+        if base:
+            given = Options.of(options) if options is not None else None
+            merged = dict(base)
+            if given is not None:
+                merged.update(given.to_dict())
+                if given is not options:
+                    given.close()
+            merged.update(kw)
+            self._conflicts(base, merged, model)
+            self.o = Options.of(merged)
+        else:
+            self.o = Options.of(options, **kw)
+
+    @staticmethod
+    def _conflicts(base, merged, model):
+        from . import errors
+        for k, v in base.items():
+            w = merged.get(k)
+            if w is None or str(w) == v:
+                continue
+            try:
+                if float(w) == float(v):
+                    continue
+            except (TypeError, ValueError):
+                pass
+            raise errors.OptionError("option %s = %s differs from the model's audio front end (%s = %s, saved in the "
+                                     "model file; leave the key out)" % (k, w, k, v), errors.E_OPTION)
 
     def __enter__(self):
         return _opts_ptr(self.o)
@@ -25,44 +68,74 @@ class _Opts:
         return False
 
 
-def read(path, sample_rate=0):
-    """(mono float32 samples, rate) of an audio file, resampled to
-    sample_rate unless it is 0."""
+def read(path: PathLike, sample_rate: int = 0, mono: bool = True) -> Tuple[np.ndarray, int]:
+    """Read an audio file (WAV, FLAC, OGG, MP3, ...: what libsndfile reads).
+
+    Returns (samples, rate): float32 samples of shape (n,) mixed to mono
+    (mean of the channels), or with mono=False of shape (n, channels) as in
+    the file; resampled to sample_rate unless it is 0 (then rate is the
+    file's)."""
     p, n, rate = f32_p(), c_size_t(), c_int()
-    C.dsn_audio_read(byref(p), byref(n), byref(rate), enc(path), int(sample_rate))
+    if mono:
+        C.dsn_audio_read(byref(p), byref(n), byref(rate), enc(path), int(sample_rate))
+        ch = 1
+    else:
+        chans = c_int()
+        C.dsn_audio_read_channels(byref(p), byref(n), byref(chans), byref(rate), enc(path), int(sample_rate))
+        ch = chans.value
     try:
-        out = np.ctypeslib.as_array(p, shape=(n.value,)).copy() if n.value else np.empty(0, np.float32)
+        total = n.value * ch
+        out = np.ctypeslib.as_array(p, shape=(total,)).copy() if total else np.empty(0, np.float32)
     finally:
         C.dsn_audio_free(p)
-    return out, rate.value
+    return (out if mono else out.reshape(n.value, ch)), rate.value
 
 
-def write(path, samples, sample_rate, options=None, **kw):
-    """Write mono samples; option format: auto, wav16, wav_float, flac16, flac24."""
-    a = as_f32(np.ravel(samples), "write: samples")
+def write(path: PathLike, samples: np.ndarray, sample_rate: int, options: OptionsLike = None, **kw: Any) -> None:
+    """Write samples of shape (n,) (mono) or (n, channels) (one multichannel
+    file, channels 1..256, FLAC 1..8) at sample_rate Hz; option format: auto
+    (FLAC for a .flac name, else 16-bit WAV), wav16, wav_float, flac16, flac24."""
+    a = as_f32(samples, "write: samples")
+    if a.ndim > 2:
+        raise shape_error("write: samples must have shape (n,) or (n, channels), got %s" % (a.shape,))
     with _Opts(options, kw) as o:
-        C.dsn_audio_write(enc(path), fptr(a), a.size, int(sample_rate), o)
+        if a.ndim == 2:
+            a = np.ascontiguousarray(a)
+            C.dsn_audio_write_channels(enc(path), fptr(a), a.shape[0], a.shape[1], int(sample_rate), o)
+        else:
+            C.dsn_audio_write(enc(path), fptr(a), a.size, int(sample_rate), o)
 
 
-def features(x, sample_rate, options=None, **kw):
-    """Log-mel frames (frames, n_mels) of mono samples, with the settings of
-    Dataset.from_audio (sample_rate, n_fft, hop_length, n_mels, fmin, fmax)."""
+def features(x: np.ndarray, rate: int, options: OptionsLike = None, model: Optional["Model"] = None,
+             **kw: Any) -> np.ndarray:
+    """Log-mel frames of shape (frames, n_mels) of mono samples x (n,)
+    recorded at `rate` Hz (resampled to the front end's sample_rate).
+
+    The front end: model.audio when model is given (a keyword that
+    contradicts it raises OptionError), then options / keywords with the keys
+    of Dataset.from_audio (sample_rate, n_fft, hop_length, win_length,
+    window, power, n_mels, fmin, fmax, scale, norm, log, eps, ...). frames =
+    1 + resampled_n // hop_length."""
     a = as_f32(np.ravel(x), "features: x")
-    with _Opts(options, kw) as o:
+    with _Opts(options, kw, model) as o:
         nf, nm = c_size_t(), c_size_t()
-        C.dsn_audio_features(None, 0, byref(nf), byref(nm), fptr(a), a.size, int(sample_rate), o)
+        C.dsn_audio_features(None, 0, byref(nf), byref(nm), fptr(a), a.size, int(rate), o)
         out = np.empty((nf.value, nm.value), dtype=np.float32)
-        C.dsn_audio_features(fptr(out), out.size, byref(nf), byref(nm), fptr(a), a.size, int(sample_rate), o)
+        C.dsn_audio_features(fptr(out), out.size, byref(nf), byref(nm), fptr(a), a.size, int(rate), o)
     return out
 
 
-def mel_to_audio(mel, options=None, **kw):
-    """Samples from log-mel frames (frames, n_mels) by mel inversion and
-    Griffin-Lim (options gl_iter, gl_momentum, seed, mel_inversion, ...)."""
+def mel_to_audio(mel: np.ndarray, options: OptionsLike = None, model: Optional["Model"] = None,
+                 **kw: Any) -> np.ndarray:
+    """Mono samples of shape ((frames - 1) * hop_length,) at the front end's
+    sample_rate from log-mel frames mel (frames, n_mels), by NNLS mel
+    inversion and Griffin-Lim (options gl_iter, gl_momentum, seed,
+    mel_inversion, nnls_iter, and the feature keys; model= uses the model's
+    front end)."""
     m = as_f32(mel, "mel_to_audio: mel")
     if m.ndim != 2:
         raise shape_error("mel_to_audio: expected mel of shape (frames, n_mels), got %s" % (m.shape,))
-    with _Opts(options, kw) as o:
+    with _Opts(options, kw, model) as o:
         n = c_size_t()
         C.dsn_mel_to_audio(None, 0, byref(n), fptr(m), m.shape[0], m.shape[1], o)
         out = np.empty(n.value, dtype=np.float32)

@@ -1,5 +1,7 @@
 """Training: train_step, train_terms, Optimizer, fit with callbacks,
 progress bar, checkpoints and exact resume."""
+import os
+
 import numpy as np
 import pytest
 
@@ -139,3 +141,78 @@ def test_fit_bad_epochs_value_reaches_the_library(model, data):
     x, g = data
     with pytest.raises(disent.OptionError, match="epochs"):
         model.fit(disent.Dataset(x, g), epochs="many")
+
+
+def test_fit_training_log(model, data, tmp_path):
+    """The fit option log: a JSONL record per step and epoch (parsed with
+    json) and its CSV twin with the same figures."""
+    import csv
+    import json
+    x, g = data
+    tr, va = disent.Dataset(x, g).split(0.25, seed=3)
+    opt = model.optimizer(lr=1e-3)
+    path = tmp_path / "run.jsonl"
+    h = disent.fit(model, opt, tr, valid=va, epochs=2, steps_per_epoch=5, batch_groups=4, group_size=4,
+                   log=str(path))
+    recs = [json.loads(line) for line in path.read_text().splitlines()]
+    events = [r["event"] for r in recs]
+    assert events == ["start"] + ["step"] * 5 + ["epoch"] + ["step"] * 5 + ["epoch", "end"]
+    assert recs[0]["family"] == "ml-vae" and recs[0]["valid_size"] == len(va) and recs[0]["epochs"] == 2
+    steps = [r for r in recs if r["event"] == "step"]
+    assert [r["step"] for r in steps] == list(range(1, 11))
+    assert all(r["lr"] == pytest.approx(1e-3) and r["stage"] == "" for r in steps)
+    assert all(list(r["terms"])[:2] == ["loss", "rec"] for r in steps)
+    assert [r["step"] for r in h.steps][-1] == 10
+    epochs = [r for r in recs if r["event"] == "epoch"]
+    for e, he in zip(epochs, h):  # the log holds what the callback reported
+        assert e["valid_loss"] == pytest.approx(he["valid_loss"], rel=1e-6)
+        assert e["train_loss"] == pytest.approx(he["train_loss"], rel=1e-6)
+        assert e["valid_terms"]["loss"] == pytest.approx(e["valid_loss"], rel=1e-5)
+    assert recs[-1]["status"] == "ok"
+    rows = list(csv.DictReader(open(tmp_path / "run.csv")))
+    assert list(rows[0]) == ["event", "epoch", "step", "time", "stage", "lr", "name", "value"]
+    by = {(r["event"], int(r["step"]), r["name"]): float(r["value"]) for r in rows}
+    for r in steps:
+        for k, v in r["terms"].items():
+            assert by[("step", r["step"], k)] == pytest.approx(v, rel=1e-6)
+    assert by[("epoch", 10, "valid.rec")] == pytest.approx(epochs[-1]["valid_terms"]["rec"], rel=1e-6)
+    # an unwritable log is an error before any step
+    with pytest.raises(disent.FileIOError, match="training log"):
+        disent.fit(model, opt, tr, epochs=3, steps_per_epoch=5, log=str(tmp_path / "no" / "such" / "x.jsonl"))
+    assert opt.steps == 10
+
+
+def _png_size(path):
+    import struct
+    with open(path, "rb") as f:
+        head = f.read(24)
+    assert head[:8] == b"\x89PNG\r\n\x1a\n" and head[12:16] == b"IHDR"
+    return struct.unpack(">II", head[16:24])
+
+
+def test_plot_both_backends(model, data, tmp_path):
+    """disent.plot draws a log with matplotlib and with the disent program
+    (the library's PNG writer): a PNG of the asked size either way."""
+    x, g = data
+    tr, va = disent.Dataset(x, g).split(0.25, seed=3)
+    log = tmp_path / "run.jsonl"
+    disent.fit(model, model.optimizer(), tr, valid=va, epochs=3, steps_per_epoch=4, batch_groups=4, group_size=4,
+               log=str(log))
+    recs = disent.read_log(log)
+    from disent.plot import _disent_program, curves
+    step, epoch, switches = curves(recs)
+    assert set(step) >= {"loss", "rec"} and set(epoch) == {"train_loss", "valid_loss", "valid_objective"}
+    assert step["loss"][0] == list(range(1, 13)) and switches == []
+    out = disent.plot(log, tmp_path / "mpl.png", backend="matplotlib", width=800, height=500)
+    assert _png_size(out) == (800, 500)
+    prog = _disent_program()
+    if prog is None:
+        pytest.fail("the disent program of this build was not found (build it with make tools)")
+    out = disent.plot(log, tmp_path / "c.png", backend="disent", terms=["loss", "rec"], width=640, height=480)
+    assert _png_size(out) == (640, 480) and os.path.getsize(out) > 640 * 480  # RGB, uncompressed
+    with pytest.raises(disent.FormatError, match="none of the terms"):
+        disent.plot(log, tmp_path / "x.png", backend="disent", terms=["nope"])
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"event":"start"}\nnot json\n')
+    with pytest.raises(disent.FormatError, match=":2:"):
+        disent.read_log(bad)

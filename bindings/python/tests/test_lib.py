@@ -146,6 +146,18 @@ def test_allocation_count_grows():
     assert disent.allocation_count() > a
 
 
+def test_threads_roundtrip():
+    n = disent.get_threads()
+    assert n >= 1
+    disent.set_threads(2)
+    assert disent.get_threads() == 2
+    with pytest.raises(disent.InvalidArgumentError, match="threads"):
+        disent.set_threads(-1)
+    assert disent.get_threads() == 2
+    disent.set_threads(n)
+    assert disent.get_threads() == n
+
+
 def test_set_allocator_in_fresh_process():
     """A Python allocator sees every allocation (run in a child: it must be
     installed before any object exists)."""
