@@ -2,7 +2,8 @@
 # The README's test command (make check) runs this after installing the
 # packages: the layer check, both build systems, gcc and clang warning-free, every Check suite,
 # the Python tests, data-parallel training over MPI (tests/mpi), the BLIS build, an install +
-# pkg-config link test, and the
+# pkg-config link test (with the disent(1) page), the reference manual (Doxygen, 0 warnings),
+# every command of README.md (scripts/check-readme.py), and the
 # suites and the Python tests again under AddressSanitizer + UndefinedBehaviorSanitizer.
 # Exits non-zero on the first failure.
 set -euo pipefail
@@ -20,8 +21,15 @@ tests/scripts/test-run-suites.sh
 step "public header: a doc comment on every DSN_API function, no family names, sized structs"
 /usr/bin/python3 scripts/check-api.py
 
+step "reference manual: Doxygen of the public headers, any warning fails (make docs); the README checker's test"
+make BUILD="$OUT/gcc" docs
+tests/scripts/test-check-readme.sh
+
 step "make (gcc, -Werror) + suites"
 make -j"$JOBS" BUILD="$OUT/gcc" CFLAGS=-Werror test
+
+step "README.md: every command run as written (scripts/check-readme.py; marked blocks listed)"
+/usr/bin/python3 scripts/check-readme.py --build "$OUT/gcc"
 
 step "MPI: data-parallel fit = one process (mpirun -np 1, 2, 3), bad input never hangs, mpirun disent train"
 make -j"$JOBS" BUILD="$OUT/gcc" CFLAGS=-Werror MPI=1 test-mpi

@@ -2,6 +2,7 @@
  * forward against direct loops, gradients by finite differences, transposed
  * conv as the adjoint of conv, error paths, no allocation after step one. */
 #include "autodiff/ops.h"
+#include "core/pool.h"
 #include "support/gradcheck.h"
 #include "support/testutil.h"
 #include "tensor/im2col.h"
@@ -407,6 +408,159 @@ START_TEST(inference_mode)
 }
 END_TEST
 
+/* ---- the channels-last kernels against the im2col + gemm reference ----
+ * Forward, input, weight and bias gradients of all four ops, on the shapes of
+ * the VQ-VAE (W3) layers at batch 2 and on random shapes: stride 1-3, padding
+ * 0-2, kernels 1-5, odd sizes, batch 1, channel counts around the vector
+ * widths (1, 3, 7, 8, 15, 16, 17, 33, 48, 70). */
+typedef struct conv_out {
+    float *y, *gx, *gw, *gb;
+} conv_out;
+
+static float *fill_new(dsi_tape *t, dsi_rng *r, int nd, const int *shape, dsi_var **v)
+{
+    *v = dsi_tape_new(t, nd, shape, 1);
+    ck_assert_ptr_nonnull(*v);
+    tu_fill(r, (*v)->x, (*v)->n);
+    return (*v)->x;
+}
+
+/* run op `kind` forward and backward from a random seed gradient; copies out */
+static void conv_run(int kind, int N, int C, int H, int W, int O, int K, int s, int p, int im2col, uint64_t seed,
+                     conv_out *o, size_t *ny)
+{
+    int twod = kind < 2, transposed = kind & 1;
+    int KH = twod ? K : 1;
+    dsi_rng r;
+    dsi_rng_seed(&r, seed);
+    dsi_tape t;
+    dsi_tape_init(&t);
+    dsi_conv_set_im2col(im2col);
+    int sx[4] = {N, C, H, W}, sw[4] = {transposed ? C : O, transposed ? O : C, KH, K}, sb[1] = {O};
+    if (!twod) {
+        sx[2] = W;
+        sw[2] = K;
+    }
+    dsi_var *xv, *wv, *bv;
+    fill_new(&t, &r, twod ? 4 : 3, sx, &xv);
+    fill_new(&t, &r, twod ? 4 : 3, sw, &wv);
+    fill_new(&t, &r, 1, sb, &bv);
+    gctx c = {kind, s, p, 1};
+    dsi_var *in[3] = {xv, wv, bv};
+    dsi_var *y = f_conv(&t, in, &c);
+    ck_assert_msg(y != NULL, "%s", dsn_last_error());
+    float *seedg = malloc(y->n * 4);
+    tu_fill(&r, seedg, y->n);
+    ck_assert_int_eq(dsi_tape_backward_seed(&t, y, seedg), DSN_OK);
+    *ny = y->n;
+    o->y = malloc(y->n * 4);
+    o->gx = malloc(xv->n * 4);
+    o->gw = malloc(wv->n * 4);
+    o->gb = malloc(bv->n * 4);
+    memcpy(o->y, y->x, y->n * 4);
+    memcpy(o->gx, xv->g, xv->n * 4);
+    memcpy(o->gw, wv->g, wv->n * 4);
+    memcpy(o->gb, bv->g, bv->n * 4);
+    free(seedg);
+    dsi_conv_set_im2col(0);
+    dsi_tape_release(&t);
+}
+
+/* max |a - b| / (max |b| + 1e-3) */
+static double scaled_err(const float *a, const float *b, size_t n)
+{
+    double m = 0, e = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (fabs(b[i]) > m) m = fabs(b[i]);
+        double d = fabs((double)a[i] - b[i]);
+        if (!(d <= e)) e = d;
+    }
+    return e / (m + 1e-3);
+}
+
+static void conv_compare(int kind, int N, int C, int H, int W, int O, int K, int s, int p)
+{
+    int twod = kind < 2, transposed = kind & 1;
+    if (!twod) H = 1;
+    int KH = twod ? K : 1, sh = twod ? s : 1, ph = twod ? p : 0;
+    int OH = transposed ? out_convT(H, KH, sh, ph) : out_conv(H, KH, sh, ph);
+    int OW = transposed ? out_convT(W, K, s, p) : out_conv(W, K, s, p);
+    if (!transposed && (H + 2 * ph < KH || W + 2 * p < K)) return;
+    if (OH < 1 || OW < 1) return;
+    conv_out a, b;
+    size_t ny, ny2;
+    uint64_t seed = (uint64_t)(kind * 7919 + N * 131 + C * 31 + O * 17 + K * 5 + s * 3 + p + H * 1009 + W * 37);
+    conv_run(kind, N, C, H, W, O, K, s, p, 0, seed, &a, &ny);
+    conv_run(kind, N, C, H, W, O, K, s, p, 1, seed, &b, &ny2);
+    ck_assert_uint_eq(ny, ny2);
+    size_t nx = (size_t)N * C * H * W, nw = (size_t)C * O * KH * K;
+    double ey = scaled_err(a.y, b.y, ny), ex = scaled_err(a.gx, b.gx, nx);
+    double ew = scaled_err(a.gw, b.gw, nw), eb = scaled_err(a.gb, b.gb, (size_t)O);
+    ck_assert_msg(ey < 2e-6 && ex < 2e-6 && ew < 2e-6 && eb < 2e-6,
+                  "kind %d N%d C%d H%d W%d O%d K%d s%d p%d: err y %g gx %g gw %g gb %g", kind, N, C, H, W, O, K, s,
+                  p, ey, ex, ew, eb);
+    free(a.y); free(a.gx); free(a.gw); free(a.gb);
+    free(b.y); free(b.gx); free(b.gw); free(b.gb);
+}
+
+START_TEST(nhwc_matches_im2col_w3_shapes)
+{
+    /* kind, N, C, H, W, O, K, s, p: the VQ-VAE layers (32x32x3, hidden 128, res 32, D 64) */
+    const int sh[][9] = {{0, 2, 3, 32, 32, 128, 4, 2, 1},  {0, 2, 128, 16, 16, 128, 4, 2, 1},
+                         {0, 2, 128, 8, 8, 32, 3, 1, 1},   {0, 2, 32, 8, 8, 128, 1, 1, 0},
+                         {0, 2, 128, 8, 8, 64, 1, 1, 0},   {0, 2, 64, 8, 8, 128, 3, 1, 1},
+                         {1, 2, 128, 8, 8, 128, 4, 2, 1},  {1, 2, 128, 16, 16, 3, 4, 2, 1},
+                         {2, 2, 80, 1, 64, 128, 4, 2, 1},  {3, 2, 128, 1, 16, 80, 4, 2, 1}};
+    for (size_t i = 0; i < sizeof sh / sizeof *sh; i++)
+        conv_compare(sh[i][0], sh[i][1], sh[i][2], sh[i][3], sh[i][4], sh[i][5], sh[i][6], sh[i][7], sh[i][8]);
+}
+END_TEST
+
+START_TEST(nhwc_matches_im2col_random_shapes)
+{
+    static const int chans[] = {1, 3, 7, 8, 15, 16, 17, 33, 48, 70};
+    dsi_rng r;
+    dsi_rng_seed(&r, 99);
+    for (int trial = 0; trial < 120; trial++) {
+        int kind = trial % 4;
+        int N = 1 + (int)dsi_rng_below(&r, 3);
+        int C = chans[dsi_rng_below(&r, 10)], O = chans[dsi_rng_below(&r, 10)];
+        int K = 1 + (int)dsi_rng_below(&r, 5), s = 1 + (int)dsi_rng_below(&r, 3), p = (int)dsi_rng_below(&r, 3);
+        int H = 1 + (int)dsi_rng_below(&r, 11), W = 1 + (int)dsi_rng_below(&r, 17);
+        conv_compare(kind, N, C, H, W, O, K, s, p);
+    }
+}
+END_TEST
+
+/* the same result, bit for bit, with 1 and 2 pool threads (the partition
+ * changes, the order of every element's sum does not) */
+START_TEST(nhwc_threads_bit_identical)
+{
+    const int sh[][9] = {{0, 3, 128, 16, 16, 128, 4, 2, 1}, {1, 3, 128, 8, 8, 128, 4, 2, 1},
+                         {0, 2, 128, 8, 8, 32, 3, 1, 1},   {1, 2, 64, 16, 16, 3, 4, 2, 1},
+                         {2, 2, 40, 1, 130, 70, 5, 2, 2}};
+    for (size_t i = 0; i < sizeof sh / sizeof *sh; i++) {
+        const int *c = sh[i];
+        conv_out o[2];
+        size_t ny;
+        for (int k = 0; k < 2; k++) {
+            ck_assert_int_eq(dsi_pool_set_threads(k + 1), DSN_OK);
+            conv_run(c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7], c[8], 0, 42 + i, &o[k], &ny);
+        }
+        dsi_pool_set_threads(1);
+        int twod = c[0] < 2, KH = twod ? c[6] : 1, H = twod ? c[3] : 1;
+        size_t nx = (size_t)c[1] * c[2] * H * c[4], nw = (size_t)c[2] * c[5] * KH * c[6];
+        ck_assert_msg(!memcmp(o[0].y, o[1].y, ny * 4), "shape %zu: y differs", i);
+        ck_assert_msg(!memcmp(o[0].gx, o[1].gx, nx * 4), "shape %zu: gx differs", i);
+        ck_assert_msg(!memcmp(o[0].gw, o[1].gw, nw * 4), "shape %zu: gw differs", i);
+        ck_assert_msg(!memcmp(o[0].gb, o[1].gb, (size_t)c[5] * 4), "shape %zu: gb differs", i);
+        for (int k = 0; k < 2; k++) {
+            free(o[k].y); free(o[k].gx); free(o[k].gw); free(o[k].gb);
+        }
+    }
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("conv");
@@ -422,6 +576,9 @@ int main(void)
     tcase_add_test(tc, error_paths);
     tcase_add_test(tc, no_allocation_after_first_step);
     tcase_add_test(tc, inference_mode);
+    tcase_add_test(tc, nhwc_matches_im2col_w3_shapes);
+    tcase_add_test(tc, nhwc_matches_im2col_random_shapes);
+    tcase_add_test(tc, nhwc_threads_bit_identical);
     suite_add_tcase(s, tc);
     return tu_run(s) ? 1 : 0;
 }

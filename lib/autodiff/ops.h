@@ -73,7 +73,13 @@ dsi_var *dsi_gather_rows(dsi_tape *t, dsi_var *a, const int *idx, int m);
 /* y[idx[i],:] += x[i,:]; x [m, D], y [n_out, D] starts at 0 */
 dsi_var *dsi_scatter_add_rows(dsi_tape *t, dsi_var *a, const int *idx, int n_out);
 
-/* ---- convolution (ops_conv.c); im2col + gemm ---- */
+/* ---- convolution (ops_conv.c) ----
+ * Channels-last indirect-gemm kernels (tensor/conv_nhwc.h); the NCHW tensors
+ * are converted at the op's boundary. dsi_conv_set_im2col(1) switches every
+ * conv op of the process to the im2col + gemm reference path (tests and
+ * benchmarks only; not thread-safe against running ops); kernels of more
+ * than DSI_CG_MAXTAPS taps always take it. */
+void dsi_conv_set_im2col(int on);
 /* x [N,C,H,W], w [O,C,KH,KW], b [O] or NULL -> [N,O,OH,OW],
  * OH = (H + 2 pad - KH) / stride + 1 */
 dsi_var *dsi_conv2d(dsi_tape *t, dsi_var *x, dsi_var *w, dsi_var *b, int stride, int pad);

@@ -1,4 +1,12 @@
-/* ops_conv.c - 2-D and 1-D convolutions and their transposes (im2col + gemm).
+/* ops_conv.c - 2-D and 1-D convolutions and their transposes.
+ *
+ * The default path is channels-last (tensor/conv_nhwc.h): the input is
+ * converted to [N, H, W, C] once, the output is computed by the indirect-gemm
+ * kernels in [N, OH, OW, O] and converted back (with the bias added by the
+ * kernel); the backward converts gy once and serves the bias sum, the weight
+ * gradient and the input gradient from it. Conv = down, transposed conv = up
+ * of the shared geometry. The im2col + gemm path below is the reference
+ * (dsi_conv_set_im2col) and what kernels of more than DSI_CG_MAXTAPS taps use.
  *
  * One geometry covers all four ops. A "forward" conv maps a source image
  * [C,H,W] to [O,OH,OW] with weights viewed as [O, C KH KW]:
@@ -15,7 +23,9 @@
  * backward, which recomputes im2col instead of saving it for every sample. */
 #include "autodiff/ops.h"
 #include "tensor/blas.h"
+#include "tensor/conv_nhwc.h"
 #include "tensor/im2col.h"
+#include "tensor/simd.h"
 
 #include <string.h>
 
@@ -31,7 +41,53 @@ typedef struct conv_geom {
 typedef struct conv_saved {
     conv_geom g;
     float *col;       /* one sample's column matrix, NULL when direct */
+    /* channels-last path (col == NULL, nhwc == 1) */
+    int nhwc;
+    dsi_cg cg;
+    float *xh, *yh;   /* x in NHWC (saved); y's buffer, reused for gy */
+    void *work;
 } conv_saved;
+
+static int g_im2col; /* relaxed atomics: set by tests between steps */
+
+void dsi_conv_set_im2col(int on) { __atomic_store_n(&g_im2col, on ? 1 : 0, __ATOMIC_RELAXED); }
+
+/* the channels-last geometry: conv maps big = x to small = y, a transposed conv small = x to big = y;
+ * the weights are [small channels, big channels, KH, KW] either way */
+static dsi_cg cg_of(const conv_geom *g)
+{
+    dsi_cg c;
+    c.N = g->N;
+    if (!g->transposed) {
+        c.Cb = g->C, c.Hb = g->H, c.Wb = g->W;
+        c.Cs = g->O, c.Hs = g->OH, c.Ws = g->OW;
+    } else {
+        c.Cs = g->C, c.Hs = g->H, c.Ws = g->W;
+        c.Cb = g->O, c.Hb = g->OH, c.Wb = g->OW;
+    }
+    c.KH = g->KH, c.KW = g->KW, c.sh = g->sh, c.sw = g->sw, c.ph = g->ph, c.pw = g->pw;
+    return c;
+}
+
+static void conv_backward_nhwc(dsi_node *nd)
+{
+    dsi_var *x = nd->in[0], *w = nd->in[1], *b = nd->in[2], *y = nd->out;
+    const conv_saved *sv = nd->saved;
+    const conv_geom *g = &sv->g;
+    const size_t Px = (size_t)g->H * g->W, Py = (size_t)g->OH * g->OW;
+    float *gyh = sv->yh;
+    dsi_nchw_to_nhwc(y->g, g->N, g->O, Py, gyh);
+    if (b && b->g) dsi_simd_colsum_add(gyh, (size_t)g->N * Py, (size_t)g->O, b->g);
+    if (w->g) {
+        if (!g->transposed) dsi_cg_wgrad(&sv->cg, sv->xh, gyh, w->g, sv->work);
+        else dsi_cg_wgrad(&sv->cg, gyh, sv->xh, w->g, sv->work);
+    }
+    if (x->g) { /* dx in x's NHWC buffer (no longer needed), then added to x->g */
+        if (!g->transposed) dsi_cg_up(&sv->cg, w->x, gyh, NULL, sv->xh, sv->work);
+        else dsi_cg_down(&sv->cg, w->x, gyh, NULL, sv->xh, sv->work);
+        dsi_nhwc_to_nchw(sv->xh, g->N, g->C, Px, x->g, 1);
+    }
+}
 
 /* col = im2col of an image on the "output" side of the forward conv geometry
  * (conv: x [C,H,W] -> [C KH KW, OH OW]; convT: gy [O,OH,OW] -> [O KH KW, H W]) */
@@ -153,6 +209,29 @@ static dsi_var *conv_forward(dsi_tape *t, const char *name, dsi_var *x, dsi_var 
     if (!y) return NULL;
     const int KK = g.KH * g.KW;
     const size_t Px = (size_t)g.H * g.W, Py = (size_t)g.OH * g.OW;
+    if (KK <= DSI_CG_MAXTAPS && !__atomic_load_n(&g_im2col, __ATOMIC_RELAXED)) {
+        conv_saved *sv = dsi_tape_scratch(t, sizeof *sv);
+        if (!sv) return NULL;
+        memset(sv, 0, sizeof *sv);
+        sv->g = g;
+        sv->nhwc = 1;
+        sv->cg = cg_of(&g);
+        sv->xh = dsi_tape_scratch(t, sizeof(float) * x->n);
+        sv->yh = dsi_tape_scratch(t, sizeof(float) * y->n);
+        sv->work = dsi_tape_scratch(t, dsi_cg_work_bytes(&sv->cg));
+        if (!sv->xh || !sv->yh || !sv->work) return NULL;
+        dsi_nchw_to_nhwc(x->x, g.N, g.C, Px, sv->xh);
+        const float *bias = b ? b->x : NULL;
+        if (!g.transposed) dsi_cg_down(&sv->cg, w->x, sv->xh, bias, sv->yh, sv->work);
+        else dsi_cg_up(&sv->cg, w->x, sv->xh, bias, sv->yh, sv->work);
+        dsi_nhwc_to_nchw(sv->yh, g.N, g.O, Py, y->x, 0);
+        if (y->g) {
+            dsi_node *node = dsi_tape_record(t, conv_backward_nhwc, y, 3, in);
+            if (!node) return NULL;
+            node->saved = sv;
+        }
+        return y;
+    }
     const size_t col_n = (size_t)(g.transposed ? g.O : g.C) * KK * (g.transposed ? Px : Py);
     float *col = NULL;
     if (!g.direct) {

@@ -447,13 +447,7 @@ static int run_loss_differs(const dsn_model *m)
 
 const dsi_model_vt dsi_ml_vae_vt = {
     .name = "ml-vae",
-    .create = create,
-    .init_params = init_params,
-    .destroy = destroy,
-    .loss = loss,
-    .encode = encode,
-    .decode = decode,
-    .sample = sample,
+    DSI_MODEL_HOOKS(create),
     .grouped = 1,
     .run_loss_differs = run_loss_differs,
 };

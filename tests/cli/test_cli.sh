@@ -279,6 +279,7 @@ has err.txt "audio: 10 padded frames masked"
 run 0 "$D" swap fe.dsn --part global --audio wavs/a.wav wavs/b.wav --a 0 --b 1 --out fsw --wav
 [ "$(head -c 28 fsw/swap_0_0.wav | tail -c 4 | od -An -tu4 | tr -d ' ')" = 8000 ] || fail "front end: sample rate"
 [ "$(wc -c < fsw/swap_0_0.wav)" -eq $(( 44 + 2 * 15 * 64 )) ] || fail "front end: hop"
+run 0 "$D" info fe.dsn; has out.txt "audio:       sample_rate=8000 n_fft=256 hop_length=64"
 run 2 "$D" swap fe.dsn --part global --audio wavs/a.wav wavs/b.wav --a 0 --b 1 --out fsw --n-fft 512
 has err.txt "the model was trained with n_fft = 256"
 # bad input at training time: a silent clip fails naming it, or is left out with a line in the log

@@ -11,7 +11,8 @@ static const char info_help[] =
     "\n"
     "Loads each model or checkpoint file (checking its CRC and every size) and prints its\n"
     "family, options, latent parts (name, scope, floats per row), parameter count,\n"
-    "observation shape, file size, epochs trained, the training stage and codebook\n"
+    "observation shape, file size, epochs trained, the training stage, the audio front end\n"
+    "it was trained with (sequence models trained on audio) and codebook\n"
     "figures (VQ-VAE) and, for a checkpoint, the optimizer's update count.\n"
     "A damaged, truncated or foreign file is an error (exit status 1).\n"
     "With DATA (the data flags of disent encode), the model's figures on that data are\n"
@@ -58,6 +59,13 @@ static int info_one(const char *path, const cli_data *data)
     printf("parameters:  %zu\n", cli_info(m).num_params);
     printf("epochs:      %d\n", cli_info(m).epoch);
     if (cli_info(m).stage) printf("stage:       %s\n", cli_info(m).stage);
+    const dsn_options *fe = dsn_model_audio(m);
+    if (fe) {
+        printf("audio:      ");
+        for (size_t i = 0; i < dsn_options_count(fe); i++)
+            printf(" %s=%s", dsn_options_key(fe, i), dsn_options_get(fe, dsn_options_key(fe, i)));
+        printf("\n");
+    }
     if (cli_data_given(data)) { /* (the training tracker starts afresh at load: nothing to show without data) */
         const char *names[64];
         double vals[64];

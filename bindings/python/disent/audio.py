@@ -10,16 +10,13 @@ from __future__ import annotations
 
 import os
 from ctypes import byref, c_int, c_size_t
-from typing import TYPE_CHECKING, Any, Mapping, Optional, Tuple, Union
+from typing import Any, Mapping, Optional, Tuple, Union
 
 import numpy as np
 
 from ._arrays import as_f32, fptr, shape_error
 from ._lib import C, enc, f32_p
-from .core import Options, _opts_ptr
-
-if TYPE_CHECKING:
-    from .core import Model
+from .core import Model, Options, _opts_ptr
 
 PathLike = Union[str, "os.PathLike[str]"]
 OptionsLike = Union[None, Options, Mapping[str, Any], str]

@@ -1,5 +1,11 @@
 """Pythonic classes over the C API: Options, Model, Session, Encoding,
-Optimizer, Dataset and fit()."""
+Optimizer, Dataset and fit().
+
+Array shapes in the docstrings: n observations (items) of obs_shape
+(e.g. (T, n_mels) for sequence models, (C, H, W) for images); a latent part
+is (rows, dim) with rows set by its Scope. Every handle class is a context
+manager (`with Model(...) as m:` closes it) and has close()."""
+from __future__ import annotations
 
 import collections
 import ctypes
@@ -10,6 +16,7 @@ import sys
 import threading
 import weakref
 from ctypes import byref, c_char_p, c_float, c_size_t
+from typing import (Any, Callable, Dict, Iterable, Iterator, List, Mapping, Optional, Sequence, Tuple, Union)
 
 import numpy as np
 
@@ -21,6 +28,13 @@ from ._lib import (C, PROGRESS_FN, f32_p, Dataset_p, Encoding_p, Model_p, Optimi
 
 _MAX_DIMS = MAX_DIMS  # DSN_MAX_DIMS: observation dims of dsn_model_info / dsn_dataset_info
 _MAX_OBS_DIMS = 3  # dims of an observation dsn_dataset_from_memory accepts
+
+#: anything numpy.asarray accepts (arrays are converted to float32 / int32 as needed)
+ArrayLike = Any
+#: a file name
+PathLike = Union[str, "os.PathLike[str]"]
+#: options: an Options, a dict, a "key = value, ..." string or None
+OptionsLike = Union[None, "Options", Mapping[str, Any], str]
 
 
 class Scope(enum.IntEnum):
@@ -57,22 +71,22 @@ this is the end-of-epoch report, and a dict of named loss terms."""
 
 # ---- library-wide functions -------------------------------------------------
 
-def version():
+def version() -> str:
     """Version string of the loaded library ("0.1.0")."""
     return dec(C.dsn_version_string())
 
 
-def version_number():
+def version_number() -> int:
     """MAJOR*10000 + MINOR*100 + PATCH of the loaded library."""
     return C.dsn_version_number()
 
 
-def model_families():
+def model_families() -> List[str]:
     """Names of the model families built into the library (list of str)."""
     return [f.strip() for f in dec(C.dsn_model_families()).split(",") if f.strip()]
 
 
-def option_info(what):
+def option_info(what: str) -> List[Dict[str, Any]]:
     """The option keys the library reads for `what`: a model family ("ml-vae",
     ...), "fit", "audio" (Dataset.from_audio and the audio front end) or an
     optimizer kind ("adam", ...). A list of dicts with
@@ -92,34 +106,34 @@ def option_info(what):
     return out
 
 
-def status_string(status):
+def status_string(status: int) -> str:
     """Human-readable name of a dsn_status code."""
     return dec(C.dsn_status_string(int(status)))
 
 
-def last_error():
+def last_error() -> str:
     """The calling thread's last error message ('' if none)."""
     return dec(C.dsn_last_error())
 
 
-def clear_error():
+def clear_error() -> None:
     """Clear the calling thread's last error message."""
     C.dsn_clear_error()
 
 
-def allocation_count():
+def allocation_count() -> int:
     """Heap allocations the library has made since the process started."""
     return C.dsn_allocation_count()
 
 
-def set_threads(n):
+def set_threads(n: int) -> None:
     """Threads the library uses for its work (1..64, or 0 for the CPUs); see dsn_set_threads.
 
     Call it when no other library call is running. Raises InvalidArgumentError for n out of range."""
     C.dsn_set_threads(int(n))
 
 
-def get_threads():
+def get_threads() -> int:
     """The library's thread count (>= 1)."""
     return C.dsn_get_threads()
 
@@ -127,7 +141,7 @@ def get_threads():
 _allocator_keepalive = None
 
 
-def set_allocator(alloc=None, free=None):
+def set_allocator(alloc: Optional[Callable[[int], int]] = None, free: Optional[Callable[[int], None]] = None) -> None:
     """Route every library allocation through Python callables:
     alloc(size) -> address (int, 16-byte aligned, 0 on failure) and free(address).
     With no arguments, restore malloc/free. Must be called before any object
@@ -182,10 +196,11 @@ class _Handle:
         return p
 
     @property
-    def closed(self):
+    def closed(self) -> bool:
+        """True once close() was called (or the owning model was closed)."""
         return not self._ptr
 
-    def close(self):
+    def close(self) -> None:
         """Release the C object now. Safe to call twice."""
         p, self._ptr = self._ptr, None
         if p:
@@ -195,7 +210,7 @@ class _Handle:
         self._h
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: Any) -> bool:
         self.close()
         return False
 
@@ -250,7 +265,7 @@ class Options(_Handle):
 
     _free_fn = "dsn_options_free"
 
-    def __init__(self, items=None, **kw):
+    def __init__(self, items: Optional[Mapping[str, Any]] = None, **kw: Any) -> None:
         p = Options_p()
         C.dsn_options_create(byref(p))
         self._adopt(p)
@@ -258,7 +273,7 @@ class Options(_Handle):
             self[k] = v
 
     @classmethod
-    def of(cls, items=None, **kw):
+    def of(cls, items: OptionsLike = None, **kw: Any) -> Optional["Options"]:
         """An Options from an Options (returned as is), a dict, a "k=v, ..."
         string or keywords; None when there is nothing to set."""
         if isinstance(items, Options) and not kw:
@@ -273,29 +288,34 @@ class Options(_Handle):
             items = items.to_dict()
         return cls(items, **kw)
 
-    def set(self, key, value):
+    def set(self, key: str, value: Any) -> None:
+        """Set key to value (bool/int/float/list formatted as the library parses them)."""
         C.dsn_options_set(self._h, enc(key), enc(_format_value(key, value)))
 
-    def parse(self, text):
+    def parse(self, text: str) -> None:
         """Add "key = value" pairs separated by newlines, ';' or ','."""
         C.dsn_options_parse(self._h, enc(text))
 
-    def load(self, path):
+    def load(self, path: PathLike) -> None:
         """Add the pairs in a text file (see parse)."""
         C.dsn_options_load(self._h, enc(path))
 
-    def get(self, key, default=None):
+    def get(self, key: str, default: Optional[str] = None) -> Optional[str]:
+        """The value of key as a string, or default."""
         v = C.dsn_options_get(self._h, enc(key))
         return default if v is None else dec(v)
 
-    def keys(self):
+    def keys(self) -> List[str]:
+        """The keys, in the order they were set."""
         h = self._h
         return [dec(C.dsn_options_key(h, i)) for i in range(C.dsn_options_count(h))]
 
-    def to_dict(self):
+    def to_dict(self) -> Dict[str, str]:
+        """{key: value} of every pair."""
         return _read_options(self._h)
 
-    def items(self):
+    def items(self) -> Iterable[Tuple[str, str]]:
+        """The (key, value) pairs."""
         return self.to_dict().items()
 
     def __len__(self):
@@ -339,7 +359,7 @@ class Model(_Handle):
 
     _free_fn = "dsn_model_free"
 
-    def __init__(self, family, options=None, **kw):
+    def __init__(self, family: str, options: OptionsLike = None, **kw: Any) -> None:
         self._init_fields()
         o = Options.of(options, **kw)
         p = Model_p()
@@ -358,7 +378,7 @@ class Model(_Handle):
         self._lock = threading.Lock()
 
     @classmethod
-    def load(cls, path):
+    def load(cls, path: PathLike) -> "Model":
         """A model saved with save() (FormatError for damaged files)."""
         p = Model_p()
         C.dsn_model_load(byref(p), enc(path))
@@ -366,14 +386,14 @@ class Model(_Handle):
         m._init_fields()
         return m._adopt(p)
 
-    def save(self, path, optimizer=None):
+    def save(self, path: PathLike, optimizer: Optional["Optimizer"] = None) -> None:
         """Save family, options and weights atomically; with an optimizer also
         its state and the training counters (exact resume)."""
         if optimizer is not None and optimizer.model is not self:
             raise errors.InvalidArgumentError("save: the optimizer belongs to another model", errors.E_INVALID)
         C.dsn_model_save(self._h, optimizer._h if optimizer is not None else None, enc(path))
 
-    def close(self):
+    def close(self) -> None:
         """Release the model, after closing its sessions, encodings and optimizers."""
         deps = getattr(self, "_deps", None)
         if deps is not None:
@@ -389,27 +409,28 @@ class Model(_Handle):
         return info
 
     @property
-    def family(self):
+    def family(self) -> str:
+        """The family name ("ml-vae", "dsae", "ts-dsae", "vq-vae")."""
         return dec(self._info().family)
 
     @property
-    def epoch(self):
+    def epoch(self) -> int:
         """Training epochs completed (saved with the model)."""
         return self._info().epoch
 
     @property
-    def options(self):
+    def options(self) -> Dict[str, str]:
         """The options the model was created with, as a dict of strings."""
         return _read_options(C.dsn_model_options(self._h))
 
     @property
-    def audio(self) -> "dict[str, str]":
+    def audio(self) -> Dict[str, str]:
         """The audio front end the model was trained with, as a dict of strings
         (every feature key and "frames"; {} for none: dsn_model_audio). Pass it
         to audio.features / audio.mel_to_audio, or use their model= keyword."""
         return _read_options(C.dsn_model_audio(self._h))
 
-    def set_audio(self, options=None, **kw) -> None:
+    def set_audio(self, options: OptionsLike = None, **kw: Any) -> None:
         """Set the audio front end (feature keys as in Dataset.from_audio; None
         and no keywords removes it); n_mels and frames must be the model's."""
         o = Options.of(options, **kw)
@@ -420,20 +441,23 @@ class Model(_Handle):
                 o.close()
 
     @property
-    def num_params(self):
+    def num_params(self) -> int:
+        """Trainable floats (weights only)."""
         return self._info().num_params
 
     @property
-    def obs_size(self):
+    def obs_size(self) -> int:
+        """Floats per observation (the product of obs_shape)."""
         return self._info().obs_size
 
     @property
-    def obs_shape(self):
+    def obs_shape(self) -> Tuple[int, ...]:
+        """Shape of one observation, e.g. (T, n_mels) or (C, H, W)."""
         info = self._info()
         return tuple(info.obs_shape[i] for i in range(min(info.obs_ndim, _MAX_DIMS)))
 
     @property
-    def parts(self):
+    def parts(self) -> Tuple[Part, ...]:
         """The latent parts, as a tuple of Part(name, dim, scope)."""
         h, out = self._h, []
         for i in range(self._info().num_parts):
@@ -443,7 +467,8 @@ class Model(_Handle):
         return tuple(out)
 
     @property
-    def part_names(self):
+    def part_names(self) -> Tuple[str, ...]:
+        """The names of the latent parts, in order."""
         return tuple(p.name for p in self.parts)
 
     def __repr__(self):
@@ -453,11 +478,11 @@ class Model(_Handle):
             self.family, self.num_params, self.obs_shape, ", ".join("%s[%d]" % (p.name, p.dim) for p in self.parts))
 
     # -- inference
-    def session(self, max_items):
+    def session(self, max_items: int) -> "Session":
         """A new Session (scratch for up to max_items per call)."""
         return Session(self, max_items)
 
-    def encoding(self, max_items):
+    def encoding(self, max_items: int) -> "Encoding":
         """A new empty Encoding with room for max_items observations."""
         return Encoding(self, max_items)
 
@@ -469,37 +494,41 @@ class Model(_Handle):
             s = self._session = Session(self, max(int(n), 64))
         return s
 
-    def encode(self, x, groups=None, out=None, mask=None, part=None):
+    def encode(self, x: ArrayLike, groups: Optional[ArrayLike] = None, out: Optional["Encoding"] = None,
+               mask: Optional[ArrayLike] = None, part: Optional[str] = None) -> "Encoding":
         """Encode a batch x of shape (n, *obs_shape) (or (n, obs_size)); items
         with equal group ids share group-scoped parts. mask (sequence models
         only): (n, T) frame validity, 1 valid / 0 padding. part: encode only
         this part (the others read as zeros; faster where the model can skip
-        work). Returns an Encoding (`out`, reused, if given)."""
+        work). groups: int (n,) group ids (default: all distinct). Returns an
+        Encoding (`out`, reused, if given) whose part p is (rows, dim)."""
         xa, n = batch(x, self.obs_shape, self.obs_size, "encode: x")
         with self._lock:
             return self._sess(n).encode(xa, groups, out, mask, part)
 
-    def decode(self, encoding, out=None):
-        """Observations from an encoding: array of shape (n, *obs_shape)."""
+    def decode(self, encoding: "Encoding", out: Optional[np.ndarray] = None) -> np.ndarray:
+        """Observations from an encoding of n items: float32 array of shape
+        (n, *obs_shape) (written into out, of that size, if given)."""
         with self._lock:
             return self._sess(max(encoding.num_items, 1)).decode(encoding, out)
 
-    def reconstruct(self, x, groups=None):
-        """decode(encode(x, groups))."""
+    def reconstruct(self, x: ArrayLike, groups: Optional[ArrayLike] = None) -> np.ndarray:
+        """decode(encode(x, groups)): x (n, *obs_shape) -> (n, *obs_shape)."""
         with self.encode(x, groups) as e:
             return self.decode(e)
 
-    def swap(self, a, b, part):
-        """Exchange `part` between encodings a and b (in place)."""
+    def swap(self, a: "Encoding", b: "Encoding", part: str) -> None:
+        """Exchange `part` between encodings a and b (in place; the part must
+        have the same shape (rows, dim) in both)."""
         a.swap(b, part)
 
-    def sample(self, encoding, part, seed=0):
-        """Replace `part` of encoding by draws from the prior (in place);
-        returns the encoding."""
+    def sample(self, encoding: "Encoding", part: str, seed: int = 0) -> "Encoding":
+        """Replace `part` (rows, dim) of encoding by draws from the prior (in
+        place); returns the encoding."""
         with self._lock:
             return self._sess(max(encoding.num_items, 1)).sample(encoding, part, seed)
 
-    def sample_prior(self, n, groups=None, seed=0):
+    def sample_prior(self, n: int, groups: Optional[ArrayLike] = None, seed: int = 0) -> "Encoding":
         """A new Encoding of n items with every part drawn from the prior
         (part i with seed + i)."""
         e = Encoding(self, n)
@@ -514,22 +543,22 @@ class Model(_Handle):
 
     # -- stages, options after creation, named statistics
     @property
-    def stage(self):
+    def stage(self) -> Optional[str]:
         """Training stage (e.g. "autoencoder"/"prior" for vq-vae,
         "constrained"/"full" for ts-dsae), None for a model without stages."""
         return dec(self._info().stage)
 
-    def set_stage(self, stage):
+    def set_stage(self, stage: str) -> None:
         """Switch the training stage by name (dsn_model_set_stage); make a new
         Optimizer afterwards when the trainable parameters change."""
         C.dsn_model_set_stage(self._h, enc(stage))
 
-    def set_option(self, key, value):
+    def set_option(self, key: str, value: Any) -> None:
         """Change an option the family allows to change after creation
         (vq-vae: temperature, top_k); kept in the model's options."""
         C.dsn_model_set_option(self._h, enc(key), enc(_format_value(key, value)))
 
-    def stats(self, dataset=None):
+    def stats(self, dataset: Optional["Dataset"] = None) -> Dict[str, float]:
         """Named figures (dsn_model_stats) as a dict of floats: the training
         tracker (dataset None; vq-vae: "codebook.perplexity", "codebook.dead",
         ...), or measured over a Dataset (mean loss terms, "codebook.used",
@@ -544,12 +573,14 @@ class Model(_Handle):
         return {dec(names[i]): vals[i] for i in range(min(n.value, k))}
 
     # -- training
-    def optimizer(self, kind="adam", options=None, **kw):
+    def optimizer(self, kind: str = "adam", options: OptionsLike = None, **kw: Any) -> "Optimizer":
         """Optimizer(self, kind, ...)."""
         return Optimizer(self, kind, options, **kw)
 
-    def train_step(self, optimizer, x, groups=None, mask=None):
-        """One update on a batch; returns the batch loss."""
+    def train_step(self, optimizer: "Optimizer", x: ArrayLike, groups: Optional[ArrayLike] = None,
+                   mask: Optional[ArrayLike] = None) -> float:
+        """One update on a batch x (n, *obs_shape) (groups int (n,), mask
+        (n, T) for sequences); returns the batch loss."""
         if optimizer.model is not self:
             raise errors.InvalidArgumentError("train_step: the optimizer belongs to another model", errors.E_INVALID)
         xa, n = batch(x, self.obs_shape, self.obs_size, "train_step: x")
@@ -564,7 +595,7 @@ class Model(_Handle):
         C.dsn_train_step(self._h, optimizer._h, byref(loss), fptr(xa), n, _batch_args(g, m, None))
         return loss.value
 
-    def train_terms(self):
+    def train_terms(self) -> Dict[str, float]:
         """Named loss terms of the last training step, as a dict."""
         h = self._h
         k = C.dsn_train_terms(h, None, None, 0)
@@ -573,7 +604,9 @@ class Model(_Handle):
         k = min(C.dsn_train_terms(h, names, vals, k), k)
         return {dec(names[i]): vals[i] for i in range(k)}
 
-    def fit(self, train, optimizer=None, valid=None, callback=None, progress=None, options=None, **kw):
+    def fit(self, train: "Dataset", optimizer: Optional["Optimizer"] = None, valid: Optional["Dataset"] = None,
+            callback: Optional[Callable[[Progress], Any]] = None, progress: Optional[bool] = None,
+            options: OptionsLike = None, **kw: Any) -> "History":
         """fit(self, optimizer, train, ...); a default Adam optimizer is made
         (and closed afterwards) when none is given. Returns the history."""
         if optimizer is not None:
@@ -588,7 +621,7 @@ class Session(_Dependent):
 
     _free_fn = "dsn_session_free"
 
-    def __init__(self, model, max_items):
+    def __init__(self, model: Model, max_items: int) -> None:
         max_items = int(max_items)
         p = Session_p()
         C.dsn_session_create(byref(p), model._h, max_items)
@@ -596,7 +629,9 @@ class Session(_Dependent):
         self.max_items = max_items
         self._attach(model)
 
-    def encode(self, x, groups=None, out=None, mask=None, part=None):
+    def encode(self, x: ArrayLike, groups: Optional[ArrayLike] = None, out: Optional["Encoding"] = None,
+               mask: Optional[ArrayLike] = None, part: Optional[str] = None) -> "Encoding":
+        """As Model.encode: x (n, *obs_shape), n <= max_items."""
         m = self.model
         xa, n = batch(x, m.obs_shape, m.obs_size, "encode: x")
         ma = None
@@ -625,7 +660,8 @@ class Session(_Dependent):
             raise
         return e
 
-    def decode(self, encoding, out=None):
+    def decode(self, encoding: "Encoding", out: Optional[np.ndarray] = None) -> np.ndarray:
+        """As Model.decode: float32 (n, *obs_shape)."""
         m = self.model
         n = encoding.num_items
         shape = (n,) + m.obs_shape
@@ -640,7 +676,8 @@ class Session(_Dependent):
         C.dsn_decode(self._h, fptr(out), out.size, encoding._h)
         return out
 
-    def sample(self, encoding, part, seed=0):
+    def sample(self, encoding: "Encoding", part: str, seed: int = 0) -> "Encoding":
+        """As Model.sample: draws `part` (rows, dim) from the prior, in place."""
         C.dsn_sample(self._h, encoding._h, enc(part), int(seed) & 0xFFFFFFFFFFFFFFFF)
         return encoding
 
@@ -652,7 +689,7 @@ class Encoding(_Dependent):
 
     _free_fn = "dsn_encoding_free"
 
-    def __init__(self, model, max_items):
+    def __init__(self, model: Model, max_items: int) -> None:
         max_items = int(max_items)
         p = Encoding_p()
         C.dsn_encoding_create(byref(p), model._h, max_items)
@@ -661,20 +698,22 @@ class Encoding(_Dependent):
         self._attach(model)
 
     @property
-    def num_items(self):
+    def num_items(self) -> int:
+        """Observations encoded (n)."""
         n = c_size_t()
         C.dsn_encoding_groups(self._h, None, 0, byref(n), None)
         return n.value
 
     @property
-    def num_groups(self):
+    def num_groups(self) -> int:
+        """Distinct groups among the items (rows of a group-scoped part)."""
         g = c_size_t()
         C.dsn_encoding_groups(self._h, None, 0, None, byref(g))
         return g.value
 
     @property
-    def groups(self):
-        """Group row of each item (int32 array of num_items)."""
+    def groups(self) -> np.ndarray:
+        """Group row of each item: int32 array of shape (num_items,)."""
         out = np.empty(self.num_items, dtype=np.int32)
         C.dsn_encoding_groups(self._h, iptr(out), out.size, None, None)
         return out
@@ -683,16 +722,17 @@ class Encoding(_Dependent):
         return self.num_items
 
     @property
-    def part_names(self):
+    def part_names(self) -> Tuple[str, ...]:
+        """The model's part names."""
         return self.model.part_names
 
-    def shape(self, part):
+    def shape(self, part: str) -> Tuple[int, int]:
         """(rows, dim) of a part as currently held."""
         rows, dim = c_size_t(), c_size_t()
         C.dsn_encoding_get(self._h, None, 0, byref(rows), byref(dim), enc(part), b"value")
         return rows.value, dim.value
 
-    def get(self, part, field="value", out=None):
+    def get(self, part: str, field: str = "value", out: Optional[np.ndarray] = None) -> np.ndarray:
         """Copy a part's field ("value", "mean" or "logvar") into a new (or the
         given) float32 array of shape (rows, dim)."""
         h = self._h
@@ -709,7 +749,7 @@ class Encoding(_Dependent):
         C.dsn_encoding_get(h, fptr(out), out.size, None, None, enc(part), enc(field))
         return out
 
-    def set(self, part, data, field="value"):
+    def set(self, part: str, data: ArrayLike, field: str = "value") -> None:
         """Overwrite a part's field with data of shape (rows, dim) (or rows*dim
         flat); rows must match what the encoding holds."""
         rows, dim = self.shape(part)
@@ -725,11 +765,11 @@ class Encoding(_Dependent):
         self.set(part, data)
 
     @property
-    def parts(self):
-        """{name: value array} for every part."""
+    def parts(self) -> Dict[str, np.ndarray]:
+        """{name: value array of shape (rows, dim)} for every part."""
         return {p: self.get(p) for p in self.part_names}
 
-    def get_codes(self, part="codes"):
+    def get_codes(self, part: str = "codes") -> np.ndarray:
         """A codes part's int32 indices as an array of shape (num_items,
         positions per item)."""
         h = self._h
@@ -740,7 +780,7 @@ class Encoding(_Dependent):
         n = self.num_items
         return out.reshape(n, -1) if n and out.size % n == 0 else out
 
-    def set_codes(self, codes, part="codes"):
+    def set_codes(self, codes: ArrayLike, part: str = "codes") -> None:
         """Overwrite a codes part with indices in [0, K) (any shape holding
         the part's rows) and refresh its vectors from the codebook."""
         h = self._h
@@ -752,19 +792,20 @@ class Encoding(_Dependent):
                               % (part, rows.value, self.num_items, a.shape))
         C.dsn_encoding_set_codes(h, enc(part), iptr(a), a.size)
 
-    def swap(self, other, part):
-        """Exchange `part` with another encoding of the same model (in place)."""
+    def swap(self, other: "Encoding", part: str) -> None:
+        """Exchange `part` (same (rows, dim) in both) with another encoding of
+        the same model (in place)."""
         C.dsn_swap(self._h, other._h, enc(part))
 
-    def copy_item(self, dst_item, src, src_item, part):
+    def copy_item(self, dst_item: int, src: "Encoding", src_item: int, part: str) -> None:
         """Copy item src_item's row(s) of `part` from encoding src into item
         dst_item of this one (a group-scoped part copies the item's group row)."""
         if dst_item < 0 or src_item < 0:
             raise errors.InvalidArgumentError("copy_item: negative item index", errors.E_INVALID)
         C.dsn_encoding_copy_item(self._h, int(dst_item), src._h, int(src_item), enc(part))
 
-    def prepare(self, n_items, groups=None):
-        """Size for n_items (groups as in encode) and zero every part."""
+    def prepare(self, n_items: int, groups: Optional[ArrayLike] = None) -> "Encoding":
+        """Size for n_items (groups int (n_items,) as in encode) and zero every part."""
         n_items = int(n_items)
         if n_items <= 0:
             raise shape_error("prepare: n_items must be positive, got %d" % n_items)
@@ -772,8 +813,8 @@ class Encoding(_Dependent):
         C.dsn_encoding_prepare(self._h, n_items, iptr(g))
         return self
 
-    def sample(self, part, seed=0):
-        """Draw `part` from the prior, in place (through the model's session)."""
+    def sample(self, part: str, seed: int = 0) -> "Encoding":
+        """Draw `part` (rows, dim) from the prior, in place (through the model's session)."""
         return self.model.sample(self, part, seed)
 
     def __repr__(self):
@@ -790,7 +831,7 @@ class Optimizer(_Dependent):
 
     _free_fn = "dsn_optimizer_free"
 
-    def __init__(self, model, kind="adam", options=None, **kw):
+    def __init__(self, model: Model, kind: str = "adam", options: OptionsLike = None, **kw: Any) -> None:
         o = Options.of(options, **kw)
         p = Optimizer_p()
         try:
@@ -803,7 +844,7 @@ class Optimizer(_Dependent):
         self._attach(model)
 
     @classmethod
-    def load(cls, model, path):
+    def load(cls, model: Model, path: PathLike) -> "Optimizer":
         """The optimizer state saved with model.save(path, optimizer)."""
         p = Optimizer_p()
         C.dsn_optimizer_load(byref(p), model._h, enc(path))
@@ -813,12 +854,12 @@ class Optimizer(_Dependent):
         o._attach(model)
         return o
 
-    def set_lr(self, lr):
+    def set_lr(self, lr: float) -> None:
         """Change the base learning rate (> 0, finite)."""
         C.dsn_optimizer_set_lr(self._h, float(lr))
 
     @property
-    def steps(self):
+    def steps(self) -> int:
         """Updates taken so far."""
         return C.dsn_optimizer_steps(self._h)
 
@@ -832,7 +873,9 @@ class Dataset(_Handle):
 
     _free_fn = "dsn_dataset_free"
 
-    def __init__(self, x, labels=None, mask=None):
+    def __init__(self, x: ArrayLike, labels: Optional[ArrayLike] = None, mask: Optional[ArrayLike] = None) -> None:
+        """x (n, *obs_shape) with 1 to 3 dims per observation, labels int (n,)
+        (>= 0), mask (n, T) for sequences (1 valid, 0 padding)."""
         a = as_f32(x, "Dataset: x")
         if a.ndim < 2 or a.ndim > _MAX_OBS_DIMS + 1:
             raise shape_error("Dataset: x must have shape (n, d1[, d2[, d3]]) (1 to 3 dims per observation), "
@@ -860,34 +903,41 @@ class Dataset(_Handle):
         return cls.__new__(cls)._adopt(p)
 
     @classmethod
-    def from_arrays(cls, x, labels=None, mask=None):
+    def from_arrays(cls, x: ArrayLike, labels: Optional[ArrayLike] = None,
+                    mask: Optional[ArrayLike] = None) -> "Dataset":
+        """Dataset(x (n, *obs_shape), labels (n,), mask (n, T))."""
         return cls(x, labels, mask)
 
     @classmethod
-    def from_idx(cls, images, labels=None):
-        """MNIST-style IDX files (pixels scaled to [0, 1])."""
+    def from_idx(cls, images: PathLike, labels: Optional[PathLike] = None) -> "Dataset":
+        """MNIST-style IDX files: observations (n, 1, H, W), pixels scaled to [0, 1]."""
         p = Dataset_p()
         C.dsn_dataset_from_idx(byref(p), enc(images), enc(labels))
         return cls._wrap(p)
 
     @classmethod
-    def from_mnist(cls, directory, test=False):
-        """The four standard MNIST files in a folder: training or test set."""
+    def from_mnist(cls, directory: PathLike, test: bool = False) -> "Dataset":
+        """The four standard MNIST files in a folder: training (60000) or test
+        (10000) set of shape (n, 1, 28, 28), labels 0-9."""
         p = Dataset_p()
         C.dsn_dataset_from_mnist(byref(p), enc(directory), 1 if test else 0)
         return cls._wrap(p)
 
     @classmethod
-    def from_npy(cls, x_path, labels_path=None):
-        """NumPy .npy files: x [N, ...] float32/float64/uint8, labels [N]."""
+    def from_npy(cls, x_path: PathLike, labels_path: Optional[PathLike] = None) -> "Dataset":
+        """NumPy .npy files: x of shape (n, ...) float32/float64/uint8, labels (n,)."""
         p = Dataset_p()
         C.dsn_dataset_from_npy(byref(p), enc(x_path), enc(labels_path))
         return cls._wrap(p)
 
     @classmethod
-    def from_audio(cls, source, options=None, **kw):
-        """Log-mel windows of an audio folder or CSV manifest; options as in
-        dsn_dataset_from_audio (frames, hop, cache, threads, label, n_mels, ...)."""
+    def from_audio(cls, source: PathLike, options: OptionsLike = None, **kw: Any) -> "Dataset":
+        """Log-mel windows of shape (n, frames, n_mels) of an audio folder or
+        CSV manifest, with a frame mask (n, frames); options as in
+        dsn_dataset_from_audio (frames, hop, min_tail, cache, threads, label,
+        bad_clips and the front-end keys: disent.option_info("audio")). Bad
+        input (a missing label column, a single class, silent or clipped
+        clips) raises; what was padded, left out or kept is in counter()."""
         o = Options.of(options, **kw)
         p = Dataset_p()
         try:
@@ -898,14 +948,14 @@ class Dataset(_Handle):
         return cls._wrap(p)
 
     @classmethod
-    def load_audio(cls, path, label_column=None):
-        """A dataset file written by the `features` tool."""
+    def load_audio(cls, path: PathLike, label_column: Optional[str] = None) -> "Dataset":
+        """A dataset file written by the `features` tool: (n, frames, n_mels)."""
         p = Dataset_p()
         C.dsn_dataset_load_audio(byref(p), enc(path), enc(label_column))
         return cls._wrap(p)
 
     @property
-    def audio(self) -> "dict[str, str]":
+    def audio(self) -> Dict[str, str]:
         """The front end an audio dataset was made with ({} for other datasets)."""
         return _read_options(C.dsn_dataset_audio(self._h))
 
@@ -915,15 +965,16 @@ class Dataset(_Handle):
         "skipped_clips", "computed_clips", "cached_clips" (0 otherwise)."""
         return int(C.dsn_dataset_counter(self._h, enc(name)))
 
-    def split(self, valid_fraction, seed=0, stratified=False):
-        """Random (optionally label-stratified) split: (train, valid)."""
+    def split(self, valid_fraction: float, seed: int = 0, stratified: bool = False) -> Tuple["Dataset", "Dataset"]:
+        """Random (optionally label-stratified) split: (train, valid), valid
+        holding about valid_fraction of the n rows."""
         a, b = Dataset_p(), Dataset_p()
         C.dsn_dataset_split(self._h, byref(a), byref(b), float(valid_fraction), int(seed) & 0xFFFFFFFFFFFFFFFF,
                             1 if stratified else 0)
         return Dataset._wrap(a), Dataset._wrap(b)
 
-    def select_labels(self, labels):
-        """(rows whose label is in labels, the other rows)."""
+    def select_labels(self, labels: ArrayLike) -> Tuple["Dataset", "Dataset"]:
+        """(rows whose label is in labels (any int array), the other rows)."""
         lab = as_i32(np.atleast_1d(np.asarray(labels)), "select_labels: labels").ravel()
         a, b = Dataset_p(), Dataset_p()
         C.dsn_dataset_select_labels(self._h, byref(a), byref(b), iptr(lab), lab.size)
@@ -938,19 +989,22 @@ class Dataset(_Handle):
         return self._info().size
 
     @property
-    def obs_size(self):
+    def obs_size(self) -> int:
+        """Floats per observation."""
         return self._info().obs_size
 
     @property
-    def obs_shape(self):
+    def obs_shape(self) -> Tuple[int, ...]:
+        """Shape of one observation."""
         info = self._info()
         return tuple(info.obs_shape[i] for i in range(min(info.obs_ndim, _MAX_DIMS)))
 
     @property
-    def num_groups(self):
+    def num_groups(self) -> int:
+        """Distinct labels (0 without labels)."""
         return self._info().num_groups
 
-    def label(self, i):
+    def label(self, i: int) -> Optional[int]:
         """Label of item i (None if the dataset has none)."""
         lab = ctypes.c_int32()
         C.dsn_dataset_get(self._h, None, 0, byref(lab), self._index(i))
@@ -965,8 +1019,8 @@ class Dataset(_Handle):
             raise IndexError("dataset index %d out of range (%d items)" % (i, n))
         return i
 
-    def get(self, i, out=None):
-        """(observation i as a float32 array of obs_shape, label or None)."""
+    def get(self, i: int, out: Optional[np.ndarray] = None) -> Tuple[np.ndarray, Optional[int]]:
+        """(observation i as a float32 array of shape obs_shape, label or None)."""
         i = self._index(i)
         if out is None:
             out = np.empty(self.obs_shape, dtype=np.float32)
@@ -988,7 +1042,7 @@ class Dataset(_Handle):
         for i in range(len(self)):
             yield self.get(i)
 
-    def arrays(self, indices=None):
+    def arrays(self, indices: Optional[Iterable[int]] = None) -> Tuple[np.ndarray, np.ndarray]:
         """(x of shape (k, *obs_shape), labels int32 (k,), -1 where none) for
         the given indices (default all)."""
         idx = range(len(self)) if indices is None else indices
@@ -1022,12 +1076,14 @@ class History(list):
     """fit()'s result: one dict per finished epoch ({"epoch", "step",
     "train_loss", ...}); .steps holds the per-step reports."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         super().__init__()
-        self.steps = []
+        self.steps: List[Dict[str, Any]] = []
 
 
-def fit(model, optimizer, train, valid=None, callback=None, progress=None, options=None, **kw):
+def fit(model: Model, optimizer: Optimizer, train: Dataset, valid: Optional[Dataset] = None,
+        callback: Optional[Callable[[Progress], Any]] = None, progress: Optional[bool] = None,
+        options: OptionsLike = None, **kw: Any) -> History:
     """Train model with optimizer on the Dataset train (dsn_fit).
 
     Options as keywords or `options` (epochs, steps_per_epoch, batch_groups,

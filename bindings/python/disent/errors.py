@@ -4,6 +4,8 @@ Each class also derives from the closest built-in exception, so callers can
 catch ``ValueError`` or ``OSError`` as usual as well as the specific class.
 """
 
+from typing import Optional
+
 # dsn_status values from include/disent.h (frozen once released).
 OK = 0
 E_INVALID = 1
@@ -119,7 +121,7 @@ ERROR_CLASSES = {
 }
 
 
-def error_for(status, message, function=None):
+def error_for(status: int, message: str, function: Optional[str] = None) -> "DisentError":
     """The exception instance for a non-OK status (DisentError for unknown codes)."""
     cls = ERROR_CLASSES.get(status, DisentError)
     return cls(message, status, function)

@@ -1,9 +1,13 @@
-"""Evaluation: linear classifiers on latent features, metrics, pitch."""
+"""Evaluation: linear classifiers on latent features, metrics, pitch.
+
+Shapes: features x (n, dim) float32, labels (n,) int; pitch tracks (frames,)."""
+from __future__ import annotations
 
 import collections
 import ctypes
 import enum
 from ctypes import byref, c_double, c_int, c_size_t
+from typing import Any, Dict, Union
 
 import numpy as np
 
@@ -43,7 +47,7 @@ class Classifier(_Handle):
 
     _free_fn = "dsn_classifier_free"
 
-    def __init__(self, kind="logreg", options=None, **kw):
+    def __init__(self, kind: str = "logreg", options: Any = None, **kw: Any) -> None:
         o = Options.of(options, **kw)
         p = Classifier_p()
         try:
@@ -55,7 +59,7 @@ class Classifier(_Handle):
         self.kind = kind
         self.dim = None
 
-    def fit(self, x, labels):
+    def fit(self, x: Any, labels: Any) -> "Classifier":
         """Fit on x (n, dim) with int labels (n,); returns self."""
         a = _features(x, "fit: x")
         y = _labels(labels, a.shape[0], "fit: labels")
@@ -63,14 +67,14 @@ class Classifier(_Handle):
         self.dim = a.shape[1]
         return self
 
-    def predict(self, x):
+    def predict(self, x: Any) -> np.ndarray:
         """Predicted labels (int32, shape (n,)) for x (n, dim)."""
         a = _features(x, "predict: x")
         out = np.empty(a.shape[0], dtype=np.int32)
         C.dsn_classifier_predict(self._h, iptr(out), fptr(a), a.shape[0], a.shape[1])
         return out
 
-    def scores(self, x):
+    def scores(self, x: Any) -> np.ndarray:
         """Decision scores (n, classes), columns in the order of .classes."""
         a = _features(x, "scores: x")
         k = C.dsn_classifier_classes(self._h, None, 0)
@@ -79,15 +83,15 @@ class Classifier(_Handle):
         return out
 
     @property
-    def classes(self):
-        """The class values of the fit, ascending (empty before a fit)."""
+    def classes(self) -> np.ndarray:
+        """The class values of the fit, ascending: int32 (classes,) (empty before a fit)."""
         h = self._h
         k = C.dsn_classifier_classes(h, None, 0)
         out = np.empty(k, dtype=np.int32)
         C.dsn_classifier_classes(h, iptr(out), k)
         return out
 
-    def report(self):
+    def report(self) -> ClassifierReport:
         """ClassifierReport(iterations, converged, value) of the last fit."""
         it, conv, val = c_int(), c_int(), c_double()
         C.dsn_classifier_report(self._h, byref(it), byref(conv), byref(val))
@@ -102,24 +106,25 @@ def _pair(truth, pred, name):
     return t, p
 
 
-def accuracy(truth, pred):
-    """Fraction of equal labels."""
+def accuracy(truth: Any, pred: Any) -> float:
+    """Fraction of equal labels of truth (n,) and pred (n,)."""
     t, p = _pair(truth, pred, "accuracy")
     out = c_double()
     C.dsn_accuracy(byref(out), iptr(t), iptr(p), t.size)
     return out.value
 
 
-def macro_f1(truth, pred):
-    """Macro-averaged F1 over every label value in truth or pred."""
+def macro_f1(truth: Any, pred: Any) -> float:
+    """Macro-averaged F1 over every label value in truth (n,) or pred (n,)."""
     t, p = _pair(truth, pred, "macro_f1")
     out = c_double()
     C.dsn_macro_f1(byref(out), iptr(t), iptr(p), t.size)
     return out.value
 
 
-def confusion_matrix(truth, pred, n_classes=None):
-    """counts[a, b] = items with truth a predicted as b, labels in
+def confusion_matrix(truth: Any, pred: Any, n_classes: Any = None) -> np.ndarray:
+    """counts[a, b] = items with truth a predicted as b: uint64 of shape
+    (n_classes, n_classes) from truth (n,) and pred (n,), labels in
     [0, n_classes) (default: 1 + the largest label)."""
     t, p = _pair(truth, pred, "confusion_matrix")
     if n_classes is None:
@@ -133,9 +138,11 @@ def confusion_matrix(truth, pred, n_classes=None):
     return out
 
 
-def raw_pitch_accuracy(est_hz, ref, unit=PitchUnit.HZ, cents=50.0):
-    """PitchAccuracy(accuracy, chroma, n_voiced) of an F0 track (Hz) against a
-    reference in Hz or MIDI (unit "hz"/"midi" or PitchUnit)."""
+def raw_pitch_accuracy(est_hz: Any, ref: Any, unit: Union[PitchUnit, str] = PitchUnit.HZ,
+                       cents: float = 50.0) -> PitchAccuracy:
+    """PitchAccuracy(accuracy, chroma, n_voiced) of an F0 track est_hz
+    (frames,) in Hz against a reference ref (frames,) in Hz or MIDI (unit
+    "hz"/"midi" or PitchUnit; 0 = unvoiced)."""
     if isinstance(unit, str):
         unit = PitchUnit[unit.upper()]
     e = as_f32(np.ravel(est_hz), "raw_pitch_accuracy: est_hz")
@@ -147,9 +154,9 @@ def raw_pitch_accuracy(est_hz, ref, unit=PitchUnit.HZ, cents=50.0):
     return PitchAccuracy(acc.value, chroma.value, nv.value)
 
 
-def pitch_track(x, sample_rate, options=None, **kw):
-    """YIN F0 track (Hz, 0 = unvoiced) of mono samples; options window, hop,
-    fmin, fmax, threshold, max_aperiodicity, silence."""
+def pitch_track(x: Any, sample_rate: int, options: Any = None, **kw: Any) -> np.ndarray:
+    """YIN F0 track: float32 (frames,) in Hz (0 = unvoiced) of mono samples x
+    (n,); options window, hop, fmin, fmax, threshold, max_aperiodicity, silence."""
     a = as_f32(np.ravel(x), "pitch_track: x")
     o = Options.of(options, **kw)
     try:
@@ -163,7 +170,7 @@ def pitch_track(x, sample_rate, options=None, **kw):
             o.close()
 
 
-def eval_swaps(model, manifest, label, options=None, **kw):
+def eval_swaps(model: Any, manifest: Any, label: str, options: Any = None, **kw: Any) -> Dict[str, Any]:
     """What a listener hears from a sequence model's swaps (dsn_eval_swaps):
     a dict with the swap macro-F1 (f1_direct, f1_pre, f1_global, f1_local),
     log-mel errors (mse_rec, mse_source_global), timbre transfer

@@ -9,8 +9,10 @@ explicitness, with disentanglement_lib's estimators.
     disent.metrics.factor_metrics(z, f)    # {"mig": ..., "dci_disentanglement": ..., ...}
     disent.metrics.mig(z, f, continuous="all")
 """
+from __future__ import annotations
 
 import ctypes
+from typing import Any, Dict, Iterable, Tuple, Union
 
 import numpy as np
 
@@ -31,7 +33,7 @@ def _expand(metrics):
     return out
 
 
-def factor_metrics(latents, factors, metrics="all", **options):
+def factor_metrics(latents: Any, factors: Any, metrics: Union[str, Iterable[str]] = "all", **options: Any) -> Dict[str, float]:
     """{name: score} for the named metrics ("all", "dci" or names from NAMES,
     a list or a comma-separated string). latents (n, dim) and factors
     (n, n_factors) (a 1-D factor array is one factor). Options as in the C
@@ -60,27 +62,27 @@ def factor_metrics(latents, factors, metrics="all", **options):
     return dict(zip(names, list(out)))
 
 
-def mig(latents, factors, **options):
-    """Mutual information gap."""
+def mig(latents: Any, factors: Any, **options: Any) -> float:
+    """Mutual information gap of latents (n, dim) against factors (n, n_factors)."""
     return factor_metrics(latents, factors, "mig", **options)["mig"]
 
 
-def dci(latents, factors, **options):
-    """(disentanglement, completeness, informativeness)."""
+def dci(latents: Any, factors: Any, **options: Any) -> Tuple[float, float, float]:
+    """(disentanglement, completeness, informativeness) of latents (n, dim) against factors (n, n_factors)."""
     r = factor_metrics(latents, factors, "dci", **options)
     return r["dci_disentanglement"], r["dci_completeness"], r["dci_informativeness"]
 
 
-def sap(latents, factors, **options):
-    """Separated attribute predictability."""
+def sap(latents: Any, factors: Any, **options: Any) -> float:
+    """Separated attribute predictability of latents (n, dim) against factors (n, n_factors)."""
     return factor_metrics(latents, factors, "sap", **options)["sap"]
 
 
-def modularity(latents, factors, **options):
-    """Modularity (Ridgeway & Mozer)."""
+def modularity(latents: Any, factors: Any, **options: Any) -> float:
+    """Modularity (Ridgeway & Mozer) of latents (n, dim) against factors (n, n_factors)."""
     return factor_metrics(latents, factors, "modularity", **options)["modularity"]
 
 
-def explicitness(latents, factors, **options):
-    """Explicitness: macro ROC-AUC of a logistic regression on all latents."""
+def explicitness(latents: Any, factors: Any, **options: Any) -> float:
+    """Explicitness: macro ROC-AUC of a logistic regression on all latents (n, dim), per factor of (n, n_factors)."""
     return factor_metrics(latents, factors, "explicitness", **options)["explicitness"]

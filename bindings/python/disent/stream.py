@@ -1,7 +1,13 @@
 """Timbre banks and real-time streams (include/disent.h: dsn_model_bank_*,
 dsn_stream_*; docs/plugin.md). Python is not real-time itself: Stream is for
-prototyping and offline rendering through exactly the path a plugin runs."""
+prototyping and offline rendering through exactly the path a plugin runs.
+
+Shapes: a static latent (timbre) v is float32 (dim,); audio blocks are mono
+float32 (n,)."""
+from __future__ import annotations
+
 import ctypes
+from typing import Any, Dict, List, Optional, Union
 
 import numpy as np
 
@@ -18,7 +24,7 @@ def _static_dim(model):
     raise errors.UnsupportedError("the %s model has no static latent" % model.family, errors.E_UNSUPPORTED)
 
 
-def bank_add(model, name, v, audio=None):
+def bank_add(model: Model, name: str, v: Any, audio: Any = None) -> None:
     """Store the static latent v [dim] as timbre `name` (replacing one of that
     name), with the audio settings (dict or Options; None keeps the stored)."""
     v = np.ascontiguousarray(as_f32(v, "v").reshape(-1))
@@ -30,18 +36,18 @@ def bank_add(model, name, v, audio=None):
             o.close()
 
 
-def bank_remove(model, name):
+def bank_remove(model: Model, name: str) -> None:
     """Delete timbre `name` (InvalidArgumentError if absent)."""
     C.dsn_model_bank_remove(model._h, enc(name))
 
 
-def bank_names(model):
+def bank_names(model: Model) -> List[str]:
     """The timbre names, in bank order."""
     return [dec(C.dsn_model_bank_name(model._h, i)) for i in range(C.dsn_model_bank_count(model._h))]
 
 
-def bank_get(model, timbre):
-    """The static latent of a timbre (name or index) as float32 [dim]."""
+def bank_get(model: Model, timbre: Union[str, int]) -> np.ndarray:
+    """The static latent of a timbre (name or index) as float32 of shape (dim,)."""
     if isinstance(timbre, str):
         i = ctypes.c_size_t()
         C.dsn_model_bank_find(model._h, ctypes.byref(i), enc(timbre))
@@ -51,7 +57,7 @@ def bank_get(model, timbre):
     return out
 
 
-def bank_audio(model):
+def bank_audio(model: Model) -> Dict[str, str]:
     """The bank's audio settings as a dict ({} if none)."""
     return _read_options(C.dsn_model_bank_audio(model._h))
 
@@ -65,7 +71,8 @@ class Stream(_Dependent):
 
     _free_fn = "dsn_stream_free"
 
-    def __init__(self, model, sample_rate, max_block=1024, target=None, options=None, **kw):
+    def __init__(self, model: Model, sample_rate: int, max_block: int = 1024, target: Any = None,
+                 options: Any = None, **kw: Any) -> None:
         o = Options.of(options, **kw)
         t = None if target is None else np.ascontiguousarray(as_f32(target, "target").reshape(-1))
         p = Stream_p()
@@ -79,25 +86,27 @@ class Stream(_Dependent):
         self._attach(model)
 
     @property
-    def latency(self):
+    def latency(self) -> int:
         """Samples the output lags behind the input (constant)."""
         return C.dsn_stream_latency(self._h)
 
     @property
-    def max_block(self):
+    def max_block(self) -> int:
+        """The largest block process() takes."""
         return C.dsn_stream_max_block(self._h)
 
-    def process(self, x, out=None):
-        """Process one block (1-D float32, at most max_block samples)."""
+    def process(self, x: Any, out: Optional[np.ndarray] = None) -> np.ndarray:
+        """Process one block x of shape (n,), n <= max_block: returns the
+        output block of shape (n,) (written into out if given; out may be x)."""
         x = np.ascontiguousarray(as_f32(x, "x").reshape(-1))
         if out is None:
             out = np.empty_like(x)
         C.dsn_stream_process(self._h, fptr(out), fptr(x), x.size)
         return out
 
-    def render(self, x):
-        """A whole signal in max_block pieces, the latency removed (the tail is
-        padded with zeros): the same length as x."""
+    def render(self, x: Any) -> np.ndarray:
+        """A whole signal x (n,) in max_block pieces, the latency removed (the
+        tail is padded with zeros): float32 of shape (n,)."""
         x = np.ascontiguousarray(as_f32(x, "x").reshape(-1))
         L, b = self.latency, self.max_block
         padded = np.concatenate([x, np.zeros(L, np.float32)])
@@ -106,19 +115,24 @@ class Stream(_Dependent):
             self.process(padded[i:i + b], y[i:i + b])
         return y[L:]
 
-    def reset(self):
+    def reset(self) -> None:
+        """Back to the state after creation (keeps target and mix)."""
         C.dsn_stream_reset(self._h)
 
-    def set_target(self, v):
+    def set_target(self, v: Any) -> None:
+        """Swap in the static latent v of shape (dim,) from the next frame on."""
         v = np.ascontiguousarray(as_f32(v, "v").reshape(-1))
         C.dsn_stream_set_target(self._h, fptr(v), v.size)
 
-    def set_timbre(self, a, b=None, t=0.0):
+    def set_timbre(self, a: int, b: Optional[int] = None, t: float = 0.0) -> None:
         """Target (1 - t) bank[a] + t bank[b] (bank indices)."""
         C.dsn_stream_set_timbre(self._h, int(a), int(a if b is None else b), float(t))
 
-    def set_mix(self, wet):
+    def set_mix(self, wet: float) -> None:
+        """Output = (1 - wet) dry (delayed) + wet swap, wet in [0, 1]."""
         C.dsn_stream_set_mix(self._h, float(wet))
 
-    def counter(self, name):
+    def counter(self, name: str) -> int:
+        """A named counter: frames, model_errors, bad_samples, bad_frames,
+        xruns, feature_rate, n_fft, hop (0 for unknown names)."""
         return int(C.dsn_stream_counter(self._h, enc(name)))

@@ -49,6 +49,7 @@ arch=$(uname -m)
 l2=$("$PY" -m zipfile -l "$T/w2/$w2"); l1=$("$PY" -m zipfile -l "$T/w1/$w1")
 grep -q "disent/libdisent.so.0" <<<"$l2" || fail "$w2 holds no libdisent.so.0"
 ! grep -q "libdisent" <<<"$l1" || fail "$w1 holds a library"
+grep -q "disent/py.typed" <<<"$l1" || fail "$w1 holds no py.typed (PEP 561)"
 "$PY" -m venv --system-site-packages "$T/venv2"
 "$T/venv2/bin/python" "${PIP[@]}" "$T/w2/$w2"
 got=$(cd "$T" && env -u DISENT_LIBRARY -u DISENT_PREFIX "$T/venv2/bin/python" -c 'import disent._lib as l; print(l.LIBRARY_PATH)')
