@@ -3,7 +3,10 @@
  * conv), bench_w4.c (TS-DSAE full stage), bench_wlat.c (swap latency).
  *
  * Every training benchmark takes [steps] [threads]: at least 20 timed steps
- * (default 20) after 3 warm-up steps, and the BLAS thread count (default: 1).
+ * (default 20) after 3 warm-up steps, and the thread count (default: 1): the
+ * library's pool (dsn_set_threads; OpenBLAS single-threaded on partitioned
+ * work), or with DSN_BENCH_BLAS_THREADS=1 in the environment OpenBLAS's own
+ * threads with a one-thread pool (the comparison of docs/performance.md).
  * It prints a human-readable line and a machine-readable one for
  * bench/run.py:
  *   RESULT <name> <median ms> <min ms> <max ms> <GFLOP per step> <allocations in the timed loop>
@@ -66,17 +69,24 @@ static inline double bw_median(double *t, int n)
 }
 
 typedef struct bw_args {
-    int steps, threads;
+    int steps, threads, blas_threads;
 } bw_args;
 
 static inline bw_args bw_parse(int argc, char **argv)
 {
-    bw_args a = {20, 1};
+    bw_args a = {20, 1, 0};
     if (argc > 1) a.steps = atoi(argv[1]);
     if (argc > 2) a.threads = atoi(argv[2]);
     if (a.steps < 20) a.steps = 20;
     if (a.threads < 1) a.threads = 1;
-    dsi_blas_set_threads(a.threads);
+    const char *e = getenv("DSN_BENCH_BLAS_THREADS");
+    a.blas_threads = e && atoi(e) > 0;
+    if (a.blas_threads) {
+        BW_CHECK(dsn_set_threads(1));
+        dsi_blas_set_threads(a.threads);
+    } else {
+        BW_CHECK(dsn_set_threads(a.threads));
+    }
     return a;
 }
 
@@ -137,7 +147,8 @@ static inline void bw_train(const char *name, const char *what, bw_args a, dsn_m
     double cpu_med = bw_median(cpu, a.steps);
     uint64_t allocs = dsn_allocation_count() - a0;
     double med = bw_median(ms, a.steps);
-    printf("%s %s: %d steps, %d BLAS thread(s), %s\n", name, what, a.steps, a.threads, dsi_blas_name());
+    printf("%s %s: %d steps, %d thread(s) (%s), %s\n", name, what, a.steps, a.threads,
+           a.blas_threads ? "OpenBLAS's own" : "library pool", dsi_blas_name());
     printf("  median %.2f ms  min %.2f ms  max %.2f ms per step; %.3f GFLOP/step, %.1f GFLOP/s at the median; "
            "loss %.4g; allocations in the timed loop: %llu; CPU time (all threads) median %.2f ms\n",
            med, ms[0], ms[a.steps - 1], gflop, gflop / (med * 1e-3), (double)loss, (unsigned long long)allocs, cpu_med);

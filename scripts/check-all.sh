@@ -34,8 +34,9 @@ step "README.md: every command run as written (scripts/check-readme.py; marked b
 step "MPI: data-parallel fit = one process (mpirun -np 1, 2, 3), bad input never hangs, mpirun disent train"
 make -j"$JOBS" BUILD="$OUT/gcc" CFLAGS=-Werror MPI=1 test-mpi
 
-step "ABI: no change to the baseline abi/libdisent.abi (additions allowed)"
-scripts/check-abi.sh "$OUT/gcc/libdisent.so.$(scripts/version.sh)"
+step "ABI: no change to the baselines abi/libdisent.abi and abi/libdisent_mpi.abi (the MPI build; additions allowed)"
+scripts/check-abi.sh --mpi "$OUT/gcc/libdisent.so.$(scripts/version.sh)"
+tests/abi/run.sh "$OUT/gcc/libdisent.so.$(scripts/version.sh)"
 
 step "LV2 plugin: no allocation or mutex lock in run() over a 60-s render (tests/lv2/rt_host.c)"
 make -j"$JOBS" BUILD="$OUT/gcc" CFLAGS=-Werror test-lv2

@@ -5,6 +5,7 @@
 #include "support/testutil.h"
 #include "tensor/blas.h"
 #include "tensor/simd.h"
+#include "disent.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -266,6 +267,118 @@ START_TEST(gemm_small_position_independent)
 }
 END_TEST
 
+
+/* Every kernel the pool splits: the same bits for 1, 2 and 3 threads (the
+ * partition never changes an element's arithmetic), and the OpenBLAS gemm
+ * split by rows or columns within rounding of the one-call result. */
+enum { PK_ROWS = 700, PK_COLS = 72, PK_N = PK_ROWS * PK_COLS };
+typedef struct pk_out {
+    float act[8][PK_N];
+    float colsum[PK_COLS];
+    double sumsq;
+    float adam_w[PK_N], adam_m[PK_N], adam_v[PK_N];
+    float gs[PK_ROWS * 64], gt[64 * 64], gb[300 * 260], gbt[260 * 300];
+} pk_out;
+
+static void pk_run(pk_out *o, const float *x, const float *y)
+{
+    dsi_simd_tanh(x, o->act[0], PK_N);
+    dsi_simd_sigm(x, o->act[1], PK_N);
+    dsi_simd_relu(x, o->act[2], PK_N);
+    dsi_simd_relu_grad(x, y, o->act[3], PK_N);
+    dsi_simd_tanh_grad(x, y, o->act[4], PK_N);
+    dsi_simd_sigm_grad(x, y, o->act[5], PK_N);
+    memcpy(o->act[6], y, sizeof(float) * PK_N);
+    dsi_simd_relu_grad_acc(x, y, o->act[6], PK_N);
+    memcpy(o->act[7], y, sizeof(float) * PK_N);
+    dsi_simd_tanh_grad_acc(x, y, o->act[7], PK_N);
+    for (int j = 0; j < PK_COLS; j++) o->colsum[j] = (float)j;
+    dsi_simd_colsum_add(x, PK_ROWS, PK_COLS, o->colsum);
+    o->sumsq = dsi_simd_sumsq(x, PK_N);
+    for (int i = 0; i < PK_N; i++) o->adam_w[i] = x[i], o->adam_m[i] = 0.1f * y[i], o->adam_v[i] = y[i] * y[i];
+    dsi_simd_adam(o->adam_w, y, o->adam_m, o->adam_v, PK_N, 0.9f, 0.9f, 0.1f, 0.999f, 0.001f, 1e-4f, 1.0f, 1e-3f,
+                  1.2f, 1e-8f);
+    if (!dsi_gemm_small(PK_ROWS, 64, 40, x, 40, y, 64, 0.0f, o->gs, 64, y + 100, DSI_GS_TANH))
+        memset(o->gs, 0, sizeof o->gs);
+    if (!dsi_gemm_small_tn(64, 64, 600, x, 64, y, 64, 0.0f, o->gt, 64)) memset(o->gt, 0, sizeof o->gt);
+    dsi_gemm(0, 0, 300, 260, 130, 1.0f, x, 130, y, 260, 0.0f, o->gb, 260);  /* rows split */
+    dsi_gemm(1, 1, 260, 300, 110, 1.0f, x, 260, y, 110, 0.0f, o->gbt, 300); /* columns split, both transposed */
+}
+
+START_TEST(pooled_kernels_same_for_any_thread_count)
+{
+    static pk_out o1, o2;
+    float *x = malloc(sizeof(float) * PK_N), *y = malloc(sizeof(float) * PK_N);
+    dsi_rng r;
+    dsi_rng_seed(&r, 21);
+    for (int i = 0; i < PK_N; i++) x[i] = 3.0f * (2.0f * dsi_rng_uniform(&r) - 1.0f), y[i] = dsi_rng_uniform(&r);
+    ck_assert_int_eq(dsn_set_threads(1), DSN_OK);
+    pk_run(&o1, x, y);
+    for (int nt = 2; nt <= 3; nt++) {
+        ck_assert_int_eq(dsn_set_threads(nt), DSN_OK);
+        memset(&o2, 0, sizeof o2);
+        pk_run(&o2, x, y);
+        for (int k = 0; k < 8; k++) ck_assert_msg(!memcmp(o1.act[k], o2.act[k], sizeof o1.act[k]), "act %d, %d threads", k, nt);
+        ck_assert(!memcmp(o1.colsum, o2.colsum, sizeof o1.colsum));
+        ck_assert(o1.sumsq == o2.sumsq);
+        ck_assert(!memcmp(o1.adam_w, o2.adam_w, sizeof o1.adam_w));
+        ck_assert(!memcmp(o1.adam_m, o2.adam_m, sizeof o1.adam_m));
+        ck_assert(!memcmp(o1.adam_v, o2.adam_v, sizeof o1.adam_v));
+        ck_assert(!memcmp(o1.gs, o2.gs, sizeof o1.gs));
+        ck_assert(!memcmp(o1.gt, o2.gt, sizeof o1.gt));
+        double worst = 0;
+        for (size_t i = 0; i < sizeof o1.gb / sizeof *o1.gb; i++) {
+            double d = fabs((double)o1.gb[i] - o2.gb[i]) / (1.0 + fabs((double)o1.gb[i]));
+            if (d > worst) worst = d;
+        }
+        for (size_t i = 0; i < sizeof o1.gbt / sizeof *o1.gbt; i++) {
+            double d = fabs((double)o1.gbt[i] - o2.gbt[i]) / (1.0 + fabs((double)o1.gbt[i]));
+            if (d > worst) worst = d;
+        }
+        ck_assert_msg(worst < 1e-5, "split gemm differs by %g", worst);
+        /* the same thread count twice: the same bits */
+        static pk_out o3;
+        pk_run(&o3, x, y);
+        ck_assert(!memcmp(&o2, &o3, sizeof o2));
+    }
+    /* sumsq in double against a plain loop */
+    double ref = 0;
+    for (int i = 0; i < PK_N; i++) ref += (double)x[i] * x[i];
+    ck_assert(fabs(o1.sumsq - ref) <= 1e-12 * ref);
+    ck_assert_int_eq(dsn_set_threads(1), DSN_OK);
+    free(x), free(y);
+}
+END_TEST
+
+/* The AVX-512 and AVX2 paths give the same bits for every kernel the header
+ * says is bit-identical across levels (pk_run's set: activations and their
+ * gradients, column sums, Adam, the small gemms); the sum of squares within
+ * rounding (its lanes are added in a width-specific order). */
+START_TEST(avx2_and_avx512_same_bits)
+{
+    if (dsi_simd_force(2) < 2) {
+        dsi_simd_force(-1);
+        TU_SKIP("no AVX-512 on this CPU: nothing to compare the AVX2 path with");
+    }
+    static pk_out o1, o2;
+    float *x = malloc(sizeof(float) * PK_N), *y = malloc(sizeof(float) * PK_N);
+    dsi_rng r;
+    dsi_rng_seed(&r, 22);
+    for (int i = 0; i < PK_N; i++) x[i] = 3.0f * (2.0f * dsi_rng_uniform(&r) - 1.0f), y[i] = dsi_rng_uniform(&r);
+    pk_run(&o1, x, y);
+    ck_assert_int_eq(dsi_simd_force(1), 1);
+    pk_run(&o2, x, y);
+    dsi_simd_force(-1);
+    for (int k = 0; k < 8; k++) ck_assert_msg(!memcmp(o1.act[k], o2.act[k], sizeof o1.act[k]), "act %d", k);
+    ck_assert(!memcmp(o1.colsum, o2.colsum, sizeof o1.colsum));
+    ck_assert(fabs(o1.sumsq - o2.sumsq) <= 1e-12 * o1.sumsq);
+    ck_assert(!memcmp(o1.adam_w, o2.adam_w, sizeof o1.adam_w));
+    ck_assert(!memcmp(o1.gs, o2.gs, sizeof o1.gs));
+    ck_assert(!memcmp(o1.gt, o2.gt, sizeof o1.gt));
+    free(x), free(y);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("kernels");
@@ -278,6 +391,8 @@ int main(void)
     tcase_add_test(tc, gemm_small_matches_naive);
     tcase_add_test(tc, gemm_small_position_independent);
     tcase_add_test(tc, gemm_small_tn_matches_naive);
+    tcase_add_test(tc, pooled_kernels_same_for_any_thread_count);
+    tcase_add_test(tc, avx2_and_avx512_same_bits);
     suite_add_tcase(s, tc);
     return tu_run(s) ? 1 : 0;
 }

@@ -20,6 +20,7 @@
  * write the [B,T,4H] buffer in place (leading dimension T 4H). */
 #include "autodiff/ops.h"
 #include "tensor/blas.h"
+#include "core/pool.h"
 #include "tensor/lstm_kernel.h"
 #include "tensor/simd.h"
 
@@ -154,6 +155,107 @@ typedef struct lstm_saved {
 /* frame of sequence b processed at step s (s < len) */
 static inline int frame_at(const lstm_saved *S, int b, int s) { return S->reverse ? S->len[b] - 1 - s : s; }
 
+/* ---- the time loops, over batch rows [lo, hi): a sequence's recurrence only
+ * involves its own row, so the pool runs each part of the batch through all
+ * steps with no synchronisation (one job per layer and pass); a part's
+ * recurrent products are one single-threaded gemm of its rows per step. ---- */
+typedef struct lstm_job {
+    const lstm_saved *S;
+    const float *wh;
+    const float *gy;  /* backward: gradient at y */
+    float *y;         /* forward: the output */
+    const float *c0;  /* backward: initial cell state or NULL */
+    int h0;           /* forward: an initial state is given; backward: h0 wants a gradient */
+} lstm_job;
+
+static int lstm_tasks(const lstm_saved *S)
+{
+    /* flops of the recurrent products; a part of at least 16 rows */
+    const double work = 2.0 * S->B * (double)S->maxlen * 4.0 * S->H * S->H;
+    int nt = dsi_pool_tasks(work, 2e6);
+    if (nt > S->B / 16) nt = S->B / 16 > 1 ? S->B / 16 : 1;
+    return nt;
+}
+
+static void lstm_fwd_rows(const lstm_job *j, int lo, int hi)
+{
+    const lstm_saved *S = j->S;
+    const int T = S->T, H = S->H, G4 = 4 * H, R = hi - lo;
+    float *G = S->G + (size_t)lo * T * G4, *hs = S->hs + (size_t)lo * H, *step = S->step + (size_t)lo * G4;
+    for (int s = 0; s < S->maxlen; s++) {
+        const int have_rec = s > 0 || j->h0;
+        const float *rbuf = NULL;
+        if (have_rec) {
+            if (S->uniform) { /* add h_{t-1} wh straight into the step's frames */
+                const int tt = S->reverse ? S->len[0] - 1 - s : s;
+                dsi_gemm(0, 0, R, G4, H, 1.0f, hs, H, j->wh, G4, 1.0f, G + (size_t)tt * G4, T * G4);
+            } else {
+                dsi_gemm(0, 0, R, G4, H, 1.0f, hs, H, j->wh, G4, 0.0f, step, G4);
+                rbuf = S->step;
+            }
+        }
+        for (int bb = lo; bb < hi; bb++) {
+            if (s >= S->len[bb]) continue;
+            const int tt = frame_at(S, bb, s);
+            const size_t row = (size_t)bb * T + tt;
+            float *hb = S->hs + (size_t)bb * H, *cb = S->cs + (size_t)bb * H;
+            if (S->Hp) memcpy(S->Hp + row * H, hb, sizeof(float) * H);
+            dsi_lstm_row_forward(H, S->G + row * G4, rbuf ? rbuf + (size_t)bb * G4 : NULL, cb, cb,
+                                 S->Cs ? S->Cs + row * H : NULL, S->TC ? S->TC + row * H : NULL, hb,
+                                 j->y + row * H);
+        }
+    }
+}
+
+static void lstm_bwd_rows(const lstm_job *j, int lo, int hi)
+{
+    const lstm_saved *S = j->S;
+    const int T = S->T, H = S->H, G4 = 4 * H, R = hi - lo;
+    float *G = S->G;
+    for (int s = S->maxlen - 1; s >= 0; s--) {
+        for (int bb = lo; bb < hi; bb++) {
+            float *dzc = S->uniform ? NULL : S->step + (size_t)bb * G4;
+            if (s >= S->len[bb]) {
+                if (dzc) memset(dzc, 0, sizeof(float) * G4);
+                continue;
+            }
+            const int tt = frame_at(S, bb, s);
+            const size_t row = (size_t)bb * T + tt;
+            const float *cp;
+            if (s > 0) cp = S->Cs + ((size_t)bb * T + (S->reverse ? tt + 1 : tt - 1)) * H;
+            else cp = j->c0 ? j->c0 + (size_t)bb * H : NULL;
+            dsi_lstm_row_backward(H, G + row * G4, S->TC + row * H, cp, j->gy + row * H, S->hs + (size_t)bb * H,
+                                  S->cs + (size_t)bb * H, S->cs + (size_t)bb * H, 0, dzc);
+        }
+        if (s > 0 || j->h0) {
+            if (S->uniform) {
+                const int tt = S->reverse ? S->len[0] - 1 - s : s;
+                dsi_gemm(0, 1, R, H, G4, 1.0f, G + ((size_t)lo * T + tt) * G4, T * G4, j->wh, G4, 0.0f,
+                         S->hs + (size_t)lo * H, H);
+            } else {
+                dsi_gemm(0, 1, R, H, G4, 1.0f, S->step + (size_t)lo * G4, G4, j->wh, G4, 0.0f,
+                         S->hs + (size_t)lo * H, H);
+            }
+        }
+    }
+}
+
+static void lstm_fwd_task(void *ctx, int t, int n)
+{
+    const lstm_job *j = ctx;
+    size_t lo, hi;
+    dsi_pool_split((size_t)j->S->B, t, n, 16, &lo, &hi);
+    if (hi > lo) lstm_fwd_rows(j, (int)lo, (int)hi);
+}
+
+static void lstm_bwd_task(void *ctx, int t, int n)
+{
+    const lstm_job *j = ctx;
+    size_t lo, hi;
+    dsi_pool_split((size_t)j->S->B, t, n, 16, &lo, &hi);
+    if (hi > lo) lstm_bwd_rows(j, (int)lo, (int)hi);
+}
+
 /* BPTT: dz_t from (gy_t + dh_t, dc_t) and the saved gates; dh_{t-1} = dz_t wh^T, dc_{t-1} = dc_t f_t;
  * then dwx = X^T dZ, dx = dZ wx^T, dwh = Hprev^T dZ, db = sum dZ over all frames */
 static void lstm_backward(dsi_node *n)
@@ -170,30 +272,8 @@ static void lstm_backward(dsi_node *n)
         if (S->len[bb] < T)
             memset(G + ((size_t)bb * T + S->len[bb]) * G4, 0, sizeof(float) * (size_t)(T - S->len[bb]) * G4);
     const int need_h0 = h0 && h0->g;
-    for (int s = S->maxlen - 1; s >= 0; s--) {
-        for (int bb = 0; bb < B; bb++) {
-            float *dzc = S->uniform ? NULL : S->step + (size_t)bb * G4;
-            if (s >= S->len[bb]) {
-                if (dzc) memset(dzc, 0, sizeof(float) * G4);
-                continue;
-            }
-            const int tt = frame_at(S, bb, s);
-            const size_t row = (size_t)bb * T + tt;
-            const float *cp;
-            if (s > 0) cp = S->Cs + ((size_t)bb * T + (S->reverse ? tt + 1 : tt - 1)) * H;
-            else cp = c0 ? c0->x + (size_t)bb * H : NULL;
-            dsi_lstm_row_backward(H, G + row * G4, S->TC + row * H, cp, gy + row * H, S->hs + (size_t)bb * H,
-                                  S->cs + (size_t)bb * H, S->cs + (size_t)bb * H, 0, dzc);
-        }
-        if (s > 0 || need_h0) {
-            if (S->uniform) {
-                const int tt = S->reverse ? S->len[0] - 1 - s : s;
-                dsi_gemm(0, 1, B, H, G4, 1.0f, G + (size_t)tt * G4, T * G4, wh->x, G4, 0.0f, S->hs, H);
-            } else {
-                dsi_gemm(0, 1, B, H, G4, 1.0f, S->step, G4, wh->x, G4, 0.0f, S->hs, H);
-            }
-        }
-    }
+    lstm_job j = {S, wh->x, gy, NULL, c0 ? c0->x : NULL, need_h0};
+    dsi_pool_run(lstm_tasks(S), lstm_bwd_task, &j);
     if (S->maxlen > 0) {
         if (need_h0)
             for (size_t k = 0; k < (size_t)B * H; k++) h0->g[k] += S->hs[k];
@@ -283,29 +363,8 @@ dsi_var *dsi_lstm(dsi_tape *t, dsi_var *x, dsi_var *wx, dsi_var *wh, dsi_var *b,
             if (S->Hp) memset(S->Hp + off, 0, sizeof(float) * cnt);
         }
 
-    for (int s = 0; s < maxlen; s++) {
-        const int have_rec = s > 0 || h0;
-        const float *rbuf = NULL;
-        if (have_rec) {
-            if (uniform) { /* add h_{t-1} wh straight into the step's frames */
-                const int tt = S->reverse ? S->len[0] - 1 - s : s;
-                dsi_gemm(0, 0, B, G4, H, 1.0f, S->hs, H, wh->x, G4, 1.0f, G + (size_t)tt * G4, T * G4);
-            } else {
-                dsi_gemm(0, 0, B, G4, H, 1.0f, S->hs, H, wh->x, G4, 0.0f, S->step, G4);
-                rbuf = S->step;
-            }
-        }
-        for (int bb = 0; bb < B; bb++) {
-            if (s >= S->len[bb]) continue;
-            const int tt = frame_at(S, bb, s);
-            const size_t row = (size_t)bb * T + tt;
-            float *hb = S->hs + (size_t)bb * H, *cb = S->cs + (size_t)bb * H;
-            if (S->Hp) memcpy(S->Hp + row * H, hb, sizeof(float) * H);
-            dsi_lstm_row_forward(H, G + row * G4, rbuf ? rbuf + (size_t)bb * G4 : NULL, cb, cb,
-                                 S->Cs ? S->Cs + row * H : NULL, S->TC ? S->TC + row * H : NULL, hb,
-                                 y->x + row * H);
-        }
-    }
+    lstm_job j = {S, wh->x, NULL, y->x, NULL, h0 != NULL};
+    dsi_pool_run(lstm_tasks(S), lstm_fwd_task, &j);
     if (rec) {
         dsi_node *nd = dsi_tape_record(t, lstm_backward, y, 6, in);
         if (!nd) return NULL;

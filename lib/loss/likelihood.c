@@ -2,6 +2,7 @@
 #include "loss/likelihood.h"
 #include "autodiff/logvar.h"
 #include "tensor/simd.h"
+#include "core/pool.h"
 
 #include <math.h>
 #include <string.h>
@@ -64,14 +65,14 @@ typedef struct lik_saved {
     int D, kind;
 } lik_saved;
 
-static void lik_backward(dsi_node *n)
+/* rows [lo, hi) of the backward */
+static void lik_backward_rows(dsi_node *n, size_t lo, size_t hi)
 {
     dsi_var *x = n->in[0], *y = n->in[1], *sv = n->in[2];
     const lik_saved *s = n->saved;
     int D = s->D, kind = s->kind;
-    size_t R = x->n / (size_t)D;
     double g0 = n->out->g[0] * s->f;
-    for (size_t r = 0; r < R; r++) {
+    for (size_t r = lo; r < hi; r++) {
         double g = g0 * (s->mask ? s->mask[r] : 1.0f);
         if (g == 0.0) continue;
         /* Bernoulli without a target gradient: the vector kernel (simd.c) */
@@ -94,6 +95,70 @@ static void lik_backward(dsi_node *n)
     }
 }
 
+/* the pool: rows are independent (split by rows, bit-identical to one
+ * thread) unless a shared scale parameter gathers a gradient from all rows */
+#define LIK_GRAIN 32768.0 /* elements per task at least */
+
+static void lik_backward_task(void *ctx, int t, int nt)
+{
+    dsi_node *n = ctx;
+    const lik_saved *s = n->saved;
+    size_t lo, hi;
+    dsi_pool_split(n->in[0]->n / (size_t)s->D, t, nt, 1, &lo, &hi);
+    lik_backward_rows(n, lo, hi);
+}
+
+static void lik_backward(dsi_node *n)
+{
+    dsi_var *x = n->in[0], *sv = n->in[2];
+    const lik_saved *s = n->saved;
+    const size_t R = x->n / (size_t)s->D;
+    const int shared = sv && sv->g && sv->n != x->n;
+    const int nt = shared ? 1 : dsi_pool_tasks((double)x->n, LIK_GRAIN);
+    if (nt <= 1) lik_backward_rows(n, 0, R);
+    else dsi_pool_run(nt, lik_backward_task, n);
+}
+
+/* the forward's per-row sums, acc[r] (rows with mask 0 skipped), summed by the caller in row order */
+typedef struct lik_fwd {
+    int kind, D;
+    const dsi_var *x, *y, *sv;
+    double s_fixed;
+    const float *mask;
+    double *acc; /* acc[r - base] */
+    size_t R, base;
+} lik_fwd;
+
+static void lik_forward_rows(const lik_fwd *j, size_t lo, size_t hi)
+{
+    const int kind = j->kind, D = j->D;
+    const dsi_var *x = j->x, *y = j->y, *sv = j->sv;
+    for (size_t r = lo; r < hi; r++) {
+        double m = j->mask ? j->mask[r] : 1.0, acc = 0.0;
+        j->acc[r - j->base] = 0.0;
+        if (m == 0.0) continue;
+        if (kind == K_BERN && dsi_simd_bern_nll(x->x + r * (size_t)D, y->x + r * (size_t)D, (size_t)D, &acc)) {
+            j->acc[r - j->base] = acc;
+            continue;
+        }
+        for (int d = 0; d < D; d++) {
+            size_t i = r * (size_t)D + d;
+            double sval = j->s_fixed, dx, ds;
+            if (sv) sval = clamp_s(kind, sv->x[sv->n == x->n ? i : sv->n == (size_t)D ? (size_t)d : 0]);
+            acc += elem(kind, x->x[i], y->x[i], sval, &dx, &ds);
+        }
+        j->acc[r - j->base] = acc;
+    }
+}
+
+static void lik_forward_task(void *ctx, int t, int nt)
+{
+    const lik_fwd *j = ctx;
+    size_t lo, hi;
+    dsi_pool_split(j->R, t, nt, 1, &lo, &hi);
+    lik_forward_rows(j, lo, hi);
+}
+
 static dsi_var *lik(dsi_tape *t, int kind, dsi_var *x, dsi_var *y, dsi_var *sv, double s_fixed, const float *mask,
                     dsi_reduction red)
 {
@@ -111,21 +176,23 @@ static dsi_var *lik(dsi_tape *t, int kind, dsi_var *x, dsi_var *y, dsi_var *sv, 
     size_t R = D ? x->n / (size_t)D : 0;
     double f;
     if (dsi_reduce_factor(t, red, mask, R, D, &f, what)) return NULL;
+    /* each row's sum, then the rows in order: the same for any thread count */
     double sum = 0.0;
-    for (size_t r = 0; r < R; r++) {
-        double m = mask ? mask[r] : 1.0, acc = 0.0;
-        if (m == 0.0) continue;
-        if (kind == K_BERN && dsi_simd_bern_nll(x->x + r * (size_t)D, y->x + r * (size_t)D, (size_t)D, &acc)) {
-            sum += m * acc;
-            continue;
+    const int nt = dsi_pool_tasks((double)x->n, LIK_GRAIN);
+    if (nt > 1) {
+        double *acc = dsi_tape_scratch(t, sizeof(double) * R);
+        if (!acc) return NULL;
+        lik_fwd j = {kind, D, x, y, sv, s_fixed, mask, acc, R, 0};
+        dsi_pool_run(nt, lik_forward_task, &j);
+        for (size_t r = 0; r < R; r++)
+            if (!mask || mask[r] != 0.0f) sum += (mask ? mask[r] : 1.0) * acc[r];
+    } else {
+        for (size_t r = 0; r < R; r++) {
+            double acc = 0.0;
+            lik_fwd j = {kind, D, x, y, sv, s_fixed, mask, &acc, R, r};
+            lik_forward_rows(&j, r, r + 1);
+            if (!mask || mask[r] != 0.0f) sum += (mask ? mask[r] : 1.0) * acc;
         }
-        for (int d = 0; d < D; d++) {
-            size_t i = r * (size_t)D + d;
-            double sval = s_fixed, dx, ds;
-            if (sv) sval = clamp_s(kind, sv->x[sv->n == x->n ? i : sv->n == (size_t)D ? (size_t)d : 0]);
-            acc += elem(kind, x->x[i], y->x[i], sval, &dx, &ds);
-        }
-        sum += m * acc;
     }
     dsi_var *in[3] = {x, y, sv};
     dsi_var *out = dsi_loss_scalar(t, 3, in, f * sum, what);

@@ -61,6 +61,48 @@ static void gemm_plain(int ta, int tb, int M, int N, int K, float alpha, const f
     }
 }
 
+/* ---- partitioned over the pool: C split by rows (M >= N) or by columns, each
+ * part one single-threaded BLAS call; the part boundaries are multiples of 16
+ * and depend only on the shape and the task count. A task count of 1 is the
+ * plain call. ---- */
+#define GEMM_GRAIN 1.5e6 /* flops per task at least (~15 us of one core) */
+
+typedef struct gemm_job {
+    int ta, tb, M, N, K;
+    float alpha;
+    const float *A;
+    int lda;
+    const float *B;
+    int ldb;
+    float beta;
+    float *C;
+    int ldc;
+} gemm_job;
+
+static void gemm_blas(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda, const float *B,
+                      int ldb, float beta, float *C, int ldc)
+{
+    cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, M, N, K, alpha, A,
+                lda, B, ldb, beta, C, ldc);
+}
+
+static void gemm_task(void *ctx, int t, int n)
+{
+    const gemm_job *j = ctx;
+    size_t lo, hi;
+    if (j->M >= j->N) {
+        dsi_pool_split((size_t)j->M, t, n, 16, &lo, &hi);
+        if (hi > lo)
+            gemm_blas(j->ta, j->tb, (int)(hi - lo), j->N, j->K, j->alpha, j->ta ? j->A + lo : j->A + lo * j->lda,
+                      j->lda, j->B, j->ldb, j->beta, j->C + lo * j->ldc, j->ldc);
+    } else {
+        dsi_pool_split((size_t)j->N, t, n, 16, &lo, &hi);
+        if (hi > lo)
+            gemm_blas(j->ta, j->tb, j->M, (int)(hi - lo), j->K, j->alpha, j->A, j->lda,
+                      j->tb ? j->B + lo * j->ldb : j->B + lo, j->ldb, j->beta, j->C + lo, j->ldc);
+    }
+}
+
 void dsi_gemm(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda,
               const float *B, int ldb, float beta, float *C, int ldc)
 {
@@ -89,8 +131,13 @@ void dsi_gemm(int ta, int tb, int M, int N, int K, float alpha, const float *A, 
         gemm_plain(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
         return;
     }
-    cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, M, N, K,
-                alpha, A, lda, B, ldb, beta, C, ldc);
+    const int nt = dsi_pool_tasks(2.0 * M * N * K, GEMM_GRAIN);
+    if (nt <= 1) {
+        gemm_blas(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+        return;
+    }
+    gemm_job j = {ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc};
+    dsi_pool_run(nt, gemm_task, &j);
 }
 
 void dsi_gemv(int ta, int M, int N, float alpha, const float *A, int lda, const float *x,

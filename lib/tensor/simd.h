@@ -20,6 +20,10 @@
 
 /* 0 portable, 1 AVX2+FMA, 2 AVX-512F */
 int dsi_simd_level(void);
+/* Use at most `level` from now on (capped by the CPU; < 0: back to the
+ * detected level and DSI_SIMD). Returns the level in effect. For tests and
+ * benchmarks; not while another thread runs a kernel. */
+int dsi_simd_force(int level);
 
 /* y = tanh(x), in place allowed; |error| ~3e-7 */
 void dsi_simd_tanh(const float *x, float *y, size_t n);
@@ -70,10 +74,10 @@ int dsi_simd_bern_nll(const float *x, const float *y, size_t n, double *sum);
 int dsi_simd_bern_grad(const float *x, const float *y, float g, float *gx, size_t n);
 
 /* KL(N(mq, e^lq) || N(mp, e^lp)) over one row of D, log-variances clamped
- * to [-30, 20] (gauss.h) (AVX-512 only; return 0 = not done):
+ * to [-30, 20] (gauss.h) (AVX-512 or AVX2; return 0 = not done):
  *   sum_d expm1(a - b) - (a - b) + (mq - mp)^2 e^-b   (a = clamp lq, b = clamp lp)
- * (without the factor 1/2) in double, 8 lanes (the loss value agrees with a
- * libm loop to ~1e-15), and in float, 16 lanes, its gradient times g
+ * (without the factor 1/2) in double, 8 or 4 lanes (the loss value agrees with a
+ * libm loop to ~1e-15), and in float, 16 or 8 lanes (the same bits), its gradient times g
  * accumulated into whichever of gmq, glq, gmp, glp is not NULL (the log-
  * variance gradients only where lq / lp lie inside the clamp range):
  *   gmq += g dm e^-b; gmp -= g dm e^-b; glq += g/2 expm1(d); glp -= g/2 (expm1(d) + dm^2 e^-b).
@@ -82,27 +86,30 @@ int dsi_simd_klg_row(const float *mq, const float *lq, const float *mp, const fl
 int dsi_simd_klg_row_grad(const float *mq, const float *lq, const float *mp, const float *lp, int D, float g,
                           float *gmq, float *glq, float *gmp, float *glp);
 
-/* Small-matrix gemm without packing (AVX-512 only), for the narrow layers
+/* Small-matrix gemm without packing (AVX-512 or AVX2, the same bits), for the narrow layers
  * (N, K up to ~128) where a BLAS's packing costs as much as the multiply:
  *   C[M,N] = act(A[M,K] B[K,N] + (beta == 1 ? C : 0) + bias[N])
  * row-major, no transposes, alpha 1, beta 0 or 1, bias may be NULL, act one of
  * DSI_GS_*. Each element is summed over k in order from 0, then C, then bias
  * are added: its value depends neither on its position nor on M or N.
- * Returns 0 (nothing done) when the CPU has no AVX-512 or beta is not 0/1. */
+ * Split over the pool by rows (bit-identical for any thread count).
+ * Returns 0 (nothing done) without AVX2 (or when forced to the portable
+ * level) or when beta is not 0/1. */
 enum { DSI_GS_NONE = 0, DSI_GS_RELU = 1, DSI_GS_TANH = 2 };
 int dsi_gemm_small(int M, int N, int K, const float *A, int lda, const float *B, int ldb, float beta, float *C,
                    int ldc, const float *bias, int act);
 /* The weight-gradient shape: C[K,N] = A[M,K]^T B[M,N] (+ C if beta == 1),
  * with M long (summed in chunks of 256 rows, in order, added to C chunk by
- * chunk: the result depends on M but not on an element's position). Returns
- * 0 (nothing done) without AVX-512 or when beta is not 0/1. */
+ * chunk: the result depends on M but not on an element's position). Split
+ * over the pool by rows of C. Returns 0 (nothing done) without AVX2 or when
+ * beta is not 0/1. */
 int dsi_gemm_small_tn(int K, int N, int M, const float *A, int lda, const float *B, int ldb, float beta, float *C,
                       int ldc);
 /* Does dsi_gemm hand C[K,N] = A^T B (inner size M) to dsi_gemm_small_tn?
  * N <= 128, K <= 128, M >= 256 (measured with bench_gemm_small: 1.1-1.4x). */
 static inline int dsi_gemm_small_tn_fits(int K, int N, int M)
 {
-    return N <= 128 && K <= 128 && M >= 256 && dsi_simd_level() == 2;
+    return N <= 128 && K <= 128 && M >= 256 && dsi_simd_level() >= 1;
 }
 /* Does dsi_gemm hand this shape (op(A) not transposed, alpha 1) to
  * dsi_gemm_small? Where it measured faster than OpenBLAS (bench_gemm_small):
@@ -111,7 +118,7 @@ static inline int dsi_gemm_small_tn_fits(int K, int N, int M)
 #define DSI_GS_TMAX 8192
 static inline int dsi_gemm_small_fits(int M, int N, int K, int tb)
 {
-    return N <= 80 && K <= 512 && M >= 192 && (!tb || (long)N * K <= DSI_GS_TMAX) && dsi_simd_level() == 2;
+    return N <= 80 && K <= 512 && M >= 192 && (!tb || (long)N * K <= DSI_GS_TMAX) && dsi_simd_level() >= 1;
 }
 
 #endif

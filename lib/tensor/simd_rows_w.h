@@ -16,15 +16,16 @@ static VT double VN(sumsq)(const float *x, size_t n)
     return s;
 }
 
-/* b[j] += sum_r g[r, j]: blocks of 4 vectors of columns kept in registers over all rows */
-static VT void VN(colsum)(const float *g, size_t rows, size_t n, float *b)
+/* b[j] += sum_r g[r, j], j < n, rows ld floats apart: blocks of 4 vectors of
+ * columns kept in registers over all rows */
+static VT void VN(colsum)(const float *g, size_t rows, size_t n, size_t ld, float *b)
 {
     size_t j = 0;
     for (; j + 4 * DSI_VW <= n; j += 4 * DSI_VW) {
         vecf a0 = vload(b + j), a1 = vload(b + j + DSI_VW), a2 = vload(b + j + 2 * DSI_VW),
              a3 = vload(b + j + 3 * DSI_VW);
         for (size_t r = 0; r < rows; r++) {
-            const float *row = g + r * n + j;
+            const float *row = g + r * ld + j;
             a0 = vadd(a0, vload(row));
             a1 = vadd(a1, vload(row + DSI_VW));
             a2 = vadd(a2, vload(row + 2 * DSI_VW));
@@ -38,7 +39,7 @@ static VT void VN(colsum)(const float *g, size_t rows, size_t n, float *b)
     for (; j < n; j += DSI_VW) {
         const vmask mk = vtail(n - j);
         vecf a = vloadm(mk, b + j);
-        for (size_t r = 0; r < rows; r++) a = vadd(a, vloadm(mk, g + r * n + j));
+        for (size_t r = 0; r < rows; r++) a = vadd(a, vloadm(mk, g + r * ld + j));
         vstorem(b + j, mk, a);
     }
 }
