@@ -1121,7 +1121,9 @@ def fit(model: Model, optimizer: Optimizer, train: Dataset, valid: Optional[Data
 
     Options as keywords or `options` (epochs, steps_per_epoch, batch_groups,
     group_size, batch_size, patience, keep_best, checkpoint, checkpoint_every,
-    log_every, seed). callback(Progress) is called every log_every steps and
+    log_every, seed, log, log_append). log="run.jsonl" writes the training log
+    (every step and epoch; a CSV twin run.csv), which disent.read_log reads and
+    disent.plot draws. callback(Progress) is called every log_every steps and
     after each epoch; return True to stop training. An exception raised in the
     callback stops training and is re-raised here. progress: True shows a
     tqdm bar, False none, None one when tqdm is installed and stderr is a
