@@ -119,6 +119,8 @@ TOOL_CFLAGS = $(shell pkg-config --cflags fluidsynth 2>/dev/null)
 CLI_SRC   := $(shell scripts/list-sources.sh disent)
 CLI_OBJ   := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
 CLI_BIN   := $(BUILD)/tools/disent
+# disent(1), generated from the program's --help texts (one source)
+MAN_PAGE  := $(BUILD)/disent.1
 FUZZ_SRC  := $(shell scripts/list-sources.sh fuzz)
 FUZZ_BIN  := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz/%)
 FUZZ_BUILD ?= build-fuzz
@@ -135,12 +137,25 @@ PC_FILE   := $(BUILD)/disent.pc
 CMAKE_FILES := $(BUILD)/cmake/disentConfig.cmake $(BUILD)/cmake/disentConfigVersion.cmake
 
 .SECONDARY:
+.PHONY: docs man check-readme
+# the reference manual of the public headers (Doxygen; any warning fails)
+docs:
+	@mkdir -p $(BUILD)/docs
+	DSN_VERSION=$(VERSION) DOXY_OUT=$(BUILD)/docs doxygen docs/Doxyfile
+	@echo "docs: $(BUILD)/docs/html/index.html (0 warnings)"
+man: $(MAN_PAGE)
+$(MAN_PAGE): $(CLI_BIN) scripts/make-man.sh
+	scripts/make-man.sh $(CLI_BIN) $@
+# run every command of README.md as written (scripts/check-readme.py)
+check-readme: lib tools
+	/usr/bin/python3 scripts/check-readme.py --build $(BUILD)
+
 .PHONY: FORCE test-mpi test-bins fuzz fuzz-bins fuzz-seeds tsan all lib tools examples test check demo demo-mlvae bench install uninstall clean setup check-header check-exports examples
 all: lib tools examples
 examples: $(EX_BIN) $(EXX_BIN)
 # every Check suite built, none run (used to check that a merged tree compiles)
 test-bins: $(TEST_BIN) $(MPI_TEST_BIN)
-tools: $(TOOL_BIN) $(CLI_BIN)
+tools: $(TOOL_BIN) $(CLI_BIN) $(MAN_PAGE)
 lib: $(SO_FILE) $(BUILD)/libdisent.so $(A_FILE) $(PC_FILE) $(CMAKE_FILES)
 
 setup:
@@ -349,10 +364,11 @@ check: setup
 # The programs (disent, features) link libdisent.a and need no library path; a
 # host linking libdisent.so from a PREFIX outside the loader's path uses an
 # rpath (pkg-config --variable=rpath disent) or ldconfig: docs/install.md.
-install: lib $(CLI_BIN) $(BUILD)/tools/features
+install: lib $(CLI_BIN) $(BUILD)/tools/features $(MAN_PAGE)
 	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCDIR) $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(PREFIX)/bin \
-	    $(DESTDIR)$(LIBDIR)/cmake/disent
+	    $(DESTDIR)$(LIBDIR)/cmake/disent $(DESTDIR)$(PREFIX)/share/man/man1
 	install -m 755 $(CLI_BIN) $(BUILD)/tools/features $(DESTDIR)$(PREFIX)/bin/
+	install -m 644 $(MAN_PAGE) $(DESTDIR)$(PREFIX)/share/man/man1/
 	install -m 644 include/disent.h $(DESTDIR)$(INCDIR)/
 	$(if $(filter 1,$(MPI)),install -m 644 include/disent_mpi.h $(DESTDIR)$(INCDIR)/)
 	install -m 755 $(SO_FILE) $(DESTDIR)$(LIBDIR)/
@@ -364,7 +380,7 @@ install: lib $(CLI_BIN) $(BUILD)/tools/features
 
 uninstall:
 	rm -f $(DESTDIR)$(INCDIR)/disent.h $(DESTDIR)$(INCDIR)/disent_mpi.h $(DESTDIR)$(LIBDIR)/libdisent.* $(DESTDIR)$(LIBDIR)/pkgconfig/disent.pc $(DESTDIR)$(PREFIX)/bin/disent \
-	    $(DESTDIR)$(PREFIX)/bin/features
+	    $(DESTDIR)$(PREFIX)/bin/features $(DESTDIR)$(PREFIX)/share/man/man1/disent.1
 	rm -rf $(DESTDIR)$(LIBDIR)/cmake/disent
 
 clean:

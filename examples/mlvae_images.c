@@ -7,8 +7,7 @@
  *               [--beta 1] [--lr 1e-3] [--seed 1] [--classes 0-6]
  *               [--save MODEL] [--load MODEL] [--png OUT.png] [--eval-train N] [--quick]
  *               [--judge-train 60000] [--judge-features 1024] [--baseline vae]
- *               [--model-opts "key=value, ..."]   (default: "group_penalty=10, style_beta=3,
- *                                                 warmup_style_beta=10, warmup_epochs=3")
+ *               [--model-opts "key=value, ..."]   (default: none, the model's own image defaults)
  *
  * DATA_DIR is an MNIST folder (the four IDX files) or a folder with
  * train_x.npy, train_labels.npy, test_x.npy, test_labels.npy (float32 images
@@ -45,7 +44,9 @@
 #define _POSIX_C_SOURCE 200809L /* clock_gettime */
 #include <disent.h>
 
-#include "example_grid.h"
+#include "example_args.h"
+
+#include "../tools/common/label_grid.h"
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -53,47 +54,9 @@
 #include <string.h>
 #include <time.h>
 
-/* descriptions by value (zeroed on failure) */
-static dsn_model_info ex_info(const dsn_model *m)
-{
-    dsn_model_info i = DSN_MODEL_INFO_INIT;
-    if (!m || dsn_model_describe(m, &i) != DSN_OK) i.family = NULL;
-    return i;
-}
-
-static dsn_part_info ex_part(const dsn_model *m, int p)
-{
-    dsn_part_info i = DSN_PART_INFO_INIT;
-    if (!m || dsn_model_part(m, &i, p) != DSN_OK) i.name = NULL;
-    return i;
-}
-
-static dsn_dataset_info ex_ds(const dsn_dataset *ds)
-{
-    dsn_dataset_info i = DSN_DATASET_INFO_INIT;
-    if (ds && dsn_dataset_describe(ds, &i) != DSN_OK) i.size = 0;
-    return i;
-}
-
-#define CHECK(call)                                                                                 \
-    do {                                                                                            \
-        dsn_status st_ = (call);                                                                    \
-        if (st_ != DSN_OK) {                                                                        \
-            fprintf(stderr, "%s failed: %s: %s\n", #call, dsn_status_string(st_), dsn_last_error()); \
-            exit(1);                                                                                \
-        }                                                                                           \
-    } while (0)
-
 enum { CHUNK = 256, MAXC = 64 };
 static size_t PIX = 784; /* the dataset's observation size */
 static int SIDE = 28;    /* square images: the grid's tile size (0: no grid) */
-
-static double now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
 
 static double t_start;
 
@@ -102,7 +65,7 @@ static int progress(void *user, int epoch, int64_t step, int epoch_end, int n, c
 {
     (void)user;
     if (!epoch_end) return 0;
-    printf("epoch %3d  step %6lld  %6.1f s:", epoch, (long long)step, now() - t_start);
+    printf("epoch %3d  step %6lld  %6.1f s:", epoch, (long long)step, ex_now() - t_start);
     for (int i = 0; i < n; i++) printf(" %s %.2f", names[i], values[i]);
     printf("\n");
     fflush(stdout);
@@ -324,24 +287,24 @@ static void swap_grid(dsn_session *s, dsn_encoding *e, dsn_encoding *f, const im
             }
     for (size_t i = 0; found < K && i < test->n; i++) /* fewer than K classes: fill with other images */
         memcpy(src + found++ * PIX, test->x + (i * 7919) % test->n * PIX, sizeof(float) * PIX);
-    ex_grid g;
-    ex_grid_init(&g, K, K, T, title, "style source", "content source");
+    lgrid g;
+    lgrid_init(&g, K, K, T, T, title, "style source", "content source");
     for (int c = 0; c < K; c++) {
-        ex_grid_tile(&g, -1, c, src + c * PIX); /* first row: style sources */
-        ex_grid_tile(&g, c, -1, src + c * PIX); /* first column: content sources */
+        lgrid_tile(&g, -1, c, src + c * PIX); /* first row: style sources */
+        lgrid_tile(&g, c, -1, src + c * PIX); /* first column: content sources */
     }
     CHECK(dsn_encode(s, f, src, K, NULL));
     for (int r = 0; r < K; r++) {
         CHECK(dsn_encode(s, e, src, K, NULL));
         for (int col = 0; col < K; col++) CHECK(dsn_encoding_copy_item(e, (size_t)col, f, (size_t)r, "content"));
         CHECK(dsn_decode(s, out, K * PIX, e));
-        for (int col = 0; col < K; col++) ex_grid_tile(&g, r, col, out + col * PIX);
+        for (int col = 0; col < K; col++) lgrid_tile(&g, r, col, out + col * PIX);
     }
-    if (ex_grid_write(&g, png) == 0)
+    if (lgrid_write(&g, png) == 0)
         printf("swap grid written to %s (rows: content source; columns: style source)\n", png);
     else
         fprintf(stderr, "could not write %s\n", png);
-    ex_grid_free(&g);
+    lgrid_free(&g);
     free(src);
     free(out);
 }
@@ -403,37 +366,35 @@ static args parse(int argc, char **argv)
     a.seed = 1;
     a.eval_train = 20000;
     a.judge_train = 60000;
-    /* the settings measured in docs/mlvae.md; --model-opts "" gives the model's own defaults */
-    a.extra = "group_penalty=10, style_beta=3, warmup_style_beta=10, warmup_epochs=3";
+    /* none: the model's own defaults (for images those measured in docs/mlvae.md) */
+    a.extra = "";
     if (argc < 2 || argv[1][0] == '-') usage(argv[0]);
     a.dir = argv[1];
     for (int i = 2; i < argc; i++) {
-        const char *k = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!strcmp(k, "--quick")) { a.quick = 1; continue; }
-        if (!v) usage(argv[0]);
-        i++;
-        if (!strcmp(k, "--epochs")) a.epochs = atoi(v);
-        else if (!strcmp(k, "--steps")) a.steps = atoi(v);
-        else if (!strcmp(k, "--groups")) a.groups = atoi(v);
-        else if (!strcmp(k, "--group-size")) a.group_size = atoi(v);
-        else if (!strcmp(k, "--encoder")) a.encoder = v;
-        else if (!strcmp(k, "--hidden")) a.hidden = v;
-        else if (!strcmp(k, "--activation")) a.activation = v;
-        else if (!strcmp(k, "--style-dim")) a.style_dim = atoi(v);
-        else if (!strcmp(k, "--content-dim")) a.content_dim = atoi(v);
-        else if (!strcmp(k, "--beta")) a.beta = atof(v);
-        else if (!strcmp(k, "--lr")) a.lr = atof(v);
-        else if (!strcmp(k, "--seed")) a.seed = strtoull(v, NULL, 10);
-        else if (!strcmp(k, "--classes") || !strcmp(k, "--digits")) a.n_classes = parse_classes(v, a.classes);
-        else if (!strcmp(k, "--save")) a.save = v;
-        else if (!strcmp(k, "--load")) a.load = v;
-        else if (!strcmp(k, "--png")) a.png = v;
-        else if (!strcmp(k, "--model-opts")) a.extra = v;
-        else if (!strcmp(k, "--baseline")) a.baseline = v;
-        else if (!strcmp(k, "--eval-train")) a.eval_train = (size_t)atol(v);
-        else if (!strcmp(k, "--judge-train")) a.judge_train = (size_t)atol(v);
-        else if (!strcmp(k, "--judge-features")) RF = atoi(v) >= 16 ? atoi(v) : 1024;
-        else if (!strcmp(k, "--judge")) JUDGE_CONV = strcmp(v, "dense") != 0;
+        const char *flag = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(flag, "--quick")) a.quick = 1;
+        else if (EX_FLAG("--epochs")) a.epochs = atoi(val);
+        else if (EX_FLAG("--steps")) a.steps = atoi(val);
+        else if (EX_FLAG("--groups")) a.groups = atoi(val);
+        else if (EX_FLAG("--group-size")) a.group_size = atoi(val);
+        else if (EX_FLAG("--encoder")) a.encoder = val;
+        else if (EX_FLAG("--hidden")) a.hidden = val;
+        else if (EX_FLAG("--activation")) a.activation = val;
+        else if (EX_FLAG("--style-dim")) a.style_dim = atoi(val);
+        else if (EX_FLAG("--content-dim")) a.content_dim = atoi(val);
+        else if (EX_FLAG("--beta")) a.beta = atof(val);
+        else if (EX_FLAG("--lr")) a.lr = atof(val);
+        else if (EX_FLAG("--seed")) a.seed = strtoull(val, NULL, 10);
+        else if (EX_FLAG("--classes") || EX_FLAG("--digits")) a.n_classes = parse_classes(val, a.classes);
+        else if (EX_FLAG("--save")) a.save = val;
+        else if (EX_FLAG("--load")) a.load = val;
+        else if (EX_FLAG("--png")) a.png = val;
+        else if (EX_FLAG("--model-opts")) a.extra = val;
+        else if (EX_FLAG("--baseline")) a.baseline = val;
+        else if (EX_FLAG("--eval-train")) a.eval_train = (size_t)atol(val);
+        else if (EX_FLAG("--judge-train")) a.judge_train = (size_t)atol(val);
+        else if (EX_FLAG("--judge-features")) RF = atoi(val) >= 16 ? atoi(val) : 1024;
+        else if (EX_FLAG("--judge")) JUDGE_CONV = strcmp(val, "dense") != 0;
         else usage(argv[0]);
     }
     if (a.baseline && strcmp(a.baseline, "vae")) usage(argv[0]);
@@ -652,9 +613,9 @@ int main(int argc, char **argv)
                model_desc, ex_info(m).num_params, conv ? "conv encoder" : "MLP encoder", a.style_dim, a.content_dim,
                a.extra && a.extra[0] ? ", " : "", a.extra ? a.extra : "", a.epochs, a.steps, bg, a.group_size);
         fflush(stdout);
-        t_start = now();
+        t_start = ex_now();
         CHECK(dsn_fit(m, opt, a.baseline ? train_flat : train, NULL, fo, progress, NULL));
-        train_s = now() - t_start;
+        train_s = ex_now() - t_start;
         printf("RESULT train_seconds %.1f\n", train_s);
         if (a.save) {
             CHECK(dsn_model_save(m, opt, a.save));
@@ -670,7 +631,7 @@ int main(int argc, char **argv)
         return 1;
     }
 
-    double t_eval = now();
+    double t_eval = ex_now();
     rnd_state = a.seed * 7919 + 1;
     images tr = load_all(train, a.quick ? 5000 : a.eval_train), te = load_all(test, a.quick ? 2000 : 0);
     dsn_session *s;
@@ -899,7 +860,7 @@ int main(int argc, char **argv)
             free(fac);
         }
     }
-    printf("RESULT eval_seconds %.1f\n", now() - t_eval);
+    printf("RESULT eval_seconds %.1f\n", ex_now() - t_eval);
 
     char title[512];
     int tl = snprintf(title, sizeof title, "%s  CONTENT PROBE %.2f  STYLE PROBE %.2f (CHANCE %.2f)\nRECON %.2f  SWAP %.2f",

@@ -1,9 +1,12 @@
 /* vqvae_mnist.c - VQ-VAE on MNIST: reconstruction, codebook health with and
  * without dead-code restarts, and a gated PixelCNN prior over the 7x7 codes.
  *
- *   vqvae_mnist DATA_DIR [OUT_PREFIX] [AE_STEPS] [PRIOR_STEPS] [HIDDEN]
+ *   vqvae_mnist DATA_DIR [OUT_PREFIX] [AE_STEPS] [PRIOR_STEPS] [HIDDEN] [defaults]
  *
- * Trains two autoencoders that differ only in restart_dead (0 / 1) for
+ * Trains two autoencoders that differ only in restart_dead (0 / 1; the
+ * restarts model names only the shape, hidden, data_var and the prior's size,
+ * so everything else is the model's defaults: EMA codebook, restarts; with
+ * the argument `defaults` only that one) for
  * AE_STEPS (default 600) batches of 32 (Adam 3e-4), reports the test reconstruction MSE
  * (per pixel, pixels in [0, 1]) on the first 2000 test images, the perplexity and used fraction of the K =
  * 512 codebook on those images, and the dead codes of the training tracker;
@@ -14,42 +17,13 @@
  * OUT_PREFIX_samples.png (64 prior samples, temperature 1). Public API only. */
 #include <disent.h>
 
+#include "example_args.h"
+
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-/* descriptions by value (zeroed on failure) */
-static dsn_model_info ex_info(const dsn_model *m)
-{
-    dsn_model_info i = DSN_MODEL_INFO_INIT;
-    if (!m || dsn_model_describe(m, &i) != DSN_OK) i.family = NULL;
-    return i;
-}
-
-static dsn_dataset_info ex_ds(const dsn_dataset *ds)
-{
-    dsn_dataset_info i = DSN_DATASET_INFO_INIT;
-    if (ds && dsn_dataset_describe(ds, &i) != DSN_OK) i.size = 0;
-    return i;
-}
-
-#define CHECK(call)                                                                        \
-    do {                                                                                   \
-        dsn_status st_ = (call);                                                           \
-        if (st_ != DSN_OK) {                                                               \
-            fprintf(stderr, "%s failed: %s: %s\n", #call, dsn_status_string(st_), dsn_last_error()); \
-            exit(1);                                                                       \
-        }                                                                                  \
-    } while (0)
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + 1e-9 * ts.tv_nsec;
-}
 
 static int progress(void *user, int epoch, int64_t step, int epoch_end, int n, const char *const *names,
                     const float *values)
@@ -76,9 +50,9 @@ static void fit(dsn_model *m, const dsn_dataset *train, int epochs, int steps, c
     snprintf(text, sizeof text, "epochs=%d, batch_size=32, steps_per_epoch=%d, log_every=%d", epochs, steps,
              steps / 5 > 0 ? steps / 5 : 1);
     CHECK(dsn_options_parse(fo, text));
-    double t0 = now();
+    double t0 = ex_now();
     CHECK(dsn_fit(m, opt, train, NULL, fo, progress, (void *)tag));
-    printf("  [%s] %d steps in %.1f s\n", tag, steps, now() - t0);
+    printf("  [%s] %d steps in %.1f s\n", tag, steps, ex_now() - t0);
     dsn_optimizer_free(opt);
     dsn_options_free(oo);
     dsn_options_free(fo);
@@ -134,12 +108,13 @@ static void put_digit(unsigned char *pix, int W, int gx, int gy, const float *im
 int main(int argc, char **argv)
 {
     if (argc < 2) {
-        fprintf(stderr, "usage: %s DATA_DIR [OUT_PREFIX] [AE_STEPS] [PRIOR_STEPS] [HIDDEN]\n", argv[0]);
+        fprintf(stderr, "usage: %s DATA_DIR [OUT_PREFIX] [AE_STEPS] [PRIOR_STEPS] [HIDDEN] [defaults]\n", argv[0]);
         return 2;
     }
     const char *dir = argv[1], *prefix = argc > 2 ? argv[2] : "vqvae";
     int ae_steps = argc > 3 ? atoi(argv[3]) : 600, prior_steps = argc > 4 ? atoi(argv[4]) : 600;
     int hidden = argc > 5 ? atoi(argv[5]) : 64;
+    const int only_defaults = argc > 6 && !strcmp(argv[6], "defaults");
     dsn_dataset *train, *test;
     CHECK(dsn_dataset_from_mnist(&train, dir, 0));
     dsn_dataset *test_all, *rest;
@@ -162,22 +137,24 @@ int main(int argc, char **argv)
     double cnt = (double)((ntr + 9) / 10) * 784, var = s2 / cnt - (s1 / cnt) * (s1 / cnt);
     printf("MNIST: %zu train images, %zu test images for evaluation; pixel variance %.4f\n", ntr, nt, var);
 
-    dsn_model *models[2];
+    dsn_model *models[2] = {NULL, NULL};
     double mse[2], perp[2], used[2], dead[2], restarts[2];
     float recon[16 * 784];
-    for (int r = 0; r < 2; r++) {
+    for (int r = only_defaults; r < 2; r++) {
         char text[512];
+        /* r = 1: the model's own codebook defaults (ema, decay 0.99, restart_dead=1, dead_after=100,
+         * restart_every=100, K 512, D 64, beta 0.25); r = 0 the same without restarts */
         snprintf(text, sizeof text,
-                 "channels=1, height=28, width=28, hidden=%d, res_blocks=2, res_channels=32, code_dim=64,"
-                 "num_codes=512, beta=0.25, codebook_update=ema, decay=0.99, data_var=%.6f, restart_dead=%d, dead_after=100, restart_every=100,"
+                 "channels=1, height=28, width=28, hidden=%d, data_var=%.6f,%s "
                  "prior_channels=32, prior_layers=8, prior_kernel=3, prior_hidden=128, seed=1",
-                 hidden, var, r);
+                 hidden, var, r ? "" : " restart_dead=0,");
         dsn_options *o;
         CHECK(dsn_options_create(&o));
         CHECK(dsn_options_parse(o, text));
         CHECK(dsn_model_create(&models[r], "vq-vae", o));
         dsn_options_free(o);
-        printf("autoencoder, restart_dead=%d (%zu parameters)\n", r, ex_info(models[r]).num_params);
+        printf("autoencoder, %s (%zu parameters)\n", r ? "the defaults (restart_dead=1)" : "restart_dead=0",
+               ex_info(models[r]).num_params);
         fit(models[r], train, 1, ae_steps, "3e-4", r ? "ae+restarts" : "ae");
         mse[r] = test_mse(models[r], test, r ? recon : NULL, x);
         perp[r] = stat(models[r], test, "codebook.perplexity");
@@ -187,9 +164,9 @@ int main(int argc, char **argv)
     }
     printf("\n| restarts | test MSE | test perplexity | used (test) | dead (train tracker) | restarts done |\n");
     printf("|---|---|---|---|---|---|\n");
-    for (int r = 0; r < 2; r++)
-        printf("| %s | %.5f | %.1f | %.0f / 512 (%.1f %%) | %.0f | %.0f |\n", r ? "on" : "off", mse[r], perp[r],
-               used[r], 100 * used[r] / 512, dead[r], restarts[r]);
+    for (int r = only_defaults; r < 2; r++)
+        printf("| %s | %.5f | %.1f | %.0f / 512 (%.1f %%) | %.0f | %.0f |\n", r ? "on (defaults)" : "off", mse[r],
+               perp[r], used[r], 100 * used[r] / 512, dead[r], restarts[r]);
 
     /* the prior of the restarts model */
     dsn_model *m = models[1];
@@ -217,9 +194,9 @@ int main(int argc, char **argv)
     CHECK(dsn_session_create(&s, m, G * G));
     CHECK(dsn_encoding_create(&e, m, G * G));
     CHECK(dsn_encoding_prepare(e, G * G, NULL));
-    double t0 = now();
+    double t0 = ex_now();
     CHECK(dsn_sample(s, e, "codes", 2024));
-    double ts = now() - t0;
+    double ts = ex_now() - t0;
     float *y = malloc(sizeof(float) * G * G * 784);
     CHECK(dsn_decode(s, y, (size_t)G * G * 784, e));
     pix = calloc((size_t)G * 28 * G * 28, 1);

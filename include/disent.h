@@ -7,6 +7,7 @@
  *
  * Quick tour
  * ----------
+ *
  *     #include <disent.h>
  *     if (dsn_version_number() / 10000 != DSN_VERSION_MAJOR) { ... mismatch ... }
  *     dsn_status st = some_dsn_call(...);
@@ -64,13 +65,15 @@
 #include <stdint.h>
 
 /* ---- version: the single source of truth for both build systems ---------- */
-#define DSN_VERSION_MAJOR 0
-#define DSN_VERSION_MINOR 1
-#define DSN_VERSION_PATCH 0
+#define DSN_VERSION_MAJOR 0 /* major version: changes break the ABI */
+#define DSN_VERSION_MINOR 1 /* minor version: additions */
+#define DSN_VERSION_PATCH 0 /* patch version: fixes */
+/* the version as one number, major * 10000 + minor * 100 + patch */
 #define DSN_VERSION_NUMBER \
     (DSN_VERSION_MAJOR * 10000 + DSN_VERSION_MINOR * 100 + DSN_VERSION_PATCH)
 #define DSN__STR2(x) #x
 #define DSN__STR(x) DSN__STR2(x)
+/* the version as text, "major.minor.patch" */
 #define DSN_VERSION_STRING \
     DSN__STR(DSN_VERSION_MAJOR) "." DSN__STR(DSN_VERSION_MINOR) "." DSN__STR(DSN_VERSION_PATCH)
 
@@ -83,6 +86,8 @@
 #define DSN_API
 #endif
 
+/* marks a function whose dsn_status must not be ignored (a warning with GCC
+ * and Clang) */
 #if defined(__GNUC__)
 #define DSN_NODISCARD __attribute__((warn_unused_result))
 #else
@@ -137,9 +142,9 @@ DSN_API void dsn_clear_error(void);
  * return memory aligned to at least 16 bytes, or NULL; free(ctx, p) must accept
  * NULL. The library aligns its own large buffers on top of these. */
 typedef struct dsn_allocator {
-    void *(*alloc)(void *ctx, size_t size);
-    void (*free)(void *ctx, void *ptr);
-    void *ctx;
+    void *(*alloc)(void *ctx, size_t size); /* size bytes, 16-byte aligned, or NULL */
+    void (*free)(void *ctx, void *ptr);     /* ptr from alloc, or NULL */
+    void *ctx;                              /* passed to both */
 } dsn_allocator;
 
 /* Install an allocator for all later allocations, or restore malloc/free with
@@ -232,6 +237,7 @@ DSN_API DSN_NODISCARD dsn_status dsn_options_load(dsn_options *opts, const char 
 DSN_API const char *dsn_options_get(const dsn_options *opts, const char *key);
 /* Number of keys, and the key at index i (0 <= i < count), or NULL. */
 DSN_API size_t dsn_options_count(const dsn_options *opts);
+/* The key at index i (0 <= i < dsn_options_count), or NULL. */
 DSN_API const char *dsn_options_key(const dsn_options *opts, size_t i);
 
 /* ---- option keys: what each reader accepts ------------------------------------
@@ -250,6 +256,7 @@ typedef struct dsn_option_info {
     const char *doc;           /* one line of documentation */
     const char *requires;      /* NULL, or "key=value": the key is read only under that option */
 } dsn_option_info;
+/* an initialiser of dsn_option_info for this header's version (struct_size set) */
 #define DSN_OPTION_INFO_INIT {sizeof(dsn_option_info), NULL, NULL, NULL, 0, 0, NULL, NULL, NULL}
 /* The number of keys of `what` into *count. DSN_E_INVALID for an unknown
  * `what`. The first call for a `what` builds its table (it creates a model
@@ -297,7 +304,7 @@ typedef enum dsn_part_kind {
  * the library writes only the fields that fit in struct_size, so fields
  * added at the end in later versions never break an older caller. */
 typedef struct dsn_model_info {
-    size_t struct_size;
+    size_t struct_size;             /* set by the caller: sizeof the struct */
     const char *family;             /* "ml-vae", ...: static text */
     const char *stage;              /* current training stage (static text), NULL without stages */
     size_t num_params;              /* trainable floats (weights only, not training state) */
@@ -307,16 +314,18 @@ typedef struct dsn_model_info {
     size_t obs_size;                /* floats per observation: the product of obs_shape */
     int num_parts;                  /* latent parts: dsn_model_part(model, &info, 0 .. num_parts - 1) */
 } dsn_model_info;
+/* an initialiser of dsn_model_info for this header's version (struct_size set) */
 #define DSN_MODEL_INFO_INIT {sizeof(dsn_model_info), NULL, NULL, 0, 0, 0, {0, 0, 0, 0}, 0, 0}
 
 /* One latent part: filled by dsn_model_part (struct_size as for dsn_model_info). */
 typedef struct dsn_part_info {
-    size_t struct_size;
+    size_t struct_size;             /* set by the caller: sizeof the struct */
     const char *name;               /* "content", "global", "codes", ...: owned by the model */
     int dim;                        /* floats per row */
     dsn_scope scope;                /* how many rows for a batch */
-    dsn_part_kind kind;
+    dsn_part_kind kind;             /* Gaussian (mean, logvar, value) or discrete codes */
 } dsn_part_info;
+/* an initialiser of dsn_part_info for this header's version (struct_size set) */
 #define DSN_PART_INFO_INIT {sizeof(dsn_part_info), NULL, 0, DSN_SCOPE_ITEM, DSN_PART_GAUSSIAN}
 
 /* Build a model of family `name` with options (opts may be NULL for all
@@ -392,7 +401,7 @@ DSN_API int64_t dsn_optimizer_steps(const dsn_optimizer *opt);
  * first version's size, so `dsn_batch_args a = {0};` plus the fields you
  * need works) and fields left zero for their defaults. */
 typedef struct dsn_batch_args {
-    size_t struct_size;
+    size_t struct_size;     /* sizeof(dsn_batch_args), or 0 for the first version */
     const int32_t *groups;  /* [n] any int32 group id per item, or NULL: every item its own
                              * group (ML-VAE: items with the same id share content; encode
                              * accumulates the evidence of a group, also for unseen groups) */
@@ -405,6 +414,7 @@ typedef struct dsn_batch_args {
                              * skip their work (DSAE / TS-DSAE skip the local encoder for
                              * "global"). NULL: every part */
 } dsn_batch_args;
+/* an initialiser of dsn_batch_args for this header's version (struct_size set) */
 #define DSN_BATCH_ARGS_INIT {sizeof(dsn_batch_args), NULL, NULL, NULL}
 
 /* One optimizer update on a caller-given batch: x holds n observations
@@ -525,6 +535,7 @@ DSN_API DSN_NODISCARD dsn_status dsn_model_bank_remove(dsn_model *model, const c
 /* Number of timbres (0 for NULL or none), and the name of entry i (NULL if out
  * of range; owned by the model, valid until the bank changes). */
 DSN_API size_t dsn_model_bank_count(const dsn_model *model);
+/* The name of entry i, or NULL (owned by the model, valid until the bank changes). */
 DSN_API const char *dsn_model_bank_name(const dsn_model *model, size_t i);
 /* Index of the timbre `name` into *index; DSN_E_INVALID (message with the
  * bank size) if absent. No allocation. */
@@ -723,7 +734,7 @@ DSN_API void dsn_dataset_free(dsn_dataset *ds);
 /* What a dataset holds: filled by dsn_dataset_describe (struct_size as for
  * dsn_model_info). */
 typedef struct dsn_dataset_info {
-    size_t struct_size;
+    size_t struct_size;             /* set by the caller: sizeof the struct */
     size_t size;                    /* observations */
     size_t obs_size;                /* floats per observation */
     int obs_ndim;                   /* 1 to DSN_MAX_DIMS */
@@ -731,6 +742,7 @@ typedef struct dsn_dataset_info {
     size_t num_groups;              /* distinct labels (0 without labels) */
     int has_labels, has_mask;       /* 0 or 1 */
 } dsn_dataset_info;
+/* an initialiser of dsn_dataset_info for this header's version (struct_size set) */
 #define DSN_DATASET_INFO_INIT {sizeof(dsn_dataset_info), 0, 0, 0, {0, 0, 0, 0}, 0, 0, 0}
 
 /* Describe ds into *out. DSN_E_INVALID for a NULL argument or a struct_size

@@ -17,7 +17,7 @@
 
 #include "disent.h"
 
-#define DSN_HAVE_MPI 1
+#define DSN_HAVE_MPI 1 /* this library was built with MPI (dsn_fit_mpi is there) */
 
 #ifdef __cplusplus
 extern "C" {

@@ -2,7 +2,8 @@
 # The README's test command (make check) runs this after installing the
 # packages: the layer check, both build systems, gcc and clang warning-free, every Check suite,
 # the Python tests, data-parallel training over MPI (tests/mpi), the BLIS build, an install +
-# pkg-config link test, and the
+# pkg-config link test (with the disent(1) page), the reference manual (Doxygen, 0 warnings),
+# every command of README.md (scripts/check-readme.py), and the
 # suites and the Python tests again under AddressSanitizer + UndefinedBehaviorSanitizer.
 # Exits non-zero on the first failure.
 set -euo pipefail
@@ -19,6 +20,10 @@ tests/scripts/test-run-suites.sh
 
 step "public header: a doc comment on every DSN_API function, no family names, sized structs"
 /usr/bin/python3 scripts/check-api.py
+
+step "reference manual: Doxygen of the public headers, any warning fails (make docs); the README checker's test"
+make BUILD="$OUT/gcc" docs
+tests/scripts/test-check-readme.sh
 
 step "make (gcc, -Werror) + suites"
 make -j"$JOBS" BUILD="$OUT/gcc" CFLAGS=-Werror test
@@ -39,11 +44,15 @@ for lvl in $levels; do
   tail -n 2 "$log"
 done
 
+step "README.md: every command run as written (scripts/check-readme.py; marked blocks listed)"
+/usr/bin/python3 scripts/check-readme.py --build "$OUT/gcc"
+
 step "MPI: data-parallel fit = one process (mpirun -np 1, 2, 3), bad input never hangs, mpirun disent train"
 make -j"$JOBS" BUILD="$OUT/gcc" CFLAGS=-Werror MPI=1 test-mpi
 
-step "ABI: no change to the baseline abi/libdisent.abi (additions allowed)"
-scripts/check-abi.sh "$OUT/gcc/libdisent.so.$(scripts/version.sh)"
+step "ABI: no change to the baselines abi/libdisent.abi and abi/libdisent_mpi.abi (the MPI build; additions allowed)"
+scripts/check-abi.sh --mpi "$OUT/gcc/libdisent.so.$(scripts/version.sh)"
+tests/abi/run.sh "$OUT/gcc/libdisent.so.$(scripts/version.sh)"
 
 step "LV2 plugin: no allocation or mutex lock in run() over a 60-s render (tests/lv2/rt_host.c)"
 make -j"$JOBS" BUILD="$OUT/gcc" CFLAGS=-Werror test-lv2

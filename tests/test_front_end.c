@@ -243,6 +243,28 @@ START_TEST(stream_uses_the_model_front_end)
 }
 END_TEST
 
+START_TEST(eval_uses_the_model_front_end)
+{
+    const char *csv = make_set();
+    dsn_model *m = seq_model();
+    dsn_options *fe = opts("sample_rate=8000, n_fft=256, hop_length=64");
+    ck_assert_int_eq(dsn_model_set_audio(m, fe), DSN_OK);
+    dsn_options_free(fe);
+    dsn_swap_eval r;
+    memset(&r, 0, sizeof r);
+    r.struct_size = sizeof r;
+    dsn_options *eo = opts("label=inst, pitch_clips=0"); /* no feature keys: the model's */
+    ck_assert_msg(dsn_eval_swaps(&r, m, csv, eo) == DSN_OK, "%s", dsn_last_error());
+    ck_assert_uint_eq(r.n_eval, 4 * 11); /* 63 frames at hop 64 of 8 kHz: 11 windows of 6 per clip */
+    dsn_options_free(eo);
+    eo = opts("label=inst, pitch_clips=0, hop_length=128");
+    ck_assert_int_eq(dsn_eval_swaps(&r, m, csv, eo), DSN_E_OPTION);
+    ck_assert_ptr_nonnull(strstr(dsn_last_error(), "hop_length = 64"));
+    dsn_options_free(eo);
+    dsn_model_free(m);
+}
+END_TEST
+
 START_TEST(audio_option_table)
 {
     size_t n = 0;
@@ -275,6 +297,36 @@ START_TEST(audio_option_table)
     }
     ck_assert_int_eq(seen, 31);
     ck_assert_uint_ge(n, 22);
+    /* every front-end key: its default is accepted, a value past a bound refused naming it */
+    static const char *dataset_keys[] = {"frames", "hop", "min_tail", "threads", "cache", "label", "bad_clips"};
+    float *x = tone(4000, 16000, 440, 0.5);
+    int checked = 0;
+    for (size_t i = 0; i < n; i++) {
+        dsn_option_info in = DSN_OPTION_INFO_INIT;
+        ck_assert_int_eq(dsn_option_describe(&in, "audio", i), DSN_OK);
+        int ds_key = 0;
+        for (size_t k = 0; k < sizeof dataset_keys / sizeof *dataset_keys; k++) ds_key |= !strcmp(in.key, dataset_keys[k]);
+        if (ds_key) continue;
+        dsn_options *o = NULL;
+        size_t t = 0;
+        ck_assert_int_eq(dsn_options_create(&o), DSN_OK);
+        ck_assert_int_eq(dsn_options_set(o, in.key, in.default_value), DSN_OK);
+        ck_assert_msg(dsn_audio_features(NULL, 0, &t, NULL, x, 4000, 16000, o) == DSN_OK, "%s = %s: %s", in.key,
+                      in.default_value, dsn_last_error());
+        if (!strcmp(in.type, "int") || !strcmp(in.type, "float")) {
+            char v[64];
+            snprintf(v, sizeof v, !strcmp(in.type, "float") ? "%.17g" : "%.0f",
+                     !strcmp(in.type, "float") ? in.max * 1.01 + 1e-3 : in.max + 1);
+            ck_assert_int_eq(dsn_options_set(o, in.key, v), DSN_OK);
+            ck_assert_msg(dsn_audio_features(NULL, 0, &t, NULL, x, 4000, 16000, o) == DSN_E_OPTION, "%s = %s accepted",
+                          in.key, v);
+            ck_assert_ptr_nonnull(strstr(dsn_last_error(), in.key));
+            checked++;
+        }
+        dsn_options_free(o);
+    }
+    ck_assert_int_ge(checked, 10);
+    free(x);
 }
 END_TEST
 
@@ -475,6 +527,7 @@ static Suite *suite(void)
     tcase_add_test(tc, fit_takes_the_data_front_end);
     tcase_add_test(tc, features_at_another_rate);
     tcase_add_test(tc, stream_uses_the_model_front_end);
+    tcase_add_test(tc, eval_uses_the_model_front_end);
     tcase_add_test(tc, audio_option_table);
     tcase_add_test(tc, mp3_cbr_and_vbr);
     tcase_add_test(tc, multichannel_write_read);

@@ -10,8 +10,10 @@
  *    classifier far more often than as b's.
  * And the convolutional encoder/decoder with the group penalty: the whole
  * loss's gradient against central differences (the reparameterisation noise
- * replayed from the same RNG state), shapes, options and errors, and that the
- * penalty is the between-group scatter of the style means. */
+ * replayed from the same RNG state), shapes, options and errors, that the
+ * penalty is the between-group scatter of the style means and the prototype
+ * term the cross-entropy of each member's content against its group's mean,
+ * and that the image defaults train without allocation and deterministically. */
 #include "disent.h"
 #include "models/model.h"
 #include "support/testutil.h"
@@ -201,7 +203,7 @@ START_TEST(conv_group_penalty_gradient_matches_finite_differences)
 {
     /* 4x4 images keep |loss| small: float rounding in the differences is ~6e-8 |L| / h */
     dsn_model *m = make("image=4x4, channels=2:3, hidden=6, activation=tanh, style_dim=2, content_dim=3, "
-                        "likelihood=gaussian, group_penalty=0.7, style_beta=2, seed=5");
+                        "likelihood=gaussian, group_penalty=0.7, content_contrast=0.9, style_beta=2, seed=5");
     ck_assert_int_eq(m->obs_nd, 3);
     enum { N = 6 };
     float x[N * 16];
@@ -222,9 +224,12 @@ START_TEST(conv_group_penalty_gradient_matches_finite_differences)
     dsi_terms terms = {0};
     ck_assert_int_eq(m->vt->loss(m, t, &in, &loss, &terms), DSN_OK);
     ck_assert_int_eq(dsi_tape_backward(t, loss), DSN_OK);
-    int has_gs = 0;
-    for (int i = 0; i < terms.n; i++) has_gs |= !strcmp(terms.names[i], "group_style") && terms.values[i] > 0;
-    ck_assert_msg(has_gs, "no group_style term");
+    int has_gs = 0, has_cp = 0;
+    for (int i = 0; i < terms.n; i++) {
+        has_gs |= !strcmp(terms.names[i], "group_style") && terms.values[i] > 0;
+        has_cp |= !strcmp(terms.names[i], "content_proto") && terms.values[i] > 0;
+    }
+    ck_assert_msg(has_gs && has_cp, "no group_style or content_proto term");
     float *grad = malloc(m->params.n * sizeof(float));
     memcpy(grad, m->params.grad, m->params.n * sizeof(float));
     int bad = 0, checked = 0;
@@ -292,10 +297,71 @@ START_TEST(conv_group_penalty_gradient_matches_finite_differences)
     for (int i = 0; i < t2.n; i++)
         if (!strcmp(t2.names[i], "group_style")) v = t2.values[i];
     ck_assert_msg(fabs(v - B / 2) < 1e-4 * (1 + B), "group_style %g, by hand %g", v, B / 2);
+    /* the prototype term: sum_i -log softmax_g(-||c_i - p_g||^2)[G(i)] / G over the members' content means */
+    float cm[N * 3];
+    ck_assert_int_eq(dsn_encode(ses, e, x, N, NULL), DSN_OK); /* each its own group: the members' means */
+    ck_assert_int_eq(dsn_encoding_get(e, cm, N * 3, NULL, NULL, "content", "mean"), DSN_OK);
+    double proto[2][3] = {{0}}, ce = 0;
+    for (int i = 0; i < N; i++)
+        for (int d = 0; d < 3; d++) proto[g2[i]][d] += cm[i * 3 + d] / cnt[g2[i]];
+    for (int i = 0; i < N; i++) {
+        double lg[2], mx = -INFINITY, z = 0;
+        for (int g = 0; g < 2; g++) {
+            lg[g] = 0;
+            for (int d = 0; d < 3; d++) lg[g] -= pow(cm[i * 3 + d] - proto[g][d], 2);
+            mx = fmax(mx, lg[g]);
+        }
+        for (int g = 0; g < 2; g++) z += exp(lg[g] - mx);
+        ce += -(lg[g2[i]] - mx - log(z));
+    }
+    for (int i = 0; i < t2.n; i++)
+        if (!strcmp(t2.names[i], "content_proto")) v = t2.values[i];
+    ck_assert_msg(fabs(v - ce / 2) < 1e-4 * (1 + ce), "content_proto %g, by hand %g", v, ce / 2);
     dsn_encoding_free(e);
     dsn_session_free(ses);
     free(grad);
     dsn_model_free(m);
+}
+END_TEST
+
+/* Training steps of the conv model with its defaults (group penalty,
+ * prototypes, style warm-up): no allocation after the first, and the same
+ * seed gives the same losses and weights bit for bit. */
+START_TEST(conv_steps_allocation_free_and_deterministic)
+{
+    enum { N = 24, P = 64 };
+    float x[N * P];
+    int32_t lab[N];
+    dsi_rng r;
+    dsi_rng_seed(&r, 3);
+    for (int i = 0; i < N * P; i++) x[i] = (float)dsi_rng_uniform(&r);
+    for (int i = 0; i < N; i++) lab[i] = i % 3;
+    float losses[2][6];
+    dsn_model *ms[2];
+    for (int k = 0; k < 2; k++) {
+        ms[k] = make("image=8x8, channels=4:4, hidden=16, seed=11");
+        dsn_optimizer *opt;
+        ck_assert_int_eq(dsn_optimizer_create(&opt, ms[k], "adam", NULL), DSN_OK);
+        uint64_t a0 = 0;
+        for (int s = 0; s < 6; s++) {
+            if (s == 1) a0 = dsn_allocation_count();
+            ck_assert_int_eq(dsn_train_step(ms[k], opt, &losses[k][s], x, N,
+                                            &(dsn_batch_args){sizeof(dsn_batch_args), lab, NULL, NULL}),
+                             DSN_OK);
+        }
+        ck_assert_uint_eq(dsn_allocation_count(), a0);
+        const char *names[8];
+        float vals[8];
+        int nt = dsn_train_terms(ms[k], names, vals, 8), found = 0;
+        for (int i = 0; i < nt; i++) found += !strcmp(names[i], "group_style") || !strcmp(names[i], "content_proto");
+        ck_assert_int_eq(found, 2); /* on by default for images */
+        dsn_optimizer_free(opt);
+    }
+    for (int s = 0; s < 6; s++) ck_assert_msg(losses[0][s] == losses[1][s], "step %d: %g vs %g", s, losses[0][s], losses[1][s]);
+    ck_assert_int_eq(memcmp(ms[0]->params.data, ms[1]->params.data, ms[0]->params.n * sizeof(float)), 0);
+    ck_assert(losses[0][5] < losses[0][0]);
+    dsn_model_free(ms[0]);
+    dsn_model_free(ms[1]);
 }
 END_TEST
 
@@ -332,7 +398,7 @@ START_TEST(conv_options_shapes_and_errors)
     ck_assert_int_eq(tu_obs_shape(m, dims, 3), 1);
     dsn_model_free(m);
     const char *bad[] = {"encoder=conv", "image=30x30", "image=28x28, input_dim=100", "image=28x28, encoder=mlp",
-                         "image=28x28, channels=8:8:8", "group_penalty=-1", NULL};
+                         "image=28x28, channels=8:8:8", "group_penalty=-1", "content_contrast=-1", NULL};
     for (int i = 0; bad[i]; i++) {
         dsn_options *o;
         ck_assert_int_eq(dsn_options_create(&o), DSN_OK);
@@ -351,6 +417,7 @@ int main(void)
     tcase_set_timeout(tc, 300);
     tcase_add_test(tc, learns_real_digits_and_swaps_keep_content);
     tcase_add_test(tc, conv_group_penalty_gradient_matches_finite_differences);
+    tcase_add_test(tc, conv_steps_allocation_free_and_deterministic);
     tcase_add_test(tc, conv_options_shapes_and_errors);
     suite_add_tcase(su, tc);
     return tu_run(su) ? 1 : 0;

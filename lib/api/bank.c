@@ -2,6 +2,7 @@
 #include "api/bank.h"
 #include "core/alloc.h"
 #include "core/finite.h"
+#include "core/options.h"
 #include "core/error.h"
 #include "io/modelfile.h"
 #include "io/options.h"
@@ -123,15 +124,7 @@ dsn_status dsn_model_bank_add(dsn_model *m, const char *name, const float *v, si
     size_t bad = dsi_find_nonfinite(v, len);
     if (bad < len) return dsi_error(DSN_E_NUMERIC, "%s: v[%zu] is not finite", fn, bad);
     dsn_options *copy = NULL;
-    if (audio) {
-        st = dsn_options_create(&copy);
-        for (size_t i = 0; st == DSN_OK && i < audio->count; i++)
-            st = dsn_options_set(copy, audio->items[i].key, audio->items[i].value);
-        if (st != DSN_OK) {
-            dsn_options_free(copy);
-            return st;
-        }
-    }
+    if (audio && (st = dsi_options_copy(&copy, audio)) != DSN_OK) return st;
     dsi_bank *b = m->bank;
     if (!b) {
         b = dsi_calloc(1, sizeof *b);

@@ -26,14 +26,9 @@ static dsn_status wrap(dsn_dataset **out, dsi_dataset *d, dsn_status st, const c
 dsn_status dsi_dataset_copy_audio(dsn_dataset *dst, const dsn_dataset *src)
 {
     if (!src->audio || !dst) return DSN_OK;
-    dsn_options *o = dsi_options_new();
-    dsn_status st = o ? DSN_OK : dsi_error(DSN_E_NOMEM, "out of memory");
-    for (size_t i = 0; st == DSN_OK && i < src->audio->count; i++)
-        st = dsi_options_set(o, src->audio->items[i].key, src->audio->items[i].value);
-    if (st != DSN_OK) {
-        dsi_options_free(o);
-        return st;
-    }
+    dsn_options *o = NULL;
+    dsn_status st = dsi_options_copy(&o, src->audio);
+    if (st != DSN_OK) return st;
     dsn_options_free(dst->audio);
     dst->audio = o;
     return DSN_OK;

@@ -5,6 +5,7 @@
  * mel inversion) plus the audio-set loader, so a host that wants a variant
  * can follow the same steps (docs/evaluation.md). */
 #include "api/check.h"
+#include "api/front_end.h"
 #include "core/options.h"
 #include "audio/dataset.h"
 #include "audio/feat_opts.h"
@@ -224,7 +225,7 @@ static dsn_status run(ev *e, dsn_swap_eval *out, const char *manifest, const dsn
     dsi_opt_u64(&r, "seed", &seed);
     dsi_opt_int(&r, "threads", &so.threads, 0, 64);
     dsi_opt_int(&r, "min_tail", &so.min_tail, -1, 1 << 20);
-    dsi_feat_cfg_read(&r, &so.feat);
+    dsi_front_end_read(&r, e->model, &so.feat); /* the model's front end, the options on top */
     int split_given = opts && dsn_options_get(opts, "split") != NULL;
     int truth_given = opts && dsn_options_get(opts, "truth") != NULL;
     int notes_given = opts && dsn_options_get(opts, "notes") != NULL;

@@ -14,14 +14,6 @@
 #include <stdint.h>
 #include <string.h>
 
-static dsn_status copy_options(dsn_options **dst, const dsn_options *src)
-{
-    dsn_status st = dsn_options_create(dst);
-    for (size_t i = 0; st == DSN_OK && src && i < src->count; i++)
-        st = dsn_options_set(*dst, src->items[i].key, src->items[i].value);
-    return st;
-}
-
 /* max_values > 0: refuse (before allocating parameter memory) a model with
  * more parameter values than that (the loader passes what the file holds). */
 static dsn_status model_build(dsn_model **out, const char *name, const dsn_options *opts, size_t max_values)
@@ -37,7 +29,7 @@ static dsn_status model_build(dsn_model **out, const char *name, const dsn_optio
     dsi_params_init(&m->params);
     m->params.limit = max_values;
     dsi_tape_init(&m->tape);
-    dsn_status st = copy_options(&m->opts, opts);
+    dsn_status st = dsi_options_copy(&m->opts, opts);
     /* Record every key the family reads with the value it used, so the
      * saved bag holds the resolved options: a file then rebuilds the same
      * model after a later version changes a default. (Not while the option

@@ -314,19 +314,35 @@ static int *copy_indices(dsi_tape *t, const char *op, const int *idx, int m, siz
     return c;
 }
 
+/* dst[row_d(i),:] += src[row_s(i),:] for i < m, where row_d(i) = di ? di[i] : i
+ * (likewise row_s): the scatter-add of gather's backward and of scatter's
+ * forward, the gather-add of scatter's backward */
+static void add_rows(float *dst, const int *di, const float *src, const int *si, int m, size_t D)
+{
+    for (int i = 0; i < m; i++) {
+        const float *s = src + (size_t)(si ? si[i] : i) * D;
+        float *d = dst + (size_t)(di ? di[i] : i) * D;
+        for (size_t k = 0; k < D; k++) d[k] += s[k];
+    }
+}
+
+/* records y = op(a) of gather / scatter with its m checked indices ic of rows of D */
+static dsi_var *record_rows(dsi_tape *t, dsi_backward_fn back, dsi_var *y, dsi_var *a, int *ic, int m, size_t D)
+{
+    dsi_node *n = dsi_tape_record(t, back, y, 1, &a);
+    if (n) {
+        n->ip[0] = m;
+        n->ip[1] = (int)D;
+        n->saved = ic;
+    }
+    return y;
+}
+
 /* y[i,:] = x[idx[i],:];  dx[idx[i],:] += dy[i,:] */
 static void gather_backward(dsi_node *n)
 {
     dsi_var *a = n->in[0], *y = n->out;
-    if (!a->g) return;
-    const int *idx = n->saved;
-    const int m = n->ip[0];
-    const size_t D = (size_t)n->ip[1];
-    for (int i = 0; i < m; i++) {
-        const float *src = y->g + (size_t)i * D;
-        float *dst = a->g + (size_t)idx[i] * D;
-        for (size_t d = 0; d < D; d++) dst[d] += src[d];
-    }
+    if (a->g) add_rows(a->g, n->saved, y->g, NULL, n->ip[0], (size_t)n->ip[1]);
 }
 
 dsi_var *dsi_gather_rows(dsi_tape *t, dsi_var *a, const int *idx, int m)
@@ -340,28 +356,14 @@ dsi_var *dsi_gather_rows(dsi_tape *t, dsi_var *a, const int *idx, int m)
     dsi_var *y = dsi_tape_new(t, a->nd <= 1 ? 1 : 2, shape, dsi_tape_needs_grad(t, 1, &a));
     if (!y) return NULL;
     for (int i = 0; i < m; i++) memcpy(y->x + (size_t)i * D, a->x + (size_t)ic[i] * D, sizeof(float) * D);
-    dsi_node *n = dsi_tape_record(t, gather_backward, y, 1, &a);
-    if (n) {
-        n->ip[0] = m;
-        n->ip[1] = (int)D;
-        n->saved = ic;
-    }
-    return y;
+    return record_rows(t, gather_backward, y, a, ic, m, D);
 }
 
 /* y[idx[i],:] += x[i,:];  dx[i,:] += dy[idx[i],:] */
 static void scatter_backward(dsi_node *n)
 {
     dsi_var *a = n->in[0], *y = n->out;
-    if (!a->g) return;
-    const int *idx = n->saved;
-    const int m = n->ip[0];
-    const size_t D = (size_t)n->ip[1];
-    for (int i = 0; i < m; i++) {
-        const float *src = y->g + (size_t)idx[i] * D;
-        float *dst = a->g + (size_t)i * D;
-        for (size_t d = 0; d < D; d++) dst[d] += src[d];
-    }
+    if (a->g) add_rows(a->g, NULL, y->g, n->saved, n->ip[0], (size_t)n->ip[1]);
 }
 
 dsi_var *dsi_scatter_add_rows(dsi_tape *t, dsi_var *a, const int *idx, int n_out)
@@ -377,16 +379,6 @@ dsi_var *dsi_scatter_add_rows(dsi_tape *t, dsi_var *a, const int *idx, int n_out
     int shape[2] = {n_out, (int)D};
     dsi_var *y = dsi_tape_zeros(t, a->nd <= 1 ? 1 : 2, shape, dsi_tape_needs_grad(t, 1, &a));
     if (!y) return NULL;
-    for (int i = 0; i < m; i++) {
-        const float *src = a->x + (size_t)i * D;
-        float *dst = y->x + (size_t)ic[i] * D;
-        for (size_t d = 0; d < D; d++) dst[d] += src[d];
-    }
-    dsi_node *n = dsi_tape_record(t, scatter_backward, y, 1, &a);
-    if (n) {
-        n->ip[0] = m;
-        n->ip[1] = (int)D;
-        n->saved = ic;
-    }
-    return y;
+    add_rows(y->x, ic, a->x, NULL, m, D);
+    return record_rows(t, scatter_backward, y, a, ic, m, D);
 }

@@ -49,7 +49,8 @@ void *dsi_tape_scratch(dsi_tape *t, size_t bytes)
     return p;
 }
 
-dsi_var *dsi_tape_new(dsi_tape *t, int nd, const int *shape, int need_grad)
+/* a var of that shape on the tape's scratch, without data */
+static dsi_var *var_header(dsi_tape *t, int nd, const int *shape)
 {
     if (nd < 0 || nd > DSI_MAXDIM) return dsi_tape_fail(t, DSN_E_INTERNAL, "tensor rank %d out of range", nd);
     for (int i = 0; i < nd; i++)
@@ -60,6 +61,13 @@ dsi_var *dsi_tape_new(dsi_tape *t, int nd, const int *shape, int need_grad)
     v->nd = nd;
     for (int i = 0; i < nd; i++) v->shape[i] = shape[i];
     v->n = dsi_shape_count(nd, shape);
+    return v;
+}
+
+dsi_var *dsi_tape_new(dsi_tape *t, int nd, const int *shape, int need_grad)
+{
+    dsi_var *v = var_header(t, nd, shape);
+    if (!v) return NULL;
     v->x = dsi_tape_scratch(t, v->n * sizeof(float));
     if (!v->x) return NULL;
     if (need_grad && t->recording) {
@@ -85,13 +93,8 @@ dsi_var *dsi_tape_zeros(dsi_tape *t, int nd, const int *shape, int need_grad)
 dsi_var *dsi_tape_wrap(dsi_tape *t, const float *data, int nd, const int *shape)
 {
     if (!data) return dsi_tape_fail(t, DSN_E_INVALID, "input data is NULL");
-    if (nd < 0 || nd > DSI_MAXDIM) return dsi_tape_fail(t, DSN_E_INTERNAL, "tensor rank %d out of range", nd);
-    dsi_var *v = dsi_tape_scratch(t, sizeof *v);
+    dsi_var *v = var_header(t, nd, shape);
     if (!v) return NULL;
-    memset(v, 0, sizeof *v);
-    v->nd = nd;
-    for (int i = 0; i < nd; i++) v->shape[i] = shape[i];
-    v->n = dsi_shape_count(nd, shape);
     v->x = (float *)data; /* never written: vars without g are read-only by convention */
     return v;
 }

@@ -26,6 +26,19 @@ void dsi_options_free(struct dsn_options *o)
     dsi_free(o);
 }
 
+dsn_status dsi_options_copy(struct dsn_options **out, const struct dsn_options *src)
+{
+    struct dsn_options *o = dsi_options_new();
+    dsn_status st = o ? DSN_OK : dsi_error(DSN_E_NOMEM, "out of memory");
+    for (size_t i = 0; st == DSN_OK && src && i < src->count; i++) st = dsi_options_set(o, src->items[i].key, src->items[i].value);
+    if (st != DSN_OK) {
+        dsi_options_free(o);
+        o = NULL;
+    }
+    *out = o;
+    return st;
+}
+
 void dsi_options_clear(struct dsn_options *o)
 {
     for (size_t i = 0; i < o->count; i++) dsi_free(o->items[i].value);

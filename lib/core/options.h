@@ -30,6 +30,8 @@ struct dsn_options {
  * dsi_options_free (NULL is a no-op). */
 struct dsn_options *dsi_options_new(void);
 void dsi_options_free(struct dsn_options *o);
+/* *out = a new bag with src's pairs (src NULL: an empty one); NULL on failure. */
+dsn_status dsi_options_copy(struct dsn_options **out, const struct dsn_options *src);
 /* Free the entries of a bag that is not on the heap (e.g. a scratch bag on
  * the stack) and leave it empty. */
 void dsi_options_clear(struct dsn_options *o);

@@ -233,46 +233,41 @@ static int32_t *dup_i32(const int32_t *v, size_t n)
     return c;
 }
 
-dsn_status dsi_dataset_set_labels(dsi_dataset *ds, const int32_t *labels)
+/* Replace the labels or the group ids (*slot) by a checked copy of ids (NULL
+ * clears them). The groups come from the group ids when there are any, else
+ * from the labels: rebuilt when the group ids change, or when the labels do
+ * and there are no group ids. */
+static dsn_status replace_ids(dsi_dataset *ds, const int32_t *ids, const char *what, int32_t **slot, int group_ids)
 {
-    DSI_CHECK_NULL(ds, "dataset");
     dsn_status st;
     int32_t *c = NULL;
-    if (labels) {
-        if ((st = check_ids(labels, ds->n, "labels"))) return st;
-        if (!(c = dup_i32(labels, ds->n))) return DSN_E_NOMEM;
+    if (ids) {
+        if ((st = check_ids(ids, ds->n, what))) return st;
+        if (!(c = dup_i32(ids, ds->n))) return DSN_E_NOMEM;
     }
-    if (!ds->group_ids) {
+    if (group_ids || !ds->group_ids) {
         groups g;
-        if ((st = groups_build(&g, c, ds->n))) {
+        if ((st = groups_build(&g, c || !group_ids ? c : ds->labels, ds->n))) {
             dsi_free(c);
             return st;
         }
         groups_install(ds, &g);
     }
-    dsi_free(ds->labels);
-    ds->labels = c;
+    dsi_free(*slot);
+    *slot = c;
     return DSN_OK;
+}
+
+dsn_status dsi_dataset_set_labels(dsi_dataset *ds, const int32_t *labels)
+{
+    DSI_CHECK_NULL(ds, "dataset");
+    return replace_ids(ds, labels, "labels", &ds->labels, 0);
 }
 
 dsn_status dsi_dataset_set_groups(dsi_dataset *ds, const int32_t *group_ids)
 {
     DSI_CHECK_NULL(ds, "dataset");
-    dsn_status st;
-    int32_t *c = NULL;
-    if (group_ids) {
-        if ((st = check_ids(group_ids, ds->n, "group ids"))) return st;
-        if (!(c = dup_i32(group_ids, ds->n))) return DSN_E_NOMEM;
-    }
-    groups g;
-    if ((st = groups_build(&g, c ? c : ds->labels, ds->n))) {
-        dsi_free(c);
-        return st;
-    }
-    groups_install(ds, &g);
-    dsi_free(ds->group_ids);
-    ds->group_ids = c;
-    return DSN_OK;
+    return replace_ids(ds, group_ids, "group ids", &ds->group_ids, 1);
 }
 
 dsn_status dsi_dataset_set_mask(dsi_dataset *ds, const float *mask)

@@ -263,22 +263,13 @@ static double get_f64(const unsigned char *p)
     return d;
 }
 
-dsn_status dsi_npy_read_f32(const char *path, float **data, dsi_npy_header *h)
+/* element conversions of the readers below: n elements of the file's dtype at p into out */
+static dsn_status to_f32(const dsi_npy_header *hh, const unsigned char *p, void *out, const char *path)
 {
-    if (!path || !data || !h) return dsi_error(DSN_E_INVALID, "npy read: NULL argument");
-    unsigned char *buf;
-    dsi_npy_header hh;
-    dsn_status st = read_npy(path, &buf, &hh);
-    if (st) return st;
-    /* count * itemsize fits in the file, so count * 4 fits in size_t unless itemsize is 1 */
-    size_t n = (size_t)hh.count;
-    float *x = n <= SIZE_MAX / sizeof(float) ? dsi_aligned_alloc(n * sizeof(float) + (n == 0)) : NULL;
-    if (!x) {
-        dsi_free(buf);
-        return dsi_error(DSN_E_NOMEM, "cannot allocate %zu floats for '%s'", n, path);
-    }
-    const unsigned char *p = buf + hh.data_offset;
-    switch (hh.dtype) {
+    float *x = out;
+    const size_t n = (size_t)hh->count;
+    (void)path;
+    switch (hh->dtype) {
     case DSI_NPY_F4: for (size_t i = 0; i < n; i++) x[i] = dsi_get_f32(p + 4 * i); break;
     case DSI_NPY_F8: for (size_t i = 0; i < n; i++) x[i] = (float)get_f64(p + 8 * i); break;
     case DSI_NPY_U1: for (size_t i = 0; i < n; i++) x[i] = (float)p[i]; break;
@@ -286,50 +277,76 @@ dsn_status dsi_npy_read_f32(const char *path, float **data, dsi_npy_header *h)
     case DSI_NPY_I4: for (size_t i = 0; i < n; i++) x[i] = (float)(int32_t)dsi_get_u32(p + 4 * i); break;
     case DSI_NPY_I8: for (size_t i = 0; i < n; i++) x[i] = (float)(int64_t)dsi_get_u64(p + 8 * i); break;
     }
-    dsi_free(buf);
-    *data = x;
-    *h = hh;
     return DSN_OK;
 }
 
-dsn_status dsi_npy_read_i32(const char *path, int32_t **data, dsi_npy_header *h)
+static dsn_status to_i32(const dsi_npy_header *hh, const unsigned char *p, void *out, const char *path)
+{
+    int32_t *v = out;
+    const size_t n = (size_t)hh->count;
+    for (size_t i = 0; i < n; i++) {
+        switch (hh->dtype) {
+        case DSI_NPY_U1: v[i] = p[i]; break;
+        case DSI_NPY_I1: v[i] = (int8_t)p[i]; break;
+        case DSI_NPY_I4: v[i] = (int32_t)dsi_get_u32(p + 4 * i); break;
+        default: {
+            int64_t w = (int64_t)dsi_get_u64(p + 8 * i);
+            if (w < INT32_MIN || w > INT32_MAX)
+                return dsi_error(DSN_E_FORMAT, "'%s': element %zu (%lld) does not fit in 32 bits", path, i, (long long)w);
+            v[i] = (int32_t)w;
+        }
+        }
+    }
+    return DSN_OK;
+}
+
+/* Read path and convert its elements into a new array of 4-byte elements
+ * (aligned: through dsi_aligned_alloc, else dsi_malloc). */
+static dsn_status read_as(const char *path, void **data, dsi_npy_header *h, int aligned, const char *what,
+                          dsn_status (*convert)(const dsi_npy_header *, const unsigned char *, void *, const char *))
 {
     if (!path || !data || !h) return dsi_error(DSN_E_INVALID, "npy read: NULL argument");
     unsigned char *buf;
     dsi_npy_header hh;
     dsn_status st = read_npy(path, &buf, &hh);
     if (st) return st;
-    if (hh.dtype == DSI_NPY_F4 || hh.dtype == DSI_NPY_F8) {
+    if (!aligned && (hh.dtype == DSI_NPY_F4 || hh.dtype == DSI_NPY_F8)) {
         dsi_free(buf);
         return dsi_error(DSN_E_UNSUPPORTED, "'%s': expected an integer array, found floating point", path);
     }
+    /* count * itemsize fits in the file, so count * 4 fits in size_t unless itemsize is 1 */
     size_t n = (size_t)hh.count;
-    int32_t *v = n <= SIZE_MAX / sizeof(int32_t) ? dsi_malloc(n * sizeof(int32_t)) : NULL;
-    if (!v) {
+    void *x = n > SIZE_MAX / 4 ? NULL : aligned ? dsi_aligned_alloc(n * 4 + (n == 0)) : dsi_malloc(n * 4);
+    if (!x) {
         dsi_free(buf);
-        return dsi_error(DSN_E_NOMEM, "cannot allocate %zu ints for '%s'", n, path);
+        return dsi_error(DSN_E_NOMEM, "cannot allocate %zu %s for '%s'", n, what, path);
     }
-    const unsigned char *p = buf + hh.data_offset;
-    for (size_t i = 0; i < n; i++) {
-        switch (hh.dtype) {
-        case DSI_NPY_U1: v[i] = p[i]; break;
-        case DSI_NPY_I1: v[i] = (int8_t)p[i]; break;
-        case DSI_NPY_I4: v[i] = (int32_t)dsi_get_u32(p + 4 * i); break;
-        default: {
-            int64_t w = (int64_t)dsi_get_u64(p + 8 * i);
-            if (w < INT32_MIN || w > INT32_MAX) {
-                dsi_free(buf);
-                dsi_free(v);
-                return dsi_error(DSN_E_FORMAT, "'%s': element %zu (%lld) does not fit in 32 bits", path, i, (long long)w);
-            }
-            v[i] = (int32_t)w;
-        }
-        }
-    }
+    st = convert(&hh, buf + hh.data_offset, x, path);
     dsi_free(buf);
-    *data = v;
+    if (st) {
+        if (aligned) dsi_aligned_free(x);
+        else dsi_free(x);
+        return st;
+    }
+    *data = x;
     *h = hh;
     return DSN_OK;
+}
+
+dsn_status dsi_npy_read_f32(const char *path, float **data, dsi_npy_header *h)
+{
+    void *x = NULL;
+    dsn_status st = read_as(path, data ? &x : NULL, h, 1, "floats", to_f32);
+    if (st == DSN_OK) *data = x;
+    return st;
+}
+
+dsn_status dsi_npy_read_i32(const char *path, int32_t **data, dsi_npy_header *h)
+{
+    void *x = NULL;
+    dsn_status st = read_as(path, data ? &x : NULL, h, 0, "ints", to_i32);
+    if (st == DSN_OK) *data = x;
+    return st;
 }
 
 /* ---- writer ------------------------------------------------------------------ */

@@ -888,14 +888,7 @@ static int run_loss_differs(const dsn_model *m) { return full_stage(m); }
 
 const dsi_model_vt dsi_dsae_vt = {
     .name = "dsae",
-    .create = create_dsae,
-    .init_params = init_params,
-    .destroy = destroy,
-    .loss = loss,
-    .encode = encode,
-    .decode = decode,
-    .sample = sample,
-    .grouped = 0,
+    DSI_MODEL_HOOKS(create_dsae),
     .fit_defaults = DSAE_FIT_DEFAULTS,
     .lr_default = "2e-3",
     .stream_check = stream_check,
@@ -904,14 +897,7 @@ const dsi_model_vt dsi_dsae_vt = {
 
 const dsi_model_vt dsi_ts_dsae_vt = {
     .name = "ts-dsae",
-    .create = create_ts,
-    .init_params = init_params,
-    .destroy = destroy,
-    .loss = loss,
-    .encode = encode,
-    .decode = decode,
-    .sample = sample,
-    .grouped = 0,
+    DSI_MODEL_HOOKS(create_ts),
     .fit_defaults = DSAE_FIT_DEFAULTS,
     .lr_default = "2e-3",
     .stages = "constrained, full",

@@ -26,13 +26,28 @@
  * An object that moves, scales or rotates in the frame is followed by the
  * convolutions where a fully connected encoder fails (docs/mlvae.md).
  *
- * Keeping the group's factor out of style (group_penalty lambda, default 0):
+ * Keeping the group's factor out of style (group_penalty lambda):
  *   + lambda / G * B,  B = sum_G n_G ||m_G - m||^2,
  * the between-group scatter of the style means (m_G the mean of group G's
  * style means, m of the batch's). Its gradient 2 (m_G - m) moves a group's
  * styles together and leaves their spread within the group alone, so it
  * removes what style shares within a group (the class) and not the style.
- * Batches whose groups have fewer than two members skip it. */
+ * Batches whose groups have fewer than two members skip it.
+ *
+ * Keeping the class in content (content_contrast mu, the prototype term):
+ *   + mu / G * sum_i -log softmax_g(-||c_i - p_g||^2)[G(i)],
+ * c_i member i's content mean, p_g the mean of group g's: each member's
+ * content must be nearer its own group's prototype than the other groups'
+ * (prototypical networks, Snell et al. 2017, with the batch's groups as the
+ * classes). It trains the content encoder directly where the reconstruction
+ * alone leaves content unused (docs/mlvae.md). Skipped like the penalty.
+ *
+ * Defaults: the paper's MLP model (no penalty, no prototypes, style_beta =
+ * beta, no warm-up); with image (the conv encoder) the measured image
+ * defaults: hidden 256, relu, group_penalty 10, content_contrast (see
+ * IMAGE_CONTENT_CONTRAST), style_beta 3 beta, warmup_style_beta 10 beta over
+ * warmup_epochs 3. Every default is read after the architecture is known,
+ * so a model file records the values used. */
 #include "latent/gauss.h"
 #include "loss/likelihood.h"
 #include "models/model.h"
@@ -50,6 +65,11 @@
 enum { LIK_BERNOULLI = 0, LIK_GAUSSIAN = 1 };
 enum { ENC_AUTO = 0, ENC_MLP = 1, ENC_CONV = 2 };
 #define MAX_CONV 4
+/* the image (conv) defaults, measured in docs/mlvae.md; the style KL weights are multiples of beta */
+#define IMAGE_CONTENT_CONTRAST 10.0f
+#define IMAGE_STYLE_BETA 3.0f
+#define IMAGE_WARMUP_STYLE_BETA 10.0f
+#define IMAGE_WARMUP_EPOCHS 3
 
 typedef struct ml_vae {
     int input_dim, style_dim, content_dim;
@@ -58,7 +78,7 @@ typedef struct ml_vae {
     float obs_var, beta, style_beta, warmup_style_beta;
     int warmup_epochs;
     int arch, C, H, W, channels[MAX_CONV], n_conv; /* conv: image [C, H, W] */
-    float group_penalty;
+    float group_penalty, content_contrast;
     dsi_mlp enc, dec;  /* mlp: dec holds the hidden layers, the output layer is out_bern or out_mean */
     dsi_conv ec[MAX_CONV], dc[MAX_CONV]; /* 4x4 stride 2 pad 1 (lib/nn), PyTorch's init */
     dsi_gauss_head style, content;
@@ -84,6 +104,28 @@ static dsn_status create(dsn_model *m, dsi_optr *r)
     static const char *const act_names[] = {"tanh", "relu", "leaky", "sigmoid", NULL};
     static const char *const lik_names[] = {"bernoulli", "gaussian", NULL};
     static const char *const acc_names[] = {"product", "mean", NULL};
+    static const char *const arch_names[] = {"auto", "mlp", "conv", NULL};
+    /* the architecture first: the defaults below depend on it (and are read,
+     * and so recorded in the model's resolved options, with the values used) */
+    int image[3] = {0, 0, 0}, n_image = 0;
+    dsi_opt_enum(r, "encoder", &v->arch, arch_names);
+    dsi_opt_ints(r, "image", image, 3, &n_image, 1, 1 << 14);
+    if (r->status != DSN_OK) return r->status;
+    if (v->arch == ENC_AUTO) v->arch = n_image ? ENC_CONV : ENC_MLP;
+    const int conv = v->arch == ENC_CONV;
+    if (conv && n_image < 2)
+        return dsi_error(DSN_E_OPTION, "ml-vae: encoder=conv needs image = HxW or CxHxW (e.g. image=28x28)");
+    if (!conv && n_image) return dsi_error(DSN_E_OPTION, "ml-vae: image is set but encoder=mlp; drop one of them");
+    if (conv) { /* the measured image defaults (docs/mlvae.md) */
+        v->C = n_image == 3 ? image[0] : 1;
+        v->H = image[n_image - 2];
+        v->W = image[n_image - 1];
+        v->input_dim = v->C * v->H * v->W;
+        v->hidden[0] = 256;
+        v->act = 1; /* relu */
+        v->group_penalty = 10.0f;
+        v->content_contrast = IMAGE_CONTENT_CONTRAST;
+    }
     dsi_opt_int(r, "input_dim", &v->input_dim, 1, 1 << 24);
     dsi_opt_ints(r, "hidden", v->hidden, DSI_MLP_MAX_LAYERS - 1, &v->n_hidden, 1, 1 << 16);
     dsi_opt_enum(r, "activation", &v->act, act_names);
@@ -93,44 +135,28 @@ static dsn_status create(dsn_model *m, dsi_optr *r)
     dsi_opt_float(r, "obs_var", &v->obs_var, 1e-6, 1e6);
     dsi_opt_enum(r, "accumulation", &v->accumulation, acc_names);
     dsi_opt_float(r, "beta", &v->beta, 0, 1e6);
-    v->style_beta = v->beta;
+    v->style_beta = conv ? IMAGE_STYLE_BETA * v->beta : v->beta;
     dsi_opt_float(r, "style_beta", &v->style_beta, 0, 1e6);
-    v->warmup_style_beta = v->style_beta;
+    v->warmup_style_beta = conv ? IMAGE_WARMUP_STYLE_BETA * v->beta : v->style_beta;
+    if (v->warmup_style_beta < v->style_beta) v->warmup_style_beta = v->style_beta;
     dsi_opt_float(r, "warmup_style_beta", &v->warmup_style_beta, 0, 1e6);
+    v->warmup_epochs = conv ? IMAGE_WARMUP_EPOCHS : 0;
     dsi_opt_int(r, "warmup_epochs", &v->warmup_epochs, 0, 1 << 24);
-    static const char *const arch_names[] = {"auto", "mlp", "conv", NULL};
-    int image[3] = {0, 0, 0}, n_image = 0;
-    dsi_opt_enum(r, "encoder", &v->arch, arch_names);
-    dsi_opt_ints(r, "image", image, 3, &n_image, 1, 1 << 14);
     v->channels[0] = 16;
     v->channels[1] = 32;
     v->n_conv = 2;
     dsi_opt_ints(r, "channels", v->channels, MAX_CONV, &v->n_conv, 1, 4096);
     dsi_opt_float(r, "group_penalty", &v->group_penalty, 0, 1e6);
+    dsi_opt_float(r, "content_contrast", &v->content_contrast, 0, 1e6);
     if (r->status != DSN_OK) return r->status;
-    if (v->arch == ENC_AUTO) v->arch = n_image ? ENC_CONV : ENC_MLP;
-    if (v->arch == ENC_CONV) {
-        if (n_image < 2)
-            return dsi_error(DSN_E_OPTION, "ml-vae: encoder=conv needs image = HxW or CxHxW (e.g. image=28x28)");
-        v->C = n_image == 3 ? image[0] : 1;
-        v->H = image[n_image - 2];
-        v->W = image[n_image - 1];
+    if (conv) {
         int f = 1 << v->n_conv;
         if (v->H % f || v->W % f)
             return dsi_error(DSN_E_OPTION, "ml-vae: image %dx%d is not divisible by %d (2^%d stride-2 convolutions)",
                              v->H, v->W, f, v->n_conv);
-        int in = v->C * v->H * v->W;
-        if (dsi_options_get(r->opts, "input_dim") && v->input_dim != in)
+        if (v->input_dim != v->C * v->H * v->W)
             return dsi_error(DSN_E_OPTION, "ml-vae: input_dim %d does not match image %dx%dx%d", v->input_dim, v->C,
                              v->H, v->W);
-        v->input_dim = in;
-        if (!dsi_options_get(r->opts, "hidden")) {
-            v->hidden[0] = 256;
-            v->n_hidden = 1;
-        }
-        if (!dsi_options_get(r->opts, "activation")) v->act = 1; /* relu */
-    } else if (n_image) {
-        return dsi_error(DSN_E_OPTION, "ml-vae: image is set but encoder=mlp; drop one of them");
     }
 
     m->obs_nd = 1;
@@ -290,6 +316,30 @@ static dsi_var *group_scatter(dsi_tape *t, const ml_vae *v, const dsi_input *in,
     return dsi_loss_sum(t, 2, parts, c);
 }
 
+/* sum_i -log softmax_g(-||c_i - p_g||^2)[G(i)] over the members' content
+ * means c_i, p_g the mean of group g's (NULL when a group has fewer than two
+ * members). The squared norm of c_i is the same for every g and drops out of
+ * the softmax: logits 2 c_i . p_g - ||p_g||^2. */
+static dsi_var *content_prototypes(dsi_tape *t, const dsi_input *in, dsi_var *mu_c)
+{
+    int G = (int)in->n_groups, N = (int)in->n;
+    if (!in->group || G < 2) return NULL;
+    float *inv = dsi_tape_scratch(t, sizeof(float) * (size_t)G);
+    if (!inv) return NULL;
+    for (int g = 0; g < G; g++) inv[g] = 0;
+    for (int i = 0; i < N; i++) inv[in->group[i]] += 1;
+    for (int g = 0; g < G; g++) {
+        if (inv[g] < 2) return NULL;
+        inv[g] = 1.0f / inv[g];
+    }
+    int sg[2] = {G, 1};
+    dsi_var *p = dsi_mul(t, dsi_scatter_add_rows(t, mu_c, in->group, G), dsi_tape_wrap(t, inv, 2, sg));
+    dsi_var *cross = dsi_matmul(t, mu_c, p, 0, 1);                   /* [N, G] */
+    dsi_var *sq = dsi_sum_axis(t, dsi_mul(t, p, p), 1, 0);          /* [G] */
+    dsi_var *logits = dsi_sub(t, dsi_affine_scalar(t, cross, 2.0f, 0.0f), sq);
+    return dsi_softmax_xent(t, logits, (const int32_t *)in->group, 1, 0);
+}
+
 static dsn_status loss(dsn_model *m, dsi_tape *t, const dsi_input *in, dsi_var **out, dsi_terms *terms)
 {
     ml_vae *v = m->state;
@@ -317,9 +367,19 @@ static dsn_status loss(dsn_model *m, dsi_tape *t, const dsi_input *in, dsi_var *
         sb = v->warmup_style_beta + f * (v->style_beta - v->warmup_style_beta);
     }
     dsi_var *gs = v->group_penalty > 0 ? group_scatter(t, v, in, mu_s) : NULL;
-    dsi_var *parts4[4] = {rec, kl_s, kl_c, gs};
-    const float w[4] = {1.0f / (float)G, sb / (float)G, v->beta / (float)G, v->group_penalty / (float)G};
-    dsi_var *total = dsi_loss_sum(t, gs ? 4 : 3, parts4, w);
+    dsi_var *cp = v->content_contrast > 0 ? content_prototypes(t, in, mu_c) : NULL;
+    dsi_var *parts5[5] = {rec, kl_s, kl_c, NULL, NULL};
+    float w[5] = {1.0f / (float)G, sb / (float)G, v->beta / (float)G, 0, 0};
+    int np = 3;
+    if (gs) {
+        parts5[np] = gs;
+        w[np++] = v->group_penalty / (float)G;
+    }
+    if (cp) {
+        parts5[np] = cp;
+        w[np++] = v->content_contrast / (float)G;
+    }
+    dsi_var *total = dsi_loss_sum(t, np, parts5, w);
     (void)parts;
     if (t->status != DSN_OK || !total) return t->status != DSN_OK ? t->status : DSN_E_INTERNAL;
     dsi_terms_add(terms, "loss", total->x[0]);
@@ -327,6 +387,7 @@ static dsn_status loss(dsn_model *m, dsi_tape *t, const dsi_input *in, dsi_var *
     dsi_terms_add(terms, "kl_style", kl_s->x[0] / (float)G);
     dsi_terms_add(terms, "kl_content", kl_c->x[0] / (float)G);
     if (v->group_penalty > 0) dsi_terms_add(terms, "group_style", gs ? gs->x[0] / (float)G : 0.0f);
+    if (v->content_contrast > 0) dsi_terms_add(terms, "content_proto", cp ? cp->x[0] / (float)G : 0.0f);
     *out = total;
     return DSN_OK;
 }
@@ -386,13 +447,7 @@ static int run_loss_differs(const dsn_model *m)
 
 const dsi_model_vt dsi_ml_vae_vt = {
     .name = "ml-vae",
-    .create = create,
-    .init_params = init_params,
-    .destroy = destroy,
-    .loss = loss,
-    .encode = encode,
-    .decode = decode,
-    .sample = sample,
+    DSI_MODEL_HOOKS(create),
     .grouped = 1,
     .run_loss_differs = run_loss_differs,
 };

@@ -51,36 +51,29 @@ typedef struct dsi_input {
                              * (a model may skip the work of the others) */
 } dsi_input;
 
-/* Named loss terms reported to the progress callback. */
-typedef struct dsi_terms {
-    int n;
-    const char *names[DSI_MAX_TERMS];
-    float values[DSI_MAX_TERMS];
-} dsi_terms;
-
-static inline void dsi_terms_add(dsi_terms *t, const char *name, float v)
-{
-    if (t && t->n < DSI_MAX_TERMS) {
-        t->names[t->n] = name;
-        t->values[t->n++] = v;
+/* A list of up to MAX named values (static names) and its add function, which
+ * drops what does not fit: DSI_NAMED_VALUES(dsi_terms, dsi_terms_add, float, 16)
+ * defines struct dsi_terms {n, names[16], values[16]} and dsi_terms_add. */
+#define DSI_NAMED_VALUES(type, add, value_type, max)                                                            \
+    typedef struct type {                                                                                        \
+        int n;                                                                                                   \
+        const char *names[max];                                                                                  \
+        value_type values[max];                                                                                  \
+    } type;                                                                                                      \
+    static inline void add(type *l, const char *name, value_type v)                                             \
+    {                                                                                                            \
+        if (l && l->n < (max)) {                                                                                 \
+            l->names[l->n] = name;                                                                               \
+            l->values[l->n++] = v;                                                                               \
+        }                                                                                                        \
     }
-}
+
+/* Named loss terms reported to the progress callback. */
+DSI_NAMED_VALUES(dsi_terms, dsi_terms_add, float, DSI_MAX_TERMS)
 
 /* Named figures of a model (dsn_model_stats): static names, double values. */
 #define DSI_MAX_STATS 32
-typedef struct dsi_stats {
-    int n;
-    const char *names[DSI_MAX_STATS];
-    double values[DSI_MAX_STATS];
-} dsi_stats;
-
-static inline void dsi_stats_add(dsi_stats *s, const char *name, double v)
-{
-    if (s && s->n < DSI_MAX_STATS) {
-        s->names[s->n] = name;
-        s->values[s->n++] = v;
-    }
-}
+DSI_NAMED_VALUES(dsi_stats, dsi_stats_add, double, DSI_MAX_STATS)
 
 /* Batches of a dataset, for statistics measured over it: next() fills *in
  * with the next batch (in->n = 0 after the last one). */
@@ -203,6 +196,14 @@ struct dsi_model_vt {
     dsn_status (*stream_step)(const struct dsn_model *m, dsi_tape *t, float *state, float *y, const float *x,
                               const float *v);
 };
+
+/* The required hooks of a family's table, from its static functions of these
+ * names (every family defines them so), the creation hook named:
+ *     const dsi_model_vt dsi_xx_vt = {.name = "xx", DSI_MODEL_HOOKS(create), ...};
+ * Optional hooks and settings follow it. */
+#define DSI_MODEL_HOOKS(create_fn)                                                                              \
+    .create = create_fn, .init_params = init_params, .destroy = destroy, .loss = loss, .encode = encode,        \
+    .decode = decode, .sample = sample
 
 /* Registry: the model families built into this library. */
 const dsi_model_vt *dsi_model_find(const char *name);

@@ -707,14 +707,7 @@ static int run_loss_differs(const dsn_model *m) { return ((const vqvae *)m->stat
 
 const dsi_model_vt dsi_vq_vae_vt = {
     .name = "vq-vae",
-    .create = create,
-    .init_params = init_params,
-    .destroy = destroy,
-    .loss = loss,
-    .encode = encode,
-    .decode = decode,
-    .sample = sample,
-    .grouped = 0,
+    DSI_MODEL_HOOKS(create),
     .stages = "autoencoder, prior",
     .stage = stage,
     .set_stage = set_stage,

@@ -10,11 +10,11 @@
  *             the padding), so the image is never unfolded into columns.
  *   dsi_igtn: c[i][j] = sum_{q < P} a[q][i] * b[q][j]                        (weight gradients)
  *
- * Determinism: every output element is one accumulator summed in a fixed
- * order (dsi_ig: t, then k, from 0, then + bias, then added to y; dsi_igtn:
- * chunks of DSI_IGTN_CHUNK pairs, each summed from 0 in q order and added to
- * c in chunk order), with fused multiply-adds on both vector paths, so the
- * AVX-512 and AVX2 paths give bit-identical results, whatever the tile shape
+ * Determinism: every output element is one float sum in a fixed order
+ * (dsi_ig: over t, then k, from 0, then + bias; dsi_igtn: over q from 0),
+ * with fused multiply-adds on both vector paths, so the AVX-512 and AVX2
+ * paths give bit-identical results, whatever the tile shape, the cache
+ * blocking (a partial sum parked in y / c as a float and reloaded is exact)
  * or the part of the rows / tiles a thread computes. The portable path has
  * the same order without fused multiply-adds. */
 #ifndef DSI_TENSOR_CONV_KERNEL_H
@@ -29,8 +29,10 @@ typedef struct dsi_ig {
     int ldb;
     float *const *y;       /* [M] output rows, N floats each */
     const float *bias;     /* [N] or NULL */
-    int beta;              /* 0: y = result, 1: y += result */
 } dsi_ig;
+
+/* bytes of weights (dsi_ig) or of a and b rows (dsi_igtn) a cache block keeps in L1 */
+#define DSI_IG_L1 24576
 
 /* rows [m0, m1) of g, all columns */
 void dsi_ig_rows(const dsi_ig *g, int m0, int m1);
@@ -38,7 +40,6 @@ void dsi_ig_rows(const dsi_ig *g, int m0, int m1);
  * multiples of it): depends on N and the ISA level only. */
 int dsi_ig_row_align(int N);
 
-#define DSI_IGTN_CHUNK 256
 typedef struct dsi_igtn {
     int P, MI, NJ;
     const float *const *a; /* [P] rows, MI floats each */
@@ -51,5 +52,12 @@ typedef struct dsi_igtn {
 int dsi_igtn_tiles(const dsi_igtn *g);
 /* tiles [t0, t1) of g, over all P pairs (a P of 0 writes zeros) */
 void dsi_igtn_run(const dsi_igtn *g, int t0, int t1);
+
+/* d[j ldd + i] = s[i lds + j] (or += when acc) for i < R, j < Cc */
+void dsi_conv_transpose_block(const float *s, size_t lds, float *d, size_t ldd, int R, int Cc, int acc);
+
+/* benchmarks only: at most this many vectors per column block (0: the
+ * kernel's own choice); changes speed, never results */
+extern int dsi_conv_nv_cap;
 
 #endif

@@ -4,6 +4,8 @@
 #include "tensor/conv_kernel.h"
 #include "tensor/simd_x86.h"
 
+int dsi_conv_nv_cap;
+
 #define R1_4(X, NV) X(1, NV) X(2, NV) X(3, NV) X(4, NV)
 #define R1_6(X, NV) R1_4(X, NV) X(5, NV) X(6, NV)
 #define R1_8(X, NV) R1_6(X, NV) X(7, NV) X(8, NV)
@@ -87,7 +89,7 @@ static void ig_rows_c(const dsi_ig *g, int m0, int m1)
                 for (int k = 0; k < g->K; k++) s += a[k] * b[(size_t)k * g->ldb];
             }
             if (g->bias) s += g->bias[n];
-            y[n] = g->beta ? y[n] + s : s;
+            y[n] = s;
         }
     }
 }
@@ -127,14 +129,9 @@ static void tn_run_c(const dsi_igtn *g, int t0, int t1)
     int i1 = t1 * 8 < g->MI ? t1 * 8 : g->MI;
     for (int i = t0 * 8; i < i1; i++)
         for (int j = 0; j < g->NJ; j++) {
-            float *c = g->c + (size_t)i * g->ldc + j;
-            for (int q0 = 0, first = 1; first || q0 < g->P; q0 += DSI_IGTN_CHUNK, first = 0) {
-                const int q1 = g->P - q0 < DSI_IGTN_CHUNK ? g->P : q0 + DSI_IGTN_CHUNK;
-                float s = 0.0f;
-                for (int q = q0; q < q1; q++) s += g->a[q][i] * g->b[q][j];
-                *c = first ? s : *c + s;
-                if (g->P == 0) break;
-            }
+            float s = 0.0f;
+            for (int q = 0; q < g->P; q++) s += g->a[q][i] * g->b[q][j];
+            g->c[(size_t)i * g->ldc + j] = s;
         }
 }
 
@@ -143,4 +140,72 @@ void dsi_igtn_run(const dsi_igtn *g, int t0, int t1)
     if (t0 >= t1) return;
     DISPATCH(tn_run_512, tn_run_256, g, t0, t1);
     tn_run_c(g, t0, t1);
+}
+
+/* ---- block transpose for the layout conversions ---- */
+
+#ifdef DSI_X86_SIMD
+/* 8 x 8 blocks through registers (AVX2; the AVX-512 machines run it too), edges scalar */
+static T256 void transpose_256(const float *s, size_t lds, float *d, size_t ldd, int R, int Cc, int acc)
+{
+    int i = 0;
+    for (; i + 8 <= R; i += 8) {
+        int j = 0;
+        for (; j + 8 <= Cc; j += 8) {
+            __m256 r[8], t[8], u[8];
+            for (int k = 0; k < 8; k++) r[k] = _mm256_loadu_ps(s + (size_t)(i + k) * lds + j);
+            for (int k = 0; k < 8; k += 2) {
+                t[k] = _mm256_unpacklo_ps(r[k], r[k + 1]);
+                t[k + 1] = _mm256_unpackhi_ps(r[k], r[k + 1]);
+            }
+            for (int k = 0; k < 8; k += 4) {
+                u[k] = _mm256_shuffle_ps(t[k], t[k + 2], 0x44);
+                u[k + 1] = _mm256_shuffle_ps(t[k], t[k + 2], 0xEE);
+                u[k + 2] = _mm256_shuffle_ps(t[k + 1], t[k + 3], 0x44);
+                u[k + 3] = _mm256_shuffle_ps(t[k + 1], t[k + 3], 0xEE);
+            }
+            for (int k = 0; k < 4; k++) {
+                __m256 lo = _mm256_permute2f128_ps(u[k], u[k + 4], 0x20);
+                __m256 hi = _mm256_permute2f128_ps(u[k], u[k + 4], 0x31);
+                float *d0 = d + (size_t)(j + k) * ldd + i, *d1 = d + (size_t)(j + k + 4) * ldd + i;
+                if (acc) {
+                    lo = _mm256_add_ps(_mm256_loadu_ps(d0), lo);
+                    hi = _mm256_add_ps(_mm256_loadu_ps(d1), hi);
+                }
+                _mm256_storeu_ps(d0, lo);
+                _mm256_storeu_ps(d1, hi);
+            }
+        }
+        for (; j < Cc; j++)
+            for (int k = 0; k < 8; k++) {
+                float v = s[(size_t)(i + k) * lds + j];
+                float *o = d + (size_t)j * ldd + i + k;
+                *o = acc ? *o + v : v;
+            }
+    }
+    for (; i < R; i++)
+        for (int j = 0; j < Cc; j++) {
+            float v = s[(size_t)i * lds + j];
+            float *o = d + (size_t)j * ldd + i;
+            *o = acc ? *o + v : v;
+        }
+}
+#endif
+
+void dsi_conv_transpose_block(const float *s, size_t lds, float *d, size_t ldd, int R, int Cc, int acc)
+{
+#ifdef DSI_X86_SIMD
+    if (dsi_simd_level() >= 1) {
+        transpose_256(s, lds, d, ldd, R, Cc, acc);
+        return;
+    }
+#endif
+    for (int i0 = 0; i0 < R; i0 += 16)
+        for (int j0 = 0; j0 < Cc; j0 += 16)
+            for (int j = j0; j < Cc && j < j0 + 16; j++)
+                for (int i = i0; i < R && i < i0 + 16; i++) {
+                    float v = s[(size_t)i * lds + j];
+                    float *o = d + (size_t)j * ldd + i;
+                    *o = acc ? *o + v : v;
+                }
 }

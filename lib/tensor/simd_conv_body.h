@@ -12,16 +12,21 @@
 
 #define IG_ALWAYS static inline __attribute__((always_inline)) TGT
 
-/* rows m .. m+R-1, columns j .. j + VL nv - 1 (the last vector masked by mk) */
-IG_ALWAYS void SFX(ig_blk)(const dsi_ig *g, int m, int j, MT mk, const int R, const int nv)
+/* rows m .. m+R-1, columns j .. j + VL nv - 1 (the last vector masked by mk), taps [t0, t1):
+ * the sum starts from 0 (first) or from the partial sum stored in y, and the
+ * last tap range adds the bias. A float stored and reloaded is exact, so the
+ * result does not depend on how the taps are cut. */
+IG_ALWAYS void SFX(ig_blk)(const dsi_ig *g, int m, int j, MT mk, int t0, int t1, int first, int last, const int R,
+                           const int nv)
 {
     VT acc[MRMAX][NVX];
     _Pragma("GCC unroll 16")
     for (int r = 0; r < MRMAX; r++)
         _Pragma("GCC unroll 8")
-        for (int v = 0; v < NVX; v++) acc[r][v] = V0();
+        for (int v = 0; v < NVX; v++)
+            if (r < R && v < nv) acc[r][v] = first ? V0() : VLDM(g->y[m + r] + j + VL * v, v == nv - 1 ? mk : MFULL);
     const int T = g->T, K = g->K, ldb = g->ldb;
-    for (int t = 0; t < T; t++) {
+    for (int t = t0; t < t1; t++) {
         const float *ap[MRMAX];
         _Pragma("GCC unroll 16")
         for (int r = 0; r < MRMAX; r++)
@@ -51,14 +56,14 @@ IG_ALWAYS void SFX(ig_blk)(const dsi_ig *g, int m, int j, MT mk, const int R, co
                 if (v < nv) {
                     const MT mv = v == nv - 1 ? mk : MFULL;
                     VT x = acc[r][v];
-                    if (g->bias) x = VADD(x, VLDM(g->bias + j + VL * v, mv));
-                    if (g->beta) x = VADD(VLDM(y + VL * v, mv), x);
+                    if (last && g->bias) x = VADD(x, VLDM(g->bias + j + VL * v, mv));
                     VSTM(y + VL * v, mv, x);
                 }
         }
 }
 
-/* tile of dsi_igtn: c rows i .. i+R-1, columns j .. j + VL nv - 1, pairs [q0, q1) */
+/* tile of dsi_igtn: c rows i .. i+R-1, columns j .. j + VL nv - 1, pairs [q0, q1), continuing
+ * the sum stored in c unless first */
 IG_ALWAYS void SFX(tn_blk)(const dsi_igtn *g, int i, int j, int q0, int q1, MT mk, int first, const int R,
                            const int nv)
 {
@@ -66,7 +71,9 @@ IG_ALWAYS void SFX(tn_blk)(const dsi_igtn *g, int i, int j, int q0, int q1, MT m
     _Pragma("GCC unroll 16")
     for (int r = 0; r < MRMAX; r++)
         _Pragma("GCC unroll 8")
-        for (int v = 0; v < NVX; v++) acc[r][v] = V0();
+        for (int v = 0; v < NVX; v++)
+            if (r < R && v < nv)
+                acc[r][v] = first ? V0() : VLDM(g->c + (size_t)(i + r) * g->ldc + j + VL * v, v == nv - 1 ? mk : MFULL);
     for (int q = q0; q < q1; q++) {
         const float *ar = g->a[q] + i, *br = g->b[q] + j;
         VT bv[NVX];
@@ -90,18 +97,16 @@ IG_ALWAYS void SFX(tn_blk)(const dsi_igtn *g, int i, int j, int q0, int q1, MT m
             for (int v = 0; v < NVX; v++)
                 if (v < nv) {
                     const MT mv = v == nv - 1 ? mk : MFULL;
-                    VT x = acc[r][v];
-                    if (!first) x = VADD(VLDM(c + VL * v, mv), x);
-                    VSTM(c + VL * v, mv, x);
+                    VSTM(c + VL * v, mv, acc[r][v]);
                 }
         }
 }
 
 /* the switch over (R, nv): every case an inlined block with constant sizes */
-#define IG_CASE(R_, NV_) case (NV_) * 32 + (R_): SFX(ig_blk)(g, m, j, mk, R_, NV_); break;
+#define IG_CASE(R_, NV_) case (NV_) * 32 + (R_): SFX(ig_blk)(g, m, j, mk, t0, t1, first, last, R_, NV_); break;
 #define TN_CASE(R_, NV_) case (NV_) * 32 + (R_): SFX(tn_blk)(g, i, j, q0, q1, mk, first, R_, NV_); break;
 
-static TGT void SFX(ig_call)(const dsi_ig *g, int m, int j, MT mk, int R, int nv)
+static TGT void SFX(ig_call)(const dsi_ig *g, int m, int j, MT mk, int t0, int t1, int first, int last, int R, int nv)
 {
     switch (nv * 32 + R) { IG_CASES(IG_CASE) default: break; }
 }
@@ -112,7 +117,11 @@ static TGT void SFX(tn_call)(const dsi_igtn *g, int i, int j, int q0, int q1, MT
 }
 
 /* column blocks: nv vectors each (the widest that fits, NVX at most), the last one masked */
-static inline int SFX(col_nv)(int N) { return N >= VL * NVX ? NVX : (N + VL - 1) / VL; }
+static inline int SFX(col_nv)(int N)
+{
+    const int cap = dsi_conv_nv_cap > 0 && dsi_conv_nv_cap < NVX ? dsi_conv_nv_cap : NVX;
+    return N >= VL * cap ? cap : (N + VL - 1) / VL;
+}
 
 static TGT void SFX(ig_rows)(const dsi_ig *g, int m0, int m1)
 {
@@ -123,7 +132,17 @@ static TGT void SFX(ig_rows)(const dsi_ig *g, int m0, int m1)
         const int tl = w - VL * (nv - 1);
         const MT mk = tl >= VL ? MFULL : MTAIL(tl);
         const int mr = MRX(nv);
-        for (int m = m0; m < m1; m += mr) SFX(ig_call)(g, m, j, mk, m1 - m < mr ? m1 - m : mr, nv);
+        /* taps in chunks whose weights (K x VL nv floats each) stay in L1 */
+        const size_t per_tap = (size_t)g->K * VL * nv * sizeof(float);
+        int tc = (int)(DSI_IG_L1 / (per_tap ? per_tap : 1));
+        if (tc < 1) tc = 1;
+        if (g->T == 0)
+            for (int m = m0; m < m1; m += mr) SFX(ig_call)(g, m, j, mk, 0, 0, 1, 1, m1 - m < mr ? m1 - m : mr, nv);
+        for (int t0 = 0; t0 < g->T; t0 += tc) {
+            const int t1 = g->T - t0 < tc ? g->T : t0 + tc;
+            for (int m = m0; m < m1; m += mr)
+                SFX(ig_call)(g, m, j, mk, t0, t1, t0 == 0, t1 == g->T, m1 - m < mr ? m1 - m : mr, nv);
+        }
         j += w;
     }
 }
@@ -142,8 +161,10 @@ static TGT void SFX(tn_run)(const dsi_igtn *g, int t0, int t1)
 {
     const int nv = SFX(col_nv)(g->NJ), mr = MRX(nv), wb = VL * nv;
     const int nj = (g->NJ + wb - 1) / wb;
-    for (int q0 = 0, first = 1; first || q0 < g->P; q0 += DSI_IGTN_CHUNK, first = 0) {
-        const int q1 = g->P - q0 < DSI_IGTN_CHUNK ? g->P : q0 + DSI_IGTN_CHUNK;
+    int qb = (int)(DSI_IG_L1 / (((size_t)g->MI + g->NJ) * sizeof(float)));
+    if (qb < 16) qb = 16;
+    for (int q0 = 0, first = 1; first || q0 < g->P; q0 += qb, first = 0) {
+        const int q1 = g->P - q0 < qb ? g->P : q0 + qb;
         for (int tile = t0; tile < t1; tile++) {
             const int i = tile / nj * mr, j = tile % nj * wb;
             const int R = g->MI - i < mr ? g->MI - i : mr;

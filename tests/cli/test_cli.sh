@@ -26,6 +26,8 @@ run() {
 has() { grep -q -- "$2" "$1" || fail "'$2' not in $1"; }
 npy_shape() { head -c 128 "$1" | LC_ALL=C tr -d '\000' | LC_ALL=C sed -n "s/.*'shape': \(([^)]*)\).*/\1/p"; }
 is_png() { [ "$(head -c 8 "$1" | od -An -tx1 | tr -d ' \n')" = 89504e470d0a1a0a ] || fail "$1 is not a PNG"; }
+# png_info FILE: "WIDTH HEIGHT COLOUR_TYPE" from the IHDR chunk (2 = RGB, 0 = grey)
+png_info() { head -c 26 "$1" | od -An -tu1 -j16 | awk '{print $1*16777216+$2*65536+$3*256+$4, $5*16777216+$6*65536+$7*256+$8, $10}'; }
 
 make_data "$T" 256
 cat > opts.conf <<'CONF'
@@ -119,9 +121,20 @@ run 0 "$D" swap m.dsn --part content $DATA --a 0-3 --b 4-9 --out sw
 [ "$(npy_shape sw/swap.npy)" = "(4, 6, 16)" ] || fail "swap shape $(npy_shape sw/swap.npy)"
 is_png sw/swap.png
 has out.txt "rows: 'content' of A"
+has out.txt "swap scores (re-encoded): content from row [01]\.[0-9]* (chance 0\.250), style from column [01]\.[0-9]* (chance 0\.167)"
 run 0 "$D" swap m.dsn --part style --a-file x.npy --a 0,1 --b-file x.npy --b 2 --out sw2
 [ "$(npy_shape sw2/swap.npy)" = "(2, 1, 16)" ] || fail "swap from files"
 ok "swap: grid .npy and PNG, from dataset rows and from files"
+
+# ---- ml-vae on pictures [N, H, W]: the convolutional encoder and the image defaults
+{ npy_header '|u1' "(256, 4, 4)"; tail -c 4096 x.npy; } > x44.npy
+run 0 "$D" train --model ml-vae --npy x44.npy --labels y.npy --set epochs=1 --set steps_per_epoch=2 \
+    --set batch_groups=4 --set group_size=8 --set style_dim=2 --set content_dim=2 --out conv.dsn
+has err.txt "image = 4x4: the convolutional encoder"
+run 0 "$D" info conv.dsn; has out.txt "observation: \[1, 4, 4\]"; has out.txt "encoder=auto"; has out.txt "group_penalty=10"
+run 0 "$D" swap conv.dsn --part content --npy x44.npy --labels y.npy --a 0-3 --b 4-6 --out swc --title "a title"
+is_png swc/swap.png
+ok "ml-vae on [N, H, W] pictures: image = HxW and the conv defaults; labelled swap grid"
 
 # ---- a sequence model ([T, D] observations): the same commands, spectrogram pictures
 make_seq "$T" 24
@@ -146,6 +159,8 @@ pi=$(sed -n 's/^  \([a-z_-]*\) *scope item .*/\1/p' out.txt | head -1)
 run 0 "$D" swap seq.dsn --part "$pi" --npy s.npy --a 0-2 --b 3,4 --out ssw
 [ "$(npy_shape ssw/swap.npy)" = "(3, 2, 8, 6)" ] || fail "sequence swap shape $(npy_shape ssw/swap.npy)"
 is_png ssw/swap.png
+set -- $(png_info ssw/swap.png)   # the labelled colour figure: 4 rows x 3 columns of >= 160 x 96 cells
+[ "$3" -eq 2 ] && [ "$1" -ge 640 ] && [ "$2" -ge 480 ] || fail "sequence swap figure $1 x $2, colour type $3"
 run 0 "$D" decode seq.dsn --in sen --out sde
 [ "$(npy_shape sde/decoded.npy)" = "(4, 8, 6)" ] || fail "sequence decode shape"
 is_png sde/decoded.png

@@ -47,3 +47,16 @@ echo "ok - CMake host: find_package(disent 0.1), disent::disent and disent::dise
 "$P/bin/disent" --version >/dev/null || fail "installed disent"
 { "$P/bin/features" --help 2>&1 || true; } | grep -q "usage: features" || fail "installed features"
 echo "ok - installed programs: $("$P/bin/disent" --version), features"
+
+# disent(1): installed, generated from the installed program's help, renders cleanly
+man1=$(find "$P" -path '*/man1/disent.1' | head -1)
+[ -n "$man1" ] || fail "no share/man/man1/disent.1 installed"
+for c in train plot swap; do
+  "$P/bin/disent" "$c" --help | head -1 > "$T/usage.txt"
+  grep -qF -- "$(sed 's/\\/\\e/g' "$T/usage.txt")" "$man1" || fail "disent.1 lacks '$c --help'"
+done
+if command -v man >/dev/null; then
+  MANWIDTH=100 man --warnings -l "$man1" 2>"$T/man.err" | grep -q "SUBCOMMANDS" || fail "man -l $man1"
+  [ ! -s "$T/man.err" ] || { cat "$T/man.err"; fail "warnings rendering disent.1"; }
+fi
+echo "ok - disent(1) installed in $(dirname "$man1"), from the program's --help"

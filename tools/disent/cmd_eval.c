@@ -28,7 +28,7 @@ static const char eval_help[] =
     "                       YIN F0 of the source audio), classifier (lda|logreg|centroid),\n"
     "                       pitch_clips (16), gl_iter (32), gl_momentum, nnls_iter, seed,\n"
     "                       cache, threads, min_tail, bad_clips (error|skip), and the\n"
-    "                       feature keys sample_rate, n_fft, hop_length, n_mels, fmin, fmax\n"
+    "                       feature keys (default: the model's audio front end)\n"
     "  --quiet              only the RESULT lines\n"
     "\n"
     "Output: a table, then `RESULT key value` lines for scripts (NaN where not measured).\n"

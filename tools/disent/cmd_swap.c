@@ -1,13 +1,14 @@
 /* cmd_swap.c - `disent swap`: decode one latent part of A with the other parts of B. */
 #include "cli.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 static const char swap_help[] =
     "usage: disent swap MODEL --part NAME (DATA --a LIST --b LIST | --a-file A.npy --b-file B.npy)\n"
-    "                   --out DIR [--image HxW] [--wav ...]\n"
+    "                   --out DIR [--image HxW] [--title TEXT] [--wav ...]\n"
     "\n"
     "Encodes two sets of observations A and B and decodes, for every pair (a, b), the\n"
     "part NAME taken from a with all the other parts taken from b. Writes:\n"
@@ -16,13 +17,23 @@ static const char swap_help[] =
     "  DIR/swap.png  for image or sequence ([T, D]: spectrogram, time to the right)\n"
     "                observations, the swap grid: row i+1 holds A[i]'s NAME, column j+1\n"
     "                holds B[j]'s other parts; the first column shows the A observations\n"
-    "                and the first row the B observations.\n"
+    "                and the first row the B observations, under a title with the\n"
+    "                model and the swap scores below; rows are labelled 'NAME SOURCE',\n"
+    "                columns with the other parts' names.\n"
     "For ML-VAE with --part content: rows = content source, columns = style source.\n"
+    "Scores (printed, and in the picture's title): every swapped observation is\n"
+    "encoded again; 'NAME from row' is the fraction whose NAME is nearest (Euclidean,\n"
+    "over the A observations' NAME) to its own row's A[i], 'rest from column' the\n"
+    "fraction whose other parts are nearest (over the B observations) to its own\n"
+    "column's B[j]; chance is 1/nA and 1/nB. Both near 1: the swap keeps what it\n"
+    "should from each source, as the model itself reads it.\n"
     "\n"
     "  --a LIST, --b LIST   rows of the dataset (or of the --a-file / --b-file arrays),\n"
     "                       e.g. 0-7 or 3,10,12; default all rows of a file\n"
     "  --a-file, --b-file   .npy files of observations [n, ...] instead of dataset rows\n"
     "  --image HxW          draw observations as HxW images\n"
+    "  --title TEXT         an extra title line for the picture (e.g. scores of an\n"
+    "                       evaluation)\n"
     "  --wav                sequence models on log-mel features: also write\n"
     "                       DIR/swap_I_J.wav, Griffin-Lim audio of cell [I, J] (see the\n"
     "                       audio flags; give the settings the model was trained with)\n"
@@ -86,9 +97,112 @@ static int load_source(source *s, const char *which, const dsn_dataset *data, co
     return 0;
 }
 
+/* Labels of the swap figure: row 0 the B sources, column 0 the A sources,
+ * cell (i + 1, j + 1) part `part` of A[i] with the rest of B[j]. */
+typedef struct swap_sources {
+    const source *a, *b;
+} swap_sources;
+
+static void swap_label(void *ctx, int is_col, size_t i, char *buf, size_t cap)
+{
+    const swap_sources *s = ctx;
+    if (i == 0) snprintf(buf, cap, "%s", is_col ? "A:" : "B:");
+    else snprintf(buf, cap, "%s %zu", is_col ? "B" : "A", (is_col ? s->b : s->a)->idx[i - 1]);
+}
+
+/* The value fields of `part` (or, part_is_rest, of every other part) of
+ * each of enc's n items, concatenated per item into out (n x *width floats,
+ * malloc'ed). 0 on success. */
+static int item_values(const dsn_model *m, const dsn_encoding *enc, size_t n, const char *part, int rest, float **out,
+                       size_t *width)
+{
+    int np = cli_info(m).num_parts;
+    size_t w = 0, off = 0;
+    *out = NULL;
+    for (int pass = 0; pass < 2; pass++) {
+        for (int p = 0; p < np; p++) {
+            const char *name = cli_part(m, p).name;
+            if ((strcmp(name, part) == 0) == (rest != 0)) continue;
+            size_t rows = 0, dim = 0;
+            if (dsn_encoding_get(enc, NULL, 0, &rows, &dim, name, NULL) != DSN_OK || rows % n) return -1;
+            size_t per = rows / n * dim;
+            if (!pass) {
+                w += per;
+                continue;
+            }
+            float *tmp = malloc(rows * dim * sizeof *tmp + 1);
+            if (!tmp || dsn_encoding_get(enc, tmp, rows * dim, NULL, NULL, name, NULL) != DSN_OK) {
+                free(tmp);
+                return -1;
+            }
+            for (size_t i = 0; i < n; i++) memcpy(*out + i * w + off, tmp + i * per, per * sizeof *tmp);
+            off += per;
+            free(tmp);
+        }
+        if (!pass && !(*out = malloc(n * w * sizeof **out + 1))) return -1;
+    }
+    *width = w;
+    return 0;
+}
+
+/* Index of the row of ref [n, w] nearest to x [w]. */
+static size_t nearest(const float *ref, size_t n, size_t w, const float *x)
+{
+    size_t best = 0;
+    double bd = INFINITY;
+    for (size_t i = 0; i < n; i++) {
+        double d = 0;
+        for (size_t k = 0; k < w; k++) {
+            double t = (double)ref[i * w + k] - x[k];
+            d += t * t;
+        }
+        if (d < bd) {
+            bd = d;
+            best = i;
+        }
+    }
+    return best;
+}
+
+/* The swap scores (see swap_help): encode every row of the grid again and
+ * count the cells whose `part` is nearest to its row's source and whose
+ * other parts are nearest to its column's source. -1 where undefined. */
+static int swap_scores(const dsn_model *m, dsn_session *s, dsn_encoding *e, const dsn_encoding *ea,
+                       const dsn_encoding *eb, const float *grid, size_t na, size_t nb, const char *part,
+                       double *row_score, double *col_score)
+{
+    size_t obs = cli_info(m).obs_size, wa = 0, wb = 0, w1 = 0, w2 = 0, row_ok = 0, col_ok = 0;
+    float *ra = NULL, *rb = NULL, *xa = NULL, *xb = NULL;
+    int rc = -1;
+    *row_score = *col_score = -1;
+    if (item_values(m, ea, na, part, 0, &ra, &wa) || item_values(m, eb, nb, part, 1, &rb, &wb)) goto done;
+    for (size_t i = 0; i < na; i++) {
+        if (dsn_encode(s, e, grid + i * nb * obs, nb, NULL) != DSN_OK) goto done;
+        free(xa);
+        free(xb);
+        xa = xb = NULL;
+        if (item_values(m, e, nb, part, 0, &xa, &w1) || item_values(m, e, nb, part, 1, &xb, &w2) || w1 != wa ||
+            w2 != wb)
+            goto done;
+        for (size_t j = 0; j < nb; j++) {
+            row_ok += nearest(ra, na, wa, xa + j * wa) == i;
+            if (wb) col_ok += nearest(rb, nb, wb, xb + j * wb) == j;
+        }
+    }
+    if (na > 1) *row_score = (double)row_ok / (double)(na * nb);
+    if (nb > 1 && wb) *col_score = (double)col_ok / (double)(na * nb);
+    rc = 0;
+done:
+    free(ra);
+    free(rb);
+    free(xa);
+    free(xb);
+    return rc;
+}
+
 int cmd_swap(int argc, char **argv)
 {
-    const char *model_path = NULL, *out = NULL, *part = NULL, *image = NULL;
+    const char *model_path = NULL, *out = NULL, *part = NULL, *image = NULL, *title_extra = NULL;
     source a = {0}, b = {0};
     cli_data data = {0};
     cli_audio audio = {0};
@@ -107,6 +221,7 @@ int cmd_swap(int argc, char **argv)
         } else if ((r = cli_flag_value("swap", argc, argv, &i, "--out", &out)) != 0 ||
                    (r = cli_flag_value("swap", argc, argv, &i, "--part", &part)) != 0 ||
                    (r = cli_flag_value("swap", argc, argv, &i, "--image", &image)) != 0 ||
+                   (r = cli_flag_value("swap", argc, argv, &i, "--title", &title_extra)) != 0 ||
                    (r = cli_flag_value("swap", argc, argv, &i, "--a", &a.list)) != 0 ||
                    (r = cli_flag_value("swap", argc, argv, &i, "--b", &b.list)) != 0 ||
                    (r = cli_flag_value("swap", argc, argv, &i, "--a-file", &a.file)) != 0 ||
@@ -196,6 +311,27 @@ int cmd_swap(int argc, char **argv)
     cli_join(path, sizeof path, out, "swap.npy");
     if ((rc = cli_npy_write_f32(path, grid, shape, nd)) != 0) goto done;
     printf("swapped part '%s' of %zu A observations into %zu B observations: %s", part, a.n, b.n, path);
+    double row_score, col_score;
+    char rest[256] = "", title[1024];
+    size_t rl = 0;
+    for (int p = 0; p < np && rl < sizeof rest; p++)
+        if (strcmp(cli_part(m, p).name, part))
+            rl += (size_t)snprintf(rest + rl, sizeof rest - rl, "%s%s", rl ? "+" : "", cli_part(m, p).name);
+    int scored = swap_scores(m, s, e, ea, eb, grid, a.n, b.n, part, &row_score, &col_score) == 0;
+    snprintf(title, sizeof title, "%s, EPOCH %d: %s OF THE ROW, %s OF THE COLUMN%s%s", cli_info(m).family,
+             cli_info(m).epoch, part, rest, title_extra ? "\n" : "", title_extra ? title_extra : "");
+    if (scored) {
+        int tl = snprintf(title, sizeof title, "%s, EPOCH %d: %s OF THE ROW, %s OF THE COLUMN\nRE-ENCODED SWAPS:",
+                          cli_info(m).family, cli_info(m).epoch, part, rest);
+        if (row_score >= 0 && tl > 0 && (size_t)tl < sizeof title)
+            tl += snprintf(title + tl, sizeof title - (size_t)tl, " %s FROM ROW %.2f (CHANCE %.2f)", part, row_score,
+                           1.0 / (double)a.n);
+        if (col_score >= 0 && tl > 0 && (size_t)tl < sizeof title)
+            tl += snprintf(title + tl, sizeof title - (size_t)tl, " %s FROM COLUMN %.2f (CHANCE %.2f)", rest,
+                           col_score, 1.0 / (double)b.n);
+        if (title_extra && tl > 0 && (size_t)tl < sizeof title)
+            snprintf(title + tl, sizeof title - (size_t)tl, "\n%s", title_extra);
+    }
     if (view.kind) {
         size_t cols = b.n + 1;
         for (size_t j = 0; j < b.n; j++) cells[j + 1] = b.x + j * obs;
@@ -204,10 +340,21 @@ int cmd_swap(int argc, char **argv)
             for (size_t j = 0; j < b.n; j++) cells[(i + 1) * cols + j + 1] = grid + (i * b.n + j) * obs;
         }
         cli_join(path, sizeof path, out, "swap.png");
-        if (cli_grid_png(path, &view, cells, a.n + 1, cols)) {
-            rc = 1;
-            goto done;
+        if (view.kind == 2) { /* spectrograms: labelled, axes in s and Hz, a colour scale */
+            swap_sources src = {&a, &b};
+            char ftitle[160], rt[160];
+            snprintf(ftitle, sizeof ftitle, "swap of part '%.40s'", part);
+            snprintf(rt, sizeof rt, "rows: '%.40s' of A (first column: A itself)", part);
+            rc = cli_spectro_figure(path, &view, cells, a.n + 1, cols, ftitle,
+                                    "columns: the other parts of B (first row: B itself)", rt, swap_label, &src,
+                                    &audio, m);
+        } else {
+            char row_label[300], col_label[300];
+            snprintf(row_label, sizeof row_label, "%s source", part);
+            snprintf(col_label, sizeof col_label, "%s source", rest);
+            if (cli_grid_png_labelled(path, &view, cells, a.n + 1, cols, title, col_label, row_label)) rc = 1;
         }
+        if (rc) goto done;
         printf(", %s (rows: '%s' of A; columns: the rest of B)", path, part);
     }
     if (audio.wav) {
@@ -222,6 +369,14 @@ int cmd_swap(int argc, char **argv)
         printf(", %zu WAV files", a.n * b.n);
     }
     printf("\n");
+    if (scored && (row_score >= 0 || col_score >= 0)) { /* see swap_help; < 0: undefined (one row or column) */
+        printf("swap scores (re-encoded):");
+        if (row_score >= 0) printf(" %s from row %.3f (chance %.3f)", part, row_score, 1.0 / (double)a.n);
+        if (col_score >= 0)
+            printf("%s %s from column %.3f (chance %.3f)", row_score >= 0 ? "," : "", rest, col_score,
+                   1.0 / (double)b.n);
+        printf("\n");
+    }
 done:
     free(grid);
     free(mask);

@@ -26,7 +26,9 @@ static const char train_help[] =
     "  optimizer keys (optim.*): lr, beta1, beta2, eps, weight_decay, momentum, nesterov,\n"
     "                          amsgrad, clip_norm, schedule, step_size, gamma, warmup,\n"
     "                          total_steps, min_ratio\n"
-    "  audio keys (audio.*):   settings of --audio, e.g. audio.frames = 128\n"
+    "  audio keys (audio.*):   settings of --audio, e.g. audio.frames = 128, audio.bad_clips =\n"
+    "                          skip; the model file keeps the front end (other commands need\n"
+    "                          no audio flags) and takes frames and n_mels from the data\n"
     "  anything else (model.*): an option of the model family, e.g. style_dim = 10, seed = 1\n"
     "log_every is the step interval of the plain progress lines (default 100) when stderr\n"
     "is not a terminal (plus one line per epoch, never dropped); on a terminal a progress\n"
@@ -464,6 +466,27 @@ int cli_train_main(int argc, char **argv, int prior)
         }
     } else {
         char what[200];
+        /* ML-VAE on pictures: the convolutional encoder with the model's image
+         * defaults, unless the options choose the network (image, encoder or input_dim) */
+        if (!strcmp(c.family, "ml-vae") && !dsn_options_get(c.model, "image") &&
+            !dsn_options_get(c.model, "encoder") && !dsn_options_get(c.model, "input_dim")) {
+            dsn_dataset_info di = cli_ds(ds);
+            size_t C = 1, H = 0, W = 0;
+            if (di.obs_ndim == 2) H = di.obs_shape[0], W = di.obs_shape[1];
+            else if (di.obs_ndim == 3 && di.obs_shape[0] <= 4) C = di.obs_shape[0], H = di.obs_shape[1], W = di.obs_shape[2];
+            else if (data.mnist && di.obs_size == 784) H = W = 28;
+            if (H >= 4 && W >= 4 && H % 4 == 0 && W % 4 == 0) {
+                char hw[64];
+                if (C > 1) snprintf(hw, sizeof hw, "%zux%zux%zu", C, H, W);
+                else snprintf(hw, sizeof hw, "%zux%zu", H, W);
+                if ((st = dsn_options_set(c.model, "image", hw)) != DSN_OK) {
+                    rc = cli_fail("setting the image shape", st);
+                    goto done;
+                }
+                cli_note("ml-vae: %s pictures, so image = %s: the convolutional encoder and the image defaults "
+                         "(encoder = mlp for the fully connected one)", hw, hw);
+            }
+        }
         snprintf(what, sizeof what, "creating a %.64s model", c.family);
         if ((st = dsn_model_create(&m, c.family, c.model)) != DSN_OK) {
             rc = cli_fail(what, st);

@@ -35,7 +35,10 @@ static void help(FILE *f)
     fprintf(f, "usage: disent SUBCOMMAND [ARGS...]   (libdisent %s)\n\nSubcommands:\n", dsn_version_string());
     for (int i = 0; i < N_COMMANDS; i++) fprintf(f, "  %-12s %s\n", commands[i].name, commands[i].summary);
     fprintf(f, "  %-12s %s\n\n", "help [CMD]", "this list, or the help of one subcommand");
-    fprintf(f, "Run `disent SUBCOMMAND --help` for its arguments. Guide: docs/cli.md.\n");
+    fprintf(f, "Run `disent SUBCOMMAND --help` for its arguments. Guide: docs/cli.md.\n\n");
+    fprintf(f, "Exit status: 0 success; 1 a library call failed (disent: <what>: <status>: <detail>);\n"
+               "2 bad usage (an unknown flag, a missing value); 130 training was interrupted\n"
+               "(Ctrl-C or SIGTERM; the checkpoint was saved).\n");
 }
 
 int main(int argc, char **argv)

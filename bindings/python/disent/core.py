@@ -344,6 +344,35 @@ def _opts_ptr(o):
     return o._h if o is not None else None
 
 
+def _front_end_options(options: OptionsLike, kw: Mapping[str, Any], model: Optional["Model"]) -> Optional[Options]:
+    """Options.of(options, **kw), with model.audio (the model's front end)
+    under them when model is given; a key that contradicts the front end
+    raises OptionError (the settings are given once, by the model). Returns
+    `options` itself when nothing is merged (the caller closes anything else)."""
+    base = model.audio if model is not None else {}
+    if not base:
+        return Options.of(options, **kw)
+    merged = dict(base)
+    given = Options.of(options) if options is not None else None
+    if given is not None:
+        merged.update(given.to_dict())
+        if given is not options:
+            given.close()
+    merged.update(kw)
+    for k, v in base.items():
+        w = merged[k]
+        if isinstance(w, bool) or str(w) == v:
+            continue
+        try:
+            if float(w) == float(v):
+                continue
+        except (TypeError, ValueError):
+            pass
+        raise errors.OptionError("option %s = %s differs from the model's audio front end (%s = %s, saved in the "
+                                 "model file; leave the key out)" % (k, w, k, v), errors.E_OPTION)
+    return Options.of(merged)
+
+
 # ---- models -------------------------------------------------------------------
 
 class Model(_Handle):
@@ -931,14 +960,18 @@ class Dataset(_Handle):
         return cls._wrap(p)
 
     @classmethod
-    def from_audio(cls, source: PathLike, options: OptionsLike = None, **kw: Any) -> "Dataset":
+    def from_audio(cls, source: PathLike, options: OptionsLike = None, model: Optional[Model] = None,
+                   **kw: Any) -> "Dataset":
         """Log-mel windows of shape (n, frames, n_mels) of an audio folder or
         CSV manifest, with a frame mask (n, frames); options as in
         dsn_dataset_from_audio (frames, hop, min_tail, cache, threads, label,
         bad_clips and the front-end keys: disent.option_info("audio")). Bad
         input (a missing label column, a single class, silent or clipped
-        clips) raises; what was padded, left out or kept is in counter()."""
-        o = Options.of(options, **kw)
+        clips) raises; what was padded, left out or kept is in counter().
+        model=: the model's front end (Model.audio, frames included) is the
+        default, so an evaluation or encoding set is cut exactly like the
+        training set."""
+        o = _front_end_options(options, kw, model)
         p = Dataset_p()
         try:
             C.dsn_dataset_from_audio(byref(p), enc(source), _opts_ptr(o))
