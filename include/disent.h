@@ -712,9 +712,10 @@ DSN_API const dsn_options *dsn_dataset_audio(const dsn_dataset *ds);
  * "short_clips" (clips shorter than a window), "masked_frames" (their padded
  * frames), "dropped_frames" (tails shorter than min_tail), "silent_clips",
  * "clipped_clips", "skipped_clips" (left out by bad_clips=skip),
- * "computed_clips", "cached_clips" (features read from the cache). 0 for
- * unknown names, NULL, other datasets, splits, and for all but clips and
- * windows of a dataset file. No allocation; thread-safe. */
+ * "computed_clips", "cached_clips" (features read from the cache). A split
+ * (dsn_dataset_split, dsn_dataset_select_labels) reports the counts of the
+ * set it came from. 0 for unknown names, NULL, other datasets, and for all
+ * but clips and windows of a dataset file. No allocation; thread-safe. */
 DSN_API uint64_t dsn_dataset_counter(const dsn_dataset *ds, const char *name);
 /* Random split into two new datasets (*train, *valid; both must be
  * released): valid_fraction in (0, 1) of the rows go to *valid, stratified by

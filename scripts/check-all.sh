@@ -23,6 +23,7 @@ step "public header: a doc comment on every DSN_API function, no family names, s
 
 step "reference manual: Doxygen of the public headers, any warning fails (make docs); the README checker's test"
 make BUILD="$OUT/gcc" docs
+tests/scripts/test-docs.sh
 tests/scripts/test-check-readme.sh
 
 step "make (gcc, -Werror) + suites"

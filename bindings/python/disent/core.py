@@ -180,8 +180,8 @@ class _Handle:
     the finaliser frees it as a safety net. Using it after close() raises
     ClosedError."""
 
-    _free_fn = None  # name of the dsn_X_free function
-    _ptr = None
+    _free_fn: Optional[str] = None  # name of the dsn_X_free function
+    _ptr: Any = None
 
     def _adopt(self, ptr):
         self._ptr = ptr
@@ -203,16 +203,15 @@ class _Handle:
     def close(self) -> None:
         """Release the C object now. Safe to call twice."""
         p, self._ptr = self._ptr, None
-        if p:
+        if p and self._free_fn:
             getattr(C, self._free_fn)(p)
 
     def __enter__(self):
         self._h
         return self
 
-    def __exit__(self, *exc: Any) -> bool:
+    def __exit__(self, *exc: Any) -> None:
         self.close()
-        return False
 
     def __del__(self):
         try:
@@ -869,7 +868,7 @@ class Optimizer(_Dependent):
             if o is not None and o is not options:
                 o.close()
         self._adopt(p)
-        self.kind = kind
+        self.kind: Optional[str] = kind  # None for an optimizer read back with load()
         self._attach(model)
 
     @classmethod
@@ -1121,7 +1120,9 @@ def fit(model: Model, optimizer: Optimizer, train: Dataset, valid: Optional[Data
 
     Options as keywords or `options` (epochs, steps_per_epoch, batch_groups,
     group_size, batch_size, patience, keep_best, checkpoint, checkpoint_every,
-    log_every, seed). callback(Progress) is called every log_every steps and
+    log_every, seed, log, log_append). log="run.jsonl" writes the training log
+    (every step and epoch; a CSV twin run.csv), which disent.read_log reads and
+    disent.plot draws. callback(Progress) is called every log_every steps and
     after each epoch; return True to stop training. An exception raised in the
     callback stops training and is re-raised here. progress: True shows a
     tqdm bar, False none, None one when tqdm is installed and stderr is a
@@ -1153,9 +1154,9 @@ def fit(model: Model, optimizer: Optimizer, train: Dataset, valid: Optional[Data
         show = progress if progress is not None else sys.stderr.isatty()
         tq = _tqdm() if show else None
         history = History()
-        state = {"exc": None, "bar": None, "last": None, "first_epoch": None}
+        state: Dict[str, Any] = {"exc": None, "bar": None, "last": None, "first_epoch": None}
 
-        interrupted = []
+        interrupted: List[int] = []
 
         def on_progress(user, epoch, step, epoch_end, n, names, values):
             if state["exc"] is not None or interrupted:  # already stopping
