@@ -19,7 +19,8 @@
  * is convolutional for square images (image=HxW) unless --encoder mlp.
  * --baseline vae trains the same network without groups (every image its own
  * group: a beta-VAE with latent size content_dim + style_dim and the KL
- * weights of --beta / --model-opts) and scores its whole latent.
+ * weight --beta on both halves, no warm-up; the group terms have no groups to
+ * act on) and scores its whole latent.
  * Evaluation on the test images (all numbers printed as "RESULT key value"):
  *  - content_acc / style_acc: a multinomial logistic regression fitted on the
  *    training set's content (style) means of single observations predicts the
@@ -589,6 +590,10 @@ int main(int argc, char **argv)
         CHECK(dsn_options_parse(mo, text));
         if (a.hidden) CHECK(dsn_options_set(mo, "hidden", a.hidden));
         if (a.activation) CHECK(dsn_options_set(mo, "activation", a.activation));
+        if (a.baseline) { /* a plain beta-VAE: one KL weight (--beta) on the whole latent, no warm-up */
+            snprintf(text, sizeof text, "style_beta=%g, warmup_epochs=0", a.beta);
+            CHECK(dsn_options_parse(mo, text));
+        }
         if (a.extra && a.extra[0]) CHECK(dsn_options_parse(mo, a.extra));
         CHECK(dsn_model_create(&m, "ml-vae", mo));
         CHECK(dsn_options_create(&oo));

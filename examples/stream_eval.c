@@ -34,7 +34,7 @@
 static dsn_model *model;
 static dsn_session *sess;
 static dsn_encoding *enc;
-static dsn_options *feat; /* the bank's audio settings (+ n_mels) */
+static dsn_options *feat; /* the model's audio front end or the bank's settings (+ n_mels) */
 static size_t T, F, dim;
 
 /* log-mel frames of path (at the feature rate), its first `drop` samples skipped */
@@ -135,7 +135,8 @@ static int score(int argc, char **argv)
     F = dims[1];
     dim = (size_t)ex_part(model, 0).dim;
     CHECK(dsn_options_create(&feat));
-    const dsn_options *ba = dsn_model_bank_audio(model);
+    /* the model's own front end (saved by training), else the bank's settings */
+    const dsn_options *ba = dsn_model_audio(model) ? dsn_model_audio(model) : dsn_model_bank_audio(model);
     for (size_t k = 0; ba && k < dsn_options_count(ba); k++) {
         const char *key = dsn_options_key(ba, k);
         if (strcmp(key, "frames")) CHECK(dsn_options_set(feat, key, dsn_options_get(ba, key)));

@@ -559,8 +559,9 @@ DSN_API const dsn_options *dsn_model_bank_audio(const dsn_model *model);
  * and dsn_eval_swaps start from it, and an option there that contradicts it
  * fails with DSN_E_OPTION naming both values. */
 
-/* The model's front end (owned by the model, valid until it is set again or
- * the model is freed), or NULL (none, or a NULL model). No allocation. */
+/* The model's front end (owned by the model, valid until it is set again,
+ * dsn_fit records one, or the model is freed), or NULL (none, or a NULL
+ * model). No allocation; any thread, while no other thread changes the model. */
 DSN_API const dsn_options *dsn_model_audio(const dsn_model *model);
 /* Set the front end from audio (NULL removes it): the keys above, any key
  * of dsn_dataset_from_audio accepted and ignored (the very bag given there
@@ -711,9 +712,10 @@ DSN_API const dsn_options *dsn_dataset_audio(const dsn_dataset *ds);
  * "short_clips" (clips shorter than a window), "masked_frames" (their padded
  * frames), "dropped_frames" (tails shorter than min_tail), "silent_clips",
  * "clipped_clips", "skipped_clips" (left out by bad_clips=skip),
- * "computed_clips", "cached_clips" (features read from the cache). 0 for
- * unknown names, NULL, other datasets, splits, and for all but clips and
- * windows of a dataset file. No allocation; thread-safe. */
+ * "computed_clips", "cached_clips" (features read from the cache). A split
+ * (dsn_dataset_split, dsn_dataset_select_labels) reports the counts of the
+ * set it came from. 0 for unknown names, NULL, other datasets, and for all
+ * but clips and windows of a dataset file. No allocation; thread-safe. */
 DSN_API uint64_t dsn_dataset_counter(const dsn_dataset *ds, const char *name);
 /* Random split into two new datasets (*train, *valid; both must be
  * released): valid_fraction in (0, 1) of the rows go to *valid, stratified by
@@ -1094,8 +1096,9 @@ DSN_API DSN_NODISCARD dsn_status dsn_audio_read(float **samples, size_t *n, int 
 /* Read an audio file keeping its channels: *samples gets *n_frames frames of
  * *channels interleaved floats (channel c of frame t at t * channels + c;
  * release with dsn_audio_free), resampled to sample_rate (0 keeps the file's
- * rate; *rate, may be NULL, gets the result's). Errors as dsn_audio_read;
- * the output pointers are untouched on failure. Allocates. */
+ * rate; *rate, may be NULL, gets the result's). NULL samples, n_frames,
+ * channels or path: DSN_E_INVALID; other errors as dsn_audio_read; the
+ * output pointers are untouched on failure. Allocates; any thread. */
 DSN_API DSN_NODISCARD dsn_status dsn_audio_read_channels(float **samples, size_t *n_frames, int *channels, int *rate,
                                                          const char *path, int sample_rate);
 /* Release samples returned by dsn_audio_read; NULL is a no-op. */

@@ -296,6 +296,14 @@ run 0 "$D" train --model dsae --audio wavs2 --set audio.sample_rate=8000 --set a
     --set hidden=8 --set dec_hidden=8 --set prior_hidden=4 --set prior_layers=1 --set epochs=1 --set batch_size=4 \
     --out bad.dsn --quiet
 has err.txt "audio: 1 silent or clipped clips left out (bad_clips=skip; 1 silent, 0 clipped)"
+run 0 "$D" train --model dsae --audio wavs2 --set audio.sample_rate=8000 --set audio.n_fft=256 --set audio.hop_length=64 \
+    --set audio.frames=16 --set audio.n_mels=16 --set audio.bad_clips=skip --set v_dim=2 --set z_dim=2 \
+    --set hidden=8 --set dec_hidden=8 --set prior_hidden=4 --set prior_layers=1 --set epochs=1 --set batch_size=4 \
+    --out bad.dsn --log blog --quiet
+grep '"event":"data"' blog/train.jsonl | grep -q '"skipped_clips":1' || fail "no data record in train.jsonl"
+grep '"event":"data"' blog/train.jsonl | grep -q '"front_end":"sample_rate=8000, n_fft=256, ' || fail "no front end in the data record"
+run 0 "$D" plot blog/train.jsonl --out blog/plot.png
+grep -q '^data,.*,skipped_clips,1' blog/train.csv || fail "no data rows in train.csv"
 ok "audio front end: kept in the model file (swap needs no settings, a contradicting flag fails); silent clips named or skipped"
 
 # ---- timbre banks: disent bank stores mean static latents, info lists them

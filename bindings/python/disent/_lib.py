@@ -10,6 +10,7 @@ UnsupportedError when called, so the rest of the API keeps working.
 
 import ctypes
 import ctypes.util
+from typing import Any
 import os
 from ctypes import (CFUNCTYPE, POINTER, Structure, c_char_p, c_double, c_float, c_int, c_int32, c_int64,
                     c_size_t, c_uint64, c_void_p)
@@ -23,7 +24,7 @@ VERSION_MINOR = 1
 
 # ---- opaque handles: distinct pointer types, so ctypes rejects a mix-up ----
 class _Opaque(Structure):
-    _fields_ = []
+    _fields_: list = []
 
 
 class dsn_options(_Opaque):
@@ -375,7 +376,7 @@ class _Namespace:
     """The bound C functions as attributes: C.dsn_model_create(...)."""
 
 
-C = _Namespace()
+C: Any = _Namespace()  # the bound functions are set by bind(): typed as Any for checkers
 MISSING = []  # names in FUNCTIONS the loaded library does not export
 
 

@@ -16,7 +16,7 @@ import numpy as np
 
 from ._arrays import as_f32, fptr, shape_error
 from ._lib import C, enc, f32_p
-from .core import Model, Options, _opts_ptr
+from .core import Model, Options, _front_end_options, _opts_ptr
 
 PathLike = Union[str, "os.PathLike[str]"]
 OptionsLike = Union[None, Options, Mapping[str, Any], str]
@@ -24,40 +24,11 @@ OptionsLike = Union[None, Options, Mapping[str, Any], str]
 
 class _Opts:
     """Options.of(...) that closes what it made; model= puts the model's front
-    end under the given keys (a key that contradicts it fails in the library)."""
+    end under the given keys (a key that contradicts it raises OptionError)."""
 
-    def __init__(self, options: OptionsLike, kw: dict, model: Optional["Model"] = None, drop=()):
+    def __init__(self, options: OptionsLike, kw: dict, model: Optional[Model] = None):
         self.given = options
-        base = {}
-        if model is not None:
-            base = {k: v for k, v in model.audio.items() if k not in drop}
-        if base:
-            given = Options.of(options) if options is not None else None
-            merged = dict(base)
-            if given is not None:
-                merged.update(given.to_dict())
-                if given is not options:
-                    given.close()
-            merged.update(kw)
-            self._conflicts(base, merged, model)
-            self.o = Options.of(merged)
-        else:
-            self.o = Options.of(options, **kw)
-
-    @staticmethod
-    def _conflicts(base, merged, model):
-        from . import errors
-        for k, v in base.items():
-            w = merged.get(k)
-            if w is None or str(w) == v:
-                continue
-            try:
-                if float(w) == float(v):
-                    continue
-            except (TypeError, ValueError):
-                pass
-            raise errors.OptionError("option %s = %s differs from the model's audio front end (%s = %s, saved in the "
-                                     "model file; leave the key out)" % (k, w, k, v), errors.E_OPTION)
+        self.o = _front_end_options(options, kw, model)
 
     def __enter__(self):
         return _opts_ptr(self.o)
