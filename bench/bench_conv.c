@@ -4,7 +4,7 @@
  * conversions at the op boundary; then the whole op (forward + backward)
  * through the tape against the im2col + gemm reference path.
  *
- *   build/bench/bench_conv [reps] [threads]
+ *   build/bench/bench_conv [reps] [threads] [max vectors per block] [ig row-group bytes] [tn block bytes]
  *
  * Each figure: median of `reps` runs (default 15) after 2 warm-ups; CPU time
  * of the process (steadier than wall time on a shared machine). DSI_SIMD=1
@@ -92,6 +92,8 @@ int main(int argc, char **argv)
     int threads = argc > 2 ? atoi(argv[2]) : 1;
     dsi_pool_set_threads(threads < 1 ? 1 : threads);
     if (argc > 3) dsi_conv_nv_cap = atoi(argv[3]);
+    if (argc > 4) dsi_conv_l2_rows = (size_t)atol(argv[4]);
+    if (argc > 5) dsi_conv_tn_block = (size_t)atol(argv[5]);
     const int N = 32;
     printf("conv kernels, W3 layers, batch %d, SIMD level %d, %d thread(s); CPU ms (median of %d)\n", N,
            dsi_simd_level(), threads, reps);

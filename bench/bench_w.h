@@ -7,6 +7,8 @@
  * library's pool (dsn_set_threads; OpenBLAS single-threaded on partitioned
  * work), or with DSN_BENCH_BLAS_THREADS=1 in the environment OpenBLAS's own
  * threads with a one-thread pool (the comparison of docs/performance.md).
+ * BENCH_SHAPE="B,T,H" sets W2's and W4's batch, frames and hidden size, and
+ * BENCH_FEW_STEPS=1 allows fewer steps (1 warm-up), for the scaling table.
  * It prints a human-readable line and a machine-readable one for
  * bench/run.py:
  *   RESULT <name> <median ms> <min ms> <max ms> <GFLOP per step> <allocations in the timed loop>
@@ -69,15 +71,31 @@ static inline double bw_median(double *t, int n)
 }
 
 typedef struct bw_args {
-    int steps, threads, blas_threads;
+    int steps, threads, blas_threads, warmup;
 } bw_args;
+
+/* B, T, H from the environment variable BENCH_SHAPE="B,T,H" (the scaling
+ * table of bench/run.py), else the defaults given */
+static inline void bw_shape(int *B, int *T, int *H)
+{
+    const char *e = getenv("BENCH_SHAPE");
+    int b, t, h;
+    if (e && sscanf(e, "%d,%d,%d", &b, &t, &h) == 3 && b > 0 && t > 1 && h > 0) *B = b, *T = t, *H = h;
+}
 
 static inline bw_args bw_parse(int argc, char **argv)
 {
-    bw_args a = {20, 1, 0};
+    bw_args a = {20, 1, 0, 3};
     if (argc > 1) a.steps = atoi(argv[1]);
     if (argc > 2) a.threads = atoi(argv[2]);
-    if (a.steps < 20) a.steps = 20;
+    /* BENCH_FEW_STEPS=1: as few as 1 timed step after 1 warm-up (the scaling table's large shapes) */
+    const char *few = getenv("BENCH_FEW_STEPS");
+    if (few && atoi(few) > 0) {
+        a.warmup = 1;
+        if (a.steps < 1) a.steps = 1;
+    } else if (a.steps < 20) {
+        a.steps = 20;
+    }
     if (a.threads < 1) a.threads = 1;
     const char *e = getenv("DSN_BENCH_BLAS_THREADS");
     a.blas_threads = e && atoi(e) > 0;
@@ -135,7 +153,7 @@ static inline void bw_train(const char *name, const char *what, bw_args a, dsn_m
                             const float *x, size_t n, const int32_t *groups, const float *mask, double gflop)
 {
     float loss = 0;
-    for (int i = 0; i < 3; i++) BW_CHECK(dsn_train_step(m, opt, &loss, x, n, &(dsn_batch_args){sizeof(dsn_batch_args), groups, mask, NULL}));
+    for (int i = 0; i < a.warmup; i++) BW_CHECK(dsn_train_step(m, opt, &loss, x, n, &(dsn_batch_args){sizeof(dsn_batch_args), groups, mask, NULL}));
     double *ms = malloc(sizeof(double) * (size_t)a.steps), *cpu = malloc(sizeof(double) * (size_t)a.steps);
     uint64_t a0 = dsn_allocation_count();
     for (int i = 0; i < a.steps; i++) {

@@ -17,7 +17,8 @@
 
 #include <string.h>
 
-enum { B = 128, T = 128, F = 80, H = 256, DZ = 16, DV = 16 };
+enum { F = 80, DZ = 16, DV = 16 };
+static int B = 128, T = 128, H = 256; /* BENCH_SHAPE (bench_w.h) */
 
 /* forward multiply-adds per frame (gmlp: the old variant with the global per-frame MLP) */
 static double macs_per_frame(int gmlp)
@@ -35,18 +36,19 @@ static double macs_per_frame(int gmlp)
 int main(int argc, char **argv)
 {
     bw_args a = bw_parse(argc, argv);
+    bw_shape(&B, &T, &H);
     const int gmlp = argc > 3 && !strcmp(argv[3], "mlp");
-    dsn_model *m = bw_model("dsae", gmlp ? "frames=128, n_mels=80, v_dim=16, z_dim=16, hidden=256, activation=tanh,"
-                                           "global_encoder=bilstm, encoder_lstm=256, local_encoder=mlp, prior_layers=1,"
-                                           "prior_hidden=256, decoder=mlp, dec_hidden=256:256"
-                                         : "frames=128, n_mels=80, v_dim=16, z_dim=16, hidden=256, activation=tanh,"
-                                           "global_encoder=bilstm, global_features=none, encoder_lstm=256,"
-                                           "local_encoder=mlp, prior_layers=1, prior_hidden=256, decoder=mlp,"
-                                           "dec_hidden=256:256");
+    char opts[512];
+    snprintf(opts, sizeof opts,
+             "frames=%d, n_mels=80, v_dim=16, z_dim=16, hidden=%d, activation=tanh, global_encoder=bilstm,%s"
+             " encoder_lstm=%d, local_encoder=mlp, prior_layers=1, prior_hidden=%d, decoder=mlp, dec_hidden=%d:%d",
+             T, H, gmlp ? "" : " global_features=none,", H, H, H, H);
+    dsn_model *m = bw_model("dsae", opts);
     dsn_optimizer *opt = bw_adam(m, "1e-3");
     float *x = bw_random((size_t)B * T * F, -1.0f, 1.0f, 2);
-    bw_train("W2", "dsae (batch 128 x T 128 x 80, bi-LSTM 256, prior LSTM 256, MLP 256, Adam)", a, m, opt, x, B, NULL,
-             NULL, 3.0 * 2.0 * macs_per_frame(gmlp) * B * T * 1e-9);
+    char what[160];
+    snprintf(what, sizeof what, "dsae (batch %d x T %d x 80, bi-LSTM %d, prior LSTM %d, MLP %d, Adam)", B, T, H, H, H);
+    bw_train("W2", what, a, m, opt, x, B, NULL, NULL, 3.0 * 2.0 * macs_per_frame(gmlp) * B * T * 1e-9);
     free(x);
     dsn_optimizer_free(opt);
     dsn_model_free(m);

@@ -12,7 +12,8 @@
  * is passed (the masked pooling path). FLOPs: see bench_w.h. */
 #include "bench_w.h"
 
-enum { B = 128, T = 250, F = 80, HD = 64, DZ = 16, DV = 16, PH = 32 };
+enum { F = 80, DZ = 16, DV = 16, PH = 32 };
+static int B = 128, T = 250, HD = 64; /* BENCH_SHAPE (bench_w.h): batch, frames, MLP width */
 
 static double mlp_macs(void) { return (double)F * HD + (double)HD * HD; } /* 80->64->64 */
 static double dec_macs(void) { return (double)(DZ + DV) * HD + (double)HD * HD + (double)HD * F; }
@@ -21,7 +22,11 @@ static double zhead_macs(void) { return (double)HD * 2 * DZ; }
 int main(int argc, char **argv)
 {
     bw_args a = bw_parse(argc, argv);
-    dsn_model *m = bw_model("ts-dsae", "frames=250, n_mels=80, constrained_epochs=0");
+    bw_shape(&B, &T, &HD);
+    char opts[256];
+    snprintf(opts, sizeof opts, "frames=%d, n_mels=80, constrained_epochs=0, hidden=%d, dec_hidden=%d:%d", T, HD, HD,
+             HD);
+    dsn_model *m = bw_model("ts-dsae", opts);
     dsn_optimizer *opt = bw_adam(m, "1e-3");
     float *x = bw_random((size_t)B * T * F, -1.0f, 1.0f, 4);
     float *mask = malloc(sizeof(float) * B * T);
@@ -33,8 +38,10 @@ int main(int argc, char **argv)
     const double vhead = (double)HD * 2 * DV / T * 3; /* main + 2 swap rows, per sequence */
     const double frozen = mlp_macs() + (double)HD * 2 * DV / T;
     const double gflop = (3.0 * 2.0 * (main_pass + swap_pass + vhead) + 2.0 * frozen) * B * T * 1e-9;
-    bw_train("W4", "ts-dsae full stage (batch 128 x T 250 x 80, MLP 64:64 tanh, prior LSTM 2x32, swap terms, Adam)",
-             a, m, opt, x, B, NULL, mask, gflop);
+    char what[160];
+    snprintf(what, sizeof what, "ts-dsae full stage (batch %d x T %d x 80, MLP %d:%d tanh, prior LSTM 2x32, swap terms, Adam)",
+             B, T, HD, HD);
+    bw_train("W4", what, a, m, opt, x, B, NULL, mask, gflop);
     free(mask);
     free(x);
     dsn_optimizer_free(opt);

@@ -1,53 +1,96 @@
 #!/usr/bin/python3
-"""Issue #9 runner: libdisent vs PyTorch-CPU on the four reference workloads
-and the swap latency, alternately in one invocation, and the table.
+"""Issue #9 / #19 runner: libdisent vs PyTorch-CPU (stock and tuned) on the
+four reference workloads and the swap latency, alternately in one
+invocation; the tables; optionally written into docs/performance.md.
 
-    make BUILD=build bench
-    /usr/bin/python3 bench/run.py [--build build] [--steps 20] [--reps 1]
+    make BUILD=build-perf bench
+    /usr/bin/python3 bench/run.py [--build build-perf] [--steps 20] [--reps 1]
                                   [--only W1,W2,W3,W4,LAT] [--threads 1,2]
+                                  [--no-tuned] [--scaling] [--write-doc]
 
-For every workload and every thread setting (default 1 and 2), the libdisent
-benchmark (build/bench/bench_w*) and its PyTorch twin
-(bench/torch/workloads.py) run one after the other, `reps` times; each
-framework's figure is then its best thread setting (lower median ms/step;
-the median over reps of the per-run medians); each line also shows the
-median CPU time per step (all threads; a one-thread run's CPU time leaves
-out the time spent waiting for a core). libdisent threads = OpenBLAS
-threads (its only threading; OPENBLAS_NUM_THREADS and the argument agree).
-PyTorch: torch.set_num_threads(k) (OpenMP, libgomp) with OMP_NUM_THREADS=k
-and OPENBLAS_NUM_THREADS=k (Debian's torch calls the pthreads OpenBLAS for
-gemm), OMP_WAIT_POLICY as given (default PASSIVE: on a shared 2-core
-machine spinning workers steal the core the other thread needs).
-The latency row runs one thread for both.
-Peak: bench/fma_peak (best of 5 runs of an AVX-512 FMA loop); the fraction of
-peak divides by threads x the one-thread peak (a per-core capacity; the
-two-thread loop on a loaded machine measures the load as well).
+For every workload and every thread setting (default 1 and 2) three programs
+run one after the other, `reps` times:
+  libdisent      build/bench/bench_w* <steps> <threads>: the library's own
+                 pool (dsn_set_threads), OpenBLAS single-threaded on
+                 partitioned work;
+  PyTorch        bench/torch/workloads.py: torch.set_num_threads(k), OpenMP
+                 (libgomp) for its own kernels and Debian's default
+                 (pthreads) OpenBLAS for the gemms, OMP_NUM_THREADS=k,
+                 OPENBLAS_NUM_THREADS=k;
+  tuned PyTorch  the same with OpenBLAS's OpenMP build loaded
+                 (LD_LIBRARY_PATH=/usr/lib/x86_64-linux-gnu/openblas-openmp,
+                 package libopenblas0-openmp): one OpenMP pool for everything.
+OMP_WAIT_POLICY as given (default PASSIVE: on a shared machine spinning
+workers steal the core the other thread needs). Each framework's figure is
+its best thread setting (lower median ms/step). Each run's peak RSS is read
+from wait4(). The latency row runs one thread for all.
+
+OpenBLAS core: OpenBLAS 0.3.21 does not know every CPU model and falls back
+to its Prescott (SSE3) kernels on some (a 4x slower sgemm on this project's
+AVX-512 VM). --coretype auto (default) sets OPENBLAS_CORETYPE for all three
+programs from the CPU flags (SkylakeX with AVX-512, Haswell with AVX2),
+unless it is already set; --coretype none leaves OpenBLAS alone.
+
+--scaling adds the scaling table: libdisent step time of W2 and W4 against
+batch 32-512, sequence length 64-1024 and hidden size 64-1024 (one varied
+at a time from the workload's shape; few steps each), with the time per
+frame (ms / (B T)) to show the cost is linear in the sequence length.
+
+--write-doc replaces the part of docs/performance.md between the markers
+<!-- run.py:begin --> and <!-- run.py:end --> with this run's tables (and
+the scaling table between <!-- run.py:scaling:begin/end -->), the CPU model
+(lscpu) and its FMA peak (bench/fma_peak).
 """
 import argparse
+import datetime
 import os
+import re
 import statistics
 import subprocess
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
-TARGETS = {"W1": 1.5, "W2": 2.0, "W3": 1.5, "W4": 5.0, "LAT": None}
+TARGETS = {"W1": 1.5, "W2": 2.0, "W3": 1.5, "W4": 3.0, "LAT": 3.0}
 LIB_BIN = {"W1": "bench_w1", "W2": "bench_w2", "W3": "bench_w3", "W4": "bench_w4", "LAT": "bench_wlat"}
+OPENMP_BLAS = "/usr/lib/x86_64-linux-gnu/openblas-openmp"
+SCALE_BASE = {"W2": (128, 128, 256), "W4": (128, 250, 64)}
+SCALE_VALUES = {"batch": [32, 64, 128, 256, 512], "frames": [64, 128, 256, 512, 1024],
+                "hidden": [64, 128, 256, 512, 1024]}
+BEGIN, END = "<!-- run.py:begin -->", "<!-- run.py:end -->"
+SBEGIN, SEND = "<!-- run.py:scaling:begin -->", "<!-- run.py:scaling:end -->"
+
+
+class _RssPopen(subprocess.Popen):
+    """Popen whose wait reads the child's rusage (peak RSS) through wait4."""
+
+    def _try_wait(self, wait_flags):
+        try:
+            pid, sts, ru = os.wait4(self.pid, wait_flags)
+        except ChildProcessError:
+            return (self.pid, 0)
+        if pid == self.pid:
+            self._h5_rss = ru.ru_maxrss / 1024.0  # KiB -> MiB
+        return (pid, sts)
 
 
 def run(cmd, env_extra):
+    """Runs cmd; returns its RESULT fields, peak RSS (MiB) and output."""
     env = dict(os.environ)
     env.update(env_extra)
-    p = subprocess.run(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    p = _RssPopen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    out, err = p.communicate()
+    rss = getattr(p, "_h5_rss", None)
     if p.returncode != 0:
-        sys.stderr.write(p.stdout + p.stderr)
+        sys.stderr.write(out + err)
         raise SystemExit(f"failed: {' '.join(cmd)}")
-    for line in p.stdout.splitlines():
+    for line in out.splitlines():
         if line.startswith("RESULT "):
             f = line.split()
             return {"med": float(f[2]), "min": float(f[3]), "max_or_p99": float(f[4]), "gflop": float(f[5]),
-                    "allocs": int(f[6]), "cpu": float(f[7]) if len(f) > 7 else float("nan"), "text": p.stdout}
-    raise SystemExit(f"no RESULT line from {' '.join(cmd)}:\n{p.stdout}")
+                    "allocs": int(f[6]), "cpu": float(f[7]) if len(f) > 7 else float("nan"), "rss": rss,
+                    "text": out}
+    raise SystemExit(f"no RESULT line from {' '.join(cmd)}:\n{out}")
 
 
 def loadavg():
@@ -56,6 +99,41 @@ def loadavg():
             return " ".join(f.read().split()[:3])
     except OSError:
         return "?"
+
+
+def cpu_model():
+    try:
+        out = subprocess.run(["lscpu"], stdout=subprocess.PIPE, text=True, check=True).stdout
+        for line in out.splitlines():
+            if line.startswith("Model name:"):
+                return line.split(":", 1)[1].strip()
+    except (OSError, subprocess.CalledProcessError):
+        pass
+    return "?"
+
+
+def cpu_flags():
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("flags"):
+                    return set(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    return set()
+
+
+def coretype(mode):
+    if mode == "none" or os.environ.get("OPENBLAS_CORETYPE"):
+        return os.environ.get("OPENBLAS_CORETYPE")
+    if mode != "auto":
+        return mode
+    fl = cpu_flags()
+    if "avx512f" in fl:
+        return "SkylakeX"
+    if "avx2" in fl and "fma" in fl:
+        return "Haswell"
+    return None
 
 
 def main():
@@ -67,80 +145,179 @@ def main():
     ap.add_argument("--threads", default="1,2")
     ap.add_argument("--omp-wait", default="PASSIVE")
     ap.add_argument("--lat-runs", type=int, default=2000)
+    ap.add_argument("--coretype", default="auto", help="auto | none | an OpenBLAS core name")
+    ap.add_argument("--no-tuned", action="store_true", help="skip the tuned-PyTorch runs")
+    ap.add_argument("--no-torch", action="store_true", help="libdisent only")
+    ap.add_argument("--scaling", action="store_true")
+    ap.add_argument("--scaling-only", action="store_true")
+    ap.add_argument("--scaling-threads", type=int, default=2)
+    ap.add_argument("--scaling-steps", type=int, default=1, help="timed steps per shape (after 1 warm-up)")
+    ap.add_argument("--scaling-workloads", default="W2,W4")
+    ap.add_argument("--write-doc", action="store_true")
     a = ap.parse_args()
     bdir = os.path.join(ROOT, a.build, "bench") if not os.path.isabs(a.build) else os.path.join(a.build, "bench")
     threads = [int(t) for t in a.threads.split(",")]
-    work = [w for w in a.only.split(",") if w]
+    work = [] if a.scaling_only else [w for w in a.only.split(",") if w]
     py = "/usr/bin/python3"
     torch_script = os.path.join(HERE, "torch", "workloads.py")
+    ct = coretype(a.coretype)
+    base_env = {"OPENBLAS_CORETYPE": ct} if ct else {}
+    tuned = not a.no_tuned and not a.no_torch and os.path.exists(os.path.join(OPENMP_BLAS, "libopenblas.so.0"))
+    sides = ["lib"] + ([] if a.no_torch else ["torch"]) + (["tuned"] if tuned else [])
+    started = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    commit = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"], stdout=subprocess.PIPE,
+                            text=True).stdout.strip()
+    load_before = loadavg()
+    log = []
 
-    print(f"load average before: {loadavg()}")
-    peak_out = subprocess.run([os.path.join(bdir, "fma_peak")], stdout=subprocess.PIPE, text=True, check=True).stdout
+    def say(s):
+        print(s, flush=True)
+        log.append(s)
+
+    say(f"load average before: {load_before}; OPENBLAS_CORETYPE={ct or '(OpenBLAS default)'}")
+    peak_out = subprocess.run([os.path.join(bdir, "fma_peak")], stdout=subprocess.PIPE, text=True, check=True,
+                              env=dict(os.environ, **base_env)).stdout
     peaks = {}
     for line in peak_out.splitlines():
         if line.startswith("PEAK "):
             _, t, g = line.split()
             peaks[int(t)] = float(g)
-        else:
-            print(line)
     core_peak = peaks.get(1, 0.0)
+    say(f"FMA peak (bench/fma_peak): 1 thread {peaks.get(1, 0):.1f} GFLOP/s, 2 threads {peaks.get(2, 0):.1f} GFLOP/s")
 
     rows = []
     for w in work:
-        res = {"lib": {}, "torch": {}}
+        res = {s: {} for s in sides}
         tlist = [1] if w == "LAT" else threads
         for rep in range(a.reps):
             for t in tlist:
-                env = {"OPENBLAS_NUM_THREADS": str(t), "OMP_NUM_THREADS": str(t), "OMP_WAIT_POLICY": a.omp_wait}
+                env = dict(base_env, OPENBLAS_NUM_THREADS=str(t), OMP_NUM_THREADS=str(t), OMP_WAIT_POLICY=a.omp_wait)
                 if w == "LAT":
-                    lcmd = [os.path.join(bdir, LIB_BIN[w]), str(a.lat_runs)]
-                    tcmd = [py, torch_script, w, "--steps", str(a.lat_runs), "--threads", "1"]
+                    cmds = {"lib": [os.path.join(bdir, LIB_BIN[w]), str(a.lat_runs)],
+                            "torch": [py, torch_script, w, "--steps", str(a.lat_runs), "--threads", "1"]}
                 else:
-                    lcmd = [os.path.join(bdir, LIB_BIN[w]), str(a.steps), str(t)]
-                    tcmd = [py, torch_script, w, "--steps", str(a.steps), "--threads", str(t)]
-                r = run(lcmd, env)
-                res["lib"].setdefault(t, []).append(r)
-                print(f"[{w} rep {rep} threads {t}] libdisent median {r['med']:.3f} ms, CPU {r['cpu']:.3f} ms "
-                      f"(load {loadavg()})", flush=True)
-                r = run(tcmd, env)
-                res["torch"].setdefault(t, []).append(r)
-                print(f"[{w} rep {rep} threads {t}] pytorch   median {r['med']:.3f} ms, CPU {r['cpu']:.3f} ms "
-                      f"(load {loadavg()})", flush=True)
+                    cmds = {"lib": [os.path.join(bdir, LIB_BIN[w]), str(a.steps), str(t)],
+                            "torch": [py, torch_script, w, "--steps", str(a.steps), "--threads", str(t)]}
+                cmds["tuned"] = cmds["torch"]
+                for s in sides:
+                    e = dict(env)
+                    if s == "tuned":
+                        e["LD_LIBRARY_PATH"] = OPENMP_BLAS + (":" + os.environ["LD_LIBRARY_PATH"]
+                                                              if os.environ.get("LD_LIBRARY_PATH") else "")
+                    r = run(cmds[s], e)
+                    res[s].setdefault(t, []).append(r)
+                    name = {"lib": "libdisent", "torch": "pytorch", "tuned": "tuned pytorch"}[s]
+                    say(f"[{w} rep {rep} threads {t}] {name:13s} median {r['med']:.3f} ms, CPU {r['cpu']:.3f} ms, "
+                        f"RSS {r['rss'] or 0:.0f} MiB (load {loadavg()})")
         best = {}
-        for fw in ("lib", "torch"):
-            cands = []
-            for t, rs in res[fw].items():
-                cands.append((statistics.median(r["med"] for r in rs), t, rs))
-            cands.sort(key=lambda c: c[0])
-            best[fw] = cands[0]
-        rows.append((w, best))
+        for s in sides:
+            cands = sorted((statistics.median(r["med"] for r in rs), t, rs) for t, rs in res[s].items())
+            best[s] = cands[0]
+        rows.append((w, best, res))
 
-    print(f"\nload average after: {loadavg()}")
-    print(f"FMA peak (bench/fma_peak): 1 thread {peaks.get(1, 0):.1f} GFLOP/s, 2 threads {peaks.get(2, 0):.1f} GFLOP/s; "
-          f"fraction of peak = GFLOP/s / (threads x {core_peak:.1f})\n")
-    hdr = ("| workload | libdisent ms/step (thr) | PyTorch ms/step (thr) | ratio PT/lib | target | "
-           "lib GFLOP/s | PT GFLOP/s | lib % peak | PT % peak |")
-    print(hdr)
-    print("|" + "|".join("---" for _ in range(hdr.count("|") - 1)) + "|")
-    for w, best in rows:
-        lm, lt, lrs = best["lib"]
-        tm, tt, trs = best["torch"]
-        ratio = tm / lm
-        tgt = TARGETS[w]
-        if w == "LAT":
-            lp99 = statistics.median(r["max_or_p99"] for r in lrs)
-            tp99 = statistics.median(r["max_or_p99"] for r in trs)
-            allocs = max(r["allocs"] for r in lrs)
-            ok = lm <= 0.3 and allocs == 0
-            print(f"| LAT (median / p99 ms) | {lm:.3f} / {lp99:.3f} (1) | {tm:.3f} / {tp99:.3f} (1) | {ratio:.2f} | "
-                  f"<= 0.3 ms, 0 allocs: {'met' if ok else 'not met'} ({allocs} allocs) | - | - | - | - |")
-            continue
-        g = lrs[0]["gflop"]
-        lg, tg = g / (lm * 1e-3), g / (tm * 1e-3)
-        met = "met" if ratio >= tgt else "not met"
-        print(f"| {w} | {lm:.1f} ({lt}) | {tm:.1f} ({tt}) | {ratio:.2f} | >= {tgt} {met} | {lg:.1f} | {tg:.1f} | "
-              f"{100 * lg / (lt * core_peak):.0f} % | {100 * tg / (tt * core_peak):.0f} % |")
+    load_after = loadavg()
+    say(f"load average after: {load_after}")
+    tables = []
+    if rows:
+        hdr = ("| workload | libdisent ms/step (thr) | PyTorch ms (thr) | tuned PyTorch ms (thr) | ratio best PT / lib "
+               "| target | lib GFLOP/s | lib % peak | peak RSS MiB lib / PT / tuned |")
+        t1 = [hdr, "|" + "|".join("---" for _ in range(hdr.count("|") - 1)) + "|"]
+        for w, best, res in rows:
+            lm, lt, lrs = best["lib"]
+            pt = [best[s] for s in ("torch", "tuned") if s in best]
+            bm = min(p[0] for p in pt) if pt else float("nan")
+            ratio = bm / lm
+            rss = " / ".join(f"{max((r['rss'] or 0) for rs in res[s].values() for r in rs):.0f}" for s in sides)
+            cell = {s: f"{best[s][0]:.3f} ({best[s][1]})" if w == "LAT" else f"{best[s][0]:.1f} ({best[s][1]})"
+                    for s in best}
+            tgt = TARGETS[w]
+            if w == "LAT":
+                lp99 = statistics.median(r["max_or_p99"] for r in lrs)
+                allocs = max(r["allocs"] for r in lrs)
+                t1.append(f"| LAT median (p99 {lp99:.3f} ms, {allocs} allocations) | {cell['lib']} | "
+                          f"{cell.get('torch', '-')} | {cell.get('tuned', '-')} | {ratio:.2f} | >= {tgt} "
+                          f"{'met' if ratio >= tgt else 'not met'} | - | - | {rss} |")
+                continue
+            g = lrs[0]["gflop"]
+            lg = g / (lm * 1e-3)
+            t1.append(f"| {w} | {cell['lib']} | {cell.get('torch', '-')} | {cell.get('tuned', '-')} | {ratio:.2f} | "
+                      f">= {tgt} {'met' if ratio >= tgt else 'not met'} | {lg:.1f} | "
+                      f"{100 * lg / (lt * core_peak):.0f} % | {rss} |")
+        tables.append("\n".join(t1))
+        # two threads against one, libdisent (wall and CPU time per step)
+        if 1 in threads and 2 in threads:
+            t2 = ["| workload | lib 1 thread ms (CPU ms) | lib 2 threads ms (CPU ms, all threads) | speedup (wall) | "
+                  "CPU 2 thr / CPU 1 thr | PyTorch 1 / 2 thr ms | tuned 1 / 2 thr ms |",
+                  "|---|---|---|---|---|---|---|"]
+            for w, best, res in rows:
+                if w == "LAT" or 1 not in res["lib"] or 2 not in res["lib"]:
+                    continue
+                m1 = statistics.median(r["med"] for r in res["lib"][1])
+                m2 = statistics.median(r["med"] for r in res["lib"][2])
+                c1 = statistics.median(r["cpu"] for r in res["lib"][1])
+                c2 = statistics.median(r["cpu"] for r in res["lib"][2])
+                pts = []
+                for s in ("torch", "tuned"):
+                    if s in res:
+                        pts.append(" / ".join(f"{statistics.median(r['med'] for r in res[s][t]):.1f}" for t in (1, 2)))
+                    else:
+                        pts.append("-")
+                t2.append(f"| {w} | {m1:.1f} ({c1:.1f}) | {m2:.1f} ({c2:.1f}) | {m1 / m2:.2f} | {c2 / c1:.2f} | "
+                          f"{pts[0]} | {pts[1]} |")
+            tables.append("\n".join(t2))
+
+    if a.scaling or a.scaling_only:
+        st = ["| workload | varied | B | T | H | ms/step | CPU ms/step | us per frame (ms / (B T)) |",
+              "|---|---|---|---|---|---|---|---|"]
+        for w in a.scaling_workloads.split(","):
+            b0 = SCALE_BASE[w]
+            for which, vals in SCALE_VALUES.items():
+                for v in vals:
+                    shape = list(b0)
+                    shape[("batch", "frames", "hidden").index(which)] = v
+                    env = dict(base_env, BENCH_SHAPE=",".join(map(str, shape)), BENCH_FEW_STEPS="1")
+                    r = run([os.path.join(bdir, LIB_BIN[w]), str(a.scaling_steps), str(a.scaling_threads)], env)
+                    per = 1e3 * r["med"] / (shape[0] * shape[1])
+                    line = (f"| {w} | {which} | {shape[0]} | {shape[1]} | {shape[2]} | {r['med']:.1f} | "
+                            f"{r['cpu']:.1f} | {per:.2f} |")
+                    st.append(line)
+                    print(line + f"  (load {loadavg()})", flush=True)
+        scaling_table = "\n".join(st)
+    else:
+        scaling_table = None
+
+    print()
+    for t in tables + ([scaling_table] if scaling_table else []):
+        print(t + "\n")
+    if a.write_doc:
+        if tables:
+            write_doc(BEGIN, END, started, commit, load_before, load_after, ct, peaks, tables)
+        if scaling_table:
+            write_doc(SBEGIN, SEND, started, commit, load_before, load_after, ct, peaks, [scaling_table])
     return 0
+
+
+def write_doc(begin, end, started, commit, load_before, load_after, ct, peaks, tables):
+    path = os.path.join(ROOT, "docs", "performance.md")
+    with open(path, encoding="utf-8") as f:
+        text = f.read()
+    if begin not in text or end not in text:
+        raise SystemExit(f"{path}: no {begin} ... {end} section to replace")
+    cmd = "/usr/bin/python3 bench/run.py " + " ".join(sys.argv[1:])
+    body = [begin, "",
+            f"Written by `{cmd}` at commit {commit}, {started}.",
+            f"CPU: `lscpu` model name \"{cpu_model()}\", {os.cpu_count()} CPUs; FMA peak (bench/fma_peak) "
+            f"{peaks.get(1, 0):.1f} GFLOP/s on one thread, {peaks.get(2, 0):.1f} GFLOP/s on two. "
+            f"OPENBLAS_CORETYPE={ct or '(OpenBLAS default)'}. Load average {load_before} before, {load_after} after "
+            f"(the machine is shared: wall times carry the other jobs' load).", ""]
+    for t in tables:
+        body += [t, ""]
+    body.append(end)
+    pre, rest = text.split(begin, 1)
+    post = rest.split(end, 1)[1]
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(pre + "\n".join(body) + post)
+    print(f"wrote {path}")
 
 
 if __name__ == "__main__":

@@ -8,34 +8,12 @@
  * "content"). The output is the same, number for number, as minimal_cxx's. */
 #include <disent.h>
 
+#include "example_args.h"
+
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* descriptions by value (zeroed on failure) */
-static dsn_model_info ex_info(const dsn_model *m)
-{
-    dsn_model_info i = DSN_MODEL_INFO_INIT;
-    if (!m || dsn_model_describe(m, &i) != DSN_OK) i.family = NULL;
-    return i;
-}
-
-static dsn_part_info ex_part(const dsn_model *m, int p)
-{
-    dsn_part_info i = DSN_PART_INFO_INIT;
-    if (!m || dsn_model_part(m, &i, p) != DSN_OK) i.name = NULL;
-    return i;
-}
-
-#define TRY(call)                                                                                   \
-    do {                                                                                            \
-        dsn_status st_ = (call);                                                                    \
-        if (st_ != DSN_OK) {                                                                        \
-            fprintf(stderr, "minimal: %s: %s: %s\n", #call, dsn_status_string(st_), dsn_last_error()); \
-            exit(1);                                                                                \
-        }                                                                                           \
-    } while (0)
 
 int main(int argc, char **argv)
 {
@@ -44,7 +22,7 @@ int main(int argc, char **argv)
         return 2;
     }
     dsn_model *m;
-    TRY(dsn_model_load(&m, argv[1]));
+    CHECK(dsn_model_load(&m, argv[1]));
     size_t n = ex_info(m).obs_size;
     const char *part = argc > 3 ? argv[3] : ex_part(m, 0).name;
     printf("model: %s, %zu floats per observation, %d parts\n", ex_info(m).family, n, ex_info(m).num_parts);
@@ -53,9 +31,9 @@ int main(int argc, char **argv)
     float *x = malloc(2 * n * sizeof *x), *out = malloc(2 * n * sizeof *out);
     if (argc > 2) {
         dsn_dataset *ds;
-        TRY(dsn_dataset_from_npy(&ds, argv[2], NULL));
-        TRY(dsn_dataset_get(ds, x, n, NULL, 0));
-        TRY(dsn_dataset_get(ds, x + n, n, NULL, 1));
+        CHECK(dsn_dataset_from_npy(&ds, argv[2], NULL));
+        CHECK(dsn_dataset_get(ds, x, n, NULL, 0));
+        CHECK(dsn_dataset_get(ds, x + n, n, NULL, 1));
         dsn_dataset_free(ds);
     } else {
         for (size_t i = 0; i < n; i++) {
@@ -67,26 +45,26 @@ int main(int argc, char **argv)
     /* a session (scratch) and one encoding per observation */
     dsn_session *s;
     dsn_encoding *a, *b;
-    TRY(dsn_session_create(&s, m, 1));
-    TRY(dsn_encoding_create(&a, m, 1));
-    TRY(dsn_encoding_create(&b, m, 1));
-    TRY(dsn_encode(s, a, x, 1, NULL));
-    TRY(dsn_encode(s, b, x + n, 1, NULL));
+    CHECK(dsn_session_create(&s, m, 1));
+    CHECK(dsn_encoding_create(&a, m, 1));
+    CHECK(dsn_encoding_create(&b, m, 1));
+    CHECK(dsn_encode(s, a, x, 1, NULL));
+    CHECK(dsn_encode(s, b, x + n, 1, NULL));
 
     size_t rows, dim;
-    TRY(dsn_encoding_get(b, NULL, 0, &rows, &dim, part, "value"));
+    CHECK(dsn_encoding_get(b, NULL, 0, &rows, &dim, part, "value"));
     float *before = malloc(rows * dim * sizeof *before), *after = malloc(rows * dim * sizeof *after);
-    TRY(dsn_encoding_get(b, before, rows * dim, NULL, NULL, part, "value"));
+    CHECK(dsn_encoding_get(b, before, rows * dim, NULL, NULL, part, "value"));
     printf("part '%s' of b: %zu x %zu, first value %.6f\n", part, rows, dim, before[0]);
 
     /* swap the part: a gets b's, b gets a's */
-    TRY(dsn_swap(a, b, part));
-    TRY(dsn_encoding_get(a, after, rows * dim, NULL, NULL, part, "value"));
+    CHECK(dsn_swap(a, b, part));
+    CHECK(dsn_encoding_get(a, after, rows * dim, NULL, NULL, part, "value"));
     printf("swap: a now holds b's '%s': %s\n", part, memcmp(before, after, rows * dim * sizeof *after) ? "FAILED" : "ok");
 
     /* decode both: a = (part of b, rest of a), b = (part of a, rest of b) */
-    TRY(dsn_decode(s, out, n, a));
-    TRY(dsn_decode(s, out + n, n, b));
+    CHECK(dsn_decode(s, out, n, a));
+    CHECK(dsn_decode(s, out + n, n, b));
     for (int k = 0; k < 2; k++) {
         double sum = 0;
         for (size_t i = 0; i < n; i++) sum += out[(size_t)k * n + i];

@@ -45,6 +45,8 @@
 #define _POSIX_C_SOURCE 200809L /* clock_gettime */
 #include <disent.h>
 
+#include "example_args.h"
+
 #include "../tools/common/label_grid.h"
 #include <math.h>
 #include <stdint.h>
@@ -53,47 +55,9 @@
 #include <string.h>
 #include <time.h>
 
-/* descriptions by value (zeroed on failure) */
-static dsn_model_info ex_info(const dsn_model *m)
-{
-    dsn_model_info i = DSN_MODEL_INFO_INIT;
-    if (!m || dsn_model_describe(m, &i) != DSN_OK) i.family = NULL;
-    return i;
-}
-
-static dsn_part_info ex_part(const dsn_model *m, int p)
-{
-    dsn_part_info i = DSN_PART_INFO_INIT;
-    if (!m || dsn_model_part(m, &i, p) != DSN_OK) i.name = NULL;
-    return i;
-}
-
-static dsn_dataset_info ex_ds(const dsn_dataset *ds)
-{
-    dsn_dataset_info i = DSN_DATASET_INFO_INIT;
-    if (ds && dsn_dataset_describe(ds, &i) != DSN_OK) i.size = 0;
-    return i;
-}
-
-#define CHECK(call)                                                                                 \
-    do {                                                                                            \
-        dsn_status st_ = (call);                                                                    \
-        if (st_ != DSN_OK) {                                                                        \
-            fprintf(stderr, "%s failed: %s: %s\n", #call, dsn_status_string(st_), dsn_last_error()); \
-            exit(1);                                                                                \
-        }                                                                                           \
-    } while (0)
-
 enum { CHUNK = 256, MAXC = 64 };
 static size_t PIX = 784; /* the dataset's observation size */
 static int SIDE = 28;    /* square images: the grid's tile size (0: no grid) */
-
-static double now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
 
 static double t_start;
 
@@ -102,7 +66,7 @@ static int progress(void *user, int epoch, int64_t step, int epoch_end, int n, c
 {
     (void)user;
     if (!epoch_end) return 0;
-    printf("epoch %3d  step %6lld  %6.1f s:", epoch, (long long)step, now() - t_start);
+    printf("epoch %3d  step %6lld  %6.1f s:", epoch, (long long)step, ex_now() - t_start);
     for (int i = 0; i < n; i++) printf(" %s %.2f", names[i], values[i]);
     printf("\n");
     fflush(stdout);
@@ -408,32 +372,30 @@ static args parse(int argc, char **argv)
     if (argc < 2 || argv[1][0] == '-') usage(argv[0]);
     a.dir = argv[1];
     for (int i = 2; i < argc; i++) {
-        const char *k = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!strcmp(k, "--quick")) { a.quick = 1; continue; }
-        if (!v) usage(argv[0]);
-        i++;
-        if (!strcmp(k, "--epochs")) a.epochs = atoi(v);
-        else if (!strcmp(k, "--steps")) a.steps = atoi(v);
-        else if (!strcmp(k, "--groups")) a.groups = atoi(v);
-        else if (!strcmp(k, "--group-size")) a.group_size = atoi(v);
-        else if (!strcmp(k, "--encoder")) a.encoder = v;
-        else if (!strcmp(k, "--hidden")) a.hidden = v;
-        else if (!strcmp(k, "--activation")) a.activation = v;
-        else if (!strcmp(k, "--style-dim")) a.style_dim = atoi(v);
-        else if (!strcmp(k, "--content-dim")) a.content_dim = atoi(v);
-        else if (!strcmp(k, "--beta")) a.beta = atof(v);
-        else if (!strcmp(k, "--lr")) a.lr = atof(v);
-        else if (!strcmp(k, "--seed")) a.seed = strtoull(v, NULL, 10);
-        else if (!strcmp(k, "--classes") || !strcmp(k, "--digits")) a.n_classes = parse_classes(v, a.classes);
-        else if (!strcmp(k, "--save")) a.save = v;
-        else if (!strcmp(k, "--load")) a.load = v;
-        else if (!strcmp(k, "--png")) a.png = v;
-        else if (!strcmp(k, "--model-opts")) a.extra = v;
-        else if (!strcmp(k, "--baseline")) a.baseline = v;
-        else if (!strcmp(k, "--eval-train")) a.eval_train = (size_t)atol(v);
-        else if (!strcmp(k, "--judge-train")) a.judge_train = (size_t)atol(v);
-        else if (!strcmp(k, "--judge-features")) RF = atoi(v) >= 16 ? atoi(v) : 1024;
-        else if (!strcmp(k, "--judge")) JUDGE_CONV = strcmp(v, "dense") != 0;
+        const char *flag = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(flag, "--quick")) a.quick = 1;
+        else if (EX_FLAG("--epochs")) a.epochs = atoi(val);
+        else if (EX_FLAG("--steps")) a.steps = atoi(val);
+        else if (EX_FLAG("--groups")) a.groups = atoi(val);
+        else if (EX_FLAG("--group-size")) a.group_size = atoi(val);
+        else if (EX_FLAG("--encoder")) a.encoder = val;
+        else if (EX_FLAG("--hidden")) a.hidden = val;
+        else if (EX_FLAG("--activation")) a.activation = val;
+        else if (EX_FLAG("--style-dim")) a.style_dim = atoi(val);
+        else if (EX_FLAG("--content-dim")) a.content_dim = atoi(val);
+        else if (EX_FLAG("--beta")) a.beta = atof(val);
+        else if (EX_FLAG("--lr")) a.lr = atof(val);
+        else if (EX_FLAG("--seed")) a.seed = strtoull(val, NULL, 10);
+        else if (EX_FLAG("--classes") || EX_FLAG("--digits")) a.n_classes = parse_classes(val, a.classes);
+        else if (EX_FLAG("--save")) a.save = val;
+        else if (EX_FLAG("--load")) a.load = val;
+        else if (EX_FLAG("--png")) a.png = val;
+        else if (EX_FLAG("--model-opts")) a.extra = val;
+        else if (EX_FLAG("--baseline")) a.baseline = val;
+        else if (EX_FLAG("--eval-train")) a.eval_train = (size_t)atol(val);
+        else if (EX_FLAG("--judge-train")) a.judge_train = (size_t)atol(val);
+        else if (EX_FLAG("--judge-features")) RF = atoi(val) >= 16 ? atoi(val) : 1024;
+        else if (EX_FLAG("--judge")) JUDGE_CONV = strcmp(val, "dense") != 0;
         else usage(argv[0]);
     }
     if (a.baseline && strcmp(a.baseline, "vae")) usage(argv[0]);
@@ -656,9 +618,9 @@ int main(int argc, char **argv)
                model_desc, ex_info(m).num_params, conv ? "conv encoder" : "MLP encoder", a.style_dim, a.content_dim,
                a.extra && a.extra[0] ? ", " : "", a.extra ? a.extra : "", a.epochs, a.steps, bg, a.group_size);
         fflush(stdout);
-        t_start = now();
+        t_start = ex_now();
         CHECK(dsn_fit(m, opt, a.baseline ? train_flat : train, NULL, fo, progress, NULL));
-        train_s = now() - t_start;
+        train_s = ex_now() - t_start;
         printf("RESULT train_seconds %.1f\n", train_s);
         if (a.save) {
             CHECK(dsn_model_save(m, opt, a.save));
@@ -674,7 +636,7 @@ int main(int argc, char **argv)
         return 1;
     }
 
-    double t_eval = now();
+    double t_eval = ex_now();
     rnd_state = a.seed * 7919 + 1;
     images tr = load_all(train, a.quick ? 5000 : a.eval_train), te = load_all(test, a.quick ? 2000 : 0);
     dsn_session *s;
@@ -903,7 +865,7 @@ int main(int argc, char **argv)
             free(fac);
         }
     }
-    printf("RESULT eval_seconds %.1f\n", now() - t_eval);
+    printf("RESULT eval_seconds %.1f\n", ex_now() - t_eval);
 
     char title[512];
     int tl = snprintf(title, sizeof title, "%s  CONTENT PROBE %.2f  STYLE PROBE %.2f (CHANCE %.2f)\nRECON %.2f  SWAP %.2f",

@@ -25,39 +25,16 @@
  * and RESULT lines. */
 #include <disent.h>
 
+#include "example_args.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* descriptions by value (zeroed on failure) */
-static dsn_part_info ex_part(const dsn_model *m, int p)
-{
-    dsn_part_info i = DSN_PART_INFO_INIT;
-    if (!m || dsn_model_part(m, &i, p) != DSN_OK) i.name = NULL;
-    return i;
-}
-
-static int ex_obs_shape(const dsn_model *m, size_t *dims, int max)
-{
-    dsn_model_info i = DSN_MODEL_INFO_INIT;
-    if (!m || dsn_model_describe(m, &i) != DSN_OK) return 0;
-    for (int k = 0; dims && k < i.obs_ndim && k < max; k++) dims[k] = i.obs_shape[k];
-    return i.obs_ndim;
-}
-
-#define CK(x)                                                                                                        \
-    do {                                                                                                             \
-        dsn_status st_ = (x);                                                                                        \
-        if (st_ != DSN_OK) {                                                                                         \
-            fprintf(stderr, "stream_eval: %s: %s\n", #x, dsn_last_error());                                          \
-            exit(1);                                                                                                 \
-        }                                                                                                            \
-    } while (0)
-
 static dsn_model *model;
 static dsn_session *sess;
 static dsn_encoding *enc;
-static dsn_options *feat; /* the bank's audio settings (+ n_mels) */
+static dsn_options *feat; /* the model's audio front end or the bank's settings (+ n_mels) */
 static size_t T, F, dim;
 
 /* log-mel frames of path (at the feature rate), its first `drop` samples skipped */
@@ -66,12 +43,12 @@ static float *features(const char *path, size_t drop, size_t *frames, float **au
     float *x;
     size_t n;
     int sr = atoi(dsn_options_get(feat, "sample_rate") ? dsn_options_get(feat, "sample_rate") : "16000");
-    CK(dsn_audio_read(&x, &n, NULL, path, sr));
+    CHECK(dsn_audio_read(&x, &n, NULL, path, sr));
     if (drop >= n) drop = n - 1;
     size_t nf, nm;
-    CK(dsn_audio_features(NULL, 0, &nf, &nm, x + drop, n - drop, sr, feat));
+    CHECK(dsn_audio_features(NULL, 0, &nf, &nm, x + drop, n - drop, sr, feat));
     float *out = malloc(sizeof(float) * nf * nm);
-    CK(dsn_audio_features(out, nf * nm, &nf, &nm, x + drop, n - drop, sr, feat));
+    CHECK(dsn_audio_features(out, nf * nm, &nf, &nm, x + drop, n - drop, sr, feat));
     *frames = nf;
     if (audio) {
         *n_audio = n - drop;
@@ -90,17 +67,17 @@ static void encode_window(float *v, const float *fr, size_t nf, size_t w)
         memcpy(x + t * F, fr + (w * T + t) * F, F * sizeof(float));
         mask[t] = 1;
     }
-    CK(dsn_encode(sess, enc, x, 1, &(dsn_batch_args){sizeof(dsn_batch_args), NULL, mask, ex_part(model, 0).name}));
-    CK(dsn_encoding_get(enc, v, dim, NULL, NULL, ex_part(model, 0).name, "value"));
+    CHECK(dsn_encode(sess, enc, x, 1, &(dsn_batch_args){sizeof(dsn_batch_args), NULL, mask, ex_part(model, 0).name}));
+    CHECK(dsn_encoding_get(enc, v, dim, NULL, NULL, ex_part(model, 0).name, "value"));
     free(x);
     free(mask);
 }
 
 static float *yin(const float *x, size_t n, size_t *frames)
 {
-    CK(dsn_pitch_track(NULL, 0, frames, x, n, 16000, NULL));
+    CHECK(dsn_pitch_track(NULL, 0, frames, x, n, 16000, NULL));
     float *f0 = malloc(sizeof(float) * *frames);
-    CK(dsn_pitch_track(f0, *frames, frames, x, n, 16000, NULL));
+    CHECK(dsn_pitch_track(f0, *frames, frames, x, n, 16000, NULL));
     return f0;
 }
 
@@ -109,7 +86,7 @@ static double rpa(const float *est, size_t ne, const float *ref, size_t nr, size
     size_t n = ne < nr ? ne : nr;
     if (upto && n > upto) n = upto;
     double a;
-    CK(dsn_raw_pitch_accuracy(&a, NULL, NULL, est, ref, n, DSN_PITCH_HZ, 50));
+    CHECK(dsn_raw_pitch_accuracy(&a, NULL, NULL, est, ref, n, DSN_PITCH_HZ, 50));
     return a;
 }
 
@@ -151,23 +128,24 @@ static int score(int argc, char **argv)
         else return fprintf(stderr, "stream_eval: unknown flag %s\n", argv[i]), 2;
     }
     if (!manifest) return fprintf(stderr, "stream_eval: give --manifest\n"), 2;
-    CK(dsn_model_load(&model, mpath));
+    CHECK(dsn_model_load(&model, mpath));
     size_t dims[3];
     ex_obs_shape(model, dims, 3);
     T = dims[0];
     F = dims[1];
     dim = (size_t)ex_part(model, 0).dim;
-    CK(dsn_options_create(&feat));
-    const dsn_options *ba = dsn_model_bank_audio(model);
+    CHECK(dsn_options_create(&feat));
+    /* the model's own front end (saved by training), else the bank's settings */
+    const dsn_options *ba = dsn_model_audio(model) ? dsn_model_audio(model) : dsn_model_bank_audio(model);
     for (size_t k = 0; ba && k < dsn_options_count(ba); k++) {
         const char *key = dsn_options_key(ba, k);
-        if (strcmp(key, "frames")) CK(dsn_options_set(feat, key, dsn_options_get(ba, key)));
+        if (strcmp(key, "frames")) CHECK(dsn_options_set(feat, key, dsn_options_get(ba, key)));
     }
     char buf[64];
     snprintf(buf, sizeof buf, "%zu", F);
-    CK(dsn_options_set(feat, "n_mels", buf));
-    CK(dsn_session_create(&sess, model, 1));
-    CK(dsn_encoding_create(&enc, model, 1));
+    CHECK(dsn_options_set(feat, "n_mels", buf));
+    CHECK(dsn_session_create(&sess, model, 1));
+    CHECK(dsn_encoding_create(&enc, model, 1));
 
     /* the classifier: v of the first n_train manifest clips */
     FILE *f = fopen(manifest, "r");
@@ -197,18 +175,18 @@ static int score(int argc, char **argv)
     }
     fclose(f);
     dsn_classifier *clf;
-    CK(dsn_classifier_create(&clf, "logreg", NULL));
-    CK(dsn_classifier_fit(clf, vs, nt, dim, ys));
+    CHECK(dsn_classifier_create(&clf, "logreg", NULL));
+    CHECK(dsn_classifier_fit(clf, vs, nt, dim, ys));
 
     /* the rendered rows */
     f = fopen(list, "r");
     if (!f) return fprintf(stderr, "stream_eval: cannot open %s\n", list), 1;
     dsn_options *gl;
-    CK(dsn_options_create(&gl));
+    CHECK(dsn_options_create(&gl));
     for (size_t k = 0; k < dsn_options_count(feat); k++)
-        CK(dsn_options_set(gl, dsn_options_key(feat, k), dsn_options_get(feat, dsn_options_key(feat, k))));
+        CHECK(dsn_options_set(gl, dsn_options_key(feat, k), dsn_options_get(feat, dsn_options_key(feat, k))));
     snprintf(buf, sizeof buf, "%d", gl_iter);
-    CK(dsn_options_set(gl, "gl_iter", buf));
+    CHECK(dsn_options_set(gl, "gl_iter", buf));
     size_t win_hit = 0, win_n = 0, off_hit = 0, off_n = 0, rows = 0;
     double rpa_plug = 0, rpa_off = 0, rpa_src = 0;
     float *v = malloc(sizeof(float) * dim), *tv = malloc(sizeof(float) * dim), *dec = malloc(sizeof(float) * T * F);
@@ -219,7 +197,7 @@ static int score(int argc, char **argv)
     while (fgets(line, sizeof line, f)) {
         if (split(line, cells, 64) < 4 || !strcmp(cells[0], "rendered")) continue;
         const size_t target = (size_t)atol(cells[3]);
-        CK(dsn_model_bank_get(model, tv, dim, target));
+        CHECK(dsn_model_bank_get(model, tv, dim, target));
         const int32_t want = atoi(dsn_model_bank_name(model, target));
         size_t nf, ns, nt_, na, ntr, nsrc;
         float *audio, *taudio, *saudio;
@@ -233,7 +211,7 @@ static int score(int argc, char **argv)
         for (size_t w = 0; w < nw; w++) {
             int32_t pred;
             encode_window(v, fr, nf, w);
-            CK(dsn_classifier_predict(clf, &pred, v, 1, dim));
+            CHECK(dsn_classifier_predict(clf, &pred, v, 1, dim));
             hit += pred == want;
         }
         /* the offline swap of the first window */
@@ -242,17 +220,17 @@ static int score(int argc, char **argv)
             memcpy(x + t * F, sf + t * F, F * sizeof(float));
             mask[t] = 1;
         }
-        CK(dsn_encode(sess, enc, x, 1, &(dsn_batch_args){sizeof(dsn_batch_args), NULL, mask, NULL}));
-        CK(dsn_encoding_set(enc, ex_part(model, 0).name, "value", tv, 1));
-        CK(dsn_decode(sess, dec, T * F, enc));
+        CHECK(dsn_encode(sess, enc, x, 1, &(dsn_batch_args){sizeof(dsn_batch_args), NULL, mask, NULL}));
+        CHECK(dsn_encoding_set(enc, ex_part(model, 0).name, "value", tv, 1));
+        CHECK(dsn_decode(sess, dec, T * F, enc));
         size_t vt = ns < T ? ns : T;
         int32_t pred;
         encode_window(v, dec, vt, 0);
-        CK(dsn_classifier_predict(clf, &pred, v, 1, dim));
+        CHECK(dsn_classifier_predict(clf, &pred, v, 1, dim));
         size_t n_out;
-        CK(dsn_mel_to_audio(NULL, 0, &n_out, dec, vt, F, gl));
+        CHECK(dsn_mel_to_audio(NULL, 0, &n_out, dec, vt, F, gl));
         float *oaudio = malloc(sizeof(float) * n_out);
-        CK(dsn_mel_to_audio(oaudio, n_out, &n_out, dec, vt, F, gl));
+        CHECK(dsn_mel_to_audio(oaudio, n_out, &n_out, dec, vt, F, gl));
         /* pitch over the first window, against YIN of the truth */
         size_t fe, fo, fr_, fs;
         float *pe = yin(audio, na, &fe), *po = yin(oaudio, n_out, &fo), *pr = yin(taudio, ntr, &fr_),
@@ -313,16 +291,16 @@ int main(int argc, char **argv)
     if (argc == 5 && !strcmp(argv[1], "resample")) {
         float *x;
         size_t n;
-        CK(dsn_audio_read(&x, &n, NULL, argv[2], atoi(argv[4])));
-        CK(dsn_audio_write(argv[3], x, n, atoi(argv[4]), NULL));
+        CHECK(dsn_audio_read(&x, &n, NULL, argv[2], atoi(argv[4])));
+        CHECK(dsn_audio_write(argv[3], x, n, atoi(argv[4]), NULL));
         dsn_audio_free(x);
         return 0;
     }
     if (argc == 4 && !strcmp(argv[1], "latency")) {
         dsn_model *m;
         dsn_stream *st;
-        CK(dsn_model_load(&m, argv[2]));
-        CK(dsn_stream_create(&st, m, atoi(argv[3]), 256, NULL, 0, NULL));
+        CHECK(dsn_model_load(&m, argv[2]));
+        CHECK(dsn_stream_create(&st, m, atoi(argv[3]), 256, NULL, 0, NULL));
         printf("%zu\n", dsn_stream_latency(st));
         dsn_stream_free(st);
         dsn_model_free(m);

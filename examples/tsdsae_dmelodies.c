@@ -44,6 +44,8 @@
  * OpenBLAS reads it at start-up). */
 #include <disent.h>
 
+#include "example_args.h"
+
 
 #include <errno.h>
 #include <math.h>
@@ -54,45 +56,6 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
-
-/* descriptions by value (zeroed on failure) */
-static dsn_model_info ex_info(const dsn_model *m)
-{
-    dsn_model_info i = DSN_MODEL_INFO_INIT;
-    if (!m || dsn_model_describe(m, &i) != DSN_OK) i.family = NULL;
-    return i;
-}
-
-static dsn_part_info ex_part(const dsn_model *m, int p)
-{
-    dsn_part_info i = DSN_PART_INFO_INIT;
-    if (!m || dsn_model_part(m, &i, p) != DSN_OK) i.name = NULL;
-    return i;
-}
-
-static dsn_dataset_info ex_ds(const dsn_dataset *ds)
-{
-    dsn_dataset_info i = DSN_DATASET_INFO_INIT;
-    if (ds && dsn_dataset_describe(ds, &i) != DSN_OK) i.size = 0;
-    return i;
-}
-
-static int ex_ds_shape(const dsn_dataset *ds, size_t *dims, int max)
-{
-    dsn_dataset_info i = DSN_DATASET_INFO_INIT;
-    if (!ds || dsn_dataset_describe(ds, &i) != DSN_OK) return 0;
-    for (int k = 0; dims && k < i.obs_ndim && k < max; k++) dims[k] = i.obs_shape[k];
-    return i.obs_ndim;
-}
-
-#define CHECK(call)                                                                                  \
-    do {                                                                                             \
-        dsn_status st_ = (call);                                                                     \
-        if (st_ != DSN_OK) {                                                                         \
-            fprintf(stderr, "%s failed: %s: %s\n", #call, dsn_status_string(st_), dsn_last_error()); \
-            exit(1);                                                                                 \
-        }                                                                                            \
-    } while (0)
 
 #define SR 16000
 #define HOP 256
@@ -106,13 +69,6 @@ static void *xmalloc(size_t n)
         exit(1);
     }
     return p;
-}
-
-static double now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }
 
 /* xorshift64* for the split and the partners */
@@ -322,7 +278,7 @@ static int on_progress(void *user, int epoch, int64_t step, int epoch_end, int n
                        const float *values)
 {
     progress *p = user;
-    double el = now() - p->t0;
+    double el = ex_now() - p->t0;
     if (!epoch_end) {
         if (n_terms > 16) n_terms = 16;
         if (p->count == 0 || n_terms != p->n_terms) {
@@ -381,38 +337,36 @@ int main(int argc, char **argv)
              .frames = 250, .keep_best = 1, .log_every = 0, .examples = 2, .pitch_clips = 12, .gl_iter = 32,
              .lr = 0, .valid_fraction = 0.2, .seed = 1};
     for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-#define ARG(name) (!strcmp(a, name) && v && (i++, 1))
-        if (ARG("--model")) c.model = v;
-        else if (ARG("--epochs")) c.epochs = atoi(v);
-        else if (ARG("--constrained")) c.constrained = atoi(v);
-        else if (ARG("--z-dim")) c.z_dim = atoi(v);
-        else if (ARG("--v-dim")) c.v_dim = atoi(v);
-        else if (ARG("--model-opts")) c.model_opts = v;
-        else if (ARG("--lr")) c.lr = atof(v);
-        else if (ARG("--batch")) c.batch = atoi(v);
-        else if (ARG("--steps-per-epoch")) c.steps_per_epoch = atoi(v);
-        else if (ARG("--frames")) c.frames = atoi(v);
-        else if (ARG("--valid-fraction")) c.valid_fraction = atof(v);
-        else if (ARG("--seed")) c.seed = strtoull(v, NULL, 10);
-        else if (ARG("--keep-best")) c.keep_best = atoi(v);
-        else if (ARG("--log-every")) c.log_every = atoi(v);
-        else if (ARG("--save")) c.save = v;
-        else if (ARG("--load")) c.load = v;
-        else if (ARG("--checkpoint")) c.checkpoint = v;
-        else if (ARG("--factors")) c.factors = v;
-        else if (ARG("--out")) c.out = v;
-        else if (ARG("--examples")) c.examples = atoi(v);
-        else if (ARG("--pitch-clips")) c.pitch_clips = atoi(v);
-        else if (ARG("--gl-iter")) c.gl_iter = atoi(v);
-        else if (ARG("--threads")) c.threads = atoi(v);
-        else if (!strcmp(a, "--no-valid")) c.no_valid = 1;
-        else if (a[0] != '-' && !c.data) c.data = a;
+        const char *flag = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
+        if (EX_FLAG("--model")) c.model = val;
+        else if (EX_FLAG("--epochs")) c.epochs = atoi(val);
+        else if (EX_FLAG("--constrained")) c.constrained = atoi(val);
+        else if (EX_FLAG("--z-dim")) c.z_dim = atoi(val);
+        else if (EX_FLAG("--v-dim")) c.v_dim = atoi(val);
+        else if (EX_FLAG("--model-opts")) c.model_opts = val;
+        else if (EX_FLAG("--lr")) c.lr = atof(val);
+        else if (EX_FLAG("--batch")) c.batch = atoi(val);
+        else if (EX_FLAG("--steps-per-epoch")) c.steps_per_epoch = atoi(val);
+        else if (EX_FLAG("--frames")) c.frames = atoi(val);
+        else if (EX_FLAG("--valid-fraction")) c.valid_fraction = atof(val);
+        else if (EX_FLAG("--seed")) c.seed = strtoull(val, NULL, 10);
+        else if (EX_FLAG("--keep-best")) c.keep_best = atoi(val);
+        else if (EX_FLAG("--log-every")) c.log_every = atoi(val);
+        else if (EX_FLAG("--save")) c.save = val;
+        else if (EX_FLAG("--load")) c.load = val;
+        else if (EX_FLAG("--checkpoint")) c.checkpoint = val;
+        else if (EX_FLAG("--factors")) c.factors = val;
+        else if (EX_FLAG("--out")) c.out = val;
+        else if (EX_FLAG("--examples")) c.examples = atoi(val);
+        else if (EX_FLAG("--pitch-clips")) c.pitch_clips = atoi(val);
+        else if (EX_FLAG("--gl-iter")) c.gl_iter = atoi(val);
+        else if (EX_FLAG("--threads")) c.threads = atoi(val);
+        else if (!strcmp(flag, "--no-valid")) c.no_valid = 1;
+        else if (flag[0] != '-' && !c.data) c.data = flag;
         else {
             usage(argv[0]);
             return 2;
         }
-#undef ARG
     }
     if (!c.data || c.epochs < 0 || c.constrained < -1 || c.z_dim < 1 || c.v_dim < 1 || c.batch < 0 || c.frames < 2 ||
         !(c.valid_fraction > 0 && c.valid_fraction < 1) || c.examples < 0 || c.pitch_clips < 0 || c.gl_iter < 1 ||
@@ -433,7 +387,7 @@ int main(int argc, char **argv)
     }
     rng_state ^= c.seed * 0x9E3779B97F4A7C15ULL;
     if (!rng_state) rng_state = 1;
-    double t_start = now();
+    double t_start = ex_now();
     printf("libdisent %s, OPENBLAS_NUM_THREADS=%s\n", dsn_version_string(),
            getenv("OPENBLAS_NUM_THREADS") ? getenv("OPENBLAS_NUM_THREADS") : "(unset)");
 
@@ -614,9 +568,9 @@ int main(int argc, char **argv)
                dsn_options_get(fo, "steps_per_epoch") ? dsn_options_get(fo, "steps_per_epoch") : "a pass of",
                dva ? "on" : "off", c.keep_best);
         fflush(stdout);
-        pr.t0 = now();
+        pr.t0 = ex_now();
         CHECK(dsn_fit(model, opt, dtr, dva, fo, on_progress, &pr));
-        train_s = now() - pr.t0;
+        train_s = ex_now() - pr.t0;
         epochs_run = c.epochs;
         dsn_options_free(oo);
         dsn_options_free(fo);
@@ -635,7 +589,7 @@ int main(int argc, char **argv)
     }
 
     /* ---- evaluation: the swap protocol ---- */
-    double t_eval = now();
+    double t_eval = ex_now();
     ctx cx = {.model = model, .T = T, .F = F, .obs = obs};
     for (int p = 0; p < ex_info(model).num_parts; p++) {
         if (!strcmp(ex_part(model, p).name, "global")) cx.dv = (size_t)ex_part(model, p).dim;
@@ -741,7 +695,7 @@ int main(int argc, char **argv)
             z_time_var += s2 / (double)T;
         }
     z_time_var /= (double)(nv * cx.dz);
-    double eval_s = now() - t_eval;
+    double eval_s = ex_now() - t_eval;
 
     printf("\nswap evaluation on %zu validation clips (classifiers fitted on %zu training v means)\n", nv, nt);
     printf("  %-28s %8s %8s\n", "macro-F1", "lda", "logreg");
@@ -794,7 +748,7 @@ int main(int argc, char **argv)
     CHECK(dsn_pitch_track(NULL, 0, &nf0, audio, ns, SR, NULL));
     float *f0 = xmalloc(nf0 * sizeof(float)), *ref = xmalloc(nf0 * sizeof(float));
     if (cl && c.pitch_clips > 0) {
-        double t_p = now();
+        double t_p = ex_now();
         size_t P = (size_t)c.pitch_clips < nv ? (size_t)c.pitch_clips : nv;
         double hit[3] = {0}, voiced[3] = {0};
         const char *pname[3] = {"input", "global", "local"};
@@ -824,7 +778,7 @@ int main(int argc, char **argv)
                P, c.gl_iter);
         printf("  input log-mel (ceiling) %.3f | global swap vs the source melody %.3f | local swap vs the partner "
                "melody %.3f  [%.1f s]\n",
-               hit[0] / voiced[0], hit[1] / voiced[1], hit[2] / voiced[2], now() - t_p);
+               hit[0] / voiced[0], hit[1] / voiced[1], hit[2] / voiced[2], ex_now() - t_p);
         for (int s = 0; s < 3; s++) printf("RESULT rpa_%s %.4f\n", pname[s], hit[s] / voiced[s]);
         fflush(stdout);
     }
@@ -891,7 +845,7 @@ int main(int argc, char **argv)
         free(img);
         free(panel);
     }
-    printf("RESULT total_seconds %.1f\n", now() - t_start);
+    printf("RESULT total_seconds %.1f\n", ex_now() - t_start);
 
     dsn_options_free(gl);
     for (int k = 0; k < 2; k++) dsn_classifier_free(clf[k]);

@@ -17,42 +17,13 @@
  * OUT_PREFIX_samples.png (64 prior samples, temperature 1). Public API only. */
 #include <disent.h>
 
+#include "example_args.h"
+
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-/* descriptions by value (zeroed on failure) */
-static dsn_model_info ex_info(const dsn_model *m)
-{
-    dsn_model_info i = DSN_MODEL_INFO_INIT;
-    if (!m || dsn_model_describe(m, &i) != DSN_OK) i.family = NULL;
-    return i;
-}
-
-static dsn_dataset_info ex_ds(const dsn_dataset *ds)
-{
-    dsn_dataset_info i = DSN_DATASET_INFO_INIT;
-    if (ds && dsn_dataset_describe(ds, &i) != DSN_OK) i.size = 0;
-    return i;
-}
-
-#define CHECK(call)                                                                        \
-    do {                                                                                   \
-        dsn_status st_ = (call);                                                           \
-        if (st_ != DSN_OK) {                                                               \
-            fprintf(stderr, "%s failed: %s: %s\n", #call, dsn_status_string(st_), dsn_last_error()); \
-            exit(1);                                                                       \
-        }                                                                                  \
-    } while (0)
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + 1e-9 * ts.tv_nsec;
-}
 
 static int progress(void *user, int epoch, int64_t step, int epoch_end, int n, const char *const *names,
                     const float *values)
@@ -79,9 +50,9 @@ static void fit(dsn_model *m, const dsn_dataset *train, int epochs, int steps, c
     snprintf(text, sizeof text, "epochs=%d, batch_size=32, steps_per_epoch=%d, log_every=%d", epochs, steps,
              steps / 5 > 0 ? steps / 5 : 1);
     CHECK(dsn_options_parse(fo, text));
-    double t0 = now();
+    double t0 = ex_now();
     CHECK(dsn_fit(m, opt, train, NULL, fo, progress, (void *)tag));
-    printf("  [%s] %d steps in %.1f s\n", tag, steps, now() - t0);
+    printf("  [%s] %d steps in %.1f s\n", tag, steps, ex_now() - t0);
     dsn_optimizer_free(opt);
     dsn_options_free(oo);
     dsn_options_free(fo);
@@ -223,9 +194,9 @@ int main(int argc, char **argv)
     CHECK(dsn_session_create(&s, m, G * G));
     CHECK(dsn_encoding_create(&e, m, G * G));
     CHECK(dsn_encoding_prepare(e, G * G, NULL));
-    double t0 = now();
+    double t0 = ex_now();
     CHECK(dsn_sample(s, e, "codes", 2024));
-    double ts = now() - t0;
+    double ts = ex_now() - t0;
     float *y = malloc(sizeof(float) * G * G * 784);
     CHECK(dsn_decode(s, y, (size_t)G * G * 784, e));
     pix = calloc((size_t)G * 28 * G * 28, 1);

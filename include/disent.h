@@ -559,8 +559,9 @@ DSN_API const dsn_options *dsn_model_bank_audio(const dsn_model *model);
  * and dsn_eval_swaps start from it, and an option there that contradicts it
  * fails with DSN_E_OPTION naming both values. */
 
-/* The model's front end (owned by the model, valid until it is set again or
- * the model is freed), or NULL (none, or a NULL model). No allocation. */
+/* The model's front end (owned by the model, valid until it is set again,
+ * dsn_fit records one, or the model is freed), or NULL (none, or a NULL
+ * model). No allocation; any thread, while no other thread changes the model. */
 DSN_API const dsn_options *dsn_model_audio(const dsn_model *model);
 /* Set the front end from audio (NULL removes it): the keys above, any key
  * of dsn_dataset_from_audio accepted and ignored (the very bag given there
@@ -678,7 +679,8 @@ DSN_API DSN_NODISCARD dsn_status dsn_dataset_from_npy(dsn_dataset **out, const c
  * Options (dsn_option_describe("audio") lists them with bounds): frames
  * (250), hop (0 = frames), min_tail, cache (path of a feature cache: a second
  * run reads features back; entries are invalidated when the settings or a
- * file's size or mtime change), threads (1), label (manifest column giving
+ * file's size or mtime change), threads (the feature computation's parts, run on
+ * the library's threads; 0, the default: dsn_get_threads()), label (manifest column giving
  * the labels; default the first), bad_clips (error), and the front end:
  * sample_rate (16000), n_fft (2048), hop_length (256), win_length (0 =
  * n_fft), window (hann | hamming | rect), power (2; 1 = magnitude), n_mels
@@ -711,9 +713,10 @@ DSN_API const dsn_options *dsn_dataset_audio(const dsn_dataset *ds);
  * "short_clips" (clips shorter than a window), "masked_frames" (their padded
  * frames), "dropped_frames" (tails shorter than min_tail), "silent_clips",
  * "clipped_clips", "skipped_clips" (left out by bad_clips=skip),
- * "computed_clips", "cached_clips" (features read from the cache). 0 for
- * unknown names, NULL, other datasets, splits, and for all but clips and
- * windows of a dataset file. No allocation; thread-safe. */
+ * "computed_clips", "cached_clips" (features read from the cache). A split
+ * (dsn_dataset_split, dsn_dataset_select_labels) reports the counts of the
+ * set it came from. 0 for unknown names, NULL, other datasets, and for all
+ * but clips and windows of a dataset file. No allocation; thread-safe. */
 DSN_API uint64_t dsn_dataset_counter(const dsn_dataset *ds, const char *name);
 /* Random split into two new datasets (*train, *valid; both must be
  * released): valid_fraction in (0, 1) of the rows go to *valid, stratified by
@@ -1094,8 +1097,9 @@ DSN_API DSN_NODISCARD dsn_status dsn_audio_read(float **samples, size_t *n, int 
 /* Read an audio file keeping its channels: *samples gets *n_frames frames of
  * *channels interleaved floats (channel c of frame t at t * channels + c;
  * release with dsn_audio_free), resampled to sample_rate (0 keeps the file's
- * rate; *rate, may be NULL, gets the result's). Errors as dsn_audio_read;
- * the output pointers are untouched on failure. Allocates. */
+ * rate; *rate, may be NULL, gets the result's). NULL samples, n_frames,
+ * channels or path: DSN_E_INVALID; other errors as dsn_audio_read; the
+ * output pointers are untouched on failure. Allocates; any thread. */
 DSN_API DSN_NODISCARD dsn_status dsn_audio_read_channels(float **samples, size_t *n_frames, int *channels, int *rate,
                                                          const char *path, int sample_rate);
 /* Release samples returned by dsn_audio_read; NULL is a no-op. */
@@ -1145,6 +1149,29 @@ DSN_API DSN_NODISCARD dsn_status dsn_audio_features(float *out, size_t len, size
  * 0.5 s for a 4 s clip at the defaults on one core (docs/evaluation.md). */
 DSN_API DSN_NODISCARD dsn_status dsn_mel_to_audio(float *out, size_t len, size_t *n_samples, const float *mel,
                                                   size_t n_frames, size_t n_mels, const dsn_options *opts);
+
+typedef struct dsn_mel_inverter dsn_mel_inverter; /* set-up state of dsn_mel_inverter_run */
+/* dsn_mel_to_audio without allocation after set-up, for hosts that invert
+ * many clips or run on a thread that must not allocate: an inverter for up
+ * to max_frames (>= 2) frames of n_mels mels, with the options of
+ * dsn_mel_to_audio. Create allocates everything (the front end, the
+ * filterbank's pseudo-inverse, all scratch, about (2 n_mels + 9 (n_fft/2 + 1))
+ * max_frames floats); run allocates nothing and gives the same samples as
+ * dsn_mel_to_audio with the same options. *out is set to NULL on failure.
+ * Errors: NULL out; DSN_E_SHAPE for max_frames or n_mels out of range;
+ * DSN_E_OPTION / DSN_E_SHAPE / DSN_E_UNSUPPORTED as dsn_mel_to_audio;
+ * DSN_E_NOMEM. One thread at a time per inverter; distinct inverters on
+ * distinct threads at once. */
+DSN_API DSN_NODISCARD dsn_status dsn_mel_inverter_create(dsn_mel_inverter **out, size_t max_frames, size_t n_mels,
+                                                         const dsn_options *opts);
+/* Audio from mel [n_frames][n_mels] (2 <= n_frames <= max_frames): out gets
+ * n_samples = (n_frames - 1) * hop_length samples; out NULL only sets
+ * *n_samples; len < n_samples: DSN_E_SHAPE; NaN or infinity: DSN_E_NUMERIC.
+ * NULL inv, n_samples or mel: DSN_E_INVALID. No allocation, no lock. */
+DSN_API DSN_NODISCARD dsn_status dsn_mel_inverter_run(dsn_mel_inverter *inv, float *out, size_t len,
+                                                      size_t *n_samples, const float *mel, size_t n_frames);
+/* Release an inverter (NULL is ignored). */
+DSN_API void dsn_mel_inverter_free(dsn_mel_inverter *inv);
 
 /* ==== stages, statistics, options after creation, discrete codes ============
  * Family-specific behaviour through generic calls (each family's guide lists

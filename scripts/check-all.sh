@@ -23,10 +23,27 @@ step "public header: a doc comment on every DSN_API function, no family names, s
 
 step "reference manual: Doxygen of the public headers, any warning fails (make docs); the README checker's test"
 make BUILD="$OUT/gcc" docs
+tests/scripts/test-docs.sh
 tests/scripts/test-check-readme.sh
 
 step "make (gcc, -Werror) + suites"
 make -j"$JOBS" BUILD="$OUT/gcc" CFLAGS=-Werror test
+
+step "the suites with the SIMD dispatch forced to each lower path this CPU has (DSI_SIMD: 1 AVX2, 0 portable) and 2 threads"
+# the run above used the widest path and one thread; OpenBLAS is forced to its
+# AVX2 kernels for the AVX2 run, so it is what an AVX2-only machine runs
+suites=$(scripts/list-sources.sh tests | sed "s|^tests/\(.*\)\.c$|$OUT/gcc/tests/\1|")
+levels=""
+if grep -qw avx2 /proc/cpuinfo && grep -qw fma /proc/cpuinfo; then levels=0; fi
+if [ -n "$levels" ] && grep -qw avx512f /proc/cpuinfo; then levels="1 0"; fi
+for lvl in $levels; do
+  extra=""; [ "$lvl" = 1 ] && extra=OPENBLAS_CORETYPE=Haswell
+  log="$OUT/suites-simd$lvl.log"
+  echo "-- DSI_SIMD=$lvl DSN_THREADS=2 $extra (output in $log)"
+  # shellcheck disable=SC2086
+  if ! env DSI_SIMD="$lvl" DSN_THREADS=2 $extra scripts/run-suites.sh $suites >"$log" 2>&1; then cat "$log"; exit 1; fi
+  tail -n 2 "$log"
+done
 
 step "README.md: every command run as written (scripts/check-readme.py; marked blocks listed)"
 /usr/bin/python3 scripts/check-readme.py --build "$OUT/gcc"
@@ -34,8 +51,9 @@ step "README.md: every command run as written (scripts/check-readme.py; marked b
 step "MPI: data-parallel fit = one process (mpirun -np 1, 2, 3), bad input never hangs, mpirun disent train"
 make -j"$JOBS" BUILD="$OUT/gcc" CFLAGS=-Werror MPI=1 test-mpi
 
-step "ABI: no change to the baseline abi/libdisent.abi (additions allowed)"
-scripts/check-abi.sh "$OUT/gcc/libdisent.so.$(scripts/version.sh)"
+step "ABI: no change to the baselines abi/libdisent.abi and abi/libdisent_mpi.abi (the MPI build; additions allowed)"
+scripts/check-abi.sh --mpi "$OUT/gcc/libdisent.so.$(scripts/version.sh)"
+tests/abi/run.sh "$OUT/gcc/libdisent.so.$(scripts/version.sh)"
 
 step "LV2 plugin: no allocation or mutex lock in run() over a 60-s render (tests/lv2/rt_host.c)"
 make -j"$JOBS" BUILD="$OUT/gcc" CFLAGS=-Werror test-lv2

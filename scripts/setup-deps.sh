@@ -15,6 +15,7 @@ PKGS=(
   abigail-tools   # abidw / abidiff: the ABI baseline check (scripts/check-abi.sh)
   lv2-dev lilv-utils   # the LV2 plugin (examples/lv2) and its real-host proof (lv2apply, lv2bench)
   python3-numpy python3-pytest python3-matplotlib python3-tqdm
+  python3-mypy   # bindings/python/tests/test_typing.py type-checks the package and a user of it
   python3-sklearn   # its copy of the 8x8 digits (tests/test_mlvae.c); the metrics reference test
   python3-scipy python3-pil fonts-dejavu-core   # scripts/make-image-sets.py
   doxygen man-db groff-base   # make docs (the reference manual, warnings as errors); the disent(1) page check

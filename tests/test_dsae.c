@@ -486,6 +486,62 @@ static dsn_optimizer *adam(dsn_model *m, const char *lr)
     return opt;
 }
 
+typedef struct valid_figs {
+    int n;
+    float loss[8], objective[8];
+} valid_figs;
+
+static int on_valid(void *user, int epoch, int64_t step, int epoch_end, int n, const char *const *names,
+                    const float *values)
+{
+    valid_figs *f = user;
+    (void)epoch, (void)step;
+    if (!epoch_end || f->n >= 8) return 0;
+    ck_assert_int_eq(n, 5);
+    ck_assert_str_eq(names[1], "valid_loss");
+    ck_assert_str_eq(names[3], "valid_objective");
+    f->loss[f->n] = values[1];
+    f->objective[f->n++] = values[3];
+    return 0;
+}
+
+/* valid_loss is the constrained stage's objective in both stages (no swap
+ * terms, the standard prior): the same as valid_objective before the switch,
+ * not after it, where valid_objective holds the swap terms too */
+START_TEST(valid_loss_is_one_definition_over_the_stages)
+{
+    enum { N = 32, T = 5, F = 6 };
+    float x[N * T * F];
+    int32_t lab[N];
+    tones(x, lab, N, T, F, 3, 0);
+    size_t shape[2] = {T, F};
+    dsn_dataset *ds, *tr, *va;
+    ck_assert_int_eq(dsn_dataset_from_memory(&ds, x, N, shape, 2, lab, NULL), DSN_OK);
+    ck_assert_int_eq(dsn_dataset_split(ds, &tr, &va, 0.25, 1, 0), DSN_OK);
+    dsn_model *m = make("ts-dsae", TINY ", seed=5, constrained_epochs=2, swap_vg=1, swap_zl=1");
+    dsn_optimizer *opt = adam(m, "0.003");
+    dsn_options *fo;
+    ck_assert_int_eq(dsn_options_create(&fo), DSN_OK);
+    ck_assert_int_eq(dsn_options_parse(fo, "epochs=4, steps_per_epoch=3, batch_size=8, seed=3"), DSN_OK);
+    valid_figs f = {0};
+    ck_assert_msg(dsn_fit(m, opt, tr, va, fo, on_valid, &f) == DSN_OK, "%s", dsn_last_error());
+    ck_assert_int_eq(f.n, 4);
+    /* epoch 1 is constrained; the switch happens at the end of epoch 2 */
+    ck_assert_float_eq(f.loss[0], f.objective[0]);
+    for (int e = 1; e < 4; e++) {
+        ck_assert(isfinite(f.loss[e]) && isfinite(f.objective[e]));
+        ck_assert_msg(fabsf(f.loss[e] - f.objective[e]) > 1e-4f * fabsf(f.objective[e]), "epoch %d: %g vs %g", e + 1,
+                      (double)f.loss[e], (double)f.objective[e]);
+    }
+    dsn_options_free(fo);
+    dsn_optimizer_free(opt);
+    dsn_model_free(m);
+    dsn_dataset_free(tr);
+    dsn_dataset_free(va);
+    dsn_dataset_free(ds);
+}
+END_TEST
+
 START_TEST(stage_switch_freezes_snapshots_and_resumes)
 {
     enum { N = 24, T = 5, F = 6 };
@@ -980,6 +1036,7 @@ int main(void)
     tcase_add_test(tc, global_features_none_train_steps_no_allocation);
     tcase_add_test(tc, padded_batch_equals_unpadded_sequences);
     tcase_add_test(tc, stage_switch_freezes_snapshots_and_resumes);
+    tcase_add_test(tc, valid_loss_is_one_definition_over_the_stages);
     tcase_add_test(tc, two_timbres_swap_accuracy);
     tcase_add_test(tc, save_load_sample_and_no_allocation);
     tcase_add_test(tc, bench_reference_step);

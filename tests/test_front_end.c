@@ -149,13 +149,31 @@ START_TEST(fit_takes_the_data_front_end)
     ck_assert_int_eq(dsn_dataset_split(ds, &tr, &va, 0.25, 1, 0), DSN_OK);
     same_bag(da, dsn_dataset_audio(tr));
     same_bag(da, dsn_dataset_audio(va));
+    ck_assert_uint_eq(dsn_dataset_counter(tr, "clips"), 4);
+    ck_assert_uint_eq(dsn_dataset_counter(va, "dropped_frames"), 12);
 
     dsn_model *m = seq_model();
     dsn_optimizer *opt = NULL;
     ck_assert_int_eq(dsn_optimizer_create(&opt, m, "adam", NULL), DSN_OK);
-    dsn_options *fo = opts("epochs=1, batch_size=8");
+    char fit_text[900];
+    snprintf(fit_text, sizeof fit_text, "epochs=1, batch_size=8, log=%s", tmp("fit.jsonl"));
+    dsn_options *fo = opts(fit_text);
     ck_assert_msg(dsn_fit(m, opt, tr, va, fo, NULL, NULL) == DSN_OK, "%s", dsn_last_error());
     same_bag(da, dsn_model_audio(m));
+    /* the training log says how the data was built: a "data" record with the counts and the front end */
+    char logtext[8192] = "";
+    FILE *lf = fopen(tmp("fit.jsonl"), "r");
+    ck_assert_ptr_nonnull(lf);
+    size_t got = fread(logtext, 1, sizeof logtext - 1, lf);
+    logtext[got] = 0;
+    fclose(lf);
+    const char *rec = strstr(logtext, "{\"event\":\"data\"");
+    ck_assert_ptr_nonnull(rec);
+    ck_assert_ptr_nonnull(strstr(rec, "\"clips\":4,"));
+    ck_assert_ptr_nonnull(strstr(rec, "\"dropped_frames\":12,")); /* a split logs how its whole set was built */
+    ck_assert_ptr_nonnull(strstr(rec, "\"front_end\":\"sample_rate=8000, n_fft=256,"));
+    dsn_options_free(fo);
+    fo = opts("epochs=1, batch_size=8");
     /* a set made with other settings is refused, naming the key */
     dsn_dataset *other = NULL;
     ao = opts("frames=6, sample_rate=8000, n_fft=512, hop_length=64, n_mels=8");

@@ -93,6 +93,9 @@ int main(int argc, char **argv)
         if (s.n_dropped_frames)
             printf("  %zu tail frames in no window (tails shorter than --min-tail, default T/2)\n", s.n_dropped_frames);
         if (s.n_short_clips) printf("  %d clips shorter than T: one padded, masked window each\n", s.n_short_clips);
+        if (s.n_silent_clips || s.n_clipped_clips)
+            printf("  %d silent and %d clipped clips (kept: filter them or train with bad_clips)\n", s.n_silent_clips,
+                   s.n_clipped_clips);
         for (int k = 0; k < s.n_label_cols; k++) {
             printf("  label '%s': %d classes (", s.label_names[k], s.vocab_size[k]);
             for (int j = 0; j < s.vocab_size[k] && j < 8; j++) printf("%s%s", j ? " " : "", s.vocab[k][j]);

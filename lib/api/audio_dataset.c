@@ -107,6 +107,7 @@ dsn_status dsi_audio_dataset_read(const dsn_options *opts, dsi_audio_set_opts *o
     static const int bad_mode[] = {DSI_BAD_CLIPS_ERROR, DSI_BAD_CLIPS_SKIP, DSI_BAD_CLIPS_KEEP};
     dsi_audio_set_opts_default(o);
     o->T = 250;
+    cache[0] = label[0] = '\0'; /* the defaults: no cache, the first column */
     int b = 0;
     dsi_optr r;
     dsn_status st = dsi_optr_init(&r, opts, "dsn_dataset_from_audio");

@@ -31,6 +31,7 @@ dsn_status dsi_dataset_copy_audio(dsn_dataset *dst, const dsn_dataset *src)
     if (st != DSN_OK) return st;
     dsn_options_free(dst->audio);
     dst->audio = o;
+    memcpy(dst->counters, src->counters, sizeof dst->counters); /* how the whole set was built */
     return DSN_OK;
 }
 

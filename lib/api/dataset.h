@@ -14,13 +14,15 @@ enum {
     DSI_DS_COUNTERS
 };
 
+extern const char *const dsi_dataset_counter_names[DSI_DS_COUNTERS];
+
 struct dsn_dataset {
     dsi_dataset *d;
     dsn_options *audio;                 /* front end of an audio set (every feature key + frames), or NULL */
-    uint64_t counters[DSI_DS_COUNTERS]; /* how an audio set was built (0 for others and for splits) */
+    uint64_t counters[DSI_DS_COUNTERS]; /* how an audio set was built (a split keeps its source's; 0 for others) */
 };
 
-/* A copy of src's audio bag into dst (nothing without one). */
+/* A copy of src's audio bag and counters into dst (nothing without a bag). */
 dsn_status dsi_dataset_copy_audio(dsn_dataset *dst, const dsn_dataset *src);
 
 #endif

@@ -30,6 +30,7 @@ typedef struct fit_cfg {
     uint64_t seed;
     char checkpoint[512];
     char log[512]; /* the JSONL training log ("" none); fit_log.h */
+    const dsn_dataset *train_set; /* the public handle of train (its audio counters and front end) */
 } fit_cfg;
 
 static dsn_status read_keys(fit_cfg *c, const dsn_options *opts);
@@ -102,6 +103,7 @@ static uint64_t cfg_hash(const fit_cfg *c)
     memset(k.checkpoint, 0, sizeof k.checkpoint);
     memset(k.log, 0, sizeof k.log);
     k.log_append = 0;
+    k.train_set = NULL; /* an address: differs between processes */
     return dsi_dist_hash(0, &k, sizeof k);
 }
 
@@ -245,6 +247,9 @@ static dsn_status fit(dsn_model *m, dsn_optimizer *opt, const dsi_dataset *train
     const int two_losses = m->vt->run_loss_differs != NULL;
     dsi_fit_log_start(log, m->vt->name, STAGE(m), m->params.n, train->n, valid ? valid->n : 0, m->epoch, c->epochs,
                       steps, batch, c->seed, opt->kind, step);
+    if (c->train_set && c->train_set->audio)
+        dsi_fit_log_data(log, m->epoch, step, STAGE(m), DSI_DS_COUNTERS, dsi_dataset_counter_names,
+                         c->train_set->counters, c->train_set->audio);
     for (epoch = m->epoch; epoch < c->epochs && !stop; epoch++) {
         double sum = 0;
         int64_t done_steps = 0;
@@ -385,6 +390,7 @@ dsn_status dsi_fit_run(dsn_model *m, dsn_optimizer *opt, const dsn_dataset *trai
     fit_cfg c;
     dsn_status st = read_cfg(&c, opts, m);
     if (st == DSN_OK) st = dsi_front_end_adopt(m, train, valid); /* the model keeps the data's audio front end */
+    c.train_set = train;
     if (st == DSN_OK) st = fit(m, opt, train->d, valid ? valid->d : NULL, &c, progress, user, dist);
     if (st != DSN_OK) dsi_error_prefix("dsn_fit");
     return st;

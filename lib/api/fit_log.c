@@ -205,6 +205,33 @@ void dsi_fit_log_start(dsi_fit_log *l, const char *family, const char *stage, si
     emit(l, 0);
 }
 
+void dsi_fit_log_data(dsi_fit_log *l, int epoch, int64_t step, const char *stage, int n, const char *const *names,
+                      const uint64_t *values, const struct dsn_options *front_end)
+{
+    if (!l || n <= 0) return;
+    double t = mono() - l->t0;
+    head(l, "data", epoch, step, stage);
+    put(l, ",\"counts\":{");
+    for (int i = 0; i < n; i++) {
+        put(l, i ? "," : "");
+        str(l, names[i]);
+        put(l, ":%llu", (unsigned long long)values[i]);
+    }
+    /* the front end as one "key=value, ..." string (what dsn_options_parse reads) */
+    char fe[1024];
+    size_t k = 0;
+    fe[0] = '\0';
+    for (size_t i = 0; front_end && i < dsn_options_count(front_end) && k + 1 < sizeof fe; i++) {
+        const char *key = dsn_options_key(front_end, i);
+        k += (size_t)snprintf(fe + k, sizeof fe - k, "%s%s=%s", i ? ", " : "", key, dsn_options_get(front_end, key));
+    }
+    put(l, "},\"front_end\":");
+    str(l, fe);
+    put(l, "}\n");
+    emit(l, 0);
+    for (int i = 0; i < n; i++) csv_row(l, "data", epoch, step, t, stage, 0.0, names[i], (double)values[i]);
+}
+
 void dsi_fit_log_step(dsi_fit_log *l, int epoch, int64_t step, const char *stage, double lr, int n,
                       const char *const *names, const float *values)
 {

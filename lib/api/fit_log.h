@@ -20,6 +20,12 @@ dsn_status dsi_fit_log_open(dsi_fit_log **out, const char *path, int append);
 void dsi_fit_log_start(dsi_fit_log *l, const char *family, const char *stage, size_t params, size_t n_train,
                        size_t n_valid, int first_epoch, int epochs, int64_t steps_per_epoch, size_t batch,
                        uint64_t seed, const char *optimizer, int64_t step);
+/* After the start record, for a training set made from audio: how it was
+ * built (the n counters of dsn_dataset_counter by name: short clips, masked
+ * frames, skipped silent or clipped clips, ...) and its front end (NULL: none),
+ * so what the data loader padded, left out or kept is in the log. */
+void dsi_fit_log_data(dsi_fit_log *l, int epoch, int64_t step, const char *stage, int n, const char *const *names,
+                      const uint64_t *values, const struct dsn_options *front_end);
 /* One training step (epoch is 1-based: the epoch it belongs to). */
 void dsi_fit_log_step(dsi_fit_log *l, int epoch, int64_t step, const char *stage, double lr, int n,
                       const char *const *names, const float *values);

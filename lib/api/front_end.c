@@ -199,7 +199,7 @@ dsn_status dsn_model_set_audio(dsn_model *m, const dsn_options *audio)
 
 const dsn_options *dsn_dataset_audio(const dsn_dataset *ds) { return ds ? ds->audio : NULL; }
 
-static const char *const counter_names[DSI_DS_COUNTERS] = {
+const char *const dsi_dataset_counter_names[DSI_DS_COUNTERS] = {
     "clips", "windows", "short_clips", "masked_frames", "dropped_frames", "silent_clips", "clipped_clips",
     "skipped_clips", "computed_clips", "cached_clips"};
 
@@ -207,6 +207,6 @@ uint64_t dsn_dataset_counter(const dsn_dataset *ds, const char *name)
 {
     if (!ds || !name) return 0;
     for (int i = 0; i < DSI_DS_COUNTERS; i++)
-        if (!strcmp(counter_names[i], name)) return ds->counters[i];
+        if (!strcmp(dsi_dataset_counter_names[i], name)) return ds->counters[i];
     return 0;
 }

@@ -59,5 +59,8 @@ void dsi_conv_transpose_block(const float *s, size_t lds, float *d, size_t ldd, 
 /* benchmarks only: at most this many vectors per column block (0: the
  * kernel's own choice); changes speed, never results */
 extern int dsi_conv_nv_cap;
+/* cache blocking (bytes; change speed, never results): dsi_ig rows per group
+ * = this / (T K 4); dsi_igtn pairs per block = this / ((MI + NJ) 4) */
+extern size_t dsi_conv_l2_rows, dsi_conv_tn_block;
 
 #endif

@@ -32,6 +32,8 @@ size_t dsi_cg_work_bytes(const dsi_cg *g)
     size_t down = al64(4 * pad16(g->Cb)) + al64(4 * T * g->Cb * pad16(g->Cs)) + al64(8 * Ms * T) + al64(8 * Ms);
     size_t up = al64(4 * pad16(g->Cs)) + al64(4 * T * g->Cs * pad16(g->Cb)) + al64(8 * Mb * tp) + al64(8 * Mb);
     size_t wg = 2 * al64(8 * T * Ms) + T * al64(4 * (size_t)g->Cs * g->Cb);
+    size_t patch = 2 * al64(8 * Ms) + al64(4 * Ms * T * g->Cb) + al64(4 * T * (size_t)g->Cb * g->Cs);
+    if (patch > wg) wg = patch;
     size_t fold = al64(4 * (size_t)g->Cs * pad16(T * g->Cb)) + al64(4 * Ms * T * g->Cb) + 2 * al64(8 * Ms);
     if (fold > up) up = fold;
     size_t m = down > up ? down : up;
@@ -341,10 +343,72 @@ static void wg_add(void *ctx, size_t lo, size_t hi)
         }
 }
 
+/* few big-side channels: every small pixel's big-side patch gathered into
+ * z [Ms][T Cb] (0 in the padding), then one dsi_igtn with T Cb rows of c */
+typedef struct patch_job {
+    const dsi_cg *g;
+    const float *big, *small;
+    float *z;
+    const float **pa, **pb;
+} patch_job;
+
+static void patch_rows(void *ctx, size_t lo, size_t hi)
+{
+    const patch_job *j = ctx;
+    const dsi_cg *g = j->g;
+    const int T = g->KH * g->KW, Cb = g->Cb;
+    for (size_t m = lo; m < hi; m++) {
+        const int ws = (int)(m % (size_t)g->Ws), hs = (int)(m / (size_t)g->Ws % (size_t)g->Hs);
+        const size_t n = m / ((size_t)g->Ws * g->Hs);
+        float *zr = j->z + m * T * Cb;
+        for (int kh = 0; kh < g->KH; kh++) {
+            const int hb = hs * g->sh - g->ph + kh;
+            for (int kw = 0; kw < g->KW; kw++, zr += Cb) {
+                const int wb = ws * g->sw - g->pw + kw;
+                if (hb >= 0 && hb < g->Hb && wb >= 0 && wb < g->Wb)
+                    memcpy(zr, j->big + ((n * g->Hb + hb) * g->Wb + wb) * Cb, sizeof(float) * Cb);
+                else
+                    memset(zr, 0, sizeof(float) * Cb);
+            }
+        }
+        j->pa[m] = j->z + m * T * Cb;
+        j->pb[m] = j->small + m * g->Cs;
+    }
+}
+
+static void patch_add(void *ctx, size_t lo, size_t hi)
+{
+    const wg_job *j = ctx;
+    const dsi_cg *g = j->g;
+    for (size_t cs = lo; cs < hi; cs++)
+        for (int cb = 0; cb < g->Cb; cb++) {
+            float *gr = j->gw + (cs * g->Cb + cb) * j->T;
+            for (int t = 0; t < j->T; t++) gr[t] += j->p[0].c[((size_t)t * g->Cb + cb) * g->Cs + cs];
+        }
+}
+
+static int wgrad_by_patch(const dsi_cg *g) { return g->Cb < 16 && g->Cs >= 16; }
+
 void dsi_cg_wgrad(const dsi_cg *g, const float *big, const float *small, float *gw, void *work)
 {
     const int T = g->KH * g->KW, Cb = g->Cb, Cs = g->Cs;
     const size_t Ms = (size_t)g->N * g->Hs * g->Ws;
+    if (wgrad_by_patch(g)) {
+        bump bp = start(work);
+        const float **pa = take(&bp, 8 * Ms), **pb = take(&bp, 8 * Ms);
+        float *z = take(&bp, 4 * Ms * T * Cb);
+        dsi_igtn pr = {.P = (int)Ms, .MI = T * Cb, .NJ = Cs, .a = pa, .b = pb, .c = take(&bp, 4 * (size_t)T * Cb * Cs),
+                       .ldc = Cs};
+        patch_job pj = {g, big, small, z, pa, pb};
+        par_for(Ms, 1, (double)T * Cb, patch_rows, &pj);
+        wg_job j = {g, &pr, pa, pb, big, small, gw, T, dsi_igtn_tiles(&pr), 1};
+        const int T1 = j.T;
+        j.T = 1; /* one problem */
+        par_for((size_t)j.tiles, 1, (double)Ms * T * Cb * Cs / j.tiles, wg_tiles, &j);
+        j.T = T1;
+        par_for((size_t)Cs, 1, (double)Cb * T, patch_add, &j);
+        return;
+    }
     /* vectors over the wider side: c[cb][cs] (a = big rows) or c[cs][cb] (a = small rows) */
     const int vs = Cs >= Cb;
     bump bp = start(work);

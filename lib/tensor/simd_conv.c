@@ -5,6 +5,8 @@
 #include "tensor/simd_x86.h"
 
 int dsi_conv_nv_cap;
+size_t dsi_conv_l2_rows = 1u << 20;
+size_t dsi_conv_tn_block = DSI_IG_L1;
 
 #define R1_4(X, NV) X(1, NV) X(2, NV) X(3, NV) X(4, NV)
 #define R1_6(X, NV) R1_4(X, NV) X(5, NV) X(6, NV)

@@ -138,10 +138,17 @@ static TGT void SFX(ig_rows)(const dsi_ig *g, int m0, int m1)
         if (tc < 1) tc = 1;
         if (g->T == 0)
             for (int m = m0; m < m1; m += mr) SFX(ig_call)(g, m, j, mk, 0, 0, 1, 1, m1 - m < mr ? m1 - m : mr, nv);
-        for (int t0 = 0; t0 < g->T; t0 += tc) {
-            const int t1 = g->T - t0 < tc ? g->T : t0 + tc;
-            for (int m = m0; m < m1; m += mr)
-                SFX(ig_call)(g, m, j, mk, t0, t1, t0 == 0, t1 == g->T, m1 - m < mr ? m1 - m : mr, nv);
+        /* rows in groups whose input rows (T K floats each, shared in part) stay in L2 */
+        size_t per_row = (size_t)g->T * g->K * sizeof(float);
+        int rg = (int)(dsi_conv_l2_rows / (per_row ? per_row : 1)) / mr * mr;
+        if (rg < mr) rg = mr;
+        for (int mg = m0; mg < m1; mg += rg) {
+            const int me = m1 - mg < rg ? m1 : mg + rg;
+            for (int t0 = 0; t0 < g->T; t0 += tc) {
+                const int t1 = g->T - t0 < tc ? g->T : t0 + tc;
+                for (int m = mg; m < me; m += mr)
+                    SFX(ig_call)(g, m, j, mk, t0, t1, t0 == 0, t1 == g->T, me - m < mr ? me - m : mr, nv);
+            }
         }
         j += w;
     }
@@ -161,7 +168,7 @@ static TGT void SFX(tn_run)(const dsi_igtn *g, int t0, int t1)
 {
     const int nv = SFX(col_nv)(g->NJ), mr = MRX(nv), wb = VL * nv;
     const int nj = (g->NJ + wb - 1) / wb;
-    int qb = (int)(DSI_IG_L1 / (((size_t)g->MI + g->NJ) * sizeof(float)));
+    int qb = (int)(dsi_conv_tn_block / (((size_t)g->MI + g->NJ) * sizeof(float)));
     if (qb < 16) qb = 16;
     for (int q0 = 0, first = 1; first || q0 < g->P; q0 += qb, first = 0) {
         const int q1 = g->P - q0 < qb ? g->P : q0 + qb;

@@ -26,6 +26,8 @@ run() {
 has() { grep -q -- "$2" "$1" || fail "'$2' not in $1"; }
 npy_shape() { head -c 128 "$1" | LC_ALL=C tr -d '\000' | LC_ALL=C sed -n "s/.*'shape': \(([^)]*)\).*/\1/p"; }
 is_png() { [ "$(head -c 8 "$1" | od -An -tx1 | tr -d ' \n')" = 89504e470d0a1a0a ] || fail "$1 is not a PNG"; }
+# png_info FILE: "WIDTH HEIGHT COLOUR_TYPE" from the IHDR chunk (2 = RGB, 0 = grey)
+png_info() { head -c 26 "$1" | od -An -tu1 -j16 | awk '{print $1*16777216+$2*65536+$3*256+$4, $5*16777216+$6*65536+$7*256+$8, $10}'; }
 
 make_data "$T" 256
 cat > opts.conf <<'CONF'
@@ -157,6 +159,8 @@ pi=$(sed -n 's/^  \([a-z_-]*\) *scope item .*/\1/p' out.txt | head -1)
 run 0 "$D" swap seq.dsn --part "$pi" --npy s.npy --a 0-2 --b 3,4 --out ssw
 [ "$(npy_shape ssw/swap.npy)" = "(3, 2, 8, 6)" ] || fail "sequence swap shape $(npy_shape ssw/swap.npy)"
 is_png ssw/swap.png
+set -- $(png_info ssw/swap.png)   # the labelled colour figure: 4 rows x 3 columns of >= 160 x 96 cells
+[ "$3" -eq 2 ] && [ "$1" -ge 640 ] && [ "$2" -ge 480 ] || fail "sequence swap figure $1 x $2, colour type $3"
 run 0 "$D" decode seq.dsn --in sen --out sde
 [ "$(npy_shape sde/decoded.npy)" = "(4, 8, 6)" ] || fail "sequence decode shape"
 is_png sde/decoded.png
@@ -292,6 +296,14 @@ run 0 "$D" train --model dsae --audio wavs2 --set audio.sample_rate=8000 --set a
     --set hidden=8 --set dec_hidden=8 --set prior_hidden=4 --set prior_layers=1 --set epochs=1 --set batch_size=4 \
     --out bad.dsn --quiet
 has err.txt "audio: 1 silent or clipped clips left out (bad_clips=skip; 1 silent, 0 clipped)"
+run 0 "$D" train --model dsae --audio wavs2 --set audio.sample_rate=8000 --set audio.n_fft=256 --set audio.hop_length=64 \
+    --set audio.frames=16 --set audio.n_mels=16 --set audio.bad_clips=skip --set v_dim=2 --set z_dim=2 \
+    --set hidden=8 --set dec_hidden=8 --set prior_hidden=4 --set prior_layers=1 --set epochs=1 --set batch_size=4 \
+    --out bad.dsn --log blog --quiet
+grep '"event":"data"' blog/train.jsonl | grep -q '"skipped_clips":1' || fail "no data record in train.jsonl"
+grep '"event":"data"' blog/train.jsonl | grep -q '"front_end":"sample_rate=8000, n_fft=256, ' || fail "no front end in the data record"
+run 0 "$D" plot blog/train.jsonl --out blog/plot.png
+grep -q '^data,.*,skipped_clips,1' blog/train.csv || fail "no data rows in train.csv"
 ok "audio front end: kept in the model file (swap needs no settings, a contradicting flag fails); silent clips named or skipped"
 
 # ---- timbre banks: disent bank stores mean static latents, info lists them

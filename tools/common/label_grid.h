@@ -4,51 +4,25 @@
  * caption down the rows, one header row and one header column of source
  * pictures set off by grey rules, and rows x cols tiles of th x tw grey
  * pictures, written as PNG with dsn_image_save_png. Small tiles are enlarged
- * (nearest neighbour). Text uses a built-in 5x7 font (upper case, digits, a
- * little punctuation; lower case is drawn as upper case). Header-only: every
+ * (nearest neighbour). Text uses the 5x7 font of font5x7.h (printable
+ * ASCII). Header-only: every
  * function is static inline; lgrid_init allocates the page (lgrid_free). */
 #ifndef DISENT_LABEL_GRID_H
 #define DISENT_LABEL_GRID_H
 
 #include <disent.h>
 
-#include <ctype.h>
+#include "font5x7.h"
+
 #include <stdlib.h>
 #include <string.h>
-
-/* 5x7 glyphs, one byte per row (bit 4 = leftmost column) */
-static const struct lgrid_glyph {
-    char c;
-    unsigned char rows[7];
-} lgrid_font[] = {
-    {'A', {14, 17, 17, 31, 17, 17, 17}}, {'B', {30, 17, 17, 30, 17, 17, 30}}, {'C', {14, 17, 16, 16, 16, 17, 14}},
-    {'D', {28, 18, 17, 17, 17, 18, 28}}, {'E', {31, 16, 16, 30, 16, 16, 31}}, {'F', {31, 16, 16, 30, 16, 16, 16}},
-    {'G', {14, 17, 16, 23, 17, 17, 15}}, {'H', {17, 17, 17, 31, 17, 17, 17}}, {'I', {14, 4, 4, 4, 4, 4, 14}},
-    {'J', {7, 2, 2, 2, 2, 18, 12}},      {'K', {17, 18, 20, 24, 20, 18, 17}}, {'L', {16, 16, 16, 16, 16, 16, 31}},
-    {'M', {17, 27, 21, 21, 17, 17, 17}}, {'N', {17, 17, 25, 21, 19, 17, 17}}, {'O', {14, 17, 17, 17, 17, 17, 14}},
-    {'P', {30, 17, 17, 30, 16, 16, 16}}, {'Q', {14, 17, 17, 17, 21, 18, 13}}, {'R', {30, 17, 17, 30, 20, 18, 17}},
-    {'S', {15, 16, 16, 14, 1, 1, 30}},   {'T', {31, 4, 4, 4, 4, 4, 4}},       {'U', {17, 17, 17, 17, 17, 17, 14}},
-    {'V', {17, 17, 17, 17, 17, 10, 4}},  {'W', {17, 17, 17, 21, 21, 21, 10}}, {'X', {17, 17, 10, 4, 10, 17, 17}},
-    {'Y', {17, 17, 10, 4, 4, 4, 4}},     {'Z', {31, 1, 2, 4, 8, 16, 31}},     {'0', {14, 17, 19, 21, 25, 17, 14}},
-    {'1', {4, 12, 4, 4, 4, 4, 14}},      {'2', {14, 17, 1, 2, 4, 8, 31}},     {'3', {31, 2, 4, 2, 1, 17, 14}},
-    {'4', {2, 6, 10, 18, 31, 2, 2}},     {'5', {31, 16, 30, 1, 1, 17, 14}},   {'6', {6, 8, 16, 30, 17, 17, 14}},
-    {'7', {31, 1, 2, 4, 8, 8, 8}},       {'8', {14, 17, 17, 14, 17, 17, 14}}, {'9', {14, 17, 17, 15, 1, 2, 12}},
-    {'.', {0, 0, 0, 0, 0, 12, 12}},      {',', {0, 0, 0, 0, 12, 4, 8}},       {':', {0, 12, 12, 0, 12, 12, 0}},
-    {'=', {0, 0, 31, 0, 31, 0, 0}},      {'-', {0, 0, 0, 31, 0, 0, 0}},       {'+', {0, 4, 4, 31, 4, 4, 0}},
-    {'(', {2, 4, 8, 8, 8, 4, 2}},        {')', {8, 4, 2, 2, 2, 4, 8}},        {'/', {0, 1, 2, 4, 8, 16, 0}},
-    {'%', {24, 25, 2, 4, 8, 19, 3}},     {'_', {0, 0, 0, 0, 0, 0, 31}},       {'>', {8, 4, 2, 1, 2, 4, 8}},
-    {'<', {2, 4, 8, 16, 8, 4, 2}},       {'|', {4, 4, 4, 4, 4, 4, 4}},        {'#', {10, 10, 31, 10, 31, 10, 10}},
-};
 
 /* Draw text at (x, y) with pixels of size fs; value v. Returns the width drawn. */
 static inline int lgrid_text(unsigned char *pix, int W, int H, int x, int y, int fs, const char *text, unsigned char v)
 {
     int x0 = x;
     for (const char *p = text; *p; p++, x += 6 * fs) {
-        char c = (char)toupper((unsigned char)*p);
-        const unsigned char *rows = NULL;
-        for (size_t g = 0; g < sizeof lgrid_font / sizeof *lgrid_font; g++)
-            if (lgrid_font[g].c == c) rows = lgrid_font[g].rows;
+        const unsigned char *rows = font5x7_rows(*p);
         if (!rows) continue; /* space and unknown characters */
         for (int r = 0; r < 7; r++)
             for (int b = 0; b < 5; b++)

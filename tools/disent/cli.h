@@ -218,6 +218,36 @@ int cli_view_for(const dsn_model *m, const char *image_hw, cli_view *v);
  * (NULL leaves it blank). Values are shown as they are when they all lie in
  * [0, 1], otherwise scaled from the grid's min..max. 0 on success. */
 int cli_grid_png(const char *path, const cli_view *v, const float *const *cells, size_t rows, size_t cols);
+/* Texts of a labelled figure (each may be NULL): a title, captions over the
+ * columns and down the rows, one label per row and per column, and the name
+ * of the values (the colour bar). */
+typedef struct cli_figure_text {
+    const char *title, *col_title, *row_title, *value_label;
+    const char *const *row_labels, *const *col_labels;
+} cli_figure_text;
+/* The spectrogram grid of sequence observations (v->kind 2; spectro.c):
+ * rows x cols cells as in cli_grid_png, in colour with a colour bar, labels,
+ * a time axis in seconds and a frequency axis in Hz from the audio settings
+ * (sample_rate, hop_length, fmin, fmax, scale; NULL: frames and feature
+ * rows). 0 on success. */
+int cli_spectro_grid_png(const char *path, const cli_view *v, const float *const *cells, size_t rows, size_t cols,
+                         const cli_figure_text *text, const dsn_options *audio);
+/* cli_spectro_grid_png with the audio settings of cli_figure_audio and the
+ * row and column labels that label(ctx, is_col, index, buf, cap) writes
+ * (up to 31 characters). 0 on success. */
+typedef void (*cli_label_fn)(void *ctx, int is_col, size_t i, char *buf, size_t cap);
+int cli_spectro_figure(const char *path, const cli_view *v, const float *const *cells, size_t rows, size_t cols,
+                       const char *title, const char *col_title, const char *row_title, cli_label_fn label, void *ctx,
+                       const cli_audio *audio, const dsn_model *m);
+/* A grid of observations (decode, sample): images through cli_grid_png,
+ * sequences as a labelled spectrogram figure (cell r, c is observation
+ * r * cols + c). 0 on success. */
+int cli_obs_grid_png(const char *path, const cli_view *v, const float *const *cells, size_t rows, size_t cols,
+                     const char *title, const cli_audio *audio, const dsn_model *m);
+/* The audio settings a figure of m's observations is labelled with: the
+ * model's front end and the audio flags (cli_audio_options), or NULL (in
+ * *out) when there are neither. 0 ok, else exit code. */
+int cli_figure_audio(const cli_audio *a, const dsn_model *m, dsn_options **out);
 /* The same grid on a white page with a title (lines separated by '\n'),
  * col_label over the columns and row_label down the rows: cells of row 0 and
  * column 0 are the header (the sources), set off by grey rules; the font is

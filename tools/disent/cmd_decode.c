@@ -188,7 +188,7 @@ int cmd_decode(int argc, char **argv)
         }
         for (size_t i = 0; i < n; i++) cells[i] = obs + i * cli_info(m).obs_size;
         cli_join(path, sizeof path, out, "decoded.png");
-        if (cli_grid_png(path, &view, cells, rows, cols)) {
+        if (cli_obs_grid_png(path, &view, cells, rows, cols, "decoded observations", &audio, m)) {
             rc = 1;
             goto done;
         }

@@ -47,6 +47,9 @@ typedef struct plot_data {
     char stage[32];
     int have_stage;
     long steps, epochs, skips;
+    /* appended runs: a run whose step count starts again (train-prior's new
+     * optimizer) continues the axis after the last step drawn */
+    double offset, last_x;
     char family[32];
 } plot_data;
 
@@ -274,7 +277,14 @@ static int read_log(const char *path, plot_data *d)
             rc = 1;
             break;
         }
-        if (!strcmp(r->event, "start") && r->family[0]) snprintf(d->family, sizeof d->family, "%s", r->family);
+        if (!strcmp(r->event, "start")) {
+            if (r->family[0]) snprintf(d->family, sizeof d->family, "%s", r->family);
+            if (d->steps + d->epochs > 0) {
+                if (isfinite(r->step) && r->step + d->offset < d->last_x) d->offset = d->last_x - r->step;
+                for (size_t i = 0; i < d->n && !rc; i++) /* a gap: the curves do not join across runs */
+                    if (series_add(&d->s[i], d->last_x, NAN)) rc = cli_fail("plot", DSN_E_NOMEM);
+            }
+        }
         if (!strcmp(r->event, "skip")) d->skips++;
         int is_step = !strcmp(r->event, "step"), is_epoch = !strcmp(r->event, "epoch");
         if (!is_step && !is_epoch) continue;
@@ -283,6 +293,8 @@ static int read_log(const char *path, plot_data *d)
             rc = 1;
             break;
         }
+        r->step += d->offset;
+        if (r->step > d->last_x) d->last_x = r->step;
         if (is_step && (!d->have_stage || strcmp(d->stage, r->stage))) {
             if (d->have_stage && d->n_switch < 64) { /* a stage switch before this step */
                 d->switch_step[d->n_switch] = r->step - 0.5;

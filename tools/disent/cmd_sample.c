@@ -264,7 +264,7 @@ int cmd_sample(int argc, char **argv)
         }
         for (size_t i = 0; i < n; i++) cells[i] = obs + i * obs_n;
         cli_join(path, sizeof path, out, "samples.png");
-        if (cli_grid_png(path, &view, cells, rows, cols)) {
+        if (cli_obs_grid_png(path, &view, cells, rows, cols, "samples", &audio, m)) {
             rc = 1;
             goto done;
         }

@@ -97,6 +97,19 @@ static int load_source(source *s, const char *which, const dsn_dataset *data, co
     return 0;
 }
 
+/* Labels of the swap figure: row 0 the B sources, column 0 the A sources,
+ * cell (i + 1, j + 1) part `part` of A[i] with the rest of B[j]. */
+typedef struct swap_sources {
+    const source *a, *b;
+} swap_sources;
+
+static void swap_label(void *ctx, int is_col, size_t i, char *buf, size_t cap)
+{
+    const swap_sources *s = ctx;
+    if (i == 0) snprintf(buf, cap, "%s", is_col ? "A:" : "B:");
+    else snprintf(buf, cap, "%s %zu", is_col ? "B" : "A", (is_col ? s->b : s->a)->idx[i - 1]);
+}
+
 /* The value fields of `part` (or, part_is_rest, of every other part) of
  * each of enc's n items, concatenated per item into out (n x *width floats,
  * malloc'ed). 0 on success. */
@@ -327,13 +340,21 @@ int cmd_swap(int argc, char **argv)
             for (size_t j = 0; j < b.n; j++) cells[(i + 1) * cols + j + 1] = grid + (i * b.n + j) * obs;
         }
         cli_join(path, sizeof path, out, "swap.png");
-        char row_label[300], col_label[300];
-        snprintf(row_label, sizeof row_label, "%s source", part);
-        snprintf(col_label, sizeof col_label, "%s source", rest);
-        if (cli_grid_png_labelled(path, &view, cells, a.n + 1, cols, title, col_label, row_label)) {
-            rc = 1;
-            goto done;
+        if (view.kind == 2) { /* spectrograms: labelled, axes in s and Hz, a colour scale */
+            swap_sources src = {&a, &b};
+            char ftitle[160], rt[160];
+            snprintf(ftitle, sizeof ftitle, "swap of part '%.40s'", part);
+            snprintf(rt, sizeof rt, "rows: '%.40s' of A (first column: A itself)", part);
+            rc = cli_spectro_figure(path, &view, cells, a.n + 1, cols, ftitle,
+                                    "columns: the other parts of B (first row: B itself)", rt, swap_label, &src,
+                                    &audio, m);
+        } else {
+            char row_label[300], col_label[300];
+            snprintf(row_label, sizeof row_label, "%s source", part);
+            snprintf(col_label, sizeof col_label, "%s source", rest);
+            if (cli_grid_png_labelled(path, &view, cells, a.n + 1, cols, title, col_label, row_label)) rc = 1;
         }
+        if (rc) goto done;
         printf(", %s (rows: '%s' of A; columns: the rest of B)", path, part);
     }
     if (audio.wav) {

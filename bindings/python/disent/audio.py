@@ -15,8 +15,9 @@ from typing import Any, Mapping, Optional, Tuple, Union
 import numpy as np
 
 from ._arrays import as_f32, fptr, shape_error
+from . import _lib
 from ._lib import C, enc, f32_p
-from .core import Model, Options, _opts_ptr
+from .core import Model, Options, _front_end_options, _opts_ptr
 
 PathLike = Union[str, "os.PathLike[str]"]
 OptionsLike = Union[None, Options, Mapping[str, Any], str]
@@ -24,40 +25,11 @@ OptionsLike = Union[None, Options, Mapping[str, Any], str]
 
 class _Opts:
     """Options.of(...) that closes what it made; model= puts the model's front
-    end under the given keys (a key that contradicts it fails in the library)."""
+    end under the given keys (a key that contradicts it raises OptionError)."""
 
-    def __init__(self, options: OptionsLike, kw: dict, model: Optional["Model"] = None, drop=()):
+    def __init__(self, options: OptionsLike, kw: dict, model: Optional[Model] = None):
         self.given = options
-        base = {}
-        if model is not None:
-            base = {k: v for k, v in model.audio.items() if k not in drop}
-        if base:
-            given = Options.of(options) if options is not None else None
-            merged = dict(base)
-            if given is not None:
-                merged.update(given.to_dict())
-                if given is not options:
-                    given.close()
-            merged.update(kw)
-            self._conflicts(base, merged, model)
-            self.o = Options.of(merged)
-        else:
-            self.o = Options.of(options, **kw)
-
-    @staticmethod
-    def _conflicts(base, merged, model):
-        from . import errors
-        for k, v in base.items():
-            w = merged.get(k)
-            if w is None or str(w) == v:
-                continue
-            try:
-                if float(w) == float(v):
-                    continue
-            except (TypeError, ValueError):
-                pass
-            raise errors.OptionError("option %s = %s differs from the model's audio front end (%s = %s, saved in the "
-                                     "model file; leave the key out)" % (k, w, k, v), errors.E_OPTION)
+        self.o = _front_end_options(options, kw, model)
 
     def __enter__(self):
         return _opts_ptr(self.o)
@@ -143,4 +115,49 @@ def mel_to_audio(mel: np.ndarray, options: OptionsLike = None, model: Optional["
     return out
 
 
-__all__ = ["read", "write", "features", "mel_to_audio"]
+class MelInverter:
+    """mel_to_audio without allocation per call (dsn_mel_inverter): made once
+    for up to max_frames frames of n_mels mels with mel_to_audio's options;
+    __call__(mel) gives the same samples as mel_to_audio. Close it (or use it
+    as a context manager) to release it; one thread at a time."""
+
+    def __init__(self, max_frames: int, n_mels: int, options: OptionsLike = None,
+                 model: Optional["Model"] = None, **kw: Any) -> None:
+        self._p = _lib.MelInverter_p()
+        with _Opts(options, kw, model) as o:
+            C.dsn_mel_inverter_create(byref(self._p), int(max_frames), int(n_mels), o)
+        self.max_frames, self.n_mels = int(max_frames), int(n_mels)
+
+    def __call__(self, mel: np.ndarray) -> np.ndarray:
+        """Mono samples of shape ((frames - 1) * hop_length,) from mel (frames, n_mels), 2 <= frames <= max_frames."""
+        if not self._p:
+            raise ValueError("MelInverter is closed")
+        m = as_f32(mel, "MelInverter: mel")
+        if m.ndim != 2 or m.shape[1] != self.n_mels:
+            raise shape_error("MelInverter: expected mel of shape (frames, %d), got %s" % (self.n_mels, m.shape))
+        n = c_size_t()
+        C.dsn_mel_inverter_run(self._p, None, 0, byref(n), fptr(m), m.shape[0])
+        out = np.empty(n.value, dtype=np.float32)
+        C.dsn_mel_inverter_run(self._p, fptr(out), out.size, byref(n), fptr(m), m.shape[0])
+        return out
+
+    def close(self) -> None:
+        """Release the inverter (idempotent)."""
+        if self._p:
+            C.dsn_mel_inverter_free(self._p)
+            self._p = _lib.MelInverter_p()
+
+    def __enter__(self) -> "MelInverter":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        try:
+            self.close()
+        except Exception:
+            pass
+
+
+__all__ = ["read", "write", "features", "mel_to_audio", "MelInverter"]

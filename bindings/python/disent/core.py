@@ -180,8 +180,8 @@ class _Handle:
     the finaliser frees it as a safety net. Using it after close() raises
     ClosedError."""
 
-    _free_fn = None  # name of the dsn_X_free function
-    _ptr = None
+    _free_fn: Optional[str] = None  # name of the dsn_X_free function
+    _ptr: Any = None
 
     def _adopt(self, ptr):
         self._ptr = ptr
@@ -203,16 +203,15 @@ class _Handle:
     def close(self) -> None:
         """Release the C object now. Safe to call twice."""
         p, self._ptr = self._ptr, None
-        if p:
+        if p and self._free_fn:
             getattr(C, self._free_fn)(p)
 
     def __enter__(self):
         self._h
         return self
 
-    def __exit__(self, *exc: Any) -> bool:
+    def __exit__(self, *exc: Any) -> None:
         self.close()
-        return False
 
     def __del__(self):
         try:
@@ -342,6 +341,35 @@ class Options(_Handle):
 
 def _opts_ptr(o):
     return o._h if o is not None else None
+
+
+def _front_end_options(options: OptionsLike, kw: Mapping[str, Any], model: Optional["Model"]) -> Optional[Options]:
+    """Options.of(options, **kw), with model.audio (the model's front end)
+    under them when model is given; a key that contradicts the front end
+    raises OptionError (the settings are given once, by the model). Returns
+    `options` itself when nothing is merged (the caller closes anything else)."""
+    base = model.audio if model is not None else {}
+    if not base:
+        return Options.of(options, **kw)
+    merged = dict(base)
+    given = Options.of(options) if options is not None else None
+    if given is not None:
+        merged.update(given.to_dict())
+        if given is not options:
+            given.close()
+    merged.update(kw)
+    for k, v in base.items():
+        w = merged[k]
+        if isinstance(w, bool) or str(w) == v:
+            continue
+        try:
+            if float(w) == float(v):
+                continue
+        except (TypeError, ValueError):
+            pass
+        raise errors.OptionError("option %s = %s differs from the model's audio front end (%s = %s, saved in the "
+                                 "model file; leave the key out)" % (k, w, k, v), errors.E_OPTION)
+    return Options.of(merged)
 
 
 # ---- models -------------------------------------------------------------------
@@ -840,7 +868,7 @@ class Optimizer(_Dependent):
             if o is not None and o is not options:
                 o.close()
         self._adopt(p)
-        self.kind = kind
+        self.kind: Optional[str] = kind  # None for an optimizer read back with load()
         self._attach(model)
 
     @classmethod
@@ -931,14 +959,18 @@ class Dataset(_Handle):
         return cls._wrap(p)
 
     @classmethod
-    def from_audio(cls, source: PathLike, options: OptionsLike = None, **kw: Any) -> "Dataset":
+    def from_audio(cls, source: PathLike, options: OptionsLike = None, model: Optional[Model] = None,
+                   **kw: Any) -> "Dataset":
         """Log-mel windows of shape (n, frames, n_mels) of an audio folder or
         CSV manifest, with a frame mask (n, frames); options as in
         dsn_dataset_from_audio (frames, hop, min_tail, cache, threads, label,
         bad_clips and the front-end keys: disent.option_info("audio")). Bad
         input (a missing label column, a single class, silent or clipped
-        clips) raises; what was padded, left out or kept is in counter()."""
-        o = Options.of(options, **kw)
+        clips) raises; what was padded, left out or kept is in counter().
+        model=: the model's front end (Model.audio, frames included) is the
+        default, so an evaluation or encoding set is cut exactly like the
+        training set."""
+        o = _front_end_options(options, kw, model)
         p = Dataset_p()
         try:
             C.dsn_dataset_from_audio(byref(p), enc(source), _opts_ptr(o))
@@ -1088,7 +1120,9 @@ def fit(model: Model, optimizer: Optimizer, train: Dataset, valid: Optional[Data
 
     Options as keywords or `options` (epochs, steps_per_epoch, batch_groups,
     group_size, batch_size, patience, keep_best, checkpoint, checkpoint_every,
-    log_every, seed). callback(Progress) is called every log_every steps and
+    log_every, seed, log, log_append). log="run.jsonl" writes the training log
+    (every step and epoch; a CSV twin run.csv), which disent.read_log reads and
+    disent.plot draws. callback(Progress) is called every log_every steps and
     after each epoch; return True to stop training. An exception raised in the
     callback stops training and is re-raised here. progress: True shows a
     tqdm bar, False none, None one when tqdm is installed and stderr is a
@@ -1120,9 +1154,9 @@ def fit(model: Model, optimizer: Optimizer, train: Dataset, valid: Optional[Data
         show = progress if progress is not None else sys.stderr.isatty()
         tq = _tqdm() if show else None
         history = History()
-        state = {"exc": None, "bar": None, "last": None, "first_epoch": None}
+        state: Dict[str, Any] = {"exc": None, "bar": None, "last": None, "first_epoch": None}
 
-        interrupted = []
+        interrupted: List[int] = []
 
         def on_progress(user, epoch, step, epoch_end, n, names, values):
             if state["exc"] is not None or interrupted:  # already stopping

@@ -29,9 +29,9 @@ class DisentError(Exception):
     Python side).
     """
 
-    status = None
+    status: Optional[int] = None
 
-    def __init__(self, message, status=None, function=None):
+    def __init__(self, message: str, status: Optional[int] = None, function: Optional[str] = None) -> None:
         if status is not None:
             self.status = status
         self.message = message

@@ -187,7 +187,7 @@ def eval_swaps(model: Any, manifest: Any, label: str, options: Any = None, **kw:
     try:
         C.dsn_eval_swaps(byref(r), model._h, enc(str(manifest)), _opts_ptr(o))
     finally:
-        if o is not options:
+        if o is not None and o is not options:
             o.close()
     out = {k: getattr(r, k) for k, _ in dsn_swap_eval._fields_ if k != "size"}
     out["transfer_ratio"] = (r.mse_truth_global / r.mse_truth_source) if r.n_truth else float("nan")

@@ -44,23 +44,39 @@ def read_log(path):
 def curves(records, terms=None):
     """The series a plot draws: ({term: (steps, values)} of the step records,
     {figure: (steps, values)} of the epoch records, [(step, stage)] of the
-    stage switches)."""
+    stage switches). A run appended whose step count starts again continues
+    the axis after the previous run's last step (NaN between the runs)."""
     step, epoch, switches, stage = {}, {}, [], None
+    # appended runs: one whose step count starts again (train-prior's new
+    # optimizer) continues the axis after the last step, with a gap
+    offset, last, seen = 0, 0, False
     for r in records:
-        if r.get("event") == "step":
+        ev = r.get("event")
+        if ev == "start" and seen:
+            if r.get("step", 0) + offset < last:
+                offset = last - r.get("step", 0)
+            for s in list(step.values()) + list(epoch.values()):
+                s[0].append(last)
+                s[1].append(float("nan"))
+        if ev not in ("step", "epoch"):
+            continue
+        seen = True
+        x = r["step"] + offset
+        last = max(last, x)
+        if ev == "step":
             if stage is not None and r.get("stage") != stage:
-                switches.append((r["step"] - 0.5, r.get("stage")))
+                switches.append((x - 0.5, r.get("stage")))
             stage = r.get("stage")
             for k, v in r.get("terms", {}).items():
                 if terms is None or k in terms:
                     s = step.setdefault(k, ([], []))
-                    s[0].append(r["step"])
+                    s[0].append(x)
                     s[1].append(float("nan") if v is None else v)
-        elif r.get("event") == "epoch":
+        else:
             for k in EPOCH_FIGURES:
                 if k in r:
                     s = epoch.setdefault(k, ([], []))
-                    s[0].append(r["step"])
+                    s[0].append(x)
                     s[1].append(float("nan") if r[k] is None else r[k])
     return step, epoch, switches
 

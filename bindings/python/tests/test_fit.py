@@ -216,3 +216,19 @@ def test_plot_both_backends(model, data, tmp_path):
     bad.write_text('{"event":"start"}\nnot json\n')
     with pytest.raises(disent.FormatError, match=":2:"):
         disent.read_log(bad)
+
+
+def test_plot_curves_of_appended_runs():
+    """A run appended to a log whose step count starts again (train-prior's
+    new optimizer) continues the step axis after the previous run."""
+    from disent.plot import curves
+    recs = [{"event": "start", "step": 0}] + \
+        [{"event": "step", "step": s, "stage": "autoencoder", "terms": {"loss": 1.0}} for s in (1, 2)] + \
+        [{"event": "epoch", "step": 2, "train_loss": 1.0, "valid_loss": None}, {"event": "end", "step": 2},
+         {"event": "start", "step": 0}] + \
+        [{"event": "step", "step": s, "stage": "prior", "terms": {"loss": 2.0}} for s in (1, 2)]
+    step, epoch, switches = curves(recs)
+    x, y = step["loss"]
+    assert x[:2] == [1, 2] and x[3:] == [3, 4] and y[2] != y[2]  # a NaN gap between the runs
+    assert switches == [(2.5, "prior")]
+    assert epoch["valid_loss"][1][0] != epoch["valid_loss"][1][0]  # null -> NaN

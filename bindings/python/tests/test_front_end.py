@@ -57,6 +57,10 @@ def test_fit_takes_the_data_front_end(tmp_path):
         with seq_model() as m:
             m.fit(ds, epochs=1, batch_size=8)
             assert m.audio == ds.audio
+            with disent.Dataset.from_audio(csv, model=m, label="inst", min_tail=4) as again:  # given once
+                assert again.audio == ds.audio and len(again) == len(ds)
+            with pytest.raises(disent.OptionError, match="frames = 8"):
+                disent.Dataset.from_audio(csv, model=m, frames=8)
             with disent.Dataset.from_audio(csv, frames=6, n_mels=8, sample_rate=SR, n_fft=512, hop_length=64) as other:
                 with pytest.raises(disent.InvalidArgumentError, match="n_fft = 512"):
                     m.fit(other, epochs=1, batch_size=8)

@@ -5,6 +5,8 @@ __version__."""
 import inspect
 import os
 import re
+import subprocess
+import sys
 import typing
 
 import numpy as np
@@ -112,3 +114,39 @@ def test_version():
     assert 'version = "%s"' % v in text  # the package metadata's version
     assert disent.version().split(".")[:2] == v.split(".")[:2]  # and the library it binds
     assert disent.version_number() // 100 == int(v.split(".")[0]) * 100 + int(v.split(".")[1])
+
+
+USER_CODE = """
+import numpy as np
+import disent
+from disent import audio
+
+def train(path: str) -> float:
+    with disent.Model("ml-vae", input_dim=4, hidden=[4]) as m:
+        e: disent.Encoding = m.encode(np.zeros((2, 4), np.float32))
+        x: np.ndarray = m.decode(e)
+        y, rate = audio.read(path, mono=False)
+        f = audio.features(y[:, 0], rate, model=None, n_mels=8)
+        return float(x.sum() + f.sum())
+"""
+
+
+def test_mypy_checks_the_package_and_its_users(tmp_path):
+    """mypy (Debian python3-mypy, scripts/setup-deps.sh) finds no error in the
+    package, accepts correct user code and flags a wrong argument type."""
+    pkg_root = os.path.dirname(PKG)
+    good = tmp_path / "good.py"
+    good.write_text(USER_CODE)
+    bad = tmp_path / "bad.py"
+    bad.write_text(USER_CODE + "\ntrain(3.5)\ndisent.Model.load(path=1.5)\n")
+    env = dict(os.environ, MYPYPATH=pkg_root)
+    base = [sys.executable, "-m", "mypy", "--no-incremental", "--ignore-missing-imports", "--cache-dir",
+            str(tmp_path / "cache")]
+    # one run (mypy is the slow part): the package and the good script clean, the two bad calls flagged
+    r = subprocess.run(base + [os.path.join(pkg_root, "disent"), str(good), str(bad)], env=env, capture_output=True,
+                       text=True)
+    assert r.returncode == 1, r.stdout + r.stderr
+    errors = [line for line in r.stdout.splitlines() if ": error:" in line]
+    assert len(errors) == 2 and all("bad.py:" in e for e in errors), r.stdout
+    assert 'to "train" has incompatible type "float"' in r.stdout, r.stdout
+    assert 'to "load" of "Model" has incompatible type "float"' in r.stdout, r.stdout

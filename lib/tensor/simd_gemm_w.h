@@ -1,0 +1,125 @@
+/* simd_gemm_w.h - the small-matrix gemm kernels of simd_gemm.c, written once
+ * and compiled per vector width (see simd_vec.h). No include guard on purpose.
+ *
+ * Two products share one register-blocked kernel: C[M,N] = act(A[M,K] B[K,N]
+ * (+ C) (+ bias)) for narrow layers, and C[K,N] = A[M,K]^T B[M,N] (+ C) for
+ * their weight gradients. The kernel reads the left operand through strides,
+ * element (r, k) at A[r rs + k ks]: (lda, 1) for A, (1, lda) for A^T; both
+ * callers pass constants, and the kernel is inlined, so each product
+ * compiles to its own loops. Column blocks of GS_FULL vectors (AVX-512: 4,
+ * 64 columns; AVX2: 2, 16 columns: the 16 registers hold 12 accumulators),
+ * 6 rows at a time; with AVX-512 a last block of 65..80 columns is taken as 5
+ * vectors, 4 rows at a time (at most 24 accumulators). Per k one broadcast of
+ * the left operand per row and one load per vector of the B row, which stays
+ * in L1 (K N small). No packing. Each C element is act(((sum_k A B in k
+ * order, from 0) + C) + bias): its value depends neither on its position nor
+ * on M, N, nor on the width, so both levels give the same bits. */
+#undef GS_NV
+#undef GS_FULL
+#if DSI_VW == 16
+#define GS_NV 5
+#define GS_FULL 4
+#else
+#define GS_NV 2
+#define GS_FULL 2
+#endif
+
+static inline __attribute__((always_inline)) VT void VN(gs_block)(int R, int nv, const vmask *mk, int K,
+                                                                   const float *A, size_t rs, size_t ks,
+                                                                   const float *B, int ldb, int beta, float *C,
+                                                                   int ldc, const float *bias, int act)
+{
+    vecf acc[6][GS_NV];
+    _Pragma("GCC unroll 8")
+    for (int r = 0; r < 6; r++)
+        _Pragma("GCC unroll 8")
+        for (int v = 0; v < GS_NV; v++) acc[r][v] = vzero();
+    for (int k = 0; k < K; k++) {
+        vecf bv[GS_NV];
+        _Pragma("GCC unroll 8")
+        for (int v = 0; v < GS_NV; v++) bv[v] = v < nv ? vloadm(mk[v], B + (size_t)k * ldb + DSI_VW * v) : vzero();
+        _Pragma("GCC unroll 8")
+        for (int r = 0; r < 6; r++)
+            if (r < R) {
+                const vecf a = vset1(A[(size_t)r * rs + (size_t)k * ks]);
+                _Pragma("GCC unroll 8")
+                for (int v = 0; v < GS_NV; v++)
+                    if (v < nv) acc[r][v] = vfmadd(a, bv[v], acc[r][v]);
+            }
+    }
+    _Pragma("GCC unroll 8")
+    for (int r = 0; r < 6; r++)
+        if (r < R)
+            _Pragma("GCC unroll 8")
+            for (int v = 0; v < GS_NV; v++)
+                if (v < nv) {
+                    float *c = C + (size_t)r * ldc + DSI_VW * v;
+                    vecf x = acc[r][v];
+                    if (beta) x = vadd(x, vloadm(mk[v], c));
+                    if (bias) x = vadd(x, vloadm(mk[v], bias + DSI_VW * v));
+                    if (act == DSI_GS_RELU) x = vmax(x, vzero());
+                    else if (act == DSI_GS_TANH) x = vtanh(x);
+                    vstorem(c, mk[v], x);
+                }
+}
+
+/* C[M, N] from rows of the left operand (M rows, K deep): column blocks, full
+ * blocks of rows, then the last 1-5 rows */
+static inline __attribute__((always_inline)) VT void VN(gs_panel)(int M, int N, int K, const float *A, size_t rs,
+                                                                   size_t ks, const float *B, int ldb, int beta,
+                                                                   float *C, int ldc, const float *bias, int act)
+{
+    for (int j = 0; j < N;) {
+        const int left = N - j;
+        const int nv = left > GS_FULL * DSI_VW && left <= GS_NV * DSI_VW ? GS_NV
+                       : left >= GS_FULL * DSI_VW                        ? GS_FULL
+                                                                         : (left + DSI_VW - 1) / DSI_VW;
+        const int w = left < DSI_VW * nv ? left : DSI_VW * nv;
+        vmask mk[GS_NV];
+        for (int v = 0; v < GS_NV; v++) {
+            const int l = w - DSI_VW * v;
+            mk[v] = vtail(l > 0 ? l : 0);
+        }
+        const float *Bj = B + j, *bj = bias ? bias + j : NULL;
+        int i = 0;
+#define GS_AT(R_, NV_)                                                                                              \
+    VN(gs_block)(R_, NV_, mk, K, A + (size_t)i * rs, rs, ks, Bj, ldb, beta, C + (size_t)i * ldc + j, ldc, bj, act)
+        if (GS_NV > GS_FULL && nv == GS_NV) {
+            for (; i + 4 <= M; i += 4) GS_AT(4, GS_NV);
+        } else if (nv == GS_FULL) {
+            for (; i + 6 <= M; i += 6) GS_AT(6, GS_FULL);
+        } else {
+            for (; i + 6 <= M; i += 6) GS_AT(6, nv);
+        }
+        switch (M - i) {
+        case 5: GS_AT(5, nv); break;
+        case 4: GS_AT(4, nv); break;
+        case 3: GS_AT(3, nv); break;
+        case 2: GS_AT(2, nv); break;
+        case 1: GS_AT(1, nv); break;
+        default: break;
+        }
+#undef GS_AT
+        j += w;
+    }
+}
+
+static VT void VN(gemm_small)(int M, int N, int K, const float *A, int lda, const float *B, int ldb, int beta,
+                              float *C, int ldc, const float *bias, int act)
+{
+    VN(gs_panel)(M, N, K, A, (size_t)lda, 1, B, ldb, beta, C, ldc, bias, act);
+}
+
+/* C[K,N] = A[M,K]^T B[M,N] (+ C): the long inner dimension M is cut into
+ * chunks of GT_CHUNK rows that stay in L2; each chunk's product is summed
+ * from 0 in order and added to C. An element is ((C + s_0) + s_1) + ... over
+ * the chunks: fixed for a given M, independent of its position. */
+static VT void VN(gemm_small_tn)(int K, int N, int M, const float *A, int lda, const float *B, int ldb, int beta,
+                                 float *C, int ldc)
+{
+    for (int m0 = 0; m0 < M; m0 += GT_CHUNK) {
+        const int Mc = M - m0 < GT_CHUNK ? M - m0 : GT_CHUNK, bt = beta || m0 > 0;
+        VN(gs_panel)(K, N, Mc, A + (size_t)m0 * lda, 1, (size_t)lda, B + (size_t)m0 * ldb, ldb, bt, C, ldc, NULL,
+                     DSI_GS_NONE);
+    }
+}
