@@ -25,7 +25,7 @@ void dsi_audio_set_opts_default(dsi_audio_set_opts *o)
 {
     memset(o, 0, sizeof *o);
     dsi_feat_cfg_default(&o->feat);
-    o->threads = 1;
+    o->threads = 0; /* the library's thread count (dsn_set_threads) */
     o->min_tail = -1;
 }
 
