@@ -559,8 +559,9 @@ DSN_API const dsn_options *dsn_model_bank_audio(const dsn_model *model);
  * and dsn_eval_swaps start from it, and an option there that contradicts it
  * fails with DSN_E_OPTION naming both values. */
 
-/* The model's front end (owned by the model, valid until it is set again or
- * the model is freed), or NULL (none, or a NULL model). No allocation. */
+/* The model's front end (owned by the model, valid until it is set again,
+ * dsn_fit records one, or the model is freed), or NULL (none, or a NULL
+ * model). No allocation; any thread, while no other thread changes the model. */
 DSN_API const dsn_options *dsn_model_audio(const dsn_model *model);
 /* Set the front end from audio (NULL removes it): the keys above, any key
  * of dsn_dataset_from_audio accepted and ignored (the very bag given there
@@ -1096,8 +1097,9 @@ DSN_API DSN_NODISCARD dsn_status dsn_audio_read(float **samples, size_t *n, int 
 /* Read an audio file keeping its channels: *samples gets *n_frames frames of
  * *channels interleaved floats (channel c of frame t at t * channels + c;
  * release with dsn_audio_free), resampled to sample_rate (0 keeps the file's
- * rate; *rate, may be NULL, gets the result's). Errors as dsn_audio_read;
- * the output pointers are untouched on failure. Allocates. */
+ * rate; *rate, may be NULL, gets the result's). NULL samples, n_frames,
+ * channels or path: DSN_E_INVALID; other errors as dsn_audio_read; the
+ * output pointers are untouched on failure. Allocates; any thread. */
 DSN_API DSN_NODISCARD dsn_status dsn_audio_read_channels(float **samples, size_t *n_frames, int *channels, int *rate,
                                                          const char *path, int sample_rate);
 /* Release samples returned by dsn_audio_read; NULL is a no-op. */

@@ -254,6 +254,7 @@ int main(void)
 {
     Suite *s = suite_create("options");
     TCase *tc = tcase_create("options");
+    tcase_set_timeout(tc, 120); /* builds every model family once per option: seconds on a loaded machine */
     tcase_add_test(tc, set_get_parse);
     tcase_add_test(tc, typed_readers_and_unknown_keys);
     tcase_add_test(tc, describe_lists_documented_keys);

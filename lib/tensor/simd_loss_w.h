@@ -64,3 +64,106 @@ static VT void VN(bern_grad)(const float *x, const float *y, float g, float *gx,
         vstorem(gx + k, mk, vfmadd(G, vsub(sg, yv), vloadm(mk, gx + k)));
     }
 }
+
+/* ---- KL between diagonal Gaussians, one row of D ----
+ * a = clamp(lq), b = clamp(lp) to [KL_LVMIN, KL_LVMAX], d = a - b, dm = mq - mp, ip = e^-b:
+ *   l = h(d) + dm^2 ip, h(d) = expm1(d) - d
+ * h and expm1 without cancellation: for |d| < 1/2 the Taylor series
+ * expm1(d) = d + d^2 q(d) to degree 9 (h = d^2 q), else e^d - 1. */
+static inline VT void VN(expm1_h)(vecf d, vecf *em1, vecf *h)
+{
+    vecf q = vset1(1.0f / 362880.0f);
+    q = vfmadd(q, d, vset1(1.0f / 40320.0f));
+    q = vfmadd(q, d, vset1(1.0f / 5040.0f));
+    q = vfmadd(q, d, vset1(1.0f / 720.0f));
+    q = vfmadd(q, d, vset1(1.0f / 120.0f));
+    q = vfmadd(q, d, vset1(1.0f / 24.0f));
+    q = vfmadd(q, d, vset1(1.0f / 6.0f));
+    q = vfmadd(q, d, vset1(0.5f));
+    const vecf hs = vmul(vmul(d, d), q);
+    const vecf el = vsub(vexp(d), vset1(1.0f));
+    const vmask small = vcmp(vabs(d), vset1(0.5f), _CMP_LT_OQ);
+    *em1 = vblend(small, el, vadd(d, hs));
+    *h = vblend(small, vsub(el, d), hs);
+}
+
+/* e^x in double (|rel. error| ~2e-16): 2^n e^r, |r| <= ln2 / 2, Taylor series to degree 13 */
+static inline VT vecd VN(exp_d)(vecd x)
+{
+    x = vd_min(vd_max(x, vd_set1(-708.0)), vd_set1(709.0));
+    const vecd n = vd_round(vd_mul(x, vd_set1(1.4426950408889634)));
+    vecd r = vd_fnmadd(n, vd_set1(6.93147180369123816490e-01), x);
+    r = vd_fnmadd(n, vd_set1(1.90821492927058770002e-10), r);
+    static const double c[14] = {1.0 / 6227020800.0, 1.0 / 479001600.0, 1.0 / 39916800.0, 1.0 / 3628800.0,
+                                 1.0 / 362880.0,     1.0 / 40320.0,     1.0 / 5040.0,     1.0 / 720.0,
+                                 1.0 / 120.0,        1.0 / 24.0,        1.0 / 6.0,        0.5,
+                                 1.0,                1.0};
+    vecd p = vd_set1(c[0]);
+    for (int i = 1; i < 14; i++) p = vd_fmadd(p, r, vd_set1(c[i]));
+    return vd_scale2(p, n);
+}
+
+/* expm1(d) - d in double without cancellation: d^2 sum_{k>=2} d^(k-2)/k! (to degree 17) for |d| < 1/2 */
+static inline VT vecd VN(hfun_d)(vecd d)
+{
+    vecd q = vd_set1(1.0 / 355687428096000.0); /* 1/17! */
+    static const double f[15] = {1.0 / 20922789888000.0, 1.0 / 1307674368000.0, 1.0 / 87178291200.0,
+                                 1.0 / 6227020800.0,     1.0 / 479001600.0,     1.0 / 39916800.0,
+                                 1.0 / 3628800.0,        1.0 / 362880.0,        1.0 / 40320.0,
+                                 1.0 / 5040.0,           1.0 / 720.0,           1.0 / 120.0,
+                                 1.0 / 24.0,             1.0 / 6.0,             0.5};
+    for (int i = 0; i < 15; i++) q = vd_fmadd(q, d, vd_set1(f[i]));
+    const vecd hs = vd_mul(vd_mul(d, d), q);
+    const vecd hl = vd_sub(vd_sub(VN(exp_d)(d), vd_set1(1.0)), d);
+    return vd_blend(vd_cmp(vd_abs(d), vd_set1(0.5), _CMP_LT_OQ), hl, hs);
+}
+
+/* the forward in double (it is the loss value: same as the scalar libm loop to ~1e-15), VW/2 lanes; the
+ * lanes' sums are added in order (the AVX-512 and AVX2 sums agree to rounding) */
+static VT double VN(klg_row)(const float *mq, const float *lq, const float *mp, const float *lp, int D)
+{
+    const vech lo = vh_set1(KL_LVMIN), hi = vh_set1(KL_LVMAX);
+    vecd acc = vd_zero();
+    for (int k = 0; k < D; k += DSI_VW / 2) {
+        const vhmask mk = vh_tail(D - k);
+        const vecd a = vd_from_h(vh_min(vh_max(vh_loadm(mk, lq + k), lo), hi));
+        const vecd b = vd_from_h(vh_min(vh_max(vh_loadm(mk, lp + k), lo), hi));
+        const vecd dm = vd_sub(vd_from_h(vh_loadm(mk, mq + k)), vd_from_h(vh_loadm(mk, mp + k)));
+        const vecd ip = VN(exp_d)(vd_sub(vd_zero(), b));
+        const vecd l = vd_add(VN(hfun_d)(vd_sub(a, b)), vd_mul(vd_mul(dm, dm), ip));
+        acc = vd_add(acc, vd_sel(vd_hmask(mk), l));
+    }
+    double t[DSI_VW / 2], s = 0.0;
+    vd_store(t, acc);
+    for (int i = 0; i < DSI_VW / 2; i++) s += t[i];
+    return s;
+}
+
+/* gmq += g dm ip, gmp -= g dm ip, glq += g/2 expm1(d) [lq in range], glp -= g/2 (expm1(d) + dm^2 ip) [lp in
+ * range]; in float, the same operations at both widths (the same bits) */
+static VT void VN(klg_row_grad)(const float *mq, const float *lq, const float *mp, const float *lp, int D, float g,
+                                float *gmq, float *glq, float *gmp, float *glp)
+{
+    const vecf lo = vset1(KL_LVMIN), hi = vset1(KL_LVMAX), G = vset1(g), hG = vset1(0.5f * g);
+    for (int k = 0; k < D; k += DSI_VW) {
+        const vmask mk = vtail(D - k);
+        const vecf lqv = vloadm(mk, lq + k), lpv = vloadm(mk, lp + k);
+        const vecf a = vmin(vmax(lqv, lo), hi), b = vmin(vmax(lpv, lo), hi);
+        const vecf dm = vsub(vloadm(mk, mq + k), vloadm(mk, mp + k));
+        vecf em1, h;
+        VN(expm1_h)(vsub(a, b), &em1, &h);
+        const vecf ip = vexp(vsub(vzero(), b));
+        const vecf gm = vmul(G, vmul(dm, ip));
+        if (gmq) vstorem(gmq + k, mk, vadd(vloadm(mk, gmq + k), gm));
+        if (gmp) vstorem(gmp + k, mk, vsub(vloadm(mk, gmp + k), gm));
+        if (glq) {
+            const vmask in = vmask_and(vmask_and(mk, vcmp(lqv, lo, _CMP_GE_OQ)), vcmp(lqv, hi, _CMP_LE_OQ));
+            vstorem(glq + k, in, vadd(vloadm(in, glq + k), vmul(hG, em1)));
+        }
+        if (glp) {
+            const vmask in = vmask_and(vmask_and(mk, vcmp(lpv, lo, _CMP_GE_OQ)), vcmp(lpv, hi, _CMP_LE_OQ));
+            const vecf t = vmul(hG, vfmadd(vmul(dm, dm), ip, em1));
+            vstorem(glp + k, in, vsub(vloadm(in, glp + k), t));
+        }
+    }
+}

@@ -35,6 +35,12 @@
  *   vd_zero vd_add vd_fmadd vd_cvt(p)  VW/2 floats at p as doubles
  *   vd_lo(x) vd_hi(x)      the low / high half of a float vector as doubles
  *   vd_store vd_hsum(x)    (the sum's order is fixed per width)
+ *   vmask_and(a, b)        both masks
+ *   vd_set1 vd_sub vd_mul vd_min vd_max vd_fnmadd vd_abs, vd_round (to
+ *   nearest), vd_scale2(p, n) = p 2^n, vd_cmp -> vdmask, vd_blend, vd_sel
+ *   vech / vhmask          VW/2 floats (the lanes of one vecd) and their mask:
+ *   vh_set1 vh_min vh_max  vh_tail(n), vh_loadm(mk, p) (zeroing), vd_from_h(x)
+ *                          as doubles, vd_hmask(mk) the same lanes as a vdmask
  *   vexp vtanh vsigm       VN(vexp)(x) etc.: the vector e^x, tanh, sigmoid
  */
 #ifndef DSI_X86_SIMD
@@ -78,6 +84,29 @@
 #undef vd_hi
 #undef vd_store
 #undef vd_hsum
+#undef vmask_and
+#undef vd_set1
+#undef vd_sub
+#undef vd_mul
+#undef vd_min
+#undef vd_max
+#undef vd_fnmadd
+#undef vd_round
+#undef vd_scale2
+#undef vd_abs
+#undef vd_cmp
+#undef vd_blend
+#undef vd_sel
+#undef vdmask
+#undef vech
+#undef vhmask
+#undef vh_set1
+#undef vh_min
+#undef vh_max
+#undef vh_tail
+#undef vh_loadm
+#undef vd_from_h
+#undef vd_hmask
 #undef vexp
 #undef vtanh
 #undef vsigm
@@ -120,6 +149,29 @@
 #define vd_hi(x) _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(x), 1)))
 #define vd_store(p, x) _mm512_storeu_pd(p, x)
 #define vd_hsum(x) _mm512_reduce_add_pd(x)
+#define vmask_and(a, b) ((__mmask16)((a) & (b)))
+#define vdmask __mmask8
+#define vd_set1(c) _mm512_set1_pd(c)
+#define vd_sub(a, b) _mm512_sub_pd(a, b)
+#define vd_mul(a, b) _mm512_mul_pd(a, b)
+#define vd_min(a, b) _mm512_min_pd(a, b)
+#define vd_max(a, b) _mm512_max_pd(a, b)
+#define vd_fnmadd(a, b, c) _mm512_fnmadd_pd(a, b, c)
+#define vd_round(x) _mm512_roundscale_pd(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC)
+#define vd_scale2(p, n) _mm512_scalef_pd(p, n)
+#define vd_abs(a) _mm512_abs_pd(a)
+#define vd_cmp(a, b, pred) _mm512_cmp_pd_mask(a, b, pred)
+#define vd_blend(mk, a, b) _mm512_mask_blend_pd(mk, a, b)
+#define vd_sel(mk, x) _mm512_maskz_mov_pd(mk, x)
+#define vech __m256
+#define vhmask __mmask8
+#define vh_set1(c) _mm256_set1_ps(c)
+#define vh_min(a, b) _mm256_min_ps(a, b)
+#define vh_max(a, b) _mm256_max_ps(a, b)
+#define vh_tail(n) ((size_t)(n) >= 8 ? (__mmask8)0xFF : (__mmask8)((1u << (n)) - 1u))
+#define vh_loadm(mk, p) _mm512_castps512_ps256(_mm512_maskz_loadu_ps((__mmask16)(mk), p))
+#define vd_from_h(x) _mm512_cvtps_pd(x)
+#define vd_hmask(mk) (mk)
 #elif DSI_VW == 8
 #define VN__(n, w) n##_##w
 #define VN_(n, w) VN__(n, w)
@@ -160,6 +212,31 @@
 #define vd_hi(x) _mm256_cvtps_pd(_mm256_extractf128_ps(x, 1))
 #define vd_store(p, x) _mm256_storeu_pd(p, x)
 #define vd_hsum(x) vd_hsum_256(x)
+#define vmask_and(a, b) _mm256_and_si256(a, b)
+#define vdmask __m256d
+#define vd_set1(c) _mm256_set1_pd(c)
+#define vd_sub(a, b) _mm256_sub_pd(a, b)
+#define vd_mul(a, b) _mm256_mul_pd(a, b)
+#define vd_min(a, b) _mm256_min_pd(a, b)
+#define vd_max(a, b) _mm256_max_pd(a, b)
+#define vd_fnmadd(a, b, c) _mm256_fnmadd_pd(a, b, c)
+#define vd_round(x) _mm256_round_pd(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC)
+#define vd_scale2(p, n) /* 2^n for n in [-1022, 1023]: the exponent field */                                 \
+    _mm256_mul_pd(p, _mm256_castsi256_pd(_mm256_slli_epi64(                                                    \
+                         _mm256_add_epi64(_mm256_cvtepi32_epi64(_mm256_cvtpd_epi32(n)), _mm256_set1_epi64x(1023)), 52)))
+#define vd_abs(a) _mm256_andnot_pd(_mm256_set1_pd(-0.0), a)
+#define vd_cmp(a, b, pred) _mm256_cmp_pd(a, b, pred)
+#define vd_blend(mk, a, b) _mm256_blendv_pd(a, b, mk)
+#define vd_sel(mk, x) _mm256_and_pd(mk, x)
+#define vech __m128
+#define vhmask __m128i
+#define vh_set1(c) _mm_set1_ps(c)
+#define vh_min(a, b) _mm_min_ps(a, b)
+#define vh_max(a, b) _mm_max_ps(a, b)
+#define vh_tail(n) _mm_cmpgt_epi32(_mm_set1_epi32((size_t)(n) >= 4 ? 4 : (int)(n)), _mm_setr_epi32(0, 1, 2, 3))
+#define vh_loadm(mk, p) _mm_maskload_ps(p, mk)
+#define vd_from_h(x) _mm256_cvtps_pd(x)
+#define vd_hmask(mk) _mm256_castsi256_pd(_mm256_cvtepi32_epi64(mk))
 #else
 #error "simd_vec.h: set DSI_VW to 16 or 8"
 #endif
