@@ -403,6 +403,11 @@ dsn_status dsi_audio_set_load(dsi_audio_set *out, const char *path)
         st = dsi_error(DSN_E_FORMAT, "'%s': unsupported version %u", path, ver);
         goto done;
     }
+    /* the stored front end settings, as an option reader would check them */
+    if (dsi_feat_cfg_check(&s.feat) != DSN_OK) {
+        st = dsi_error(DSN_E_FORMAT, "'%s': bad feature settings: %s", path, dsn_last_error());
+        goto done;
+    }
     const size_t n = dims[0], T = dims[1], M = dims[2], NC = dims[3], C = dims[4];
     /* every count is bounded by the bytes that must follow it */
     if (n == 0 || T == 0 || M == 0 || NC == 0 || C > 4096 || n > (1u << 30) || T > (1u << 24) || M > 4096 ||
