@@ -135,7 +135,7 @@ step "fuzz harnesses (clang, libFuzzer + ASan + UBSan): replay the corpora, ${FU
 make -j"$JOBS" FUZZ_BUILD="$OUT/fuzz" fuzz >/dev/null
 scripts/fuzz-run.sh "$OUT/fuzz/fuzz" "${FUZZ_SECONDS:-10}"
 
-step "ThreadSanitizer (clang): shared-model threads, concurrent saves and loads"
+step "ThreadSanitizer (clang): shared-model threads, concurrent saves and loads, the thread pool"
 make -j"$JOBS" TSAN_BUILD="$OUT/tsan" tsan
 
 step "all checks passed"
