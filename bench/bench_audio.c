@@ -3,10 +3,16 @@
  *   power, ln(mel + 1e-6) (clips per second, one thread);
  *   Griffin-Lim on one 4-s clip (fast variant) at 32 and 100 iterations;
  *   mel -> linear NNLS (100 iterations) on one clip.
- * Usage: bench_audio [clips] */
+ *   the issue #19 figure: log-mel of `clips` (default 3000) 4-s clips on
+ *   `threads` threads (default 2) of the library's pool, each with its own
+ *   featurizer (as the dataset's feature computation does), wall and CPU time
+ *   (target: 3000 clips <= 20 s on 2 cores).
+ * Usage: bench_audio [clips] [threads] */
 #include "audio/invert.h"
 #include "audio/mel.h"
 #include "tensor/blas.h"
+#include "core/pool.h"
+#include "disent.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -20,11 +26,43 @@ static double now(void)
     return t.tv_sec + 1e-9 * t.tv_nsec;
 }
 
+static double cpu_now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+    return t.tv_sec + 1e-9 * t.tv_nsec;
+}
+
+typedef struct many_job {
+    const dsi_feat_cfg *cfg;
+    const float *x;
+    size_t n;
+    int clips, T;
+    float *feat; /* [parts][T][n_mels] */
+    int failed;
+} many_job;
+
+/* part t of the clips (clip i to part i mod parts), its own featurizer */
+static void many_task(void *ctx, int t, int nt)
+{
+    many_job *j = ctx;
+    dsi_featurizer fz;
+    if (dsi_featurizer_init(&fz, j->cfg) != DSN_OK) {
+        j->failed = 1;
+        return;
+    }
+    float *out = j->feat + (size_t)t * j->T * j->cfg->n_mels;
+    for (int c = t; c < j->clips; c += nt)
+        if (dsi_featurizer_run(&fz, j->x, j->n, out) != DSN_OK) j->failed = 1;
+    dsi_featurizer_free(&fz);
+}
+
 int main(int argc, char **argv)
 {
-    int clips = argc > 1 ? atoi(argv[1]) : 200;
-    if (clips < 1) clips = 200;
-    dsi_blas_set_threads(1);
+    int clips = argc > 1 ? atoi(argv[1]) : 3000;
+    if (clips < 1) clips = 3000;
+    int threads = argc > 2 ? atoi(argv[2]) : 2;
+    if (threads < 1) threads = 1;
     const int sr = 16000;
     const size_t n = 4 * (size_t)sr;
     float *x = malloc(sizeof(float) * n);
@@ -43,11 +81,30 @@ int main(int argc, char **argv)
     int T = dsi_featurizer_frames(&fz, n);
     float *feat = malloc(sizeof(float) * T * cfg.n_mels);
     dsi_featurizer_run(&fz, x, n, feat); /* warm-up */
-    double t0 = now();
-    for (int c = 0; c < clips; c++) dsi_featurizer_run(&fz, x, n, feat);
-    double dt = now() - t0;
-    printf("features: %d clips of 4 s (16 kHz, n_fft 2048, hop 256, 80 mels, %d frames): %.1f clips/s, %.2f ms/clip "
-           "(1 thread, %s)\n", clips, T, clips / dt, 1e3 * dt / clips, dsi_blas_name());
+    const int one = clips < 200 ? clips : 200;
+    double t0 = now(), c0 = cpu_now();
+    for (int c = 0; c < one; c++) dsi_featurizer_run(&fz, x, n, feat);
+    double dt = now() - t0, dc = cpu_now() - c0;
+    printf("features: %d clips of 4 s (16 kHz, n_fft 2048, hop 256, 80 mels, %d frames), 1 thread: %.1f clips/s, "
+           "%.2f ms/clip wall, %.2f ms/clip CPU (%s)\n", one, T, one / dt, 1e3 * dt / one, 1e3 * dc / one,
+           dsi_blas_name());
+
+    if (dsn_set_threads(threads) != DSN_OK) {
+        fprintf(stderr, "bench_audio: %s\n", dsn_last_error());
+        return 1;
+    }
+    float *feats = malloc(sizeof(float) * (size_t)threads * T * cfg.n_mels);
+    many_job mj = {&cfg, x, n, clips, T, feats, 0};
+    t0 = now();
+    c0 = cpu_now();
+    dsi_pool_run(threads, many_task, &mj);
+    dt = now() - t0;
+    dc = cpu_now() - c0;
+    printf("features: %d clips of 4 s on %d thread(s): %.2f s wall, %.2f s CPU (all threads), %.1f clips/s%s\n",
+           clips, threads, dt, dc, clips / dt, mj.failed ? " (FAILED)" : "");
+    printf("RESULT MEL %d %d %.3f %.3f\n", clips, threads, dt, dc);
+    free(feats);
+    dsn_set_threads(1);
 
     float *y = malloc(sizeof(float) * n), *mag = malloc(sizeof(float) * T * fz.stft.n_bins);
     dsi_stft_spectrogram(&fz.stft, x, n, 1, mag);

@@ -88,11 +88,11 @@ static inline bw_args bw_parse(int argc, char **argv)
     bw_args a = {20, 1, 0, 3};
     if (argc > 1) a.steps = atoi(argv[1]);
     if (argc > 2) a.threads = atoi(argv[2]);
-    /* BENCH_FEW_STEPS=1: as few as 2 timed steps after 1 warm-up (the scaling table's large shapes) */
+    /* BENCH_FEW_STEPS=1: as few as 1 timed step after 1 warm-up (the scaling table's large shapes) */
     const char *few = getenv("BENCH_FEW_STEPS");
     if (few && atoi(few) > 0) {
         a.warmup = 1;
-        if (a.steps < 2) a.steps = 2;
+        if (a.steps < 1) a.steps = 1;
     } else if (a.steps < 20) {
         a.steps = 20;
     }

@@ -37,8 +37,9 @@ at a time from the workload's shape; few steps each), with the time per
 frame (ms / (B T)) to show the cost is linear in the sequence length.
 
 --write-doc replaces the part of docs/performance.md between the markers
-<!-- run.py:begin --> and <!-- run.py:end --> with this run's tables, the
-CPU model (lscpu) and its FMA peak (bench/fma_peak).
+<!-- run.py:begin --> and <!-- run.py:end --> with this run's tables (and
+the scaling table between <!-- run.py:scaling:begin/end -->), the CPU model
+(lscpu) and its FMA peak (bench/fma_peak).
 """
 import argparse
 import datetime
@@ -57,6 +58,7 @@ SCALE_BASE = {"W2": (128, 128, 256), "W4": (128, 250, 64)}
 SCALE_VALUES = {"batch": [32, 64, 128, 256, 512], "frames": [64, 128, 256, 512, 1024],
                 "hidden": [64, 128, 256, 512, 1024]}
 BEGIN, END = "<!-- run.py:begin -->", "<!-- run.py:end -->"
+SBEGIN, SEND = "<!-- run.py:scaling:begin -->", "<!-- run.py:scaling:end -->"
 
 
 class _RssPopen(subprocess.Popen):
@@ -137,7 +139,8 @@ def coretype(mode):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--build", default="build")
-    ap.add_argument("--steps", type=int, default=20)
+    ap.add_argument("--steps", type=int, default=20, help="< 20: that many timed steps after 1 warm-up")
+    ap.add_argument("--heavy-steps", type=int, default=0, help="steps for W2, W3, W4 (default: --steps)")
     ap.add_argument("--reps", type=int, default=1)
     ap.add_argument("--only", default="W1,W2,W3,W4,LAT")
     ap.add_argument("--threads", default="1,2")
@@ -149,6 +152,8 @@ def main():
     ap.add_argument("--scaling", action="store_true")
     ap.add_argument("--scaling-only", action="store_true")
     ap.add_argument("--scaling-threads", type=int, default=2)
+    ap.add_argument("--scaling-steps", type=int, default=1, help="timed steps per shape (after 1 warm-up)")
+    ap.add_argument("--scaling-workloads", default="W2,W4")
     ap.add_argument("--write-doc", action="store_true")
     a = ap.parse_args()
     bdir = os.path.join(ROOT, a.build, "bench") if not os.path.isabs(a.build) else os.path.join(a.build, "bench")
@@ -188,12 +193,15 @@ def main():
         for rep in range(a.reps):
             for t in tlist:
                 env = dict(base_env, OPENBLAS_NUM_THREADS=str(t), OMP_NUM_THREADS=str(t), OMP_WAIT_POLICY=a.omp_wait)
+                steps = a.heavy_steps if a.heavy_steps > 0 and w in ("W2", "W3", "W4") else a.steps
+                if steps < 20:  # fewer timed steps (1 warm-up) for both sides: a loaded machine's short slot
+                    env["BENCH_FEW_STEPS"] = "1"
                 if w == "LAT":
                     cmds = {"lib": [os.path.join(bdir, LIB_BIN[w]), str(a.lat_runs)],
                             "torch": [py, torch_script, w, "--steps", str(a.lat_runs), "--threads", "1"]}
                 else:
-                    cmds = {"lib": [os.path.join(bdir, LIB_BIN[w]), str(a.steps), str(t)],
-                            "torch": [py, torch_script, w, "--steps", str(a.steps), "--threads", str(t)]}
+                    cmds = {"lib": [os.path.join(bdir, LIB_BIN[w]), str(steps), str(t)],
+                            "torch": [py, torch_script, w, "--steps", str(steps), "--threads", str(t)]}
                 cmds["tuned"] = cmds["torch"]
                 for s in sides:
                     e = dict(env)
@@ -263,39 +271,44 @@ def main():
             tables.append("\n".join(t2))
 
     if a.scaling or a.scaling_only:
-        st = ["| workload | varied | B | T | H | ms/step | CPU ms/step | us per frame (ms / (B T)) |",
-              "|---|---|---|---|---|---|---|---|"]
-        for w in ("W2", "W4"):
+        st = ["| workload | varied | B | T | H | ms/step | CPU ms/step (%d threads) | us per frame (ms / (B T)) | "
+              "CPU us per frame |" % a.scaling_threads, "|---|---|---|---|---|---|---|---|---|"]
+        for w in a.scaling_workloads.split(","):
             b0 = SCALE_BASE[w]
             for which, vals in SCALE_VALUES.items():
                 for v in vals:
                     shape = list(b0)
                     shape[("batch", "frames", "hidden").index(which)] = v
                     env = dict(base_env, BENCH_SHAPE=",".join(map(str, shape)), BENCH_FEW_STEPS="1")
-                    r = run([os.path.join(bdir, LIB_BIN[w]), "2", str(a.scaling_threads)], env)
+                    r = run([os.path.join(bdir, LIB_BIN[w]), str(a.scaling_steps), str(a.scaling_threads)], env)
                     per = 1e3 * r["med"] / (shape[0] * shape[1])
                     line = (f"| {w} | {which} | {shape[0]} | {shape[1]} | {shape[2]} | {r['med']:.1f} | "
-                            f"{r['cpu']:.1f} | {per:.2f} |")
+                            f"{r['cpu']:.1f} | {per:.2f} | {1e3 * r['cpu'] / (shape[0] * shape[1]):.1f} |")
                     st.append(line)
                     print(line + f"  (load {loadavg()})", flush=True)
-        tables.append("\n".join(st))
+        scaling_table = "\n".join(st)
+    else:
+        scaling_table = None
 
     print()
-    for t in tables:
+    for t in tables + ([scaling_table] if scaling_table else []):
         print(t + "\n")
     if a.write_doc:
-        write_doc(a, started, commit, load_before, load_after, ct, peaks, tables)
+        if tables:
+            write_doc(BEGIN, END, started, commit, load_before, load_after, ct, peaks, tables)
+        if scaling_table:
+            write_doc(SBEGIN, SEND, started, commit, load_before, load_after, ct, peaks, [scaling_table])
     return 0
 
 
-def write_doc(a, started, commit, load_before, load_after, ct, peaks, tables):
+def write_doc(begin, end, started, commit, load_before, load_after, ct, peaks, tables):
     path = os.path.join(ROOT, "docs", "performance.md")
     with open(path, encoding="utf-8") as f:
         text = f.read()
-    if BEGIN not in text or END not in text:
-        raise SystemExit(f"{path}: no {BEGIN} ... {END} section to replace")
+    if begin not in text or end not in text:
+        raise SystemExit(f"{path}: no {begin} ... {end} section to replace")
     cmd = "/usr/bin/python3 bench/run.py " + " ".join(sys.argv[1:])
-    body = [BEGIN, "",
+    body = [begin, "",
             f"Written by `{cmd}` at commit {commit}, {started}.",
             f"CPU: `lscpu` model name \"{cpu_model()}\", {os.cpu_count()} CPUs; FMA peak (bench/fma_peak) "
             f"{peaks.get(1, 0):.1f} GFLOP/s on one thread, {peaks.get(2, 0):.1f} GFLOP/s on two. "
@@ -303,9 +316,9 @@ def write_doc(a, started, commit, load_before, load_after, ct, peaks, tables):
             f"(the machine is shared: wall times carry the other jobs' load).", ""]
     for t in tables:
         body += [t, ""]
-    body.append(END)
-    pre, rest = text.split(BEGIN, 1)
-    post = rest.split(END, 1)[1]
+    body.append(end)
+    pre, rest = text.split(begin, 1)
+    post = rest.split(end, 1)[1]
     with open(path, "w", encoding="utf-8") as f:
         f.write(pre + "\n".join(body) + post)
     print(f"wrote {path}")

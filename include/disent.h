@@ -679,7 +679,8 @@ DSN_API DSN_NODISCARD dsn_status dsn_dataset_from_npy(dsn_dataset **out, const c
  * Options (dsn_option_describe("audio") lists them with bounds): frames
  * (250), hop (0 = frames), min_tail, cache (path of a feature cache: a second
  * run reads features back; entries are invalidated when the settings or a
- * file's size or mtime change), threads (1), label (manifest column giving
+ * file's size or mtime change), threads (the feature computation's parts, run on
+ * the library's threads; 0, the default: dsn_get_threads()), label (manifest column giving
  * the labels; default the first), bad_clips (error), and the front end:
  * sample_rate (16000), n_fft (2048), hop_length (256), win_length (0 =
  * n_fft), window (hann | hamming | rect), power (2; 1 = magnitude), n_mels
@@ -1148,6 +1149,29 @@ DSN_API DSN_NODISCARD dsn_status dsn_audio_features(float *out, size_t len, size
  * 0.5 s for a 4 s clip at the defaults on one core (docs/evaluation.md). */
 DSN_API DSN_NODISCARD dsn_status dsn_mel_to_audio(float *out, size_t len, size_t *n_samples, const float *mel,
                                                   size_t n_frames, size_t n_mels, const dsn_options *opts);
+
+typedef struct dsn_mel_inverter dsn_mel_inverter; /* set-up state of dsn_mel_inverter_run */
+/* dsn_mel_to_audio without allocation after set-up, for hosts that invert
+ * many clips or run on a thread that must not allocate: an inverter for up
+ * to max_frames (>= 2) frames of n_mels mels, with the options of
+ * dsn_mel_to_audio. Create allocates everything (the front end, the
+ * filterbank's pseudo-inverse, all scratch, about (2 n_mels + 9 (n_fft/2 + 1))
+ * max_frames floats); run allocates nothing and gives the same samples as
+ * dsn_mel_to_audio with the same options. *out is set to NULL on failure.
+ * Errors: NULL out; DSN_E_SHAPE for max_frames or n_mels out of range;
+ * DSN_E_OPTION / DSN_E_SHAPE / DSN_E_UNSUPPORTED as dsn_mel_to_audio;
+ * DSN_E_NOMEM. One thread at a time per inverter; distinct inverters on
+ * distinct threads at once. */
+DSN_API DSN_NODISCARD dsn_status dsn_mel_inverter_create(dsn_mel_inverter **out, size_t max_frames, size_t n_mels,
+                                                         const dsn_options *opts);
+/* Audio from mel [n_frames][n_mels] (2 <= n_frames <= max_frames): out gets
+ * n_samples = (n_frames - 1) * hop_length samples; out NULL only sets
+ * *n_samples; len < n_samples: DSN_E_SHAPE; NaN or infinity: DSN_E_NUMERIC.
+ * NULL inv, n_samples or mel: DSN_E_INVALID. No allocation, no lock. */
+DSN_API DSN_NODISCARD dsn_status dsn_mel_inverter_run(dsn_mel_inverter *inv, float *out, size_t len,
+                                                      size_t *n_samples, const float *mel, size_t n_frames);
+/* Release an inverter (NULL is ignored). */
+DSN_API void dsn_mel_inverter_free(dsn_mel_inverter *inv);
 
 /* ==== stages, statistics, options after creation, discrete codes ============
  * Family-specific behaviour through generic calls (each family's guide lists

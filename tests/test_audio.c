@@ -10,6 +10,7 @@
 #include "audio/yin.h"
 #include "eval/metrics.h"
 #include "core/alloc.h"
+#include "core/endian.h"
 #include "core/fileio.h"
 #include "tensor/blas.h"
 #include "support/testutil.h"
@@ -988,6 +989,26 @@ START_TEST(dataset_windows_labels_cache)
         ck_assert_int_eq(dsi_audio_set_load(&l2, tmp_path("bad.dsa")), DSN_E_FORMAT);
         write_file(tmp_path("bad.dsa"), d, 30);
         ck_assert_int_eq(dsi_audio_set_load(&l2, tmp_path("bad.dsa")), DSN_E_FORMAT);
+        dsi_free(d);
+        /* stored front end settings out of range, with a valid CRC (fuzz_cache found a window
+         * index of 5396224 read as an array index when the loaded set was turned into a
+         * dataset): each enum field (window, scale, norm, log) and center refused on load */
+        ck_assert_int_eq(dsi_read_file(setf, 1 << 28, &d, &len), DSN_OK);
+        const size_t cfg_at = 8 + 4 + 5 * 4; /* magic, version, dims, then the 11 ints of the settings */
+        const int fields[] = {4, 5, 8, 9, 10};
+        for (int f = 0; f < 5; f++) {
+            unsigned char *e = malloc(len);
+            memcpy(e, d, len);
+            dsi_put_u32(e + cfg_at + 4 * (size_t)fields[f], 5396224u);
+            dsi_put_u32(e + len - 4, dsi_crc32(0, e, len - 4));
+            write_file(tmp_path("bad.dsa"), e, len);
+            ck_assert_int_eq(dsi_audio_set_load(&l2, tmp_path("bad.dsa")), DSN_E_FORMAT);
+            ck_assert_ptr_nonnull(strstr(dsn_last_error(), "bad feature settings"));
+            dsn_dataset *pub = NULL;
+            ck_assert_int_eq(dsn_dataset_load_audio(&pub, tmp_path("bad.dsa"), NULL), DSN_E_FORMAT);
+            ck_assert_ptr_null(pub);
+            free(e);
+        }
         dsi_free(d);
     }
     dsi_audio_set_free(&s);

@@ -973,7 +973,25 @@ static void file_calls(void)
     BAD(dsn_mel_to_audio, au, 4096, &ns, mel, HUGE_N, 8, fo);
     BAD(dsn_mel_to_audio, au, 4096, &ns, mel, 8, 7, fo); /* not the options' n_mels */
     BADST(DSN_E_SHAPE, dsn_mel_to_audio, au, 1, &ns, mel, 8, 8, fo);
+    dsn_mel_inverter *inv = NULL;
+    BAD(dsn_mel_inverter_create, NULL, 8, 8, fo);
+    BAD(dsn_mel_inverter_create, &inv, 1, 8, fo);
+    ck_assert_ptr_null(inv);
+    BAD(dsn_mel_inverter_create, &inv, HUGE_N, 8, fo);
+    BAD(dsn_mel_inverter_create, &inv, 8, 0, fo);
+    BAD(dsn_mel_inverter_create, &inv, 8, 7, fo); /* not the options' n_mels */
+    ck_assert_ptr_null(inv);
+    OK(dsn_mel_inverter_create, &inv, 8, 8, fo);
+    BAD(dsn_mel_inverter_run, NULL, au, 4096, &ns, mel, 8);
+    BAD(dsn_mel_inverter_run, inv, au, 4096, NULL, mel, 8);
+    BAD(dsn_mel_inverter_run, inv, au, 4096, &ns, NULL, 8);
+    BAD(dsn_mel_inverter_run, inv, au, 4096, &ns, mel, 9); /* over its max */
+    BAD(dsn_mel_inverter_run, inv, au, 4096, &ns, mel, 1);
+    BADST(DSN_E_SHAPE, dsn_mel_inverter_run, inv, au, 1, &ns, mel, 8);
     mel[5] = NAN;
+    BAD(dsn_mel_inverter_run, inv, au, 4096, &ns, mel, 8);
+    CALL(dsn_mel_inverter_free, inv);
+    CALL(dsn_mel_inverter_free, NULL);
     BAD(dsn_mel_to_audio, au, 4096, &ns, mel, 8, 8, fo);
     UNTOUCHED(au, sizeof au);
     dsn_options_free(fo);

@@ -1003,6 +1003,26 @@ START_TEST(mel_to_audio_keeps_the_pitch)
     err /= (double)(cnt ? cnt : 1);
     printf("mean |log-mel difference| after resynthesis: %.3f\n", err);
     ck_assert_double_lt(err, 1.0);
+    /* the inverter: the same samples as dsn_mel_to_audio, and no allocation
+     * in run (counted by dsn_allocation_count) for any length up to its max */
+    dsn_mel_inverter *inv = NULL;
+    ck_assert_int_eq(dsn_mel_inverter_create(&inv, T + 10, M, NULL), DSN_OK);
+    float *yi = malloc(sizeof(float) * ns);
+    size_t nsi = 0;
+    ck_assert_int_eq(dsn_mel_inverter_run(inv, NULL, 0, &nsi, mel, T), DSN_OK);
+    ck_assert_uint_eq(nsi, ns);
+    uint64_t a0 = dsn_allocation_count();
+    ck_assert_int_eq(dsn_mel_inverter_run(inv, yi, ns, &nsi, mel, T), DSN_OK);
+    ck_assert_int_eq(dsn_mel_inverter_run(inv, yi, ns, &nsi, mel, T / 2), DSN_OK); /* shorter: same buffers */
+    ck_assert_uint_eq(nsi, (T / 2 - 1) * 256);
+    ck_assert_int_eq(dsn_mel_inverter_run(inv, yi, ns, &nsi, mel, T), DSN_OK);
+    ck_assert_uint_eq(dsn_allocation_count(), a0);
+    ck_assert_uint_eq(nsi, ns);
+    ck_assert_int_eq(memcmp(yi, y, sizeof(float) * ns), 0);
+    ck_assert_int_eq(dsn_mel_inverter_run(inv, yi, ns, &nsi, mel, T + 11), DSN_E_SHAPE); /* over its max */
+    ck_assert_int_eq(dsn_mel_inverter_run(inv, yi, ns - 1, &nsi, mel, T), DSN_E_SHAPE);
+    dsn_mel_inverter_free(inv);
+    free(yi);
     /* options: classic Griffin-Lim, pinv, seed; deterministic for a seed */
     dsn_options *o = opts_of("gl_iter = 4, gl_momentum = 0, mel_inversion = pinv, seed = 3");
     float *y2 = malloc(sizeof(float) * ns), *y3 = malloc(sizeof(float) * ns);

@@ -178,6 +178,39 @@ dsn_status dsn_audio_features(float *out, size_t len, size_t *n_frames, size_t *
     return DSN_OK;
 }
 
+/* the options of dsn_mel_to_audio / dsn_mel_inverter_create */
+typedef struct inv_cfg {
+    dsi_feat_cfg feat;
+    dsi_gl_opts gl;
+    int method, nnls_iter;
+} inv_cfg;
+
+static dsn_status inv_parse(inv_cfg *c, size_t n_mels, const dsn_options *opts, const char *where)
+{
+    dsi_feat_cfg_default(&c->feat);
+    c->feat.n_mels = (int)n_mels;
+    dsi_gl_opts_default(&c->gl);
+    c->gl.seed = 1;
+    c->method = DSI_MELINV_NNLS;
+    c->nnls_iter = 100;
+    static const char *const methods[] = {"nnls", "pinv", NULL};
+    dsi_optr r;
+    dsn_status st = dsi_optr_init(&r, opts, where);
+    if (st != DSN_OK) return st;
+    read_feat(&r, &c->feat);
+    dsi_opt_int(&r, "gl_iter", &c->gl.n_iter, 0, 100000);
+    dsi_opt_float(&r, "gl_momentum", &c->gl.momentum, 0.0, 1.5);
+    dsi_opt_u64(&r, "seed", &c->gl.seed);
+    dsi_opt_enum(&r, "mel_inversion", &c->method, methods);
+    dsi_opt_int(&r, "nnls_iter", &c->nnls_iter, 0, 100000);
+    st = dsi_optr_finish(&r);
+    if (st == DSN_OK && (size_t)c->feat.n_mels != n_mels)
+        st = dsi_error(DSN_E_SHAPE, "option n_mels = %d but the frames have %zu mels", c->feat.n_mels, n_mels);
+    if (st == DSN_OK) st = dsi_feat_cfg_validate(&c->feat);
+    if (st == DSN_OK && !c->feat.center) st = dsi_error(DSN_E_UNSUPPORTED, "only centred features can be inverted");
+    return st;
+}
+
 dsn_status dsn_mel_to_audio(float *out, size_t len, size_t *n_samples, const float *mel, size_t n_frames,
                             size_t n_mels, const dsn_options *opts)
 {
@@ -187,30 +220,10 @@ dsn_status dsn_mel_to_audio(float *out, size_t len, size_t *n_samples, const flo
     if (n_frames < 1 || n_frames > (1u << 24))
         return fail(dsi_error(DSN_E_SHAPE, "bad frame count %zu", n_frames), where);
     if (n_mels < 1 || n_mels > 1024) return fail(dsi_error(DSN_E_SHAPE, "bad n_mels %zu", n_mels), where);
-    dsi_feat_cfg cfg;
-    dsi_feat_cfg_default(&cfg);
-    cfg.n_mels = (int)n_mels;
-    dsi_gl_opts gl;
-    dsi_gl_opts_default(&gl);
-    gl.seed = 1;
-    int method = DSI_MELINV_NNLS, nnls_iter = 100;
-    static const char *const methods[] = {"nnls", "pinv", NULL};
-    dsi_optr r;
-    dsn_status st = dsi_optr_init(&r, opts, where);
+    inv_cfg c;
+    dsn_status st = inv_parse(&c, n_mels, opts, where);
     if (st != DSN_OK) return fail(st, where);
-    read_feat(&r, &cfg);
-    dsi_opt_int(&r, "gl_iter", &gl.n_iter, 0, 100000);
-    dsi_opt_float(&r, "gl_momentum", &gl.momentum, 0.0, 1.5);
-    dsi_opt_u64(&r, "seed", &gl.seed);
-    dsi_opt_enum(&r, "mel_inversion", &method, methods);
-    dsi_opt_int(&r, "nnls_iter", &nnls_iter, 0, 100000);
-    st = dsi_optr_finish(&r);
-    if (st == DSN_OK && (size_t)cfg.n_mels != n_mels)
-        st = dsi_error(DSN_E_SHAPE, "option n_mels = %d but the frames have %zu mels", cfg.n_mels, n_mels);
-    if (st == DSN_OK) st = dsi_feat_cfg_validate(&cfg);
-    if (st != DSN_OK) return fail(st, where);
-    const size_t ns = (n_frames - 1) * (size_t)cfg.hop;
-    if (!cfg.center) return fail(dsi_error(DSN_E_UNSUPPORTED, "only centred features can be inverted"), where);
+    const size_t ns = (n_frames - 1) * (size_t)c.feat.hop;
     if (!out) {
         *n_samples = ns;
         return DSN_OK;
@@ -223,13 +236,79 @@ dsn_status dsn_mel_to_audio(float *out, size_t len, size_t *n_samples, const flo
         return DSN_OK;
     }
     dsi_featurizer fz;
-    st = dsi_featurizer_init(&fz, &cfg);
+    st = dsi_featurizer_init(&fz, &c.feat);
     if (st == DSN_OK) {
-        st = dsi_features_to_audio(&fz, mel, (int)n_frames, (dsi_melinv_method)method, nnls_iter, &gl, out, ns,
+        st = dsi_features_to_audio(&fz, mel, (int)n_frames, (dsi_melinv_method)c.method, c.nnls_iter, &c.gl, out, ns,
                                    NULL);
         dsi_featurizer_free(&fz);
     }
     if (st != DSN_OK) return fail(st, where);
     *n_samples = ns;
     return DSN_OK;
+}
+
+struct dsn_mel_inverter {
+    inv_cfg c;
+    dsi_featurizer fz;
+    dsi_melinv_ws ws;
+    size_t max_frames, n_mels;
+};
+
+dsn_status dsn_mel_inverter_create(dsn_mel_inverter **out, size_t max_frames, size_t n_mels, const dsn_options *opts)
+{
+    static const char *const where = "dsn_mel_inverter_create";
+    DSI_CHECK_NULL(out, "dsn_mel_inverter_create: out");
+    *out = NULL;
+    if (max_frames < 2 || max_frames > (1u << 24))
+        return fail(dsi_error(DSN_E_SHAPE, "bad max_frames %zu (want 2..%u)", max_frames, 1u << 24), where);
+    if (n_mels < 1 || n_mels > 1024) return fail(dsi_error(DSN_E_SHAPE, "bad n_mels %zu", n_mels), where);
+    dsn_mel_inverter *v = dsi_calloc(1, sizeof *v);
+    if (!v) return fail(dsi_error(DSN_E_NOMEM, "cannot allocate a mel inverter"), where);
+    dsn_status st = inv_parse(&v->c, n_mels, opts, where);
+    if (st == DSN_OK) st = dsi_featurizer_init(&v->fz, &v->c.feat);
+    if (st == DSN_OK) {
+        st = dsi_melinv_ws_init(&v->ws, &v->fz, (int)max_frames);
+        if (st != DSN_OK) dsi_featurizer_free(&v->fz);
+    }
+    if (st != DSN_OK) {
+        dsi_free(v);
+        return fail(st, where);
+    }
+    v->max_frames = max_frames;
+    v->n_mels = n_mels;
+    *out = v;
+    return DSN_OK;
+}
+
+dsn_status dsn_mel_inverter_run(dsn_mel_inverter *inv, float *out, size_t len, size_t *n_samples, const float *mel,
+                                size_t n_frames)
+{
+    static const char *const where = "dsn_mel_inverter_run";
+    DSI_CHECK_NULL(inv, "dsn_mel_inverter_run: inverter");
+    DSI_CHECK_NULL(n_samples, "dsn_mel_inverter_run: n_samples");
+    DSI_CHECK_NULL(mel, "dsn_mel_inverter_run: mel");
+    if (n_frames < 2 || n_frames > inv->max_frames)
+        return fail(dsi_error(DSN_E_SHAPE, "%zu frames (this inverter takes 2..%zu)", n_frames, inv->max_frames),
+                    where);
+    const size_t ns = (n_frames - 1) * (size_t)inv->c.feat.hop;
+    if (!out) {
+        *n_samples = ns;
+        return DSN_OK;
+    }
+    if (len < ns) return fail(dsi_error(DSN_E_SHAPE, "out has room for %zu samples, %zu needed", len, ns), where);
+    dsn_status st = check_finite(mel, n_frames * inv->n_mels, "feature");
+    if (st == DSN_OK)
+        st = dsi_features_to_audio_ws(&inv->fz, &inv->ws, mel, (int)n_frames, (dsi_melinv_method)inv->c.method,
+                                      inv->c.nnls_iter, &inv->c.gl, out, ns);
+    if (st != DSN_OK) return fail(st, where);
+    *n_samples = ns;
+    return DSN_OK;
+}
+
+void dsn_mel_inverter_free(dsn_mel_inverter *inv)
+{
+    if (!inv) return;
+    dsi_melinv_ws_free(&inv->ws);
+    dsi_featurizer_free(&inv->fz);
+    dsi_free(inv);
 }

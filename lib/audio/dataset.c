@@ -25,7 +25,7 @@ void dsi_audio_set_opts_default(dsi_audio_set_opts *o)
 {
     memset(o, 0, sizeof *o);
     dsi_feat_cfg_default(&o->feat);
-    o->threads = 1;
+    o->threads = 0; /* the library's thread count (dsn_set_threads) */
     o->min_tail = -1;
 }
 
@@ -401,6 +401,11 @@ dsn_status dsi_audio_set_load(dsi_audio_set *out, const char *path)
     }
     if (ver != SET_VERSION) {
         st = dsi_error(DSN_E_FORMAT, "'%s': unsupported version %u", path, ver);
+        goto done;
+    }
+    /* the stored front end settings, as an option reader would check them */
+    if (dsi_feat_cfg_check(&s.feat) != DSN_OK) {
+        st = dsi_error(DSN_E_FORMAT, "'%s': bad feature settings: %s", path, dsn_last_error());
         goto done;
     }
     const size_t n = dims[0], T = dims[1], M = dims[2], NC = dims[3], C = dims[4];

@@ -1,12 +1,13 @@
 /* feature_pool.c - log-mel features of every clip that has none yet, computed
- * by up to 64 threads (each with its own featurizer; clip i goes to worker
- * i mod threads, so the result does not depend on scheduling). */
+ * in up to 64 parts on the library's pool (core/pool.h; each part with its
+ * own featurizer; clip i goes to part i mod parts, so the result does not
+ * depend on scheduling). */
 #include "audio/feature_pool.h"
 #include "core/alloc.h"
 #include "core/error.h"
+#include "core/pool.h"
 #include "audio/io.h"
 
-#include <pthread.h>
 #include <stdio.h>
 
 typedef struct worker {
@@ -18,14 +19,15 @@ typedef struct worker {
     char msg[512];
 } worker;
 
-static void *work(void *arg)
+static void work_task(void *arg, int t, int nt)
 {
-    worker *w = arg;
+    (void)nt;
+    worker *w = (worker *)arg + t;
     dsi_featurizer fz;
     w->st = dsi_featurizer_init(&fz, w->cfg);
     if (w->st != DSN_OK) {
         snprintf(w->msg, sizeof w->msg, "%s", dsn_last_error());
-        return NULL;
+        return;
     }
     const int M = w->cfg->n_mels;
     for (int i = w->id; i < w->l->n; i += w->stride) {
@@ -58,7 +60,6 @@ static void *work(void *arg)
         }
     }
     dsi_featurizer_free(&fz);
-    return NULL;
 }
 
 
@@ -67,20 +68,12 @@ dsn_status dsi_features_compute(dsi_clip_list *l, const dsi_feat_cfg *cfg, int t
     dsn_status st = DSN_OK;
     int cached = 0;
     for (int i = 0; i < l->n; i++) cached += l->c[i].feat != NULL;
-    int nt = threads > 0 ? threads : 1;
+    int nt = threads > 0 ? threads : dsi_pool_threads();
+    if (nt > 64) nt = 64;
     if (nt > l->n - cached) nt = l->n - cached > 0 ? l->n - cached : 1;
     worker ws[64];
-    pthread_t th[64];
-    int started[64] = {0};
-    for (int k = 0; k < nt; k++) {
-        ws[k] = (worker){.l = l, .cfg = cfg, .id = k, .stride = nt};
-        if (k > 0) started[k] = pthread_create(&th[k], NULL, work, &ws[k]) == 0;
-    }
-    work(&ws[0]);
-    for (int k = 1; k < nt; k++) {
-        if (started[k]) pthread_join(th[k], NULL);
-        else work(&ws[k]); /* thread creation failed: do its share here */
-    }
+    for (int k = 0; k < nt; k++) ws[k] = (worker){.l = l, .cfg = cfg, .id = k, .stride = nt};
+    dsi_pool_run(nt, work_task, ws);
     int computed = 0;
     for (int k = 0; k < nt; k++) {
         computed += ws[k].computed;

@@ -64,4 +64,20 @@ dsn_status dsi_spectral_convergence(dsi_stft *s, const float *mag, int T, const 
 dsn_status dsi_features_to_audio(dsi_featurizer *f, const float *feat, int T, dsi_melinv_method method,
                                  int nnls_iter, const dsi_gl_opts *o, float *y, size_t n, float *spectral_convergence);
 
+/* The same without allocation: a workspace for up to T_max frames of one
+ * front end (the pseudo-inverse and its Lipschitz constant computed once,
+ * all scratch), made by dsi_melinv_ws_init (allocates) and used by
+ * dsi_features_to_audio_ws (no allocation; the same result as
+ * dsi_features_to_audio). One thread at a time per workspace. */
+typedef struct dsi_melinv_ws {
+    int T_max, M, F;
+    float *pinv; /* [M][F] */
+    double lmax;
+    float *buf;  /* mel, spec, NNLS and Griffin-Lim scratch */
+} dsi_melinv_ws;
+dsn_status dsi_melinv_ws_init(dsi_melinv_ws *w, const dsi_featurizer *f, int T_max);
+void dsi_melinv_ws_free(dsi_melinv_ws *w);
+dsn_status dsi_features_to_audio_ws(dsi_featurizer *f, dsi_melinv_ws *w, const float *feat, int T,
+                                    dsi_melinv_method method, int nnls_iter, const dsi_gl_opts *o, float *y, size_t n);
+
 #endif

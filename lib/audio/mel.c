@@ -91,6 +91,10 @@ dsn_status dsi_feat_cfg_check(const dsi_feat_cfg *c)
         return dsi_error(DSN_E_OPTION, "win_length %d must be in [0, n_fft]", c->win_length);
     if (c->power != 1 && c->power != 2) return dsi_error(DSN_E_OPTION, "power must be 1 or 2");
     if (c->n_mels < 1 || c->n_mels > 4096) return dsi_error(DSN_E_OPTION, "n_mels %d out of range", c->n_mels);
+    if ((int)c->window < 0 || (int)c->window > 2) return dsi_error(DSN_E_OPTION, "unknown window %d", (int)c->window);
+    if (c->center != 0 && c->center != 1) return dsi_error(DSN_E_OPTION, "center must be 0 or 1");
+    if ((int)c->scale < 0 || (int)c->scale > 1) return dsi_error(DSN_E_OPTION, "unknown mel scale %d", (int)c->scale);
+    if ((int)c->norm < 0 || (int)c->norm > 1) return dsi_error(DSN_E_OPTION, "unknown mel norm %d", (int)c->norm);
     if ((int)c->log < 0 || (int)c->log > 2) return dsi_error(DSN_E_OPTION, "unknown log mode %d", (int)c->log);
     if (c->log == DSI_FEAT_LOG && !(c->eps > 0)) return dsi_error(DSN_E_OPTION, "eps must be > 0");
     if (c->log == DSI_FEAT_DB && !(c->amin > 0)) return dsi_error(DSN_E_OPTION, "amin must be > 0");

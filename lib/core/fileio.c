@@ -148,6 +148,17 @@ static void remove_stale(const char *dir, const char *base)
     closedir(d);
 }
 
+/* A step of a save failed (errno set): the temporary file closed and removed,
+ * DSN_E_IO naming the step, the files and the error. */
+static dsn_status save_failed(int fd, const char *tmp, const char *path, const char *step)
+{
+    int e = errno;
+    close(fd);
+    unlink(tmp);
+    if (!strcmp(step, "rename")) return dsi_error(DSN_E_IO, "cannot rename '%s' to '%s': %s", tmp, path, strerror(e));
+    return dsi_error(DSN_E_IO, "cannot %s '%s' (saving '%s'): %s", step, tmp, path, strerror(e));
+}
+
 dsn_status dsi_write_atomic(const char *path, const void *data, size_t len)
 {
     if (!path) return dsi_error(DSN_E_INVALID, "file path must not be NULL");
@@ -164,25 +175,11 @@ dsn_status dsi_write_atomic(const char *path, const void *data, size_t len)
     int fd = injected(NULL) ? -1 : mkstemp(tmp);
     if (fd < 0) return dsi_error(DSN_E_IO, "cannot create a temporary file next to '%s': %s", path, strerror(errno));
     /* mkstemp makes 0600 files; saved files are 0644 like open(..., 0644) made them */
-    if (flock(fd, LOCK_EX) != 0 || fchmod(fd, 0644) != 0 || write_all(fd, data, len) != 0) {
-        int e = errno;
-        close(fd);
-        unlink(tmp);
-        return dsi_error(DSN_E_IO, "cannot write '%s' (saving '%s'): %s", tmp, path, strerror(e));
-    }
-    if (io_fsync(fd) != 0) {
-        int e = errno;
-        close(fd);
-        unlink(tmp);
-        return dsi_error(DSN_E_IO, "cannot fsync '%s' (saving '%s'): %s", tmp, path, strerror(e));
-    }
+    if (flock(fd, LOCK_EX) != 0 || fchmod(fd, 0644) != 0 || write_all(fd, data, len) != 0)
+        return save_failed(fd, tmp, path, "write");
+    if (io_fsync(fd) != 0) return save_failed(fd, tmp, path, "fsync");
     /* rename while still holding the lock, so no cleaner takes the file */
-    if (io_rename(tmp, path) != 0) {
-        int e = errno;
-        close(fd);
-        unlink(tmp);
-        return dsi_error(DSN_E_IO, "cannot rename '%s' to '%s': %s", tmp, path, strerror(e));
-    }
+    if (io_rename(tmp, path) != 0) return save_failed(fd, tmp, path, "rename");
     if (io_close(fd) != 0) {
         int e = errno;
         return dsi_error(DSN_E_IO, "'%s' is in place, but closing it failed: %s", path, strerror(e));

@@ -59,6 +59,10 @@ class dsn_stream(_Opaque):
     pass
 
 
+class dsn_mel_inverter(_Opaque):
+    pass
+
+
 Options_p = POINTER(dsn_options)
 Model_p = POINTER(dsn_model)
 Optimizer_p = POINTER(dsn_optimizer)
@@ -67,6 +71,7 @@ Session_p = POINTER(dsn_session)
 Dataset_p = POINTER(dsn_dataset)
 Classifier_p = POINTER(dsn_classifier)
 Stream_p = POINTER(dsn_stream)
+MelInverter_p = POINTER(dsn_mel_inverter)
 
 f32_p = POINTER(c_float)
 i32_p = POINTER(c_int32)
@@ -256,6 +261,9 @@ FUNCTIONS = {
     "dsn_audio_write_channels": (STATUS, (c_char_p, f32_p, c_size_t, c_int, c_int, Options_p)),
     "dsn_audio_features": (STATUS, (f32_p, c_size_t, size_p, size_p, f32_p, c_size_t, c_int, Options_p)),
     "dsn_mel_to_audio": (STATUS, (f32_p, c_size_t, size_p, f32_p, c_size_t, c_size_t, Options_p)),
+    "dsn_mel_inverter_create": (STATUS, (POINTER(MelInverter_p), c_size_t, c_size_t, Options_p)),
+    "dsn_mel_inverter_run": (STATUS, (MelInverter_p, f32_p, c_size_t, size_p, f32_p, c_size_t)),
+    "dsn_mel_inverter_free": (None, (MelInverter_p,)),
     # stages, options after creation, statistics, codes
     "dsn_model_set_stage": (STATUS, (Model_p, c_char_p)),
     "dsn_model_set_option": (STATUS, (Model_p, c_char_p, c_char_p)),

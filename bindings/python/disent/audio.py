@@ -15,6 +15,7 @@ from typing import Any, Mapping, Optional, Tuple, Union
 import numpy as np
 
 from ._arrays import as_f32, fptr, shape_error
+from . import _lib
 from ._lib import C, enc, f32_p
 from .core import Model, Options, _front_end_options, _opts_ptr
 
@@ -114,4 +115,49 @@ def mel_to_audio(mel: np.ndarray, options: OptionsLike = None, model: Optional["
     return out
 
 
-__all__ = ["read", "write", "features", "mel_to_audio"]
+class MelInverter:
+    """mel_to_audio without allocation per call (dsn_mel_inverter): made once
+    for up to max_frames frames of n_mels mels with mel_to_audio's options;
+    __call__(mel) gives the same samples as mel_to_audio. Close it (or use it
+    as a context manager) to release it; one thread at a time."""
+
+    def __init__(self, max_frames: int, n_mels: int, options: OptionsLike = None,
+                 model: Optional["Model"] = None, **kw: Any) -> None:
+        self._p = _lib.MelInverter_p()
+        with _Opts(options, kw, model) as o:
+            C.dsn_mel_inverter_create(byref(self._p), int(max_frames), int(n_mels), o)
+        self.max_frames, self.n_mels = int(max_frames), int(n_mels)
+
+    def __call__(self, mel: np.ndarray) -> np.ndarray:
+        """Mono samples of shape ((frames - 1) * hop_length,) from mel (frames, n_mels), 2 <= frames <= max_frames."""
+        if not self._p:
+            raise ValueError("MelInverter is closed")
+        m = as_f32(mel, "MelInverter: mel")
+        if m.ndim != 2 or m.shape[1] != self.n_mels:
+            raise shape_error("MelInverter: expected mel of shape (frames, %d), got %s" % (self.n_mels, m.shape))
+        n = c_size_t()
+        C.dsn_mel_inverter_run(self._p, None, 0, byref(n), fptr(m), m.shape[0])
+        out = np.empty(n.value, dtype=np.float32)
+        C.dsn_mel_inverter_run(self._p, fptr(out), out.size, byref(n), fptr(m), m.shape[0])
+        return out
+
+    def close(self) -> None:
+        """Release the inverter (idempotent)."""
+        if self._p:
+            C.dsn_mel_inverter_free(self._p)
+            self._p = _lib.MelInverter_p()
+
+    def __enter__(self) -> "MelInverter":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        try:
+            self.close()
+        except Exception:
+            pass
+
+
+__all__ = ["read", "write", "features", "mel_to_audio", "MelInverter"]

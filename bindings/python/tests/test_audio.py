@@ -50,6 +50,14 @@ def test_features_and_inversion():
     np.testing.assert_array_equal(F, G)
     y = audio.mel_to_audio(F, n_mels=32, hop_length=256, gl_iter=4)
     assert y.shape == ((F.shape[0] - 1) * 256,) and np.isfinite(y).all()
+    # the set-up-once inverter gives the same samples, without allocating per call
+    with audio.MelInverter(F.shape[0], 32, hop_length=256, gl_iter=4) as inv:
+        before = disent.allocation_count()
+        yi = inv(F)
+        assert disent.allocation_count() == before
+        np.testing.assert_array_equal(yi, y)
+        with pytest.raises(disent.ShapeError):
+            inv(np.zeros((F.shape[0] + 1, 32), np.float32))
     with pytest.raises(disent.ShapeError):
         audio.features(np.zeros(0, np.float32), SR)
     with pytest.raises(disent.OptionError):
