@@ -313,8 +313,9 @@ $(BUILD)/fuzz/make_seeds: tests/fuzz/make_seeds.c tests/fuzz/fuzz_common.h $(A_F
 
 # The suites with threads under ThreadSanitizer: test_threads (one model
 # shared by N inference threads, concurrent saves and loads) and the probe
-# cases of test_reliability (concurrent savers of one path).
-TSAN_SUITES := test_threads test_reliability
+# cases of test_reliability (concurrent savers of one path), the thread pool
+# (test_core) and the LSTM layer split over a 2-thread pool (test_lstm).
+TSAN_SUITES := test_threads test_reliability test_core test_lstm
 tsan:
 	$(MAKE) BUILD=$(TSAN_BUILD) CC=clang CXX=clang++ SAN=thread OPT="-O1 -g" \
 	    $(TSAN_SUITES:%=$(TSAN_BUILD)/tests/%)
@@ -322,6 +323,10 @@ tsan:
 	    $(TSAN_BUILD)/tests/test_threads
 	TSAN_OPTIONS="halt_on_error=1 exitcode=66 $(TSAN_OPTIONS)" OPENBLAS_NUM_THREADS=1 CK_FORK=no CK_RUN_CASE=probe \
 	    $(TSAN_BUILD)/tests/test_reliability
+	TSAN_OPTIONS="halt_on_error=1 exitcode=66 $(TSAN_OPTIONS)" OPENBLAS_NUM_THREADS=1 CK_FORK=no \
+	    $(TSAN_BUILD)/tests/test_core
+	TSAN_OPTIONS="halt_on_error=1 exitcode=66 $(TSAN_OPTIONS)" OPENBLAS_NUM_THREADS=1 CK_FORK=no DSN_THREADS=2 \
+	    $(TSAN_BUILD)/tests/test_lstm
 # ---- the LV2 plugin (examples/lv2, docs/plugin.md): built when lv2-dev is found
 # The bundle holds the plugin (the static library inside, only lv2_descriptor
 # exported) and its Turtle files; put a model as model.dsn next to them.

@@ -139,7 +139,8 @@ def coretype(mode):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--build", default="build")
-    ap.add_argument("--steps", type=int, default=20)
+    ap.add_argument("--steps", type=int, default=20, help="< 20: that many timed steps after 1 warm-up")
+    ap.add_argument("--heavy-steps", type=int, default=0, help="steps for W2, W3, W4 (default: --steps)")
     ap.add_argument("--reps", type=int, default=1)
     ap.add_argument("--only", default="W1,W2,W3,W4,LAT")
     ap.add_argument("--threads", default="1,2")
@@ -192,12 +193,15 @@ def main():
         for rep in range(a.reps):
             for t in tlist:
                 env = dict(base_env, OPENBLAS_NUM_THREADS=str(t), OMP_NUM_THREADS=str(t), OMP_WAIT_POLICY=a.omp_wait)
+                steps = a.heavy_steps if a.heavy_steps > 0 and w in ("W2", "W3", "W4") else a.steps
+                if steps < 20:  # fewer timed steps (1 warm-up) for both sides: a loaded machine's short slot
+                    env["BENCH_FEW_STEPS"] = "1"
                 if w == "LAT":
                     cmds = {"lib": [os.path.join(bdir, LIB_BIN[w]), str(a.lat_runs)],
                             "torch": [py, torch_script, w, "--steps", str(a.lat_runs), "--threads", "1"]}
                 else:
-                    cmds = {"lib": [os.path.join(bdir, LIB_BIN[w]), str(a.steps), str(t)],
-                            "torch": [py, torch_script, w, "--steps", str(a.steps), "--threads", str(t)]}
+                    cmds = {"lib": [os.path.join(bdir, LIB_BIN[w]), str(steps), str(t)],
+                            "torch": [py, torch_script, w, "--steps", str(steps), "--threads", str(t)]}
                 cmds["tuned"] = cmds["torch"]
                 for s in sides:
                     e = dict(env)
@@ -267,8 +271,8 @@ def main():
             tables.append("\n".join(t2))
 
     if a.scaling or a.scaling_only:
-        st = ["| workload | varied | B | T | H | ms/step | CPU ms/step | us per frame (ms / (B T)) |",
-              "|---|---|---|---|---|---|---|---|"]
+        st = ["| workload | varied | B | T | H | ms/step | CPU ms/step (%d threads) | us per frame (ms / (B T)) | "
+              "CPU us per frame |" % a.scaling_threads, "|---|---|---|---|---|---|---|---|---|"]
         for w in a.scaling_workloads.split(","):
             b0 = SCALE_BASE[w]
             for which, vals in SCALE_VALUES.items():
@@ -279,7 +283,7 @@ def main():
                     r = run([os.path.join(bdir, LIB_BIN[w]), str(a.scaling_steps), str(a.scaling_threads)], env)
                     per = 1e3 * r["med"] / (shape[0] * shape[1])
                     line = (f"| {w} | {which} | {shape[0]} | {shape[1]} | {shape[2]} | {r['med']:.1f} | "
-                            f"{r['cpu']:.1f} | {per:.2f} |")
+                            f"{r['cpu']:.1f} | {per:.2f} | {1e3 * r['cpu'] / (shape[0] * shape[1]):.1f} |")
                     st.append(line)
                     print(line + f"  (load {loadavg()})", flush=True)
         scaling_table = "\n".join(st)

@@ -3,6 +3,7 @@
  * conv as the adjoint of conv, error paths, no allocation after step one. */
 #include "autodiff/ops.h"
 #include "core/pool.h"
+#include "tensor/simd.h"
 #include "support/gradcheck.h"
 #include "support/testutil.h"
 #include "tensor/im2col.h"
@@ -561,6 +562,39 @@ START_TEST(nhwc_threads_bit_identical)
 }
 END_TEST
 
+/* the AVX-512 and AVX2 kernels give the same bits (same per-element order,
+ * fused multiply-adds on both); skipped where the CPU lacks AVX-512 */
+START_TEST(nhwc_avx512_avx2_bit_identical)
+{
+    if (dsi_simd_force(2) < 2) {
+        dsi_simd_force(-1);
+        tu_skip(__func__, "no AVX-512 on this CPU");
+        return;
+    }
+    const int sh[][9] = {{0, 2, 128, 16, 16, 128, 4, 2, 1}, {1, 2, 128, 8, 8, 128, 4, 2, 1},
+                         {0, 2, 3, 32, 32, 128, 4, 2, 1},   {1, 2, 128, 16, 16, 3, 4, 2, 1},
+                         {0, 3, 33, 7, 9, 70, 3, 1, 1},     {3, 2, 17, 1, 23, 48, 5, 3, 2}};
+    for (size_t i = 0; i < sizeof sh / sizeof *sh; i++) {
+        const int *c = sh[i];
+        conv_out o[2];
+        size_t ny;
+        for (int k = 0; k < 2; k++) {
+            dsi_simd_force(2 - k);
+            conv_run(c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7], c[8], 0, 7 + i, &o[k], &ny);
+        }
+        dsi_simd_force(-1);
+        int twod = c[0] < 2, KH = twod ? c[6] : 1, H = twod ? c[3] : 1;
+        size_t nx = (size_t)c[1] * c[2] * H * c[4], nw = (size_t)c[2] * c[5] * KH * c[6];
+        ck_assert_msg(!memcmp(o[0].y, o[1].y, ny * 4), "shape %zu: y differs", i);
+        ck_assert_msg(!memcmp(o[0].gx, o[1].gx, nx * 4), "shape %zu: gx differs", i);
+        ck_assert_msg(!memcmp(o[0].gw, o[1].gw, nw * 4), "shape %zu: gw differs", i);
+        for (int k = 0; k < 2; k++) {
+            free(o[k].y); free(o[k].gx); free(o[k].gw); free(o[k].gb);
+        }
+    }
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("conv");
@@ -579,6 +613,7 @@ int main(void)
     tcase_add_test(tc, nhwc_matches_im2col_w3_shapes);
     tcase_add_test(tc, nhwc_matches_im2col_random_shapes);
     tcase_add_test(tc, nhwc_threads_bit_identical);
+    tcase_add_test(tc, nhwc_avx512_avx2_bit_identical);
     suite_add_tcase(s, tc);
     return tu_run(s) ? 1 : 0;
 }

@@ -16,6 +16,7 @@ Needs Debian's python3-torch; never a dependency of the library or tests.
 """
 import argparse
 import math
+import os
 import statistics
 import sys
 import time
@@ -304,7 +305,8 @@ def train_bench(name, steps):
         opt.step()
         return loss
 
-    for _ in range(3):
+    few = os.environ.get("BENCH_FEW_STEPS", "0") not in ("", "0")  # as bench_w.h: 1 warm-up
+    for _ in range(1 if few else 3):
         step()
     ms, cpu = [], []
     for _ in range(steps):
@@ -361,7 +363,8 @@ def main():
     if a.workload == "LAT":
         latency_bench(max(a.steps, 1000))
     else:
-        train_bench(a.workload, max(a.steps, 20))
+        few = os.environ.get("BENCH_FEW_STEPS", "0") not in ("", "0")
+        train_bench(a.workload, max(a.steps, 1 if few else 20))
 
 
 if __name__ == "__main__":

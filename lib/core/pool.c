@@ -29,10 +29,11 @@ static struct {
     int ntasks;
     int nthreads;         /* including the caller; 0 = not initialised */
     int stop;             /* workers >= stop exit (resize) */
-    unsigned start_gen;   /* P.gen when the workers were created (it cannot move during a resize) */
+    unsigned start_gen[DSI_POOL_MAX]; /* P.gen when worker k + 1 was created: written before its
+                                        * pthread_create, read only by it (a resize never overlaps a job) */
     pthread_t th[DSI_POOL_MAX];
 } P = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0, 0, NULL, NULL, 0, 0,
-       DSI_POOL_MAX, 0, {0}};
+       DSI_POOL_MAX, {0}, {0}};
 
 static _Thread_local int tl_serial; /* real-time thread */
 static _Thread_local int tl_in_task; /* a worker, or the caller inside a job */
@@ -43,7 +44,7 @@ static void *worker(void *arg)
 {
     const int id = (int)(size_t)arg;
     tl_in_task = 1;
-    unsigned seen = P.start_gen; /* not P.gen: a job may be posted before this thread runs */
+    unsigned seen = P.start_gen[id - 1]; /* not P.gen: a job may be posted before this thread runs */
     for (;;) {
         unsigned g = seen;
         for (int i = 0; i < SPIN && (g = atomic_load_explicit(&P.gen, memory_order_acquire)) == seen; i++)
@@ -91,8 +92,8 @@ static dsn_status resize(int n)
         pthread_mutex_unlock(&P.mu);
         have = n;
     }
-    P.start_gen = atomic_load_explicit(&P.gen, memory_order_relaxed);
     while (have < n) {
+        P.start_gen[have - 1] = atomic_load_explicit(&P.gen, memory_order_relaxed);
         /* worker ids start at 1 (task ids: the caller is 0); th[k] holds id k + 1 */
         if (pthread_create(&P.th[have - 1], NULL, worker, (void *)(size_t)have) != 0) {
             st = dsi_error(DSN_E_INTERNAL, "dsn_set_threads: cannot create thread %d of %d", have + 1, n);

@@ -107,7 +107,6 @@ void dsi_gemm(int ta, int tb, int M, int N, int K, float alpha, const float *A, 
               const float *B, int ldb, float beta, float *C, int ldc)
 {
     if (M <= 0 || N <= 0) return;
-    BLAS_INIT();
     if (K <= 0) { /* cblas leaves C untouched when K == 0; we want beta*C */
         for (int i = 0; i < M; i++)
             for (int j = 0; j < N; j++) C[(long)i * ldc + j] = beta == 0.0f ? 0.0f : beta * C[(long)i * ldc + j];
@@ -131,6 +130,7 @@ void dsi_gemm(int ta, int tb, int M, int N, int K, float alpha, const float *A, 
         gemm_plain(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
         return;
     }
+    BLAS_INIT();
     const int nt = dsi_pool_tasks(2.0 * M * N * K, GEMM_GRAIN);
     if (nt <= 1) {
         gemm_blas(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);

@@ -26,14 +26,14 @@ echo "ok - pkg-config --cflags disent = $cflags"
 
 $CC "$HERE/host.c" -o "$T/host_pc" $(pkg-config --cflags --libs disent) $(pkg-config --variable=rpath disent)
 "$T/host_pc" >/dev/null || fail "shared host"
-ldd "$T/host_pc" | grep -q "libdisent.so.0 => $libdir" || fail "the shared host does not load $libdir/libdisent.so.0"
+ldd "$T/host_pc" | grep "libdisent.so.0 => $libdir" >/dev/null || fail "the shared host does not load $libdir/libdisent.so.0"
 echo "ok - shared host through pkg-config (+ --variable=rpath): $("$T/host_pc")"
 
 # the static library: -l:libdisent.a where libdisent.so sits next to it
 $CC "$HERE/host.c" -o "$T/host_static" $cflags \
     $(pkg-config --static --libs disent | sed 's/-ldisent\b/-l:libdisent.a/')
 "$T/host_static" >/dev/null || fail "static host"
-! ldd "$T/host_static" | grep -q libdisent || fail "the static host loads libdisent.so"
+! ldd "$T/host_static" | grep libdisent >/dev/null || fail "the static host loads libdisent.so"
 echo "ok - static host through pkg-config --static (no libdisent.so at run time)"
 
 cmake -S "$HERE" -B "$T/cmake" -DCMAKE_PREFIX_PATH="$P" -DCMAKE_C_COMPILER="$CC" >"$T/cmake.log" 2>&1 ||
@@ -41,11 +41,11 @@ cmake -S "$HERE" -B "$T/cmake" -DCMAKE_PREFIX_PATH="$P" -DCMAKE_C_COMPILER="$CC"
 cmake --build "$T/cmake" >"$T/build.log" 2>&1 || { cat "$T/build.log"; fail "cmake build"; }
 "$T/cmake/host_shared" >/dev/null || fail "CMake shared host"
 "$T/cmake/host_static" >/dev/null || fail "CMake static host"
-! ldd "$T/cmake/host_static" | grep -q libdisent || fail "the CMake static host loads libdisent.so"
+! ldd "$T/cmake/host_static" | grep libdisent >/dev/null || fail "the CMake static host loads libdisent.so"
 echo "ok - CMake host: find_package(disent 0.1), disent::disent and disent::disent_static"
 
 "$P/bin/disent" --version >/dev/null || fail "installed disent"
-{ "$P/bin/features" --help 2>&1 || true; } | grep -q "usage: features" || fail "installed features"
+{ "$P/bin/features" --help 2>&1 || true; } | grep "usage: features" >/dev/null || fail "installed features"
 echo "ok - installed programs: $("$P/bin/disent" --version), features"
 
 # disent(1): installed, generated from the installed program's help, renders cleanly
@@ -56,7 +56,7 @@ for c in train plot swap; do
   grep -qF -- "$(sed 's/\\/\\e/g' "$T/usage.txt")" "$man1" || fail "disent.1 lacks '$c --help'"
 done
 if command -v man >/dev/null; then
-  MANWIDTH=100 man --warnings -l "$man1" 2>"$T/man.err" | grep -q "SUBCOMMANDS" || fail "man -l $man1"
+  MANWIDTH=100 man --warnings -l "$man1" 2>"$T/man.err" | grep "SUBCOMMANDS" >/dev/null || fail "man -l $man1"
   [ ! -s "$T/man.err" ] || { cat "$T/man.err"; fail "warnings rendering disent.1"; }
 fi
 echo "ok - disent(1) installed in $(dirname "$man1"), from the program's --help"
