@@ -927,7 +927,15 @@ START_TEST(features_equal_the_dataset_features)
         float *got = malloc(sizeof(float) * T * M);
         ck_assert_int_eq(dsn_audio_features(got, T * M - 1, &T, &M, y, ny, rate, o), DSN_E_SHAPE);
         ck_assert_int_eq(dsn_audio_features(got, T * M, &T, &M, y, ny, rate, o), DSN_OK);
-        ck_assert_int_eq(memcmp(got, want, sizeof(float) * T * M), 0);
+        /* the same frames up to float rounding: the mel projection is a gemm that the
+         * library's pool may split differently on the two paths, and some BLAS kernels
+         * (OpenBLAS Haswell) round a split product differently in the last bit */
+        double worst = 0;
+        for (size_t i = 0; i < T * M; i++) {
+            double d = fabs((double)got[i] - want[i]) / (1.0 + fabs((double)want[i]));
+            if (d > worst) worst = d;
+        }
+        ck_assert_msg(worst <= 1e-5, "setting %d: features differ by %g (relative)", s, worst);
         dsn_audio_free(y);
         free(want);
         free(got);
