@@ -104,6 +104,8 @@ fi
 step "AddressSanitizer + UndefinedBehaviorSanitizer"
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+# sanitizer builds run 3-10x slower: Check timeouts scale with this (test_vqvae mnist_short: 190 s of ASan CPU)
+export CK_TIMEOUT_MULTIPLIER=${CK_TIMEOUT_MULTIPLIER:-4}
 make -j"$JOBS" BUILD="$OUT/asan" SAN=1 OPT="-O1 -g" test
 
 if [ -d bindings/python/tests ]; then
