@@ -466,9 +466,10 @@ int cli_train_main(int argc, char **argv, int prior)
         }
     } else {
         char what[200];
-        /* ML-VAE on pictures: the convolutional encoder with the model's image
-         * defaults, unless the options choose the network (image, encoder or input_dim) */
-        if (!strcmp(c.family, "ml-vae") && !dsn_options_get(c.model, "image") &&
+        /* pictures, for a family that reads an image shape: its convolutional encoder with
+         * the model's image defaults, unless the options choose the network (image, encoder
+         * or input_dim) */
+        if (family_reads(c.family, "image") && !dsn_options_get(c.model, "image") &&
             !dsn_options_get(c.model, "encoder") && !dsn_options_get(c.model, "input_dim")) {
             dsn_dataset_info di = cli_ds(ds);
             size_t C = 1, H = 0, W = 0;
@@ -483,8 +484,8 @@ int cli_train_main(int argc, char **argv, int prior)
                     rc = cli_fail("setting the image shape", st);
                     goto done;
                 }
-                cli_note("ml-vae: %s pictures, so image = %s: the convolutional encoder and the image defaults "
-                         "(encoder = mlp for the fully connected one)", hw, hw);
+                cli_note("%s: %s pictures, so image = %s: the convolutional encoder and the image defaults "
+                         "(encoder = mlp for the fully connected one)", c.family, hw, hw);
             }
         }
         snprintf(what, sizeof what, "creating a %.64s model", c.family);
