@@ -91,6 +91,7 @@ static const doc docs[] = {
     {NULL, "local_context", "neighbouring frames on each side the local encoder sees"},
     {NULL, "static_z", "weight of the penalty on the batch correlation between z's time mean and v"},
     {NULL, "local_input", "local encoder input: the frames (raw) or minus the clip's mean spectrum (centred)"},
+    {NULL, "iid_z", "weight of an extra KL of every frame's z to N(0, I), which cannot predict z from its past"},
     {"ts-dsae", "constrained_epochs", "epochs of the first (constrained) stage before the switch"},
     {"ts-dsae", "informed_prior", "second stage: KL of v to the frozen stage-one encoder's posterior"},
     {"ts-dsae", "swap_vg", "weight of the swap term on v of the global swap"},
@@ -98,6 +99,7 @@ static const doc docs[] = {
     {"ts-dsae", "swap_vl", "weight of the swap term on v of the local swap"},
     {"ts-dsae", "swap_zl", "weight of the swap term on z of the local swap"},
     {"ts-dsae", "swap_stop_grad", "stop gradients into the reference posteriors of the swap terms"},
+    {"ts-dsae", "swap_critic", "weight of the swap terms on v measured by the frozen stage-one encoder"},
 };
 
 const char *dsi_model_option_doc(const char *family, const char *key)
