@@ -369,15 +369,15 @@ START_TEST(conv_options_shapes_and_errors)
 {
     dsn_model *m = make("image=28x28");
     size_t dims[3];
-    ck_assert_int_eq(tu_obs_shape(m, dims, 3), 3);
+    ck_assert_int_eq(host_obs_shape(m, dims, 3), 3);
     ck_assert_uint_eq(dims[0], 1);
     ck_assert_uint_eq(dims[1], 28);
     ck_assert_uint_eq(dims[2], 28);
-    ck_assert_uint_eq(tu_info(m).obs_size, 784);
+    ck_assert_uint_eq(host_info(m).obs_size, 784);
     /* conv 1->16, 16->32 (4x4), fc 1568->256 + heads; decoder mirror */
     size_t want = (16 * 16 + 16) + (32 * 16 * 16 + 32) + (1568 * 256 + 256) + 2 * (256 * 20 + 20) +
                   (20 * 256 + 256) + (256 * 1568 + 1568) + (32 * 16 * 16 + 16) + (16 * 16 + 1);
-    ck_assert_uint_eq(tu_info(m).num_params, want);
+    ck_assert_uint_eq(host_info(m).num_params, want);
     /* encode / decode round trip keeps the shape; no allocation in encode/decode */
     dsn_session *s;
     dsn_encoding *e;
@@ -395,7 +395,7 @@ START_TEST(conv_options_shapes_and_errors)
     dsn_session_free(s);
     dsn_model_free(m);
     m = make("input_dim=784"); /* no image: the MLP as before */
-    ck_assert_int_eq(tu_obs_shape(m, dims, 3), 1);
+    ck_assert_int_eq(host_obs_shape(m, dims, 3), 1);
     dsn_model_free(m);
     const char *bad[] = {"encoder=conv", "image=30x30", "image=28x28, input_dim=100", "image=28x28, encoder=mlp",
                          "image=28x28, channels=8:8:8", "group_penalty=-1", "content_contrast=-1", NULL};
