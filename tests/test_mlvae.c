@@ -269,7 +269,7 @@ START_TEST(conv_group_penalty_gradient_matches_finite_differences)
         char text[512];
         snprintf(text, sizeof text, "%s, enc_res_blocks=1, dec_res_blocks=2, seed=6", net);
         dsn_model *mr = make(text);
-        ck_assert_int_gt(tu_info(mr).num_params, tu_info(m).num_params);
+        ck_assert_int_gt(host_info(mr).num_params, host_info(m).num_params);
         dsi_rng_save(&mr->rng, rs);
         ck_assert_int_gt(check_loss_gradient(mr, &in, rs, &r), 150);
         dsn_model_free(mr);
@@ -416,7 +416,7 @@ START_TEST(conv_options_shapes_and_errors)
     /* residual blocks (3x3 c->c, 1x1 c->c, biases) at 14x14 (16) and 7x7 (32), encoder and decoder */
     m = make("image=28x28, enc_res_blocks=1, dec_res_blocks=1");
 #define RES(c) ((c) * (c) * 9 + (c) + (c) * (c) + (c))
-    ck_assert_uint_eq(tu_info(m).num_params, want + 2 * (RES(16) + RES(32)));
+    ck_assert_uint_eq(host_info(m).num_params, want + 2 * (RES(16) + RES(32)));
 #undef RES
     dsn_model_free(m);
     m = make("input_dim=784"); /* no image: the MLP as before */
