@@ -268,6 +268,27 @@ static void rf_features(const float *x, size_t n, float *out)
     }
 }
 
+/* a SIDE x SIDE image smoothed by [1 2 1]/4 along both axes (edges repeated) */
+static void blur121(const float *x, float *out)
+{
+    float tmp[64 * 64];
+    const int S = SIDE;
+    if (S > 64) {
+        memcpy(out, x, sizeof(float) * PIX);
+        return;
+    }
+    for (int y = 0; y < S; y++)
+        for (int c = 0; c < S; c++) {
+            int l = c ? c - 1 : c, r = c + 1 < S ? c + 1 : c;
+            tmp[y * S + c] = 0.25f * x[y * S + l] + 0.5f * x[y * S + c] + 0.25f * x[y * S + r];
+        }
+    for (int y = 0; y < S; y++)
+        for (int c = 0; c < S; c++) {
+            int u = y ? y - 1 : y, d = y + 1 < S ? y + 1 : y;
+            out[y * S + c] = 0.25f * tmp[u * S + c] + 0.5f * tmp[y * S + c] + 0.25f * tmp[d * S + c];
+        }
+}
+
 /* ---- the swap grid ---- */
 
 /* K x K swaps of K test images (one per class where possible): row r decodes
@@ -677,6 +698,14 @@ int main(int argc, char **argv)
         CHECK(dsn_classifier_predict(pc, pred, feat, te.n, (size_t)RF));
         pixel_acc = accuracy(pred, te.y, te.n);
         printf("RESULT pixel_classifier_test_acc %.4f\n", pixel_acc);
+        if (SIDE) { /* a control: the judge on the clean test images blurred by a [1 2 1]/4 kernel each way */
+            float *bl = malloc(sizeof(float) * te.n * PIX);
+            for (size_t i = 0; i < te.n; i++) blur121(te.x + i * PIX, bl + i * PIX);
+            rf_features(bl, te.n, feat);
+            CHECK(dsn_classifier_predict(pc, pred, feat, te.n, (size_t)RF));
+            printf("RESULT judge_blur_acc %.4f\n", accuracy(pred, te.y, te.n));
+            free(bl);
+        }
         float *xb = malloc(sizeof(float) * CHUNK * PIX), *out = malloc(sizeof(float) * CHUNK * PIX);
         int32_t *yb = malloc(sizeof(int32_t) * CHUNK), *pp = malloc(sizeof(int32_t) * CHUNK);
         size_t keep_a = 0, keep_b = 0, recon_ok = 0;

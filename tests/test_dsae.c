@@ -283,7 +283,12 @@ START_TEST(grad_full_losses)
         ", decoder_film=1, z_norm=mean, local_context=2, local_input=centred",
         ", static_z=3, beta_z=2",
         ", local_encoder=lstm, decoder=lstm",
+        ", iid_z=0.7, posterior=full",
+        ", iid_z=2, static_z=1",
     };
+    /* options of ts-dsae only, added to its variant of the same index */
+    const char *ts_only[sizeof variants / sizeof *variants] = {[7] = ", swap_critic=1.5",
+                                                               [8] = ", swap_critic=3, informed_prior=0"};
     for (size_t k = 0; k < sizeof variants / sizeof *variants; k++) {
         char text[400], what[64];
         snprintf(text, sizeof text, TINY ", seed=%d%s", (int)k + 2, variants[k]);
@@ -295,8 +300,8 @@ START_TEST(grad_full_losses)
         /* TS-DSAE stage 1 (local groups frozen: only the others get gradients,
          * but the check binds every parameter so the whole graph is checked),
          * then the full stage with informed prior and swap terms */
-        snprintf(text, sizeof text, TINY ", seed=%d, constrained_epochs=1, swap_zg=0.5, swap_vl=2%s", (int)k + 2,
-                 variants[k]);
+        snprintf(text, sizeof text, TINY ", seed=%d, constrained_epochs=1, swap_zg=0.5, swap_vl=2%s%s", (int)k + 2,
+                 variants[k], ts_only[k] ? ts_only[k] : "");
         m = make("ts-dsae", text);
         snprintf(what, sizeof what, "ts-dsae stage 1 variant %zu", k);
         grad_check_model(m, x, mask, B, what);
@@ -400,6 +405,52 @@ static float loss_of(dsn_model *m, const float *x, const float *mask, int n, uin
     dsi_tape_release(&t);
     return v;
 }
+
+static float term_value(const dsi_terms *tt, const char *name)
+{
+    for (int j = 0; j < tt->n; j++)
+        if (!strcmp(tt->names[j], name)) return tt->values[j];
+    return NAN;
+}
+
+/* iid_z and swap_critic add exactly weight x their logged value to the loss
+ * (same seed: same weights, noise and partners), only in the stage where the
+ * local encoder learns; iid_z > 0, the critic's KLs >= 0 */
+START_TEST(iid_z_and_swap_critic_add_their_terms)
+{
+    enum { B = 4, T = 6, F = 6 };
+    float x[B * T * F], mask[B * T];
+    dsi_rng r;
+    dsi_rng_seed(&r, 21);
+    tu_fill(&r, x, B * T * F);
+    for (int b = 0; b < B; b++)
+        for (int t = 0; t < T; t++) mask[b * T + t] = t < T - b ? 1.0f : 0.0f;
+    for (int stage = 0; stage < 2; stage++) {
+        const char *c = stage ? "constrained_epochs=0" : "constrained_epochs=2";
+        char a[300], b[300];
+        snprintf(a, sizeof a, TINY ", seed=6, %s", c);
+        snprintf(b, sizeof b, TINY ", seed=6, %s, iid_z=2, swap_critic=3", c);
+        dsn_model *m0 = make("ts-dsae", a), *m1 = make("ts-dsae", b);
+        dsi_terms t0 = {0}, t1 = {0};
+        float l0 = loss_of(m0, x, mask, B, 5, &t0), l1 = loss_of(m1, x, mask, B, 5, &t1);
+        if (!stage) {
+            ck_assert_float_eq(l0, l1);
+            ck_assert(isnan(term_value(&t1, "iid_z")) && isnan(term_value(&t1, "swap_critic")));
+        } else {
+            float iid = term_value(&t1, "iid_z"), crit = term_value(&t1, "swap_critic");
+            ck_assert(isnan(term_value(&t0, "iid_z")) && isnan(term_value(&t0, "swap_critic")));
+            ck_assert_float_gt(iid, 0.0f);
+            ck_assert_float_ge(crit, 0.0f);
+            ck_assert_msg(fabsf(l1 - l0 - 2.0f * iid - 3.0f * crit) <= 1e-4f * fabsf(l1), "%g vs %g + 2 %g + 3 %g",
+                          (double)l1, (double)l0, (double)iid, (double)crit);
+            /* the swap terms both models share are the same */
+            ck_assert_float_eq(term_value(&t0, "swap_vg"), term_value(&t1, "swap_vg"));
+        }
+        dsn_model_free(m0);
+        dsn_model_free(m1);
+    }
+}
+END_TEST
 
 START_TEST(padded_batch_equals_unpadded_sequences)
 {
@@ -850,6 +901,7 @@ START_TEST(save_load_sample_and_no_allocation)
         {"ts-dsae", ", constrained_epochs=5, local_encoder=lstm"},
         {"ts-dsae", ", constrained_epochs=0, decoder_film=1, z_norm=mean, local_context=2, local_input=centred"},
         {"ts-dsae", ", constrained_epochs=0, static_z=2"},
+        {"ts-dsae", ", constrained_epochs=0, iid_z=1, swap_critic=2"},
         {"ts-dsae", ", constrained_epochs=0, local_encoder=lstm, decoder=lstm"},
     };
     char path[512];
@@ -1034,6 +1086,7 @@ int main(void)
     tcase_add_test(tc, global_features_none_params_and_errors);
     tcase_add_test(tc, global_features_none_grad_whole_loss);
     tcase_add_test(tc, global_features_none_train_steps_no_allocation);
+    tcase_add_test(tc, iid_z_and_swap_critic_add_their_terms);
     tcase_add_test(tc, padded_batch_equals_unpadded_sequences);
     tcase_add_test(tc, stage_switch_freezes_snapshots_and_resumes);
     tcase_add_test(tc, valid_loss_is_one_definition_over_the_stages);
