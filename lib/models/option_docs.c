@@ -33,6 +33,8 @@ static const doc docs[] = {
     {"ml-vae", "encoder", "encoder network: MLP, convolutional, or chosen from the observation shape"},
     {"ml-vae", "image", "observation shape as C:H:W (or H:W) for the convolutional encoder"},
     {"ml-vae", "channels", "channels of the convolution layers of the conv encoder"},
+    {"ml-vae", "enc_res_blocks", "conv encoder: 3x3 residual blocks after each stride-2 convolution"},
+    {"ml-vae", "dec_res_blocks", "conv decoder: 3x3 residual blocks before each transposed convolution"},
     {"ml-vae", "group_penalty", "weight of the between-group scatter of the style means, which keeps the group's class out of style (default 0; 10 for images)"},
     {"ml-vae", "content_contrast", "weight of the prototype term: each member's content mean classified against the groups' mean contents (default 0; 10 for images)"},
     /* VQ-VAE */
