@@ -10,7 +10,8 @@
  *    classifier far more often than as b's.
  * And the convolutional encoder/decoder with the group penalty: the whole
  * loss's gradient against central differences (the reparameterisation noise
- * replayed from the same RNG state), shapes, options and errors, that the
+ * replayed from the same RNG state; also through residual blocks in the
+ * encoder and decoder), shapes, options and errors, that the
  * penalty is the between-group scatter of the style means and the prototype
  * term the cross-entropy of each member's content against its group's mean,
  * and that the image defaults train without allocation and deterministically. */
@@ -199,22 +200,11 @@ static double loss_at(dsn_model *m, const dsi_input *in, const unsigned char *rn
     return loss->x[0];
 }
 
-START_TEST(conv_group_penalty_gradient_matches_finite_differences)
+/* The whole loss's gradient (backward pass) against central differences of
+ * the loss, up to 12 elements of every parameter, the noise replayed from
+ * the RNG state rs. Returns the elements checked. */
+static int check_loss_gradient(dsn_model *m, const dsi_input *in, const unsigned char *rs, dsi_rng *r)
 {
-    /* 4x4 images keep |loss| small: float rounding in the differences is ~6e-8 |L| / h */
-    dsn_model *m = make("image=4x4, channels=2:3, hidden=6, activation=tanh, style_dim=2, content_dim=3, "
-                        "likelihood=gaussian, group_penalty=0.7, content_contrast=0.9, style_beta=2, seed=5");
-    ck_assert_int_eq(m->obs_nd, 3);
-    enum { N = 6 };
-    float x[N * 16];
-    dsi_rng r;
-    dsi_rng_seed(&r, 9);
-    tu_fill(&r, x, N * 16);
-    const int32_t group[N] = {0, 0, 1, 1, 1, 2};
-    const int32_t pairs[N] = {0, 0, 1, 1, 2, 2};
-    dsi_input in = {x, N, pairs, 3, NULL, 0};
-    unsigned char rs[DSI_RNG_STATE_BYTES];
-    dsi_rng_save(&m->rng, rs);
     dsi_tape *t = &m->tape;
     dsi_rng_load(&m->rng, rs);
     dsi_tape_reset(t);
@@ -222,7 +212,7 @@ START_TEST(conv_group_penalty_gradient_matches_finite_differences)
     dsi_params_zero_grad(&m->params);
     dsi_var *loss = NULL;
     dsi_terms terms = {0};
-    ck_assert_int_eq(m->vt->loss(m, t, &in, &loss, &terms), DSN_OK);
+    ck_assert_int_eq(m->vt->loss(m, t, in, &loss, &terms), DSN_OK);
     ck_assert_int_eq(dsi_tape_backward(t, loss), DSN_OK);
     int has_gs = 0, has_cp = 0;
     for (int i = 0; i < terms.n; i++) {
@@ -238,13 +228,13 @@ START_TEST(conv_group_penalty_gradient_matches_finite_differences)
         size_t n = pp->var.n;
         int todo = n < 12 ? (int)n : 12;
         for (int j = 0; j < todo; j++) {
-            size_t i = todo == (int)n ? (size_t)j : (size_t)dsi_rng_below(&r, n);
+            size_t i = todo == (int)n ? (size_t)j : (size_t)dsi_rng_below(r, n);
             float *wp = m->params.data + pp->offset + i, w0 = *wp;
             double h = 1e-3 * (fabs(w0) > 1 ? fabs(w0) : 1);
             *wp = (float)(w0 + h);
-            double lp = loss_at(m, &in, rs, NULL);
+            double lp = loss_at(m, in, rs, NULL);
             *wp = (float)(w0 - h);
-            double lm = loss_at(m, &in, rs, NULL);
+            double lm = loss_at(m, in, rs, NULL);
             *wp = w0;
             double num = (lp - lm) / (2 * h), an = grad[pp->offset + i];
             checked++;
@@ -254,8 +244,38 @@ START_TEST(conv_group_penalty_gradient_matches_finite_differences)
             }
         }
     }
+    free(grad);
     ck_assert_msg(bad == 0, "%d of %d gradient elements mismatch", bad, checked);
-    ck_assert_int_gt(checked, 100);
+    return checked;
+}
+
+START_TEST(conv_group_penalty_gradient_matches_finite_differences)
+{
+    /* 4x4 images keep |loss| small: float rounding in the differences is ~6e-8 |L| / h */
+    const char *net = "image=4x4, channels=2:3, hidden=6, activation=tanh, style_dim=2, content_dim=3, "
+                      "likelihood=gaussian, group_penalty=0.7, content_contrast=0.9, style_beta=2, seed=5";
+    dsn_model *m = make(net);
+    ck_assert_int_eq(m->obs_nd, 3);
+    enum { N = 6 };
+    float x[N * 16];
+    dsi_rng r;
+    dsi_rng_seed(&r, 9);
+    tu_fill(&r, x, N * 16);
+    const int32_t group[N] = {0, 0, 1, 1, 1, 2};
+    const int32_t pairs[N] = {0, 0, 1, 1, 2, 2};
+    dsi_input in = {x, N, pairs, 3, NULL, 0};
+    unsigned char rs[DSI_RNG_STATE_BYTES];
+    {   /* the same loss through residual blocks in the encoder and the decoder */
+        char text[512];
+        snprintf(text, sizeof text, "%s, enc_res_blocks=1, dec_res_blocks=2, seed=6", net);
+        dsn_model *mr = make(text);
+        ck_assert_int_gt(host_info(mr).num_params, host_info(m).num_params);
+        dsi_rng_save(&mr->rng, rs);
+        ck_assert_int_gt(check_loss_gradient(mr, &in, rs, &r), 150);
+        dsn_model_free(mr);
+    }
+    dsi_rng_save(&m->rng, rs);
+    ck_assert_int_gt(check_loss_gradient(m, &in, rs, &r), 100);
     /* the penalty is lambda/G * sum_G n_G ||m_G - m||^2 of the style means */
     dsn_session *ses;
     dsn_encoding *e;
@@ -319,7 +339,6 @@ START_TEST(conv_group_penalty_gradient_matches_finite_differences)
     ck_assert_msg(fabs(v - ce / 2) < 1e-4 * (1 + ce), "content_proto %g, by hand %g", v, ce / 2);
     dsn_encoding_free(e);
     dsn_session_free(ses);
-    free(grad);
     dsn_model_free(m);
 }
 END_TEST
@@ -369,15 +388,15 @@ START_TEST(conv_options_shapes_and_errors)
 {
     dsn_model *m = make("image=28x28");
     size_t dims[3];
-    ck_assert_int_eq(tu_obs_shape(m, dims, 3), 3);
+    ck_assert_int_eq(host_obs_shape(m, dims, 3), 3);
     ck_assert_uint_eq(dims[0], 1);
     ck_assert_uint_eq(dims[1], 28);
     ck_assert_uint_eq(dims[2], 28);
-    ck_assert_uint_eq(tu_info(m).obs_size, 784);
+    ck_assert_uint_eq(host_info(m).obs_size, 784);
     /* conv 1->16, 16->32 (4x4), fc 1568->256 + heads; decoder mirror */
     size_t want = (16 * 16 + 16) + (32 * 16 * 16 + 32) + (1568 * 256 + 256) + 2 * (256 * 20 + 20) +
                   (20 * 256 + 256) + (256 * 1568 + 1568) + (32 * 16 * 16 + 16) + (16 * 16 + 1);
-    ck_assert_uint_eq(tu_info(m).num_params, want);
+    ck_assert_uint_eq(host_info(m).num_params, want);
     /* encode / decode round trip keeps the shape; no allocation in encode/decode */
     dsn_session *s;
     dsn_encoding *e;
@@ -394,11 +413,18 @@ START_TEST(conv_options_shapes_and_errors)
     dsn_encoding_free(e);
     dsn_session_free(s);
     dsn_model_free(m);
+    /* residual blocks (3x3 c->c, 1x1 c->c, biases) at 14x14 (16) and 7x7 (32), encoder and decoder */
+    m = make("image=28x28, enc_res_blocks=1, dec_res_blocks=1");
+#define RES(c) ((c) * (c) * 9 + (c) + (c) * (c) + (c))
+    ck_assert_uint_eq(host_info(m).num_params, want + 2 * (RES(16) + RES(32)));
+#undef RES
+    dsn_model_free(m);
     m = make("input_dim=784"); /* no image: the MLP as before */
-    ck_assert_int_eq(tu_obs_shape(m, dims, 3), 1);
+    ck_assert_int_eq(host_obs_shape(m, dims, 3), 1);
     dsn_model_free(m);
     const char *bad[] = {"encoder=conv", "image=30x30", "image=28x28, input_dim=100", "image=28x28, encoder=mlp",
-                         "image=28x28, channels=8:8:8", "group_penalty=-1", "content_contrast=-1", NULL};
+                         "image=28x28, channels=8:8:8", "group_penalty=-1", "content_contrast=-1",
+                         "image=28x28, dec_res_blocks=5", "input_dim=784, dec_res_blocks=1", NULL};
     for (int i = 0; bad[i]; i++) {
         dsn_options *o;
         ck_assert_int_eq(dsn_options_create(&o), DSN_OK);

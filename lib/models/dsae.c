@@ -46,10 +46,12 @@
  * streams), dec_hidden (64:64), decoder_lstm (64),
  * obs_var (0.5: the reconstruction term is then the reference's MSE),
  * scaling (mean | sum), beta_v (1), beta_z (1), noise (sample | mean: mean
- * trains a deterministic autoencoder, for tests and debugging).
+ * trains a deterministic autoencoder, for tests and debugging), iid_z (0:
+ * weight of KL(q(z_t) || N(0, I)) per frame, beside the learnt prior's).
  * ts-dsae only: constrained_epochs (300), informed_prior (1), swap_vg, swap_zg,
  * swap_vl, swap_zl (1 each), swap_stop_grad (0: both sides of the swap KLs
- * learn; 1: the reference posteriors of x are targets). */
+ * learn; 1: the reference posteriors of x are targets), swap_critic (0: weight
+ * of the v swap terms re-encoded by the frozen snapshot instead). */
 #include "core/alloc.h"
 #include "core/error.h"
 #include "latent/gauss.h"
@@ -103,6 +105,8 @@ typedef struct dsae {
     int lctx;       /* local_context: frames on each side the local encoder sees */
     int lcentre;    /* local_input=centred: the local encoder reads x_t minus the clip's time mean */
     float w_static; /* static_z: weight of the batch correlation of mean_t z_t with v */
+    float w_iid;    /* iid_z: weight of KL(q(z_t) || N(0, I)) at every frame */
+    float w_critic; /* swap_critic: weight of the swapped v judged by the frozen stage-1 encoder */
     dsi_film dfilm[DSI_MLP_MAX_LAYERS]; /* decoder_film: one per decoder hidden layer */
     int g_global, g_local, g_prior, g_dec, g_snap;
     genc genc, snap;
@@ -383,7 +387,9 @@ static dsn_status create_common(dsn_model *m, dsi_optr *r, int two_stage)
     dsi_opt_int(r, "local_context", &s->lctx, 0, 8);
     dsi_opt_enum(r, "local_input", &s->lcentre, lin_names);
     dsi_opt_float(r, "static_z", &s->w_static, 0, 1e6);
+    dsi_opt_float(r, "iid_z", &s->w_iid, 0, 1e6);
     if (two_stage) {
+        dsi_opt_float(r, "swap_critic", &s->w_critic, 0, 1e6);
         dsi_opt_int(r, "constrained_epochs", &s->constrained, 0, 1 << 30);
         dsi_opt_bool(r, "informed_prior", &s->informed);
         dsi_opt_float(r, "swap_vg", &s->w_swap[SW_VG], 0, 1e6);
@@ -566,9 +572,17 @@ static dsi_var *static_corr(dsi_tape *t, const batch_ctx *c, dsi_var *zmu, dsi_v
     return dsi_mean(t, dsi_mul(t, r, r));
 }
 
-/* The four swap regularisers (unweighted) into out[4]. */
+/* The swapped batch of swap_terms: rows 0..B-1 of x2 are x_g = dec(z_i, v_j), rows B..2B-1
+ * x_l = dec(z_j, v_i), j = partner[i]; c2 its context (x_l has x_j's mask). */
+typedef struct swap_batch {
+    batch_ctx c2;
+    dsi_var *x2;
+    const int *partner;
+} swap_batch;
+
+/* The four swap regularisers (unweighted) into out[4]; the swapped batch into *sb. */
 static dsn_status swap_terms(dsi_tape *t, dsn_model *m, const batch_ctx *c, dsi_var *z, dsi_var *v, dsi_gauss_post qv,
-                             dsi_gauss_post qz, dsi_reduction red, dsi_var **out)
+                             dsi_gauss_post qz, dsi_reduction red, dsi_var **out, swap_batch *sb)
 {
     dsae *s = m->state;
     dsi_params *ps = &m->params;
@@ -610,7 +624,49 @@ static dsn_status swap_terms(dsi_tape *t, dsn_model *m, const batch_ctx *c, dsi_
     out[SW_ZG] = dsi_kl_swap(t, zg, qz, NULL, c->mask, red, fix);
     out[SW_VL] = dsi_kl_swap(t, vl, qv, NULL, NULL, red, fix);
     out[SW_ZL] = dsi_kl_swap(t, zl, qz, partner, mask2 ? mask2 + (size_t)B * T : NULL, red, fix);
+    *sb = (swap_batch){c2, x2, partner};
     return t->status;
+}
+
+/* swap_critic: the swapped spectra judged by the frozen stage-1 global encoder q_1 (the
+ * snapshot of the informed prior, which never learns):
+ *   KL(q_1(v|x_g) || q_1(v|x_j)) + KL(q_1(v|x_l) || q_1(v|x_i)),  references fixed.
+ * swap_vg / swap_vl can also be met by a live encoder that stops seeing what the decoder did
+ * not move; here only the decoder and the latents it decoded get gradients, so the swapped
+ * spectrum itself must carry the partner's static features as stage 1 learnt them. */
+static dsi_var *critic_terms(dsi_tape *t, const dsae *s, dsi_params *ps, const swap_batch *sb, dsi_gauss_post q1,
+                             dsi_reduction red)
+{
+    dsi_gauss_post q2;
+    if (global_post(t, s, &s->snap, ps, &sb->c2, sb->x2, &q2) != DSN_OK) return NULL;
+    const int B = sb->c2.B / 2;
+    dsi_gauss_post g = {dsi_slice(t, q2.mu, 0, 0, B), dsi_slice(t, q2.lv, 0, 0, B)};
+    dsi_gauss_post l = {dsi_slice(t, q2.mu, 0, B, B), dsi_slice(t, q2.lv, 0, B, B)};
+    dsi_var *ab[2] = {dsi_kl_swap(t, g, q1, sb->partner, NULL, red, DSI_KL_FIX_P),
+                      dsi_kl_swap(t, l, q1, NULL, NULL, red, DSI_KL_FIX_P)};
+    return dsi_loss_sum(t, 2, ab, NULL);
+}
+
+/* iid_z: KL(q(z_t|.) || N(0, I)) at every unmasked frame, beside the learnt prior's term. The
+ * LSTM prior predicts z_t from z_<t, so whatever holds for the whole clip (a timbre) costs z
+ * almost nothing after its first frame; against an iid prior it costs at every frame in z and
+ * once in v. */
+static dsi_var *iid_kl(dsi_tape *t, const batch_ctx *c, dsi_gauss_post qz, dsi_reduction red)
+{
+    return dsi_kl_std_normal(t, qz.mu, qz.lv, c->mask, red);
+}
+
+/* sum_i w_i parts_i for any number of scalar terms (a loss_sum node takes at most DSI_NODE_MAXIN) */
+static dsi_var *sum_terms(dsi_tape *t, int n, dsi_var **parts, const float *w)
+{
+    if (n <= DSI_NODE_MAXIN) return dsi_loss_sum(t, n, parts, w);
+    enum { H = DSI_NODE_MAXIN - 1 };
+    dsi_var *head[DSI_NODE_MAXIN];
+    float wh[DSI_NODE_MAXIN];
+    for (int i = 0; i < H; i++) head[i] = parts[i], wh[i] = w[i];
+    head[H] = sum_terms(t, n - H, parts + H, w + H);
+    wh[H] = 1.0f;
+    return dsi_loss_sum(t, DSI_NODE_MAXIN, head, wh);
 }
 
 static dsn_status loss(dsn_model *m, dsi_tape *t, const dsi_input *in, dsi_var **out, dsi_terms *terms)
@@ -640,37 +696,50 @@ static dsn_status loss(dsn_model *m, dsi_tape *t, const dsi_input *in, dsi_var *
     const int full = full_stage(m) && !m->run_loss;
     dsi_var *rec = dsi_mse(t, y, x, c.mask, red);
     dsi_var *kl_v;
-    if (full && s->informed) {
-        dsi_gauss_post q1;
+    dsi_gauss_post q1 = {NULL, NULL};
+    if (full && (s->informed || s->w_critic > 0.0f)) {
         st = global_post(t, s, &s->snap, ps, &c, x, &q1);
         if (st != DSN_OK) return st;
-        kl_v = dsi_kl_informed(t, qv, q1, NULL, red);
-    } else {
-        kl_v = dsi_kl_std_normal(t, qv.mu, qv.lv, NULL, red);
     }
+    if (full && s->informed) kl_v = dsi_kl_informed(t, qv, q1, NULL, red);
+    else kl_v = dsi_kl_std_normal(t, qv.mu, qv.lv, NULL, red);
     dsi_var *kl_z = dsi_kl_seq(t, qz, pz, c.mask, red);
-    dsi_var *parts[8] = {rec, kl_v, kl_z};
-    float w[8] = {k / (2.0f * s->obs_var), k * s->beta_v, k * s->beta_z};
-    const char *names[8] = {"rec", "kl_v", "kl_z"};
+    enum { MAX_PARTS = 12 };
+    dsi_var *parts[MAX_PARTS] = {rec, kl_v, kl_z};
+    float w[MAX_PARTS] = {k / (2.0f * s->obs_var), k * s->beta_v, k * s->beta_z};
+    const char *names[MAX_PARTS] = {"rec", "kl_v", "kl_z"};
+    int raw[MAX_PARTS] = {0}; /* logged unweighted (not times k) */
     int np = 3;
     int any_swap = 0;
     for (int j = 0; j < 4; j++) any_swap |= s->w_swap[j] > 0.0f;
-    if (full && any_swap) {
+    if (full && (any_swap || s->w_critic > 0.0f)) {
         static const char *const sw_names[4] = {"swap_vg", "swap_zg", "swap_vl", "swap_zl"};
-        st = swap_terms(t, m, &c, z, v, qv, qz, red, parts + 3);
+        swap_batch sb;
+        st = swap_terms(t, m, &c, z, v, qv, qz, red, parts + 3, &sb);
         if (st != DSN_OK) return st;
         for (int j = 0; j < 4; j++) w[3 + j] = k * s->w_swap[j], names[3 + j] = sw_names[j];
         np = 7;
+        if (s->w_critic > 0.0f) {
+            parts[np] = critic_terms(t, s, ps, &sb, q1, red);
+            w[np] = k * s->w_critic;
+            names[np++] = "swap_critic";
+        }
     }
-    /* static_z: only while the local encoder learns (dsae always, ts-dsae's full stage) */
+    /* static_z, iid_z: only while the local encoder learns (dsae always, ts-dsae's full stage) */
     if (s->w_static > 0.0f && B > 1 && (!s->two_stage || full)) {
         parts[np] = static_corr(t, &c, qz.mu, qv.mu);
         w[np] = s->w_static;
+        raw[np] = 1;
         names[np++] = "static_z";
     }
+    if (s->w_iid > 0.0f && (!s->two_stage || full)) {
+        parts[np] = iid_kl(t, &c, qz, red);
+        w[np] = k * s->w_iid;
+        names[np++] = "iid_z";
+    }
     dsi_var *total;
-    if (np > 6) { /* loss_sum takes at most 6 inputs */
-        dsi_var *rest = dsi_loss_sum(t, np - 3, parts + 3, w + 3);
+    if (np > 6) { /* rec and the KLs, then the rest in one node */
+        dsi_var *rest = sum_terms(t, np - 3, parts + 3, w + 3);
         float w4[4] = {w[0], w[1], w[2], 1.0f};
         dsi_var *sum4[4] = {rec, kl_v, kl_z, rest};
         total = dsi_loss_sum(t, 4, sum4, w4);
@@ -680,7 +749,7 @@ static dsn_status loss(dsn_model *m, dsi_tape *t, const dsi_input *in, dsi_var *
     if (t->status != DSN_OK || !total) return fail_status(t);
     dsi_terms_add(terms, "loss", total->x[0]);
     for (int j = 0; j < np; j++)
-        dsi_terms_add(terms, names[j], parts[j]->x[0] * (j == 0 ? w[0] : names[j][0] == 's' && names[j][1] == 't' ? 1.0f : k));
+        dsi_terms_add(terms, names[j], parts[j]->x[0] * (j == 0 ? w[0] : raw[j] ? 1.0f : k));
     *out = total;
     return DSN_OK;
 }

@@ -23,6 +23,9 @@
  * (channels 16:32: 28x28 -> 14x14 -> 7x7), flattened, then the MLP `hidden`
  * (256); the decoder mirrors it: MLP to C_L x H/2^L x W/2^L, ReLU, then L
  * transposed convolutions 4x4 stride 2 (ReLU between, none after the last).
+ * enc_res_blocks / dec_res_blocks (0): residual blocks of lib/nn (3x3 then
+ * 1x1, at the level's channels, ReLU after them) after each encoder
+ * convolution / before each transposed convolution of the decoder.
  * An object that moves, scales or rotates in the frame is followed by the
  * convolutions where a fully connected encoder fails (docs/mlvae.md).
  *
@@ -54,6 +57,7 @@
 #include "nn/conv.h"
 #include "nn/heads.h"
 #include "nn/mlp.h"
+#include "nn/residual.h"
 #include "core/alloc.h"
 #include "core/error.h"
 
@@ -65,6 +69,7 @@
 enum { LIK_BERNOULLI = 0, LIK_GAUSSIAN = 1 };
 enum { ENC_AUTO = 0, ENC_MLP = 1, ENC_CONV = 2 };
 #define MAX_CONV 4
+#define MAX_RES 4 /* residual blocks per resolution */
 /* the image (conv) defaults, measured in docs/mlvae.md; the style KL weights are multiples of beta */
 #define IMAGE_CONTENT_CONTRAST 10.0f
 #define IMAGE_STYLE_BETA 3.0f
@@ -79,8 +84,10 @@ typedef struct ml_vae {
     int warmup_epochs;
     int arch, C, H, W, channels[MAX_CONV], n_conv; /* conv: image [C, H, W] */
     float group_penalty, content_contrast;
+    int enc_res, dec_res; /* conv: residual blocks after each encoder conv / before each decoder transposed conv */
     dsi_mlp enc, dec;  /* mlp: dec holds the hidden layers, the output layer is out_bern or out_mean */
     dsi_conv ec[MAX_CONV], dc[MAX_CONV]; /* 4x4 stride 2 pad 1 (lib/nn), PyTorch's init */
+    dsi_resblock er[MAX_CONV][MAX_RES], dr[MAX_CONV][MAX_RES]; /* 3x3, at the level's channels */
     dsi_gauss_head style, content;
     dsi_bern_head out_bern;    /* mlp, bernoulli: logits */
     dsi_linear_layer out_mean; /* mlp, gaussian: means */
@@ -148,7 +155,11 @@ static dsn_status create(dsn_model *m, dsi_optr *r)
     dsi_opt_ints(r, "channels", v->channels, MAX_CONV, &v->n_conv, 1, 4096);
     dsi_opt_float(r, "group_penalty", &v->group_penalty, 0, 1e6);
     dsi_opt_float(r, "content_contrast", &v->content_contrast, 0, 1e6);
+    dsi_opt_int(r, "enc_res_blocks", &v->enc_res, 0, MAX_RES);
+    dsi_opt_int(r, "dec_res_blocks", &v->dec_res, 0, MAX_RES);
     if (r->status != DSN_OK) return r->status;
+    if (!conv && (v->enc_res || v->dec_res))
+        return dsi_error(DSN_E_OPTION, "ml-vae: enc_res_blocks / dec_res_blocks need the conv encoder (image=HxW)");
     if (conv) {
         int f = 1 << v->n_conv;
         if (v->H % f || v->W % f)
@@ -184,6 +195,10 @@ static dsn_status create(dsn_model *m, dsi_optr *r)
             dsi_conv_spec sp = {.dims = 2, .in = in, .out = v->channels[l], .kernel = 4, .stride = 2, .pad = 1};
             ok = dsi_conv_add(&v->ec[l], &m->params, nm, g, sp) == DSN_OK;
             in = v->channels[l];
+            for (int b = 0; b < v->enc_res && ok; b++) {
+                snprintf(nm, sizeof nm, "enc.res%d.%d", l, b);
+                ok = dsi_resblock_add(&v->er[l][b], &m->params, nm, g, 2, in, in, 3) == DSN_OK;
+            }
         }
         flat = in * (v->H >> v->n_conv) * (v->W >> v->n_conv);
         for (int l = v->n_conv - 1; l >= 0 && ok; l--) {
@@ -191,6 +206,10 @@ static dsn_status create(dsn_model *m, dsi_optr *r)
             dsi_conv_spec sp = {.dims = 2, .in = v->channels[l], .out = l ? v->channels[l - 1] : v->C, .kernel = 4,
                                 .stride = 2, .pad = 1, .transposed = 1};
             ok = dsi_conv_add(&v->dc[l], &m->params, nm, g, sp) == DSN_OK;
+            for (int b = 0; b < v->dec_res && ok; b++) {
+                snprintf(nm, sizeof nm, "dec.res%d.%d", l, b);
+                ok = dsi_resblock_add(&v->dr[l][b], &m->params, nm, g, 2, v->channels[l], v->channels[l], 3) == DSN_OK;
+            }
         }
         if (!ok) return dsi_error(DSN_E_NOMEM, "ml-vae: cannot add the convolution parameters");
     }
@@ -234,16 +253,34 @@ static void init_params(dsn_model *m)
             dsi_conv_init(&v->ec[l], &m->params, &m->rng);
             dsi_conv_init(&v->dc[l], &m->params, &m->rng);
         }
+    if (v->arch == ENC_CONV) /* after the rest: without blocks the initial weights are as before */
+        for (int l = 0; l < v->n_conv; l++) {
+            for (int b = 0; b < v->enc_res; b++) dsi_resblock_init(&v->er[l][b], &m->params, &m->rng);
+            for (int b = 0; b < v->dec_res; b++) dsi_resblock_init(&v->dr[l][b], &m->params, &m->rng);
+        }
 }
 
+/* Encoder: conv, ReLU, then the level's residual blocks (ReLU after them).
+ * Decoder: the level's residual blocks (ReLU after them), then the
+ * transposed conv, ReLU between levels, none after the last. */
 static dsi_var *conv_stack(dsi_tape *t, const dsn_model *m, dsi_var *x, int transposed)
 {
     const ml_vae *v = m->state;
     dsi_params *ps = (dsi_params *)&m->params;
+    const int nres = transposed ? v->dec_res : v->enc_res;
     for (int q = 0; q < v->n_conv; q++) {
         int l = transposed ? v->n_conv - 1 - q : q;
+        const dsi_resblock *blocks = transposed ? v->dr[l] : v->er[l];
+        if (transposed && nres) {
+            for (int b = 0; b < nres; b++) x = dsi_resblock_forward(t, &blocks[b], ps, x);
+            x = dsi_relu(t, x);
+        }
         x = dsi_conv_forward(t, transposed ? &v->dc[l] : &v->ec[l], ps, x);
         if (!transposed || q + 1 < v->n_conv) x = dsi_relu(t, x);
+        if (!transposed && nres) {
+            for (int b = 0; b < nres; b++) x = dsi_resblock_forward(t, &blocks[b], ps, x);
+            x = dsi_relu(t, x);
+        }
     }
     return x;
 }

@@ -33,6 +33,8 @@ static const doc docs[] = {
     {"ml-vae", "encoder", "encoder network: MLP, convolutional, or chosen from the observation shape"},
     {"ml-vae", "image", "observation shape as C:H:W (or H:W) for the convolutional encoder"},
     {"ml-vae", "channels", "channels of the convolution layers of the conv encoder"},
+    {"ml-vae", "enc_res_blocks", "conv encoder: 3x3 residual blocks after each stride-2 convolution"},
+    {"ml-vae", "dec_res_blocks", "conv decoder: 3x3 residual blocks before each transposed convolution"},
     {"ml-vae", "group_penalty", "weight of the between-group scatter of the style means, which keeps the group's class out of style (default 0; 10 for images)"},
     {"ml-vae", "content_contrast", "weight of the prototype term: each member's content mean classified against the groups' mean contents (default 0; 10 for images)"},
     /* VQ-VAE */
@@ -89,6 +91,7 @@ static const doc docs[] = {
     {NULL, "local_context", "neighbouring frames on each side the local encoder sees"},
     {NULL, "static_z", "weight of the penalty on the batch correlation between z's time mean and v"},
     {NULL, "local_input", "local encoder input: the frames (raw) or minus the clip's mean spectrum (centred)"},
+    {NULL, "iid_z", "weight of an extra KL of every frame's z to N(0, I), which cannot predict z from its past"},
     {"ts-dsae", "constrained_epochs", "epochs of the first (constrained) stage before the switch"},
     {"ts-dsae", "informed_prior", "second stage: KL of v to the frozen stage-one encoder's posterior"},
     {"ts-dsae", "swap_vg", "weight of the swap term on v of the global swap"},
@@ -96,6 +99,7 @@ static const doc docs[] = {
     {"ts-dsae", "swap_vl", "weight of the swap term on v of the local swap"},
     {"ts-dsae", "swap_zl", "weight of the swap term on z of the local swap"},
     {"ts-dsae", "swap_stop_grad", "stop gradients into the reference posteriors of the swap terms"},
+    {"ts-dsae", "swap_critic", "weight of the swap terms on v measured by the frozen stage-one encoder"},
 };
 
 const char *dsi_model_option_doc(const char *family, const char *key)
