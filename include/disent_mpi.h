@@ -44,13 +44,22 @@ extern "C" {
  *    units than processes fails with DSN_E_OPTION on every process. Random
  *    noise (reparameterisation) is drawn for the whole global batch and each
  *    process uses its rows, so the draws equal one process's.
- *  - each step: forward and backward on the local part, then ONE sum over
- *    processes of the flat gradient buffer (params x 4 bytes, plus 72 bytes of
- *    loss terms) weighted by each part's share of the global batch, so every
- *    process applies the global-batch mean gradient. The sum is a ring
- *    reduce-scatter + all-gather written here, not MPI_Allreduce: its order of
- *    additions depends only on P and the buffer length, and every process
- *    receives the same bits, so the processes never drift apart.
+ *  - each step: forward and backward on the local part, then the gradient
+ *    sum over processes, weighted by each part's share of the global batch,
+ *    split in its two halves around the optimizer: a ring reduce-scatter of
+ *    the flat gradient buffer leaves each process the global-batch mean
+ *    gradient of its 1/P chunk of the parameters; one small sum (of the
+ *    chunks' squared gradient norms, the loss and its terms) gives every
+ *    process the global gradient norm and loss; each process runs the
+ *    optimizer on its chunk only; a ring all-gather of the weights gives all
+ *    of them every updated weight. Each process sends 2 (P-1)/P x params x 4
+ *    bytes per step (+ 2 (P-1)/P x 152 bytes), as one all-reduce would. The
+ *    collectives are written here, not MPI's: the order of additions depends
+ *    only on P and the buffer length, and every process receives the same
+ *    bits, so the processes never drift apart. The optimizer moments outside
+ *    a process's chunk are gathered at the end of every epoch (before a
+ *    checkpoint, a stage switch and the return), so after the call every
+ *    process holds the whole, identical optimizer state.
  *  - model state outside the gradients: VQ-VAE's EMA counts and sums are
  *    summed over processes before each update; k-means seeding and dead-code
  *    restarts (which use a process's own recent vectors) take process 0's
@@ -78,8 +87,12 @@ extern "C" {
  * the communicator may hold unfinished messages: end the run with
  * MPI_Abort (the `disent` CLI does) rather than another collective.
  *
- * Returns DSN_E_STATE if MPI is not initialised. Allocates like dsn_fit plus
- * one receive buffer of params / P floats; no allocation per step. Not
+ * Returns DSN_E_STATE if MPI is not initialised. After any other failure
+ * than a stop on non-finite steps (DSN_E_NUMERIC, which gathers the state
+ * too), the weights are those of the last step on every process but the
+ * optimizer moments may be current only in each process's chunk. Allocates
+ * like dsn_fit plus one receive buffer of params / P floats; no allocation
+ * per step. Not
  * thread-safe with other MPI use on the same communicator during the call. */
 DSN_API DSN_NODISCARD dsn_status dsn_fit_mpi(dsn_model *model, dsn_optimizer *opt, const dsn_dataset *train,
                                              const dsn_dataset *valid, const dsn_options *opts,

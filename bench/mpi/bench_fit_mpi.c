@@ -1,6 +1,6 @@
 /* bench_fit_mpi.c - data-parallel training speed (docs/scale-out.md):
  *
- *   mpirun -np P build/bench/mpi/bench_fit_mpi W1|W2 [steps]
+ *   mpirun -np P build/bench/mpi/bench_fit_mpi W1|W2 [steps] [global batch]
  *
  * The W1 (ML-VAE MLP, batch 16 x 16 of 784) and W2 (DSAE, batch 128 x 128
  * frames x 80) models of bench/bench_w1.c and bench_w2.c, trained with
@@ -11,8 +11,17 @@
  * inside dsn_fit_mpi (this includes waiting for the slowest process), and,
  * for reference, MPI_Allreduce of the same payload alone.
  * CPU ms per step is that of the busiest process (process CPU time).
- *   RESULT_MPI <name> <P> <ms per step> <steps/s> <CPU ms per step> <payload bytes> <bytes sent> <ms in the sum> <ms MPI_Allreduce> */
+ * `global batch` (default the workload's: W1 16 groups of 16, W2 128
+ * sequences) sets the global batch in groups (W1) or items (W2): e.g.
+ * `bench_fit_mpi W1 40 8` on one process is one process at half the batch.
+ * A second line gives the phases of a step (wall ms, the largest over the
+ * processes): drawing the batch, forward + backward, the gradient reduction
+ * (reduce-scatter + the small sum of norm and loss), the update (optimizer
+ * on the process's chunk + all-gather of the weights), the epoch end.
+ *   RESULT_MPI <name> <P> <ms per step> <steps/s> <CPU ms per step> <payload bytes> <bytes sent> <ms in the sum> <ms MPI_Allreduce>
+ *   PHASES_MPI <name> <P> <data ms> <forward+backward ms> <reduce ms> <update ms> <epoch end ms> (per step) */
 #include "disent_mpi.h"
+#include "api/fit_dist.h"
 #include "tensor/blas.h"
 
 #include <mpi.h>
@@ -63,6 +72,7 @@ int main(int argc, char **argv)
     MPI_Comm_size(MPI_COMM_WORLD, &size);
     const char *w = argc > 1 ? argv[1] : "W1";
     int steps = argc > 2 ? atoi(argv[2]) : 0;
+    int gbatch = argc > 3 ? atoi(argv[3]) : 0;
     dsi_blas_set_threads(1);
     int w1 = !strcmp(w, "W1");
     if (!w1 && strcmp(w, "W2")) {
@@ -98,13 +108,15 @@ int main(int argc, char **argv)
     CK(dsn_model_create(&m, family, o));
     dsn_options_free(o);
     CK(dsn_optimizer_create(&opt, m, "adam", NULL));
-    char fit[256];
-    const char *batch = w1 ? "batch_groups=16, group_size=16" : "batch_size=128";
+    char fit[256], batch[64];
+    if (gbatch < 1) gbatch = w1 ? 16 : 128;
+    if (w1) snprintf(batch, sizeof batch, "batch_groups=%d, group_size=16", gbatch);
+    else snprintf(batch, sizeof batch, "batch_size=%d", gbatch);
     snprintf(fit, sizeof fit, "epochs=1, steps_per_epoch=3, %s", batch);
     dsn_options *fo = opts(fit);
     CK(dsn_fit_mpi(m, opt, d, NULL, fo, NULL, NULL, NULL)); /* warm-up */
     dsn_options_free(fo);
-    double t[3], c[3], sum_ms[3], bytes = 0;
+    double t[3], c[3], sum_ms[3], bytes = 0, ph[3][5];
     for (int e = 0; e < 3; e++) {
         snprintf(fit, sizeof fit, "epochs=%d, steps_per_epoch=%d, %s", 2 + e, steps, batch);
         fo = opts(fit);
@@ -118,11 +130,21 @@ int main(int argc, char **argv)
         double secs;
         dsn_mpi_fit_stats(&red, &bytes, &secs);
         sum_ms[e] = red ? 1e3 * secs / (double)red : 0;
+        dsi_dist_profile pr = dsi_dist_last_profile();
+        double mine[5] = {pr.data, pr.compute, pr.reduce, pr.update, pr.epoch_end};
+        for (int k = 0; k < 5; k++) mine[k] *= 1e3 / (double)steps;
+        MPI_Allreduce(mine, ph[e], 5, MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD);
         dsn_options_free(fo);
     }
     qsort(t, 3, sizeof *t, cmp);
     qsort(c, 3, sizeof *c, cmp);
     qsort(sum_ms, 3, sizeof *sum_ms, cmp);
+    double phase[5];
+    for (int k = 0; k < 5; k++) {
+        double v[3] = {ph[0][k], ph[1][k], ph[2][k]};
+        qsort(v, 3, sizeof *v, cmp);
+        phase[k] = v[1];
+    }
     /* the same payload through MPI_Allreduce alone, for reference */
     dsn_model_info mi = DSN_MODEL_INFO_INIT;
     CK(dsn_model_describe(m, &mi));
@@ -137,12 +159,16 @@ int main(int argc, char **argv)
     }
     qsort(ar, 5, sizeof *ar, cmp);
     if (!rank) {
-        printf("%s (%s) on %d process%s: %.1f ms per step, %.2f steps/s (CPU %.1f ms per step on the busiest "
+        printf("%s (%s, global batch %s) on %d process%s: %.1f ms per step, %.2f steps/s (CPU %.1f ms per step on the busiest "
                "process); all-reduce of %zu parameters (%.0f bytes): "
                "%.0f bytes sent per process, %.2f ms per step in dsn_fit_mpi's sum (incl. waiting), %.2f ms for "
                "MPI_Allreduce alone\n",
-               w, family, size, size > 1 ? "es" : "", 1e3 * t[1], 1.0 / t[1], 1e3 * c[1], payload, 4.0 * (double)payload, bytes,
+               w, family, batch, size, size > 1 ? "es" : "", 1e3 * t[1], 1.0 / t[1], 1e3 * c[1], payload, 4.0 * (double)payload, bytes,
                sum_ms[1], ar[2]);
+        printf("phases per step (ms, median epoch, the slowest process): data %.2f, forward+backward %.2f, "
+               "reduce-scatter + norm %.2f, optimizer on the own chunk + all-gather %.2f, epoch end %.2f\n",
+               phase[0], phase[1], phase[2], phase[3], phase[4]);
+        printf("PHASES_MPI %s %d %.3f %.3f %.3f %.3f %.3f\n", w, size, phase[0], phase[1], phase[2], phase[3], phase[4]);
         printf("RESULT_MPI %s %d %.3f %.3f %.3f %.0f %.0f %.3f %.3f\n", w, size, 1e3 * t[1], 1.0 / t[1], 1e3 * c[1],
                4.0 * (double)payload, bytes, sum_ms[1], ar[2]);
     }

@@ -16,6 +16,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 /* the current stage's name for the log ("" for a family without stages) */
 #define STAGE(m) ((m)->vt->stage ? (m)->vt->stage(m) : "")
@@ -34,6 +35,13 @@ typedef struct fit_cfg {
 } fit_cfg;
 
 static dsn_status read_keys(fit_cfg *c, const dsn_options *opts);
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
 
 static void cfg_defaults(fit_cfg *c)
 {
@@ -197,6 +205,8 @@ static dsn_status fit(dsn_model *m, dsn_optimizer *opt, const dsi_dataset *train
     /* data-parallel: this process trains on its part of every global batch
      * (rows local_batch of batch) and the gradients are summed over processes */
     dsi_dist_step ds = {0};
+    const dsi_step_hooks hooks = {dsi_dist_reduce, dsi_dist_update, &ds};
+    dsi_dist_profile prof = {0};
     if (dist) {
         size_t G = grouped ? ((size_t)c->batch_groups < train->n_groups ? (size_t)c->batch_groups : train->n_groups) : batch;
         dsn_status pst = dsi_dist_plan(&ds, dist, grouped, G, grouped ? (size_t)c->group_size : 1);
@@ -257,6 +267,7 @@ static dsn_status fit(dsn_model *m, dsn_optimizer *opt, const dsi_dataset *train
          * from a checkpoint draws the same batches as an uninterrupted one */
         if (grouped) dsi_group_sampler_reset(gs, c->seed + (uint64_t)epoch);
         else dsi_epoch_iter_reset(it, c->seed + (uint64_t)epoch);
+        double t0 = now_s();
         for (int64_t s = 0; s < steps && !stop; s++) {
             if (grouped) st = dsi_group_sampler_next(gs, &b);
             else {
@@ -266,7 +277,18 @@ static dsn_status fit(dsn_model *m, dsn_optimizer *opt, const dsi_dataset *train
             if (st != DSN_OK) goto done;
             dsi_input in = {b.x, b.n, grouped ? b.group : NULL, 0, train->mask ? b.mask : NULL, 0};
             float l;
-            st = dist ? dsi_train_on_reduced(m, opt, &in, &l, dsi_dist_reduce, &ds) : dsi_train_on(m, opt, &in, &l);
+            if (dist) {
+                double t1 = now_s();
+                prof.data += t1 - t0;
+                double before = ds.t_reduce + ds.t_update;
+                st = dsi_train_on_reduced(m, opt, &in, &l, &hooks);
+                double t2 = now_s();
+                prof.compute += t2 - t1 - (ds.t_reduce + ds.t_update - before);
+                prof.steps++;
+                t0 = t2;
+            } else {
+                st = dsi_train_on(m, opt, &in, &l);
+            }
             if (st == DSN_E_NUMERIC && m->skipped_in_row > 0) {
                 /* a skipped step (nothing was updated): go on, unless too many in a row */
                 if (m->skipped_in_row > c->max_skipped) {
@@ -293,6 +315,11 @@ static dsn_status fit(dsn_model *m, dsn_optimizer *opt, const dsi_dataset *train
             /* a stop asked for on any process takes effect on all after the same step */
             if (dist && ds.stop_all) stop = 1;
         }
+        double te = now_s();
+        /* data-parallel: the optimizer state whole again on every process
+         * before a stage switch can change the trainable span, a checkpoint
+         * saves it, or the run ends */
+        if (dist && (st = dsi_dist_sync_state(&ds, &opt->optim)) != DSN_OK) goto done;
         m->epoch = epoch + 1;
         if (m->vt->epoch_end && (st = m->vt->epoch_end(m, m->epoch)) != DSN_OK) goto done;
         if (m->objective != objective) {
@@ -339,6 +366,7 @@ static dsn_status fit(dsn_model *m, dsn_optimizer *opt, const dsi_dataset *train
         }
         /* ... and a checkpoint that process 0 failed to write fails all */
         if (dist && (st = dsi_dist_epoch_end(&ds, st, &stop)) != DSN_OK) goto done;
+        prof.epoch_end += now_s() - te;
     }
     if (best && isfinite(best_loss)) memcpy(m->params.data, best, m->params.n * sizeof(float));
 done:
@@ -351,8 +379,20 @@ done:
         else if (lst != DSN_OK) dsi_error(st, "%s", why); /* the run's own error first */
     }
     if (dist) {
+        /* a run that stopped on non-finite steps stopped everywhere at the
+         * same step: its optimizer state is made whole too (any other failure
+         * may have left messages pending: no collective) */
+        if (st == DSN_E_NUMERIC && ds.state_partial) {
+            char why[512];
+            snprintf(why, sizeof why, "%s", dsn_last_error());
+            (void)dsi_dist_sync_state(&ds, &opt->optim);
+            dsi_error(st, "%s", why);
+        }
         memset(&m->tape.shard, 0, sizeof m->tape.shard);
         m->dist = NULL;
+        prof.reduce = ds.t_reduce;
+        prof.update = ds.t_update;
+        dsi_dist_set_profile(&prof);
     }
     dsi_group_sampler_free(gs);
     dsi_epoch_iter_free(it);

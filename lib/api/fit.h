@@ -6,17 +6,27 @@
 #include "core/dist.h"
 #include "disent.h"
 #include "models/model.h"
+#include "optim/optim.h"
 
 /* Called by a training step after the backward pass and before the optimizer
  * update: may rewrite the gradients (m->params.grad), *loss (the step's loss
  * as reported) and m->last_terms; a failure ends the step. */
 typedef dsn_status (*dsi_grad_reduce_fn)(void *ctx, dsn_model *m, float *loss);
+/* Called instead of dsi_optim_step (same contract: *norm set, DSN_E_NUMERIC
+ * for a non-finite norm or rate with nothing updated). */
+typedef dsn_status (*dsi_update_fn)(void *ctx, dsn_model *m, dsi_optim *o, double *norm);
+
+typedef struct dsi_step_hooks {
+    dsi_grad_reduce_fn reduce; /* NULL: none */
+    dsi_update_fn update;      /* NULL: dsi_optim_step */
+    void *ctx;
+} dsi_step_hooks;
 
 /* One step on a caller-given batch (in->group may be raw ids). */
 dsn_status dsi_train_on(dsn_model *m, dsn_optimizer *opt, const dsi_input *in, float *loss_out);
-/* The same with a reducer (NULL: none). */
+/* The same with hooks (NULL: none). */
 dsn_status dsi_train_on_reduced(dsn_model *m, dsn_optimizer *opt, const dsi_input *in, float *loss_out,
-                                dsi_grad_reduce_fn reduce, void *ctx);
+                                const dsi_step_hooks *hooks);
 
 /* dsn_fit over the processes of dist (NULL: this process alone, = dsn_fit).
  * Every process passes the same model, optimizer, options and data sets;

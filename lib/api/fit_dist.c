@@ -6,8 +6,10 @@
 #include "core/alloc.h"
 #include "core/error.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 uint64_t dsi_dist_hash(uint64_t h, const void *p, size_t n)
 {
@@ -119,14 +121,11 @@ dsn_status dsi_dist_start(dsi_dist_step *s, dsn_model *m, dsn_optimizer *opt, co
     return st;
 }
 
-dsn_status dsi_dist_reduce(void *ctx, dsn_model *m, float *loss)
+/* [lo, lo + n): the span of the unfrozen parameters (frozen groups - a
+ * VQ-VAE's prior while the autoencoder trains, TS-DSAE's local encoder in its
+ * first stage - have no gradient, and theirs is never read) */
+static void trainable_span(const dsi_params *ps, size_t *lo_out, size_t *n_out)
 {
-    dsi_dist_step *s = ctx;
-    const dsi_dist *d = s->dist;
-    /* only the span of the trainable parameters travels: frozen groups (a
-     * VQ-VAE's prior while the autoencoder trains, TS-DSAE's local encoder in
-     * its first stage) have no gradient, and theirs is never read */
-    const dsi_params *ps = &m->params;
     size_t lo = ps->n, hi = 0;
     for (int i = 0; i < ps->count; i++) {
         const dsi_param *p = &ps->list[i];
@@ -135,23 +134,97 @@ dsn_status dsi_dist_reduce(void *ctx, dsn_model *m, float *loss)
         if (p->offset + p->var.n > hi) hi = p->offset + p->var.n;
     }
     if (hi < lo) lo = hi = 0;
-    float *g = ps->grad + lo, w = s->weight;
-    size_t n = hi - lo;
-    for (size_t i = 0; i < n; i++) g[i] *= w;
-    /* the loss, its terms and the stop flag ride after them (in a frozen
-     * parameter's stale gradient or the buffer's slack) */
-    float *x = g + n;
-    memset(x, 0, DSI_DIST_EXTRA * sizeof(float));
-    x[0] = *loss * w;
-    for (int i = 0; i < m->last_terms.n; i++) x[1 + i] = m->last_terms.values[i] * w;
-    x[1 + DSI_MAX_TERMS] = (float)s->stop_local;
-    dsn_status st = d->sum_f(d->ctx, g, n + DSI_DIST_EXTRA);
+    *lo_out = lo;
+    *n_out = hi - lo;
+}
+
+static double seconds_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+dsn_status dsi_dist_reduce(void *ctx, dsn_model *m, float *loss)
+{
+    dsi_dist_step *s = ctx;
+    const dsi_dist *d = s->dist;
+    if (d->size == 1) { /* the sum over one process: its own values, bit for bit */
+        if (s->stop_local) s->stop_all = 1;
+        return DSN_OK;
+    }
+    double t0 = seconds_now();
+    const dsi_params *ps = &m->params;
+    trainable_span(ps, &s->span_lo, &s->span_n);
+    size_t clo, chi;
+    dsi_dist_chunk(s->span_n, d->rank, d->size, &clo, &chi);
+    s->own_lo = s->span_lo + clo;
+    s->own_hi = s->span_lo + chi;
+    dsn_status st = d->reduce_scatter_f(d->ctx, ps->grad + s->span_lo, s->span_n, s->weight);
     if (st != DSN_OK) return st;
-    *loss = x[0];
-    for (int i = 0; i < m->last_terms.n; i++) m->last_terms.values[i] = x[1 + i];
-    if (x[1 + DSI_MAX_TERMS] > 0.0f) s->stop_all = 1;
+    /* the global norm from the chunks' sums of squares; the loss, its terms
+     * and the stop flag ride in the same small sum */
+    double x[3 + DSI_MAX_TERMS] = {0};
+    const double w = (double)s->weight;
+    x[0] = dsi_optim_sumsq_range(ps, s->own_lo, s->own_hi);
+    x[1] = (double)*loss * w;
+    for (int i = 0; i < m->last_terms.n; i++) x[2 + i] = (double)m->last_terms.values[i] * w;
+    x[2 + DSI_MAX_TERMS] = (double)s->stop_local;
+    st = d->sum_d(d->ctx, x, 3 + DSI_MAX_TERMS);
+    if (st != DSN_OK) return st;
+    s->norm = sqrt(x[0]);
+    *loss = (float)x[1];
+    for (int i = 0; i < m->last_terms.n; i++) m->last_terms.values[i] = (float)x[2 + i];
+    if (x[2 + DSI_MAX_TERMS] > 0.0) s->stop_all = 1;
+    s->t_reduce += seconds_now() - t0;
     return DSN_OK;
 }
+
+dsn_status dsi_dist_update(void *ctx, dsn_model *m, dsi_optim *o, double *norm)
+{
+    dsi_dist_step *s = ctx;
+    const dsi_dist *d = s->dist;
+    double t0 = seconds_now();
+    if (d->size == 1) {
+        dsn_status st = dsi_optim_step(o, norm);
+        s->t_update += seconds_now() - t0;
+        return st;
+    }
+    *norm = s->norm;
+    /* a non-finite norm or rate fails here alike on every process (nothing
+     * was changed anywhere: no all-gather) */
+    dsn_status st = dsi_optim_step_range(o, s->own_lo, s->own_hi, s->norm);
+    if (st != DSN_OK) return st;
+    if (s->state_partial && (s->state_lo != s->span_lo || s->state_n != s->span_n)) {
+        /* the span moved without an epoch end (cannot happen in dsn_fit,
+         * which gathers at every epoch end): the state would be stale */
+        return dsi_error(DSN_E_INTERNAL, "the trainable span changed within an epoch");
+    }
+    s->state_partial = 1;
+    s->state_lo = s->span_lo;
+    s->state_n = s->span_n;
+    st = d->all_gather_f(d->ctx, m->params.data + s->span_lo, s->span_n);
+    s->t_update += seconds_now() - t0;
+    return st;
+}
+
+dsn_status dsi_dist_sync_state(dsi_dist_step *s, dsi_optim *o)
+{
+    const dsi_dist *d = s->dist;
+    if (!s->state_partial) return DSN_OK;
+    float *buf[3] = {o->m, o->v, o->vmax};
+    for (int k = 0; k < 3; k++) {
+        if (!buf[k]) continue;
+        dsn_status st = d->all_gather_f(d->ctx, buf[k] + s->state_lo, s->state_n);
+        if (st != DSN_OK) return st;
+    }
+    s->state_partial = 0;
+    return DSN_OK;
+}
+
+static _Thread_local dsi_dist_profile last_profile;
+dsi_dist_profile dsi_dist_last_profile(void) { return last_profile; }
+void dsi_dist_set_profile(const dsi_dist_profile *p) { last_profile = *p; }
 
 dsn_status dsi_dist_epoch_end(dsi_dist_step *s, dsn_status local, int *stop)
 {

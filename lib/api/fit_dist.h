@@ -11,18 +11,33 @@
 
 #include <stdint.h>
 
-/* Floats after the gradients that ride the same all-reduce: the loss, the
- * loss terms and the stop flag. */
-#define DSI_DIST_EXTRA (2 + DSI_MAX_TERMS)
-_Static_assert(DSI_DIST_EXTRA <= DSI_PARAMS_GRAD_SLACK, "the gradient buffer's slack holds the extras");
-
 typedef struct dsi_dist_step {
     const dsi_dist *dist;
     dsi_shard shard;      /* this process's items and groups of every global batch */
     float weight;         /* its share of the global batch mean: gn / gtotal */
     int stop_local;       /* a stop was asked for here (progress callback) */
     int stop_all;         /* ... on some process, as of the last reduction */
+    /* over several processes each updates only its chunk of the trainable
+     * span (see dsi_dist_reduce): */
+    size_t span_lo, span_n; /* the span of the unfrozen parameters in the flat buffer */
+    size_t own_lo, own_hi;  /* this process's chunk of it (absolute offsets) */
+    double norm;            /* the global gradient norm of the last reduction */
+    int state_partial;      /* the optimizer state is current only in own chunks (dsi_dist_sync_state) */
+    size_t state_lo, state_n; /* the span those updates used */
+    double t_reduce, t_update; /* seconds in dsi_dist_reduce and dsi_dist_update */
 } dsi_dist_step;
+
+/* Seconds of this thread's last data-parallel fit, by phase (for
+ * bench/mpi): steps done, drawing and gathering the batches, forward and
+ * backward, the gradient reduction (reduce-scatter and the small sum), the
+ * update (optimizer on this process's chunk and the all-gather of the
+ * weights), the epoch ends (state gathering, validation, checkpoints). */
+typedef struct dsi_dist_profile {
+    int64_t steps;
+    double data, compute, reduce, update, epoch_end;
+} dsi_dist_profile;
+dsi_dist_profile dsi_dist_last_profile(void);
+void dsi_dist_set_profile(const dsi_dist_profile *p);
 
 /* FNV-1a over bytes, chained from h (0 to start). */
 uint64_t dsi_dist_hash(uint64_t h, const void *p, size_t n);
@@ -39,9 +54,27 @@ dsn_status dsi_dist_start(dsi_dist_step *s, dsn_model *m, dsn_optimizer *opt, co
                           const dsi_dataset *valid, uint64_t cfg_hash);
 
 /* dsi_grad_reduce_fn (ctx = dsi_dist_step): the global-batch mean gradient,
- * loss and terms from every process's part, in one sum of the flat buffer
- * (the span of the unfrozen parameters, then DSI_DIST_EXTRA floats). */
+ * loss and terms from every process's part. One process: nothing to do.
+ * Several: a reduce-scatter of the span of the unfrozen parameters, each
+ * process's gradient weighted by its share, leaves this process the summed
+ * gradient of its chunk of the span (own_lo .. own_hi); then one small sum
+ * of (the chunks' sums of squares, the weighted loss and terms, the stop
+ * flag) gives every process the global gradient norm, loss and terms. */
 dsn_status dsi_dist_reduce(void *ctx, dsn_model *m, float *loss);
+
+/* dsi_update_fn (ctx = dsi_dist_step), after dsi_dist_reduce: one process:
+ * dsi_optim_step. Several: the optimizer updates this process's chunk only
+ * (dsi_optim_step_range with the global norm: the same arithmetic as a whole
+ * step on those elements), then an all-gather of the span of the weights
+ * gives every process all of them (the same bits everywhere). The optimizer
+ * state outside the chunk is then stale until dsi_dist_sync_state. */
+dsn_status dsi_dist_update(void *ctx, dsn_model *m, dsi_optim *o, double *norm);
+
+/* Make the optimizer state whole on every process again (an all-gather of
+ * each state buffer over the span of the last updates); a no-op when it is
+ * whole. Collective: at the end of every epoch, before stage switches,
+ * checkpoints and the end of the run. */
+dsn_status dsi_dist_sync_state(dsi_dist_step *s, dsi_optim *o);
 
 /* End of an epoch: fails on every process if local != DSN_OK on any, and
  * sets *stop when any process asked to stop. */

@@ -13,12 +13,14 @@
  * dense ones here, in the step's arena). */
 dsn_status dsi_train_on(dsn_model *m, dsn_optimizer *opt, const dsi_input *in_raw, float *loss_out)
 {
-    return dsi_train_on_reduced(m, opt, in_raw, loss_out, NULL, NULL);
+    return dsi_train_on_reduced(m, opt, in_raw, loss_out, NULL);
 }
 
 dsn_status dsi_train_on_reduced(dsn_model *m, dsn_optimizer *opt, const dsi_input *in_raw, float *loss_out,
-                                dsi_grad_reduce_fn reduce, void *ctx)
+                                const dsi_step_hooks *hooks)
 {
+    dsi_grad_reduce_fn reduce = hooks ? hooks->reduce : NULL;
+    void *ctx = hooks ? hooks->ctx : NULL;
     dsi_tape *t = &m->tape;
     dsi_tape_reset(t);
     dsi_tape_set_recording(t, 1);
@@ -55,7 +57,7 @@ dsn_status dsi_train_on_reduced(dsn_model *m, dsn_optimizer *opt, const dsi_inpu
     }
     double norm = 0.0;
     if (st == DSN_OK) {
-        st = dsi_optim_step(&opt->optim, &norm);
+        st = hooks && hooks->update ? hooks->update(ctx, m, &opt->optim, &norm) : dsi_optim_step(&opt->optim, &norm);
         /* (a non-finite learning rate from a schedule is an error, not a skip) */
         if (st == DSN_E_NUMERIC && !isfinite(norm)) skip = 1;
     }

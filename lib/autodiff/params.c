@@ -86,10 +86,10 @@ dsn_status dsi_params_finalize(dsi_params *ps)
     if (ps->n > SIZE_MAX / sizeof(float) / 2) return dsi_error(DSN_E_NOMEM, "%zu parameters is too many", ps->n);
     size_t bytes = (ps->n ? ps->n : 1) * sizeof(float);
     ps->data = dsi_aligned_alloc(bytes);
-    ps->grad = dsi_aligned_alloc(bytes + DSI_PARAMS_GRAD_SLACK * sizeof(float));
+    ps->grad = dsi_aligned_alloc(bytes);
     if (!ps->data || !ps->grad) return dsi_error(DSN_E_NOMEM, "out of memory for %zu parameters", ps->n);
     memset(ps->data, 0, bytes);
-    memset(ps->grad, 0, bytes + DSI_PARAMS_GRAD_SLACK * sizeof(float));
+    memset(ps->grad, 0, bytes);
     for (int i = 0; i < ps->count; i++) {
         dsi_param *p = &ps->list[i];
         p->var.x = ps->data + p->offset;

@@ -17,9 +17,6 @@
 
 #define DSI_PARAM_NAME 64
 #define DSI_MAX_GROUPS 16
-/* grad holds this many floats after its n (zeroed, never a gradient): a
- * data-parallel trainer sends its loss terms in the gradients' all-reduce */
-#define DSI_PARAMS_GRAD_SLACK 32
 
 typedef struct dsi_param {
     char name[DSI_PARAM_NAME];

@@ -22,10 +22,26 @@ typedef struct dsi_dist {
     /* in place: v[i] = sum over processes of v[i] */
     dsn_status (*sum_f)(void *ctx, float *v, size_t n);
     dsn_status (*sum_d)(void *ctx, double *v, size_t n);
+    /* the two halves of sum_f, for a process that works on its chunk only
+     * (dsi_dist_chunk): reduce_scatter_f leaves in this process's chunk of v
+     * the sum over processes p of weight_p v_p[i] (each passes its own
+     * weight; the rest of v is left in an unspecified state), all_gather_f
+     * copies every process's chunk of v to all. Between them they send what
+     * sum_f sends. */
+    dsn_status (*reduce_scatter_f)(void *ctx, float *v, size_t n, float weight);
+    dsn_status (*all_gather_f)(void *ctx, float *v, size_t n);
     /* in place: v = process root's v */
     dsn_status (*bcast)(void *ctx, void *v, size_t bytes, int root);
     /* out[r * bytes ..] = process r's in (out holds size * bytes) */
     dsn_status (*gather_all)(void *ctx, const void *in, size_t bytes, void *out);
 } dsi_dist;
+
+/* The chunk of n elements that process `rank` of `size` owns after a
+ * reduce_scatter_f and sends in an all_gather_f: [n rank / size, n (rank + 1) / size). */
+static inline void dsi_dist_chunk(size_t n, int rank, int size, size_t *lo, size_t *hi)
+{
+    *lo = n * (size_t)rank / (size_t)size;
+    *hi = n * ((size_t)rank + 1) / (size_t)size;
+}
 
 #endif

@@ -25,8 +25,10 @@ typedef struct mpi_ctx {
     int started;             /* the first collective is done */
     void *recv;              /* ring receive buffer: one chunk */
     size_t recv_bytes;
-    int64_t reductions;      /* gradient sums (calls of sum_f) */
-    double bytes, seconds;   /* of the last sum_f, and the total time in sum_f */
+    int64_t reductions;      /* gradient sums (sum_f, or a step's reduce_scatter_f) */
+    double bytes, seconds;   /* sent by the last one, and the total time in them */
+    double rs_seconds, ag_seconds; /* of which in the steps' reduce-scatters and all-gathers */
+    int step_open;           /* between a step's reduce_scatter_f and its all_gather_f */
 } mpi_ctx;
 
 static _Thread_local int64_t stat_reductions;
@@ -68,17 +70,74 @@ static dsn_status wait_all(mpi_ctx *c, MPI_Request *req, int n, int peer, const 
     }
 }
 
-/* In-place sum over processes of n elements of `esize` bytes (float or
- * double): ring reduce-scatter then ring all-gather over P chunks. Chunk q is
- * summed in the order q, q+1, ..., q+P-1 (mod P) whatever the timing, and the
- * all-gather copies the finished chunks, so every process ends with the same
- * bits. */
-static dsn_status ring_sum(mpi_ctx *c, void *buf, size_t n, int dbl)
+/* The ring collectives over P chunks, process r owning chunk r
+ * (dsi_dist_chunk). Reduce-scatter: in step s (0 .. P-2) process r sends
+ * chunk r-s-1 to its right and receives chunk r-s-2 from its left, adding its
+ * own weighted values to it, so chunk q is summed in the fixed order
+ * w v_{q+1} + w v_{q+2} + ... + w v_q (mod P) whatever the timing. All-gather:
+ * in step s process r sends chunk r-s and receives chunk r-s-1 into place.
+ * The result depends only on the data and P, and every process receives the
+ * same bits. Elements are floats, or doubles when dbl. */
+/* dst = src + w dst and x *= w over floats, four lanes at a time (GCC/clang
+ * vector extensions; the loads and stores go through memcpy, so any
+ * alignment): each lane rounds the product then the sum, as the scalar tail
+ * does, so the bits do not depend on where a chunk starts. */
+typedef float ring_v4 __attribute__((vector_size(16)));
+
+static void add_scaled(float *restrict dst, const float *restrict src, float w, size_t n)
 {
-    int P = c->size, r = c->rank;
-    if (P == 1 || n == 0) return DSN_OK;
-    size_t es = dbl ? sizeof(double) : sizeof(float);
-    size_t maxchunk = (n + (size_t)P - 1) / (size_t)P;
+    const ring_v4 W = {w, w, w, w};
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        ring_v4 a0, a1, b0, b1;
+        memcpy(&a0, dst + i, 16);
+        memcpy(&a1, dst + i + 4, 16);
+        memcpy(&b0, src + i, 16);
+        memcpy(&b1, src + i + 4, 16);
+        a0 = b0 + W * a0;
+        a1 = b1 + W * a1;
+        memcpy(dst + i, &a0, 16);
+        memcpy(dst + i + 4, &a1, 16);
+    }
+    for (; i < n; i++) dst[i] = src[i] + w * dst[i];
+}
+
+static void add_plain(float *restrict dst, const float *restrict src, size_t n)
+{
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        ring_v4 a0, a1, b0, b1;
+        memcpy(&a0, dst + i, 16);
+        memcpy(&a1, dst + i + 4, 16);
+        memcpy(&b0, src + i, 16);
+        memcpy(&b1, src + i + 4, 16);
+        a0 = b0 + a0;
+        a1 = b1 + a1;
+        memcpy(dst + i, &a0, 16);
+        memcpy(dst + i + 4, &a1, 16);
+    }
+    for (; i < n; i++) dst[i] = src[i] + dst[i];
+}
+
+static void scale(float *x, float w, size_t n)
+{
+    const ring_v4 W = {w, w, w, w};
+    size_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+        ring_v4 a;
+        memcpy(&a, x + i, 16);
+        a = W * a;
+        memcpy(x + i, &a, 16);
+    }
+    for (; i < n; i++) x[i] *= w;
+}
+
+#define CH_LO(q) ((size_t)(q) * n / (size_t)P)
+#define CH_N(q) (CH_LO((q) + 1) - CH_LO(q))
+
+static dsn_status ring_check(mpi_ctx *c, size_t n, size_t es)
+{
+    size_t P = (size_t)c->size, maxchunk = (n + P - 1) / P;
     if (maxchunk > (size_t)INT32_MAX) return dsi_error(DSN_E_INVALID, "a sum of %zu values is too long for MPI", n);
     if (maxchunk * es > c->recv_bytes) {
         void *p = dsi_aligned_alloc(maxchunk * es);
@@ -87,39 +146,84 @@ static dsn_status ring_sum(mpi_ctx *c, void *buf, size_t n, int dbl)
         c->recv = p;
         c->recv_bytes = maxchunk * es;
     }
+    return DSN_OK;
+}
+
+static dsn_status ring_reduce_scatter(mpi_ctx *c, void *buf, size_t n, int dbl, double w)
+{
+    int P = c->size, r = c->rank;
+    if (P == 1 || n == 0) return DSN_OK;
+    size_t es = dbl ? sizeof(double) : sizeof(float);
+    dsn_status st = ring_check(c, n, es);
+    if (st != DSN_OK) return st;
     MPI_Datatype type = dbl ? MPI_DOUBLE : MPI_FLOAT;
     int right = (r + 1) % P, left = (r + P - 1) % P;
     char *b = buf;
-#define CH_LO(q) ((size_t)(q) * n / (size_t)P)
-#define CH_N(q) (CH_LO((q) + 1) - CH_LO(q))
-    for (int s = 0; s < P - 1; s++) { /* reduce-scatter */
-        int send = (r - s + 2 * P) % P, recv = (r - s - 1 + 2 * P) % P;
+    const float wf = (float)w;
+    {   /* the chunk this process starts: its own values, weighted (never needed unweighted again) */
+        int q = (r + P - 1) % P;
+        size_t lo = CH_LO(q), cn = CH_N(q);
+        if (w != 1.0) {
+            if (dbl) for (size_t i = 0; i < cn; i++) ((double *)b)[lo + i] *= w;
+            else scale((float *)b + lo, wf, cn);
+        }
+    }
+    for (int s = 0; s < P - 1; s++) {
+        int send = (r - s - 1 + 2 * P) % P, recv = (r - s - 2 + 2 * P) % P;
         MPI_Request req[2];
         MPI_Irecv(c->recv, (int)CH_N(recv), type, left, 1, c->comm, &req[0]);
         MPI_Isend(b + CH_LO(send) * es, (int)CH_N(send), type, right, 1, c->comm, &req[1]);
-        dsn_status st = wait_all(c, req, 2, left, "the gradient sum");
+        st = wait_all(c, req, 2, left, "the gradient sum");
         if (st != DSN_OK) return st;
         size_t lo = CH_LO(recv), cn = CH_N(recv);
         if (dbl) {
             double *dst = (double *)b + lo, *src = c->recv;
-            for (size_t i = 0; i < cn; i++) dst[i] = src[i] + dst[i];
+            if (w != 1.0) for (size_t i = 0; i < cn; i++) dst[i] = src[i] + w * dst[i];
+            else for (size_t i = 0; i < cn; i++) dst[i] = src[i] + dst[i];
         } else {
-            float *dst = (float *)b + lo, *src = c->recv;
-            for (size_t i = 0; i < cn; i++) dst[i] = src[i] + dst[i];
+            if (w != 1.0) add_scaled((float *)b + lo, c->recv, wf, cn);
+            else add_plain((float *)b + lo, c->recv, cn);
         }
     }
-    for (int s = 0; s < P - 1; s++) { /* all-gather: process r owns chunk r + 1 */
-        int send = (r + 1 - s + 2 * P) % P, recv = (r - s + 2 * P) % P;
+    c->started = 1;
+    return DSN_OK;
+}
+
+static dsn_status ring_all_gather(mpi_ctx *c, void *buf, size_t n, int dbl)
+{
+    int P = c->size, r = c->rank;
+    if (P == 1 || n == 0) return DSN_OK;
+    size_t es = dbl ? sizeof(double) : sizeof(float);
+    if ((n + (size_t)P - 1) / (size_t)P > (size_t)INT32_MAX)
+        return dsi_error(DSN_E_INVALID, "an all-gather of %zu values is too long for MPI", n);
+    MPI_Datatype type = dbl ? MPI_DOUBLE : MPI_FLOAT;
+    int right = (r + 1) % P, left = (r + P - 1) % P;
+    char *b = buf;
+    for (int s = 0; s < P - 1; s++) {
+        int send = (r - s + 2 * P) % P, recv = (r - s - 1 + 2 * P) % P;
         MPI_Request req[2];
         MPI_Irecv(b + CH_LO(recv) * es, (int)CH_N(recv), type, left, 2, c->comm, &req[0]);
         MPI_Isend(b + CH_LO(send) * es, (int)CH_N(send), type, right, 2, c->comm, &req[1]);
         dsn_status st = wait_all(c, req, 2, left, "the gradient sum");
         if (st != DSN_OK) return st;
     }
-#undef CH_LO
-#undef CH_N
     c->started = 1;
     return DSN_OK;
+}
+#undef CH_LO
+#undef CH_N
+
+/* In-place sum over processes: reduce-scatter then all-gather. */
+static dsn_status ring_sum(mpi_ctx *c, void *buf, size_t n, int dbl)
+{
+    dsn_status st = ring_reduce_scatter(c, buf, n, dbl, 1.0);
+    return st == DSN_OK ? ring_all_gather(c, buf, n, dbl) : st;
+}
+
+/* bytes this process sends in a reduce-scatter or an all-gather of n floats */
+static double half_bytes(const mpi_ctx *c, size_t n)
+{
+    return (double)(c->size - 1) / (double)c->size * (double)n * sizeof(float);
 }
 
 static dsn_status sum_f(void *ctx, float *v, size_t n)
@@ -129,11 +233,51 @@ static dsn_status sum_f(void *ctx, float *v, size_t n)
     dsn_status st = ring_sum(c, v, n, 0);
     c->seconds += now() - t0;
     c->reductions++;
-    c->bytes = 2.0 * (double)(c->size - 1) / (double)c->size * (double)n * sizeof(float);
+    c->bytes = 2.0 * half_bytes(c, n);
     return st;
 }
 
-static dsn_status sum_d(void *ctx, double *v, size_t n) { return ring_sum(ctx, v, n, 1); }
+/* The gradient sum of a step in two halves (fit_dist.c): a reduce-scatter
+ * counts as the step's reduction; its all-gather adds its bytes and time. */
+static dsn_status reduce_scatter_f(void *ctx, float *v, size_t n, float weight)
+{
+    mpi_ctx *c = ctx;
+    double t0 = now();
+    dsn_status st = ring_reduce_scatter(c, v, n, 0, (double)weight);
+    c->seconds += now() - t0;
+    c->rs_seconds += now() - t0;
+    c->reductions++;
+    c->bytes = half_bytes(c, n);
+    c->step_open = 1;
+    return st;
+}
+
+static dsn_status all_gather_f(void *ctx, float *v, size_t n)
+{
+    mpi_ctx *c = ctx;
+    double t0 = now();
+    dsn_status st = ring_all_gather(c, v, n, 0);
+    if (c->step_open) { /* a step's weights (not the optimizer state gathered at an epoch end) */
+        c->seconds += now() - t0;
+        c->ag_seconds += now() - t0;
+        c->bytes += half_bytes(c, n);
+        c->step_open = 0;
+    }
+    return st;
+}
+
+/* (the small sum of a step's gradient norm, loss and terms counts with it) */
+static dsn_status sum_d(void *ctx, double *v, size_t n)
+{
+    mpi_ctx *c = ctx;
+    double t0 = now();
+    dsn_status st = ring_sum(c, v, n, 1);
+    if (c->step_open) {
+        c->seconds += now() - t0;
+        c->bytes += 2.0 * half_bytes(c, n) * 2.0; /* doubles */
+    }
+    return st;
+}
 
 static dsn_status bcast(void *ctx, void *v, size_t bytes, int root)
 {
@@ -224,7 +368,7 @@ dsn_status dsn_fit_mpi(dsn_model *m, dsn_optimizer *opt, const dsn_dataset *trai
         dsi_error_prefix("dsn_fit_mpi");
         return st;
     }
-    dsi_dist d = {c.rank, c.size, &c, sum_f, sum_d, bcast, gather_all};
+    dsi_dist d = {c.rank, c.size, &c, sum_f, sum_d, reduce_scatter_f, all_gather_f, bcast, gather_all};
     st = dsi_fit_run(m, opt, train, valid, rest, progress, user, &d);
     stat_reductions = c.reductions;
     stat_bytes = c.bytes;

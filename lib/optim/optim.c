@@ -185,28 +185,30 @@ static void adam_slice(float *restrict w, const float *restrict grad, float *res
     }
 }
 
-/* dsi_params_grad_norm with the vectorised sum of squares (double accumulators) */
-static double grad_norm_simd(const dsi_params *ps)
+/* the part of parameter p inside [lo, hi): [*a, *b) (empty: *a >= *b) */
+static void clip_range(const dsi_param *p, size_t lo, size_t hi, size_t *a, size_t *b)
+{
+    *a = p->offset > lo ? p->offset : lo;
+    *b = p->offset + p->var.n < hi ? p->offset + p->var.n : hi;
+}
+
+/* dsi_params_grad_norm's sum with the vectorised sum of squares (double accumulators) */
+double dsi_optim_sumsq_range(const dsi_params *ps, size_t lo, size_t hi)
 {
     double s = 0.0;
     for (int i = 0; i < ps->count; i++) {
         const dsi_param *p = &ps->list[i];
-        if (!ps->frozen[p->group]) s += dsi_simd_sumsq(ps->grad + p->offset, p->var.n);
+        size_t a, b;
+        clip_range(p, lo, hi, &a, &b);
+        if (!ps->frozen[p->group] && b > a) s += dsi_simd_sumsq(ps->grad + a, b - a);
     }
-    return sqrt(s);
+    return s;
 }
 
-dsn_status dsi_optim_step(dsi_optim *o, double *grad_norm)
+/* the update of [lo, hi) with the global norm */
+static dsn_status step_range(dsi_optim *o, size_t lo, size_t hi, double norm)
 {
-    DSI_CHECK_NULL(o, "optimizer");
     dsi_params *ps = o->ps;
-    if (!ps || !ps->data) return dsi_error(DSN_E_STATE, "optimizer is not initialised");
-    if (ps->n != o->n || ps->count != o->n_params)
-        return dsi_error(DSN_E_STATE, "parameter layout changed since the optimizer was created");
-    /* one pass over the unfrozen gradients: the norm, and NaN/Inf detection
-     * (any non-finite element makes the double sum of squares non-finite) */
-    double norm = grad_norm_simd(ps);
-    if (grad_norm) *grad_norm = norm;
     if (!isfinite(norm))
         return dsi_error(DSN_E_NUMERIC, "non-finite gradient (NaN or infinity) at optimizer step %lld; "
                          "parameters left unchanged", (long long)o->step);
@@ -237,8 +239,10 @@ dsn_status dsi_optim_step(dsi_optim *o, double *grad_norm)
     }
     for (int i = 0; i < ps->count; i++) {
         const dsi_param *p = &ps->list[i];
-        if (ps->frozen[p->group]) continue;
-        size_t off = p->offset, n = p->var.n;
+        size_t off, end;
+        clip_range(p, lo, hi, &off, &end);
+        if (ps->frozen[p->group] || end <= off) continue;
+        size_t n = end - off;
         float *w = ps->data + off;
         const float *g = ps->grad + off;
         if (c->kind == DSI_OPTIM_SGD)
@@ -250,6 +254,36 @@ dsn_status dsi_optim_step(dsi_optim *o, double *grad_norm)
     o->last_lr = lr;
     o->last_norm = norm;
     return DSN_OK;
+}
+
+static dsn_status check_layout(const dsi_optim *o)
+{
+    const dsi_params *ps = o->ps;
+    if (!ps || !ps->data) return dsi_error(DSN_E_STATE, "optimizer is not initialised");
+    if (ps->n != o->n || ps->count != o->n_params)
+        return dsi_error(DSN_E_STATE, "parameter layout changed since the optimizer was created");
+    return DSN_OK;
+}
+
+dsn_status dsi_optim_step(dsi_optim *o, double *grad_norm)
+{
+    DSI_CHECK_NULL(o, "optimizer");
+    dsn_status st = check_layout(o);
+    if (st != DSN_OK) return st;
+    /* one pass over the unfrozen gradients: the norm, and NaN/Inf detection
+     * (any non-finite element makes the double sum of squares non-finite) */
+    double norm = sqrt(dsi_optim_sumsq_range(o->ps, 0, o->ps->n));
+    if (grad_norm) *grad_norm = norm;
+    return step_range(o, 0, o->ps->n, norm);
+}
+
+dsn_status dsi_optim_step_range(dsi_optim *o, size_t lo, size_t hi, double norm)
+{
+    DSI_CHECK_NULL(o, "optimizer");
+    dsn_status st = check_layout(o);
+    if (st != DSN_OK) return st;
+    if (lo > hi || hi > o->n) return dsi_error(DSN_E_INVALID, "optimizer range [%zu, %zu) of %zu", lo, hi, o->n);
+    return step_range(o, lo, hi, norm);
 }
 
 /* ---- state file ----

@@ -93,6 +93,18 @@ float dsi_optim_lr(const dsi_optim *o);
  * so the gradient buffer itself is left as it was. */
 dsn_status dsi_optim_step(dsi_optim *o, double *grad_norm);
 
+/* dsi_optim_step on the flat elements [lo, hi) only, with the global
+ * gradient norm given (a data-parallel process updates its chunk; `norm` is
+ * the square root of the sum over all chunks of dsi_optim_sumsq_range): the
+ * checks (non-finite norm or rate) and the update of those elements are
+ * dsi_optim_step's, bit for bit, for that norm; weights, state and gradients
+ * outside the range are not touched. The step count, last_lr and last_norm
+ * advance as in dsi_optim_step. */
+dsn_status dsi_optim_step_range(dsi_optim *o, size_t lo, size_t hi, double norm);
+/* The sum of squares (in double) of the unfrozen gradients in [lo, hi) of
+ * ps's flat buffer (over [0, ps->n): the square of dsi_optim_step's norm). */
+double dsi_optim_sumsq_range(const dsi_params *ps, size_t lo, size_t hi);
+
 /* Serialise kind, hyper-parameters, step and state, little-endian, with a
  * CRC-32 (format in docs/optim.md). The schedule callback is not saved: install
  * it again after loading; it resumes from the saved step. */

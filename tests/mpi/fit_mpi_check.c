@@ -4,9 +4,11 @@
  * model alone with dsn_fit, then all P processes train the same model with
  * dsn_fit_mpi at the same global batch (50 steps); process 0 compares the
  * parameters: relative difference ||a - b|| / ||a|| <= 1e-6 and every
- * element within 1e-6 relative to the largest of |a_i| and the RMS weight.
+ * element within 1e-6 relative to the largest of |a_i| and the RMS weight;
+ * the Adam moments (m and v) within 1e-5 relative (||a - b|| / ||a||).
  * It prints how many parameters are bit-identical. Also checks that every
- * process ends with the same bits (ranks' checksums gathered).
+ * process ends with the same bits, weights and optimizer state (ranks'
+ * checksums gathered).
  * Bad-input modes (each must fail on every process with a message, never hang):
  *   options    process 1 builds the model with other options
  *   data       process 1 has fewer training rows
@@ -18,6 +20,7 @@
  * Exit status: 0 when the check holds (equal) or the expected failure came
  * (bad-input modes report it and exit 3 so the script can tell). */
 #include "disent_mpi.h"
+#include "api/optimizer.h"
 #include "models/model.h"
 
 #include <mpi.h>
@@ -129,6 +132,14 @@ static int run_equal(void)
             const unsigned char *p = (const unsigned char *)m->params.list[q].var.x;
             for (size_t i = 0; i < m->params.list[q].var.n * sizeof(float); i++) h = (h ^ p[i]) * 1099511628211ULL;
         }
+        /* ... and the same optimizer state (each process updates only its
+         * chunk of the weights and moments; the moments are gathered at the
+         * end of every epoch) */
+        const float *mom[2] = {opt->optim.m, opt->optim.v};
+        for (int b = 0; b < 2; b++) {
+            const unsigned char *p = (const unsigned char *)mom[b];
+            for (size_t i = 0; p && i < opt->optim.n * sizeof(float); i++) h = (h ^ p[i]) * 1099511628211ULL;
+        }
         unsigned long long *all = malloc(sizeof h * (size_t)size);
         MPI_Allgather(&h, 1, MPI_UNSIGNED_LONG_LONG, all, 1, MPI_UNSIGNED_LONG_LONG, MPI_COMM_WORLD);
         int same = 1;
@@ -169,12 +180,25 @@ static int run_equal(void)
             }
             double rel = sqrt(d2 / a2);
             if (worst > 1e-7) fprintf(stderr, "  %s: worst element in %s\n", c->family, worst_name);
-            int ok = rel <= 1e-6 && worst <= 1e-6 && same && ref->epoch == m->epoch &&
+            /* the Adam moments against one process's: relative difference of each buffer */
+            double mrel = 0;
+            const float *rm[2] = {ro->optim.m, ro->optim.v}, *mm[2] = {opt->optim.m, opt->optim.v};
+            for (int b = 0; b < 2; b++) {
+                double e2 = 0, r2 = 0;
+                for (size_t i = 0; i < ro->optim.n; i++) {
+                    double e = (double)rm[b][i] - mm[b][i];
+                    e2 += e * e;
+                    r2 += (double)rm[b][i] * rm[b][i];
+                }
+                if (r2 > 0 && sqrt(e2 / r2) > mrel) mrel = sqrt(e2 / r2);
+            }
+            int ok = rel <= 1e-6 && worst <= 1e-6 && mrel <= 1e-5 && same && ref->epoch == m->epoch &&
                      dsn_optimizer_steps(ro) == dsn_optimizer_steps(opt) && dsn_optimizer_steps(opt) == 50;
             printf("%-8s P=%d: %lld steps, %zu params, |a-b|/|a| = %.2e, worst element %.2e, bit-identical %zu/%zu "
-                   "(%s), ranks agree: %s; %lld sums of %.0f bytes sent per process, %.2f ms per sum -> %s\n",
+                   "(%s), Adam moments %.2e, ranks agree: %s; %lld sums of %.0f bytes sent per process, %.2f ms per "
+                   "sum -> %s\n",
                    c->family, size, (long long)dsn_optimizer_steps(opt), compared, rel, worst, ident, compared,
-                   ident == compared ? "all" : "not all", same ? "yes" : "NO", (long long)red, bytes,
+                   ident == compared ? "all" : "not all", mrel, same ? "yes" : "NO", (long long)red, bytes,
                    red ? 1e3 * secs / (double)red : 0.0, ok ? "ok" : "FAIL");
             fflush(stdout);
             fails += !ok;
