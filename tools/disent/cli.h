@@ -85,6 +85,12 @@ void cli_note(const char *fmt, ...)
  * the value is missing (after printing a usage error) and 0 if no match. */
 int cli_flag_value(const char *cmd, int argc, char **argv, int *i, const char *name, const char **value);
 int cli_is_help(const char *arg);
+/* If any argument asks for help (--help, -h): prints the texts (const char *,
+ * up to a NULL) to stdout and returns 1; else 0. */
+int cli_help(int argc, char **argv, ...);
+/* The one MODEL argument of subcommand cmd: arg into *model; a second one is a
+ * usage error ("unexpected argument", returns 2). 0 otherwise. */
+int cli_model_arg(const char *cmd, const char *arg, const char **model);
 /* Parse "0-6,8,10-12" into a fresh array (free with free()); each value in
  * [0, limit) unless limit is 0. Returns 0 on success, -1 on a bad list. */
 int cli_parse_ranges(const char *text, size_t limit, size_t **out, size_t *n);

@@ -36,16 +36,10 @@ int cmd_decode(int argc, char **argv)
     size_t cols = 0;
     int r, rc = 0;
     cli_audio audio = {0};
-    for (int i = 1; i < argc; i++)
-        if (cli_is_help(argv[i])) {
-            fputs(decode_help, stdout);
-            fputs(cli_audio_help, stdout);
-            return 0;
-        }
+    if (cli_help(argc, argv, decode_help, cli_audio_help, (const char *)NULL)) return 0;
     for (int i = 1; i < argc; i++) {
         if (argv[i][0] != '-') {
-            if (model_path) return cli_usage_error("decode", "unexpected argument '%s'", argv[i]);
-            model_path = argv[i];
+            if ((r = cli_model_arg("decode", argv[i], &model_path)) != 0) return r;
         } else if ((r = cli_flag_value("decode", argc, argv, &i, "--in", &in)) != 0) {
             if (r < 0) return 2;
         } else if ((r = cli_flag_value("decode", argc, argv, &i, "--out", &out)) != 0) {

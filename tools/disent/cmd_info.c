@@ -110,11 +110,7 @@ static int info_one(const char *path, const cli_data *data)
 int cmd_info(int argc, char **argv)
 {
     if (argc < 2) return cli_usage_error("info", "give a model file");
-    for (int i = 1; i < argc; i++)
-        if (cli_is_help(argv[i])) {
-            fputs(info_help, stdout);
-            return 0;
-        }
+    if (cli_help(argc, argv, info_help, (const char *)NULL)) return 0;
     int rc = 0, r, first = 1;
     cli_data data = {0};
     for (int i = 1; i < argc; i++) {

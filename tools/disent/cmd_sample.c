@@ -101,17 +101,10 @@ int cmd_sample(int argc, char **argv)
     int r, rc = 0, n_given = 0;
     cli_data data = {0};
     cli_audio audio = {0};
-    for (int i = 1; i < argc; i++)
-        if (cli_is_help(argv[i])) {
-            fputs(sample_help, stdout);
-            fputs(cli_data_help, stdout);
-            fputs(cli_audio_help, stdout);
-            return 0;
-        }
+    if (cli_help(argc, argv, sample_help, cli_data_help, cli_audio_help, (const char *)NULL)) return 0;
     for (int i = 1; i < argc; i++) {
         if (argv[i][0] != '-') {
-            if (model_path) return cli_usage_error("sample", "unexpected argument '%s'", argv[i]);
-            model_path = argv[i];
+            if ((r = cli_model_arg("sample", argv[i], &model_path)) != 0) return r;
         } else if ((r = cli_flag_value("sample", argc, argv, &i, "-n", &v)) != 0) {
             if (r < 0) return 2;
             char *end;
