@@ -98,12 +98,7 @@ int cmd_bank(int argc, char **argv)
     dsn_options *ao = NULL;
     float *mask = NULL, *x = NULL, *v = NULL, *acc = NULL;
     dsn_status st;
-    if ((st = dsn_model_load(&m, model_path)) != DSN_OK) {
-        char what[600];
-        snprintf(what, sizeof what, "loading '%s'", model_path);
-        rc = cli_fail(what, st);
-        goto done;
-    }
+    if ((rc = cli_model_load(&m, model_path)) != 0) goto done;
     if (list && !name && !remove) {
         rc = list_bank(m);
         goto done;

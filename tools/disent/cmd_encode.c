@@ -115,12 +115,7 @@ int cmd_encode(int argc, char **argv)
     dsn_status st;
     memset(parts, 0, sizeof parts);
 
-    if ((st = dsn_model_load(&m, model_path)) != DSN_OK) {
-        char what[600];
-        snprintf(what, sizeof what, "loading '%s'", model_path);
-        rc = cli_fail(what, st);
-        goto done;
-    }
+    if ((rc = cli_model_load(&m, model_path)) != 0) goto done;
     if (audio.wav) {
         rc = cli_usage_error("encode", "--wav goes with decode, swap and sample");
         goto done;

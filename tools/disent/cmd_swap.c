@@ -240,11 +240,7 @@ int cmd_swap(int argc, char **argv)
     dsn_status st;
     cli_view view;
 
-    if ((st = dsn_model_load(&m, model_path)) != DSN_OK) {
-        snprintf(path, sizeof path, "loading '%s'", model_path);
-        rc = cli_fail(path, st);
-        goto done;
-    }
+    if ((rc = cli_model_load(&m, model_path)) != 0) goto done;
     if ((rc = cli_require_part("swap", m, part)) != 0) goto done;
     int np = host_info(m).num_parts;
     if (cli_view_for(m, image, &view)) {

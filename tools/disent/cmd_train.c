@@ -438,11 +438,7 @@ int cli_train_main(int argc, char **argv, int prior)
         }
     } else if (prior) {
         char what[1200];
-        snprintf(what, sizeof what, "loading '%s'", model_path);
-        if ((st = dsn_model_load(&m, model_path)) != DSN_OK) {
-            rc = cli_fail(what, st);
-            goto done;
-        }
+        if ((rc = cli_model_load(&m, model_path)) != 0) goto done;
         if (!host_info(m).stage) {
             fprintf(stderr, "disent: train-prior: the %s model has no prior stage (vq-vae has)\n", host_info(m).family);
             rc = 1;

@@ -52,6 +52,15 @@ int cli_help(int argc, char **argv, ...)
     return 1;
 }
 
+int cli_model_load(dsn_model **m, const char *path)
+{
+    dsn_status st = dsn_model_load(m, path);
+    if (st == DSN_OK) return 0;
+    char what[1200];
+    snprintf(what, sizeof what, "loading '%s'", path);
+    return cli_fail(what, st);
+}
+
 int cli_model_arg(const char *cmd, const char *arg, const char **model)
 {
     if (*model) return cli_usage_error(cmd, "unexpected argument '%s'", arg);
