@@ -23,9 +23,9 @@ int main(int argc, char **argv)
     }
     dsn_model *m;
     CHECK(dsn_model_load(&m, argv[1]));
-    size_t n = ex_info(m).obs_size;
-    const char *part = argc > 3 ? argv[3] : ex_part(m, 0).name;
-    printf("model: %s, %zu floats per observation, %d parts\n", ex_info(m).family, n, ex_info(m).num_parts);
+    size_t n = host_info(m).obs_size;
+    const char *part = argc > 3 ? argv[3] : host_part(m, 0).name;
+    printf("model: %s, %zu floats per observation, %d parts\n", host_info(m).family, n, host_info(m).num_parts);
 
     /* two observations, a and b */
     float *x = malloc(2 * n * sizeof *x), *out = malloc(2 * n * sizeof *out);

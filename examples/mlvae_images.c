@@ -104,7 +104,7 @@ typedef struct images {
 static images load_all(const dsn_dataset *ds, size_t limit)
 {
     images im;
-    im.n = ex_ds(ds).size;
+    im.n = host_ds(ds).size;
     if (limit && im.n > limit) im.n = limit;
     im.x = malloc(sizeof(float) * im.n * PIX);
     im.y = malloc(sizeof(int32_t) * im.n);
@@ -450,9 +450,9 @@ static float *load_factors(const char *dir, size_t n_test, size_t *F, char *cont
     if (!file_exists(path)) return NULL;
     dsn_dataset *fd;
     CHECK(dsn_dataset_from_npy(&fd, path, NULL));
-    *F = ex_ds(fd).obs_size;
-    if (ex_ds(fd).size < n_test) { /* --quick evaluates the first images only */
-        fprintf(stderr, "%s: %zu rows, the test set has %zu images\n", path, ex_ds(fd).size, n_test);
+    *F = host_ds(fd).obs_size;
+    if (host_ds(fd).size < n_test) { /* --quick evaluates the first images only */
+        fprintf(stderr, "%s: %zu rows, the test set has %zu images\n", path, host_ds(fd).size, n_test);
         exit(1);
     }
     float *f = malloc(sizeof(float) * n_test * *F);
@@ -552,10 +552,10 @@ int main(int argc, char **argv)
         CHECK(dsn_dataset_from_mnist(&train_all, a.dir, 0));
         CHECK(dsn_dataset_from_mnist(&test_all, a.dir, 1));
     }
-    PIX = ex_ds(train_all).obs_size;
+    PIX = host_ds(train_all).obs_size;
     SIDE = (int)(sqrt((double)PIX) + 0.5);
     if ((size_t)SIDE * (size_t)SIDE != PIX) SIDE = 0;
-    int n_all = (int)ex_ds(train_all).num_groups;
+    int n_all = (int)host_ds(train_all).num_groups;
     if (n_all > MAXC) {
         fprintf(stderr, "%d classes: at most %d\n", n_all, MAXC);
         return 1;
@@ -580,8 +580,8 @@ int main(int argc, char **argv)
         test = test_all;
         train_all = test_all = NULL;
     }
-    printf("%s: %zu training and %zu test images of %d classes%s, %zu pixels\n", a.dir, ex_ds(train).size,
-           ex_ds(test).size, a.n_classes, unseen ? " (the other classes are held out)" : "", PIX);
+    printf("%s: %zu training and %zu test images of %d classes%s, %zu pixels\n", a.dir, host_ds(train).size,
+           host_ds(test).size, a.n_classes, unseen ? " (the other classes are held out)" : "", PIX);
     if (a.baseline) {
         if (!is_npy || unseen) {
             fprintf(stderr, "--baseline vae needs a .npy set and all classes\n");
@@ -596,7 +596,7 @@ int main(int argc, char **argv)
     char model_desc[256];
     if (a.load) {
         CHECK(dsn_model_load(&m, a.load));
-        printf("loaded %s: %s, %zu parameters\n", a.load, ex_info(m).family, ex_info(m).num_params);
+        printf("loaded %s: %s, %zu parameters\n", a.load, host_info(m).family, host_info(m).num_params);
         snprintf(model_desc, sizeof model_desc, "ML-VAE %s", a.load);
     } else {
         dsn_options *mo, *oo, *fo;
@@ -636,7 +636,7 @@ int main(int argc, char **argv)
         }
         snprintf(model_desc, sizeof model_desc, "%s %s", a.baseline ? "beta-VAE" : "ML-VAE", conv ? "conv" : "MLP");
         printf("%s: %zu parameters (%s, style %d, content %d%s%s); %d epochs x %d steps of %d x %d images\n",
-               model_desc, ex_info(m).num_params, conv ? "conv encoder" : "MLP encoder", a.style_dim, a.content_dim,
+               model_desc, host_info(m).num_params, conv ? "conv encoder" : "MLP encoder", a.style_dim, a.content_dim,
                a.extra && a.extra[0] ? ", " : "", a.extra ? a.extra : "", a.epochs, a.steps, bg, a.group_size);
         fflush(stdout);
         t_start = ex_now();
@@ -651,8 +651,8 @@ int main(int argc, char **argv)
         dsn_options_free(oo);
         dsn_options_free(fo);
     }
-    int cdim = ex_part(m, 0).dim, sdim = ex_part(m, 1).dim;
-    if (strcmp(ex_part(m, 0).name, "content") != 0) {
+    int cdim = host_part(m, 0).dim, sdim = host_part(m, 1).dim;
+    if (strcmp(host_part(m, 0).name, "content") != 0) {
         fprintf(stderr, "not an ML-VAE model\n");
         return 1;
     }

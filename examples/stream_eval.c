@@ -67,8 +67,8 @@ static void encode_window(float *v, const float *fr, size_t nf, size_t w)
         memcpy(x + t * F, fr + (w * T + t) * F, F * sizeof(float));
         mask[t] = 1;
     }
-    CHECK(dsn_encode(sess, enc, x, 1, &(dsn_batch_args){sizeof(dsn_batch_args), NULL, mask, ex_part(model, 0).name}));
-    CHECK(dsn_encoding_get(enc, v, dim, NULL, NULL, ex_part(model, 0).name, "value"));
+    CHECK(dsn_encode(sess, enc, x, 1, &(dsn_batch_args){sizeof(dsn_batch_args), NULL, mask, host_part(model, 0).name}));
+    CHECK(dsn_encoding_get(enc, v, dim, NULL, NULL, host_part(model, 0).name, "value"));
     free(x);
     free(mask);
 }
@@ -130,10 +130,10 @@ static int score(int argc, char **argv)
     if (!manifest) return fprintf(stderr, "stream_eval: give --manifest\n"), 2;
     CHECK(dsn_model_load(&model, mpath));
     size_t dims[3];
-    ex_obs_shape(model, dims, 3);
+    host_obs_shape(model, dims, 3);
     T = dims[0];
     F = dims[1];
-    dim = (size_t)ex_part(model, 0).dim;
+    dim = (size_t)host_part(model, 0).dim;
     CHECK(dsn_options_create(&feat));
     /* the model's own front end (saved by training), else the bank's settings */
     const dsn_options *ba = dsn_model_audio(model) ? dsn_model_audio(model) : dsn_model_bank_audio(model);
@@ -221,7 +221,7 @@ static int score(int argc, char **argv)
             mask[t] = 1;
         }
         CHECK(dsn_encode(sess, enc, x, 1, &(dsn_batch_args){sizeof(dsn_batch_args), NULL, mask, NULL}));
-        CHECK(dsn_encoding_set(enc, ex_part(model, 0).name, "value", tv, 1));
+        CHECK(dsn_encoding_set(enc, host_part(model, 0).name, "value", tv, 1));
         CHECK(dsn_decode(sess, dec, T * F, enc));
         size_t vt = ns < T ? ns : T;
         int32_t pred;

@@ -394,8 +394,8 @@ int main(int argc, char **argv)
     /* ---- data ---- */
     dsn_dataset *all;
     CHECK(dsn_dataset_load_audio(&all, c.data, "instrument"));
-    size_t n = ex_ds(all).size, dims[3];
-    if (ex_ds_shape(all, dims, 3) != 2) {
+    size_t n = host_ds(all).size, dims[3];
+    if (host_ds_shape(all, dims, 3) != 2) {
         fprintf(stderr, "%s: expected sequences of log-mel frames\n", c.data);
         return 1;
     }
@@ -501,7 +501,7 @@ int main(int argc, char **argv)
     progress pr = {.log_every = c.log_every, .epochs = c.epochs};
     if (c.load) {
         CHECK(dsn_model_load(&model, c.load));
-        printf("model: %s loaded from %s\n", ex_info(model).family, c.load);
+        printf("model: %s loaded from %s\n", host_info(model).family, c.load);
     } else {
         dsn_options *mo;
         CHECK(dsn_options_create(&mo));
@@ -522,7 +522,7 @@ int main(int argc, char **argv)
         }
         if (c.model_opts) CHECK(dsn_options_parse(mo, c.model_opts));
         CHECK(dsn_model_create(&model, c.model, mo));
-        printf("model: %s, %zu parameters, options:", c.model, ex_info(model).num_params);
+        printf("model: %s, %zu parameters, options:", c.model, host_info(model).num_params);
         const dsn_options *eff = dsn_model_options(model);
         for (size_t k = 0; k < dsn_options_count(eff); k++)
             printf(" %s=%s", dsn_options_key(eff, k), dsn_options_get(eff, dsn_options_key(eff, k)));
@@ -583,17 +583,17 @@ int main(int argc, char **argv)
             printf("model saved to %s\n", c.save);
         }
     }
-    if (ex_info(model).obs_size != obs) {
-        fprintf(stderr, "the model wants %zu floats per observation, the data have %zu\n", ex_info(model).obs_size, obs);
+    if (host_info(model).obs_size != obs) {
+        fprintf(stderr, "the model wants %zu floats per observation, the data have %zu\n", host_info(model).obs_size, obs);
         return 1;
     }
 
     /* ---- evaluation: the swap protocol ---- */
     double t_eval = ex_now();
     ctx cx = {.model = model, .T = T, .F = F, .obs = obs};
-    for (int p = 0; p < ex_info(model).num_parts; p++) {
-        if (!strcmp(ex_part(model, p).name, "global")) cx.dv = (size_t)ex_part(model, p).dim;
-        if (!strcmp(ex_part(model, p).name, "local")) cx.dz = (size_t)ex_part(model, p).dim;
+    for (int p = 0; p < host_info(model).num_parts; p++) {
+        if (!strcmp(host_part(model, p).name, "global")) cx.dv = (size_t)host_part(model, p).dim;
+        if (!strcmp(host_part(model, p).name, "local")) cx.dz = (size_t)host_part(model, p).dim;
     }
     CHECK(dsn_session_create(&cx.ses, model, CHUNK));
     CHECK(dsn_encoding_create(&cx.enc, model, CHUNK));

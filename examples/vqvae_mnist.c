@@ -62,7 +62,7 @@ static void fit(dsn_model *m, const dsn_dataset *train, int epochs, int steps, c
 static double test_mse(dsn_model *m, const dsn_dataset *test, float *recon_out, const float *x)
 {
     enum { B = 100 };
-    size_t n = ex_ds(test).size;
+    size_t n = host_ds(test).size;
     dsn_session *s;
     dsn_encoding *e;
     CHECK(dsn_session_create(&s, m, B));
@@ -122,7 +122,7 @@ int main(int argc, char **argv)
     CHECK(dsn_dataset_split(test_all, &test, &rest, 0.8, 1, 0)); /* 2000 test images, shuffled */
     dsn_dataset_free(test_all);
     dsn_dataset_free(rest);
-    size_t nt = ex_ds(test).size, ntr = ex_ds(train).size;
+    size_t nt = host_ds(test).size, ntr = host_ds(train).size;
     float *x = malloc(sizeof(float) * nt * 784), *xi = malloc(sizeof(float) * 784);
     for (size_t i = 0; i < nt; i++) CHECK(dsn_dataset_get(test, x + i * 784, 784, NULL, i));
     /* the reference divides the MSE by the data variance */
@@ -154,7 +154,7 @@ int main(int argc, char **argv)
         CHECK(dsn_model_create(&models[r], "vq-vae", o));
         dsn_options_free(o);
         printf("autoencoder, %s (%zu parameters)\n", r ? "the defaults (restart_dead=1)" : "restart_dead=0",
-               ex_info(models[r]).num_params);
+               host_info(models[r]).num_params);
         fit(models[r], train, 1, ae_steps, "3e-4", r ? "ae+restarts" : "ae");
         mse[r] = test_mse(models[r], test, r ? recon : NULL, x);
         perp[r] = stat(models[r], test, "codebook.perplexity");

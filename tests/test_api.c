@@ -57,17 +57,49 @@ static void train(dsn_model *m, dsn_optimizer *opt, const float *x, const int32_
     }
 }
 
+/* The fit tests' set-up: FIT_N items of make_data (data_seed), split 3:1
+ * into train and valid by group, a small model and its Adam. */
+enum { FIT_N = 256 };
+typedef struct fit_case {
+    float x[FIT_N * D];
+    int32_t lab[FIT_N];
+    dsn_dataset *all, *tr, *va;
+    dsn_model *m;
+    dsn_optimizer *opt;
+} fit_case;
+
+static fit_case *fit_begin(uint64_t data_seed, uint64_t model_seed)
+{
+    static fit_case f;
+    make_data(f.x, f.lab, FIT_N, data_seed);
+    size_t shape[1] = {D};
+    ck_assert_int_eq(dsn_dataset_from_memory(&f.all, f.x, FIT_N, shape, 1, f.lab, NULL), DSN_OK);
+    ck_assert_int_eq(dsn_dataset_split(f.all, &f.tr, &f.va, 0.25, 3, 1), DSN_OK);
+    f.m = small_model(model_seed);
+    ck_assert_int_eq(dsn_optimizer_create(&f.opt, f.m, "adam", NULL), DSN_OK);
+    return &f;
+}
+
+static void fit_end(fit_case *f)
+{
+    dsn_optimizer_free(f->opt);
+    dsn_model_free(f->m);
+    dsn_dataset_free(f->tr);
+    dsn_dataset_free(f->va);
+    dsn_dataset_free(f->all);
+}
+
 START_TEST(describe_and_bad_options)
 {
     dsn_model *m = small_model(1);
-    ck_assert_str_eq(tu_info(m).family, "ml-vae");
-    ck_assert_int_eq(tu_info(m).num_parts, 2);
-    ck_assert_str_eq(tu_part(m, 0).name, "content");
-    ck_assert_int_eq(tu_part(m, 0).scope, DSN_SCOPE_GROUP);
-    ck_assert_int_eq(tu_part(m, 1).dim, 2);
-    ck_assert_uint_eq(tu_info(m).obs_size, D);
+    ck_assert_str_eq(host_info(m).family, "ml-vae");
+    ck_assert_int_eq(host_info(m).num_parts, 2);
+    ck_assert_str_eq(host_part(m, 0).name, "content");
+    ck_assert_int_eq(host_part(m, 0).scope, DSN_SCOPE_GROUP);
+    ck_assert_int_eq(host_part(m, 1).dim, 2);
+    ck_assert_uint_eq(host_info(m).obs_size, D);
     /* enc 16x32+32, heads 2*(32x4+4)+... just check it is positive and stable */
-    ck_assert_uint_gt(tu_info(m).num_params, 1000);
+    ck_assert_uint_gt(host_info(m).num_params, 1000);
     dsn_model_free(m);
     dsn_options *o;
     ck_assert_int_eq(dsn_options_create(&o), DSN_OK);
@@ -354,17 +386,10 @@ static char *slurp(const char *path)
 
 START_TEST(fit_writes_the_training_log)
 {
-    enum { N = 256 };
-    static float x[N * D];
-    int32_t lab[N];
-    make_data(x, lab, N, 5);
-    size_t shape[1] = {D};
-    dsn_dataset *all, *tr, *va;
-    ck_assert_int_eq(dsn_dataset_from_memory(&all, x, N, shape, 1, lab, NULL), DSN_OK);
-    ck_assert_int_eq(dsn_dataset_split(all, &tr, &va, 0.25, 3, 1), DSN_OK);
-    dsn_model *m = small_model(2);
-    dsn_optimizer *opt;
-    ck_assert_int_eq(dsn_optimizer_create(&opt, m, "adam", NULL), DSN_OK);
+    fit_case *f = fit_begin(5, 2);
+    dsn_model *m = f->m;
+    dsn_optimizer *opt = f->opt;
+    dsn_dataset *tr = f->tr, *va = f->va;
     char path[512], csv[512], text[800];
     snprintf(path, sizeof path, "%s/fitlog.jsonl", tu_tmpdir());
     snprintf(csv, sizeof csv, "%s/fitlog.csv", tu_tmpdir());
@@ -438,29 +463,19 @@ START_TEST(fit_writes_the_training_log)
     ck_assert_msg(strstr(dsn_last_error(), "/nonexistent-dir/x/log.jsonl"), "%s", dsn_last_error());
     ck_assert_int_eq(dsn_optimizer_steps(opt), before);
     dsn_options_free(fo);
-    dsn_optimizer_free(opt);
-    dsn_model_free(m);
-    dsn_dataset_free(tr);
-    dsn_dataset_free(va);
-    dsn_dataset_free(all);
+    fit_end(f);
 }
 END_TEST
 
 START_TEST(fit_with_validation_checkpoint_and_stop)
 {
-    enum { N = 256 };
-    static float x[N * D];
-    int32_t lab[N];
-    make_data(x, lab, N, 11);
-    size_t shape[1] = {D};
-    dsn_dataset *all, *tr, *va;
-    ck_assert_int_eq(dsn_dataset_from_memory(&all, x, N, shape, 1, lab, NULL), DSN_OK);
-    ck_assert_uint_eq(tu_ds(all).num_groups, CLASSES);
-    ck_assert_int_eq(dsn_dataset_split(all, &tr, &va, 0.25, 3, 1), DSN_OK);
-    ck_assert_uint_eq(tu_ds(tr).size + tu_ds(va).size, N);
-    dsn_model *m = small_model(4);
-    dsn_optimizer *opt;
-    ck_assert_int_eq(dsn_optimizer_create(&opt, m, "adam", NULL), DSN_OK);
+    fit_case *f = fit_begin(11, 4);
+    dsn_model *m = f->m;
+    dsn_optimizer *opt = f->opt;
+    dsn_dataset *all = f->all, *tr = f->tr, *va = f->va;
+    const float *x = f->x;
+    ck_assert_uint_eq(host_ds(all).num_groups, CLASSES);
+    ck_assert_uint_eq(host_ds(tr).size + host_ds(va).size, FIT_N);
     char ckpt[512], text[700];
     snprintf(ckpt, sizeof ckpt, "%s/fit.dsn", tu_tmpdir());
     snprintf(text, sizeof text, "epochs=4, steps_per_epoch=20, batch_groups=4, group_size=8, log_every=5, checkpoint=%s", ckpt);
@@ -491,7 +506,7 @@ START_TEST(fit_with_validation_checkpoint_and_stop)
     int32_t l;
     ck_assert_int_eq(dsn_dataset_get(all, row, D, &l, 5), DSN_OK);
     ck_assert_int_eq(l, 5 % CLASSES);
-    ck_assert_int_eq(dsn_dataset_get(all, row, D, &l, N), DSN_E_INVALID);
+    ck_assert_int_eq(dsn_dataset_get(all, row, D, &l, FIT_N), DSN_E_INVALID);
     size_t sh2[1] = {D + 1};
     dsn_dataset *wrong;
     ck_assert_int_eq(dsn_dataset_from_memory(&wrong, x, 8, sh2, 1, NULL, NULL), DSN_OK);
@@ -499,11 +514,7 @@ START_TEST(fit_with_validation_checkpoint_and_stop)
     dsn_dataset_free(wrong);
     dsn_optimizer_free(o2);
     dsn_model_free(m2);
-    dsn_optimizer_free(opt);
-    dsn_model_free(m);
-    dsn_dataset_free(tr);
-    dsn_dataset_free(va);
-    dsn_dataset_free(all);
+    fit_end(f);
 }
 END_TEST
 
@@ -531,11 +542,11 @@ START_TEST(dataset_from_audio_manifest)
     dsn_dataset *ds;
     ck_assert_int_eq(dsn_dataset_from_audio(&ds, path, o), DSN_OK);
     size_t dims[3];
-    ck_assert_int_eq(tu_ds_shape(ds, dims, 3), 2);
+    ck_assert_int_eq(host_ds_shape(ds, dims, 3), 2);
     ck_assert_uint_eq(dims[0], 16);
     ck_assert_uint_eq(dims[1], 20);
-    ck_assert_uint_ge(tu_ds(ds).size, 3 * 7); /* >= 8000 samples / 64 hop / 16 frames each */
-    ck_assert_uint_eq(tu_ds(ds).num_groups, 2);
+    ck_assert_uint_ge(host_ds(ds).size, 3 * 7); /* >= 8000 samples / 64 hop / 16 frames each */
+    ck_assert_uint_eq(host_ds(ds).num_groups, 2);
     dsn_dataset_free(ds);
     /* a broken clip is named in the error; unknown options are rejected */
     fp = fopen(path, "a");
@@ -698,15 +709,15 @@ START_TEST(fit_resume_is_bit_exact)
         ck_assert_int_eq(dsn_options_parse(fo, "epochs=4"), DSN_OK);
         ck_assert_int_eq(dsn_fit(b, ob, ds, NULL, fo, NULL, NULL), DSN_OK);
         ck_assert_int_eq(dsn_optimizer_steps(ob), dsn_optimizer_steps(oa));
-        ck_assert_int_eq(tu_info(b).epoch, 4);
-        ck_assert_int_eq(tu_info(NULL).epoch, 0);
+        ck_assert_int_eq(host_info(b).epoch, 4);
+        ck_assert_int_eq(host_info(NULL).epoch, 0);
         /* a weights-only file keeps the epoch count (and the frozen groups) */
         char wpath[512];
         snprintf(wpath, sizeof wpath, "%s/weights%d.dsn", tu_tmpdir(), grouped);
         ck_assert_int_eq(dsn_model_save(a, NULL, wpath), DSN_OK);
         dsn_model *w;
         ck_assert_int_eq(dsn_model_load(&w, wpath), DSN_OK);
-        ck_assert_int_eq(tu_info(w).epoch, 4);
+        ck_assert_int_eq(host_info(w).epoch, 4);
         dsn_model_free(w);
         float sa[N * 2], sb[N * 2];
         style_means(a, x, N, sa);

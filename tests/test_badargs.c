@@ -333,7 +333,7 @@ static void optimizer_calls(dsn_model *m, dsn_model *mv, dsn_model *ms)
     /* dsn_train_step */
     float x[4 * 6], loss = 12345.0f;
     for (int i = 0; i < 24; i++) x[i] = (float)(i % 3) / 3.0f;
-    size_t np = tu_info(m).num_params;
+    size_t np = host_info(m).num_params;
     BAD(dsn_train_step, NULL, om, &loss, x, 4, NULL);
     BAD(dsn_train_step, m, NULL, &loss, x, 4, NULL);
     BAD(dsn_train_step, m, om, &loss, NULL, 4, NULL);
@@ -355,7 +355,7 @@ static void optimizer_calls(dsn_model *m, dsn_model *mv, dsn_model *ms)
     x[7] = 0.0f;
     if (loss != 12345.0f) finding(__LINE__, "loss written by a failed step%s%s", "", "");
     EXPECT_EQ(dsn_optimizer_steps(om), 0);
-    EXPECT_EQ(tu_info(m).num_params, np);
+    EXPECT_EQ(host_info(m).num_params, np);
     const char *tn[4];
     float tv[4];
     EXPECT_EQ(CALL(dsn_train_terms, NULL, tn, tv, 4), 0);
@@ -365,7 +365,7 @@ static void optimizer_calls(dsn_model *m, dsn_model *mv, dsn_model *ms)
     /* a sequence model: mask values out of [0, 1], a frame count that does not fit */
     dsn_optimizer *os = NULL;
     OK(dsn_optimizer_create, &os, ms, "adam", NULL);
-    size_t ds_ = tu_info(ms).obs_size;
+    size_t ds_ = host_info(ms).obs_size;
     float *xs = calloc(2 * ds_, sizeof *xs), ms_mask[2 * 6];
     for (int i = 0; i < 12; i++) ms_mask[i] = 1.0f;
     ms_mask[3] = 2.0f;

@@ -124,40 +124,40 @@ START_TEST(options_parts_and_sizes)
 {
     dsn_model *m = make("dsae", "seed=1");
     size_t dims[3];
-    ck_assert_int_eq(tu_obs_shape(m, dims, 3), 2);
+    ck_assert_int_eq(host_obs_shape(m, dims, 3), 2);
     ck_assert_uint_eq(dims[0], 250);
     ck_assert_uint_eq(dims[1], 80);
-    ck_assert_int_eq(tu_info(m).num_parts, 2);
-    ck_assert_str_eq(tu_part(m, 0).name, "global");
-    ck_assert_str_eq(tu_part(m, 1).name, "local");
-    ck_assert_int_eq(tu_part(m, 0).scope, DSN_SCOPE_ITEM);
-    ck_assert_int_eq(tu_part(m, 1).scope, DSN_SCOPE_FRAME);
-    ck_assert_int_eq(tu_part(m, 0).dim, 16);
-    ck_assert_int_eq(tu_part(m, 1).dim, 16);
+    ck_assert_int_eq(host_info(m).num_parts, 2);
+    ck_assert_str_eq(host_part(m, 0).name, "global");
+    ck_assert_str_eq(host_part(m, 1).name, "local");
+    ck_assert_int_eq(host_part(m, 0).scope, DSN_SCOPE_ITEM);
+    ck_assert_int_eq(host_part(m, 1).scope, DSN_SCOPE_FRAME);
+    ck_assert_int_eq(host_part(m, 0).dim, 16);
+    ck_assert_int_eq(host_part(m, 1).dim, 16);
     ck_assert_int_eq(m->vt->grouped, 0);
     /* reference sizes: encoders 80-64-64 (+ head 64 -> 2x16) twice, prior
      * LSTM 16->32->32 + head 32 -> 2x16, decoder 32-64-64-80 */
     const size_t enc = 80 * 64 + 64 + 64 * 64 + 64 + 64 * 32 + 32;
     const size_t prior = (16 * 128 + 32 * 128 + 128) + (32 * 128 + 32 * 128 + 128) + 32 * 32 + 32;
     const size_t dec = 32 * 64 + 64 + 64 * 64 + 64 + 64 * 80 + 80;
-    ck_assert_uint_eq(tu_info(m).num_params, 2 * enc + prior + dec);
+    ck_assert_uint_eq(host_info(m).num_params, 2 * enc + prior + dec);
     ck_assert_uint_eq(pcount(m, "prior.1.wh"), 32 * 128);
     dsn_model_free(m);
     m = make("ts-dsae", "seed=1, config=paper");
-    ck_assert_uint_eq(tu_info(m).num_params, 3 * enc + prior + dec); /* + the snapshot */
+    ck_assert_uint_eq(host_info(m).num_params, 3 * enc + prior + dec); /* + the snapshot */
     dsn_model_free(m);
     /* config=default has the paper's networks (obs_var and C differ); with
      * local_context 2 the z head reads the local features of 5 frames (4 x 64
      * x 32 more weights), FiLM maps v to 2 x 64 per decoder hidden layer */
     m = make("ts-dsae", "seed=1");
-    ck_assert_uint_eq(tu_info(m).num_params, 3 * enc + prior + dec);
+    ck_assert_uint_eq(host_info(m).num_params, 3 * enc + prior + dec);
     {
         size_t ns;
         int part, frame;
         ck_assert_int_eq(m->vt->stream_check(m, &ns, &part, &frame), DSN_OK); /* the default streams */
         dsn_model_free(m);
         m = make("ts-dsae", "seed=1, local_context=2, decoder_film=1");
-        ck_assert_uint_eq(tu_info(m).num_params, 3 * enc + prior + dec + 4 * 64 * 32 + 2 * (16 * 128 + 128));
+        ck_assert_uint_eq(host_info(m).num_params, 3 * enc + prior + dec + 4 * 64 * 32 + 2 * (16 * 128 + 128));
         /* the whole-clip options cannot stream, and say which option to change */
         ck_assert_int_eq(m->vt->stream_check(m, &ns, &part, &frame), DSN_E_UNSUPPORTED);
         ck_assert_ptr_nonnull(strstr(dsn_last_error(), "local_context"));
@@ -284,7 +284,7 @@ START_TEST(grad_full_losses)
         ", static_z=3, beta_z=2",
         ", local_encoder=lstm, decoder=lstm",
         ", iid_z=0.7, posterior=full",
-        ", iid_z=2, static_z=1",
+        ", iid_z=2, static_z=1, local_eq=1.5",
     };
     /* options of ts-dsae only, added to its variant of the same index */
     const char *ts_only[sizeof variants / sizeof *variants] = {[7] = ", swap_critic=1.5",
@@ -331,7 +331,7 @@ START_TEST(global_features_none_params_and_errors)
     dsn_model *b = make("dsae", TINY ", global_encoder=bilstm, global_features=none");
     /* without the global MLP 6->4->4: the LSTMs take 6 inputs instead of 4 */
     const size_t mlp = 6 * 4 + 4 + 4 * 4 + 4, lstm_extra = 2 * (6 - 4) * 4 * 3;
-    ck_assert_uint_eq(tu_info(b).num_params, tu_info(a).num_params - mlp + lstm_extra);
+    ck_assert_uint_eq(host_info(b).num_params, host_info(a).num_params - mlp + lstm_extra);
     dsn_model_free(a);
     dsn_model_free(b);
     ck_assert_int_eq(try_make("dsae", TINY ", global_features=none"), DSN_E_INVALID);
@@ -415,7 +415,8 @@ static float term_value(const dsi_terms *tt, const char *name)
 
 /* iid_z and swap_critic add exactly weight x their logged value to the loss
  * (same seed: same weights, noise and partners), only in the stage where the
- * local encoder learns; iid_z > 0, the critic's KLs >= 0 */
+ * local encoder learns; iid_z > 0, the critic's KLs >= 0; local_eq reaches
+ * z's posterior and not v's */
 START_TEST(iid_z_and_swap_critic_add_their_terms)
 {
     enum { B = 4, T = 6, F = 6 };
@@ -445,6 +446,14 @@ START_TEST(iid_z_and_swap_critic_add_their_terms)
                           (double)l1, (double)l0, (double)iid, (double)crit);
             /* the swap terms both models share are the same */
             ck_assert_float_eq(term_value(&t0, "swap_vg"), term_value(&t1, "swap_vg"));
+            /* local_eq changes the local encoder's input only: the same v posterior, another z */
+            snprintf(b, sizeof b, TINY ", seed=6, %s, local_eq=2", c);
+            dsn_model *m2 = make("ts-dsae", b);
+            dsi_terms t2 = {0};
+            loss_of(m2, x, mask, B, 5, &t2);
+            ck_assert_float_eq(term_value(&t0, "kl_v"), term_value(&t2, "kl_v"));
+            ck_assert_float_ne(term_value(&t0, "kl_z"), term_value(&t2, "kl_z"));
+            dsn_model_free(m2);
         }
         dsn_model_free(m0);
         dsn_model_free(m1);
@@ -610,7 +619,7 @@ START_TEST(stage_switch_freezes_snapshots_and_resumes)
     float *init = copy_params(m);
 
     /* the stage through the generic calls */
-    ck_assert_str_eq(tu_info(m).stage, "constrained");
+    ck_assert_str_eq(host_info(m).stage, "constrained");
     ck_assert_int_eq(dsn_model_set_stage(m, "bogus"), DSN_E_INVALID);
     ck_assert_int_eq(dsn_model_set_stage(m, "constrained"), DSN_OK); /* already there */
     /* stage 1: two epochs; local encoder and prior untouched, the rest learns */
@@ -633,19 +642,19 @@ START_TEST(stage_switch_freezes_snapshots_and_resumes)
     ck_assert_int_eq(memcmp(pvals(m, "snap.feat.0.w"), pvals(m, "genc.feat.0.w"), pcount(m, "genc.feat.0.w") * 4), 0);
     ck_assert_int_eq(memcmp(pvals(m, "snap.v.b"), pvals(m, "genc.v.b"), pcount(m, "genc.v.b") * 4), 0);
     float *stage1 = copy_params(m);
-    ck_assert_str_eq(tu_info(m).stage, "full");
+    ck_assert_str_eq(host_info(m).stage, "full");
     ck_assert_int_eq(dsn_model_set_stage(m, "constrained"), DSN_E_STATE); /* no way back */
     {   /* an explicit switch does what the schedule does */
         dsn_model *e = make("ts-dsae", text);
         int obj = e->objective;
         ck_assert_int_eq(dsn_model_set_stage(e, "full"), DSN_OK);
-        ck_assert_str_eq(tu_info(e).stage, "full");
+        ck_assert_str_eq(host_info(e).stage, "full");
         ck_assert_int_eq(e->objective, obj + 1);
         ck_assert(!dsi_params_is_frozen(&e->params, group_id(e, "local")));
         ck_assert_int_eq(memcmp(pvals(e, "snap.v.w"), pvals(e, "genc.v.w"), pcount(e, "genc.v.w") * 4), 0);
         dsn_model_free(e);
         dsn_model *d = make("dsae", TINY);
-        ck_assert_ptr_null(tu_info(d).stage);
+        ck_assert_ptr_null(host_info(d).stage);
         ck_assert_int_eq(dsn_model_set_stage(d, "full"), DSN_E_UNSUPPORTED);
         dsn_model_free(d);
     }
@@ -776,8 +785,8 @@ typedef struct swap_eval {
  * timbre (the global swap's truth). */
 static void swap_scores(dsn_model *m, const float *x, const float *xf, const int32_t *lab, int n, int T, swap_eval *ev)
 {
-    const int dv = tu_part(m, 0).dim, dz = tu_part(m, 1).dim;
-    const size_t obs = tu_info(m).obs_size, ny = (size_t)n * obs;
+    const int dv = host_part(m, 0).dim, dz = host_part(m, 1).dim;
+    const size_t obs = host_info(m).obs_size, ny = (size_t)n * obs;
     dsn_session *s;
     dsn_encoding *e;
     ck_assert_int_eq(dsn_session_create(&s, m, (size_t)n), DSN_OK);
@@ -901,7 +910,7 @@ START_TEST(save_load_sample_and_no_allocation)
         {"ts-dsae", ", constrained_epochs=5, local_encoder=lstm"},
         {"ts-dsae", ", constrained_epochs=0, decoder_film=1, z_norm=mean, local_context=2, local_input=centred"},
         {"ts-dsae", ", constrained_epochs=0, static_z=2"},
-        {"ts-dsae", ", constrained_epochs=0, iid_z=1, swap_critic=2"},
+        {"ts-dsae", ", constrained_epochs=0, iid_z=1, swap_critic=2, local_eq=1"},
         {"ts-dsae", ", constrained_epochs=0, local_encoder=lstm, decoder=lstm"},
     };
     char path[512];
@@ -989,7 +998,7 @@ START_TEST(save_load_sample_and_no_allocation)
         ck_assert_int_eq(dsn_model_save(m, NULL, path), DSN_OK);
         dsn_model *m2;
         ck_assert_int_eq(dsn_model_load(&m2, path), DSN_OK);
-        ck_assert_str_eq(tu_info(m2).family, configs[k][0]);
+        ck_assert_str_eq(host_info(m2).family, configs[k][0]);
         ck_assert_int_eq(memcmp(m2->params.data, m->params.data, m->params.n * sizeof(float)), 0);
         dsn_session *s2;
         dsn_encoding *e2;

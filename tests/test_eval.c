@@ -911,9 +911,9 @@ START_TEST(features_equal_the_dataset_features)
         dsn_options *o = opts_of(settings[s]);
         dsn_dataset *ds = NULL;
         ck_assert_int_eq(dsn_dataset_from_audio(&ds, dir, o), DSN_OK);
-        ck_assert_uint_eq(tu_ds(ds).size, 1);
+        ck_assert_uint_eq(host_ds(ds).size, 1);
         size_t dims[3] = {0};
-        ck_assert_int_eq(tu_ds_shape(ds, dims, 3), 2);
+        ck_assert_int_eq(host_ds_shape(ds, dims, 3), 2);
         float *want = malloc(sizeof(float) * dims[0] * dims[1]);
         ck_assert_int_eq(dsn_dataset_get(ds, want, dims[0] * dims[1], NULL, 0), DSN_OK);
         float *y = NULL;

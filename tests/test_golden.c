@@ -76,7 +76,7 @@ static void push(outputs *o, double v)
 
 static void outputs_of(dsn_model *m, int fi, outputs *o, int32_t *codes, size_t *n_codes)
 {
-    dsn_model_info info = tu_info(m);
+    dsn_model_info info = host_info(m);
     size_t d = info.obs_size;
     float *x = malloc(sizeof(float) * N_ITEMS * d), *y = malloc(sizeof(float) * N_ITEMS * d);
     float buf[MAXV];
@@ -92,7 +92,7 @@ static void outputs_of(dsn_model *m, int fi, outputs *o, int32_t *codes, size_t 
     o->n = 0;
     *n_codes = 0;
     for (int p = 0; p < info.num_parts; p++) {
-        dsn_part_info pi = tu_part(m, p);
+        dsn_part_info pi = host_part(m, p);
         size_t rows = 0, dim = 0;
         const char *field = pi.kind == DSN_PART_CODES ? "value" : "mean";
         ck_assert_int_eq(dsn_encoding_get(e, buf, MAXV, &rows, &dim, pi.name, field), DSN_OK);
@@ -133,7 +133,7 @@ static dsn_model *make_trained(const family *f, int fi, dsn_optimizer **opt_out)
     if (f->stage && strcmp(f->stage, "prior") != 0) ck_assert_int_eq(dsn_model_set_stage(m, f->stage), DSN_OK);
     dsn_optimizer *opt = NULL;
     ck_assert_int_eq(dsn_optimizer_create(&opt, m, "adam", NULL), DSN_OK);
-    size_t d = tu_info(m).obs_size;
+    size_t d = host_info(m).obs_size;
     float *x = malloc(sizeof(float) * 8 * d);
     inputs(x, 8, d, fi + 10);
     int32_t groups[8] = {0, 0, 1, 1, 2, 2, 3, 3};
@@ -217,7 +217,7 @@ START_TEST(golden_files)
     ck_assert_msg(st == DSN_OK, "%s: %s (a model file of this version must load in every later one)", path,
                   dsn_last_error());
     ck_assert_msg(read_expected(f->file, &want, want_codes, &n_want), "no expected outputs for %s", f->file);
-    dsn_model_info info = tu_info(m);
+    dsn_model_info info = host_info(m);
     ck_assert_str_eq(info.family, f->family);
     /* the file holds the resolved options (every key the family reads, with
      * the value it used), so a later change of a default cannot change the

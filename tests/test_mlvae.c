@@ -269,7 +269,7 @@ START_TEST(conv_group_penalty_gradient_matches_finite_differences)
         char text[512];
         snprintf(text, sizeof text, "%s, enc_res_blocks=1, dec_res_blocks=2, seed=6", net);
         dsn_model *mr = make(text);
-        ck_assert_int_gt(tu_info(mr).num_params, tu_info(m).num_params);
+        ck_assert_int_gt(host_info(mr).num_params, host_info(m).num_params);
         dsi_rng_save(&mr->rng, rs);
         ck_assert_int_gt(check_loss_gradient(mr, &in, rs, &r), 150);
         dsn_model_free(mr);
@@ -388,15 +388,15 @@ START_TEST(conv_options_shapes_and_errors)
 {
     dsn_model *m = make("image=28x28");
     size_t dims[3];
-    ck_assert_int_eq(tu_obs_shape(m, dims, 3), 3);
+    ck_assert_int_eq(host_obs_shape(m, dims, 3), 3);
     ck_assert_uint_eq(dims[0], 1);
     ck_assert_uint_eq(dims[1], 28);
     ck_assert_uint_eq(dims[2], 28);
-    ck_assert_uint_eq(tu_info(m).obs_size, 784);
+    ck_assert_uint_eq(host_info(m).obs_size, 784);
     /* conv 1->16, 16->32 (4x4), fc 1568->256 + heads; decoder mirror */
     size_t want = (16 * 16 + 16) + (32 * 16 * 16 + 32) + (1568 * 256 + 256) + 2 * (256 * 20 + 20) +
                   (20 * 256 + 256) + (256 * 1568 + 1568) + (32 * 16 * 16 + 16) + (16 * 16 + 1);
-    ck_assert_uint_eq(tu_info(m).num_params, want);
+    ck_assert_uint_eq(host_info(m).num_params, want);
     /* encode / decode round trip keeps the shape; no allocation in encode/decode */
     dsn_session *s;
     dsn_encoding *e;
@@ -416,11 +416,11 @@ START_TEST(conv_options_shapes_and_errors)
     /* residual blocks (3x3 c->c, 1x1 c->c, biases) at 14x14 (16) and 7x7 (32), encoder and decoder */
     m = make("image=28x28, enc_res_blocks=1, dec_res_blocks=1");
 #define RES(c) ((c) * (c) * 9 + (c) + (c) * (c) + (c))
-    ck_assert_uint_eq(tu_info(m).num_params, want + 2 * (RES(16) + RES(32)));
+    ck_assert_uint_eq(host_info(m).num_params, want + 2 * (RES(16) + RES(32)));
 #undef RES
     dsn_model_free(m);
     m = make("input_dim=784"); /* no image: the MLP as before */
-    ck_assert_int_eq(tu_obs_shape(m, dims, 3), 1);
+    ck_assert_int_eq(host_obs_shape(m, dims, 3), 1);
     dsn_model_free(m);
     const char *bad[] = {"encoder=conv", "image=30x30", "image=28x28, input_dim=100", "image=28x28, encoder=mlp",
                          "image=28x28, channels=8:8:8", "group_penalty=-1", "content_contrast=-1",

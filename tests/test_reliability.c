@@ -61,7 +61,7 @@ static dsn_optimizer *make_opt(dsn_model *m)
  * likelihoods both take them) */
 static float *batch(const dsn_model *m, size_t n, uint64_t seed)
 {
-    size_t k = n * tu_info(m).obs_size;
+    size_t k = n * host_info(m).obs_size;
     float *x = malloc(k * sizeof *x);
     dsi_rng r;
     dsi_rng_seed(&r, seed);
@@ -711,14 +711,14 @@ START_TEST(resume_fit_ts_dsae_second_stage)
     dsn_optimizer *ob = make_opt(b);
     ck_assert_int_eq(dsn_options_set(fo, "checkpoint", ck), DSN_OK);
     ck_assert_int_eq(dsn_fit(b, ob, ds, NULL, fo, stop_after_epoch2, NULL), DSN_OK);
-    ck_assert_int_eq(tu_info(b).epoch, 2);
+    ck_assert_int_eq(host_info(b).epoch, 2);
     dsn_optimizer_free(ob);
     dsn_model_free(b);
     ck_assert_int_eq(dsn_model_load(&b, ck), DSN_OK);
     ck_assert_int_eq(dsn_optimizer_load(&ob, b, ck), DSN_OK);
     ck_assert_int_eq(dsn_fit(b, ob, ds, NULL, fo, NULL, NULL), DSN_OK);
-    ck_assert_int_eq(tu_info(b).epoch, 4);
-    ck_assert_int_eq(tu_info(a).epoch, 4);
+    ck_assert_int_eq(host_info(b).epoch, 4);
+    ck_assert_int_eq(host_info(a).epoch, 4);
     ck_assert_msg(same_params(a, b), "resumed TS-DSAE differs from the uninterrupted run");
     ck_assert_int_eq(dsn_optimizer_steps(oa), dsn_optimizer_steps(ob));
     dsn_options_free(fo);

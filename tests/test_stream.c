@@ -313,7 +313,7 @@ static dsn_model *small_model(const char *local, const char *extra)
 static void check_step_matches_offline(const char *local, const char *extra, int T)
 {
     dsn_model *m = small_model(local, extra);
-    ck_assert_int_eq((int)tu_info(m).obs_size, T * F_);
+    ck_assert_int_eq((int)host_info(m).obs_size, T * F_);
     dsi_rng r;
     dsi_rng_seed(&r, 3);
     float x[T_ * F_], v[4] = {0.5f, -1.0f, 0.25f, 2.0f}, off[T_ * F_], y[T_ * F_];

@@ -45,7 +45,7 @@ static void run(job *j)
     j->st = dsn_session_create(&s, j->m, NITEMS);
     if (j->st == DSN_OK) j->st = dsn_encoding_create(&a, j->m, NITEMS);
     if (j->st == DSN_OK) j->st = dsn_encoding_create(&b, j->m, NITEMS);
-    const char *part = tu_part(j->m, 0).name;
+    const char *part = host_part(j->m, 0).name;
     for (int r = 0; r < ROUNDS && j->st == DSN_OK; r++) {
         j->st = dsn_encode(s, a, j->x, NITEMS, &(dsn_batch_args){sizeof(dsn_batch_args), j->groups, NULL, NULL});
         if (j->st == DSN_OK) j->st = dsn_encode(s, b, j->x + j->d, NITEMS - 1, NULL);
@@ -74,7 +74,7 @@ START_TEST(shared_model_threads_match_serial)
     dsn_model *m;
     ck_assert_msg(dsn_model_create(&m, fams[f].family, o) == DSN_OK, "%s", dsn_last_error());
     dsn_options_free(o);
-    size_t d = tu_info(m).obs_size;
+    size_t d = host_info(m).obs_size;
     float *x = malloc(NITEMS * d * sizeof *x);
     dsi_rng r;
     dsi_rng_seed(&r, 11);
@@ -127,7 +127,7 @@ static void *io_thread(void *p)
     for (int r = 0; m && r < 20; r++) {
         dsn_model *back = NULL;
         if (dsn_model_save(m, NULL, path) != DSN_OK || dsn_model_load(&back, path) != DSN_OK ||
-            tu_info(back).obs_size != (size_t)(8 + j->id)) {
+            host_info(back).obs_size != (size_t)(8 + j->id)) {
             j->failures++;
             snprintf(j->msg, sizeof j->msg, "%s", dsn_last_error());
         }

@@ -344,7 +344,7 @@ START_TEST(grad_prior)
     for (int c = 0; c < 2; c++) {
         dsn_model *m = make_model(cfgs[c]);
         ck_assert_int_eq(dsn_model_set_stage(m, "prior"), DSN_OK);
-        ck_assert_str_eq(tu_info(m).stage, "prior");
+        ck_assert_str_eq(host_info(m).stage, "prior");
         float x[3 * 8 * 12];
         make_images(x, 3, 1, c ? 16 : 8, c ? 2 : 12, 7);
         dsi_input in = {x, 3, NULL, 3, NULL};
@@ -543,7 +543,7 @@ START_TEST(save_load_resume)
     dsn_optimizer_free(oa);
     dsn_model_free(a);
     ck_assert_int_eq(dsn_model_load(&a, path), DSN_OK);
-    ck_assert_str_eq(tu_info(a).stage, "prior");
+    ck_assert_str_eq(host_info(a).stage, "prior");
     ck_assert_int_eq(dsn_optimizer_load(&oa, a, path), DSN_OK);
     steps(a, oa, data, 4, 8);
     steps(c, oc, data, 0, 8);
@@ -950,11 +950,11 @@ START_TEST(bad_options)
     ck_assert_str_eq(sn[0], "training.skipped_steps");
     ck_assert_int_eq(dsn_model_set_stage(m, "prior"), DSN_E_UNSUPPORTED);
     ck_assert_int_eq(dsn_model_set_option(m, "temperature", "1"), DSN_E_OPTION);
-    ck_assert_ptr_null(tu_info(m).stage);
+    ck_assert_ptr_null(host_info(m).stage);
     dsn_model_free(m);
     m = make_model("height=8, width=8, hidden=2, res_blocks=0, code_dim=2, num_codes=4");
     ck_assert_int_eq(dsn_model_set_stage(m, "encoder"), DSN_E_INVALID);
-    ck_assert_str_eq(tu_info(m).stage, "autoencoder");
+    ck_assert_str_eq(host_info(m).stage, "autoencoder");
     dsn_model_free(m);
 }
 END_TEST
@@ -979,7 +979,7 @@ START_TEST(mnist_short)
     ck_assert_int_eq(dsn_options_parse(fo, "epochs=1, batch_size=32, steps_per_epoch=150"), DSN_OK);
     double used0 = 0, used1 = 0, perp1 = 0;
     double mse0 = 0, mse1 = 0;
-    size_t n = tu_ds(sub).size;
+    size_t n = host_ds(sub).size;
     float *x = malloc(n * 784 * sizeof(float)), *y = malloc(64 * 784 * sizeof(float));
     for (size_t i = 0; i < n; i++) ck_assert_int_eq(dsn_dataset_get(sub, x + i * 784, 784, NULL, i), DSN_OK);
     dsn_session *s;

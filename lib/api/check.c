@@ -45,6 +45,24 @@ void dsi_sized_out(void *dst, const void *src, size_t have, size_t size)
     memcpy(dst, src, have < size ? have : size);
 }
 
+dsn_status dsi_sized_begin(void *local, size_t size, const void *out, size_t first, const char *where)
+{
+    size_t have;
+    memcpy(&have, out, sizeof have);
+    dsn_status st = dsi_sized(&have, have, first, where);
+    if (st != DSN_OK) return st;
+    memset(local, 0, size);
+    memcpy(local, &have, sizeof have);
+    return DSN_OK;
+}
+
+void dsi_sized_end(void *out, const void *local, size_t size)
+{
+    size_t have;
+    memcpy(&have, local, sizeof have);
+    dsi_sized_out(out, local, have, size);
+}
+
 dsn_status dsi_batch_args_read(dsn_batch_args *out, const dsn_batch_args *in, const char *where)
 {
     memset(out, 0, sizeof *out);

@@ -25,6 +25,13 @@ dsn_status dsi_check_mask(const struct dsn_model *m, const float *mask, size_t n
  * min(have, sizeof) bytes out; reading: copy that many into a zeroed local. */
 dsn_status dsi_sized(size_t *have, size_t struct_size, size_t first, const char *where);
 void dsi_sized_out(void *dst, const void *src, size_t have, size_t size);
+/* A call that fills the caller's sized struct *out (its first member is
+ * size_t struct_size) through a local of size bytes: begin checks out's
+ * struct_size (dsi_sized against first) and zeroes the local with its
+ * struct_size set to the bytes the caller has; end copies those bytes (at
+ * most size) out. */
+dsn_status dsi_sized_begin(void *local, size_t size, const void *out, size_t first, const char *where);
+void dsi_sized_end(void *out, const void *local, size_t size);
 /* The caller's dsn_batch_args (may be NULL: all defaults) into a full local copy. */
 dsn_status dsi_batch_args_read(dsn_batch_args *out, const dsn_batch_args *in, const char *where);
 

@@ -158,13 +158,10 @@ dsn_status dsn_dataset_describe(const dsn_dataset *ds, dsn_dataset_info *out)
 {
     DSI_CHECK_NULL(ds, "dsn_dataset_describe: dataset");
     DSI_CHECK_NULL(out, "dsn_dataset_describe: out");
-    size_t have;
-    dsn_status st = dsi_sized(&have, out->struct_size, sizeof(dsn_dataset_info), "dsn_dataset_describe");
+    dsn_dataset_info info;
+    dsn_status st = dsi_sized_begin(&info, sizeof info, out, sizeof(dsn_dataset_info), "dsn_dataset_describe");
     if (st != DSN_OK) return st;
     const dsi_dataset *d = ds->d;
-    dsn_dataset_info info;
-    memset(&info, 0, sizeof info);
-    info.struct_size = have;
     info.size = d->n;
     info.obs_size = d->obs_size;
     info.obs_ndim = d->ndim;
@@ -172,7 +169,7 @@ dsn_status dsn_dataset_describe(const dsn_dataset *ds, dsn_dataset_info *out)
     info.num_groups = d->n_groups;
     info.has_labels = d->labels != NULL;
     info.has_mask = d->mask != NULL;
-    dsi_sized_out(out, &info, have, sizeof info);
+    dsi_sized_end(out, &info, sizeof info);
     return DSN_OK;
 }
 

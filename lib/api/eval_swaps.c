@@ -551,12 +551,9 @@ dsn_status dsn_eval_swaps(dsn_swap_eval *out, dsn_model *model, const char *mani
     DSI_CHECK_NULL(out, "dsn_eval_swaps: out");
     DSI_CHECK_NULL(model, "dsn_eval_swaps: model");
     DSI_CHECK_NULL(manifest, "dsn_eval_swaps: manifest");
-    size_t have;
-    dsn_status st0 = dsi_sized(&have, out->struct_size, sizeof(dsn_swap_eval), "dsn_eval_swaps");
-    if (st0 != DSN_OK) return st0;
     dsn_swap_eval r;
-    memset(&r, 0, sizeof r);
-    r.struct_size = have;
+    dsn_status st0 = dsi_sized_begin(&r, sizeof r, out, sizeof(dsn_swap_eval), "dsn_eval_swaps");
+    if (st0 != DSN_OK) return st0;
     ev e;
     memset(&e, 0, sizeof e);
     e.model = model;
@@ -566,6 +563,6 @@ dsn_status dsn_eval_swaps(dsn_swap_eval *out, dsn_model *model, const char *mani
         dsi_error_prefix("dsn_eval_swaps");
         return st;
     }
-    dsi_sized_out(out, &r, have, sizeof r);
+    dsi_sized_end(out, &r, sizeof r);
     return DSN_OK;
 }

@@ -93,12 +93,9 @@ dsn_status dsn_model_describe(const dsn_model *m, dsn_model_info *out)
 {
     DSI_CHECK_NULL(m, "dsn_model_describe: model");
     DSI_CHECK_NULL(out, "dsn_model_describe: out");
-    size_t have;
-    dsn_status st = dsi_sized(&have, out->struct_size, sizeof(dsn_model_info), "dsn_model_describe");
-    if (st != DSN_OK) return st;
     dsn_model_info info;
-    memset(&info, 0, sizeof info);
-    info.struct_size = have;
+    dsn_status st = dsi_sized_begin(&info, sizeof info, out, sizeof(dsn_model_info), "dsn_model_describe");
+    if (st != DSN_OK) return st;
     info.family = m->vt->name;
     info.stage = m->vt->stage ? m->vt->stage(m) : NULL;
     for (int i = 0; i < m->params.count; i++) info.num_params += m->params.list[i].var.n;
@@ -107,7 +104,7 @@ dsn_status dsn_model_describe(const dsn_model *m, dsn_model_info *out)
     for (int i = 0; i < m->obs_nd && i < DSN_MAX_DIMS; i++) info.obs_shape[i] = (size_t)m->obs_shape[i];
     info.obs_size = m->obs_size;
     info.num_parts = m->n_parts;
-    dsi_sized_out(out, &info, have, sizeof info);
+    dsi_sized_end(out, &info, sizeof info);
     return DSN_OK;
 }
 
@@ -115,16 +112,18 @@ dsn_status dsn_model_part(const dsn_model *m, dsn_part_info *out, int i)
 {
     DSI_CHECK_NULL(m, "dsn_model_part: model");
     DSI_CHECK_NULL(out, "dsn_model_part: out");
-    size_t have;
-    dsn_status st = dsi_sized(&have, out->struct_size, sizeof(dsn_part_info), "dsn_model_part");
+    dsn_part_info info;
+    dsn_status st = dsi_sized_begin(&info, sizeof info, out, sizeof(dsn_part_info), "dsn_model_part");
     if (st != DSN_OK) return st;
     if (i < 0 || i >= m->n_parts)
         return dsi_error(DSN_E_INVALID, "dsn_model_part: part %d out of range (the %s model has %d)", i, m->vt->name,
                          m->n_parts);
     const dsi_part_desc *p = &m->parts[i];
-    dsn_part_info info = {have, p->name, p->dim, (dsn_scope)p->scope,
-                          p->kind == DSI_PART_CODES ? DSN_PART_CODES : DSN_PART_GAUSSIAN};
-    dsi_sized_out(out, &info, have, sizeof info);
+    info.name = p->name;
+    info.dim = p->dim;
+    info.scope = (dsn_scope)p->scope;
+    info.kind = p->kind == DSI_PART_CODES ? DSN_PART_CODES : DSN_PART_GAUSSIAN;
+    dsi_sized_end(out, &info, sizeof info);
     return DSN_OK;
 }
 

@@ -12,6 +12,50 @@
 
 #define IG_ALWAYS static inline __attribute__((always_inline)) TGT
 
+/* The register tile of both kernels: accumulators acc[r][v] for rows r < R of
+ * vectors v < nv, on the floats at row[r] (the last vector masked by mk). */
+IG_ALWAYS void SFX(tile_load)(VT acc[MRMAX][NVX], float *const row[MRMAX], MT mk, int first, const int R,
+                              const int nv)
+{
+    _Pragma("GCC unroll 16")
+    for (int r = 0; r < MRMAX; r++)
+        _Pragma("GCC unroll 8")
+        for (int v = 0; v < NVX; v++)
+            if (r < R && v < nv) acc[r][v] = first ? V0() : VLDM(row[r] + VL * v, v == nv - 1 ? mk : MFULL);
+}
+
+/* acc[r][v] += a[r][0] bv[v] */
+IG_ALWAYS void SFX(tile_fma)(VT acc[MRMAX][NVX], const VT bv[NVX], const float *const a[MRMAX], const int R,
+                             const int nv)
+{
+    _Pragma("GCC unroll 16")
+    for (int r = 0; r < MRMAX; r++)
+        if (r < R) {
+            const VT ar = VB(a[r][0]);
+            _Pragma("GCC unroll 8")
+            for (int v = 0; v < NVX; v++)
+                if (v < nv) acc[r][v] = VFMA(ar, bv[v], acc[r][v]);
+        }
+}
+
+/* row[r] = acc[r] (+ the bias row when bias is not NULL) */
+IG_ALWAYS void SFX(tile_store)(VT acc[MRMAX][NVX], float *const row[MRMAX], const float *bias, MT mk, const int R,
+                               const int nv)
+{
+    _Pragma("GCC unroll 16")
+    for (int r = 0; r < MRMAX; r++)
+        if (r < R) {
+            _Pragma("GCC unroll 8")
+            for (int v = 0; v < NVX; v++)
+                if (v < nv) {
+                    const MT mv = v == nv - 1 ? mk : MFULL;
+                    VT x = acc[r][v];
+                    if (bias) x = VADD(x, VLDM(bias + VL * v, mv));
+                    VSTM(row[r] + VL * v, mv, x);
+                }
+        }
+}
+
 /* rows m .. m+R-1, columns j .. j + VL nv - 1 (the last vector masked by mk), taps [t0, t1):
  * the sum starts from 0 (first) or from the partial sum stored in y, and the
  * last tap range adds the bias. A float stored and reloaded is exact, so the
@@ -20,11 +64,10 @@ IG_ALWAYS void SFX(ig_blk)(const dsi_ig *g, int m, int j, MT mk, int t0, int t1,
                            const int nv)
 {
     VT acc[MRMAX][NVX];
+    float *row[MRMAX];
     _Pragma("GCC unroll 16")
-    for (int r = 0; r < MRMAX; r++)
-        _Pragma("GCC unroll 8")
-        for (int v = 0; v < NVX; v++)
-            if (r < R && v < nv) acc[r][v] = first ? V0() : VLDM(g->y[m + r] + j + VL * v, v == nv - 1 ? mk : MFULL);
+    for (int r = 0; r < MRMAX; r++) row[r] = r < R ? g->y[m + r] + j : NULL;
+    SFX(tile_load)(acc, row, mk, first, R, nv);
     const int T = g->T, K = g->K, ldb = g->ldb;
     for (int t = t0; t < t1; t++) {
         const float *ap[MRMAX];
@@ -37,29 +80,14 @@ IG_ALWAYS void SFX(ig_blk)(const dsi_ig *g, int m, int j, MT mk, int t0, int t1,
             _Pragma("GCC unroll 8")
             for (int v = 0; v < NVX; v++)
                 if (v < nv) bv[v] = VLD(bp + VL * v);
+            const float *ak[MRMAX];
             _Pragma("GCC unroll 16")
             for (int r = 0; r < MRMAX; r++)
-                if (r < R) {
-                    const VT a = VB(ap[r][k]);
-                    _Pragma("GCC unroll 8")
-                    for (int v = 0; v < NVX; v++)
-                        if (v < nv) acc[r][v] = VFMA(a, bv[v], acc[r][v]);
-                }
+                if (r < R) ak[r] = ap[r] + k;
+            SFX(tile_fma)(acc, bv, ak, R, nv);
         }
     }
-    _Pragma("GCC unroll 16")
-    for (int r = 0; r < MRMAX; r++)
-        if (r < R) {
-            float *y = g->y[m + r] + j;
-            _Pragma("GCC unroll 8")
-            for (int v = 0; v < NVX; v++)
-                if (v < nv) {
-                    const MT mv = v == nv - 1 ? mk : MFULL;
-                    VT x = acc[r][v];
-                    if (last && g->bias) x = VADD(x, VLDM(g->bias + j + VL * v, mv));
-                    VSTM(y + VL * v, mv, x);
-                }
-        }
+    SFX(tile_store)(acc, row, last && g->bias ? g->bias + j : NULL, mk, R, nv);
 }
 
 /* tile of dsi_igtn: c rows i .. i+R-1, columns j .. j + VL nv - 1, pairs [q0, q1), continuing
@@ -68,38 +96,23 @@ IG_ALWAYS void SFX(tn_blk)(const dsi_igtn *g, int i, int j, int q0, int q1, MT m
                            const int nv)
 {
     VT acc[MRMAX][NVX];
+    float *row[MRMAX];
     _Pragma("GCC unroll 16")
-    for (int r = 0; r < MRMAX; r++)
-        _Pragma("GCC unroll 8")
-        for (int v = 0; v < NVX; v++)
-            if (r < R && v < nv)
-                acc[r][v] = first ? V0() : VLDM(g->c + (size_t)(i + r) * g->ldc + j + VL * v, v == nv - 1 ? mk : MFULL);
+    for (int r = 0; r < MRMAX; r++) row[r] = r < R ? g->c + (size_t)(i + r) * g->ldc + j : NULL;
+    SFX(tile_load)(acc, row, mk, first, R, nv);
     for (int q = q0; q < q1; q++) {
         const float *ar = g->a[q] + i, *br = g->b[q] + j;
         VT bv[NVX];
         _Pragma("GCC unroll 8")
         for (int v = 0; v < NVX; v++)
             if (v < nv) bv[v] = v == nv - 1 ? VLDM(br + VL * v, mk) : VLD(br + VL * v);
+        const float *ak[MRMAX];
         _Pragma("GCC unroll 16")
         for (int r = 0; r < MRMAX; r++)
-            if (r < R) {
-                const VT a = VB(ar[r]);
-                _Pragma("GCC unroll 8")
-                for (int v = 0; v < NVX; v++)
-                    if (v < nv) acc[r][v] = VFMA(a, bv[v], acc[r][v]);
-            }
+            if (r < R) ak[r] = ar + r;
+        SFX(tile_fma)(acc, bv, ak, R, nv);
     }
-    _Pragma("GCC unroll 16")
-    for (int r = 0; r < MRMAX; r++)
-        if (r < R) {
-            float *c = g->c + (size_t)(i + r) * g->ldc + j;
-            _Pragma("GCC unroll 8")
-            for (int v = 0; v < NVX; v++)
-                if (v < nv) {
-                    const MT mv = v == nv - 1 ? mk : MFULL;
-                    VSTM(c + VL * v, mv, acc[r][v]);
-                }
-        }
+    SFX(tile_store)(acc, row, NULL, mk, R, nv);
 }
 
 /* the switch over (R, nv): every case an inlined block with constant sizes */

@@ -1,4 +1,33 @@
-# lib.sh - helpers shared by the CLI and example tests (sourced, POSIX sh + bash printf).
+# lib.sh - helpers shared by the CLI, example and MPI tests (sourced, POSIX sh + bash printf).
+
+# absolute VAR...: each named variable's path made absolute (against $PWD)
+absolute() {
+  for abs_v; do
+    eval "abs_p=\$$abs_v"
+    case "$abs_p" in /*) ;; *) eval "$abs_v=\"\$PWD/\$abs_p\"" ;; esac
+  done
+}
+
+# scratch_dir NAME: a fresh folder T ($TMPDIR/NAME.XXXXXX), removed when the
+# script exits, becomes the current folder
+scratch_dir() {
+  T=$(mktemp -d "${TMPDIR:-/tmp}/$1.XXXXXX") || exit 1
+  trap 'rm -rf "$T"' EXIT
+  cd "$T" || exit 1
+}
+
+# fail MSG: the message, the last run's stderr and stdout, exit 1
+fail() { echo "FAIL: $*"; echo "--- stderr:"; cat err.txt 2>/dev/null; echo "--- stdout:"; cat out.txt 2>/dev/null; exit 1; }
+# run EXPECTED_RC CMD...: stdout -> out.txt, stderr -> err.txt; fails on another exit
+# code. With RUN_TIMEOUT set (seconds), CMD runs under timeout.
+run() {
+  want=$1; shift
+  if [ -n "${RUN_TIMEOUT:-}" ]; then timeout "$RUN_TIMEOUT" "$@" >out.txt 2>err.txt; else "$@" >out.txt 2>err.txt; fi
+  rc=$?
+  [ "$rc" -eq "$want" ] || fail "exit $rc (wanted $want): $*"
+}
+# has FILE TEXT: TEXT occurs in FILE
+has() { grep -q -- "$2" "$1" || fail "'$2' not in $1"; }
 
 # npy_header DESCR SHAPE: the .npy v1 header for e.g. '|u1' '(256, 16)', padded to 64 bytes
 npy_header() {

@@ -7,23 +7,12 @@
 # Runs in a few seconds; exits non-zero on the first failure.
 set -u
 D=${1:?usage: test_cli.sh path/to/disent}
-case "$D" in /*) ;; *) D="$PWD/$D" ;; esac
 HERE=$(cd "$(dirname "$0")" && pwd)
-. "$HERE/lib.sh"
-T=$(mktemp -d "${TMPDIR:-/tmp}/disent-cli.XXXXXX")
-trap 'rm -rf "$T"' EXIT
-cd "$T" || exit 1
+. "$HERE/lib.sh" # absolute, scratch_dir, fail, run, has and the data makers
+absolute D
+scratch_dir disent-cli
 n_ok=0
-fail() { echo "FAIL: $*"; echo "--- stderr:"; cat err.txt 2>/dev/null; echo "--- stdout:"; cat out.txt 2>/dev/null; exit 1; }
 ok() { n_ok=$((n_ok + 1)); echo "ok $n_ok - $*"; }
-# run EXPECTED_RC CMD...: stdout -> out.txt, stderr -> err.txt
-run() {
-  want=$1; shift
-  "$@" >out.txt 2>err.txt
-  rc=$?
-  [ "$rc" -eq "$want" ] || fail "exit $rc (wanted $want): $*"
-}
-has() { grep -q -- "$2" "$1" || fail "'$2' not in $1"; }
 npy_shape() { head -c 128 "$1" | LC_ALL=C tr -d '\000' | LC_ALL=C sed -n "s/.*'shape': \(([^)]*)\).*/\1/p"; }
 is_png() { [ "$(head -c 8 "$1" | od -An -tx1 | tr -d ' \n')" = 89504e470d0a1a0a ] || fail "$1 is not a PNG"; }
 # png_info FILE: "WIDTH HEIGHT COLOUR_TYPE" from the IHDR chunk (2 = RGB, 0 = grey)
@@ -355,6 +344,18 @@ run 2 "$D" eval --metrics mig --latents encall/style.npy; has err.txt "--factors
 run 1 "$D" eval --metrics nope --latents encall/style.npy --factors y.npy; has err.txt "unknown metric 'nope'"
 run 0 "$D" eval --metrics --help; has out.txt "usage: disent eval --metrics"
 ok "eval --metrics: a model's parts and a latents file, errors"
+# the flags both eval modes share: --set, --quiet, MODEL; an unknown flag, a second MODEL
+for mode in "--swaps s.csv --label c" "--metrics mig --factors y.npy --npy x.npy"; do
+  run 2 "$D" eval m.dsn $mode --frobnicate; has err.txt "disent eval: unknown flag '--frobnicate'"
+  run 2 "$D" eval m.dsn other.dsn $mode; has err.txt "disent eval: unexpected argument 'other.dsn'"
+  run 2 "$D" eval m.dsn $mode --set; has err.txt "--set needs a value"
+  run 1 "$D" eval m.dsn $mode --set "=x"; has err.txt "disent: --set: "
+  run 0 "$D" eval --help $mode; has out.txt "usage: disent eval"
+done
+run 0 "$D" eval --metrics mig --factors y.npy --latents encall/style.npy --quiet --set trees=5
+[ "$(grep -vc '^RESULT' out.txt)" -eq 0 ] || fail "eval --quiet printed more than RESULT lines"
+run 2 "$D" eval --swaps s.csv --label c; has err.txt "no MODEL given"
+ok "eval: the shared flags of both modes"
 
 # ---- bad arguments and damaged files
 run 2 "$D"; has err.txt "usage: disent"

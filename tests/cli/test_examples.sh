@@ -4,12 +4,10 @@
 # must succeed, report a correct swap and print the same numbers.
 set -u
 D=${1:?usage: test_examples.sh disent minimal minimal_cxx}; C=${2:?}; CXX=${3:?}
-for v in D C CXX; do eval "p=\$$v"; case "$p" in /*) ;; *) eval "$v=\"$PWD/$p\"" ;; esac; done
 HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/lib.sh"
-T=$(mktemp -d "${TMPDIR:-/tmp}/disent-ex.XXXXXX")
-trap 'rm -rf "$T"' EXIT
-cd "$T" || exit 1
+absolute D C CXX
+scratch_dir disent-ex
 fail() { echo "FAIL: $*"; cat c.txt cxx.txt err.txt 2>/dev/null; exit 1; }
 
 make_data "$T" 64

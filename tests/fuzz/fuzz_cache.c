@@ -52,7 +52,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     st = dsn_dataset_load_audio(&ds, path, NULL);
     fuzz_check_status(st);
     if (st == DSN_OK) {
-        size_t n = tu_ds(ds).size, d = tu_ds(ds).obs_size;
+        size_t n = host_ds(ds).size, d = host_ds(ds).obs_size;
         if (n && d < (1u << 20)) {
             float *x = malloc((d ? d : 1) * sizeof *x);
             int32_t l;

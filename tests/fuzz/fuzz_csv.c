@@ -38,7 +38,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     dsn_status st = dsn_dataset_from_audio(&ds, path, o);
     fuzz_check_status(st);
     if (st == DSN_OK) {
-        if (!ds || tu_ds(ds).size == 0) abort();
+        if (!ds || host_ds(ds).size == 0) abort();
         dsn_dataset_free(ds);
     } else if (ds) {
         abort();

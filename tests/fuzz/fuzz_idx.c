@@ -21,7 +21,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     dsn_status st = dsn_dataset_from_idx(&ds, img, lab);
     fuzz_check_status(st);
     if (st == DSN_OK) {
-        size_t n = tu_ds(ds).size, d = tu_ds(ds).obs_size;
+        size_t n = host_ds(ds).size, d = host_ds(ds).obs_size;
         float *x = malloc((d ? d : 1) * sizeof *x);
         int32_t l;
         if (!x) abort();

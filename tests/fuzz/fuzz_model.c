@@ -9,8 +9,8 @@
 
 static void exercise(dsn_model *m, const char *path)
 {
-    size_t d = tu_info(m).obs_size;
-    if (d == 0 || d > (1u << 16) || tu_info(m).num_params > (1u << 20)) return;
+    size_t d = host_info(m).obs_size;
+    if (d == 0 || d > (1u << 16) || host_info(m).num_params > (1u << 20)) return;
     float *x = calloc(2 * d, sizeof *x), *y = calloc(2 * d, sizeof *y);
     if (!x || !y) abort();
     for (size_t i = 0; i < 2 * d; i++) x[i] = (float)((i * 37) % 11) / 10.0f;

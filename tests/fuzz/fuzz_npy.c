@@ -31,7 +31,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
     }
     if (st == DSN_OK) {
-        size_t n = tu_ds(ds).size, d = tu_ds(ds).obs_size;
+        size_t n = host_ds(ds).size, d = host_ds(ds).obs_size;
         if (n && d && d < (1u << 20)) {
             float *x = malloc(d * sizeof *x);
             int32_t lab;

@@ -71,7 +71,7 @@ static void model_seeds(void)
         ok(dsn_model_create(&m, models[k].family, o), models[k].family);
         dsn_optimizer *opt;
         ok(dsn_optimizer_create(&opt, m, "adam", NULL), "optimizer");
-        size_t d = tu_info(m).obs_size;
+        size_t d = host_info(m).obs_size;
         float *x = calloc(4 * d, sizeof *x);
         for (size_t i = 0; i < 4 * d; i++) x[i] = (float)(i % 7) / 7.0f;
         for (int s = 0; s < 3; s++) ok(dsn_train_step(m, opt, NULL, x, 4, NULL), "train");

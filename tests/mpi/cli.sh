@@ -6,21 +6,12 @@
 # process; a model option that differs between processes fails everywhere.
 set -u
 D=${1:?usage: cli.sh path/to/disent}
-case "$D" in /*) ;; *) D="$PWD/$D" ;; esac
 HERE=$(cd "$(dirname "$0")" && pwd)
-. "$HERE/../cli/lib.sh"
-T=$(mktemp -d "${TMPDIR:-/tmp}/disent-mpi.XXXXXX")
-trap 'rm -rf "$T"' EXIT
-cd "$T" || exit 1
+. "$HERE/../cli/lib.sh" # absolute, scratch_dir, fail, run, has and the data makers
+absolute D
+scratch_dir disent-mpi
+RUN_TIMEOUT=300
 MPIRUN="mpirun --allow-run-as-root --oversubscribe"
-fail() { echo "FAIL: $*"; echo "--- stderr:"; cat err.txt 2>/dev/null; echo "--- stdout:"; cat out.txt 2>/dev/null; exit 1; }
-run() {
-  want=$1; shift
-  timeout 300 "$@" >out.txt 2>err.txt
-  rc=$?
-  [ "$rc" -eq "$want" ] || fail "exit $rc (wanted $want): $*"
-}
-has() { grep -q -- "$2" "$1" || fail "'$2' not in $1"; }
 # close A_DIR B_DIR: every .npy of A equals B's within 1e-5 (relative to max |a|, 1)
 close() {
   /usr/bin/python3 - "$1" "$2" <<'PY' || fail "encodings of $1 and $2 differ"

@@ -32,12 +32,12 @@ static int list_bank(const dsn_model *m)
 {
     size_t n = dsn_model_bank_count(m);
     int p = -1;
-    for (int k = 0; k < cli_info(m).num_parts; k++)
-        if (cli_part(m, k).scope == DSN_SCOPE_ITEM) {
+    for (int k = 0; k < host_info(m).num_parts; k++)
+        if (host_part(m, k).scope == DSN_SCOPE_ITEM) {
             p = k;
             break;
         }
-    int dim = p >= 0 ? cli_part(m, p).dim : 0;
+    int dim = p >= 0 ? host_part(m, p).dim : 0;
     printf("timbre bank: %zu entries%s\n", n, n ? "" : " (add some with `disent bank MODEL CLIP... --name NAME`)");
     float *v = malloc(sizeof(float) * (size_t)(dim > 0 ? dim : 1));
     for (size_t i = 0; v && i < n; i++) {
@@ -126,22 +126,22 @@ int cmd_bank(int argc, char **argv)
             goto done;
         }
         int p = -1;
-        for (int k = 0; k < cli_info(m).num_parts; k++)
-            if (cli_part(m, k).scope == DSN_SCOPE_ITEM) {
+        for (int k = 0; k < host_info(m).num_parts; k++)
+            if (host_part(m, k).scope == DSN_SCOPE_ITEM) {
                 p = k;
                 break;
             }
         if (p < 0) {
-            rc = cli_usage_error("bank", "the %s model has no static latent", cli_info(m).family);
+            rc = cli_usage_error("bank", "the %s model has no static latent", host_info(m).family);
             goto done;
         }
-        const char *part = cli_part(m, p).name;
-        const size_t dim = (size_t)cli_part(m, p).dim, obs = cli_info(m).obs_size;
+        const char *part = host_part(m, p).name;
+        const size_t dim = (size_t)host_part(m, p).dim, obs = host_info(m).obs_size;
         cli_data data = {0};
         data.audio_files = clips;
         data.n_audio_files = n_clips;
         if ((rc = cli_data_load_for(&data, "bank", &audio, m, &ds, &mask)) != 0) goto done;
-        size_t n = cli_ds(ds).size;
+        size_t n = host_ds(ds).size;
         x = malloc(sizeof(float) * obs);
         v = malloc(sizeof(float) * dim);
         acc = calloc(dim, sizeof(float));

@@ -88,7 +88,7 @@ int cmd_decode(int argc, char **argv)
     }
     size_t T = 0, D = 0;
     if ((rc = cli_require_wav_ok("decode", m, audio.wav, &T, &D)) != 0) goto done;
-    int np = cli_info(m).num_parts;
+    int np = host_info(m).num_parts;
     if (np > 64) np = 64;
     cli_join(path, sizeof path, in, "groups.npy");
     if (cli_exists(path)) {
@@ -98,7 +98,7 @@ int cmd_decode(int argc, char **argv)
         n = gshape[0];
     }
     for (int p = 0; p < np; p++) {
-        const char *name = cli_part(m, p).name;
+        const char *name = host_part(m, p).name;
         snprintf(file, sizeof file, "%s.npy", name);
         cli_join(path, sizeof path, in, file);
         if (!cli_exists(path) && cli_part_has_codes(m, name)) { /* the vectors alone */
@@ -124,20 +124,20 @@ int cmd_decode(int argc, char **argv)
         if ((rc = cli_npy_read_f32(path, &lat[p], lat_shape[p], &lat_nd[p], 4)) != 0) goto done;
         size_t cols_p = 1;
         for (int d = 1; d < lat_nd[p]; d++) cols_p *= lat_shape[p][d];
-        if (cols_p != (size_t)cli_part(m, p).dim) {
+        if (cols_p != (size_t)host_part(m, p).dim) {
             fprintf(stderr, "disent: decode: %s has rows of %zu floats, part '%s' has %d\n", path, cols_p,
-                    cli_part(m, p).name, cli_part(m, p).dim);
+                    host_part(m, p).name, host_part(m, p).dim);
             rc = 1;
             goto done;
         }
-        if (!n && cli_part(m, p).scope == DSN_SCOPE_ITEM) n = lat_shape[p][0];
+        if (!n && host_part(m, p).scope == DSN_SCOPE_ITEM) n = lat_shape[p][0];
     }
     if (!n) {
         fprintf(stderr, "disent: decode: cannot tell the number of observations: give %s/groups.npy\n", in);
         rc = 1;
         goto done;
     }
-    obs = malloc(n * cli_info(m).obs_size * sizeof *obs);
+    obs = malloc(n * host_info(m).obs_size * sizeof *obs);
     if (!obs) {
         rc = cli_fail("decode", DSN_E_NOMEM);
         goto done;
@@ -151,23 +151,23 @@ int cmd_decode(int argc, char **argv)
         if (codes[p]) {
             size_t rows = 1;
             for (int d = 0; d < lat_nd[p]; d++) rows *= lat_shape[p][d];
-            if ((st = dsn_encoding_set_codes(e, cli_part(m, p).name, codes[p], rows)) != DSN_OK) {
+            if ((st = dsn_encoding_set_codes(e, host_part(m, p).name, codes[p], rows)) != DSN_OK) {
                 snprintf(path, sizeof path, "setting the codes of part '%s' (%zu values) for %zu observations",
-                         cli_part(m, p).name, rows, n);
+                         host_part(m, p).name, rows, n);
                 rc = cli_fail(path, st);
                 goto done;
             }
             continue;
         }
         if (!lat[p]) continue;
-        if ((st = dsn_encoding_set(e, cli_part(m, p).name, "value", lat[p], lat_shape[p][0])) != DSN_OK) {
+        if ((st = dsn_encoding_set(e, host_part(m, p).name, "value", lat[p], lat_shape[p][0])) != DSN_OK) {
             snprintf(path, sizeof path, "setting part '%s' (%zu rows) for %zu observations",
-                     cli_part(m, p).name, lat_shape[p][0], n);
+                     host_part(m, p).name, lat_shape[p][0], n);
             rc = cli_fail(path, st);
             goto done;
         }
     }
-    if ((st = dsn_decode(s, obs, n * cli_info(m).obs_size, e)) != DSN_OK) {
+    if ((st = dsn_decode(s, obs, n * host_info(m).obs_size, e)) != DSN_OK) {
         rc = cli_fail("decoding", st);
         goto done;
     }
@@ -186,7 +186,7 @@ int cmd_decode(int argc, char **argv)
             rc = cli_fail("decode", DSN_E_NOMEM);
             goto done;
         }
-        for (size_t i = 0; i < n; i++) cells[i] = obs + i * cli_info(m).obs_size;
+        for (size_t i = 0; i < n; i++) cells[i] = obs + i * host_info(m).obs_size;
         cli_join(path, sizeof path, out, "decoded.png");
         if (cli_obs_grid_png(path, &view, cells, rows, cols, "decoded observations", &audio, m)) {
             rc = 1;

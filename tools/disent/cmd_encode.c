@@ -134,21 +134,21 @@ int cmd_encode(int argc, char **argv)
     }
     if ((rc = cli_data_load_for(&data, "encode", &audio, m, &ds, &mask)) != 0) goto done;
     cli_is_sequence(m, &T, NULL);
-    obs = cli_info(m).obs_size;
-    if (cli_ds(ds).obs_size != obs) {
+    obs = host_info(m).obs_size;
+    if (host_ds(ds).obs_size != obs) {
         fprintf(stderr, "disent: encode: the data has observations of %zu floats, the model wants %zu\n",
-                cli_ds(ds).obs_size, obs);
+                host_ds(ds).obs_size, obs);
         rc = 1;
         goto done;
     }
     if (index) {
-        if (cli_parse_ranges(index, cli_ds(ds).size, &idx, &n)) {
+        if (cli_parse_ranges(index, host_ds(ds).size, &idx, &n)) {
             rc = cli_usage_error("encode", "--index '%s': rows in 0..%zu expected, e.g. 0-99,500", index,
-                                 cli_ds(ds).size - 1);
+                                 host_ds(ds).size - 1);
             goto done;
         }
     } else {
-        n = cli_ds(ds).size;
+        n = host_ds(ds).size;
         idx = malloc((n + 1) * sizeof *idx);
         for (size_t i = 0; idx && i < n; i++) idx[i] = i;
     }
@@ -165,8 +165,8 @@ int cmd_encode(int argc, char **argv)
         fnames[nf++][len] = 0;
         f += len + (f[len] == ',');
     }
-    for (int p = 0; p < cli_info(m).num_parts; p++) {
-        const char *name = cli_part(m, p).name;
+    for (int p = 0; p < host_info(m).num_parts; p++) {
+        const char *name = host_part(m, p).name;
         int has_codes = cli_part_has_codes(m, name);
         if (has_codes) {
             parts[np].name = name;

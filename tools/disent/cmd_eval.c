@@ -38,6 +38,22 @@ static const char eval_help[] =
 
 static void result(const char *k, double v) { printf("RESULT %s %.4f\n", k, v); }
 
+int cli_eval_arg(int argc, char **argv, int *i, dsn_options *opts, int *quiet, const char **model)
+{
+    const char *v, *a = argv[*i];
+    int r = cli_flag_value("eval", argc, argv, i, "--set", &v);
+    if (r < 0) return 2;
+    if (r) {
+        dsn_status st = dsn_options_parse(opts, v);
+        return st != DSN_OK ? cli_fail("--set", st) : 0;
+    }
+    if (!strcmp(a, "--quiet")) *quiet = 1;
+    else if (a[0] == '-') return cli_usage_error("eval", "unknown flag '%s'", a);
+    else if (!*model) *model = a;
+    else return cli_usage_error("eval", "unexpected argument '%s'", a);
+    return 0;
+}
+
 int cmd_eval(int argc, char **argv)
 {
     for (int i = 1; i < argc; i++) /* the factor-metrics mode has its own flags */
@@ -55,27 +71,9 @@ int cmd_eval(int argc, char **argv)
             dsn_options_free(o);
             return 0;
         }
-        if ((r = cli_flag_value("eval", argc, argv, &i, "--swaps", &v))) {
-            if (r < 0) rc = 2;
-            else manifest = v;
-        } else if ((r = cli_flag_value("eval", argc, argv, &i, "--label", &v))) {
-            if (r < 0) rc = 2;
-            else label = v;
-        } else if ((r = cli_flag_value("eval", argc, argv, &i, "--set", &v))) {
-            if (r < 0) rc = 2;
-            else {
-                dsn_status st = dsn_options_parse(o, v);
-                if (st != DSN_OK) rc = cli_fail("--set", st);
-            }
-        } else if (!strcmp(argv[i], "--quiet")) {
-            quiet = 1;
-        } else if (argv[i][0] == '-') {
-            rc = cli_usage_error("eval", "unknown flag '%s'", argv[i]);
-        } else if (!model_path) {
-            model_path = argv[i];
-        } else {
-            rc = cli_usage_error("eval", "unexpected argument '%s'", argv[i]);
-        }
+        if ((r = cli_flag_value("eval", argc, argv, &i, "--swaps", &v))) rc = r < 0 ? 2 : (manifest = v, 0);
+        else if ((r = cli_flag_value("eval", argc, argv, &i, "--label", &v))) rc = r < 0 ? 2 : (label = v, 0);
+        else rc = cli_eval_arg(argc, argv, &i, o, &quiet, &model_path);
     }
     if (!rc && !model_path) rc = cli_usage_error("eval", "no MODEL given");
     if (!rc && !manifest) rc = cli_usage_error("eval", "nothing to evaluate: give --swaps MANIFEST.csv");

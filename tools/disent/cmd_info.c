@@ -42,7 +42,7 @@ static int info_one(const char *path, const cli_data *data)
     struct stat sb;
     long long bytes = stat(path, &sb) == 0 ? (long long)sb.st_size : -1;
     printf("file:        %s (%lld bytes, valid)\n", path, bytes);
-    printf("family:      %s\n", cli_info(m).family);
+    printf("family:      %s\n", host_info(m).family);
     const dsn_options *o = dsn_model_options(m);
     printf("options:    ");
     if (dsn_options_count(o) == 0) printf(" (defaults)");
@@ -52,13 +52,13 @@ static int info_one(const char *path, const cli_data *data)
     }
     printf("\n");
     size_t dims[3] = {0};
-    int nd = cli_obs_shape(m, dims, 3);
+    int nd = host_obs_shape(m, dims, 3);
     printf("observation: [");
     for (int i = 0; i < nd; i++) printf("%s%zu", i ? ", " : "", dims[i]);
-    printf("] (%zu floats)\n", cli_info(m).obs_size);
-    printf("parameters:  %zu\n", cli_info(m).num_params);
-    printf("epochs:      %d\n", cli_info(m).epoch);
-    if (cli_info(m).stage) printf("stage:       %s\n", cli_info(m).stage);
+    printf("] (%zu floats)\n", host_info(m).obs_size);
+    printf("parameters:  %zu\n", host_info(m).num_params);
+    printf("epochs:      %d\n", host_info(m).epoch);
+    if (host_info(m).stage) printf("stage:       %s\n", host_info(m).stage);
     const dsn_options *fe = dsn_model_audio(m);
     if (fe) {
         printf("audio:      ");
@@ -81,15 +81,15 @@ static int info_one(const char *path, const cli_data *data)
             dsn_model_free(m);
             return cli_fail("measuring the model on the data", st);
         }
-        printf("on the data (%zu observations):\n", cli_ds(ds).size);
+        printf("on the data (%zu observations):\n", host_ds(ds).size);
         for (size_t k = 0; k < ns && k < 64; k++) printf("  %-28s %.6g\n", names[k], vals[k]);
         dsn_dataset_free(ds);
     }
     dsn_clear_error();
-    printf("parts:       %d\n", cli_info(m).num_parts);
-    for (int i = 0; i < cli_info(m).num_parts; i++)
-        printf("  %-12s scope %-8s dim %d\n", cli_part(m, i).name, scope_name(cli_part(m, i).scope),
-               cli_part(m, i).dim);
+    printf("parts:       %d\n", host_info(m).num_parts);
+    for (int i = 0; i < host_info(m).num_parts; i++)
+        printf("  %-12s scope %-8s dim %d\n", host_part(m, i).name, scope_name(host_part(m, i).scope),
+               host_part(m, i).dim);
     if (dsn_model_bank_count(m)) {
         printf("timbres:     %zu (disent bank MODEL --list; streaming: docs/plugin.md)\n", dsn_model_bank_count(m));
         for (size_t i = 0; i < dsn_model_bank_count(m); i++) printf("  %zu  %s\n", i, dsn_model_bank_name(m, i));

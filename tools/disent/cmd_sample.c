@@ -44,8 +44,8 @@ static int write_parts(const dsn_model *m, const dsn_encoding *e, size_t n, cons
 {
     char path[1200], file[200];
     int rc = 0;
-    for (int p = 0; p < cli_info(m).num_parts && !rc; p++) {
-        const char *name = cli_part(m, p).name;
+    for (int p = 0; p < host_info(m).num_parts && !rc; p++) {
+        const char *name = host_part(m, p).name;
         size_t rows = 0, dim = 0;
         float *v = NULL;
         int32_t *codes = NULL;
@@ -163,7 +163,7 @@ int cmd_sample(int argc, char **argv)
         rc = cli_fail(path, st);
         goto done;
     }
-    int np = cli_info(m).num_parts;
+    int np = host_info(m).num_parts;
     if (part && (rc = cli_require_part("sample", m, part)) != 0) goto done;
     if (cli_view_for(m, image, &view)) {
         rc = 2;
@@ -176,16 +176,16 @@ int cmd_sample(int argc, char **argv)
         rc = cli_fail(temp_s && st != DSN_OK && strstr(dsn_last_error(), "temperature") ? "--temperature" : "--top-k", st);
         goto done;
     }
-    size_t obs_n = cli_info(m).obs_size;
+    size_t obs_n = host_info(m).obs_size;
     if (cli_data_given(&data)) {
         if ((rc = cli_data_load_for(&data, "sample", &audio, m, &ds, &mask)) != 0) goto done;
-        if (cli_ds(ds).obs_size != obs_n) {
+        if (host_ds(ds).obs_size != obs_n) {
             fprintf(stderr, "disent: sample: the data has observations of %zu floats, the model wants %zu\n",
-                    cli_ds(ds).obs_size, obs_n);
+                    host_ds(ds).obs_size, obs_n);
             rc = 1;
             goto done;
         }
-        size_t size = cli_ds(ds).size;
+        size_t size = host_ds(ds).size;
         if (index) {
             if (cli_parse_ranges(index, size, &idx, &n)) {
                 rc = cli_usage_error("sample", "--index '%s': rows in 0..%zu expected", index, size ? size - 1 : 0);
@@ -233,7 +233,7 @@ int cmd_sample(int argc, char **argv)
         goto done;
     }
     for (int p = 0; p < np; p++) {
-        const char *name = cli_part(m, p).name;
+        const char *name = host_part(m, p).name;
         if (part && strcmp(part, name) != 0) continue;
         if ((st = dsn_sample(s, e, name, seed + (uint64_t)p)) != DSN_OK) {
             snprintf(path, sizeof path, "sampling part '%s'", name);

@@ -70,12 +70,12 @@ static int load_source(source *s, const char *which, const dsn_dataset *data, co
         s->ds = data;
     }
     if (!s->ds) return cli_usage_error("swap", "no observations for %s: give DATA with --%s, or --%s-file", which, which, which);
-    if (cli_ds(s->ds).obs_size != obs) {
+    if (host_ds(s->ds).obs_size != obs) {
         fprintf(stderr, "disent: swap: %s has observations of %zu floats, the model wants %zu\n", which,
-                cli_ds(s->ds).obs_size, obs);
+                host_ds(s->ds).obs_size, obs);
         return 1;
     }
-    size_t size = cli_ds(s->ds).size;
+    size_t size = host_ds(s->ds).size;
     if (s->list) {
         if (cli_parse_ranges(s->list, size, &s->idx, &s->n))
             return cli_usage_error("swap", "--%s '%s': rows in 0..%zu expected", which, s->list, size ? size - 1 : 0);
@@ -116,12 +116,12 @@ static void swap_label(void *ctx, int is_col, size_t i, char *buf, size_t cap)
 static int item_values(const dsn_model *m, const dsn_encoding *enc, size_t n, const char *part, int rest, float **out,
                        size_t *width)
 {
-    int np = cli_info(m).num_parts;
+    int np = host_info(m).num_parts;
     size_t w = 0, off = 0;
     *out = NULL;
     for (int pass = 0; pass < 2; pass++) {
         for (int p = 0; p < np; p++) {
-            const char *name = cli_part(m, p).name;
+            const char *name = host_part(m, p).name;
             if ((strcmp(name, part) == 0) == (rest != 0)) continue;
             size_t rows = 0, dim = 0;
             if (dsn_encoding_get(enc, NULL, 0, &rows, &dim, name, NULL) != DSN_OK || rows % n) return -1;
@@ -171,7 +171,7 @@ static int swap_scores(const dsn_model *m, dsn_session *s, dsn_encoding *e, cons
                        const dsn_encoding *eb, const float *grid, size_t na, size_t nb, const char *part,
                        double *row_score, double *col_score)
 {
-    size_t obs = cli_info(m).obs_size, wa = 0, wb = 0, w1 = 0, w2 = 0, row_ok = 0, col_ok = 0;
+    size_t obs = host_info(m).obs_size, wa = 0, wb = 0, w1 = 0, w2 = 0, row_ok = 0, col_ok = 0;
     float *ra = NULL, *rb = NULL, *xa = NULL, *xb = NULL;
     int rc = -1;
     *row_score = *col_score = -1;
@@ -253,7 +253,7 @@ int cmd_swap(int argc, char **argv)
         goto done;
     }
     if ((rc = cli_require_part("swap", m, part)) != 0) goto done;
-    int np = cli_info(m).num_parts;
+    int np = host_info(m).num_parts;
     if (cli_view_for(m, image, &view)) {
         rc = 2;
         goto done;
@@ -261,7 +261,7 @@ int cmd_swap(int argc, char **argv)
     size_t T = 0, D = 0;
     if ((rc = cli_require_wav_ok("swap", m, audio.wav, &T, &D)) != 0) goto done;
     if (cli_data_given(&data) && (rc = cli_data_load_for(&data, "swap", &audio, m, &ds, &mask)) != 0) goto done;
-    size_t obs = cli_info(m).obs_size;
+    size_t obs = host_info(m).obs_size;
     if ((rc = load_source(&a, "a", ds, mask, T, obs)) != 0 || (rc = load_source(&b, "b", ds, mask, T, obs)) != 0)
         goto done;
     size_t nmax = a.n > b.n ? a.n : b.n;
@@ -289,7 +289,7 @@ int cmd_swap(int argc, char **argv)
         /* row i: every part from B[j], except `part` from A[i] */
         for (size_t j = 0; j < b.n; j++)
             for (int p = 0; p < np; p++) {
-                const char *name = cli_part(m, p).name;
+                const char *name = host_part(m, p).name;
                 int from_a = !strcmp(name, part);
                 st = dsn_encoding_copy_item(e, j, from_a ? ea : eb, from_a ? i : j, name);
                 if (st != DSN_OK) {
@@ -307,7 +307,7 @@ int cmd_swap(int argc, char **argv)
         goto done;
     }
     size_t shape[5] = {a.n, b.n};
-    int nd = 2 + cli_obs_shape(m, shape + 2, 3);
+    int nd = 2 + host_obs_shape(m, shape + 2, 3);
     cli_join(path, sizeof path, out, "swap.npy");
     if ((rc = cli_npy_write_f32(path, grid, shape, nd)) != 0) goto done;
     printf("swapped part '%s' of %zu A observations into %zu B observations: %s", part, a.n, b.n, path);
@@ -315,14 +315,14 @@ int cmd_swap(int argc, char **argv)
     char rest[256] = "", title[1024];
     size_t rl = 0;
     for (int p = 0; p < np && rl < sizeof rest; p++)
-        if (strcmp(cli_part(m, p).name, part))
-            rl += (size_t)snprintf(rest + rl, sizeof rest - rl, "%s%s", rl ? "+" : "", cli_part(m, p).name);
+        if (strcmp(host_part(m, p).name, part))
+            rl += (size_t)snprintf(rest + rl, sizeof rest - rl, "%s%s", rl ? "+" : "", host_part(m, p).name);
     int scored = swap_scores(m, s, e, ea, eb, grid, a.n, b.n, part, &row_score, &col_score) == 0;
-    snprintf(title, sizeof title, "%s, EPOCH %d: %s OF THE ROW, %s OF THE COLUMN%s%s", cli_info(m).family,
-             cli_info(m).epoch, part, rest, title_extra ? "\n" : "", title_extra ? title_extra : "");
+    snprintf(title, sizeof title, "%s, EPOCH %d: %s OF THE ROW, %s OF THE COLUMN%s%s", host_info(m).family,
+             host_info(m).epoch, part, rest, title_extra ? "\n" : "", title_extra ? title_extra : "");
     if (scored) {
         int tl = snprintf(title, sizeof title, "%s, EPOCH %d: %s OF THE ROW, %s OF THE COLUMN\nRE-ENCODED SWAPS:",
-                          cli_info(m).family, cli_info(m).epoch, part, rest);
+                          host_info(m).family, host_info(m).epoch, part, rest);
         if (row_score >= 0 && tl > 0 && (size_t)tl < sizeof title)
             tl += snprintf(title + tl, sizeof title - (size_t)tl, " %s FROM ROW %.2f (CHANCE %.2f)", part, row_score,
                            1.0 / (double)a.n);

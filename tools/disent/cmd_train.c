@@ -269,7 +269,7 @@ static int family_reads(const char *family, const char *key)
 static int shape_from_audio(train_cfg *c, const dsn_dataset *ds)
 {
     size_t dims[3] = {0};
-    if (!dsn_dataset_audio(ds) || cli_ds_shape(ds, dims, 3) != 2) return 0;
+    if (!dsn_dataset_audio(ds) || host_ds_shape(ds, dims, 3) != 2) return 0;
     const char *keys[2] = {"frames", "n_mels"};
     for (int k = 0; k < 2; k++) {
         if (dsn_options_get(c->model, keys[k]) || !family_reads(c->family, keys[k])) continue;
@@ -402,7 +402,7 @@ int cli_train_main(int argc, char **argv, int prior)
     if (c.valid > 0) {
         const char *seed_text = dsn_options_get(c.fit, "seed");
         uint64_t seed = seed_text ? strtoull(seed_text, NULL, 10) : 1;
-        if ((st = dsn_dataset_split(ds, &tr, &va, c.valid, seed, cli_ds(ds).num_groups > 0)) != DSN_OK) {
+        if ((st = dsn_dataset_split(ds, &tr, &va, c.valid, seed, host_ds(ds).num_groups > 0)) != DSN_OK) {
             rc = cli_fail("splitting off the validation set", st);
             goto done;
         }
@@ -415,12 +415,12 @@ int cli_train_main(int argc, char **argv, int prior)
             rc = cli_fail(what, st);
             goto done;
         }
-        if (c.family[0] && strcmp(c.family, cli_info(m).family) != 0) {
+        if (c.family[0] && strcmp(c.family, host_info(m).family) != 0) {
             rc = cli_usage_error("train", "model = %s, but the checkpoint holds a %s model", c.family,
-                                 cli_info(m).family);
+                                 host_info(m).family);
             goto done;
         }
-        if (prior && (!cli_info(m).stage || strcmp(cli_info(m).stage, "prior") != 0)) {
+        if (prior && (!host_info(m).stage || strcmp(host_info(m).stage, "prior") != 0)) {
             rc = cli_usage_error(cmd, "'%s' is not a checkpoint of the prior stage (resume it with disent train)",
                                  resume);
             goto done;
@@ -448,8 +448,8 @@ int cli_train_main(int argc, char **argv, int prior)
             rc = cli_fail(what, st);
             goto done;
         }
-        if (!cli_info(m).stage) {
-            fprintf(stderr, "disent: train-prior: the %s model has no prior stage (vq-vae has)\n", cli_info(m).family);
+        if (!host_info(m).stage) {
+            fprintf(stderr, "disent: train-prior: the %s model has no prior stage (vq-vae has)\n", host_info(m).family);
             rc = 1;
             goto done;
         }
@@ -471,7 +471,7 @@ int cli_train_main(int argc, char **argv, int prior)
          * or input_dim) */
         if (family_reads(c.family, "image") && !dsn_options_get(c.model, "image") &&
             !dsn_options_get(c.model, "encoder") && !dsn_options_get(c.model, "input_dim")) {
-            dsn_dataset_info di = cli_ds(ds);
+            dsn_dataset_info di = host_ds(ds);
             size_t C = 1, H = 0, W = 0;
             if (di.obs_ndim == 2) H = di.obs_shape[0], W = di.obs_shape[1];
             else if (di.obs_ndim == 3 && di.obs_shape[0] <= 4) C = di.obs_shape[0], H = di.obs_shape[1], W = di.obs_shape[2];
@@ -502,7 +502,7 @@ int cli_train_main(int argc, char **argv, int prior)
 
     if (prior) { /* --epochs N: N more epochs from the model's counter (dsn_fit continues from it) */
         char buf[32];
-        epoch0 = cli_info(m).epoch;
+        epoch0 = host_info(m).epoch;
         if (c.epochs < 1 || c.epochs > (1 << 30) - epoch0) {
             rc = cli_usage_error(cmd, "--epochs: a positive count expected");
             goto done;
@@ -539,10 +539,10 @@ int cli_train_main(int argc, char **argv, int prior)
     p.first_step = -1;
     p.steps_per_epoch = c.steps_per_epoch;
     if (!p.steps_per_epoch) { /* a guess until the first epoch has been measured */
-        size_t ngr = cli_ds(train_set).num_groups, bg = c.batch_groups ? (size_t)c.batch_groups : ngr < 16 ? ngr : 16;
+        size_t ngr = host_ds(train_set).num_groups, bg = c.batch_groups ? (size_t)c.batch_groups : ngr < 16 ? ngr : 16;
         size_t batch = ngr ? bg * (size_t)c.group_size
                                                           : (size_t)c.batch_size;
-        p.steps_per_epoch = (int64_t)((cli_ds(train_set).size + batch - 1) / batch);
+        p.steps_per_epoch = (int64_t)((host_ds(train_set).size + batch - 1) / batch);
         if (p.steps_per_epoch < 1) p.steps_per_epoch = 1;
     } else {
         p.est_exact = 1;
@@ -570,20 +570,20 @@ int cli_train_main(int argc, char **argv, int prior)
     }
     if (!quiet) {
         size_t dims[3] = {0};
-        int nd = cli_ds_shape(train_set, dims, 3);
+        int nd = host_ds_shape(train_set, dims, 3);
         fprintf(stderr, "disent: %s %s model%s, %zu parameters; %zu training observations [",
-                resume ? "resuming a" : "training a", cli_info(m).family,
-                prior ? " (prior stage)" : "", cli_info(m).num_params, cli_ds(train_set).size);
+                resume ? "resuming a" : "training a", host_info(m).family,
+                prior ? " (prior stage)" : "", host_info(m).num_params, host_ds(train_set).size);
         for (int i = 0; i < nd; i++) fprintf(stderr, "%s%zu", i ? ", " : "", dims[i]);
-        fprintf(stderr, "], %zu groups%s; %d epochs; checkpoint %s\n", cli_ds(train_set).num_groups,
+        fprintf(stderr, "], %zu groups%s; %d epochs; checkpoint %s\n", host_ds(train_set).num_groups,
                 va ? " (+ validation)" : "", c.epochs, ckpt);
-        size_t ng = cli_ds(train_set).num_groups;
+        size_t ng = host_ds(train_set).num_groups;
         if (ng) /* dsn_fit's rule: batch_groups defaults to min(16, groups); an explicit value is kept */
             fprintf(stderr, "disent: grouped batches (models that use groups): %d groups x %d members%s\n",
                     c.batch_groups ? c.batch_groups : (int)(ng < 16 ? ng : 16), c.group_size,
                     c.batch_groups ? "" : " (batch_groups default: min(16, groups))");
         if (nproc > 1) {
-            int grouped = ng > 0 && !strcmp(cli_info(m).family, "ml-vae");
+            int grouped = ng > 0 && !strcmp(host_info(m).family, "ml-vae");
             size_t ngr = ng, bg = c.batch_groups ? (size_t)c.batch_groups : (ngr < 16 ? ngr : 16);
             size_t units = grouped ? (bg < ngr ? bg : ngr) : (size_t)c.batch_size, lo = units / (size_t)nproc;
             char per[64];
@@ -612,7 +612,7 @@ int cli_train_main(int argc, char **argv, int prior)
     st = cli_fit(m, opt, train_set, va, c.fit, cb_progress, &p);
     /* data-parallel: a Ctrl-C on one process stopped all of them */
     if (nproc > 1 && st == DSN_OK) interrupted = cli_mpi_any(interrupted);
-    int early = st == DSN_OK && !interrupted && cli_info(m).epoch < c.epochs;
+    int early = st == DSN_OK && !interrupted && host_info(m).epoch < c.epochs;
     sigaction(SIGINT, &old_int, NULL);
     sigaction(SIGTERM, &old_term, NULL);
     if (p.tty && !quiet) fprintf(stderr, "\r\033[K");
@@ -633,7 +633,7 @@ int cli_train_main(int argc, char **argv, int prior)
             fprintf(stderr,
                     "disent: continue with: disent train-prior --resume %s --epochs %d --out %s [the same data and "
                     "fit options]\n",
-                    ckpt, c.epochs - cli_info(m).epoch > 0 ? c.epochs - cli_info(m).epoch : 1, out);
+                    ckpt, c.epochs - host_info(m).epoch > 0 ? c.epochs - host_info(m).epoch : 1, out);
         else
             fprintf(stderr,
                     "disent: continue with: disent train --resume %s --out %s [the same data and fit options]\n",
@@ -642,7 +642,7 @@ int cli_train_main(int argc, char **argv, int prior)
         goto done;
     }
     if (!root) goto done; /* process 0 writes and reports */
-    if (early && !quiet) fprintf(stderr, "disent: early stop after epoch %d (no better validation loss)\n", cli_info(m).epoch);
+    if (early && !quiet) fprintf(stderr, "disent: early stop after epoch %d (no better validation loss)\n", host_info(m).epoch);
     const char *kb = dsn_options_get(c.fit, "keep_best");
     int saved_best = va && !(kb && (!strcmp(kb, "0") || !strcmp(kb, "false")));
     if ((st = dsn_model_save(m, NULL, out)) != DSN_OK) {
@@ -677,8 +677,8 @@ int cli_train_main(int argc, char **argv, int prior)
             if (!strcmp(names[i], "codebook.size")) K = (int)vals[i];
         }
         printf("prior: epochs %d-%d; bits_per_code %.4f (last training step), %.4f on the %s (%zu observations)",
-               epoch0 + 1, cli_info(m).epoch, (double)p.bits_per_code, bits,
-               va ? "validation set" : "training data", cli_ds(eval).size);
+               epoch0 + 1, host_info(m).epoch, (double)p.bits_per_code, bits,
+               va ? "validation set" : "training data", host_ds(eval).size);
         if (K > 0) printf("; uniform prior log2 K = %.4f", log2((double)K));
         printf("\n");
     }

@@ -80,23 +80,8 @@ int cli_eval_metrics(int argc, char **argv)
         else if ((r = cli_flag_value("eval", argc, argv, &i, "--factors", &v))) rc = r < 0 ? 2 : (factors = v, 0);
         else if ((r = cli_flag_value("eval", argc, argv, &i, "--latents", &v))) rc = r < 0 ? 2 : (latents = v, 0);
         else if ((r = cli_flag_value("eval", argc, argv, &i, "--part", &v))) rc = r < 0 ? 2 : (part = v, 0);
-        else if ((r = cli_flag_value("eval", argc, argv, &i, "--set", &v))) {
-            if (r < 0) rc = 2;
-            else {
-                dsn_status st = dsn_options_parse(o, v);
-                if (st != DSN_OK) rc = cli_fail("--set", st);
-            }
-        } else if ((r = cli_data_arg(&data, "eval", argc, argv, &i))) {
-            if (r < 0) rc = 2;
-        } else if (!strcmp(argv[i], "--quiet")) {
-            quiet = 1;
-        } else if (argv[i][0] == '-') {
-            rc = cli_usage_error("eval", "unknown flag '%s'", argv[i]);
-        } else if (!model_path) {
-            model_path = argv[i];
-        } else {
-            rc = cli_usage_error("eval", "unexpected argument '%s'", argv[i]);
-        }
+        else if ((r = cli_data_arg(&data, "eval", argc, argv, &i))) rc = r < 0 ? 2 : 0;
+        else rc = cli_eval_arg(argc, argv, &i, o, &quiet, &model_path);
     }
     if (!rc && !factors) rc = cli_usage_error("eval", "--metrics needs --factors F.npy");
     if (!rc && !latents && !model_path) rc = cli_usage_error("eval", "give --latents Z.npy, or MODEL and its data");

@@ -21,8 +21,8 @@ int cli_png_write(const char *path, const unsigned char *pix, size_t w, size_t h
 int cli_view_for(const dsn_model *m, const char *image_hw, cli_view *v)
 {
     size_t dims[3] = {0};
-    int nd = cli_obs_shape(m, dims, 3);
-    size_t n = cli_info(m).obs_size;
+    int nd = host_obs_shape(m, dims, 3);
+    size_t n = host_info(m).obs_size;
     memset(v, 0, sizeof *v);
     if (image_hw) {
         if (cli_parse_hw(image_hw, &v->h, &v->w)) return -1;

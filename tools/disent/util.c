@@ -285,11 +285,11 @@ void cli_audio_report(const dsn_dataset *ds)
 /* ---- .npy: the library's reader and writer (dsn_npy_read / dsn_npy_write) ---------------- */
 int cli_require_part(const char *cmd, const dsn_model *m, const char *part)
 {
-    int np = cli_info(m).num_parts;
+    int np = host_info(m).num_parts;
     for (int p = 0; p < np; p++)
-        if (!strcmp(cli_part(m, p).name, part)) return 0;
-    fprintf(stderr, "disent: %s: the %s model has no part '%s' (parts:", cmd, cli_info(m).family, part);
-    for (int p = 0; p < np; p++) fprintf(stderr, " %s", cli_part(m, p).name);
+        if (!strcmp(host_part(m, p).name, part)) return 0;
+    fprintf(stderr, "disent: %s: the %s model has no part '%s' (parts:", cmd, host_info(m).family, part);
+    for (int p = 0; p < np; p++) fprintf(stderr, " %s", host_part(m, p).name);
     fprintf(stderr, ")\n");
     return 2;
 }
@@ -298,14 +298,14 @@ int cli_require_wav_ok(const char *cmd, const dsn_model *m, int wav, size_t *T, 
 {
     if (cli_is_sequence(m, T, D) || !wav) return 0;
     return cli_usage_error(cmd, "--wav: the %s model's observations are not [frames, n_mels] sequences",
-                           cli_info(m).family);
+                           host_info(m).family);
 }
 
 int cli_write_obs_npy(const char *dir, const char *name, const dsn_model *m, const float *obs, size_t n, char *path,
                       size_t path_cap)
 {
     size_t shape[4] = {n};
-    int nd = 1 + cli_obs_shape(m, shape + 1, 3);
+    int nd = 1 + host_obs_shape(m, shape + 1, 3);
     cli_join(path, path_cap, dir, name);
     return cli_npy_write_f32(path, obs, shape, nd);
 }
@@ -408,7 +408,7 @@ int cli_audio_arg(cli_audio *a, const char *cmd, int argc, char **argv, int *i)
 int cli_is_sequence(const dsn_model *m, size_t *T, size_t *D)
 {
     size_t dims[3] = {0};
-    if (cli_obs_shape(m, dims, 3) != 2) return 0;
+    if (host_obs_shape(m, dims, 3) != 2) return 0;
     if (T) *T = dims[0];
     if (D) *D = dims[1];
     return 1;
@@ -513,7 +513,7 @@ static int load_audio_files(const cli_data *d, const cli_audio *a, const dsn_mod
     size_t T, D, n = d->n_audio_files, obs;
     if (!cli_is_sequence(m, &T, &D)) {
         fprintf(stderr, "disent: audio files are observations of sequence models only (this is a %s model)\n",
-                cli_info(m).family);
+                host_info(m).family);
         return 1;
     }
     obs = T * D;

@@ -406,6 +406,35 @@ class Model(_Handle):
         self._lock = threading.Lock()
 
     @classmethod
+    def for_data(cls, family: str, data: "Dataset", options: OptionsLike = None, **kw: Any) -> "Model":
+        """Model(family, options, **kw) shaped for the Dataset it will be
+        trained on, as `disent train` does it: pictures (observations (H, W),
+        or (C, H, W) with C <= 4; H and W multiples of 4) give image = "HxW"
+        ("CxHxW") to a family that reads an image shape (its convolutional
+        encoder and image defaults), unless the options choose the network
+        (image, encoder or input_dim); an audio set (Dataset.from_audio,
+        load_audio) gives frames and n_mels to a family that reads them,
+        unless the options set them (tools/disent/cmd_train.c has the same
+        rules)."""
+        o = Options.of(options, **kw)
+        given = o.to_dict() if o is not None else {}
+        if o is not None and o is not options:
+            o.close()
+        try:
+            reads = {d["key"] for d in option_info(family)}
+        except errors.DisentError:  # an unknown family: Model() below says so
+            reads = set()
+        shape = data.obs_shape
+        extra: Dict[str, Any] = {}
+        if data.audio and len(shape) == 2:
+            extra = {k: n for k, n in zip(("frames", "n_mels"), shape) if k in reads and k not in given}
+        if "image" in reads and not {"image", "encoder", "input_dim"} & set(given):
+            c, hw = (1, shape) if len(shape) == 2 else (shape[0], shape[1:]) if len(shape) == 3 else (0, ())
+            if 1 <= c <= 4 and len(hw) == 2 and all(d >= 4 and d % 4 == 0 for d in hw):
+                extra["image"] = "x".join(str(d) for d in ((c,) if c > 1 else ()) + tuple(hw))
+        return cls(family, dict(given, **extra))
+
+    @classmethod
     def load(cls, path: PathLike) -> "Model":
         """A model saved with save() (FormatError for damaged files)."""
         p = Model_p()
