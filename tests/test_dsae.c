@@ -284,7 +284,7 @@ START_TEST(grad_full_losses)
         ", static_z=3, beta_z=2",
         ", local_encoder=lstm, decoder=lstm",
         ", iid_z=0.7, posterior=full",
-        ", iid_z=2, static_z=1",
+        ", iid_z=2, static_z=1, local_eq=1.5",
     };
     /* options of ts-dsae only, added to its variant of the same index */
     const char *ts_only[sizeof variants / sizeof *variants] = {[7] = ", swap_critic=1.5",
@@ -415,7 +415,8 @@ static float term_value(const dsi_terms *tt, const char *name)
 
 /* iid_z and swap_critic add exactly weight x their logged value to the loss
  * (same seed: same weights, noise and partners), only in the stage where the
- * local encoder learns; iid_z > 0, the critic's KLs >= 0 */
+ * local encoder learns; iid_z > 0, the critic's KLs >= 0; local_eq reaches
+ * z's posterior and not v's */
 START_TEST(iid_z_and_swap_critic_add_their_terms)
 {
     enum { B = 4, T = 6, F = 6 };
@@ -445,6 +446,14 @@ START_TEST(iid_z_and_swap_critic_add_their_terms)
                           (double)l1, (double)l0, (double)iid, (double)crit);
             /* the swap terms both models share are the same */
             ck_assert_float_eq(term_value(&t0, "swap_vg"), term_value(&t1, "swap_vg"));
+            /* local_eq changes the local encoder's input only: the same v posterior, another z */
+            snprintf(b, sizeof b, TINY ", seed=6, %s, local_eq=2", c);
+            dsn_model *m2 = make("ts-dsae", b);
+            dsi_terms t2 = {0};
+            loss_of(m2, x, mask, B, 5, &t2);
+            ck_assert_float_eq(term_value(&t0, "kl_v"), term_value(&t2, "kl_v"));
+            ck_assert_float_ne(term_value(&t0, "kl_z"), term_value(&t2, "kl_z"));
+            dsn_model_free(m2);
         }
         dsn_model_free(m0);
         dsn_model_free(m1);
@@ -901,7 +910,7 @@ START_TEST(save_load_sample_and_no_allocation)
         {"ts-dsae", ", constrained_epochs=5, local_encoder=lstm"},
         {"ts-dsae", ", constrained_epochs=0, decoder_film=1, z_norm=mean, local_context=2, local_input=centred"},
         {"ts-dsae", ", constrained_epochs=0, static_z=2"},
-        {"ts-dsae", ", constrained_epochs=0, iid_z=1, swap_critic=2"},
+        {"ts-dsae", ", constrained_epochs=0, iid_z=1, swap_critic=2, local_eq=1"},
         {"ts-dsae", ", constrained_epochs=0, local_encoder=lstm, decoder=lstm"},
     };
     char path[512];

@@ -107,6 +107,7 @@ typedef struct dsae {
     float w_static; /* static_z: weight of the batch correlation of mean_t z_t with v */
     float w_iid;    /* iid_z: weight of KL(q(z_t) || N(0, I)) at every frame */
     float w_critic; /* swap_critic: weight of the swapped v judged by the frozen stage-1 encoder */
+    float leq;      /* local_eq: scale of the random per-clip equaliser on the local encoder's training input */
     dsi_film dfilm[DSI_MLP_MAX_LAYERS]; /* decoder_film: one per decoder hidden layer */
     int g_global, g_local, g_prior, g_dec, g_snap;
     genc genc, snap;
@@ -388,6 +389,7 @@ static dsn_status create_common(dsn_model *m, dsi_optr *r, int two_stage)
     dsi_opt_enum(r, "local_input", &s->lcentre, lin_names);
     dsi_opt_float(r, "static_z", &s->w_static, 0, 1e6);
     dsi_opt_float(r, "iid_z", &s->w_iid, 0, 1e6);
+    dsi_opt_float(r, "local_eq", &s->leq, 0, 100);
     if (two_stage) {
         dsi_opt_float(r, "swap_critic", &s->w_critic, 0, 1e6);
         dsi_opt_int(r, "constrained_epochs", &s->constrained, 0, 1 << 30);
@@ -656,6 +658,33 @@ static dsi_var *iid_kl(dsi_tape *t, const batch_ctx *c, dsi_gauss_post qz, dsi_r
     return dsi_kl_std_normal(t, qz.mu, qz.lv, c->mask, red);
 }
 
+/* local_eq: the local encoder's training input x_t + e, the same e on every frame of a clip:
+ * e[b,f] = sum_{k<EQ_BANDS} a_bk cos(pi k (f + 1/2) / F), a_bk ~ N(0, local_eq^2 / EQ_BANDS) drawn
+ * per clip: a random smooth equaliser (gain, tilt and bends across the mel bands, in log units).
+ * Harmonic peaks stay where they are (the pitch), the clip's spectral envelope is randomised,
+ * so z cannot rely on it and the decoder must take it from v (the global encoder and the
+ * reconstruction target keep x). */
+#define EQ_BANDS 6
+static dsi_var *eq_input(dsi_tape *t, dsn_model *m, const batch_ctx *c, dsi_var *x)
+{
+    const dsae *s = m->state;
+    const int B = c->B, F = s->F;
+    int sh[3] = {B, 1, F};
+    dsi_var *e = dsi_tape_new(t, 3, sh, 0);
+    if (!e) return NULL;
+    const float g = s->leq / sqrtf((float)EQ_BANDS);
+    for (int b = 0; b < B; b++) {
+        float a[EQ_BANDS];
+        for (int k = 0; k < EQ_BANDS; k++) a[k] = g * dsi_rng_normal(&m->rng);
+        for (int f = 0; f < F; f++) {
+            float v = 0.0f;
+            for (int k = 0; k < EQ_BANDS; k++) v += a[k] * cosf(3.14159265358979f * (float)k * ((float)f + 0.5f) / (float)F);
+            e->x[(size_t)b * F + f] = v;
+        }
+    }
+    return dsi_add(t, x, e);
+}
+
 /* sum_i w_i parts_i for any number of scalar terms (a loss_sum node takes at most DSI_NODE_MAXIN) */
 static dsi_var *sum_terms(dsi_tape *t, int n, dsi_var **parts, const float *w)
 {
@@ -682,7 +711,7 @@ static dsn_status loss(dsn_model *m, dsi_tape *t, const dsi_input *in, dsi_var *
     st = global_post(t, s, &s->genc, ps, &c, x, &qv);
     if (st != DSN_OK) return st;
     dsi_var *v = dsi_gauss_sample(t, qv.mu, qv.lv, &m->rng, s->noise_mean);
-    st = local_post(t, s, ps, &c, x, v, &qz);
+    st = local_post(t, s, ps, &c, s->leq > 0.0f ? eq_input(t, m, &c, x) : x, v, &qz);
     if (st != DSN_OK) return st;
     dsi_var *z = dsi_gauss_sample(t, qz.mu, qz.lv, &m->rng, s->noise_mean);
     st = prior_seq(t, s, ps, &c, z, &pz);

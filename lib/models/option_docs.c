@@ -91,6 +91,7 @@ static const doc docs[] = {
     {NULL, "local_context", "neighbouring frames on each side the local encoder sees"},
     {NULL, "static_z", "weight of the penalty on the batch correlation between z's time mean and v"},
     {NULL, "local_input", "local encoder input: the frames (raw) or minus the clip's mean spectrum (centred)"},
+    {NULL, "local_eq", "scale of a random smooth per-clip equaliser on the local encoder's training input"},
     {NULL, "iid_z", "weight of an extra KL of every frame's z to N(0, I), which cannot predict z from its past"},
     {"ts-dsae", "constrained_epochs", "epochs of the first (constrained) stage before the switch"},
     {"ts-dsae", "informed_prior", "second stage: KL of v to the frozen stage-one encoder's posterior"},
