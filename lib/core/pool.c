@@ -219,6 +219,6 @@ static void zero_part(void *ctx, size_t lo, size_t hi) { memset((float *)ctx + l
 
 void dsi_pool_zero(float *p, size_t n)
 {
-    /* 256 KiB per part at least: below that one core's memset is as fast as a hand-over */
-    dsi_pool_range(n, 4.0, 262144.0, 16, zero_part, p);
+    /* 128 KiB per part at least: below that one core's memset is about as fast as a hand-over */
+    dsi_pool_range(n, 4.0, 131072.0, 16, zero_part, p);
 }
