@@ -28,7 +28,10 @@
  *  - swap_acc: a separate logistic regression on random ReLU features of the
  *    raw pixels, fitted on the training images, labels decode(content of a, style of b) for every test
  *    image a and a random test image b of another digit; swap_acc is the
- *    fraction labelled as a's digit (swap_style_acc: as b's digit);
+ *    fraction labelled as a's digit (swap_style_acc: as b's digit); the
+ *    judge on blurred clean test images (judge_blur_acc) as a control, and
+ *    the same scores from judge2, the judge fitted on clean and blurred
+ *    training images (judge2_*);
  *  - accumulation: content of k = 1, 2, 4, 8, 16 test images of one digit
  *    accumulated by the product of Gaussians; mean content variance and the
  *    content classifier's accuracy on the accumulated means;
@@ -686,29 +689,52 @@ int main(int argc, char **argv)
     {
         rf_init();
         images jt = load_all(train, a.quick ? 5000 : a.judge_train);
-        float *feat = malloc(sizeof(float) * (jt.n > te.n ? jt.n : te.n) * (size_t)RF);
-        dsn_classifier *pc;
+        /* judge2: the same features, fitted on the judge's images and blurred copies of up to 10 000 of them */
+        size_t nb = SIDE ? (jt.n < 10000 ? jt.n : 10000) : 0, nf = jt.n + nb > te.n ? jt.n + nb : te.n;
+        float *feat = malloc(sizeof(float) * nf * (size_t)RF);
+        dsn_classifier *pc, *pb = NULL;
         CHECK(dsn_classifier_create(&pc, "logreg", NULL));
         rf_features(jt.x, jt.n, feat);
         CHECK(dsn_classifier_fit(pc, feat, jt.n, (size_t)RF, jt.y));
         printf("pixel-space judge: logistic regression on %d random %s ReLU features of the pixels, fitted on %zu "
                "training images\n", RF, JUDGE_CONV && SIDE >= 12 ? "5x5-conv max-pooled" : "dense", jt.n);
+        if (nb) {
+            float *bl = malloc(sizeof(float) * nb * PIX);
+            int32_t *yy = malloc(sizeof(int32_t) * (jt.n + nb));
+            for (size_t i = 0; i < nb; i++) blur121(jt.x + i * PIX, bl + i * PIX);
+            rf_features(bl, nb, feat + jt.n * (size_t)RF);
+            memcpy(yy, jt.y, sizeof(int32_t) * jt.n);
+            memcpy(yy + jt.n, jt.y, sizeof(int32_t) * nb);
+            CHECK(dsn_classifier_create(&pb, "logreg", NULL));
+            CHECK(dsn_classifier_fit(pb, feat, jt.n + nb, (size_t)RF, yy));
+            printf("judge2 (blur-tolerant): the same features fitted on those images and %zu of them blurred\n", nb);
+            free(bl);
+            free(yy);
+        }
         free_images(&jt);
         rf_features(te.x, te.n, feat);
         CHECK(dsn_classifier_predict(pc, pred, feat, te.n, (size_t)RF));
         pixel_acc = accuracy(pred, te.y, te.n);
         printf("RESULT pixel_classifier_test_acc %.4f\n", pixel_acc);
+        if (pb) {
+            CHECK(dsn_classifier_predict(pb, pred, feat, te.n, (size_t)RF));
+            printf("RESULT judge2_clean_acc %.4f\n", accuracy(pred, te.y, te.n));
+        }
         if (SIDE) { /* a control: the judge on the clean test images blurred by a [1 2 1]/4 kernel each way */
             float *bl = malloc(sizeof(float) * te.n * PIX);
             for (size_t i = 0; i < te.n; i++) blur121(te.x + i * PIX, bl + i * PIX);
             rf_features(bl, te.n, feat);
             CHECK(dsn_classifier_predict(pc, pred, feat, te.n, (size_t)RF));
             printf("RESULT judge_blur_acc %.4f\n", accuracy(pred, te.y, te.n));
+            if (pb) {
+                CHECK(dsn_classifier_predict(pb, pred, feat, te.n, (size_t)RF));
+                printf("RESULT judge2_blur_acc %.4f\n", accuracy(pred, te.y, te.n));
+            }
             free(bl);
         }
         float *xb = malloc(sizeof(float) * CHUNK * PIX), *out = malloc(sizeof(float) * CHUNK * PIX);
         int32_t *yb = malloc(sizeof(int32_t) * CHUNK), *pp = malloc(sizeof(int32_t) * CHUNK);
-        size_t keep_a = 0, keep_b = 0, recon_ok = 0;
+        size_t keep_a = 0, keep_b = 0, recon_ok = 0, keep2_a = 0, keep2_b = 0, recon2_ok = 0;
         for (size_t off = 0; off < te.n; off += CHUNK) {
             size_t k = te.n - off < CHUNK ? te.n - off : CHUNK;
             for (size_t i = 0; i < k; i++) {
@@ -722,6 +748,10 @@ int main(int argc, char **argv)
             rf_features(out, k, feat);
             CHECK(dsn_classifier_predict(pc, pp, feat, k, (size_t)RF));
             for (size_t i = 0; i < k; i++) recon_ok += pp[i] == te.y[off + i];
+            if (pb) {
+                CHECK(dsn_classifier_predict(pb, pp, feat, k, (size_t)RF));
+                for (size_t i = 0; i < k; i++) recon2_ok += pp[i] == te.y[off + i];
+            }
             CHECK(dsn_encode(s, f, xb, k, NULL));
             for (size_t i = 0; i < k; i++) CHECK(dsn_encoding_copy_item(f, i, e, i, "content"));
             CHECK(dsn_decode(s, out, k * PIX, f));
@@ -731,6 +761,13 @@ int main(int argc, char **argv)
                 keep_a += pp[i] == te.y[off + i];
                 keep_b += pp[i] == yb[i];
             }
+            if (pb) {
+                CHECK(dsn_classifier_predict(pb, pp, feat, k, (size_t)RF));
+                for (size_t i = 0; i < k; i++) {
+                    keep2_a += pp[i] == te.y[off + i];
+                    keep2_b += pp[i] == yb[i];
+                }
+            }
         }
         recon_acc = (double)recon_ok / (double)te.n;
         swap_acc = (double)keep_a / (double)te.n;
@@ -738,6 +775,9 @@ int main(int argc, char **argv)
                "judged by the pixel classifier (recon: decode(a) judged the same way):\n");
         printf("RESULT recon_acc %.4f\nRESULT swap_acc %.4f\nRESULT swap_style_acc %.4f\n", recon_acc, swap_acc,
                (double)keep_b / (double)te.n);
+        if (pb)
+            printf("RESULT judge2_recon_acc %.4f\nRESULT judge2_swap_acc %.4f\nRESULT judge2_swap_style_acc %.4f\n",
+                   (double)recon2_ok / (double)te.n, (double)keep2_a / (double)te.n, (double)keep2_b / (double)te.n);
         free(xb);
         free(out);
         free(yb);
@@ -746,6 +786,7 @@ int main(int argc, char **argv)
         free(rf_w);
         free(rf_b);
         dsn_classifier_free(pc);
+        dsn_classifier_free(pb);
     }
 
     /* 3. evidence accumulation over k observations of one class */

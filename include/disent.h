@@ -182,6 +182,18 @@ DSN_API dsn_status dsn_set_threads(int n);
  * allocation (the first call may create the DSN_THREADS threads). */
 DSN_API int dsn_get_threads(void);
 
+/* The value of OPENBLAS_CORETYPE this process should have been started with,
+ * or NULL when there is nothing better to ask for: the BLAS is not OpenBLAS,
+ * OPENBLAS_CORETYPE is set already, or OpenBLAS runs kernels that use the
+ * CPU's widest vectors. OpenBLAS 0.3.21 (Debian 12) does not know some newer
+ * CPUs (Intel family 6 model 207, for one) and falls back to its SSE3
+ * "Prescott" kernels, about 4x slower for the gemms; it reads the variable
+ * once, when it is loaded, so a program has to set it and start again (the
+ * `disent` tool re-executes itself with it; other hosts can do the same or
+ * set it in their environment). Returns a static string, "SkylakeX" (AVX-512)
+ * or "Haswell" (AVX2 + FMA), or NULL. Thread-safe, no allocation. */
+DSN_API const char *dsn_blas_coretype_hint(void);
+
 
 /* ==== handles: opaque objects, made by _create/_load and released by _free == */
 typedef struct dsn_options dsn_options;     /* key/value options */

@@ -380,6 +380,29 @@ START_TEST(pool_runs_every_task_once)
 }
 END_TEST
 
+/* dsn_blas_coretype_hint: a core name only for a CPU with AVX2 + FMA, and
+ * never once OPENBLAS_CORETYPE is set */
+START_TEST(blas_coretype_hint)
+{
+    const char *had = getenv("OPENBLAS_CORETYPE");
+    char *keep = had ? strdup(had) : NULL;
+    const char *h = dsn_blas_coretype_hint();
+    if (had) ck_assert_ptr_null(h);
+    if (h) {
+        ck_assert_msg(!strcmp(h, "SkylakeX") || !strcmp(h, "Haswell"), "hint %s", h);
+#if defined(__x86_64__) && defined(__GNUC__)
+        ck_assert(__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"));
+        if (!strcmp(h, "SkylakeX")) ck_assert(__builtin_cpu_supports("avx512f"));
+#endif
+    }
+    ck_assert_int_eq(setenv("OPENBLAS_CORETYPE", "Haswell", 1), 0);
+    ck_assert_ptr_null(dsn_blas_coretype_hint());
+    if (keep) setenv("OPENBLAS_CORETYPE", keep, 1);
+    else unsetenv("OPENBLAS_CORETYPE");
+    free(keep);
+}
+END_TEST
+
 typedef struct pool_sum_job {
     const float *x;
     size_t n;
@@ -453,6 +476,7 @@ int main(void)
     tcase_add_test(tc, find_nonfinite);
     tcase_add_test(tc, pool_runs_every_task_once);
     tcase_add_test(tc, pool_shared_by_application_threads);
+    tcase_add_test(tc, blas_coretype_hint);
     suite_add_tcase(s, tc);
     return tu_run(s) ? 1 : 0;
 }

@@ -150,7 +150,29 @@ typedef struct lstm_saved {
     float *Hp;       /* [B,T,H] h_{t-1} fed into each frame (0 for invalid frames) */
     float *step;     /* [B,4H] per-step scratch */
     float *hs, *cs;  /* [B,H] running state (forward), running dh, dc (backward) */
+    float *hs2;      /* [B,H] the other h of the packed forward (h_{t-1} and h_t alternate), or NULL */
+    float *P;        /* packed wh (dsi_lstm_pack_*), or NULL: OpenBLAS per step */
+    void **rp;       /* [7 B] row pointers of the packed kernels (each part uses its rows' slots) */
+    float *acc;      /* [B DSI_LSTM_ACC_ROW] their partial sums */
 } lstm_saved;
+
+/* the packed kernels' row arrays for batch rows [lo, hi) */
+static dsi_lstm_rows part_rows(const lstm_saved *S, int lo, int hi)
+{
+    const size_t B = (size_t)S->B;
+    dsi_lstm_rows b;
+    b.n = 0;
+    b.h = (const float **)(S->rp + lo);
+    b.z = (float **)(S->rp + B + lo);
+    b.c = (float **)(S->rp + 2 * B + lo);
+    b.cs = (float **)(S->rp + 3 * B + lo);
+    b.tc = (float **)(S->rp + 4 * B + lo);
+    b.hn = (float **)(S->rp + 5 * B + lo);
+    b.y = (float **)(S->rp + 6 * B + lo);
+    b.acc = S->acc + (size_t)lo * DSI_LSTM_ACC_ROW;
+    (void)hi;
+    return b;
+}
 
 /* frame of sequence b processed at step s (s < len) */
 static inline int frame_at(const lstm_saved *S, int b, int s) { return S->reverse ? S->len[b] - 1 - s : s; }
@@ -177,9 +199,44 @@ static int lstm_tasks(const lstm_saved *S)
     return nt;
 }
 
+/* the packed path: per step one call for the rows of [lo, hi) still running,
+ * h_{t-1} read from one of hs / hs2 and h_t written to the other */
+static void lstm_fwd_rows_packed(const lstm_job *j, int lo, int hi)
+{
+    const lstm_saved *S = j->S;
+    const int T = S->T, H = S->H, G4 = 4 * H;
+    dsi_lstm_rows b = part_rows(S, lo, hi);
+    const float **hrows = b.h;
+    for (int s = 0; s < S->maxlen; s++) {
+        const float *hp = s % 2 ? S->hs2 : S->hs;
+        float *hn = s % 2 ? S->hs : S->hs2;
+        b.n = 0;
+        for (int bb = lo; bb < hi; bb++) {
+            if (s >= S->len[bb]) continue;
+            const size_t row = (size_t)bb * T + frame_at(S, bb, s);
+            const float *hb = hp + (size_t)bb * H;
+            if (S->Hp) memcpy(S->Hp + row * H, hb, sizeof(float) * H);
+            const int r = b.n++;
+            hrows[r] = hb;
+            b.z[r] = S->G + row * G4;
+            b.c[r] = S->cs + (size_t)bb * H;
+            b.cs[r] = S->Cs ? S->Cs + row * H : NULL;
+            b.tc[r] = S->TC ? S->TC + row * H : NULL;
+            b.hn[r] = hn + (size_t)bb * H;
+            b.y[r] = j->y + row * H;
+        }
+        b.h = s > 0 || j->h0 ? hrows : NULL;
+        if (b.n) dsi_lstm_rec_fwd(H, S->P, &b);
+    }
+}
+
 static void lstm_fwd_rows(const lstm_job *j, int lo, int hi)
 {
     const lstm_saved *S = j->S;
+    if (S->P) {
+        lstm_fwd_rows_packed(j, lo, hi);
+        return;
+    }
     const int T = S->T, H = S->H, G4 = 4 * H, R = hi - lo;
     float *G = S->G + (size_t)lo * T * G4, *hs = S->hs + (size_t)lo * H, *step = S->step + (size_t)lo * G4;
     for (int s = 0; s < S->maxlen; s++) {
@@ -207,9 +264,39 @@ static void lstm_fwd_rows(const lstm_job *j, int lo, int hi)
     }
 }
 
+/* the packed path: per step the dz of the rows of [lo, hi) still running
+ * (in place in G), then one call for dh_{t-1} = dz wh^T into hs */
+static void lstm_bwd_rows_packed(const lstm_job *j, int lo, int hi)
+{
+    const lstm_saved *S = j->S;
+    const int T = S->T, H = S->H, G4 = 4 * H;
+    dsi_lstm_rows b = part_rows(S, lo, hi);
+    for (int s = S->maxlen - 1; s >= 0; s--) {
+        b.n = 0;
+        for (int bb = lo; bb < hi; bb++) {
+            if (s >= S->len[bb]) continue;
+            const int tt = frame_at(S, bb, s);
+            const size_t row = (size_t)bb * T + tt;
+            const float *cp;
+            if (s > 0) cp = S->Cs + ((size_t)bb * T + (S->reverse ? tt + 1 : tt - 1)) * H;
+            else cp = j->c0 ? j->c0 + (size_t)bb * H : NULL;
+            float *dh = S->hs + (size_t)bb * H, *dc = S->cs + (size_t)bb * H;
+            dsi_lstm_row_backward(H, S->G + row * G4, S->TC + row * H, cp, j->gy + row * H, dh, dc, dc, 0, NULL);
+            const int r = b.n++;
+            b.z[r] = S->G + row * G4;
+            b.hn[r] = dh;
+        }
+        if (b.n && (s > 0 || j->h0)) dsi_lstm_rec_bwd(H, S->P, &b);
+    }
+}
+
 static void lstm_bwd_rows(const lstm_job *j, int lo, int hi)
 {
     const lstm_saved *S = j->S;
+    if (S->P) {
+        lstm_bwd_rows_packed(j, lo, hi);
+        return;
+    }
     const int T = S->T, H = S->H, G4 = 4 * H, R = hi - lo;
     float *G = S->G;
     for (int s = S->maxlen - 1; s >= 0; s--) {
@@ -273,6 +360,10 @@ static void lstm_backward(dsi_node *n)
             memset(G + ((size_t)bb * T + S->len[bb]) * G4, 0, sizeof(float) * (size_t)(T - S->len[bb]) * G4);
     const int need_h0 = h0 && h0->g;
     lstm_job j = {S, wh->x, gy, NULL, c0 ? c0->x : NULL, need_h0};
+    if (S->P && !dsi_lstm_pack_bwd(H, wh->x, S->P)) { /* the level changed since the forward (tests) */
+        lstm_saved *Sw = n->saved;
+        Sw->P = NULL;
+    }
     dsi_pool_run(lstm_tasks(S), lstm_bwd_task, &j);
     if (S->maxlen > 0) {
         if (need_h0)
@@ -339,6 +430,15 @@ dsi_var *dsi_lstm(dsi_tape *t, dsi_var *x, dsi_var *wx, dsi_var *wh, dsi_var *b,
     S->hs = dsi_tape_scratch(t, sizeof(float) * BH);
     S->cs = dsi_tape_scratch(t, sizeof(float) * BH);
     if (!S->len || !S->G || !S->step || !S->hs || !S->cs) return NULL;
+    /* the recurrent weights packed once for all steps (vector levels) */
+    if (maxlen > 1 || h0 || rec) {
+        S->P = dsi_tape_scratch(t, sizeof(float) * dsi_lstm_pack_floats(H));
+        S->hs2 = dsi_tape_scratch(t, sizeof(float) * BH);
+        S->rp = dsi_tape_scratch(t, sizeof(void *) * 7 * (size_t)B);
+        S->acc = dsi_tape_scratch(t, sizeof(float) * (size_t)B * DSI_LSTM_ACC_ROW);
+        if (!S->P || !S->hs2 || !S->rp || !S->acc) return NULL;
+        if (!dsi_lstm_pack_fwd(H, wh->x, S->P)) S->P = S->hs2 = NULL;
+    }
     if (rec) {
         S->Cs = dsi_tape_scratch(t, sizeof(float) * BT * H);
         S->TC = dsi_tape_scratch(t, sizeof(float) * BT * H);
@@ -350,7 +450,7 @@ dsi_var *dsi_lstm(dsi_tape *t, dsi_var *x, dsi_var *wx, dsi_var *wh, dsi_var *b,
     /* input projections of all frames (padded frames too: one gemm beats skipping them) */
     float *G = S->G;
     if (b)
-        for (size_t r = 0; r < BT; r++) memcpy(G + r * G4, b->x, sizeof(float) * G4);
+        dsi_simd_bcast_rows(G, b->x, BT, (size_t)G4); /* on the pool */
     dsi_gemm(0, 0, (int)BT, G4, I, 1.0f, x->x, I, wx->x, G4, b ? 1.0f : 0.0f, G, G4);
     if (h0) memcpy(S->hs, h0->x, sizeof(float) * BH);
     else memset(S->hs, 0, sizeof(float) * BH);

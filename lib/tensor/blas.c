@@ -4,6 +4,9 @@
 #include "core/pool.h"
 
 #include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
 
 #ifdef DSN_USE_BLIS
 #include <blis.h>
@@ -173,6 +176,7 @@ void dsi_blas_set_threads(int n)
 }
 int dsi_blas_get_threads(void) { return (int)bli_thread_get_num_threads(); }
 const char *dsi_blas_name(void) { return "blis"; }
+const char *dsn_blas_coretype_hint(void) { return NULL; }
 #else
 /* OpenBLAS extensions (declared in its cblas.h) */
 static void blas_single(void) { openblas_set_num_threads(1); }
@@ -183,4 +187,24 @@ void dsi_blas_set_threads(int n)
 }
 int dsi_blas_get_threads(void) { return openblas_get_num_threads(); }
 const char *dsi_blas_name(void) { return openblas_get_config(); }
+
+/* OpenBLAS's DYNAMIC_ARCH core names that use AVX2 or wider (0.3.x); any
+ * other core on a CPU with AVX2 + FMA is a fallback worth replacing */
+const char *dsn_blas_coretype_hint(void)
+{
+    if (getenv("OPENBLAS_CORETYPE")) return NULL;
+    static const char *const wide[] = {"haswell", "zen", "skylakex", "cooperlake", "sapphirerapids", "skylake"};
+    const char *core = openblas_get_corename();
+    if (!core) return NULL;
+    for (size_t i = 0; i < sizeof wide / sizeof *wide; i++)
+        if (!strcasecmp(core, wide[i])) return NULL;
+#if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+        __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl"))
+        return "SkylakeX";
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return "Haswell";
+#endif
+    return NULL;
+}
 #endif

@@ -7,7 +7,9 @@
 #include "cli.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 typedef struct command {
     const char *name;
@@ -41,8 +43,21 @@ static void help(FILE *f)
                "(Ctrl-C or SIGTERM; the checkpoint was saved).\n");
 }
 
+/* OpenBLAS on a CPU it does not know runs its SSE3 kernels (gemms ~4x
+ * slower); it reads OPENBLAS_CORETYPE once, when it is loaded, so set it and
+ * start again. Once only: the variable is set in the new process. On failure
+ * (no /proc) the program just runs on. */
+static void blas_core_restart(char **argv)
+{
+    const char *core = dsn_blas_coretype_hint();
+    if (!core || setenv("OPENBLAS_CORETYPE", core, 1) != 0) return;
+    execv("/proc/self/exe", argv);
+    unsetenv("OPENBLAS_CORETYPE");
+}
+
 int main(int argc, char **argv)
 {
+    blas_core_restart(argv);
     if (dsn_version_number() / 10000 != DSN_VERSION_MAJOR) {
         fprintf(stderr, "disent: built for libdisent %s but linked with %s\n", DSN_VERSION_STRING,
                 dsn_version_string());
