@@ -121,7 +121,14 @@ static inline __attribute__((always_inline)) VT void VN(gs_panel)(int M, int N, 
 static VT void VN(gemm_small)(int M, int N, int K, const float *A, int lda, const float *B, int ldb, int beta,
                               float *C, int ldc, const float *bias, int act)
 {
-    VN(gs_panel)(M, N, K, A, (size_t)lda, 1, B, ldb, beta, C, ldc, bias, act);
+    /* the linear layers' cases compiled on their own, with the write-back's
+     * choices constant (no branches between the blocks' activations) */
+    if (!beta && bias && act == DSI_GS_TANH)
+        VN(gs_panel)(M, N, K, A, (size_t)lda, 1, B, ldb, 0, C, ldc, bias, DSI_GS_TANH);
+    else if (!beta && bias && act == DSI_GS_NONE)
+        VN(gs_panel)(M, N, K, A, (size_t)lda, 1, B, ldb, 0, C, ldc, bias, DSI_GS_NONE);
+    else
+        VN(gs_panel)(M, N, K, A, (size_t)lda, 1, B, ldb, beta, C, ldc, bias, act);
 }
 
 /* C[K,N] = A[M,K]^T B[M,N] (+ C): the long inner dimension M is cut into
