@@ -7,6 +7,10 @@
 /* a float is NaN or infinite exactly when its 8 exponent bits are all 1 */
 static int bad_bits(uint32_t u) { return (u & 0x7f800000u) == 0x7f800000u; }
 
+/* also compiled for AVX2 (picked at load time: the index found is the same) */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && defined(__linux__)
+__attribute__((target_clones("avx2", "default")))
+#endif
 size_t dsi_find_nonfinite(const float *x, size_t n)
 {
     enum { BLOCK = 256 };
