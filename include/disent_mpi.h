@@ -59,7 +59,13 @@ extern "C" {
  *    bits, so the processes never drift apart. The optimizer moments outside
  *    a process's chunk are gathered at the end of every epoch (before a
  *    checkpoint, a stage switch and the return), so after the call every
- *    process holds the whole, identical optimizer state.
+ *    process holds the whole, identical optimizer state. When all processes
+ *    run on one node, the model's weights and gradients live for the call
+ *    in an MPI shared-memory window (copied in at the start and back before
+ *    the return, also after a failure) and the two halves read the other
+ *    processes' buffers directly instead of sending messages; the result is
+ *    bit for bit the ring's. The environment variable DSN_MPI_NO_SHM=1
+ *    forces the message ring.
  *  - model state outside the gradients: VQ-VAE's EMA counts and sums are
  *    summed over processes before each update; k-means seeding and dead-code
  *    restarts (which use a process's own recent vectors) take process 0's
@@ -91,8 +97,8 @@ extern "C" {
  * than a stop on non-finite steps (DSN_E_NUMERIC, which gathers the state
  * too), the weights are those of the last step on every process but the
  * optimizer moments may be current only in each process's chunk. Allocates
- * like dsn_fit plus one receive buffer of params / P floats; no allocation
- * per step. Not
+ * like dsn_fit plus one receive buffer of params / P floats and, on one node,
+ * the shared window (2 x params floats per process); no allocation per step. Not
  * thread-safe with other MPI use on the same communicator during the call. */
 DSN_API DSN_NODISCARD dsn_status dsn_fit_mpi(dsn_model *model, dsn_optimizer *opt, const dsn_dataset *train,
                                              const dsn_dataset *valid, const dsn_options *opts,

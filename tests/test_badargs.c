@@ -145,6 +145,8 @@ static void core_calls(void)
     BADST(DSN_E_INVALID, dsn_set_threads, 65);
     BADST(DSN_E_INVALID, dsn_set_threads, INT_MIN);
     ck_assert_int_eq(CALL(dsn_get_threads), nthr); /* a refused count changes nothing */
+    const char *hint = CALL(dsn_blas_coretype_hint); /* no arguments: a static name or NULL */
+    ck_assert(!hint || !strcmp(hint, "SkylakeX") || !strcmp(hint, "Haswell"));
 }
 
 /* ---- options ---- */

@@ -2,9 +2,11 @@
  * gradient checks, forward (and some backward) passes against naive loops,
  * and error paths. */
 #include "autodiff/ops.h"
+#include "latent/gauss.h"
 #include "support/gradcheck.h"
 #include "support/testutil.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -1116,6 +1118,76 @@ START_TEST(recording_and_allocation)
 }
 END_TEST
 
+
+/* The row-parallel ops (masked time mean, concat / slice / mean-logvar split
+ * and their backward, the Gaussian KL, the gradient zeroing) give the same
+ * bits on 1 and 2 threads, on shapes big enough to be split. */
+enum { PO_B = 64, PO_T = 64, PO_D = 64, PO_R = 4096, PO_C = 64 };
+typedef struct po_out {
+    float mm[PO_B * PO_D], kl, gx[PO_B * PO_T * PO_D], gx2[PO_R * PO_C], gm2[PO_R * 56], gl2[PO_R * 56];
+} po_out;
+
+static void po_run(int threads, const float *x, const float *mask, const float *x2, const float *m2, const float *l2,
+                   po_out *o)
+{
+    ck_assert_int_eq(dsn_set_threads(threads), DSN_OK);
+    dsi_tape t;
+    dsi_tape_init(&t);
+    int s3[3] = {PO_B, PO_T, PO_D}, s2[2] = {PO_R, PO_C}, sh[2] = {PO_R, 56};
+    dsi_var *vx = dsi_tape_new(&t, 3, s3, 1), *vx2 = dsi_tape_new(&t, 2, s2, 1);
+    dsi_var *vm2 = dsi_tape_new(&t, 2, sh, 1), *vl2 = dsi_tape_new(&t, 2, sh, 1);
+    memcpy(vx->x, x, sizeof(float) * PO_B * PO_T * PO_D);
+    memcpy(vx2->x, x2, sizeof(float) * PO_R * PO_C);
+    memcpy(vm2->x, m2, sizeof(float) * PO_R * 56);
+    memcpy(vl2->x, l2, sizeof(float) * PO_R * 56);
+    dsi_var *mm = dsi_masked_mean_time(&t, vx, mask);
+    dsi_var *sl = dsi_slice(&t, vx2, 1, 8, 48);
+    dsi_var *parts[2] = {sl, vx2};
+    dsi_var *cat = dsi_concat(&t, parts, 2, 1), *mu = NULL, *lv = NULL;
+    ck_assert_int_eq(dsi_split_mean_logvar(&t, cat, &mu, &lv), DSN_OK);
+    dsi_var *kl = dsi_kl_gauss(&t, mu, lv, vm2, vl2, NULL, DSI_RED_SUM, DSI_KL_FIX_NONE);
+    dsi_var *loss = dsi_add(&t, kl, dsi_sum(&t, dsi_mul(&t, mm, mm)));
+    ck_assert_msg(loss != NULL, "%s", dsn_last_error());
+    ck_assert_int_eq(dsi_tape_backward(&t, loss), DSN_OK);
+    memcpy(o->mm, mm->x, sizeof o->mm);
+    o->kl = kl->x[0];
+    memcpy(o->gx, vx->g, sizeof o->gx);
+    memcpy(o->gx2, vx2->g, sizeof o->gx2);
+    memcpy(o->gm2, vm2->g, sizeof o->gm2);
+    memcpy(o->gl2, vl2->g, sizeof o->gl2);
+    dsi_tape_release(&t);
+}
+
+START_TEST(pooled_ops_same_for_any_thread_count)
+{
+    dsi_rng r;
+    dsi_rng_seed(&r, 77);
+    float *x = malloc(sizeof(float) * PO_B * PO_T * PO_D), *mask = malloc(sizeof(float) * PO_B * PO_T);
+    float *x2 = malloc(sizeof(float) * PO_R * PO_C), *m2 = malloc(sizeof(float) * PO_R * 56);
+    float *l2 = malloc(sizeof(float) * PO_R * 56);
+    tu_fill(&r, x, (size_t)PO_B * PO_T * PO_D);
+    tu_fill(&r, x2, (size_t)PO_R * PO_C);
+    tu_fill(&r, m2, (size_t)PO_R * 56);
+    tu_fill(&r, l2, (size_t)PO_R * 56);
+    for (int i = 0; i < PO_B * PO_T; i++) mask[i] = dsi_rng_uniform(&r) < 0.7 ? 1.0f : 0.0f;
+    static po_out o1, o2;
+    po_run(1, x, mask, x2, m2, l2, &o1);
+    po_run(2, x, mask, x2, m2, l2, &o2);
+    ck_assert(!memcmp(o1.mm, o2.mm, sizeof o1.mm));
+    ck_assert(o1.kl == o2.kl);
+    ck_assert(!memcmp(o1.gx, o2.gx, sizeof o1.gx));
+    ck_assert(!memcmp(o1.gx2, o2.gx2, sizeof o1.gx2));
+    ck_assert(!memcmp(o1.gm2, o2.gm2, sizeof o1.gm2));
+    ck_assert(!memcmp(o1.gl2, o2.gl2, sizeof o1.gl2));
+    /* and the gradients are not trivially zero */
+    double s = 0;
+    for (int i = 0; i < PO_R * PO_C; i++) s += fabs(o1.gx2[i]);
+    ck_assert(s > 0);
+    ck_assert_int_eq(dsn_set_threads(1), DSN_OK);
+    free(x); free(mask); free(x2); free(m2); free(l2);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("ops");
@@ -1146,6 +1218,7 @@ int main(void)
     tcase_add_test(tc, gather_scatter_match_naive);
     tcase_add_test(tc, grad_ops_accumulate);
     tcase_add_test(tc, recording_and_allocation);
+    tcase_add_test(tc, pooled_ops_same_for_any_thread_count);
     suite_add_tcase(s, tc);
     return tu_run(s) ? 1 : 0;
 }

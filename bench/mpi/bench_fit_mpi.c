@@ -19,9 +19,11 @@
  * (reduce-scatter + the small sum of norm and loss), the update (optimizer
  * on the process's chunk + all-gather of the weights), the epoch end.
  *   RESULT_MPI <name> <P> <ms per step> <steps/s> <CPU ms per step> <payload bytes> <bytes sent> <ms in the sum> <ms MPI_Allreduce>
- *   PHASES_MPI <name> <P> <data ms> <forward+backward ms> <reduce ms> <update ms> <epoch end ms> (per step) */
+ *   PHASES_MPI <name> <P> <data ms> <forward+backward ms> <reduce ms> <update ms> <epoch end ms> (per step)
+ *   WAIT_MPI <name> <P> <wall ms waiting in collectives> <CPU ms waiting> <CPU ms outside them> <1: shared-memory path> */
 #include "disent_mpi.h"
 #include "api/fit_dist.h"
+#include "core/dist.h"
 #include "tensor/blas.h"
 
 #include <mpi.h>
@@ -116,7 +118,8 @@ int main(int argc, char **argv)
     dsn_options *fo = opts(fit);
     CK(dsn_fit_mpi(m, opt, d, NULL, fo, NULL, NULL, NULL)); /* warm-up */
     dsn_options_free(fo);
-    double t[3], c[3], sum_ms[3], bytes = 0, ph[3][5];
+    double t[3], c[3], sum_ms[3], bytes = 0, ph[3][5], wt[3], work[3], wc[3];
+    int shared = 0;
     for (int e = 0; e < 3; e++) {
         snprintf(fit, sizeof fit, "epochs=%d, steps_per_epoch=%d, %s", 2 + e, steps, batch);
         fo = opts(fit);
@@ -130,6 +133,14 @@ int main(int argc, char **argv)
         double secs;
         dsn_mpi_fit_stats(&red, &bytes, &secs);
         sum_ms[e] = red ? 1e3 * secs / (double)red : 0;
+        double wait_s, wait_c;
+        dsi_mpi_fit_wait(&wait_s, &wait_c, &shared);
+        /* CPU time less the CPU spent waiting in collectives: the work of the busiest process */
+        double mw[3] = {wait_s * 1e3 / steps, ce * 1e3 - wait_c * 1e3 / steps, wait_c * 1e3 / steps}, aw[3];
+        MPI_Allreduce(mw, aw, 3, MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD);
+        wt[e] = aw[0];
+        work[e] = aw[1];
+        wc[e] = aw[2];
         dsi_dist_profile pr = dsi_dist_last_profile();
         double mine[5] = {pr.data, pr.compute, pr.reduce, pr.update, pr.epoch_end};
         for (int k = 0; k < 5; k++) mine[k] *= 1e3 / (double)steps;
@@ -139,6 +150,9 @@ int main(int argc, char **argv)
     qsort(t, 3, sizeof *t, cmp);
     qsort(c, 3, sizeof *c, cmp);
     qsort(sum_ms, 3, sizeof *sum_ms, cmp);
+    qsort(wt, 3, sizeof *wt, cmp);
+    qsort(work, 3, sizeof *work, cmp);
+    qsort(wc, 3, sizeof *wc, cmp);
     double phase[5];
     for (int k = 0; k < 5; k++) {
         double v[3] = {ph[0][k], ph[1][k], ph[2][k]};
@@ -169,6 +183,10 @@ int main(int argc, char **argv)
                "reduce-scatter + norm %.2f, optimizer on the own chunk + all-gather %.2f, epoch end %.2f\n",
                phase[0], phase[1], phase[2], phase[3], phase[4]);
         printf("PHASES_MPI %s %d %.3f %.3f %.3f %.3f %.3f\n", w, size, phase[0], phase[1], phase[2], phase[3], phase[4]);
+        printf("collectives: %s; ms per step waiting in them (incl. transfers): wall %.2f, CPU %.2f (the most of any "
+               "process); CPU ms per step outside them: %.2f (the most)\n",
+               size == 1 ? "none" : shared ? "one node: shared-memory window" : "ring of messages", wt[1], wc[1], work[1]);
+        printf("WAIT_MPI %s %d %.3f %.3f %.3f %d\n", w, size, wt[1], wc[1], work[1], shared);
         printf("RESULT_MPI %s %d %.3f %.3f %.3f %.0f %.0f %.3f %.3f\n", w, size, 1e3 * t[1], 1.0 / t[1], 1e3 * c[1],
                4.0 * (double)payload, bytes, sum_ms[1], ar[2]);
     }

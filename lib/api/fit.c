@@ -245,6 +245,7 @@ static dsn_status fit(dsn_model *m, dsn_optimizer *opt, const dsi_dataset *train
     }
     if (dist) {
         st = dsi_dist_start(&ds, m, opt, train, valid, cfg_hash(c));
+        if (st == DSN_OK) st = dsi_dist_attach(&ds, m);
         if (st != DSN_OK) goto done;
         b.part_lo = ds.shard.lo;
         b.part_n = ds.shard.n;
@@ -388,6 +389,7 @@ done:
             (void)dsi_dist_sync_state(&ds, &opt->optim);
             dsi_error(st, "%s", why);
         }
+        dsi_dist_detach(&ds, m);
         memset(&m->tape.shard, 0, sizeof m->tape.shard);
         m->dist = NULL;
         prof.reduce = ds.t_reduce;

@@ -222,6 +222,44 @@ dsn_status dsi_dist_sync_state(dsi_dist_step *s, dsi_optim *o)
     return DSN_OK;
 }
 
+/* point the parameters' views at data / grad */
+static void repoint(dsi_params *ps, float *data, float *grad)
+{
+    ps->data = data;
+    ps->grad = grad;
+    for (int i = 0; i < ps->count; i++) {
+        dsi_param *p = &ps->list[i];
+        p->var.x = data + p->offset;
+        if (p->var.g) p->var.g = grad + p->offset;
+    }
+}
+
+dsn_status dsi_dist_attach(dsi_dist_step *s, dsn_model *m)
+{
+    const dsi_dist *d = s->dist;
+    if (!d->shared_buffers || d->size == 1) return DSN_OK;
+    dsi_params *ps = &m->params;
+    float *data = NULL, *grad = NULL;
+    dsn_status st = d->shared_buffers(d->ctx, ps->n, &data, &grad);
+    if (st != DSN_OK || !data) return st;
+    memcpy(data, ps->data, ps->n * sizeof(float));
+    memcpy(grad, ps->grad, ps->n * sizeof(float));
+    s->own_data = ps->data;
+    s->own_grad = ps->grad;
+    repoint(ps, data, grad);
+    return DSN_OK;
+}
+
+void dsi_dist_detach(dsi_dist_step *s, dsn_model *m)
+{
+    if (!s->own_data) return;
+    dsi_params *ps = &m->params;
+    memcpy(s->own_data, ps->data, ps->n * sizeof(float));
+    memcpy(s->own_grad, ps->grad, ps->n * sizeof(float));
+    repoint(ps, s->own_data, s->own_grad);
+    s->own_data = s->own_grad = NULL;
+}
+
 static _Thread_local dsi_dist_profile last_profile;
 dsi_dist_profile dsi_dist_last_profile(void) { return last_profile; }
 void dsi_dist_set_profile(const dsi_dist_profile *p) { last_profile = *p; }

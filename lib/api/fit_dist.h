@@ -25,6 +25,7 @@ typedef struct dsi_dist_step {
     int state_partial;      /* the optimizer state is current only in own chunks (dsi_dist_sync_state) */
     size_t state_lo, state_n; /* the span those updates used */
     double t_reduce, t_update; /* seconds in dsi_dist_reduce and dsi_dist_update */
+    float *own_data, *own_grad; /* the model's buffers while shared ones replace them */
 } dsi_dist_step;
 
 /* Seconds of this thread's last data-parallel fit, by phase (for
@@ -69,6 +70,13 @@ dsn_status dsi_dist_reduce(void *ctx, dsn_model *m, float *loss);
  * gives every process all of them (the same bits everywhere). The optimizer
  * state outside the chunk is then stale until dsi_dist_sync_state. */
 dsn_status dsi_dist_update(void *ctx, dsn_model *m, dsi_optim *o, double *norm);
+
+/* After dsi_dist_start: when the dist offers shared buffers, the model's
+ * weights and gradients move into them for the run (copied, and every
+ * parameter's pointers set); dsi_dist_detach copies them back and restores
+ * the model's own buffers (local, also after a failure). */
+dsn_status dsi_dist_attach(dsi_dist_step *s, dsn_model *m);
+void dsi_dist_detach(dsi_dist_step *s, dsn_model *m);
 
 /* Make the optimizer state whole on every process again (an all-gather of
  * each state buffer over the span of the last updates); a no-op when it is

@@ -83,7 +83,7 @@ dsi_var *dsi_linear(dsi_tape *t, dsi_var *x, dsi_var *w, dsi_var *b, dsi_act act
                 dsi_gemm_small(M, N, K, x->x, K, w->x, N, 0.0f, y->x, N, b ? b->x : NULL, gs_act);
     if (!fused) {
         if (b)
-            for (int i = 0; i < M; i++) memcpy(y->x + (size_t)i * N, b->x, sizeof(float) * N);
+            dsi_simd_bcast_rows(y->x, b->x, (size_t)M, (size_t)N);
         dsi_gemm(0, 0, M, N, K, 1.0f, x->x, K, w->x, N, b ? 1.0f : 0.0f, y->x, N);
     }
     int keep_z = y->g && !dsi_act_grad_from_y(act);

@@ -1,23 +1,49 @@
 /* ops_logvar.c - the mean / log-variance split and the log-variance clamp
  * (rule in logvar.h). */
 #include "autodiff/logvar.h"
+#include "core/pool.h"
 
 #include <string.h>
 
 /* mu = y[.., :D]; lv = clamp(y[.., D:]) */
+typedef struct split_job {
+    int D;
+    dsi_var *y, *mu, *lv;
+} split_job;
+
+static void split_backward_rows(void *ctx, size_t lo, size_t hi)
+{
+    const split_job *j = ctx;
+    const int D = j->D;
+    for (size_t r = lo; r < hi; r++) {
+        float *gy = j->y->g + r * 2 * D;
+        const float *yx = j->y->x + r * 2 * D;
+        const float *gm = j->mu->g + r * D, *gl = j->lv->g ? j->lv->g + r * D : NULL;
+        for (int d = 0; d < D; d++) gy[d] += gm[d];
+        if (gl)
+            for (int d = 0; d < D; d++) gy[D + d] += gl[d] * dsi_lv_pass(yx[D + d]);
+    }
+}
+
+static void split_forward_rows(void *ctx, size_t lo, size_t hi)
+{
+    const split_job *j = ctx;
+    const int D = j->D;
+    for (size_t r = lo; r < hi; r++) {
+        const float *yr = j->y->x + r * 2 * D;
+        memcpy(j->mu->x + r * D, yr, sizeof(float) * D);
+        float *lr = j->lv->x + r * D;
+        for (int d = 0; d < D; d++) lr[d] = dsi_lv_clamp(yr[D + d]);
+    }
+}
+
 static void split_backward(dsi_node *n)
 {
     dsi_var *y = n->in[0], *mu = n->out, *lv = n->saved;
     if (!y->g) return;
     int D = n->ip[0], R = n->ip[1];
-    for (int r = 0; r < R; r++) {
-        float *gy = y->g + (size_t)r * 2 * D;
-        const float *yx = y->x + (size_t)r * 2 * D;
-        const float *gm = mu->g + (size_t)r * D, *gl = lv->g ? lv->g + (size_t)r * D : NULL;
-        for (int d = 0; d < D; d++) gy[d] += gm[d];
-        if (gl)
-            for (int d = 0; d < D; d++) gy[D + d] += gl[d] * dsi_lv_pass(yx[D + d]);
-    }
+    split_job j = {D, y, mu, lv};
+    dsi_pool_range((size_t)R, 20.0 * D, 131072.0, 1, split_backward_rows, &j);
 }
 
 dsn_status dsi_split_mean_logvar(dsi_tape *t, dsi_var *y, dsi_var **mu, dsi_var **logvar)
@@ -36,12 +62,8 @@ dsn_status dsi_split_mean_logvar(dsi_tape *t, dsi_var *y, dsi_var **mu, dsi_var 
     int ng = dsi_tape_needs_grad(t, 1, &y);
     dsi_var *m = dsi_tape_new(t, y->nd, shape, ng), *l = dsi_tape_new(t, y->nd, shape, ng);
     if (!m || !l) return t->status;
-    for (int r = 0; r < R; r++) {
-        const float *yr = y->x + (size_t)r * C;
-        memcpy(m->x + (size_t)r * D, yr, sizeof(float) * D);
-        float *lr = l->x + (size_t)r * D;
-        for (int d = 0; d < D; d++) lr[d] = dsi_lv_clamp(yr[D + d]);
-    }
+    split_job j = {D, y, m, l};
+    dsi_pool_range((size_t)R, 16.0 * D, 131072.0, 1, split_forward_rows, &j);
     /* one node for both outputs: the logvar gradient is read from l->g */
     dsi_node *n = dsi_tape_record(t, split_backward, m, 1, &y);
     if (n) {

@@ -450,7 +450,7 @@ dsi_var *dsi_lstm(dsi_tape *t, dsi_var *x, dsi_var *wx, dsi_var *wh, dsi_var *b,
     /* input projections of all frames (padded frames too: one gemm beats skipping them) */
     float *G = S->G;
     if (b)
-        for (size_t r = 0; r < BT; r++) memcpy(G + r * G4, b->x, sizeof(float) * G4);
+        dsi_simd_bcast_rows(G, b->x, BT, (size_t)G4); /* on the pool */
     dsi_gemm(0, 0, (int)BT, G4, I, 1.0f, x->x, I, wx->x, G4, b ? 1.0f : 0.0f, G, G4);
     if (h0) memcpy(S->hs, h0->x, sizeof(float) * BH);
     else memset(S->hs, 0, sizeof(float) * BH);

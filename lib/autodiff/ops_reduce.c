@@ -7,6 +7,7 @@
  * innermost loop is contiguous for every axis. An axis may be negative
  * (counted from the end, -1 = last). */
 #include "autodiff/ops.h"
+#include "core/pool.h"
 
 #include <string.h>
 
@@ -120,19 +121,56 @@ dsi_var *dsi_mean_axis(dsi_tape *t, dsi_var *a, int axis, int keepdim) { return 
 
 /* ---- y[b,d] = sum_t w[b,t] x[b,t,d], w[b,t] = m[b,t] / max(sum_t m[b,t], 1);
  *      dx[b,t,d] += w[b,t] dy[b,d] ---- */
+typedef struct mm_job {
+    int T, D;
+    const float *w, *mask, *x, *gy;
+    float *y, *gx;
+} mm_job;
+
+static void mm_backward_rows(void *ctx, size_t lo, size_t hi)
+{
+    const mm_job *j = ctx;
+    const int T = j->T, D = j->D;
+    for (size_t b = lo; b < hi; b++) {
+        const float *gy = j->gy + b * D;
+        for (int s = 0; s < T; s++) {
+            const float wt = j->w[b * T + s];
+            if (wt == 0.0f) continue;
+            float *gx = j->gx + (b * T + s) * D;
+            for (int d = 0; d < D; d++) gx[d] += wt * gy[d];
+        }
+    }
+}
+
 static void masked_mean_backward(dsi_node *n)
 {
     dsi_var *x = n->in[0], *y = n->out;
     if (!x->g) return;
     const int B = x->shape[0], T = x->shape[1], D = x->shape[2];
-    const float *w = n->saved;
-    for (int b = 0; b < B; b++) {
-        const float *gy = y->g + (size_t)b * D;
+    mm_job j = {T, D, n->saved, NULL, NULL, y->g, NULL, x->g};
+    dsi_pool_range((size_t)B, 8.0 * T * D, 131072.0, 1, mm_backward_rows, &j);
+}
+
+/* per sequence: the frame weights and the weighted sum */
+static void mm_forward_rows(void *ctx, size_t lo, size_t hi)
+{
+    const mm_job *j = ctx;
+    const int T = j->T, D = j->D;
+    float *w = (float *)j->w;
+    for (size_t b = lo; b < hi; b++) {
+        const float *m = j->mask + b * T;
+        double cnt = 0.0;
+        for (int s = 0; s < T; s++) cnt += m[s];
+        const float inv = (float)(1.0 / (cnt > 1.0 ? cnt : 1.0));
+        float *wb = w + b * T;
+        for (int s = 0; s < T; s++) wb[s] = m[s] * inv;
+        float *yb = j->y + b * D;
+        memset(yb, 0, sizeof(float) * D);
         for (int s = 0; s < T; s++) {
-            const float wt = w[(size_t)b * T + s];
+            const float wt = wb[s];
             if (wt == 0.0f) continue;
-            float *gx = x->g + ((size_t)b * T + s) * D;
-            for (int d = 0; d < D; d++) gx[d] += wt * gy[d];
+            const float *xs = j->x + (b * T + s) * D;
+            for (int d = 0; d < D; d++) yb[d] += wt * xs[d];
         }
     }
 }
@@ -153,22 +191,8 @@ dsi_var *dsi_masked_mean_time(dsi_tape *t, dsi_var *x, const float *mask)
      * after this call */
     float *w = dsi_tape_scratch(t, sizeof(float) * ((size_t)B * T + 1));
     if (!w) return NULL;
-    for (int b = 0; b < B; b++) {
-        const float *m = mask + (size_t)b * T;
-        double cnt = 0.0;
-        for (int s = 0; s < T; s++) cnt += m[s];
-        const float inv = (float)(1.0 / (cnt > 1.0 ? cnt : 1.0));
-        float *wb = w + (size_t)b * T;
-        for (int s = 0; s < T; s++) wb[s] = m[s] * inv;
-        float *yb = y->x + (size_t)b * D;
-        memset(yb, 0, sizeof(float) * D);
-        for (int s = 0; s < T; s++) {
-            const float wt = wb[s];
-            if (wt == 0.0f) continue;
-            const float *xs = x->x + ((size_t)b * T + s) * D;
-            for (int d = 0; d < D; d++) yb[d] += wt * xs[d];
-        }
-    }
+    mm_job j = {T, D, w, mask, x->x, NULL, y->x, NULL};
+    dsi_pool_range((size_t)B, 4.0 * T * D, 131072.0, 1, mm_forward_rows, &j);
     dsi_node *n = dsi_tape_record(t, masked_mean_backward, y, 1, &x);
     if (n) n->saved = w;
     return y;

@@ -9,6 +9,7 @@
  * are checked and copied into the step arena, so the caller's array may
  * change after the call. */
 #include "autodiff/ops.h"
+#include "core/pool.h"
 
 #include <string.h>
 
@@ -56,6 +57,31 @@ dsi_var *dsi_reshape(dsi_tape *t, dsi_var *a, int nd, const int *shape)
     return v;
 }
 
+/* dst[o dstride + i] (+)= src[o sstride + i] for i < len, o in [lo, hi):
+ * concat and slice and their backward, on the pool (blocks are disjoint) */
+typedef struct blocks_job {
+    float *dst;
+    size_t dstride;
+    const float *src;
+    size_t sstride, len;
+} blocks_job;
+
+static void copy_blocks(void *ctx, size_t lo, size_t hi)
+{
+    const blocks_job *j = ctx;
+    for (size_t o = lo; o < hi; o++) memcpy(j->dst + o * j->dstride, j->src + o * j->sstride, sizeof(float) * j->len);
+}
+
+static void add_blocks(void *ctx, size_t lo, size_t hi)
+{
+    const blocks_job *j = ctx;
+    for (size_t o = lo; o < hi; o++) {
+        const float *src = j->src + o * j->sstride;
+        float *dst = j->dst + o * j->dstride;
+        for (size_t i = 0; i < j->len; i++) dst[i] += src[i];
+    }
+}
+
 /* ---- concat: y = [x_0, x_1, ...] along axis;  dx_k += the k-th block of dy ---- */
 static void concat_backward(dsi_node *n)
 {
@@ -70,12 +96,10 @@ static void concat_backward(dsi_node *n)
     for (int k = 0; k < nv; k++) {
         const size_t chunk = (size_t)vs[k]->shape[axis] * inner;
         float *gx = vs[k]->g;
-        if (gx)
-            for (size_t o = 0; o < outer; o++) {
-                const float *src = gy + o * ychunk + off;
-                float *dst = gx + o * chunk;
-                for (size_t i = 0; i < chunk; i++) dst[i] += src[i];
-            }
+        if (gx) {
+            blocks_job j = {gx, chunk, gy + off, ychunk, chunk};
+            dsi_pool_range(outer, 12.0 * chunk, 131072.0, 1, add_blocks, &j);
+        }
         off += chunk;
     }
 }
@@ -112,9 +136,10 @@ dsi_var *dsi_concat(dsi_tape *t, dsi_var *const *vs, int n, int axis)
     size_t off = 0;
     for (int k = 0; k < n; k++) {
         const size_t chunk = (size_t)vs[k]->shape[axis] * inner;
-        if (chunk)
-            for (size_t o = 0; o < outer; o++)
-                memcpy(y->x + o * ychunk + off, vs[k]->x + o * chunk, sizeof(float) * chunk);
+        if (chunk) {
+            blocks_job j = {y->x + off, ychunk, vs[k]->x, chunk, chunk};
+            dsi_pool_range(outer, 8.0 * chunk, 131072.0, 1, copy_blocks, &j);
+        }
         off += chunk;
     }
     /* the node holds up to DSI_NODE_MAXIN inputs; the full list goes in saved */
@@ -139,11 +164,8 @@ static void slice_backward(dsi_node *n)
     const size_t outer = dsi_shape_count(axis, a->shape), dim = (size_t)a->shape[axis];
     const size_t inner = dsi_shape_count(a->nd - axis - 1, a->shape + axis + 1);
     const size_t chunk = (size_t)y->shape[axis] * inner;
-    for (size_t o = 0; o < outer; o++) {
-        const float *src = y->g + o * chunk;
-        float *dst = a->g + (o * dim + (size_t)start) * inner;
-        for (size_t i = 0; i < chunk; i++) dst[i] += src[i];
-    }
+    blocks_job j = {a->g + (size_t)start * inner, dim * inner, y->g, chunk, chunk};
+    dsi_pool_range(outer, 12.0 * chunk, 131072.0, 1, add_blocks, &j);
 }
 
 dsi_var *dsi_slice(dsi_tape *t, dsi_var *a, int axis, int start, int len)
@@ -165,9 +187,10 @@ dsi_var *dsi_slice(dsi_tape *t, dsi_var *a, int axis, int start, int len)
     const size_t outer = dsi_shape_count(axis, a->shape), dim = (size_t)a->shape[axis];
     const size_t inner = dsi_shape_count(a->nd - axis - 1, a->shape + axis + 1);
     const size_t chunk = (size_t)len * inner;
-    if (chunk)
-        for (size_t o = 0; o < outer; o++)
-            memcpy(y->x + o * chunk, a->x + (o * dim + (size_t)start) * inner, sizeof(float) * chunk);
+    if (chunk) {
+        blocks_job j = {y->x, chunk, a->x + (size_t)start * inner, dim * inner, chunk};
+        dsi_pool_range(outer, 8.0 * chunk, 131072.0, 1, copy_blocks, &j);
+    }
     dsi_node *n = dsi_tape_record(t, slice_backward, y, 1, &a);
     if (n) {
         n->ip[0] = axis;

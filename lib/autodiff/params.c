@@ -3,6 +3,7 @@
 #include "core/alloc.h"
 #include "core/finite.h"
 #include "core/error.h"
+#include "core/pool.h"
 
 #include <math.h>
 #include <stdint.h>
@@ -132,7 +133,7 @@ int dsi_params_is_frozen(const dsi_params *ps, int group)
 
 void dsi_params_zero_grad(dsi_params *ps)
 {
-    if (ps->grad) memset(ps->grad, 0, ps->n * sizeof(float));
+    if (ps->grad) dsi_pool_zero(ps->grad, ps->n); /* on the pool */
 }
 
 void dsi_params_init_glorot(dsi_params *ps, int index, int fan_in, int fan_out, float gain, dsi_rng *rng)

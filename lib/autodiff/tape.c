@@ -1,5 +1,6 @@
 /* tape.c - the per-step tape: var allocation, node recording, backward walk. */
 #include "autodiff/tape.h"
+#include "core/pool.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -71,8 +72,9 @@ dsi_var *dsi_tape_new(dsi_tape *t, int nd, const int *shape, int need_grad)
     v->x = dsi_tape_scratch(t, v->n * sizeof(float));
     if (!v->x) return NULL;
     if (need_grad && t->recording) {
-        v->g = dsi_arena_calloc(&t->arena, v->n * sizeof(float));
+        v->g = dsi_arena_alloc(&t->arena, v->n * sizeof(float));
         if (!v->g) return dsi_tape_fail(t, DSN_E_NOMEM, "out of memory for a gradient");
+        dsi_pool_zero(v->g, v->n); /* large gradients zeroed on the pool */
     }
     return v;
 }

@@ -34,7 +34,20 @@ typedef struct dsi_dist {
     dsn_status (*bcast)(void *ctx, void *v, size_t bytes, int root);
     /* out[r * bytes ..] = process r's in (out holds size * bytes) */
     dsn_status (*gather_all)(void *ctx, const void *in, size_t bytes, void *out);
+    /* optional (may be NULL): two buffers of n floats, for the weights and
+     * the gradients, in memory every process can read (all processes on one
+     * node), valid until the run ends; *data = *grad = NULL when there are
+     * none (the same answer on every process). A reduce_scatter_f of a span
+     * of these gradients and an all_gather_f of a span of these weights then
+     * read the other processes' buffers directly instead of sending
+     * messages. */
+    dsn_status (*shared_buffers)(void *ctx, size_t n, float **data, float **grad);
 } dsi_dist;
+
+/* lib/mpi, for bench/mpi: wall and CPU seconds this thread's last
+ * dsn_fit_mpi spent waiting in collectives (transfers included), and whether
+ * it used the shared buffers. */
+void dsi_mpi_fit_wait(double *wait_seconds, double *wait_cpu, int *shared);
 
 /* The chunk of n elements that process `rank` of `size` owns after a
  * reduce_scatter_f and sends in an all_gather_f: [n rank / size, n (rank + 1) / size). */

@@ -6,6 +6,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -186,4 +187,38 @@ void dsi_pool_run(int ntasks, dsi_task_fn fn, void *ctx)
         pthread_mutex_unlock(&P.mu);
     }
     release();
+}
+
+typedef struct range_job {
+    size_t n, align;
+    dsi_range_fn fn;
+    void *ctx;
+} range_job;
+
+static void range_task(void *ctx, int t, int n)
+{
+    const range_job *j = ctx;
+    size_t lo, hi;
+    dsi_pool_split(j->n, t, n, j->align, &lo, &hi);
+    if (hi > lo) j->fn(j->ctx, lo, hi);
+}
+
+void dsi_pool_range(size_t n, double cost, double grain, size_t align, dsi_range_fn fn, void *ctx)
+{
+    if (n == 0) return;
+    const int nt = dsi_pool_tasks((double)n * cost, grain);
+    if (nt <= 1) {
+        fn(ctx, 0, n);
+        return;
+    }
+    range_job j = {n, align ? align : 1, fn, ctx};
+    dsi_pool_run(nt, range_task, &j);
+}
+
+static void zero_part(void *ctx, size_t lo, size_t hi) { memset((float *)ctx + lo, 0, sizeof(float) * (hi - lo)); }
+
+void dsi_pool_zero(float *p, size_t n)
+{
+    /* 128 KiB per part at least: below that one core's memset is about as fast as a hand-over */
+    dsi_pool_range(n, 4.0, 131072.0, 16, zero_part, p);
 }

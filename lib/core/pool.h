@@ -51,6 +51,17 @@ void dsi_pool_run(int ntasks, dsi_task_fn fn, void *ctx);
  * thread and inside a task. */
 int dsi_pool_tasks(double work, double grain);
 
+/* A parallel loop over [0, n): fn(ctx, lo, hi) on parts of multiples of
+ * align (> 0), as many as dsi_pool_tasks(n cost, grain) gives (cost: work
+ * units per item, e.g. bytes touched; grain as in dsi_pool_tasks). For loops
+ * whose items are independent (each written by one part): the result is the
+ * same for any thread count. */
+typedef void (*dsi_range_fn)(void *ctx, size_t lo, size_t hi);
+void dsi_pool_range(size_t n, double cost, double grain, size_t align, dsi_range_fn fn, void *ctx);
+
+/* Zero n floats on the pool (large buffers: the gradients of a step). */
+void dsi_pool_zero(float *p, size_t n);
+
 /* Mark the calling thread serial (on != 0) or not: its jobs never use the
  * workers and never lock (real-time threads). */
 void dsi_pool_set_serial(int on);

@@ -2,6 +2,8 @@
 #include "latent/gauss.h"
 #include "tensor/simd.h"
 
+#include "core/pool.h"
+
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -154,19 +156,26 @@ dsi_var *dsi_kl_std_normal(dsi_tape *t, dsi_var *mu, dsi_var *logvar, const floa
 
 /* ---- KL between diagonal Gaussians ---- */
 
-/* l = 0.5 (expm1(d) - d + dm^2 e^-lp), d = lq - lp, dm = mq - mp:
- * dmq = dm e^-lp = -dmp; dlq = 0.5 expm1(d); dlp = -0.5 (expm1(d) + dm^2 e^-lp) */
-static void klg_backward(dsi_node *n)
+typedef struct klg_job {
+    dsi_var *mq, *lq, *mp, *lp;
+    const red_saved *s;
+    float *gmq, *glq, *gmp, *glp;
+    double g0;
+    int D, rpb;
+    const int *p_batch;
+    const float *mask;
+    double *rows; /* forward: each row's masked sum */
+} klg_job;
+
+static void klg_backward_rows(void *ctx, size_t lo, size_t hi)
 {
-    dsi_var *mq = n->in[0], *lq = n->in[1], *mp = n->in[2], *lp = n->in[3];
-    const red_saved *s = n->saved;
-    int fixed = n->ip[0], D = s->D;
-    float *gmq = fixed == DSI_KL_FIX_Q ? NULL : mq->g, *glq = fixed == DSI_KL_FIX_Q ? NULL : lq->g;
-    float *gmp = fixed == DSI_KL_FIX_P ? NULL : mp->g, *glp = fixed == DSI_KL_FIX_P ? NULL : lp->g;
-    double g0 = n->out->g[0] * s->f;
-    size_t R = mq->n / (size_t)D;
-    for (size_t r = 0; r < R; r++) {
-        double g = g0 * (s->mask ? s->mask[r] : 1.0f);
+    const klg_job *j = ctx;
+    const red_saved *s = j->s;
+    const int D = j->D;
+    dsi_var *mq = j->mq, *lq = j->lq, *mp = j->mp, *lp = j->lp;
+    float *gmq = j->gmq, *glq = j->glq, *gmp = j->gmp, *glp = j->glp;
+    for (size_t r = lo; r < hi; r++) {
+        double g = j->g0 * (s->mask ? s->mask[r] : 1.0f);
         if (g == 0.0) continue;
         size_t oq = r * (size_t)D, op = oq;
         if (s->p_batch) {
@@ -186,6 +195,43 @@ static void klg_backward(dsi_node *n)
             if (glq) glq[oq + d] += (float)(g * 0.5 * e) * dsi_lv_pass(lqr);
             if (glp) glp[op + d] -= (float)(g * 0.5 * (e + dm * dm * ip)) * dsi_lv_pass(lpr);
         }
+    }
+}
+
+/* l = 0.5 (expm1(d) - d + dm^2 e^-lp), d = lq - lp, dm = mq - mp:
+ * dmq = dm e^-lp = -dmp; dlq = 0.5 expm1(d); dlp = -0.5 (expm1(d) + dm^2 e^-lp) */
+static void klg_backward(dsi_node *n)
+{
+    dsi_var *mq = n->in[0], *lq = n->in[1], *mp = n->in[2], *lp = n->in[3];
+    const red_saved *s = n->saved;
+    int fixed = n->ip[0], D = s->D;
+    klg_job j = {mq, lq, mp, lp, s, fixed == DSI_KL_FIX_Q ? NULL : mq->g, fixed == DSI_KL_FIX_Q ? NULL : lq->g,
+                 fixed == DSI_KL_FIX_P ? NULL : mp->g, fixed == DSI_KL_FIX_P ? NULL : lp->g,
+                 n->out->g[0] * s->f, D, s->rows_per_b, s->p_batch, s->mask, NULL};
+    size_t R = mq->n / (size_t)D;
+    /* rows in parallel unless partners may share a p row that gets a gradient */
+    if (s->p_batch && (j.gmp || j.glp)) klg_backward_rows(&j, 0, R);
+    else dsi_pool_range(R, 40.0 * D, 65536.0, 1, klg_backward_rows, &j);
+}
+
+static void klg_forward_rows(void *ctx, size_t lo, size_t hi)
+{
+    const klg_job *j = ctx;
+    const int D = j->D, rpb = j->rpb;
+    dsi_var *mu_q = j->mq, *lv_q = j->lq, *mu_p = j->mp, *lv_p = j->lp;
+    for (size_t r = lo; r < hi; r++) {
+        double m = j->mask ? j->mask[r] : 1.0, acc = 0.0;
+        j->rows[r] = 0.0;
+        if (m == 0.0) continue;
+        size_t oq = r * (size_t)D, op = oq;
+        if (j->p_batch) op = ((size_t)j->p_batch[r / (size_t)rpb] * (size_t)rpb + r % (size_t)rpb) * (size_t)D;
+        if (!dsi_simd_klg_row(mu_q->x + oq, lv_q->x + oq, mu_p->x + op, lv_p->x + op, D, &acc))
+            for (int d = 0; d < D; d++) {
+                double a = dsi_lv_clamp(lv_q->x[oq + d]), b = dsi_lv_clamp(lv_p->x[op + d]);
+                double dm = (double)mu_q->x[oq + d] - mu_p->x[op + d], dl = a - b;
+                acc += expm1(dl) - dl + dm * dm * exp(-b);
+            }
+        j->rows[r] = m * acc;
     }
 }
 
@@ -210,23 +256,12 @@ dsi_var *dsi_kl_gauss_idx(dsi_tape *t, dsi_var *mu_q, dsi_var *lv_q, dsi_var *mu
                                      b, B);
     double f;
     if (dsi_reduce_factor(t, red, mask, R, D, &f, "kl_gauss")) return NULL;
-    double sum = 0.0;
-    for (size_t r = 0; r < R; r++) {
-        double m = mask ? mask[r] : 1.0, acc = 0.0;
-        if (m == 0.0) continue;
-        size_t oq = r * (size_t)D, op = oq;
-        if (p_batch) op = ((size_t)p_batch[r / (size_t)rpb] * (size_t)rpb + r % (size_t)rpb) * (size_t)D;
-        if (dsi_simd_klg_row(mu_q->x + oq, lv_q->x + oq, mu_p->x + op, lv_p->x + op, D, &acc)) {
-            sum += m * acc;
-            continue;
-        }
-        for (int d = 0; d < D; d++) {
-            double a = dsi_lv_clamp(lv_q->x[oq + d]), b = dsi_lv_clamp(lv_p->x[op + d]);
-            double dm = (double)mu_q->x[oq + d] - mu_p->x[op + d], dl = a - b;
-            acc += expm1(dl) - dl + dm * dm * exp(-b);
-        }
-        sum += m * acc;
-    }
+    /* each row's masked sum on the pool, then added in row order (the same for any thread count) */
+    double sum = 0.0, *rows = dsi_tape_scratch(t, sizeof(double) * (R ? R : 1));
+    if (!rows) return NULL;
+    klg_job j = {mu_q, lv_q, mu_p, lv_p, NULL, NULL, NULL, NULL, NULL, 0.0, D, rpb, p_batch, mask, rows};
+    dsi_pool_range(R, 40.0 * D, 65536.0, 1, klg_forward_rows, &j);
+    for (size_t r = 0; r < R; r++) sum += rows[r];
     /* the fixed side does not make the result need a gradient */
     dsi_var *live[4] = {fixed == DSI_KL_FIX_Q ? NULL : mu_q, fixed == DSI_KL_FIX_Q ? NULL : lv_q,
                         fixed == DSI_KL_FIX_P ? NULL : mu_p, fixed == DSI_KL_FIX_P ? NULL : lv_p};

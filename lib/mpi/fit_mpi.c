@@ -29,10 +29,32 @@ typedef struct mpi_ctx {
     double bytes, seconds;   /* sent by the last one, and the total time in them */
     double rs_seconds, ag_seconds; /* of which in the steps' reduce-scatters and all-gathers */
     int step_open;           /* between a step's reduce_scatter_f and its all_gather_f */
+    double wait_seconds, wait_cpu; /* wall and CPU seconds in wait_all (waiting for the other processes, and the transfers) */
+    /* all processes on one node: weights and gradients in one shared window
+     * (shared_buffers), which every process reads directly */
+    MPI_Win win;
+    int have_win;
+    size_t sh_n;             /* floats in each process's weights and gradients */
+    float **sh_w, **sh_data, **sh_grad; /* per process: its weight slot, weights, gradients */
 } mpi_ctx;
 
 static _Thread_local int64_t stat_reductions;
-static _Thread_local double stat_bytes, stat_seconds;
+static _Thread_local double stat_bytes, stat_seconds, stat_wait, stat_wait_cpu;
+static _Thread_local int stat_shm;
+
+void dsi_mpi_fit_wait(double *wait_seconds, double *wait_cpu, int *shared)
+{
+    *wait_seconds = stat_wait;
+    *wait_cpu = stat_wait_cpu;
+    *shared = stat_shm;
+}
+
+static double cpu_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
 
 static double now(void)
 {
@@ -45,13 +67,17 @@ static double now(void)
  * messages come from (-1: a collective). */
 static dsn_status wait_all(mpi_ctx *c, MPI_Request *req, int n, int peer, const char *what)
 {
-    double limit = c->started ? c->timeout : c->start_timeout, t0 = now();
+    double limit = c->started ? c->timeout : c->start_timeout, t0 = now(), c0 = cpu_now();
     int spins = 0;
     for (;;) {
         int done = 0;
         if (MPI_Testall(n, req, &done, MPI_STATUSES_IGNORE) != MPI_SUCCESS)
             return dsi_error(DSN_E_IO, "MPI error during %s", what);
-        if (done) return DSN_OK;
+        if (done) {
+            c->wait_seconds += now() - t0;
+            c->wait_cpu += cpu_now() - c0;
+            return DSN_OK;
+        }
         if (now() - t0 > limit) {
             /* the requests stay pending (MPI_Cancel of a collective may
              * block): the host ends the job with MPI_Abort */
@@ -220,6 +246,160 @@ static dsn_status ring_sum(mpi_ctx *c, void *buf, size_t n, int dbl)
     return st == DSN_OK ? ring_all_gather(c, buf, n, dbl) : st;
 }
 
+/* ---- one node: the shared window ----
+ * Each process's segment holds its weight slot, its weights and its
+ * gradients (dsn_fit swaps the model's buffers for these for the run), so a
+ * process sums its chunk straight from every process's gradients and copies
+ * the others' updated chunks straight from their weights: one pass each, no
+ * message copies. Every read of another's segment sits between barriers:
+ * after the backward pass (the gradients are complete), the small sum that
+ * follows the reduction (nobody zeroes its gradients before everyone has read
+ * them), before the copy of the weights (every chunk is updated) and after it
+ * (nobody changes its weights - the next update, a VQ-VAE codebook step -
+ * while another still copies them). */
+static dsn_status shm_barrier(mpi_ctx *c, const char *what)
+{
+    MPI_Win_sync(c->win);
+    MPI_Request req;
+    if (MPI_Ibarrier(c->comm, &req) != MPI_SUCCESS) return dsi_error(DSN_E_IO, "MPI error in a barrier (%s)", what);
+    /* (two processes: the one waited for is the other) */
+    dsn_status st = wait_all(c, &req, 1, c->size == 2 ? 1 - c->rank : -1, what);
+    MPI_Win_sync(c->win);
+    return st;
+}
+
+/* v (n floats) inside this process's shared gradients or weights: its offset there, or -1 */
+static long shm_offset(const mpi_ctx *c, float *const *base, const float *v, size_t n)
+{
+    if (!c->have_win) return -1;
+    const float *b = base[c->rank];
+    if (v < b || v + n > b + c->sh_n) return -1;
+    return (long)(v - b);
+}
+
+/* out[i] = wa a[i] + wb b[i], i < n; out may be a or b (each element is
+ * read before it is written); wa = 1 adds a unchanged */
+static void shm_axpy(float *out, const float *a, float wa, const float *b, float wb, size_t n)
+{
+    const ring_v4 WA = {wa, wa, wa, wa}, WB = {wb, wb, wb, wb};
+    size_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+        ring_v4 x, y;
+        memcpy(&x, a + i, 16);
+        memcpy(&y, b + i, 16);
+        x = WA * x + WB * y;
+        memcpy(out + i, &x, 16);
+    }
+    for (; i < n; i++) out[i] = wa * a[i] + wb * b[i];
+}
+
+static dsn_status shm_reduce(mpi_ctx *c, float *v, size_t off, size_t n, float weight)
+{
+    int P = c->size, r = c->rank;
+    *c->sh_w[r] = weight;
+    dsn_status st = shm_barrier(c, "the gradient sum");
+    if (st != DSN_OK) return st;
+    size_t lo, hi;
+    dsi_dist_chunk(n, r, P, &lo, &hi);
+    if (P > 2 && (st = ring_check(c, n, sizeof(float))) != DSN_OK) return st;
+    /* the ring's order for chunk r: w v_{r+1} + w v_{r+2} + ... + w v_r, the
+     * own gradient last (v itself; with more than two processes the partial
+     * sums go to the receive buffer) */
+    float *acc = P == 2 ? v + lo : c->recv;
+    for (int k = 1; k < P; k++) {
+        int p = (r + 1 + k) % P, q = (r + 1) % P;
+        float *out = k == P - 1 ? v + lo : acc;
+        if (k == 1) shm_axpy(out, c->sh_grad[q] + off + lo, *c->sh_w[q], c->sh_grad[p] + off + lo, *c->sh_w[p], hi - lo);
+        else shm_axpy(out, acc, 1.0f, c->sh_grad[p] + off + lo, *c->sh_w[p], hi - lo);
+    }
+    return DSN_OK;
+}
+
+static dsn_status shm_gather(mpi_ctx *c, float *v, size_t off, size_t n)
+{
+    int P = c->size, r = c->rank;
+    dsn_status st = shm_barrier(c, "the gradient sum");
+    if (st != DSN_OK) return st;
+    for (int p = 0; p < P; p++) {
+        if (p == r) continue;
+        size_t lo, hi;
+        dsi_dist_chunk(n, p, P, &lo, &hi);
+        memcpy(v + lo, c->sh_data[p] + off + lo, (hi - lo) * sizeof(float));
+    }
+    return shm_barrier(c, "the gradient sum");
+}
+
+static void shm_free(mpi_ctx *c)
+{
+    if (c->have_win) {
+        MPI_Win_unlock_all(c->win);
+        MPI_Win_free(&c->win);
+    }
+    free(c->sh_w);
+    c->sh_w = c->sh_data = c->sh_grad = NULL;
+    c->have_win = 0;
+    c->sh_n = 0;
+}
+
+/* dsi_dist.shared_buffers: when every process runs on this node, one window
+ * with a segment per process; otherwise *data = *grad = NULL. */
+static dsn_status shared_buffers(void *ctx, size_t n, float **data, float **grad)
+{
+    mpi_ctx *c = ctx;
+    *data = *grad = NULL;
+    if (c->size == 1 || c->have_win || getenv("DSN_MPI_NO_SHM")) return DSN_OK;
+    MPI_Comm node;
+    if (MPI_Comm_split_type(c->comm, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node) != MPI_SUCCESS)
+        return DSN_OK;
+    int nsize = 0;
+    MPI_Comm_size(node, &nsize);
+    MPI_Comm_free(&node);
+    if (nsize != c->size) return DSN_OK; /* several nodes: the ring (the same answer everywhere) */
+    /* segment: 64 bytes of weight slot, the weights, the gradients (64-byte aligned) */
+    size_t pad = (n * sizeof(float) + 63) / 64 * 64, seg = 64 + 2 * pad;
+    float **tab = calloc(3 * (size_t)c->size, sizeof *tab);
+    MPI_Info info;
+    MPI_Info_create(&info);
+    MPI_Info_set(info, "alloc_shared_noncontig", "true");
+    void *base = NULL;
+    /* a window that cannot be had is not an error (the ring works): for this
+     * call only, MPI errors return */
+    MPI_Errhandler eh;
+    MPI_Comm_get_errhandler(c->comm, &eh);
+    MPI_Comm_set_errhandler(c->comm, MPI_ERRORS_RETURN);
+    int ok = tab && MPI_Win_allocate_shared((MPI_Aint)seg, 64, info, c->comm, &base, &c->win) == MPI_SUCCESS;
+    MPI_Comm_set_errhandler(c->comm, eh);
+    MPI_Errhandler_free(&eh);
+    MPI_Info_free(&info);
+    int all = 0;
+    /* every process must take the same path */
+    if (MPI_Allreduce(&ok, &all, 1, MPI_INT, MPI_MIN, c->comm) != MPI_SUCCESS) all = 0;
+    if (!all) {
+        if (ok) MPI_Win_free(&c->win);
+        free(tab);
+        return DSN_OK;
+    }
+    MPI_Win_lock_all(MPI_MODE_NOCHECK, c->win);
+    c->have_win = 1;
+    c->sh_w = tab;
+    c->sh_data = tab + c->size;
+    c->sh_grad = tab + 2 * c->size;
+    c->sh_n = n;
+    for (int p = 0; p < c->size; p++) {
+        MPI_Aint sz;
+        int du;
+        void *bp = NULL;
+        MPI_Win_shared_query(c->win, p, &sz, &du, &bp);
+        char *b = bp;
+        c->sh_w[p] = (float *)b;
+        c->sh_data[p] = (float *)(b + 64);
+        c->sh_grad[p] = (float *)(b + 64 + pad);
+    }
+    *data = c->sh_data[c->rank];
+    *grad = c->sh_grad[c->rank];
+    return DSN_OK;
+}
+
 /* bytes this process sends in a reduce-scatter or an all-gather of n floats */
 static double half_bytes(const mpi_ctx *c, size_t n)
 {
@@ -243,7 +423,8 @@ static dsn_status reduce_scatter_f(void *ctx, float *v, size_t n, float weight)
 {
     mpi_ctx *c = ctx;
     double t0 = now();
-    dsn_status st = ring_reduce_scatter(c, v, n, 0, (double)weight);
+    long off = shm_offset(c, c->sh_grad, v, n);
+    dsn_status st = off >= 0 ? shm_reduce(c, v, (size_t)off, n, weight) : ring_reduce_scatter(c, v, n, 0, (double)weight);
     c->seconds += now() - t0;
     c->rs_seconds += now() - t0;
     c->reductions++;
@@ -256,7 +437,8 @@ static dsn_status all_gather_f(void *ctx, float *v, size_t n)
 {
     mpi_ctx *c = ctx;
     double t0 = now();
-    dsn_status st = ring_all_gather(c, v, n, 0);
+    long off = shm_offset(c, c->sh_data, v, n);
+    dsn_status st = off >= 0 ? shm_gather(c, v, (size_t)off, n) : ring_all_gather(c, v, n, 0);
     if (c->step_open) { /* a step's weights (not the optimizer state gathered at an epoch end) */
         c->seconds += now() - t0;
         c->ag_seconds += now() - t0;
@@ -368,8 +550,13 @@ dsn_status dsn_fit_mpi(dsn_model *m, dsn_optimizer *opt, const dsn_dataset *trai
         dsi_error_prefix("dsn_fit_mpi");
         return st;
     }
-    dsi_dist d = {c.rank, c.size, &c, sum_f, sum_d, reduce_scatter_f, all_gather_f, bcast, gather_all};
+    dsi_dist d = {c.rank, c.size, &c, sum_f, sum_d, reduce_scatter_f, all_gather_f, bcast, gather_all, shared_buffers};
     st = dsi_fit_run(m, opt, train, valid, rest, progress, user, &d);
+    stat_wait = c.wait_seconds;
+    stat_wait_cpu = c.wait_cpu;
+    stat_shm = c.have_win;
+    /* (after a failure another process may never free its part: keep it) */
+    if (st == DSN_OK) shm_free(&c);
     stat_reductions = c.reductions;
     stat_bytes = c.bytes;
     stat_seconds = c.seconds;

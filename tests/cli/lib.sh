@@ -8,10 +8,13 @@ absolute() {
   done
 }
 
-# scratch_dir NAME: a fresh folder T ($TMPDIR/NAME.XXXXXX), removed when the
-# script exits, becomes the current folder
+# scratch_dir NAME [VAR...]: the named path variables made absolute, then a
+# fresh folder T ($TMPDIR/NAME.XXXXXX), removed when the script exits,
+# becomes the current folder
 scratch_dir() {
-  T=$(mktemp -d "${TMPDIR:-/tmp}/$1.XXXXXX") || exit 1
+  scratch_name=$1; shift
+  absolute "$@"
+  T=$(mktemp -d "${TMPDIR:-/tmp}/$scratch_name.XXXXXX") || exit 1
   trap 'rm -rf "$T"' EXIT
   cd "$T" || exit 1
 }

@@ -8,9 +8,8 @@
 set -u
 D=${1:?usage: test_cli.sh path/to/disent}
 HERE=$(cd "$(dirname "$0")" && pwd)
-. "$HERE/lib.sh" # absolute, scratch_dir, fail, run, has and the data makers
-absolute D
-scratch_dir disent-cli
+. "$HERE/lib.sh" # scratch_dir, fail, run, has and the data makers
+scratch_dir disent-cli D
 n_ok=0
 ok() { n_ok=$((n_ok + 1)); echo "ok $n_ok - $*"; }
 npy_shape() { head -c 128 "$1" | LC_ALL=C tr -d '\000' | LC_ALL=C sed -n "s/.*'shape': \(([^)]*)\).*/\1/p"; }

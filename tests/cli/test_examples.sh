@@ -6,8 +6,7 @@ set -u
 D=${1:?usage: test_examples.sh disent minimal minimal_cxx}; C=${2:?}; CXX=${3:?}
 HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/lib.sh"
-absolute D C CXX
-scratch_dir disent-ex
+scratch_dir disent-ex D C CXX
 fail() { echo "FAIL: $*"; cat c.txt cxx.txt err.txt 2>/dev/null; exit 1; }
 
 make_data "$T" 64

@@ -7,9 +7,8 @@
 set -u
 D=${1:?usage: cli.sh path/to/disent}
 HERE=$(cd "$(dirname "$0")" && pwd)
-. "$HERE/../cli/lib.sh" # absolute, scratch_dir, fail, run, has and the data makers
-absolute D
-scratch_dir disent-mpi
+. "$HERE/../cli/lib.sh" # scratch_dir, fail, run, has and the data makers
+scratch_dir disent-mpi D
 RUN_TIMEOUT=300
 MPIRUN="mpirun --allow-run-as-root --oversubscribe"
 # close A_DIR B_DIR: every .npy of A equals B's within 1e-5 (relative to max |a|, 1)

@@ -6,6 +6,8 @@
  * parameters: relative difference ||a - b|| / ||a|| <= 1e-6 and every
  * element within 1e-6 relative to the largest of |a_i| and the RMS weight;
  * the Adam moments (m and v) within 1e-5 relative (||a - b|| / ||a||).
+ * On one node P > 1 processes must have used the shared-memory path, or the
+ * message ring when DSN_MPI_NO_SHM is set (tests/mpi/run.sh runs both).
  * It prints how many parameters are bit-identical. Also checks that every
  * process ends with the same bits, weights and optimizer state (ranks'
  * checksums gathered).
@@ -21,6 +23,7 @@
  * (bad-input modes report it and exit 3 so the script can tell). */
 #include "disent_mpi.h"
 #include "api/optimizer.h"
+#include "core/dist.h"
 #include "models/model.h"
 
 #include <mpi.h>
@@ -122,8 +125,12 @@ static int run_equal(void)
         make(c, NULL, &m, &opt);
         CHECK(dsn_fit_mpi(m, opt, d, NULL, fo, NULL, NULL, NULL));
         int64_t red;
-        double bytes, secs;
+        double bytes, secs, wait_s, wait_c;
+        int shm;
         dsn_mpi_fit_stats(&red, &bytes, &secs);
+        /* one node: the shared-memory path, unless DSN_MPI_NO_SHM asks for the ring */
+        dsi_mpi_fit_wait(&wait_s, &wait_c, &shm);
+        const int want_shm = size > 1 && !getenv("DSN_MPI_NO_SHM");
         /* every process must hold the same bits */
         unsigned long long h = 1469598103934665603ULL;
         for (int q = 0; q < m->params.count; q++) {
@@ -192,13 +199,14 @@ static int run_equal(void)
                 }
                 if (r2 > 0 && sqrt(e2 / r2) > mrel) mrel = sqrt(e2 / r2);
             }
-            int ok = rel <= 1e-6 && worst <= 1e-6 && mrel <= 1e-5 && same && ref->epoch == m->epoch &&
+            int ok = rel <= 1e-6 && worst <= 1e-6 && mrel <= 1e-5 && same && shm == want_shm && ref->epoch == m->epoch &&
                      dsn_optimizer_steps(ro) == dsn_optimizer_steps(opt) && dsn_optimizer_steps(opt) == 50;
             printf("%-8s P=%d: %lld steps, %zu params, |a-b|/|a| = %.2e, worst element %.2e, bit-identical %zu/%zu "
-                   "(%s), Adam moments %.2e, ranks agree: %s; %lld sums of %.0f bytes sent per process, %.2f ms per "
+                   "(%s), Adam moments %.2e, ranks agree: %s; %s; %lld sums of %.0f bytes sent per process, %.2f ms per "
                    "sum -> %s\n",
                    c->family, size, (long long)dsn_optimizer_steps(opt), compared, rel, worst, ident, compared,
-                   ident == compared ? "all" : "not all", mrel, same ? "yes" : "NO", (long long)red, bytes,
+                   ident == compared ? "all" : "not all", mrel, same ? "yes" : "NO",
+                   size == 1 ? "one process" : shm ? "shared memory" : "message ring", (long long)red, bytes,
                    red ? 1e3 * secs / (double)red : 0.0, ok ? "ok" : "FAIL");
             fflush(stdout);
             fails += !ok;

@@ -19,10 +19,16 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 fail=0
 
-for np in 1 2 3; do
-  echo "-- mpirun -np $np: dsn_fit_mpi vs dsn_fit"
-  if ! timeout 300 "${MPIRUN[@]}" -np "$np" "$BIN" equal >"$tmp/eq.log" 2>&1; then
-    cat "$tmp/eq.log"; echo "FAIL: -np $np equal"; fail=1
+# on one node P > 1 processes share their weights and gradients in memory;
+# DSN_MPI_NO_SHM=1 takes the message ring that runs across nodes
+for run in "1" "2" "3" "2 ring" "3 ring"; do
+  set -- $run
+  np=$1
+  env=()
+  [ "${2:-}" = ring ] && env=(-x DSN_MPI_NO_SHM=1)
+  echo "-- mpirun -np $np${2:+ ($2)}: dsn_fit_mpi vs dsn_fit"
+  if ! timeout 300 "${MPIRUN[@]}" "${env[@]}" -np "$np" "$BIN" equal >"$tmp/eq.log" 2>&1; then
+    cat "$tmp/eq.log"; echo "FAIL: -np $np ${2:-} equal"; fail=1
   else
     grep 'P=' "$tmp/eq.log"
   fi

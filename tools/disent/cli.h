@@ -52,6 +52,8 @@ int cli_train_main(int argc, char **argv, int prior);
 /* ---- errors ----------------------------------------------------------------
  * All messages go to stderr as "disent: <what>: <status>: <detail>". */
 int cli_fail(const char *what, dsn_status st); /* prints, returns 1 */
+/* dsn_model_load, or "disent: loading 'PATH': ..." and 1 */
+int cli_model_load(dsn_model **m, const char *path);
 
 /* ---- data-parallel training (mpi.c; stand-ins without MPI) ----------------- */
 /* Start MPI if an MPI launcher (mpirun, srun) started the program; returns the
@@ -85,6 +87,12 @@ void cli_note(const char *fmt, ...)
  * the value is missing (after printing a usage error) and 0 if no match. */
 int cli_flag_value(const char *cmd, int argc, char **argv, int *i, const char *name, const char **value);
 int cli_is_help(const char *arg);
+/* If any argument asks for help (--help, -h): prints the texts (const char *,
+ * up to a NULL) to stdout and returns 1; else 0. */
+int cli_help(int argc, char **argv, ...);
+/* The one MODEL argument of subcommand cmd: arg into *model; a second one is a
+ * usage error ("unexpected argument", returns 2). 0 otherwise. */
+int cli_model_arg(const char *cmd, const char *arg, const char **model);
 /* Parse "0-6,8,10-12" into a fresh array (free with free()); each value in
  * [0, limit) unless limit is 0. Returns 0 on success, -1 on a bad list. */
 int cli_parse_ranges(const char *text, size_t limit, size_t **out, size_t *n);
@@ -221,6 +229,14 @@ int cli_spectro_figure(const char *path, const cli_view *v, const float *const *
  * r * cols + c). 0 on success. */
 int cli_obs_grid_png(const char *path, const cli_view *v, const float *const *cells, size_t rows, size_t cols,
                      const char *title, const cli_audio *audio, const dsn_model *m);
+/* The pictures and sounds of n observations obs of m written to folder out
+ * (decode, sample): with a view, the grid out/png of cols columns (0: 16
+ * images or 4 spectrograms a row) titled title; with --wav, out/wav_I.wav
+ * for each [T, D] observation. Prints ", PATH" and ", N WAV files" after
+ * the caller's line. 0 ok, else exit code (cmd names a failed allocation). */
+int cli_obs_outputs(const char *cmd, const char *out, const char *png, const char *wav, const char *title,
+                    const cli_view *v, size_t cols, const float *obs, size_t n, size_t T, size_t D,
+                    const cli_audio *audio, const dsn_model *m);
 /* The audio settings a figure of m's observations is labelled with: the
  * model's front end and the audio flags (cli_audio_options), or NULL (in
  * *out) when there are neither. 0 ok, else exit code. */

@@ -61,17 +61,11 @@ int cmd_bank(int argc, char **argv)
 {
     const char *model_path = NULL, *name = NULL, *remove = NULL, *out = NULL;
     int list = 0, r;
+    if (cli_help(argc, argv, bank_help, cli_audio_help, (const char *)NULL)) return 0;
     char **clips = calloc((size_t)argc + 1, sizeof *clips);
     size_t n_clips = 0;
     cli_audio audio = {0};
     if (!clips) return cli_fail("arguments", DSN_E_NOMEM);
-    for (int i = 1; i < argc; i++)
-        if (cli_is_help(argv[i])) {
-            fputs(bank_help, stdout);
-            fputs(cli_audio_help, stdout);
-            free(clips);
-            return 0;
-        }
     int rc = 0;
     for (int i = 1; i < argc && !rc; i++) {
         if (argv[i][0] != '-') {
@@ -104,12 +98,7 @@ int cmd_bank(int argc, char **argv)
     dsn_options *ao = NULL;
     float *mask = NULL, *x = NULL, *v = NULL, *acc = NULL;
     dsn_status st;
-    if ((st = dsn_model_load(&m, model_path)) != DSN_OK) {
-        char what[600];
-        snprintf(what, sizeof what, "loading '%s'", model_path);
-        rc = cli_fail(what, st);
-        goto done;
-    }
+    if ((rc = cli_model_load(&m, model_path)) != 0) goto done;
     if (list && !name && !remove) {
         rc = list_bank(m);
         goto done;

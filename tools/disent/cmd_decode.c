@@ -36,16 +36,10 @@ int cmd_decode(int argc, char **argv)
     size_t cols = 0;
     int r, rc = 0;
     cli_audio audio = {0};
-    for (int i = 1; i < argc; i++)
-        if (cli_is_help(argv[i])) {
-            fputs(decode_help, stdout);
-            fputs(cli_audio_help, stdout);
-            return 0;
-        }
+    if (cli_help(argc, argv, decode_help, cli_audio_help, (const char *)NULL)) return 0;
     for (int i = 1; i < argc; i++) {
         if (argv[i][0] != '-') {
-            if (model_path) return cli_usage_error("decode", "unexpected argument '%s'", argv[i]);
-            model_path = argv[i];
+            if ((r = cli_model_arg("decode", argv[i], &model_path)) != 0) return r;
         } else if ((r = cli_flag_value("decode", argc, argv, &i, "--in", &in)) != 0) {
             if (r < 0) return 2;
         } else if ((r = cli_flag_value("decode", argc, argv, &i, "--out", &out)) != 0) {
@@ -70,18 +64,13 @@ int cmd_decode(int argc, char **argv)
     dsn_encoding *e = NULL;
     int32_t *groups = NULL, *codes[64] = {NULL};
     float *lat[64] = {NULL}, *obs = NULL;
-    const float **cells = NULL;
     size_t lat_shape[64][4], n = 0;
     int lat_nd[64] = {0};
     char path[1200], file[200];
     dsn_status st;
     cli_view view;
 
-    if ((st = dsn_model_load(&m, model_path)) != DSN_OK) {
-        snprintf(path, sizeof path, "loading '%s'", model_path);
-        rc = cli_fail(path, st);
-        goto done;
-    }
+    if ((rc = cli_model_load(&m, model_path)) != 0) goto done;
     if (cli_view_for(m, image, &view)) {
         rc = 2;
         goto done;
@@ -177,39 +166,15 @@ int cmd_decode(int argc, char **argv)
     }
     if ((rc = cli_write_obs_npy(out, "decoded.npy", m, obs, n, path, sizeof path)) != 0) goto done;
     printf("decoded %zu observations: %s", n, path);
-    if (view.kind) {
-        if (!cols) cols = view.kind == 1 ? 16 : 4;
-        if (cols > n) cols = n;
-        size_t rows = (n + cols - 1) / cols;
-        cells = calloc(rows * cols, sizeof *cells);
-        if (!cells) {
-            rc = cli_fail("decode", DSN_E_NOMEM);
-            goto done;
-        }
-        for (size_t i = 0; i < n; i++) cells[i] = obs + i * host_info(m).obs_size;
-        cli_join(path, sizeof path, out, "decoded.png");
-        if (cli_obs_grid_png(path, &view, cells, rows, cols, "decoded observations", &audio, m)) {
-            rc = 1;
-            goto done;
-        }
-        printf(", %s", path);
-    }
-    if (audio.wav) {
-        for (size_t i = 0; i < n && !rc; i++) {
-            snprintf(file, sizeof file, "decoded_%zu.wav", i);
-            cli_join(path, sizeof path, out, file);
-            rc = cli_wav_write(&audio, m, path, obs + i * T * D, T, D);
-        }
-        if (rc) goto done;
-        printf(", %zu WAV files", n);
-    }
+    if ((rc = cli_obs_outputs("decode", out, "decoded.png", "decoded", "decoded observations", &view, cols, obs, n,
+                              T, D, &audio, m)) != 0)
+        goto done;
     printf("\n");
 done:
     for (int p = 0; p < 64; p++) {
         free(lat[p]);
         free(codes[p]);
     }
-    free(cells);
     free(obs);
     free(groups);
     dsn_encoding_free(e);

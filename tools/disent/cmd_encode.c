@@ -77,17 +77,10 @@ int cmd_encode(int argc, char **argv)
     size_t batch = 256;
     cli_data data = {0};
     cli_audio audio = {0};
-    for (int i = 1; i < argc; i++)
-        if (cli_is_help(argv[i])) {
-            fputs(encode_help, stdout);
-            fputs(cli_data_help, stdout);
-            fputs(cli_audio_help, stdout);
-            return 0;
-        }
+    if (cli_help(argc, argv, encode_help, cli_data_help, cli_audio_help, (const char *)NULL)) return 0;
     for (int i = 1; i < argc; i++) {
         if (argv[i][0] != '-') {
-            if (model_path) return cli_usage_error("encode", "unexpected argument '%s'", argv[i]);
-            model_path = argv[i];
+            if ((r = cli_model_arg("encode", argv[i], &model_path)) != 0) return r;
         } else if ((r = cli_flag_value("encode", argc, argv, &i, "--out", &out)) != 0) {
             if (r < 0) return 2;
         } else if ((r = cli_flag_value("encode", argc, argv, &i, "--index", &index)) != 0) {
@@ -122,12 +115,7 @@ int cmd_encode(int argc, char **argv)
     dsn_status st;
     memset(parts, 0, sizeof parts);
 
-    if ((st = dsn_model_load(&m, model_path)) != DSN_OK) {
-        char what[600];
-        snprintf(what, sizeof what, "loading '%s'", model_path);
-        rc = cli_fail(what, st);
-        goto done;
-    }
+    if ((rc = cli_model_load(&m, model_path)) != 0) goto done;
     if (audio.wav) {
         rc = cli_usage_error("encode", "--wav goes with decode, swap and sample");
         goto done;

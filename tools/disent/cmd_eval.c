@@ -49,8 +49,7 @@ int cli_eval_arg(int argc, char **argv, int *i, dsn_options *opts, int *quiet, c
     }
     if (!strcmp(a, "--quiet")) *quiet = 1;
     else if (a[0] == '-') return cli_usage_error("eval", "unknown flag '%s'", a);
-    else if (!*model) *model = a;
-    else return cli_usage_error("eval", "unexpected argument '%s'", a);
+    else return cli_model_arg("eval", a, model);
     return 0;
 }
 

@@ -33,12 +33,8 @@ static const char *scope_name(dsn_scope s)
 static int info_one(const char *path, const cli_data *data)
 {
     dsn_model *m = NULL;
-    dsn_status st = dsn_model_load(&m, path);
-    if (st != DSN_OK) {
-        char what[600];
-        snprintf(what, sizeof what, "loading '%s'", path);
-        return cli_fail(what, st);
-    }
+    if (cli_model_load(&m, path)) return 1;
+    dsn_status st;
     struct stat sb;
     long long bytes = stat(path, &sb) == 0 ? (long long)sb.st_size : -1;
     printf("file:        %s (%lld bytes, valid)\n", path, bytes);
@@ -110,11 +106,7 @@ static int info_one(const char *path, const cli_data *data)
 int cmd_info(int argc, char **argv)
 {
     if (argc < 2) return cli_usage_error("info", "give a model file");
-    for (int i = 1; i < argc; i++)
-        if (cli_is_help(argv[i])) {
-            fputs(info_help, stdout);
-            return 0;
-        }
+    if (cli_help(argc, argv, info_help, (const char *)NULL)) return 0;
     int rc = 0, r, first = 1;
     cli_data data = {0};
     for (int i = 1; i < argc; i++) {

@@ -163,6 +163,18 @@ static int jexpect(jp *j, char c)
     return 0;
 }
 
+/* after a member of an object: 1 when another follows (its ',' taken), 0 at
+ * the closing '}' (taken), -1 on anything else */
+static int jmore(jp *j)
+{
+    ws(j);
+    if (*j->p == ',') {
+        j->p++;
+        return 1;
+    }
+    return jexpect(j, '}');
+}
+
 typedef struct record {
     char event[16], stage[32], family[32];
     double epoch, step;
@@ -205,13 +217,9 @@ static int parse_record(const char *line, record *r)
                         copy(r->names[r->n], sizeof r->names[r->n], full);
                         r->values[r->n++] = v;
                     }
-                    ws(&j);
-                    if (*j.p == ',') {
-                        j.p++;
-                        continue;
-                    }
-                    if (jexpect(&j, '}')) return -1;
-                    break;
+                    int more = jmore(&j);
+                    if (more < 0) return -1;
+                    if (!more) break;
                 }
         } else {
             double v = jnum(&j);
@@ -223,12 +231,9 @@ static int parse_record(const char *line, record *r)
                 r->values[r->n++] = v;
             }
         }
-        ws(&j);
-        if (*j.p == ',') {
-            j.p++;
-            continue;
-        }
-        if (jexpect(&j, '}')) return -1;
+        int more = jmore(&j);
+        if (more < 0) return -1;
+        if (more) continue;
         ws(&j);
         return *j.p ? -1 : 0;
     }

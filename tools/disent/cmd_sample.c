@@ -101,17 +101,10 @@ int cmd_sample(int argc, char **argv)
     int r, rc = 0, n_given = 0;
     cli_data data = {0};
     cli_audio audio = {0};
-    for (int i = 1; i < argc; i++)
-        if (cli_is_help(argv[i])) {
-            fputs(sample_help, stdout);
-            fputs(cli_data_help, stdout);
-            fputs(cli_audio_help, stdout);
-            return 0;
-        }
+    if (cli_help(argc, argv, sample_help, cli_data_help, cli_audio_help, (const char *)NULL)) return 0;
     for (int i = 1; i < argc; i++) {
         if (argv[i][0] != '-') {
-            if (model_path) return cli_usage_error("sample", "unexpected argument '%s'", argv[i]);
-            model_path = argv[i];
+            if ((r = cli_model_arg("sample", argv[i], &model_path)) != 0) return r;
         } else if ((r = cli_flag_value("sample", argc, argv, &i, "-n", &v)) != 0) {
             if (r < 0) return 2;
             char *end;
@@ -153,16 +146,11 @@ int cmd_sample(int argc, char **argv)
     dsn_encoding *e = NULL;
     size_t *idx = NULL;
     float *x = NULL, *mask = NULL, *mrows = NULL, *obs = NULL;
-    const float **cells = NULL;
     char path[1200];
     dsn_status st;
     cli_view view;
 
-    if ((st = dsn_model_load(&m, model_path)) != DSN_OK) {
-        snprintf(path, sizeof path, "loading '%s'", model_path);
-        rc = cli_fail(path, st);
-        goto done;
-    }
+    if ((rc = cli_model_load(&m, model_path)) != 0) goto done;
     int np = host_info(m).num_parts;
     if (part && (rc = cli_require_part("sample", m, part)) != 0) goto done;
     if (cli_view_for(m, image, &view)) {
@@ -253,36 +241,11 @@ int cmd_sample(int argc, char **argv)
     if ((rc = write_parts(m, e, n, out)) != 0) goto done;
     printf("sampled %zu observations (%s, seed %llu): %s", n, part ? part : "every part", (unsigned long long)seed,
            path);
-    if (view.kind) {
-        if (!cols) cols = view.kind == 1 ? 16 : 4;
-        if (cols > n) cols = n;
-        size_t rows = (n + cols - 1) / cols;
-        cells = calloc(rows * cols, sizeof *cells);
-        if (!cells) {
-            rc = cli_fail("sample", DSN_E_NOMEM);
-            goto done;
-        }
-        for (size_t i = 0; i < n; i++) cells[i] = obs + i * obs_n;
-        cli_join(path, sizeof path, out, "samples.png");
-        if (cli_obs_grid_png(path, &view, cells, rows, cols, "samples", &audio, m)) {
-            rc = 1;
-            goto done;
-        }
-        printf(", %s", path);
-    }
-    if (audio.wav) {
-        for (size_t i = 0; i < n && !rc; i++) {
-            char file[64];
-            snprintf(file, sizeof file, "sample_%zu.wav", i);
-            cli_join(path, sizeof path, out, file);
-            rc = cli_wav_write(&audio, m, path, obs + i * obs_n, T, D);
-        }
-        if (rc) goto done;
-        printf(", %zu WAV files", n);
-    }
+    if ((rc = cli_obs_outputs("sample", out, "samples.png", "sample", "samples", &view, cols, obs, n, T, D, &audio,
+                              m)) != 0)
+        goto done;
     printf("\n");
 done:
-    free(cells);
     free(obs);
     free(x);
     free(mask);

@@ -207,17 +207,10 @@ int cmd_swap(int argc, char **argv)
     cli_data data = {0};
     cli_audio audio = {0};
     int r, rc = 0;
-    for (int i = 1; i < argc; i++)
-        if (cli_is_help(argv[i])) {
-            fputs(swap_help, stdout);
-            fputs(cli_data_help, stdout);
-            fputs(cli_audio_help, stdout);
-            return 0;
-        }
+    if (cli_help(argc, argv, swap_help, cli_data_help, cli_audio_help, (const char *)NULL)) return 0;
     for (int i = 1; i < argc; i++) {
         if (argv[i][0] != '-') {
-            if (model_path) return cli_usage_error("swap", "unexpected argument '%s'", argv[i]);
-            model_path = argv[i];
+            if ((r = cli_model_arg("swap", argv[i], &model_path)) != 0) return r;
         } else if ((r = cli_flag_value("swap", argc, argv, &i, "--out", &out)) != 0 ||
                    (r = cli_flag_value("swap", argc, argv, &i, "--part", &part)) != 0 ||
                    (r = cli_flag_value("swap", argc, argv, &i, "--image", &image)) != 0 ||
@@ -247,11 +240,7 @@ int cmd_swap(int argc, char **argv)
     dsn_status st;
     cli_view view;
 
-    if ((st = dsn_model_load(&m, model_path)) != DSN_OK) {
-        snprintf(path, sizeof path, "loading '%s'", model_path);
-        rc = cli_fail(path, st);
-        goto done;
-    }
+    if ((rc = cli_model_load(&m, model_path)) != 0) goto done;
     if ((rc = cli_require_part("swap", m, part)) != 0) goto done;
     int np = host_info(m).num_parts;
     if (cli_view_for(m, image, &view)) {

@@ -298,12 +298,7 @@ int cli_train_main(int argc, char **argv, int prior)
     dsn_status st;
     char ckpt_buf[1100];
 
-    for (int i = 1; !prior && i < argc; i++)
-        if (cli_is_help(argv[i])) {
-            fputs(train_help, stdout);
-            fputs(cli_data_help, stdout);
-            return 0;
-        }
+    if (!prior && cli_help(argc, argv, train_help, cli_data_help, (const char *)NULL)) return 0;
     if ((st = dsn_options_create(&raw)) != DSN_OK || (st = dsn_options_create(&c.model)) != DSN_OK ||
         (st = dsn_options_create(&c.optim)) != DSN_OK || (st = dsn_options_create(&c.fit)) != DSN_OK ||
         (st = dsn_options_create(&c.audio)) != DSN_OK) {
@@ -443,11 +438,7 @@ int cli_train_main(int argc, char **argv, int prior)
         }
     } else if (prior) {
         char what[1200];
-        snprintf(what, sizeof what, "loading '%s'", model_path);
-        if ((st = dsn_model_load(&m, model_path)) != DSN_OK) {
-            rc = cli_fail(what, st);
-            goto done;
-        }
+        if ((rc = cli_model_load(&m, model_path)) != 0) goto done;
         if (!host_info(m).stage) {
             fprintf(stderr, "disent: train-prior: the %s model has no prior stage (vq-vae has)\n", host_info(m).family);
             rc = 1;

@@ -39,11 +39,6 @@ static const char train_prior_help[] =
 
 int cmd_train_prior(int argc, char **argv)
 {
-    for (int i = 1; i < argc; i++)
-        if (cli_is_help(argv[i])) {
-            fputs(train_prior_help, stdout);
-            fputs(cli_data_help, stdout);
-            return 0;
-        }
+    if (cli_help(argc, argv, train_prior_help, cli_data_help, (const char *)NULL)) return 0;
     return cli_train_main(argc, argv, 1);
 }

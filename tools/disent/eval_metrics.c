@@ -65,14 +65,9 @@ int cli_eval_metrics(int argc, char **argv)
     const char *model_path = NULL, *metrics = NULL, *factors = NULL, *latents = NULL, *part = NULL;
     int quiet = 0, rc = 0;
     cli_data data = {0};
+    if (cli_help(argc, argv, cli_eval_metrics_help, (const char *)NULL)) return 0;
     dsn_options *o = NULL;
     if (dsn_options_create(&o) != DSN_OK) return cli_fail("options", DSN_E_NOMEM);
-    for (int i = 1; i < argc; i++)
-        if (cli_is_help(argv[i])) {
-            fputs(cli_eval_metrics_help, stdout);
-            dsn_options_free(o);
-            return 0;
-        }
     for (int i = 1; i < argc && !rc; i++) {
         const char *v;
         int r;

@@ -237,3 +237,35 @@ int cli_obs_grid_png(const char *path, const cli_view *v, const float *const *ce
     return cli_spectro_figure(path, v, cells, rows, cols, title, "observation = row + column", NULL, flat_label,
                               &cols, audio, m);
 }
+
+int cli_obs_outputs(const char *cmd, const char *out, const char *png, const char *wav, const char *title,
+                    const cli_view *v, size_t cols, const float *obs, size_t n, size_t T, size_t D,
+                    const cli_audio *audio, const dsn_model *m)
+{
+    char path[1200];
+    int rc = 0;
+    if (v->kind) {
+        if (!cols) cols = v->kind == 1 ? 16 : 4;
+        if (cols > n) cols = n;
+        size_t rows = (n + cols - 1) / cols, obs_n = host_info(m).obs_size;
+        const float **cells = calloc(rows * cols, sizeof *cells);
+        if (!cells) return cli_fail(cmd, DSN_E_NOMEM);
+        for (size_t i = 0; i < n; i++) cells[i] = obs + i * obs_n;
+        cli_join(path, sizeof path, out, png);
+        rc = cli_obs_grid_png(path, v, cells, rows, cols, title, audio, m) ? 1 : 0;
+        free(cells);
+        if (rc) return rc;
+        printf(", %s", path);
+    }
+    if (audio->wav) {
+        for (size_t i = 0; i < n && !rc; i++) {
+            char file[200];
+            snprintf(file, sizeof file, "%s_%zu.wav", wav, i);
+            cli_join(path, sizeof path, out, file);
+            rc = cli_wav_write(audio, m, path, obs + i * T * D, T, D);
+        }
+        if (rc) return rc;
+        printf(", %zu WAV files", n);
+    }
+    return 0;
+}

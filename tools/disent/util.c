@@ -40,6 +40,53 @@ void cli_note(const char *fmt, ...)
 /* ---- arguments ------------------------------------------------------------------- */
 int cli_is_help(const char *arg) { return !strcmp(arg, "--help") || !strcmp(arg, "-h"); }
 
+int cli_help(int argc, char **argv, ...)
+{
+    int asked = 0;
+    for (int i = 1; i < argc && !asked; i++) asked = cli_is_help(argv[i]);
+    if (!asked) return 0;
+    va_list ap;
+    va_start(ap, argv);
+    for (const char *t; (t = va_arg(ap, const char *));) fputs(t, stdout);
+    va_end(ap);
+    return 1;
+}
+
+int cli_model_load(dsn_model **m, const char *path)
+{
+    dsn_status st = dsn_model_load(m, path);
+    if (st == DSN_OK) return 0;
+    char what[1200];
+    snprintf(what, sizeof what, "loading '%s'", path);
+    return cli_fail(what, st);
+}
+
+int cli_model_arg(const char *cmd, const char *arg, const char **model)
+{
+    if (*model) return cli_usage_error(cmd, "unexpected argument '%s'", arg);
+    *model = arg;
+    return 0;
+}
+
+/* a flag of a table of {flag, offset of a const char * field of dst}: as cli_flag_value */
+typedef struct flag_field {
+    const char *flag;
+    size_t off;
+} flag_field;
+static int flag_table(const char *cmd, int argc, char **argv, int *i, void *dst, const flag_field *flags, size_t n)
+{
+    for (size_t k = 0; k < n; k++) {
+        const char *v;
+        int r = cli_flag_value(cmd, argc, argv, i, flags[k].flag, &v);
+        if (r < 0) return -1;
+        if (r) {
+            *(const char **)((char *)dst + flags[k].off) = v;
+            return 1;
+        }
+    }
+    return 0;
+}
+
 int cli_flag_value(const char *cmd, int argc, char **argv, int *i, const char *name, const char **value)
 {
     const char *a = argv[*i];
@@ -148,10 +195,7 @@ int cli_data_given(const cli_data *d) { return d->mnist || d->npy || d->audio ||
 
 int cli_data_arg(cli_data *d, const char *cmd, int argc, char **argv, int *i)
 {
-    static const struct {
-        const char *flag;
-        size_t off;
-    } flags[] = {
+    static const flag_field flags[] = {
         {"--mnist", offsetof(cli_data, mnist)},       {"--npy", offsetof(cli_data, npy)},
         {"--labels", offsetof(cli_data, labels)},     {"--audio", offsetof(cli_data, audio)},
         {"--features", offsetof(cli_data, features)}, {"--label-column", offsetof(cli_data, label_column)},
@@ -193,16 +237,7 @@ int cli_data_arg(cli_data *d, const char *cmd, int argc, char **argv, int *i)
         }
         return 1;
     }
-    for (size_t k = 0; k < sizeof flags / sizeof *flags; k++) {
-        const char *v;
-        int r = cli_flag_value(cmd, argc, argv, i, flags[k].flag, &v);
-        if (r < 0) return -1;
-        if (r) {
-            *(const char **)((char *)d + flags[k].off) = v;
-            return 1;
-        }
-    }
-    return 0;
+    return flag_table(cmd, argc, argv, i, d, flags, sizeof flags / sizeof *flags);
 }
 
 int cli_data_load(const cli_data *d, const char *cmd, const dsn_options *audio_opts, dsn_dataset **out)
@@ -380,10 +415,7 @@ const char cli_audio_help[] =
 
 int cli_audio_arg(cli_audio *a, const char *cmd, int argc, char **argv, int *i)
 {
-    static const struct {
-        const char *flag;
-        size_t off;
-    } flags[] = {
+    static const flag_field flags[] = {
         {"--sample-rate", offsetof(cli_audio, sample_rate)}, {"--n-fft", offsetof(cli_audio, n_fft)},
         {"--hop-length", offsetof(cli_audio, hop_length)},   {"--fmin", offsetof(cli_audio, fmin)},
         {"--fmax", offsetof(cli_audio, fmax)},               {"--gl-iter", offsetof(cli_audio, gl_iter)},
@@ -393,16 +425,7 @@ int cli_audio_arg(cli_audio *a, const char *cmd, int argc, char **argv, int *i)
         a->wav = 1;
         return 1;
     }
-    for (size_t k = 0; k < sizeof flags / sizeof *flags; k++) {
-        const char *v;
-        int r = cli_flag_value(cmd, argc, argv, i, flags[k].flag, &v);
-        if (r < 0) return -1;
-        if (r) {
-            *(const char **)((char *)a + flags[k].off) = v;
-            return 1;
-        }
-    }
-    return 0;
+    return flag_table(cmd, argc, argv, i, a, flags, sizeof flags / sizeof *flags);
 }
 
 int cli_is_sequence(const dsn_model *m, size_t *T, size_t *D)

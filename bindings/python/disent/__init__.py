@@ -14,8 +14,8 @@ Every failing C call raises a DisentError subclass carrying dsn_last_error().
 from . import audio, errors, evaluation, metrics
 from ._lib import LIBRARY_PATH, MISSING as _MISSING, VERSION_MAJOR, VERSION_MINOR
 from .core import (Dataset, Encoding, History, Model, Optimizer, Options, Part, Progress, Scope, Session,
-                   allocation_count, clear_error, fit, get_threads, last_error, set_allocator, set_threads,
-                   status_string, version, version_number)
+                   allocation_count, blas_coretype_hint, clear_error, fit, get_threads, last_error, set_allocator,
+                   set_threads, status_string, version, version_number)
 from .core import model_families, option_info
 from .plot import plot, read_log
 from .stream import Stream, bank_add, bank_audio, bank_get, bank_names, bank_remove
@@ -29,7 +29,7 @@ __version__ = "%d.%d.0" % (VERSION_MAJOR, VERSION_MINOR)
 
 __all__ = [
     "Dataset", "Encoding", "History", "Model", "Optimizer", "Options", "Part", "Progress", "Scope", "Session",
-    "allocation_count", "clear_error", "fit", "get_threads", "last_error", "set_allocator", "set_threads",
+    "allocation_count", "blas_coretype_hint", "clear_error", "fit", "get_threads", "last_error", "set_allocator", "set_threads",
     "status_string", "version",
     "version_number", "errors", "LIBRARY_PATH", "model_families", "option_info",
     "plot", "read_log", "Stream", "bank_add", "bank_audio", "bank_get", "bank_names", "bank_remove",

@@ -151,6 +151,7 @@ FUNCTIONS = {
     "dsn_allocation_count": (c_uint64, ()),
     "dsn_set_threads": (STATUS, (c_int,)),
     "dsn_get_threads": (c_int, ()),
+    "dsn_blas_coretype_hint": (c_char_p, ()),
     # options
     "dsn_options_create": (STATUS, (POINTER(Options_p),)),
     "dsn_options_free": (None, (Options_p,)),

@@ -138,6 +138,15 @@ def get_threads() -> int:
     return C.dsn_get_threads()
 
 
+def blas_coretype_hint() -> Optional[str]:
+    """The OPENBLAS_CORETYPE this CPU should run with when OpenBLAS does not
+    know it ("SkylakeX", "Haswell"), or None (dsn_blas_coretype_hint). OpenBLAS
+    reads the variable when it is loaded: set it in the environment of a new
+    process."""
+    h = C.dsn_blas_coretype_hint()
+    return dec(h) if h else None
+
+
 _allocator_keepalive = None
 
 
@@ -218,6 +227,31 @@ class _Handle:
             self.close()
         except Exception:  # interpreter shutdown: the library may be gone
             pass
+
+
+class _Observed(_Handle):
+    """A handle whose description (dsn_model_info by dsn_model_describe,
+    dsn_dataset_info by dsn_dataset_describe) names the shape of one
+    observation."""
+
+    _info_type: Any = None  # the sized struct
+    _describe_fn: Optional[str] = None  # the dsn_X_describe function that fills it
+
+    def _info(self):
+        info = sized(self._info_type)
+        getattr(C, self._describe_fn)(self._h, byref(info))
+        return info
+
+    @property
+    def obs_size(self) -> int:
+        """Floats per observation (the product of obs_shape)."""
+        return self._info().obs_size
+
+    @property
+    def obs_shape(self) -> Tuple[int, ...]:
+        """Shape of one observation, e.g. (T, n_mels) or (C, H, W)."""
+        info = self._info()
+        return tuple(info.obs_shape[i] for i in range(min(info.obs_ndim, _MAX_DIMS)))
 
 
 class _Dependent(_Handle):
@@ -374,7 +408,7 @@ def _front_end_options(options: OptionsLike, kw: Mapping[str, Any], model: Optio
 
 # ---- models -------------------------------------------------------------------
 
-class Model(_Handle):
+class Model(_Observed):
     """A model of one family ("ml-vae", ...) with its options and weights.
 
     Model("ml-vae", input_dim=64, hidden=[128], seed=3) creates one (options
@@ -386,6 +420,7 @@ class Model(_Handle):
     """
 
     _free_fn = "dsn_model_free"
+    _info_type, _describe_fn = dsn_model_info, "dsn_model_describe"
 
     def __init__(self, family: str, options: OptionsLike = None, **kw: Any) -> None:
         self._init_fields()
@@ -460,11 +495,6 @@ class Model(_Handle):
         super().close()
 
     # -- description
-    def _info(self):
-        info = sized(dsn_model_info)
-        C.dsn_model_describe(self._h, byref(info))
-        return info
-
     @property
     def family(self) -> str:
         """The family name ("ml-vae", "dsae", "ts-dsae", "vq-vae")."""
@@ -501,17 +531,6 @@ class Model(_Handle):
     def num_params(self) -> int:
         """Trainable floats (weights only)."""
         return self._info().num_params
-
-    @property
-    def obs_size(self) -> int:
-        """Floats per observation (the product of obs_shape)."""
-        return self._info().obs_size
-
-    @property
-    def obs_shape(self) -> Tuple[int, ...]:
-        """Shape of one observation, e.g. (T, n_mels) or (C, H, W)."""
-        info = self._info()
-        return tuple(info.obs_shape[i] for i in range(min(info.obs_ndim, _MAX_DIMS)))
 
     @property
     def parts(self) -> Tuple[Part, ...]:
@@ -923,12 +942,13 @@ class Optimizer(_Dependent):
 
 # ---- datasets --------------------------------------------------------------------
 
-class Dataset(_Handle):
+class Dataset(_Observed):
     """Observations of one shape with optional int labels (also the groups of
     grouped training) and frame masks. Dataset(x, labels, mask) copies numpy
     arrays; the from_* class methods read files."""
 
     _free_fn = "dsn_dataset_free"
+    _info_type, _describe_fn = dsn_dataset_info, "dsn_dataset_describe"
 
     def __init__(self, x: ArrayLike, labels: Optional[ArrayLike] = None, mask: Optional[ArrayLike] = None) -> None:
         """x (n, *obs_shape) with 1 to 3 dims per observation, labels int (n,)
@@ -1041,24 +1061,8 @@ class Dataset(_Handle):
         C.dsn_dataset_select_labels(self._h, byref(a), byref(b), iptr(lab), lab.size)
         return Dataset._wrap(a), Dataset._wrap(b)
 
-    def _info(self):
-        info = sized(dsn_dataset_info)
-        C.dsn_dataset_describe(self._h, byref(info))
-        return info
-
     def __len__(self):
         return self._info().size
-
-    @property
-    def obs_size(self) -> int:
-        """Floats per observation."""
-        return self._info().obs_size
-
-    @property
-    def obs_shape(self) -> Tuple[int, ...]:
-        """Shape of one observation."""
-        info = self._info()
-        return tuple(info.obs_shape[i] for i in range(min(info.obs_ndim, _MAX_DIMS)))
 
     @property
     def num_groups(self) -> int:

@@ -201,3 +201,9 @@ def test_set_allocator_in_process_checks():
         disent.set_allocator(free=lambda p: None)
     with disent.Options(a=1):
         pass
+
+
+def test_blas_coretype_hint():
+    h = disent.blas_coretype_hint()
+    assert h in (None, "SkylakeX", "Haswell")
+    assert disent.blas_coretype_hint() == h  # a property of the CPU and the environment
