@@ -45,7 +45,8 @@ static void gt_task(void *ctx, int t, int n)
 {
     const gs_job *j = ctx; /* M here is the output's row count (the kernel's K) */
     size_t lo, hi;
-    dsi_pool_split((size_t)j->M, t, n, 12, &lo, &hi);
+    /* parts of 4 rows: 64 rows split 32 / 32, 80 rows 40 / 40 (12 gave 36 / 28 and 48 / 32) */
+    dsi_pool_split((size_t)j->M, t, n, 4, &lo, &hi);
     if (hi > lo)
         j->ft((int)(hi - lo), j->N, j->K, j->A + lo, j->lda, j->B, j->ldb, j->beta, j->C + lo * j->ldc, j->ldc);
 }
