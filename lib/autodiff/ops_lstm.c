@@ -6,7 +6,10 @@
  * The layer is one node. Forward: one gemm for the input projections of all
  * B T frames ([B T, I] x [I, 4H], bias folded in), then per time step one gemm
  * h_{t-1} wh ([B, H] x [H, 4H]) and one fused pass for the gates and the
- * state update. Saved in the arena: the gates, the cell states, tanh of the
+ * state update. On the vector levels (tensor/simd.h, dsi_lstm_rec_fwd) [wx;
+ * wh] is packed once and each step computes x_t wx + h_{t-1} wh + b and the
+ * gates in one kernel (no [B T, 4H] pre-pass); the backward's dz wh^T runs
+ * on wh^T packed once. Saved in the arena: the gates, the cell states, tanh of the
  * cell states, and the h_{t-1} fed into every frame. Backward (BPTT): per step
  * one fused pass that turns the saved gates into dz (in place) and one gemm
  * dz wh^T for dh_{t-1}; then the weight and input gradients of all frames are
@@ -152,7 +155,8 @@ typedef struct lstm_saved {
     float *hs, *cs;  /* [B,H] running state (forward), running dh, dc (backward) */
     float *hs2;      /* [B,H] the other h of the packed forward (h_{t-1} and h_t alternate), or NULL */
     float *P;        /* packed wh (dsi_lstm_pack_*), or NULL: OpenBLAS per step */
-    void **rp;       /* [7 B] row pointers of the packed kernels (each part uses its rows' slots) */
+    void **rp;       /* [8 B] row pointers of the packed kernels (each part uses its rows' slots) */
+    const float *x, *bias; /* the packed forward's input [B,T,I] and bias (NULL: none) */
     float *acc;      /* [B DSI_LSTM_ACC_ROW] their partial sums */
 } lstm_saved;
 
@@ -169,6 +173,9 @@ static dsi_lstm_rows part_rows(const lstm_saved *S, int lo, int hi)
     b.tc = (float **)(S->rp + 4 * B + lo);
     b.hn = (float **)(S->rp + 5 * B + lo);
     b.y = (float **)(S->rp + 6 * B + lo);
+    b.x = (const float **)(S->rp + 7 * B + lo);
+    b.I = S->I;
+    b.bias = S->bias;
     b.acc = S->acc + (size_t)lo * DSI_LSTM_ACC_ROW;
     (void)hi;
     return b;
@@ -207,6 +214,7 @@ static void lstm_fwd_rows_packed(const lstm_job *j, int lo, int hi)
     const int T = S->T, H = S->H, G4 = 4 * H;
     dsi_lstm_rows b = part_rows(S, lo, hi);
     const float **hrows = b.h;
+    const int I = S->I;
     for (int s = 0; s < S->maxlen; s++) {
         const float *hp = s % 2 ? S->hs2 : S->hs;
         float *hn = s % 2 ? S->hs : S->hs2;
@@ -224,6 +232,7 @@ static void lstm_fwd_rows_packed(const lstm_job *j, int lo, int hi)
             b.tc[r] = S->TC ? S->TC + row * H : NULL;
             b.hn[r] = hn + (size_t)bb * H;
             b.y[r] = j->y + row * H;
+            b.x[r] = S->x + row * I;
         }
         b.h = s > 0 || j->h0 ? hrows : NULL;
         if (b.n) dsi_lstm_rec_fwd(H, S->P, &b);
@@ -431,13 +440,18 @@ dsi_var *dsi_lstm(dsi_tape *t, dsi_var *x, dsi_var *wx, dsi_var *wh, dsi_var *b,
     S->cs = dsi_tape_scratch(t, sizeof(float) * BH);
     if (!S->len || !S->G || !S->step || !S->hs || !S->cs) return NULL;
     /* the recurrent weights packed once for all steps (vector levels) */
-    if (maxlen > 1 || h0 || rec) {
-        S->P = dsi_tape_scratch(t, sizeof(float) * dsi_lstm_pack_floats(H));
+    /* the weights packed once for all steps (vector levels): [wx; wh], the
+     * input projection computed in the steps' products; not for a handful of
+     * frames (packing would cost more than the products) */
+    if ((size_t)B * (size_t)maxlen >= 16) {
+        S->P = dsi_tape_scratch(t, sizeof(float) * dsi_lstm_pack_floats(I, H));
         S->hs2 = dsi_tape_scratch(t, sizeof(float) * BH);
-        S->rp = dsi_tape_scratch(t, sizeof(void *) * 7 * (size_t)B);
+        S->rp = dsi_tape_scratch(t, sizeof(void *) * 8 * (size_t)B);
         S->acc = dsi_tape_scratch(t, sizeof(float) * (size_t)B * DSI_LSTM_ACC_ROW);
         if (!S->P || !S->hs2 || !S->rp || !S->acc) return NULL;
-        if (!dsi_lstm_pack_fwd(H, wh->x, S->P)) S->P = S->hs2 = NULL;
+        if (!dsi_lstm_pack_fwd(I, H, wx->x, wh->x, S->P)) S->P = S->hs2 = NULL;
+        S->x = x->x;
+        S->bias = b ? b->x : NULL;
     }
     if (rec) {
         S->Cs = dsi_tape_scratch(t, sizeof(float) * BT * H);
@@ -447,11 +461,13 @@ dsi_var *dsi_lstm(dsi_tape *t, dsi_var *x, dsi_var *wx, dsi_var *wh, dsi_var *b,
     }
     for (int bb = 0; bb < B; bb++) S->len[bb] = lengths ? lengths[bb] : T;
 
-    /* input projections of all frames (padded frames too: one gemm beats skipping them) */
+    /* input projections of all frames (padded frames too: one gemm beats
+     * skipping them), unless the packed steps compute them */
     float *G = S->G;
-    if (b)
-        dsi_simd_bcast_rows(G, b->x, BT, (size_t)G4); /* on the pool */
-    dsi_gemm(0, 0, (int)BT, G4, I, 1.0f, x->x, I, wx->x, G4, b ? 1.0f : 0.0f, G, G4);
+    if (!S->P) {
+        if (b) dsi_simd_bcast_rows(G, b->x, BT, (size_t)G4); /* on the pool */
+        dsi_gemm(0, 0, (int)BT, G4, I, 1.0f, x->x, I, wx->x, G4, b ? 1.0f : 0.0f, G, G4);
+    }
     if (h0) memcpy(S->hs, h0->x, sizeof(float) * BH);
     else memset(S->hs, 0, sizeof(float) * BH);
     if (c0) memcpy(S->cs, c0->x, sizeof(float) * BH);

@@ -63,34 +63,38 @@ void dsi_simd_adam(float *w, const float *grad, float *m, float *v, size_t n, fl
 int dsi_simd_lstm_row_backward(int H, float *gates, const float *tc, const float *c_prev, const float *gh,
                                const float *gh2, const float *gc, float *dc_prev, int accumulate);
 
-/* The recurrent products of the LSTM layer (lib/autodiff/ops_lstm.c) with the
- * recurrent weights wh [H, 4H] packed once per pass, for the vector levels
- * (>= 1). dsi_lstm_pack_floats(H): floats of a packed buffer (either
- * direction, any level); dsi_lstm_pack_fwd / _bwd pack wh for
- * dsi_lstm_rec_fwd / _bwd at the current level and return 1, or return 0
- * (nothing written) on the portable level. A call covers n rows (one time
- * step of a part of the batch), each given by its own pointers (arrays of n),
- * and needs DSI_LSTM_ACC_ROW n floats of scratch in acc.
+/* The LSTM layer's products (lib/autodiff/ops_lstm.c) with the weights
+ * packed once per pass, for the vector levels (>= 1).
+ * dsi_lstm_pack_floats(I, H): floats of a packed buffer (either direction,
+ * any level); dsi_lstm_pack_fwd packs [wx; wh] ([I + H, 4H]; I = 0: wh
+ * alone), dsi_lstm_pack_bwd wh^T, for dsi_lstm_rec_fwd / _bwd at the current
+ * level, and return 1, or return 0 (nothing written) on the portable level.
+ * A call covers n rows (one time step of a part of the batch), each given by
+ * its own pointers (arrays of n), and needs DSI_LSTM_ACC_ROW n floats of
+ * scratch in acc.
  *
- * dsi_lstm_rec_fwd: for each row r, z[r] [4H] += h[r] wh (h == NULL: no
- *   recurrent term), then the gates and the state update of
- *   dsi_lstm_row_forward with the same operations: c[r] [H] the previous cell
- *   state, overwritten by the new one; cs[r], tc[r] copies of c and tanh(c)
- *   or NULL; hn[r] [H] the new h (must not alias any h row); y[r] a second
- *   copy or NULL (all seven arrays of n entries).
- * dsi_lstm_rec_bwd: hn[r] [H] = z[r] [4H] wh^T (h, c, cs, tc, y unused).
- * Every sum runs over k in order from 0 with fused multiply-adds: a row's
- * result depends neither on the other rows nor on the level (AVX-512 ==
- * AVX2 bit for bit). Single-threaded, no allocation. */
+ * dsi_lstm_rec_fwd: for each row r the pre-activations, with x == NULL
+ *   (packed with I = 0) z[r] [4H] + h[r] wh, else bias [4H] (NULL: 0) +
+ *   x[r] [I] wx + h[r] wh (the input projection fused; z only written); h ==
+ *   NULL: no recurrent term. Then the gates and the state update of
+ *   dsi_lstm_row_forward with the same operations: z[r] gets the gates, c[r]
+ *   [H] the previous cell state is overwritten by the new one; cs[r], tc[r]
+ *   copies of c and tanh(c) or NULL; hn[r] [H] the new h (must not alias any
+ *   h row); y[r] a second copy or NULL (all arrays of n entries).
+ * dsi_lstm_rec_bwd: hn[r] [H] = z[r] [4H] wh^T (only z and hn used).
+ * Every sum runs over k in order from 0 (x's then h's) with fused
+ * multiply-adds: a row's result depends neither on the other rows nor on the
+ * level (AVX-512 == AVX2 bit for bit). Single-threaded, no allocation. */
 #define DSI_LSTM_ACC_ROW 64
 typedef struct dsi_lstm_rows {
-    int n;
-    const float **h;
+    int n, I;
+    const float **h, **x;
+    const float *bias;
     float **z, **c, **cs, **tc, **hn, **y;
     float *acc;
 } dsi_lstm_rows;
-size_t dsi_lstm_pack_floats(int H);
-int dsi_lstm_pack_fwd(int H, const float *wh, float *P);
+size_t dsi_lstm_pack_floats(int I, int H);
+int dsi_lstm_pack_fwd(int I, int H, const float *wx, const float *wh, float *P);
 int dsi_lstm_pack_bwd(int H, const float *wh, float *P);
 void dsi_lstm_rec_fwd(int H, const float *P, const dsi_lstm_rows *b);
 void dsi_lstm_rec_bwd(int H, const float *P, const dsi_lstm_rows *b);

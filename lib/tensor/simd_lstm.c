@@ -29,26 +29,29 @@ int dsi_simd_lstm_row_backward(int H, float *gates, const float *tc, const float
     return 0;
 }
 
-size_t dsi_lstm_pack_floats(int H)
+size_t dsi_lstm_pack_floats(int I, int H)
 {
-    /* forward: ceil(H / VW) VW x 4H floats; backward: ceil(H / 4 VW) 4 VW x 4H: at most H rounded up to 64, x 4H */
-    return H > 0 ? (size_t)((H + 63) / 64 * 64) * 4 * (size_t)H : 0;
+    /* forward: ceil(H / VW) VW x 4 (I + H) floats, at most H rounded up to 16, x 4 (I + H);
+     * backward: ceil(H / 4 VW) 4 VW x 4H, at most H rounded up to 64, x 4H */
+    if (H <= 0 || I < 0) return 0;
+    const size_t f = (size_t)((H + 15) / 16 * 16) * 4 * (size_t)(I + H), b = (size_t)((H + 63) / 64 * 64) * 4 * (size_t)H;
+    return f > b ? f : b;
 }
 
-int dsi_lstm_pack_fwd(int H, const float *wh, float *P)
+int dsi_lstm_pack_fwd(int I, int H, const float *wx, const float *wh, float *P)
 {
 #ifdef DSI_X86_SIMD
     const int l = dsi_simd_level();
     if (l == 2) {
-        lstm_pack_fwd_512(H, wh, P);
+        lstm_pack_fwd_512(I, H, wx, wh, P);
         return 1;
     }
     if (l == 1) {
-        lstm_pack_fwd_256(H, wh, P);
+        lstm_pack_fwd_256(I, H, wx, wh, P);
         return 1;
     }
 #endif
-    (void)H; (void)wh; (void)P;
+    (void)I; (void)H; (void)wx; (void)wh; (void)P;
     return 0;
 }
 

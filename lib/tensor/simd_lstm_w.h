@@ -45,17 +45,20 @@ static VT void VN(lstm_bwd)(int H, float *gates, const float *tc, const float *c
 #define LK 256
 #endif
 
-/* forward packing: chunk c of VW hidden units, for every k the four gates'
- * VW weights side by side: P[((c H + k) 4 + g) VW + l] = wh[k, g H + c VW + l] */
-static VT void VN(lstm_pack_fwd)(int H, const float *wh, float *P)
+/* forward packing, K = I + H rows (wx's I, then wh's H): chunk c of VW
+ * hidden units, for every k the four gates' VW weights side by side:
+ * P[((c K + k) 4 + g) VW + l] = w[k, g H + c VW + l], w = [wx; wh] */
+static VT void VN(lstm_pack_fwd)(int I, int H, const float *wx, const float *wh, float *P)
 {
-    const int NC = (H + DSI_VW - 1) / DSI_VW, G4 = 4 * H;
+    const int NC = (H + DSI_VW - 1) / DSI_VW, G4 = 4 * H, K = I + H;
     for (int c = 0; c < NC; c++) {
         const vmask mk = vtail((size_t)(H - c * DSI_VW));
-        for (int k = 0; k < H; k++)
+        for (int k = 0; k < K; k++) {
+            const float *w = k < I ? wx + (size_t)k * G4 : wh + (size_t)(k - I) * G4;
             for (int g = 0; g < 4; g++)
-                vstore(P + (((size_t)c * H + k) * 4 + g) * DSI_VW,
-                       vloadm(mk, wh + (size_t)k * G4 + (size_t)g * H + (size_t)c * DSI_VW));
+                vstore(P + (((size_t)c * K + k) * 4 + g) * DSI_VW,
+                       vloadm(mk, w + (size_t)g * H + (size_t)c * DSI_VW));
+        }
     }
 }
 
@@ -134,10 +137,14 @@ static VT void VN(lstm_fwd_tail)(int H, int c, const dsi_lstm_rows *b, int r0, i
         float *z = b->z[r0 + r];
         const float *a = acc + r * 4 * DSI_VW;
         /* the same operations as dsi_lstm_row_forward (z + rec, then the gates) */
-        const vecf i = vsigm(vadd(vloadm(mk, z + o), vload(a)));
-        const vecf f = vsigm(vadd(vloadm(mk, z + H + o), vload(a + DSI_VW)));
-        const vecf g = vtanh(vadd(vloadm(mk, z + 2 * H + o), vload(a + 2 * DSI_VW)));
-        const vecf og = vsigm(vadd(vloadm(mk, z + 3 * H + o), vload(a + 3 * DSI_VW)));
+        /* the pre-activations: bias + sums (input projection fused), or z + sums */
+        const float *zb = b->x ? b->bias : z;
+        const vecf zi = zb ? vloadm(mk, zb + o) : vzero(), zf = zb ? vloadm(mk, zb + H + o) : vzero();
+        const vecf zg = zb ? vloadm(mk, zb + 2 * H + o) : vzero(), zo = zb ? vloadm(mk, zb + 3 * H + o) : vzero();
+        const vecf i = vsigm(vadd(zi, vload(a)));
+        const vecf f = vsigm(vadd(zf, vload(a + DSI_VW)));
+        const vecf g = vtanh(vadd(zg, vload(a + 2 * DSI_VW)));
+        const vecf og = vsigm(vadd(zo, vload(a + 3 * DSI_VW)));
         vstorem(z + o, mk, i);
         vstorem(z + H + o, mk, f);
         vstorem(z + 2 * H + o, mk, g);
@@ -156,17 +163,20 @@ static VT void VN(lstm_fwd_tail)(int H, int c, const dsi_lstm_rows *b, int r0, i
 
 /* the next row block's gate lines of chunk c, ahead of its epilogue */
 static inline VT void VN(lstm_prefetch_z)(int H, int c, const dsi_lstm_rows *b, int r0, int R)
-{
+{ /* (fused input projection: z is only written, but its lines still come from memory) */
     for (int r = r0; r < r0 + R && r < b->n; r++)
         for (int g = 0; g < 4; g++) __asm__ volatile("prefetcht0 %0" : : "m"(*(const char *)(b->z[r] + (size_t)g * H + (size_t)c * DSI_VW)));
 }
 
 static VT void VN(lstm_rec_fwd)(int H, const float *P, const dsi_lstm_rows *b)
 {
-    const int NC = (H + DSI_VW - 1) / DSI_VW;
+    const int NC = (H + DSI_VW - 1) / DSI_VW, I = b->x ? b->I : 0, K = I + H;
+    /* k runs over the input segment [0, I) (x rows), then the recurrent one
+     * [I, I + H) (h rows, when given); blocks of at most LK in each */
+    const int k_end = b->h ? K : I;
     for (int c = 0; c < NC; c++) {
-        const float *Pc = P + (size_t)c * H * 4 * DSI_VW;
-        if (!b->h) {
+        const float *Pc = P + (size_t)c * K * 4 * DSI_VW;
+        if (k_end == 0) {
             for (int r0 = 0; r0 < b->n; r0 += LR) {
                 const int R = b->n - r0 < LR ? b->n - r0 : LR;
                 memset(b->acc, 0, sizeof(float) * (size_t)R * 4 * DSI_VW);
@@ -174,16 +184,21 @@ static VT void VN(lstm_rec_fwd)(int H, const float *P, const dsi_lstm_rows *b)
             }
             continue;
         }
-        for (int k0 = 0; k0 < H; k0 += LK) {
-            const int kn = H - k0 < LK ? H - k0 : LK, last = k0 + kn == H;
+        for (int k0 = b->x ? 0 : I; k0 < k_end;) {
+            const int seg_end = k0 < I ? I : K;
+            const int kn = seg_end - k0 < LK ? seg_end - k0 : LK, last = k0 + kn == k_end;
+            const int first = k0 == (b->x ? 0 : I);
+            const float *const *A = k0 < I ? b->x : b->h;
+            const int koff = k0 < I ? k0 : k0 - I;
             for (int r0 = 0; r0 < b->n; r0 += LR) {
                 const int R = b->n - r0 < LR ? b->n - r0 : LR;
                 float *acc = b->acc + (size_t)r0 * 4 * DSI_VW;
-                if (k0 == 0) VN(lstm_prefetch_z)(H, c, b, r0, LR); /* for the epilogue, a k block ahead */
-                if (last && k0 > 0) VN(lstm_prefetch_z)(H, c, b, r0 + LR, LR);
-                VN(lstm_dots)(kn, Pc + (size_t)k0 * 4 * DSI_VW, b->h + r0, k0, R, acc, k0 == 0);
+                if (first) VN(lstm_prefetch_z)(H, c, b, r0, LR); /* for the epilogue, a k block ahead */
+                if (last && !first) VN(lstm_prefetch_z)(H, c, b, r0 + LR, LR);
+                VN(lstm_dots)(kn, Pc + (size_t)k0 * 4 * DSI_VW, A + r0, koff, R, acc, first);
                 if (last) VN(lstm_fwd_tail)(H, c, b, r0, R, acc);
             }
+            k0 += kn;
         }
     }
 }
