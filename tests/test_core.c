@@ -277,9 +277,9 @@ START_TEST(find_nonfinite)
     ck_assert(dsi_all_finite(x, N));
     ck_assert_uint_eq(dsi_find_nonfinite(NULL, 0), 0);
     const float bad[3] = {NAN, INFINITY, -INFINITY};
-    const size_t at[6] = {0, 1, 63, 64, 200, N - 1};
+    const size_t at[8] = {0, 1, 63, 64, 200, 255, 256, N - 1}; /* around the 256-value blocks */
     for (int b = 0; b < 3; b++)
-        for (int k = 0; k < 6; k++) {
+        for (int k = 0; k < 8; k++) {
             float keep = x[at[k]];
             x[at[k]] = bad[b];
             ck_assert_uint_eq(dsi_find_nonfinite(x, N), at[k]);

@@ -461,6 +461,51 @@ START_TEST(iid_z_and_swap_critic_add_their_terms)
 }
 END_TEST
 
+/* config=speech is config=default with swap_critic=10 (the same loss, terms and
+ * parameter count for the same seed in both stages), a key still overrides it
+ * (swap_critic=0 gives the default's loss), and dsae refuses it naming the key */
+START_TEST(config_speech_is_default_plus_critic)
+{
+    enum { B = 4, T = 6, F = 6 };
+    float x[B * T * F];
+    dsi_rng r;
+    dsi_rng_seed(&r, 23);
+    tu_fill(&r, x, B * T * F);
+    for (int stage = 0; stage < 2; stage++) {
+        const char *c = stage ? "constrained_epochs=0" : "constrained_epochs=2";
+        char a[300], b[300], d[300];
+        snprintf(a, sizeof a, TINY ", seed=7, %s, swap_critic=10", c);
+        snprintf(b, sizeof b, TINY ", seed=7, config=speech, %s", c);
+        snprintf(d, sizeof d, TINY ", seed=7, config=speech, %s, swap_critic=0", c);
+        dsn_model *m0 = make("ts-dsae", a), *m1 = make("ts-dsae", b), *m2 = make("ts-dsae", d);
+        snprintf(d, sizeof d, TINY ", seed=7, %s", c);
+        dsn_model *m3 = make("ts-dsae", d);
+        ck_assert_uint_eq(tu_info(m1).num_params, tu_info(m0).num_params);
+        dsi_terms t0 = {0}, t1 = {0};
+        float l0 = loss_of(m0, x, NULL, B, 5, &t0), l1 = loss_of(m1, x, NULL, B, 5, &t1);
+        float l2 = loss_of(m2, x, NULL, B, 5, NULL), l3 = loss_of(m3, x, NULL, B, 5, NULL);
+        ck_assert_float_eq(l0, l1);
+        ck_assert_float_eq(l2, l3);
+        if (stage) {
+            float crit = term_value(&t1, "swap_critic");
+            ck_assert_float_eq(crit, term_value(&t0, "swap_critic"));
+            ck_assert_float_gt(crit, 0.0f);
+            ck_assert_msg(fabsf(l1 - l3 - 10.0f * crit) <= 1e-4f * fabsf(l1), "%g vs %g + 10 %g", (double)l1,
+                          (double)l3, (double)crit);
+        } else {
+            ck_assert(isnan(term_value(&t1, "swap_critic")));
+            ck_assert_float_eq(l1, l3);
+        }
+        dsn_model_free(m0);
+        dsn_model_free(m1);
+        dsn_model_free(m2);
+        dsn_model_free(m3);
+    }
+    ck_assert_int_eq(try_make("dsae", "config=speech"), DSN_E_OPTION);
+    ck_assert_ptr_nonnull(strstr(dsn_last_error(), "config"));
+}
+END_TEST
+
 START_TEST(padded_batch_equals_unpadded_sequences)
 {
     enum { B = 3, T = 7, F = 6 };
@@ -1096,6 +1141,7 @@ int main(void)
     tcase_add_test(tc, global_features_none_grad_whole_loss);
     tcase_add_test(tc, global_features_none_train_steps_no_allocation);
     tcase_add_test(tc, iid_z_and_swap_critic_add_their_terms);
+    tcase_add_test(tc, config_speech_is_default_plus_critic);
     tcase_add_test(tc, padded_batch_equals_unpadded_sequences);
     tcase_add_test(tc, stage_switch_freezes_snapshots_and_resumes);
     tcase_add_test(tc, valid_loss_is_one_definition_over_the_stages);

@@ -29,11 +29,25 @@ static void split_forward_rows(void *ctx, size_t lo, size_t hi)
 {
     const split_job *j = ctx;
     const int D = j->D;
+    enum { CB = 16 };
     for (size_t r = lo; r < hi; r++) {
         const float *yr = j->y->x + r * 2 * D;
-        memcpy(j->mu->x + r * D, yr, sizeof(float) * D);
-        float *lr = j->lv->x + r * D;
-        for (int d = 0; d < D; d++) lr[d] = dsi_lv_clamp(yr[D + d]);
+        float *mr = j->mu->x + r * D, *lr = j->lv->x + r * D;
+        const float *ly = yr + D;
+        int d = 0;
+        /* blocks of a fixed count (copies inlined, the clamp vectorised: the same dsi_lv_clamp per value) */
+        for (; d + CB <= D; d += CB) {
+            memcpy(mr + d, yr + d, sizeof(float) * CB);
+            float b[CB];
+            for (int k = 0; k < CB; k++) {
+                float v = ly[d + k];
+                v = v < DSI_LOGVAR_MIN ? DSI_LOGVAR_MIN : v;
+                b[k] = v > DSI_LOGVAR_MAX ? DSI_LOGVAR_MAX : v;
+            }
+            memcpy(lr + d, b, sizeof b);
+        }
+        if (d < D) memcpy(mr + d, yr + d, sizeof(float) * (size_t)(D - d));
+        for (; d < D; d++) lr[d] = dsi_lv_clamp(ly[d]);
     }
 }
 

@@ -8,6 +8,7 @@
  * (counted from the end, -1 = last). */
 #include "autodiff/ops.h"
 #include "core/pool.h"
+#include "tensor/simd.h"
 
 #include <string.h>
 
@@ -95,13 +96,11 @@ static dsi_var *axis_reduce(dsi_tape *t, dsi_var *a, int axis, int keepdim, int 
     if (inner == 1) { /* last axis: one sum per row */
         for (size_t o = 0; o < outer; o++) y->x[o] = (float)(sum_d(a->x + o * len, len) * c);
     } else {
+        /* each y element summed from 0 in l order (the vector column sums), then scaled */
+        memset(y->x, 0, sizeof(float) * outer * inner);
         for (size_t o = 0; o < outer; o++) {
             float *yo = y->x + o * inner;
-            memset(yo, 0, sizeof(float) * inner);
-            for (size_t l = 0; l < len; l++) {
-                const float *x = a->x + (o * len + l) * inner;
-                for (size_t i = 0; i < inner; i++) yo[i] += x[i];
-            }
+            dsi_simd_colsum_add(a->x + o * len * inner, len, inner, yo);
             if (c != 1.0f)
                 for (size_t i = 0; i < inner; i++) yo[i] *= c;
         }

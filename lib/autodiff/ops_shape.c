@@ -66,10 +66,23 @@ typedef struct blocks_job {
     size_t sstride, len;
 } blocks_job;
 
+/* a short row (a frame's few features) in fixed 16-float pieces the compiler
+ * inlines, rather than one library call per row; long ones through memcpy */
+static inline void copy_row(float *dst, const float *src, size_t n)
+{
+    if (n >= 256) {
+        memcpy(dst, src, sizeof(float) * n);
+        return;
+    }
+    size_t i = 0;
+    for (; i + 16 <= n; i += 16) memcpy(dst + i, src + i, sizeof(float) * 16);
+    if (i < n) memcpy(dst + i, src + i, sizeof(float) * (n - i));
+}
+
 static void copy_blocks(void *ctx, size_t lo, size_t hi)
 {
     const blocks_job *j = ctx;
-    for (size_t o = lo; o < hi; o++) memcpy(j->dst + o * j->dstride, j->src + o * j->sstride, sizeof(float) * j->len);
+    for (size_t o = lo; o < hi; o++) copy_row(j->dst + o * j->dstride, j->src + o * j->sstride, j->len);
 }
 
 static void add_blocks(void *ctx, size_t lo, size_t hi)
@@ -378,7 +391,7 @@ dsi_var *dsi_gather_rows(dsi_tape *t, dsi_var *a, const int *idx, int m)
     int shape[2] = {m, (int)D};
     dsi_var *y = dsi_tape_new(t, a->nd <= 1 ? 1 : 2, shape, dsi_tape_needs_grad(t, 1, &a));
     if (!y) return NULL;
-    for (int i = 0; i < m; i++) memcpy(y->x + (size_t)i * D, a->x + (size_t)ic[i] * D, sizeof(float) * D);
+    for (int i = 0; i < m; i++) copy_row(y->x + (size_t)i * D, a->x + (size_t)ic[i] * D, D);
     return record_rows(t, gather_backward, y, a, ic, m, D);
 }
 

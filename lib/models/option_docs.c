@@ -70,7 +70,8 @@ static const doc docs[] = {
     {"vq-vae", "stage", "training stage: the autoencoder, or the prior over frozen codes"},
     /* DSAE and TS-DSAE */
     {"dsae", "config", "preset: the paper's configuration or this library's default (keys below override it)"},
-    {"ts-dsae", "config", "preset: the paper's configuration or this library's default (keys below override it)"},
+    {"ts-dsae", "config", "preset: the paper's configuration, this library's default, or speech (the default with "
+                          "swap_critic 10; keys below override it)"},
     {NULL, "n_mels", "features per frame (mel bands)"},
     {NULL, "v_dim", "size of the global (per-sequence) latent v"},
     {NULL, "z_dim", "size of the local (per-frame) latent z_t"},

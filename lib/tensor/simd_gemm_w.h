@@ -24,7 +24,7 @@
 #define GS_FULL 2
 #endif
 
-static inline __attribute__((always_inline)) VT void VN(gs_block)(int R, int nv, const vmask *mk, int K,
+static inline __attribute__((always_inline)) VT void VN(gs_block)(int R, int nv, int full, const vmask *mk, int K,
                                                                    const float *A, size_t rs, size_t ks,
                                                                    const float *B, int ldb, int beta, float *C,
                                                                    int ldc, const float *bias, int act)
@@ -37,7 +37,9 @@ static inline __attribute__((always_inline)) VT void VN(gs_block)(int R, int nv,
     for (int k = 0; k < K; k++) {
         vecf bv[GS_NV];
         _Pragma("GCC unroll 8")
-        for (int v = 0; v < GS_NV; v++) bv[v] = v < nv ? vloadm(mk[v], B + (size_t)k * ldb + DSI_VW * v) : vzero();
+        for (int v = 0; v < GS_NV; v++)
+            bv[v] = v >= nv ? vzero() : full ? vload(B + (size_t)k * ldb + DSI_VW * v)
+                                             : vloadm(mk[v], B + (size_t)k * ldb + DSI_VW * v);
         _Pragma("GCC unroll 8")
         for (int r = 0; r < 6; r++)
             if (r < R) {
@@ -82,12 +84,23 @@ static inline __attribute__((always_inline)) VT void VN(gs_panel)(int M, int N, 
         }
         const float *Bj = B + j, *bj = bias ? bias + j : NULL;
         int i = 0;
-#define GS_AT(R_, NV_)                                                                                              \
-    VN(gs_block)(R_, NV_, mk, K, A + (size_t)i * rs, rs, ks, Bj, ldb, beta, C + (size_t)i * ldc + j, ldc, bj, act)
+#define GS_ATF(R_, NV_, F_)                                                                                         \
+    VN(gs_block)(R_, NV_, F_, mk, K, A + (size_t)i * rs, rs, ks, Bj, ldb, beta, C + (size_t)i * ldc + j, ldc, bj, act)
+#define GS_AT(R_, NV_) GS_ATF(R_, NV_, 0)
+        /* whole vectors (no column tail): the B rows loaded without masks in the k loop */
+        const int whole = w == DSI_VW * nv;
         if (GS_NV > GS_FULL && nv == GS_NV) {
-            for (; i + 4 <= M; i += 4) GS_AT(4, GS_NV);
+            if (whole)
+                for (; i + 4 <= M; i += 4) GS_ATF(4, GS_NV, 1);
+            else
+                for (; i + 4 <= M; i += 4) GS_AT(4, GS_NV);
         } else if (nv == GS_FULL) {
-            for (; i + 6 <= M; i += 6) GS_AT(6, GS_FULL);
+            if (whole)
+                for (; i + 6 <= M; i += 6) GS_ATF(6, GS_FULL, 1);
+            else
+                for (; i + 6 <= M; i += 6) GS_AT(6, GS_FULL);
+        } else if (whole) {
+            for (; i + 6 <= M; i += 6) GS_ATF(6, nv, 1);
         } else {
             for (; i + 6 <= M; i += 6) GS_AT(6, nv);
         }
@@ -100,6 +113,7 @@ static inline __attribute__((always_inline)) VT void VN(gs_panel)(int M, int N, 
         default: break;
         }
 #undef GS_AT
+#undef GS_ATF
         j += w;
     }
 }
@@ -107,7 +121,14 @@ static inline __attribute__((always_inline)) VT void VN(gs_panel)(int M, int N, 
 static VT void VN(gemm_small)(int M, int N, int K, const float *A, int lda, const float *B, int ldb, int beta,
                               float *C, int ldc, const float *bias, int act)
 {
-    VN(gs_panel)(M, N, K, A, (size_t)lda, 1, B, ldb, beta, C, ldc, bias, act);
+    /* the linear layers' cases compiled on their own, with the write-back's
+     * choices constant (no branches between the blocks' activations) */
+    if (!beta && bias && act == DSI_GS_TANH)
+        VN(gs_panel)(M, N, K, A, (size_t)lda, 1, B, ldb, 0, C, ldc, bias, DSI_GS_TANH);
+    else if (!beta && bias && act == DSI_GS_NONE)
+        VN(gs_panel)(M, N, K, A, (size_t)lda, 1, B, ldb, 0, C, ldc, bias, DSI_GS_NONE);
+    else
+        VN(gs_panel)(M, N, K, A, (size_t)lda, 1, B, ldb, beta, C, ldc, bias, act);
 }
 
 /* C[K,N] = A[M,K]^T B[M,N] (+ C): the long inner dimension M is cut into
