@@ -6,8 +6,8 @@
  * weight-gradient form C[K,N] = A[M,K]^T B[M,N]
  * (used to choose when dsi_gemm switches to the small kernel). */
 #include "tensor/blas.h"
+#include "tensor/simd.h" /* before cblas.h: its complex.h defines I, a parameter name in simd.h */
 #include <cblas.h>
-#include "tensor/simd.h"
 
 #include <stdio.h>
 #include <stdlib.h>
