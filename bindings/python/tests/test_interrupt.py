@@ -8,7 +8,10 @@ import sys
 import time
 
 CHILD = r'''
-import sys, time
+import signal, sys, time
+# a job a shell starts in the background (e.g. `.ci/run &`) inherits SIGINT
+# ignored, and so would this child: give it Python's default Ctrl-C handler
+signal.signal(signal.SIGINT, signal.default_int_handler)
 import numpy as np
 import disent
 x = (np.random.RandomState(0).rand(2048, 64) > 0.5).astype(np.float32)
