@@ -9,13 +9,6 @@
 #include <disent.h>
 
 #include "../tools/common/describe.h" /* host_info, host_part, host_ds, host_obs_shape, host_ds_shape */
-/* the names of before the shared header, for the branches of session 5 still
- * to merge; to be removed in session 6 */
-#define ex_info host_info
-#define ex_part host_part
-#define ex_ds host_ds
-#define ex_obs_shape host_obs_shape
-#define ex_ds_shape host_ds_shape
 
 #include <stdio.h>
 #include <stdlib.h>

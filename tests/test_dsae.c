@@ -480,7 +480,7 @@ START_TEST(config_speech_is_default_plus_critic)
         dsn_model *m0 = make("ts-dsae", a), *m1 = make("ts-dsae", b), *m2 = make("ts-dsae", d);
         snprintf(d, sizeof d, TINY ", seed=7, %s", c);
         dsn_model *m3 = make("ts-dsae", d);
-        ck_assert_uint_eq(tu_info(m1).num_params, tu_info(m0).num_params);
+        ck_assert_uint_eq(host_info(m1).num_params, host_info(m0).num_params);
         dsi_terms t0 = {0}, t1 = {0};
         float l0 = loss_of(m0, x, NULL, B, 5, &t0), l1 = loss_of(m1, x, NULL, B, 5, &t1);
         float l2 = loss_of(m2, x, NULL, B, 5, NULL), l3 = loss_of(m3, x, NULL, B, 5, NULL);

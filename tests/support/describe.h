@@ -9,13 +9,6 @@
 
 /* host_info, host_part, host_ds, host_obs_shape, host_ds_shape */
 #include "../../tools/common/describe.h"
-/* the names of before the shared header, for the branches of session 5 still
- * to merge; to be removed in session 6 */
-#define tu_info host_info
-#define tu_part host_part
-#define tu_ds host_ds
-#define tu_obs_shape host_obs_shape
-#define tu_ds_shape host_ds_shape
 
 /* the groups and items of an encoding (0 for NULL) */
 static inline size_t tu_ngroups(const dsn_encoding *e)

@@ -12,13 +12,6 @@
 #include <disent.h>
 
 #include "../common/describe.h" /* host_info, host_part, host_ds, host_obs_shape, host_ds_shape */
-/* the names of before the shared header, for the branches of session 5 still
- * to merge; to be removed in session 6 */
-#define cli_info host_info
-#define cli_part host_part
-#define cli_ds host_ds
-#define cli_obs_shape host_obs_shape
-#define cli_ds_shape host_ds_shape
 
 #include <stddef.h>
 #include <stdint.h>
