@@ -229,64 +229,6 @@ START_TEST(layer_matches_naive)
 END_TEST
 
 
-/* forward and backward of a layer big enough for the pool to split its batch:
- * the same bits for the same thread count, and 1, 2, 3 threads within rounding */
-static void layer_fb(int threads, int rev, const int *len, const float *x, const float *wx, const float *wh,
-                     const float *b, const float *seed, float *out /* y, dx, dwx, dwh, db */)
-{
-    enum { B = 48, T = 12, I = 5, H = 32 };
-    ck_assert_int_eq(dsn_set_threads(threads), DSN_OK);
-    dsi_tape t;
-    dsi_tape_init(&t);
-    int sx[3] = {B, T, I}, swx[2] = {I, 4 * H}, swh[2] = {H, 4 * H}, sb[1] = {4 * H};
-    dsi_var *vx = dsi_tape_new(&t, 3, sx, 1), *vwx = dsi_tape_new(&t, 2, swx, 1), *vwh = dsi_tape_new(&t, 2, swh, 1),
-            *vb = dsi_tape_new(&t, 1, sb, 1);
-    memcpy(vx->x, x, sizeof(float) * B * T * I);
-    memcpy(vwx->x, wx, sizeof(float) * I * 4 * H);
-    memcpy(vwh->x, wh, sizeof(float) * H * 4 * H);
-    memcpy(vb->x, b, sizeof(float) * 4 * H);
-    dsi_var *y = dsi_lstm(&t, vx, vwx, vwh, vb, NULL, NULL, rev, len);
-    ck_assert_ptr_nonnull(y);
-    ck_assert_int_eq(dsi_tape_backward_seed(&t, y, seed), DSN_OK);
-    float *o = out;
-    memcpy(o, y->x, sizeof(float) * B * T * H), o += B * T * H;
-    memcpy(o, vx->g, sizeof(float) * B * T * I), o += B * T * I;
-    memcpy(o, vwx->g, sizeof(float) * I * 4 * H), o += I * 4 * H;
-    memcpy(o, vwh->g, sizeof(float) * H * 4 * H), o += H * 4 * H;
-    memcpy(o, vb->g, sizeof(float) * 4 * H);
-    dsi_tape_release(&t);
-}
-
-START_TEST(layer_split_over_threads)
-{
-    enum { B = 48, T = 12, I = 5, H = 32, NO = B * T * H + B * T * I + I * 4 * H + H * 4 * H + 4 * H };
-    dsi_rng r;
-    dsi_rng_seed(&r, 31);
-    static float x[B * T * I], wx[I * 4 * H], wh[H * 4 * H], b[4 * H], seed[B * T * H];
-    static float o1[NO], o2[NO], o3[NO];
-    tu_fill(&r, x, sizeof x / 4);
-    tu_fill(&r, wx, sizeof wx / 4);
-    tu_fill(&r, wh, sizeof wh / 4);
-    tu_fill(&r, b, sizeof b / 4);
-    tu_fill(&r, seed, sizeof seed / 4);
-    int len[B];
-    for (int v = 0; v < 2; v++)
-        for (int rev = 0; rev < 2; rev++) {
-            for (int bb = 0; bb < B; bb++) len[bb] = v ? 1 + (bb * 7) % T : T;
-            layer_fb(1, rev, v ? len : NULL, x, wx, wh, b, seed, o1);
-            for (int nt = 2; nt <= 3; nt++) {
-                layer_fb(nt, rev, v ? len : NULL, x, wx, wh, b, seed, o2);
-                layer_fb(nt, rev, v ? len : NULL, x, wx, wh, b, seed, o3);
-                ck_assert_msg(!memcmp(o2, o3, sizeof o2), "%d threads twice differ", nt);
-                double e = tu_max_rel_err(o2, o1, NO);
-                ck_assert_msg(e < 1e-4, "%d threads vs 1: %g (lengths %d, reverse %d)", nt, e, v, rev);
-            }
-        }
-    ck_assert_int_eq(dsn_set_threads(1), DSN_OK);
-}
-END_TEST
-
-
 /* forward + backward of a layer of any shape at a given SIMD level and thread
  * count; out: y, dx, dwx, dwh, db (NO floats, see lf_count) */
 static size_t lf_count(int B, int T, int I, int H)
@@ -321,6 +263,39 @@ static void layer_fb_at(int level, int threads, int B, int T, int I, int H, int 
     dsi_tape_release(&t);
     dsi_simd_force(-1);
 }
+
+/* a layer big enough for the pool to split its batch: the same bits for the
+ * same thread count, and 1, 2, 3 threads within rounding */
+START_TEST(layer_split_over_threads)
+{
+    enum { B = 48, T = 12, I = 5, H = 32, NO = B * T * H + B * T * I + I * 4 * H + H * 4 * H + 4 * H };
+    dsi_rng r;
+    dsi_rng_seed(&r, 31);
+    static float x[B * T * I], wx[I * 4 * H], wh[H * 4 * H], b[4 * H], seed[B * T * H];
+    static float o1[NO], o2[NO], o3[NO];
+    tu_fill(&r, x, sizeof x / 4);
+    tu_fill(&r, wx, sizeof wx / 4);
+    tu_fill(&r, wh, sizeof wh / 4);
+    tu_fill(&r, b, sizeof b / 4);
+    tu_fill(&r, seed, sizeof seed / 4);
+    int len[B];
+    for (int v = 0; v < 2; v++)
+        for (int rev = 0; rev < 2; rev++) {
+            for (int bb = 0; bb < B; bb++) len[bb] = v ? 1 + (bb * 7) % T : T;
+            layer_fb_at(-1, 1, B, T, I, H, rev, v ? len : NULL, x, wx, wh, b, seed, o1);
+            for (int nt = 2; nt <= 3; nt++) {
+                layer_fb_at(-1, nt, B, T, I, H, rev, v ? len : NULL, x, wx, wh, b, seed, o2);
+                layer_fb_at(-1, nt, B, T, I, H, rev, v ? len : NULL, x, wx, wh, b, seed, o3);
+                ck_assert_msg(!memcmp(o2, o3, sizeof o2), "%d threads twice differ", nt);
+                double e = tu_max_rel_err(o2, o1, NO);
+                ck_assert_msg(e < 1e-4, "%d threads vs 1: %g (lengths %d, reverse %d)", nt, e, v, rev);
+            }
+        }
+    ck_assert_int_eq(dsn_set_threads(1), DSN_OK);
+}
+END_TEST
+
+
 
 /* The recurrent products on packed weights (the vector levels): AVX-512 and
  * AVX2 give the same bits, the recurrence's part of the result does not depend
