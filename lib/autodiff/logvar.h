@@ -15,10 +15,11 @@
 #define DSI_LOGVAR_MIN (-30.0f)
 #define DSI_LOGVAR_MAX 20.0f
 
-/* clamp keeping NaN as NaN */
+/* clamp keeping NaN as NaN (two independent selects, so loops over it vectorise) */
 static inline float dsi_lv_clamp(float v)
 {
-    return v < DSI_LOGVAR_MIN ? DSI_LOGVAR_MIN : v > DSI_LOGVAR_MAX ? DSI_LOGVAR_MAX : v;
+    v = v < DSI_LOGVAR_MIN ? DSI_LOGVAR_MIN : v;
+    return v > DSI_LOGVAR_MAX ? DSI_LOGVAR_MAX : v;
 }
 /* 1 where the log-variance gradient passes, else 0 */
 static inline float dsi_lv_pass(float v) { return v >= DSI_LOGVAR_MIN && v <= DSI_LOGVAR_MAX ? 1.0f : 0.0f; }

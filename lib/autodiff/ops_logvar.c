@@ -39,11 +39,7 @@ static void split_forward_rows(void *ctx, size_t lo, size_t hi)
         for (; d + CB <= D; d += CB) {
             memcpy(mr + d, yr + d, sizeof(float) * CB);
             float b[CB];
-            for (int k = 0; k < CB; k++) {
-                float v = ly[d + k];
-                v = v < DSI_LOGVAR_MIN ? DSI_LOGVAR_MIN : v;
-                b[k] = v > DSI_LOGVAR_MAX ? DSI_LOGVAR_MAX : v;
-            }
+            for (int k = 0; k < CB; k++) b[k] = dsi_lv_clamp(ly[d + k]);
             memcpy(lr + d, b, sizeof b);
         }
         if (d < D) memcpy(mr + d, yr + d, sizeof(float) * (size_t)(D - d));
