@@ -87,6 +87,15 @@ static size_t find_value(const int32_t *v, size_t n, int32_t key)
     return lo;
 }
 
+size_t dsi_sort_unique_i32(int32_t *v, size_t n)
+{
+    qsort(v, n, sizeof *v, cmp_i32);
+    size_t G = 0;
+    for (size_t i = 0; i < n; i++)
+        if (i == 0 || v[i] != v[G - 1]) v[G++] = v[i];
+    return G;
+}
+
 /* Dense groups of key[0..n-1] (ascending values), or none when key is NULL. */
 static dsn_status groups_build(groups *g, const int32_t *key, size_t n)
 {
@@ -95,10 +104,7 @@ static dsn_status groups_build(groups *g, const int32_t *key, size_t n)
     int32_t *sorted = dsi_malloc(n * sizeof *sorted);
     if (!sorted) return dsi_error(DSN_E_NOMEM, "cannot allocate the grouping of %zu rows", n);
     memcpy(sorted, key, n * sizeof *sorted);
-    qsort(sorted, n, sizeof *sorted, cmp_i32);
-    size_t G = 0;
-    for (size_t i = 0; i < n; i++)
-        if (i == 0 || sorted[i] != sorted[G - 1]) sorted[G++] = sorted[i];
+    size_t G = dsi_sort_unique_i32(sorted, n);
     g->n_groups = G;
     g->value = dsi_malloc(G * sizeof *g->value);
     g->of = dsi_malloc(n * sizeof *g->of);
