@@ -285,10 +285,13 @@ START_TEST(grad_full_losses)
         ", local_encoder=lstm, decoder=lstm",
         ", iid_z=0.7, posterior=full",
         ", iid_z=2, static_z=1, local_eq=1.5",
+        ", global_input=envelope, envelope_k=3, local_input=flat, posterior=full",
+        ", global_input=envelope, envelope_k=2, global_encoder=bilstm, global_features=none",
     };
     /* options of ts-dsae only, added to its variant of the same index */
     const char *ts_only[sizeof variants / sizeof *variants] = {[7] = ", swap_critic=1.5",
-                                                               [8] = ", swap_critic=3, informed_prior=0"};
+                                                               [8] = ", swap_critic=3, informed_prior=0",
+                                                               [9] = ", swap_critic=2"};
     for (size_t k = 0; k < sizeof variants / sizeof *variants; k++) {
         char text[400], what[64];
         snprintf(text, sizeof text, TINY ", seed=%d%s", (int)k + 2, variants[k]);
@@ -506,6 +509,125 @@ START_TEST(config_speech_is_default_plus_critic)
 }
 END_TEST
 
+/* ---- global_input=envelope, local_input=flat ---- */
+
+enum { EB = 3, ET = 5, EF = 8, EK = 3 };
+#define ENV_OPTS "frames=5, n_mels=8, v_dim=3, z_dim=2, hidden=6:6, dec_hidden=5, prior_hidden=3, seed=5"
+
+/* the orthonormal DCT-II basis vector k along F bands (computed here, not by the library) */
+static double dct_basis(int k, int f, int F) { return (k ? sqrt(2.0 / F) : sqrt(1.0 / F)) * cos(3.14159265358979323846 * k * (f + 0.5) / F); }
+
+/* y = each frame of x [n,T,F] projected onto the first K DCT-II basis vectors */
+static void project_low(float *y, const float *x, int frames, int F, int K)
+{
+    for (int r = 0; r < frames; r++) {
+        const float *a = x + (size_t)r * F;
+        for (int f = 0; f < F; f++) y[(size_t)r * F + f] = 0.0f;
+        for (int k = 0; k < K; k++) {
+            double c = 0;
+            for (int f = 0; f < F; f++) c += a[f] * dct_basis(k, f, F);
+            for (int f = 0; f < F; f++) y[(size_t)r * F + f] += (float)(c * dct_basis(k, f, F));
+        }
+    }
+}
+
+/* posterior means of v [EB,3] and z [EB,ET,2] */
+static void env_encode(dsn_model *m, const float *x, float *v, float *z)
+{
+    dsn_session *s;
+    dsn_encoding *e;
+    ck_assert_int_eq(dsn_session_create(&s, m, EB), DSN_OK);
+    ck_assert_int_eq(dsn_encoding_create(&e, m, EB), DSN_OK);
+    ck_assert_int_eq(dsn_encode(s, e, x, EB, NULL), DSN_OK);
+    ck_assert_int_eq(dsn_encoding_get(e, v, EB * 3, NULL, NULL, "global", "mean"), DSN_OK);
+    ck_assert_int_eq(dsn_encoding_get(e, z, EB * ET * 2, NULL, NULL, "local", "mean"), DSN_OK);
+    dsn_encoding_free(e);
+    dsn_session_free(s);
+}
+
+static double max_abs_diff(const float *a, const float *b, size_t n)
+{
+    double d = 0;
+    for (size_t i = 0; i < n; i++) d = fmax(d, fabs((double)a[i] - b[i]));
+    return d;
+}
+
+/* global_input=envelope: the global encoder (same weights as the raw model for the same seed)
+ * reads each frame's projection onto the first envelope_k DCT coefficients, so adding anything
+ * in the discarded coefficients (harmonic positions) leaves v unchanged, and z sees it;
+ * local_input=flat: the local encoder reads x_t - mean_t(envelope of x_t), so adding one smooth
+ * envelope to every frame leaves z unchanged, and v sees it. Streaming refuses flat only. */
+START_TEST(envelope_inputs_are_what_the_encoders_see)
+{
+    float x[EB * ET * EF], xe[EB * ET * EF], x2[EB * ET * EF];
+    dsi_rng r;
+    dsi_rng_seed(&r, 31);
+    tu_fill(&r, x, EB * ET * EF);
+    dsn_model *raw = make("ts-dsae", ENV_OPTS);
+    dsn_model *gen = make("ts-dsae", ENV_OPTS ", global_input=envelope, envelope_k=3");
+    dsn_model *flat = make("ts-dsae", ENV_OPTS ", local_input=flat, envelope_k=3");
+    ck_assert_uint_eq(host_info(gen).num_params, host_info(raw).num_params); /* a data transform: no weights */
+    ck_assert_uint_eq(host_info(flat).num_params, host_info(raw).num_params);
+    float v0[EB * 3], z0[EB * ET * 2], v1[EB * 3], z1[EB * ET * 2], v2[EB * 3], z2[EB * ET * 2];
+
+    /* v of the envelope model = v of the raw model on the projected frames */
+    project_low(xe, x, EB * ET, EF, EK);
+    env_encode(gen, x, v1, z1);
+    env_encode(raw, xe, v0, z0);
+    ck_assert_msg(max_abs_diff(v0, v1, EB * 3) < 1e-5, "v %g", max_abs_diff(v0, v1, EB * 3));
+    env_encode(raw, x, v0, z0);
+    ck_assert_msg(max_abs_diff(z0, z1, EB * ET * 2) < 1e-6, "the local encoder still reads x"); /* same z */
+    ck_assert(max_abs_diff(v0, v1, EB * 3) > 1e-3); /* and v differs from the raw model's */
+    /* a time-varying component in the discarded coefficients K..F-1 */
+    for (int i = 0; i < EB * ET; i++)
+        for (int f = 0; f < EF; f++)
+            x2[i * EF + f] = x[i * EF + f] + (float)((1.0 + 0.3 * i) * dct_basis(EK, f, EF) + 0.7 * dct_basis(EF - 1, f, EF));
+    env_encode(gen, x2, v2, z2);
+    ck_assert_msg(max_abs_diff(v1, v2, EB * 3) < 1e-5, "v moved by %g", max_abs_diff(v1, v2, EB * 3));
+    ck_assert(max_abs_diff(z1, z2, EB * ET * 2) > 1e-3);
+
+    /* local_input=flat: z = the raw model's z on x_t - mean_t(envelope) */
+    for (int b = 0; b < EB; b++) {
+        float me[EF] = {0};
+        for (int t = 0; t < ET; t++)
+            for (int f = 0; f < EF; f++) me[f] += xe[(b * ET + t) * EF + f] / ET;
+        for (int t = 0; t < ET; t++)
+            for (int f = 0; f < EF; f++) x2[(b * ET + t) * EF + f] = x[(b * ET + t) * EF + f] - me[f];
+    }
+    env_encode(raw, x2, v0, z0);
+    env_encode(flat, x, v1, z1);
+    ck_assert_msg(max_abs_diff(z0, z1, EB * ET * 2) < 1e-5, "z %g", max_abs_diff(z0, z1, EB * ET * 2));
+    env_encode(raw, x, v0, z0);
+    ck_assert(max_abs_diff(v0, v1, EB * 3) < 1e-6); /* the global encoder still reads x */
+    /* one smooth envelope (coefficients < K) per clip on every frame: z unchanged, v moves */
+    for (int b = 0; b < EB; b++)
+        for (int t = 0; t < ET; t++)
+            for (int f = 0; f < EF; f++)
+                x2[(b * ET + t) * EF + f] = x[(b * ET + t) * EF + f] +
+                                            (float)((1.5 + b) * dct_basis(0, f, EF) - 2.0 * dct_basis(EK - 1, f, EF));
+    env_encode(flat, x2, v2, z2);
+    ck_assert_msg(max_abs_diff(z1, z2, EB * ET * 2) < 1e-5, "z moved by %g", max_abs_diff(z1, z2, EB * ET * 2));
+    ck_assert(max_abs_diff(v1, v2, EB * 3) > 1e-3);
+
+    /* streaming: the envelope is per frame (streams), the flat input needs the whole clip */
+    size_t ns;
+    int part, frame;
+    ck_assert_int_eq(gen->vt->stream_check(gen, &ns, &part, &frame), DSN_OK);
+    ck_assert_int_eq(flat->vt->stream_check(flat, &ns, &part, &frame), DSN_E_UNSUPPORTED);
+    ck_assert_ptr_nonnull(strstr(dsn_last_error(), "local_input"));
+    dsn_model_free(raw);
+    dsn_model_free(gen);
+    dsn_model_free(flat);
+    /* bad values name the key; absent keys are the old model (checked by test_golden's files) */
+    ck_assert_int_eq(try_make("ts-dsae", ENV_OPTS ", global_input=envelope, envelope_k=9"), DSN_E_OPTION);
+    ck_assert_ptr_nonnull(strstr(dsn_last_error(), "envelope_k"));
+    ck_assert_int_eq(try_make("dsae", ENV_OPTS ", envelope_k=0"), DSN_E_OPTION);
+    ck_assert_ptr_nonnull(strstr(dsn_last_error(), "envelope_k"));
+    ck_assert_int_eq(try_make("dsae", ENV_OPTS ", global_input=cepstrum"), DSN_E_OPTION);
+    ck_assert_ptr_nonnull(strstr(dsn_last_error(), "global_input"));
+}
+END_TEST
+
 START_TEST(padded_batch_equals_unpadded_sequences)
 {
     enum { B = 3, T = 7, F = 6 };
@@ -513,7 +635,7 @@ START_TEST(padded_batch_equals_unpadded_sequences)
     const int len[B] = {7, 3, 5};
     const char *variants[] = {"", ", posterior=full, global_encoder=bilstm, local_encoder=bilstm, decoder=bilstm",
                               ", local_encoder=lstm", ", decoder_film=1, z_norm=mean, local_context=2, local_input=centred",
-                              ", decoder=lstm"};
+                              ", decoder=lstm", ", global_input=envelope, envelope_k=4, local_input=flat"};
     for (size_t k = 0; k < sizeof variants / sizeof *variants; k++) {
         dsi_rng r;
         dsi_rng_seed(&r, 11 + k);
@@ -957,6 +1079,7 @@ START_TEST(save_load_sample_and_no_allocation)
         {"ts-dsae", ", constrained_epochs=0, static_z=2"},
         {"ts-dsae", ", constrained_epochs=0, iid_z=1, swap_critic=2, local_eq=1"},
         {"ts-dsae", ", constrained_epochs=0, local_encoder=lstm, decoder=lstm"},
+        {"ts-dsae", ", constrained_epochs=0, global_input=envelope, envelope_k=3, local_input=flat, swap_critic=2"},
     };
     char path[512];
     snprintf(path, sizeof path, "%s/dsae.dsn", tu_tmpdir());
@@ -1142,6 +1265,7 @@ int main(void)
     tcase_add_test(tc, global_features_none_train_steps_no_allocation);
     tcase_add_test(tc, iid_z_and_swap_critic_add_their_terms);
     tcase_add_test(tc, config_speech_is_default_plus_critic);
+    tcase_add_test(tc, envelope_inputs_are_what_the_encoders_see);
     tcase_add_test(tc, padded_batch_equals_unpadded_sequences);
     tcase_add_test(tc, stage_switch_freezes_snapshots_and_resumes);
     tcase_add_test(tc, valid_loss_is_one_definition_over_the_stages);

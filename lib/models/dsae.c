@@ -47,7 +47,13 @@
  * obs_var (0.5: the reconstruction term is then the reference's MSE),
  * scaling (mean | sum), beta_v (1), beta_z (1), noise (sample | mean: mean
  * trains a deterministic autoencoder, for tests and debugging), iid_z (0:
- * weight of KL(q(z_t) || N(0, I)) per frame, beside the learnt prior's).
+ * weight of KL(q(z_t) || N(0, I)) per frame, beside the learnt prior's),
+ * global_input (raw | envelope: the global encoder reads E x_t, the smooth
+ * spectral envelope of each frame), local_input (raw | centred | flat: the
+ * local encoder reads x_t - mean_t E x_t), envelope_k (8: the K of E).
+ * E = C_K^T C_K is the fixed [F,F] projection onto the first K orthonormal
+ * DCT-II basis vectors along the mel axis (a low-quefrency lifter); harmonic
+ * positions (the pitch, the register) lie in the discarded coefficients.
  * ts-dsae only: constrained_epochs (300), informed_prior (1), swap_vg, swap_zg,
  * swap_vl, swap_zl (1 each), swap_stop_grad (0: both sides of the swap KLs
  * learn; 1: the reference posteriors of x are targets), swap_critic (0: weight
@@ -110,6 +116,10 @@ typedef struct dsae {
     float w_iid;    /* iid_z: weight of KL(q(z_t) || N(0, I)) at every frame */
     float w_critic; /* swap_critic: weight of the swapped v judged by the frozen stage-1 encoder */
     float leq;      /* local_eq: scale of the random per-clip equaliser on the local encoder's training input */
+    int genv;       /* global_input=envelope: the global encoder (and its snapshot) read E x_t */
+    int lflat;      /* local_input=flat: the local encoder reads x_t - mean_t E x_t */
+    int env_k;      /* envelope_k: DCT coefficients kept in E */
+    float *env;     /* [F,F] E (symmetric), allocated when genv or lflat */
     dsi_film dfilm[DSI_MLP_MAX_LAYERS]; /* decoder_film: one per decoder hidden layer */
     int g_global, g_local, g_prior, g_dec, g_snap;
     genc genc, snap;
@@ -201,10 +211,32 @@ static dsi_var *mean_time(dsi_tape *t, const batch_ctx *c, dsi_var *h)
     return c->mask ? dsi_masked_mean_time(t, h, c->mask) : dsi_mean_axis(t, h, 1, 0);
 }
 
+/* E = sum_{k<K} c_k c_k^T, c_k[f] = a_k cos(pi k (f + 1/2) / F), a_0 = sqrt(1/F), a_k = sqrt(2/F)
+ * (the orthonormal DCT-II basis): x E keeps each frame's first K cepstral coefficients */
+static void envelope_matrix(float *e, int F, int K)
+{
+    const double pi = 3.14159265358979323846;
+    for (int i = 0; i < F; i++)
+        for (int j = 0; j < F; j++) {
+            double a = 1.0 / F;
+            for (int k = 1; k < K; k++) a += 2.0 / F * cos(pi * k * (i + 0.5) / F) * cos(pi * k * (j + 0.5) / F);
+            e[(size_t)i * F + j] = (float)a;
+        }
+}
+
+/* x [.., F] -> x E: the smooth spectral envelope of every frame (E is a constant: the gradient
+ * flows to x only, which matters for the decoded spectra of the swap terms) */
+static dsi_var *envelope(dsi_tape *t, const dsae *s, dsi_var *x)
+{
+    int sh[2] = {s->F, s->F};
+    return dsi_linear(t, x, dsi_tape_wrap(t, s->env, 2, sh), NULL, DSI_ACT_NONE);
+}
+
 /* q(v|x): x [B,T,F] -> mu, lv [B,dv] */
 static dsn_status global_post(dsi_tape *t, const dsae *s, const genc *g, dsi_params *ps, const batch_ctx *c, dsi_var *x,
                               dsi_gauss_post *q)
 {
+    if (s->genv) x = envelope(t, s, x); /* v cannot see the harmonic positions (the register) */
     dsi_var *f = s->gfeat_none ? x : dsi_mlp_forward(t, &g->feat, ps, x);
     if (s->genc_kind == ENC_BILSTM) f = dsi_bilstm_forward(t, &g->bi, ps, f, c->len);
     dsi_var *h = mean_time(t, c, f);
@@ -250,6 +282,10 @@ static dsn_status local_post(dsi_tape *t, const dsae *s, dsi_params *ps, const b
         dsi_var *mx = mean_time(t, c, x);
         int sh[3] = {c->B, 1, s->F};
         x = dsi_sub(t, x, dsi_reshape(t, mx, 3, sh));
+    } else if (s->lflat) { /* the clip's static envelope removed; harmonic positions stay (mean_t(x E) = (mean_t x) E) */
+        dsi_var *me = envelope(t, s, mean_time(t, c, x));
+        int sh[3] = {c->B, 1, s->F};
+        x = dsi_sub(t, x, dsi_reshape(t, me, 3, sh));
     }
     dsi_var *u = dsi_mlp_forward(t, &s->lfeat, ps, x);
     if (s->lctx > 0) u = with_context(t, c, u, s->lctx);
@@ -349,7 +385,8 @@ static dsn_status create_common(dsn_model *m, dsi_optr *r, int two_stage)
     static const char *const noise_names[] = {"sample", "mean", NULL};
     static const char *const znorm_names[] = {"none", "mean", NULL};
     static const char *const config_names[] = {"default", "paper", "speech", NULL};
-    static const char *const lin_names[] = {"raw", "centred", NULL};
+    static const char *const lin_names[] = {"raw", "centred", "flat", NULL};
+    static const char *const gin_names[] = {"raw", "envelope", NULL};
     int gk = 0, dk = 0, cfg = !two_stage; /* 0 default, 1 paper, 2 speech; vanilla DSAE stays the paper's baseline */
     /* config: "paper" is the reference configuration of Luo, Ewert & Dixon
      * (MLP encoders and decoder on [z_t; v], obs_var 0.5 = their MSE, C = 300
@@ -395,7 +432,11 @@ static dsn_status create_common(dsn_model *m, dsi_optr *r, int two_stage)
     dsi_opt_bool(r, "decoder_film", &s->film);
     dsi_opt_enum(r, "z_norm", &s->znorm, znorm_names);
     dsi_opt_int(r, "local_context", &s->lctx, 0, 8);
-    dsi_opt_enum(r, "local_input", &s->lcentre, lin_names);
+    int lin = s->lcentre;
+    dsi_opt_enum(r, "local_input", &lin, lin_names);
+    dsi_opt_enum(r, "global_input", &s->genv, gin_names);
+    s->env_k = 8;
+    dsi_opt_int(r, "envelope_k", &s->env_k, 1, 1 << 14);
     dsi_opt_float(r, "static_z", &s->w_static, 0, 1e6);
     dsi_opt_float(r, "iid_z", &s->w_iid, 0, 1e6);
     dsi_opt_float(r, "local_eq", &s->leq, 0, 100);
@@ -410,6 +451,16 @@ static dsn_status create_common(dsn_model *m, dsi_optr *r, int two_stage)
         dsi_opt_bool(r, "swap_stop_grad", &s->stop_grad);
     }
     if (r->status != DSN_OK) return r->status;
+    s->lcentre = lin == 1;
+    s->lflat = lin == 2;
+    if ((s->genv || s->lflat) && s->env_k > s->F)
+        return dsi_error(DSN_E_OPTION, "option 'envelope_k' = %d exceeds n_mels = %d (the DCT has n_mels coefficients)",
+                         s->env_k, s->F);
+    if (s->genv || s->lflat) {
+        s->env = dsi_calloc((size_t)s->F * (size_t)s->F, sizeof(float));
+        if (!s->env) return dsi_error(DSN_E_NOMEM, "out of memory");
+        envelope_matrix(s->env, s->F, s->env_k);
+    }
     s->genc_kind = gk == 1 ? ENC_BILSTM : ENC_MLP;
     if (s->gfeat_none && s->genc_kind != ENC_BILSTM)
         return dsi_error(DSN_E_INVALID, "global_features=none needs global_encoder=bilstm (the LSTMs then read the frames)");
@@ -514,7 +565,12 @@ static void init_params(dsn_model *m)
     }
 }
 
-static void destroy(dsn_model *m) { dsi_free(m->state); }
+static void destroy(dsn_model *m)
+{
+    dsae *s = m->state;
+    if (s) dsi_free(s->env);
+    dsi_free(s);
+}
 
 static int full_stage(const dsn_model *m)
 {
@@ -914,6 +970,9 @@ static dsn_status stream_check(const dsn_model *m, size_t *state_floats, int *st
     if (s->lcentre)
         return dsi_error(DSN_E_UNSUPPORTED, "local_input=centred subtracts the clip's mean spectrum, which needs the whole "
                          "clip: train with local_input=raw to stream");
+    if (s->lflat)
+        return dsi_error(DSN_E_UNSUPPORTED, "local_input=flat subtracts the clip's mean envelope, which needs the whole "
+                         "clip: train with local_input=raw to stream");
     if (s->znorm)
         return dsi_error(DSN_E_UNSUPPORTED, "z_norm=mean subtracts the clip's mean z, which needs the whole clip: train "
                          "with z_norm=none to stream");
@@ -956,7 +1015,7 @@ static dsn_status stream_step(const dsn_model *m, dsi_tape *t, float *state, flo
         const int hg = s->hidden[s->n_hidden - 1];
         float *sum = state + (s->lenc_kind == ENC_LSTM ? 2 * H : 0) + (s->dec_kind == ENC_LSTM ? 2 * s->dec_lstm : 0),
               *count = sum + hg;
-        dsi_var *g = dsi_mlp_forward(t, &s->genc.feat, ps, xv);
+        dsi_var *g = dsi_mlp_forward(t, &s->genc.feat, ps, s->genv ? envelope(t, s, xv) : xv);
         dsi_var *h = dsi_tape_new2(t, 1, hg, 0);
         if (!g || !h) return fail_status(t);
         count[0] += 1.0f;

@@ -91,7 +91,10 @@ static const doc docs[] = {
     {NULL, "z_norm", "normalise z_t by its mean over frames (none or mean)"},
     {NULL, "local_context", "neighbouring frames on each side the local encoder sees"},
     {NULL, "static_z", "weight of the penalty on the batch correlation between z's time mean and v"},
-    {NULL, "local_input", "local encoder input: the frames (raw) or minus the clip's mean spectrum (centred)"},
+    {NULL, "local_input", "local encoder input: the frames (raw), minus the clip's mean spectrum (centred) or minus "
+                          "the clip's mean spectral envelope (flat)"},
+    {NULL, "global_input", "global encoder input: the frames (raw) or each frame's smooth spectral envelope (envelope)"},
+    {NULL, "envelope_k", "DCT coefficients along the mel axis kept in the spectral envelope (global_input, local_input=flat)"},
     {NULL, "local_eq", "scale of a random smooth per-clip equaliser on the local encoder's training input"},
     {NULL, "iid_z", "weight of an extra KL of every frame's z to N(0, I), which cannot predict z from its past"},
     {"ts-dsae", "constrained_epochs", "epochs of the first (constrained) stage before the switch"},
