@@ -126,9 +126,6 @@ static inline const int32_t *dsi_dataset_group_rows(const dsi_dataset *ds, size_
     *count = ds->group_start[g + 1] - ds->group_start[g];
     return ds->group_members + ds->group_start[g];
 }
-/* Sort v[0..n-1] ascending and keep each value once at the front; returns
- * their number. */
-size_t dsi_sort_unique_i32(int32_t *v, size_t n);
 /* Dense id of a raw group value, or -1 if no row has it. */
 int32_t dsi_dataset_group_index(const dsi_dataset *ds, int32_t value);
 

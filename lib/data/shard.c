@@ -4,6 +4,7 @@
 #include "data/dataset.h"
 #include "core/alloc.h"
 #include "core/error.h"
+#include "core/sort.h"
 
 #include <string.h>
 
@@ -27,7 +28,7 @@ dsn_status dsi_shard_rows(size_t n, const int32_t *key, size_t G, int r, int P, 
     int32_t *v = dsi_malloc((n ? n : 1) * sizeof *v);
     if (!v) return dsi_error(DSN_E_NOMEM, "cannot sort the groups of %zu rows", n);
     memcpy(v, key, n * sizeof *v);
-    size_t U = dsi_sort_unique_i32(v, n), lo, hi;
+    size_t U = dsi_i32_sort_unique(v, n), lo, hi;
     dsi_shard_units(U, G, r, P, &lo, &hi);
     if (hi > lo) {
         int32_t first = v[lo], last = v[hi - 1];
