@@ -773,9 +773,10 @@ DSN_API size_t dsn_dataset_shard_size(const dsn_dataset *ds, const dsn_model *mo
  * than ds's. Changes ds: not while another thread reads it. No allocation. */
 DSN_API DSN_NODISCARD dsn_status dsn_dataset_mark_shard(dsn_dataset *ds, int rank, int size, size_t total_rows,
                                                         size_t total_groups, int by_groups);
-/* Rows of the whole set ds is a shard of (dsn_dataset_shard), or of ds
- * itself (0 for NULL). No allocation; thread-safe. */
-DSN_API size_t dsn_dataset_total(const dsn_dataset *ds);
+/* Rows of the whole set ds is a shard of (dsn_dataset_shard,
+ * dsn_dataset_mark_shard), or of ds itself (0 for NULL); *groups (may be
+ * NULL) its groups. No allocation; thread-safe. */
+DSN_API size_t dsn_dataset_total(const dsn_dataset *ds, size_t *groups);
 /* Release a dataset; NULL is a no-op. */
 DSN_API void dsn_dataset_free(dsn_dataset *ds);
 

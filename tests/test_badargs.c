@@ -721,8 +721,10 @@ static void dataset_calls(dsn_model *m)
     BAD(dsn_dataset_mark_shard, NULL, 0, 1, 8, 0, 0);
     BAD(dsn_dataset_mark_shard, d, 1, 1, 8, 0, 0);
     BAD(dsn_dataset_mark_shard, d, 0, 1, 7, 8, 0); /* fewer rows than it holds */
-    EXPECT_EQ(CALL(dsn_dataset_total, NULL), 0);
-    EXPECT_EQ(CALL(dsn_dataset_total, d), 8);
+    size_t tg = 99;
+    EXPECT_EQ(CALL(dsn_dataset_total, NULL, &tg), 0);
+    EXPECT_EQ(tg, 0);
+    EXPECT_EQ(CALL(dsn_dataset_total, d, NULL), 8);
     CALL(dsn_dataset_free, NULL);
     dsn_dataset_info di;
     memset(&di, SENT, sizeof di);

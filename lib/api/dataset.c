@@ -173,7 +173,11 @@ dsn_status dsn_dataset_mark_shard(dsn_dataset *ds, int rank, int size, size_t to
     return DSN_OK;
 }
 
-size_t dsn_dataset_total(const dsn_dataset *ds) { return ds ? dsi_dataset_total_rows(ds->d) : 0; }
+size_t dsn_dataset_total(const dsn_dataset *ds, size_t *groups)
+{
+    if (groups) *groups = ds ? dsi_dataset_total_groups(ds->d) : 0;
+    return ds ? dsi_dataset_total_rows(ds->d) : 0;
+}
 
 dsn_status dsn_dataset_select_labels(const dsn_dataset *ds, dsn_dataset **in, dsn_dataset **rest,
                                      const int32_t *labels, size_t n_labels)

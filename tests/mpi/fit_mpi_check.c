@@ -135,7 +135,8 @@ static dsn_dataset *own_shard(const model_case *c, const dsn_dataset *d, const d
     float *px = malloc(whole.size * whole.obs_size * sizeof(float));
     int32_t *pl = malloc(whole.size * sizeof(int32_t));
     size_t j = 0, np = 0;
-    int good = dsn_dataset_total(sh) == whole.size;
+    size_t tg = 0;
+    int good = dsn_dataset_total(sh, &tg) == whole.size && tg == whole.num_groups;
     for (size_t i = 0; i < whole.size && good; i++) {
         int32_t la, lb;
         CHECK(dsn_dataset_get(d, a, whole.obs_size, &la, i));

@@ -229,7 +229,7 @@ FUNCTIONS = {
     "dsn_dataset_shard": (STATUS, (Dataset_p, POINTER(Dataset_p), Model_p, Options_p, c_int, c_int)),
     "dsn_dataset_shard_size": (c_size_t, (Dataset_p, Model_p, Options_p, c_int, c_int)),
     "dsn_dataset_mark_shard": (STATUS, (Dataset_p, c_int, c_int, c_size_t, c_size_t, c_int)),
-    "dsn_dataset_total": (c_size_t, (Dataset_p,)),
+    "dsn_dataset_total": (c_size_t, (Dataset_p, size_p)),
     "dsn_dataset_free": (None, (Dataset_p,)),
     "dsn_dataset_describe": (STATUS, (Dataset_p, POINTER(dsn_dataset_info))),
     "dsn_option_count": (STATUS, (size_p, c_char_p)),
