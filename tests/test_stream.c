@@ -355,6 +355,9 @@ START_TEST(model_step_matches_offline_swap)
     /* posterior=full: the source's v is the running mean of the frames so
      * far, so the step equals the offline encoder on the first frame */
     check_step_matches_offline("lstm", "posterior=full, decoder=lstm, frames=1", 1);
+    /* global_input=envelope: the step's running v reads each frame's envelope, like the offline encoder */
+    check_step_matches_offline("lstm", "posterior=full, frames=1, global_input=envelope, envelope_k=5", 1);
+    check_step_matches_offline("mlp", "global_input=envelope, envelope_k=5", T_);
 }
 END_TEST
 

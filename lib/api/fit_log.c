@@ -232,6 +232,18 @@ void dsi_fit_log_data(dsi_fit_log *l, int epoch, int64_t step, const char *stage
     for (int i = 0; i < n; i++) csv_row(l, "data", epoch, step, t, stage, 0.0, names[i], (double)values[i]);
 }
 
+/* "name":value of each term, comma-separated (a comma before the first too
+ * when more), values from vf or, when it is NULL, vd */
+static void terms(dsi_fit_log *l, int n, const char *const *names, const float *vf, const double *vd, int more)
+{
+    for (int i = 0; i < n; i++) {
+        put(l, i || more ? "," : "");
+        str(l, names[i]);
+        put(l, ":");
+        num(l, vf ? vf[i] : vd[i], 1);
+    }
+}
+
 void dsi_fit_log_step(dsi_fit_log *l, int epoch, int64_t step, const char *stage, double lr, int n,
                       const char *const *names, const float *values)
 {
@@ -241,12 +253,7 @@ void dsi_fit_log_step(dsi_fit_log *l, int epoch, int64_t step, const char *stage
     put(l, ",\"lr\":");
     num(l, lr, 1);
     put(l, ",\"terms\":{");
-    for (int i = 0; i < n; i++) {
-        put(l, i ? "," : "");
-        str(l, names[i]);
-        put(l, ":");
-        num(l, values[i], 1);
-    }
+    terms(l, n, names, values, NULL, 0);
     put(l, "}}\n");
     emit(l, 0);
     for (int i = 0; i < n; i++) csv_row(l, "step", epoch, step, t, stage, lr, names[i], values[i]);
@@ -271,20 +278,10 @@ void dsi_fit_log_epoch(dsi_fit_log *l, int epoch, int64_t step, const char *stag
     head(l, "epoch", epoch, step, stage);
     put(l, ",\"lr\":");
     num(l, lr, 1);
-    for (int i = 0; i < n; i++) {
-        put(l, ",");
-        str(l, names[i]);
-        put(l, ":");
-        num(l, values[i], 1);
-    }
+    terms(l, n, names, values, NULL, 1);
     if (n_valid) {
         put(l, ",\"valid_terms\":{");
-        for (int i = 0; i < n_valid; i++) {
-            put(l, i ? "," : "");
-            str(l, valid_names[i]);
-            put(l, ":");
-            num(l, valid_values[i], 1);
-        }
+        terms(l, n_valid, valid_names, NULL, valid_values, 0);
         put(l, "}");
     }
     put(l, "}\n");
