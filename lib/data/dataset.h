@@ -84,6 +84,11 @@ dsn_status dsi_dataset_load_mnist(dsi_dataset **out, const char *dir, int test_s
  * converted to float32; labels_path (may be NULL) a 1-D integer array [N]. */
 dsn_status dsi_dataset_load_npy(dsi_dataset **out, const char *x_path, const char *labels_path);
 
+/* Rows rows[0..n-1] (increasing) of the .npy x_path, reading only those
+ * from the file, with labels [n] (theirs; may be NULL). */
+dsn_status dsi_dataset_load_npy_rows(dsi_dataset **out, const char *x_path, const int32_t *rows, size_t n,
+                                     const int32_t *labels);
+
 /* New dataset holding rows idx[0..n-1] of ds (in that order; repeats allowed). */
 dsn_status dsi_dataset_subset(dsi_dataset **out, const dsi_dataset *ds, const int32_t *idx, size_t n);
 

@@ -45,17 +45,22 @@ check() {
   run 0 $MPIRUN -np "$np" "$D" train $flags --out "$name.$np.dsn"
   has err.txt "data-parallel over $np MPI processes (world size $np): global batch"
   has err.txt "observations in $np shards, one per process"
+  case "$flags" in
+    *valid=*) has err.txt "(whole groups): [0-9]* [0-9]*" ;; # split first: shards of the training part
+    *) has err.txt "process 0 read its [0-9]* observations from the file" ;;
+  esac
   has out.txt "data-parallel: $np processes; gradient all-reduce"
   [ "$(grep -c '^trained' out.txt)" -eq 1 ] || fail "$name: more than one process reported"
   log=$(grep 'global batch' err.txt | sed 's/.*: global/global/')
-  shards=$(grep 'shards, one per process' err.txt | sed 's/.*(\(.*\)): \(.*\) observations$/\1: \2/')
+  shards=$(grep 'shards, one per process' err.txt | sed 's/.*one per process (\(.*\)): /\1: /')
   run 0 "$D" encode "$name.1.dsn" $data --index 0-7 --out "e1.$name.$np"
   run 0 "$D" encode "$name.$np.dsn" $data --index 0-7 --out "e$np.$name"
   close "e1.$name.$np" "e$np.$name"
-  echo "ok - $name: mpirun -np $np disent train = disent train --set data_shards=$np ($log; shards of $shards)"
+  echo "ok - $name: mpirun -np $np disent train = disent train --set data_shards=$np ($log; shards: $shards)"
 }
 check ml-vae 2 "$ML" "--npy x.npy --labels y.npy"
 check ml-vae 3 "$ML" "--npy x.npy --labels y.npy"
+check ml-vae-valid 2 "$ML --set valid=0.25" "--npy x.npy --labels y.npy"
 check dsae 3 "--model dsae $SEQ" "--npy s.npy"
 check ts-dsae 2 "$TS" "--npy s.npy"
 check vq-vae 2 "$VQ" "--npy img.npy"
@@ -79,3 +84,10 @@ run 1 $MPIRUN -np 2 ./bad.sh
 [ "$(grep -c 'processes disagree: the model family and options of process 1' err.txt)" -eq 2 ] ||
   fail "the mismatch is not reported by both processes"
 echo "ok - a model option that differs between processes: both report it, exit 1"
+
+# a shard smaller than its part of every batch (4 groups, batches of 5 over 2
+# processes: parts of 2 and 3 groups, shards of 1 and 3): both report it, exit 1
+run 1 $MPIRUN -np 2 "$D" train $ML --set batch_groups=5 --out small.dsn --quiet
+[ "$(grep -c "process 0's shard holds 1 groups, fewer than its part of every global batch (2 groups)" err.txt)" -eq 2 ] ||
+  fail "the small shard is not reported by both processes"
+echo "ok - a shard smaller than its part of the batch: both processes report it, exit 1"
