@@ -464,6 +464,179 @@ START_TEST(iid_z_and_swap_critic_add_their_terms)
 }
 END_TEST
 
+/* adv_z: the loss and the adversary term (logged raw, added with weight 1) at fixed noise and
+ * partners (rng seed 77), recording off */
+static float adv_loss(dsn_model *m, const float *x, const float *mask, int n, float *adv)
+{
+    dsi_terms tt = {0};
+    float l = loss_of(m, x, mask, n, 77, &tt);
+    *adv = term_value(&tt, "adv_z");
+    return l;
+}
+
+/* The gradient through the frame adversary, against central differences (gc_defaults' eps and
+ * tolerances) of the whole loss L and of the adversary term A, for every parameter before the
+ * snapshot plus the adversary's: the adversary's own parameters get dL (they lower A); the local
+ * encoder's (z reaches A only through the reversal) dL - (1 + lambda) dA, i.e. the rest of the
+ * loss minus lambda dA; the global encoder's dL - dA (v enters A as a constant; posterior
+ * factorised, so v does not reach z); every other parameter dL (A does not depend on it). */
+static void adv_grad_check(dsn_model *m, const float *x, const float *mask, int n, float lambda, const char *what)
+{
+    dsi_params *ps = &m->params;
+    const int g_adv = group_id(m, "adversary"), g_loc = group_id(m, "local"), g_glob = group_id(m, "global"),
+              g_snap = group_id(m, "snapshot");
+    ck_assert_int_ge(g_adv, 0);
+    /* analytic */
+    dsi_tape t;
+    dsi_tape_init(&t);
+    dsi_params_zero_grad(ps);
+    dsi_rng_seed(&m->rng, 77);
+    dsi_input inp = {x, (size_t)n, NULL, 0, mask};
+    dsi_var *l = NULL;
+    dsi_terms terms = {0};
+    ck_assert_int_eq(m->vt->loss(m, &t, &inp, &l, &terms), DSN_OK);
+    ck_assert_int_eq(dsi_tape_backward(&t, l), DSN_OK);
+    float *grad = malloc(ps->n * sizeof(float));
+    memcpy(grad, ps->grad, ps->n * sizeof(float));
+    dsi_tape_release(&t);
+    const gc_opts o = gc_defaults();
+    int bad = 0, reversed = 0, adv_nonzero = 0;
+    double adv_max = 0;
+    for (int k = 0; k < ps->count; k++) {
+        const dsi_param *p = &ps->list[k];
+        if (p->group == g_snap) continue;
+        for (size_t j = 0; j < p->var.n; j++) {
+            float *v = p->var.x + j, v0 = *v;
+            const double h = o.eps * fmax(1.0, fabs(v0));
+            float ap, am;
+            *v = (float)(v0 + h);
+            double lp = adv_loss(m, x, mask, n, &ap);
+            *v = (float)(v0 - h);
+            double lm = adv_loss(m, x, mask, n, &am);
+            *v = v0;
+            double dl = (lp - lm) / (2 * h), da = ((double)ap - am) / (2 * h);
+            double want = p->group == g_loc ? dl - (1.0 + lambda) * da : p->group == g_glob ? dl - da : dl;
+            double got = grad[p->offset + j];
+            /* an element where an op that did not reverse (identity backward) would fail the check */
+            if (p->group == g_loc && fabs((1.0 + lambda) * da) > 2 * (o.atol + o.rtol * fmax(fabs(dl), fabs(want))))
+                reversed++;
+            if (p->group == g_adv && fabs(dl) > 2 * o.atol) adv_nonzero++; /* a zero gradient would fail here */
+            if (p->group == g_adv) adv_max = fmax(adv_max, fabs(dl));
+            if (p->group != g_loc && p->group != g_glob && p->group != g_adv)
+                ck_assert_msg(fabs(da) <= o.atol, "%s: %s[%zu] changes the adversary term (%g)", what, p->name, j, da);
+            if (fabs(got - want) > o.atol + o.rtol * fmax(fabs(got), fabs(want))) {
+                if (bad++ < 5)
+                    fprintf(stderr, "%s: %s[%zu] analytic %g, expected %g (dL %g, dA %g)\n", what, p->name, j, got,
+                            want, dl, da);
+            }
+        }
+    }
+    free(grad);
+    ck_assert_msg(bad == 0, "%s: %d gradient mismatches", what, bad);
+    /* the check could fail: the reversal moves the local encoder's gradient and the adversary learns */
+    ck_assert_msg(reversed > 0 && adv_nonzero > 0, "%s: reversed %d, adversary %d (max %g)", what, reversed, adv_nonzero, adv_max);
+}
+
+START_TEST(adv_z_gradient_is_reversed)
+{
+    enum { B = 4, T = 5, F = 6 };
+    float x[B * T * F], mask[B * T];
+    dsi_rng r;
+    dsi_rng_seed(&r, 12);
+    tu_fill(&r, x, B * T * F);
+    const int len[B] = {5, 3, 4, 5};
+    for (int b = 0; b < B; b++)
+        for (int t = 0; t < T; t++) mask[b * T + t] = t < len[b] ? 1.0f : 0.0f;
+    static const struct {
+        const char *family, *opts;
+        float lambda;
+    } cases[] = {
+        {"dsae", ", adv_z=1", 1.0f},
+        {"dsae", ", adv_z=2.5, adv_frames=3, adv_hidden=4:3, iid_z=1", 2.5f},
+        {"ts-dsae", ", constrained_epochs=0, adv_z=0.7, adv_frames=7, swap_critic=1", 0.7f},
+        {"ts-dsae", ", constrained_epochs=0, adv_z=4, local_encoder=lstm, decoder=lstm, static_z=1", 4.0f},
+        {"ts-dsae", ", constrained_epochs=0, adv_z=1.5, global_input=envelope, envelope_k=3, local_input=flat", 1.5f},
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof *cases; k++) {
+        char text[400], what[64];
+        snprintf(text, sizeof text, TINY ", seed=%d%s", (int)k + 3, cases[k].opts);
+        dsn_model *m = make(cases[k].family, text);
+        /* v means away from 0 (the head starts at 0: every clip's key alike; in ts-dsae also the
+         * live encoder away from its snapshot) */
+        dsi_rng_seed(&r, 9);
+        for (int i = 0; i < m->params.count; i++) {
+            dsi_param *p = &m->params.list[i];
+            if (p->group == group_id(m, "global"))
+                for (size_t j = 0; j < p->var.n; j++) p->var.x[j] += 0.5f * dsi_rng_normal(&r);
+            if (p->group == group_id(m, "adversary")) /* sharper scores than at the initialisation */
+                for (size_t j = 0; j < p->var.n; j++) p->var.x[j] *= 3.0f;
+        }
+        snprintf(what, sizeof what, "%s case %zu mask", cases[k].family, k);
+        adv_grad_check(m, x, mask, B, cases[k].lambda, what);
+        snprintf(what, sizeof what, "%s case %zu", cases[k].family, k);
+        adv_grad_check(m, x, NULL, B, cases[k].lambda, what);
+        dsn_model_free(m);
+    }
+}
+END_TEST
+
+/* adv_z: its own group (absent without the key: the same parameters as before), frozen with the
+ * local groups in ts-dsae's first stage and absent from that stage's loss, then added with weight 1
+ * (the other terms unchanged: the adversary is initialised and draws its frames last) */
+START_TEST(adv_z_group_stage_and_term)
+{
+    enum { B = 4, T = 6, F = 6 };
+    float x[B * T * F], mask[B * T];
+    dsi_rng r;
+    dsi_rng_seed(&r, 23);
+    tu_fill(&r, x, B * T * F);
+    for (int b = 0; b < B; b++)
+        for (int t = 0; t < T; t++) mask[b * T + t] = t < T - b ? 1.0f : 0.0f;
+    dsn_model *m0 = make("ts-dsae", TINY ", seed=6, constrained_epochs=2");
+    dsn_model *m1 = make("ts-dsae", TINY ", seed=6, constrained_epochs=2, adv_z=1.5, adv_frames=5, adv_hidden=7");
+    ck_assert_int_lt(group_id(m0, "adversary"), 0);
+    const int g = group_id(m1, "adversary");
+    ck_assert_int_ge(g, 0);
+    /* z_dim 2 -> 7 -> v_dim 3, the only parameters m1 has beyond m0's */
+    size_t in_group = 0;
+    for (int i = 0; i < m1->params.count; i++)
+        if (m1->params.list[i].group == g) in_group += m1->params.list[i].var.n;
+    ck_assert_uint_eq(in_group, (2 * 7 + 7) + (7 * 3 + 3));
+    ck_assert_int_eq(m1->params.count, m0->params.count + 4);
+    ck_assert_uint_eq(pcount(m1, "adv.0.w"), 2 * 7);
+    ck_assert_int_eq(memcmp(m0->params.data, m1->params.data, m0->params.n * sizeof(float)), 0);
+    ck_assert(dsi_params_is_frozen(&m1->params, g));
+    dsi_terms t0 = {0}, t1 = {0};
+    ck_assert_float_eq(loss_of(m0, x, mask, B, 5, &t0), loss_of(m1, x, mask, B, 5, &t1));
+    ck_assert(isnan(term_value(&t1, "adv_z")));
+    ck_assert_int_eq(m0->vt->epoch_end(m0, 2), DSN_OK);
+    ck_assert_int_eq(m1->vt->epoch_end(m1, 2), DSN_OK);
+    ck_assert(!dsi_params_is_frozen(&m1->params, g));
+    for (int pass = 0; pass < 2; pass++) {
+        const float *mk = pass ? NULL : mask;
+        dsi_terms a = {0}, b = {0};
+        float l0 = loss_of(m0, x, mk, B, 5, &a), l1 = loss_of(m1, x, mk, B, 5, &b);
+        float adv = term_value(&b, "adv_z");
+        ck_assert(isnan(term_value(&a, "adv_z")));
+        ck_assert_float_gt(adv, 0.0f);
+        ck_assert_msg(fabsf(l1 - l0 - adv) <= 1e-5f * fabsf(l1), "%g vs %g + %g", (double)l1, (double)l0, (double)adv);
+        static const char *const same[] = {"rec", "kl_v", "kl_z", "swap_vg", "swap_zl"};
+        for (size_t j = 0; j < sizeof same / sizeof *same; j++)
+            ck_assert_float_eq(term_value(&a, same[j]), term_value(&b, same[j]));
+    }
+    /* dsae: the term from the first step; one clip has no other clip to tell apart: no term */
+    dsn_model *d = make("dsae", TINY ", seed=6, adv_z=1");
+    dsi_terms td = {0}, t2 = {0};
+    loss_of(d, x, mask, B, 5, &td);
+    ck_assert_float_gt(term_value(&td, "adv_z"), 0.0f);
+    loss_of(d, x, mask, 1, 5, &t2);
+    ck_assert(isnan(term_value(&t2, "adv_z")));
+    dsn_model_free(d);
+    dsn_model_free(m0);
+    dsn_model_free(m1);
+}
+END_TEST
+
 /* config=speech is config=default with swap_critic=10 (the same loss, terms and
  * parameter count for the same seed in both stages), a key still overrides it
  * (swap_critic=0 gives the default's loss), and dsae refuses it naming the key */
@@ -1080,6 +1253,9 @@ START_TEST(save_load_sample_and_no_allocation)
         {"ts-dsae", ", constrained_epochs=0, iid_z=1, swap_critic=2, local_eq=1"},
         {"ts-dsae", ", constrained_epochs=0, local_encoder=lstm, decoder=lstm"},
         {"ts-dsae", ", constrained_epochs=0, global_input=envelope, envelope_k=3, local_input=flat, swap_critic=2"},
+        {"ts-dsae", ", constrained_epochs=0, adv_z=1, adv_frames=4"},
+        {"ts-dsae", ", constrained_epochs=0, adv_z=1, global_input=envelope, envelope_k=3, local_input=flat"},
+        {"dsae", ", adv_z=0.5, adv_hidden=5:3"},
     };
     char path[512];
     snprintf(path, sizeof path, "%s/dsae.dsn", tu_tmpdir());
@@ -1264,6 +1440,8 @@ int main(void)
     tcase_add_test(tc, global_features_none_grad_whole_loss);
     tcase_add_test(tc, global_features_none_train_steps_no_allocation);
     tcase_add_test(tc, iid_z_and_swap_critic_add_their_terms);
+    tcase_add_test(tc, adv_z_gradient_is_reversed);
+    tcase_add_test(tc, adv_z_group_stage_and_term);
     tcase_add_test(tc, config_speech_is_default_plus_critic);
     tcase_add_test(tc, envelope_inputs_are_what_the_encoders_see);
     tcase_add_test(tc, padded_batch_equals_unpadded_sequences);

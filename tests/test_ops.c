@@ -363,6 +363,91 @@ START_TEST(grad_affine_scalar)
 }
 END_TEST
 
+/* sum_i r_i tanh(a_i) b_i in double: the two paths of the gradient-reversal check */
+static double grl_probe(const float *a, const float *b, const float *r, int n)
+{
+    double s = 0;
+    for (int i = 0; i < n; i++) s += (double)r[i] * tanh((double)a[i]) * (double)b[i];
+    return s;
+}
+
+/* gradient reversal: the forward pass is a copy of x (bit for bit, its own var), the backward
+ * pass adds exactly -lambda x upstream to x's gradient (accumulating), nothing is recorded for a
+ * constant input or with recording off; through a composition L = sum r tanh(GRL(x)) x the
+ * gradient is the finite difference of the path that skips the op minus lambda times the
+ * finite difference of the path through it */
+START_TEST(grad_reverse_is_minus_lambda_upstream)
+{
+    enum { N = 7 };
+    static const float lambdas[] = {1.0f, 0.5f, 0.0f, -2.0f, 3.25f};
+    dsi_rng r;
+    dsi_rng_seed(&r, 31);
+    int s[2] = {1, N};
+    for (size_t k = 0; k < sizeof lambdas / sizeof *lambdas; k++) {
+        const float lam = lambdas[k];
+        dsi_tape t;
+        dsi_tape_init(&t);
+        dsi_var *x = rand_var(&t, &r, 2, s, 1);
+        float g0[N], up[N];
+        tu_fill(&r, g0, N);
+        tu_fill(&r, up, N);
+        memcpy(x->g, g0, sizeof g0);
+        dsi_var *y = dsi_grad_reverse(&t, x, lam);
+        ck_assert_ptr_nonnull(y);
+        ck_assert_ptr_ne(y->x, x->x);
+        ck_assert_ptr_nonnull(y->g);
+        ck_assert_int_eq(y->nd, 2);
+        ck_assert_int_eq(y->shape[1], N);
+        ck_assert_int_eq(memcmp(y->x, x->x, sizeof(float) * N), 0);
+        ck_assert_uint_eq(t.n_nodes, 1);
+        ck_assert_int_eq(dsi_tape_backward_seed(&t, y, up), DSN_OK);
+        for (int i = 0; i < N; i++) {
+            float want = g0[i] + -lam * up[i];
+            ck_assert_msg(x->g[i] == want, "lambda %g [%d]: %g vs %g", (double)lam, i, (double)x->g[i], (double)want);
+        }
+
+        /* the composition against finite differences of its two paths */
+        dsi_tape_reset(&t);
+        float xv[N], rv[N];
+        tu_fill(&r, xv, N);
+        tu_fill(&r, rv, N);
+        dsi_var *xx = dsi_tape_new(&t, 2, s, 1);
+        memcpy(xx->x, xv, sizeof xv);
+        dsi_var *l = dsi_weighted_sum(&t, dsi_mul(&t, dsi_tanh(&t, dsi_grad_reverse(&t, xx, lam)), xx), rv);
+        ck_assert_ptr_nonnull(l);
+        ck_assert_double_eq_tol(l->x[0], grl_probe(xv, xv, rv, N), 1e-5);
+        ck_assert_int_eq(dsi_tape_backward(&t, l), DSN_OK);
+        for (int i = 0; i < N; i++) {
+            const double h = 1e-3;
+            float p[N], q[N];
+            memcpy(p, xv, sizeof p);
+            memcpy(q, xv, sizeof q);
+            p[i] += (float)h;
+            q[i] -= (float)h;
+            double through = (grl_probe(p, xv, rv, N) - grl_probe(q, xv, rv, N)) / (2 * h);
+            double skip = (grl_probe(xv, p, rv, N) - grl_probe(xv, q, rv, N)) / (2 * h);
+            double want = skip - (double)lam * through;
+            ck_assert_msg(fabs(xx->g[i] - want) <= 2e-3 + 1e-2 * fabs(want), "lambda %g [%d]: %g vs %g", (double)lam, i,
+                          (double)xx->g[i], want);
+        }
+
+        /* a constant input: a copy without gradient and no node; recording off: no node */
+        dsi_tape_reset(&t);
+        dsi_var *c = rand_var(&t, &r, 2, s, 0);
+        dsi_var *yc = dsi_grad_reverse(&t, c, lam);
+        ck_assert_ptr_nonnull(yc);
+        ck_assert_ptr_null(yc->g);
+        ck_assert_int_eq(memcmp(yc->x, c->x, sizeof(float) * N), 0);
+        dsi_tape_set_recording(&t, 0);
+        dsi_var *xr = rand_var(&t, &r, 2, s, 1);
+        ck_assert_ptr_nonnull(dsi_grad_reverse(&t, xr, lam));
+        ck_assert_uint_eq(t.n_nodes, 0);
+        ck_assert_ptr_null(dsi_grad_reverse(&t, NULL, lam));
+        dsi_tape_release(&t);
+    }
+}
+END_TEST
+
 static dsi_var *f_clamp(dsi_tape *t, dsi_var **in, void *ctx)
 {
     const float *lh = ctx;
@@ -1200,6 +1285,7 @@ int main(void)
     tcase_add_test(tc, grad_unary_each_activation);
     tcase_add_test(tc, unary_matches_naive);
     tcase_add_test(tc, grad_affine_scalar);
+    tcase_add_test(tc, grad_reverse_is_minus_lambda_upstream);
     tcase_add_test(tc, grad_clamp);
     tcase_add_test(tc, grad_sum_mean);
     tcase_add_test(tc, grad_sum_mean_axis);

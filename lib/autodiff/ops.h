@@ -33,6 +33,11 @@ dsi_var *dsi_mul(dsi_tape *t, dsi_var *a, dsi_var *b); /* a * b */
 dsi_var *dsi_div(dsi_tape *t, dsi_var *a, dsi_var *b); /* a / b */
 /* f(x) = s * x + c */
 dsi_var *dsi_affine_scalar(dsi_tape *t, dsi_var *a, float s, float c);
+/* Gradient reversal (Ganin & Lempitsky 2015): y = x forward, dx += -lambda dy
+ * backward. Not the derivative of its forward pass: a loss L(y) trains what
+ * reads y to lower L and what produced x to raise lambda L (lambda 0: a stop
+ * gradient). y is a copy (its own gradient), so x's other readers are unaffected. */
+dsi_var *dsi_grad_reverse(dsi_tape *t, dsi_var *a, float lambda);
 /* y = f(x) for one of the activations above; alpha is used by LEAKY only */
 dsi_var *dsi_unary(dsi_tape *t, dsi_var *a, dsi_act act, float alpha);
 dsi_var *dsi_relu(dsi_tape *t, dsi_var *a);

@@ -1,5 +1,5 @@
-/* ops_elementwise.c - broadcasting binary ops, scalar affine, unary
- * activations and clamp.
+/* ops_elementwise.c - broadcasting binary ops, scalar affine, gradient
+ * reversal, unary activations and clamp.
  *
  * Broadcasting follows numpy: shapes are aligned on the right and a dimension
  * of 1 stretches. Before any loop the broadcast is reduced to a "plan": output
@@ -267,6 +267,18 @@ dsi_var *dsi_affine_scalar(dsi_tape *t, dsi_var *a, float s, float c)
     for (size_t i = 0; i < a->n; i++) o[i] = s * x[i] + c;
     dsi_node *n = dsi_tape_record(t, affine_backward, y, 1, &a);
     if (n) n->fp[0] = s;
+    return y;
+}
+
+/* ---- y = x;  dx += -lambda dy (gradient reversal: the affine node with s = -lambda) ---- */
+dsi_var *dsi_grad_reverse(dsi_tape *t, dsi_var *a, float lambda)
+{
+    if (!a) return NULL;
+    dsi_var *y = dsi_tape_new(t, a->nd, a->shape, dsi_tape_needs_grad(t, 1, &a));
+    if (!y) return NULL;
+    memcpy(y->x, a->x, a->n * sizeof(float));
+    dsi_node *n = dsi_tape_record(t, affine_backward, y, 1, &a);
+    if (n) n->fp[0] = -lambda;
     return y;
 }
 

@@ -48,6 +48,9 @@
  * scaling (mean | sum), beta_v (1), beta_z (1), noise (sample | mean: mean
  * trains a deterministic autoencoder, for tests and debugging), iid_z (0:
  * weight of KL(q(z_t) || N(0, I)) per frame, beside the learnt prior's),
+ * adv_z (0: lambda of a frame adversary telling each z_t's clip by its v,
+ * trained against the encoder by gradient reversal; adv_frames 16,
+ * adv_hidden 64; parameters in the group "adversary"),
  * global_input (raw | envelope: the global encoder reads E x_t, the smooth
  * spectral envelope of each frame), local_input (raw | centred | flat: the
  * local encoder reads x_t - mean_t E x_t), envelope_k (8: the K of E).
@@ -116,6 +119,11 @@ typedef struct dsae {
     float w_iid;    /* iid_z: weight of KL(q(z_t) || N(0, I)) at every frame */
     float w_critic; /* swap_critic: weight of the swapped v judged by the frozen stage-1 encoder */
     float leq;      /* local_eq: scale of the random per-clip equaliser on the local encoder's training input */
+    float w_adv;    /* adv_z: gradient-reversal strength of the frame adversary against z (0: no adversary) */
+    int adv_frames; /* adv_frames: frames per clip the adversary reads per step */
+    int adv_hidden[DSI_MLP_MAX_LAYERS], n_adv_hidden;
+    int g_adv;      /* the adversary's group (only with adv_z > 0) */
+    dsi_mlp adv;    /* the frame adversary: z_t -> a key scored against every clip's v */
     int genv;       /* global_input=envelope: the global encoder (and its snapshot) read E x_t */
     int lflat;      /* local_input=flat: the local encoder reads x_t - mean_t E x_t */
     int env_k;      /* envelope_k: DCT coefficients kept in E */
@@ -350,6 +358,29 @@ static dsi_var *decode_seq(dsi_tape *t, const dsae *s, dsi_params *ps, const bat
     return dec_mlp(t, s, ps, in, v);
 }
 
+/* adv_z options and parameters (the term itself: adv_term, below) */
+static void adv_options(dsae *s, dsi_optr *r)
+{
+    dsi_opt_float(r, "adv_z", &s->w_adv, 0, 1e6);
+    dsi_opt_int(r, "adv_frames", &s->adv_frames, 1, 1 << 16);
+    dsi_opt_ints(r, "adv_hidden", s->adv_hidden, DSI_MLP_MAX_LAYERS - 2, &s->n_adv_hidden, 1, 1 << 16);
+}
+
+/* The adversary's group and MLP dz -> adv_hidden -> dv (only with adv_z > 0, so model files
+ * without the key have exactly the parameters they had) */
+static dsn_status adv_add(dsae *s, dsi_params *ps)
+{
+    s->g_adv = -1;
+    if (s->w_adv <= 0.0f) return DSN_OK;
+    s->g_adv = dsi_params_group(ps, "adversary");
+    if (s->g_adv < 0) return DSN_E_INTERNAL;
+    int sizes[DSI_MLP_MAX_LAYERS + 1];
+    sizes[0] = s->dz;
+    for (int i = 0; i < s->n_adv_hidden; i++) sizes[i + 1] = s->adv_hidden[i];
+    sizes[s->n_adv_hidden + 1] = s->dv;
+    return dsi_mlp_add(&s->adv, ps, "adv", s->g_adv, sizes, s->n_adv_hidden + 2, acts[s->act], DSI_ACT_NONE);
+}
+
 /* ---- create / init ---- */
 
 static dsn_status create_common(dsn_model *m, dsi_optr *r, int two_stage)
@@ -375,6 +406,10 @@ static dsn_status create_common(dsn_model *m, dsi_optr *r, int two_stage)
     s->constrained = 300;
     s->informed = 1;
     for (int k = 0; k < 4; k++) s->w_swap[k] = 1.0f;
+    s->adv_frames = 16;
+    s->adv_hidden[0] = 64;
+    s->n_adv_hidden = 1;
+    s->g_adv = -1;
     static const char *const act_names[] = {"tanh", "relu", "leaky", "sigmoid", NULL};
     static const char *const genc_names[] = {"mlp", "bilstm", NULL};
     static const char *const gfeat_names[] = {"mlp", "none", NULL};
@@ -440,6 +475,7 @@ static dsn_status create_common(dsn_model *m, dsi_optr *r, int two_stage)
     dsi_opt_float(r, "static_z", &s->w_static, 0, 1e6);
     dsi_opt_float(r, "iid_z", &s->w_iid, 0, 1e6);
     dsi_opt_float(r, "local_eq", &s->leq, 0, 100);
+    adv_options(s, r);
     if (two_stage) {
         dsi_opt_float(r, "swap_critic", &s->w_critic, 0, 1e6);
         dsi_opt_int(r, "constrained_epochs", &s->constrained, 0, 1 << 30);
@@ -522,6 +558,7 @@ static dsn_status create_common(dsn_model *m, dsi_optr *r, int two_stage)
     }
     /* TS-DSAE: the stage-1 snapshot of the global encoder, same shapes */
     if (st == DSN_OK && two_stage) st = genc_add(s, &s->snap, ps, "snap", s->g_snap);
+    if (st == DSN_OK) st = adv_add(s, ps);
     return st;
 }
 
@@ -554,11 +591,13 @@ static void init_params(dsn_model *m)
     if (s->dec_kind == ENC_LSTM) dsi_lstm_layer_init(&s->dfw, ps, &m->rng);
     dsi_mlp_init(&s->dec, ps, &m->rng);
     for (int l = 0; s->film && l < s->n_dec_hidden; l++) dsi_film_init(&s->dfilm[l], ps, &m->rng);
+    if (s->g_adv >= 0) dsi_mlp_init(&s->adv, ps, &m->rng); /* last: every other initial value is the same without it */
     if (s->two_stage) {
         dsi_params_set_frozen(ps, s->g_snap, 1);
         if (s->constrained > 0) {
             dsi_params_set_frozen(ps, s->g_local, 1);
             dsi_params_set_frozen(ps, s->g_prior, 1);
+            if (s->g_adv >= 0) dsi_params_set_frozen(ps, s->g_adv, 1);
         } else {
             copy_snapshot(m);
         }
@@ -595,6 +634,7 @@ static dsn_status set_stage(dsn_model *m, const char *name)
     copy_snapshot(m);
     dsi_params_set_frozen(&m->params, s->g_local, 0);
     dsi_params_set_frozen(&m->params, s->g_prior, 0);
+    if (s->g_adv >= 0) dsi_params_set_frozen(&m->params, s->g_adv, 0);
     m->objective++; /* informed prior and swap terms from now on */
     return DSN_OK;
 }
@@ -750,6 +790,46 @@ static dsi_var *eq_input(dsi_tape *t, dsn_model *m, const batch_ctx *c, dsi_var 
     return dsi_add(t, x, e);
 }
 
+/* adv_z: a frame adversary against the static information left in z (Ganin & Lempitsky's
+ * gradient reversal). For K = adv_frames frames t drawn per clip b (uniformly among its unmasked
+ * frames), the adversary A (an MLP z_t -> R^dv) scores one frame's posterior mean against the v
+ * posterior mean of every clip of the batch, InfoNCE with the own clip as the class:
+ *   L_adv = mean_{b,t} -log softmax_k(A(GRL(mu_z[b,t])) . sg(mu_v[k]))[b]
+ * sg: a constant (nothing reaches the global encoder from it). A learns to lower L_adv (it tells
+ * which clip's v a frame belongs to); the gradient reversal GRL (forward identity, backward
+ * -adv_z x upstream) trains the encoder to raise it, so z_t of one frame stops telling the clip's
+ * v apart. Added with weight 1, logged raw; ln B when z_t says nothing about v. */
+static dsi_var *adv_term(dsi_tape *t, dsn_model *m, const batch_ctx *c, dsi_var *zmu, dsi_var *vmu)
+{
+    const dsae *s = m->state;
+    const int B = c->B, T = c->T, K = s->adv_frames;
+    int *rows = dsi_tape_scratch(t, sizeof(int) * (size_t)B * K);
+    int32_t *target = dsi_tape_scratch(t, sizeof(int32_t) * (size_t)B * K);
+    if (!rows || !target) return NULL;
+    for (int b = 0; b < B; b++) {
+        const float *mb = c->mask ? c->mask + (size_t)b * T : NULL;
+        int valid = T;
+        if (mb) {
+            valid = 0;
+            for (int k = 0; k < T; k++) valid += mb[k] > 0.0f;
+        }
+        for (int j = 0; j < K; j++) {
+            int pick = valid > 0 ? (int)dsi_rng_below(&m->rng, (uint64_t)valid) : 0, f = pick;
+            if (mb && valid > 0) { /* the pick-th unmasked frame */
+                for (f = 0; f < T; f++)
+                    if (mb[f] > 0.0f && pick-- == 0) break;
+            }
+            rows[(size_t)b * K + j] = b * T + f; /* a fully masked clip reads its frame 0 */
+            target[(size_t)b * K + j] = b;
+        }
+    }
+    int sf[2] = {B * T, s->dz}, sv[2] = {B, s->dv};
+    dsi_var *zt = dsi_gather_rows(t, dsi_reshape(t, zmu, 2, sf), rows, B * K);
+    dsi_var *key = dsi_mlp_forward(t, &s->adv, (dsi_params *)&m->params, dsi_grad_reverse(t, zt, s->w_adv));
+    dsi_var *scores = dsi_matmul(t, key, dsi_tape_wrap(t, vmu->x, 2, sv), 0, 1); /* [B K, B] */
+    return dsi_softmax_xent(t, scores, target, 1, 1);
+}
+
 /* sum_i w_i parts_i for any number of scalar terms (a loss_sum node takes at most DSI_NODE_MAXIN) */
 static dsi_var *sum_terms(dsi_tape *t, int n, dsi_var **parts, const float *w)
 {
@@ -830,6 +910,12 @@ static dsn_status loss(dsn_model *m, dsi_tape *t, const dsi_input *in, dsi_var *
         parts[np] = iid_kl(t, &c, qz, red);
         w[np] = k * s->w_iid;
         names[np++] = "iid_z";
+    }
+    if (s->w_adv > 0.0f && B > 1 && (!s->two_stage || full)) {
+        parts[np] = adv_term(t, m, &c, qz.mu, qv.mu);
+        w[np] = 1.0f;
+        raw[np] = 1;
+        names[np++] = "adv_z";
     }
     dsi_var *total;
     if (np > 6) { /* rec and the KLs, then the rest in one node */

@@ -36,6 +36,7 @@ static const doc docs[] = {
     {"ml-vae", "enc_res_blocks", "conv encoder: 3x3 residual blocks after each stride-2 convolution"},
     {"ml-vae", "dec_res_blocks", "conv decoder: 3x3 residual blocks before each transposed convolution"},
     {"ml-vae", "group_penalty", "weight of the between-group scatter of the style means, which keeps the group's class out of style (default 0; 10 for images)"},
+    {"ml-vae", "style_decorrelation", "weight of the off-diagonal covariance of the batch's style means (DIP-VAE-I), which puts the style factors on separate axes (default 0)"},
     {"ml-vae", "content_contrast", "weight of the prototype term: each member's content mean classified against the groups' mean contents (default 0; 10 for images)"},
     /* VQ-VAE */
     {"vq-vae", "layout", "observations are images [C, H, W] or sequences [frames, features]"},
@@ -97,6 +98,9 @@ static const doc docs[] = {
     {NULL, "envelope_k", "DCT coefficients along the mel axis kept in the spectral envelope (global_input, local_input=flat)"},
     {NULL, "local_eq", "scale of a random smooth per-clip equaliser on the local encoder's training input"},
     {NULL, "iid_z", "weight of an extra KL of every frame's z to N(0, I), which cannot predict z from its past"},
+    {NULL, "adv_z", "gradient-reversal strength of a frame adversary that tells each z_t's clip by its v (0: off)"},
+    {NULL, "adv_frames", "frames per clip the z_t adversary reads at each step"},
+    {NULL, "adv_hidden", "widths of the hidden layers of the z_t adversary's MLP"},
     {"ts-dsae", "constrained_epochs", "epochs of the first (constrained) stage before the switch"},
     {"ts-dsae", "informed_prior", "second stage: KL of v to the frozen stage-one encoder's posterior"},
     {"ts-dsae", "swap_vg", "weight of the swap term on v of the global swap"},
