@@ -9,18 +9,11 @@
 #include <stdio.h>
 #include <string.h>
 
-static const char *tmp_path(const char *name)
-{
-    static char p[512];
-    snprintf(p, sizeof p, "%s/%s", tu_tmpdir(), name);
-    return p;
-}
-
 START_TEST(roundtrip_and_shape_query)
 {
     float x[6] = {1.5f, -2.0f, 0.0f, 3.25f, 1e-3f, -7.0f};
     size_t shape[2] = {2, 3};
-    const char *p = tmp_path("a.npy");
+    const char *p = tu_tmp_path("a.npy");
     ck_assert_int_eq(dsn_npy_write(p, x, shape, 2, DSN_DTYPE_FLOAT32), DSN_OK);
     size_t got[4] = {0};
     int nd = -1, is_int = -1;
@@ -44,7 +37,7 @@ START_TEST(roundtrip_and_shape_query)
 
     int32_t c[3] = {7, -1, 2147483647};
     size_t s1[1] = {3};
-    const char *q = tmp_path("c.npy");
+    const char *q = tu_tmp_path("c.npy");
     ck_assert_int_eq(dsn_npy_write(q, c, s1, 1, DSN_DTYPE_INT32), DSN_OK);
     ck_assert_int_eq(dsn_npy_read(NULL, 0, NULL, 0, NULL, &is_int, q, DSN_DTYPE_INT32), DSN_OK);
     ck_assert_int_eq(is_int, 1);
@@ -59,7 +52,7 @@ END_TEST
  * allocation (the CLI's own reader multiplied without a check). */
 START_TEST(overflowing_shape_is_refused)
 {
-    const char *p = tmp_path("overflow.npy");
+    const char *p = tu_tmp_path("overflow.npy");
     char hdr[128];
     int n = snprintf(hdr, sizeof hdr, "{'descr': '<f4', 'fortran_order': False, 'shape': (4294967296, 4294967297), }");
     while ((10 + n + 1) % 64) hdr[n++] = ' ';
@@ -167,8 +160,8 @@ START_TEST(bad_arguments)
     ck_assert_int_eq(dsn_npy_read(NULL, 0, NULL, 0, NULL, NULL, NULL, DSN_DTYPE_FLOAT32), DSN_E_INVALID);
     ck_assert_int_eq(dsn_npy_read(NULL, 0, NULL, 0, NULL, NULL, "x.npy", (dsn_dtype)7), DSN_E_INVALID);
     ck_assert_int_eq(dsn_npy_write(NULL, x, s, 1, DSN_DTYPE_FLOAT32), DSN_E_INVALID);
-    ck_assert_int_eq(dsn_npy_write(tmp_path("b.npy"), x, s, 1, (dsn_dtype)7), DSN_E_INVALID);
-    ck_assert_int_eq(dsn_npy_write(tmp_path("b.npy"), NULL, s, 1, DSN_DTYPE_FLOAT32), DSN_E_INVALID);
+    ck_assert_int_eq(dsn_npy_write(tu_tmp_path("b.npy"), x, s, 1, (dsn_dtype)7), DSN_E_INVALID);
+    ck_assert_int_eq(dsn_npy_write(tu_tmp_path("b.npy"), NULL, s, 1, DSN_DTYPE_FLOAT32), DSN_E_INVALID);
     ck_assert_int_eq(dsn_npy_read(NULL, 0, NULL, 0, NULL, NULL, "/nonexistent/x.npy", DSN_DTYPE_FLOAT32), DSN_E_IO);
 }
 END_TEST
