@@ -6,6 +6,7 @@
 #include "core/pool.h"
 #include "core/finite.h"
 #include "core/rng.h"
+#include "core/sort.h"
 #include "disent.h"
 #include "support/testutil.h"
 
@@ -345,6 +346,54 @@ static int pool_check(int ntasks, size_t len, size_t align, int nest)
     return wrong;
 }
 
+START_TEST(sort_unique_and_find)
+{
+    /* every small array over a few values (repeats, negatives, the int32
+     * extremes): the distinct values ascending, each found at its place,
+     * every other value absent; found in the sorted array with repeats too */
+    const int32_t vals[5] = {INT32_MIN, -3, 0, 7, INT32_MAX};
+    dsi_rng rng;
+    dsi_rng_seed(&rng, 5);
+    for (int trial = 0; trial < 400; trial++) {
+        int32_t a[12] = {0}, b[12], s[12];
+        size_t n = (size_t)(trial % 12);
+        int have[5] = {0};
+        for (size_t i = 0; i < n; i++) {
+            int k = (int)dsi_rng_below(&rng, 5);
+            a[i] = vals[k];
+            have[k] = 1;
+        }
+        memcpy(b, a, sizeof a);
+        memcpy(s, a, sizeof a);
+        qsort(s, n, sizeof *s, dsi_i32_cmp);
+        for (size_t i = 1; i < n; i++) ck_assert(s[i - 1] <= s[i]);
+        size_t u = dsi_i32_sort_unique(b, n), want = 0;
+        for (int k = 0; k < 5; k++) {
+            ptrdiff_t at = dsi_i32_find(b, u, vals[k]);
+            if (have[k]) {
+                ck_assert_int_eq(at, (ptrdiff_t)want);
+                ck_assert_int_eq(b[want], vals[k]);
+                want++;
+                ptrdiff_t r = dsi_i32_find(s, n, vals[k]);
+                ck_assert(r >= 0 && s[r] == vals[k]);
+            } else {
+                ck_assert_int_eq(at, -1);
+                ck_assert_int_eq(dsi_i32_find(s, n, vals[k]), -1);
+            }
+        }
+        ck_assert_uint_eq(u, want);
+    }
+    ck_assert_uint_eq(dsi_i32_sort_unique(NULL, 0), 0);
+    ck_assert_int_eq(dsi_i32_find(NULL, 0, 1), -1);
+    const char *w[4] = {"b", "a", "ab", ""};
+    qsort(w, 4, sizeof *w, dsi_str_cmp);
+    ck_assert_str_eq(w[0], "");
+    ck_assert_str_eq(w[1], "a");
+    ck_assert_str_eq(w[2], "ab");
+    ck_assert_str_eq(w[3], "b");
+}
+END_TEST
+
 START_TEST(pool_runs_every_task_once)
 {
     const int counts[] = {1, 2, 3, 4, 1, 2};
@@ -474,6 +523,7 @@ int main(void)
     tcase_add_test(tc, crc32_known_values);
     tcase_add_test(tc, crc32_from_many_threads);
     tcase_add_test(tc, find_nonfinite);
+    tcase_add_test(tc, sort_unique_and_find);
     tcase_add_test(tc, pool_runs_every_task_once);
     tcase_add_test(tc, pool_shared_by_application_threads);
     tcase_add_test(tc, blas_coretype_hint);

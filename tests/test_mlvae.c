@@ -274,6 +274,38 @@ START_TEST(conv_group_penalty_gradient_matches_finite_differences)
         ck_assert_int_gt(check_loss_gradient(mr, &in, rs, &r), 150);
         dsn_model_free(mr);
     }
+    { /* the same loss with the style decorrelation term: gradient, and its value by hand */
+        char text[512];
+        snprintf(text, sizeof text, "%s, style_decorrelation=1000, seed=7", net);
+        dsn_model *md = make(text);
+        dsi_rng_save(&md->rng, rs);
+        ck_assert_int_gt(check_loss_gradient(md, &in, rs, &r), 100);
+        dsn_session *sd;
+        dsn_encoding *ed;
+        ck_assert_int_eq(dsn_session_create(&sd, md, N), DSN_OK);
+        ck_assert_int_eq(dsn_encoding_create(&ed, md, N), DSN_OK);
+        ck_assert_int_eq(dsn_encode(sd, ed, x, N, &(dsn_batch_args){sizeof(dsn_batch_args), group, NULL, NULL}),
+                         DSN_OK);
+        float ms[N * 2];
+        ck_assert_int_eq(dsn_encoding_get(ed, ms, N * 2, NULL, NULL, "style", "mean"), DSN_OK);
+        double m0 = 0, m1 = 0, c01 = 0;
+        for (int i = 0; i < N; i++) {
+            m0 += ms[i * 2] / N;
+            m1 += ms[i * 2 + 1] / N;
+        }
+        for (int i = 0; i < N; i++) c01 += (ms[i * 2] - m0) * (ms[i * 2 + 1] - m1) / N;
+        dsi_terms td = {0};
+        loss_at(md, &in, rs, &td);
+        double want = -1;
+        for (int i = 0; i < td.n; i++)
+            if (!strcmp(td.names[i], "style_decorr")) want = td.values[i];
+        /* N * (C_01^2 + C_10^2) / G, G = 3 groups */
+        double hand = N * 2 * c01 * c01 / 3;
+        ck_assert_msg(hand > 0 && fabs(want - hand) < 1e-4 * (1 + hand), "style_decorr %g, by hand %g", want, hand);
+        dsn_encoding_free(ed);
+        dsn_session_free(sd);
+        dsn_model_free(md);
+    }
     dsi_rng_save(&m->rng, rs);
     ck_assert_int_gt(check_loss_gradient(m, &in, rs, &r), 100);
     /* the penalty is lambda/G * sum_G n_G ||m_G - m||^2 of the style means */
@@ -357,30 +389,36 @@ START_TEST(conv_steps_allocation_free_and_deterministic)
     for (int i = 0; i < N; i++) lab[i] = i % 3;
     float losses[2][6];
     dsn_model *ms[2];
-    for (int k = 0; k < 2; k++) {
-        ms[k] = make("image=8x8, channels=4:4, hidden=16, seed=11");
+    /* the defaults, then with the style decorrelation term and a residual decoder */
+    for (int k = 0; k < 4; k++) {
+        ms[k % 2] = make(k < 2 ? "image=8x8, channels=4:4, hidden=16, seed=11"
+                               : "image=8x8, channels=4:4, hidden=16, seed=11, style_decorrelation=2, dec_res_blocks=1");
         dsn_optimizer *opt;
-        ck_assert_int_eq(dsn_optimizer_create(&opt, ms[k], "adam", NULL), DSN_OK);
+        ck_assert_int_eq(dsn_optimizer_create(&opt, ms[k % 2], "adam", NULL), DSN_OK);
         uint64_t a0 = 0;
         for (int s = 0; s < 6; s++) {
             if (s == 1) a0 = dsn_allocation_count();
-            ck_assert_int_eq(dsn_train_step(ms[k], opt, &losses[k][s], x, N,
+            ck_assert_int_eq(dsn_train_step(ms[k % 2], opt, &losses[k % 2][s], x, N,
                                             &(dsn_batch_args){sizeof(dsn_batch_args), lab, NULL, NULL}),
                              DSN_OK);
         }
         ck_assert_uint_eq(dsn_allocation_count(), a0);
         const char *names[8];
         float vals[8];
-        int nt = dsn_train_terms(ms[k], names, vals, 8), found = 0;
-        for (int i = 0; i < nt; i++) found += !strcmp(names[i], "group_style") || !strcmp(names[i], "content_proto");
-        ck_assert_int_eq(found, 2); /* on by default for images */
+        int nt = dsn_train_terms(ms[k % 2], names, vals, 8), found = 0;
+        for (int i = 0; i < nt; i++)
+            found += !strcmp(names[i], "group_style") || !strcmp(names[i], "content_proto") ||
+                     !strcmp(names[i], "style_decorr");
+        ck_assert_int_eq(found, k < 2 ? 2 : 3); /* the first two on by default for images */
         dsn_optimizer_free(opt);
+        if (k % 2 == 0) continue;
+        for (int s = 0; s < 6; s++)
+            ck_assert_msg(losses[0][s] == losses[1][s], "step %d: %g vs %g", s, losses[0][s], losses[1][s]);
+        ck_assert_int_eq(memcmp(ms[0]->params.data, ms[1]->params.data, ms[0]->params.n * sizeof(float)), 0);
+        ck_assert(losses[0][5] < losses[0][0]);
+        dsn_model_free(ms[0]);
+        dsn_model_free(ms[1]);
     }
-    for (int s = 0; s < 6; s++) ck_assert_msg(losses[0][s] == losses[1][s], "step %d: %g vs %g", s, losses[0][s], losses[1][s]);
-    ck_assert_int_eq(memcmp(ms[0]->params.data, ms[1]->params.data, ms[0]->params.n * sizeof(float)), 0);
-    ck_assert(losses[0][5] < losses[0][0]);
-    dsn_model_free(ms[0]);
-    dsn_model_free(ms[1]);
 }
 END_TEST
 
@@ -430,7 +468,8 @@ START_TEST(conv_options_shapes_and_errors)
     dsn_model_free(m);
     const char *bad[] = {"encoder=conv", "image=30x30", "image=28x28, input_dim=100", "image=28x28, encoder=mlp",
                          "image=28x28, channels=8:8:8", "group_penalty=-1", "content_contrast=-1",
-                         "image=28x28, dec_res_blocks=5", "input_dim=784, dec_res_blocks=1", NULL};
+                         "image=28x28, dec_res_blocks=5", "input_dim=784, dec_res_blocks=1",
+                         "image=28x28, style_decorrelation=-1", NULL};
     for (int i = 0; bad[i]; i++) {
         dsn_options *o;
         ck_assert_int_eq(dsn_options_create(&o), DSN_OK);
@@ -439,6 +478,41 @@ START_TEST(conv_options_shapes_and_errors)
         ck_assert_msg(dsn_model_create(&mm, "ml-vae", o) == DSN_E_OPTION, "%s accepted", bad[i]);
         dsn_options_free(o);
     }
+}
+END_TEST
+
+/* A model with the newer options saves and loads: the options recorded,
+ * the same weights and the same encoding. */
+START_TEST(conv_new_options_save_and_load)
+{
+    dsn_model *m = make("image=8x8, channels=4:4, hidden=16, style_decorrelation=2, dec_res_blocks=1, seed=3");
+    char path[512];
+    snprintf(path, sizeof path, "%s/mlvae_opts.dsn", tu_tmpdir());
+    ck_assert_int_eq(dsn_model_save(m, NULL, path), DSN_OK);
+    dsn_model *l = NULL;
+    ck_assert_int_eq(dsn_model_load(&l, path), DSN_OK);
+    ck_assert_str_eq(dsn_options_get(dsn_model_options(l), "style_decorrelation"), "2");
+    ck_assert_str_eq(dsn_options_get(dsn_model_options(l), "dec_res_blocks"), "1");
+    ck_assert_uint_eq(l->params.n, m->params.n);
+    ck_assert_int_eq(memcmp(l->params.data, m->params.data, m->params.n * sizeof(float)), 0);
+    float x[2 * 64], e1[2 * 3 * 10], e2[2 * 3 * 10];
+    for (int i = 0; i < 2 * 64; i++) x[i] = (float)((i * 29) % 64) / 64.0f;
+    dsn_model *both[2] = {m, l};
+    float *outs[2] = {e1, e2};
+    for (int k = 0; k < 2; k++) {
+        dsn_session *s;
+        dsn_encoding *e;
+        ck_assert_int_eq(dsn_session_create(&s, both[k], 2), DSN_OK);
+        ck_assert_int_eq(dsn_encoding_create(&e, both[k], 2), DSN_OK);
+        ck_assert_int_eq(dsn_encode(s, e, x, 2, NULL), DSN_OK);
+        ck_assert_int_eq(dsn_encoding_get(e, outs[k], 2 * 10, NULL, NULL, "style", "mean"), DSN_OK);
+        dsn_encoding_free(e);
+        dsn_session_free(s);
+    }
+    ck_assert_int_eq(memcmp(e1, e2, 2 * 10 * sizeof(float)), 0);
+    dsn_model_free(l);
+    dsn_model_free(m);
+    remove(path);
 }
 END_TEST
 
@@ -451,6 +525,7 @@ int main(void)
     tcase_add_test(tc, conv_group_penalty_gradient_matches_finite_differences);
     tcase_add_test(tc, conv_steps_allocation_free_and_deterministic);
     tcase_add_test(tc, conv_options_shapes_and_errors);
+    tcase_add_test(tc, conv_new_options_save_and_load);
     suite_add_tcase(su, tc);
     return tu_run(su) ? 1 : 0;
 }

@@ -12,12 +12,6 @@
 #include <math.h>
 #include <string.h>
 
-static dsn_status fail(dsn_status st, const char *where)
-{
-    dsi_error_prefix(where);
-    return st;
-}
-
 static dsn_status check_finite(const float *x, size_t n, const char *what)
 {
     size_t i = dsi_find_nonfinite(x, n);
@@ -33,7 +27,7 @@ dsn_status dsn_audio_read(float **samples, size_t *n, int *rate, const char *pat
     size_t len = 0;
     int sr = 0;
     dsn_status st = dsi_audio_read(path, sample_rate, &x, &len, &sr);
-    if (st != DSN_OK) return fail(st, "dsn_audio_read");
+    if (st != DSN_OK) return dsi_fail(st, "dsn_audio_read");
     *samples = x;
     *n = len;
     if (rate) *rate = sr;
@@ -53,7 +47,7 @@ dsn_status dsn_audio_read_channels(float **samples, size_t *n_frames, int *chann
     size_t len = 0;
     int sr = 0, ch = 0;
     dsn_status st = dsi_audio_read_channels(path, sample_rate, &x, &len, &ch, &sr);
-    if (st != DSN_OK) return fail(st, "dsn_audio_read_channels");
+    if (st != DSN_OK) return dsi_fail(st, "dsn_audio_read_channels");
     *samples = x;
     *n_frames = len;
     *channels = ch;
@@ -68,7 +62,7 @@ static dsn_status write_any(const char *where, const char *path, const float *sa
     int fmt = 0;
     dsi_optr r;
     dsn_status st = dsi_optr_init(&r, opts, where);
-    if (st != DSN_OK) return fail(st, where);
+    if (st != DSN_OK) return dsi_fail(st, where);
     dsi_opt_enum(&r, "format", &fmt, formats);
     st = dsi_optr_finish(&r);
     /* sizes before the scan of the samples (tests/test_badargs.c) */
@@ -79,7 +73,7 @@ static dsn_status write_any(const char *where, const char *path, const float *sa
                        sample_rate, DSI_AUDIO_MAX_SAMPLES);
     if (st == DSN_OK) st = check_finite(samples, n * (size_t)channels, "sample");
     if (st == DSN_OK) st = dsi_audio_write_channels(path, samples, n, channels, sample_rate, (dsi_audio_format)fmt);
-    return st == DSN_OK ? st : fail(st, where);
+    return st == DSN_OK ? st : dsi_fail(st, where);
 }
 
 dsn_status dsn_audio_write(const char *path, const float *samples, size_t n, int sample_rate,
@@ -115,18 +109,18 @@ dsn_status dsn_audio_features(float *out, size_t len, size_t *n_frames, size_t *
     DSI_CHECK_NULL(n_frames, "dsn_audio_features: n_frames");
     DSI_CHECK_NULL(x, "dsn_audio_features: x");
     if (sample_rate < 1 || sample_rate > DSI_AUDIO_MAX_RATE)
-        return fail(dsi_error(DSN_E_INVALID, "sample rate %d out of range", sample_rate), where);
+        return dsi_fail(dsi_error(DSN_E_INVALID, "sample rate %d out of range", sample_rate), where);
     if (n == 0 || n > DSI_AUDIO_MAX_SAMPLES)
-        return fail(dsi_error(DSN_E_SHAPE, "bad signal length %zu", n), where);
+        return dsi_fail(dsi_error(DSN_E_SHAPE, "bad signal length %zu", n), where);
     dsi_feat_cfg cfg;
     dsi_feat_cfg_default(&cfg);
     dsi_optr r;
     dsn_status st = dsi_optr_init(&r, opts, where);
-    if (st != DSN_OK) return fail(st, where);
+    if (st != DSN_OK) return dsi_fail(st, where);
     read_feat(&r, &cfg);
     st = dsi_optr_finish(&r);
     if (st == DSN_OK) st = dsi_feat_cfg_validate(&cfg);
-    if (st != DSN_OK) return fail(st, where);
+    if (st != DSN_OK) return dsi_fail(st, where);
     /* samples after resampling: the formula of dsi_audio_resample */
     size_t m = n;
     if (sample_rate != cfg.sr) {
@@ -137,9 +131,9 @@ dsn_status dsn_audio_features(float *out, size_t len, size_t *n_frames, size_t *
     const size_t T = center ? 1 + m / (size_t)cfg.hop
                             : (m >= (size_t)cfg.n_fft ? 1 + (m - (size_t)cfg.n_fft) / (size_t)cfg.hop : 0);
     if (T < 1)
-        return fail(dsi_error(DSN_E_SHAPE, "a clip of %zu samples (at %d Hz) is too short for n_fft %d", m, cfg.sr,
-                              cfg.n_fft),
-                    where);
+        return dsi_fail(dsi_error(DSN_E_SHAPE, "a clip of %zu samples (at %d Hz) is too short for n_fft %d", m, cfg.sr,
+                                  cfg.n_fft),
+                        where);
     const size_t M = (size_t)cfg.n_mels;
     if (!out) {
         *n_frames = T;
@@ -147,18 +141,18 @@ dsn_status dsn_audio_features(float *out, size_t len, size_t *n_frames, size_t *
         return DSN_OK;
     }
     if (len / M < T)
-        return fail(dsi_error(DSN_E_SHAPE, "out has room for %zu floats, %zu x %zu needed", len, T, M), where);
+        return dsi_fail(dsi_error(DSN_E_SHAPE, "out has room for %zu floats, %zu x %zu needed", len, T, M), where);
     st = check_finite(x, n, "sample");
-    if (st != DSN_OK) return fail(st, where);
+    if (st != DSN_OK) return dsi_fail(st, where);
     float *y = NULL;
     const float *sig = x;
     if (sample_rate != cfg.sr) {
         size_t ny = 0;
         st = dsi_audio_resample(x, n, sample_rate, cfg.sr, DSI_RESAMPLE_MEDIUM, &y, &ny);
-        if (st != DSN_OK) return fail(st, where);
+        if (st != DSN_OK) return dsi_fail(st, where);
         if (ny != m) {
             dsi_free(y);
-            return fail(dsi_error(DSN_E_INTERNAL, "resampled length %zu, expected %zu", ny, m), where);
+            return dsi_fail(dsi_error(DSN_E_INTERNAL, "resampled length %zu, expected %zu", ny, m), where);
         }
         sig = y;
     }
@@ -172,7 +166,7 @@ dsn_status dsn_audio_features(float *out, size_t len, size_t *n_frames, size_t *
         dsi_featurizer_free(&fz);
     }
     dsi_free(y);
-    if (st != DSN_OK) return fail(st, where);
+    if (st != DSN_OK) return dsi_fail(st, where);
     *n_frames = T;
     if (n_mels) *n_mels = M;
     return DSN_OK;
@@ -218,19 +212,19 @@ dsn_status dsn_mel_to_audio(float *out, size_t len, size_t *n_samples, const flo
     DSI_CHECK_NULL(n_samples, "dsn_mel_to_audio: n_samples");
     DSI_CHECK_NULL(mel, "dsn_mel_to_audio: mel");
     if (n_frames < 1 || n_frames > (1u << 24))
-        return fail(dsi_error(DSN_E_SHAPE, "bad frame count %zu", n_frames), where);
-    if (n_mels < 1 || n_mels > 1024) return fail(dsi_error(DSN_E_SHAPE, "bad n_mels %zu", n_mels), where);
+        return dsi_fail(dsi_error(DSN_E_SHAPE, "bad frame count %zu", n_frames), where);
+    if (n_mels < 1 || n_mels > 1024) return dsi_fail(dsi_error(DSN_E_SHAPE, "bad n_mels %zu", n_mels), where);
     inv_cfg c;
     dsn_status st = inv_parse(&c, n_mels, opts, where);
-    if (st != DSN_OK) return fail(st, where);
+    if (st != DSN_OK) return dsi_fail(st, where);
     const size_t ns = (n_frames - 1) * (size_t)c.feat.hop;
     if (!out) {
         *n_samples = ns;
         return DSN_OK;
     }
-    if (len < ns) return fail(dsi_error(DSN_E_SHAPE, "out has room for %zu samples, %zu needed", len, ns), where);
+    if (len < ns) return dsi_fail(dsi_error(DSN_E_SHAPE, "out has room for %zu samples, %zu needed", len, ns), where);
     st = check_finite(mel, n_frames * n_mels, "feature");
-    if (st != DSN_OK) return fail(st, where);
+    if (st != DSN_OK) return dsi_fail(st, where);
     if (ns == 0) {
         *n_samples = 0;
         return DSN_OK;
@@ -242,7 +236,7 @@ dsn_status dsn_mel_to_audio(float *out, size_t len, size_t *n_samples, const flo
                                    NULL);
         dsi_featurizer_free(&fz);
     }
-    if (st != DSN_OK) return fail(st, where);
+    if (st != DSN_OK) return dsi_fail(st, where);
     *n_samples = ns;
     return DSN_OK;
 }
@@ -260,10 +254,10 @@ dsn_status dsn_mel_inverter_create(dsn_mel_inverter **out, size_t max_frames, si
     DSI_CHECK_NULL(out, "dsn_mel_inverter_create: out");
     *out = NULL;
     if (max_frames < 2 || max_frames > (1u << 24))
-        return fail(dsi_error(DSN_E_SHAPE, "bad max_frames %zu (want 2..%u)", max_frames, 1u << 24), where);
-    if (n_mels < 1 || n_mels > 1024) return fail(dsi_error(DSN_E_SHAPE, "bad n_mels %zu", n_mels), where);
+        return dsi_fail(dsi_error(DSN_E_SHAPE, "bad max_frames %zu (want 2..%u)", max_frames, 1u << 24), where);
+    if (n_mels < 1 || n_mels > 1024) return dsi_fail(dsi_error(DSN_E_SHAPE, "bad n_mels %zu", n_mels), where);
     dsn_mel_inverter *v = dsi_calloc(1, sizeof *v);
-    if (!v) return fail(dsi_error(DSN_E_NOMEM, "cannot allocate a mel inverter"), where);
+    if (!v) return dsi_fail(dsi_error(DSN_E_NOMEM, "cannot allocate a mel inverter"), where);
     dsn_status st = inv_parse(&v->c, n_mels, opts, where);
     if (st == DSN_OK) st = dsi_featurizer_init(&v->fz, &v->c.feat);
     if (st == DSN_OK) {
@@ -272,7 +266,7 @@ dsn_status dsn_mel_inverter_create(dsn_mel_inverter **out, size_t max_frames, si
     }
     if (st != DSN_OK) {
         dsi_free(v);
-        return fail(st, where);
+        return dsi_fail(st, where);
     }
     v->max_frames = max_frames;
     v->n_mels = n_mels;
@@ -288,19 +282,19 @@ dsn_status dsn_mel_inverter_run(dsn_mel_inverter *inv, float *out, size_t len, s
     DSI_CHECK_NULL(n_samples, "dsn_mel_inverter_run: n_samples");
     DSI_CHECK_NULL(mel, "dsn_mel_inverter_run: mel");
     if (n_frames < 2 || n_frames > inv->max_frames)
-        return fail(dsi_error(DSN_E_SHAPE, "%zu frames (this inverter takes 2..%zu)", n_frames, inv->max_frames),
-                    where);
+        return dsi_fail(dsi_error(DSN_E_SHAPE, "%zu frames (this inverter takes 2..%zu)", n_frames, inv->max_frames),
+                        where);
     const size_t ns = (n_frames - 1) * (size_t)inv->c.feat.hop;
     if (!out) {
         *n_samples = ns;
         return DSN_OK;
     }
-    if (len < ns) return fail(dsi_error(DSN_E_SHAPE, "out has room for %zu samples, %zu needed", len, ns), where);
+    if (len < ns) return dsi_fail(dsi_error(DSN_E_SHAPE, "out has room for %zu samples, %zu needed", len, ns), where);
     dsn_status st = check_finite(mel, n_frames * inv->n_mels, "feature");
     if (st == DSN_OK)
         st = dsi_features_to_audio_ws(&inv->fz, &inv->ws, mel, (int)n_frames, (dsi_melinv_method)inv->c.method,
                                       inv->c.nnls_iter, &inv->c.gl, out, ns);
-    if (st != DSN_OK) return fail(st, where);
+    if (st != DSN_OK) return dsi_fail(st, where);
     *n_samples = ns;
     return DSN_OK;
 }

@@ -16,6 +16,15 @@ dsn_status dsi_check_obs(const float *x, size_t n, size_t obs_size, const char *
     return DSN_OK;
 }
 
+dsn_status dsi_check_create(const void *out, const dsn_model *m, size_t max_items, const char *where)
+{
+    if (!out) return dsi_error(DSN_E_INVALID, "%s: out must not be NULL", where);
+    if (!m) return dsi_error(DSN_E_INVALID, "%s: model must not be NULL", where);
+    if (max_items == 0 || max_items > ((size_t)1 << 28))
+        return dsi_error(DSN_E_INVALID, "%s: max_items %zu out of range [1, 2^28]", where, max_items);
+    return DSN_OK;
+}
+
 dsn_status dsi_check_mask(const dsn_model *m, const float *mask, size_t n, const char *where)
 {
     if (!mask) return DSN_OK;

@@ -18,6 +18,12 @@ dsn_status dsi_check_obs(const float *x, size_t n, size_t obs_size, const char *
  * NULL is always fine. DSN_E_INVALID with a message otherwise. */
 dsn_status dsi_check_mask(const struct dsn_model *m, const float *mask, size_t n, const char *where);
 
+/* The arguments of a per-model object's create call (dsn_session_create,
+ * dsn_encoding_create; the caller has set *out = NULL when out is not NULL):
+ * out and m not NULL, max_items in [1, 2^28]. DSN_E_INVALID with a message
+ * starting "where: " otherwise. */
+dsn_status dsi_check_create(const void *out, const struct dsn_model *m, size_t max_items, const char *where);
+
 /* Sized structs (disent.h conventions): the bytes of a caller's struct the
  * library may read or write. struct_size 0 counts as `first` (the size of
  * the struct's first version); less than that, or NULL where one is needed,

@@ -1,9 +1,13 @@
 /* dataset.c - dsn_dataset: the public handle over lib/data's dsi_dataset. */
 #include "api/check.h"
 #include "api/dataset.h"
+#include "api/fit.h"
 #include "core/alloc.h"
 #include "core/error.h"
 #include "core/options.h"
+#include "core/sort.h"
+#include "data/npy.h"
+#include "data/npy.h"
 
 #include <string.h>
 
@@ -108,6 +112,129 @@ dsn_status dsn_dataset_split(const dsn_dataset *ds, dsn_dataset **train, dsn_dat
         *train = NULL;
     }
     return st;
+}
+
+dsn_status dsn_dataset_shard(const dsn_dataset *ds, dsn_dataset **shard, const dsn_model *model,
+                             const dsn_options *fit_opts, int rank, int size)
+{
+    DSI_CHECK_NULL(shard, "dsn_dataset_shard: shard");
+    *shard = NULL;
+    DSI_CHECK_NULL(ds, "dsn_dataset_shard: dataset");
+    DSI_CHECK_NULL(model, "dsn_dataset_shard: model");
+    if (size < 1 || rank < 0 || rank >= size)
+        return dsi_error(DSN_E_INVALID, "dsn_dataset_shard: shard %d of %d does not exist", rank, size);
+    int grouped = 0;
+    size_t G = 0, k = 0;
+    dsn_status st = dsi_fit_batch_plan(model, fit_opts, ds->d->n, ds->d->n_groups, &grouped, &G, &k);
+    dsi_dataset *d = NULL;
+    if (st == DSN_OK) st = dsi_dataset_shard(&d, ds->d, grouped, G, rank, size);
+    st = wrap(shard, d, st, "dsn_dataset_shard");
+    if (st == DSN_OK && (st = dsi_dataset_copy_audio(*shard, ds)) != DSN_OK) {
+        dsn_dataset_free(*shard);
+        *shard = NULL;
+    }
+    return st;
+}
+
+dsn_status dsn_dataset_from_npy_shard(dsn_dataset **out, const char *x_path, const char *labels_path,
+                                      const dsn_model *model, const dsn_options *fit_opts, int rank, int size)
+{
+    DSI_CHECK_NULL(out, "dsn_dataset_from_npy_shard: out");
+    *out = NULL;
+    DSI_CHECK_NULL(x_path, "dsn_dataset_from_npy_shard: x path");
+    DSI_CHECK_NULL(model, "dsn_dataset_from_npy_shard: model");
+    if (size < 1 || rank < 0 || rank >= size)
+        return dsi_error(DSN_E_INVALID, "dsn_dataset_from_npy_shard: shard %d of %d does not exist", rank, size);
+    dsi_npy_header xh, lh;
+    int32_t *lab = NULL, *rows = NULL, *sorted = NULL;
+    dsi_dataset *d = NULL;
+    size_t N = 0, U = 0, n = 0, G = 0, k = 0, units = 0;
+    int grouped = 0;
+    dsn_status st = dsi_npy_read_header(x_path, &xh);
+    if (st == DSN_OK && xh.ndim == 0) st = dsi_error(DSN_E_FORMAT, "'%s' holds a scalar, expected an array [N, ...]", x_path);
+    if (st == DSN_OK && xh.shape[0] > INT32_MAX) st = dsi_error(DSN_E_UNSUPPORTED, "'%s': too many observations", x_path);
+    if (st == DSN_OK) N = (size_t)xh.shape[0];
+    if (st == DSN_OK && labels_path) { /* the labels of the whole set (small): its groups */
+        st = dsi_npy_read_i32(labels_path, &lab, &lh);
+        if (st == DSN_OK && (lh.ndim != 1 || lh.shape[0] != N))
+            st = dsi_error(DSN_E_FORMAT, "'%s' holds %llu labels in %d dimensions, '%s' %zu observations", labels_path,
+                           lh.ndim ? (unsigned long long)lh.shape[0] : 0ULL, lh.ndim, x_path, N);
+        for (size_t i = 0; st == DSN_OK && i < N; i++)
+            if (lab[i] < 0) st = dsi_error(DSN_E_INVALID, "'%s': label %zu is %d; it must be >= 0", labels_path, i, (int)lab[i]);
+        if (st == DSN_OK && !(sorted = dsi_malloc((N ? N : 1) * sizeof *sorted)))
+            st = dsi_error(DSN_E_NOMEM, "cannot group %zu labels", N);
+        if (st == DSN_OK) {
+            memcpy(sorted, lab, N * sizeof *sorted);
+            U = dsi_i32_sort_unique(sorted, N);
+        }
+    }
+    if (st == DSN_OK) st = dsi_fit_batch_plan(model, fit_opts, N, U, &grouped, &G, &k);
+    if (st == DSN_OK && !(rows = dsi_malloc((N ? N : 1) * sizeof *rows)))
+        st = dsi_error(DSN_E_NOMEM, "cannot list %zu rows", N);
+    if (st == DSN_OK) st = dsi_shard_rows(N, grouped ? lab : NULL, G, rank, size, rows, &n, &units);
+    if (st == DSN_OK && n == 0)
+        st = dsi_error(DSN_E_INVALID, "shard %d of %d of %zu %s (batches of %zu) is empty", rank, size, units,
+                       grouped ? "groups" : "rows", G);
+    if (st == DSN_OK && lab) /* the shard's labels (sorted is free again) */
+        for (size_t j = 0; j < n; j++) sorted[j] = lab[rows[j]];
+    if (st == DSN_OK) st = dsi_dataset_load_npy_rows(&d, x_path, rows, n, lab ? sorted : NULL);
+    if (st == DSN_OK) {
+        d->shard_rank = rank;
+        d->shard_count = size;
+        d->shard_by_groups = grouped;
+        d->shard_total_rows = N;
+        d->shard_total_groups = U;
+    }
+    dsi_free(lab);
+    dsi_free(sorted);
+    dsi_free(rows);
+    return wrap(out, d, st, "dsn_dataset_from_npy_shard");
+}
+
+size_t dsn_dataset_shard_size(const dsn_dataset *ds, const dsn_model *model, const dsn_options *fit_opts, int rank,
+                              int size)
+{
+    if (!ds || !model || size < 1 || rank < 0 || rank >= size || ds->d->shard_count) return 0;
+    int grouped = 0;
+    size_t G = 0, k = 0, n = 0;
+    const dsi_dataset *d = ds->d;
+    if (dsi_fit_batch_plan(model, fit_opts, d->n, d->n_groups, &grouped, &G, &k) != DSN_OK) return 0;
+    int32_t *rows = dsi_malloc(d->n * sizeof *rows);
+    if (rows && dsi_shard_rows(d->n, grouped ? (d->group_ids ? d->group_ids : d->labels) : NULL, G, rank, size, rows,
+                               &n, NULL) != DSN_OK)
+        n = 0;
+    dsi_free(rows);
+    dsn_clear_error();
+    return n;
+}
+
+dsn_status dsn_dataset_mark_shard(dsn_dataset *ds, int rank, int size, size_t total_rows, size_t total_groups,
+                                  int by_groups)
+{
+    DSI_CHECK_NULL(ds, "dsn_dataset_mark_shard: dataset");
+    dsi_dataset *d = ds->d;
+    if (size < 1 || rank < 0 || rank >= size)
+        return dsi_error(DSN_E_INVALID, "dsn_dataset_mark_shard: shard %d of %d does not exist", rank, size);
+    if (d->shard_count)
+        return dsi_error(DSN_E_INVALID, "dsn_dataset_mark_shard: the dataset is already shard %d of %d", d->shard_rank,
+                         d->shard_count);
+    if (total_rows < d->n || total_groups < d->n_groups || (by_groups && !d->n_groups))
+        return dsi_error(DSN_E_INVALID,
+                         "dsn_dataset_mark_shard: a shard of %zu rows in %zu groups cannot come from a set of %zu rows "
+                         "in %zu groups%s",
+                         d->n, d->n_groups, total_rows, total_groups, by_groups && !d->n_groups ? " (by groups, but it has no labels)" : "");
+    d->shard_rank = rank;
+    d->shard_count = size;
+    d->shard_by_groups = by_groups != 0;
+    d->shard_total_rows = total_rows;
+    d->shard_total_groups = total_groups;
+    return DSN_OK;
+}
+
+size_t dsn_dataset_total(const dsn_dataset *ds, size_t *groups)
+{
+    if (groups) *groups = ds ? dsi_dataset_total_groups(ds->d) : 0;
+    return ds ? dsi_dataset_total_rows(ds->d) : 0;
 }
 
 dsn_status dsn_dataset_select_labels(const dsn_dataset *ds, dsn_dataset **in, dsn_dataset **rest,

@@ -1,6 +1,7 @@
 /* encoding.c - dsn_encoding: named latent parts a host can hold, read, write
  * and swap. Every buffer is sized for max_items at creation, so nothing here
  * allocates afterwards (real-time safe). */
+#include "api/check.h"
 #include "core/alloc.h"
 #include "core/error.h"
 #include "api/encoding.h"
@@ -15,11 +16,9 @@ static size_t max_rows(const dsi_part_desc *p, size_t max_items)
 
 dsn_status dsn_encoding_create(dsn_encoding **out, const dsn_model *m, size_t max_items)
 {
-    DSI_CHECK_NULL(out, "dsn_encoding_create: out");
-    *out = NULL;
-    DSI_CHECK_NULL(m, "dsn_encoding_create: model");
-    if (max_items == 0 || max_items > ((size_t)1 << 28))
-        return dsi_error(DSN_E_INVALID, "dsn_encoding_create: max_items %zu out of range [1, 2^28]", max_items);
+    if (out) *out = NULL;
+    dsn_status st = dsi_check_create(out, m, max_items, "dsn_encoding_create");
+    if (st != DSN_OK) return st;
     dsn_encoding *e = dsi_calloc(1, sizeof *e);
     if (!e) return dsi_error(DSN_E_NOMEM, "dsn_encoding_create: out of memory");
     e->model = m;

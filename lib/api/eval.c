@@ -18,12 +18,6 @@ struct dsn_classifier {
     dsi_clf c;
 };
 
-static dsn_status fail(dsn_status st, const char *where)
-{
-    dsi_error_prefix(where);
-    return st;
-}
-
 dsn_status dsn_classifier_create(dsn_classifier **out, const char *kind, const dsn_options *opts)
 {
     static const char *const where = "dsn_classifier_create";
@@ -34,12 +28,12 @@ dsn_status dsn_classifier_create(dsn_classifier **out, const char *kind, const d
     if (!strcmp(kind, "logreg")) k = DSI_CLF_LOGREG;
     else if (!strcmp(kind, "lda")) k = DSI_CLF_LDA;
     else if (!strcmp(kind, "centroid")) k = DSI_CLF_CENTROID;
-    else return fail(dsi_error(DSN_E_INVALID, "unknown classifier kind '%s' (logreg, lda, centroid)", kind), where);
+    else return dsi_fail(dsi_error(DSN_E_INVALID, "unknown classifier kind '%s' (logreg, lda, centroid)", kind), where);
     dsi_clf_opts o;
     dsi_clf_opts_default(&o, k);
     dsi_optr r;
     dsn_status st = dsi_optr_init(&r, opts, kind);
-    if (st != DSN_OK) return fail(st, where);
+    if (st != DSN_OK) return dsi_fail(st, where);
     dsi_opt_bool(&r, "standardize", &o.standardize);
     char shrink[32] = "";
     if (k == DSI_CLF_LOGREG) {
@@ -54,7 +48,7 @@ dsn_status dsn_classifier_create(dsn_classifier **out, const char *kind, const d
         dsi_opt_str(&r, "shrinkage", shrink, sizeof shrink);
     }
     st = dsi_optr_finish(&r);
-    if (st != DSN_OK) return fail(st, where);
+    if (st != DSN_OK) return dsi_fail(st, where);
     if (shrink[0]) {
         if (!strcmp(shrink, "auto")) {
             o.shrinkage = -1.0;
@@ -62,18 +56,18 @@ dsn_status dsn_classifier_create(dsn_classifier **out, const char *kind, const d
             char *end;
             double a = strtod(shrink, &end);
             if (end == shrink || *end || !(a >= 0.0 && a <= 1.0))
-                return fail(dsi_error(DSN_E_OPTION, "option 'shrinkage' = '%s': not 'auto' or a number in [0, 1]",
-                                      shrink),
-                            where);
+                return dsi_fail(dsi_error(DSN_E_OPTION, "option 'shrinkage' = '%s': not 'auto' or a number in [0, 1]",
+                                          shrink),
+                                where);
             o.shrinkage = a;
         }
     }
     dsn_classifier *c = dsi_calloc(1, sizeof *c);
-    if (!c) return fail(dsi_error(DSN_E_NOMEM, "out of memory"), where);
+    if (!c) return dsi_fail(dsi_error(DSN_E_NOMEM, "out of memory"), where);
     st = dsi_clf_init(&c->c, &o);
     if (st != DSN_OK) {
         dsi_free(c);
-        return fail(st, where);
+        return dsi_fail(st, where);
     }
     *out = c;
     return DSN_OK;
@@ -100,7 +94,7 @@ dsn_status dsn_classifier_fit(dsn_classifier *clf, const float *x, size_t n, siz
     dsn_status st = check_dims(n, dim);
     if (st != DSN_OK) dsi_clf_free(&clf->c); /* a failed fit leaves it unfitted */
     else st = dsi_clf_fit(&clf->c, x, (int)n, (int)dim, labels);
-    return st == DSN_OK ? st : fail(st, where);
+    return st == DSN_OK ? st : dsi_fail(st, where);
 }
 
 dsn_status dsn_classifier_predict(const dsn_classifier *clf, int32_t *labels, const float *x, size_t n, size_t dim)
@@ -109,7 +103,7 @@ dsn_status dsn_classifier_predict(const dsn_classifier *clf, int32_t *labels, co
     DSI_CHECK_NULL(clf, "dsn_classifier_predict: classifier");
     dsn_status st = check_dims(n, dim);
     if (st == DSN_OK) st = dsi_clf_predict(&clf->c, x, (int)n, (int)dim, labels);
-    return st == DSN_OK ? st : fail(st, where);
+    return st == DSN_OK ? st : dsi_fail(st, where);
 }
 
 dsn_status dsn_classifier_scores(const dsn_classifier *clf, float *scores, size_t len, const float *x, size_t n,
@@ -121,7 +115,7 @@ dsn_status dsn_classifier_scores(const dsn_classifier *clf, float *scores, size_
     if (st == DSN_OK && clf->c.K > 0 && len / (size_t)clf->c.K < n)
         st = dsi_error(DSN_E_SHAPE, "scores has room for %zu floats, %zu x %d needed", len, n, clf->c.K);
     if (st == DSN_OK) st = dsi_clf_scores(&clf->c, x, (int)n, (int)dim, scores);
-    return st == DSN_OK ? st : fail(st, where);
+    return st == DSN_OK ? st : dsi_fail(st, where);
 }
 
 size_t dsn_classifier_classes(const dsn_classifier *clf, int32_t *classes, size_t max)
@@ -166,7 +160,7 @@ dsn_status dsn_macro_f1(double *out, const int32_t *truth, const int32_t *pred, 
     if (st != DSN_OK) return st;
     double v = 0.0;
     st = dsi_macro_f1(truth, pred, n, &v);
-    if (st != DSN_OK) return fail(st, "dsn_macro_f1");
+    if (st != DSN_OK) return dsi_fail(st, "dsn_macro_f1");
     *out = v;
     return DSN_OK;
 }
@@ -178,13 +172,13 @@ dsn_status dsn_confusion_matrix(uint64_t *counts, size_t len, const int32_t *tru
     dsn_status st = check_pair(where, counts, truth, pred, n);
     if (st != DSN_OK) return st;
     if (n_classes < 1 || n_classes > 65536)
-        return fail(dsi_error(DSN_E_INVALID, "n_classes %d out of range [1, 65536]", (int)n_classes), where);
+        return dsi_fail(dsi_error(DSN_E_INVALID, "n_classes %d out of range [1, 65536]", (int)n_classes), where);
     if (len / (size_t)n_classes < (size_t)n_classes)
-        return fail(dsi_error(DSN_E_SHAPE, "counts has room for %zu values, %d x %d needed", len, (int)n_classes,
-                              (int)n_classes),
-                    where);
+        return dsi_fail(dsi_error(DSN_E_SHAPE, "counts has room for %zu values, %d x %d needed", len, (int)n_classes,
+                                  (int)n_classes),
+                        where);
     st = dsi_confusion(truth, pred, n, n_classes, counts);
-    return st == DSN_OK ? st : fail(st, where);
+    return st == DSN_OK ? st : dsi_fail(st, where);
 }
 
 /* ---- pitch -------------------------------------------------------------------- */
@@ -195,15 +189,15 @@ dsn_status dsn_raw_pitch_accuracy(double *accuracy, double *chroma, size_t *n_vo
     static const char *const where = "dsn_raw_pitch_accuracy";
     DSI_CHECK_NULL(accuracy, "dsn_raw_pitch_accuracy: accuracy");
     if (n && (!est_hz || !ref))
-        return fail(dsi_error(DSN_E_INVALID, "est_hz and ref must not be NULL"), where);
+        return dsi_fail(dsi_error(DSN_E_INVALID, "est_hz and ref must not be NULL"), where);
     if (ref_unit != DSN_PITCH_HZ && ref_unit != DSN_PITCH_MIDI)
-        return fail(dsi_error(DSN_E_INVALID, "unknown reference unit %d", (int)ref_unit), where);
+        return dsi_fail(dsi_error(DSN_E_INVALID, "unknown reference unit %d", (int)ref_unit), where);
     if (!(cents > 0) || !isfinite(cents))
-        return fail(dsi_error(DSN_E_INVALID, "tolerance %g cents must be finite and > 0", cents), where);
+        return dsi_fail(dsi_error(DSN_E_INVALID, "tolerance %g cents must be finite and > 0", cents), where);
     size_t bad_est = dsi_find_nonfinite(est_hz, n), bad_ref = dsi_find_nonfinite(ref, n);
     if (bad_est < n || bad_ref < n)
-        return fail(dsi_error(DSN_E_NUMERIC, "non-finite pitch at frame %zu", bad_est < bad_ref ? bad_est : bad_ref),
-                    where);
+        return dsi_fail(
+            dsi_error(DSN_E_NUMERIC, "non-finite pitch at frame %zu", bad_est < bad_ref ? bad_est : bad_ref), where);
     double rpa = 0, rca = 0;
     size_t nv = 0;
     if (ref_unit == DSN_PITCH_HZ) {
@@ -240,12 +234,12 @@ dsn_status dsn_pitch_track(float *f0, size_t len, size_t *n_frames, const float 
     DSI_CHECK_NULL(n_frames, "dsn_pitch_track: n_frames");
     DSI_CHECK_NULL(x, "dsn_pitch_track: x");
     if (sample_rate < 1 || sample_rate > 1536000)
-        return fail(dsi_error(DSN_E_INVALID, "sample rate %d out of range", sample_rate), where);
+        return dsi_fail(dsi_error(DSN_E_INVALID, "sample rate %d out of range", sample_rate), where);
     dsi_yin_opts o;
     dsi_yin_opts_default(&o);
     dsi_optr r;
     dsn_status st = dsi_optr_init(&r, opts, "pitch track");
-    if (st != DSN_OK) return fail(st, where);
+    if (st != DSN_OK) return dsi_fail(st, where);
     dsi_opt_int(&r, "window", &o.window, 8, 1 << 20);
     dsi_opt_int(&r, "hop", &o.hop, 1, 1 << 20);
     dsi_opt_float(&r, "fmin", &o.fmin, 1e-3, 1e6);
@@ -254,23 +248,23 @@ dsn_status dsn_pitch_track(float *f0, size_t len, size_t *n_frames, const float 
     dsi_opt_float(&r, "max_aperiodicity", &o.max_aperiodicity, 0.0, 1e3);
     dsi_opt_float(&r, "silence", &o.silence, 0.0, 1e3);
     st = dsi_optr_finish(&r);
-    if (st != DSN_OK) return fail(st, where);
+    if (st != DSN_OK) return dsi_fail(st, where);
     if (!(o.fmax > o.fmin) || o.fmax > sample_rate / 2.0f)
-        return fail(dsi_error(DSN_E_OPTION, "need fmin < fmax <= sample_rate / 2 (fmin %g, fmax %g, rate %d)",
-                              (double)o.fmin, (double)o.fmax, sample_rate),
-                    where);
+        return dsi_fail(dsi_error(DSN_E_OPTION, "need fmin < fmax <= sample_rate / 2 (fmin %g, fmax %g, rate %d)",
+                                  (double)o.fmin, (double)o.fmax, sample_rate),
+                        where);
     int T = dsi_yin_frames(&o, n);
-    if (T < 1) return fail(dsi_error(DSN_E_SHAPE, "signal of %zu samples is too long", n), where);
+    if (T < 1) return dsi_fail(dsi_error(DSN_E_SHAPE, "signal of %zu samples is too long", n), where);
     if (!f0) {
         *n_frames = (size_t)T;
         return DSN_OK;
     }
     if (len < (size_t)T)
-        return fail(dsi_error(DSN_E_SHAPE, "f0 has room for %zu frames, %d needed", len, T), where);
+        return dsi_fail(dsi_error(DSN_E_SHAPE, "f0 has room for %zu frames, %d needed", len, T), where);
     size_t bad = dsi_find_nonfinite(x, n);
-    if (bad < n) return fail(dsi_error(DSN_E_NUMERIC, "non-finite sample at index %zu", bad), where);
+    if (bad < n) return dsi_fail(dsi_error(DSN_E_NUMERIC, "non-finite sample at index %zu", bad), where);
     st = dsi_yin(x, n, sample_rate, &o, f0, NULL);
-    if (st != DSN_OK) return fail(st, where);
+    if (st != DSN_OK) return dsi_fail(st, where);
     *n_frames = (size_t)T;
     return DSN_OK;
 }
@@ -312,8 +306,8 @@ dsn_status dsn_factor_metrics(double *scores, size_t len, const char *metrics, c
     DSI_CHECK_NULL(factors, "dsn_factor_metrics: factors");
     if (dim < 1 || n_factors < 1 || dim > 65536 || n_factors > 65536 || n > (size_t)INT_MAX ||
         n > SIZE_MAX / 8 / (dim > n_factors ? dim : n_factors))
-        return fail(dsi_error(DSN_E_SHAPE, "%zu samples x %zu latents x %zu factors is out of range", n, dim, n_factors),
-                    where);
+        return dsi_fail(dsi_error(DSN_E_SHAPE, "%zu samples x %zu latents x %zu factors is out of range", n, dim, n_factors),
+                        where);
     /* names -> indices */
     int order[64], n_names = 0, want[DSI_DIS_COUNT] = {0};
     const char *p = metrics;
@@ -333,26 +327,27 @@ dsn_status dsn_factor_metrics(double *scores, size_t len, const char *metrics, c
                 if (strlen(dsi_dis_names[k]) == l && !strncmp(p, dsi_dis_names[k], l)) first = k;
         }
         if (first < 0)
-            return fail(dsi_error(DSN_E_INVALID, "unknown metric '%.*s' (mig, dci, dci_disentanglement, dci_completeness, dci_informativeness, sap, modularity, explicitness, all)",
-                                  (int)l, p),
-                        where);
+            return dsi_fail(dsi_error(DSN_E_INVALID, "unknown metric '%.*s' (mig, dci, dci_disentanglement, dci_completeness, dci_informativeness, sap, modularity, explicitness, all)",
+                                      (int)l, p),
+                            where);
         for (int k = 0; k < count; k++) {
-            if (n_names == 64) return fail(dsi_error(DSN_E_INVALID, "more than 64 metric names"), where);
+            if (n_names == 64) return dsi_fail(dsi_error(DSN_E_INVALID, "more than 64 metric names"), where);
             order[n_names++] = first + k;
             want[first + k] = 1;
         }
         p += l;
     }
-    if (n_names == 0) return fail(dsi_error(DSN_E_INVALID, "no metric named in '%s'", metrics), where);
+    if (n_names == 0) return dsi_fail(dsi_error(DSN_E_INVALID, "no metric named in '%s'", metrics), where);
     if (len < (size_t)n_names)
-        return fail(dsi_error(DSN_E_SHAPE, "scores has room for %zu values, %d metrics asked", len, n_names), where);
+        return dsi_fail(dsi_error(DSN_E_SHAPE, "scores has room for %zu values, %d metrics asked", len, n_names),
+                        where);
     dsi_dis_opts o;
     dsi_dis_opts_default(&o);
     char cont[DSI_OPT_VALUE] = "auto";
     float tf = o.train_fraction, lr = o.lr;
     dsi_optr r;
     dsn_status st = dsi_optr_init(&r, opts, "factor metrics");
-    if (st != DSN_OK) return fail(st, where);
+    if (st != DSN_OK) return dsi_fail(st, where);
     dsi_opt_str(&r, "continuous", cont, sizeof cont);
     dsi_opt_int(&r, "bins", &o.bins, 2, 4096);
     dsi_opt_int(&r, "factor_bins", &o.factor_bins, 2, 4096);
@@ -364,17 +359,17 @@ dsn_status dsn_factor_metrics(double *scores, size_t len, const char *metrics, c
     dsi_opt_float(&r, "lr", &lr, 1e-6, 10.0);
     dsi_opt_int(&r, "split_bins", &o.split_bins, 2, 255);
     st = dsi_optr_finish(&r);
-    if (st != DSN_OK) return fail(st, where);
+    if (st != DSN_OK) return dsi_fail(st, where);
     o.train_fraction = tf;
     o.lr = lr;
     int8_t *kind = dsi_malloc(n_factors);
-    if (!kind) return fail(dsi_error(DSN_E_NOMEM, "out of memory"), where);
+    if (!kind) return dsi_fail(dsi_error(DSN_E_NOMEM, "out of memory"), where);
     st = parse_continuous(cont, n_factors, kind);
     o.kind = kind;
     double all[DSI_DIS_COUNT];
     if (st == DSN_OK) st = dsi_disentangle(latents, n, (int)dim, factors, (int)n_factors, &o, want, all, NULL);
     dsi_free(kind);
-    if (st != DSN_OK) return fail(st, where);
+    if (st != DSN_OK) return dsi_fail(st, where);
     for (int k = 0; k < n_names; k++) scores[k] = all[order[k]];
     return DSN_OK;
 }

@@ -128,6 +128,16 @@ static void head(dsi_fit_log *l, const char *event, int epoch, int64_t step, con
     str(l, stage);
 }
 
+/* head of a record with a learning rate (step, epoch); returns the time for its CSV rows */
+static double head_lr(dsi_fit_log *l, const char *event, int epoch, int64_t step, const char *stage, double lr)
+{
+    double t = mono() - l->t0;
+    head(l, event, epoch, step, stage);
+    put(l, ",\"lr\":");
+    num(l, lr, 1);
+    return t;
+}
+
 static void csv_row(dsi_fit_log *l, const char *event, int epoch, int64_t step, double t, const char *stage,
                     double lr, const char *name, double value)
 {
@@ -232,21 +242,25 @@ void dsi_fit_log_data(dsi_fit_log *l, int epoch, int64_t step, const char *stage
     for (int i = 0; i < n; i++) csv_row(l, "data", epoch, step, t, stage, 0.0, names[i], (double)values[i]);
 }
 
+/* "name":value of each term, comma-separated (a comma before the first too
+ * when more), values from vf or, when it is NULL, vd */
+static void terms(dsi_fit_log *l, int n, const char *const *names, const float *vf, const double *vd, int more)
+{
+    for (int i = 0; i < n; i++) {
+        put(l, i || more ? "," : "");
+        str(l, names[i]);
+        put(l, ":");
+        num(l, vf ? vf[i] : vd[i], 1);
+    }
+}
+
 void dsi_fit_log_step(dsi_fit_log *l, int epoch, int64_t step, const char *stage, double lr, int n,
                       const char *const *names, const float *values)
 {
     if (!l) return;
-    double t = mono() - l->t0;
-    head(l, "step", epoch, step, stage);
-    put(l, ",\"lr\":");
-    num(l, lr, 1);
+    double t = head_lr(l, "step", epoch, step, stage, lr);
     put(l, ",\"terms\":{");
-    for (int i = 0; i < n; i++) {
-        put(l, i ? "," : "");
-        str(l, names[i]);
-        put(l, ":");
-        num(l, values[i], 1);
-    }
+    terms(l, n, names, values, NULL, 0);
     put(l, "}}\n");
     emit(l, 0);
     for (int i = 0; i < n; i++) csv_row(l, "step", epoch, step, t, stage, lr, names[i], values[i]);
@@ -267,24 +281,11 @@ void dsi_fit_log_epoch(dsi_fit_log *l, int epoch, int64_t step, const char *stag
                        const char *const *valid_names, const double *valid_values)
 {
     if (!l) return;
-    double t = mono() - l->t0;
-    head(l, "epoch", epoch, step, stage);
-    put(l, ",\"lr\":");
-    num(l, lr, 1);
-    for (int i = 0; i < n; i++) {
-        put(l, ",");
-        str(l, names[i]);
-        put(l, ":");
-        num(l, values[i], 1);
-    }
+    double t = head_lr(l, "epoch", epoch, step, stage, lr);
+    terms(l, n, names, values, NULL, 1);
     if (n_valid) {
         put(l, ",\"valid_terms\":{");
-        for (int i = 0; i < n_valid; i++) {
-            put(l, i ? "," : "");
-            str(l, valid_names[i]);
-            put(l, ":");
-            num(l, valid_values[i], 1);
-        }
+        terms(l, n_valid, valid_names, NULL, valid_values, 0);
         put(l, "}");
     }
     put(l, "}\n");

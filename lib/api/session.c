@@ -21,11 +21,9 @@ struct dsn_session {
 
 dsn_status dsn_session_create(dsn_session **out, const dsn_model *m, size_t max_items)
 {
-    DSI_CHECK_NULL(out, "dsn_session_create: out");
-    *out = NULL;
-    DSI_CHECK_NULL(m, "dsn_session_create: model");
-    if (max_items == 0 || max_items > ((size_t)1 << 28))
-        return dsi_error(DSN_E_INVALID, "dsn_session_create: max_items %zu out of range [1, 2^28]", max_items);
+    if (out) *out = NULL;
+    dsn_status st = dsi_check_create(out, m, max_items, "dsn_session_create");
+    if (st != DSN_OK) return st;
     dsn_session *s = dsi_calloc(1, sizeof *s);
     if (!s) return dsi_error(DSN_E_NOMEM, "dsn_session_create: out of memory");
     s->model = m;

@@ -4,6 +4,7 @@
 #include "core/alloc.h"
 #include "core/error.h"
 #include "core/fileio.h"
+#include "core/sort.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -83,8 +84,6 @@ static int has_audio_ext(const char *name)
     return 0;
 }
 
-static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
-
 dsn_status dsi_clips_from_dir(dsi_clip_list *l, const char *dir)
 {
     DIR *d = opendir(dir);
@@ -113,7 +112,7 @@ dsn_status dsi_clips_from_dir(dsi_clip_list *l, const char *dir)
     }
     closedir(d);
     if (st == DSN_OK) {
-        if (n > 1) qsort(names, (size_t)n, sizeof *names, cmp_str); /* names is NULL when n == 0 */
+        if (n > 1) qsort(names, (size_t)n, sizeof *names, dsi_str_cmp); /* names is NULL when n == 0 */
         for (int i = 0; i < n && st == DSN_OK; i++) {
             dsi_clip *c = dsi_clip_list_add(l);
             if (!c || !(c->id = dsi_strdup(names[i])) || !(c->path = join_path(dir, names[i])))

@@ -9,6 +9,7 @@
 #include "core/endian.h"
 #include "core/error.h"
 #include "core/fileio.h"
+#include "core/sort.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -42,8 +43,6 @@ static int all_ints(char **v, int n)
     return 1;
 }
 
-static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
-
 static int cmp_num(const void *a, const void *b)
 {
     long x = strtol(*(char *const *)a, NULL, 10), y = strtol(*(char *const *)b, NULL, 10);
@@ -73,7 +72,7 @@ static dsn_status build_labels(dsi_audio_set *s, dsi_clip_list *l)
         int m = 0;
         for (int i = 0; i < l->n; i++)
             if (l->c[i].cells[k][0]) tmp[m++] = l->c[i].cells[k];
-        qsort(tmp, (size_t)m, sizeof *tmp, all_ints(tmp, m) ? cmp_num : cmp_str);
+        qsort(tmp, (size_t)m, sizeof *tmp, all_ints(tmp, m) ? cmp_num : dsi_str_cmp);
         int u = 0;
         for (int i = 0; i < m; i++)
             if (!u || strcmp(tmp[i], tmp[u - 1])) tmp[u++] = tmp[i];

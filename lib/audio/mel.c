@@ -149,6 +149,22 @@ uint64_t dsi_feat_cfg_hash(const dsi_feat_cfg *c)
     return h;
 }
 
+dsn_status dsi_feat_front_init(const dsi_feat_cfg *c, dsi_stft *stft, float **fb)
+{
+    *fb = NULL;
+    dsn_status st = dsi_stft_init(stft, c->n_fft, c->hop, c->win_length, c->window, c->center);
+    if (st != DSN_OK) return st;
+    *fb = dsi_aligned_alloc(sizeof(float) * (size_t)c->n_mels * stft->n_bins);
+    if (!*fb) st = dsi_error(DSN_E_NOMEM, "cannot allocate a mel filterbank");
+    else st = dsi_mel_filterbank(*fb, c->n_mels, c->n_fft, c->sr, c->fmin, c->fmax, c->scale, c->norm);
+    if (st != DSN_OK) {
+        dsi_aligned_free(*fb);
+        *fb = NULL;
+        dsi_stft_free(stft);
+    }
+    return st;
+}
+
 dsn_status dsi_featurizer_init(dsi_featurizer *f, const dsi_feat_cfg *c)
 {
     DSI_CHECK_NULL(f, "featurizer");
@@ -156,16 +172,8 @@ dsn_status dsi_featurizer_init(dsi_featurizer *f, const dsi_feat_cfg *c)
     dsn_status st = dsi_feat_cfg_check(c);
     if (st != DSN_OK) return st;
     f->cfg = *c;
-    st = dsi_stft_init(&f->stft, c->n_fft, c->hop, c->win_length, c->window, c->center);
-    if (st != DSN_OK) return st;
-    const int F = f->stft.n_bins;
-    f->fb = dsi_aligned_alloc(sizeof(float) * (size_t)c->n_mels * F);
-    if (!f->fb) {
-        dsi_featurizer_free(f);
-        return dsi_error(DSN_E_NOMEM, "cannot allocate a mel filterbank");
-    }
-    st = dsi_mel_filterbank(f->fb, c->n_mels, c->n_fft, c->sr, c->fmin, c->fmax, c->scale, c->norm);
-    if (st != DSN_OK) dsi_featurizer_free(f);
+    st = dsi_feat_front_init(c, &f->stft, &f->fb);
+    if (st != DSN_OK) memset(f, 0, sizeof *f);
     return st;
 }
 

@@ -58,6 +58,13 @@ dsn_status dsi_feat_cfg_check(const dsi_feat_cfg *c);
 /* 64-bit FNV-1a hash of the fields (in a fixed byte order). */
 uint64_t dsi_feat_cfg_hash(const dsi_feat_cfg *c);
 
+/* The STFT plan of c (centred when c->center) and its mel filterbank
+ * *fb [n_mels][n_bins] (dsi_aligned_alloc; free with dsi_aligned_free), the
+ * front of the clip featurizer and of the streaming analysis (c already
+ * checked by dsi_feat_cfg_check). On failure nothing is left allocated
+ * (*fb NULL, the plan freed). */
+dsn_status dsi_feat_front_init(const dsi_feat_cfg *c, dsi_stft *stft, float **fb);
+
 typedef struct dsi_featurizer {
     dsi_feat_cfg cfg;
     dsi_stft stft;

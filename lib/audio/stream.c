@@ -122,25 +122,19 @@ dsn_status dsi_rt_analysis_init(dsi_rt_analysis *a, const dsi_feat_cfg *c)
     if (c->log == DSI_FEAT_DB && c->top_db > 0)
         return dsi_error(DSN_E_UNSUPPORTED, "top_db clips to a clip's maximum and cannot stream");
     a->cfg = *c;
-    st = dsi_stft_init(&a->stft, c->n_fft, c->hop, c->win_length, c->window, 1);
+    st = dsi_feat_front_init(c, &a->stft, &a->fb); /* centred: checked above */
     if (st != DSN_OK) return st;
     const int F = a->stft.n_bins, M = c->n_mels, N = c->n_fft;
     a->n_bins = F;
     a->n_mels = M;
-    a->fb = dsi_malloc(sizeof(float) * (size_t)M * F);
     a->lo = dsi_malloc(sizeof(int) * (size_t)M);
     a->hi = dsi_malloc(sizeof(int) * (size_t)M);
     a->ring = dsi_calloc((size_t)N, sizeof(float));
     a->spec = dsi_calloc(2 * (size_t)F, sizeof(float));
     a->feat = dsi_calloc((size_t)M, sizeof(float));
-    if (!a->fb || !a->lo || !a->hi || !a->ring || !a->spec || !a->feat) {
+    if (!a->lo || !a->hi || !a->ring || !a->spec || !a->feat) {
         dsi_rt_analysis_free(a);
         return dsi_error(DSN_E_NOMEM, "cannot allocate a streaming front end");
-    }
-    st = dsi_mel_filterbank(a->fb, M, N, c->sr, c->fmin, c->fmax, c->scale, c->norm);
-    if (st != DSN_OK) {
-        dsi_rt_analysis_free(a);
-        return st;
     }
     for (int m = 0; m < M; m++) {
         const float *row = a->fb + (size_t)m * F;
@@ -158,7 +152,7 @@ void dsi_rt_analysis_free(dsi_rt_analysis *a)
 {
     if (!a) return;
     dsi_stft_free(&a->stft);
-    dsi_free(a->fb);
+    dsi_aligned_free(a->fb);
     dsi_free(a->lo);
     dsi_free(a->hi);
     dsi_free(a->ring);

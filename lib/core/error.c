@@ -63,3 +63,9 @@ void dsi_error_prefix(const char *where)
     errmsg[wl + 1] = ' ';
     errmsg[wl + 2 + ml] = '\0';
 }
+
+dsn_status dsi_fail(dsn_status status, const char *where)
+{
+    dsi_error_prefix(where);
+    return status;
+}

@@ -17,6 +17,9 @@ dsn_status dsi_error(dsn_status status, const char *fmt, ...) DSI_PRINTF(2, 3);
 /* Prefix the current message with "where: " (used by the API layer so a
  * message names the public function that failed). */
 void dsi_error_prefix(const char *where);
+/* dsi_error_prefix(where), then return status: an API call's failure path
+ * reads `return dsi_fail(st, "dsn_x");`. */
+dsn_status dsi_fail(dsn_status status, const char *where);
 
 /* Return DSN_E_INVALID with a message if p is NULL. */
 #define DSI_CHECK_NULL(p, name)                                                \

@@ -2,6 +2,7 @@
 #include "data/dataset.h"
 #include "core/alloc.h"
 #include "core/finite.h"
+#include "core/sort.h"
 #include "core/error.h"
 
 #include <limits.h>
@@ -70,23 +71,6 @@ static void groups_free(groups *g)
     memset(g, 0, sizeof *g);
 }
 
-static int cmp_i32(const void *a, const void *b)
-{
-    int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
-    return (x > y) - (x < y);
-}
-
-static size_t find_value(const int32_t *v, size_t n, int32_t key)
-{
-    size_t lo = 0, hi = n; /* v ascending, key present */
-    while (hi - lo > 1) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (v[mid] <= key) lo = mid;
-        else hi = mid;
-    }
-    return lo;
-}
-
 /* Dense groups of key[0..n-1] (ascending values), or none when key is NULL. */
 static dsn_status groups_build(groups *g, const int32_t *key, size_t n)
 {
@@ -95,10 +79,7 @@ static dsn_status groups_build(groups *g, const int32_t *key, size_t n)
     int32_t *sorted = dsi_malloc(n * sizeof *sorted);
     if (!sorted) return dsi_error(DSN_E_NOMEM, "cannot allocate the grouping of %zu rows", n);
     memcpy(sorted, key, n * sizeof *sorted);
-    qsort(sorted, n, sizeof *sorted, cmp_i32);
-    size_t G = 0;
-    for (size_t i = 0; i < n; i++)
-        if (i == 0 || sorted[i] != sorted[G - 1]) sorted[G++] = sorted[i];
+    size_t G = dsi_i32_sort_unique(sorted, n);
     g->n_groups = G;
     g->value = dsi_malloc(G * sizeof *g->value);
     g->of = dsi_malloc(n * sizeof *g->of);
@@ -112,7 +93,7 @@ static dsn_status groups_build(groups *g, const int32_t *key, size_t n)
     memcpy(g->value, sorted, G * sizeof *g->value);
     dsi_free(sorted);
     for (size_t i = 0; i < n; i++) {
-        size_t d = find_value(g->value, G, key[i]);
+        size_t d = (size_t)dsi_i32_find(g->value, G, key[i]); /* present */
         g->of[i] = (int32_t)d;
         g->start[d + 1]++;
     }
@@ -155,8 +136,7 @@ static dsn_status regroup(dsi_dataset *ds, const int32_t *key)
 int32_t dsi_dataset_group_index(const dsi_dataset *ds, int32_t value)
 {
     if (!ds || ds->n_groups == 0) return -1;
-    size_t d = find_value(ds->group_value, ds->n_groups, value);
-    return ds->group_value[d] == value ? (int32_t)d : -1;
+    return (int32_t)dsi_i32_find(ds->group_value, ds->n_groups, value);
 }
 
 /* ---- construction ------------------------------------------------------------- */
@@ -505,10 +485,10 @@ dsn_status dsi_dataset_split_by_labels(const dsi_dataset *ds, const int32_t *val
     size_t na = 0, nb = 0;
     if (st == DSN_OK) {
         memcpy(set, values, n_values * sizeof *set);
-        qsort(set, n_values, sizeof *set, cmp_i32);
+        qsort(set, n_values, sizeof *set, dsi_i32_cmp);
         for (size_t i = 0; i < ds->n; i++) {
             int32_t l = dsi_dataset_label(ds, i);
-            if (set[find_value(set, n_values, l)] == l) ai[na++] = (int32_t)i;
+            if (dsi_i32_find(set, n_values, l) >= 0) ai[na++] = (int32_t)i;
             else bi[nb++] = (int32_t)i;
         }
         if ((in && na == 0) || (out && nb == 0))

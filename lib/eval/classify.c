@@ -2,6 +2,7 @@
 #include "eval/classify.h"
 #include "core/alloc.h"
 #include "core/finite.h"
+#include "core/sort.h"
 #include "core/error.h"
 #include "tensor/blas.h"
 #include "tensor/fastmath.h"
@@ -57,37 +58,6 @@ static void clear_fit(dsi_clf *c)
 void dsi_clf_free(dsi_clf *c)
 {
     if (c) clear_fit(c);
-}
-
-/* ---- labels ----------------------------------------------------------------- */
-
-static int cmp_i32(const void *a, const void *b)
-{
-    int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
-    return (x > y) - (x < y);
-}
-
-int dsi_unique_labels(const int32_t *labels, size_t n, int32_t *out)
-{
-    if (n == 0) return 0;
-    memcpy(out, labels, n * sizeof *out);
-    qsort(out, n, sizeof *out, cmp_i32);
-    size_t k = 1;
-    for (size_t i = 1; i < n; i++)
-        if (out[i] != out[k - 1]) out[k++] = out[i];
-    return (int)k;
-}
-
-int dsi_label_index(const int32_t *a, int K, int32_t v)
-{
-    int lo = 0, hi = K - 1;
-    while (lo <= hi) {
-        int mid = lo + (hi - lo) / 2;
-        if (a[mid] == v) return mid;
-        if (a[mid] < v) lo = mid + 1;
-        else hi = mid - 1;
-    }
-    return -1;
 }
 
 /* ---- Cholesky --------------------------------------------------------------- */
@@ -440,12 +410,13 @@ dsn_status dsi_clf_fit(dsi_clf *c, const float *x, int n, int d, const int32_t *
         st = dsi_error(DSN_E_NOMEM, "cannot allocate a copy of %d x %d features", n, d);
         goto fail;
     }
-    const int K = dsi_unique_labels(labels, (size_t)n, cls);
+    memcpy(cls, labels, sizeof(int32_t) * (size_t)n);
+    const int K = (int)dsi_i32_sort_unique(cls, (size_t)n);
     if (K < 2) {
         st = dsi_error(DSN_E_INVALID, "need at least 2 distinct labels to fit a classifier (got %d)", K);
         goto fail;
     }
-    for (int i = 0; i < n; i++) y[i] = dsi_label_index(cls, K, labels[i]);
+    for (int i = 0; i < n; i++) y[i] = (int)dsi_i32_find(cls, (size_t)K, labels[i]);
     c->d = d;
     c->K = K;
     c->classes = dsi_malloc(sizeof(int32_t) * (size_t)K);

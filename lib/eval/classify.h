@@ -94,9 +94,4 @@ int dsi_chol_factor(double *a, int n);
 /* Solve L L^T x = b in place (b [n]) with the factor from dsi_chol_factor. */
 void dsi_chol_solve(const double *l, int n, double *b);
 
-/* Sorted distinct values of labels [n] into out (room for n); returns the count. */
-int dsi_unique_labels(const int32_t *labels, size_t n, int32_t *out);
-/* Index of v in the sorted array a [K], or -1. */
-int dsi_label_index(const int32_t *a, int K, int32_t v);
-
 #endif

@@ -2,7 +2,7 @@
 #include "eval/metrics.h"
 #include "core/alloc.h"
 #include "core/error.h"
-#include "eval/classify.h"
+#include "core/sort.h"
 
 #include <math.h>
 #include <string.h>
@@ -59,22 +59,16 @@ dsn_status dsi_macro_f1(const int32_t *truth, const int32_t *pred, size_t n, dou
     if (!all) return dsi_error(DSN_E_NOMEM, "cannot allocate label scratch");
     memcpy(all, truth, sizeof(int32_t) * n);
     memcpy(all + n, pred, sizeof(int32_t) * n);
-    int32_t *cls = dsi_malloc(sizeof(int32_t) * 2 * n);
-    if (!cls) {
-        dsi_free(all);
-        return dsi_error(DSN_E_NOMEM, "cannot allocate label scratch");
-    }
-    const int K = dsi_unique_labels(all, 2 * n, cls);
+    const int K = (int)dsi_i32_sort_unique(all, 2 * n); /* all [0, K): the classes, ascending */
     /* per-class true positives, truth counts (row sums) and prediction counts (column sums) */
     uint64_t *c = dsi_calloc((size_t)K * 3, sizeof(uint64_t));
     if (!c) {
         dsi_free(all);
-        dsi_free(cls);
         return dsi_error(DSN_E_NOMEM, "cannot allocate %d class counters", K);
     }
     uint64_t *tp = c, *row = c + K, *col = c + 2 * K;
     for (size_t i = 0; i < n; i++) {
-        int a = dsi_label_index(cls, K, truth[i]), b = dsi_label_index(cls, K, pred[i]);
+        int a = (int)dsi_i32_find(all, (size_t)K, truth[i]), b = (int)dsi_i32_find(all, (size_t)K, pred[i]);
         row[a]++;
         col[b]++;
         if (a == b) tp[a]++;
@@ -83,7 +77,6 @@ dsn_status dsi_macro_f1(const int32_t *truth, const int32_t *pred, size_t n, dou
     for (int k = 0; k < K; k++) sum += 2.0 * (double)tp[k] / (double)(row[k] + col[k]);
     *out = sum / K;
     dsi_free(all);
-    dsi_free(cls);
     dsi_free(c);
     return DSN_OK;
 }

@@ -45,6 +45,11 @@
  * classes). It trains the content encoder directly where the reconstruction
  * alone leaves content unused (docs/mlvae.md). Skipped like the penalty.
  *
+ * Decorrelating the style axes (style_decorrelation nu, default 0):
+ *   + nu / G * N * sum_{d != e} C_de^2,
+ * C the covariance of the batch's N style means (DIP-VAE-I's off-diagonal
+ * term, Kumar et al. 2018): pushes the style factors onto separate axes.
+ *
  * Defaults: the paper's MLP model (no penalty, no prototypes, style_beta =
  * beta, no warm-up); with image (the conv encoder) the measured image
  * defaults: hidden 256, relu, group_penalty 10, content_contrast (see
@@ -83,7 +88,7 @@ typedef struct ml_vae {
     float obs_var, beta, style_beta, warmup_style_beta;
     int warmup_epochs;
     int arch, C, H, W, channels[MAX_CONV], n_conv; /* conv: image [C, H, W] */
-    float group_penalty, content_contrast;
+    float group_penalty, content_contrast, style_decorr;
     int enc_res, dec_res; /* conv: residual blocks after each encoder conv / before each decoder transposed conv */
     dsi_mlp enc, dec;  /* mlp: dec holds the hidden layers, the output layer is out_bern or out_mean */
     dsi_conv ec[MAX_CONV], dc[MAX_CONV]; /* 4x4 stride 2 pad 1 (lib/nn), PyTorch's init */
@@ -155,6 +160,7 @@ static dsn_status create(dsn_model *m, dsi_optr *r)
     dsi_opt_ints(r, "channels", v->channels, MAX_CONV, &v->n_conv, 1, 4096);
     dsi_opt_float(r, "group_penalty", &v->group_penalty, 0, 1e6);
     dsi_opt_float(r, "content_contrast", &v->content_contrast, 0, 1e6);
+    dsi_opt_float(r, "style_decorrelation", &v->style_decorr, 0, 1e6);
     dsi_opt_int(r, "enc_res_blocks", &v->enc_res, 0, MAX_RES);
     dsi_opt_int(r, "dec_res_blocks", &v->dec_res, 0, MAX_RES);
     if (r->status != DSN_OK) return r->status;
@@ -377,6 +383,22 @@ static dsi_var *content_prototypes(dsi_tape *t, const dsi_input *in, dsi_var *mu
     return dsi_softmax_xent(t, logits, (const int32_t *)in->group, 1, 0);
 }
 
+/* N * sum_{d != e} C_de^2, C = (1/N) sum_i (s_i - m)(s_i - m)^T the batch
+ * covariance of the style means (DIP-VAE-I's off-diagonal term, Kumar et al.
+ * 2018; NULL for fewer than two items or one style dimension). */
+static dsi_var *style_offdiag(dsi_tape *t, const ml_vae *v, const dsi_input *in, dsi_var *mu_s)
+{
+    int N = (int)in->n, D = v->style_dim;
+    if (N < 2 || D < 2) return NULL;
+    float *w = dsi_tape_scratch(t, sizeof(float) * (size_t)D * (size_t)D);
+    if (!w) return NULL;
+    for (int d = 0; d < D; d++)
+        for (int e = 0; e < D; e++) w[(size_t)d * D + e] = d == e ? 0.0f : (float)N;
+    dsi_var *ctr = dsi_sub(t, mu_s, dsi_mean_axis(t, mu_s, 0, 1));
+    dsi_var *cov = dsi_affine_scalar(t, dsi_matmul(t, ctr, ctr, 1, 0), 1.0f / (float)N, 0.0f);
+    return dsi_weighted_sum(t, dsi_mul(t, cov, cov), w);
+}
+
 static dsn_status loss(dsn_model *m, dsi_tape *t, const dsi_input *in, dsi_var **out, dsi_terms *terms)
 {
     ml_vae *v = m->state;
@@ -396,8 +418,7 @@ static dsn_status loss(dsn_model *m, dsi_tape *t, const dsi_input *in, dsi_var *
                                                   : dsi_gauss_nll(t, y, x, NULL, v->obs_var, NULL, DSI_RED_SUM);
     dsi_var *kl_s = dsi_kl_std_normal(t, mu_s, lv_s, NULL, DSI_RED_SUM);
     dsi_var *kl_c = dsi_kl_std_normal(t, mu_g, lv_g, NULL, DSI_RED_SUM);
-    /* total = (rec + beta kl_s + beta kl_c) / G, one node */
-    dsi_var *parts[3] = {rec, kl_s, kl_c};
+    /* total = (rec + style_beta kl_s + beta kl_c + the optional terms) / G, one node */
     float sb = v->style_beta;
     if (m->epoch < v->warmup_epochs && !m->run_loss) { /* (the run-long loss: the final weight) */
         float f = (float)m->epoch / (float)v->warmup_epochs;
@@ -405,19 +426,23 @@ static dsn_status loss(dsn_model *m, dsi_tape *t, const dsi_input *in, dsi_var *
     }
     dsi_var *gs = v->group_penalty > 0 ? group_scatter(t, v, in, mu_s) : NULL;
     dsi_var *cp = v->content_contrast > 0 ? content_prototypes(t, in, mu_c) : NULL;
-    dsi_var *parts5[5] = {rec, kl_s, kl_c, NULL, NULL};
-    float w[5] = {1.0f / (float)G, sb / (float)G, v->beta / (float)G, 0, 0};
+    dsi_var *dc = v->style_decorr > 0 ? style_offdiag(t, v, in, mu_s) : NULL;
+    dsi_var *parts6[6] = {rec, kl_s, kl_c, NULL, NULL, NULL};
+    float w[6] = {1.0f / (float)G, sb / (float)G, v->beta / (float)G, 0, 0, 0};
     int np = 3;
     if (gs) {
-        parts5[np] = gs;
+        parts6[np] = gs;
         w[np++] = v->group_penalty / (float)G;
     }
     if (cp) {
-        parts5[np] = cp;
+        parts6[np] = cp;
         w[np++] = v->content_contrast / (float)G;
     }
-    dsi_var *total = dsi_loss_sum(t, np, parts5, w);
-    (void)parts;
+    if (dc) {
+        parts6[np] = dc;
+        w[np++] = v->style_decorr / (float)G;
+    }
+    dsi_var *total = dsi_loss_sum(t, np, parts6, w);
     if (t->status != DSN_OK || !total) return t->status != DSN_OK ? t->status : DSN_E_INTERNAL;
     dsi_terms_add(terms, "loss", total->x[0]);
     dsi_terms_add(terms, "rec", rec->x[0] / (float)G);
@@ -425,6 +450,7 @@ static dsn_status loss(dsn_model *m, dsi_tape *t, const dsi_input *in, dsi_var *
     dsi_terms_add(terms, "kl_content", kl_c->x[0] / (float)G);
     if (v->group_penalty > 0) dsi_terms_add(terms, "group_style", gs ? gs->x[0] / (float)G : 0.0f);
     if (v->content_contrast > 0) dsi_terms_add(terms, "content_proto", cp ? cp->x[0] / (float)G : 0.0f);
+    if (v->style_decorr > 0) dsi_terms_add(terms, "style_decorr", dc ? dc->x[0] / (float)G : 0.0f);
     *out = total;
     return DSN_OK;
 }

@@ -36,6 +36,7 @@ static const doc docs[] = {
     {"ml-vae", "enc_res_blocks", "conv encoder: 3x3 residual blocks after each stride-2 convolution"},
     {"ml-vae", "dec_res_blocks", "conv decoder: 3x3 residual blocks before each transposed convolution"},
     {"ml-vae", "group_penalty", "weight of the between-group scatter of the style means, which keeps the group's class out of style (default 0; 10 for images)"},
+    {"ml-vae", "style_decorrelation", "weight of the off-diagonal covariance of the batch's style means (DIP-VAE-I), which puts the style factors on separate axes (default 0)"},
     {"ml-vae", "content_contrast", "weight of the prototype term: each member's content mean classified against the groups' mean contents (default 0; 10 for images)"},
     /* VQ-VAE */
     {"vq-vae", "layout", "observations are images [C, H, W] or sequences [frames, features]"},
