@@ -80,10 +80,10 @@ START_TEST(shard_read_from_the_file)
     enum { N = 37, D = 6 };
     int32_t lab[N];
     for (int i = 0; i < N; i++) lab[i] = (int32_t)((i * 7) % 5) * 3;
-    const char *xp = tmp_path("sx.npy");
+    const char *xp = tu_tmp_path("sx.npy");
     char xpath[512], lpath[512];
     snprintf(xpath, sizeof xpath, "%s", xp);
-    snprintf(lpath, sizeof lpath, "%s", tmp_path("sy.npy"));
+    snprintf(lpath, sizeof lpath, "%s", tu_tmp_path("sy.npy"));
     size_t shape[2] = {N, D}, lshape[1] = {N};
     float xf[N * D];
     for (int i = 0; i < N * D; i++) xf[i] = (float)i * 0.25f - 3.0f;
@@ -149,7 +149,7 @@ START_TEST(shard_read_from_the_file)
     }
     dsn_dataset_free(whole);
     dsn_dataset *b = NULL;
-    ck_assert_int_eq(dsn_dataset_from_npy_shard(&b, tmp_path("none.npy"), NULL, NULL, NULL, 0, 1), DSN_E_INVALID);
+    ck_assert_int_eq(dsn_dataset_from_npy_shard(&b, tu_tmp_path("none.npy"), NULL, NULL, NULL, 0, 1), DSN_E_INVALID);
 }
 END_TEST
 

@@ -659,8 +659,6 @@ static dsi_var *wrap_x(dsi_tape *t, const dsae *s, const float *x, size_t n)
     return dsi_tape_wrap(t, x, 3, sx);
 }
 
-static dsn_status fail_status(dsi_tape *t) { return t->status != DSN_OK ? t->status : DSN_E_INTERNAL; }
-
 /* [B,D] -> each column centred and scaled to unit variance over the batch */
 static dsi_var *standardise_batch(dsi_tape *t, dsi_var *a)
 {
@@ -984,7 +982,7 @@ static dsn_status loss(dsn_model *m, dsi_tape *t, const dsi_input *in, dsi_var *
     } else {
         total = dsi_loss_sum(t, np, parts, w);
     }
-    if (t->status != DSN_OK || !total) return fail_status(t);
+    if (t->status != DSN_OK || !total) return dsi_tape_failure(t);
     dsi_terms_add(terms, "loss", total->x[0]);
     for (int j = 0; j < np; j++)
         dsi_terms_add(terms, names[j], parts[j]->x[0] * (j == 0 ? w[0] : raw[j] ? 1.0f : k));
@@ -1031,7 +1029,7 @@ static dsn_status decode(const dsn_model *m, dsi_tape *t, const dsi_latents *enc
     dsi_var *v = dsi_tape_wrap(t, enc->parts[0].value, 2, sv);
     dsi_var *z = dsi_tape_wrap(t, enc->parts[1].value, 3, sz);
     dsi_var *y = decode_seq(t, s, (dsi_params *)&m->params, &c, z, v);
-    if (!y) return fail_status(t);
+    if (!y) return dsi_tape_failure(t);
     copy_var(out, y);
     return DSN_OK;
 }
@@ -1052,18 +1050,18 @@ static dsn_status sample(const dsn_model *m, dsi_tape *t, dsi_latents *enc, int 
     const int n = (int)enc->n_items, T = s->T, D = s->dz;
     dsi_var *h[MAX_PRIOR_LAYERS] = {0}, *cs[MAX_PRIOR_LAYERS] = {0};
     dsi_var *zp = dsi_tape_new2(t, n, D, 0);
-    if (!zp) return fail_status(t);
+    if (!zp) return dsi_tape_failure(t);
     for (int k = 0; k < T; k++) {
         const float *mu = NULL, *lv = NULL;
         if (k > 0) {
             dsi_var *x;
-            if (dsi_lstm_stack_step(t, &s->prior, ps, zp, h, cs, &x) != DSN_OK) return fail_status(t);
+            if (dsi_lstm_stack_step(t, &s->prior, ps, zp, h, cs, &x) != DSN_OK) return dsi_tape_failure(t);
             dsi_var *pm, *pl;
-            if (dsi_gauss_head_forward(t, &s->phead, ps, x, &pm, &pl) != DSN_OK) return fail_status(t);
+            if (dsi_gauss_head_forward(t, &s->phead, ps, x, &pm, &pl) != DSN_OK) return dsi_tape_failure(t);
             mu = pm->x;
             lv = pl->x;
             zp = dsi_tape_new2(t, n, D, 0); /* a fresh input: the cells above keep theirs */
-            if (!zp) return fail_status(t);
+            if (!zp) return dsi_tape_failure(t);
         }
         for (int i = 0; i < n; i++) {
             const size_t o = ((size_t)i * T + k) * D;
@@ -1154,14 +1152,14 @@ static dsn_status stream_step(const dsn_model *m, dsi_tape *t, float *state, flo
     int sx[2] = {1, s->F}, sv[2] = {1, s->dv};
     dsi_var *xv = dsi_tape_wrap(t, x, 2, sx);
     dsi_var *u = dsi_mlp_forward(t, &s->lfeat, ps, xv);
-    if (!u) return fail_status(t);
+    if (!u) return dsi_tape_failure(t);
     if (s->full) {
         const int hg = s->hidden[s->n_hidden - 1];
         float *sum = state + (s->lenc_kind == ENC_LSTM ? 2 * H : 0) + (s->dec_kind == ENC_LSTM ? 2 * s->dec_lstm : 0),
               *count = sum + hg;
         dsi_var *g = dsi_mlp_forward(t, &s->genc.feat, ps, s->genv ? envelope(t, s, xv) : xv);
         dsi_var *h = dsi_tape_new2(t, 1, hg, 0);
-        if (!g || !h) return fail_status(t);
+        if (!g || !h) return dsi_tape_failure(t);
         count[0] += 1.0f;
         for (int i = 0; i < hg; i++) {
             sum[i] += g->x[i];
@@ -1175,7 +1173,7 @@ static dsn_status stream_step(const dsn_model *m, dsi_tape *t, float *state, flo
     }
     if (s->lenc_kind == ENC_LSTM) {
         u = lstm_step(t, &s->lfw, ps, u, state, H);
-        if (!u) return fail_status(t);
+        if (!u) return dsi_tape_failure(t);
     }
     dsi_var *mu, *lv;
     dsn_status st = dsi_gauss_head_forward(t, &s->zhead, ps, u, &mu, &lv);
@@ -1184,12 +1182,12 @@ static dsn_status stream_step(const dsn_model *m, dsi_tape *t, float *state, flo
     int nz = 1;
     if (s->dec_kind == ENC_LSTM) {
         zv[nz] = lstm_step(t, &s->dfw, ps, mu, state + (s->lenc_kind == ENC_LSTM ? 2 * H : 0), s->dec_lstm);
-        if (!zv[nz++]) return fail_status(t);
+        if (!zv[nz++]) return dsi_tape_failure(t);
     }
     dsi_var *vv = dsi_tape_wrap(t, v, 2, sv);
     zv[nz++] = vv;
     dsi_var *out = dec_mlp(t, s, ps, dsi_concat(t, zv, nz, 1), vv);
-    if (!out) return fail_status(t);
+    if (!out) return dsi_tape_failure(t);
     copy_var(y, out);
     return DSN_OK;
 }
