@@ -759,6 +759,20 @@ DSN_API DSN_NODISCARD dsn_status dsn_dataset_select_labels(const dsn_dataset *ds
 DSN_API DSN_NODISCARD dsn_status dsn_dataset_shard(const dsn_dataset *ds, dsn_dataset **shard,
                                                    const dsn_model *model, const dsn_options *fit_opts, int rank,
                                                    int size);
+/* Shard rank of size of the .npy set x_path (labels_path as for
+ * dsn_dataset_from_npy, may be NULL), reading only the shard's rows from the
+ * file: the same dataset as dsn_dataset_shard of dsn_dataset_from_npy's, in
+ * the memory of the shard (plus the whole set's labels and a row list while
+ * loading). An empty shard is DSN_E_INVALID; file errors as
+ * dsn_dataset_from_npy. Allocates. */
+DSN_API DSN_NODISCARD dsn_status dsn_dataset_from_npy_shard(dsn_dataset **out, const char *x_path,
+                                                            const char *labels_path, const dsn_model *model,
+                                                            const dsn_options *fit_opts, int rank, int size);
+/* The same for the MNIST files of dir (as dsn_dataset_from_mnist): only the
+ * shard's images are read. */
+DSN_API DSN_NODISCARD dsn_status dsn_dataset_from_mnist_shard(dsn_dataset **out, const char *dir, int test_set,
+                                                              const dsn_model *model, const dsn_options *fit_opts,
+                                                              int rank, int size);
 /* The rows dsn_dataset_shard would give shard rank of size, without making
  * it (0 for bad arguments, bad options or a shard given as ds). Allocates
  * scratch; thread-safe. */

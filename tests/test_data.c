@@ -12,15 +12,6 @@
 
 /* ---- helpers ---------------------------------------------------------------- */
 
-static const char *tmp_path(const char *name)
-{
-    static char buf[8][512];
-    static int k;
-    char *p = buf[k++ % 8];
-    snprintf(p, 512, "%s/%s", tu_tmpdir(), name);
-    return p;
-}
-
 static void write_bytes(const char *path, const void *data, size_t len)
 {
     FILE *f = fopen(path, "wb");
@@ -184,7 +175,7 @@ END_TEST
 
 START_TEST(idx_valid)
 {
-    const char *ip = tmp_path("ok-images-idx3-ubyte"), *lp = tmp_path("ok-labels-idx1-ubyte");
+    const char *ip = tu_tmp_path("ok-images-idx3-ubyte"), *lp = tu_tmp_path("ok-labels-idx1-ubyte");
     uint32_t d3[3] = {5, 3, 2}, d1[1] = {5};
     unsigned char pix[30], lab[5] = {3, 0, 9, 3, 1};
     for (int i = 0; i < 30; i++) pix[i] = (unsigned char)(i * 51 % 256);
@@ -209,7 +200,7 @@ END_TEST
 
 START_TEST(idx_errors)
 {
-    const char *ip = tmp_path("e-images"), *lp = tmp_path("e-labels"), *bad = tmp_path("e-bad");
+    const char *ip = tu_tmp_path("e-images"), *lp = tu_tmp_path("e-labels"), *bad = tu_tmp_path("e-bad");
     uint32_t d3[3] = {4, 2, 2}, d1[1] = {4};
     unsigned char pix[17] = {0}, lab[4] = {1, 2, 3, 4};
     write_idx(ip, 0x803, 3, d3, pix, 16);
@@ -264,7 +255,7 @@ START_TEST(idx_errors)
     write_idx(bad, 0x803, 3, big, pix, 16);
     ck_assert_int_eq(dsi_dataset_load_idx(&ds, bad, NULL), DSN_E_FORMAT);
     /* missing file */
-    ck_assert_int_eq(dsi_dataset_load_idx(&ds, tmp_path("does-not-exist"), NULL), DSN_E_IO);
+    ck_assert_int_eq(dsi_dataset_load_idx(&ds, tu_tmp_path("does-not-exist"), NULL), DSN_E_IO);
     ck_assert_ptr_null(ds);
     ck_assert_int_eq(dsi_dataset_load_mnist(&ds, tu_tmpdir(), 0), DSN_E_IO);
 }
@@ -274,7 +265,7 @@ END_TEST
 
 START_TEST(npy_round_trip)
 {
-    const char *xp = tmp_path("rt-x.npy"), *lp = tmp_path("rt-y.npy");
+    const char *xp = tu_tmp_path("rt-x.npy"), *lp = tu_tmp_path("rt-y.npy");
     dsi_rng r;
     dsi_rng_seed(&r, 11);
     float x[4 * 3 * 2];
@@ -337,7 +328,7 @@ END_TEST
 
 START_TEST(npy_headers)
 {
-    const char *p = tmp_path("h.npy");
+    const char *p = tu_tmp_path("h.npy");
     dsi_npy_header h;
     float *y;
     int32_t *l;

@@ -155,7 +155,7 @@ static dsn_status valid_pass(dsn_model *m, const dsi_dataset *ds, size_t batch, 
         dsi_var *loss = NULL;
         dsi_terms terms = {0};
         st = m->vt->loss(m, t, &in, &loss, &terms);
-        if (st == DSN_OK && (!loss || t->status != DSN_OK)) st = t->status != DSN_OK ? t->status : DSN_E_INTERNAL;
+        if (st == DSN_OK && (!loss || t->status != DSN_OK)) st = dsi_tape_failure(t);
         if (st != DSN_OK) break;
         sum += loss->x[0];
         if (terms_out) { /* the terms of the first batch name the columns */

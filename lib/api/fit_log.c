@@ -128,6 +128,16 @@ static void head(dsi_fit_log *l, const char *event, int epoch, int64_t step, con
     str(l, stage);
 }
 
+/* head of a record with a learning rate (step, epoch); returns the time for its CSV rows */
+static double head_lr(dsi_fit_log *l, const char *event, int epoch, int64_t step, const char *stage, double lr)
+{
+    double t = mono() - l->t0;
+    head(l, event, epoch, step, stage);
+    put(l, ",\"lr\":");
+    num(l, lr, 1);
+    return t;
+}
+
 static void csv_row(dsi_fit_log *l, const char *event, int epoch, int64_t step, double t, const char *stage,
                     double lr, const char *name, double value)
 {
@@ -248,10 +258,7 @@ void dsi_fit_log_step(dsi_fit_log *l, int epoch, int64_t step, const char *stage
                       const char *const *names, const float *values)
 {
     if (!l) return;
-    double t = mono() - l->t0;
-    head(l, "step", epoch, step, stage);
-    put(l, ",\"lr\":");
-    num(l, lr, 1);
+    double t = head_lr(l, "step", epoch, step, stage, lr);
     put(l, ",\"terms\":{");
     terms(l, n, names, values, NULL, 0);
     put(l, "}}\n");
@@ -274,10 +281,7 @@ void dsi_fit_log_epoch(dsi_fit_log *l, int epoch, int64_t step, const char *stag
                        const char *const *valid_names, const double *valid_values)
 {
     if (!l) return;
-    double t = mono() - l->t0;
-    head(l, "epoch", epoch, step, stage);
-    put(l, ",\"lr\":");
-    num(l, lr, 1);
+    double t = head_lr(l, "epoch", epoch, step, stage, lr);
     terms(l, n, names, values, NULL, 1);
     if (n_valid) {
         put(l, ",\"valid_terms\":{");
