@@ -768,6 +768,11 @@ DSN_API DSN_NODISCARD dsn_status dsn_dataset_shard(const dsn_dataset *ds, dsn_da
 DSN_API DSN_NODISCARD dsn_status dsn_dataset_from_npy_shard(dsn_dataset **out, const char *x_path,
                                                             const char *labels_path, const dsn_model *model,
                                                             const dsn_options *fit_opts, int rank, int size);
+/* The same for the MNIST files of dir (as dsn_dataset_from_mnist): only the
+ * shard's images are read. */
+DSN_API DSN_NODISCARD dsn_status dsn_dataset_from_mnist_shard(dsn_dataset **out, const char *dir, int test_set,
+                                                              const dsn_model *model, const dsn_options *fit_opts,
+                                                              int rank, int size);
 /* The rows dsn_dataset_shard would give shard rank of size, without making
  * it (0 for bad arguments, bad options or a shard given as ds). Allocates
  * scratch; thread-safe. */

@@ -722,6 +722,10 @@ static void dataset_calls(dsn_model *m)
     BAD(dsn_dataset_from_npy_shard, &tr, NULL, NULL, NULL, NULL, 0, 1);
     BAD(dsn_dataset_from_npy_shard, &tr, "x.npy", NULL, NULL, NULL, 0, 1);
     EXPECT_NULL(tr);
+    BAD(dsn_dataset_from_mnist_shard, NULL, "dir", 0, NULL, NULL, 0, 1);
+    BAD(dsn_dataset_from_mnist_shard, &tr, NULL, 0, NULL, NULL, 0, 1);
+    BAD(dsn_dataset_from_mnist_shard, &tr, "dir", 0, NULL, NULL, 0, 1);
+    EXPECT_NULL(tr);
     BAD(dsn_dataset_mark_shard, NULL, 0, 1, 8, 0, 0);
     BAD(dsn_dataset_mark_shard, d, 1, 1, 8, 0, 0);
     BAD(dsn_dataset_mark_shard, d, 0, 1, 7, 8, 0); /* fewer rows than it holds */

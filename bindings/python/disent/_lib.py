@@ -228,6 +228,7 @@ FUNCTIONS = {
     "dsn_dataset_select_labels": (STATUS, (Dataset_p, POINTER(Dataset_p), POINTER(Dataset_p), i32_p, c_size_t)),
     "dsn_dataset_shard": (STATUS, (Dataset_p, POINTER(Dataset_p), Model_p, Options_p, c_int, c_int)),
     "dsn_dataset_from_npy_shard": (STATUS, (POINTER(Dataset_p), c_char_p, c_char_p, Model_p, Options_p, c_int, c_int)),
+    "dsn_dataset_from_mnist_shard": (STATUS, (POINTER(Dataset_p), c_char_p, c_int, Model_p, Options_p, c_int, c_int)),
     "dsn_dataset_shard_size": (c_size_t, (Dataset_p, Model_p, Options_p, c_int, c_int)),
     "dsn_dataset_mark_shard": (STATUS, (Dataset_p, c_int, c_int, c_size_t, c_size_t, c_int)),
     "dsn_dataset_total": (c_size_t, (Dataset_p, size_p)),
