@@ -743,6 +743,71 @@ DSN_API DSN_NODISCARD dsn_status dsn_dataset_split(const dsn_dataset *ds, dsn_da
 DSN_API DSN_NODISCARD dsn_status dsn_dataset_select_labels(const dsn_dataset *ds, dsn_dataset **in,
                                                            dsn_dataset **rest, const int32_t *labels,
                                                            size_t n_labels);
+/* Shard `rank` of `size` of ds for data-parallel training (dsn_fit_mpi,
+ * docs/scale-out.md): a new dataset (*shard, to be released) holding only
+ * those rows, marked as that shard of ds. The shard follows the batches
+ * dsn_fit would draw for model with fit_opts (NULL: defaults): a grouped
+ * model (ML-VAE on a set with labels) gets whole groups, the others rows;
+ * each global batch of G units is split [G r / size, G (r + 1) / size)
+ * between the processes, and process r holds units [U g0 / G, U g1 / G) of
+ * the set's U (g0, g1 the ends of its part; rows in order, groups in
+ * ascending label order), so every shard passes over its data at the same
+ * pace. A process of dsn_fit_mpi given its shard instead of the whole set
+ * needs memory for that shard only; a shard of a shard, an empty shard or
+ * bad options fail (DSN_E_INVALID / the option's error). Keeps the audio
+ * front end. Allocates. */
+DSN_API DSN_NODISCARD dsn_status dsn_dataset_shard(const dsn_dataset *ds, dsn_dataset **shard,
+                                                   const dsn_model *model, const dsn_options *fit_opts, int rank,
+                                                   int size);
+/* A validation split made before sharding (the file loaders below):
+ * valid_fraction in (0, 1) of the rows go to the validation part, chosen as
+ * dsn_dataset_split(ds, ..., valid_fraction, seed, stratified) chooses them
+ * (stratified by label when the set has labels); 0: no split. */
+typedef struct dsn_shard_split {
+    size_t struct_size;    /* set by the caller: sizeof the struct */
+    double valid_fraction;
+    uint64_t seed;
+    int stratified;
+} dsn_shard_split;
+/* an initialiser of dsn_shard_split for this header's version (no split) */
+#define DSN_SHARD_SPLIT_INIT {sizeof(dsn_shard_split), 0.0, 0, 0}
+
+/* Shard rank of size of the .npy set x_path (labels_path as for
+ * dsn_dataset_from_npy, may be NULL), reading only the shard's rows from the
+ * file: the same dataset as dsn_dataset_shard of dsn_dataset_from_npy's, in
+ * the memory of the shard (plus the whole set's labels and row lists while
+ * loading). split (NULL: none): the shard is one of the training part of
+ * dsn_dataset_split, and *valid (needed then, else untouched but set to
+ * NULL when given) the whole validation part, also read row by row. An empty
+ * shard is DSN_E_INVALID; file errors as dsn_dataset_from_npy. Allocates. */
+DSN_API DSN_NODISCARD dsn_status dsn_dataset_from_npy_shard(dsn_dataset **out, dsn_dataset **valid,
+                                                            const char *x_path, const char *labels_path,
+                                                            const dsn_model *model, const dsn_options *fit_opts,
+                                                            int rank, int size, const dsn_shard_split *split);
+/* The same for the MNIST files of dir (as dsn_dataset_from_mnist): only the
+ * shard's images (and those of the validation part) are read. */
+DSN_API DSN_NODISCARD dsn_status dsn_dataset_from_mnist_shard(dsn_dataset **out, dsn_dataset **valid,
+                                                              const char *dir, int test_set, const dsn_model *model,
+                                                              const dsn_options *fit_opts, int rank, int size,
+                                                              const dsn_shard_split *split);
+/* The rows dsn_dataset_shard would give shard rank of size, without making
+ * it (0 for bad arguments, bad options or a shard given as ds). Allocates
+ * scratch; thread-safe. */
+DSN_API size_t dsn_dataset_shard_size(const dsn_dataset *ds, const dsn_model *model, const dsn_options *fit_opts,
+                                      int rank, int size);
+/* Pre-sharded data: mark ds (a host's own part of a set, e.g. its shard
+ * file) as shard rank of size of a set of total_rows rows in total_groups
+ * groups, split by whole groups (by_groups 1, grouped models) or rows (0).
+ * It must hold exactly the rows dsn_dataset_shard would give (dsn_fit_mpi
+ * checks the counts on every process, not the values). DSN_E_INVALID for a
+ * shard that does not exist, a dataset already marked, or counts smaller
+ * than ds's. Changes ds: not while another thread reads it. No allocation. */
+DSN_API DSN_NODISCARD dsn_status dsn_dataset_mark_shard(dsn_dataset *ds, int rank, int size, size_t total_rows,
+                                                        size_t total_groups, int by_groups);
+/* Rows of the whole set ds is a shard of (dsn_dataset_shard,
+ * dsn_dataset_mark_shard), or of ds itself (0 for NULL); *groups (may be
+ * NULL) its groups. No allocation; thread-safe. */
+DSN_API size_t dsn_dataset_total(const dsn_dataset *ds, size_t *groups);
 /* Release a dataset; NULL is a no-op. */
 DSN_API void dsn_dataset_free(dsn_dataset *ds);
 
@@ -822,7 +887,11 @@ DSN_API const char *dsn_fit_defaults(const dsn_model *model);
  * epoch with its validation figures and terms, and the end; plus its CSV
  * twin, the path with ".jsonl" replaced by ".csv" (else with ".csv"
  * appended), one row per figure; format in docs/logs.md), log_append (0:
- * replace the files, 1: append). A log that cannot be opened fails at the
+ * replace the files, 1: append), data_shards (0 = 1): draw every batch
+ * from that many shards of train (dsn_dataset_shard), each with its own
+ * seeded sampler and its part of the batch - what as many processes of
+ * dsn_fit_mpi draw, so a data-parallel run can be repeated in one process
+ * (1: the whole set, one sampler, as always). A log that cannot be opened fails at the
  * start, before any step (DSN_E_IO); a failed write fails the run at the
  * next epoch end. In a data-parallel run only process 0 writes it.
  * Resuming: a model and optimizer loaded from a checkpoint continue from the

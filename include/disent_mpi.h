@@ -24,7 +24,8 @@ extern "C" {
 #endif
 
 /* dsn_fit over the processes of an MPI communicator: data-parallel training
- * that gives what one process gives with the same global batch.
+ * that gives what one process gives with the same global batch drawn from
+ * as many shards (dsn_fit with data_shards = P).
  *
  * comm: the address of the host's MPI_Comm (e.g. `MPI_Comm c = MPI_COMM_WORLD;
  * dsn_fit_mpi(..., &c)`), or NULL for MPI_COMM_WORLD. The library duplicates
@@ -37,13 +38,21 @@ extern "C" {
  *    process with DSN_E_INVALID naming the first difference. Then process 0's
  *    parameters, optimizer state and training RNG are broadcast, so all
  *    start alike (a fresh model or one resumed from a checkpoint).
- *  - batches: every process draws the same global batch (batch_size items,
- *    or batch_groups groups of group_size, as dsn_fit) from its copy of the
- *    data set and reads only its part of it, by index: process r of P takes
- *    units (groups, or items) [G r / P, G (r + 1) / P). A global batch of fewer
- *    units than processes fails with DSN_E_OPTION on every process. Random
- *    noise (reparameterisation) is drawn for the whole global batch and each
- *    process uses its rows, so the draws equal one process's.
+ *  - data: each process trains on its own shard of the training set
+ *    (dsn_dataset_shard: rows, or whole groups for a grouped model, in
+ *    proportion to its part of the batch). train is either that shard (the
+ *    host loaded only it: the memory of one shard per process) or the whole
+ *    set, from which the process copies its shard for the call.
+ *  - batches: a global batch (batch_size items, or batch_groups groups of
+ *    group_size, as dsn_fit) is split by units (groups, or items): process r
+ *    of P draws units [G r / P, G (r + 1) / P) from its shard with its own
+ *    sampler, seeded from the fit seed, the epoch and r - what dsn_fit draws
+ *    with data_shards = P. A global batch of fewer units than processes fails
+ *    with DSN_E_OPTION on every process; so does a shard smaller than its
+ *    part of the batch (DSN_E_INVALID), a process holding another's shard,
+ *    or whole-set sizes that differ. Random noise (reparameterisation) is
+ *    drawn for the whole global batch and each process uses its rows, so the
+ *    draws equal one process's.
  *  - each step: forward and backward on the local part, then the gradient
  *    sum over processes, weighted by each part's share of the global batch,
  *    split in its two halves around the optimizer: a ring reduce-scatter of
@@ -80,7 +89,7 @@ extern "C" {
  *
  * Equal to one process? The gradient of the global batch is the weighted sum
  * of the parts' gradients, so the result matches one process training on the
- * same global batch up to float rounding (the tests check 1e-6 relative after
+ * same global batches (data_shards = P) up to float rounding (the tests check 1e-6 relative after
  * 50 steps), when the loss is a mean over items or groups: true of ML-VAE
  * (groups are never split), VQ-VAE (EMA included, restarts excepted) and
  * DSAE / TS-DSAE without frame masks and without the swap regularisers
@@ -97,8 +106,9 @@ extern "C" {
  * than a stop on non-finite steps (DSN_E_NUMERIC, which gathers the state
  * too), the weights are those of the last step on every process but the
  * optimizer moments may be current only in each process's chunk. Allocates
- * like dsn_fit plus one receive buffer of params / P floats and, on one node,
- * the shared window (2 x params floats per process); no allocation per step. Not
+ * like dsn_fit plus one receive buffer of params / P floats, a copy of its
+ * shard when train is the whole set, and, on one node, the shared window
+ * (2 x params floats per process); no allocation per step. Not
  * thread-safe with other MPI use on the same communicator during the call. */
 DSN_API DSN_NODISCARD dsn_status dsn_fit_mpi(dsn_model *model, dsn_optimizer *opt, const dsn_dataset *train,
                                              const dsn_dataset *valid, const dsn_options *opts,

@@ -33,15 +33,6 @@ static void write_file(const char *path, const void *data, size_t n)
     fclose(f);
 }
 
-static char *tmp_path(const char *name)
-{
-    static char buf[8][512];
-    static int k;
-    char *p = buf[k++ & 7];
-    snprintf(p, 512, "%s/%s", tu_tmpdir(), name);
-    return p;
-}
-
 /* a "real-audio-like" signal: a few harmonic notes with attack/decay envelopes,
  * vibrato and a little noise */
 static float *music_like(size_t n, int sr, uint64_t seed)
@@ -243,7 +234,7 @@ static float *real_clip(size_t *n, const char **what)
     float *x = NULL;
     int sr = 0;
     if (rendered_clips()) {
-        if (dsi_audio_read(tmp_path("render/clip_00000.wav"), 16000, &x, n, &sr) == DSN_OK) {
+        if (dsi_audio_read(tu_tmp_path("render/clip_00000.wav"), 16000, &x, n, &sr) == DSN_OK) {
             *what = "rendered dMelodies clip";
             float *y = malloc(*n * sizeof(float));
             memcpy(y, x, *n * sizeof(float));
@@ -261,7 +252,7 @@ START_TEST(logmel_matches_numpy)
     size_t n;
     const char *what;
     float *x = real_clip(&n, &what);
-    const char *in = tmp_path("mel_in.f32"), *out = tmp_path("mel_out.f32");
+    const char *in = tu_tmp_path("mel_in.f32"), *out = tu_tmp_path("mel_out.f32");
     write_file(in, x, n * sizeof(float));
     struct { dsi_mel_scale scale; dsi_mel_norm norm; int power; dsi_feat_log log; } cases[] = {
         {DSI_MEL_HTK, DSI_MEL_NORM_NONE, 2, DSI_FEAT_LOG},       /* the reference setting */
@@ -340,7 +331,7 @@ START_TEST(wav_flac_roundtrip)
         {"auto.flac", DSI_AUDIO_AUTO, 1.0 / 32768 + 1e-7},
     };
     for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
-        const char *p = tmp_path(cases[c].name);
+        const char *p = tu_tmp_path(cases[c].name);
         ck_assert_int_eq(dsi_audio_write(p, x, n, sr, cases[c].fmt), DSN_OK);
         float *y = NULL;
         size_t m = 0;
@@ -355,7 +346,7 @@ START_TEST(wav_flac_roundtrip)
     }
     /* a stereo file is mixed down to the mean of its channels */
     {
-        const char *p = tmp_path("stereo.wav");
+        const char *p = tu_tmp_path("stereo.wav");
         float st[2 * 100];
         for (int i = 0; i < 100; i++) {
             st[2 * i] = 0.5f * sinf(0.1f * i);
@@ -424,7 +415,7 @@ START_TEST(resample_keeps_frequency)
         float *x = malloc(n * sizeof(float));
         for (size_t i = 0; i < n; i++) x[i] = 0.8f * (float)sin(2 * PI * 440.0 * i / si);
         /* through a file, so dsi_audio_read's resampling path is covered */
-        const char *p = tmp_path("sine.wav");
+        const char *p = tu_tmp_path("sine.wav");
         ck_assert_int_eq(dsi_audio_write(p, x, n, si, DSI_AUDIO_WAV_FLOAT), DSN_OK);
         float *y;
         size_t m;
@@ -481,48 +472,48 @@ START_TEST(bad_files_give_status)
 
     /* a good one first, to show the builder makes readable files */
     size_t len = make_wav(buf, 36 + 200, 1, 16000, 200, 200);
-    p = tmp_path("good.wav");
+    p = tu_tmp_path("good.wav");
     write_file(p, buf, len);
     ck_assert_int_eq(dsi_audio_read(p, 0, &x, &n, &sr), DSN_OK);
     ck_assert_uint_eq(n, 100);
     dsi_free(x);
 
-    p = tmp_path("empty.wav");
+    p = tu_tmp_path("empty.wav");
     write_file(p, buf, 0);
     cases[nc++] = (__typeof__(cases[0])){"empty.wav", 0, DSN_E_FORMAT, "empty"};
-    p = tmp_path("trunc_header.wav");
+    p = tu_tmp_path("trunc_header.wav");
     write_file(p, buf, 20);
     cases[nc++] = (__typeof__(cases[0])){"trunc_header.wav", 0, DSN_E_FORMAT, "cannot read audio"};
     len = make_wav(buf, 36 + 200, 0, 16000, 200, 200);
-    write_file(tmp_path("zero_channels.wav"), buf, len);
+    write_file(tu_tmp_path("zero_channels.wav"), buf, len);
     cases[nc++] = (__typeof__(cases[0])){"zero_channels.wav", 0, DSN_E_FORMAT, "hannel"};
     len = make_wav(buf, 36 + 200, 60000, 16000, 200, 200);
-    write_file(tmp_path("many_channels.wav"), buf, len);
+    write_file(tu_tmp_path("many_channels.wav"), buf, len);
     cases[nc++] = (__typeof__(cases[0])){"many_channels.wav", 0, DSN_E_FORMAT, "hannel"};
     len = make_wav(buf, 0xFFFFFFF0u, 1, 16000, 0x7FFFFF00u, 200);
-    write_file(tmp_path("huge_sizes.wav"), buf, len);
+    write_file(tu_tmp_path("huge_sizes.wav"), buf, len);
     cases[nc++] = (__typeof__(cases[0])){"huge_sizes.wav", 0, DSN_E_FORMAT, "truncated"};
     len = make_wav(buf, 36 + 4000, 1, 16000, 4000, 1000);
-    write_file(tmp_path("trunc_data.wav"), buf, len);
+    write_file(tu_tmp_path("trunc_data.wav"), buf, len);
     cases[nc++] = (__typeof__(cases[0])){"trunc_data.wav", 0, DSN_E_FORMAT, "truncated"};
     len = make_wav(buf, 36, 1, 16000, 0, 0);
-    write_file(tmp_path("no_samples.wav"), buf, len);
+    write_file(tu_tmp_path("no_samples.wav"), buf, len);
     cases[nc++] = (__typeof__(cases[0])){"no_samples.wav", 0, DSN_E_FORMAT, "no audio"};
     dsi_rng r;
     dsi_rng_seed(&r, 1234);
     for (size_t i = 0; i < 4096; i++) buf[i] = (unsigned char)dsi_rng_u64(&r);
-    write_file(tmp_path("random.wav"), buf, 4096);
+    write_file(tu_tmp_path("random.wav"), buf, 4096);
     cases[nc++] = (__typeof__(cases[0])){"random.wav", 0, DSN_E_FORMAT, "cannot read audio"};
 
     for (int c = 0; c < nc; c++) {
         x = (float *)(uintptr_t)1; /* must stay untouched */
-        dsn_status st = dsi_audio_read(tmp_path(cases[c].name), 16000, &x, &n, &sr);
+        dsn_status st = dsi_audio_read(tu_tmp_path(cases[c].name), 16000, &x, &n, &sr);
         ck_assert_msg(st == cases[c].want, "%s: status %d (%s)", cases[c].name, st, dsn_last_error());
         ck_assert_msg(strstr(dsn_last_error(), cases[c].msg) != NULL, "%s: message '%s'", cases[c].name,
                       dsn_last_error());
         ck_assert_ptr_eq(x, (float *)(uintptr_t)1);
     }
-    ck_assert_int_eq(dsi_audio_read(tmp_path("does_not_exist.wav"), 0, &x, &n, &sr), DSN_E_IO);
+    ck_assert_int_eq(dsi_audio_read(tu_tmp_path("does_not_exist.wav"), 0, &x, &n, &sr), DSN_E_IO);
     ck_assert_int_eq(dsi_audio_read(tu_tmpdir(), 0, &x, &n, &sr), DSN_E_IO);
 }
 END_TEST
@@ -804,7 +795,7 @@ START_TEST(renderer_pitches)
         float *x;
         size_t n;
         int sr;
-        ck_assert_int_eq(dsi_audio_read(tmp_path(name), 0, &x, &n, &sr), DSN_OK);
+        ck_assert_int_eq(dsi_audio_read(tu_tmp_path(name), 0, &x, &n, &sr), DSN_OK);
         ck_assert_int_eq(sr, 16000);
         ck_assert_uint_eq(n, 64000);
         float pk = 0;
@@ -942,7 +933,7 @@ START_TEST(dataset_windows_labels_cache)
     {
         float *x;
         size_t n;
-        ck_assert_int_eq(dsi_audio_read(tmp_path("corpus/c0.wav"), 16000, &x, &n, NULL), DSN_OK);
+        ck_assert_int_eq(dsi_audio_read(tu_tmp_path("corpus/c0.wav"), 16000, &x, &n, NULL), DSN_OK);
         dsi_featurizer fz;
         ck_assert_int_eq(dsi_featurizer_init(&fz, &o.feat), DSN_OK);
         float *ref = malloc(sizeof(float) * 251 * 80);
@@ -985,10 +976,10 @@ START_TEST(dataset_windows_labels_cache)
         size_t len;
         ck_assert_int_eq(dsi_read_file(setf, 1 << 28, &d, &len), DSN_OK);
         d[len / 2] ^= 0x40;
-        write_file(tmp_path("bad.dsa"), d, len);
-        ck_assert_int_eq(dsi_audio_set_load(&l2, tmp_path("bad.dsa")), DSN_E_FORMAT);
-        write_file(tmp_path("bad.dsa"), d, 30);
-        ck_assert_int_eq(dsi_audio_set_load(&l2, tmp_path("bad.dsa")), DSN_E_FORMAT);
+        write_file(tu_tmp_path("bad.dsa"), d, len);
+        ck_assert_int_eq(dsi_audio_set_load(&l2, tu_tmp_path("bad.dsa")), DSN_E_FORMAT);
+        write_file(tu_tmp_path("bad.dsa"), d, 30);
+        ck_assert_int_eq(dsi_audio_set_load(&l2, tu_tmp_path("bad.dsa")), DSN_E_FORMAT);
         dsi_free(d);
         /* stored front end settings out of range, with a valid CRC (fuzz_cache found a window
          * index of 5396224 read as an array index when the loaded set was turned into a
@@ -1001,11 +992,11 @@ START_TEST(dataset_windows_labels_cache)
             memcpy(e, d, len);
             dsi_put_u32(e + cfg_at + 4 * (size_t)fields[f], 5396224u);
             dsi_put_u32(e + len - 4, dsi_crc32(0, e, len - 4));
-            write_file(tmp_path("bad.dsa"), e, len);
-            ck_assert_int_eq(dsi_audio_set_load(&l2, tmp_path("bad.dsa")), DSN_E_FORMAT);
+            write_file(tu_tmp_path("bad.dsa"), e, len);
+            ck_assert_int_eq(dsi_audio_set_load(&l2, tu_tmp_path("bad.dsa")), DSN_E_FORMAT);
             ck_assert_ptr_nonnull(strstr(dsn_last_error(), "bad feature settings"));
             dsn_dataset *pub = NULL;
-            ck_assert_int_eq(dsn_dataset_load_audio(&pub, tmp_path("bad.dsa"), NULL), DSN_E_FORMAT);
+            ck_assert_int_eq(dsn_dataset_load_audio(&pub, tu_tmp_path("bad.dsa"), NULL), DSN_E_FORMAT);
             ck_assert_ptr_null(pub);
             free(e);
         }
@@ -1056,7 +1047,7 @@ START_TEST(dataset_windows_labels_cache)
     /* a changed file is recomputed (new mtime and size) */
     {
         float *x = music_like(30000, 22050, 77);
-        ck_assert_int_eq(dsi_audio_write(tmp_path("corpus/c2.wav"), x, 30000, 22050, DSI_AUDIO_WAV_PCM16), DSN_OK);
+        ck_assert_int_eq(dsi_audio_write(tu_tmp_path("corpus/c2.wav"), x, 30000, 22050, DSI_AUDIO_WAV_PCM16), DSN_OK);
         free(x);
         ck_assert_int_eq(dsi_audio_set_from_csv(&s2, csv, &o), DSN_OK);
         ck_assert_int_eq(s2.n_computed, 1);
@@ -1102,15 +1093,15 @@ START_TEST(dataset_windows_labels_cache)
     ck_assert_str_eq(s2.clip_ids[0], "c0.wav");
     dsi_audio_set_free(&s2);
     /* bad manifests and files */
-    write_file(tmp_path("corpus/bad.csv"), "path,label\nc0.wav,1,2\n", 22);
-    ck_assert_int_eq(dsi_audio_set_from_csv(&s2, tmp_path("corpus/bad.csv"), &o), DSN_E_FORMAT);
-    write_file(tmp_path("corpus/missing.csv"), "path\nnope.wav\n", 14);
-    ck_assert_int_eq(dsi_audio_set_from_csv(&s2, tmp_path("corpus/missing.csv"), &o), DSN_E_IO);
-    write_file(tmp_path("corpus/junk.wav"), "RIFFjunk", 8);
-    write_file(tmp_path("corpus/junk.csv"), "file\njunk.wav\n", 14);
-    ck_assert_int_eq(dsi_audio_set_from_csv(&s2, tmp_path("corpus/junk.csv"), &o), DSN_E_FORMAT);
+    write_file(tu_tmp_path("corpus/bad.csv"), "path,label\nc0.wav,1,2\n", 22);
+    ck_assert_int_eq(dsi_audio_set_from_csv(&s2, tu_tmp_path("corpus/bad.csv"), &o), DSN_E_FORMAT);
+    write_file(tu_tmp_path("corpus/missing.csv"), "path\nnope.wav\n", 14);
+    ck_assert_int_eq(dsi_audio_set_from_csv(&s2, tu_tmp_path("corpus/missing.csv"), &o), DSN_E_IO);
+    write_file(tu_tmp_path("corpus/junk.wav"), "RIFFjunk", 8);
+    write_file(tu_tmp_path("corpus/junk.csv"), "file\njunk.wav\n", 14);
+    ck_assert_int_eq(dsi_audio_set_from_csv(&s2, tu_tmp_path("corpus/junk.csv"), &o), DSN_E_FORMAT);
     ck_assert_ptr_nonnull(strstr(dsn_last_error(), "junk.wav"));
-    ck_assert_int_eq(dsi_audio_set_from_csv(&s2, tmp_path("corpus/none.csv"), &o), DSN_E_IO);
+    ck_assert_int_eq(dsi_audio_set_from_csv(&s2, tu_tmp_path("corpus/none.csv"), &o), DSN_E_IO);
 }
 END_TEST
 

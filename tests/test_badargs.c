@@ -710,6 +710,38 @@ static void dataset_calls(dsn_model *m)
     BAD(dsn_dataset_select_labels, NULL, &tr, &va, want, 2);
     BAD(dsn_dataset_select_labels, d, &tr, &va, NULL, 2);
     BAD(dsn_dataset_select_labels, d, &tr, &va, want, HUGE_N);
+    tr = (dsn_dataset *)1;
+    BAD(dsn_dataset_shard, NULL, &tr, NULL, NULL, 0, 1);
+    EXPECT_NULL(tr);
+    BAD(dsn_dataset_shard, d, NULL, NULL, NULL, 0, 1);
+    BAD(dsn_dataset_shard, d, &tr, NULL, NULL, 0, 1);
+    EXPECT_NULL(tr);
+    EXPECT_EQ(CALL(dsn_dataset_shard_size, NULL, NULL, NULL, 0, 1), 0);
+    EXPECT_EQ(CALL(dsn_dataset_shard_size, d, NULL, NULL, 0, 1), 0);
+    dsn_shard_split sp = DSN_SHARD_SPLIT_INIT;
+    BAD(dsn_dataset_from_npy_shard, NULL, NULL, "x.npy", NULL, NULL, NULL, 0, 1, NULL);
+    BAD(dsn_dataset_from_npy_shard, &tr, NULL, NULL, NULL, NULL, NULL, 0, 1, NULL);
+    BAD(dsn_dataset_from_npy_shard, &tr, NULL, "x.npy", NULL, NULL, NULL, 0, 1, NULL);
+    EXPECT_NULL(tr);
+    sp.valid_fraction = 0.5; /* a split with nowhere to put the validation part */
+    BAD(dsn_dataset_from_npy_shard, &tr, NULL, "x.npy", NULL, NULL, NULL, 0, 1, &sp);
+    sp.valid_fraction = 1.0;
+    BAD(dsn_dataset_from_npy_shard, &tr, &va, "x.npy", NULL, NULL, NULL, 0, 1, &sp);
+    EXPECT_NULL(va);
+    sp.valid_fraction = 0.5;
+    sp.struct_size = 4;
+    BAD(dsn_dataset_from_mnist_shard, &tr, &va, "dir", 0, NULL, NULL, 0, 1, &sp);
+    BAD(dsn_dataset_from_mnist_shard, NULL, NULL, "dir", 0, NULL, NULL, 0, 1, NULL);
+    BAD(dsn_dataset_from_mnist_shard, &tr, NULL, NULL, 0, NULL, NULL, 0, 1, NULL);
+    BAD(dsn_dataset_from_mnist_shard, &tr, NULL, "dir", 0, NULL, NULL, 0, 1, NULL);
+    EXPECT_NULL(tr);
+    BAD(dsn_dataset_mark_shard, NULL, 0, 1, 8, 0, 0);
+    BAD(dsn_dataset_mark_shard, d, 1, 1, 8, 0, 0);
+    BAD(dsn_dataset_mark_shard, d, 0, 1, 7, 8, 0); /* fewer rows than it holds */
+    size_t tg = 99;
+    EXPECT_EQ(CALL(dsn_dataset_total, NULL, &tg), 0);
+    EXPECT_EQ(tg, 0);
+    EXPECT_EQ(CALL(dsn_dataset_total, d, NULL), 8);
     CALL(dsn_dataset_free, NULL);
     dsn_dataset_info di;
     memset(&di, SENT, sizeof di);

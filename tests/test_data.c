@@ -12,15 +12,6 @@
 
 /* ---- helpers ---------------------------------------------------------------- */
 
-static const char *tmp_path(const char *name)
-{
-    static char buf[8][512];
-    static int k;
-    char *p = buf[k++ % 8];
-    snprintf(p, 512, "%s/%s", tu_tmpdir(), name);
-    return p;
-}
-
 static void write_bytes(const char *path, const void *data, size_t len)
 {
     FILE *f = fopen(path, "wb");
@@ -184,7 +175,7 @@ END_TEST
 
 START_TEST(idx_valid)
 {
-    const char *ip = tmp_path("ok-images-idx3-ubyte"), *lp = tmp_path("ok-labels-idx1-ubyte");
+    const char *ip = tu_tmp_path("ok-images-idx3-ubyte"), *lp = tu_tmp_path("ok-labels-idx1-ubyte");
     uint32_t d3[3] = {5, 3, 2}, d1[1] = {5};
     unsigned char pix[30], lab[5] = {3, 0, 9, 3, 1};
     for (int i = 0; i < 30; i++) pix[i] = (unsigned char)(i * 51 % 256);
@@ -209,7 +200,7 @@ END_TEST
 
 START_TEST(idx_errors)
 {
-    const char *ip = tmp_path("e-images"), *lp = tmp_path("e-labels"), *bad = tmp_path("e-bad");
+    const char *ip = tu_tmp_path("e-images"), *lp = tu_tmp_path("e-labels"), *bad = tu_tmp_path("e-bad");
     uint32_t d3[3] = {4, 2, 2}, d1[1] = {4};
     unsigned char pix[17] = {0}, lab[4] = {1, 2, 3, 4};
     write_idx(ip, 0x803, 3, d3, pix, 16);
@@ -264,7 +255,7 @@ START_TEST(idx_errors)
     write_idx(bad, 0x803, 3, big, pix, 16);
     ck_assert_int_eq(dsi_dataset_load_idx(&ds, bad, NULL), DSN_E_FORMAT);
     /* missing file */
-    ck_assert_int_eq(dsi_dataset_load_idx(&ds, tmp_path("does-not-exist"), NULL), DSN_E_IO);
+    ck_assert_int_eq(dsi_dataset_load_idx(&ds, tu_tmp_path("does-not-exist"), NULL), DSN_E_IO);
     ck_assert_ptr_null(ds);
     ck_assert_int_eq(dsi_dataset_load_mnist(&ds, tu_tmpdir(), 0), DSN_E_IO);
 }
@@ -274,7 +265,7 @@ END_TEST
 
 START_TEST(npy_round_trip)
 {
-    const char *xp = tmp_path("rt-x.npy"), *lp = tmp_path("rt-y.npy");
+    const char *xp = tu_tmp_path("rt-x.npy"), *lp = tu_tmp_path("rt-y.npy");
     dsi_rng r;
     dsi_rng_seed(&r, 11);
     float x[4 * 3 * 2];
@@ -337,7 +328,7 @@ END_TEST
 
 START_TEST(npy_headers)
 {
-    const char *p = tmp_path("h.npy");
+    const char *p = tu_tmp_path("h.npy");
     dsi_npy_header h;
     float *y;
     int32_t *l;
@@ -599,58 +590,70 @@ START_TEST(group_sampler_batches)
 }
 END_TEST
 
-/* A data-parallel part of a batch (part_lo, part_n) is exactly those rows of
- * the whole batch, and drawing it uses the RNG as drawing the whole batch
- * does (the next batches agree). Group ids are the whole batch's. */
-START_TEST(batch_parts)
+/* Data-parallel shards: shard r of P holds the units (rows, or whole
+ * groups) [U g0 / G, U g1 / G) for its part [g0, g1) of every batch of G;
+ * the shards are disjoint, cover the set, and a dataset shard holds exactly
+ * those rows (and is marked as that shard). */
+START_TEST(shards)
 {
     float x[40];
     int32_t lab[40];
-    for (int i = 0; i < 40; i++) x[i] = (float)i, lab[i] = i % 6;
+    for (int i = 0; i < 40; i++) x[i] = (float)i, lab[i] = (int32_t)(10 * (i % 6));
     int shape[1] = {1};
     dsi_dataset *ds;
     ck_assert_int_eq(dsi_dataset_from_memory(&ds, x, 40, 1, shape, lab, NULL), DSN_OK);
-    for (int grouped = 0; grouped < 2; grouped++) {
-        const size_t B = grouped ? 15 : 7; /* 5 groups x 3, or 7 items */
-        const size_t parts[3][2] = {{0, 3}, {3, 2}, {5, 99}}; /* the last one clamped */
-        for (int p = 0; p < 3; p++) {
-            dsi_group_sampler *gw = NULL, *gp = NULL;
-            dsi_epoch_iter *iw = NULL, *ip = NULL;
-            if (grouped) {
-                ck_assert_int_eq(dsi_group_sampler_create(&gw, ds, 5, 3, 9), DSN_OK);
-                ck_assert_int_eq(dsi_group_sampler_create(&gp, ds, 5, 3, 9), DSN_OK);
-            } else {
-                ck_assert_int_eq(dsi_epoch_iter_create(&iw, ds, B, 1, 9), DSN_OK);
-                ck_assert_int_eq(dsi_epoch_iter_create(&ip, ds, B, 1, 9), DSN_OK);
-            }
-            size_t lo = grouped ? parts[p][0] * 3 : parts[p][0], n = grouped ? parts[p][1] * 3 : parts[p][1];
-            float wx[15], px[300];
-            int32_t wg[15], pg[300], wi[15], pi[300];
-            dsi_batch whole = {wx, wg, NULL, NULL, wi, B, 0};
-            dsi_batch part = {px, pg, NULL, NULL, pi, n, 0, lo, n};
-            for (int step = 0; step < 4; step++) {
-                dsn_status a = grouped ? dsi_group_sampler_next(gw, &whole) : dsi_epoch_iter_next(iw, &whole);
-                dsn_status b = grouped ? dsi_group_sampler_next(gp, &part) : dsi_epoch_iter_next(ip, &part);
-                ck_assert_int_eq(a, DSN_OK);
-                ck_assert_int_eq(b, DSN_OK);
-                if (whole.n == 0) { /* end of an epoch: both */
-                    ck_assert_uint_eq(part.n, 0);
-                    continue;
+    for (int by_groups = 0; by_groups < 2; by_groups++) {
+        const size_t G = by_groups ? 5 : 7, U = by_groups ? 6 : 40;
+        for (int P = 1; P <= 3; P++) {
+            int seen[40] = {0};
+            size_t parts = 0;
+            for (int r = 0; r < P; r++) {
+                int32_t rows[40];
+                size_t n = 0, units = 0, g0, g1, lo, hi;
+                ck_assert_int_eq(dsi_shard_rows(40, by_groups ? lab : NULL, G, r, P, rows, &n, &units), DSN_OK);
+                ck_assert_uint_eq(units, U);
+                dsi_shard_part(G, r, P, &g0, &g1);
+                dsi_shard_units(U, G, r, P, &lo, &hi);
+                parts += g1 - g0;
+                ck_assert_uint_ge(hi - lo, g1 - g0); /* U >= G: never smaller than its part */
+                for (size_t j = 0; j < n; j++) {
+                    seen[rows[j]]++;
+                    if (j) ck_assert_int_lt(rows[j - 1], rows[j]);
+                    size_t unit = by_groups ? (size_t)lab[rows[j]] / 10 : (size_t)rows[j];
+                    ck_assert(unit >= lo && unit < hi);
                 }
-                size_t want = lo + n > whole.n ? whole.n - lo : n;
-                ck_assert_uint_eq(part.n, want);
-                for (size_t j = 0; j < part.n; j++) {
-                    ck_assert_int_eq(pi[j], wi[lo + j]);
-                    ck_assert_float_eq(px[j], wx[lo + j]);
-                    ck_assert_int_eq(pg[j], wg[lo + j]);
+                dsi_dataset *sh = NULL;
+                ck_assert_int_eq(dsi_dataset_shard(&sh, ds, by_groups, G, r, P), DSN_OK);
+                ck_assert_uint_eq(sh->n, n);
+                ck_assert_uint_eq(dsi_dataset_total_rows(sh), 40);
+                ck_assert_uint_eq(dsi_dataset_total_groups(sh), 6);
+                ck_assert_int_eq(sh->shard_rank, r);
+                ck_assert_int_eq(sh->shard_count, P);
+                if (by_groups) ck_assert_uint_eq(sh->n_groups, hi - lo);
+                for (size_t j = 0; j < n; j++) {
+                    ck_assert_float_eq(sh->x[j], (float)rows[j]);
+                    ck_assert_int_eq(sh->labels[j], lab[rows[j]]);
                 }
+                dsi_dataset *again = NULL;
+                ck_assert_int_eq(dsi_dataset_shard(&again, sh, by_groups, G, 0, 1), DSN_E_INVALID);
+                dsi_dataset_free(sh);
             }
-            dsi_group_sampler_free(gw);
-            dsi_group_sampler_free(gp);
-            dsi_epoch_iter_free(iw);
-            dsi_epoch_iter_free(ip);
+            ck_assert_uint_eq(parts, G);
+            for (int i = 0; i < 40; i++) ck_assert_int_eq(seen[i], 1);
         }
     }
+    /* 6 groups, batches of 8 groups over 3: shard 0 gets 6 * 2 / 8 = 1 group
+     * for its part of 2; 2 groups for batches of 5 over 3: an empty shard 0 */
+    size_t lo, hi;
+    dsi_shard_units(6, 8, 0, 3, &lo, &hi);
+    ck_assert_uint_eq(hi - lo, 1);
+    int32_t two[40];
+    for (int i = 0; i < 40; i++) two[i] = i % 2;
+    ck_assert_int_eq(dsi_dataset_set_labels(ds, two), DSN_OK);
+    dsi_dataset *sh = NULL;
+    ck_assert_int_eq(dsi_dataset_shard(&sh, ds, 1, 5, 0, 3), DSN_E_INVALID);
+    ck_assert_ptr_null(sh);
+    ck_assert_int_eq(dsi_dataset_shard(&sh, ds, 1, 5, 3, 3), DSN_E_INVALID);
     dsi_dataset_free(ds);
 }
 END_TEST
@@ -850,7 +853,7 @@ int main(void)
     tcase_add_test(tc, mnist_real_files);
     tcase_add_test(tc, group_sampler_batches);
     tcase_add_test(tc, epoch_iterator_covers_once);
-    tcase_add_test(tc, batch_parts);
+    tcase_add_test(tc, shards);
     tcase_add_test(tc, splits_random_and_stratified);
     tcase_add_test(tc, gather_rows);
     suite_add_tcase(s, tc);

@@ -67,15 +67,6 @@ static dsn_options *opts_of(const char *text)
     return o;
 }
 
-static char *tmp_path(const char *name)
-{
-    static char buf[8][512];
-    static int k;
-    char *p = buf[k++ & 7];
-    snprintf(p, 512, "%s/%s", tu_tmpdir(), name);
-    return p;
-}
-
 /* ---- logistic regression ------------------------------------------------------ */
 
 START_TEST(logreg_gradient_matches_finite_differences)
@@ -840,7 +831,7 @@ START_TEST(audio_write_read_round_trip)
     float *x = malloc(sizeof(float) * n);
     for (size_t i = 0; i < n; i++) x[i] = (float)(0.5 * sin(2 * PI * 440.0 * (double)i / sr));
     dsn_options *o = opts_of("format = wav_float");
-    const char *p = tmp_path("rt.wav");
+    const char *p = tu_tmp_path("rt.wav");
     ck_assert_int_eq(dsn_audio_write(p, x, n, sr, o), DSN_OK);
     float *y = NULL;
     size_t ny = 0;
@@ -851,20 +842,20 @@ START_TEST(audio_write_read_round_trip)
     ck_assert_int_eq(memcmp(x, y, sizeof(float) * n), 0);
     dsn_audio_free(y);
     /* 16-bit default, resampled on reading */
-    ck_assert_int_eq(dsn_audio_write(tmp_path("rt16.wav"), x, n, sr, NULL), DSN_OK);
-    ck_assert_int_eq(dsn_audio_read(&y, &ny, NULL, tmp_path("rt16.wav"), 16000), DSN_OK);
+    ck_assert_int_eq(dsn_audio_write(tu_tmp_path("rt16.wav"), x, n, sr, NULL), DSN_OK);
+    ck_assert_int_eq(dsn_audio_read(&y, &ny, NULL, tu_tmp_path("rt16.wav"), 16000), DSN_OK);
     ck_assert_uint_eq(ny, (size_t)floor(n * 16000.0 / sr + 0.5));
     dsn_audio_free(y);
     dsn_audio_free(NULL);
     /* errors */
     y = NULL;
-    ck_assert_int_eq(dsn_audio_read(&y, &ny, NULL, tmp_path("missing.wav"), 0), DSN_E_IO);
+    ck_assert_int_eq(dsn_audio_read(&y, &ny, NULL, tu_tmp_path("missing.wav"), 0), DSN_E_IO);
     ck_assert_ptr_nonnull(strstr(dsn_last_error(), "dsn_audio_read"));
     ck_assert_ptr_null(y);
-    FILE *f = fopen(tmp_path("junk.wav"), "wb");
+    FILE *f = fopen(tu_tmp_path("junk.wav"), "wb");
     fputs("RIFF junk that is not audio at all", f);
     fclose(f);
-    ck_assert_int_eq(dsn_audio_read(&y, &ny, NULL, tmp_path("junk.wav"), 0), DSN_E_FORMAT);
+    ck_assert_int_eq(dsn_audio_read(&y, &ny, NULL, tu_tmp_path("junk.wav"), 0), DSN_E_FORMAT);
     ck_assert_int_eq(dsn_audio_read(NULL, &ny, NULL, p, 0), DSN_E_INVALID);
     ck_assert_int_eq(dsn_audio_read(&y, NULL, NULL, p, 0), DSN_E_INVALID);
     ck_assert_int_eq(dsn_audio_read(&y, &ny, NULL, NULL, 0), DSN_E_INVALID);
@@ -878,11 +869,11 @@ START_TEST(audio_write_read_round_trip)
     ck_assert_int_eq(dsn_audio_write(p, x, n, 0, NULL), DSN_E_INVALID);
     ck_assert_int_eq(dsn_audio_write(NULL, x, n, sr, NULL), DSN_E_INVALID);
     ck_assert_int_eq(dsn_audio_write(p, NULL, n, sr, NULL), DSN_E_INVALID);
-    ck_assert_int_eq(dsn_audio_write(tmp_path("no/such/dir.wav"), x, n, sr, NULL), DSN_E_IO);
+    ck_assert_int_eq(dsn_audio_write(tu_tmp_path("no/such/dir.wav"), x, n, sr, NULL), DSN_E_IO);
     x[7] = NAN;
-    ck_assert_int_eq(dsn_audio_write(tmp_path("nan.wav"), x, n, sr, NULL), DSN_E_NUMERIC);
+    ck_assert_int_eq(dsn_audio_write(tu_tmp_path("nan.wav"), x, n, sr, NULL), DSN_E_NUMERIC);
     struct stat sb;
-    ck_assert_int_ne(stat(tmp_path("nan.wav"), &sb), 0);
+    ck_assert_int_ne(stat(tu_tmp_path("nan.wav"), &sb), 0);
     dsn_options_free(o);
     free(x);
 }

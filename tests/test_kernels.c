@@ -248,6 +248,40 @@ START_TEST(gemm_small_tn_matches_naive)
 }
 END_TEST
 
+/* b[j] += sum_r g[r, j]: every width 1..136 (whole blocks of 4 vectors plus
+ * 0..4 more, masked), on every SIMD level and 1 or 2 threads (1000 rows of
+ * 66 or more columns are split over two): the same bits as the sum in row
+ * order */
+START_TEST(colsum_matches_ordered_sum)
+{
+    enum { ROWS = 1000, MAXN = 136 };
+    static const int rows_of[] = {1, 37, 1000};
+    static float g[ROWS * MAXN], b[MAXN + 1], ref[MAXN + 1];
+    dsi_rng r;
+    dsi_rng_seed(&r, 12);
+    tu_fill(&r, g, sizeof g / sizeof *g);
+    for (int level = dsi_simd_level(); level >= 0; level--) {
+        dsi_simd_force(level);
+        for (int th = 1; th <= 2; th++) {
+            ck_assert_int_eq(dsn_set_threads(th), DSN_OK);
+            for (int n = 1; n <= MAXN; n++)
+                for (size_t q = 0; q < sizeof rows_of / sizeof *rows_of; q++) {
+                    const int rows = rows_of[q];
+                    for (int j = 0; j <= n; j++) b[j] = ref[j] = 0.25f * (float)j;
+                    for (int k = 0; k < rows; k++)
+                        for (int j = 0; j < n; j++) ref[j] += g[(size_t)k * n + j];
+                    dsi_simd_colsum_add(g, (size_t)rows, (size_t)n, b);
+                    for (int j = 0; j <= n; j++)
+                        ck_assert_msg(b[j] == ref[j], "level %d, %d threads, n %d, rows %d, column %d: %.9g vs %.9g",
+                                      level, th, n, rows, j, b[j], ref[j]);
+                }
+        }
+    }
+    dsi_simd_force(-1);
+    ck_assert_int_eq(dsn_set_threads(1), DSN_OK);
+}
+END_TEST
+
 /* an element's value does not depend on where it sits or on M, N */
 START_TEST(gemm_small_position_independent)
 {
@@ -422,6 +456,7 @@ int main(void)
     tcase_add_test(tc, gemm_small_matches_naive);
     tcase_add_test(tc, gemm_small_position_independent);
     tcase_add_test(tc, gemm_small_tn_matches_naive);
+    tcase_add_test(tc, colsum_matches_ordered_sum);
     tcase_add_test(tc, pooled_kernels_same_for_any_thread_count);
     tcase_add_test(tc, avx2_and_avx512_same_bits);
     tcase_add_test(tc, tanh_sigm_accurate_everywhere);

@@ -70,15 +70,6 @@ static float *batch(const dsn_model *m, size_t n, uint64_t seed)
     return x;
 }
 
-static char *tmp_path(const char *name)
-{
-    static char buf[8][512];
-    static int next;
-    char *p = buf[next++ % 8];
-    snprintf(p, 512, "%s/%s", tu_tmpdir(), name);
-    return p;
-}
-
 static int count_tmp_files(const char *dir, const char *base)
 {
     DIR *d = opendir(dir);
@@ -146,7 +137,7 @@ static void write_file(const char *path, const char *family, const char *opts_te
 START_TEST(small_file_huge_model_refused_before_allocating)
 {
     dsn_model *small = make("ml-vae", MLVAE_CFG);
-    const char *path = tmp_path("huge.dsn");
+    const char *path = tu_tmp_path("huge.dsn");
     /* the probe's case: options of a model with ~2^36 values over a few KB of weights */
     write_file(path, "ml-vae", "input_dim=16777216, hidden=4096:4096, style_dim=2, content_dim=3", small);
     struct stat sb;
@@ -217,7 +208,7 @@ START_TEST(wrapped_error_messages_are_not_garbled)
     dsn_options_free(o);
     /* a stored option the model refuses, and a stored key that is not a key */
     dsn_model *small = make("ml-vae", MLVAE_CFG);
-    const char *path = tmp_path("badopt.dsn");
+    const char *path = tu_tmp_path("badopt.dsn");
     write_file(path, "ml-vae", "input_dim=12, hidden=abc", small);
     dsn_model *m;
     ck_assert_int_eq(dsn_model_load(&m, path), DSN_E_FORMAT);
@@ -237,7 +228,7 @@ END_TEST
 
 START_TEST(audio_dataset_from_empty_folder)
 {
-    const char *dir = tmp_path("empty_audio");
+    const char *dir = tu_tmp_path("empty_audio");
     ck_assert(mkdir(dir, 0755) == 0 || errno == EEXIST);
     dsn_dataset *ds = (dsn_dataset *)1;
     ck_assert_int_eq(dsn_dataset_from_audio(&ds, dir, NULL), DSN_E_INVALID);
@@ -312,7 +303,7 @@ END_TEST
 START_TEST(non_finite_weights_refused)
 {
     dsn_model *m = make("vq-vae", VQ_CFG);
-    const char *path = tmp_path("nonfinite.dsn");
+    const char *path = tu_tmp_path("nonfinite.dsn");
     ck_assert_int_eq(dsn_model_save(m, NULL, path), DSN_OK);
     int pi = m->params.count / 2;
     float keep = m->params.data[m->params.list[pi].offset + 1];
@@ -371,7 +362,7 @@ static void *loader(void *p)
 
 START_TEST(concurrent_savers_never_share_a_temporary_file)
 {
-    const char *path = tmp_path("shared.dsn");
+    const char *path = tu_tmp_path("shared.dsn");
     dsn_model *a = make("ml-vae", MLVAE_CFG), *b = make("ml-vae", "input_dim=12, hidden=8, style_dim=2, content_dim=3, seed=9");
     ck_assert_int_eq(dsn_model_save(a, NULL, path), DSN_OK);
     saver_arg args[4] = {{a, path, 60, 0, ""}, {b, path, 60, 0, ""}, {a, path, 60, 0, ""}, {NULL, path, 120, 0, ""}};
@@ -401,7 +392,7 @@ static void make_stale(const char *path, int age_s)
 
 START_TEST(stale_temporary_files_are_removed)
 {
-    const char *path = tmp_path("stale.dsn");
+    const char *path = tu_tmp_path("stale.dsn");
     dsn_model *m = make("ml-vae", MLVAE_CFG);
     char old[600], fresh[600], locked[600], other[600];
     snprintf(old, sizeof old, "%s.tmp.AbC123", path);      /* a killed save's */
@@ -445,7 +436,7 @@ static int same_params(const dsn_model *a, const dsn_model *b)
  * previous weights (and optimizer), and no temporary file is left. */
 static void faults_at_every_operation(const char *family, const char *cfg, int with_opt)
 {
-    const char *path = tmp_path("fault.dsn");
+    const char *path = tu_tmp_path("fault.dsn");
     unlink(path);
     dsn_model *m = make(family, cfg);
     dsn_optimizer *opt = with_opt ? make_opt(m) : NULL;
@@ -532,7 +523,7 @@ END_TEST
 
 START_TEST(read_only_folder)
 {
-    const char *dir = tmp_path("ro");
+    const char *dir = tu_tmp_path("ro");
     ck_assert(mkdir(dir, 0755) == 0 || errno == EEXIST);
     char path[600];
     snprintf(path, sizeof path, "%s/m.dsn", dir);
@@ -575,7 +566,7 @@ END_TEST
 
 START_TEST(kill9_during_saves_never_damages_the_file)
 {
-    const char *path = tmp_path("kill9.dsn");
+    const char *path = tu_tmp_path("kill9.dsn");
     /* big enough that a save takes a while (~1 MB), small enough to be quick */
     dsn_model *m = make("ml-vae", "input_dim=512, hidden=400, style_dim=8, content_dim=8, seed=5");
     dsn_optimizer *opt = make_opt(m);
@@ -634,7 +625,7 @@ static double stat_of(dsn_model *m, const char *name);
  * weights, optimizer moments and model state equal the uninterrupted run's. */
 static void resume_identical(const char *family, const char *cfg, int steps, int save_at)
 {
-    const char *path = tmp_path("resume.dsn");
+    const char *path = tu_tmp_path("resume.dsn");
     dsn_model *a = make(family, cfg);
     dsn_optimizer *oa = make_opt(a);
     size_t n = 6;
@@ -695,7 +686,7 @@ static int stop_after_epoch2(void *user, int epoch, int64_t step, int epoch_end,
 
 START_TEST(resume_fit_ts_dsae_second_stage)
 {
-    const char *ck = tmp_path("fit_resume.dsn");
+    const char *ck = tu_tmp_path("fit_resume.dsn");
     dsn_model *a = make("ts-dsae", DSAE_CFG ", constrained_epochs=1");
     size_t n = 24, shape[2] = {5, 6};
     float *x = batch(a, n, 7);

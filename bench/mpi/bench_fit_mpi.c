@@ -116,6 +116,11 @@ int main(int argc, char **argv)
     else snprintf(batch, sizeof batch, "batch_size=%d", gbatch);
     snprintf(fit, sizeof fit, "epochs=1, steps_per_epoch=3, %s", batch);
     dsn_options *fo = opts(fit);
+    /* each process holds only its shard (as `mpirun disent train` does), so
+     * no call copies it out of the whole set */
+    dsn_dataset *whole = d;
+    CK(dsn_dataset_shard(whole, &d, m, fo, rank, size));
+    dsn_dataset_free(whole);
     CK(dsn_fit_mpi(m, opt, d, NULL, fo, NULL, NULL, NULL)); /* warm-up */
     dsn_options_free(fo);
     double t[3], c[3], sum_ms[3], bytes = 0, ph[3][5], wt[3], work[3], wc[3];

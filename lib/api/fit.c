@@ -10,13 +10,13 @@
 #include "api/optimizer.h"
 #include "core/options.h"
 #include "core/alloc.h"
+#include "core/clock.h"
 #include "core/error.h"
 #include "models/model.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 /* the current stage's name for the log ("" for a family without stages) */
 #define STAGE(m) ((m)->vt->stage ? (m)->vt->stage(m) : "")
@@ -27,6 +27,7 @@
 typedef struct fit_cfg {
     int epochs, batch_groups, group_size, batch_size, patience, keep_best, checkpoint_every, max_skipped;
     int log_append;
+    int data_shards; /* 0: one shard per process */
     int64_t steps_per_epoch, log_every;
     uint64_t seed;
     char checkpoint[512];
@@ -35,13 +36,6 @@ typedef struct fit_cfg {
 } fit_cfg;
 
 static dsn_status read_keys(fit_cfg *c, const dsn_options *opts);
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 static void cfg_defaults(fit_cfg *c)
 {
@@ -100,6 +94,7 @@ static dsn_status read_keys(fit_cfg *c, const dsn_options *opts)
     dsi_opt_int(&r, "max_skipped_steps", &c->max_skipped, 0, 1 << 30);
     dsi_opt_str(&r, "log", c->log, sizeof c->log);
     dsi_opt_bool(&r, "log_append", &c->log_append);
+    dsi_opt_int(&r, "data_shards", &c->data_shards, 0, 1 << 16);
     return dsi_optr_finish(&r);
 }
 
@@ -140,12 +135,9 @@ static dsn_status valid_pass(dsn_model *m, const dsi_dataset *ds, size_t batch, 
     size_t count = 0;
     dsi_tape *t = &m->tape;
     /* a data-parallel run validates the whole set on every process: the
-     * batch part and the noise shard of training are set aside */
+     * noise shard of training is set aside */
     dsi_shard shard = t->shard;
     memset(&t->shard, 0, sizeof t->shard);
-    dsi_batch whole = *b;
-    whole.part_lo = whole.part_n = 0;
-    b = &whole;
     m->run_loss = run_loss;
     if (terms_out) terms_out->n_terms = 0;
     while ((st = dsi_epoch_iter_next(it, b)) == DSN_OK && b->n) {
@@ -156,7 +148,7 @@ static dsn_status valid_pass(dsn_model *m, const dsi_dataset *ds, size_t batch, 
         dsi_var *loss = NULL;
         dsi_terms terms = {0};
         st = m->vt->loss(m, t, &in, &loss, &terms);
-        if (st == DSN_OK && (!loss || t->status != DSN_OK)) st = t->status != DSN_OK ? t->status : DSN_E_INTERNAL;
+        if (st == DSN_OK && (!loss || t->status != DSN_OK)) st = dsi_tape_failure(t);
         if (st != DSN_OK) break;
         sum += loss->x[0];
         if (terms_out) { /* the terms of the first batch name the columns */
@@ -193,27 +185,166 @@ static dsn_status validate(dsn_model *m, const dsi_dataset *ds, size_t batch, ui
     return st;
 }
 
+/* The units of every global batch for a training set of rows rows in groups
+ * groups: G groups of k = group_size rows (a grouped model on a set with
+ * groups; batch_groups defaults to min(16, groups)), else G rows (k = 1,
+ * batch_size, at most the set's rows). */
+static void batch_plan(const fit_cfg *c, const dsn_model *m, size_t rows, size_t groups, int *grouped, size_t *G,
+                       size_t *k)
+{
+    *grouped = groups > 0 && m->vt->grouped;
+    if (*grouped) {
+        *G = c->batch_groups ? (size_t)c->batch_groups : groups < 16 ? groups : 16;
+        *k = (size_t)c->group_size;
+    } else {
+        *G = (size_t)c->batch_size < rows ? (size_t)c->batch_size : rows;
+        *k = 1;
+    }
+}
+
+dsn_status dsi_fit_batch_plan(const dsn_model *m, const dsn_options *opts, size_t rows, size_t groups, int *grouped,
+                              size_t *G, size_t *k)
+{
+    fit_cfg c;
+    dsn_status st = read_cfg(&c, opts, m);
+    if (st == DSN_OK) batch_plan(&c, m, rows, groups, grouped, G, k);
+    return st;
+}
+
+/* One shard's sampler: the shard's rows and its units of every global batch.
+ * One process trains on one shard per call (the whole set, or data_shards
+ * of it, which is what data_shards processes do); a process of a
+ * data-parallel run on its own. */
+typedef struct fit_slot {
+    dsi_dataset *own;        /* a shard cut here from a whole set (NULL: ds is the caller's) */
+    const dsi_dataset *ds;   /* its rows */
+    dsi_group_sampler *gs;
+    dsi_epoch_iter *it;
+    size_t u0, un;           /* units [u0, u0 + un) of every batch */
+    int index;               /* the shard's number (its sampler's seed) */
+} fit_slot;
+
+/* The seed of shard r's sampler in an epoch seeded s: s itself for shard 0,
+ * so that one shard draws what dsn_fit always drew. */
+static uint64_t slot_seed(uint64_t s, int r) { return r ? s ^ (0x9E3779B97F4A7C15ULL * (uint64_t)r) : s; }
+
+static void slot_reset(fit_slot *sl, uint64_t seed)
+{
+    if (sl->gs) dsi_group_sampler_reset(sl->gs, slot_seed(seed, sl->index));
+    if (sl->it) dsi_epoch_iter_reset(sl->it, slot_seed(seed, sl->index));
+}
+
+/* Shard `index` of P of train for batches of G units of k rows into sl and
+ * its facts into f (what a data-parallel run compares at its start). A shard
+ * too small for its part of the batch gets no sampler (the caller reports
+ * it); other failures set f->failed and return their status. */
+static dsn_status slot_setup(fit_slot *sl, dsi_dist_facts *f, const dsi_dataset *train, int grouped, size_t G,
+                             size_t k, int index, int P, uint64_t seed)
+{
+    size_t g0, g1, lo, hi;
+    dsi_shard_part(G, index, P, &g0, &g1);
+    sl->index = index;
+    sl->u0 = g0;
+    sl->un = g1 - g0;
+    f->part = sl->un;
+    f->grouped = (uint64_t)grouped;
+    f->given = train->shard_count > 0;
+    f->shard_rank = (uint64_t)train->shard_rank;
+    f->shard_count = (uint64_t)train->shard_count;
+    f->by_groups = (uint64_t)train->shard_by_groups;
+    dsi_shard_units(grouped ? dsi_dataset_total_groups(train) : dsi_dataset_total_rows(train), G, index, P, &lo, &hi);
+    f->want = hi - lo;
+    dsn_status st = DSN_OK;
+    if (train->shard_count || P == 1) {
+        sl->ds = train; /* the caller's shard, or the whole set for one shard */
+    } else if (f->want >= sl->un && f->want > 0) {
+        st = dsi_dataset_shard(&sl->own, train, grouped, G, index, P);
+        sl->ds = sl->own;
+    }
+    f->units = !sl->ds ? f->want : grouped ? sl->ds->n_groups : sl->ds->n;
+    /* (one shard: the sampler's own errors, as dsn_fit always gave) */
+    if (st == DSN_OK && sl->ds && (P == 1 || (f->units >= sl->un && (!f->given || f->by_groups == f->grouped)))) {
+        if (grouped) st = dsi_group_sampler_create(&sl->gs, sl->ds, sl->un, k, slot_seed(seed, index));
+        else st = dsi_epoch_iter_create(&sl->it, sl->ds, sl->un, 1, slot_seed(seed, index));
+    }
+    if (st != DSN_OK) f->failed = 1;
+    return st;
+}
+
+/* The next global batch (this process's part of it) into b: each shard's
+ * units at their place, their batch group ids global (u0 + the shard's). */
+static dsn_status slots_draw(fit_slot *sl, int nsl, int grouped, size_t k, const dsi_dataset *train, dsi_batch *b)
+{
+    size_t rows = 0, obs = train->obs_size, T = (size_t)train->shape[0];
+    for (int j = 0; j < nsl; j++) {
+        fit_slot *s = &sl[j];
+        dsi_batch v = {b->x + rows * obs, b->group ? b->group + rows : NULL, b->label ? b->label + rows : NULL,
+                       b->mask ? b->mask + rows * T : NULL, b->index ? b->index + rows : NULL, s->un * k, 0};
+        dsn_status st;
+        if (grouped) st = dsi_group_sampler_next(s->gs, &v);
+        else {
+            st = dsi_epoch_iter_next(s->it, &v);
+            if (st == DSN_OK && v.n == 0) st = dsi_epoch_iter_next(s->it, &v); /* its next pass */
+        }
+        if (st != DSN_OK) return st;
+        if (grouped && v.group)
+            for (size_t i = 0; i < v.n; i++) v.group[i] += (int32_t)s->u0;
+        rows += v.n;
+    }
+    b->n = rows;
+    return DSN_OK;
+}
+
+static void slots_free(fit_slot *sl, int nsl)
+{
+    for (int j = 0; sl && j < nsl; j++) {
+        dsi_group_sampler_free(sl[j].gs);
+        dsi_epoch_iter_free(sl[j].it);
+        dsi_dataset_free(sl[j].own);
+    }
+    dsi_free(sl);
+}
+
 static dsn_status fit(dsn_model *m, dsn_optimizer *opt, const dsi_dataset *train, const dsi_dataset *valid,
                       const fit_cfg *c, dsn_progress_fn cb, void *user, const dsi_dist *dist)
 {
-    int grouped = train->n_groups > 0 && m->vt->grouped;
+    const size_t rows_all = dsi_dataset_total_rows(train), groups_all = dsi_dataset_total_groups(train);
+    int grouped;
+    size_t G, k;
+    batch_plan(c, m, rows_all, groups_all, &grouped, &G, &k);
     fit_cfg cc = *c; /* the documented default batch_groups = min(16, groups); an explicit value is kept */
-    if (!cc.batch_groups) cc.batch_groups = train->n_groups && train->n_groups < 16 ? (int)train->n_groups : 16;
+    if (grouped) cc.batch_groups = (int)G;
     c = &cc;
-    size_t batch = grouped ? (size_t)c->batch_groups * (size_t)c->group_size : (size_t)c->batch_size;
-    if (batch > train->n && !grouped) batch = train->n;
+    const size_t batch = G * k;
+    /* the shards: P of them (data_shards, or the processes of a data-parallel
+     * run), each with its own sampler over its own rows, shard r drawing
+     * units [G r / P, G (r + 1) / P) of every batch; one process trains on
+     * all of them, a process of a data-parallel run on its own */
+    const int P = dist ? dist->size : c->data_shards > 1 ? c->data_shards : 1, nsl = dist ? 1 : P;
+    if (dist && c->data_shards && c->data_shards != dist->size)
+        return dsi_error(DSN_E_OPTION, "data_shards = %d, but the run has %d processes (each process trains on one shard)",
+                         c->data_shards, dist->size);
+    if (!dist && train->shard_count)
+        return dsi_error(DSN_E_INVALID,
+                         "the training set is shard %d of %d of a larger set: train on it with dsn_fit_mpi on %d "
+                         "processes, or on the whole set",
+                         train->shard_rank, train->shard_count, train->shard_count);
+    if ((size_t)P > G)
+        return dsi_error(DSN_E_OPTION,
+                         "a global batch of %zu %s cannot be split over %d %s (each needs at least one): raise %s or "
+                         "use fewer",
+                         G, grouped ? "groups" : "items", P, dist ? "processes" : "shards",
+                         grouped ? "batch_groups" : "batch_size");
     /* data-parallel: this process trains on its part of every global batch
-     * (rows local_batch of batch) and the gradients are summed over processes */
+     * and the gradients are summed over processes */
     dsi_dist_step ds = {0};
     const dsi_step_hooks hooks = {dsi_dist_reduce, dsi_dist_update, &ds};
     dsi_dist_profile prof = {0};
     if (dist) {
-        size_t G = grouped ? ((size_t)c->batch_groups < train->n_groups ? (size_t)c->batch_groups : train->n_groups) : batch;
-        dsn_status pst = dsi_dist_plan(&ds, dist, grouped, G, grouped ? (size_t)c->group_size : 1);
+        dsn_status pst = dsi_dist_plan(&ds, dist, grouped, G, k);
         if (pst != DSN_OK) return pst;
     }
-    dsi_group_sampler *gs = NULL;
-    dsi_epoch_iter *it = NULL;
+    fit_slot *sl = dsi_calloc((size_t)nsl, sizeof *sl);
     float *best = NULL;
     dsi_batch b = {0};
     int32_t *dense = NULL, *seen = NULL;
@@ -221,7 +352,8 @@ static dsn_status fit(dsn_model *m, dsn_optimizer *opt, const dsi_dataset *train
     dsn_status st = DSN_OK;
     int epoch = m->epoch;
     int64_t step = opt->optim.step;
-    /* everything a run needs is allocated here, before the first step */
+    /* everything a run needs is allocated here, before the first step (the
+     * whole global batch: validation draws whole batches) */
     b.cap = batch;
     b.x = dsi_aligned_alloc(batch * train->obs_size * sizeof(float));
     b.group = dsi_calloc(batch, sizeof(int32_t));
@@ -230,13 +362,26 @@ static dsn_status fit(dsn_model *m, dsn_optimizer *opt, const dsi_dataset *train
     dense = dsi_calloc(batch, sizeof(int32_t));
     seen = dsi_calloc(batch, sizeof(int32_t));
     if (c->keep_best && valid) best = dsi_aligned_alloc(m->params.n * sizeof(float) + 1);
-    if (!b.x || !b.group || !b.label || !b.mask || !dense || !seen || (c->keep_best && valid && !best)) {
+    if (!sl || !b.x || !b.group || !b.label || !b.mask || !dense || !seen || (c->keep_best && valid && !best)) {
         st = dsi_error(DSN_E_NOMEM, "out of memory for batches of %zu", batch);
         goto done;
     }
-    if (grouped) st = dsi_group_sampler_create(&gs, train, (size_t)c->batch_groups, (size_t)c->group_size, c->seed + (uint64_t)m->epoch);
-    else st = dsi_epoch_iter_create(&it, train, batch, 1, c->seed + (uint64_t)m->epoch);
-    if (st != DSN_OK) goto done;
+    dsi_dist_facts facts;
+    for (int j = 0; j < nsl && st == DSN_OK; j++) {
+        memset(&facts, 0, sizeof facts);
+        facts.rows = rows_all;
+        facts.groups = groups_all;
+        st = slot_setup(&sl[j], &facts, train, grouped, G, k, dist ? dist->rank : j, P, c->seed + (uint64_t)m->epoch);
+        if (st == DSN_OK && !dist && P > 1) st = dsi_dist_check_facts(&facts, j, P, "shard");
+    }
+    /* a process that failed here still joins the start, which fails on
+     * every process (its own error is kept for it) */
+    dsn_status local = st;
+    char local_why[512] = "";
+    if (st != DSN_OK) {
+        snprintf(local_why, sizeof local_why, "%s", dsn_last_error());
+        if (!dist) goto done;
+    }
     /* the training log: an unwritable file fails here, before any step (only
      * process 0 of a data-parallel run writes it) */
     if (c->log[0] && (!dist || dist->rank == 0)) {
@@ -244,19 +389,18 @@ static dsn_status fit(dsn_model *m, dsn_optimizer *opt, const dsi_dataset *train
         if (st != DSN_OK) goto done;
     }
     if (dist) {
-        st = dsi_dist_start(&ds, m, opt, train, valid, cfg_hash(c));
+        st = dsi_dist_start(&ds, m, opt, train, valid, cfg_hash(c), &facts);
+        if (st != DSN_OK && local != DSN_OK) st = dsi_error(local, "%s", local_why);
         if (st == DSN_OK) st = dsi_dist_attach(&ds, m);
         if (st != DSN_OK) goto done;
-        b.part_lo = ds.shard.lo;
-        b.part_n = ds.shard.n;
         m->tape.shard = ds.shard;
         m->dist = dist;
     }
-    int64_t steps = c->steps_per_epoch ? c->steps_per_epoch : (int64_t)((train->n + batch - 1) / batch);
+    int64_t steps = c->steps_per_epoch ? c->steps_per_epoch : (int64_t)((rows_all + batch - 1) / batch);
     double best_loss = INFINITY, best_run = INFINITY;
     int since_best = 0, stop = 0, objective = m->objective;
     const int two_losses = m->vt->run_loss_differs != NULL;
-    dsi_fit_log_start(log, m->vt->name, STAGE(m), m->params.n, train->n, valid ? valid->n : 0, m->epoch, c->epochs,
+    dsi_fit_log_start(log, m->vt->name, STAGE(m), m->params.n, rows_all, valid ? valid->n : 0, m->epoch, c->epochs,
                       steps, batch, c->seed, opt->kind, step);
     if (c->train_set && c->train_set->audio)
         dsi_fit_log_data(log, m->epoch, step, STAGE(m), DSI_DS_COUNTERS, dsi_dataset_counter_names,
@@ -266,24 +410,18 @@ static dsn_status fit(dsn_model *m, dsn_optimizer *opt, const dsi_dataset *train
         int64_t done_steps = 0;
         /* every epoch's batches depend only on (seed, epoch), so a run resumed
          * from a checkpoint draws the same batches as an uninterrupted one */
-        if (grouped) dsi_group_sampler_reset(gs, c->seed + (uint64_t)epoch);
-        else dsi_epoch_iter_reset(it, c->seed + (uint64_t)epoch);
-        double t0 = now_s();
+        for (int j = 0; j < nsl; j++) slot_reset(&sl[j], c->seed + (uint64_t)epoch);
+        double t0 = dsi_wall_seconds();
         for (int64_t s = 0; s < steps && !stop; s++) {
-            if (grouped) st = dsi_group_sampler_next(gs, &b);
-            else {
-                st = dsi_epoch_iter_next(it, &b);
-                if (st == DSN_OK && b.n == 0) st = dsi_epoch_iter_next(it, &b);
-            }
-            if (st != DSN_OK) goto done;
+            if ((st = slots_draw(sl, nsl, grouped, k, train, &b)) != DSN_OK) goto done;
             dsi_input in = {b.x, b.n, grouped ? b.group : NULL, 0, train->mask ? b.mask : NULL, 0};
             float l;
             if (dist) {
-                double t1 = now_s();
+                double t1 = dsi_wall_seconds();
                 prof.data += t1 - t0;
                 double before = ds.t_reduce + ds.t_update;
                 st = dsi_train_on_reduced(m, opt, &in, &l, &hooks);
-                double t2 = now_s();
+                double t2 = dsi_wall_seconds();
                 prof.compute += t2 - t1 - (ds.t_reduce + ds.t_update - before);
                 prof.steps++;
                 t0 = t2;
@@ -316,7 +454,7 @@ static dsn_status fit(dsn_model *m, dsn_optimizer *opt, const dsi_dataset *train
             /* a stop asked for on any process takes effect on all after the same step */
             if (dist && ds.stop_all) stop = 1;
         }
-        double te = now_s();
+        double te = dsi_wall_seconds();
         /* data-parallel: the optimizer state whole again on every process
          * before a stage switch can change the trainable span, a checkpoint
          * saves it, or the run ends */
@@ -367,7 +505,7 @@ static dsn_status fit(dsn_model *m, dsn_optimizer *opt, const dsi_dataset *train
         }
         /* ... and a checkpoint that process 0 failed to write fails all */
         if (dist && (st = dsi_dist_epoch_end(&ds, st, &stop)) != DSN_OK) goto done;
-        prof.epoch_end += now_s() - te;
+        prof.epoch_end += dsi_wall_seconds() - te;
     }
     if (best && isfinite(best_loss)) memcpy(m->params.data, best, m->params.n * sizeof(float));
 done:
@@ -396,8 +534,7 @@ done:
         prof.update = ds.t_update;
         dsi_dist_set_profile(&prof);
     }
-    dsi_group_sampler_free(gs);
-    dsi_epoch_iter_free(it);
+    slots_free(sl, nsl);
     dsi_aligned_free(best);
     dsi_aligned_free(b.x);
     dsi_free(b.group);

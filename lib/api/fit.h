@@ -28,6 +28,12 @@ dsn_status dsi_train_on(dsn_model *m, dsn_optimizer *opt, const dsi_input *in, f
 dsn_status dsi_train_on_reduced(dsn_model *m, dsn_optimizer *opt, const dsi_input *in, float *loss_out,
                                 const dsi_step_hooks *hooks);
 
+/* The units of every global batch dsn_fit would draw with these options
+ * from a training set of rows rows in groups groups: *grouped 1: G groups of
+ * *k rows; 0: G rows (*k = 1). Fails on bad options (as dsn_fit would). */
+dsn_status dsi_fit_batch_plan(const dsn_model *m, const dsn_options *opts, size_t rows, size_t groups, int *grouped,
+                              size_t *G, size_t *k);
+
 /* dsn_fit over the processes of dist (NULL: this process alone, = dsn_fit).
  * Every process passes the same model, optimizer, options and data sets;
  * see include/disent_mpi.h for what a run over several processes does. */

@@ -4,12 +4,12 @@
 #include "api/fit.h"
 #include "core/options.h"
 #include "core/alloc.h"
+#include "core/clock.h"
 #include "core/error.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 uint64_t dsi_dist_hash(uint64_t h, const void *p, size_t n)
 {
@@ -21,15 +21,12 @@ uint64_t dsi_dist_hash(uint64_t h, const void *p, size_t n)
 
 dsn_status dsi_dist_plan(dsi_dist_step *s, const dsi_dist *d, int grouped, size_t G, size_t k)
 {
+    (void)grouped;
     memset(s, 0, sizeof *s);
     s->dist = d;
-    size_t P = (size_t)d->size, r = (size_t)d->rank;
-    if (G < P)
-        return dsi_error(DSN_E_OPTION,
-                         "a global batch of %zu %s cannot be split over %zu processes (each needs at least one): "
-                         "raise %s or use fewer processes",
-                         G, grouped ? "groups" : "items", P, grouped ? "batch_groups" : "batch_size");
-    size_t glo = G * r / P, ghi = G * (r + 1) / P;
+    size_t glo, ghi;
+    dsi_shard_part(G, d->rank, d->size, &glo, &ghi);
+    if (ghi == glo) return dsi_error(DSN_E_INTERNAL, "process %d has no part of a batch of %zu", d->rank, G);
     s->shard = (dsi_shard){glo * k, (ghi - glo) * k, G * k, glo, ghi - glo, G};
     s->weight = (float)((double)(ghi - glo) / (double)G);
     return DSN_OK;
@@ -61,34 +58,68 @@ static uint64_t data_hash(const dsi_dataset *ds)
     return h;
 }
 
-enum { FP_PROTO, FP_MODEL, FP_OPTIM, FP_FIT, FP_PARAMS, FP_ROWS, FP_OBS, FP_GROUPS, FP_DATA, FP_VROWS, FP_VDATA,
-       FP_EPOCH, FP_STEP, FP_FROZEN, FP_COUNT };
+enum { FP_PROTO, FP_MODEL, FP_OPTIM, FP_FIT, FP_PARAMS, FP_ROWS, FP_OBS, FP_GROUPS, FP_GIVEN, FP_DATA, FP_VROWS,
+       FP_VDATA, FP_EPOCH, FP_STEP, FP_FROZEN, FP_COUNT };
 static const char *const fp_name[FP_COUNT] = {
     "protocol version", "model family and options", "optimizer and its options", "fit options", "parameter count",
-    "training rows", "floats per observation", "training groups", "training data (sampled rows)", "validation rows",
+    "training rows", "floats per observation", "training groups",
+    "training set given as a shard (1) or whole (0)", "training data (sampled rows)", "validation rows",
     "validation data (sampled rows)", "epochs done", "optimizer steps done", "frozen parameter groups"};
 /* fields compared as numbers (the others are hashes) */
-static int fp_is_count(int f) { return f == FP_PARAMS || f == FP_ROWS || f == FP_OBS || f == FP_GROUPS || f == FP_VROWS || f == FP_EPOCH || f == FP_STEP; }
+static int fp_is_count(int f)
+{
+    return f == FP_PARAMS || f == FP_ROWS || f == FP_OBS || f == FP_GROUPS || f == FP_GIVEN || f == FP_VROWS ||
+           f == FP_EPOCH || f == FP_STEP;
+}
+
+dsn_status dsi_dist_check_facts(const dsi_dist_facts *f, int q, int P, const char *who)
+{
+    const char *unit = f->grouped ? "groups" : "rows";
+    if (f->given && (f->shard_rank != (uint64_t)q || f->shard_count != (uint64_t)P))
+        return dsi_error(DSN_E_INVALID, "%s %d holds shard %llu of %llu: %s r of %d must hold shard r of %d", who, q,
+                         (unsigned long long)f->shard_rank, (unsigned long long)f->shard_count, who, P, P);
+    if (f->given && f->by_groups != f->grouped)
+        return dsi_error(DSN_E_INVALID, "%s %d holds a shard of %s, but this model trains on batches of %s", who, q,
+                         f->by_groups ? "groups" : "rows", unit);
+    if (f->units < f->part)
+        return dsi_error(DSN_E_INVALID,
+                         "%s %d's shard holds %llu %s, fewer than its part of every global batch (%llu %s): use fewer "
+                         "%s, a smaller %s or more data",
+                         who, q, (unsigned long long)f->units, unit, (unsigned long long)f->part, unit,
+                         strcmp(who, "process") ? "shards" : "processes",
+                         f->grouped ? "batch_groups" : "batch_size");
+    if (f->units != f->want)
+        return dsi_error(DSN_E_INVALID,
+                         "%s %d's shard holds %llu %s, but the split of %llu %s for batches of these options over %d "
+                         "gives it %llu (make the shards with the training options: dsn_dataset_shard)",
+                         who, q, (unsigned long long)f->units, unit,
+                         (unsigned long long)(f->grouped ? f->groups : f->rows), unit, P, (unsigned long long)f->want);
+    return DSN_OK;
+}
 
 dsn_status dsi_dist_start(dsi_dist_step *s, dsn_model *m, dsn_optimizer *opt, const dsi_dataset *train,
-                          const dsi_dataset *valid, uint64_t cfg_hash)
+                          const dsi_dataset *valid, uint64_t cfg_hash, const dsi_dist_facts *facts)
 {
     const dsi_dist *d = s->dist;
-    uint64_t fp[FP_COUNT];
-    fp[FP_PROTO] = 1;
+    enum { FN = sizeof(dsi_dist_facts) / sizeof(uint64_t), N = FP_COUNT + FN };
+    uint64_t fp[N];
+    fp[FP_PROTO] = 2;
     fp[FP_MODEL] = options_hash(dsi_dist_hash(0, m->vt->name, strlen(m->vt->name)), m->opts);
     fp[FP_OPTIM] = options_hash(dsi_dist_hash(0, opt->kind, strlen(opt->kind)), opt->opts);
     fp[FP_FIT] = cfg_hash;
     fp[FP_PARAMS] = m->params.n;
-    fp[FP_ROWS] = train->n;
+    fp[FP_ROWS] = facts->rows;
     fp[FP_OBS] = train->obs_size;
-    fp[FP_GROUPS] = train->n_groups;
-    fp[FP_DATA] = data_hash(train);
+    fp[FP_GROUPS] = facts->groups;
+    fp[FP_GIVEN] = facts->given;
+    /* a whole set is the same on every process; shards are not */
+    fp[FP_DATA] = facts->given ? 0 : data_hash(train);
     fp[FP_VROWS] = valid ? valid->n : 0;
     fp[FP_VDATA] = data_hash(valid);
     fp[FP_EPOCH] = (uint64_t)m->epoch;
     fp[FP_STEP] = (uint64_t)opt->optim.step;
     fp[FP_FROZEN] = dsi_dist_hash(0, m->params.frozen, sizeof m->params.frozen);
+    memcpy(fp + FP_COUNT, facts, sizeof *facts);
     uint64_t *all = dsi_malloc(sizeof fp * (size_t)d->size);
     if (!all) return dsi_error(DSN_E_NOMEM, "no memory for %d fingerprints", d->size);
     dsn_status st = d->gather_all(d->ctx, fp, sizeof fp, all);
@@ -98,7 +129,7 @@ dsn_status dsi_dist_start(dsi_dist_step *s, dsn_model *m, dsn_optimizer *opt, co
     }
     for (int r = 1; r < d->size && st == DSN_OK; r++)
         for (int f = 0; f < FP_COUNT; f++) {
-            uint64_t a = all[f], b = all[(size_t)r * FP_COUNT + f];
+            uint64_t a = all[f], b = all[(size_t)r * N + f];
             if (a == b) continue;
             if (fp_is_count(f))
                 st = dsi_error(DSN_E_INVALID, "processes disagree: process %d has %s %llu, process 0 has %llu", r,
@@ -108,6 +139,13 @@ dsn_status dsi_dist_start(dsi_dist_step *s, dsn_model *m, dsn_optimizer *opt, co
                                fp_name[f], r);
             break;
         }
+    /* then every process's shard, checked alike on every process */
+    for (int r = 0; r < d->size && st == DSN_OK; r++) {
+        dsi_dist_facts f;
+        memcpy(&f, all + (size_t)r * N + FP_COUNT, sizeof f);
+        if (f.failed) st = dsi_error(DSN_E_INVALID, "process %d could not prepare its shard of the data (see its error)", r);
+        else st = dsi_dist_check_facts(&f, r, d->size, "process");
+    }
     dsi_free(all);
     if (st != DSN_OK) return st;
     /* the same start everywhere: process 0's weights, optimizer moments and RNG */
@@ -138,13 +176,6 @@ static void trainable_span(const dsi_params *ps, size_t *lo_out, size_t *n_out)
     *n_out = hi - lo;
 }
 
-static double seconds_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 dsn_status dsi_dist_reduce(void *ctx, dsn_model *m, float *loss)
 {
     dsi_dist_step *s = ctx;
@@ -153,7 +184,7 @@ dsn_status dsi_dist_reduce(void *ctx, dsn_model *m, float *loss)
         if (s->stop_local) s->stop_all = 1;
         return DSN_OK;
     }
-    double t0 = seconds_now();
+    double t0 = dsi_wall_seconds();
     const dsi_params *ps = &m->params;
     trainable_span(ps, &s->span_lo, &s->span_n);
     size_t clo, chi;
@@ -176,7 +207,7 @@ dsn_status dsi_dist_reduce(void *ctx, dsn_model *m, float *loss)
     *loss = (float)x[1];
     for (int i = 0; i < m->last_terms.n; i++) m->last_terms.values[i] = (float)x[2 + i];
     if (x[2 + DSI_MAX_TERMS] > 0.0) s->stop_all = 1;
-    s->t_reduce += seconds_now() - t0;
+    s->t_reduce += dsi_wall_seconds() - t0;
     return DSN_OK;
 }
 
@@ -184,10 +215,10 @@ dsn_status dsi_dist_update(void *ctx, dsn_model *m, dsi_optim *o, double *norm)
 {
     dsi_dist_step *s = ctx;
     const dsi_dist *d = s->dist;
-    double t0 = seconds_now();
+    double t0 = dsi_wall_seconds();
     if (d->size == 1) {
         dsn_status st = dsi_optim_step(o, norm);
-        s->t_update += seconds_now() - t0;
+        s->t_update += dsi_wall_seconds() - t0;
         return st;
     }
     *norm = s->norm;
@@ -204,7 +235,7 @@ dsn_status dsi_dist_update(void *ctx, dsn_model *m, dsi_optim *o, double *norm)
     s->state_lo = s->span_lo;
     s->state_n = s->span_n;
     st = d->all_gather_f(d->ctx, m->params.data + s->span_lo, s->span_n);
-    s->t_update += seconds_now() - t0;
+    s->t_update += dsi_wall_seconds() - t0;
     return st;
 }
 

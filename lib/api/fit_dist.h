@@ -40,19 +40,39 @@ typedef struct dsi_dist_profile {
 dsi_dist_profile dsi_dist_last_profile(void);
 void dsi_dist_set_profile(const dsi_dist_profile *p);
 
+/* What a process of a data-parallel run says about its training data at the
+ * start (and one process about each of its data_shards): counts of the
+ * whole set, which shard it holds and how large it is. */
+typedef struct dsi_dist_facts {
+    uint64_t rows, groups;       /* of the whole training set */
+    uint64_t given;              /* 1: the caller gave a shard (dsi_dataset_shard), 0: the whole set */
+    uint64_t shard_rank, shard_count, by_groups; /* a given shard's */
+    uint64_t units;              /* units (rows, or groups of a grouped model) the shard holds */
+    uint64_t want;               /* ... that the split gives it (dsi_shard_units) */
+    uint64_t part;               /* its units of every global batch */
+    uint64_t grouped;            /* units are groups */
+    uint64_t failed;             /* preparing the shard or its sampler failed here (its own error) */
+} dsi_dist_facts;
+
+/* DSN_OK when the facts of shard q of P are right, else an error naming it
+ * ("<who> q's shard ..."): a shard smaller than its part of the batch, not
+ * the split's, another shard's number, rows where groups were wanted. */
+dsn_status dsi_dist_check_facts(const dsi_dist_facts *f, int q, int P, const char *who);
+
 /* FNV-1a over bytes, chained from h (0 to start). */
 uint64_t dsi_dist_hash(uint64_t h, const void *p, size_t n);
 
 /* Split every global batch of G units (groups of k items, or items: k = 1)
- * into contiguous parts, process r taking units [G r / P, G (r + 1) / P).
- * A batch with fewer units than processes is an error (the same on all). */
+ * into contiguous parts, process r taking units [G r / P, G (r + 1) / P)
+ * (dsi_shard_part; the caller has checked that G >= P). */
 dsn_status dsi_dist_plan(dsi_dist_step *s, const dsi_dist *d, int grouped, size_t G, size_t k);
 
-/* The first collective: every process's model, optimizer, options and data
- * sizes are compared (a mismatch is the same error on every process), then
+/* The first collective: every process's model, optimizer, options, data
+ * sizes and shard facts (f: its own) are compared and checked (a mismatch,
+ * or a bad shard anywhere, is the same error on every process), then
  * process 0's parameters, optimizer state and training RNG are broadcast. */
 dsn_status dsi_dist_start(dsi_dist_step *s, dsn_model *m, dsn_optimizer *opt, const dsi_dataset *train,
-                          const dsi_dataset *valid, uint64_t cfg_hash);
+                          const dsi_dataset *valid, uint64_t cfg_hash, const dsi_dist_facts *f);
 
 /* dsi_grad_reduce_fn (ctx = dsi_dist_step): the global-batch mean gradient,
  * loss and terms from every process's part. One process: nothing to do.

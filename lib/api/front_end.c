@@ -23,16 +23,7 @@ static int seq_shape(const dsn_model *m, int *T, int *D)
 /* c from a stored bag (the model's front end or a bank's audio settings) */
 static dsn_status from_bag(const dsn_options *o, dsi_feat_cfg *c, int D, const char *context)
 {
-    dsi_feat_cfg_default(c);
-    c->n_mels = D;
-    dsi_optr r;
-    dsn_status st = dsi_optr_init(&r, o, context);
-    if (st != DSN_OK) return st;
-    dsi_feat_cfg_read(&r, c);
-    char ignored[DSI_OPT_VALUE];
-    for (int i = 0; dsi_audio_dataset_keys[i]; i++) dsi_opt_str(&r, dsi_audio_dataset_keys[i], ignored, sizeof ignored);
-    st = dsi_optr_finish(&r);
-    return st != DSN_OK ? st : dsi_feat_cfg_validate(c);
+    return dsi_feat_cfg_from(c, o, context, D, dsi_audio_dataset_keys);
 }
 
 /* the first feature key whose value differs between a and b ("" if none), with both values */

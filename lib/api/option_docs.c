@@ -24,6 +24,7 @@ static const doc docs[] = {
     {1, "max_skipped_steps", "consecutive non-finite steps tolerated (skipped) before failing"},
     {1, "log", "training log: JSONL file of every step and epoch, plus its CSV twin (empty: none)"},
     {1, "log_append", "append to an existing training log instead of replacing it"},
+    {1, "data_shards", "shards of the training set, each with its own sampler and part of every batch (0: 1, or the processes of dsn_fit_mpi)"},
     {0, "lr", "learning rate"},
     {0, "beta1", "Adam's first-moment decay"},
     {0, "beta2", "Adam's second-moment decay"},

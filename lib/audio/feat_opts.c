@@ -83,10 +83,11 @@ dsn_status dsi_feat_cfg_write(const dsi_feat_cfg *c, int frames, struct dsn_opti
     return st;
 }
 
-dsn_status dsi_feat_cfg_from(dsi_feat_cfg *c, const struct dsn_options *o, const char *context,
+dsn_status dsi_feat_cfg_from(dsi_feat_cfg *c, const struct dsn_options *o, const char *context, int n_mels,
                              const char *const *also)
 {
     dsi_feat_cfg_default(c);
+    c->n_mels = n_mels;
     dsi_optr r;
     dsn_status st = dsi_optr_init(&r, o, context);
     if (st != DSN_OK) return st;

@@ -32,9 +32,10 @@ dsn_status dsi_feat_cfg_validate(const dsi_feat_cfg *c);
 /* Every feature key of c into o (replacing earlier values); frames > 0 adds
  * "frames". */
 dsn_status dsi_feat_cfg_write(const dsi_feat_cfg *c, int frames, struct dsn_options *o);
-/* c from a bag (defaults for absent keys; other keys: DSN_E_OPTION unless
- * listed in also, a NULL-terminated list of keys to accept and ignore). */
-dsn_status dsi_feat_cfg_from(dsi_feat_cfg *c, const struct dsn_options *o, const char *context,
+/* c from a bag (defaults for absent keys, n_mels that of "n_mels"; other
+ * keys: DSN_E_OPTION unless listed in also, a NULL-terminated list of keys
+ * to accept and ignore), then dsi_feat_cfg_validate. */
+dsn_status dsi_feat_cfg_from(dsi_feat_cfg *c, const struct dsn_options *o, const char *context, int n_mels,
                              const char *const *also);
 
 #endif

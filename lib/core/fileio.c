@@ -54,6 +54,40 @@ dsn_status dsi_read_file(const char *path, size_t max_len, unsigned char **data,
     return DSN_OK;
 }
 
+dsn_status dsi_file_open(const char *path, int *fd, uint64_t *size)
+{
+    if (!path) return dsi_error(DSN_E_INVALID, "file path must not be NULL");
+    int f = open(path, O_RDONLY);
+    if (f < 0) return dsi_error(DSN_E_IO, "cannot open '%s': %s", path, strerror(errno));
+    struct stat st;
+    if (fstat(f, &st) != 0 || !S_ISREG(st.st_mode)) {
+        close(f);
+        return dsi_error(DSN_E_IO, "'%s' is not a regular file", path);
+    }
+    *fd = f;
+    *size = (uint64_t)st.st_size;
+    return DSN_OK;
+}
+
+dsn_status dsi_file_read_at(int fd, const char *path, uint64_t offset, void *buf, size_t len)
+{
+    size_t got = 0;
+    while (got < len) {
+        ssize_t k = pread(fd, (unsigned char *)buf + got, len - got, (off_t)(offset + got));
+        if (k < 0 && errno == EINTR) continue;
+        if (k <= 0)
+            return dsi_error(DSN_E_IO, "error reading '%s' at byte %llu: %s", path,
+                             (unsigned long long)(offset + got), k ? strerror(errno) : "unexpected end");
+        got += (size_t)k;
+    }
+    return DSN_OK;
+}
+
+void dsi_file_close(int fd)
+{
+    if (fd >= 0) close(fd);
+}
+
 /* ---- fault injection (tests only) ---- */
 
 dsi_io_fault *dsi_io_fault_hook;

@@ -21,6 +21,13 @@
  * Files larger than max_len give DSN_E_FORMAT. */
 dsn_status dsi_read_file(const char *path, size_t max_len, unsigned char **data, size_t *len);
 
+/* Parts of a file (a shard's rows): open it for reading (*size its
+ * length; a regular file, else DSN_E_IO), read len bytes at offset (all of
+ * them, else DSN_E_IO naming path), close it. */
+dsn_status dsi_file_open(const char *path, int *fd, uint64_t *size);
+dsn_status dsi_file_read_at(int fd, const char *path, uint64_t offset, void *buf, size_t len);
+void dsi_file_close(int fd);
+
 /* Write len bytes atomically (temp file, fsync, rename, fsync of the
  * folder). On failure the previous file at path is untouched (unless the
  * failure is in the final close or folder sync, which the message says) and

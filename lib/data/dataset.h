@@ -46,6 +46,12 @@ typedef struct dsi_dataset {
     int32_t *group_members;        /* [n] rows grouped by dense group, increasing within a group */
     size_t max_group_size;
     uint64_t groups_gen;           /* bumped at each regrouping (samplers check it) */
+
+    /* one shard of a larger set (dsi_dataset_shard; shard_count 0: the whole
+     * set): shard shard_rank of shard_count, by rows or by whole groups, of a
+     * set of shard_total_rows rows in shard_total_groups groups */
+    int shard_rank, shard_count, shard_by_groups;
+    size_t shard_total_rows, shard_total_groups;
 } dsi_dataset;
 
 /* ---- construction -------------------------------------------------------- */
@@ -77,6 +83,19 @@ dsn_status dsi_dataset_load_mnist(dsi_dataset **out, const char *dir, int test_s
  * [N, d1, ..., dk] with k <= 3 (k = 0 gives observations of shape [1]),
  * converted to float32; labels_path (may be NULL) a 1-D integer array [N]. */
 dsn_status dsi_dataset_load_npy(dsi_dataset **out, const char *x_path, const char *labels_path);
+
+/* Rows rows[0..n-1] (increasing) of the IDX images (idx3-ubyte) file,
+ * reading only those images, with labels [n] (may be NULL); *total (may be
+ * NULL) the file's image count. rows NULL: only *total (from the header). */
+dsn_status dsi_dataset_load_idx_rows(dsi_dataset **out, const char *images_path, const int32_t *rows, size_t n,
+                                     const int32_t *labels, size_t *total);
+/* All labels of an IDX labels (idx1-ubyte) file: *labels [*n] (dsi_free). */
+dsn_status dsi_idx_read_labels(const char *path, int32_t **labels, size_t *n);
+
+/* Rows rows[0..n-1] (increasing) of the .npy x_path, reading only those
+ * from the file, with labels [n] (theirs; may be NULL). */
+dsn_status dsi_dataset_load_npy_rows(dsi_dataset **out, const char *x_path, const int32_t *rows, size_t n,
+                                     const int32_t *labels);
 
 /* New dataset holding rows idx[0..n-1] of ds (in that order; repeats allowed). */
 dsn_status dsi_dataset_subset(dsi_dataset **out, const dsi_dataset *ds, const int32_t *idx, size_t n);
@@ -123,6 +142,46 @@ static inline const int32_t *dsi_dataset_group_rows(const dsi_dataset *ds, size_
 /* Dense id of a raw group value, or -1 if no row has it. */
 int32_t dsi_dataset_group_index(const dsi_dataset *ds, int32_t value);
 
+/* Rows and groups of the whole set ds is (a shard of). */
+static inline size_t dsi_dataset_total_rows(const dsi_dataset *ds) { return ds->shard_count ? ds->shard_total_rows : ds->n; }
+static inline size_t dsi_dataset_total_groups(const dsi_dataset *ds)
+{
+    return ds->shard_count ? ds->shard_total_groups : ds->n_groups;
+}
+
+/* ---- shards (data-parallel training, docs/scale-out.md) -------------------
+ * A set of U units (rows, or whole groups) trained with global batches of G
+ * units over P shards: shard r takes units [G r / P, G (r + 1) / P) of every
+ * batch (its part, dsi_shard_part) and holds units [U g0 / G, U g1 / G) of the
+ * set, g0, g1 the ends of its part (dsi_shard_units): the shards' sizes are
+ * in proportion to their parts, so each shard passes over its units at the
+ * same pace. Units are rows in increasing order, or groups in ascending
+ * order of their value (the dense group order), so a shard of groups is a
+ * range of group values. */
+static inline void dsi_shard_part(size_t G, int r, int P, size_t *lo, size_t *hi)
+{
+    *lo = G * (size_t)r / (size_t)P;
+    *hi = G * ((size_t)r + 1) / (size_t)P;
+}
+static inline void dsi_shard_units(size_t U, size_t G, int r, int P, size_t *lo, size_t *hi)
+{
+    size_t g0, g1;
+    dsi_shard_part(G, r, P, &g0, &g1);
+    *lo = G ? U * g0 / G : 0;
+    *hi = G ? U * g1 / G : 0;
+}
+/* The rows of shard r of P of a set of n rows (key NULL: units are rows) or
+ * of the groups given by key [n] (raw group values, >= 0), in increasing
+ * order, into rows (room for n); *n_rows their number (0: an empty shard),
+ * *units the set's unit count (n, or its distinct key values). Allocates
+ * scratch (by groups). G >= 1, 0 <= r < P. */
+dsn_status dsi_shard_rows(size_t n, const int32_t *key, size_t G, int r, int P, int32_t *rows, size_t *n_rows,
+                          size_t *units);
+/* New dataset: shard r of P of ds (by its groups - group ids, else labels -
+ * when by_groups), marked as such; a shard of a shard or an empty shard is
+ * DSN_E_INVALID. */
+dsn_status dsi_dataset_shard(dsi_dataset **out, const dsi_dataset *ds, int by_groups, size_t G, int r, int P);
+
 /* ---- batches --------------------------------------------------------------- */
 
 /* Caller-provided batch buffers; rows are written from 0. x is required, the
@@ -132,11 +191,7 @@ int32_t dsi_dataset_group_index(const dsi_dataset *ds, int32_t value);
  *                 otherwise the dataset-wide dense group (-1 without groups)
  *   label  [cap]  dsi_dataset_label of each row
  *   mask   [cap * shape[0]]  the row's mask, all ones when the dataset has none
- *   index  [cap]  the dataset row each batch row came from
- * part_lo/part_n select one rank's share of a data-parallel batch: when
- * part_n > 0 the samplers draw the whole batch as usual (same RNG use) but
- * write only its rows [part_lo, part_lo + part_n) (clamped to the batch),
- * from row 0 of the buffers, so cap needs to hold part_n rows only. */
+ *   index  [cap]  the dataset row each batch row came from */
 typedef struct dsi_batch {
     float *x;
     int32_t *group;
@@ -145,7 +200,6 @@ typedef struct dsi_batch {
     int32_t *index;
     size_t cap;   /* capacity in rows */
     size_t n;     /* rows written by the last call */
-    size_t part_lo, part_n;  /* 0, 0: the whole batch */
 } dsi_batch;
 
 /* Copy rows idx[0..n-1] into b (n <= b->cap). No allocation. */

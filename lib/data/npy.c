@@ -246,12 +246,45 @@ static dsn_status read_npy(const char *path, unsigned char **buf, dsi_npy_header
     return st;
 }
 
+/* The header of an open file of `size` bytes: the magic, the length, the
+ * dictionary (at most 1 MiB) - not the data, whose size is checked against
+ * the file's. */
+static dsn_status header_of(int fd, const char *path, uint64_t size, dsi_npy_header *h)
+{
+    unsigned char head[12];
+    size_t first = size < sizeof head ? (size_t)size : sizeof head;
+    dsn_status st = dsi_file_read_at(fd, path, 0, head, first);
+    if (st) return st;
+    size_t need = first; /* magic + version + length: the parse says what is wrong with a short one */
+    if (first >= 10 && !memcmp(head, npy_magic, 6) && head[6] >= 1 && head[6] <= 3) {
+        uint64_t hl = head[6] == 1 ? (uint64_t)head[8] | (uint64_t)head[9] << 8
+                      : first >= 12 ? (uint64_t)dsi_get_u32(head + 8) : 0;
+        if (hl > (1u << 20))
+            return dsi_error(DSN_E_FORMAT, "'%s': a .npy header of %llu bytes (at most 1 MiB is read)", path,
+                             (unsigned long long)hl);
+        need = (head[6] == 1 ? 10 : 12) + (size_t)hl;
+        if (need > size) need = (size_t)size;
+    }
+    unsigned char *buf = dsi_malloc(need ? need : 1);
+    if (!buf) return dsi_error(DSN_E_NOMEM, "cannot read the header of '%s'", path);
+    st = dsi_file_read_at(fd, path, 0, buf, need);
+    /* the parse reads only the header; the length it is told is the file's */
+    if (st == DSN_OK) st = size > SIZE_MAX ? dsi_error(DSN_E_FORMAT, "'%s' is too large", path)
+                                         : dsi_npy_parse(buf, need < size ? (size_t)size : need, path, h);
+    if (st == DSN_OK && h->data_offset > need) st = dsi_error(DSN_E_FORMAT, "'%s': the .npy header is too long", path);
+    dsi_free(buf);
+    return st;
+}
+
 dsn_status dsi_npy_read_header(const char *path, dsi_npy_header *h)
 {
     if (!path || !h) return dsi_error(DSN_E_INVALID, "npy read: NULL argument");
-    unsigned char *buf;
-    dsn_status st = read_npy(path, &buf, h);
-    if (st == DSN_OK) dsi_free(buf);
+    int fd;
+    uint64_t size;
+    dsn_status st = dsi_file_open(path, &fd, &size);
+    if (st) return st;
+    st = header_of(fd, path, size, h);
+    dsi_file_close(fd);
     return st;
 }
 
@@ -264,19 +297,11 @@ static double get_f64(const unsigned char *p)
 }
 
 /* element conversions of the readers below: n elements of the file's dtype at p into out */
+static void convert_f32(dsi_npy_dtype dt, const unsigned char *p, float *x, size_t n);
 static dsn_status to_f32(const dsi_npy_header *hh, const unsigned char *p, void *out, const char *path)
 {
-    float *x = out;
-    const size_t n = (size_t)hh->count;
     (void)path;
-    switch (hh->dtype) {
-    case DSI_NPY_F4: for (size_t i = 0; i < n; i++) x[i] = dsi_get_f32(p + 4 * i); break;
-    case DSI_NPY_F8: for (size_t i = 0; i < n; i++) x[i] = (float)get_f64(p + 8 * i); break;
-    case DSI_NPY_U1: for (size_t i = 0; i < n; i++) x[i] = (float)p[i]; break;
-    case DSI_NPY_I1: for (size_t i = 0; i < n; i++) x[i] = (float)(int8_t)p[i]; break;
-    case DSI_NPY_I4: for (size_t i = 0; i < n; i++) x[i] = (float)(int32_t)dsi_get_u32(p + 4 * i); break;
-    case DSI_NPY_I8: for (size_t i = 0; i < n; i++) x[i] = (float)(int64_t)dsi_get_u64(p + 8 * i); break;
-    }
+    convert_f32(hh->dtype, p, out, (size_t)hh->count);
     return DSN_OK;
 }
 
@@ -298,6 +323,50 @@ static dsn_status to_i32(const dsi_npy_header *hh, const unsigned char *p, void 
         }
     }
     return DSN_OK;
+}
+
+/* n elements of dtype at p into float32 x */
+static void convert_f32(dsi_npy_dtype dt, const unsigned char *p, float *x, size_t n)
+{
+    switch (dt) {
+    case DSI_NPY_F4: for (size_t i = 0; i < n; i++) x[i] = dsi_get_f32(p + 4 * i); break;
+    case DSI_NPY_F8: for (size_t i = 0; i < n; i++) x[i] = (float)get_f64(p + 8 * i); break;
+    case DSI_NPY_U1: for (size_t i = 0; i < n; i++) x[i] = (float)p[i]; break;
+    case DSI_NPY_I1: for (size_t i = 0; i < n; i++) x[i] = (float)(int8_t)p[i]; break;
+    case DSI_NPY_I4: for (size_t i = 0; i < n; i++) x[i] = (float)(int32_t)dsi_get_u32(p + 4 * i); break;
+    case DSI_NPY_I8: for (size_t i = 0; i < n; i++) x[i] = (float)(int64_t)dsi_get_u64(p + 8 * i); break;
+    }
+}
+
+dsn_status dsi_npy_read_rows_f32(const char *path, const int32_t *rows, size_t n, float *x, dsi_npy_header *h)
+{
+    if (!path || !h || (n && (!rows || !x))) return dsi_error(DSN_E_INVALID, "npy read: NULL argument");
+    int fd;
+    uint64_t size;
+    dsn_status st = dsi_file_open(path, &fd, &size);
+    if (st) return st;
+    st = header_of(fd, path, size, h);
+    if (st == DSN_OK && h->ndim == 0) st = dsi_error(DSN_E_FORMAT, "'%s' holds a scalar, expected an array [N, ...]", path);
+    const uint64_t N = st == DSN_OK ? h->shape[0] : 0, per = N ? h->count / N : 0;
+    const size_t row_bytes = (size_t)(per * h->itemsize);
+    for (size_t j = 0; st == DSN_OK && j < n; j++)
+        if (rows[j] < 0 || (uint64_t)rows[j] >= N || (j && rows[j] <= rows[j - 1]))
+            st = dsi_error(DSN_E_INVALID, "'%s': row list entry %zu (%d) is not an increasing row of the %llu", path, j,
+                           (int)rows[j], (unsigned long long)N);
+    /* runs of consecutive rows, read in pieces of up to 4 MiB */
+    const size_t piece_rows = row_bytes ? ((size_t)4 << 20) / row_bytes + 1 : 1;
+    unsigned char *buf = st == DSN_OK && row_bytes ? dsi_malloc(piece_rows * row_bytes) : NULL;
+    if (st == DSN_OK && row_bytes && !buf) st = dsi_error(DSN_E_NOMEM, "cannot allocate a read buffer for '%s'", path);
+    for (size_t j = 0; st == DSN_OK && j < n && row_bytes;) {
+        size_t run = 1;
+        while (j + run < n && run < piece_rows && rows[j + run] == rows[j] + (int32_t)run) run++;
+        st = dsi_file_read_at(fd, path, h->data_offset + (uint64_t)rows[j] * row_bytes, buf, run * row_bytes);
+        if (st == DSN_OK) convert_f32(h->dtype, buf, x + j * (size_t)per, run * (size_t)per);
+        j += run;
+    }
+    dsi_free(buf);
+    dsi_file_close(fd);
+    return st;
 }
 
 /* Read path and convert its elements into a new array of 4-byte elements
@@ -401,6 +470,26 @@ dsn_status dsi_npy_write(const char *path, dsi_npy_dtype dtype, const void *data
 
 /* ---- dataset from .npy ---------------------------------------------------------- */
 
+/* The observation shape of an .npy array [N, d1, ..] (N > 0, at most
+ * DSI_DATA_MAX_DIMS dims after N) into shape / *nd (0 for [N]). */
+static dsn_status obs_shape(const dsi_npy_header *xh, const char *x_path, int *shape, int *nd)
+{
+    *nd = xh->ndim - 1;
+    if (xh->ndim == 0) return dsi_error(DSN_E_FORMAT, "'%s' holds a scalar, expected an array [N, ...]", x_path);
+    if (xh->shape[0] == 0) return dsi_error(DSN_E_FORMAT, "'%s' holds no observations", x_path);
+    if (*nd > DSI_DATA_MAX_DIMS)
+        return dsi_error(DSN_E_UNSUPPORTED, "'%s': observations with %d dimensions (at most %d)", x_path, *nd,
+                         DSI_DATA_MAX_DIMS);
+    for (int d = 0; d < *nd; d++) {
+        if (xh->shape[d + 1] == 0 || xh->shape[d + 1] > INT_MAX)
+            return dsi_error(DSN_E_FORMAT, "'%s': observation dimension %d is %llu", x_path, d,
+                             (unsigned long long)xh->shape[d + 1]);
+        shape[d] = (int)xh->shape[d + 1];
+    }
+    if (xh->shape[0] > INT32_MAX) return dsi_error(DSN_E_UNSUPPORTED, "'%s': too many observations", x_path);
+    return DSN_OK;
+}
+
 dsn_status dsi_dataset_load_npy(dsi_dataset **out, const char *x_path, const char *labels_path)
 {
     DSI_CHECK_NULL(out, "out");
@@ -420,22 +509,11 @@ dsn_status dsi_dataset_load_npy(dsi_dataset **out, const char *x_path, const cha
         dsi_free(lab);
         return st;
     }
-    int shape[DSI_DATA_MAX_DIMS] = {1, 1, 1}, nd = xh.ndim - 1;
-    if (xh.ndim == 0) st = dsi_error(DSN_E_FORMAT, "'%s' holds a scalar, expected an array [N, ...]", x_path);
-    else if (xh.shape[0] == 0) st = dsi_error(DSN_E_FORMAT, "'%s' holds no observations", x_path);
-    else if (nd > DSI_DATA_MAX_DIMS)
-        st = dsi_error(DSN_E_UNSUPPORTED, "'%s': observations with %d dimensions (at most %d)", x_path, nd, DSI_DATA_MAX_DIMS);
-    else if (lab && lh.shape[0] != xh.shape[0])
+    int shape[DSI_DATA_MAX_DIMS] = {1, 1, 1}, nd = 0;
+    st = obs_shape(&xh, x_path, shape, &nd);
+    if (st == DSN_OK && lab && lh.shape[0] != xh.shape[0])
         st = dsi_error(DSN_E_FORMAT, "'%s' holds %llu labels but '%s' holds %llu observations", labels_path,
                        (unsigned long long)lh.shape[0], x_path, (unsigned long long)xh.shape[0]);
-    for (int d = 0; st == DSN_OK && d < nd; d++) {
-        if (xh.shape[d + 1] == 0 || xh.shape[d + 1] > INT_MAX)
-            st = dsi_error(DSN_E_FORMAT, "'%s': observation dimension %d is %llu", x_path, d,
-                           (unsigned long long)xh.shape[d + 1]);
-        else shape[d] = (int)xh.shape[d + 1];
-    }
-    if (st == DSN_OK && xh.shape[0] > INT32_MAX)
-        st = dsi_error(DSN_E_UNSUPPORTED, "'%s': too many observations", x_path);
     if (st) {
         dsi_aligned_free(x);
         dsi_free(lab);
@@ -445,6 +523,34 @@ dsn_status dsi_dataset_load_npy(dsi_dataset **out, const char *x_path, const cha
     st = dsi_dataset_adopt(&ds, x, (size_t)xh.shape[0], nd ? nd : 1, shape);
     if (st == DSN_OK && lab && (st = dsi_dataset_set_labels(ds, lab))) dsi_dataset_free(ds);
     dsi_free(lab);
+    if (st) return st;
+    *out = ds;
+    return DSN_OK;
+}
+
+dsn_status dsi_dataset_load_npy_rows(dsi_dataset **out, const char *x_path, const int32_t *rows, size_t n,
+                                     const int32_t *labels)
+{
+    DSI_CHECK_NULL(out, "out");
+    DSI_CHECK_NULL(x_path, "x path");
+    DSI_CHECK_NULL(rows, "rows");
+    if (n == 0) return dsi_error(DSN_E_INVALID, "'%s': no rows to read", x_path);
+    dsi_npy_header xh;
+    dsn_status st = dsi_npy_read_header(x_path, &xh);
+    int shape[DSI_DATA_MAX_DIMS] = {1, 1, 1}, nd = 0;
+    if (st == DSN_OK) st = obs_shape(&xh, x_path, shape, &nd);
+    if (st) return st;
+    size_t per = (size_t)(xh.count / xh.shape[0]);
+    if (per > SIZE_MAX / sizeof(float) / n) return dsi_error(DSN_E_INVALID, "'%s': %zu rows overflow", x_path, n);
+    float *x = dsi_aligned_alloc(n * per * sizeof(float));
+    if (!x) return dsi_error(DSN_E_NOMEM, "cannot allocate %zu rows of '%s'", n, x_path);
+    if ((st = dsi_npy_read_rows_f32(x_path, rows, n, x, &xh))) {
+        dsi_aligned_free(x);
+        return st;
+    }
+    dsi_dataset *ds;
+    st = dsi_dataset_adopt(&ds, x, n, nd ? nd : 1, shape);
+    if (st == DSN_OK && labels && (st = dsi_dataset_set_labels(ds, labels))) dsi_dataset_free(ds);
     if (st) return st;
     *out = ds;
     return DSN_OK;

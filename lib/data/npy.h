@@ -44,9 +44,14 @@ typedef struct dsi_npy_header {
  * in messages). Checks that the data size matches len exactly. */
 dsn_status dsi_npy_parse(const unsigned char *buf, size_t len, const char *what, dsi_npy_header *h);
 
-/* Read and check a file's header only (the whole file is read: the data
- * size is checked against the shape). */
+/* Read and check a file's header only (the data size implied by the shape
+ * is checked against the file's size; the data is not read). */
 dsn_status dsi_npy_read_header(const char *path, dsi_npy_header *h);
+
+/* Rows rows[0..n-1] (increasing, each < N) of an array [N, ...] converted
+ * to float32 into x (n x the floats per row), reading only those rows from
+ * the file (runs of consecutive rows at once); *h its header. */
+dsn_status dsi_npy_read_rows_f32(const char *path, const int32_t *rows, size_t n, float *x, dsi_npy_header *h);
 
 /* Read a whole array converted to float32 (any supported dtype; float64
  * values outside the float range become infinities, which callers may reject).

@@ -13,20 +13,6 @@ static inline void swap_i32(int32_t *a, int32_t *b)
     *b = t;
 }
 
-/* Rows [lo, hi) of a drawn batch of n rows that b takes (all of them unless b
- * asks for a part). */
-static void batch_part(const dsi_batch *b, size_t n, size_t *lo, size_t *hi)
-{
-    *lo = 0;
-    *hi = n;
-    if (b->part_n) {
-        *lo = b->part_lo < n ? b->part_lo : n;
-        *hi = n - *lo < b->part_n ? n : *lo + b->part_n;
-    }
-}
-
-static size_t batch_rows_wanted(const dsi_batch *b, size_t n) { return b->part_n && b->part_n < n ? b->part_n : n; }
-
 dsn_status dsi_group_sampler_create(dsi_group_sampler **out, const dsi_dataset *ds, size_t groups, size_t k,
                                     uint64_t seed)
 {
@@ -75,8 +61,7 @@ dsn_status dsi_group_sampler_next(dsi_group_sampler *s, dsi_batch *b)
     size_t G = s->groups, k = s->k, NG = ds->n_groups;
     if (s->groups_gen != ds->groups_gen)
         return dsi_error(DSN_E_STATE, "the dataset was regrouped after the sampler was created");
-    if (b->cap < batch_rows_wanted(b, G * k))
-        return dsi_error(DSN_E_SHAPE, "batch holds %zu rows, the sampler draws %zu", b->cap, batch_rows_wanted(b, G * k));
+    if (b->cap < G * k) return dsi_error(DSN_E_SHAPE, "batch holds %zu rows, the sampler draws %zu", b->cap, G * k);
     /* The scratch arrays stay permutations, so partial Fisher-Yates on their
      * first entries draws without replacement and never needs a reset. */
     for (size_t j = 0; j < G; j++) {
@@ -96,12 +81,10 @@ dsn_status dsi_group_sampler_next(dsi_group_sampler *s, dsi_batch *b)
             for (size_t t = 0; t < k; t++) dst[t] = seg[dsi_rng_below(&s->rng, m)];
         }
     }
-    size_t lo, hi;
-    batch_part(b, G * k, &lo, &hi);
-    dsn_status st = dsi_dataset_gather(ds, s->rows + lo, hi - lo, b);
+    dsn_status st = dsi_dataset_gather(ds, s->rows, G * k, b);
     if (st) return st;
     if (b->group)
-        for (size_t i = lo; i < hi; i++) b->group[i - lo] = (int32_t)(i / k);
+        for (size_t i = 0; i < G * k; i++) b->group[i] = (int32_t)(i / k);
     return DSN_OK;
 }
 
@@ -144,7 +127,7 @@ dsn_status dsi_epoch_iter_next(dsi_epoch_iter *it, dsi_batch *b)
     DSI_CHECK_NULL(it, "iterator");
     DSI_CHECK_NULL(b, "batch");
     size_t n = it->ds->n;
-    if (b->cap < batch_rows_wanted(b, it->batch < n ? it->batch : n))
+    if (b->cap < (it->batch < n ? it->batch : n))
         return dsi_error(DSN_E_SHAPE, "batch holds %zu rows, the iterator draws %zu", b->cap, it->batch);
     if (!it->in_epoch) {
         /* the order depends only on the RNG state, not on earlier epochs */
@@ -160,9 +143,7 @@ dsn_status dsi_epoch_iter_next(dsi_epoch_iter *it, dsi_batch *b)
         b->n = 0;
         return DSN_OK;
     }
-    size_t lo, hi;
-    batch_part(b, take, &lo, &hi);
-    dsn_status st = dsi_dataset_gather(it->ds, it->perm + it->pos + lo, hi - lo, b);
+    dsn_status st = dsi_dataset_gather(it->ds, it->perm + it->pos, take, b);
     if (st == DSN_OK) it->pos += take;
     return st;
 }

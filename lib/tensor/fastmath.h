@@ -12,6 +12,22 @@
 
 #include "tensor/simd.h"
 
+/* The reduction and polynomial of the exp below on a clamped x, written once
+ * for the scalar and the 4-float version (the same operations in the same
+ * order, so a vector lane and the scalar tail give the same bits): n =
+ * round(x / ln 2), r = x - n ln 2, p = e^r. x, n, r, p: float or dsi_v4f. */
+#define DSI_FEXP_POLY(x, n, r, p)                                  \
+    do {                                                           \
+        n = ((x) * 1.44269504088896341f + 12582912.0f) - 12582912.0f; \
+        r = (x) - n * 0.693359375f + n * 2.12194440e-4f;           \
+        p = r * 1.9875691500e-4f + 1.3981999507e-3f;               \
+        p = p * r + 8.3334519073e-3f;                              \
+        p = p * r + 4.1665795894e-2f;                              \
+        p = p * r + 1.6666665459e-1f;                              \
+        p = p * r + 5.0000001201e-1f;                              \
+        p = p * r * r + r + 1.0f;                                  \
+    } while (0)
+
 /* exp(x) for x in [-87, 88] (clamped), branch-free so that the block loops
  * below compile to SIMD code at -O2: n = round(x / ln 2) by the 1.5 2^23
  * trick, r = x - n ln 2 in two parts (Cody-Waite), a degree-6 polynomial for
@@ -21,15 +37,8 @@ static inline float dsi_fexp(float x)
 {
     x = x > 88.0f ? 88.0f : x;
     x = x < -87.0f ? -87.0f : x;
-    const float n = (x * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
-    const float r = x - n * 0.693359375f + n * 2.12194440e-4f;
-    float p = 1.9875691500e-4f;
-    p = p * r + 1.3981999507e-3f;
-    p = p * r + 8.3334519073e-3f;
-    p = p * r + 4.1665795894e-2f;
-    p = p * r + 1.6666665459e-1f;
-    p = p * r + 5.0000001201e-1f;
-    p = p * r * r + r + 1.0f;
+    float n, r, p;
+    DSI_FEXP_POLY(x, n, r, p);
     const int32_t e = ((int32_t)n + 127) << 23;
     float s;
     memcpy(&s, &e, sizeof s);
@@ -54,14 +63,8 @@ static inline dsi_v4f dsi_v4_exp(dsi_v4f x)
     x = (dsi_v4f)(((dsi_v4i)x & ~m) | ((dsi_v4i)hi & m));
     m = (dsi_v4i)(x < lo);
     x = (dsi_v4f)(((dsi_v4i)x & ~m) | ((dsi_v4i)lo & m));
-    const dsi_v4f n = (x * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
-    const dsi_v4f r = x - n * 0.693359375f + n * 2.12194440e-4f;
-    dsi_v4f p = r * 1.9875691500e-4f + 1.3981999507e-3f;
-    p = p * r + 8.3334519073e-3f;
-    p = p * r + 4.1665795894e-2f;
-    p = p * r + 1.6666665459e-1f;
-    p = p * r + 5.0000001201e-1f;
-    p = p * r * r + r + 1.0f;
+    dsi_v4f n, r, p;
+    DSI_FEXP_POLY(x, n, r, p);
     const dsi_v4i e = (__builtin_convertvector(n, dsi_v4i) + 127) << 23;
     return p * (dsi_v4f)e;
 }

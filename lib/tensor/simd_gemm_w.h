@@ -131,16 +131,131 @@ static VT void VN(gemm_small)(int M, int N, int K, const float *A, int lda, cons
         VN(gs_panel)(M, N, K, A, (size_t)lda, 1, B, ldb, beta, C, ldc, bias, act);
 }
 
+/* One block of the transposed product over the inner rows [0, Ms) of a
+ * sub-chunk: the accumulators start from 0 (first) or from the partial sums
+ * parked in P (ld pld, full vectors), and end in P, or (last) in C as
+ * acc (+ C if beta). Parking and reloading a float is exact, so a chunk's sum
+ * is the one of a single k loop over it. */
+static inline __attribute__((always_inline)) VT void VN(gt_block)(int R, int nv, int full, const vmask *mk, int Ms,
+                                                                   const float *A, size_t lda, const float *B,
+                                                                   int ldb, float *P, int pld, int first, int last,
+                                                                   int beta, float *C, int ldc)
+{
+    vecf acc[6][GS_NV];
+    _Pragma("GCC unroll 8")
+    for (int r = 0; r < 6; r++)
+        _Pragma("GCC unroll 8")
+        for (int v = 0; v < GS_NV; v++)
+            acc[r][v] = r < R && v < nv && !first ? vload(P + (size_t)r * pld + DSI_VW * v) : vzero();
+    for (int k = 0; k < Ms; k++) {
+        vecf bv[GS_NV];
+        _Pragma("GCC unroll 8")
+        for (int v = 0; v < GS_NV; v++)
+            bv[v] = v >= nv ? vzero() : full ? vload(B + (size_t)k * ldb + DSI_VW * v)
+                                             : vloadm(mk[v], B + (size_t)k * ldb + DSI_VW * v);
+        _Pragma("GCC unroll 8")
+        for (int r = 0; r < 6; r++)
+            if (r < R) {
+                const vecf a = vset1(A[(size_t)r + (size_t)k * lda]);
+                _Pragma("GCC unroll 8")
+                for (int v = 0; v < GS_NV; v++)
+                    if (v < nv) acc[r][v] = vfmadd(a, bv[v], acc[r][v]);
+            }
+    }
+    _Pragma("GCC unroll 8")
+    for (int r = 0; r < 6; r++)
+        if (r < R)
+            _Pragma("GCC unroll 8")
+            for (int v = 0; v < GS_NV; v++)
+                if (v < nv) {
+                    if (!last) {
+                        vstore(P + (size_t)r * pld + DSI_VW * v, acc[r][v]);
+                        continue;
+                    }
+                    float *c = C + (size_t)r * ldc + DSI_VW * v;
+                    vecf x = acc[r][v];
+                    if (beta) x = vadd(x, vloadm(mk[v], c));
+                    vstorem(c, mk[v], x);
+                }
+}
+
+/* C[K,N] (+)= A[Ms rows, K]^T B[Ms, N] over one sub-chunk: the blocks of
+ * gs_panel (column blocks, 6 rows, 4 x 5 vectors on AVX-512), each through
+ * gt_block */
+static inline __attribute__((always_inline)) VT void VN(gt_panel)(int K, int N, int Ms, const float *A, size_t lda,
+                                                                   const float *B, int ldb, float *P, int pld,
+                                                                   int first, int last, int beta, float *C, int ldc)
+{
+    for (int j = 0; j < N;) {
+        const int left = N - j;
+        const int nv = left > GS_FULL * DSI_VW && left <= GS_NV * DSI_VW ? GS_NV
+                       : left >= GS_FULL * DSI_VW                        ? GS_FULL
+                                                                         : (left + DSI_VW - 1) / DSI_VW;
+        const int w = left < DSI_VW * nv ? left : DSI_VW * nv;
+        vmask mk[GS_NV];
+        for (int v = 0; v < GS_NV; v++) {
+            const int l = w - DSI_VW * v;
+            mk[v] = vtail(l > 0 ? l : 0);
+        }
+        const float *Bj = B + j;
+        int i = 0;
+#define GT_ATF(R_, NV_, F_)                                                                                        \
+    VN(gt_block)(R_, NV_, F_, mk, Ms, A + i, lda, Bj, ldb, P + (size_t)i * pld + j, pld, first, last, beta,         \
+                 C + (size_t)i * ldc + j, ldc)
+#define GT_AT(R_, NV_) GT_ATF(R_, NV_, 0)
+        const int whole = w == DSI_VW * nv;
+        if (GS_NV > GS_FULL && nv == GS_NV) {
+            if (whole)
+                for (; i + 4 <= K; i += 4) GT_ATF(4, GS_NV, 1);
+            else
+                for (; i + 4 <= K; i += 4) GT_AT(4, GS_NV);
+        } else if (nv == GS_FULL) {
+            if (whole)
+                for (; i + 6 <= K; i += 6) GT_ATF(6, GS_FULL, 1);
+            else
+                for (; i + 6 <= K; i += 6) GT_AT(6, GS_FULL);
+        } else if (whole) {
+            for (; i + 6 <= K; i += 6) GT_ATF(6, nv, 1);
+        } else {
+            for (; i + 6 <= K; i += 6) GT_AT(6, nv);
+        }
+        switch (K - i) {
+        case 5: GT_AT(5, nv); break;
+        case 4: GT_AT(4, nv); break;
+        case 3: GT_AT(3, nv); break;
+        case 2: GT_AT(2, nv); break;
+        case 1: GT_AT(1, nv); break;
+        default: break;
+        }
+#undef GT_AT
+#undef GT_ATF
+        j += w;
+    }
+}
+
 /* C[K,N] = A[M,K]^T B[M,N] (+ C): the long inner dimension M is cut into
- * chunks of GT_CHUNK rows that stay in L2; each chunk's product is summed
- * from 0 in order and added to C. An element is ((C + s_0) + s_1) + ... over
- * the chunks: fixed for a given M, independent of its position. */
+ * chunks of GT_CHUNK rows; each chunk's product is summed from 0 in order
+ * and added to C. An element is ((C + s_0) + s_1) + ... over the chunks:
+ * fixed for a given M, independent of its position. A chunk is walked in
+ * sub-chunks of Ms rows whose A and B rows fit in L1 together (all blocks of
+ * C pass over one sub-chunk before the next), the blocks' partial sums parked
+ * in P between sub-chunks (K, N <= 128: at most 64 KiB on the stack); a
+ * chunk of 256 rows of B alone (64 columns: 64 KiB) does not fit in L1. */
 static VT void VN(gemm_small_tn)(int K, int N, int M, const float *A, int lda, const float *B, int ldb, int beta,
                                  float *C, int ldc)
 {
+    const int pld = (N + DSI_VW - 1) / DSI_VW * DSI_VW;
+    float P[128 * 128] __attribute__((aligned(64)));
+    /* bytes of one inner row touched: N floats of B, the K floats of A (whole lines) */
+    const int rowb = 4 * N + ((4 * K + 63) / 64 + 1) * 64;
+    int Ms = 24576 / rowb;
+    Ms = Ms < 16 ? 16 : Ms > GT_CHUNK ? GT_CHUNK : Ms & ~7;
     for (int m0 = 0; m0 < M; m0 += GT_CHUNK) {
         const int Mc = M - m0 < GT_CHUNK ? M - m0 : GT_CHUNK, bt = beta || m0 > 0;
-        VN(gs_panel)(K, N, Mc, A + (size_t)m0 * lda, 1, (size_t)lda, B + (size_t)m0 * ldb, ldb, bt, C, ldc, NULL,
-                     DSI_GS_NONE);
+        for (int s0 = 0; s0 < Mc; s0 += Ms) {
+            const int n = Mc - s0 < Ms ? Mc - s0 : Ms;
+            VN(gt_panel)(K, N, n, A + (size_t)(m0 + s0) * lda, (size_t)lda, B + (size_t)(m0 + s0) * ldb, ldb, P,
+                         pld, s0 == 0, s0 + n == Mc, bt, C, ldc);
+        }
     }
 }

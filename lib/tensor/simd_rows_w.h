@@ -16,6 +16,30 @@ static VT double VN(sumsq)(const float *x, size_t n)
     return s;
 }
 
+/* colsum's last nv (1-4) vectors, w columns (masked): each column summed over
+ * the rows in order, as in the full blocks */
+static inline __attribute__((always_inline)) VT void VN(colsum_tail)(const float *g, size_t rows, size_t w,
+                                                                      size_t ld, float *b, int nv)
+{
+    vmask mk[4];
+    vecf a[4];
+    _Pragma("GCC unroll 4")
+    for (int v = 0; v < 4; v++)
+        if (v < nv) {
+            mk[v] = vtail(w - (size_t)DSI_VW * v);
+            a[v] = vloadm(mk[v], b + DSI_VW * v);
+        }
+    for (size_t r = 0; r < rows; r++) {
+        const float *row = g + r * ld;
+        _Pragma("GCC unroll 4")
+        for (int v = 0; v < 4; v++)
+            if (v < nv) a[v] = vadd(a[v], vloadm(mk[v], row + DSI_VW * v));
+    }
+    _Pragma("GCC unroll 4")
+    for (int v = 0; v < 4; v++)
+        if (v < nv) vstorem(b + DSI_VW * v, mk[v], a[v]);
+}
+
 /* b[j] += sum_r g[r, j], j < n, rows ld floats apart: blocks of 4 vectors of
  * columns kept in registers over all rows */
 static VT void VN(colsum)(const float *g, size_t rows, size_t n, size_t ld, float *b)
@@ -36,10 +60,13 @@ static VT void VN(colsum)(const float *g, size_t rows, size_t n, size_t ld, floa
         vstore(b + j + 2 * DSI_VW, a2);
         vstore(b + j + 3 * DSI_VW, a3);
     }
-    for (; j < n; j += DSI_VW) {
-        const vmask mk = vtail(n - j);
-        vecf a = vloadm(mk, b + j);
-        for (size_t r = 0; r < rows; r++) a = vadd(a, vloadm(mk, g + r * ld + j));
-        vstorem(b + j, mk, a);
+    /* the last 1..4 vectors (less than 4 whole ones) in one pass over the rows (a pool part is often
+     * 2 vectors wide: one pass per vector read every row's lines twice) */
+    switch ((n - j + DSI_VW - 1) / DSI_VW) {
+    case 1: VN(colsum_tail)(g + j, rows, n - j, ld, b + j, 1); break;
+    case 2: VN(colsum_tail)(g + j, rows, n - j, ld, b + j, 2); break;
+    case 3: VN(colsum_tail)(g + j, rows, n - j, ld, b + j, 3); break;
+    case 4: VN(colsum_tail)(g + j, rows, n - j, ld, b + j, 4); break;
+    default: break;
     }
 }

@@ -11,20 +11,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     static int ready;
     static char clips[320];
     if (!ready) {
-        fuzz_make_clips();
-        /* a folder holding only the two clips, so the manifest of fuzz_csv
-         * (another process may share FUZZ_AUDIO_DIR) is not listed */
-        snprintf(clips, sizeof clips, "%s/clips", FUZZ_AUDIO_DIR);
-        mkdir(clips, 0755);
-        char a[400], b[400];
-        snprintf(a, sizeof a, "%s/a.wav", clips);
-        snprintf(b, sizeof b, "%s/a.wav", FUZZ_AUDIO_DIR);
-        unlink(a);
-        if (link(b, a) != 0 && access(a, F_OK) != 0) abort();
-        snprintf(a, sizeof a, "%s/b.wav", clips);
-        snprintf(b, sizeof b, "%s/b.wav", FUZZ_AUDIO_DIR);
-        unlink(a);
-        if (link(b, a) != 0 && access(a, F_OK) != 0) abort();
+        if (fuzz_clips_dir(clips, sizeof clips) != 0) abort();
         ready = 1;
     }
     static const char *const magics[] = {"DSNAFC\r\n", "DSNASET\n", NULL};

@@ -120,4 +120,23 @@ static void fuzz_make_clips(void)
     }
 }
 
+/* FUZZ_AUDIO_DIR/clips (into dir, cap bytes) holding only links to the two
+ * clips, so a manifest of fuzz_csv (another process may share
+ * FUZZ_AUDIO_DIR) is not listed. 0, or -1 when a link is not there. */
+static int fuzz_clips_dir(char *dir, size_t cap)
+{
+    fuzz_make_clips();
+    snprintf(dir, cap, "%s/clips", FUZZ_AUDIO_DIR);
+    mkdir(dir, 0755);
+    static const char *const names[2] = {"a.wav", "b.wav"};
+    for (int c = 0; c < 2; c++) {
+        char a[600], b[300];
+        snprintf(a, sizeof a, "%s/%s", dir, names[c]);
+        snprintf(b, sizeof b, "%s/%s", FUZZ_AUDIO_DIR, names[c]);
+        unlink(a);
+        if (link(b, a) != 0 && access(a, F_OK) != 0) return -1;
+    }
+    return 0;
+}
+
 #endif

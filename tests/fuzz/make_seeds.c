@@ -209,19 +209,8 @@ static void csv_seeds(void)
 
 static void cache_seeds(void)
 {
-    fuzz_make_clips();
     char clips[320], cache[600];
-    snprintf(clips, sizeof clips, "%s/clips", FUZZ_AUDIO_DIR);
-    mkdir(clips, 0755);
-    char a[400], b[400];
-    snprintf(a, sizeof a, "%s/a.wav", clips);
-    snprintf(b, sizeof b, "%s/a.wav", FUZZ_AUDIO_DIR);
-    unlink(a);
-    ok(link(b, a) == 0 ? DSN_OK : DSN_E_IO, "link");
-    snprintf(a, sizeof a, "%s/b.wav", clips);
-    snprintf(b, sizeof b, "%s/b.wav", FUZZ_AUDIO_DIR);
-    unlink(a);
-    ok(link(b, a) == 0 ? DSN_OK : DSN_E_IO, "link");
+    ok(fuzz_clips_dir(clips, sizeof clips) == 0 ? DSN_OK : DSN_E_IO, "link");
     fuzz_path("seed.cache", cache, sizeof cache);
     unlink(cache);
     dsn_options *o;

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # cli.sh DISENT - `mpirun -np N disent train` for every model family against
-# `disent train` in one process at the same global batch: the log names the
-# world size and the global batch, process 0 alone writes the model, and the
+# `disent train --set data_shards=N` in one process at the same global batch
+# (each process trains on its shard, as the N shards of one process do): the
+# log names the world size, the global batch and the shards' sizes, process 0
+# alone writes the model, and the
 # encodings of the two models agree (1e-5); a resumed run continues on every
 # process; a model option that differs between processes fails everywhere.
 set -u
@@ -39,29 +41,51 @@ TS="--model ts-dsae $SEQ --set constrained_epochs=1 --set swap_vg=0 --set swap_z
 # name, np, training flags, data flags for encode
 check() {
   name=$1; np=$2; flags=$3; data=$4
-  run 0 "$D" train $flags --out "$name.1.dsn" --quiet
+  run 0 "$D" train $flags --set data_shards="$np" --out "$name.1.dsn" --quiet
   run 0 $MPIRUN -np "$np" "$D" train $flags --out "$name.$np.dsn"
   has err.txt "data-parallel over $np MPI processes (world size $np): global batch"
+  has err.txt "observations in $np shards, one per process"
+  has err.txt "process 0 read its [0-9]* observations from the file"
   has out.txt "data-parallel: $np processes; gradient all-reduce"
   [ "$(grep -c '^trained' out.txt)" -eq 1 ] || fail "$name: more than one process reported"
   log=$(grep 'global batch' err.txt | sed 's/.*: global/global/')
-  run 0 "$D" encode "$name.1.dsn" $data --index 0-7 --out "e1.$name"
+  shards=$(grep 'shards, one per process' err.txt | sed 's/.*one per process (\(.*\)): /\1: /')
+  run 0 "$D" encode "$name.1.dsn" $data --index 0-7 --out "e1.$name.$np"
   run 0 "$D" encode "$name.$np.dsn" $data --index 0-7 --out "e$np.$name"
-  close "e1.$name" "e$np.$name"
-  echo "ok - $name: mpirun -np $np disent train = disent train ($log)"
+  close "e1.$name.$np" "e$np.$name"
+  echo "ok - $name: mpirun -np $np disent train = disent train --set data_shards=$np ($log; shards: $shards)"
 }
 check ml-vae 2 "$ML" "--npy x.npy --labels y.npy"
 check ml-vae 3 "$ML" "--npy x.npy --labels y.npy"
+check ml-vae-valid 2 "$ML --set valid=0.25" "--npy x.npy --labels y.npy"
 check dsae 3 "--model dsae $SEQ" "--npy s.npy"
 check ts-dsae 2 "$TS" "--npy s.npy"
 check vq-vae 2 "$VQ" "--npy img.npy"
+
+# MNIST-style IDX files (96 images of 28 x 28, labels 0-5): each process
+# reads only its shard's images
+mkdir -p mn
+/usr/bin/python3 - mn <<'PY'
+import sys, struct, random
+r = random.Random(5)
+n = 96
+with open(sys.argv[1] + "/train-images-idx3-ubyte", "wb") as f:
+    f.write(struct.pack(">IIII", 0x803, n, 28, 28))
+    f.write(bytes(r.choice((0, 255)) for _ in range(n * 784)))
+with open(sys.argv[1] + "/train-labels-idx1-ubyte", "wb") as f:
+    f.write(struct.pack(">II", 0x801, n))
+    f.write(bytes(i % 6 for i in range(n)))
+PY
+MN="--model ml-vae --mnist mn --set encoder=mlp --set hidden=16 --set style_dim=2 --set content_dim=2
+    --set batch_groups=4 --set group_size=4 --set steps_per_epoch=5 --set epochs=1"
+check ml-vae-mnist 2 "$MN" "--mnist mn"
 
 # resume on every process from process 0's checkpoint: = an uninterrupted run
 run 0 $MPIRUN -np 2 "$D" train $ML --set epochs=1 --out r.dsn --checkpoint r.ckpt --quiet
 run 0 $MPIRUN -np 2 "$D" train $ML --resume r.ckpt --out r.dsn --checkpoint r.ckpt --quiet
 run 0 "$D" encode r.dsn --npy x.npy --labels y.npy --index 0-7 --out er
-close e1.ml-vae er
-echo "ok - ml-vae: a 2-process run resumed from its checkpoint = one uninterrupted process"
+close e1.ml-vae.2 er
+echo "ok - ml-vae: a 2-process run resumed from its checkpoint = one uninterrupted process (2 shards)"
 
 # a model option that differs between processes: every process fails, no hang
 cat > bad.sh <<SH
@@ -75,3 +99,10 @@ run 1 $MPIRUN -np 2 ./bad.sh
 [ "$(grep -c 'processes disagree: the model family and options of process 1' err.txt)" -eq 2 ] ||
   fail "the mismatch is not reported by both processes"
 echo "ok - a model option that differs between processes: both report it, exit 1"
+
+# a shard smaller than its part of every batch (4 groups, batches of 5 over 2
+# processes: parts of 2 and 3 groups, shards of 1 and 3): both report it, exit 1
+run 1 $MPIRUN -np 2 "$D" train $ML --set batch_groups=5 --out small.dsn --quiet
+[ "$(grep -c "process 0's shard holds 1 groups, fewer than its part of every global batch (2 groups)" err.txt)" -eq 2 ] ||
+  fail "the small shard is not reported by both processes"
+echo "ok - a shard smaller than its part of the batch: both processes report it, exit 1"

@@ -1,8 +1,12 @@
 /* fit_mpi_check.c - dsn_fit_mpi against dsn_fit: run under
  *   mpirun -np P build/tests/mpi/fit_mpi_check [MODE]
  * MODE "equal" (default): for every model family, process 0 first trains a
- * model alone with dsn_fit, then all P processes train the same model with
- * dsn_fit_mpi at the same global batch (50 steps); process 0 compares the
+ * model alone with dsn_fit on P shards of the data (data_shards=P: what P
+ * processes draw), then all P processes train the same model with
+ * dsn_fit_mpi at the same global batch (50 steps), each given the whole set
+ * (it keeps its shard), and again each given only its shard
+ * (dsn_dataset_shard: it must hold exactly its rows, and the run must give
+ * the same bits as the first); process 0 compares the
  * parameters: relative difference ||a - b|| / ||a|| <= 1e-6 and every
  * element within 1e-6 relative to the largest of |a_i| and the RMS weight;
  * the Adam moments (m and v) within 1e-5 relative (||a - b|| / ||a||).
@@ -15,6 +19,10 @@
  *   options    process 1 builds the model with other options
  *   data       process 1 has fewer training rows
  *   batch      a batch of 2 items over P >= 3 processes
+ *   small      8 groups, batches of 10 groups: every shard is smaller than
+ *              its part of the batch
+ *   shard-data process 1 holds its shard of a set with fewer rows
+ *   shard-swap process 1 holds shard 0
  *   die        process 1 exits before training
  *   hang       process 1 sleeps 60 s before training (mpi_start_timeout=2)
  *   die-mid    process 1 exits at step 10
@@ -109,6 +117,59 @@ static void make(const model_case *c, const char *extra, dsn_model **m, dsn_opti
     CHECK(dsn_optimizer_create(opt, *m, "adam", NULL));
 }
 
+/* d's shard for this process, checked: exactly the rows of units
+ * [U g0 / G, U g1 / G) of the set, for the part [g0, g1) of G units
+ * (groups: labels in ascending order) */
+static dsn_dataset *own_shard(const model_case *c, const dsn_dataset *d, const dsn_model *m, const dsn_options *fo,
+                              size_t G, int *ok, dsn_dataset **pre)
+{
+    dsn_dataset *sh = NULL;
+    CHECK(dsn_dataset_shard(d, &sh, m, fo, rank, size));
+    dsn_dataset_info whole = DSN_DATASET_INFO_INIT, part = DSN_DATASET_INFO_INIT;
+    CHECK(dsn_dataset_describe(d, &whole));
+    CHECK(dsn_dataset_describe(sh, &part));
+    size_t U = c->grouped ? whole.num_groups : whole.size, g0 = G * (size_t)rank / (size_t)size,
+           g1 = G * ((size_t)rank + 1) / (size_t)size, lo = U * g0 / G, hi = U * g1 / G;
+    float *a = malloc(whole.obs_size * sizeof(float)), *b = malloc(whole.obs_size * sizeof(float));
+    /* the same rows, as a host with pre-sharded data would load them */
+    float *px = malloc(whole.size * whole.obs_size * sizeof(float));
+    int32_t *pl = malloc(whole.size * sizeof(int32_t));
+    size_t j = 0, np = 0;
+    size_t tg = 0;
+    int good = dsn_dataset_total(sh, &tg) == whole.size && tg == whole.num_groups;
+    for (size_t i = 0; i < whole.size && good; i++) {
+        int32_t la, lb;
+        CHECK(dsn_dataset_get(d, a, whole.obs_size, &la, i));
+        size_t unit = c->grouped ? (size_t)la : i; /* labels 0..7: the group order */
+        if (unit < lo || unit >= hi) continue;
+        memcpy(px + np * whole.obs_size, a, whole.obs_size * sizeof(float));
+        pl[np++] = la;
+        good = j < part.size;
+        if (good) CHECK(dsn_dataset_get(sh, b, whole.obs_size, &lb, j++));
+        good = good && la == lb && !memcmp(a, b, whole.obs_size * sizeof(float));
+    }
+    good = good && j == part.size;
+    if (!good) fprintf(stderr, "fit_mpi_check[%d]: %s: the shard does not hold exactly its rows\n", rank, c->family);
+    *ok = good;
+    CHECK(dsn_dataset_from_memory(pre, px, np, whole.obs_shape, whole.obs_ndim, c->grouped ? pl : NULL, NULL));
+    CHECK(dsn_dataset_mark_shard(*pre, rank, size, whole.size, whole.num_groups, c->grouped));
+    free(px);
+    free(pl);
+    free(a);
+    free(b);
+    return sh;
+}
+
+static unsigned long long weights_hash(const dsn_model *m)
+{
+    unsigned long long h = 1469598103934665603ULL;
+    for (int q = 0; q < m->params.count; q++) {
+        const unsigned char *p = (const unsigned char *)m->params.list[q].var.x;
+        for (size_t i = 0; i < m->params.list[q].var.n * sizeof(float); i++) h = (h ^ p[i]) * 1099511628211ULL;
+    }
+    return h;
+}
+
 static int run_equal(void)
 {
     int fails = 0;
@@ -118,12 +179,44 @@ static int run_equal(void)
         dsn_options *fo = opts(c->fit_opts);
         dsn_model *ref = NULL, *m;
         dsn_optimizer *ro = NULL, *opt;
-        if (rank == 0) {
+        if (rank == 0) { /* one process on P shards: what P processes draw */
+            dsn_options *fr = opts(c->fit_opts);
+            char np[16];
+            snprintf(np, sizeof np, "%d", size);
+            CHECK(dsn_options_set(fr, "data_shards", np));
             make(c, NULL, &ref, &ro);
-            CHECK(dsn_fit(ref, ro, d, NULL, fo, NULL, NULL));
+            CHECK(dsn_fit(ref, ro, d, NULL, fr, NULL, NULL));
+            dsn_options_free(fr);
         }
         make(c, NULL, &m, &opt);
         CHECK(dsn_fit_mpi(m, opt, d, NULL, fo, NULL, NULL, NULL));
+        /* again with only this process's shard (dsn_dataset_shard, and the
+         * same rows loaded as pre-sharded data): the same bits */
+        int shard_ok = 0;
+        {
+            dsn_model *m2;
+            dsn_optimizer *o2;
+            dsn_dataset *pre = NULL;
+            make(c, NULL, &m2, &o2);
+            size_t G = c->grouped ? 5 : 10; /* the cases' batch_groups / batch_size */
+            dsn_dataset *sh = own_shard(c, d, m2, fo, G, &shard_ok, &pre);
+            for (int t = 0; t < 2; t++) {
+                if (t) {
+                    dsn_optimizer_free(o2);
+                    dsn_model_free(m2);
+                    make(c, NULL, &m2, &o2);
+                }
+                CHECK(dsn_fit_mpi(m2, o2, t ? pre : sh, NULL, fo, NULL, NULL, NULL));
+                shard_ok = shard_ok && weights_hash(m2) == weights_hash(m);
+            }
+            int all_ok = 0;
+            MPI_Allreduce(&shard_ok, &all_ok, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
+            shard_ok = all_ok;
+            dsn_dataset_free(pre);
+            dsn_dataset_free(sh);
+            dsn_optimizer_free(o2);
+            dsn_model_free(m2);
+        }
         int64_t red;
         double bytes, secs, wait_s, wait_c;
         int shm;
@@ -200,12 +293,12 @@ static int run_equal(void)
                 if (r2 > 0 && sqrt(e2 / r2) > mrel) mrel = sqrt(e2 / r2);
             }
             int ok = rel <= 1e-6 && worst <= 1e-6 && mrel <= 1e-5 && same && shm == want_shm && ref->epoch == m->epoch &&
-                     dsn_optimizer_steps(ro) == dsn_optimizer_steps(opt) && dsn_optimizer_steps(opt) == 50;
+                     dsn_optimizer_steps(ro) == dsn_optimizer_steps(opt) && dsn_optimizer_steps(opt) == 50 && shard_ok;
             printf("%-8s P=%d: %lld steps, %zu params, |a-b|/|a| = %.2e, worst element %.2e, bit-identical %zu/%zu "
-                   "(%s), Adam moments %.2e, ranks agree: %s; %s; %lld sums of %.0f bytes sent per process, %.2f ms per "
-                   "sum -> %s\n",
+                   "(%s), Adam moments %.2e, ranks agree: %s; given its shard only: %s; %s; %lld sums of %.0f bytes sent "
+                   "per process, %.2f ms per sum -> %s\n",
                    c->family, size, (long long)dsn_optimizer_steps(opt), compared, rel, worst, ident, compared,
-                   ident == compared ? "all" : "not all", mrel, same ? "yes" : "NO",
+                   ident == compared ? "all" : "not all", mrel, same ? "yes" : "NO", shard_ok ? "same bits" : "DIFFERS",
                    size == 1 ? "one process" : shm ? "shared memory" : "message ring", (long long)red, bytes,
                    red ? 1e3 * secs / (double)red : 0.0, ok ? "ok" : "FAIL");
             fflush(stdout);
@@ -244,6 +337,8 @@ static int run_bad(const char *mode)
     if (!strcmp(mode, "options") && rank == 1) extra = "hidden=17";
     if (!strcmp(mode, "data") && rank == 1) rows = 59;
     if (!strcmp(mode, "batch")) c = &cases[2], fit = "epochs=1, steps_per_epoch=5, batch_size=2";
+    if (!strcmp(mode, "small")) fit = "epochs=1, steps_per_epoch=5, batch_groups=10, group_size=3";
+    if (!strcmp(mode, "shard-data") && rank == 1) rows = 59;
     if (!strcmp(mode, "die-mid")) {
         snprintf(fitbuf, sizeof fitbuf, "%s, log_every=1", c->fit_opts);
         fit = fitbuf;
@@ -257,6 +352,13 @@ static int run_bad(const char *mode)
     dsn_model *m;
     dsn_optimizer *opt;
     make(c, extra, &m, &opt);
+    if (!strncmp(mode, "shard-", 6)) { /* each process holds only a shard */
+        dsn_dataset *sh = NULL;
+        int which = !strcmp(mode, "shard-swap") && rank == 1 ? 0 : rank;
+        CHECK(dsn_dataset_shard(d, &sh, m, fo, which, size));
+        dsn_dataset_free(d);
+        d = sh;
+    }
     if (!strcmp(mode, "die") && rank == 1) {
         fprintf(stderr, "fit_mpi_check[1]: exiting before training (die test)\n");
         _exit(4);

@@ -2,10 +2,14 @@
 # Data-parallel training over MPI (docs/scale-out.md), run by `make test-mpi`
 # and scripts/check-all.sh:
 #  1. dsn_fit_mpi on 1, 2 and 3 processes (3: uneven parts) against dsn_fit in
-#     one process at the same global batch, every model family, 50 steps:
-#     parameters within 1e-6 relative, the same bits on every process;
+#     one process at the same global batch on as many shards (data_shards),
+#     every model family, 50 steps: parameters within 1e-6 relative, the same
+#     bits on every process, and the same bits again when each process is
+#     given only its shard (which must hold exactly its rows);
 #  2. bad input fails on every process with a message and a non-zero exit,
-#     within a deadline (never a hang);
+#     within a deadline (never a hang): options or data sizes that differ, a
+#     batch too small to split, shards smaller than their part of the batch,
+#     a process holding another's shard, processes that hang or die;
 #  3. `mpirun -np 2 disent train` against `disent train` (tests/mpi/cli.sh).
 # usage: tests/mpi/run.sh FIT_MPI_CHECK [DISENT]   (the two programs of a build)
 set -euo pipefail
@@ -58,6 +62,9 @@ bad() {
 bad options 2 'processes disagree: the model family and options of process 1' 3 60 2
 bad data 3 'processes disagree: process 1 has training rows 59, process 0 has 60' 3 60 3
 bad batch 3 'a global batch of 2 items cannot be split over 3 processes' 3 60 3
+bad small 2 "process 0's shard holds 4 groups, fewer than its part of every global batch \(5 groups\)" 3 60 2
+bad shard-data 3 'processes disagree: process 1 has training rows 59, process 0 has 60' 3 60 3
+bad shard-swap 2 'process 1 holds shard 0 of 2: process r of 2 must hold shard r of 2' 3 60 2
 bad hang 2 'not every process joined the start of training within 2 s' 3 30 1
 bad hang-mid 2 'process 1 did not answer within 2 s during the gradient sum' 3 30 1
 bad die 2 'exiting before training' 4 30 1

@@ -39,6 +39,15 @@ const char *tu_tmpdir(void)
     return tmp_dir;
 }
 
+char *tu_tmp_path(const char *name)
+{
+    static _Thread_local char buf[8][512];
+    static _Thread_local unsigned k;
+    char *p = buf[k++ % 8];
+    snprintf(p, sizeof buf[0], "%s/%s", tu_tmpdir(), name);
+    return p;
+}
+
 void tu_skip(const char *test_fn, const char *fmt, ...)
 {
     /* Check names a test's function <name>_fn */

@@ -16,6 +16,9 @@ double tu_max_rel_err(const float *a, const float *b, size_t n);
 void tu_fill(dsi_rng *r, float *x, size_t n);
 /* Path to a fresh temporary directory for this process (created once). */
 const char *tu_tmpdir(void);
+/* tu_tmpdir()/name in one of 8 buffers of the calling thread, reused in turn
+ * (so up to 8 paths stay valid at once); names of up to ~400 bytes. */
+char *tu_tmp_path(const char *name);
 /* Report the calling test as skipped (Check has no skip): prints the line
  * "DSN-SKIP <test>: <reason>" on stdout, which scripts/run-suites.sh counts
  * and subtracts from the passed tests, so a test that lacks its data (MNIST,

@@ -53,7 +53,7 @@ static const char train_help[] =
 /* ---- option routing ---------------------------------------------------------------- */
 static const char *const fit_keys[] = {"epochs", "steps_per_epoch", "batch_groups", "group_size", "batch_size",
                                        "patience", "keep_best", "checkpoint_every", "log_every", "log",
-                                       "log_append", NULL};
+                                       "log_append", "data_shards", NULL};
 static const char *const optim_keys[] = {"lr", "beta1", "beta2", "eps", "weight_decay", "momentum", "nesterov",
                                          "amsgrad", "clip_norm", "schedule", "step_size", "gamma", "warmup",
                                          "total_steps", "min_ratio", NULL};
@@ -281,6 +281,52 @@ static int shape_from_audio(train_cfg *c, const dsn_dataset *ds)
     return 0;
 }
 
+/* Under mpirun with --npy or --mnist (no --classes, no valid split): each
+ * process reads only its shard's rows from the file, which it knows once the
+ * model is made (the shard follows the batches); until then a one-row
+ * stand-in of zeros with the file's observation shape takes the data's place. */
+static int shard_stand_in(const cli_data *d, const char *cmd, dsn_dataset **out)
+{
+    int sources = !!d->mnist + !!d->npy + !!d->audio + !!d->features;
+    if (sources != 1 || d->audio_files) return cli_usage_error(cmd, "give only one data source");
+    if (d->labels && !d->npy) return cli_usage_error(cmd, "--labels goes with --npy");
+    size_t shape[8] = {0}, obs[3] = {1, 1, 1}, size = 1;
+    int nd = 0;
+    char what[1200];
+    dsn_status st = DSN_OK;
+    if (d->npy) {
+        snprintf(what, sizeof what, "reading '%s'", d->npy);
+        st = dsn_npy_read(NULL, 0, shape, 8, &nd, NULL, d->npy, DSN_DTYPE_FLOAT32);
+    } else { /* the IDX header: magic, count, rows, columns (big-endian) */
+        snprintf(what, sizeof what, "reading MNIST from '%s'", d->mnist);
+        char path[1100];
+        snprintf(path, sizeof path, "%s/%s-images-idx3-ubyte", d->mnist, d->mnist_test ? "t10k" : "train");
+        unsigned char h[16];
+        FILE *f = fopen(path, "rb");
+        size_t got = f ? fread(h, 1, sizeof h, f) : 0;
+        if (f) fclose(f);
+        if (got != sizeof h || h[0] || h[1] || h[2] != 8 || h[3] != 3) {
+            fprintf(stderr, "disent: %s: '%s' is not an IDX images file\n", what, path);
+            return 1;
+        }
+        for (int k = 0; k < 3; k++)
+            shape[k] = (size_t)h[4 + 4 * k] << 24 | (size_t)h[5 + 4 * k] << 16 | (size_t)h[6 + 4 * k] << 8 | h[7 + 4 * k];
+        shape[1] *= shape[2];
+        nd = 2;
+    }
+    if (st == DSN_OK && (nd < 1 || nd > 4 || shape[0] == 0)) {
+        fprintf(stderr, "disent: %s: an array [N, ...] of 1 to 3 dimensions per observation expected\n", what);
+        return 1;
+    }
+    if (st != DSN_OK) return cli_fail(what, st);
+    for (int i = 1; i < nd; i++) obs[i - 1] = shape[i], size *= shape[i];
+    float *zero = calloc(size, sizeof *zero);
+    if (!zero) return cli_fail(what, DSN_E_NOMEM);
+    st = dsn_dataset_from_memory(out, zero, 1, obs, nd > 1 ? nd - 1 : 1, NULL, NULL);
+    free(zero);
+    return st == DSN_OK ? 0 : cli_fail(what, st);
+}
+
 int cmd_train(int argc, char **argv) { return cli_train_main(argc, argv, 0); }
 
 int cli_train_main(int argc, char **argv, int prior)
@@ -292,7 +338,7 @@ int cli_train_main(int argc, char **argv, int prior)
     cli_data data = {0};
     train_cfg c = {0};
     dsn_options *raw = NULL;
-    dsn_dataset *ds = NULL, *tr = NULL, *va = NULL;
+    dsn_dataset *ds = NULL, *tr = NULL, *va = NULL, *sh = NULL;
     dsn_model *m = NULL;
     dsn_optimizer *opt = NULL;
     dsn_status st;
@@ -392,12 +438,13 @@ int cli_train_main(int argc, char **argv, int prior)
         ckpt = ckpt_buf;
     }
 
-    if ((rc = cli_data_load(&data, cmd, c.audio, &ds)) != 0) goto done;
+    const int file_shard = cli_mpi_size() > 1 && (data.npy || data.mnist) && !data.classes;
+    if ((rc = file_shard ? shard_stand_in(&data, cmd, &ds) : cli_data_load(&data, cmd, c.audio, &ds)) != 0) goto done;
     if (!resume && !prior && (rc = shape_from_audio(&c, ds)) != 0) goto done;
-    if (c.valid > 0) {
-        const char *seed_text = dsn_options_get(c.fit, "seed");
-        uint64_t seed = seed_text ? strtoull(seed_text, NULL, 10) : 1;
-        if ((st = dsn_dataset_split(ds, &tr, &va, c.valid, seed, host_ds(ds).num_groups > 0)) != DSN_OK) {
+    const char *seed_text = dsn_options_get(c.fit, "seed");
+    const uint64_t split_seed = seed_text ? strtoull(seed_text, NULL, 10) : 1;
+    if (c.valid > 0 && !file_shard) { /* (file_shard: split by the shard loader below) */
+        if ((st = dsn_dataset_split(ds, &tr, &va, c.valid, split_seed, host_ds(ds).num_groups > 0)) != DSN_OK) {
             rc = cli_fail("splitting off the validation set", st);
             goto done;
         }
@@ -520,6 +567,52 @@ int cli_train_main(int argc, char **argv, int prior)
     /* under mpirun: every process trains, process 0 alone prints and writes */
     const int rank = cli_mpi_rank(), nproc = cli_mpi_size(), root = rank == 0;
     if (!root) quiet = 1;
+    /* ... each on its own shard of the training set: only that stays in
+     * memory (--npy, --mnist: only its rows are read from the file; when the shard
+     * cannot be made - too small for its part of the batch - the whole set
+     * goes to dsn_fit_mpi, which fails on every process with the reason) */
+    size_t whole_rows = host_ds(train_set).size, whole_groups = host_ds(train_set).num_groups, shard_rows[16] = {0};
+    if (nproc > 1 && file_shard) {
+        /* a valid split: the loader splits as dsn_dataset_split (stratified when there are labels) */
+        dsn_shard_split split = DSN_SHARD_SPLIT_INIT;
+        split.valid_fraction = c.valid > 0 ? c.valid : 0;
+        split.seed = split_seed;
+        split.stratified = data.mnist || data.labels;
+        st = data.npy ? dsn_dataset_from_npy_shard(&sh, &va, data.npy, data.labels, m, c.fit, rank, nproc, &split)
+                      : dsn_dataset_from_mnist_shard(&sh, &va, data.mnist, data.mnist_test, m, c.fit, rank, nproc,
+                                                     &split);
+        if (st == DSN_OK) {
+            dsn_dataset_free(ds); /* the stand-in */
+            ds = NULL;
+            train_set = sh;
+        } else { /* the whole set: a file error fails here, a bad shard in dsn_fit_mpi on every process */
+            dsn_clear_error();
+            dsn_dataset_free(ds);
+            ds = NULL;
+            if ((rc = cli_data_load(&data, cmd, c.audio, &ds)) != 0) goto done;
+            train_set = ds;
+            if (c.valid > 0) {
+                if ((st = dsn_dataset_split(ds, &tr, &va, c.valid, split_seed, host_ds(ds).num_groups > 0)) != DSN_OK) {
+                    rc = cli_fail("splitting off the validation set", st);
+                    goto done;
+                }
+                train_set = tr;
+            }
+        }
+        whole_rows = dsn_dataset_total(train_set, &whole_groups);
+        shard_rows[0] = host_ds(train_set).size;
+    } else if (nproc > 1) {
+        for (int q = 0; q < nproc && q < 16 && root; q++)
+            shard_rows[q] = dsn_dataset_shard_size(train_set, m, c.fit, q, nproc);
+        if ((st = dsn_dataset_shard(train_set, &sh, m, c.fit, rank, nproc)) == DSN_OK) {
+            dsn_dataset_free(tr);
+            tr = NULL;
+            dsn_dataset_free(ds);
+            ds = NULL;
+            train_set = sh;
+        }
+        dsn_clear_error();
+    }
     progress p = {0};
     p.bits_per_code = NAN;
     p.tty = isatty(2);
@@ -530,10 +623,10 @@ int cli_train_main(int argc, char **argv, int prior)
     p.first_step = -1;
     p.steps_per_epoch = c.steps_per_epoch;
     if (!p.steps_per_epoch) { /* a guess until the first epoch has been measured */
-        size_t ngr = host_ds(train_set).num_groups, bg = c.batch_groups ? (size_t)c.batch_groups : ngr < 16 ? ngr : 16;
+        size_t ngr = whole_groups, bg = c.batch_groups ? (size_t)c.batch_groups : ngr < 16 ? ngr : 16;
         size_t batch = ngr ? bg * (size_t)c.group_size
                                                           : (size_t)c.batch_size;
-        p.steps_per_epoch = (int64_t)((host_ds(train_set).size + batch - 1) / batch);
+        p.steps_per_epoch = (int64_t)((whole_rows + batch - 1) / batch);
         if (p.steps_per_epoch < 1) p.steps_per_epoch = 1;
     } else {
         p.est_exact = 1;
@@ -564,11 +657,11 @@ int cli_train_main(int argc, char **argv, int prior)
         int nd = host_ds_shape(train_set, dims, 3);
         fprintf(stderr, "disent: %s %s model%s, %zu parameters; %zu training observations [",
                 resume ? "resuming a" : "training a", host_info(m).family,
-                prior ? " (prior stage)" : "", host_info(m).num_params, host_ds(train_set).size);
+                prior ? " (prior stage)" : "", host_info(m).num_params, whole_rows);
         for (int i = 0; i < nd; i++) fprintf(stderr, "%s%zu", i ? ", " : "", dims[i]);
-        fprintf(stderr, "], %zu groups%s; %d epochs; checkpoint %s\n", host_ds(train_set).num_groups,
+        fprintf(stderr, "], %zu groups%s; %d epochs; checkpoint %s\n", whole_groups,
                 va ? " (+ validation)" : "", c.epochs, ckpt);
-        size_t ng = host_ds(train_set).num_groups;
+        size_t ng = whole_groups;
         if (ng) /* dsn_fit's rule: batch_groups defaults to min(16, groups); an explicit value is kept */
             fprintf(stderr, "disent: grouped batches (models that use groups): %d groups x %d members%s\n",
                     c.batch_groups ? c.batch_groups : (int)(ng < 16 ? ng : 16), c.group_size,
@@ -587,6 +680,13 @@ int cli_train_main(int argc, char **argv, int prior)
             else snprintf(what, sizeof what, "%zu observations, %s", units, per);
             fprintf(stderr, "disent: data-parallel over %d MPI processes (world size %d): global batch %s per process\n",
                     nproc, nproc, what);
+            fprintf(stderr, "disent: training set of %zu observations in %d shards, one per process (%s):", whole_rows,
+                    nproc, grouped ? "whole groups" : "rows");
+            if (file_shard) fprintf(stderr, " process 0 read its %zu observations from the file\n", shard_rows[0]);
+            else {
+                for (int q = 0; q < nproc && q < 16; q++) fprintf(stderr, " %zu", shard_rows[q]);
+                fprintf(stderr, "%s observations\n", nproc > 16 ? " ..." : "");
+            }
         }
     }
 
@@ -676,6 +776,7 @@ int cli_train_main(int argc, char **argv, int prior)
 done:
     dsn_optimizer_free(opt);
     dsn_model_free(m);
+    dsn_dataset_free(sh);
     dsn_dataset_free(tr);
     dsn_dataset_free(va);
     dsn_dataset_free(ds);
