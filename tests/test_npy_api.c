@@ -129,8 +129,8 @@ static void shard_read_from(const char *mnist_dir)
             for (int r = 0; r < P; r++) {
                 dsn_dataset *a = NULL, *b = NULL;
                 ck_assert_int_eq(dsn_dataset_shard(whole, &a, m, fo, r, P), DSN_OK);
-                ck_assert_int_eq(mnist_dir ? dsn_dataset_from_mnist_shard(&b, mnist_dir, 0, m, fo, r, P)
-                                           : dsn_dataset_from_npy_shard(&b, xpath, lpath, m, fo, r, P),
+                ck_assert_int_eq(mnist_dir ? dsn_dataset_from_mnist_shard(&b, NULL, mnist_dir, 0, m, fo, r, P, NULL)
+                                           : dsn_dataset_from_npy_shard(&b, NULL, xpath, lpath, m, fo, r, P, NULL),
                                  DSN_OK);
                 dsn_dataset_info ia = DSN_DATASET_INFO_INIT, ib = DSN_DATASET_INFO_INIT;
                 ck_assert_int_eq(dsn_dataset_describe(a, &ia), DSN_OK);
@@ -159,8 +159,8 @@ static void shard_read_from(const char *mnist_dir)
             ck_assert_uint_eq(total, N); /* the shards cover the set */
         }
         dsn_dataset *b = (dsn_dataset *)1;
-        ck_assert_int_eq(mnist_dir ? dsn_dataset_from_mnist_shard(&b, mnist_dir, 0, m, fo, 3, 3)
-                                   : dsn_dataset_from_npy_shard(&b, xpath, lpath, m, fo, 3, 3),
+        ck_assert_int_eq(mnist_dir ? dsn_dataset_from_mnist_shard(&b, NULL, mnist_dir, 0, m, fo, 3, 3, NULL)
+                                   : dsn_dataset_from_npy_shard(&b, NULL, xpath, lpath, m, fo, 3, 3, NULL),
                          DSN_E_INVALID);
         ck_assert_ptr_null(b);
         /* 5 groups in batches of 4 over 4 shards of 1 group: shard 0 gets 5 * 0 / 4 .. 5 * 1 / 4 = 1 group;
@@ -168,7 +168,45 @@ static void shard_read_from(const char *mnist_dir)
         dsn_options *big = NULL;
         ck_assert_int_eq(dsn_options_create(&big), DSN_OK);
         ck_assert_int_eq(dsn_options_parse(big, "batch_groups=20, batch_size=20"), DSN_OK);
-        if (f == 0) ck_assert_int_eq(dsn_dataset_from_npy_shard(&b, xpath, lpath, m, big, 0, 20), DSN_E_INVALID);
+        if (f == 0) ck_assert_int_eq(dsn_dataset_from_npy_shard(&b, NULL, xpath, lpath, m, big, 0, 20, NULL), DSN_E_INVALID);
+        /* with a validation split first: the shards of dsn_dataset_split's training part, and its
+         * validation part whole */
+        dsn_dataset *tr = NULL, *va = NULL;
+        ck_assert_int_eq(dsn_dataset_split(whole, &tr, &va, 0.3, 11, 1), DSN_OK);
+        dsn_shard_split sp = DSN_SHARD_SPLIT_INIT;
+        sp.valid_fraction = 0.3;
+        sp.seed = 11;
+        sp.stratified = 1;
+        for (int r = 0; r < 2; r++) {
+            dsn_dataset *a = NULL, *c = NULL, *cv = NULL;
+            ck_assert_int_eq(dsn_dataset_shard(tr, &a, m, fo, r, 2), DSN_OK);
+            ck_assert_int_eq(mnist_dir ? dsn_dataset_from_mnist_shard(&c, &cv, mnist_dir, 0, m, fo, r, 2, &sp)
+                                       : dsn_dataset_from_npy_shard(&c, &cv, xpath, lpath, m, fo, r, 2, &sp),
+                             DSN_OK);
+            const dsn_dataset *pa[2] = {a, va}, *pc[2] = {c, cv};
+            for (int t = 0; t < 2; t++) {
+                dsn_dataset_info ia = DSN_DATASET_INFO_INIT, ic = DSN_DATASET_INFO_INIT;
+                ck_assert_int_eq(dsn_dataset_describe(pa[t], &ia), DSN_OK);
+                ck_assert_int_eq(dsn_dataset_describe(pc[t], &ic), DSN_OK);
+                ck_assert_uint_eq(ia.size, ic.size);
+                ck_assert_uint_gt(ic.size, 0);
+                for (size_t i = 0; i < ic.size; i++) {
+                    float va_[D], vc[D];
+                    int32_t la, lc;
+                    ck_assert_int_eq(dsn_dataset_get(pa[t], va_, D, &la, i), DSN_OK);
+                    ck_assert_int_eq(dsn_dataset_get(pc[t], vc, D, &lc, i), DSN_OK);
+                    ck_assert_int_eq(la, lc);
+                    ck_assert_mem_eq(va_, vc, sizeof vc);
+                }
+            }
+            size_t tg = 0;
+            ck_assert_uint_eq(dsn_dataset_total(c, &tg), dsn_dataset_total(tr, NULL));
+            dsn_dataset_free(a);
+            dsn_dataset_free(c);
+            dsn_dataset_free(cv);
+        }
+        dsn_dataset_free(tr);
+        dsn_dataset_free(va);
         dsn_options_free(big);
         dsn_model_free(m);
         dsn_options_free(mo);
@@ -176,7 +214,8 @@ static void shard_read_from(const char *mnist_dir)
     }
     dsn_dataset_free(whole);
     dsn_dataset *b = NULL;
-    ck_assert_int_eq(dsn_dataset_from_npy_shard(&b, tu_tmp_path("none.npy"), NULL, NULL, NULL, 0, 1), DSN_E_INVALID);
+    ck_assert_int_eq(dsn_dataset_from_npy_shard(&b, NULL, tu_tmp_path("none.npy"), NULL, NULL, NULL, 0, 1, NULL),
+                     DSN_E_INVALID);
 }
 
 START_TEST(shard_read_from_the_file)

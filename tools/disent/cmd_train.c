@@ -438,13 +438,13 @@ int cli_train_main(int argc, char **argv, int prior)
         ckpt = ckpt_buf;
     }
 
-    const int file_shard = cli_mpi_size() > 1 && (data.npy || data.mnist) && !data.classes && !(c.valid > 0);
+    const int file_shard = cli_mpi_size() > 1 && (data.npy || data.mnist) && !data.classes;
     if ((rc = file_shard ? shard_stand_in(&data, cmd, &ds) : cli_data_load(&data, cmd, c.audio, &ds)) != 0) goto done;
     if (!resume && !prior && (rc = shape_from_audio(&c, ds)) != 0) goto done;
-    if (c.valid > 0) {
-        const char *seed_text = dsn_options_get(c.fit, "seed");
-        uint64_t seed = seed_text ? strtoull(seed_text, NULL, 10) : 1;
-        if ((st = dsn_dataset_split(ds, &tr, &va, c.valid, seed, host_ds(ds).num_groups > 0)) != DSN_OK) {
+    const char *seed_text = dsn_options_get(c.fit, "seed");
+    const uint64_t split_seed = seed_text ? strtoull(seed_text, NULL, 10) : 1;
+    if (c.valid > 0 && !file_shard) { /* (file_shard: split by the shard loader below) */
+        if ((st = dsn_dataset_split(ds, &tr, &va, c.valid, split_seed, host_ds(ds).num_groups > 0)) != DSN_OK) {
             rc = cli_fail("splitting off the validation set", st);
             goto done;
         }
@@ -573,8 +573,14 @@ int cli_train_main(int argc, char **argv, int prior)
      * goes to dsn_fit_mpi, which fails on every process with the reason) */
     size_t whole_rows = host_ds(train_set).size, whole_groups = host_ds(train_set).num_groups, shard_rows[16] = {0};
     if (nproc > 1 && file_shard) {
-        st = data.npy ? dsn_dataset_from_npy_shard(&sh, data.npy, data.labels, m, c.fit, rank, nproc)
-                      : dsn_dataset_from_mnist_shard(&sh, data.mnist, data.mnist_test, m, c.fit, rank, nproc);
+        /* a valid split: the loader splits as dsn_dataset_split (stratified when there are labels) */
+        dsn_shard_split split = DSN_SHARD_SPLIT_INIT;
+        split.valid_fraction = c.valid > 0 ? c.valid : 0;
+        split.seed = split_seed;
+        split.stratified = data.mnist || data.labels;
+        st = data.npy ? dsn_dataset_from_npy_shard(&sh, &va, data.npy, data.labels, m, c.fit, rank, nproc, &split)
+                      : dsn_dataset_from_mnist_shard(&sh, &va, data.mnist, data.mnist_test, m, c.fit, rank, nproc,
+                                                     &split);
         if (st == DSN_OK) {
             dsn_dataset_free(ds); /* the stand-in */
             ds = NULL;
@@ -585,6 +591,13 @@ int cli_train_main(int argc, char **argv, int prior)
             ds = NULL;
             if ((rc = cli_data_load(&data, cmd, c.audio, &ds)) != 0) goto done;
             train_set = ds;
+            if (c.valid > 0) {
+                if ((st = dsn_dataset_split(ds, &tr, &va, c.valid, split_seed, host_ds(ds).num_groups > 0)) != DSN_OK) {
+                    rc = cli_fail("splitting off the validation set", st);
+                    goto done;
+                }
+                train_set = tr;
+            }
         }
         whole_rows = dsn_dataset_total(train_set, &whole_groups);
         shard_rows[0] = host_ds(train_set).size;
