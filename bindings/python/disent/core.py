@@ -406,6 +406,12 @@ def _front_end_options(options: OptionsLike, kw: Mapping[str, Any], model: Optio
     return Options.of(merged)
 
 
+class _ShardSplit(ctypes.Structure):
+    """dsn_shard_split (struct_size first)."""
+    _fields_ = [("struct_size", c_size_t), ("valid_fraction", ctypes.c_double), ("seed", ctypes.c_uint64),
+                ("stratified", ctypes.c_int)]
+
+
 class _Opts:
     """Options.of(options, **kw) for one call, as the pointer the C call
     takes; closes what it made (never the caller's own Options). model= puts
@@ -1013,6 +1019,83 @@ class Dataset(_Observed):
         p = Dataset_p()
         C.dsn_dataset_from_npy(byref(p), enc(x_path), enc(labels_path))
         return cls._wrap(p)
+
+    @staticmethod
+    def _split_ptr(valid_fraction, seed, stratified):
+        if not valid_fraction:
+            return None, None
+        sp = _ShardSplit(ctypes.sizeof(_ShardSplit), float(valid_fraction), int(seed) & 0xFFFFFFFFFFFFFFFF,
+                         1 if stratified else 0)
+        return sp, ctypes.cast(ctypes.pointer(sp), ctypes.c_void_p)
+
+    @classmethod
+    def _from_shard(cls, fn, args, model, fit_options, rank, size, valid_fraction, seed, stratified, kw):
+        a, b = Dataset_p(), Dataset_p()
+        sp, spp = cls._split_ptr(valid_fraction, seed, stratified)
+        with _Opts(fit_options, kw) as o:
+            fn(byref(a), byref(b), *args, model._h if model is not None else None, o, int(rank), int(size), spp)
+        del sp
+        train = cls._wrap(a)
+        return train, (cls._wrap(b) if b else None)
+
+    @classmethod
+    def from_npy_shard(cls, x_path: PathLike, labels_path: Optional[PathLike] = None, *, rank: int, size: int,
+                       model: Optional[Model] = None, fit_options: OptionsLike = None, valid_fraction: float = 0.0,
+                       seed: int = 0, stratified: bool = False,
+                       **kw: Any) -> Tuple["Dataset", Optional["Dataset"]]:
+        """Shard rank of size of a .npy set for data-parallel training
+        (dsn_dataset_from_npy_shard): only the shard's rows are read from the
+        file. (shard, validation part or None): valid_fraction > 0 first
+        splits off the validation part as split(valid_fraction, seed,
+        stratified) would, and the shard is one of the training part. model
+        and fit_options (the dsn_fit options, keywords too) decide the shard
+        as Dataset.shard does."""
+        return cls._from_shard(C.dsn_dataset_from_npy_shard, (enc(x_path), enc(labels_path)), model, fit_options,
+                               rank, size, valid_fraction, seed, stratified, kw)
+
+    @classmethod
+    def from_mnist_shard(cls, directory: PathLike, test: bool = False, *, rank: int, size: int,
+                         model: Optional[Model] = None, fit_options: OptionsLike = None, valid_fraction: float = 0.0,
+                         seed: int = 0, stratified: bool = False,
+                         **kw: Any) -> Tuple["Dataset", Optional["Dataset"]]:
+        """from_npy_shard for the MNIST files of a folder (as from_mnist)."""
+        return cls._from_shard(C.dsn_dataset_from_mnist_shard, (enc(directory), 1 if test else 0), model,
+                               fit_options, rank, size, valid_fraction, seed, stratified, kw)
+
+    def shard(self, rank: int, size: int, model: Optional[Model] = None, fit_options: OptionsLike = None,
+              **kw: Any) -> "Dataset":
+        """Shard rank of size for data-parallel training (dsn_dataset_shard,
+        docs/scale-out.md): a new dataset holding only those rows, following
+        the batches dsn_fit would draw for model with fit_options (None:
+        defaults; a grouped model gets whole groups)."""
+        p = Dataset_p()
+        with _Opts(fit_options, kw) as o:
+            C.dsn_dataset_shard(self._h, byref(p), model._h if model is not None else None, o, int(rank), int(size))
+        return Dataset._wrap(p)
+
+    def shard_size(self, rank: int, size: int, model: Optional[Model] = None, fit_options: OptionsLike = None,
+                   **kw: Any) -> int:
+        """Rows shard(rank, size, ...) would hold, without making it (0 for
+        bad arguments or a dataset that is itself a shard)."""
+        with _Opts(fit_options, kw) as o:
+            return int(C.dsn_dataset_shard_size(self._h, model._h if model is not None else None, o, int(rank),
+                                                int(size)))
+
+    def mark_shard(self, rank: int, size: int, total_rows: int, total_groups: int = 0,
+                   by_groups: bool = False) -> None:
+        """Pre-sharded data: mark this dataset (a host's own part of a set)
+        as shard rank of size of a set of total_rows rows in total_groups
+        groups, split by whole groups or rows (dsn_dataset_mark_shard)."""
+        C.dsn_dataset_mark_shard(self._h, int(rank), int(size), int(total_rows), int(total_groups),
+                                 1 if by_groups else 0)
+
+    @property
+    def total(self) -> Tuple[int, int]:
+        """(rows, groups) of the whole set this dataset is a shard of, or of
+        itself when it is not a shard."""
+        g = c_size_t()
+        n = C.dsn_dataset_total(self._h, byref(g))
+        return int(n), int(g.value)
 
     @classmethod
     def from_audio(cls, source: PathLike, options: OptionsLike = None, model: Optional[Model] = None,
