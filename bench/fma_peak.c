@@ -7,7 +7,9 @@
  * FMA latency on every x86 core of the last decade) for ~0.2 s, repeated 5
  * times, best run kept. The widest supported vectors are used (AVX-512,
  * else AVX2+FMA, else SSE multiply + add), chosen at run time; 2 flops per
- * lane per FMA. Prints "PEAK <threads> <GFLOP/s>" lines. */
+ * lane per FMA; DSI_SIMD=1 or 0 in the environment (the library's dispatch
+ * forced down) takes the AVX2 or plain loop instead. Prints "PEAK <threads>
+ * <GFLOP/s>" lines. */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -126,6 +128,9 @@ int main(int argc, char **argv)
 #ifdef X86
     __builtin_cpu_init();
     g_kind = __builtin_cpu_supports("avx512f") ? 2 : __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") ? 1 : 0;
+    /* DSI_SIMD=1 (0): the peak of the AVX2 (plain) path the library was forced to */
+    const char *force = getenv("DSI_SIMD");
+    if (force && *force >= '0' && *force < '0' + g_kind) g_kind = *force - '0';
 #endif
     /* calibrate to ~0.2 s on one thread */
     long iters = 1 << 16;

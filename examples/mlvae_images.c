@@ -639,7 +639,8 @@ int main(int argc, char **argv)
         }
         snprintf(model_desc, sizeof model_desc, "%s %s", a.baseline ? "beta-VAE" : "ML-VAE", conv ? "conv" : "MLP");
         printf("%s: %zu parameters (%s, style %d, content %d%s%s); %d epochs x %d steps of %d x %d images\n",
-               model_desc, host_info(m).num_params, conv ? "conv encoder" : "MLP encoder", a.style_dim, a.content_dim,
+               model_desc, host_info(m).num_params, conv ? "conv encoder" : "MLP encoder", host_part(m, 1).dim,
+               host_part(m, 0).dim, /* the model's: --model-opts may set them */
                a.extra && a.extra[0] ? ", " : "", a.extra ? a.extra : "", a.epochs, a.steps, bg, a.group_size);
         fflush(stdout);
         t_start = ex_now();

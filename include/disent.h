@@ -759,15 +759,37 @@ DSN_API DSN_NODISCARD dsn_status dsn_dataset_select_labels(const dsn_dataset *ds
 DSN_API DSN_NODISCARD dsn_status dsn_dataset_shard(const dsn_dataset *ds, dsn_dataset **shard,
                                                    const dsn_model *model, const dsn_options *fit_opts, int rank,
                                                    int size);
+/* A validation split made before sharding (the file loaders below):
+ * valid_fraction in (0, 1) of the rows go to the validation part, chosen as
+ * dsn_dataset_split(ds, ..., valid_fraction, seed, stratified) chooses them
+ * (stratified by label when the set has labels); 0: no split. */
+typedef struct dsn_shard_split {
+    size_t struct_size;    /* set by the caller: sizeof the struct */
+    double valid_fraction;
+    uint64_t seed;
+    int stratified;
+} dsn_shard_split;
+/* an initialiser of dsn_shard_split for this header's version (no split) */
+#define DSN_SHARD_SPLIT_INIT {sizeof(dsn_shard_split), 0.0, 0, 0}
+
 /* Shard rank of size of the .npy set x_path (labels_path as for
  * dsn_dataset_from_npy, may be NULL), reading only the shard's rows from the
  * file: the same dataset as dsn_dataset_shard of dsn_dataset_from_npy's, in
- * the memory of the shard (plus the whole set's labels and a row list while
- * loading). An empty shard is DSN_E_INVALID; file errors as
- * dsn_dataset_from_npy. Allocates. */
-DSN_API DSN_NODISCARD dsn_status dsn_dataset_from_npy_shard(dsn_dataset **out, const char *x_path,
-                                                            const char *labels_path, const dsn_model *model,
-                                                            const dsn_options *fit_opts, int rank, int size);
+ * the memory of the shard (plus the whole set's labels and row lists while
+ * loading). split (NULL: none): the shard is one of the training part of
+ * dsn_dataset_split, and *valid (needed then, else untouched but set to
+ * NULL when given) the whole validation part, also read row by row. An empty
+ * shard is DSN_E_INVALID; file errors as dsn_dataset_from_npy. Allocates. */
+DSN_API DSN_NODISCARD dsn_status dsn_dataset_from_npy_shard(dsn_dataset **out, dsn_dataset **valid,
+                                                            const char *x_path, const char *labels_path,
+                                                            const dsn_model *model, const dsn_options *fit_opts,
+                                                            int rank, int size, const dsn_shard_split *split);
+/* The same for the MNIST files of dir (as dsn_dataset_from_mnist): only the
+ * shard's images (and those of the validation part) are read. */
+DSN_API DSN_NODISCARD dsn_status dsn_dataset_from_mnist_shard(dsn_dataset **out, dsn_dataset **valid,
+                                                              const char *dir, int test_set, const dsn_model *model,
+                                                              const dsn_options *fit_opts, int rank, int size,
+                                                              const dsn_shard_split *split);
 /* The rows dsn_dataset_shard would give shard rank of size, without making
  * it (0 for bad arguments, bad options or a shard given as ds). Allocates
  * scratch; thread-safe. */

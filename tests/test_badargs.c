@@ -718,9 +718,22 @@ static void dataset_calls(dsn_model *m)
     EXPECT_NULL(tr);
     EXPECT_EQ(CALL(dsn_dataset_shard_size, NULL, NULL, NULL, 0, 1), 0);
     EXPECT_EQ(CALL(dsn_dataset_shard_size, d, NULL, NULL, 0, 1), 0);
-    BAD(dsn_dataset_from_npy_shard, NULL, "x.npy", NULL, NULL, NULL, 0, 1);
-    BAD(dsn_dataset_from_npy_shard, &tr, NULL, NULL, NULL, NULL, 0, 1);
-    BAD(dsn_dataset_from_npy_shard, &tr, "x.npy", NULL, NULL, NULL, 0, 1);
+    dsn_shard_split sp = DSN_SHARD_SPLIT_INIT;
+    BAD(dsn_dataset_from_npy_shard, NULL, NULL, "x.npy", NULL, NULL, NULL, 0, 1, NULL);
+    BAD(dsn_dataset_from_npy_shard, &tr, NULL, NULL, NULL, NULL, NULL, 0, 1, NULL);
+    BAD(dsn_dataset_from_npy_shard, &tr, NULL, "x.npy", NULL, NULL, NULL, 0, 1, NULL);
+    EXPECT_NULL(tr);
+    sp.valid_fraction = 0.5; /* a split with nowhere to put the validation part */
+    BAD(dsn_dataset_from_npy_shard, &tr, NULL, "x.npy", NULL, NULL, NULL, 0, 1, &sp);
+    sp.valid_fraction = 1.0;
+    BAD(dsn_dataset_from_npy_shard, &tr, &va, "x.npy", NULL, NULL, NULL, 0, 1, &sp);
+    EXPECT_NULL(va);
+    sp.valid_fraction = 0.5;
+    sp.struct_size = 4;
+    BAD(dsn_dataset_from_mnist_shard, &tr, &va, "dir", 0, NULL, NULL, 0, 1, &sp);
+    BAD(dsn_dataset_from_mnist_shard, NULL, NULL, "dir", 0, NULL, NULL, 0, 1, NULL);
+    BAD(dsn_dataset_from_mnist_shard, &tr, NULL, NULL, 0, NULL, NULL, 0, 1, NULL);
+    BAD(dsn_dataset_from_mnist_shard, &tr, NULL, "dir", 0, NULL, NULL, 0, 1, NULL);
     EXPECT_NULL(tr);
     BAD(dsn_dataset_mark_shard, NULL, 0, 1, 8, 0, 0);
     BAD(dsn_dataset_mark_shard, d, 1, 1, 8, 0, 0);

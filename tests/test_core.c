@@ -145,6 +145,38 @@ START_TEST(rng_save_restore_exact)
 }
 END_TEST
 
+/* the pooled fill gives dsi_rng_fill_normal's numbers and leaves the same
+ * state (spare included): lengths around the pooling threshold, odd and
+ * even, with and without a spare at the start, on 1 and 2 threads */
+START_TEST(rng_fill_normal_pooled_same_numbers)
+{
+    static const size_t lens[] = {1, 2, 4095, 4096, 4097, 20000, 20001, 100003};
+    enum { MAXL = 100003 };
+    float *a = malloc(sizeof(float) * MAXL), *b = malloc(sizeof(float) * MAXL), *w = malloc(sizeof(float) * MAXL);
+    ck_assert(a && b && w);
+    for (int th = 1; th <= 2; th++) {
+        ck_assert_int_eq(dsn_set_threads(th), DSN_OK);
+        for (size_t li = 0; li < sizeof lens / sizeof *lens; li++)
+            for (int spare = 0; spare < 2; spare++) {
+                const size_t n = lens[li];
+                dsi_rng r1, r2;
+                dsi_rng_seed(&r1, 100 + li);
+                if (spare) (void)dsi_rng_normal(&r1);
+                r2 = r1;
+                dsi_rng_fill_normal(&r1, a, n, 0.5f, 2.0f);
+                dsi_rng_fill_normal_pooled(&r2, b, n, 0.5f, 2.0f, w);
+                ck_assert_msg(!memcmp(a, b, sizeof(float) * n), "n %zu spare %d threads %d", n, spare, th);
+                ck_assert(!memcmp(r1.s, r2.s, sizeof r1.s));
+                ck_assert_int_eq(r1.has_spare, r2.has_spare);
+                if (r1.has_spare) ck_assert(r1.spare == r2.spare);
+                ck_assert(dsi_rng_normal(&r1) == dsi_rng_normal(&r2));
+            }
+    }
+    ck_assert_int_eq(dsn_set_threads(1), DSN_OK);
+    free(a), free(b), free(w);
+}
+END_TEST
+
 START_TEST(arena_stable_across_steps)
 {
     dsi_arena ar;
@@ -517,6 +549,7 @@ int main(void)
     tcase_add_test(tc, allocator_hook);
     tcase_add_test(tc, rng_reproducible_and_distributed);
     tcase_add_test(tc, rng_save_restore_exact);
+    tcase_add_test(tc, rng_fill_normal_pooled_same_numbers);
     tcase_add_test(tc, arena_stable_across_steps);
     tcase_add_test(tc, fileio_roundtrip_and_truncation);
     tcase_add_test(tc, atomic_write_keeps_old_file_on_failure);

@@ -285,7 +285,7 @@ START_TEST(grad_full_losses)
         ", local_encoder=lstm, decoder=lstm",
         ", iid_z=0.7, posterior=full",
         ", iid_z=2, static_z=1, local_eq=1.5",
-        ", global_input=envelope, envelope_k=3, local_input=flat, posterior=full",
+        ", global_input=envelope, envelope_k=3, local_input=flat, posterior=full, register_v=4",
         ", global_input=envelope, envelope_k=2, global_encoder=bilstm, global_features=none",
     };
     /* options of ts-dsae only, added to its variant of the same index */
@@ -801,6 +801,81 @@ START_TEST(envelope_inputs_are_what_the_encoders_see)
 }
 END_TEST
 
+/* register_v: the proxy of a clip is the mean, over its unmasked frames within 6 of its loudest,
+ * of the lowest band within 2 of the frame's maximum, over F; the term is the mean squared batch
+ * correlation of v's posterior means with [p, p^2] (computed here from dsn_encode's means), and
+ * the loss grows by exactly W x the term in both stages */
+START_TEST(register_v_is_the_correlation_with_the_proxy)
+{
+    enum { B = 6, T = 5, F = 8 };
+    float x[B * T * F], mask[B * T];
+    dsi_rng r;
+    dsi_rng_seed(&r, 41);
+    double p[B];
+    for (int b = 0; b < B; b++) {
+        double sum = 0;
+        int cnt = 0;
+        for (int t = 0; t < T; t++) {
+            mask[b * T + t] = t < T - (b % 2) ? 1.0f : 0.0f;
+            const int lo = (b + t) % 5;                     /* the lowest strong band of this frame */
+            const float level = t == 1 ? -7.0f : 0.0f;      /* frame 1 is too quiet to count */
+            for (int f = 0; f < F; f++)
+                x[(b * T + t) * F + f] = level + (f < lo ? -10.0f + 0.5f * dsi_rng_normal(&r)
+                                                         : f == lo + 1 ? 1.0f : -0.5f - 0.4f * dsi_rng_uniform(&r));
+            /* a masked frame is loud and counts for nothing */
+            if (!mask[b * T + t]) for (int f = 0; f < F; f++) x[(b * T + t) * F + f] = 20.0f;
+            /* the frame max is 1 at lo + 1, band lo (-0.5 .. -0.9) is within 2 of it, bands below are not */
+            if (mask[b * T + t] && t != 1) sum += lo, cnt++;
+        }
+        p[b] = sum / cnt / F;
+    }
+    for (int stage = 0; stage < 2; stage++) {
+        const char *c = stage ? "constrained_epochs=0" : "constrained_epochs=2";
+        char a[300], bb[300];
+        snprintf(a, sizeof a, "frames=5, n_mels=8, v_dim=3, z_dim=2, hidden=6:6, dec_hidden=5, prior_hidden=3, seed=9, %s", c);
+        snprintf(bb, sizeof bb, "%s, register_v=7", a);
+        dsn_model *m0 = make("ts-dsae", a), *m1 = make("ts-dsae", bb);
+        dsi_terms t0 = {0}, t1 = {0};
+        float l0 = loss_of(m0, x, mask, B, 5, &t0), l1 = loss_of(m1, x, mask, B, 5, &t1);
+        float reg = term_value(&t1, "register_v");
+        ck_assert(isnan(term_value(&t0, "register_v")));
+        ck_assert_msg(fabsf(l1 - l0 - 7.0f * reg) <= 1e-4f * fabsf(l1), "%g vs %g + 7 %g", (double)l1, (double)l0, (double)reg);
+        /* the expected term from the v means and p */
+        float v[B * 3];
+        dsn_session *se;
+        dsn_encoding *e;
+        ck_assert_int_eq(dsn_session_create(&se, m1, B), DSN_OK);
+        ck_assert_int_eq(dsn_encoding_create(&e, m1, B), DSN_OK);
+        ck_assert_int_eq(dsn_encode(se, e, x, B, &(dsn_batch_args){sizeof(dsn_batch_args), NULL, mask, NULL}), DSN_OK);
+        ck_assert_int_eq(dsn_encoding_get(e, v, B * 3, NULL, NULL, "global", "mean"), DSN_OK);
+        dsn_encoding_free(e);
+        dsn_session_free(se);
+        double cols[5][B], want = 0;
+        for (int b = 0; b < B; b++) {
+            for (int d = 0; d < 3; d++) cols[d][b] = v[b * 3 + d];
+            cols[3][b] = p[b];
+            cols[4][b] = p[b] * p[b];
+        }
+        for (int j = 0; j < 5; j++) { /* standardised like the library: (a - mean) / sqrt(var + 1e-4) */
+            double mu = 0, var = 0;
+            for (int b = 0; b < B; b++) mu += cols[j][b] / B;
+            for (int b = 0; b < B; b++) var += (cols[j][b] - mu) * (cols[j][b] - mu) / B;
+            for (int b = 0; b < B; b++) cols[j][b] = (cols[j][b] - mu) / sqrt(var + 1e-4);
+        }
+        for (int d = 0; d < 3; d++)
+            for (int q = 3; q < 5; q++) {
+                double rr = 0;
+                for (int b = 0; b < B; b++) rr += cols[d][b] * cols[q][b] / B;
+                want += rr * rr / 6.0;
+            }
+        ck_assert_msg(fabs(reg - want) <= 2e-4 + 1e-3 * want, "register_v %g, expected %g", (double)reg, want);
+        ck_assert_float_gt(reg, 1e-3f);
+        dsn_model_free(m0);
+        dsn_model_free(m1);
+    }
+}
+END_TEST
+
 START_TEST(padded_batch_equals_unpadded_sequences)
 {
     enum { B = 3, T = 7, F = 6 };
@@ -1253,6 +1328,7 @@ START_TEST(save_load_sample_and_no_allocation)
         {"ts-dsae", ", constrained_epochs=0, iid_z=1, swap_critic=2, local_eq=1"},
         {"ts-dsae", ", constrained_epochs=0, local_encoder=lstm, decoder=lstm"},
         {"ts-dsae", ", constrained_epochs=0, global_input=envelope, envelope_k=3, local_input=flat, swap_critic=2"},
+        {"ts-dsae", ", constrained_epochs=3, register_v=5"},
         {"ts-dsae", ", constrained_epochs=0, adv_z=1, adv_frames=4"},
         {"ts-dsae", ", constrained_epochs=0, adv_z=1, global_input=envelope, envelope_k=3, local_input=flat"},
         {"dsae", ", adv_z=0.5, adv_hidden=5:3"},
@@ -1444,6 +1520,7 @@ int main(void)
     tcase_add_test(tc, adv_z_group_stage_and_term);
     tcase_add_test(tc, config_speech_is_default_plus_critic);
     tcase_add_test(tc, envelope_inputs_are_what_the_encoders_see);
+    tcase_add_test(tc, register_v_is_the_correlation_with_the_proxy);
     tcase_add_test(tc, padded_batch_equals_unpadded_sequences);
     tcase_add_test(tc, stage_switch_freezes_snapshots_and_resumes);
     tcase_add_test(tc, valid_loss_is_one_definition_over_the_stages);

@@ -72,25 +72,48 @@ START_TEST(overflowing_shape_is_refused)
 }
 END_TEST
 
-/* A shard read from the file (dsn_dataset_from_npy_shard: only its rows)
+/* A shard read from the file (dsn_dataset_from_npy_shard, and
+ * dsn_dataset_from_mnist_shard for IDX files: only its rows)
  * is the shard of the whole set read first (dsn_dataset_shard): rows of an
  * ungrouped model, whole groups of a grouped one, 1 to 3 shards. */
-START_TEST(shard_read_from_the_file)
+static void put_be32(FILE *f, uint32_t v)
+{
+    unsigned char b[4] = {(unsigned char)(v >> 24), (unsigned char)(v >> 16), (unsigned char)(v >> 8), (unsigned char)v};
+    ck_assert_uint_eq(fwrite(b, 1, 4, f), 4);
+}
+
+static void shard_read_from(const char *mnist_dir)
 {
     enum { N = 37, D = 6 };
     int32_t lab[N];
     for (int i = 0; i < N; i++) lab[i] = (int32_t)((i * 7) % 5) * 3;
-    const char *xp = tmp_path("sx.npy");
+    const char *xp = tu_tmp_path("sx.npy");
     char xpath[512], lpath[512];
     snprintf(xpath, sizeof xpath, "%s", xp);
-    snprintf(lpath, sizeof lpath, "%s", tmp_path("sy.npy"));
+    snprintf(lpath, sizeof lpath, "%s", tu_tmp_path("sy.npy"));
     size_t shape[2] = {N, D}, lshape[1] = {N};
     float xf[N * D];
     for (int i = 0; i < N * D; i++) xf[i] = (float)i * 0.25f - 3.0f;
     ck_assert_int_eq(dsn_npy_write(xpath, xf, shape, 2, DSN_DTYPE_FLOAT32), DSN_OK);
     ck_assert_int_eq(dsn_npy_write(lpath, lab, lshape, 1, DSN_DTYPE_INT32), DSN_OK);
+    if (mnist_dir) { /* the same as MNIST IDX files: 37 images of 2 x 3 bytes */
+        char ip[600], lp[600];
+        snprintf(ip, sizeof ip, "%s/train-images-idx3-ubyte", mnist_dir);
+        snprintf(lp, sizeof lp, "%s/train-labels-idx1-ubyte", mnist_dir);
+        FILE *f = fopen(ip, "wb");
+        ck_assert_ptr_nonnull(f);
+        put_be32(f, 0x803), put_be32(f, N), put_be32(f, 2), put_be32(f, 3);
+        for (int i = 0; i < N * D; i++) fputc((i * 37) & 255, f);
+        fclose(f);
+        f = fopen(lp, "wb");
+        ck_assert_ptr_nonnull(f);
+        put_be32(f, 0x801), put_be32(f, N);
+        for (int i = 0; i < N; i++) fputc(lab[i], f);
+        fclose(f);
+    }
     dsn_dataset *whole = NULL;
-    ck_assert_int_eq(dsn_dataset_from_npy(&whole, xpath, lpath), DSN_OK);
+    if (mnist_dir) ck_assert_int_eq(dsn_dataset_from_mnist(&whole, mnist_dir, 0), DSN_OK);
+    else ck_assert_int_eq(dsn_dataset_from_npy(&whole, xpath, lpath), DSN_OK);
     const char *fams[2][2] = {{"ml-vae", "input_dim=6, hidden=4, style_dim=2, content_dim=2"},
                               {"dsae", "frames=2, n_mels=3, v_dim=2, z_dim=2, hidden=4:4, dec_hidden=4, prior_hidden=3"}};
     for (int f = 0; f < 2; f++) {
@@ -106,7 +129,9 @@ START_TEST(shard_read_from_the_file)
             for (int r = 0; r < P; r++) {
                 dsn_dataset *a = NULL, *b = NULL;
                 ck_assert_int_eq(dsn_dataset_shard(whole, &a, m, fo, r, P), DSN_OK);
-                ck_assert_int_eq(dsn_dataset_from_npy_shard(&b, xpath, lpath, m, fo, r, P), DSN_OK);
+                ck_assert_int_eq(mnist_dir ? dsn_dataset_from_mnist_shard(&b, NULL, mnist_dir, 0, m, fo, r, P, NULL)
+                                           : dsn_dataset_from_npy_shard(&b, NULL, xpath, lpath, m, fo, r, P, NULL),
+                                 DSN_OK);
                 dsn_dataset_info ia = DSN_DATASET_INFO_INIT, ib = DSN_DATASET_INFO_INIT;
                 ck_assert_int_eq(dsn_dataset_describe(a, &ia), DSN_OK);
                 ck_assert_int_eq(dsn_dataset_describe(b, &ib), DSN_OK);
@@ -134,14 +159,54 @@ START_TEST(shard_read_from_the_file)
             ck_assert_uint_eq(total, N); /* the shards cover the set */
         }
         dsn_dataset *b = (dsn_dataset *)1;
-        ck_assert_int_eq(dsn_dataset_from_npy_shard(&b, xpath, lpath, m, fo, 3, 3), DSN_E_INVALID);
+        ck_assert_int_eq(mnist_dir ? dsn_dataset_from_mnist_shard(&b, NULL, mnist_dir, 0, m, fo, 3, 3, NULL)
+                                   : dsn_dataset_from_npy_shard(&b, NULL, xpath, lpath, m, fo, 3, 3, NULL),
+                         DSN_E_INVALID);
         ck_assert_ptr_null(b);
         /* 5 groups in batches of 4 over 4 shards of 1 group: shard 0 gets 5 * 0 / 4 .. 5 * 1 / 4 = 1 group;
          * 20 shards of a batch of 20 groups: shard 0 is empty */
         dsn_options *big = NULL;
         ck_assert_int_eq(dsn_options_create(&big), DSN_OK);
         ck_assert_int_eq(dsn_options_parse(big, "batch_groups=20, batch_size=20"), DSN_OK);
-        if (f == 0) ck_assert_int_eq(dsn_dataset_from_npy_shard(&b, xpath, lpath, m, big, 0, 20), DSN_E_INVALID);
+        if (f == 0) ck_assert_int_eq(dsn_dataset_from_npy_shard(&b, NULL, xpath, lpath, m, big, 0, 20, NULL), DSN_E_INVALID);
+        /* with a validation split first: the shards of dsn_dataset_split's training part, and its
+         * validation part whole */
+        dsn_dataset *tr = NULL, *va = NULL;
+        ck_assert_int_eq(dsn_dataset_split(whole, &tr, &va, 0.3, 11, 1), DSN_OK);
+        dsn_shard_split sp = DSN_SHARD_SPLIT_INIT;
+        sp.valid_fraction = 0.3;
+        sp.seed = 11;
+        sp.stratified = 1;
+        for (int r = 0; r < 2; r++) {
+            dsn_dataset *a = NULL, *c = NULL, *cv = NULL;
+            ck_assert_int_eq(dsn_dataset_shard(tr, &a, m, fo, r, 2), DSN_OK);
+            ck_assert_int_eq(mnist_dir ? dsn_dataset_from_mnist_shard(&c, &cv, mnist_dir, 0, m, fo, r, 2, &sp)
+                                       : dsn_dataset_from_npy_shard(&c, &cv, xpath, lpath, m, fo, r, 2, &sp),
+                             DSN_OK);
+            const dsn_dataset *pa[2] = {a, va}, *pc[2] = {c, cv};
+            for (int t = 0; t < 2; t++) {
+                dsn_dataset_info ia = DSN_DATASET_INFO_INIT, ic = DSN_DATASET_INFO_INIT;
+                ck_assert_int_eq(dsn_dataset_describe(pa[t], &ia), DSN_OK);
+                ck_assert_int_eq(dsn_dataset_describe(pc[t], &ic), DSN_OK);
+                ck_assert_uint_eq(ia.size, ic.size);
+                ck_assert_uint_gt(ic.size, 0);
+                for (size_t i = 0; i < ic.size; i++) {
+                    float va_[D], vc[D];
+                    int32_t la, lc;
+                    ck_assert_int_eq(dsn_dataset_get(pa[t], va_, D, &la, i), DSN_OK);
+                    ck_assert_int_eq(dsn_dataset_get(pc[t], vc, D, &lc, i), DSN_OK);
+                    ck_assert_int_eq(la, lc);
+                    ck_assert_mem_eq(va_, vc, sizeof vc);
+                }
+            }
+            size_t tg = 0;
+            ck_assert_uint_eq(dsn_dataset_total(c, &tg), dsn_dataset_total(tr, NULL));
+            dsn_dataset_free(a);
+            dsn_dataset_free(c);
+            dsn_dataset_free(cv);
+        }
+        dsn_dataset_free(tr);
+        dsn_dataset_free(va);
         dsn_options_free(big);
         dsn_model_free(m);
         dsn_options_free(mo);
@@ -149,7 +214,19 @@ START_TEST(shard_read_from_the_file)
     }
     dsn_dataset_free(whole);
     dsn_dataset *b = NULL;
-    ck_assert_int_eq(dsn_dataset_from_npy_shard(&b, tmp_path("none.npy"), NULL, NULL, NULL, 0, 1), DSN_E_INVALID);
+    ck_assert_int_eq(dsn_dataset_from_npy_shard(&b, NULL, tu_tmp_path("none.npy"), NULL, NULL, NULL, 0, 1, NULL),
+                     DSN_E_INVALID);
+}
+
+START_TEST(shard_read_from_the_file)
+{
+    shard_read_from(NULL);
+}
+END_TEST
+
+START_TEST(shard_read_from_idx_files)
+{
+    shard_read_from(tu_tmpdir());
 }
 END_TEST
 
@@ -174,6 +251,7 @@ int main(void)
     tcase_add_test(tc, overflowing_shape_is_refused);
     tcase_add_test(tc, bad_arguments);
     tcase_add_test(tc, shard_read_from_the_file);
+    tcase_add_test(tc, shard_read_from_idx_files);
     suite_add_tcase(s, tc);
     return tu_run(s) ? 1 : 0;
 }

@@ -1205,11 +1205,15 @@ END_TEST
 
 
 /* The row-parallel ops (masked time mean, concat / slice / mean-logvar split
- * and their backward, the Gaussian KL, the gradient zeroing) give the same
- * bits on 1 and 2 threads, on shapes big enough to be split. */
+ * and their backward, the Gaussian KL, the gradient zeroing, the binary ops
+ * with and without a broadcast operand, the scalar affine, axis means and
+ * sums and their backward, the Gaussian sample: its normals and its
+ * gradient) give the same bits on 1 and 2 threads, on shapes big enough to
+ * be split. */
 enum { PO_B = 64, PO_T = 64, PO_D = 64, PO_R = 4096, PO_C = 64 };
 typedef struct po_out {
     float mm[PO_B * PO_D], kl, gx[PO_B * PO_T * PO_D], gx2[PO_R * PO_C], gm2[PO_R * 56], gl2[PO_R * 56];
+    float z[PO_R * 56], loss;
 } po_out;
 
 static void po_run(int threads, const float *x, const float *mask, const float *x2, const float *m2, const float *l2,
@@ -1232,6 +1236,13 @@ static void po_run(int threads, const float *x, const float *mask, const float *
     ck_assert_int_eq(dsi_split_mean_logvar(&t, cat, &mu, &lv), DSN_OK);
     dsi_var *kl = dsi_kl_gauss(&t, mu, lv, vm2, vl2, NULL, DSI_RED_SUM, DSI_KL_FIX_NONE);
     dsi_var *loss = dsi_add(&t, kl, dsi_sum(&t, dsi_mul(&t, mm, mm)));
+    dsi_rng nr;
+    dsi_rng_seed(&nr, 5);
+    dsi_var *af = dsi_affine_scalar(&t, vx2, 0.5f, 0.1f);
+    dsi_var *bc = dsi_mul(&t, af, dsi_mean_axis(&t, vx2, 0, 0)); /* [R, C] x [C] */
+    dsi_var *pr = dsi_sub(&t, dsi_mul(&t, vx2, af), bc);
+    dsi_var *z = dsi_gauss_sample(&t, mu, lv, &nr, 0);
+    loss = dsi_add(&t, loss, dsi_add(&t, dsi_mean(&t, pr), dsi_sum(&t, dsi_mul(&t, z, z))));
     ck_assert_msg(loss != NULL, "%s", dsn_last_error());
     ck_assert_int_eq(dsi_tape_backward(&t, loss), DSN_OK);
     memcpy(o->mm, mm->x, sizeof o->mm);
@@ -1240,6 +1251,8 @@ static void po_run(int threads, const float *x, const float *mask, const float *
     memcpy(o->gx2, vx2->g, sizeof o->gx2);
     memcpy(o->gm2, vm2->g, sizeof o->gm2);
     memcpy(o->gl2, vl2->g, sizeof o->gl2);
+    memcpy(o->z, z->x, sizeof o->z);
+    o->loss = loss->x[0];
     dsi_tape_release(&t);
 }
 
@@ -1264,6 +1277,8 @@ START_TEST(pooled_ops_same_for_any_thread_count)
     ck_assert(!memcmp(o1.gx2, o2.gx2, sizeof o1.gx2));
     ck_assert(!memcmp(o1.gm2, o2.gm2, sizeof o1.gm2));
     ck_assert(!memcmp(o1.gl2, o2.gl2, sizeof o1.gl2));
+    ck_assert(!memcmp(o1.z, o2.z, sizeof o1.z));
+    ck_assert(o1.loss == o2.loss);
     /* and the gradients are not trivially zero */
     double s = 0;
     for (int i = 0; i < PO_R * PO_C; i++) s += fabs(o1.gx2[i]);

@@ -7,8 +7,8 @@
 #include "core/options.h"
 #include "core/sort.h"
 #include "data/npy.h"
-#include "data/npy.h"
 
+#include <stdio.h>
 #include <string.h>
 
 static dsn_status wrap(dsn_dataset **out, dsi_dataset *d, dsn_status st, const char *where)
@@ -136,21 +136,124 @@ dsn_status dsn_dataset_shard(const dsn_dataset *ds, dsn_dataset **shard, const d
     return st;
 }
 
-dsn_status dsn_dataset_from_npy_shard(dsn_dataset **out, const char *x_path, const char *labels_path,
-                                      const dsn_model *model, const dsn_options *fit_opts, int rank, int size)
+/* Shard rank of size of a set of N rows in a file (labels: all of them, or
+ * NULL; freed here), loading only the shard's rows with load(ctx, ...);
+ * with a split, of its training part, and *valid the whole validation part
+ * (the rows dsn_dataset_split would give). */
+typedef dsn_status (*rows_loader)(void *ctx, const int32_t *rows, size_t n, const int32_t *labels, dsi_dataset **d);
+static dsn_status shard_from_file(dsn_dataset **out, dsn_dataset **valid, const char *where, const char *path,
+                                  size_t N, int32_t *lab, const dsn_model *model, const dsn_options *fit_opts, int rank,
+                                  int size, const dsn_shard_split *split, rows_loader load, void *ctx)
 {
-    DSI_CHECK_NULL(out, "dsn_dataset_from_npy_shard: out");
-    *out = NULL;
-    DSI_CHECK_NULL(x_path, "dsn_dataset_from_npy_shard: x path");
-    DSI_CHECK_NULL(model, "dsn_dataset_from_npy_shard: model");
-    if (size < 1 || rank < 0 || rank >= size)
-        return dsi_error(DSN_E_INVALID, "dsn_dataset_from_npy_shard: shard %d of %d does not exist", rank, size);
-    dsi_npy_header xh, lh;
-    int32_t *lab = NULL, *rows = NULL, *sorted = NULL;
-    dsi_dataset *d = NULL;
-    size_t N = 0, U = 0, n = 0, G = 0, k = 0, units = 0;
+    int32_t *rows = NULL, *sorted = NULL, *tidx = NULL, *vidx = NULL, *tlab = NULL;
+    dsi_dataset *d = NULL, *v = NULL;
+    size_t U = 0, n = 0, G = 0, k = 0, units = 0, nt = N, nv = 0;
     int grouped = 0;
-    dsn_status st = dsi_npy_read_header(x_path, &xh);
+    dsn_status st = DSN_OK;
+    const int splitting = split && split->valid_fraction > 0;
+    for (size_t i = 0; lab && st == DSN_OK && i < N; i++)
+        if (lab[i] < 0) st = dsi_error(DSN_E_INVALID, "'%s': label %zu is %d; it must be >= 0", path, i, (int)lab[i]);
+    const size_t cap = N ? N : 1;
+    if (st == DSN_OK && (!(sorted = dsi_malloc(cap * sizeof *sorted)) || !(rows = dsi_malloc(cap * sizeof *rows)) ||
+                         !(tidx = dsi_malloc(cap * sizeof *tidx)) || !(vidx = dsi_malloc(cap * sizeof *vidx))))
+        st = dsi_error(DSN_E_NOMEM, "cannot list the %zu rows of '%s'", N, path);
+    if (st == DSN_OK && splitting) { /* dsn_dataset_split's rows, from the labels alone */
+        float *zero = dsi_calloc(cap, sizeof *zero);
+        dsi_dataset *idx = NULL;
+        int one[1] = {1};
+        st = zero ? dsi_dataset_from_memory(&idx, zero, N, 1, one, lab, NULL) : dsi_error(DSN_E_NOMEM, "no memory");
+        if (st == DSN_OK)
+            st = dsi_split_indices_random(idx, split->valid_fraction, split->seed, split->stratified && lab, tidx, &nt,
+                                          vidx, &nv);
+        dsi_dataset_free(idx);
+        dsi_free(zero);
+    } else if (st == DSN_OK) {
+        for (size_t i = 0; i < N; i++) tidx[i] = (int32_t)i;
+    }
+    if (st == DSN_OK && lab) { /* the training part's labels (in vidx's room when not splitting) */
+        tlab = splitting ? dsi_malloc((nt ? nt : 1) * sizeof *tlab) : vidx;
+        if (!tlab) st = dsi_error(DSN_E_NOMEM, "no memory for %zu labels", nt);
+        for (size_t j = 0; st == DSN_OK && j < nt; j++) tlab[j] = lab[tidx[j]];
+        if (st == DSN_OK) { /* its groups: the distinct labels */
+            memcpy(sorted, tlab, nt * sizeof *sorted);
+            U = dsi_i32_sort_unique(sorted, nt);
+        }
+    }
+    if (st == DSN_OK) st = dsi_fit_batch_plan(model, fit_opts, nt, U, &grouped, &G, &k);
+    if (st == DSN_OK) st = dsi_shard_rows(nt, grouped ? tlab : NULL, G, rank, size, rows, &n, &units);
+    if (st == DSN_OK && n == 0)
+        st = dsi_error(DSN_E_INVALID, "shard %d of %d of %zu %s (batches of %zu) is empty", rank, size, units,
+                       grouped ? "groups" : "rows", G);
+    /* the shard's rows of the file and their labels (sorted is free again) */
+    for (size_t j = 0; st == DSN_OK && j < n; j++) {
+        if (lab) sorted[j] = tlab[rows[j]];
+        rows[j] = tidx[rows[j]];
+    }
+    if (st == DSN_OK) st = load(ctx, rows, n, lab ? sorted : NULL, &d);
+    if (st == DSN_OK) {
+        d->shard_rank = rank;
+        d->shard_count = size;
+        d->shard_by_groups = grouped;
+        d->shard_total_rows = nt;
+        d->shard_total_groups = U;
+    }
+    if (st == DSN_OK && splitting) { /* the whole validation part */
+        for (size_t j = 0; lab && j < nv; j++) sorted[j] = lab[vidx[j]];
+        st = load(ctx, vidx, nv, lab ? sorted : NULL, &v);
+    }
+    if (tlab != vidx) dsi_free(tlab);
+    dsi_free(lab);
+    dsi_free(sorted);
+    dsi_free(rows);
+    dsi_free(tidx);
+    dsi_free(vidx);
+    if (st != DSN_OK) dsi_dataset_free(d), d = NULL;
+    st = wrap(out, d, st, where);
+    if (st == DSN_OK && splitting && (st = wrap(valid, v, DSN_OK, where)) != DSN_OK) {
+        dsn_dataset_free(*out);
+        *out = NULL;
+    } else if (st != DSN_OK) {
+        dsi_dataset_free(v);
+    }
+    return st;
+}
+
+static dsn_status check_shard_args(dsn_dataset **out, dsn_dataset **valid, const char *path, const dsn_model *model,
+                                   int rank, int size, const dsn_shard_split *split, const char *where)
+{
+    DSI_CHECK_NULL(out, where);
+    *out = NULL;
+    if (valid) *valid = NULL;
+    if (split && split->struct_size < sizeof(dsn_shard_split))
+        return dsi_error(DSN_E_INVALID, "%s: split.struct_size %zu is below the first version's %zu", where,
+                         split->struct_size, sizeof(dsn_shard_split));
+    if (split && (split->valid_fraction != 0 && !(split->valid_fraction > 0 && split->valid_fraction < 1)))
+        return dsi_error(DSN_E_INVALID, "%s: valid_fraction %g is outside [0, 1)", where, split->valid_fraction);
+    if (split && split->valid_fraction > 0 && !valid)
+        return dsi_error(DSN_E_INVALID, "%s: a split needs somewhere to put the validation part (valid)", where);
+    if (!path || !model)
+        return dsi_error(DSN_E_INVALID, "%s: %s must not be NULL", where, path ? "the model" : "the path");
+    if (size < 1 || rank < 0 || rank >= size)
+        return dsi_error(DSN_E_INVALID, "%s: shard %d of %d does not exist", where, rank, size);
+    return DSN_OK;
+}
+
+static dsn_status npy_rows(void *ctx, const int32_t *rows, size_t n, const int32_t *labels, dsi_dataset **d)
+{
+    return dsi_dataset_load_npy_rows(d, ctx, rows, n, labels);
+}
+
+dsn_status dsn_dataset_from_npy_shard(dsn_dataset **out, dsn_dataset **valid, const char *x_path,
+                                      const char *labels_path, const dsn_model *model, const dsn_options *fit_opts,
+                                      int rank, int size, const dsn_shard_split *split)
+{
+    const char *where = "dsn_dataset_from_npy_shard";
+    dsn_status st = check_shard_args(out, valid, x_path, model, rank, size, split, where);
+    if (st) return st;
+    dsi_npy_header xh, lh;
+    int32_t *lab = NULL;
+    size_t N = 0;
+    st = dsi_npy_read_header(x_path, &xh);
     if (st == DSN_OK && xh.ndim == 0) st = dsi_error(DSN_E_FORMAT, "'%s' holds a scalar, expected an array [N, ...]", x_path);
     if (st == DSN_OK && xh.shape[0] > INT32_MAX) st = dsi_error(DSN_E_UNSUPPORTED, "'%s': too many observations", x_path);
     if (st == DSN_OK) N = (size_t)xh.shape[0];
@@ -159,36 +262,47 @@ dsn_status dsn_dataset_from_npy_shard(dsn_dataset **out, const char *x_path, con
         if (st == DSN_OK && (lh.ndim != 1 || lh.shape[0] != N))
             st = dsi_error(DSN_E_FORMAT, "'%s' holds %llu labels in %d dimensions, '%s' %zu observations", labels_path,
                            lh.ndim ? (unsigned long long)lh.shape[0] : 0ULL, lh.ndim, x_path, N);
-        for (size_t i = 0; st == DSN_OK && i < N; i++)
-            if (lab[i] < 0) st = dsi_error(DSN_E_INVALID, "'%s': label %zu is %d; it must be >= 0", labels_path, i, (int)lab[i]);
-        if (st == DSN_OK && !(sorted = dsi_malloc((N ? N : 1) * sizeof *sorted)))
-            st = dsi_error(DSN_E_NOMEM, "cannot group %zu labels", N);
-        if (st == DSN_OK) {
-            memcpy(sorted, lab, N * sizeof *sorted);
-            U = dsi_i32_sort_unique(sorted, N);
-        }
     }
-    if (st == DSN_OK) st = dsi_fit_batch_plan(model, fit_opts, N, U, &grouped, &G, &k);
-    if (st == DSN_OK && !(rows = dsi_malloc((N ? N : 1) * sizeof *rows)))
-        st = dsi_error(DSN_E_NOMEM, "cannot list %zu rows", N);
-    if (st == DSN_OK) st = dsi_shard_rows(N, grouped ? lab : NULL, G, rank, size, rows, &n, &units);
-    if (st == DSN_OK && n == 0)
-        st = dsi_error(DSN_E_INVALID, "shard %d of %d of %zu %s (batches of %zu) is empty", rank, size, units,
-                       grouped ? "groups" : "rows", G);
-    if (st == DSN_OK && lab) /* the shard's labels (sorted is free again) */
-        for (size_t j = 0; j < n; j++) sorted[j] = lab[rows[j]];
-    if (st == DSN_OK) st = dsi_dataset_load_npy_rows(&d, x_path, rows, n, lab ? sorted : NULL);
-    if (st == DSN_OK) {
-        d->shard_rank = rank;
-        d->shard_count = size;
-        d->shard_by_groups = grouped;
-        d->shard_total_rows = N;
-        d->shard_total_groups = U;
+    if (st) {
+        dsi_free(lab);
+        dsi_error_prefix(where);
+        return st;
     }
-    dsi_free(lab);
-    dsi_free(sorted);
-    dsi_free(rows);
-    return wrap(out, d, st, "dsn_dataset_from_npy_shard");
+    return shard_from_file(out, valid, where, labels_path ? labels_path : x_path, N, lab, model, fit_opts, rank, size,
+                           split, npy_rows, (void *)x_path);
+}
+
+static dsn_status idx_rows(void *ctx, const int32_t *rows, size_t n, const int32_t *labels, dsi_dataset **d)
+{
+    return dsi_dataset_load_idx_rows(d, ctx, rows, n, labels, NULL);
+}
+
+dsn_status dsn_dataset_from_mnist_shard(dsn_dataset **out, dsn_dataset **valid, const char *dir, int test_set,
+                                        const dsn_model *model, const dsn_options *fit_opts, int rank, int size,
+                                        const dsn_shard_split *split)
+{
+    const char *where = "dsn_dataset_from_mnist_shard";
+    dsn_status st = check_shard_args(out, valid, dir, model, rank, size, split, where);
+    if (st) return st;
+    char ip[4096], lp[4096];
+    const char *pre = test_set ? "t10k" : "train";
+    int a = snprintf(ip, sizeof ip, "%s/%s-images-idx3-ubyte", dir, pre);
+    int b = snprintf(lp, sizeof lp, "%s/%s-labels-idx1-ubyte", dir, pre);
+    if (a < 0 || b < 0 || (size_t)a >= sizeof ip || (size_t)b >= sizeof lp)
+        return dsi_error(DSN_E_INVALID, "%s: directory path too long", where);
+    int32_t *lab = NULL;
+    size_t N = 0, nl = 0;
+    dsi_dataset *none = NULL;
+    st = dsi_dataset_load_idx_rows(&none, ip, NULL, 0, NULL, &N);
+    if (st == DSN_OK) st = dsi_idx_read_labels(lp, &lab, &nl);
+    if (st == DSN_OK && nl != N)
+        st = dsi_error(DSN_E_FORMAT, "'%s' holds %zu labels but '%s' holds %zu images", lp, nl, ip, N);
+    if (st) {
+        dsi_free(lab);
+        dsi_error_prefix(where);
+        return st;
+    }
+    return shard_from_file(out, valid, where, lp, N, lab, model, fit_opts, rank, size, split, idx_rows, ip);
 }
 
 size_t dsn_dataset_shard_size(const dsn_dataset *ds, const dsn_model *model, const dsn_options *fit_opts, int rank,

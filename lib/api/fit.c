@@ -10,13 +10,13 @@
 #include "api/optimizer.h"
 #include "core/options.h"
 #include "core/alloc.h"
+#include "core/clock.h"
 #include "core/error.h"
 #include "models/model.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 /* the current stage's name for the log ("" for a family without stages) */
 #define STAGE(m) ((m)->vt->stage ? (m)->vt->stage(m) : "")
@@ -36,13 +36,6 @@ typedef struct fit_cfg {
 } fit_cfg;
 
 static dsn_status read_keys(fit_cfg *c, const dsn_options *opts);
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 static void cfg_defaults(fit_cfg *c)
 {
@@ -155,7 +148,7 @@ static dsn_status valid_pass(dsn_model *m, const dsi_dataset *ds, size_t batch, 
         dsi_var *loss = NULL;
         dsi_terms terms = {0};
         st = m->vt->loss(m, t, &in, &loss, &terms);
-        if (st == DSN_OK && (!loss || t->status != DSN_OK)) st = t->status != DSN_OK ? t->status : DSN_E_INTERNAL;
+        if (st == DSN_OK && (!loss || t->status != DSN_OK)) st = dsi_tape_failure(t);
         if (st != DSN_OK) break;
         sum += loss->x[0];
         if (terms_out) { /* the terms of the first batch name the columns */
@@ -418,17 +411,17 @@ static dsn_status fit(dsn_model *m, dsn_optimizer *opt, const dsi_dataset *train
         /* every epoch's batches depend only on (seed, epoch), so a run resumed
          * from a checkpoint draws the same batches as an uninterrupted one */
         for (int j = 0; j < nsl; j++) slot_reset(&sl[j], c->seed + (uint64_t)epoch);
-        double t0 = now_s();
+        double t0 = dsi_wall_seconds();
         for (int64_t s = 0; s < steps && !stop; s++) {
             if ((st = slots_draw(sl, nsl, grouped, k, train, &b)) != DSN_OK) goto done;
             dsi_input in = {b.x, b.n, grouped ? b.group : NULL, 0, train->mask ? b.mask : NULL, 0};
             float l;
             if (dist) {
-                double t1 = now_s();
+                double t1 = dsi_wall_seconds();
                 prof.data += t1 - t0;
                 double before = ds.t_reduce + ds.t_update;
                 st = dsi_train_on_reduced(m, opt, &in, &l, &hooks);
-                double t2 = now_s();
+                double t2 = dsi_wall_seconds();
                 prof.compute += t2 - t1 - (ds.t_reduce + ds.t_update - before);
                 prof.steps++;
                 t0 = t2;
@@ -461,7 +454,7 @@ static dsn_status fit(dsn_model *m, dsn_optimizer *opt, const dsi_dataset *train
             /* a stop asked for on any process takes effect on all after the same step */
             if (dist && ds.stop_all) stop = 1;
         }
-        double te = now_s();
+        double te = dsi_wall_seconds();
         /* data-parallel: the optimizer state whole again on every process
          * before a stage switch can change the trainable span, a checkpoint
          * saves it, or the run ends */
@@ -512,7 +505,7 @@ static dsn_status fit(dsn_model *m, dsn_optimizer *opt, const dsi_dataset *train
         }
         /* ... and a checkpoint that process 0 failed to write fails all */
         if (dist && (st = dsi_dist_epoch_end(&ds, st, &stop)) != DSN_OK) goto done;
-        prof.epoch_end += now_s() - te;
+        prof.epoch_end += dsi_wall_seconds() - te;
     }
     if (best && isfinite(best_loss)) memcpy(m->params.data, best, m->params.n * sizeof(float));
 done:

@@ -4,12 +4,12 @@
 #include "api/fit.h"
 #include "core/options.h"
 #include "core/alloc.h"
+#include "core/clock.h"
 #include "core/error.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 uint64_t dsi_dist_hash(uint64_t h, const void *p, size_t n)
 {
@@ -176,13 +176,6 @@ static void trainable_span(const dsi_params *ps, size_t *lo_out, size_t *n_out)
     *n_out = hi - lo;
 }
 
-static double seconds_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 dsn_status dsi_dist_reduce(void *ctx, dsn_model *m, float *loss)
 {
     dsi_dist_step *s = ctx;
@@ -191,7 +184,7 @@ dsn_status dsi_dist_reduce(void *ctx, dsn_model *m, float *loss)
         if (s->stop_local) s->stop_all = 1;
         return DSN_OK;
     }
-    double t0 = seconds_now();
+    double t0 = dsi_wall_seconds();
     const dsi_params *ps = &m->params;
     trainable_span(ps, &s->span_lo, &s->span_n);
     size_t clo, chi;
@@ -214,7 +207,7 @@ dsn_status dsi_dist_reduce(void *ctx, dsn_model *m, float *loss)
     *loss = (float)x[1];
     for (int i = 0; i < m->last_terms.n; i++) m->last_terms.values[i] = (float)x[2 + i];
     if (x[2 + DSI_MAX_TERMS] > 0.0) s->stop_all = 1;
-    s->t_reduce += seconds_now() - t0;
+    s->t_reduce += dsi_wall_seconds() - t0;
     return DSN_OK;
 }
 
@@ -222,10 +215,10 @@ dsn_status dsi_dist_update(void *ctx, dsn_model *m, dsi_optim *o, double *norm)
 {
     dsi_dist_step *s = ctx;
     const dsi_dist *d = s->dist;
-    double t0 = seconds_now();
+    double t0 = dsi_wall_seconds();
     if (d->size == 1) {
         dsn_status st = dsi_optim_step(o, norm);
-        s->t_update += seconds_now() - t0;
+        s->t_update += dsi_wall_seconds() - t0;
         return st;
     }
     *norm = s->norm;
@@ -242,7 +235,7 @@ dsn_status dsi_dist_update(void *ctx, dsn_model *m, dsi_optim *o, double *norm)
     s->state_lo = s->span_lo;
     s->state_n = s->span_n;
     st = d->all_gather_f(d->ctx, m->params.data + s->span_lo, s->span_n);
-    s->t_update += seconds_now() - t0;
+    s->t_update += dsi_wall_seconds() - t0;
     return st;
 }
 

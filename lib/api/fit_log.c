@@ -9,6 +9,7 @@
  * flush (dsn_fit then fails), never dropped. */
 #include "api/fit_log.h"
 #include "core/alloc.h"
+#include "core/clock.h"
 #include "core/error.h"
 
 #include <errno.h>
@@ -38,13 +39,6 @@ struct dsi_fit_log {
     int err_file;
     double t0;
 };
-
-static double mono(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 static void file_flush(dsi_fit_log *l, int k)
 {
@@ -124,14 +118,14 @@ static void head(dsi_fit_log *l, const char *event, int epoch, int64_t step, con
 {
     put(l, "{\"event\":");
     str(l, event);
-    put(l, ",\"epoch\":%d,\"step\":%lld,\"time\":%.6f,\"stage\":", epoch, (long long)step, mono() - l->t0);
+    put(l, ",\"epoch\":%d,\"step\":%lld,\"time\":%.6f,\"stage\":", epoch, (long long)step, dsi_wall_seconds() - l->t0);
     str(l, stage);
 }
 
 /* head of a record with a learning rate (step, epoch); returns the time for its CSV rows */
 static double head_lr(dsi_fit_log *l, const char *event, int epoch, int64_t step, const char *stage, double lr)
 {
-    double t = mono() - l->t0;
+    double t = dsi_wall_seconds() - l->t0;
     head(l, event, epoch, step, stage);
     put(l, ",\"lr\":");
     num(l, lr, 1);
@@ -190,7 +184,7 @@ dsn_status dsi_fit_log_open(dsi_fit_log **out, const char *path, int append)
         put(l, "event,epoch,step,time,stage,lr,name,value\n");
         emit(l, 1);
     }
-    l->t0 = mono();
+    l->t0 = dsi_wall_seconds();
     *out = l;
     return DSN_OK;
 }
@@ -219,7 +213,7 @@ void dsi_fit_log_data(dsi_fit_log *l, int epoch, int64_t step, const char *stage
                       const uint64_t *values, const struct dsn_options *front_end)
 {
     if (!l || n <= 0) return;
-    double t = mono() - l->t0;
+    double t = dsi_wall_seconds() - l->t0;
     head(l, "data", epoch, step, stage);
     put(l, ",\"counts\":{");
     for (int i = 0; i < n; i++) {

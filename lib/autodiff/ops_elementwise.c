@@ -11,6 +11,7 @@
  * backward pass walks the same plan and accumulates into a stride-0 operand,
  * which sums the gradient over the broadcast dimensions. */
 #include "autodiff/ops.h"
+#include "core/pool.h"
 #include "tensor/act.h"
 
 #include <string.h>
@@ -158,17 +159,13 @@ static void bin_forward(bin_op op, const bc_plan *p, const float *A, const float
 }
 
 /* add: ga += gy, gb += gy;  sub: ga += gy, gb -= gy;
- * mul: ga += gy b, gb += gy a;  div: ga += gy / b, gb -= gy y / b */
-static void bin_backward(dsi_node *nd)
+ * mul: ga += gy b, gb += gy a;  div: ga += gy / b, gb -= gy y / b
+ * over plan p from the given bases; GA or GB NULL: that gradient skipped */
+static void bin_grads(bin_op op, const bc_plan *p, const float *GY, const float *Y, const float *A, const float *B,
+                      float *GA, float *GB)
 {
-    const dsi_var *av = nd->in[0], *bv = nd->in[1], *y = nd->out;
-    const bc_plan *p = nd->saved;
-    const bin_op op = (bin_op)nd->ip[0];
-    if (y->n == 0) return; /* an empty dim: the plan's outer loops would not be skipped */
     const size_t n = p->len[p->nd - 1];
     const int sa = p->sa[p->nd - 1] != 0, sb = p->sb[p->nd - 1] != 0;
-    const float *GY = y->g, *Y = y->x, *A = av->x, *B = bv->x;
-    float *GA = av->g, *GB = bv->g;
     /* Each loop writes only one gradient, so a reduction into a stride-0
      * operand is a plain sum and the other operand's loop stays contiguous. */
     if (GA) {
@@ -210,6 +207,67 @@ static void bin_backward(dsi_node *nd)
     }
 }
 
+/* ---- the pool: the plan's outermost loop split into parts. The outputs of
+ * different outer indices are disjoint, and so are an operand's gradient
+ * elements when that operand is not broadcast along the outer dimension
+ * (stride != 0): each element gets the same terms in the same order as on
+ * one thread. A gradient reduced over the outer dimension stays serial. ---- */
+typedef struct bin_job {
+    bin_op op;
+    const bc_plan *p;
+    const float *A, *B, *Y, *GY;
+    float *O, *GA, *GB;
+} bin_job;
+
+/* the sub-plan of outer indices [lo, hi) */
+static bc_plan sub_plan(const bc_plan *p, size_t lo, size_t hi)
+{
+    bc_plan q = *p;
+    q.len[0] = hi - lo;
+    return q;
+}
+
+static void bin_grads_part(void *ctx, size_t lo, size_t hi)
+{
+    const bin_job *j = ctx;
+    const bc_plan *p = j->p, q = sub_plan(p, lo, hi);
+    bin_grads(j->op, &q, j->GY + lo * p->so[0], j->Y ? j->Y + lo * p->so[0] : NULL, j->A + lo * p->sa[0],
+              j->B + lo * p->sb[0], j->GA ? j->GA + lo * p->sa[0] : NULL, j->GB ? j->GB + lo * p->sb[0] : NULL);
+}
+
+/* bytes touched per element, at least 256 KiB per part */
+#define BIN_COST 12.0
+#define BIN_GRAIN 131072.0
+
+static void bin_pooled(dsi_range_fn fn, bin_job *j, size_t n_out)
+{
+    const size_t outer = j->p->len[0];
+    /* a flat loop in parts of 16 elements (whole vectors) */
+    dsi_pool_range(outer, BIN_COST * (double)(n_out / (outer ? outer : 1)), BIN_GRAIN, j->p->nd == 1 ? 16 : 1, fn, j);
+}
+
+static void bin_backward(dsi_node *nd)
+{
+    const dsi_var *av = nd->in[0], *bv = nd->in[1], *y = nd->out;
+    const bc_plan *p = nd->saved;
+    const bin_op op = (bin_op)nd->ip[0];
+    if (y->n == 0) return; /* an empty dim: the plan's outer loops would not be skipped */
+    float *GA = av->g, *GB = bv->g;
+    /* an operand broadcast along the outer dimension: its gradient is a sum over it, one thread */
+    const int split_a = GA && p->sa[0] != 0, split_b = GB && p->sb[0] != 0;
+    bin_job j = {op, p, av->x, bv->x, y->x, y->g, NULL, split_a ? GA : NULL, split_b ? GB : NULL};
+    if (split_a || split_b) bin_pooled(bin_grads_part, &j, y->n);
+    if ((GA && !split_a) || (GB && !split_b))
+        bin_grads(op, p, y->g, y->x, av->x, bv->x, GA && !split_a ? GA : NULL, GB && !split_b ? GB : NULL);
+}
+
+static void bin_forward_part(void *ctx, size_t lo, size_t hi)
+{
+    const bin_job *j = ctx;
+    const bc_plan *p = j->p, q = sub_plan(p, lo, hi);
+    bin_forward(j->op, &q, j->A + lo * p->sa[0], j->B + lo * p->sb[0], j->O + lo * p->so[0]);
+}
+
 static dsi_var *binary(dsi_tape *t, dsi_var *a, dsi_var *b, bin_op op)
 {
     if (!a || !b) return NULL;
@@ -228,7 +286,10 @@ static dsi_var *binary(dsi_tape *t, dsi_var *a, dsi_var *b, bin_op op)
         if (!p) return NULL;
     }
     bc_make_plan(a, b, nd, shape, p);
-    if (y->n) bin_forward(op, p, a->x, b->x, y->x);
+    if (y->n) {
+        bin_job j = {op, p, a->x, b->x, NULL, NULL, y->x, NULL, NULL};
+        bin_pooled(bin_forward_part, &j, y->n);
+    }
     dsi_node *n = dsi_tape_record(t, bin_backward, y, 2, in);
     if (n) {
         n->ip[0] = op;
@@ -247,14 +308,30 @@ dsi_var *dsi_mul(dsi_tape *t, dsi_var *a, dsi_var *b) { return binary(t, a, b, B
 dsi_var *dsi_div(dsi_tape *t, dsi_var *a, dsi_var *b) { return binary(t, a, b, BIN_DIV); }
 
 /* ---- y = s x + c;  dx += s dy ---- */
+typedef struct aff_job {
+    float s, c;
+    const float *x;
+    float *y;
+} aff_job;
+
+static void affine_bwd_part(void *ctx, size_t lo, size_t hi)
+{
+    const aff_job *j = ctx; /* x = gy, y = ga */
+    for (size_t i = lo; i < hi; i++) j->y[i] += j->s * j->x[i];
+}
+
+static void affine_fwd_part(void *ctx, size_t lo, size_t hi)
+{
+    const aff_job *j = ctx;
+    for (size_t i = lo; i < hi; i++) j->y[i] = j->s * j->x[i] + j->c;
+}
+
 static void affine_backward(dsi_node *n)
 {
     dsi_var *a = n->in[0], *y = n->out;
-    const float s = n->fp[0];
-    float *ga = a->g;
-    const float *gy = y->g;
-    if (ga)
-        for (size_t i = 0; i < y->n; i++) ga[i] += s * gy[i];
+    if (!a->g) return;
+    aff_job j = {n->fp[0], 0.0f, y->g, a->g};
+    dsi_pool_range(y->n, BIN_COST, BIN_GRAIN, 16, affine_bwd_part, &j);
 }
 
 dsi_var *dsi_affine_scalar(dsi_tape *t, dsi_var *a, float s, float c)
@@ -262,9 +339,8 @@ dsi_var *dsi_affine_scalar(dsi_tape *t, dsi_var *a, float s, float c)
     if (!a) return NULL;
     dsi_var *y = dsi_tape_new(t, a->nd, a->shape, dsi_tape_needs_grad(t, 1, &a));
     if (!y) return NULL;
-    const float *x = a->x;
-    float *o = y->x;
-    for (size_t i = 0; i < a->n; i++) o[i] = s * x[i] + c;
+    aff_job j = {s, c, a->x, y->x};
+    dsi_pool_range(a->n, 8.0, BIN_GRAIN, 16, affine_fwd_part, &j);
     dsi_node *n = dsi_tape_record(t, affine_backward, y, 1, &a);
     if (n) n->fp[0] = s;
     return y;

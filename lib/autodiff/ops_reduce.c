@@ -28,13 +28,25 @@ static double sum_d(const float *x, size_t n)
 }
 
 /* ---- s = c sum_i x_i (c = 1 for sum, 1/n for mean);  dx_i += c ds ---- */
+typedef struct bcast_job {
+    float c;
+    const float *gy;
+    float *ga;
+    size_t inner, len;
+} bcast_job;
+
+static void add_const_part(void *ctx, size_t lo, size_t hi)
+{
+    const bcast_job *j = ctx;
+    for (size_t i = lo; i < hi; i++) j->ga[i] += j->c;
+}
+
 static void scaled_sum_backward(dsi_node *n)
 {
     dsi_var *a = n->in[0], *y = n->out;
     if (!a->g) return;
-    const float g = y->g[0] * n->fp[0];
-    float *ga = a->g;
-    for (size_t i = 0; i < a->n; i++) ga[i] += g;
+    bcast_job j = {y->g[0] * n->fp[0], NULL, a->g, 0, 0};
+    dsi_pool_range(a->n, 8.0, 131072.0, 16, add_const_part, &j);
 }
 
 static dsi_var *scaled_sum(dsi_tape *t, dsi_var *a, int mean)
@@ -56,6 +68,17 @@ dsi_var *dsi_sum(dsi_tape *t, dsi_var *a) { return scaled_sum(t, a, 0); }
 dsi_var *dsi_mean(dsi_tape *t, dsi_var *a) { return scaled_sum(t, a, 1); }
 
 /* ---- y[o,i] = c sum_l x[o,l,i];  dx[o,l,i] += c dy[o,i] ---- */
+/* rows r = o len + l of dx in [lo, hi) */
+static void axis_bwd_rows(void *ctx, size_t lo, size_t hi)
+{
+    const bcast_job *j = ctx;
+    for (size_t r = lo; r < hi; r++) {
+        const float *gy = j->gy + r / j->len * j->inner;
+        float *ga = j->ga + r * j->inner;
+        for (size_t i = 0; i < j->inner; i++) ga[i] += j->c * gy[i];
+    }
+}
+
 static void axis_backward(dsi_node *n)
 {
     dsi_var *a = n->in[0], *y = n->out;
@@ -63,14 +86,8 @@ static void axis_backward(dsi_node *n)
     const int axis = n->ip[0];
     const size_t outer = dsi_shape_count(axis, a->shape), len = (size_t)a->shape[axis];
     const size_t inner = dsi_shape_count(a->nd - axis - 1, a->shape + axis + 1);
-    const float c = n->fp[0];
-    for (size_t o = 0; o < outer; o++) {
-        const float *gy = y->g + o * inner;
-        for (size_t l = 0; l < len; l++) {
-            float *ga = a->g + (o * len + l) * inner;
-            for (size_t i = 0; i < inner; i++) ga[i] += c * gy[i];
-        }
-    }
+    bcast_job j = {n->fp[0], y->g, a->g, inner, len};
+    dsi_pool_range(outer * len, 12.0 * (double)inner, 131072.0, 1, axis_bwd_rows, &j);
 }
 
 static dsi_var *axis_reduce(dsi_tape *t, dsi_var *a, int axis, int keepdim, int mean)

@@ -65,6 +65,12 @@ void dsi_tape_set_recording(dsi_tape *t, int on);
 
 /* Record a failure (first one wins) and return NULL for convenience. */
 void *dsi_tape_fail(dsi_tape *t, dsn_status st, const char *fmt, ...) DSI_PRINTF(3, 4);
+/* What a model returns when its graph broke (an op or layer gave NULL or a
+ * failure): the tape's first failure, or DSN_E_INTERNAL when it has none. */
+static inline dsn_status dsi_tape_failure(const dsi_tape *t)
+{
+    return t->status != DSN_OK ? t->status : DSN_E_INTERNAL;
+}
 
 /* A new var in the arena; values uninitialised. If need_grad and the tape
  * records, g is allocated and zeroed. Returns NULL (and fails the tape) when

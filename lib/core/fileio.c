@@ -18,20 +18,15 @@
 
 dsn_status dsi_read_file(const char *path, size_t max_len, unsigned char **data, size_t *len)
 {
-    if (!path) return dsi_error(DSN_E_INVALID, "file path must not be NULL");
-    int fd = open(path, O_RDONLY);
-    if (fd < 0) return dsi_error(DSN_E_IO, "cannot open '%s': %s", path, strerror(errno));
-    struct stat st;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    int fd;
+    uint64_t size;
+    dsn_status st = dsi_file_open(path, &fd, &size);
+    if (st != DSN_OK) return st;
+    if (size > (uint64_t)max_len) {
         close(fd);
-        return dsi_error(DSN_E_IO, "'%s' is not a regular file", path);
+        return dsi_error(DSN_E_FORMAT, "'%s' is too large (%lld bytes, limit %zu)", path, (long long)size, max_len);
     }
-    if ((uint64_t)st.st_size > (uint64_t)max_len) {
-        close(fd);
-        return dsi_error(DSN_E_FORMAT, "'%s' is too large (%lld bytes, limit %zu)", path,
-                         (long long)st.st_size, max_len);
-    }
-    size_t n = (size_t)st.st_size;
+    size_t n = (size_t)size;
     unsigned char *buf = dsi_malloc(n ? n : 1);
     if (!buf) {
         close(fd);

@@ -26,6 +26,10 @@ double dsi_rng_uniform_d(dsi_rng *r);
 uint64_t dsi_rng_below(dsi_rng *r, uint64_t n);
 float dsi_rng_normal(dsi_rng *r);
 void dsi_rng_fill_normal(dsi_rng *r, float *x, size_t n, float mean, float std);
+/* The same numbers (and the same state after) as dsi_rng_fill_normal, the
+ * Box-Muller transform of large fills on the pool; work: n floats of scratch
+ * (clobbered; may not overlap x). */
+void dsi_rng_fill_normal_pooled(dsi_rng *r, float *x, size_t n, float mean, float std, float *work);
 void dsi_rng_fill_uniform(dsi_rng *r, float *x, size_t n, float lo, float hi);
 /* Fisher-Yates shuffle of n ints */
 void dsi_rng_shuffle(dsi_rng *r, int *a, size_t n);

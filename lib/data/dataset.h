@@ -84,6 +84,14 @@ dsn_status dsi_dataset_load_mnist(dsi_dataset **out, const char *dir, int test_s
  * converted to float32; labels_path (may be NULL) a 1-D integer array [N]. */
 dsn_status dsi_dataset_load_npy(dsi_dataset **out, const char *x_path, const char *labels_path);
 
+/* Rows rows[0..n-1] (increasing) of the IDX images (idx3-ubyte) file,
+ * reading only those images, with labels [n] (may be NULL); *total (may be
+ * NULL) the file's image count. rows NULL: only *total (from the header). */
+dsn_status dsi_dataset_load_idx_rows(dsi_dataset **out, const char *images_path, const int32_t *rows, size_t n,
+                                     const int32_t *labels, size_t *total);
+/* All labels of an IDX labels (idx1-ubyte) file: *labels [*n] (dsi_free). */
+dsn_status dsi_idx_read_labels(const char *path, int32_t **labels, size_t *n);
+
 /* Rows rows[0..n-1] (increasing) of the .npy x_path, reading only those
  * from the file, with labels [n] (theirs; may be NULL). */
 dsn_status dsi_dataset_load_npy_rows(dsi_dataset **out, const char *x_path, const int32_t *rows, size_t n,

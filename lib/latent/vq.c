@@ -1,5 +1,6 @@
 /* vq.c - vector-quantisation codebook (see vq.h). */
 #include "latent/vq.h"
+#include "core/pool.h"
 #include "core/alloc.h"
 #include "core/finite.h"
 #include "core/endian.h"
@@ -180,6 +181,42 @@ static int find_first(const float *row, int K, float x)
     return k;
 }
 
+/* the rows [lo, hi) of one chunk: distances from work (-2 z E^T), clamped, their minimum and its first code */
+typedef struct assign_job {
+    const float *zc, *en2;
+    float *work;
+    int K, D;
+    int *idx;
+    float *dmin;
+} assign_job;
+
+static void assign_part(void *ctx, size_t lo, size_t hi)
+{
+    const assign_job *j = ctx;
+    const int K = j->K, D = j->D;
+    const float *en2 = j->en2;
+    for (size_t i = lo; i < hi; i++) {
+        const float *zi = j->zc + i * D;
+        float zn = 0.0f;
+        for (int d = 0; d < D; d++) zn += zi[d] * zi[d];
+        float *row = j->work + i * K;
+        /* pass 1: clamped distances and their minimum */
+        float mn[8] = {FLT_MAX, FLT_MAX, FLT_MAX, FLT_MAX, FLT_MAX, FLT_MAX, FLT_MAX, FLT_MAX};
+        int k = clamp_min8(row, en2, zn, K, mn);
+        for (; k < K; k++) {
+            float v = row[k] + en2[k] + zn;
+            v = v > 0.0f ? v : 0.0f;
+            row[k] = v;
+            mn[0] = v < mn[0] ? v : mn[0];
+        }
+        float best = mn[0];
+        for (int q = 1; q < 8; q++) best = mn[q] < best ? mn[q] : best;
+        /* pass 2: the first code reaching it (ties go to the lowest index) */
+        j->idx[i] = find_first(row, K, best);
+        if (j->dmin) j->dmin[i] = best;
+    }
+}
+
 void dsi_vq_assign_rows(const float *z, int n, const float *E, const float *en2, int K, int D, float *work,
                         int *idx, float *dmin)
 {
@@ -188,27 +225,9 @@ void dsi_vq_assign_rows(const float *z, int n, const float *E, const float *en2,
         const float *zc = z + (size_t)r0 * D;
         /* work = -2 Z E^T */
         dsi_gemm(0, 1, m, K, D, -2.0f, zc, D, E, D, 0.0f, work, K);
-        for (int i = 0; i < m; i++) {
-            const float *zi = zc + (size_t)i * D;
-            float zn = 0.0f;
-            for (int d = 0; d < D; d++) zn += zi[d] * zi[d];
-            float *row = work + (size_t)i * K;
-            /* pass 1: clamped distances and their minimum */
-            float mn[8] = {FLT_MAX, FLT_MAX, FLT_MAX, FLT_MAX, FLT_MAX, FLT_MAX, FLT_MAX, FLT_MAX};
-            int k = clamp_min8(row, en2, zn, K, mn);
-            for (; k < K; k++) {
-                float v = row[k] + en2[k] + zn;
-                v = v > 0.0f ? v : 0.0f;
-                row[k] = v;
-                mn[0] = v < mn[0] ? v : mn[0];
-            }
-            float best = mn[0];
-            for (int j = 1; j < 8; j++) best = mn[j] < best ? mn[j] : best;
-            /* pass 2: the first code reaching it (ties go to the lowest index) */
-            int bk = find_first(row, K, best);
-            idx[r0 + i] = bk;
-            if (dmin) dmin[r0 + i] = best;
-        }
+        /* rows are independent: on the pool (bytes touched per row ~ 12 K) */
+        assign_job j = {zc, en2, work, K, D, idx + r0, dmin ? dmin + r0 : NULL};
+        dsi_pool_range((size_t)m, 12.0 * K, 131072.0, 1, assign_part, &j);
     }
 }
 

@@ -56,7 +56,9 @@
  * local encoder reads x_t - mean_t E x_t), envelope_k (8: the K of E).
  * E = C_K^T C_K is the fixed [F,F] projection onto the first K orthonormal
  * DCT-II basis vectors along the mel axis (a low-quefrency lifter); harmonic
- * positions (the pitch, the register) lie in the discarded coefficients.
+ * positions (the pitch, the register) lie in the discarded coefficients;
+ * register_v (0: weight of the squared batch correlation of v's means with a
+ * register proxy of each clip, the mean lowest strong band of its frames).
  * ts-dsae only: constrained_epochs (300), informed_prior (1), swap_vg, swap_zg,
  * swap_vl, swap_zl (1 each), swap_stop_grad (0: both sides of the swap KLs
  * learn; 1: the reference posteriors of x are targets), swap_critic (0: weight
@@ -116,6 +118,7 @@ typedef struct dsae {
     int lctx;       /* local_context: frames on each side the local encoder sees */
     int lcentre;    /* local_input=centred: the local encoder reads x_t minus the clip's time mean */
     float w_static; /* static_z: weight of the batch correlation of mean_t z_t with v */
+    float w_reg;    /* register_v: weight of the batch correlation of v with the clip's register proxy */
     float w_iid;    /* iid_z: weight of KL(q(z_t) || N(0, I)) at every frame */
     float w_critic; /* swap_critic: weight of the swapped v judged by the frozen stage-1 encoder */
     float leq;      /* local_eq: scale of the random per-clip equaliser on the local encoder's training input */
@@ -473,6 +476,7 @@ static dsn_status create_common(dsn_model *m, dsi_optr *r, int two_stage)
     s->env_k = 8;
     dsi_opt_int(r, "envelope_k", &s->env_k, 1, 1 << 14);
     dsi_opt_float(r, "static_z", &s->w_static, 0, 1e6);
+    dsi_opt_float(r, "register_v", &s->w_reg, 0, 1e6);
     dsi_opt_float(r, "iid_z", &s->w_iid, 0, 1e6);
     dsi_opt_float(r, "local_eq", &s->leq, 0, 100);
     adv_options(s, r);
@@ -655,8 +659,6 @@ static dsi_var *wrap_x(dsi_tape *t, const dsae *s, const float *x, size_t n)
     return dsi_tape_wrap(t, x, 3, sx);
 }
 
-static dsn_status fail_status(dsi_tape *t) { return t->status != DSN_OK ? t->status : DSN_E_INTERNAL; }
-
 /* [B,D] -> each column centred and scaled to unit variance over the batch */
 static dsi_var *standardise_batch(dsi_tape *t, dsi_var *a)
 {
@@ -672,11 +674,59 @@ static dsi_var *standardise_batch(dsi_tape *t, dsi_var *a)
  * [n,dv]; penalty = mean_{d,e} r_de^2 (not added for n < 2). A static factor carried
  * by v that z also carries on average over the clip raises it; a clip
  * constant that v does not carry (the key of a melody) does not. */
+/* mean_{d,e} r_de^2, r = A^T B / n with A [n,da], B [n,db] standardised over the batch */
+static dsi_var *corr_sq(dsi_tape *t, int n, dsi_var *a, dsi_var *b)
+{
+    a = standardise_batch(t, a);
+    b = standardise_batch(t, b);
+    dsi_var *r = dsi_affine_scalar(t, dsi_matmul(t, a, b, 1, 0), 1.0f / (float)n, 0.0f);
+    return dsi_mean(t, dsi_mul(t, r, r));
+}
+
 static dsi_var *static_corr(dsi_tape *t, const batch_ctx *c, dsi_var *zmu, dsi_var *vmu)
 {
-    dsi_var *a = standardise_batch(t, mean_time(t, c, zmu)), *b = standardise_batch(t, vmu);
-    dsi_var *r = dsi_affine_scalar(t, dsi_matmul(t, a, b, 1, 0), 1.0f / (float)c->B, 0.0f);
-    return dsi_mean(t, dsi_mul(t, r, r));
+    return corr_sq(t, c->B, mean_time(t, c, zmu), vmu);
+}
+
+/* register_v: a register proxy per clip from its log-mel frames alone (no labels): at every
+ * unmasked frame whose loudest band is within REG_LOUD of the clip's loudest, the lowest band
+ * within REG_NEAR of that frame's maximum (the lowest strong partial, near f0); p = the mean of
+ * those band indices. On the music development sets p correlates 0.98 - 0.99 with the clip's
+ * mean MIDI note (docs/tsdsae.md, "Session 6"). The penalty is corr_sq(v means, [p, p^2]): the
+ * squared batch correlations of v with p and p^2 (constants: the gradient reaches v only). */
+#define REG_NEAR 2.0f
+#define REG_LOUD 6.0f
+static dsi_var *register_corr(dsi_tape *t, const dsae *s, const batch_ctx *c, const float *x, dsi_var *vmu)
+{
+    const int B = c->B, T = c->T, F = s->F;
+    int sh[2] = {B, 2};
+    dsi_var *p = dsi_tape_new(t, 2, sh, 0);
+    if (!p) return NULL;
+    for (int b = 0; b < B; b++) {
+        float top = -INFINITY;
+        for (int k = 0; k < T; k++) {
+            if (c->mask && c->mask[(size_t)b * T + k] == 0.0f) continue;
+            const float *fr = x + ((size_t)b * T + k) * F;
+            for (int f = 0; f < F; f++) top = fmaxf(top, fr[f]);
+        }
+        double sum = 0;
+        int cnt = 0;
+        for (int k = 0; k < T; k++) {
+            if (c->mask && c->mask[(size_t)b * T + k] == 0.0f) continue;
+            const float *fr = x + ((size_t)b * T + k) * F;
+            float mx = fr[0];
+            for (int f = 1; f < F; f++) mx = fmaxf(mx, fr[f]);
+            if (!(mx >= top - REG_LOUD)) continue;
+            int lo = 0;
+            while (lo < F - 1 && fr[lo] < mx - REG_NEAR) lo++;
+            sum += lo;
+            cnt++;
+        }
+        const float q = cnt ? (float)(sum / cnt) / (float)F : 0.0f;
+        p->x[2 * b] = q;
+        p->x[2 * b + 1] = q * q;
+    }
+    return corr_sq(t, B, vmu, p);
 }
 
 /* The swapped batch of swap_terms: rows 0..B-1 of x2 are x_g = dec(z_i, v_j), rows B..2B-1
@@ -878,7 +928,7 @@ static dsn_status loss(dsn_model *m, dsi_tape *t, const dsi_input *in, dsi_var *
     if (full && s->informed) kl_v = dsi_kl_informed(t, qv, q1, NULL, red);
     else kl_v = dsi_kl_std_normal(t, qv.mu, qv.lv, NULL, red);
     dsi_var *kl_z = dsi_kl_seq(t, qz, pz, c.mask, red);
-    enum { MAX_PARTS = 12 };
+    enum { MAX_PARTS = 14 };
     dsi_var *parts[MAX_PARTS] = {rec, kl_v, kl_z};
     float w[MAX_PARTS] = {k / (2.0f * s->obs_var), k * s->beta_v, k * s->beta_z};
     const char *names[MAX_PARTS] = {"rec", "kl_v", "kl_z"};
@@ -906,6 +956,12 @@ static dsn_status loss(dsn_model *m, dsi_tape *t, const dsi_input *in, dsi_var *
         raw[np] = 1;
         names[np++] = "static_z";
     }
+    if (s->w_reg > 0.0f && B > 1) { /* v learns in both stages */
+        parts[np] = register_corr(t, s, &c, in->x, qv.mu);
+        w[np] = s->w_reg;
+        raw[np] = 1;
+        names[np++] = "register_v";
+    }
     if (s->w_iid > 0.0f && (!s->two_stage || full)) {
         parts[np] = iid_kl(t, &c, qz, red);
         w[np] = k * s->w_iid;
@@ -926,7 +982,7 @@ static dsn_status loss(dsn_model *m, dsi_tape *t, const dsi_input *in, dsi_var *
     } else {
         total = dsi_loss_sum(t, np, parts, w);
     }
-    if (t->status != DSN_OK || !total) return fail_status(t);
+    if (t->status != DSN_OK || !total) return dsi_tape_failure(t);
     dsi_terms_add(terms, "loss", total->x[0]);
     for (int j = 0; j < np; j++)
         dsi_terms_add(terms, names[j], parts[j]->x[0] * (j == 0 ? w[0] : raw[j] ? 1.0f : k));
@@ -973,7 +1029,7 @@ static dsn_status decode(const dsn_model *m, dsi_tape *t, const dsi_latents *enc
     dsi_var *v = dsi_tape_wrap(t, enc->parts[0].value, 2, sv);
     dsi_var *z = dsi_tape_wrap(t, enc->parts[1].value, 3, sz);
     dsi_var *y = decode_seq(t, s, (dsi_params *)&m->params, &c, z, v);
-    if (!y) return fail_status(t);
+    if (!y) return dsi_tape_failure(t);
     copy_var(out, y);
     return DSN_OK;
 }
@@ -994,18 +1050,18 @@ static dsn_status sample(const dsn_model *m, dsi_tape *t, dsi_latents *enc, int 
     const int n = (int)enc->n_items, T = s->T, D = s->dz;
     dsi_var *h[MAX_PRIOR_LAYERS] = {0}, *cs[MAX_PRIOR_LAYERS] = {0};
     dsi_var *zp = dsi_tape_new2(t, n, D, 0);
-    if (!zp) return fail_status(t);
+    if (!zp) return dsi_tape_failure(t);
     for (int k = 0; k < T; k++) {
         const float *mu = NULL, *lv = NULL;
         if (k > 0) {
             dsi_var *x;
-            if (dsi_lstm_stack_step(t, &s->prior, ps, zp, h, cs, &x) != DSN_OK) return fail_status(t);
+            if (dsi_lstm_stack_step(t, &s->prior, ps, zp, h, cs, &x) != DSN_OK) return dsi_tape_failure(t);
             dsi_var *pm, *pl;
-            if (dsi_gauss_head_forward(t, &s->phead, ps, x, &pm, &pl) != DSN_OK) return fail_status(t);
+            if (dsi_gauss_head_forward(t, &s->phead, ps, x, &pm, &pl) != DSN_OK) return dsi_tape_failure(t);
             mu = pm->x;
             lv = pl->x;
             zp = dsi_tape_new2(t, n, D, 0); /* a fresh input: the cells above keep theirs */
-            if (!zp) return fail_status(t);
+            if (!zp) return dsi_tape_failure(t);
         }
         for (int i = 0; i < n; i++) {
             const size_t o = ((size_t)i * T + k) * D;
@@ -1096,14 +1152,14 @@ static dsn_status stream_step(const dsn_model *m, dsi_tape *t, float *state, flo
     int sx[2] = {1, s->F}, sv[2] = {1, s->dv};
     dsi_var *xv = dsi_tape_wrap(t, x, 2, sx);
     dsi_var *u = dsi_mlp_forward(t, &s->lfeat, ps, xv);
-    if (!u) return fail_status(t);
+    if (!u) return dsi_tape_failure(t);
     if (s->full) {
         const int hg = s->hidden[s->n_hidden - 1];
         float *sum = state + (s->lenc_kind == ENC_LSTM ? 2 * H : 0) + (s->dec_kind == ENC_LSTM ? 2 * s->dec_lstm : 0),
               *count = sum + hg;
         dsi_var *g = dsi_mlp_forward(t, &s->genc.feat, ps, s->genv ? envelope(t, s, xv) : xv);
         dsi_var *h = dsi_tape_new2(t, 1, hg, 0);
-        if (!g || !h) return fail_status(t);
+        if (!g || !h) return dsi_tape_failure(t);
         count[0] += 1.0f;
         for (int i = 0; i < hg; i++) {
             sum[i] += g->x[i];
@@ -1117,7 +1173,7 @@ static dsn_status stream_step(const dsn_model *m, dsi_tape *t, float *state, flo
     }
     if (s->lenc_kind == ENC_LSTM) {
         u = lstm_step(t, &s->lfw, ps, u, state, H);
-        if (!u) return fail_status(t);
+        if (!u) return dsi_tape_failure(t);
     }
     dsi_var *mu, *lv;
     dsn_status st = dsi_gauss_head_forward(t, &s->zhead, ps, u, &mu, &lv);
@@ -1126,12 +1182,12 @@ static dsn_status stream_step(const dsn_model *m, dsi_tape *t, float *state, flo
     int nz = 1;
     if (s->dec_kind == ENC_LSTM) {
         zv[nz] = lstm_step(t, &s->dfw, ps, mu, state + (s->lenc_kind == ENC_LSTM ? 2 * H : 0), s->dec_lstm);
-        if (!zv[nz++]) return fail_status(t);
+        if (!zv[nz++]) return dsi_tape_failure(t);
     }
     dsi_var *vv = dsi_tape_wrap(t, v, 2, sv);
     zv[nz++] = vv;
     dsi_var *out = dec_mlp(t, s, ps, dsi_concat(t, zv, nz, 1), vv);
-    if (!out) return fail_status(t);
+    if (!out) return dsi_tape_failure(t);
     copy_var(y, out);
     return DSN_OK;
 }

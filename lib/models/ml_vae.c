@@ -443,7 +443,7 @@ static dsn_status loss(dsn_model *m, dsi_tape *t, const dsi_input *in, dsi_var *
         w[np++] = v->style_decorr / (float)G;
     }
     dsi_var *total = dsi_loss_sum(t, np, parts6, w);
-    if (t->status != DSN_OK || !total) return t->status != DSN_OK ? t->status : DSN_E_INTERNAL;
+    if (t->status != DSN_OK || !total) return dsi_tape_failure(t);
     dsi_terms_add(terms, "loss", total->x[0]);
     dsi_terms_add(terms, "rec", rec->x[0] / (float)G);
     dsi_terms_add(terms, "kl_style", kl_s->x[0] / (float)G);
@@ -485,7 +485,7 @@ static dsn_status decode(const dsn_model *m, dsi_tape *t, const dsi_latents *enc
     dsi_var *c_i = dsi_gather_rows(t, c_g, enc->group_of, n);
     dsi_var *s = dsi_tape_wrap(t, enc->parts[1].value, 2, ss);
     dsi_var *y = decode_vars(m, t, c_i, s, 1);
-    if (!y) return t->status != DSN_OK ? t->status : DSN_E_INTERNAL;
+    if (!y) return dsi_tape_failure(t);
     copy_var(out, y);
     return DSN_OK;
 }

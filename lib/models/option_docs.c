@@ -91,6 +91,8 @@ static const doc docs[] = {
     {NULL, "decoder_film", "condition the decoder on v by FiLM (feature-wise scale and shift)"},
     {NULL, "z_norm", "normalise z_t by its mean over frames (none or mean)"},
     {NULL, "local_context", "neighbouring frames on each side the local encoder sees"},
+    {NULL, "register_v", "weight of the penalty on the batch correlation between v and a register proxy of each clip "
+                         "(its mean lowest strong band)"},
     {NULL, "static_z", "weight of the penalty on the batch correlation between z's time mean and v"},
     {NULL, "local_input", "local encoder input: the frames (raw), minus the clip's mean spectrum (centred) or minus "
                           "the clip's mean spectral envelope (flat)"},

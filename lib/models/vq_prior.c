@@ -141,7 +141,7 @@ dsn_status dsi_vq_prior_sample(dsi_tape *t, const dsi_vq_prior *p, dsi_params *p
             dsi_tape_reset(t);
             float *scratch = dsi_tape_scratch(t, sizeof(float) * 2 * (size_t)K);
             dsi_var *lg = dsi_vq_prior_logits(t, p, ps, codes, N);
-            if (!lg || !scratch) return t->status != DSN_OK ? t->status : DSN_E_INTERNAL;
+            if (!lg || !scratch) return dsi_tape_failure(t);
             for (int n = 0; n < N; n++)
                 codes[(size_t)n * P + pos] =
                     dsi_vq_sample_logits(lg->x + (size_t)n * K * P + pos, (size_t)P, K, temperature, top_k, scratch, rng);
@@ -157,7 +157,7 @@ dsn_status dsi_vq_prior_sample(dsi_tape *t, const dsi_vq_prior *p, dsi_params *p
         dsi_var *x = dsi_embedding_forward(t, &p->emb, ps, idx, N);
         if (dsi_lstm_layer_step(t, &p->lstm, ps, x, h, c, &h, &c) != DSN_OK) return t->status;
         dsi_var *y = dsi_linear_layer_forward(t, &p->l2, ps, dsi_linear_layer_forward(t, &p->l1, ps, h));
-        if (!y) return t->status != DSN_OK ? t->status : DSN_E_INTERNAL;
+        if (!y) return dsi_tape_failure(t);
         for (int n = 0; n < N; n++)
             codes[(size_t)n * P + s] = dsi_vq_sample_logits(y->x + (size_t)n * K, 1, K, temperature, top_k, scratch, rng);
     }

@@ -374,8 +374,6 @@ dsn_status dsi_vqvae_encode_codes(const dsn_model *m, dsi_tape *t, const float *
 
 /* ---- training ---- */
 
-static dsn_status fail_status(dsi_tape *t) { return t->status != DSN_OK ? t->status : DSN_E_INTERNAL; }
-
 static dsn_status loss_prior(dsn_model *m, dsi_tape *t, const dsi_input *in, dsi_var **out, dsi_terms *terms)
 {
     vqvae *v = m->state;
@@ -384,7 +382,7 @@ static dsn_status loss_prior(dsn_model *m, dsi_tape *t, const dsi_input *in, dsi
     dsn_status st = dsi_vqvae_encode_codes(m, t, in->x, in->n, codes);
     if (st != DSN_OK) return st;
     dsi_var *nll = dsi_vq_prior_nll(t, &v->prior, &m->params, codes, (int)in->n);
-    if (!nll) return fail_status(t);
+    if (!nll) return dsi_tape_failure(t);
     dsi_terms_add(terms, "loss", nll->x[0]);
     dsi_terms_add(terms, "bits_per_code", nll->x[0] / 0.69314718f);
     *out = nll;
@@ -401,7 +399,7 @@ static dsn_status loss(dsn_model *m, dsi_tape *t, const dsi_input *in, dsi_var *
     v->step_idx = NULL;
     v->step_n = 0;
     dsi_var *z = encoder(t, m, in->x, n);
-    if (!z) return fail_status(t);
+    if (!z) return dsi_tape_failure(t);
     if (train && v->kmeans && !v->initialised) {
         float *rows = z_rows(t, v, z, n);
         if (!rows) return t->status;
@@ -434,7 +432,7 @@ static dsn_status loss(dsn_model *m, dsi_tape *t, const dsi_input *in, dsi_var *
         v->step_n = q.n;
     }
     dsi_var *y = decoder(t, m, q.z_q, n);
-    if (!y) return fail_status(t);
+    if (!y) return dsi_tape_failure(t);
     dsi_var *x = dsi_tape_wrap(t, in->x, y->nd, y->shape);
     const float *mask = v->seq ? in->mask : NULL;
     dsi_var *rec = v->lik == LIK_BERNOULLI ? dsi_bernoulli_nll(t, y, x, mask, DSI_RED_MEAN)
@@ -442,7 +440,7 @@ static dsn_status loss(dsn_model *m, dsi_tape *t, const dsi_input *in, dsi_var *
     dsi_var *parts[2] = {rec, q.loss};
     const float w[2] = {v->lik == LIK_BERNOULLI ? 1.0f : 1.0f / v->data_var, 1.0f};
     dsi_var *total = dsi_loss_sum(t, 2, parts, w);
-    if (!total) return fail_status(t);
+    if (!total) return dsi_tape_failure(t);
     dsi_terms_add(terms, "loss", total->x[0]);
     dsi_terms_add(terms, "rec", rec->x[0] * w[0]);
     dsi_terms_add(terms, "vq", q.loss->x[0]);
@@ -488,7 +486,7 @@ static dsn_status decode(const dsn_model *m, dsi_tape *t, const dsi_latents *enc
     dsi_var *z = dsi_transpose(t, dsi_tape_wrap(t, enc->parts[0].value, 4, sh), perm);
     dsi_var *y = decoder(t, m, z, n);
     if (v->lik == LIK_BERNOULLI) y = dsi_sigmoid(t, y);
-    if (!y) return fail_status(t);
+    if (!y) return dsi_tape_failure(t);
     memcpy(out, y->x, y->n * sizeof(float));
     return DSN_OK;
 }
@@ -698,7 +696,7 @@ dsn_status dsi_vqvae_prior_nll(const dsn_model *m, dsi_tape *t, const int32_t *c
         if (codes[i] < 0 || codes[i] >= v->K)
             return dsi_error(DSN_E_INVALID, "code %d at %zu outside [0, %d)", (int)codes[i], i, v->K);
     dsi_var *nll = dsi_vq_prior_nll(t, &v->prior, (dsi_params *)&m->params, codes, (int)n);
-    if (!nll) return fail_status(t);
+    if (!nll) return dsi_tape_failure(t);
     *nats = nll->x[0];
     return DSN_OK;
 }

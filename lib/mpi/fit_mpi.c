@@ -7,6 +7,7 @@
 #include "api/fit.h"
 #include "core/options.h"
 #include "core/alloc.h"
+#include "core/clock.h"
 #include "core/dist.h"
 #include "core/error.h"
 
@@ -16,7 +17,6 @@
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 typedef struct mpi_ctx {
     MPI_Comm comm;
@@ -49,19 +49,8 @@ void dsi_mpi_fit_wait(double *wait_seconds, double *wait_cpu, int *shared)
     *shared = stat_shm;
 }
 
-static double cpu_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
+static double cpu_now(void) { return dsi_cpu_seconds(); }
+static double now(void) { return dsi_wall_seconds(); }
 
 /* Wait for n requests or until the deadline; `peer` names the process the
  * messages come from (-1: a collective). */

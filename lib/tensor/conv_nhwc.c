@@ -64,7 +64,10 @@ static void par_task(void *ctx, int t, int nt)
     if (lo < hi) j->fn(j->ctx, lo, hi);
 }
 
-/* run fn over [0, n) items of `per_item` units of work each, split at multiples of align */
+/* run fn over [0, n) items of `per_item` units of work each, split at multiples of align.
+ * Units: multiply-adds for the products; the memory-bound loops (layout
+ * transposes, pointer lists, gradient scatters) count 8 per float moved (16
+ * per pointer pair), so they split from ~25 K floats (2e5 units) */
 static void par_for(size_t n, size_t align, double per_item, range_fn fn, void *ctx)
 {
     if (n == 0) return;
@@ -406,7 +409,7 @@ void dsi_cg_wgrad(const dsi_cg *g, const float *big, const float *small, float *
         j.T = 1; /* one problem */
         par_for((size_t)j.tiles, 1, (double)Ms * T * Cb * Cs / j.tiles, wg_tiles, &j);
         j.T = T1;
-        par_for((size_t)Cs, 1, (double)Cb * T, patch_add, &j);
+        par_for((size_t)Cs, 1, (double)Cb * T * 8, patch_add, &j);
         return;
     }
     /* vectors over the wider side: c[cb][cs] (a = big rows) or c[cs][cb] (a = small rows) */
@@ -419,9 +422,9 @@ void dsi_cg_wgrad(const dsi_cg *g, const float *big, const float *small, float *
         pr[t] = (dsi_igtn){.P = 0, .MI = vs ? Cb : Cs, .NJ = vs ? Cs : Cb, .a = pa + (size_t)t * Ms,
                            .b = pb + (size_t)t * Ms, .c = take(&bp, 4 * (size_t)Cs * Cb), .ldc = vs ? Cs : Cb};
     wg_job j = {g, pr, pa, pb, big, small, gw, T, dsi_igtn_tiles(&pr[0]), vs};
-    par_for((size_t)T, 1, (double)Ms * 4, wg_pairs, &j);
+    par_for((size_t)T, 1, (double)Ms * 16, wg_pairs, &j);
     par_for((size_t)T * j.tiles, 1, (double)Ms * Cs * Cb / j.tiles, wg_tiles, &j);
-    par_for((size_t)Cs, 1, (double)Cb * T, wg_add, &j);
+    par_for((size_t)Cs, 1, (double)Cb * T * 8, wg_add, &j);
 }
 
 /* ---- layout ---- */
@@ -453,11 +456,11 @@ static void to_nchw(void *ctx, size_t lo, size_t hi)
 void dsi_nchw_to_nhwc(const float *src, int N, int C, size_t P, float *dst)
 {
     lay_job l = {src, dst, C, 0, P};
-    par_for((size_t)N, 1, (double)C * P, to_nhwc, &l);
+    par_for((size_t)N, 1, (double)C * P * 8, to_nhwc, &l);
 }
 
 void dsi_nhwc_to_nchw(const float *src, int N, int C, size_t P, float *dst, int accumulate)
 {
     lay_job l = {src, dst, C, accumulate, P};
-    par_for((size_t)N, 1, (double)C * P, to_nchw, &l);
+    par_for((size_t)N, 1, (double)C * P * 8, to_nchw, &l);
 }

@@ -65,57 +65,66 @@ static inline __attribute__((always_inline)) VT void VN(gs_block)(int R, int nv,
                 }
 }
 
+/* The blocking of both panels over C's N columns and ROWS_ rows: column
+ * blocks of nv vectors (w columns; masks mk for the tail; Bj = B + j), in
+ * each full blocks of rows from i = 0 (4 rows of GS_NV vectors, else 6), then
+ * the last 1-5 rows, each block by the panel's BLOCK_(rows, vectors, whole):
+ * whole = 1 when the column block has no tail (B rows loaded without masks
+ * in the k loop). The rest (a declaration) comes before the row blocks of
+ * each column block. */
+#undef GS_BLOCKS
+#define GS_BLOCKS(ROWS_, BLOCK_, ...)                                                                               \
+    for (int j = 0; j < N;) {                                                                                      \
+        const int left = N - j;                                                                                    \
+        const int nv = left > GS_FULL * DSI_VW && left <= GS_NV * DSI_VW ? GS_NV                                   \
+                       : left >= GS_FULL * DSI_VW                        ? GS_FULL                                 \
+                                                                         : (left + DSI_VW - 1) / DSI_VW;          \
+        const int w = left < DSI_VW * nv ? left : DSI_VW * nv;                                                     \
+        vmask mk[GS_NV];                                                                                           \
+        for (int v = 0; v < GS_NV; v++) {                                                                          \
+            const int l = w - DSI_VW * v;                                                                          \
+            mk[v] = vtail(l > 0 ? l : 0);                                                                          \
+        }                                                                                                          \
+        const float *Bj = B + j;                                                                                   \
+        __VA_ARGS__;                                                                                               \
+        int i = 0;                                                                                                 \
+        const int whole = w == DSI_VW * nv;                                                                        \
+        if (GS_NV > GS_FULL && nv == GS_NV) {                                                                      \
+            if (whole)                                                                                             \
+                for (; i + 4 <= (ROWS_); i += 4) BLOCK_(4, GS_NV, 1);                                              \
+            else                                                                                                   \
+                for (; i + 4 <= (ROWS_); i += 4) BLOCK_(4, GS_NV, 0);                                              \
+        } else if (nv == GS_FULL) {                                                                                \
+            if (whole)                                                                                             \
+                for (; i + 6 <= (ROWS_); i += 6) BLOCK_(6, GS_FULL, 1);                                            \
+            else                                                                                                   \
+                for (; i + 6 <= (ROWS_); i += 6) BLOCK_(6, GS_FULL, 0);                                            \
+        } else if (whole) {                                                                                        \
+            for (; i + 6 <= (ROWS_); i += 6) BLOCK_(6, nv, 1);                                                     \
+        } else {                                                                                                   \
+            for (; i + 6 <= (ROWS_); i += 6) BLOCK_(6, nv, 0);                                                     \
+        }                                                                                                          \
+        switch ((ROWS_) - i) {                                                                                     \
+        case 5: BLOCK_(5, nv, 0); break;                                                                           \
+        case 4: BLOCK_(4, nv, 0); break;                                                                           \
+        case 3: BLOCK_(3, nv, 0); break;                                                                           \
+        case 2: BLOCK_(2, nv, 0); break;                                                                           \
+        case 1: BLOCK_(1, nv, 0); break;                                                                           \
+        default: break;                                                                                            \
+        }                                                                                                          \
+        j += w;                                                                                                    \
+    }
+
 /* C[M, N] from rows of the left operand (M rows, K deep): column blocks, full
  * blocks of rows, then the last 1-5 rows */
 static inline __attribute__((always_inline)) VT void VN(gs_panel)(int M, int N, int K, const float *A, size_t rs,
                                                                    size_t ks, const float *B, int ldb, int beta,
                                                                    float *C, int ldc, const float *bias, int act)
 {
-    for (int j = 0; j < N;) {
-        const int left = N - j;
-        const int nv = left > GS_FULL * DSI_VW && left <= GS_NV * DSI_VW ? GS_NV
-                       : left >= GS_FULL * DSI_VW                        ? GS_FULL
-                                                                         : (left + DSI_VW - 1) / DSI_VW;
-        const int w = left < DSI_VW * nv ? left : DSI_VW * nv;
-        vmask mk[GS_NV];
-        for (int v = 0; v < GS_NV; v++) {
-            const int l = w - DSI_VW * v;
-            mk[v] = vtail(l > 0 ? l : 0);
-        }
-        const float *Bj = B + j, *bj = bias ? bias + j : NULL;
-        int i = 0;
 #define GS_ATF(R_, NV_, F_)                                                                                         \
     VN(gs_block)(R_, NV_, F_, mk, K, A + (size_t)i * rs, rs, ks, Bj, ldb, beta, C + (size_t)i * ldc + j, ldc, bj, act)
-#define GS_AT(R_, NV_) GS_ATF(R_, NV_, 0)
-        /* whole vectors (no column tail): the B rows loaded without masks in the k loop */
-        const int whole = w == DSI_VW * nv;
-        if (GS_NV > GS_FULL && nv == GS_NV) {
-            if (whole)
-                for (; i + 4 <= M; i += 4) GS_ATF(4, GS_NV, 1);
-            else
-                for (; i + 4 <= M; i += 4) GS_AT(4, GS_NV);
-        } else if (nv == GS_FULL) {
-            if (whole)
-                for (; i + 6 <= M; i += 6) GS_ATF(6, GS_FULL, 1);
-            else
-                for (; i + 6 <= M; i += 6) GS_AT(6, GS_FULL);
-        } else if (whole) {
-            for (; i + 6 <= M; i += 6) GS_ATF(6, nv, 1);
-        } else {
-            for (; i + 6 <= M; i += 6) GS_AT(6, nv);
-        }
-        switch (M - i) {
-        case 5: GS_AT(5, nv); break;
-        case 4: GS_AT(4, nv); break;
-        case 3: GS_AT(3, nv); break;
-        case 2: GS_AT(2, nv); break;
-        case 1: GS_AT(1, nv); break;
-        default: break;
-        }
-#undef GS_AT
+    GS_BLOCKS(M, GS_ATF, const float *bj = bias ? bias + j : NULL)
 #undef GS_ATF
-        j += w;
-    }
 }
 
 static VT void VN(gemm_small)(int M, int N, int K, const float *A, int lda, const float *B, int ldb, int beta,
@@ -186,51 +195,11 @@ static inline __attribute__((always_inline)) VT void VN(gt_panel)(int K, int N, 
                                                                    const float *B, int ldb, float *P, int pld,
                                                                    int first, int last, int beta, float *C, int ldc)
 {
-    for (int j = 0; j < N;) {
-        const int left = N - j;
-        const int nv = left > GS_FULL * DSI_VW && left <= GS_NV * DSI_VW ? GS_NV
-                       : left >= GS_FULL * DSI_VW                        ? GS_FULL
-                                                                         : (left + DSI_VW - 1) / DSI_VW;
-        const int w = left < DSI_VW * nv ? left : DSI_VW * nv;
-        vmask mk[GS_NV];
-        for (int v = 0; v < GS_NV; v++) {
-            const int l = w - DSI_VW * v;
-            mk[v] = vtail(l > 0 ? l : 0);
-        }
-        const float *Bj = B + j;
-        int i = 0;
 #define GT_ATF(R_, NV_, F_)                                                                                        \
     VN(gt_block)(R_, NV_, F_, mk, Ms, A + i, lda, Bj, ldb, P + (size_t)i * pld + j, pld, first, last, beta,         \
                  C + (size_t)i * ldc + j, ldc)
-#define GT_AT(R_, NV_) GT_ATF(R_, NV_, 0)
-        const int whole = w == DSI_VW * nv;
-        if (GS_NV > GS_FULL && nv == GS_NV) {
-            if (whole)
-                for (; i + 4 <= K; i += 4) GT_ATF(4, GS_NV, 1);
-            else
-                for (; i + 4 <= K; i += 4) GT_AT(4, GS_NV);
-        } else if (nv == GS_FULL) {
-            if (whole)
-                for (; i + 6 <= K; i += 6) GT_ATF(6, GS_FULL, 1);
-            else
-                for (; i + 6 <= K; i += 6) GT_AT(6, GS_FULL);
-        } else if (whole) {
-            for (; i + 6 <= K; i += 6) GT_ATF(6, nv, 1);
-        } else {
-            for (; i + 6 <= K; i += 6) GT_AT(6, nv);
-        }
-        switch (K - i) {
-        case 5: GT_AT(5, nv); break;
-        case 4: GT_AT(4, nv); break;
-        case 3: GT_AT(3, nv); break;
-        case 2: GT_AT(2, nv); break;
-        case 1: GT_AT(1, nv); break;
-        default: break;
-        }
-#undef GT_AT
+    GS_BLOCKS(K, GT_ATF, (void)0)
 #undef GT_ATF
-        j += w;
-    }
 }
 
 /* C[K,N] = A[M,K]^T B[M,N] (+ C): the long inner dimension M is cut into

@@ -281,19 +281,39 @@ static int shape_from_audio(train_cfg *c, const dsn_dataset *ds)
     return 0;
 }
 
-/* Under mpirun with --npy (no --classes, no valid split): each process reads
- * only its shard's rows from the file, which it knows once the model is made
- * (the shard follows the batches); until then a one-row stand-in of zeros
- * with the file's observation shape takes the data's place. */
-static int npy_stand_in(const cli_data *d, const char *cmd, dsn_dataset **out)
+/* Under mpirun with --npy or --mnist (no --classes, no valid split): each
+ * process reads only its shard's rows from the file, which it knows once the
+ * model is made (the shard follows the batches); until then a one-row
+ * stand-in of zeros with the file's observation shape takes the data's place. */
+static int shard_stand_in(const cli_data *d, const char *cmd, dsn_dataset **out)
 {
     int sources = !!d->mnist + !!d->npy + !!d->audio + !!d->features;
     if (sources != 1 || d->audio_files) return cli_usage_error(cmd, "give only one data source");
+    if (d->labels && !d->npy) return cli_usage_error(cmd, "--labels goes with --npy");
     size_t shape[8] = {0}, obs[3] = {1, 1, 1}, size = 1;
     int nd = 0;
-    char what[600];
-    snprintf(what, sizeof what, "reading '%s'", d->npy);
-    dsn_status st = dsn_npy_read(NULL, 0, shape, 8, &nd, NULL, d->npy, DSN_DTYPE_FLOAT32);
+    char what[1200];
+    dsn_status st = DSN_OK;
+    if (d->npy) {
+        snprintf(what, sizeof what, "reading '%s'", d->npy);
+        st = dsn_npy_read(NULL, 0, shape, 8, &nd, NULL, d->npy, DSN_DTYPE_FLOAT32);
+    } else { /* the IDX header: magic, count, rows, columns (big-endian) */
+        snprintf(what, sizeof what, "reading MNIST from '%s'", d->mnist);
+        char path[1100];
+        snprintf(path, sizeof path, "%s/%s-images-idx3-ubyte", d->mnist, d->mnist_test ? "t10k" : "train");
+        unsigned char h[16];
+        FILE *f = fopen(path, "rb");
+        size_t got = f ? fread(h, 1, sizeof h, f) : 0;
+        if (f) fclose(f);
+        if (got != sizeof h || h[0] || h[1] || h[2] != 8 || h[3] != 3) {
+            fprintf(stderr, "disent: %s: '%s' is not an IDX images file\n", what, path);
+            return 1;
+        }
+        for (int k = 0; k < 3; k++)
+            shape[k] = (size_t)h[4 + 4 * k] << 24 | (size_t)h[5 + 4 * k] << 16 | (size_t)h[6 + 4 * k] << 8 | h[7 + 4 * k];
+        shape[1] *= shape[2];
+        nd = 2;
+    }
     if (st == DSN_OK && (nd < 1 || nd > 4 || shape[0] == 0)) {
         fprintf(stderr, "disent: %s: an array [N, ...] of 1 to 3 dimensions per observation expected\n", what);
         return 1;
@@ -418,13 +438,13 @@ int cli_train_main(int argc, char **argv, int prior)
         ckpt = ckpt_buf;
     }
 
-    const int npy_shard = cli_mpi_size() > 1 && data.npy && !data.classes && !(c.valid > 0);
-    if ((rc = npy_shard ? npy_stand_in(&data, cmd, &ds) : cli_data_load(&data, cmd, c.audio, &ds)) != 0) goto done;
+    const int file_shard = cli_mpi_size() > 1 && (data.npy || data.mnist) && !data.classes;
+    if ((rc = file_shard ? shard_stand_in(&data, cmd, &ds) : cli_data_load(&data, cmd, c.audio, &ds)) != 0) goto done;
     if (!resume && !prior && (rc = shape_from_audio(&c, ds)) != 0) goto done;
-    if (c.valid > 0) {
-        const char *seed_text = dsn_options_get(c.fit, "seed");
-        uint64_t seed = seed_text ? strtoull(seed_text, NULL, 10) : 1;
-        if ((st = dsn_dataset_split(ds, &tr, &va, c.valid, seed, host_ds(ds).num_groups > 0)) != DSN_OK) {
+    const char *seed_text = dsn_options_get(c.fit, "seed");
+    const uint64_t split_seed = seed_text ? strtoull(seed_text, NULL, 10) : 1;
+    if (c.valid > 0 && !file_shard) { /* (file_shard: split by the shard loader below) */
+        if ((st = dsn_dataset_split(ds, &tr, &va, c.valid, split_seed, host_ds(ds).num_groups > 0)) != DSN_OK) {
             rc = cli_fail("splitting off the validation set", st);
             goto done;
         }
@@ -548,12 +568,20 @@ int cli_train_main(int argc, char **argv, int prior)
     const int rank = cli_mpi_rank(), nproc = cli_mpi_size(), root = rank == 0;
     if (!root) quiet = 1;
     /* ... each on its own shard of the training set: only that stays in
-     * memory (--npy: only its rows are read from the file; when the shard
+     * memory (--npy, --mnist: only its rows are read from the file; when the shard
      * cannot be made - too small for its part of the batch - the whole set
      * goes to dsn_fit_mpi, which fails on every process with the reason) */
     size_t whole_rows = host_ds(train_set).size, whole_groups = host_ds(train_set).num_groups, shard_rows[16] = {0};
-    if (nproc > 1 && npy_shard) {
-        if ((st = dsn_dataset_from_npy_shard(&sh, data.npy, data.labels, m, c.fit, rank, nproc)) == DSN_OK) {
+    if (nproc > 1 && file_shard) {
+        /* a valid split: the loader splits as dsn_dataset_split (stratified when there are labels) */
+        dsn_shard_split split = DSN_SHARD_SPLIT_INIT;
+        split.valid_fraction = c.valid > 0 ? c.valid : 0;
+        split.seed = split_seed;
+        split.stratified = data.mnist || data.labels;
+        st = data.npy ? dsn_dataset_from_npy_shard(&sh, &va, data.npy, data.labels, m, c.fit, rank, nproc, &split)
+                      : dsn_dataset_from_mnist_shard(&sh, &va, data.mnist, data.mnist_test, m, c.fit, rank, nproc,
+                                                     &split);
+        if (st == DSN_OK) {
             dsn_dataset_free(ds); /* the stand-in */
             ds = NULL;
             train_set = sh;
@@ -563,6 +591,13 @@ int cli_train_main(int argc, char **argv, int prior)
             ds = NULL;
             if ((rc = cli_data_load(&data, cmd, c.audio, &ds)) != 0) goto done;
             train_set = ds;
+            if (c.valid > 0) {
+                if ((st = dsn_dataset_split(ds, &tr, &va, c.valid, split_seed, host_ds(ds).num_groups > 0)) != DSN_OK) {
+                    rc = cli_fail("splitting off the validation set", st);
+                    goto done;
+                }
+                train_set = tr;
+            }
         }
         whole_rows = dsn_dataset_total(train_set, &whole_groups);
         shard_rows[0] = host_ds(train_set).size;
@@ -647,7 +682,7 @@ int cli_train_main(int argc, char **argv, int prior)
                     nproc, nproc, what);
             fprintf(stderr, "disent: training set of %zu observations in %d shards, one per process (%s):", whole_rows,
                     nproc, grouped ? "whole groups" : "rows");
-            if (npy_shard) fprintf(stderr, " process 0 read its %zu observations from the file\n", shard_rows[0]);
+            if (file_shard) fprintf(stderr, " process 0 read its %zu observations from the file\n", shard_rows[0]);
             else {
                 for (int q = 0; q < nproc && q < 16; q++) fprintf(stderr, " %zu", shard_rows[q]);
                 fprintf(stderr, "%s observations\n", nproc > 16 ? " ..." : "");

@@ -17,27 +17,10 @@ import numpy as np
 from ._arrays import as_f32, fptr, shape_error
 from . import _lib
 from ._lib import C, enc, f32_p
-from .core import Model, Options, _front_end_options, _opts_ptr
+from .core import Model, Options, _Opts
 
 PathLike = Union[str, "os.PathLike[str]"]
 OptionsLike = Union[None, Options, Mapping[str, Any], str]
-
-
-class _Opts:
-    """Options.of(...) that closes what it made; model= puts the model's front
-    end under the given keys (a key that contradicts it raises OptionError)."""
-
-    def __init__(self, options: OptionsLike, kw: dict, model: Optional[Model] = None):
-        self.given = options
-        self.o = _front_end_options(options, kw, model)
-
-    def __enter__(self):
-        return _opts_ptr(self.o)
-
-    def __exit__(self, *exc):
-        if self.o is not None and self.o is not self.given:
-            self.o.close()
-        return False
 
 
 def read(path: PathLike, sample_rate: int = 0, mono: bool = True) -> Tuple[np.ndarray, int]:

@@ -406,6 +406,25 @@ def _front_end_options(options: OptionsLike, kw: Mapping[str, Any], model: Optio
     return Options.of(merged)
 
 
+class _Opts:
+    """Options.of(options, **kw) for one call, as the pointer the C call
+    takes; closes what it made (never the caller's own Options). model= puts
+    the model's front end under the given keys (a key that contradicts it
+    raises OptionError)."""
+
+    def __init__(self, options: OptionsLike, kw: Mapping[str, Any], model: Optional["Model"] = None):
+        self.given = options
+        self.o = _front_end_options(options, kw, model)
+
+    def __enter__(self):
+        return _opts_ptr(self.o)
+
+    def __exit__(self, *exc):
+        if self.o is not None and self.o is not self.given:
+            self.o.close()
+        return False
+
+
 # ---- models -------------------------------------------------------------------
 
 class Model(_Observed):
@@ -424,13 +443,9 @@ class Model(_Observed):
 
     def __init__(self, family: str, options: OptionsLike = None, **kw: Any) -> None:
         self._init_fields()
-        o = Options.of(options, **kw)
         p = Model_p()
-        try:
-            C.dsn_model_create(byref(p), enc(family), _opts_ptr(o))
-        finally:
-            if o is not None and o is not options:
-                o.close()
+        with _Opts(options, kw) as o:
+            C.dsn_model_create(byref(p), enc(family), o)
         self._adopt(p)
 
     def _init_fields(self):
@@ -520,12 +535,8 @@ class Model(_Observed):
     def set_audio(self, options: OptionsLike = None, **kw: Any) -> None:
         """Set the audio front end (feature keys as in Dataset.from_audio; None
         and no keywords removes it); n_mels and frames must be the model's."""
-        o = Options.of(options, **kw)
-        try:
-            C.dsn_model_set_audio(self._h, _opts_ptr(o))
-        finally:
-            if o is not None and o is not options:
-                o.close()
+        with _Opts(options, kw) as o:
+            C.dsn_model_set_audio(self._h, o)
 
     @property
     def num_params(self) -> int:
@@ -908,13 +919,9 @@ class Optimizer(_Dependent):
     _free_fn = "dsn_optimizer_free"
 
     def __init__(self, model: Model, kind: str = "adam", options: OptionsLike = None, **kw: Any) -> None:
-        o = Options.of(options, **kw)
         p = Optimizer_p()
-        try:
-            C.dsn_optimizer_create(byref(p), model._h, enc(kind), _opts_ptr(o))
-        finally:
-            if o is not None and o is not options:
-                o.close()
+        with _Opts(options, kw) as o:
+            C.dsn_optimizer_create(byref(p), model._h, enc(kind), o)
         self._adopt(p)
         self.kind: Optional[str] = kind  # None for an optimizer read back with load()
         self._attach(model)

@@ -14,7 +14,7 @@ import numpy as np
 from . import errors
 from ._arrays import as_f32, as_i32, fptr, iptr, shape_error
 from ._lib import C, Classifier_p, dsn_swap_eval, enc
-from .core import Options, _Handle, _opts_ptr
+from .core import _Handle, _Opts
 
 ClassifierReport = collections.namedtuple("ClassifierReport", "iterations converged value")
 PitchAccuracy = collections.namedtuple("PitchAccuracy", "accuracy chroma n_voiced")
@@ -48,13 +48,9 @@ class Classifier(_Handle):
     _free_fn = "dsn_classifier_free"
 
     def __init__(self, kind: str = "logreg", options: Any = None, **kw: Any) -> None:
-        o = Options.of(options, **kw)
         p = Classifier_p()
-        try:
-            C.dsn_classifier_create(byref(p), enc(kind), _opts_ptr(o))
-        finally:
-            if o is not None and o is not options:
-                o.close()
+        with _Opts(options, kw) as o:
+            C.dsn_classifier_create(byref(p), enc(kind), o)
         self._adopt(p)
         self.kind = kind
         self.dim = None
@@ -158,16 +154,12 @@ def pitch_track(x: Any, sample_rate: int, options: Any = None, **kw: Any) -> np.
     """YIN F0 track: float32 (frames,) in Hz (0 = unvoiced) of mono samples x
     (n,); options window, hop, fmin, fmax, threshold, max_aperiodicity, silence."""
     a = as_f32(np.ravel(x), "pitch_track: x")
-    o = Options.of(options, **kw)
-    try:
+    with _Opts(options, kw) as o:
         n = c_size_t()
-        C.dsn_pitch_track(None, 0, byref(n), fptr(a), a.size, int(sample_rate), _opts_ptr(o))
+        C.dsn_pitch_track(None, 0, byref(n), fptr(a), a.size, int(sample_rate), o)
         out = np.empty(n.value, dtype=np.float32)
-        C.dsn_pitch_track(fptr(out), out.size, byref(n), fptr(a), a.size, int(sample_rate), _opts_ptr(o))
+        C.dsn_pitch_track(fptr(out), out.size, byref(n), fptr(a), a.size, int(sample_rate), o)
         return out
-    finally:
-        if o is not None and o is not options:
-            o.close()
 
 
 def eval_swaps(model: Any, manifest: Any, label: str, options: Any = None, **kw: Any) -> Dict[str, Any]:
@@ -181,14 +173,10 @@ def eval_swaps(model: Any, manifest: Any, label: str, options: Any = None, **kw:
     CSV of clips; label the static factor's column; options as keywords:
     split, train, eval, truth, notes, classifier, pitch_clips, gl_iter,
     seed, cache, threads, bad_clips and the feature keys."""
-    o = Options.of(options, label=label, **kw)
     r = dsn_swap_eval()
     r.struct_size = ctypes.sizeof(dsn_swap_eval)
-    try:
-        C.dsn_eval_swaps(byref(r), model._h, enc(str(manifest)), _opts_ptr(o))
-    finally:
-        if o is not None and o is not options:
-            o.close()
+    with _Opts(options, dict(kw, label=label)) as o:
+        C.dsn_eval_swaps(byref(r), model._h, enc(str(manifest)), o)
     out = {k: getattr(r, k) for k, _ in dsn_swap_eval._fields_ if k != "size"}
     out["transfer_ratio"] = (r.mse_truth_global / r.mse_truth_source) if r.n_truth else float("nan")
     return out

@@ -14,7 +14,7 @@ import numpy as np
 from . import errors
 from ._arrays import as_f32, fptr
 from ._lib import C, Stream_p, dec, enc
-from .core import Model, _Dependent, _opts_ptr, _read_options, Options
+from .core import Model, _Dependent, _Opts, _read_options
 
 
 def _static_dim(model):
@@ -28,12 +28,8 @@ def bank_add(model: Model, name: str, v: Any, audio: Any = None) -> None:
     """Store the static latent v [dim] as timbre `name` (replacing one of that
     name), with the audio settings (dict or Options; None keeps the stored)."""
     v = np.ascontiguousarray(as_f32(v, "v").reshape(-1))
-    o = Options.of(audio) if audio is not None and not isinstance(audio, Options) else audio
-    try:
-        C.dsn_model_bank_add(model._h, enc(name), fptr(v), v.size, _opts_ptr(o))
-    finally:
-        if o is not None and o is not audio:
-            o.close()
+    with _Opts(audio, {}) as o:
+        C.dsn_model_bank_add(model._h, enc(name), fptr(v), v.size, o)
 
 
 def bank_remove(model: Model, name: str) -> None:
@@ -73,15 +69,11 @@ class Stream(_Dependent):
 
     def __init__(self, model: Model, sample_rate: int, max_block: int = 1024, target: Any = None,
                  options: Any = None, **kw: Any) -> None:
-        o = Options.of(options, **kw)
-        t = None if target is None else np.ascontiguousarray(as_f32(target, "target").reshape(-1))
         p = Stream_p()
-        try:
+        with _Opts(options, kw) as o:
+            t = None if target is None else np.ascontiguousarray(as_f32(target, "target").reshape(-1))
             C.dsn_stream_create(ctypes.byref(p), model._h, int(sample_rate), int(max_block),
-                                fptr(t) if t is not None else None, t.size if t is not None else 0, _opts_ptr(o))
-        finally:
-            if o is not None and o is not options:
-                o.close()
+                                fptr(t) if t is not None else None, t.size if t is not None else 0, o)
         self._adopt(p)
         self._attach(model)
 
