@@ -765,9 +765,9 @@ DSN_API DSN_NODISCARD dsn_status dsn_dataset_shard(const dsn_dataset *ds, dsn_da
  * (stratified by label when the set has labels); 0: no split. */
 typedef struct dsn_shard_split {
     size_t struct_size;    /* set by the caller: sizeof the struct */
-    double valid_fraction;
-    uint64_t seed;
-    int stratified;
+    double valid_fraction; /* in (0, 1): the validation part's share of the rows; 0: no split */
+    uint64_t seed;         /* dsn_dataset_split's seed */
+    int stratified;        /* 1: stratified by label, as dsn_dataset_split */
 } dsn_shard_split;
 /* an initialiser of dsn_shard_split for this header's version (no split) */
 #define DSN_SHARD_SPLIT_INIT {sizeof(dsn_shard_split), 0.0, 0, 0}
