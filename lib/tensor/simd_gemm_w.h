@@ -24,6 +24,24 @@
 #define GS_FULL 2
 #endif
 
+/* One step k of a block's accumulation, shared by gs_block and gt_block: the
+ * B row k (masked on a ragged block), then acc[r][v] += A(r, k) B(k, v) for
+ * the R rows and nv vectors; AIDX is the left operand's index of (r, k). A
+ * macro, not a function, so both kernels compile to exactly their own loops. */
+#undef GS_KSTEP
+#define GS_KSTEP(k, AIDX)                                                                                      \
+    do {                                                                                                       \
+        vecf bv[GS_NV];                                                                                        \
+        _Pragma("GCC unroll 8") for (int v = 0; v < GS_NV; v++) bv[v] =                                        \
+            v >= nv ? vzero() : full ? vload(B + (size_t)(k) * ldb + DSI_VW * v)                               \
+                                     : vloadm(mk[v], B + (size_t)(k) * ldb + DSI_VW * v);                      \
+        _Pragma("GCC unroll 8") for (int r = 0; r < 6; r++) if (r < R) {                                       \
+            const vecf a = vset1(A[AIDX]);                                                                     \
+            _Pragma("GCC unroll 8") for (int v = 0; v < GS_NV; v++) if (v < nv) acc[r][v] =                    \
+                vfmadd(a, bv[v], acc[r][v]);                                                                   \
+        }                                                                                                      \
+    } while (0)
+
 static inline __attribute__((always_inline)) VT void VN(gs_block)(int R, int nv, int full, const vmask *mk, int K,
                                                                    const float *A, size_t rs, size_t ks,
                                                                    const float *B, int ldb, int beta, float *C,
@@ -34,21 +52,7 @@ static inline __attribute__((always_inline)) VT void VN(gs_block)(int R, int nv,
     for (int r = 0; r < 6; r++)
         _Pragma("GCC unroll 8")
         for (int v = 0; v < GS_NV; v++) acc[r][v] = vzero();
-    for (int k = 0; k < K; k++) {
-        vecf bv[GS_NV];
-        _Pragma("GCC unroll 8")
-        for (int v = 0; v < GS_NV; v++)
-            bv[v] = v >= nv ? vzero() : full ? vload(B + (size_t)k * ldb + DSI_VW * v)
-                                             : vloadm(mk[v], B + (size_t)k * ldb + DSI_VW * v);
-        _Pragma("GCC unroll 8")
-        for (int r = 0; r < 6; r++)
-            if (r < R) {
-                const vecf a = vset1(A[(size_t)r * rs + (size_t)k * ks]);
-                _Pragma("GCC unroll 8")
-                for (int v = 0; v < GS_NV; v++)
-                    if (v < nv) acc[r][v] = vfmadd(a, bv[v], acc[r][v]);
-            }
-    }
+    for (int k = 0; k < K; k++) GS_KSTEP(k, (size_t)r * rs + (size_t)k * ks);
     _Pragma("GCC unroll 8")
     for (int r = 0; r < 6; r++)
         if (r < R)
@@ -156,21 +160,7 @@ static inline __attribute__((always_inline)) VT void VN(gt_block)(int R, int nv,
         _Pragma("GCC unroll 8")
         for (int v = 0; v < GS_NV; v++)
             acc[r][v] = r < R && v < nv && !first ? vload(P + (size_t)r * pld + DSI_VW * v) : vzero();
-    for (int k = 0; k < Ms; k++) {
-        vecf bv[GS_NV];
-        _Pragma("GCC unroll 8")
-        for (int v = 0; v < GS_NV; v++)
-            bv[v] = v >= nv ? vzero() : full ? vload(B + (size_t)k * ldb + DSI_VW * v)
-                                             : vloadm(mk[v], B + (size_t)k * ldb + DSI_VW * v);
-        _Pragma("GCC unroll 8")
-        for (int r = 0; r < 6; r++)
-            if (r < R) {
-                const vecf a = vset1(A[(size_t)r + (size_t)k * lda]);
-                _Pragma("GCC unroll 8")
-                for (int v = 0; v < GS_NV; v++)
-                    if (v < nv) acc[r][v] = vfmadd(a, bv[v], acc[r][v]);
-            }
-    }
+    for (int k = 0; k < Ms; k++) GS_KSTEP(k, (size_t)r + (size_t)k * lda);
     _Pragma("GCC unroll 8")
     for (int r = 0; r < 6; r++)
         if (r < R)
