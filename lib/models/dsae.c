@@ -243,11 +243,15 @@ static dsi_var *envelope(dsi_tape *t, const dsae *s, dsi_var *x)
     return dsi_linear(t, x, dsi_tape_wrap(t, s->env, 2, sh), NULL, DSI_ACT_NONE);
 }
 
-/* q(v|x): x [B,T,F] -> mu, lv [B,dv] */
+/* what the global encoders (live and snapshot) read of x: x, or its envelope with
+ * global_input=envelope (v cannot see the harmonic positions, the register); made once per
+ * x and handed to every global_post of it */
+static dsi_var *global_input(dsi_tape *t, const dsae *s, dsi_var *x) { return s->genv ? envelope(t, s, x) : x; }
+
+/* q(v|x): x = global_input(x) [B,T,F] -> mu, lv [B,dv] */
 static dsn_status global_post(dsi_tape *t, const dsae *s, const genc *g, dsi_params *ps, const batch_ctx *c, dsi_var *x,
                               dsi_gauss_post *q)
 {
-    if (s->genv) x = envelope(t, s, x); /* v cannot see the harmonic positions (the register) */
     dsi_var *f = s->gfeat_none ? x : dsi_mlp_forward(t, &g->feat, ps, x);
     if (s->genc_kind == ENC_BILSTM) f = dsi_bilstm_forward(t, &g->bi, ps, f, c->len);
     dsi_var *h = mean_time(t, c, f);
@@ -733,7 +737,7 @@ static dsi_var *register_corr(dsi_tape *t, const dsae *s, const batch_ctx *c, co
  * x_l = dec(z_j, v_i), j = partner[i]; c2 its context (x_l has x_j's mask). */
 typedef struct swap_batch {
     batch_ctx c2;
-    dsi_var *x2;
+    dsi_var *x2g; /* global_input(x2): what the global encoders read of the swapped spectra */
     const int *partner;
 } swap_batch;
 
@@ -767,7 +771,8 @@ static dsn_status swap_terms(dsi_tape *t, dsn_model *m, const batch_ctx *c, dsi_
     dsi_var *z2 = dsi_concat(t, zz, 2, 0), *v2 = dsi_concat(t, vv, 2, 0);
     dsi_var *x2 = decode_seq(t, s, ps, &c2, z2, v2);
     dsi_gauss_post qv2, qz2;
-    st = global_post(t, s, &s->genc, ps, &c2, x2, &qv2);
+    dsi_var *x2g = global_input(t, s, x2);
+    st = global_post(t, s, &s->genc, ps, &c2, x2g, &qv2);
     if (st != DSN_OK) return st;
     dsi_var *v2s = s->full ? dsi_gauss_sample(t, qv2.mu, qv2.lv, &m->rng, s->noise_mean) : NULL;
     st = local_post(t, s, ps, &c2, x2, v2s, &qz2);
@@ -781,7 +786,7 @@ static dsn_status swap_terms(dsi_tape *t, dsn_model *m, const batch_ctx *c, dsi_
     out[SW_ZG] = dsi_kl_swap(t, zg, qz, NULL, c->mask, red, fix);
     out[SW_VL] = dsi_kl_swap(t, vl, qv, NULL, NULL, red, fix);
     out[SW_ZL] = dsi_kl_swap(t, zl, qz, partner, mask2 ? mask2 + (size_t)B * T : NULL, red, fix);
-    *sb = (swap_batch){c2, x2, partner};
+    *sb = (swap_batch){c2, x2g, partner};
     return t->status;
 }
 
@@ -795,7 +800,7 @@ static dsi_var *critic_terms(dsi_tape *t, const dsae *s, dsi_params *ps, const s
                              dsi_reduction red)
 {
     dsi_gauss_post q2;
-    if (global_post(t, s, &s->snap, ps, &sb->c2, sb->x2, &q2) != DSN_OK) return NULL;
+    if (global_post(t, s, &s->snap, ps, &sb->c2, sb->x2g, &q2) != DSN_OK) return NULL;
     const int B = sb->c2.B / 2;
     dsi_gauss_post g = {dsi_slice(t, q2.mu, 0, 0, B), dsi_slice(t, q2.lv, 0, 0, B)};
     dsi_gauss_post l = {dsi_slice(t, q2.mu, 0, B, B), dsi_slice(t, q2.lv, 0, B, B)};
@@ -901,9 +906,9 @@ static dsn_status loss(dsn_model *m, dsi_tape *t, const dsi_input *in, dsi_var *
     batch_ctx c;
     dsn_status st = ctx_make(t, &c, B, s->T, in->mask);
     if (st != DSN_OK) return st;
-    dsi_var *x = wrap_x(t, s, in->x, in->n);
+    dsi_var *x = wrap_x(t, s, in->x, in->n), *xg = global_input(t, s, x);
     dsi_gauss_post qv, qz, pz;
-    st = global_post(t, s, &s->genc, ps, &c, x, &qv);
+    st = global_post(t, s, &s->genc, ps, &c, xg, &qv);
     if (st != DSN_OK) return st;
     dsi_var *v = dsi_gauss_sample(t, qv.mu, qv.lv, &m->rng, s->noise_mean);
     st = local_post(t, s, ps, &c, s->leq > 0.0f ? eq_input(t, m, &c, x) : x, v, &qz);
@@ -922,7 +927,7 @@ static dsn_status loss(dsn_model *m, dsi_tape *t, const dsi_input *in, dsi_var *
     dsi_var *kl_v;
     dsi_gauss_post q1 = {NULL, NULL};
     if (full && (s->informed || s->w_critic > 0.0f)) {
-        st = global_post(t, s, &s->snap, ps, &c, x, &q1);
+        st = global_post(t, s, &s->snap, ps, &c, xg, &q1);
         if (st != DSN_OK) return st;
     }
     if (full && s->informed) kl_v = dsi_kl_informed(t, qv, q1, NULL, red);
@@ -1003,7 +1008,7 @@ static dsn_status encode(const dsn_model *m, dsi_tape *t, const dsi_input *in, d
     if (st != DSN_OK) return st;
     dsi_var *x = wrap_x(t, s, in->x, in->n);
     dsi_gauss_post qv, qz;
-    st = global_post(t, s, &s->genc, ps, &c, x, &qv);
+    st = global_post(t, s, &s->genc, ps, &c, global_input(t, s, x), &qv);
     if (st != DSN_OK) return st;
     dsi_part_data *g = &enc->parts[0], *l = &enc->parts[1];
     copy_var(g->mean, qv.mu);
